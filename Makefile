@@ -1,0 +1,50 @@
+# toolcatalog: `make help` lists the targets. The first run creates .venv and installs;
+# later runs reuse it (the stamp is rebuilt only when pyproject.toml changes).
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version' 
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+.PHONY: install
+install: $(STAMP) ## Create .venv and install toolcatalog with its dev tools
+
+.PHONY: run
+run: $(STAMP) ## Serve the API on 127.0.0.1:3005 (embedded PostgreSQL, starter catalog)
+	$(BIN)/toolcatalog serve
+
+.PHONY: lint
+lint: $(STAMP) ## ruff format --check, ruff check, mypy --strict, import-linter
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+.PHONY: fmt
+fmt: $(STAMP) ## Format and autofix
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+.PHONY: test
+test: lint ## Lint, then the whole test suite against real PostgreSQL
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+.PHONY: bench
+bench: $(STAMP) ## Run the benchmarks and print their figures
+	$(BIN)/python bench/import_bench.py
+
+.PHONY: clean
+clean: ## Remove the virtualenv and caches
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

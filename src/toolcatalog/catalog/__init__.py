@@ -1,0 +1,1 @@
+"""The catalog service: owns every write transaction, the caches and change publication."""

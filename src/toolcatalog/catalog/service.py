@@ -1,0 +1,496 @@
+"""ToolCatalogService: the one place that reads and writes the catalog.
+
+Every write is one transaction that updates the tool rows, appends `tool_versions`, appends
+`tool_audit_log`, bumps the catalog generation and sends a change notification (delivered by
+PostgreSQL only if the transaction commits). Reads go through the in-process cache.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from toolcatalog import metrics
+from toolcatalog.catalog.cache import AsyncLRUCache
+from toolcatalog.catalog.changes import ChangeNotice, notify_change
+from toolcatalog.catalog.documents import (
+    canonical_definition,
+    diff_documents,
+    make_etag,
+    merge_patch,
+)
+from toolcatalog.config import Settings
+from toolcatalog.errors import (
+    Conflict,
+    InvalidDefinition,
+    NotFound,
+    PreconditionFailed,
+    Problem,
+)
+from toolcatalog.formats.problems import problems_from_validation
+from toolcatalog.model.snapshot import CatalogSnapshot
+from toolcatalog.model.tool import Status, Tool
+from toolcatalog.model.vocabulary import Vocabulary
+from toolcatalog.store import audit as audit_store
+from toolcatalog.store import tools as tool_store
+from toolcatalog.store import versions as version_store
+from toolcatalog.store import vocabulary as vocabulary_store
+from toolcatalog.store.audit import AuditRecord, AuditWrite
+from toolcatalog.store.database import Database
+from toolcatalog.store.tools import ToolRecord, ToolWrite
+from toolcatalog.store.versions import VersionRecord, VersionWrite
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_KEY = "snapshot"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is writing, for the audit log."""
+
+    name: str = "system"
+    request_id: str | None = None
+    client_address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CachedTool:
+    """A tool ready to serve: the model, its JSON body encoded once, and its validators."""
+
+    tool: Tool
+    body: bytes
+    etag: str
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(slots=True)
+class ImportReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    generation: int | None = None
+
+    @property
+    def changed(self) -> int:
+        return len(self.created) + len(self.updated)
+
+
+def _record_to_cached(record: ToolRecord) -> CachedTool:
+    tool = Tool.model_validate(record.definition)
+    return CachedTool(
+        tool=tool,
+        body=orjson.dumps(record.definition),
+        etag=record.etag,
+        revision=record.revision,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )
+
+
+def _check_if_match(record: ToolRecord, if_match: str | None) -> None:
+    if if_match is None:
+        return
+    candidates = {t.strip() for t in if_match.split(",")}
+    if "*" in candidates:
+        return
+    weakless = {c.removeprefix("W/") for c in candidates}
+    if record.etag not in weakless:
+        raise PreconditionFailed(
+            f"tool {record.name!r} has changed (current ETag {record.etag}); "
+            "fetch it again and reapply your change"
+        )
+
+
+class ToolCatalogService:
+    """Reads (cached) and writes (transactional, audited, published) of the catalog."""
+
+    def __init__(self, db: Database, settings: Settings, *, instance_id: str = "local") -> None:
+        self.db = db
+        self.settings = settings
+        self.instance_id = instance_id
+        self.tools: AsyncLRUCache[CachedTool] = AsyncLRUCache(
+            "tool", settings.cache_max_size, settings.cache_ttl_s
+        )
+        self.snapshots: AsyncLRUCache[CatalogSnapshot] = AsyncLRUCache(
+            "snapshot", 1, settings.cache_ttl_s
+        )
+        self._listeners: list[Callable[[ChangeNotice], None]] = []
+        self.reloads: list[dict[str, Any]] = []
+
+    # ---------------------------------------------------------------- reads
+
+    async def get_tool(self, name: str) -> CachedTool:
+        """The tool by name, from the cache when possible. Raises NotFound."""
+
+        async def load() -> CachedTool:
+            async with self.db.connection("fetch_tool") as conn:
+                record = await tool_store.fetch_tool(conn, name)
+            if record is None:
+                raise NotFound(f"no tool named {name!r}")
+            return _record_to_cached(record)
+
+        return await self.tools.get_or_load(name, load)
+
+    def peek_tool(self, name: str) -> CachedTool | None:
+        """A cached tool even if stale (for serving while the database is away)."""
+        return self.tools.peek(name, allow_stale=True)
+
+    async def get_all_tools_with_structure(self) -> CatalogSnapshot:
+        """Every tool with capabilities and patterns, as one immutable snapshot (cached)."""
+        return await self.snapshots.get_or_load(SNAPSHOT_KEY, self._load_snapshot)
+
+    async def _load_snapshot(self) -> CatalogSnapshot:
+        start = time.perf_counter()
+        async with self.db.snapshot_read("load_catalog") as conn:
+            generation = await tool_store.fetch_generation(conn)
+            records = await tool_store.fetch_all_tools(conn)
+            entries = await vocabulary_store.fetch_vocabulary(conn)
+        tools = tuple(Tool.model_validate(r.definition) for r in records)
+        vocabulary = Vocabulary(vocabulary=entries) if entries else None
+        snapshot = CatalogSnapshot(tools, generation, datetime.now(UTC), vocabulary)
+        metrics.CATALOG_LOAD_DURATION.observe(time.perf_counter() - start)
+        metrics.CATALOG_GENERATION.set(generation)
+        counts: dict[str, int] = {s.value: 0 for s in Status}
+        for tool in tools:
+            counts[tool.status.value] += 1
+        for status, n in counts.items():
+            metrics.TOOLS.labels(status).set(n)
+        return snapshot
+
+    async def tool_count(self) -> int:
+        async with self.db.connection("count_tools") as conn:
+            return await tool_store.count_tools(conn)
+
+    async def versions(self, name: str) -> list[VersionRecord]:
+        async with self.db.connection("fetch_versions") as conn:
+            record = await self._require(conn, name)
+            return await version_store.fetch_versions(conn, record.id)
+
+    async def version(self, name: str, revision: int) -> VersionRecord:
+        async with self.db.connection("fetch_version") as conn:
+            record = await self._require(conn, name)
+            found = await version_store.fetch_version(conn, record.id, revision)
+        if found is None:
+            raise NotFound(f"tool {name!r} has no version {revision}")
+        return found
+
+    async def diff(self, name: str, from_revision: int, to_revision: int) -> list[dict[str, Any]]:
+        before = await self.version(name, from_revision)
+        after = await self.version(name, to_revision)
+        return diff_documents(before.definition, after.definition)
+
+    async def audit(self, **filters: Any) -> list[AuditRecord]:
+        async with self.db.connection("fetch_audit") as conn:
+            return await audit_store.fetch_audit(conn, **filters)
+
+    @staticmethod
+    async def _require(conn: Any, name: str, *, for_update: bool = False) -> ToolRecord:
+        record = await tool_store.fetch_tool(conn, name, for_update=for_update)
+        if record is None:
+            raise NotFound(f"no tool named {name!r}")
+        return record
+
+    # ---------------------------------------------------------------- writes
+
+    async def import_definitions(
+        self,
+        tools: Sequence[Tool],
+        *,
+        actor: Actor = Actor(),
+        overwrite: bool = True,
+        dry_run: bool = False,
+        vocabulary: Vocabulary | None = None,
+    ) -> ImportReport:
+        """Create or update many tools in one transaction: all or nothing.
+
+        Unchanged tools are left alone (no version, no audit entry), so importing the same
+        files twice changes nothing. With `overwrite=False` existing tools are skipped.
+        `dry_run` runs the whole transaction, including database constraints, then rolls
+        it back.
+        """
+        _refuse_duplicate_names(tools)
+        report = ImportReport(dry_run=dry_run)
+        try:
+            async with self.db.transaction("import") as conn:
+                existing = await tool_store.fetch_tools(
+                    conn, [t.name for t in tools], for_update=True
+                )
+                inserts: list[ToolWrite] = []
+                updates: list[tuple[ToolWrite, ToolRecord]] = []
+                for tool in tools:
+                    definition = canonical_definition(tool)
+                    old = existing.get(tool.name)
+                    if old is None:
+                        inserts.append(ToolWrite(tool, definition, 1, make_etag(definition, 1)))
+                        report.created.append(tool.name)
+                    elif old.definition == definition:
+                        report.unchanged.append(tool.name)
+                    elif not overwrite:
+                        report.skipped.append(tool.name)
+                    else:
+                        rev = old.revision + 1
+                        updates.append((ToolWrite(tool, definition, rev, make_etag(definition, rev)), old))
+                        report.updated.append(tool.name)
+                vocabulary_changed = False
+                if vocabulary is not None:
+                    vocabulary_changed = await vocabulary_store.replace_vocabulary(
+                        conn, vocabulary.vocabulary
+                    )
+                if report.changed or vocabulary_changed:
+                    ids = await tool_store.insert_tools(conn, inserts)
+                    ids |= await tool_store.update_tools(conn, [w for w, _ in updates])
+                    await self._record_history(
+                        conn,
+                        actor,
+                        [(w, None, ids[w.tool.name]) for w in inserts]
+                        + [(w, old, ids[w.tool.name]) for w, old in updates],
+                        action="import",
+                    )
+                    report.generation = await self._publish(
+                        conn, [*report.created, *report.updated], everything=vocabulary_changed
+                    )
+                if dry_run:
+                    raise _DryRunRollback
+        except _DryRunRollback:
+            report.generation = None
+            return report
+        if report.changed or report.generation is not None:
+            self._invalidate_locally([*report.created, *report.updated], everything=True)
+        return report
+
+    async def create_tool(self, tool: Tool, *, actor: Actor = Actor()) -> CachedTool:
+        async with self.db.transaction("create_tool") as conn:
+            if await tool_store.fetch_tool(conn, tool.name) is not None:
+                raise Conflict(f"a tool named {tool.name!r} already exists; use PUT to replace it")
+            definition = canonical_definition(tool)
+            write = ToolWrite(tool, definition, 1, make_etag(definition, 1))
+            ids = await tool_store.insert_tools(conn, [write])
+            await self._record_history(conn, actor, [(write, None, ids[tool.name])], "create")
+            await self._publish(conn, [tool.name])
+            record = await self._require(conn, tool.name)
+        self._invalidate_locally([tool.name])
+        return self._cache_fresh(record)
+
+    async def replace_tool(
+        self,
+        name: str,
+        tool: Tool,
+        *,
+        if_match: str | None = None,
+        actor: Actor = Actor(),
+        action: str = "update",
+    ) -> CachedTool:
+        """Full replace of an existing tool. A stale `if_match` raises PreconditionFailed and
+        changes nothing; concurrent writers serialise on the row lock."""
+        if tool.name != name:
+            raise InvalidDefinition(
+                f"the body names tool {tool.name!r} but the URL names {name!r}",
+                [Problem("name", f"must be {name!r} (renaming is not supported)")],
+            )
+        async with self.db.transaction(f"{action}_tool") as conn:
+            old = await self._require(conn, name, for_update=True)
+            _check_if_match(old, if_match)
+            definition = canonical_definition(tool)
+            if definition == old.definition:
+                return self._cache_fresh(old)
+            rev = old.revision + 1
+            write = ToolWrite(tool, definition, rev, make_etag(definition, rev))
+            await tool_store.update_tools(conn, [write])
+            await self._record_history(conn, actor, [(write, old, old.id)], action)
+            await self._publish(conn, [name])
+            record = await self._require(conn, name)
+        self._invalidate_locally([name])
+        return self._cache_fresh(record)
+
+    async def patch_tool(
+        self,
+        name: str,
+        patch: dict[str, Any],
+        *,
+        if_match: str | None = None,
+        actor: Actor = Actor(),
+    ) -> CachedTool:
+        """Apply an RFC 7396 merge patch to the stored definition and revalidate it."""
+        current = await self._fresh_record(name)
+        _check_if_match(current, if_match)
+        merged = merge_patch(current.definition, patch)
+        tool = validate_tool(merged)
+        return await self.replace_tool(
+            name, tool, if_match=if_match or current.etag, actor=actor, action="patch"
+        )
+
+    async def set_enabled(self, name: str, enabled: bool, *, actor: Actor = Actor()) -> CachedTool:
+        current = await self._fresh_record(name)
+        tool = Tool.model_validate(current.definition).model_copy(update={"enabled": enabled})
+        return await self.replace_tool(
+            name,
+            validate_tool(tool.model_dump(mode="json")),
+            if_match=current.etag,
+            actor=actor,
+            action="enable" if enabled else "disable",
+        )
+
+    async def delete_tool(
+        self, name: str, *, purge: bool = False, actor: Actor = Actor()
+    ) -> CachedTool | None:
+        """Soft delete (status disabled, kept in history) or, with `purge`, remove the rows;
+        the audit log keeps the trail either way."""
+        if not purge:
+            current = await self._fresh_record(name)
+            tool = Tool.model_validate(current.definition).model_copy(
+                update={"status": Status.disabled, "enabled": False}
+            )
+            return await self.replace_tool(
+                name,
+                validate_tool(tool.model_dump(mode="json")),
+                if_match=current.etag,
+                actor=actor,
+                action="delete",
+            )
+        async with self.db.transaction("purge_tool") as conn:
+            old = await self._require(conn, name, for_update=True)
+            await tool_store.delete_tool(conn, old.id)
+            await audit_store.insert_audit(
+                conn,
+                [
+                    AuditWrite(
+                        actor.name,
+                        "purge",
+                        name,
+                        old.revision,
+                        None,
+                        [{"op": "remove", "path": "$", "from": old.definition}],
+                        actor.request_id,
+                        actor.client_address,
+                    )
+                ],
+            )
+            await self._publish(conn, [name])
+        self._invalidate_locally([name])
+        return None
+
+    async def roll_back_tool(
+        self, name: str, revision: int, *, actor: Actor = Actor()
+    ) -> CachedTool:
+        """Make revision `revision` current again, as a new revision (history is never
+        rewritten)."""
+        old_version = await self.version(name, revision)
+        tool = validate_tool(old_version.definition)
+        current = await self._fresh_record(name)
+        if canonical_definition(tool) == current.definition:
+            return self._cache_fresh(current)
+        return await self.replace_tool(
+            name, tool, if_match=current.etag, actor=actor, action="rollback"
+        )
+
+    async def _fresh_record(self, name: str) -> ToolRecord:
+        async with self.db.connection("fetch_tool") as conn:
+            return await self._require(conn, name)
+
+    async def _record_history(
+        self,
+        conn: Any,
+        actor: Actor,
+        writes: list[tuple[ToolWrite, ToolRecord | None, int]],
+        action: str,
+    ) -> None:
+        await version_store.insert_versions(
+            conn,
+            [VersionWrite(tid, w.revision, w.definition, actor.name, action) for w, _, tid in writes],
+        )
+        await audit_store.insert_audit(
+            conn,
+            [
+                AuditWrite(
+                    actor=actor.name,
+                    action=action if action != "import" or old is None else "update",
+                    tool_name=w.tool.name,
+                    revision_before=old.revision if old else None,
+                    revision_after=w.revision,
+                    diff=diff_documents(old.definition if old else {}, w.definition),
+                    request_id=actor.request_id,
+                    client_address=actor.client_address,
+                )
+                for w, old, _ in writes
+            ],
+        )
+
+    async def _publish(self, conn: Any, names: list[str], *, everything: bool = False) -> int:
+        generation = await tool_store.bump_generation(conn)
+        await notify_change(
+            conn, ChangeNotice(self.instance_id, generation, tuple(names), everything)
+        )
+        return generation
+
+    def _cache_fresh(self, record: ToolRecord) -> CachedTool:
+        cached = _record_to_cached(record)
+        self.tools.put(record.name, cached)
+        return cached
+
+    # ---------------------------------------------------------------- invalidation
+
+    def _invalidate_locally(self, names: Sequence[str], *, everything: bool = False) -> None:
+        if everything or len(names) > self.settings.cache_max_size // 2:
+            self.tools.clear()
+        else:
+            for name in names:
+                self.tools.invalidate(name)
+        self.snapshots.clear()
+
+    def apply_change(self, notice: ChangeNotice) -> None:
+        """A change made elsewhere (another replica, or ours echoed back): drop what it
+        touched. Called by the change listener."""
+        if notice.origin != self.instance_id:
+            metrics.NOTIFY_MESSAGES.labels("all" if notice.everything else "tools").inc()
+        self._invalidate_locally(notice.names, everything=notice.everything)
+        for listener in list(self._listeners):
+            listener(notice)
+
+    def invalidate_all(self) -> None:
+        """Forget everything cached (reload, listener reconnect, database back)."""
+        self.tools.clear()
+        self.snapshots.clear()
+
+    def add_change_listener(self, callback: Callable[[ChangeNotice], None]) -> None:
+        self._listeners.append(callback)
+
+
+class _DryRunRollback(Exception):
+    """Raised inside a dry-run transaction to roll it back."""
+
+
+def _refuse_duplicate_names(tools: Sequence[Tool]) -> None:
+    seen: set[str] = set()
+    problems = []
+    for i, tool in enumerate(tools):
+        if tool.name in seen:
+            problems.append(Problem(f"[{i}].name", f"tool {tool.name!r} appears twice"))
+        seen.add(tool.name)
+    if problems:
+        raise InvalidDefinition("the same tool is defined more than once", problems)
+
+
+def validate_tool(data: Any) -> Tool:
+    """Validate a tool document, raising InvalidDefinition with every problem's JSON path."""
+    if not isinstance(data, dict):
+        raise InvalidDefinition(
+            "a tool definition must be a JSON object",
+            [Problem("", f"expected an object, found {type(data).__name__}")],
+        )
+    try:
+        return Tool.model_validate(data)
+    except ValidationError as exc:
+        problems = problems_from_validation(exc)
+        raise InvalidDefinition(f"{len(problems)} problem(s) in the definition", problems) from None

@@ -1,0 +1,87 @@
+"""Every setting of toolcatalog, read once from the environment into one frozen object.
+
+The README's configuration table lists each field (a test keeps them in step).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    return Path.home() / ".local" / "share" / "toolcatalog"
+
+
+class Settings(BaseSettings):
+    """Typed configuration; environment variables are `TOOLCATALOG_<FIELD>` unless noted."""
+
+    model_config = SettingsConfigDict(env_prefix="TOOLCATALOG_", frozen=True, extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_URL",
+        description="PostgreSQL URL (14+). Unset: an embedded server under TOOLCATALOG_HOME.",
+    )
+    home: Path = Field(
+        default_factory=_default_home,
+        description="Directory of the embedded PostgreSQL data and local state.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the HTTP server binds.")
+    port: int = Field(default=3005, ge=1, le=65535, description="Port the HTTP server binds.")
+    workers: int = Field(default=1, ge=1, le=64, description="HTTP worker processes.")
+    pool_min_size: int = Field(default=5, ge=1, description="Minimum pooled connections.")
+    pool_max_size: int = Field(default=20, ge=1, description="Maximum pooled connections.")
+    db_command_timeout_s: float = Field(
+        default=5.0, gt=0, description="Seconds before a database statement is abandoned."
+    )
+    db_connect_timeout_s: float = Field(
+        default=3.0, gt=0, description="Seconds before a connection attempt is abandoned."
+    )
+    startup_retry_s: float = Field(
+        default=60.0, ge=0, description="How long start-up waits for an unreachable database."
+    )
+    catalog_dir: Path | None = Field(
+        default=None,
+        description="Catalog folder imported into an empty database at start "
+        "(default: ./catalog when it exists).",
+    )
+    import_on_start: bool = Field(
+        default=True, description="Import the catalog folder when the database has no tools."
+    )
+    cache_max_size: int = Field(default=1000, ge=1, description="Tools kept in the LRU cache.")
+    cache_ttl_s: float = Field(default=300.0, gt=0, description="Seconds a cached entry lives.")
+    require_if_match: bool = Field(
+        default=False, description="Refuse PUT/PATCH without an If-Match header."
+    )
+    auth: Literal["optional", "required"] = Field(
+        default="optional", description="`required`: reads need an API key too."
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest request body accepted (bytes)."
+    )
+    log_level: str = Field(default="INFO", description="Root log level.")
+    access_log: bool = Field(default=True, description="One JSON log line per request.")
+    llm_url: str | None = Field(
+        default=None, description="Ollama or OpenAI-compatible chat endpoint for tie-breaks."
+    )
+    llm_model: str = Field(default="llama3.1", description="Model name sent to the LLM.")
+    llm_timeout_s: float = Field(default=3.0, gt=0, description="LLM tie-break time limit.")
+    llm_api_key: str | None = Field(
+        default=None, description="Bearer token for the LLM endpoint, if it needs one."
+    )
+    tie_margin: float = Field(
+        default=0.08, ge=0, le=1, description="Score gap under which the top two are a tie."
+    )
+    semantic: bool = Field(
+        default=False, description="Fuse an embedding ranking into retrieval (needs the model)."
+    )
+
+    def resolved_catalog_dir(self) -> Path | None:
+        if self.catalog_dir is not None:
+            return self.catalog_dir
+        default = Path("catalog")
+        return default if default.is_dir() else None

@@ -1,0 +1,87 @@
+"""The one error tree of the core; doors map it to HTTP statuses and exit codes.
+
+```
+CatalogError            .code (stable slug), .detail (one line for people)
+  InvalidDefinition     422 | exit 1   .problems: [Problem(path, message, file, line)]
+  NotFound              404 | exit 1
+  Conflict              409 | exit 1   unique / foreign-key violations, reserved names
+  PreconditionFailed    412            stale If-Match
+  StoreUnavailable      503 | exit 1   database unreachable
+  Unauthorized          401            missing or unknown API key
+  Forbidden             403            role too low
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a definition: where (JSON path, file, line) and what."""
+
+    path: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        loc = f"{self.path}: " if self.path else ""
+        return f"{where}{loc}{self.message}"
+
+
+class CatalogError(Exception):
+    code = "catalog_error"
+    title = "Catalog error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidDefinition(CatalogError):
+    code = "invalid_definition"
+    title = "Invalid definition"
+
+    def __init__(self, detail: str, problems: list[Problem] | None = None) -> None:
+        super().__init__(detail)
+        self.problems: list[Problem] = list(problems or [])
+
+    def __str__(self) -> str:
+        if not self.problems:
+            return self.detail
+        return self.detail + "\n" + "\n".join(f"  {p}" for p in self.problems)
+
+
+class NotFound(CatalogError):
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(CatalogError):
+    code = "conflict"
+    title = "Conflict"
+
+
+class PreconditionFailed(CatalogError):
+    code = "precondition_failed"
+    title = "Precondition failed"
+
+
+class StoreUnavailable(CatalogError):
+    code = "store_unavailable"
+    title = "Database unavailable"
+
+
+class Unauthorized(CatalogError):
+    code = "unauthorized"
+    title = "Unauthorized"
+
+
+class Forbidden(CatalogError):
+    code = "forbidden"
+    title = "Forbidden"

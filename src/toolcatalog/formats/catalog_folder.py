@@ -1,0 +1,34 @@
+"""A catalog folder: tool files plus an optional capability vocabulary (capabilities.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from toolcatalog.errors import InvalidDefinition
+from toolcatalog.formats.definitions import load_paths
+from toolcatalog.formats.problems import problems_from_validation
+from toolcatalog.model.tool import Tool
+from toolcatalog.model.vocabulary import Vocabulary
+
+
+def load_vocabulary(path: Path) -> Vocabulary:
+    """Read a vocabulary file; problems are reported with the file name."""
+    try:
+        return Vocabulary.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except ValidationError as exc:
+        problems = problems_from_validation(exc, file=str(path))
+        raise InvalidDefinition(f"{path} is not a valid vocabulary", problems) from None
+
+
+def load_catalog_folder(*paths: Path | str) -> tuple[list[Tool], Vocabulary | None]:
+    """Every tool under `paths` and the vocabulary if one is there; raises InvalidDefinition
+    listing every problem when any file is invalid."""
+    result = load_paths(paths)
+    result.raise_if_invalid()
+    vocabulary = None
+    for vocab_file in result.vocabulary_files:
+        vocabulary = load_vocabulary(vocab_file)
+    return [lt.tool for lt in result.tools], vocabulary

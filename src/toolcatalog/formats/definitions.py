@@ -1,0 +1,202 @@
+"""Load tool definitions from YAML or JSON files and folders, with file and line in errors.
+
+A file holds one tool (a mapping), a list of tools, or `{tools: [...]}`. A file whose top
+level has `vocabulary:` is the capability vocabulary (see `vocabulary.py`), not a tool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+from pydantic import ValidationError
+
+from toolcatalog.errors import InvalidDefinition, Problem
+from toolcatalog.formats.problems import Loc, problems_from_validation
+from toolcatalog.model.tool import Tool
+
+try:  # libyaml is ~10x faster; the pure-Python loader is the fallback.
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on the PyYAML build
+    _Loader = yaml.SafeLoader
+
+SUFFIXES = (".yaml", ".yml", ".json")
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedTool:
+    tool: Tool
+    file: str | None
+    index: int | None = None
+
+
+@dataclass(slots=True)
+class LoadResult:
+    tools: list[LoadedTool] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    vocabulary_files: list[Path] = field(default_factory=list)
+
+    def raise_if_invalid(self) -> None:
+        if self.problems:
+            files = {p.file for p in self.problems if p.file}
+            where = f" in {len(files)} file(s)" if files else ""
+            raise InvalidDefinition(
+                f"{len(self.problems)} problem(s){where}; nothing was imported", self.problems
+            )
+
+
+def iter_definition_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files named on the command line, and every YAML/JSON file under named folders, sorted."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(
+                p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()
+            )
+        else:
+            yield path
+
+
+def parse_text(text: str, file: str | None, suffix: str = ".yaml") -> Any:
+    """Parse YAML or JSON text; a syntax error becomes InvalidDefinition with the line."""
+    try:
+        if suffix == ".json":
+            return orjson.loads(text)
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - CSafeLoader/SafeLoader only
+    except orjson.JSONDecodeError as exc:
+        raise InvalidDefinition(
+            f"{file or 'input'} is not valid JSON",
+            [Problem("", f"JSON syntax error: {exc}", file)],
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InvalidDefinition(
+            f"{file or 'input'} is not valid YAML",
+            [Problem("", f"YAML syntax error: {problem}", file, line)],
+        ) from None
+
+
+def _documents(data: Any) -> tuple[list[Any], bool] | None:
+    """The tool mappings in a parsed file, and whether they came from a list."""
+    if isinstance(data, dict) and "vocabulary" in data:
+        return None
+    if isinstance(data, dict) and isinstance(data.get("tools"), list) and "name" not in data:
+        return list(data["tools"]), True
+    if isinstance(data, list):
+        return data, True
+    return [data], False
+
+
+def validate_documents(
+    data: Any, *, file: str | None, text: str | None = None
+) -> tuple[list[LoadedTool], list[Problem], bool]:
+    """Validate parsed data; returns tools, problems and whether it was a vocabulary file."""
+    docs = _documents(data)
+    if docs is None:
+        return [], [], True
+    items, listed = docs
+    tools: list[LoadedTool] = []
+    problems: list[Problem] = []
+    line_index: _LineIndex | None = None
+    for i, item in enumerate(items):
+        prefix: Loc = (i,) if listed else ()
+        if not isinstance(item, dict):
+            kind = type(item).__name__ if item is not None else "empty"
+            problems.append(
+                Problem(
+                    "[%d]" % i if listed else "",
+                    f"a tool definition must be a mapping, found {kind}",
+                    file,
+                )
+            )
+            continue
+        try:
+            tools.append(LoadedTool(Tool.model_validate(item), file, i if listed else None))
+        except ValidationError as exc:
+            if line_index is None and text is not None:
+                line_index = _LineIndex(text, file)
+            problems.extend(
+                problems_from_validation(
+                    exc, file=file, prefix=prefix, line_of=line_index.line if line_index else None
+                )
+            )
+    return tools, problems, False
+
+
+def load_paths(paths: Iterable[Path | str]) -> LoadResult:
+    """Load every definition under `paths`; collects all problems instead of stopping early."""
+    result = LoadResult()
+    seen: dict[str, str] = {}
+    for path in iter_definition_files(Path(p) for p in paths):
+        file = str(path)
+        try:
+            raw = path.read_bytes()
+            if len(raw) > MAX_FILE_BYTES:
+                raise InvalidDefinition(
+                    f"{file} is too large",
+                    [Problem("", f"file is over {MAX_FILE_BYTES} bytes", file)],
+                )
+            text = raw.decode("utf-8")
+            data = parse_text(text, file, path.suffix)
+        except FileNotFoundError:
+            result.problems.append(Problem("", "no such file or folder", file))
+            continue
+        except UnicodeDecodeError as exc:
+            result.problems.append(Problem("", f"not UTF-8 text ({exc.reason})", file))
+            continue
+        except InvalidDefinition as exc:
+            result.problems.extend(exc.problems)
+            continue
+        tools, problems, is_vocab = validate_documents(data, file=file, text=text)
+        if is_vocab:
+            result.vocabulary_files.append(path)
+        result.problems.extend(problems)
+        for loaded in tools:
+            other = seen.get(loaded.tool.name)
+            if other is not None:
+                result.problems.append(
+                    Problem("name", f"tool {loaded.tool.name!r} is also defined in {other}", file)
+                )
+                continue
+            seen[loaded.tool.name] = file
+            result.tools.append(loaded)
+    return result
+
+
+class _LineIndex:
+    """Maps a location in a YAML document to its line, built only when an error needs it."""
+
+    def __init__(self, text: str, file: str | None) -> None:
+        self._lines: dict[Loc, int] = {}
+        try:
+            node = yaml.compose(text, Loader=_Loader)
+        except yaml.YAMLError:  # pragma: no cover - the text already parsed once
+            return
+        if node is not None:
+            self._walk(node, ())
+
+    def _walk(self, node: yaml.Node, loc: Loc) -> None:
+        self._lines[loc] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                name = key.value
+                self._lines[(*loc, name)] = key.start_mark.line + 1
+                self._walk(value, (*loc, name))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, value in enumerate(node.value):
+                self._walk(value, (*loc, i))
+
+    def line(self, loc: Loc) -> int | None:
+        # The deepest known ancestor: a missing field points at its parent mapping.
+        probe = tuple(loc)
+        while probe:
+            if probe in self._lines:
+                return self._lines[probe]
+            probe = probe[:-1]
+        return self._lines.get(())

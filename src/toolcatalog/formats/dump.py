@@ -1,0 +1,34 @@
+"""Write tools as YAML that people can read and that imports back into the same catalog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from toolcatalog.model.tool import Tool
+
+try:
+    _Dumper: type[yaml.SafeDumper] = yaml.CSafeDumper
+except AttributeError:  # pragma: no cover
+    _Dumper = yaml.SafeDumper
+
+
+def tool_document(tool: Tool) -> dict[str, Any]:
+    """The tool as plain data in field order, leaving out values equal to their defaults."""
+    return tool.model_dump(mode="json", exclude_defaults=True)
+
+
+def dump_yaml(data: Any) -> str:
+    return yaml.dump(
+        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100, indent=2
+    )
+
+
+def dump_tool(tool: Tool) -> str:
+    return dump_yaml(tool_document(tool))
+
+
+def dump_tools(tools: list[Tool]) -> str:
+    """Several tools in one YAML document (a list), as the API's export returns them."""
+    return dump_yaml([tool_document(t) for t in tools])

@@ -1,0 +1,99 @@
+"""A pattern's profile (what running it costs and yields) and policy (when it may run)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from toolcatalog.model.expressions import ExpressionError, parse_expression
+
+# A number, or an expression of the pattern's inputs such as "200 + 5 * N".
+Estimate = Annotated[
+    float | str,
+    Field(
+        description="A number >= 0, or an expression of the pattern's inputs, e.g. '50 + 0.02 * files'."
+    ),
+]
+Score = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Environment(StrEnum):
+    production = "production"
+    staging = "staging"
+    dev = "dev"
+
+
+def check_estimate(value: float | str) -> float | str:
+    """A literal must be >= 0; an expression must parse (its input names are checked later)."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return float(text) if _is_number(text) else str(parse_expression(text))
+        except ExpressionError as exc:
+            raise ValueError(str(exc)) from None
+    if value < 0:
+        raise ValueError("must be >= 0")
+    return float(value)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+class Profile(BaseModel):
+    """Honest estimates for one way of using a capability."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    time_estimate_ms: Estimate = Field(
+        default=1000.0, description="End-to-end wall time in milliseconds."
+    )
+    cost_estimate: Estimate = Field(
+        default=1.0, description="Resource units consumed (API calls, connections, scans)."
+    )
+    complexity: Score = Field(default=0.5, description="0 trivial .. 1 expert-only.")
+    accuracy: Score = Field(default=0.8, description="0 guess .. 1 exact.")
+    completeness: Score = Field(default=0.8, description="0 partial view .. 1 the whole picture.")
+    limitations: list[str] = Field(default_factory=list, description="What it cannot tell you.")
+
+    _check = field_validator("time_estimate_ms", "cost_estimate")(check_estimate)
+
+
+class Policy(BaseModel):
+    """Where and how a pattern may run; read by the selector for every candidate."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    production_safe: bool = Field(
+        default=False, description="May run against production without a human (read-only)."
+    )
+    requires_approval: bool = Field(default=False, description="A human must approve each run.")
+    max_cost: float | None = Field(default=None, ge=0, description="Refuse when cost exceeds this.")
+    max_execution_time_ms: int | None = Field(
+        default=None, ge=0, description="Refuse when the time estimate exceeds this."
+    )
+    requires_background_if: str | None = Field(
+        default=None, description="Boolean expression of the inputs, e.g. 'N > 50'."
+    )
+    allowed_environments: list[Environment] | None = Field(
+        default=None, description="Environments it may run in; unset means all."
+    )
+
+    @field_validator("requires_background_if")
+    @classmethod
+    def _boolean_condition(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            expr = parse_expression(value)
+        except ExpressionError as exc:
+            raise ValueError(str(exc)) from None
+        if not expr.is_boolean():
+            raise ValueError(f"must be a condition such as 'N > 50', got {value!r}")
+        return str(expr)

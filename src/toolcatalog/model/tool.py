@@ -1,0 +1,260 @@
+"""The tool definition: Tool > Capability > Pattern (> Profile, Policy).
+
+The same model is the YAML file format, the HTTP request body and `schema/tool.schema.json`.
+Validation happens here once; everything downstream trusts a `Tool`.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from toolcatalog.model.expressions import ExpressionError, parse_expression
+from toolcatalog.model.profile import Policy, Profile
+
+TOOL_NAME_RE = r"^[a-z][a-z0-9_]{1,63}$"
+SNAKE_RE = r"^[a-z][a-z0-9_]{0,63}$"
+SEMVER_RE = (
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
+)
+
+# Fixed path segments under /api/v1/tools: a tool with such a name would be unreachable.
+RESERVED_NAMES = frozenset(
+    {
+        "health", "metrics", "performance", "search", "platform", "category", "capabilities",
+        "reload", "import", "export", "validate", "bulk", "select", "audit", "versions", "diff",
+        "rollback", "enable", "disable", "keys", "openapi", "docs",
+    }
+)  # fmt: skip
+
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+LongText = Annotated[str, Field(min_length=1, max_length=10_000)]
+
+
+class Platform(StrEnum):
+    linux = "linux"
+    windows = "windows"
+    macos = "macos"
+    cross_platform = "cross-platform"
+    container = "container"
+    kubernetes = "kubernetes"
+    cloud = "cloud"
+    custom = "custom"
+
+
+class Status(StrEnum):
+    active = "active"
+    experimental = "experimental"
+    deprecated = "deprecated"
+    disabled = "disabled"
+
+
+class Execution(BaseModel):
+    """How to run the tool. Credentials are named, never given."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["command", "http", "script", "mcp"] = "command"
+    command: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="Command template, e.g. 'df -h {path}'.",
+    )
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] | None = None
+    url: str | None = Field(default=None, max_length=2000, description="URL template for http.")
+    credentials: list[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,127}$")]] = Field(
+        default_factory=list, description="Names of the credentials it needs (never values)."
+    )
+
+    @model_validator(mode="after")
+    def _kind_needs_its_fields(self) -> Execution:
+        if self.kind in ("command", "script") and not self.command:
+            raise ValueError(f"execution.kind {self.kind!r} needs a 'command' template")
+        if self.kind == "http" and not (self.method and self.url):
+            raise ValueError("execution.kind 'http' needs 'method' and 'url'")
+        return self
+
+
+JsonSchema = dict[str, Any]
+
+
+def _schema_input_names(schema: JsonSchema) -> set[str]:
+    props = schema.get("properties")
+    return set(props) if isinstance(props, dict) else set()
+
+
+class Pattern(BaseModel):
+    """One way of using a capability, with its profile and policy."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(pattern=SNAKE_RE)]
+    description: LongText
+    typical_use_cases: list[ShortText] = Field(default_factory=list)
+    inputs: JsonSchema = Field(
+        default_factory=dict,
+        description="JSON Schema (type object) of the inputs; properties carry defaults.",
+    )
+    outputs: JsonSchema = Field(default_factory=dict, description="JSON Schema of the output.")
+    profile: Profile = Field(default_factory=Profile)
+    policy: Policy = Field(default_factory=Policy)
+
+    @field_validator("inputs")
+    @classmethod
+    def _inputs_is_object_schema(cls, value: JsonSchema) -> JsonSchema:
+        if value and value.get("type", "object") != "object":
+            raise ValueError("must be a JSON Schema of type 'object' with 'properties'")
+        props = value.get("properties", {})
+        if not isinstance(props, dict):
+            raise ValueError("'properties' must be a mapping of input name to JSON Schema")
+        for key, sub in props.items():
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+                raise ValueError(f"input name {key!r} must be an identifier")
+            if not isinstance(sub, dict):
+                raise ValueError(f"properties.{key} must be a JSON Schema object")
+        return value
+
+    @model_validator(mode="after")
+    def _expressions_name_known_inputs(self) -> Pattern:
+        known = _schema_input_names(self.inputs)
+        for label, text in (
+            ("profile.time_estimate_ms", self.profile.time_estimate_ms),
+            ("profile.cost_estimate", self.profile.cost_estimate),
+            ("policy.requires_background_if", self.policy.requires_background_if),
+        ):
+            if not isinstance(text, str):
+                continue
+            try:
+                names = parse_expression(text).names
+            except ExpressionError as exc:  # pragma: no cover - already checked by the field
+                raise ValueError(f"{label}: {exc}") from None
+            unknown = sorted(names - known)
+            if unknown:
+                listed = ", ".join(sorted(known)) or "none declared"
+                raise ValueError(
+                    f"{label}: expression {text!r} uses unknown input(s) {', '.join(unknown)}; "
+                    f"declare them under inputs.properties (declared: {listed})"
+                )
+        return self
+
+    def input_defaults(self) -> dict[str, float]:
+        """Numeric defaults declared in the inputs schema, used when a request gives none."""
+        out: dict[str, float] = {}
+        for key, sub in self.inputs.get("properties", {}).items():
+            default = sub.get("default")
+            if isinstance(default, int | float) and not isinstance(default, bool):
+                out[key] = float(default)
+        return out
+
+
+class Capability(BaseModel):
+    """Something the tool can do, named from the shared capability vocabulary."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(pattern=SNAKE_RE)]
+    description: LongText
+    patterns: list[Pattern] = Field(min_length=1)
+
+    @field_validator("patterns")
+    @classmethod
+    def _unique_pattern_names(cls, value: list[Pattern]) -> list[Pattern]:
+        _refuse_duplicates([p.name for p in value], "pattern")
+        return value
+
+
+def _refuse_duplicates(names: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"duplicate {what} name {name!r}")
+        seen.add(name)
+
+
+class Tool(BaseModel):
+    """A tool the agent may use: the YAML file, the request body and the JSON Schema."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "df",
+                    "version": "1.0.0",
+                    "description": "Report file system space usage per mount.",
+                    "platform": "linux",
+                    "category": "storage",
+                    "capabilities": [
+                        {
+                            "name": "disk_usage",
+                            "description": "Free and used space per mounted file system.",
+                            "patterns": [
+                                {
+                                    "name": "summary",
+                                    "description": "df -h over all mounts.",
+                                    "profile": {"time_estimate_ms": 50},
+                                    "policy": {"production_safe": True},
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ]
+        },
+    )
+
+    name: Annotated[str, Field(pattern=TOOL_NAME_RE, description="Unique, lower snake_case.")]
+    version: Annotated[str, Field(pattern=SEMVER_RE, description="Semantic version.")] = "1.0.0"
+    display_name: Annotated[str, Field(max_length=200)] | None = None
+    description: LongText
+    platform: Platform
+    category: Annotated[str, Field(pattern=SNAKE_RE)]
+    tags: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.+-]{0,63}$")]] = Field(
+        default_factory=list
+    )
+    status: Status = Status.active
+    enabled: bool = True
+    owner: Annotated[str, Field(max_length=200)] | None = None
+    docs_url: Annotated[str, Field(max_length=2000, pattern=r"^https?://")] | None = None
+    execution: Execution | None = None
+    capabilities: list[Capability] = Field(min_length=1)
+    examples: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
+        default_factory=list, description="Natural-language requests this tool serves."
+    )
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="Free-form data a pipeline needs beyond this schema."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in RESERVED_NAMES:
+            raise ValueError(
+                f"{value!r} is reserved (it is an API path segment); choose another name"
+            )
+        return value
+
+    @field_validator("capabilities")
+    @classmethod
+    def _unique_capability_names(cls, value: list[Capability]) -> list[Capability]:
+        _refuse_duplicates([c.name for c in value], "capability")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _unique_tags(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+    def pattern_count(self) -> int:
+        return sum(len(c.patterns) for c in self.capabilities)

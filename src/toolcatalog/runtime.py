@@ -1,0 +1,103 @@
+"""Composition root: `open_runtime(settings)` builds the database, the catalog service, the
+change listener and the selector, and tears them down in reverse. Nothing happens at import."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+from pathlib import Path
+
+from toolcatalog import metrics
+from toolcatalog.catalog.changes import ChangeListener
+from toolcatalog.catalog.service import Actor, ImportReport, ToolCatalogService
+from toolcatalog.config import Settings
+from toolcatalog.formats.catalog_folder import load_catalog_folder
+from toolcatalog.store import migrate as migrations
+from toolcatalog.store.database import Database
+
+log = logging.getLogger(__name__)
+
+
+def toolcatalog_version() -> str:
+    try:
+        return package_version("toolcatalog")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0.0.0"
+
+
+@dataclass(slots=True)
+class Runtime:
+    settings: Settings
+    db: Database
+    catalog: ToolCatalogService
+    instance_id: str
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    listener: ChangeListener | None = None
+    version: str = field(default_factory=toolcatalog_version)
+
+
+async def import_catalog_if_empty(runtime: Runtime) -> ImportReport | None:
+    """First start: import the catalog folder into an empty database."""
+    folder = runtime.settings.resolved_catalog_dir()
+    if not runtime.settings.import_on_start or folder is None:
+        return None
+    if await runtime.catalog.tool_count() > 0:
+        return None
+    tools, vocabulary = load_catalog_folder(folder)
+    report = await runtime.catalog.import_definitions(
+        tools, actor=Actor("toolcatalog-serve"), vocabulary=vocabulary
+    )
+    log.info(
+        "imported the starter catalog",
+        extra={"folder": str(folder), "created": len(report.created)},
+    )
+    return report
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    listen: bool = True,
+    migrate: bool = True,
+) -> AsyncIterator[Runtime]:
+    """Open everything the doors need. `db` may be given (tests pin it to one connection)."""
+    owns_db = db is None
+    database = db or Database(settings)
+    await database.open()
+    instance_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    runtime = Runtime(
+        settings, database, ToolCatalogService(database, settings, instance_id=instance_id),
+        instance_id,
+    )
+    metrics.record_build_info(runtime.version)
+    try:
+        if migrate:
+            async with database.connection("migrate") as conn:
+                applied = await migrations.migrate(conn)
+            if applied:
+                log.info("applied migrations", extra={"migrations": [m.name for m in applied]})
+        if listen and owns_db:
+            runtime.listener = ChangeListener(
+                database.url,
+                runtime.catalog.apply_change,
+                runtime.catalog.invalidate_all,
+                connect_timeout_s=settings.db_connect_timeout_s,
+            )
+            runtime.listener.start()
+        yield runtime
+    finally:
+        if runtime.listener is not None:
+            await runtime.listener.stop()
+        if owns_db:
+            await database.close()
+
+

@@ -1,0 +1,222 @@
+"""The selector's request and result: the shapes `/api/v1/select`, `toolcatalog select` and the
+Python API share. A Stage A classification arrives in the seed's DecisionV1 shape."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from toolcatalog.model.profile import Environment
+from toolcatalog.model.tool import Platform
+
+Unit = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Mode(StrEnum):
+    fast = "fast"
+    balanced = "balanced"
+    accurate = "accurate"
+    thorough = "thorough"
+    cheap = "cheap"
+    simple = "simple"
+
+
+class Intent(BaseModel):
+    """Stage A's reading of the request; unknown extra fields are ignored, not refused."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    category: (
+        Literal[
+            "automation",
+            "monitoring",
+            "troubleshooting",
+            "configuration",
+            "information",
+            "asset_management",
+        ]
+        | None
+    ) = None
+    action: str = ""
+    confidence: Unit = 0.5
+    capabilities: list[str] = Field(
+        default_factory=list, description="Stage A capability names; aliases resolve to ours."
+    )
+
+
+class Entity(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    type: Literal[
+        "hostname",
+        "service",
+        "command",
+        "file_path",
+        "port",
+        "environment",
+        "application",
+        "database",
+    ]
+    value: Annotated[str, Field(min_length=1, max_length=500)]
+    confidence: Unit = 1.0
+
+
+class Classification(BaseModel):
+    """Stage A's DecisionV1: intent, entities, risk and where the request runs."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    intent: Intent | None = None
+    entities: list[Entity] = Field(default_factory=list)
+    risk_level: Literal["low", "medium", "high", "critical"] | None = None
+    requires_approval: bool = False
+    platform: Platform | None = None
+    environment: Environment | None = None
+
+
+class Weights(BaseModel):
+    """Relative importance of each dimension; any non-negative numbers, normalised to sum 1."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    speed: float = Field(default=0.2, ge=0)
+    accuracy: float = Field(default=0.2, ge=0)
+    cost: float = Field(default=0.2, ge=0)
+    complexity: float = Field(default=0.2, ge=0)
+    completeness: float = Field(default=0.2, ge=0)
+
+
+class Preferences(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: Mode | None = None
+    weights: Weights | None = Field(default=None, description="Explicit weights win over mode.")
+
+
+class Constraints(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    platform: Platform | None = None
+    environment: Environment | None = None
+    max_cost: float | None = Field(default=None, ge=0)
+    max_time_ms: float | None = Field(default=None, ge=0)
+    require_production_safe: bool | None = Field(
+        default=None,
+        description="True: only production-safe patterns anywhere. False: allow unsafe ones "
+        "in production (they are flagged for approval). Unset: required in production only.",
+    )
+    include_tools: list[str] = Field(default_factory=list, description="Only these tools.")
+    exclude_tools: list[str] = Field(default_factory=list, description="Never these tools.")
+
+
+class SelectionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    request: Annotated[str, Field(min_length=1, max_length=4000)]
+    classification: Classification | None = None
+    preferences: Preferences | None = None
+    constraints: Constraints = Field(default_factory=Constraints)
+    inputs: dict[str, float | int | bool] = Field(
+        default_factory=dict, description="Values for estimate expressions, e.g. {'files': 2e5}."
+    )
+    top_k: int = Field(default=5, ge=1, le=50)
+    explain: bool = Field(default=False, description="Also list excluded candidates and why.")
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    tool: str
+    capability: str
+    pattern: str
+
+
+class Estimates(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    time_ms: float | None = Field(description="None when an expression could not be evaluated.")
+    cost: float | None
+
+
+class PolicyFlags(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    production_safe: bool
+    requires_approval: bool
+
+
+class Features(BaseModel):
+    """Each dimension on 0..1, higher is better (time and cost are inverted)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    relevance: float
+    speed: float
+    cost: float
+    complexity: float
+    accuracy: float
+    completeness: float
+    utility: float = Field(description="The preference-weighted sum of the five dimensions.")
+
+
+Execution = Literal["inline", "background"]
+SlaClass = Literal["interactive", "batch", "background"]
+
+
+class Candidate(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    tool: str
+    capability: str
+    pattern: str
+    score: float
+    relevance: float
+    features: Features
+    estimates: Estimates
+    policy: PolicyFlags
+    execution: Execution
+    sla: SlaClass
+    reasons: list[str]
+
+
+class Excluded(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    tool: str
+    capability: str | None
+    pattern: str | None
+    reasons: list[str]
+
+
+class PreferencesUsed(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    mode: Mode | None
+    weights: Weights
+    source: Literal["request", "inferred", "default"]
+
+
+class TieBreak(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    used: bool = Field(description="True when the top two tools were within the tie margin.")
+    method: Literal["none", "deterministic", "llm"]
+    justification: str | None = None
+    tied: list[str] = Field(default_factory=list)
+
+
+class SelectionResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    decision: Decision | None
+    reason: str | None = Field(default=None, description="Why there is no decision, if none.")
+    execution: Execution | None = None
+    sla: SlaClass | None = None
+    candidates: list[Candidate]
+    excluded: list[Excluded] | None = None
+    preferences_used: PreferencesUsed
+    tie_break: TieBreak
+    catalog_version: int
+    elapsed_ms: float

@@ -1,0 +1,1 @@
+"""PostgreSQL persistence (asyncpg only). Functions take a connection; `catalog` owns transactions."""

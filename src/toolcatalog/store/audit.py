@@ -1,0 +1,94 @@
+"""SQL for tool_audit_log: who changed what, when, with a diff. Append-only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+
+@dataclass(frozen=True, slots=True)
+class AuditWrite:
+    actor: str
+    action: str
+    tool_name: str | None
+    revision_before: int | None
+    revision_after: int | None
+    diff: list[dict[str, Any]] = field(default_factory=list)
+    request_id: str | None = None
+    client_address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    id: int
+    occurred_at: datetime
+    actor: str
+    action: str
+    tool_name: str | None
+    revision_before: int | None
+    revision_after: int | None
+    diff: list[dict[str, Any]]
+    request_id: str | None
+    client_address: str | None
+
+
+def row_to_audit(row: Any) -> AuditRecord:
+    return AuditRecord(**{k: row[k] for k in AuditRecord.__slots__})
+
+
+async def insert_audit(conn: Any, entries: Sequence[AuditWrite]) -> None:
+    if not entries:
+        return
+    await conn.execute(
+        """
+        INSERT INTO tool_audit_log (actor, action, tool_name, revision_before, revision_after,
+                                    diff, request_id, client_address)
+        SELECT a, ac, t, rb, ra, d::jsonb, r, c
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::text[],
+                    $7::text[], $8::text[]) AS x(a, ac, t, rb, ra, d, r, c)
+        """,
+        [e.actor for e in entries],
+        [e.action for e in entries],
+        [e.tool_name for e in entries],
+        [e.revision_before for e in entries],
+        [e.revision_after for e in entries],
+        [orjson.dumps(e.diff).decode() for e in entries],
+        [e.request_id for e in entries],
+        [e.client_address for e in entries],
+    )
+
+
+async def fetch_audit(
+    conn: Any,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    tool_name: str | None = None,
+    since: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[AuditRecord]:
+    """Newest first; `before_id` continues a page (keyset pagination)."""
+    rows = await conn.fetch(
+        """
+        SELECT id, occurred_at, actor, action, tool_name, revision_before, revision_after, diff,
+               request_id, client_address
+        FROM tool_audit_log
+        WHERE ($1::text IS NULL OR actor = $1) AND ($2::text IS NULL OR action = $2)
+          AND ($3::text IS NULL OR tool_name = $3) AND ($4::timestamptz IS NULL OR occurred_at >= $4)
+          AND ($5::bigint IS NULL OR id < $5)
+        ORDER BY id DESC
+        LIMIT $6
+        """,
+        actor,
+        action,
+        tool_name,
+        since,
+        before_id,
+        limit,
+    )
+    return [row_to_audit(r) for r in rows]

@@ -1,0 +1,52 @@
+"""The embedded PostgreSQL server (from the `pgserver` wheel) used when DATABASE_URL is unset."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+DATABASE_NAME = "toolcatalog"
+
+
+class EmbeddedPostgres:
+    """A private PostgreSQL 16 server whose data lives in `data_dir`, reused across runs.
+
+    `cleanup` is pgserver's mode: "stop" stops the server when the last process using it exits,
+    "delete" also removes the data (tests), None leaves it running.
+    """
+
+    def __init__(self, data_dir: Path, cleanup: str | None = "stop") -> None:
+        self.data_dir = data_dir
+        self.cleanup = cleanup
+        self._server: Any = None
+
+    def start(self) -> str:
+        """Start (or attach to) the server and return the URL of the toolcatalog database."""
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI) and falls back
+            # to /tmp, which is what we want.
+            warnings.simplefilter("ignore")
+            import pgserver  # imported lazily: only the embedded mode needs it
+
+            self._server = pgserver.get_server(self.data_dir, cleanup_mode=self.cleanup)
+        base_uri: str = self._server.get_uri()
+        self._ensure_database()
+        return base_uri.replace("/postgres?", f"/{DATABASE_NAME}?", 1)
+
+    def _ensure_database(self) -> None:
+        exists = self._server.psql(
+            f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';"
+        )
+        if "1 row" not in exists:
+            self._server.psql(f"CREATE DATABASE {DATABASE_NAME};")
+            log.info("created database %s in %s", DATABASE_NAME, self.data_dir)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None

@@ -1,0 +1,264 @@
+"""SQL for tools, their capabilities and patterns. Functions take a connection; the caller
+owns the transaction. Writes are set-based (one statement per table for any number of tools)
+so that importing 10,000 tools is a handful of round trips."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from toolcatalog.model.expressions import ExpressionError, evaluate_number
+from toolcatalog.model.tool import Pattern, Tool
+
+
+@dataclass(frozen=True, slots=True)
+class ToolRecord:
+    """A stored tool: its definition document and the bookkeeping around it."""
+
+    id: int
+    name: str
+    revision: int
+    etag: str
+    definition: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ToolWrite:
+    """One tool to insert or update, with its derived columns computed by the caller."""
+
+    tool: Tool
+    definition: dict[str, Any]
+    revision: int
+    etag: str
+
+
+_RECORD_COLUMNS = "id, name, revision, etag, definition, created_at, updated_at"
+
+
+def row_to_record(row: Any) -> ToolRecord:
+    return ToolRecord(
+        id=row["id"],
+        name=row["name"],
+        revision=row["revision"],
+        etag=row["etag"],
+        definition=row["definition"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def search_text(tool: Tool) -> str:
+    """The text full-text search indexes: names, descriptions, capabilities, examples, tags."""
+    parts = [tool.name.replace("_", " "), tool.display_name or "", tool.description]
+    parts += tool.tags
+    for cap in tool.capabilities:
+        parts += [cap.name.replace("_", " "), cap.description]
+        for pat in cap.patterns:
+            parts += [pat.name.replace("_", " "), pat.description, *pat.typical_use_cases]
+    parts += tool.examples
+    return "\n".join(p for p in parts if p)
+
+
+async def fetch_tool(conn: Any, name: str, *, for_update: bool = False) -> ToolRecord | None:
+    sql = f"SELECT {_RECORD_COLUMNS} FROM tools WHERE name = $1"  # noqa: S608 - constant columns
+    row = await conn.fetchrow(sql + (" FOR UPDATE" if for_update else ""), name)
+    return row_to_record(row) if row else None
+
+
+async def fetch_tools(
+    conn: Any, names: Sequence[str], *, for_update: bool = False
+) -> dict[str, ToolRecord]:
+    sql = f"SELECT {_RECORD_COLUMNS} FROM tools WHERE name = ANY($1::text[]) ORDER BY name"  # noqa: S608
+    rows = await conn.fetch(sql + (" FOR UPDATE" if for_update else ""), list(names))
+    return {r["name"]: row_to_record(r) for r in rows}
+
+
+async def fetch_all_tools(conn: Any) -> list[ToolRecord]:
+    sql = f"SELECT {_RECORD_COLUMNS} FROM tools ORDER BY name"  # noqa: S608 - constant columns
+    return [row_to_record(r) for r in await conn.fetch(sql)]
+
+
+async def count_tools(conn: Any) -> int:
+    return int(await conn.fetchval("SELECT count(*) FROM tools"))
+
+
+async def count_tools_by_status(conn: Any) -> dict[str, int]:
+    rows = await conn.fetch("SELECT status, count(*) AS n FROM tools GROUP BY status")
+    return {r["status"]: r["n"] for r in rows}
+
+
+_PROJECTION = """
+    d->>'name', d->>'version', d->>'display_name', d->>'description', d->>'platform',
+    d->>'category', ARRAY(SELECT jsonb_array_elements_text(d->'tags')), d->>'status',
+    (d->>'enabled')::boolean, d->>'owner', d->>'docs_url',
+    ARRAY(SELECT jsonb_array_elements_text(d->'examples')), d, s, r, e
+"""
+
+
+async def insert_tools(conn: Any, writes: Sequence[ToolWrite]) -> dict[str, int]:
+    """Insert new tools (and their structure); returns name -> id."""
+    if not writes:
+        return {}
+    rows = await conn.fetch(
+        """
+        INSERT INTO tools (name, version, display_name, description, platform, category, tags,
+                           status, enabled, owner, docs_url, examples, definition, search_text,
+                           revision, etag)
+        SELECT """
+        + _PROJECTION
+        + """
+        FROM unnest($1::jsonb[], $2::text[], $3::int[], $4::text[]) AS t(d, s, r, e)
+        RETURNING id, name
+        """,
+        *_columns(writes),
+    )
+    ids = {r["name"]: r["id"] for r in rows}
+    await insert_structure(conn, [(ids[w.tool.name], w.tool) for w in writes])
+    return ids
+
+
+async def update_tools(conn: Any, writes: Sequence[ToolWrite]) -> dict[str, int]:
+    """Replace existing tools' definitions (and structure); returns name -> id."""
+    if not writes:
+        return {}
+    rows = await conn.fetch(
+        """
+        UPDATE tools AS x SET
+            version = n.version, display_name = n.display_name, description = n.description,
+            platform = n.platform, category = n.category, tags = n.tags, status = n.status,
+            enabled = n.enabled, owner = n.owner, docs_url = n.docs_url, examples = n.examples,
+            definition = n.definition, search_text = n.search_text, revision = n.revision,
+            etag = n.etag
+        FROM (SELECT """
+        + _PROJECTION
+        + """
+              FROM unnest($1::jsonb[], $2::text[], $3::int[], $4::text[]) AS t(d, s, r, e)
+        ) AS n(name, version, display_name, description, platform, category, tags, status,
+               enabled, owner, docs_url, examples, definition, search_text, revision, etag)
+        WHERE x.name = n.name
+        RETURNING x.id, x.name
+        """,
+        *_columns(writes),
+    )
+    ids = {r["name"]: r["id"] for r in rows}
+    await conn.execute(
+        "DELETE FROM tool_capabilities WHERE tool_id = ANY($1::bigint[])", list(ids.values())
+    )
+    await insert_structure(conn, [(ids[w.tool.name], w.tool) for w in writes])
+    return ids
+
+
+def _columns(writes: Sequence[ToolWrite]) -> tuple[list[Any], ...]:
+    return (
+        [w.definition for w in writes],
+        [search_text(w.tool) for w in writes],
+        [w.revision for w in writes],
+        [w.etag for w in writes],
+    )
+
+
+def _json(value: Any) -> str:
+    # Lists go to PostgreSQL as JSON text: asyncpg would read a list inside an array
+    # parameter as a second array dimension.
+    return orjson.dumps(value).decode()
+
+
+def _at_defaults(value: float | str, pattern: Pattern) -> float | None:
+    try:
+        return evaluate_number(value, pattern.input_defaults())
+    except ExpressionError:
+        return None  # an input has no default: the value depends on the request
+
+
+async def insert_structure(conn: Any, tools: Sequence[tuple[int, Tool]]) -> None:
+    """Insert the capability and pattern rows of freshly inserted or cleared tools."""
+    cap_cols: tuple[list[Any], ...] = ([], [], [], [])
+    for tool_id, tool in tools:
+        for pos, cap in enumerate(tool.capabilities):
+            for col, value in zip(cap_cols, (tool_id, cap.name, cap.description, pos), strict=True):
+                col.append(value)
+    if not cap_cols[0]:
+        return
+    rows = await conn.fetch(
+        """
+        INSERT INTO tool_capabilities (tool_id, name, description, position)
+        SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::smallint[])
+        RETURNING id, tool_id, name
+        """,
+        *cap_cols,
+    )
+    cap_ids = {(r["tool_id"], r["name"]): r["id"] for r in rows}
+    pat_cols: tuple[list[Any], ...] = tuple([] for _ in range(19))
+    for tool_id, tool in tools:
+        for cap in tool.capabilities:
+            for pos, pat in enumerate(cap.patterns):
+                prof, pol = pat.profile, pat.policy
+                values = (
+                    cap_ids[(tool_id, cap.name)],
+                    tool_id,
+                    pat.name,
+                    pat.description,
+                    _json(list(pat.typical_use_cases)),
+                    _at_defaults(prof.time_estimate_ms, pat),
+                    prof.time_estimate_ms if isinstance(prof.time_estimate_ms, str) else None,
+                    _at_defaults(prof.cost_estimate, pat),
+                    prof.cost_estimate if isinstance(prof.cost_estimate, str) else None,
+                    prof.complexity,
+                    prof.accuracy,
+                    prof.completeness,
+                    pol.production_safe,
+                    pol.requires_approval,
+                    pol.max_cost,
+                    pol.max_execution_time_ms,
+                    pol.requires_background_if,
+                    _json([e.value for e in pol.allowed_environments])
+                    if pol.allowed_environments is not None
+                    else None,
+                    pos,
+                )
+                for col, value in zip(pat_cols, values, strict=True):
+                    col.append(value)
+    await conn.execute(
+        """
+        INSERT INTO tool_patterns (
+            capability_id, tool_id, name, description, typical_use_cases, time_estimate_ms,
+            time_estimate_expr, cost_estimate, cost_estimate_expr, complexity, accuracy,
+            completeness, production_safe, requires_approval, max_cost, max_execution_time_ms,
+            requires_background_if, allowed_environments, position)
+        SELECT c, t, n, d, ARRAY(SELECT jsonb_array_elements_text(u::jsonb)), tm, te, cm, ce, cx, ac,
+               co, ps, ra, mc, mt, rb,
+               CASE WHEN ae IS NULL THEN NULL
+                    ELSE ARRAY(SELECT jsonb_array_elements_text(ae::jsonb)) END,
+               p
+        FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[],
+                    $6::float8[], $7::text[], $8::float8[], $9::text[], $10::real[],
+                    $11::real[], $12::real[], $13::bool[], $14::bool[], $15::float8[],
+                    $16::bigint[], $17::text[], $18::text[], $19::smallint[])
+             AS x(c, t, n, d, u, tm, te, cm, ce, cx, ac, co, ps, ra, mc, mt, rb, ae, p)
+        """,
+        *pat_cols,
+    )
+
+
+async def delete_tool(conn: Any, tool_id: int) -> None:
+    await conn.execute("DELETE FROM tools WHERE id = $1", tool_id)
+
+
+async def bump_generation(conn: Any) -> int:
+    """Advance the catalog generation (the version a snapshot reports); returns the new one."""
+    return int(
+        await conn.fetchval(
+            "UPDATE catalog_state SET generation = generation + 1, changed_at = now() "
+            "RETURNING generation"
+        )
+    )
+
+
+async def fetch_generation(conn: Any) -> int:
+    return int(await conn.fetchval("SELECT generation FROM catalog_state"))

@@ -1,0 +1,76 @@
+"""SQL for tool_versions: the append-only history of every tool's full definition."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRecord:
+    revision: int
+    definition: dict[str, Any]
+    actor: str
+    action: str
+    comment: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class VersionWrite:
+    tool_id: int
+    revision: int
+    definition: dict[str, Any]
+    actor: str
+    action: str
+    comment: str | None = None
+
+
+def row_to_version(row: Any) -> VersionRecord:
+    return VersionRecord(
+        revision=row["revision"],
+        definition=row["definition"],
+        actor=row["actor"],
+        action=row["action"],
+        comment=row["comment"],
+        created_at=row["created_at"],
+    )
+
+
+async def insert_versions(conn: Any, writes: Sequence[VersionWrite]) -> None:
+    if not writes:
+        return
+    await conn.execute(
+        """
+        INSERT INTO tool_versions (tool_id, revision, definition, actor, action, comment)
+        SELECT * FROM unnest($1::bigint[], $2::int[], $3::jsonb[], $4::text[], $5::text[],
+                             $6::text[])
+        """,
+        [w.tool_id for w in writes],
+        [w.revision for w in writes],
+        [w.definition for w in writes],
+        [w.actor for w in writes],
+        [w.action for w in writes],
+        [w.comment for w in writes],
+    )
+
+
+async def fetch_versions(conn: Any, tool_id: int) -> list[VersionRecord]:
+    rows = await conn.fetch(
+        "SELECT revision, definition, actor, action, comment, created_at FROM tool_versions "
+        "WHERE tool_id = $1 ORDER BY revision",
+        tool_id,
+    )
+    return [row_to_version(r) for r in rows]
+
+
+async def fetch_version(conn: Any, tool_id: int, revision: int) -> VersionRecord | None:
+    row = await conn.fetchrow(
+        "SELECT revision, definition, actor, action, comment, created_at FROM tool_versions "
+        "WHERE tool_id = $1 AND revision = $2",
+        tool_id,
+        revision,
+    )
+    return row_to_version(row) if row else None

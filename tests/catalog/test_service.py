@@ -1,0 +1,168 @@
+"""ToolCatalogService against the real database: writes, history, audit, ETags, import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from builders import make_tool, tool_doc
+
+from toolcatalog.catalog.service import Actor, ToolCatalogService
+from toolcatalog.errors import Conflict, InvalidDefinition, NotFound, PreconditionFailed
+from toolcatalog.model.tool import Tool
+
+
+async def test_import_creates_then_is_idempotent(service: ToolCatalogService) -> None:
+    tools = [make_tool("alpha_tool"), make_tool("beta_tool")]
+    first = await service.import_definitions(tools)
+    assert sorted(first.created) == ["alpha_tool", "beta_tool"]
+    again = await service.import_definitions(tools)
+    assert again.created == again.updated == []
+    assert sorted(again.unchanged) == ["alpha_tool", "beta_tool"]
+    assert [v.revision for v in await service.versions("alpha_tool")] == [1]
+
+
+async def test_import_of_a_changed_tool_creates_a_new_version(
+    service: ToolCatalogService,
+) -> None:
+    await service.import_definitions([make_tool("alpha_tool")])
+    changed = make_tool("alpha_tool", description="A better description.")
+    report = await service.import_definitions([changed])
+    assert report.updated == ["alpha_tool"]
+    versions = await service.versions("alpha_tool")
+    assert [v.revision for v in versions] == [1, 2]
+    diff = await service.diff("alpha_tool", 1, 2)
+    assert diff == [
+        {
+            "op": "change",
+            "path": "description",
+            "from": "alpha_tool does a useful thing for tests.",
+            "to": "A better description.",
+        }
+    ]
+
+
+async def test_dry_run_writes_nothing(service: ToolCatalogService) -> None:
+    report = await service.import_definitions([make_tool("alpha_tool")], dry_run=True)
+    assert report.created == ["alpha_tool"]
+    with pytest.raises(NotFound):
+        await service.get_tool("alpha_tool")
+
+
+async def test_create_refuses_an_existing_name(service: ToolCatalogService) -> None:
+    await service.create_tool(make_tool("alpha_tool"))
+    with pytest.raises(Conflict):
+        await service.create_tool(make_tool("alpha_tool"))
+
+
+async def test_stale_etag_is_refused_and_changes_nothing(service: ToolCatalogService) -> None:
+    created = await service.create_tool(make_tool("alpha_tool"))
+    updated = await service.replace_tool(
+        "alpha_tool", make_tool("alpha_tool", description="Second."), if_match=created.etag
+    )
+    assert updated.etag != created.etag
+    with pytest.raises(PreconditionFailed):
+        await service.replace_tool(
+            "alpha_tool", make_tool("alpha_tool", description="Third."), if_match=created.etag
+        )
+    current = await service.get_tool("alpha_tool")
+    assert current.tool.description == "Second."
+
+
+async def test_patch_merges_and_revalidates(service: ToolCatalogService) -> None:
+    await service.create_tool(make_tool("alpha_tool"))
+    patched = await service.patch_tool("alpha_tool", {"tags": ["a", "b"], "owner": "sre"})
+    assert patched.tool.tags == ["a", "b"]
+    assert patched.tool.owner == "sre"
+    with pytest.raises(InvalidDefinition) as err:
+        await service.patch_tool("alpha_tool", {"platform": "plan9"})
+    assert err.value.problems[0].path == "platform"
+
+
+async def test_soft_delete_disables_and_keeps_history(service: ToolCatalogService) -> None:
+    await service.create_tool(make_tool("alpha_tool"))
+    deleted = await service.delete_tool("alpha_tool", actor=Actor("ops"))
+    assert deleted is not None
+    assert deleted.tool.status.value == "disabled"
+    assert not deleted.tool.enabled
+    assert len(await service.versions("alpha_tool")) == 2
+
+
+async def test_purge_removes_the_tool_but_not_its_audit_trail(
+    service: ToolCatalogService,
+) -> None:
+    await service.create_tool(make_tool("alpha_tool"))
+    await service.delete_tool("alpha_tool", purge=True, actor=Actor("admin"))
+    with pytest.raises(NotFound):
+        await service.get_tool("alpha_tool")
+    trail = await service.audit(tool_name="alpha_tool")
+    assert [e.action for e in trail] == ["purge", "create"]
+
+
+async def test_rollback_appends_a_copy_of_the_old_version(service: ToolCatalogService) -> None:
+    await service.create_tool(make_tool("alpha_tool"))
+    await service.replace_tool("alpha_tool", make_tool("alpha_tool", description="Changed."))
+    rolled = await service.roll_back_tool("alpha_tool", 1)
+    assert rolled.revision == 3
+    assert rolled.tool == make_tool("alpha_tool")
+    assert [v.action for v in await service.versions("alpha_tool")] == [
+        "create",
+        "update",
+        "rollback",
+    ]
+
+
+async def test_every_write_is_audited_with_a_diff(service: ToolCatalogService) -> None:
+    actor = Actor("alice", request_id="req-1", client_address="10.0.0.1")
+    await service.create_tool(make_tool("alpha_tool"), actor=actor)
+    await service.set_enabled("alpha_tool", False, actor=actor)
+    entries = await service.audit(tool_name="alpha_tool")
+    assert [(e.action, e.revision_before, e.revision_after) for e in entries] == [
+        ("disable", 1, 2),
+        ("create", None, 1),
+    ]
+    assert entries[0].diff == [{"op": "change", "path": "enabled", "from": True, "to": False}]
+    assert {(e.actor, e.request_id) for e in entries} == {("alice", "req-1")}
+
+
+async def test_cached_reads_do_not_query_again(service: ToolCatalogService) -> None:
+    await service.create_tool(make_tool("alpha_tool"))
+    service.invalidate_all()
+    for _ in range(100):
+        await service.get_tool("alpha_tool")
+    stats = service.tools.stats()
+    assert stats.misses == 1
+    assert stats.hits == 99
+
+
+async def test_snapshot_holds_every_tool_and_advances_with_writes(
+    service: ToolCatalogService,
+) -> None:
+    await service.import_definitions([make_tool("alpha_tool"), make_tool("beta_tool")])
+    first = await service.get_all_tools_with_structure()
+    assert sorted(first.by_name) == ["alpha_tool", "beta_tool"]
+    await service.create_tool(make_tool("gamma_tool"))
+    second = await service.get_all_tools_with_structure()
+    assert second.generation > first.generation
+    assert "gamma_tool" in second.by_name
+
+
+@pytest.mark.parametrize(
+    ("doc", "path"),
+    [
+        (tool_doc(name="Bad-Name"), "name"),
+        (tool_doc(name="health"), "name"),
+        (tool_doc(platform="plan9"), "platform"),
+    ],
+)
+def test_invalid_documents_name_the_path(doc: dict[str, Any], path: str) -> None:
+    from toolcatalog.catalog.service import validate_tool
+
+    with pytest.raises(InvalidDefinition) as err:
+        validate_tool(doc)
+    assert err.value.problems[0].path == path
+
+
+def test_tool_round_trips_through_its_document() -> None:
+    tool = make_tool("alpha_tool")
+    assert Tool.model_validate(tool.model_dump(mode="json")) == tool
