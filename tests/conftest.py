@@ -17,7 +17,7 @@ import pytest
 
 from toolcatalog.catalog.service import ToolCatalogService
 from toolcatalog.config import Settings
-from toolcatalog.store.database import Database, init_connection
+from toolcatalog.store.database import SERVER_SETTINGS, Database, init_connection
 from toolcatalog.store.embedded import EmbeddedPostgres
 from toolcatalog.store.migrate import migrate
 
@@ -132,7 +132,7 @@ def make_settings(url: str, home: Path, **overrides: Any) -> Settings:
 @pytest.fixture
 async def conn(module_db_url: str) -> AsyncIterator[Any]:
     """A connection inside an outer transaction that is rolled back after the test."""
-    connection = await asyncpg.connect(module_db_url)
+    connection = await asyncpg.connect(module_db_url, server_settings=SERVER_SETTINGS)
     await init_connection(connection)
     tx = connection.transaction()
     await tx.start()

@@ -44,3 +44,5 @@ def configure_logging(level: str = "INFO") -> None:
     handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # pgserver logs every step of starting PostgreSQL at INFO; its warnings still show.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)

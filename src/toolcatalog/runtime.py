@@ -56,7 +56,7 @@ async def import_catalog_if_empty(runtime: Runtime) -> ImportReport | None:
     )
     log.info(
         "imported the starter catalog",
-        extra={"folder": str(folder), "created": len(report.created)},
+        extra={"folder": str(folder), "tools_created": len(report.created)},
     )
     return report
 

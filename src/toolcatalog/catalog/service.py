@@ -7,6 +7,8 @@ PostgreSQL only if the transaction commits). Reads go through the in-process cac
 
 from __future__ import annotations
 
+import base64
+from collections import deque
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -39,11 +41,13 @@ from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Status, Tool
 from toolcatalog.model.vocabulary import Vocabulary
 from toolcatalog.store import audit as audit_store
+from toolcatalog.store import tool_listing
 from toolcatalog.store import tools as tool_store
 from toolcatalog.store import versions as version_store
 from toolcatalog.store import vocabulary as vocabulary_store
 from toolcatalog.store.audit import AuditRecord, AuditWrite
 from toolcatalog.store.database import Database
+from toolcatalog.store.tool_listing import ToolFilter
 from toolcatalog.store.tools import ToolRecord, ToolWrite
 from toolcatalog.store.versions import VersionRecord, VersionWrite
 
@@ -87,6 +91,28 @@ class ImportReport:
         return len(self.created) + len(self.updated)
 
 
+@dataclass(frozen=True, slots=True)
+class ToolPage:
+    items: list[tuple[Tool, ToolRecord]]
+    next_cursor: str | None
+    total: int
+
+
+def encode_cursor(name: str, rank: float) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([name, rank])).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, float]:
+    try:
+        name, rank = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return str(name), float(rank)
+    except (ValueError, TypeError, orjson.JSONDecodeError):
+        raise InvalidDefinition(
+            "the cursor is not one this server made",
+            [Problem("cursor", "pass back the next_cursor of the previous page unchanged")],
+        ) from None
+
+
 def _record_to_cached(record: ToolRecord) -> CachedTool:
     tool = Tool.model_validate(record.definition)
     return CachedTool(
@@ -127,7 +153,7 @@ class ToolCatalogService:
             "snapshot", 1, settings.cache_ttl_s
         )
         self._listeners: list[Callable[[ChangeNotice], None]] = []
-        self.reloads: list[dict[str, Any]] = []
+        self.reloads: deque[dict[str, Any]] = deque(maxlen=100)
 
     # ---------------------------------------------------------------- reads
 
@@ -168,6 +194,27 @@ class ToolCatalogService:
         for status, n in counts.items():
             metrics.TOOLS.labels(status).set(n)
         return snapshot
+
+    async def list_tools(
+        self, filters: ToolFilter, *, limit: int = 50, cursor: str | None = None
+    ) -> ToolPage:
+        """One page of tools matching `filters`; `cursor` is the previous page's next_cursor.
+        Raises InvalidDefinition for a cursor that was not made by us."""
+        after_name, after_rank = decode_cursor(cursor) if cursor else (None, None)
+        async with self.db.connection("list_tools") as conn:
+            rows = await tool_listing.list_tools(
+                conn, filters, limit=limit + 1, after_name=after_name, after_rank=after_rank
+            )
+            total = await tool_listing.count_matching(conn, filters)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].record.name, rows[-1].rank) if more else None
+        tools = [Tool.model_validate(r.record.definition) for r in rows]
+        return ToolPage([(t, r.record) for t, r in zip(tools, rows, strict=True)], next_cursor, total)
+
+    async def capability_index(self) -> dict[str, list[str]]:
+        async with self.db.connection("capability_index") as conn:
+            return await tool_listing.capability_index(conn)
 
     async def tool_count(self) -> int:
         async with self.db.connection("count_tools") as conn:
@@ -438,6 +485,39 @@ class ToolCatalogService:
         cached = _record_to_cached(record)
         self.tools.put(record.name, cached)
         return cached
+
+    async def reload_all(self, *, trigger: str = "api", actor: Actor = Actor()) -> int:
+        """Invalidate every replica's caches (through NOTIFY) and reload the snapshot here.
+        Counted and timed; returns the new catalog generation."""
+        start = time.perf_counter()
+        entry: dict[str, Any] = {
+            "started_at": datetime.now(UTC).isoformat(),
+            "trigger": trigger,
+            "actor": actor.name,
+        }
+        try:
+            async with self.db.transaction("reload") as conn:
+                await audit_store.insert_audit(
+                    conn,
+                    [AuditWrite(actor.name, "reload", None, None, None, [],
+                                actor.request_id, actor.client_address)],
+                )  # fmt: skip
+                generation = await self._publish(conn, [], everything=True)
+            self.invalidate_all()
+            snapshot = await self.get_all_tools_with_structure()
+        except Exception as exc:
+            metrics.RELOAD_ERRORS.inc()
+            entry |= {"success": False, "error": str(exc)}
+            raise
+        else:
+            entry |= {"success": True, "generation": generation, "tools": len(snapshot.tools)}
+            return generation
+        finally:
+            elapsed = time.perf_counter() - start
+            metrics.RELOADS.labels(trigger).inc()
+            metrics.RELOAD_DURATION.observe(elapsed)
+            entry["duration_ms"] = round(elapsed * 1000, 3)
+            self.reloads.append(entry)
 
     # ---------------------------------------------------------------- invalidation
 

@@ -164,13 +164,24 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+_HOSTLIKE = re.compile(r"^(?=.*[a-z])(?=.*\d)[a-z0-9]+(?:[.-][a-z0-9]+)+$|^[a-z]{2,}\d+[a-z]?$", re.I)
+HOST_PART_WEIGHT = 0.35
+
+
 def query_terms(text: str) -> dict[str, float]:
-    """Distinct terms of a request with their weights: 1.0 for its own terms, RELATED_WEIGHT
-    for related ones the lexicon adds (never lowering a term the request already has)."""
+    """Distinct terms of a request with their weights: 1.0 for its own words, HOST_PART_WEIGHT
+    for words inside host names (`kafka-broker-2` is context, not the request), RELATED_WEIGHT
+    for related words the lexicon adds. A term keeps the highest weight it is given."""
     weights: dict[str, float] = {}
-    for term in tokenize(text):
-        weights[term] = 1.0
-    for term in list(weights):
+    text = _PHRASE.sub(lambda m: PHRASES[m.group(1).lower()], text)
+    for chunk in _CHUNK.findall(text):
+        weight = HOST_PART_WEIGHT if _HOSTLIKE.match(chunk.strip(".:-+_~#@")) else 1.0
+        for term in _chunk_terms(chunk):
+            if is_value_term(term):
+                weights[term] = 1.0
+            elif weights.get(term, 0.0) < weight:
+                weights[term] = weight
+    for term in [t for t, w in weights.items() if w == 1.0]:
         for related in RELATED.get(term, ()):
             for extra in _chunk_terms(related):
                 weights.setdefault(extra, RELATED_WEIGHT)

@@ -40,13 +40,16 @@ def redact(url: str) -> str:
     return urlunsplit(parts)
 
 
+SERVER_SETTINGS = {"search_path": "tool_catalog, public", "application_name": "toolcatalog"}
+
+
 def _encode_json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
 async def init_connection(conn: Any) -> None:
-    """Per-connection set-up: our schema first on the path, jsonb as Python data via orjson."""
-    await conn.execute("SET search_path = tool_catalog, public")
+    """Per-connection set-up: jsonb as Python data via orjson. (The search path is a startup
+    parameter, SERVER_SETTINGS, because the pool's RESET ALL would undo a SET.)"""
     for type_name in ("jsonb", "json"):
         await conn.set_type_codec(
             type_name, encoder=_encode_json, decoder=orjson.loads, schema="pg_catalog"
@@ -111,6 +114,7 @@ class Database:
                     command_timeout=self.settings.db_command_timeout_s,
                     timeout=self.settings.db_connect_timeout_s,
                     init=init_connection,
+                    server_settings=SERVER_SETTINGS,
                 )
                 metrics.DB_UP.set(1)
                 return

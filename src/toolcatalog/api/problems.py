@@ -1,0 +1,144 @@
+"""The one error mapper: CatalogError, FastAPI validation errors and anything unexpected
+become RFC 9457 problem+json. No stack trace reaches a client."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from toolcatalog.api.responses import ProblemResponse
+from toolcatalog.errors import (
+    CatalogError,
+    Conflict,
+    Forbidden,
+    InvalidDefinition,
+    NotFound,
+    PreconditionFailed,
+    StoreUnavailable,
+    Unauthorized,
+)
+from toolcatalog.formats.problems import json_path
+from toolcatalog.logs import request_id_var
+
+log = logging.getLogger(__name__)
+
+STATUS: dict[type[CatalogError], int] = {
+    InvalidDefinition: 422,
+    NotFound: 404,
+    Conflict: 409,
+    PreconditionFailed: 412,
+    StoreUnavailable: 503,
+    Unauthorized: 401,
+    Forbidden: 403,
+}
+TYPE_BASE = "https://toolcatalog.dev/problems/"
+
+
+def status_of(exc: CatalogError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return 400
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    code: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> ProblemResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "request_id": request_id_var.get(),
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return ProblemResponse(body, status_code=status, headers=headers)
+
+
+async def _catalog_error(_request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, CatalogError)
+    status = status_of(exc)
+    log.info("request refused", extra={"code": exc.code, "status": status})
+    errors = None
+    if isinstance(exc, InvalidDefinition):
+        errors = [
+            {"path": p.path, "message": p.message}
+            | ({"file": p.file} if p.file else {})
+            | ({"line": p.line} if p.line else {})
+            for p in exc.problems
+        ]
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": "5"}
+    return problem(status, exc.title, exc.detail, code=exc.code, errors=errors, headers=headers)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    malformed = False
+    for err in exc.errors():
+        loc = list(err.get("loc", ()))
+        if err.get("type") == "json_invalid":
+            malformed = True
+        where = loc[0] if loc else "body"
+        path = json_path([p for p in loc[1:] if isinstance(p, str | int)])
+        message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        errors.append({"path": path, "in": where, "message": message})
+    if malformed:
+        return problem(
+            400,
+            "Malformed JSON",
+            "the request body is not valid JSON",
+            code="malformed_json",
+            errors=errors,
+        )
+    return problem(
+        422,
+        "Invalid request",
+        f"{len(errors)} problem(s) in the request",
+        code="invalid_request",
+        errors=errors,
+    )
+
+
+async def _http_error(_request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    titles = {404: "Not found", 405: "Method not allowed", 413: "Payload too large",
+              415: "Unsupported media type", 400: "Bad request"}  # fmt: skip
+    title = titles.get(exc.status_code, "HTTP error")
+    return problem(
+        exc.status_code,
+        title,
+        str(exc.detail),
+        code=title.lower().replace(" ", "_"),
+        headers=dict(exc.headers or {}),
+    )
+
+
+async def _unexpected(_request: Request, exc: Exception) -> ProblemResponse:
+    log.error("unexpected error", exc_info=exc)
+    return problem(
+        500,
+        "Internal error",
+        "the server failed to handle this request; the request id identifies it in the logs",
+        code="internal",
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(CatalogError, _catalog_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

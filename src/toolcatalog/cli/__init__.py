@@ -1,0 +1,1 @@
+"""The command-line door (Typer): parse, call the runtime, render with Rich or --json."""

@@ -1,0 +1,228 @@
+"""Catalog commands: import, export, validate, list, show, reload."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from toolcatalog.catalog.service import Actor, ImportReport
+from toolcatalog.cli import output
+from toolcatalog.cli.running import EXIT_INVALID, cli_settings, command_runtime, run_async
+from toolcatalog.errors import InvalidDefinition
+from toolcatalog.formats.catalog_folder import load_vocabulary
+from toolcatalog.formats.definitions import LoadResult, load_paths
+from toolcatalog.formats.dump import dump_tool, dump_yaml
+from toolcatalog.model.tool import Platform, Status
+from toolcatalog.model.vocabulary import Vocabulary
+from toolcatalog.store.tool_listing import ToolFilter
+
+Paths = Annotated[list[Path], typer.Argument(help="YAML/JSON files or folders.", show_default=False)]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+class SourceFormat(StrEnum):
+    native = "native"
+    opsconductor = "opsconductor"
+
+
+def _load(paths: list[Path], fmt: SourceFormat) -> tuple[LoadResult, Vocabulary | None]:
+    if fmt is SourceFormat.opsconductor:
+        from toolcatalog.formats.opsconductor import load_opsconductor_paths
+
+        result, reports = load_opsconductor_paths(paths)
+        for rep in reports:
+            for note in rep.notes:
+                output.err.print(f"{rep.file}: {note}", highlight=False, markup=False)
+            for field in rep.unmapped:
+                output.err.print(f"{rep.file}: not mapped: {field}", highlight=False, markup=False)
+        return result, None
+    result = load_paths(paths)
+    vocabulary = None
+    for vocab_file in result.vocabulary_files:
+        vocabulary = load_vocabulary(vocab_file)
+    return result, vocabulary
+
+
+def _print_report(report: ImportReport, invalid: int, as_json: bool) -> None:
+    if as_json:
+        output.print_json(
+            {
+                "created": report.created,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "skipped": report.skipped,
+                "invalid": invalid,
+                "dry_run": report.dry_run,
+            }
+        )
+        return
+    prefix = "dry run: would have " if report.dry_run else ""
+    output.out.print(
+        f"{prefix}created {len(report.created)}, updated {len(report.updated)}, "
+        f"unchanged {len(report.unchanged)}, skipped {len(report.skipped)}, invalid {invalid}",
+        highlight=False,
+    )
+
+
+def import_command(
+    paths: Paths,
+    dry_run: Annotated[bool, typer.Option(help="Validate and report; write nothing.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Update tools that already exist.")] = True,
+    fmt: Annotated[
+        SourceFormat, typer.Option("--format", help="native, or the seed system's opsconductor.")
+    ] = SourceFormat.native,
+    as_json: JsonFlag = False,
+) -> None:
+    """Import tool definitions in one transaction: all or nothing, idempotent."""
+    result, vocabulary = _load(paths, fmt)
+    if result.problems:
+        invalid_files = {p.file for p in result.problems}
+        output.report_error(
+            InvalidDefinition(
+                f"{len(result.problems)} problem(s) in {len(invalid_files)} file(s); "
+                "nothing was imported",
+                result.problems,
+            )
+        )
+        if as_json:
+            output.print_json({"invalid": len(invalid_files), "problems": [str(p) for p in result.problems]})
+        raise typer.Exit(EXIT_INVALID)
+    if not result.tools and vocabulary is None:
+        output.err.print("error: no tool definitions found in the given paths", highlight=False)
+        raise typer.Exit(EXIT_INVALID)
+
+    async def go() -> ImportReport:
+        async with command_runtime(cli_settings()) as runtime:
+            return await runtime.catalog.import_definitions(
+                [lt.tool for lt in result.tools],
+                actor=Actor("cli"),
+                overwrite=overwrite,
+                dry_run=dry_run,
+                vocabulary=vocabulary,
+            )
+
+    _print_report(run_async(go()), 0, as_json)
+
+
+def export_command(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write (created if missing).")],
+    names: Annotated[list[str] | None, typer.Argument(help="Tools to export (default: all).")] = None,
+) -> None:
+    """Write one YAML file per tool (out/<category>/<name>.yaml) that imports back unchanged."""
+
+    async def go() -> int:
+        async with command_runtime(cli_settings()) as runtime:
+            snapshot = await runtime.catalog.get_all_tools_with_structure()
+        wanted = set(names or [])
+        missing = sorted(wanted - set(snapshot.by_name))
+        if missing:
+            raise InvalidDefinition(f"no such tool(s): {', '.join(missing)}")
+        count = 0
+        for tool in snapshot.tools:
+            if wanted and tool.name not in wanted:
+                continue
+            target = out / tool.category / f"{tool.name}.yaml"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(dump_tool(tool), encoding="utf-8")
+            count += 1
+        if snapshot.vocabulary is not None and not wanted:
+            vocab = snapshot.vocabulary.model_dump(mode="json")
+            (out / "capabilities.yaml").write_text(dump_yaml(vocab), encoding="utf-8")
+        return count
+
+    count = run_async(go())
+    output.out.print(f"exported {count} tool(s) to {out}", highlight=False)
+
+
+def validate_command(
+    paths: Paths,
+    fmt: Annotated[SourceFormat, typer.Option("--format")] = SourceFormat.native,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check definitions without a database; exit 1 if any is invalid."""
+    result, _ = _load(paths, fmt)
+    if as_json:
+        output.print_json(
+            {
+                "valid": not result.problems,
+                "tools": [lt.tool.name for lt in result.tools],
+                "problems": [
+                    {"file": p.file, "line": p.line, "path": p.path, "message": p.message}
+                    for p in result.problems
+                ],
+            }
+        )
+    elif result.problems:
+        output.report_error(
+            InvalidDefinition(f"{len(result.problems)} problem(s)", result.problems)
+        )
+    else:
+        output.out.print(f"{len(result.tools)} tool definition(s) are valid", highlight=False)
+    if result.problems:
+        raise typer.Exit(EXIT_INVALID)
+
+
+def list_command(
+    platform: Annotated[Platform | None, typer.Option()] = None,
+    category: Annotated[str | None, typer.Option()] = None,
+    status: Annotated[Status | None, typer.Option()] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Repeatable; all must match.")] = None,
+    capability: Annotated[str | None, typer.Option()] = None,
+    query: Annotated[str | None, typer.Option("--query", "-q", help="Full-text search.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 500,
+    as_json: JsonFlag = False,
+) -> None:
+    """List tools, optionally filtered."""
+    filters = ToolFilter(
+        platform=platform.value if platform else None,
+        category=category,
+        status=status.value if status else None,
+        tags=tuple(tag or ()),
+        capability=capability,
+        q=query,
+    )
+
+    async def go() -> list[list[object]]:
+        async with command_runtime(cli_settings()) as runtime:
+            page = await runtime.catalog.list_tools(filters, limit=limit)
+        return [
+            [t.name, t.platform.value, t.category, t.status.value, r.revision,
+             ", ".join(c.name for c in t.capabilities)]
+            for t, r in page.items
+        ]  # fmt: skip
+
+    rows = run_async(go())
+    if as_json:
+        keys = ["name", "platform", "category", "status", "revision", "capabilities"]
+        output.print_json([dict(zip(keys, row, strict=True)) for row in rows])
+    else:
+        output.table(None, ["name", "platform", "category", "status", "rev", "capabilities"], rows)
+
+
+def show_command(name: str, as_json: JsonFlag = False) -> None:
+    """Print one tool's definition (YAML, or JSON with --json)."""
+
+    async def go() -> str | dict[str, object]:
+        async with command_runtime(cli_settings()) as runtime:
+            cached = await runtime.catalog.get_tool(name)
+        return cached.tool.model_dump(mode="json") if as_json else dump_tool(cached.tool)
+
+    shown = run_async(go())
+    if isinstance(shown, dict):
+        output.print_json(shown)
+    else:
+        output.out.print(shown, highlight=False, markup=False, end="")
+
+
+def reload_command() -> None:
+    """Tell every replica to drop its caches and reload the catalog."""
+
+    async def go() -> int:
+        async with command_runtime(cli_settings()) as runtime:
+            return await runtime.catalog.reload_all(trigger="cli", actor=Actor("cli"))
+
+    generation = run_async(go())
+    output.out.print(f"reload sent to all replicas (catalog generation {generation})")

@@ -1,0 +1,37 @@
+"""`toolcatalog` command. Exit codes: 0 ok, 1 invalid input or refused, 2 usage error.
+
+Errors are one line on stderr (plus one per problem of an invalid definition); never a trace.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from toolcatalog.cli import catalog_commands
+from toolcatalog.cli.db import db_app
+from toolcatalog.cli.serve import serve
+
+app = typer.Typer(
+    name="toolcatalog",
+    help="Tool catalog and Stage B tool selector for AI operations agents.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(serve)
+app.command("import")(catalog_commands.import_command)
+app.command("export")(catalog_commands.export_command)
+app.command("validate")(catalog_commands.validate_command)
+app.command("list")(catalog_commands.list_command)
+app.command("show")(catalog_commands.show_command)
+app.command("reload")(catalog_commands.reload_command)
+app.add_typer(db_app, name="db")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover - interactive
+        sys.exit(130)

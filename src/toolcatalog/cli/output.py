@@ -1,0 +1,36 @@
+"""Rendering for the CLI: Rich tables for people, JSON for scripts, errors on stderr."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from toolcatalog.errors import CatalogError, InvalidDefinition
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+
+
+def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
+    t = Table(title=title, show_lines=False, header_style="bold")
+    for col in columns:
+        t.add_column(col)
+    for row in rows:
+        t.add_row(*[("" if v is None else str(v)) for v in row])
+    out.print(t)
+
+
+def report_error(exc: CatalogError) -> None:
+    """One line for people on stderr (plus one line per problem of an invalid definition)."""
+    err.print(f"[bold red]error:[/] {exc.detail}", highlight=False, markup=True)
+    if isinstance(exc, InvalidDefinition):
+        for problem in exc.problems:
+            err.print(f"  {problem}", highlight=False, markup=False)

@@ -1,0 +1,90 @@
+"""`toolcatalog serve`: migrate, import the starter catalog into an empty database, serve HTTP.
+
+With `--workers N` every worker is its own process with its own cache; they stay coherent
+through LISTEN/NOTIFY, exactly like separate replicas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from toolcatalog.cli import output
+from toolcatalog.cli.running import cli_settings, run_async
+from toolcatalog.config import Settings
+from toolcatalog.logs import configure_logging
+from toolcatalog.runtime import import_catalog_if_empty, open_runtime
+from toolcatalog.store.database import Database
+
+
+async def _prepare(settings: Settings) -> tuple[int, int | None]:
+    """Migrate and, on first start, import the catalog; returns (tool count, imported)."""
+    async with open_runtime(settings, listen=False) as runtime:
+        report = await import_catalog_if_empty(runtime)
+        return await runtime.catalog.tool_count(), (len(report.created) if report else None)
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address [TOOLCATALOG_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [TOOLCATALOG_PORT].")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Worker processes [TOOLCATALOG_WORKERS].")
+    ] = None,
+) -> None:
+    """Serve the REST API (default 127.0.0.1:3005), with the embedded database unless
+    DATABASE_URL is set."""
+    base = cli_settings()
+    overrides = {
+        k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None
+    }
+    settings = base.model_copy(update=overrides)
+    configure_logging(settings.log_level)
+    database = Database(settings)
+    url = database.start_embedded()  # a no-op with DATABASE_URL; the server outlives workers
+    try:
+        # Workers (and this process's runtime) reach the same server through the URL.
+        os.environ["DATABASE_URL"] = url
+        settings = settings.model_copy(update={"database_url": url})
+        count, imported = run_async(_prepare(settings))
+        where = database.display_url
+        output.out.print(
+            f"toolcatalog {_version()} listening on http://{settings.host}:{settings.port} "
+            f"({settings.workers} worker(s)); database: {where}; {count} tools"
+            + (f" ({imported} imported from {settings.resolved_catalog_dir()})" if imported else ""),
+            highlight=False,
+        )
+        output.out.print(f"API docs: http://{settings.host}:{settings.port}/docs", highlight=False)
+        _run_uvicorn(settings)
+    finally:
+        asyncio.run(database.close())
+
+
+def _version() -> str:
+    from toolcatalog.runtime import toolcatalog_version
+
+    return toolcatalog_version()
+
+
+def _run_uvicorn(settings: Settings) -> None:
+    if settings.workers > 1:
+        # prometheus_client shares values between processes through files in this folder;
+        # it must be set before the workers import it.
+        folder = Path(tempfile.mkdtemp(prefix="toolcatalog-metrics-"))
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    uvicorn.run(
+        "toolcatalog.api.asgi:create_app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        server_header=False,
+    )

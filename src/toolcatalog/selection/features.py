@@ -1,0 +1,116 @@
+"""Features of one candidate pattern: its estimates (expressions evaluated with the request's
+inputs over the pattern's declared defaults) and each preference dimension on 0..1."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from toolcatalog.model.expressions import ExpressionError, evaluate_number, parse_expression
+from toolcatalog.model.tool import Pattern
+
+# Time on a log scale: 50 ms (or less) is as fast as it gets, 60 s (or more) as slow; the seed
+# system's bounds. A log scale because 100 ms vs 1 s matters as much to a person as 6 s vs 60 s.
+TIME_FAST_MS = 50.0
+TIME_SLOW_MS = 60_000.0
+BACKGROUND_AFTER_MS = 5_000.0
+INTERACTIVE_UNDER_MS = 1_000.0
+BATCH_UNDER_MS = 10_000.0
+# Cost is in catalog-defined units, so it is compared among the candidates in play (see
+# scoring.normalise_costs) on a log scale; this is the value of an unknown cost.
+UNKNOWN = 0.5
+
+Inputs = Mapping[str, float | int | bool]
+
+
+@dataclass(frozen=True, slots=True)
+class PatternEstimate:
+    """A pattern's estimates for one request; None where an expression could not be evaluated
+    (`problems` says why)."""
+
+    time_ms: float | None
+    cost: float | None
+    background: bool
+    problems: tuple[str, ...] = ()
+
+    @property
+    def sla(self) -> str:
+        if self.time_ms is None:
+            return "batch"
+        if self.time_ms < INTERACTIVE_UNDER_MS:
+            return "interactive"
+        return "batch" if self.time_ms < BATCH_UNDER_MS else "background"
+
+    @property
+    def execution(self) -> str:
+        return "background" if self.background else "inline"
+
+
+def _environment(pattern: Pattern, inputs: Inputs) -> dict[str, float | bool]:
+    env: dict[str, float | bool] = dict(pattern.input_defaults())
+    for key, value in inputs.items():
+        if isinstance(value, bool | int | float):
+            env[key] = value if isinstance(value, bool) else float(value)
+    return env
+
+
+def _number(value: float | str, env: Mapping[str, float | bool], label: str) -> tuple[float | None, str | None]:
+    try:
+        result = evaluate_number(value, env)
+    except ExpressionError as exc:
+        return None, f"{label} not evaluated: {exc}"
+    return max(result, 0.0), None
+
+
+def estimate_pattern(pattern: Pattern, inputs: Inputs) -> PatternEstimate:
+    """Evaluate the pattern's time, cost and background condition; never raises (a bad or
+    incomplete expression yields None and a problem line, so one pattern cannot fail a select)."""
+    env = _environment(pattern, inputs)
+    problems: list[str] = []
+    time_ms, problem = _number(pattern.profile.time_estimate_ms, env, "time estimate")
+    if problem:
+        problems.append(problem)
+    cost, problem = _number(pattern.profile.cost_estimate, env, "cost estimate")
+    if problem:
+        problems.append(problem)
+    background = time_ms is not None and time_ms > BACKGROUND_AFTER_MS
+    condition = pattern.policy.requires_background_if
+    if condition is not None:
+        try:
+            if parse_expression(condition).evaluate(env) is True:
+                background = True
+        except ExpressionError as exc:
+            problems.append(f"requires_background_if not evaluated: {exc}")
+    return PatternEstimate(time_ms, cost, background, tuple(problems))
+
+
+def speed_score(time_ms: float | None) -> float:
+    """1 at 50 ms or faster, 0 at 60 s or slower, log-linear between."""
+    if time_ms is None:
+        return UNKNOWN
+    t = min(max(time_ms, TIME_FAST_MS), TIME_SLOW_MS)
+    return 1.0 - math.log(t / TIME_FAST_MS) / math.log(TIME_SLOW_MS / TIME_FAST_MS)
+
+
+@dataclass(frozen=True, slots=True)
+class Dimensions:
+    """The five preference dimensions of one pattern, each 0..1 and higher is better; cost is
+    filled in once all candidates are known."""
+
+    speed: float
+    cost: float
+    complexity: float
+    accuracy: float
+    completeness: float
+
+
+def dimensions(pattern: Pattern, estimate: PatternEstimate) -> Dimensions:
+    profile = pattern.profile
+    return Dimensions(
+        speed=speed_score(estimate.time_ms),
+        cost=UNKNOWN,
+        complexity=1.0 - profile.complexity,
+        accuracy=profile.accuracy,
+        completeness=profile.completeness,
+    )

@@ -1,0 +1,137 @@
+"""Policy: the hard filters a candidate must pass and the flags it carries, read from each
+pattern's own policy (the seed checked one hard-coded flag) and the request's constraints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from toolcatalog.model.profile import Environment
+from toolcatalog.model.tool import Pattern, Platform, Status, Tool
+from toolcatalog.selection.features import PatternEstimate
+from toolcatalog.selection.models import SelectionRequest
+
+_OS = frozenset({Platform.linux, Platform.windows, Platform.macos})
+# Tools that drive an API (a cluster, a cloud, a container engine) run from any workstation, so
+# they suit a request for any OS; a request *about* a cluster or a cloud accepts them, portable
+# tools, and Linux tools (what nodes, containers and cloud VMs run). `custom` is a platform the
+# catalog cannot reason about: it is never excluded, and the reason says it was not checked.
+_REMOTE = frozenset({Platform.container, Platform.kubernetes, Platform.cloud})
+_ON_REMOTE = {
+    Platform.kubernetes: frozenset({Platform.kubernetes, Platform.container, Platform.linux}),
+    Platform.container: frozenset({Platform.container, Platform.kubernetes, Platform.linux}),
+    Platform.cloud: frozenset({Platform.cloud, Platform.kubernetes, Platform.linux}),
+}
+
+
+def platform_matches(tool: Platform, wanted: Platform | None) -> bool:
+    if wanted is None or tool in (wanted, Platform.cross_platform, Platform.custom):
+        return True
+    if wanted in _OS:
+        return tool in _REMOTE
+    if wanted == Platform.cross_platform:
+        return False  # only portable tools are asked for
+    if wanted == Platform.custom:
+        return False
+    return tool in _ON_REMOTE[wanted]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyContext:
+    """The request's constraints, with Stage A's platform, environment and approval folded in."""
+
+    platform: Platform | None
+    environment: Environment | None
+    max_cost: float | None
+    max_time_ms: float | None
+    require_production_safe: bool | None
+    include: frozenset[str]
+    exclude: frozenset[str]
+    approval_requested: bool
+
+    @classmethod
+    def of(cls, request: SelectionRequest) -> PolicyContext:
+        c, stage_a = request.constraints, request.classification
+        environment = c.environment
+        if environment is None and stage_a is not None:
+            environment = stage_a.environment or _environment_entity(request)
+        approval = stage_a is not None and (
+            stage_a.requires_approval or stage_a.risk_level in ("high", "critical")
+        )
+        return cls(
+            platform=c.platform or (stage_a.platform if stage_a else None),
+            environment=environment,
+            max_cost=c.max_cost,
+            max_time_ms=c.max_time_ms,
+            require_production_safe=c.require_production_safe,
+            include=frozenset(c.include_tools),
+            exclude=frozenset(c.exclude_tools),
+            approval_requested=approval,
+        )
+
+
+def _environment_entity(request: SelectionRequest) -> Environment | None:
+    assert request.classification is not None
+    for entity in request.classification.entities:
+        if entity.type == "environment" and entity.value.lower() in Environment.__members__:
+            return Environment(entity.value.lower())
+    return None
+
+
+def tool_exclusions(tool: Tool, ctx: PolicyContext) -> list[str]:
+    """Why the whole tool is out (empty when it is in)."""
+    reasons: list[str] = []
+    if not tool.enabled:
+        reasons.append("tool is disabled (enabled: false)")
+    if tool.status == Status.disabled:
+        reasons.append("tool status is disabled")
+    if not platform_matches(tool.platform, ctx.platform):
+        assert ctx.platform is not None
+        reasons.append(f"platform {tool.platform.value} does not serve {ctx.platform.value}")
+    if ctx.include and tool.name not in ctx.include:
+        reasons.append("not among constraints.include_tools")
+    if tool.name in ctx.exclude:
+        reasons.append("listed in constraints.exclude_tools")
+    return reasons
+
+
+@dataclass(slots=True)
+class PatternVerdict:
+    exclusions: list[str] = field(default_factory=list)
+    requires_approval: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def judge_pattern(pattern: Pattern, estimate: PatternEstimate, ctx: PolicyContext) -> PatternVerdict:
+    """Apply every field of the pattern's policy and every constraint of the request."""
+    policy, verdict = pattern.policy, PatternVerdict()
+    out = verdict.exclusions
+    cost, time_ms = estimate.cost, estimate.time_ms
+    if ctx.max_cost is not None and cost is not None and cost > ctx.max_cost:
+        out.append(f"cost {cost:g} exceeds constraints.max_cost {ctx.max_cost:g}")
+    if ctx.max_time_ms is not None and time_ms is not None and time_ms > ctx.max_time_ms:
+        out.append(f"time {time_ms:g} ms exceeds constraints.max_time_ms {ctx.max_time_ms:g}")
+    if policy.max_cost is not None and cost is not None and cost > policy.max_cost:
+        out.append(f"cost {cost:g} exceeds the pattern's policy.max_cost {policy.max_cost:g}")
+    limit = policy.max_execution_time_ms
+    if limit is not None and time_ms is not None and time_ms > limit:
+        out.append(f"time {time_ms:g} ms exceeds the pattern's max_execution_time_ms {limit}")
+    env = ctx.environment
+    if env is not None and policy.allowed_environments is not None:
+        if env not in policy.allowed_environments:
+            allowed = ", ".join(e.value for e in policy.allowed_environments)
+            out.append(f"environment {env.value} not in allowed_environments ({allowed})")
+    if not policy.production_safe:
+        if ctx.require_production_safe is True:
+            out.append("not production_safe (constraints.require_production_safe)")
+        elif env == Environment.production and ctx.require_production_safe is None:
+            out.append("not production_safe and the environment is production")
+        elif env == Environment.production:
+            verdict.requires_approval = True
+            verdict.notes.append("not production_safe; allowed in production on approval")
+    if policy.requires_approval:
+        verdict.requires_approval = True
+        verdict.notes.append("the pattern's policy requires approval")
+    if ctx.approval_requested:
+        verdict.requires_approval = True
+        verdict.notes.append("Stage A asks for approval (requires_approval or high risk)")
+    return verdict

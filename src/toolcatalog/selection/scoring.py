@@ -1,0 +1,143 @@
+"""Preferences (modes, explicit weights, cues in the text) and the score that joins relevance
+with them.
+
+The score: `(1 - A) * rel + A * utility * rel**G`, rel being relevance relative to the most
+relevant tool (0..1) and utility the preference-weighted sum of the five dimensions (0..1).
+Relevance is the larger share, and the rel**G factor shrinks what preferences can add as a
+tool gets less relevant: with A = 0.4 and G = 3, a tool at 0.8 of the top relevance gains at
+most 0.2 from preferences, about what separates the best and worst utility, so it overtakes the
+top tool only when its profile is clearly better for the stated preference; at 0.6 it gains at
+most 0.09 and a cheap but barely relevant tool can never displace a strongly relevant one.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+from toolcatalog.selection.features import Dimensions
+from toolcatalog.selection.models import Mode, PreferencesUsed, SelectionRequest, Weights
+
+PREFERENCE_SHARE = 0.4
+RELEVANCE_EXPONENT = 3.0
+# Costs closer than this ratio are not told apart: 1 vs 1.5 units is noise in an estimate.
+COST_RANGE_FLOOR = math.log(4.0)
+
+_DIMENSIONS = ("speed", "accuracy", "cost", "complexity", "completeness")
+_MODE_DIMENSION = {
+    Mode.fast: "speed",
+    Mode.accurate: "accuracy",
+    Mode.thorough: "completeness",
+    Mode.cheap: "cost",
+    Mode.simple: "complexity",
+}
+
+
+def mode_weights(mode: Mode) -> Weights:
+    """Balanced: 0.2 each. A named mode: 0.4 on its dimension, 0.15 on the other four."""
+    if mode == Mode.balanced:
+        return Weights()
+    favoured = _MODE_DIMENSION[mode]
+    return Weights(**{d: 0.4 if d == favoured else 0.15 for d in _DIMENSIONS})
+
+
+def normalised(weights: Weights) -> Weights:
+    total = sum(getattr(weights, d) for d in _DIMENSIONS)
+    if total <= 0:
+        return Weights()
+    return Weights(**{d: getattr(weights, d) / total for d in _DIMENSIONS})
+
+
+# Generic cues of how a person wants an answer; checked in this order, first match wins.
+_CUES: tuple[tuple[Mode, re.Pattern[str]], ...] = (
+    (
+        Mode.thorough,
+        re.compile(
+            r"\b(full (report|list|picture|scan|profile|history|audit)|everything|every single|"
+            r"exhaustive|thorough(ly)?|in depth|in-depth|complete (list|report|picture|history)|"
+            r"not (just )?a sample|comprehensive|all of (them|it))\b"
+        ),
+    ),
+    (
+        Mode.accurate,
+        re.compile(
+            r"\b(exact(ly)?|precise(ly)?|accurate(ly)?|certain|for sure|definitive(ly)?|"
+            r"to the byte|no estimates?)\b"
+        ),
+    ),
+    (
+        Mode.fast,
+        re.compile(
+            r"\b(quick(ly)?|fast|rough (idea|estimate|number)|ballpark|at a glance|a glance|"
+            r"instant(ly)?|roughly|approximate(ly)?|quick look|just a look)\b"
+        ),
+    ),
+    (
+        Mode.cheap,
+        re.compile(r"\b(cheap(er|est)?|low[- ]cost|costs? less|inexpensive|save money|budget)\b"),
+    ),
+    (
+        Mode.simple,
+        re.compile(
+            r"\b(simple(st)?|simply|easy|easiest|easier|beginner|not a (cli|command[- ]line) "
+            r"person|user[- ]friendly|straightforward)\b"
+        ),
+    ),
+)
+
+
+def infer_mode(text: str) -> Mode | None:
+    low = text.lower()
+    for mode, cue in _CUES:
+        if cue.search(low):
+            return mode
+    return None
+
+
+def resolve_preferences(request: SelectionRequest) -> PreferencesUsed:
+    """Explicit weights win, then a named mode, then a mode inferred from the text, then
+    balanced."""
+    prefs = request.preferences
+    if prefs is not None and prefs.weights is not None:
+        return PreferencesUsed(mode=prefs.mode, weights=normalised(prefs.weights), source="request")
+    if prefs is not None and prefs.mode is not None:
+        return PreferencesUsed(mode=prefs.mode, weights=mode_weights(prefs.mode), source="request")
+    inferred = infer_mode(request.request)
+    if inferred is not None:
+        return PreferencesUsed(mode=inferred, weights=mode_weights(inferred), source="inferred")
+    return PreferencesUsed(mode=Mode.balanced, weights=Weights(), source="default")
+
+
+def normalise_costs(costs: Sequence[float | None]) -> list[float]:
+    """Each candidate's cost as 0..1, higher is cheaper: log cost placed between the cheapest
+    and the dearest candidate in play, the range never narrower than COST_RANGE_FLOOR."""
+    known = [math.log1p(c) for c in costs if c is not None]
+    if not known:
+        return [0.5] * len(costs)
+    low, high = min(known), max(known)
+    span = max(high - low, COST_RANGE_FLOOR)
+    centre = (low + high) / 2
+    out = []
+    for c in costs:
+        if c is None:
+            out.append(0.5)
+        else:
+            out.append(min(1.0, max(0.0, 0.5 - (math.log1p(c) - centre) / span)))
+    return out
+
+
+def utility(dims: Dimensions, weights: Weights) -> float:
+    return (
+        weights.speed * dims.speed
+        + weights.accuracy * dims.accuracy
+        + weights.cost * dims.cost
+        + weights.complexity * dims.complexity
+        + weights.completeness * dims.completeness
+    )
+
+
+def final_score(relevance: float, util: float) -> float:
+    return (1.0 - PREFERENCE_SHARE) * relevance + PREFERENCE_SHARE * util * (
+        relevance**RELEVANCE_EXPONENT
+    )

@@ -1,0 +1,100 @@
+"""SQL for listing and searching tools with filters and keyset pagination.
+
+Pages are keyed on (rank, name) for full-text queries and on name otherwise, so a page
+boundary stays put while other tools are inserted (no OFFSET drift).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from toolcatalog.store.tools import ToolRecord, row_to_record
+
+
+@dataclass(frozen=True, slots=True)
+class ToolFilter:
+    platform: str | None = None
+    category: str | None = None
+    status: str | None = None
+    tags: tuple[str, ...] = ()
+    capability: str | None = None
+    enabled: bool | None = None
+    q: str | None = None
+    updated_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListedTool:
+    record: ToolRecord
+    rank: float
+
+
+_WHERE = """
+    ($1::text IS NULL OR platform = $1)
+    AND ($2::text IS NULL OR category = $2)
+    AND ($3::text IS NULL OR status = $3)
+    AND (cardinality($4::text[]) = 0 OR tags @> $4::text[])
+    AND ($5::text IS NULL OR EXISTS (
+        SELECT 1 FROM tool_capabilities c WHERE c.tool_id = tools.id AND c.name = $5))
+    AND ($6::boolean IS NULL OR enabled = $6)
+    AND ($7::text IS NULL OR search @@ websearch_to_tsquery('english', $7))
+    AND ($8::timestamptz IS NULL OR updated_at >= $8)
+"""
+
+
+def _params(f: ToolFilter) -> list[Any]:
+    return [
+        f.platform,
+        f.category,
+        f.status,
+        list(f.tags),
+        f.capability,
+        f.enabled,
+        f.q or None,
+        f.updated_since,
+    ]
+
+
+async def list_tools(
+    conn: Any,
+    filters: ToolFilter,
+    *,
+    limit: int,
+    after_name: str | None = None,
+    after_rank: float | None = None,
+) -> list[ListedTool]:
+    """One page, ordered by rank (with `q`) then name; `after_*` is the previous page's last."""
+    if filters.q:
+        # Ranked: descending (rank, name) as one row value, so the keyset is a single compare.
+        rows = await conn.fetch(
+            "SELECT id, name, revision, etag, definition, created_at, updated_at, r AS rank "
+            "FROM (SELECT *, ts_rank(search, websearch_to_tsquery('english', $7))::float8 AS r "
+            "      FROM tools WHERE" + _WHERE + ") ranked "
+            "WHERE $9::text IS NULL OR (r, name) < ($10::float8, $9) "
+            "ORDER BY r DESC, name DESC LIMIT $11",
+            *_params(filters), after_name, after_rank, limit,
+        )  # fmt: skip
+    else:
+        rows = await conn.fetch(
+            "SELECT id, name, revision, etag, definition, created_at, updated_at, 0.0 AS rank "
+            "FROM tools WHERE" + _WHERE + " AND ($9::text IS NULL OR name > $9) "
+            "ORDER BY name LIMIT $10",
+            *_params(filters), after_name, limit,
+        )  # fmt: skip
+    return [ListedTool(row_to_record(r), float(r["rank"])) for r in rows]
+
+
+async def count_matching(conn: Any, filters: ToolFilter) -> int:
+    return int(await conn.fetchval("SELECT count(*) FROM tools WHERE" + _WHERE, *_params(filters)))
+
+
+async def capability_index(conn: Any) -> dict[str, list[str]]:
+    """Every capability name with the tools that offer it."""
+    rows = await conn.fetch(
+        "SELECT c.name, array_agg(t.name ORDER BY t.name) AS tools "
+        "FROM tool_capabilities c JOIN tools t ON t.id = c.tool_id "
+        "GROUP BY c.name ORDER BY c.name"
+    )
+    return {r["name"]: list(r["tools"]) for r in rows}
