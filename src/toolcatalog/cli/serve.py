@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -45,6 +46,9 @@ def serve(
     }
     settings = base.model_copy(update=overrides)
     configure_logging(settings.log_level)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; by default that kills us before
+    # `finally` runs and the embedded PostgreSQL would be left behind. Exit normally instead.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     database = Database(settings)
     url = database.start_embedded()  # a no-op with DATABASE_URL; the server outlives workers
     try:
@@ -63,6 +67,10 @@ def serve(
         _run_uvicorn(settings)
     finally:
         asyncio.run(database.close())
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _version() -> str:

@@ -91,12 +91,14 @@ class BM25FIndex:
 
     def score(
         self, query: Mapping[str, float], covering: Mapping[str, float]
-    ) -> tuple[FloatArray, FloatArray]:
-        """Per-document BM25F scores, and per-document sums of `covering[term]` x IDF over the
-        terms the document contains (how much of the request it covers)."""
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Per-document BM25F scores; per-document sums of `covering[term]` x IDF over the terms
+        the document contains (how much of the request it covers); and how many of the
+        `covering` terms each document contains."""
         doc_parts: list[IntArray] = []
         score_parts: list[FloatArray] = []
         cover_parts: list[FloatArray] = []
+        count_parts: list[FloatArray] = []
         for term, weight in query.items():
             i = self.vocab.get(term)
             if i is None:
@@ -106,13 +108,15 @@ class BM25FIndex:
             doc_parts.append(docs)
             score_parts.append(self._contrib[lo:hi] * weight)
             cover_parts.append(np.full(len(docs), self.idf[i] * covering.get(term, 0.0)))
+            count_parts.append(np.full(len(docs), 1.0 if term in covering else 0.0))
         if not doc_parts:
             zeros = np.zeros(self.size)
-            return zeros, zeros.copy()
+            return zeros, zeros.copy(), zeros.copy()
         docs = np.concatenate(doc_parts)
         scores = np.bincount(docs, weights=np.concatenate(score_parts), minlength=self.size)
         cover = np.bincount(docs, weights=np.concatenate(cover_parts), minlength=self.size)
-        return scores, cover
+        count = np.bincount(docs, weights=np.concatenate(count_parts), minlength=self.size)
+        return scores, cover, count
 
     def terms_in(self, doc: int, terms: Sequence[str]) -> list[str]:
         """Those of `terms` that document `doc` contains (for explanations)."""

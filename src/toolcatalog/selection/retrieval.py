@@ -131,6 +131,7 @@ class Retrieval:
 
     tool_scores: FloatArray
     tool_coverage: FloatArray
+    tool_matches: FloatArray  # how many of the request's content words each tool has
     pattern_scores: FloatArray
     terms: dict[str, float]
 
@@ -192,10 +193,10 @@ class CatalogIndex:
             elif content:
                 covering[term] = 1.0
                 mass += self.tool_index.idf_of(term)
-        tool_scores, covered = self.tool_index.score(searched, covering)
-        pattern_scores, _ = self.pattern_index.score(searched, {})
+        tool_scores, covered, matches = self.tool_index.score(searched, covering)
+        pattern_scores, _, _ = self.pattern_index.score(searched, {})
         coverage = covered / mass if mass > 0 else np.zeros_like(covered)
-        return Retrieval(tool_scores, coverage, pattern_scores, searched)
+        return Retrieval(tool_scores, coverage, matches, pattern_scores, searched)
 
 
 def _canonical(name: str, vocabulary: Vocabulary | None) -> str:

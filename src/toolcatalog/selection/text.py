@@ -28,7 +28,7 @@ STOPWORDS = frozenset(
     also actually actualy already anyone anything else even ever get gets got getting just like
     need needs needed please really right someone somebody sombody something still thing things
     want wanted wants way ways whether yet use using used lot lots much many every etc ll ve re
-    tell show see know go going goes went one two via per kind sort bit whole since us
+    tell show see know go going goes went one two via per kind sort bit whole since us new
     """.split()
 )
 

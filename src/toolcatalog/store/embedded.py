@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import json
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ class EmbeddedPostgres:
     def start(self) -> str:
         """Start (or attach to) the server and return the URL of the toolcatalog database."""
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        self._forget_dead_handles()
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI) and falls back
             # to /tmp, which is what we want.
@@ -37,6 +40,19 @@ class EmbeddedPostgres:
         base_uri: str = self._server.get_uri()
         self._ensure_database()
         return base_uri.replace("/postgres?", f"/{DATABASE_NAME}?", 1)
+
+    def _forget_dead_handles(self) -> None:
+        """pgserver stops the server when its last user exits, counting users in a file of
+        pids; a user killed by SIGKILL stays in it forever and the server would never stop.
+        Drop pids of processes that no longer exist."""
+        handles = self.data_dir / ".handle_pids.json"
+        try:
+            pids = json.loads(handles.read_text())
+        except (OSError, ValueError):
+            return
+        alive = [p for p in pids if isinstance(p, int) and _pid_alive(p)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
 
     def _ensure_database(self) -> None:
         exists = self._server.psql(
@@ -50,3 +66,13 @@ class EmbeddedPostgres:
         if self._server is not None:
             self._server.cleanup()
             self._server = None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,209 @@
+"""CandidateEnumerator (the seed's name): from retrieval scores to scored, policy-checked
+(tool, capability, pattern) candidates, best pattern per tool, in a deterministic order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from toolcatalog.model.tool import Status
+from toolcatalog.selection.features import (
+    Dimensions,
+    PatternEstimate,
+    dimensions,
+    estimate_pattern,
+)
+from toolcatalog.selection.models import Excluded, SelectionRequest, Weights
+from toolcatalog.selection.policy import PolicyContext, judge_pattern, tool_exclusions
+from toolcatalog.selection.retrieval import CatalogIndex, PatternEntry, Retrieval
+from toolcatalog.selection.scoring import final_score, normalise_costs, utility
+from toolcatalog.selection.text import query_terms
+
+# Tools scored in full per request: the most relevant POOL_MIN (or 4 x top_k), so the cost of
+# a select does not grow with the catalog once retrieval has ranked it.
+POOL_MIN = 30
+# Stage A evidence, in units of the best text score: offering a capability Stage A named lifts
+# a tool into play without outranking a tool the text itself points at; a service or command
+# entity that names a tool is stronger evidence.
+CAPABILITY_BOOST = 0.35
+ENTITY_BOOST = 0.6
+# A pattern's own text moves it within its tool by up to PATTERN_SHARE of the tool's relevance;
+# PATTERN_SMOOTHING (BM25 units) keeps one stray shared word from deciding between patterns.
+PATTERN_SHARE = 0.25
+PATTERN_SMOOTHING = 1.0
+DEPRECATED_FACTOR = 0.85
+
+
+@dataclass(slots=True)
+class Scored:
+    entry: PatternEntry
+    relevance: float
+    estimate: PatternEstimate
+    dims: Dimensions
+    requires_approval: bool
+    reasons: list[str]
+    utility: float = 0.0
+    score: float = 0.0
+
+
+@dataclass(slots=True)
+class Enumeration:
+    ranked: list[Scored]  # best pattern per tool, best tool first
+    excluded: list[Excluded]
+    coverage: float  # the best share of the request any pooled tool covers (0..1)
+    relevant: bool  # some tool is about the request (see _about_request), or Stage A says so
+    matched: dict[str, list[str]] = field(default_factory=dict)  # tool -> request terms it has
+
+
+# Is a tool about the request at all? Measured on the dev set and on out-of-domain requests
+# (weather, recipes, travel): unrelated requests touch one catalog word by accident ("writ",
+# "tomorrow") and cover under 0.35 of the request; real ones cover more, or match two words.
+MIN_COVERAGE = 0.2
+MIN_SINGLE_WORD_COVERAGE = 0.3
+
+
+def _about_request(coverage: npt.NDArray[np.float64], matches: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    return (coverage >= MIN_COVERAGE) & ((matches >= 2) | (coverage >= MIN_SINGLE_WORD_COVERAGE))
+
+
+class CandidateEnumerator:
+    """Stateless apart from the index it reads; one per catalog generation."""
+
+    def __init__(self, index: CatalogIndex) -> None:
+        self.index = index
+        self._default_estimates: dict[int, PatternEstimate] = {}
+
+    def enumerate(self, request: SelectionRequest, weights: Weights) -> Enumeration:
+        index = self.index
+        retrieval = index.retrieve(query_terms(request.request))
+        raw = retrieval.tool_scores.copy()
+        coverage = retrieval.tool_coverage.copy()
+        matches = retrieval.tool_matches.copy()
+        capabilities, named = self._stage_a(request)
+        reference = max(float(raw.max(initial=0.0)), 1.0)
+        for i, offered in enumerate(index.tool_capabilities):
+            lift = 0.0
+            if capabilities and offered & capabilities:
+                lift += CAPABILITY_BOOST * reference
+            if index.tools[i].name in named:
+                lift += ENTITY_BOOST * reference
+            if lift:
+                raw[i] += lift
+                coverage[i] = max(coverage[i], 0.5)
+                matches[i] = max(matches[i], 2.0)
+        order = np.argsort(-raw, kind="stable")[: max(POOL_MIN, 4 * request.top_k)]
+        order = order[raw[order] > 0]
+        top = float(raw[order[0]]) if len(order) else 0.0
+        ctx = PolicyContext.of(request)
+        scored: list[Scored] = []
+        excluded: list[Excluded] = []
+        for i in order:
+            tool = index.tools[int(i)]
+            reasons = tool_exclusions(tool, ctx)
+            if reasons:
+                excluded.append(Excluded(tool=tool.name, capability=None, pattern=None, reasons=reasons))
+                continue
+            scored += self._patterns(int(i), float(raw[i]) / top, retrieval, request, ctx, capabilities, excluded)
+        self._finish(scored, weights)
+        best: dict[str, Scored] = {}
+        for s in scored:
+            name = s.entry.tool.name
+            if name not in best or s.score > best[name].score:
+                best[name] = s
+        ranked = sorted(best.values(), key=lambda s: (-round(s.score, 9), s.entry.tool.name))
+        matched = {
+            s.entry.tool.name: index.tool_index.terms_in(
+                index.tool_position[s.entry.tool.name], list(retrieval.terms)
+            )
+            for s in ranked[: request.top_k]
+        }
+        relevant = bool(len(order)) and bool(np.any(_about_request(coverage[order], matches[order])))
+        best_coverage = float(coverage[order].max()) if len(order) else 0.0
+        return Enumeration(ranked, excluded, best_coverage, relevant, matched)
+
+    def _stage_a(self, request: SelectionRequest) -> tuple[frozenset[str], frozenset[str]]:
+        """Canonical capability names Stage A named, and tool names its entities name."""
+        stage_a = request.classification
+        if stage_a is None:
+            return frozenset(), frozenset()
+        caps = frozenset(
+            self.index.resolve_capability(c) for c in (stage_a.intent.capabilities if stage_a.intent else [])
+        )
+        named: set[str] = set()
+        for entity in stage_a.entities:
+            if entity.type in ("service", "command", "application", "database"):
+                words = entity.value.strip().lower().split()
+                if words:
+                    named.add(words[0].replace("-", "_"))
+                named.add(entity.value.strip().lower().replace("-", "_").replace(" ", "_"))
+        return caps, frozenset(n for n in named if n in self.index.tool_position)
+
+    def _patterns(
+        self,
+        tool_index: int,
+        tool_relevance: float,
+        retrieval: Retrieval,
+        request: SelectionRequest,
+        ctx: PolicyContext,
+        capabilities: frozenset[str],
+        excluded: list[Excluded],
+    ) -> list[Scored]:
+        index = self.index
+        start, end = int(index.pattern_start[tool_index]), int(index.pattern_start[tool_index + 1])
+        own = retrieval.pattern_scores[start:end]
+        top_own = float(own.max(initial=0.0))
+        out: list[Scored] = []
+        for j in range(start, end):
+            entry = index.patterns[j]
+            fit = (float(retrieval.pattern_scores[j]) + PATTERN_SMOOTHING) / (top_own + PATTERN_SMOOTHING)
+            if index.resolve_capability(entry.capability.name) in capabilities:
+                fit = 1.0
+            relevance = tool_relevance * (1.0 - PATTERN_SHARE + PATTERN_SHARE * fit)
+            reasons: list[str] = []
+            if entry.tool.status == Status.deprecated:
+                relevance *= DEPRECATED_FACTOR
+                reasons.append("tool is deprecated (relevance lowered)")
+            elif entry.tool.status == Status.experimental:
+                reasons.append("tool is experimental")
+            estimate = self._estimate(j, entry, request)
+            verdict = judge_pattern(entry.pattern, estimate, ctx)
+            if verdict.exclusions:
+                excluded.append(
+                    Excluded(
+                        tool=entry.tool.name,
+                        capability=entry.capability.name,
+                        pattern=entry.pattern.name,
+                        reasons=verdict.exclusions,
+                    )
+                )
+                continue
+            reasons += verdict.notes + list(estimate.problems)
+            out.append(
+                Scored(
+                    entry,
+                    relevance,
+                    estimate,
+                    dimensions(entry.pattern, estimate),
+                    verdict.requires_approval,
+                    reasons,
+                )
+            )
+        return out
+
+    def _estimate(self, j: int, entry: PatternEntry, request: SelectionRequest) -> PatternEstimate:
+        if request.inputs:
+            return estimate_pattern(entry.pattern, request.inputs)
+        cached = self._default_estimates.get(j)
+        if cached is None:
+            cached = self._default_estimates[j] = estimate_pattern(entry.pattern, {})
+        return cached
+
+    @staticmethod
+    def _finish(scored: list[Scored], weights: Weights) -> None:
+        costs = normalise_costs([s.estimate.cost for s in scored])
+        for s, cost in zip(scored, costs, strict=True):
+            s.dims = replace(s.dims, cost=cost)
+            s.utility = utility(s.dims, weights)
+            s.score = final_score(s.relevance, s.utility)
