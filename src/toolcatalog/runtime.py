@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
-from pathlib import Path
 
 from toolcatalog import metrics
 from toolcatalog.catalog.changes import ChangeListener
@@ -75,7 +74,9 @@ async def open_runtime(
     await database.open()
     instance_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     runtime = Runtime(
-        settings, database, ToolCatalogService(database, settings, instance_id=instance_id),
+        settings,
+        database,
+        ToolCatalogService(database, settings, instance_id=instance_id),
         instance_id,
     )
     metrics.record_build_info(runtime.version)
@@ -99,5 +100,3 @@ async def open_runtime(
             await runtime.listener.stop()
         if owns_db:
             await database.close()
-
-

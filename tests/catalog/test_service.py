@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from builders import make_tool, tool_doc
 
+from builders import make_tool, tool_doc
 from toolcatalog.catalog.service import Actor, ToolCatalogService
 from toolcatalog.errors import Conflict, InvalidDefinition, NotFound, PreconditionFailed
 from toolcatalog.model.tool import Tool

@@ -22,7 +22,8 @@ EXPECTED = {
     "puppet cross-platform, powershell windows",
     "backup": "restic cross-platform, borg linux, rclone cross-platform, velero kubernetes",
     "cloud": "aws_cli cloud, azure_cli cloud, gcloud cloud",
-    "container": "docker container, docker_compose container, podman container, kubectl kubernetes, "
+    "container": "docker container, docker_compose container, podman container, "
+    "kubectl kubernetes, "
     "helm kubernetes, crictl kubernetes, kustomize kubernetes, skopeo container",
     "database": "psql cross-platform, pg_dump cross-platform, pg_isready cross-platform, "
     "mysql cross-platform, mysqldump cross-platform, redis_cli cross-platform, "
@@ -80,6 +81,16 @@ def _expected() -> dict[str, tuple[str, str]]:
             out[name] = (category, platform)
     return out
 
+
+# The capability names the seed platform's Stage A emits.
+STAGE_A_CAPABILITIES = [
+    *("api_query", "asset_management", "asset_query", "credential_access", "disk_management"),
+    *("disk_monitoring", "dns_query", "http_client", "infrastructure_info", "log_analysis"),
+    *("memory_monitoring", "network_info", "network_monitoring", "network_testing"),
+    *("packet_capture", "process_management", "process_monitoring", "protocol_analysis"),
+    *("resource_listing", "secret_retrieval", "service_management", "system_info"),
+    *("system_monitoring", "text_search", "windows_automation", "windows_service_management"),
+]
 
 # Verbs that mark a pattern as changing state; such a pattern must not be production-safe
 # unless it also requires approval.
@@ -152,9 +163,10 @@ def test_capability_names_come_from_the_shared_vocabulary(
     tools: list[Tool], vocabulary: Vocabulary
 ) -> None:
     canonical = set(vocabulary.names())
-    strays = sorted({f"{t.name}.{c.name}" for t in tools for c in t.capabilities} - {
-        f"{t.name}.{c.name}" for t in tools for c in t.capabilities if c.name in canonical
-    })
+    strays = sorted(
+        {f"{t.name}.{c.name}" for t in tools for c in t.capabilities}
+        - {f"{t.name}.{c.name}" for t in tools for c in t.capabilities if c.name in canonical}
+    )
     assert strays == []
 
 
@@ -167,11 +179,34 @@ def test_every_vocabulary_entry_is_used_by_some_tool(
 
 @pytest.mark.parametrize(
     "stage_a_name",
-    "api_query asset_management asset_query credential_access disk_management disk_monitoring "
-    "dns_query http_client infrastructure_info log_analysis memory_monitoring network_info "
-    "network_monitoring network_testing packet_capture process_management process_monitoring "
-    "protocol_analysis resource_listing secret_retrieval service_management system_info "
-    "system_monitoring text_search windows_automation windows_service_management".split(),
+    [
+        "api_query",
+        "asset_management",
+        "asset_query",
+        "credential_access",
+        "disk_management",
+        "disk_monitoring",
+        "dns_query",
+        "http_client",
+        "infrastructure_info",
+        "log_analysis",
+        "memory_monitoring",
+        "network_info",
+        "network_monitoring",
+        "network_testing",
+        "packet_capture",
+        "process_management",
+        "process_monitoring",
+        "protocol_analysis",
+        "resource_listing",
+        "secret_retrieval",
+        "service_management",
+        "system_info",
+        "system_monitoring",
+        "text_search",
+        "windows_automation",
+        "windows_service_management",
+    ],
 )
 def test_stage_a_capability_names_resolve(vocabulary: Vocabulary, stage_a_name: str) -> None:
     assert vocabulary.resolve(stage_a_name) is not None

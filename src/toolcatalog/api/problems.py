@@ -41,7 +41,7 @@ TYPE_BASE = "https://toolcatalog.dev/problems/"
 def status_of(exc: CatalogError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 400
 
 

@@ -8,9 +8,9 @@ PostgreSQL only if the transaction commits). Reads go through the in-process cac
 from __future__ import annotations
 
 import base64
-from collections import deque
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -210,7 +210,9 @@ class ToolCatalogService:
         rows = rows[:limit]
         next_cursor = encode_cursor(rows[-1].record.name, rows[-1].rank) if more else None
         tools = [Tool.model_validate(r.record.definition) for r in rows]
-        return ToolPage([(t, r.record) for t, r in zip(tools, rows, strict=True)], next_cursor, total)
+        return ToolPage(
+            [(t, r.record) for t, r in zip(tools, rows, strict=True)], next_cursor, total
+        )
 
     async def capability_index(self) -> dict[str, list[str]]:
         async with self.db.connection("capability_index") as conn:
@@ -288,7 +290,9 @@ class ToolCatalogService:
                         report.skipped.append(tool.name)
                     else:
                         rev = old.revision + 1
-                        updates.append((ToolWrite(tool, definition, rev, make_etag(definition, rev)), old))
+                        updates.append(
+                            (ToolWrite(tool, definition, rev, make_etag(definition, rev)), old)
+                        )
                         report.updated.append(tool.name)
                 vocabulary_changed = False
                 if vocabulary is not None:
@@ -455,7 +459,10 @@ class ToolCatalogService:
     ) -> None:
         await version_store.insert_versions(
             conn,
-            [VersionWrite(tid, w.revision, w.definition, actor.name, action) for w, _, tid in writes],
+            [
+                VersionWrite(tid, w.revision, w.definition, actor.name, action)
+                for w, _, tid in writes
+            ],
         )
         await audit_store.insert_audit(
             conn,

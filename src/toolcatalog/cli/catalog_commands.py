@@ -19,7 +19,9 @@ from toolcatalog.model.tool import Platform, Status
 from toolcatalog.model.vocabulary import Vocabulary
 from toolcatalog.store.tool_listing import ToolFilter
 
-Paths = Annotated[list[Path], typer.Argument(help="YAML/JSON files or folders.", show_default=False)]
+Paths = Annotated[
+    list[Path], typer.Argument(help="YAML/JSON files or folders.", show_default=False)
+]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -88,7 +90,9 @@ def import_command(
             )
         )
         if as_json:
-            output.print_json({"invalid": len(invalid_files), "problems": [str(p) for p in result.problems]})
+            output.print_json(
+                {"invalid": len(invalid_files), "problems": [str(p) for p in result.problems]}
+            )
         raise typer.Exit(EXIT_INVALID)
     if not result.tools and vocabulary is None:
         output.err.print("error: no tool definitions found in the given paths", highlight=False)
@@ -109,7 +113,9 @@ def import_command(
 
 def export_command(
     out: Annotated[Path, typer.Option("--out", help="Folder to write (created if missing).")],
-    names: Annotated[list[str] | None, typer.Argument(help="Tools to export (default: all).")] = None,
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Tools to export (default: all).")
+    ] = None,
 ) -> None:
     """Write one YAML file per tool (out/<category>/<name>.yaml) that imports back unchanged."""
 

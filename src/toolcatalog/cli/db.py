@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from toolcatalog.cli import output
-from toolcatalog.config import Settings
 from toolcatalog.cli.running import cli_settings, run_async
+from toolcatalog.config import Settings
 from toolcatalog.store.database import Database
 from toolcatalog.store.migrate import MigrationState, migrate, migration_status
 
@@ -37,7 +37,9 @@ def migrate_command() -> None:
     """Apply pending migrations (safe to run from several replicas at once)."""
     where, applied = _run("migrate")
     if applied:
-        output.out.print(f"applied {len(applied)} migration(s) to {where}: {', '.join(map(str, applied))}")
+        output.out.print(
+            f"applied {len(applied)} migration(s) to {where}: {', '.join(map(str, applied))}"
+        )
     else:
         output.out.print(f"{where} is up to date")
 

@@ -60,7 +60,9 @@ def serve(
         output.out.print(
             f"toolcatalog {_version()} listening on http://{settings.host}:{settings.port} "
             f"({settings.workers} worker(s)); database: {where}; {count} tools"
-            + (f" ({imported} imported from {settings.resolved_catalog_dir()})" if imported else ""),
+            + (
+                f" ({imported} imported from {settings.resolved_catalog_dir()})" if imported else ""
+            ),
             highlight=False,
         )
         output.out.print(f"API docs: http://{settings.host}:{settings.port}/docs", highlight=False)

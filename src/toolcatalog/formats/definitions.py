@@ -19,10 +19,8 @@ from toolcatalog.errors import InvalidDefinition, Problem
 from toolcatalog.formats.problems import Loc, problems_from_validation
 from toolcatalog.model.tool import Tool
 
-try:  # libyaml is ~10x faster; the pure-Python loader is the fallback.
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on the PyYAML build
-    _Loader = yaml.SafeLoader
+# libyaml's loader is ~10x faster; the pure-Python one is the fallback.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 SUFFIXES = (".yaml", ".yml", ".json")
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -54,9 +52,7 @@ def iter_definition_files(paths: Iterable[Path]) -> Iterator[Path]:
     """Files named on the command line, and every YAML/JSON file under named folders, sorted."""
     for path in paths:
         if path.is_dir():
-            yield from sorted(
-                p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()
-            )
+            yield from sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
         else:
             yield path
 
@@ -66,7 +62,7 @@ def parse_text(text: str, file: str | None, suffix: str = ".yaml") -> Any:
     try:
         if suffix == ".json":
             return orjson.loads(text)
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - CSafeLoader/SafeLoader only
+        return yaml.load(text, Loader=_Loader)
     except orjson.JSONDecodeError as exc:
         raise InvalidDefinition(
             f"{file or 'input'} is not valid JSON",
@@ -110,7 +106,7 @@ def validate_documents(
             kind = type(item).__name__ if item is not None else "empty"
             problems.append(
                 Problem(
-                    "[%d]" % i if listed else "",
+                    f"[{i}]" if listed else "",
                     f"a tool definition must be a mapping, found {kind}",
                     file,
                 )

@@ -8,10 +8,8 @@ import yaml
 
 from toolcatalog.model.tool import Tool
 
-try:
-    _Dumper: type[yaml.SafeDumper] = yaml.CSafeDumper
-except AttributeError:  # pragma: no cover
-    _Dumper = yaml.SafeDumper
+# libyaml's dumper when PyYAML was built with it (the wheels are), else the pure-Python one.
+_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def tool_document(tool: Tool) -> dict[str, Any]:
@@ -20,9 +18,7 @@ def tool_document(tool: Tool) -> dict[str, Any]:
 
 
 def dump_yaml(data: Any) -> str:
-    return yaml.dump(
-        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100, indent=2
-    )
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100, indent=2)
 
 
 def dump_tool(tool: Tool) -> str:

@@ -50,7 +50,11 @@ def _message(err: ErrorDetails) -> str:
 
 def _trim_loc(loc: Loc) -> Loc:
     # Union members add their type name to the location ('float', 'str'); people want the field.
-    return tuple(p for p in loc if p not in ("float", "str", "int", "function-after[check_estimate(), union[float,str]]"))
+    return tuple(
+        p
+        for p in loc
+        if p not in ("float", "str", "int", "function-after[check_estimate(), union[float,str]]")
+    )
 
 
 def problems_from_validation(

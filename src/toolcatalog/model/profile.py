@@ -13,7 +13,8 @@ from toolcatalog.model.expressions import ExpressionError, parse_expression
 Estimate = Annotated[
     float | str,
     Field(
-        description="A number >= 0, or an expression of the pattern's inputs, e.g. '50 + 0.02 * files'."
+        description="A number >= 0, or an expression of the pattern's inputs, "
+        "e.g. '50 + 0.02 * files'."
     ),
 ]
 Score = Annotated[float, Field(ge=0.0, le=1.0)]

@@ -54,6 +54,7 @@ class Enumeration:
     excluded: list[Excluded]
     coverage: float  # the best share of the request any pooled tool covers (0..1)
     relevant: bool  # some tool is about the request (see _about_request), or Stage A says so
+    decidable: bool  # the best allowed tool is about the request and near the most relevant
     matched: dict[str, list[str]] = field(default_factory=dict)  # tool -> request terms it has
 
 
@@ -62,9 +63,14 @@ class Enumeration:
 # "tomorrow") and cover under 0.35 of the request; real ones cover more, or match two words.
 MIN_COVERAGE = 0.2
 MIN_SINGLE_WORD_COVERAGE = 0.3
+# When policy removed the most relevant tools, the best allowed one must still reach this share
+# of their relevance, or the honest answer is "no allowed tool", not a far-fetched substitute.
+MIN_RELATIVE_RELEVANCE = 0.35
 
 
-def _about_request(coverage: npt.NDArray[np.float64], matches: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+def _about_request(
+    coverage: npt.NDArray[np.float64], matches: npt.NDArray[np.float64]
+) -> npt.NDArray[np.bool_]:
     return (coverage >= MIN_COVERAGE) & ((matches >= 2) | (coverage >= MIN_SINGLE_WORD_COVERAGE))
 
 
@@ -103,9 +109,13 @@ class CandidateEnumerator:
             tool = index.tools[int(i)]
             reasons = tool_exclusions(tool, ctx)
             if reasons:
-                excluded.append(Excluded(tool=tool.name, capability=None, pattern=None, reasons=reasons))
+                excluded.append(
+                    Excluded(tool=tool.name, capability=None, pattern=None, reasons=reasons)
+                )
                 continue
-            scored += self._patterns(int(i), float(raw[i]) / top, retrieval, request, ctx, capabilities, excluded)
+            scored += self._patterns(
+                int(i), float(raw[i]) / top, retrieval, request, ctx, capabilities, excluded
+            )
         self._finish(scored, weights)
         best: dict[str, Scored] = {}
         for s in scored:
@@ -119,9 +129,14 @@ class CandidateEnumerator:
             )
             for s in ranked[: request.top_k]
         }
-        relevant = bool(len(order)) and bool(np.any(_about_request(coverage[order], matches[order])))
+        about = _about_request(coverage, matches)
+        relevant = bool(np.any(about[order])) if len(order) else False
+        decidable = bool(ranked) and bool(
+            about[index.tool_position[ranked[0].entry.tool.name]]
+            and ranked[0].relevance >= MIN_RELATIVE_RELEVANCE
+        )
         best_coverage = float(coverage[order].max()) if len(order) else 0.0
-        return Enumeration(ranked, excluded, best_coverage, relevant, matched)
+        return Enumeration(ranked, excluded, best_coverage, relevant, decidable, matched)
 
     def _stage_a(self, request: SelectionRequest) -> tuple[frozenset[str], frozenset[str]]:
         """Canonical capability names Stage A named, and tool names its entities name."""
@@ -129,7 +144,8 @@ class CandidateEnumerator:
         if stage_a is None:
             return frozenset(), frozenset()
         caps = frozenset(
-            self.index.resolve_capability(c) for c in (stage_a.intent.capabilities if stage_a.intent else [])
+            self.index.resolve_capability(c)
+            for c in (stage_a.intent.capabilities if stage_a.intent else [])
         )
         named: set[str] = set()
         for entity in stage_a.entities:
@@ -157,7 +173,9 @@ class CandidateEnumerator:
         out: list[Scored] = []
         for j in range(start, end):
             entry = index.patterns[j]
-            fit = (float(retrieval.pattern_scores[j]) + PATTERN_SMOOTHING) / (top_own + PATTERN_SMOOTHING)
+            fit = (float(retrieval.pattern_scores[j]) + PATTERN_SMOOTHING) / (
+                top_own + PATTERN_SMOOTHING
+            )
             if index.resolve_capability(entry.capability.name) in capabilities:
                 fit = 1.0
             relevance = tool_relevance * (1.0 - PATTERN_SHARE + PATTERN_SHARE * fit)

@@ -55,7 +55,9 @@ def _environment(pattern: Pattern, inputs: Inputs) -> dict[str, float | bool]:
     return env
 
 
-def _number(value: float | str, env: Mapping[str, float | bool], label: str) -> tuple[float | None, str | None]:
+def _number(
+    value: float | str, env: Mapping[str, float | bool], label: str
+) -> tuple[float | None, str | None]:
     try:
         result = evaluate_number(value, env)
     except ExpressionError as exc:

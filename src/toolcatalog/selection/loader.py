@@ -101,8 +101,12 @@ class FolderSource:
                     raise
                 # A half-saved edit must not take selection down: keep serving the last good.
                 self.last_error = str(exc)
-                log.warning("catalog folder %s is invalid, keeping generation %d: %s",
-                            self.path, self._generation, exc.detail)
+                log.warning(
+                    "catalog folder %s is invalid, keeping generation %d: %s",
+                    self.path,
+                    self._generation,
+                    exc.detail,
+                )
                 return self._snapshot
             self._generation += 1
             self._snapshot, self._stamp, self.last_error = snapshot, stamp, None
@@ -248,7 +252,9 @@ class ProfileLoader:
             asyncio.get_running_loop()
         except RuntimeError:
             return asyncio.run(self.asnapshot())
-        raise RuntimeError("ProfileLoader.snapshot() called inside an event loop; await asnapshot()")
+        raise RuntimeError(
+            "ProfileLoader.snapshot() called inside an event loop; await asnapshot()"
+        )
 
     async def aload(self, force_reload: bool = False) -> OptimizationProfilesConfig:
         if force_reload:
@@ -282,7 +288,9 @@ class ProfileLoader:
             return self._from_folder(reason)
         raise StoreUnavailable(f"{reason}; no earlier snapshot and no catalog folder to use")
 
-    def _set_status(self, snapshot: CatalogSnapshot, source: SourceUsed, reason: str | None) -> None:
+    def _set_status(
+        self, snapshot: CatalogSnapshot, source: SourceUsed, reason: str | None
+    ) -> None:
         self.status = LoaderStatus(source, snapshot.generation, snapshot.loaded_at, reason)
 
 

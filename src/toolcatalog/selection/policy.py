@@ -101,7 +101,9 @@ class PatternVerdict:
     notes: list[str] = field(default_factory=list)
 
 
-def judge_pattern(pattern: Pattern, estimate: PatternEstimate, ctx: PolicyContext) -> PatternVerdict:
+def judge_pattern(
+    pattern: Pattern, estimate: PatternEstimate, ctx: PolicyContext
+) -> PatternVerdict:
     """Apply every field of the pattern's policy and every constraint of the request."""
     policy, verdict = pattern.policy, PatternVerdict()
     out = verdict.exclusions

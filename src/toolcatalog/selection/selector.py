@@ -85,13 +85,10 @@ class Selector:
         prefs = resolve_preferences(request)
         return prefs, enumerator.enumerate(request, prefs.weights)
 
-    def _relevant(self, found: Enumeration) -> bool:
-        return found.relevant
-
     def _tied(self, found: Enumeration) -> bool:
         ranked = found.ranked
         return (
-            self._relevant(found)
+            found.decidable
             and len(ranked) >= 2
             and ranked[0].score - ranked[1].score <= self.settings.tie_margin
         )
@@ -133,7 +130,9 @@ class Selector:
         if self._tied(found):
             group = self._tied_group(found)
             if outcome is None:
-                outcome = TieOutcome(None, "deterministic", "tie within the margin; no LLM is configured")
+                outcome = TieOutcome(
+                    None, "deterministic", "tie within the margin; no LLM is configured"
+                )
             if outcome.choice is not None:
                 chosen = group[outcome.choice]
                 ranked.remove(chosen)
@@ -146,10 +145,9 @@ class Selector:
             )
         candidates = [self._candidate(s, found, prefs) for s in ranked[: request.top_k]]
         decision, reason, execution, sla = None, None, None, None
-        if not self._relevant(found):
+        if not found.relevant:
             reason = f"no tool in the catalog handles {request.request!r}"
-            tie = TieBreak(used=False, method="none")
-        elif not ranked:
+        elif not found.decidable:
             reason = "no allowed tool: " + _exclusion_summary(found)
         else:
             top = ranked[0]

@@ -164,7 +164,9 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
-_HOSTLIKE = re.compile(r"^(?=.*[a-z])(?=.*\d)[a-z0-9]+(?:[.-][a-z0-9]+)+$|^[a-z]{2,}\d+[a-z]?$", re.I)
+_HOSTLIKE = re.compile(
+    r"^(?=.*[a-z])(?=.*\d)[a-z0-9]+(?:[.-][a-z0-9]+)+$|^[a-z]{2,}\d+[a-z]?$", re.I
+)
 HOST_PART_WEIGHT = 0.35
 
 

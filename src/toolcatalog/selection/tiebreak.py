@@ -135,9 +135,7 @@ def parse_answer(content: str, tied: Sequence[TiedCandidate]) -> tuple[int, str]
     raise ValueError(f"choice {choice!r} is not one of the tied candidates")
 
 
-async def break_tie(
-    settings: Settings, request: str, tied: Sequence[TiedCandidate]
-) -> TieOutcome:
+async def break_tie(settings: Settings, request: str, tied: Sequence[TiedCandidate]) -> TieOutcome:
     """Ask the configured LLM to pick among `tied` (in deterministic order); never raises."""
     keep = "the deterministic order stands"
     if not settings.llm_url:

@@ -1,1 +1,3 @@
-"""PostgreSQL persistence (asyncpg only). Functions take a connection; `catalog` owns transactions."""
+"""PostgreSQL persistence (asyncpg only).
+
+Functions take a connection; `catalog` owns the transactions."""

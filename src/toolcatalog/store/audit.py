@@ -79,7 +79,8 @@ async def fetch_audit(
                request_id, client_address
         FROM tool_audit_log
         WHERE ($1::text IS NULL OR actor = $1) AND ($2::text IS NULL OR action = $2)
-          AND ($3::text IS NULL OR tool_name = $3) AND ($4::timestamptz IS NULL OR occurred_at >= $4)
+          AND ($3::text IS NULL OR tool_name = $3)
+          AND ($4::timestamptz IS NULL OR occurred_at >= $4)
           AND ($5::bigint IS NULL OR id < $5)
         ORDER BY id DESC
         LIMIT $6

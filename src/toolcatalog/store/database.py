@@ -28,7 +28,6 @@ from toolcatalog.store.errors import is_unavailable, translate
 log = logging.getLogger(__name__)
 
 Connection = asyncpg.Connection  # re-exported so upper layers need not import asyncpg
-import orjson
 
 
 def redact(url: str) -> str:
@@ -101,9 +100,7 @@ class Database:
         if self._pinned is not None:
             return
         self.start_embedded()
-        deadline = time.monotonic() + (
-            self.settings.startup_retry_s if wait_s is None else wait_s
-        )
+        deadline = time.monotonic() + (self.settings.startup_retry_s if wait_s is None else wait_s)
         delay = 0.25
         while True:
             try:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import json
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -36,7 +36,8 @@ class EmbeddedPostgres:
             warnings.simplefilter("ignore")
             import pgserver  # imported lazily: only the embedded mode needs it
 
-            self._server = pgserver.get_server(self.data_dir, cleanup_mode=self.cleanup)
+            get_server: Any = getattr(pgserver, "get_server")  # noqa: B009 - untyped package
+            self._server = get_server(self.data_dir, cleanup_mode=self.cleanup)
         base_uri: str = self._server.get_uri()
         self._ensure_database()
         return base_uri.replace("/postgres?", f"/{DATABASE_NAME}?", 1)
@@ -55,9 +56,9 @@ class EmbeddedPostgres:
             handles.write_text(json.dumps(alive))
 
     def _ensure_database(self) -> None:
-        exists = self._server.psql(
-            f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';"
-        )
+        # psql takes no parameters; DATABASE_NAME is a constant of this module.
+        query = f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';"  # noqa: S608
+        exists = self._server.psql(query)
         if "1 row" not in exists:
             self._server.psql(f"CREATE DATABASE {DATABASE_NAME};")
             log.info("created database %s in %s", DATABASE_NAME, self.data_dir)

@@ -65,7 +65,9 @@ def translate(exc: BaseException) -> CatalogError | None:
         return Conflict(_UNIQUE.get(name, f"duplicate value violates {name}"))
     if isinstance(exc, asyncpg.ForeignKeyViolationError):
         return Conflict(f"referenced row is missing or still referenced ({exc.constraint_name})")
-    if isinstance(exc, asyncpg.StringDataRightTruncationError | asyncpg.CharacterNotInRepertoireError):
+    if isinstance(
+        exc, asyncpg.StringDataRightTruncationError | asyncpg.CharacterNotInRepertoireError
+    ):
         return InvalidDefinition(f"the database refused a string: {exc}")
     if isinstance(exc, asyncpg.UntranslatableCharacterError):
         return InvalidDefinition(f"the database refused a character: {exc}")

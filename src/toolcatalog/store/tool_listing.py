@@ -43,6 +43,21 @@ _WHERE = """
     AND ($8::timestamptz IS NULL OR updated_at >= $8)
 """
 
+_COLUMNS = "id, name, revision, etag, definition, created_at, updated_at"
+_RANKED_FROM = (
+    "FROM (SELECT *, ts_rank(search, websearch_to_tsquery('english', $7))::float8 AS r "
+    "FROM tools WHERE"
+)
+_RANKED_END = (
+    ") ranked WHERE $9::text IS NULL OR (r, name) < ($10::float8, $9) "
+    "ORDER BY r DESC, name DESC LIMIT $11"
+)
+_BY_NAME_END = " AND ($9::text IS NULL OR name > $9) ORDER BY name LIMIT $10"
+# Built once from constants; every value is a $n parameter.
+_RANKED_SQL = f"SELECT {_COLUMNS}, r AS rank {_RANKED_FROM}{_WHERE}{_RANKED_END}"
+_BY_NAME_SQL = f"SELECT {_COLUMNS}, 0.0 AS rank FROM tools WHERE{_WHERE}{_BY_NAME_END}"  # noqa: S608
+_COUNT_SQL = f"SELECT count(*) FROM tools WHERE{_WHERE}"  # noqa: S608
+
 
 def _params(f: ToolFilter) -> list[Any]:
     return [
@@ -69,25 +84,19 @@ async def list_tools(
     if filters.q:
         # Ranked: descending (rank, name) as one row value, so the keyset is a single compare.
         rows = await conn.fetch(
-            "SELECT id, name, revision, etag, definition, created_at, updated_at, r AS rank "
-            "FROM (SELECT *, ts_rank(search, websearch_to_tsquery('english', $7))::float8 AS r "
-            "      FROM tools WHERE" + _WHERE + ") ranked "
-            "WHERE $9::text IS NULL OR (r, name) < ($10::float8, $9) "
-            "ORDER BY r DESC, name DESC LIMIT $11",
+            _RANKED_SQL,
             *_params(filters), after_name, after_rank, limit,
         )  # fmt: skip
     else:
         rows = await conn.fetch(
-            "SELECT id, name, revision, etag, definition, created_at, updated_at, 0.0 AS rank "
-            "FROM tools WHERE" + _WHERE + " AND ($9::text IS NULL OR name > $9) "
-            "ORDER BY name LIMIT $10",
+            _BY_NAME_SQL,
             *_params(filters), after_name, limit,
         )  # fmt: skip
     return [ListedTool(row_to_record(r), float(r["rank"])) for r in rows]
 
 
 async def count_matching(conn: Any, filters: ToolFilter) -> int:
-    return int(await conn.fetchval("SELECT count(*) FROM tools WHERE" + _WHERE, *_params(filters)))
+    return int(await conn.fetchval(_COUNT_SQL, *_params(filters)))
 
 
 async def capability_index(conn: Any) -> dict[str, list[str]]:

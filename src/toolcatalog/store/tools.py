@@ -101,21 +101,41 @@ _PROJECTION = """
 """
 
 
+_INSERT_HEAD = """
+        INSERT INTO tools (name, version, display_name, description, platform, category, tags,
+                           status, enabled, owner, docs_url, examples, definition, search_text,
+                           revision, etag)
+        SELECT """
+_INSERT_TAIL = """
+        FROM unnest($1::jsonb[], $2::text[], $3::int[], $4::text[]) AS t(d, s, r, e)
+        RETURNING id, name
+        """
+_UPDATE_HEAD = """
+        UPDATE tools AS x SET
+            version = n.version, display_name = n.display_name, description = n.description,
+            platform = n.platform, category = n.category, tags = n.tags, status = n.status,
+            enabled = n.enabled, owner = n.owner, docs_url = n.docs_url, examples = n.examples,
+            definition = n.definition, search_text = n.search_text, revision = n.revision,
+            etag = n.etag
+        FROM (SELECT """
+_UPDATE_TAIL = """
+              FROM unnest($1::jsonb[], $2::text[], $3::int[], $4::text[]) AS t(d, s, r, e)
+        ) AS n(name, version, display_name, description, platform, category, tags, status,
+               enabled, owner, docs_url, examples, definition, search_text, revision, etag)
+        WHERE x.name = n.name
+        RETURNING x.id, x.name
+        """
+# Built once from constants; every value is a $n parameter.
+_INSERT_TOOLS_SQL = _INSERT_HEAD + _PROJECTION + _INSERT_TAIL
+_UPDATE_TOOLS_SQL = _UPDATE_HEAD + _PROJECTION + _UPDATE_TAIL
+
+
 async def insert_tools(conn: Any, writes: Sequence[ToolWrite]) -> dict[str, int]:
     """Insert new tools (and their structure); returns name -> id."""
     if not writes:
         return {}
     rows = await conn.fetch(
-        """
-        INSERT INTO tools (name, version, display_name, description, platform, category, tags,
-                           status, enabled, owner, docs_url, examples, definition, search_text,
-                           revision, etag)
-        SELECT """
-        + _PROJECTION
-        + """
-        FROM unnest($1::jsonb[], $2::text[], $3::int[], $4::text[]) AS t(d, s, r, e)
-        RETURNING id, name
-        """,
+        _INSERT_TOOLS_SQL,
         *_columns(writes),
     )
     ids = {r["name"]: r["id"] for r in rows}
@@ -128,22 +148,7 @@ async def update_tools(conn: Any, writes: Sequence[ToolWrite]) -> dict[str, int]
     if not writes:
         return {}
     rows = await conn.fetch(
-        """
-        UPDATE tools AS x SET
-            version = n.version, display_name = n.display_name, description = n.description,
-            platform = n.platform, category = n.category, tags = n.tags, status = n.status,
-            enabled = n.enabled, owner = n.owner, docs_url = n.docs_url, examples = n.examples,
-            definition = n.definition, search_text = n.search_text, revision = n.revision,
-            etag = n.etag
-        FROM (SELECT """
-        + _PROJECTION
-        + """
-              FROM unnest($1::jsonb[], $2::text[], $3::int[], $4::text[]) AS t(d, s, r, e)
-        ) AS n(name, version, display_name, description, platform, category, tags, status,
-               enabled, owner, docs_url, examples, definition, search_text, revision, etag)
-        WHERE x.name = n.name
-        RETURNING x.id, x.name
-        """,
+        _UPDATE_TOOLS_SQL,
         *_columns(writes),
     )
     ids = {r["name"]: r["id"] for r in rows}
@@ -231,8 +236,8 @@ async def insert_structure(conn: Any, tools: Sequence[tuple[int, Tool]]) -> None
             time_estimate_expr, cost_estimate, cost_estimate_expr, complexity, accuracy,
             completeness, production_safe, requires_approval, max_cost, max_execution_time_ms,
             requires_background_if, allowed_environments, position)
-        SELECT c, t, n, d, ARRAY(SELECT jsonb_array_elements_text(u::jsonb)), tm, te, cm, ce, cx, ac,
-               co, ps, ra, mc, mt, rb,
+        SELECT c, t, n, d, ARRAY(SELECT jsonb_array_elements_text(u::jsonb)), tm, te, cm, ce,
+               cx, ac, co, ps, ra, mc, mt, rb,
                CASE WHEN ae IS NULL THEN NULL
                     ELSE ARRAY(SELECT jsonb_array_elements_text(ae::jsonb)) END,
                p

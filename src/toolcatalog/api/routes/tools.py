@@ -100,10 +100,10 @@ async def health(runtime: RuntimeDep) -> ORJSONResponse:
         status = "degraded" if stats.size else "unhealthy"
         reason = f"database unreachable: {exc.detail}; serving cached reads only"
     body = Health(
-        status=status,  # type: ignore[arg-type]
+        status=status,
         version=runtime.version,
         tool_count=count,
-        database=database,  # type: ignore[arg-type]
+        database=database,
         cache=cache,
         reason=reason,
     )
