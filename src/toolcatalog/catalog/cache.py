@@ -1,7 +1,8 @@
 """An in-process LRU cache with a TTL and single-flight loading.
 
-Concurrent misses for one key share one load (one database query). Each entry remembers
-the catalog generation it was loaded at; invalidation is by key, by prefix or whole.
+Concurrent misses for one key share one load (one database query). Invalidation is by key or
+whole; a load that was in flight when its key was invalidated is neither stored nor shared
+with later callers, so a read that starts after a write never sees what was there before it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ V = TypeVar("V")
 @dataclass(slots=True)
 class _Entry(Generic[V]):
     value: V
-    expires_at: float
+    expires_at: float  # time.monotonic() seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +40,16 @@ class CacheStats:
         return self.hits / total if total else 0.0
 
 
+def _retrieve(task: asyncio.Future[object]) -> None:
+    # Mark a failed load's exception as seen even if every caller went away (cancelled);
+    # otherwise asyncio logs "exception was never retrieved".
+    if not task.cancelled():
+        task.exception()
+
+
 class AsyncLRUCache(Generic[V]):
-    """LRU + TTL; `get_or_load` runs at most one loader per key at a time."""
+    """LRU + TTL. `get_or_load` runs at most one loader per key at a time; the load runs in
+    its own task, so a caller that is cancelled (client gone) does not fail the others."""
 
     def __init__(self, name: str, max_size: int, ttl_s: float) -> None:
         self.name = name
@@ -48,56 +57,60 @@ class AsyncLRUCache(Generic[V]):
         self.ttl_s = ttl_s
         self._entries: OrderedDict[str, _Entry[V]] = OrderedDict()
         self._inflight: dict[str, asyncio.Future[V]] = {}
-        self._epoch = 0  # bumped by invalidation: a load that started before it is not stored
         self.hits = self.misses = self.evictions = 0
+        # Bound children: the hot path must not look labels up on every call.
         self._hit_counter = metrics.CACHE_HITS.labels(name)
         self._miss_counter = metrics.CACHE_MISSES.labels(name)
         self._size_gauge = metrics.CACHE_SIZE.labels(name)
 
     def peek(self, key: str, *, allow_stale: bool = False) -> V | None:
-        """The cached value without loading; counts a hit when found fresh."""
+        """The cached value without loading and without counting; with `allow_stale`, also an
+        entry past its TTL (serving while the database is away)."""
         entry = self._entries.get(key)
         if entry is None:
             return None
         if entry.expires_at < time.monotonic() and not allow_stale:
             return None
-        self._entries.move_to_end(key)
         return entry.value
 
     async def get_or_load(self, key: str, loader: Callable[[], Awaitable[V]]) -> V:
+        """The cached value, or the result of `loader()` (stored). Exceptions of the loader
+        reach every caller waiting on it and are not cached."""
         entry = self._entries.get(key)
-        now = time.monotonic()
-        if entry is not None and entry.expires_at >= now:
+        if entry is not None and entry.expires_at >= time.monotonic():
             self._entries.move_to_end(key)
             self.hits += 1
             self._hit_counter.inc()
             return entry.value
-        if entry is not None:
-            self._drop(key, "expired")
-        pending = self._inflight.get(key)
+        # An expired entry stays until its reload succeeds: `peek(allow_stale=True)` can still
+        # serve it if the database is away.
         self.misses += 1
         self._miss_counter.inc()
-        if pending is not None:
-            # Another request is already loading this key: share its result (single flight).
-            return await asyncio.shield(pending)
-        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        epoch = self._epoch
+        load = self._inflight.get(key)
+        if load is None:
+            load = asyncio.ensure_future(self._load(key, loader))
+            load.add_done_callback(_retrieve)
+            self._inflight[key] = load
+        # shield: one caller's cancellation must not cancel the shared load.
+        return await asyncio.shield(load)
+
+    async def _load(self, key: str, loader: Callable[[], Awaitable[V]]) -> V:
+        me = asyncio.current_task()
         try:
             value = await loader()
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: waiters re-raise it themselves
-            raise
-        else:
-            future.set_result(value)
-            if epoch == self._epoch:
-                self.put(key, value)
-            return value
         finally:
-            self._inflight.pop(key, None)
+            still_current = self._inflight.get(key) is me
+            if still_current:
+                del self._inflight[key]
+        if still_current:  # not invalidated while loading
+            self.put(key, value)
+        return value
 
     def put(self, key: str, value: V) -> None:
+        old = self._entries.get(key)
+        if old is not None and old.expires_at < time.monotonic():
+            self.evictions += 1
+            metrics.CACHE_EVICTIONS.labels(self.name, "expired").inc()
         self._entries[key] = _Entry(value, time.monotonic() + self.ttl_s)
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_size:
@@ -106,12 +119,13 @@ class AsyncLRUCache(Generic[V]):
         self._size_gauge.set(len(self._entries))
 
     def invalidate(self, key: str) -> None:
-        self._epoch += 1
+        """Forget `key`, and detach a load in flight for it so later callers start afresh."""
+        self._inflight.pop(key, None)
         if key in self._entries:
             self._drop(key, "invalidated")
 
     def clear(self) -> None:
-        self._epoch += 1
+        self._inflight.clear()
         n = len(self._entries)
         self._entries.clear()
         if n:

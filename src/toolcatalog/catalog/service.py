@@ -36,7 +36,7 @@ from toolcatalog.errors import (
     PreconditionFailed,
     Problem,
 )
-from toolcatalog.formats.problems import problems_from_validation
+from toolcatalog.formats.problems import nul_problems, problems_from_validation
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Status, Tool
 from toolcatalog.model.vocabulary import Vocabulary
@@ -576,6 +576,9 @@ def validate_tool(data: Any) -> Tool:
             "a tool definition must be a JSON object",
             [Problem("", f"expected an object, found {type(data).__name__}")],
         )
+    nul = nul_problems(data)
+    if nul:
+        raise InvalidDefinition("the definition contains NUL characters", nul)
     try:
         return Tool.model_validate(data)
     except ValidationError as exc:

@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from toolcatalog.errors import InvalidDefinition, Problem
-from toolcatalog.formats.problems import Loc, problems_from_validation
+from toolcatalog.formats.problems import Loc, nul_problems, problems_from_validation
 from toolcatalog.model.tool import Tool
 
 # libyaml's loader is ~10x faster; the pure-Python one is the fallback.
@@ -111,6 +111,10 @@ def validate_documents(
                     file,
                 )
             )
+            continue
+        nul = nul_problems(item, prefix)
+        if nul:
+            problems += [Problem(p.path, p.message, file) for p in nul]
             continue
         try:
             tools.append(LoadedTool(Tool.model_validate(item), file, i if listed else None))

@@ -57,6 +57,22 @@ def _trim_loc(loc: Loc) -> Loc:
     )
 
 
+def nul_problems(data: Any, loc: Loc = ()) -> list[Problem]:
+    """NUL characters anywhere in a document: PostgreSQL text cannot store them, so they are
+    refused up front with their path rather than as a database error."""
+    found: list[Problem] = []
+    if isinstance(data, str):
+        if "\x00" in data:
+            found.append(Problem(json_path(loc), "contains a NUL character (\\x00); remove it"))
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            found += nul_problems(key, loc) + nul_problems(value, (*loc, str(key)))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            found += nul_problems(value, (*loc, i))
+    return found
+
+
 def problems_from_validation(
     exc: ValidationError,
     *,

@@ -3,6 +3,13 @@
 `Database` is the only object that opens connections. Store functions take a connection;
 the catalog service wraps them in `async with db.transaction() as conn:` so that each write
 is one transaction. Errors leave here already translated into the CatalogError tree.
+
+Faults: every wait is bounded (connect and acquire by `db_connect_timeout_s`, statements by
+`db_command_timeout_s`). Once the server is known to be unreachable, operations fail at once
+with StoreUnavailable while one probe per `_PROBE_INTERVAL_S` tries for real, so requests
+never queue behind a dead server; asyncpg's pool replaces dead connections by itself, and the
+first operation that succeeds again runs the `on_recovered` callbacks (the runtime invalidates
+the caches there: the replica may have missed change notices while the database was away).
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -23,7 +30,7 @@ from toolcatalog import metrics
 from toolcatalog.config import Settings
 from toolcatalog.errors import StoreUnavailable
 from toolcatalog.store.embedded import EmbeddedPostgres
-from toolcatalog.store.errors import is_unavailable, translate
+from toolcatalog.store.errors import translate
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +78,21 @@ class Database:
         self._pool: asyncpg.Pool | None = None
         # A pinned connection (tests): every transaction nests into its outer transaction.
         self._pinned = pinned
+        self._down_since: float | None = None  # time.monotonic() of the first failure
+        self._probe_at = 0.0
+        self.last_error: str | None = None
+        self.outages = 0
+        self._on_recovered: list[Callable[[], None]] = []
+
+    @property
+    def available(self) -> bool:
+        """False from the first failure that says the server is unreachable until the next
+        operation that succeeds."""
+        return self._down_since is None
+
+    def add_recovery_callback(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after the first successful operation that follows an outage."""
+        self._on_recovered.append(callback)
 
     @classmethod
     def pinned_to(cls, settings: Settings, conn: Any) -> Database:
@@ -102,7 +124,9 @@ class Database:
         self.start_embedded()
         deadline = time.monotonic() + (self.settings.startup_retry_s if wait_s is None else wait_s)
         delay = 0.25
+        attempts = 0
         while True:
+            attempts += 1
             try:
                 self._pool = await asyncpg.create_pool(
                     self.url,
@@ -114,7 +138,18 @@ class Database:
                     server_settings=SERVER_SETTINGS,
                 )
                 metrics.DB_UP.set(1)
+                if attempts > 1:
+                    log.info("database reachable", extra={"attempts": attempts})
+                self._update_pool_gauges()
                 return
+            except (
+                asyncpg.InvalidAuthorizationSpecificationError,
+                asyncpg.InvalidPasswordError,
+            ) as exc:
+                # Waiting will not fix a wrong user or password.
+                raise StoreUnavailable(
+                    f"PostgreSQL at {self.display_url} refused the login: {exc}"
+                ) from None
             except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
                 if time.monotonic() + delay > deadline:
                     metrics.DB_UP.set(0)
@@ -124,15 +159,24 @@ class Database:
                     ) from None
                 log.warning(
                     "database not reachable yet, retrying",
-                    extra={"error": str(exc), "retry_in_s": delay},
+                    extra={
+                        "database": self.display_url,
+                        "error": f"{exc.__class__.__name__}: {exc}",
+                        "retry_in_s": delay,
+                        "gives_up_in_s": round(deadline - time.monotonic(), 1),
+                    },
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
     async def close(self) -> None:
         if self._pool is not None:
-            await asyncio.wait_for(self._pool.close(), timeout=10)
-            self._pool = None
+            pool, self._pool = self._pool, None
+            try:
+                # close() waits for checked-out connections; bounded, then cut them.
+                await asyncio.wait_for(pool.close(), timeout=10)
+            except (TimeoutError, OSError, asyncpg.PostgresError):
+                pool.terminate()
         if self._embedded is not None:
             self._embedded.stop()
             self._embedded = None
@@ -188,6 +232,14 @@ class Database:
     def _require_pool(self) -> asyncpg.Pool:
         if self._pool is None:
             raise StoreUnavailable("the database pool is not open")
+        if self._down_since is not None:
+            now = time.monotonic()
+            if now < self._probe_at:
+                raise _Unreachable(
+                    f"the database has been unreachable for {now - self._down_since:.1f} s "
+                    f"({self.last_error})"
+                )
+            self._probe_at = now + _PROBE_INTERVAL_S  # this operation is the probe
         return self._pool
 
     @asynccontextmanager
@@ -196,15 +248,59 @@ class Database:
         try:
             yield
         except Exception as exc:
-            error = translate(exc)
+            error = translate(exc) if not isinstance(exc, StoreUnavailable) else exc
             if error is None:  # not from the database: a domain error or a bug, pass it on
+                self._mark_up()
                 raise
-            kind = "unavailable" if isinstance(error, StoreUnavailable) else "refused"
-            metrics.DB_ERRORS.labels(operation, kind).inc()
-            if is_unavailable(exc):
-                metrics.DB_UP.set(0)
+            if isinstance(error, StoreUnavailable):
+                metrics.DB_ERRORS.labels(operation, "unavailable").inc()
+                self._mark_down(exc)
+            else:
+                metrics.DB_ERRORS.labels(operation, "refused").inc()
+                self._mark_up()
+            if error is exc:
+                raise
             raise error from exc
         else:
-            metrics.DB_UP.set(1)
+            self._mark_up()
         finally:
             metrics.DB_QUERY_DURATION.labels(operation).observe(time.perf_counter() - start)
+            if self._pool is not None:
+                self._update_pool_gauges()
+
+    def _mark_down(self, exc: BaseException) -> None:
+        if isinstance(exc, _Unreachable):
+            return  # refused without trying: nothing new learnt
+        self.last_error = f"{exc.__class__.__name__}: {exc}".rstrip(": ")
+        now = time.monotonic()
+        if self._down_since is None:
+            self._down_since = now
+            self._probe_at = now  # the next operation tries again at once (a blip?)
+            self.outages += 1
+            metrics.DB_UP.set(0)
+            log.warning(
+                "database unreachable; serving cached reads, refusing writes",
+                extra={"error": self.last_error},
+            )
+        else:
+            self._probe_at = now + _PROBE_INTERVAL_S
+
+    def _mark_up(self) -> None:
+        if self._down_since is None:
+            return
+        downtime = time.monotonic() - self._down_since
+        self._down_since = None
+        self.last_error = None
+        metrics.DB_UP.set(1)
+        metrics.DB_RECONNECTS.inc()
+        log.info(
+            "database reachable again; invalidating caches",
+            extra={"downtime_s": round(downtime, 3)},
+        )
+        for callback in list(self._on_recovered):
+            callback()
+
+    def _update_pool_gauges(self) -> None:
+        size, in_use = self.pool_stats()
+        metrics.DB_POOL_SIZE.set(size)
+        metrics.DB_POOL_IN_USE.set(in_use)
