@@ -12,13 +12,31 @@ from toolcatalog.model.tool import Tool
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
+class _ReadableDumper(_Dumper):  # type: ignore[misc, valid-type]
+    """Long strings as folded blocks (`>-`) and multi-line ones as literal blocks (`|-`):
+    people read descriptions, and quoted one-liners of 400 characters are hard to read."""
+
+
+def _represent_str(dumper: Any, value: str) -> Any:
+    if "\n" in value.rstrip("\n"):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    if len(value) > 80 and value == value.strip() and "  " not in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=">")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_ReadableDumper.add_representer(str, _represent_str)
+
+
 def tool_document(tool: Tool) -> dict[str, Any]:
     """The tool as plain data in field order, leaving out values equal to their defaults."""
     return tool.model_dump(mode="json", exclude_defaults=True)
 
 
 def dump_yaml(data: Any) -> str:
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100, indent=2)
+    return yaml.dump(
+        data, Dumper=_ReadableDumper, sort_keys=False, allow_unicode=True, width=100, indent=2
+    )
 
 
 def dump_tool(tool: Tool) -> str:

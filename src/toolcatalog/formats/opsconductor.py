@@ -44,24 +44,19 @@ from typing import Any
 from pydantic import ValidationError
 
 from toolcatalog.errors import InvalidDefinition, Problem
-from toolcatalog.formats.definitions import (
-    MAX_FILE_BYTES,
-    LoadedTool,
-    LoadResult,
-    _LineIndex,
-    parse_text,
-)
+from toolcatalog.formats.definitions import MAX_FILE_BYTES, LoadedTool, LoadResult, parse_text
+from toolcatalog.formats.definitions import _LineIndex as LineIndex
 from toolcatalog.formats.problems import Loc, json_path, problems_from_validation
 from toolcatalog.model.expressions import ExpressionError, parse_expression
 from toolcatalog.model.tool import SEMVER_RE, Platform, Tool
 
 SEED_SUFFIXES = (".yaml", ".yml")
 
-# A label is the seed author's categorical claim about completeness, so it sets the value; the
-# pattern's preference_match.completeness (the number the seed ranked on) may move it by at most
+# A label is the seed author's categorical claim, so it sets the value; the pattern's
+# preference_match.completeness (the number the seed ranked on) moves it by at most
 # COMPLETENESS_BAND, so two "complete" patterns keep their seed order. A phrase is read by its
-# first known word ("comprehensive (all fields)" -> comprehensive). Without a known label the
-# preference is used as is; with neither, or an unknown label, UNKNOWN_COMPLETENESS.
+# first known word ("comprehensive (all fields)"). Without a known label the preference is used
+# as is; with neither, UNKNOWN_COMPLETENESS (an unknown label also gets a note).
 COMPLETENESS: dict[str, float] = {
     "complete": 1.0, "full": 1.0, "exhaustive": 1.0, "comprehensive": 0.95, "detailed": 0.85,
     "partial": 0.5, "incomplete": 0.4, "summary": 0.4, "basic": 0.3, "sample": 0.3,
@@ -70,42 +65,44 @@ COMPLETENESS: dict[str, float] = {
 COMPLETENESS_BAND = 0.15
 UNKNOWN_COMPLETENESS = 0.7
 
-# Seed spellings (snake_cased) -> ours. A spelling that is not ours keeps the original in metadata.
+# Seed spellings, snake_cased; a spelling that is not our value keeps the original in metadata.
 PLATFORMS: dict[str, Platform] = {
-    **dict.fromkeys(["linux", "unix"], Platform.linux),
-    **dict.fromkeys(["windows", "win", "win32", "win64"], Platform.windows),
-    **dict.fromkeys(["macos", "mac", "osx", "darwin"], Platform.macos),
-    **dict.fromkeys(
-        ["cross_platform", "multi", "multi_platform", "multiplatform", "any", "all", "generic"],
-        Platform.cross_platform,
-    ),
-    **dict.fromkeys(["container", "docker", "podman"], Platform.container),
-    **dict.fromkeys(["kubernetes", "k8s"], Platform.kubernetes),
-    **dict.fromkeys(["cloud", "aws", "azure", "gcp"], Platform.cloud),
-    **dict.fromkeys(
-        ["custom", "api", "saas", "network", "scheduler", "web", "http", "service"],
-        Platform.custom,
-    ),
+    word: platform
+    for platform, words in [
+        (Platform.linux, "linux unix"),
+        (Platform.windows, "windows win win32 win64"),
+        (Platform.macos, "macos mac osx darwin"),
+        (Platform.cross_platform, "cross_platform multi multi_platform any all generic"),
+        (Platform.container, "container docker podman"),
+        (Platform.kubernetes, "kubernetes k8s"),
+        (Platform.cloud, "cloud aws azure gcp"),
+        (Platform.custom, "custom api saas network scheduler web http service"),
+    ]
+    for word in words.split()
 }
-INPUT_TYPES = {
-    **dict.fromkeys(["integer", "int"], "integer"),
-    **dict.fromkeys(["float", "number", "double"], "number"),
-    **dict.fromkeys(["string", "str"], "string"),
-    **dict.fromkeys(["boolean", "bool"], "boolean"),
-    **dict.fromkeys(["list", "array"], "array"),
-    **dict.fromkeys(["dict", "object", "map"], "object"),
+INPUT_TYPES: dict[str, str] = {
+    word: kind
+    for kind, words in [
+        ("integer", "integer int"),
+        ("number", "number float double"),
+        ("string", "string str"),
+        ("boolean", "boolean bool"),
+        ("array", "array list"),
+        ("object", "object dict map"),
+    ]
+    for word in words.split()
 }
 SCHEMA_KEYWORDS = frozenset(
-    "minimum maximum exclusiveMinimum exclusiveMaximum multipleOf minLength maxLength pattern "
-    "format enum const items minItems maxItems uniqueItems examples".split()
-)
+    ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minLength",
+     "maxLength", "pattern", "format", "enum", "const", "items", "minItems", "maxItems",
+     "uniqueItems", "examples"]
+)  # fmt: skip
 KEYWORD_ALIASES = {
     "min": "minimum", "max": "maximum", "min_value": "minimum", "max_value": "maximum",
     "min_length": "minLength", "max_length": "maxLength", "regex": "pattern",
-    "allowed_values": "enum", "choices": "enum", "options": "enum", "values": "enum",
-    "min_items": "minItems", "max_items": "maxItems", "example": "examples",
+    "allowed_values": "enum", "choices": "enum", "options": "enum", "example": "examples",
 }  # fmt: skip
-# Names the seed's estimates use without declaring them; our model refuses undeclared names.
+# Names the seed's expressions use without declaring them; our model refuses undeclared names.
 IMPLIED_INPUTS: dict[str, dict[str, Any]] = {
     "N": {"type": "integer", "default": 1, "minimum": 0,
           "description": "How many items (hosts, assets, series) the request covers."},
@@ -114,13 +111,16 @@ IMPLIED_INPUTS: dict[str, dict[str, Any]] = {
     "p95_latency": {"type": "number", "default": 100, "minimum": 0,
                     "description": "95th percentile latency of the target, in milliseconds."},
 }  # fmt: skip
-SEED_CONSTANTS = {"pi": repr(math.pi), "e": repr(math.e)}
+SEED_CONSTANTS = {"pi": repr(math.pi), "e": repr(math.e)}  # the seed's evaluator knew these
 EXAMPLE_TEXT_KEYS = ("query", "request", "question", "prompt", "description", "name")
+IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+
+Convert = Callable[[Any, Loc], Any]
 
 
 @dataclass
 class ConversionReport:
-    """What happened to one seed file's fields; paths are seed JSON paths."""
+    """What happened to one file's seed fields; every entry is a seed JSON path."""
 
     file: str
     tool_name: str | None
@@ -139,8 +139,8 @@ def convert_opsconductor(
 def load_opsconductor_paths(
     paths: Iterable[Path | str],
 ) -> tuple[LoadResult, list[ConversionReport]]:
-    """Convert every *.yaml/*.yml under `paths` (files or folders), collecting all problems
-    with file and line like `load_paths`; a report per converted file."""
+    """Convert every *.yaml/*.yml under `paths` (files or folders), collecting all problems with
+    file and line like `load_paths`; one report per converted file."""
     result = LoadResult()
     reports: list[ConversionReport] = []
     seen: dict[str, str] = {}
@@ -149,13 +149,10 @@ def load_opsconductor_paths(
         try:
             raw = path.read_bytes()
             if len(raw) > MAX_FILE_BYTES:
-                raise InvalidDefinition(
-                    f"{file} is too large",
-                    [Problem("", f"file is over {MAX_FILE_BYTES} bytes", file)],
-                )
+                problem = Problem("", f"file is over {MAX_FILE_BYTES} bytes", file)
+                raise InvalidDefinition(f"{file} is too large", [problem])
             text = raw.decode("utf-8")
-            data = parse_text(text, file, ".yaml")
-            tool, report = _convert(data, file, _lazy_lines(text, file))
+            tool, report = _convert(parse_text(text, file, ".yaml"), file, _lazy_lines(text, file))
         except FileNotFoundError:
             result.problems.append(Problem("", "no such file or folder", file))
             continue
@@ -186,12 +183,12 @@ def _seed_files(paths: Iterable[Path]) -> Iterator[Path]:
 
 
 def _lazy_lines(text: str, file: str) -> Callable[[Loc], int | None]:
-    # Composing the YAML a second time costs as much as parsing it: only when a problem needs it.
-    index: list[_LineIndex] = []
+    # Composing the YAML again costs as much as parsing it: only when a problem needs a line.
+    index: list[LineIndex] = []
 
     def line(loc: Loc) -> int | None:
         if not index:
-            index.append(_LineIndex(text, file))
+            index.append(LineIndex(text, file))
         return index[0].line(loc)
 
     return line
@@ -200,18 +197,16 @@ def _lazy_lines(text: str, file: str) -> Callable[[Loc], int | None]:
 def _convert(
     doc: Any, file: str | None, line_of: Callable[[Loc], int | None] | None
 ) -> tuple[Tool, ConversionReport]:
-    where = file or "input"
+    source = file or "input"
+    message = None
     if not isinstance(doc, dict):
         kind = type(doc).__name__ if doc is not None else "empty"
         message = f"an OpsConductor tool file must be a mapping, found {kind}"
-        raise InvalidDefinition(
-            f"{where} is not an OpsConductor tool", [Problem("", message, file)]
-        )
-    if "tool_name" not in doc and isinstance(doc.get("tools"), dict):
-        message = "this is a combined profiles file ('tools:'); convert the per-tool files instead"
-        raise InvalidDefinition(
-            f"{where} is not an OpsConductor tool", [Problem("", message, file)]
-        )
+    elif "tool_name" not in doc and isinstance(doc.get("tools"), dict):
+        message = "a combined profiles file ('tools:'); convert the per-tool files instead"
+    if message is not None:
+        problem = Problem("", message, file)
+        raise InvalidDefinition(f"{source} is not an OpsConductor tool", [problem])
     conversion = _Conversion()
     data = conversion.tool(doc)
     tool: Tool | None = None
@@ -221,26 +216,20 @@ def _convert(
         conversion.add_validation_errors(exc)
     if conversion.problems or tool is None:
         problems = [
-            Problem(path, message, file, line_of(loc) if line_of else None)
-            for path, loc, message in conversion.problems
+            Problem(path, text, file, line_of(loc) if line_of else None)
+            for path, loc, text in conversion.problems
         ]
-        count = len(problems)
-        raise InvalidDefinition(
-            f"{where}: {count} problem(s) converting from OpsConductor", problems
-        )
+        detail = f"{source}: {len(problems)} problem(s) converting from OpsConductor"
+        raise InvalidDefinition(detail, problems)
     report = ConversionReport(
-        file=file or "<input>",
-        tool_name=tool.name,
-        unmapped=conversion.unmapped,
-        kept_in_metadata=conversion.kept,
-        notes=conversion.notes,
+        file or "<input>", tool.name, conversion.unmapped, conversion.kept, conversion.notes
     )
     return tool, report
 
 
 class _Conversion:
-    """One document's conversion: builds our tool as plain data and records where each seed
-    field went. `ours` maps our JSON paths to seed locations so model errors name seed fields."""
+    """One document's conversion. It builds our tool as plain data and records where each seed
+    field went; `ours` maps our JSON paths to seed locations, so model errors name seed fields."""
 
     def __init__(self) -> None:
         self.problems: list[tuple[str, Loc, str]] = []
@@ -250,94 +239,81 @@ class _Conversion:
         self.metadata: dict[str, Any] = {}
         self.ours: dict[str, Loc] = {}
 
-    # --- bookkeeping ---------------------------------------------------------------------------
-
     def problem(self, loc: Loc, message: str) -> None:
         self.problems.append((json_path(loc), loc, message))
 
     def note(self, loc: Loc, message: str) -> None:
-        self.notes.append(f"{json_path(loc)}: {message}" if loc else message)
+        self.notes.append(f"{json_path(loc)}: {message}")
 
     def place(self, ours: Loc, seed: Loc) -> None:
         self.ours[json_path(ours)] = seed
 
     def keep(self, loc: Loc, value: Any) -> None:
         try:
-            value = _jsonable(value)
+            _put(self.metadata, loc, _jsonable(value))
         except ValueError as exc:
             self.unmapped.append(json_path(loc))
             self.note(loc, f"dropped: {exc}")
-            return
-        self.kept.append(json_path(loc))
-        _put(self.metadata, loc, value)
+        else:
+            self.kept.append(json_path(loc))
 
-    def keep_rest(self, loc: Loc, rest: dict[Any, Any]) -> None:
+    def keep_rest(self, loc: Loc, rest: dict[str, Any]) -> None:
         for key, value in rest.items():
-            self.keep((*loc, str(key)), value)
+            self.keep((*loc, key), value)
+
+    def move(
+        self, rest: dict[str, Any], key: str, out: dict[str, Any], seed: Loc, ours: Loc,
+        to: str | None = None, convert: Convert | None = None,
+    ) -> None:  # fmt: skip
+        """Pop `key` from the seed mapping `rest` into `out[to]`, converted, remembering where."""
+        if key not in rest:
+            return
+        self.place((*ours, to or key), (*seed, key))
+        value = rest.pop(key)
+        value = convert(value, (*seed, key)) if convert else value
+        if value is not None:
+            out[to or key] = value
 
     def add_validation_errors(self, exc: ValidationError) -> None:
         known = {path for path, _, _ in self.problems}
         for problem in problems_from_validation(exc):
-            path, loc = self._seed_place(problem.path)
+            probe = problem.path  # the longest placed prefix of our path, then our segments
+            while probe and probe not in self.ours:
+                probe = probe[: max(probe.rfind("."), probe.rfind("["), 0)]
+            loc = self.ours.get(probe, ())
+            path = (json_path(loc) + problem.path[len(probe) :]).lstrip(".")
             if path not in known:
                 known.add(path)
                 self.problems.append((path, loc, problem.message))
 
-    def _seed_place(self, path: str) -> tuple[str, Loc]:
-        """Our JSON path as the seed's: the longest placed prefix, then our remaining segments."""
-        probe = path
-        while probe:
-            if (seed := self.ours.get(probe)) is not None:
-                rest = path[len(probe) :]
-                head = json_path(seed)
-                return (head + rest if head else rest.lstrip(".")), seed
-            probe = probe[: max(probe.rfind("."), probe.rfind("["), 0)]
-        return path, ()
+    # --- values ----------------------------------------------------------------------------------
 
-    # --- values --------------------------------------------------------------------------------
+    def number(self, value: Any, loc: Loc, high: float | None = None) -> float | None:
+        number = _float(value)
+        if number is None or number < 0 or (high is not None and number > high):
+            wanted = f"a number between 0 and {high:g}" if high is not None else "a number >= 0"
+            self.problem(loc, f"must be {wanted}, not {value!r}")
+            return None
+        return number
 
-    def number(
-        self, value: Any, loc: Loc, low: float = 0.0, high: float | None = None
-    ) -> float | None:
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                pass
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            self.problem(loc, f"must be a number, not {value!r}")
-            return None
-        if value < low or (high is not None and value > high):
-            bounds = f"between {low:g} and {high:g}" if high is not None else f">= {low:g}"
-            self.problem(loc, f"must be {bounds}, not {value:g}")
-            return None
-        return float(value)
+    def score(self, value: Any, loc: Loc) -> float | None:
+        return self.number(value, loc, 1.0)
 
     def boolean(self, value: Any, loc: Loc) -> bool | None:
-        if isinstance(value, bool):
-            return value
-        self.problem(loc, f"must be true or false, not {value!r}")
-        return None
+        if not isinstance(value, bool):
+            self.problem(loc, f"must be true or false, not {value!r}")
+            return None
+        return value
 
-    def expression(
-        self, value: Any, loc: Loc, names: set[str], *, condition: bool
-    ) -> str | float | None:
+    def expression(self, value: Any, loc: Loc, names: set[str], condition: bool) -> Any:
         """A number, or a checked expression whose input names are added to `names`."""
-        if not condition and (isinstance(value, int | float) and not isinstance(value, bool)):
+        if not condition and _float(value) is not None:
             return self.number(value, loc)
+        wanted = "a condition such as 'N > 50'" if condition else "a number or an expression"
         if not isinstance(value, str):
-            self.problem(
-                loc,
-                f"must be {'a condition' if condition else 'a number or an expression'}, not {value!r}",
-            )
+            self.problem(loc, f"must be {wanted}, not {value!r}")
             return None
         text = value.strip()
-        if not condition and _is_number(text):
-            return self.number(text, loc)
         for constant, literal in SEED_CONSTANTS.items():
             if re.search(rf"\b{constant}\b", text):
                 text = re.sub(rf"\b{constant}\b", literal, text)
@@ -348,101 +324,76 @@ class _Conversion:
             self.problem(loc, str(exc))
             return None
         if parsed.is_boolean() is not condition:
-            wanted = (
-                "a condition such as 'N > 50'"
-                if condition
-                else "a number or an expression such as '500 + 10 * N'"
-            )
             self.problem(loc, f"must be {wanted}, got {value!r}")
             return None
         names.update(parsed.names)
         return text
 
     def name(self, raw: Any, loc: Loc, what: str) -> str:
-        text = str(raw)
-        name = _snake(text)
-        if name != text:
-            self.note(loc, f"{what} name {text!r} -> {name!r}")
+        name = _snake(str(raw))
+        if name != str(raw):
+            self.note(loc, f"{what} name {raw!r} -> {name!r}")
         return name
 
     # --- the tool --------------------------------------------------------------------------------
 
     def tool(self, doc: dict[Any, Any]) -> dict[str, Any]:
-        rest = {str(k): v for k, v in doc.items()}
+        rest = _keyed(doc)
         out: dict[str, Any] = {}
         self.place(("name",), ("tool_name",))
-        raw_name = rest.pop("tool_name", None)
-        if raw_name not in (None, ""):
-            out["name"] = self.name(raw_name, ("tool_name",), "tool")
-            if out["name"] != str(raw_name):
-                out["display_name"] = str(raw_name)
-                self.place(("display_name",), ("tool_name",))
-        if "version" in rest:
-            out["version"] = self.version(rest.pop("version"))
-        for key in ("description", "enabled"):
-            if key in rest:
-                out[key] = rest.pop(key)
-                self.place((key,), (key,))
-        if "platform" in rest:
-            out["platform"] = self.platform(rest.pop("platform"))
-        if "category" in rest:
-            out["category"] = self.name(rest.pop("category"), ("category",), "category")
-            self.place(("category",), ("category",))
-        self.seed_metadata(rest.pop("metadata", None), out)
-        out["examples"] = self.examples(rest.pop("examples", None))
+        if _text(raw := rest.get("tool_name")):
+            self.move(
+                rest, "tool_name", out, (), (), "name", lambda v, loc: self.name(v, loc, "tool")
+            )
+            if out["name"] != raw:
+                out["display_name"] = raw  # the name the seed's users know it by
+        self.move(rest, "version", out, (), (), convert=self.version)
+        self.move(rest, "description", out, (), ())
+        self.move(rest, "enabled", out, (), (), convert=self.boolean)
+        self.move(rest, "platform", out, (), (), convert=self.platform)
+        self.move(
+            rest, "category", out, (), (), convert=lambda v, loc: self.name(v, loc, "category")
+        )
+        if isinstance(metadata := rest.get("metadata"), dict):
+            metadata = rest.pop("metadata")
+            self.move(metadata, "tags", out, ("metadata",), (), convert=self.tags)
+            self.move(metadata, "documentation_url", out, ("metadata",), (), "docs_url")
+            self.keep_rest(("metadata",), _keyed(metadata))
+        self.move(rest, "examples", out, (), (), convert=self.examples)
         defaults = rest.get("defaults")
-        # The seed let patterns inherit `defaults`; only completeness has a home in our model.
+        # The seed's patterns inherit `defaults`; only completeness has a home in our model.
         inherited = defaults.get("completeness") if isinstance(defaults, dict) else None
+        self.place(("capabilities",), ("capabilities",))
         out["capabilities"] = self.capabilities(rest.pop("capabilities", None), inherited)
         self.keep_rest((), rest)
         if self.metadata:
             out["metadata"] = {"opsconductor": self.metadata}
         return out
 
-    def version(self, value: Any) -> str:
-        self.place(("version",), ("version",))
+    def version(self, value: Any, loc: Loc) -> str:
         text = str(value).strip()
-        match = re.fullmatch(r"[vV]?(\d+)(?:\.(\d+))?(?:\.(\d+))?", text)
-        if re.match(SEMVER_RE, text) or match is None:
+        short = re.fullmatch(r"[vV]?(\d+)(?:\.(\d+))?(?:\.(\d+))?", text)
+        if re.match(SEMVER_RE, text) or short is None:
             return text
-        semver = f"{int(match[1])}.{int(match[2] or 0)}.{int(match[3] or 0)}"
-        self.note(("version",), f"{text!r} -> {semver!r} (semantic version)")
+        semver = ".".join(str(int(part or 0)) for part in short.groups())
+        self.note(loc, f"{text!r} -> {semver!r} (a semantic version)")
         return semver
 
-    def platform(self, value: Any) -> str:
-        self.place(("platform",), ("platform",))
+    def platform(self, value: Any, loc: Loc) -> str:
         spelling = _snake(str(value))
         platform = PLATFORMS.get(spelling)
         if platform is not None and _snake(platform.value) == spelling:
             return platform.value
-        if platform is None:
-            platform = Platform.custom
-            self.note(("platform",), f"unknown platform {value!r} -> {platform.value!r}")
-        else:
-            self.note(("platform",), f"{value!r} -> {platform.value!r}")
-        self.keep(("platform",), value)
+        unknown = "unknown platform " if platform is None else ""
+        platform = platform or Platform.custom
+        self.note(loc, f"{unknown}{value!r} -> {platform.value!r}")
+        self.keep(loc, value)
         return platform.value
 
-    def seed_metadata(self, value: Any, out: dict[str, Any]) -> None:
-        if value is None:
-            return
-        if not isinstance(value, dict):
-            self.keep(("metadata",), value)
-            return
-        rest = {str(k): v for k, v in value.items()}
-        if "tags" in rest:
-            out["tags"] = self.tags(rest.pop("tags"))
-        if "documentation_url" in rest:
-            out["docs_url"] = rest.pop("documentation_url")
-            self.place(("docs_url",), ("metadata", "documentation_url"))
-        self.keep_rest(("metadata",), rest)
-
-    def tags(self, value: Any) -> list[str]:
-        loc: Loc = ("metadata", "tags")
-        self.place(("tags",), loc)
+    def tags(self, value: Any, loc: Loc) -> list[str] | None:
         if not isinstance(value, list):
             self.problem(loc, "must be a list of tags")
-            return []
+            return None
         tags = []
         for i, tag in enumerate(value):
             text = re.sub(r"[^a-z0-9_.+-]+", "-", str(tag).strip().lower()).strip("-_.+")
@@ -453,185 +404,153 @@ class _Conversion:
                 tags.append(text)
         return tags
 
-    def examples(self, value: Any) -> list[Any]:
-        if value is None:
-            return []
-        self.place(("examples",), ("examples",))
+    def examples(self, value: Any, loc: Loc) -> list[Any] | None:
         if not isinstance(value, list):
-            self.problem(("examples",), "must be a list of requests (strings or maps)")
-            return []
+            self.problem(loc, "must be a list of requests (strings, or maps with a description)")
+            return None
         out: list[Any] = []
         for i, item in enumerate(value):
             if isinstance(item, dict):
-                item = {str(k): v for k, v in item.items()}
+                item = _keyed(item)
                 key = next((k for k in EXAMPLE_TEXT_KEYS if _text(item.get(k))), None)
                 if key is not None:
-                    self.place(("examples", len(out)), ("examples", i, key))
+                    self.place(("examples", len(out)), (*loc, i, key))
                     out.append(item.pop(key))
-                self.keep_rest(("examples", i), item)
+                self.keep_rest((*loc, i), item)
             elif isinstance(item, str):
-                self.place(("examples", len(out)), ("examples", i))
+                self.place(("examples", len(out)), (*loc, i))
                 out.append(item)
             else:
-                self.keep(("examples", i), item)
+                self.keep((*loc, i), item)
         return out
 
     # --- capabilities and patterns ---------------------------------------------------------------
 
     def capabilities(self, value: Any, inherited: Any) -> list[dict[str, Any]]:
-        self.place(("capabilities",), ("capabilities",))
         if not isinstance(value, dict):
             if value is not None:
-                self.problem(
-                    ("capabilities",), "must be a mapping of capability name to capability"
-                )
+                self.problem(("capabilities",), "must be a mapping of name to capability")
             return []
         out = []
-        for i, (key, spec) in enumerate(value.items()):
-            seed: Loc = ("capabilities", str(key))
-            self.place(("capabilities", i), seed)
+        for i, (key, spec) in enumerate(_keyed(value).items()):
+            seed, ours = ("capabilities", key), ("capabilities", i)
+            self.place(ours, seed)
             if not isinstance(spec, dict):
                 self.problem(seed, "must be a mapping with 'description' and 'patterns'")
                 continue
-            rest = {str(k): v for k, v in spec.items()}
-            capability: dict[str, Any] = {"name": self.name(key, seed, "capability")}
-            if "description" in rest:
-                capability["description"] = rest.pop("description")
-            else:
-                capability["description"] = str(key).replace("_", " ").capitalize() + "."
-                self.note(seed, f"no description; used {capability['description']!r}")
-            self.place(("capabilities", i, "patterns"), (*seed, "patterns"))
+            rest = _keyed(spec)
+            capability = {"name": self.name(key, seed, "capability")}
+            if "description" not in rest:
+                rest["description"] = key.replace("_", " ").capitalize() + "."
+                self.note(seed, f"no description; used {rest['description']!r}")
+            self.move(rest, "description", capability, seed, ours)
+            self.place((*ours, "patterns"), (*seed, "patterns"))
             patterns = rest.pop("patterns", None)
             if isinstance(patterns, dict):
                 capability["patterns"] = [
                     self.pattern(
-                        p_key,
-                        p_spec,
-                        (*seed, "patterns", str(p_key)),
-                        ("capabilities", i, "patterns", j),
-                        inherited,
+                        name, p, (*seed, "patterns", name), (*ours, "patterns", j), inherited
                     )
-                    for j, (p_key, p_spec) in enumerate(patterns.items())
+                    for j, (name, p) in enumerate(_keyed(patterns).items())
                 ]
             elif patterns is not None:
-                self.problem((*seed, "patterns"), "must be a mapping of pattern name to pattern")
+                self.problem((*seed, "patterns"), "must be a mapping of name to pattern")
             self.keep_rest(seed, rest)
             out.append(capability)
         return out
 
-    def pattern(self, key: Any, spec: Any, seed: Loc, ours: Loc, inherited: Any) -> dict[str, Any]:
+    def pattern(self, key: str, spec: Any, seed: Loc, ours: Loc, inherited: Any) -> dict[str, Any]:
         self.place(ours, seed)
         out: dict[str, Any] = {"name": self.name(key, seed, "pattern")}
         if not isinstance(spec, dict):
             self.problem(seed, "must be a mapping (description, estimates, policy, inputs)")
             return out
-        rest = {str(k): v for k, v in spec.items()}
-        for name in ("description", "typical_use_cases"):
-            if name in rest:
-                out[name] = rest.pop(name)
-                self.place((*ours, name), (*seed, name))
+        rest = _keyed(spec)
+        self.move(rest, "description", out, seed, ours)
+        self.move(rest, "typical_use_cases", out, seed, ours)
         properties, required = self.inputs(rest, seed, ours)
         names: set[str] = set()
         out["profile"] = self.profile(rest, seed, ours, names, inherited)
-        out["policy"] = self.policy(rest.pop("policy", None), seed, ours, names)
+        self.place((*ours, "policy"), (*seed, "policy"))
+        out["policy"] = self.policy(rest.pop("policy", {}), (*seed, "policy"), ours, names)
         for name in sorted(names - set(properties)):
             properties[name] = self.implied_input(name, seed)
-            self.place((*ours, "inputs", "properties", name), seed)
         if properties:
             out["inputs"] = {"type": "object", "properties": properties}
-            if required:
-                out["inputs"]["required"] = required
-        if "expected_outputs" in rest:
-            out["outputs"] = self.outputs(rest.pop("expected_outputs"), (*seed, "expected_outputs"))
-            self.place((*ours, "outputs"), (*seed, "expected_outputs"))
+            out["inputs"].update({"required": required} if required else {})
+        self.place((*ours, "inputs"), seed)
+        self.move(rest, "expected_outputs", out, seed, ours, "outputs", self.outputs)
         self.keep_rest(seed, rest)
         return out
 
     def implied_input(self, name: str, seed: Loc) -> dict[str, Any]:
-        if name in IMPLIED_INPUTS:
-            schema = dict(IMPLIED_INPUTS[name])
-            shown = f"{schema['type']} input, default {schema['default']}"
-        else:
-            schema = {"type": "number", "description": "Used by the seed's estimates."}
-            shown = "number input without a default (requests must give it)"
-        self.note(seed, f"its expressions use {name!r}, which it did not declare; added as {shown}")
+        schema = dict(IMPLIED_INPUTS.get(name, {"type": "number"}))
+        shown = f"default {schema['default']}" if "default" in schema else "no default"
+        self.note(
+            seed,
+            f"its expressions use undeclared {name!r}: added a {schema['type']} input, {shown}",
+        )
         return schema
 
     def profile(
         self, rest: dict[str, Any], seed: Loc, ours: Loc, names: set[str], inherited: Any
     ) -> dict[str, Any]:
+        here = (*ours, "profile")
         profile: dict[str, Any] = {}
-        preferences = rest.pop("preference_match", None)
-        prefs: dict[str, Any] = {}
-        if isinstance(preferences, dict):
-            prefs = {str(k): v for k, v in preferences.items()}
-        elif preferences is not None:
-            self.problem((*seed, "preference_match"), "must be a mapping of dimension to 0..1")
-        pref_loc: Loc = (*seed, "preference_match")
-        for name in ("time_estimate_ms", "cost_estimate"):
-            if name in rest:
-                self.place((*ours, "profile", name), (*seed, name))
-                value = self.expression(rest.pop(name), (*seed, name), names, condition=False)
-                if value is not None:
-                    profile[name] = value
+        for key in ("time_estimate_ms", "cost_estimate"):
+            convert = lambda v, loc: self.expression(v, loc, names, False)  # noqa: E731
+            self.move(rest, key, profile, seed, here, convert=convert)
+        prefs, pref_loc = rest.pop("preference_match", None), (*seed, "preference_match")
+        if prefs is not None and not isinstance(prefs, dict):
+            self.problem(pref_loc, "must be a mapping of dimension to a score 0..1")
+        prefs = _keyed(prefs) if isinstance(prefs, dict) else {}
         if "complexity_score" in rest:
-            self.place((*ours, "profile", "complexity"), (*seed, "complexity_score"))
-            profile["complexity"] = self.number(
-                rest.pop("complexity_score"), (*seed, "complexity_score"), 0, 1
-            )
-        elif "complexity" in prefs:
-            loc = (*pref_loc, "complexity")
-            self.place((*ours, "profile", "complexity"), loc)
-            simplicity = self.number(prefs.pop("complexity"), loc, 0, 1)
-            if simplicity is not None:
-                profile["complexity"] = round(1.0 - simplicity, 6)
-                self.note(
-                    loc,
-                    f"{simplicity:g} (simplicity) -> profile.complexity {profile['complexity']:g}",
-                )
-        if "accuracy" in prefs:
-            self.place((*ours, "profile", "accuracy"), (*pref_loc, "accuracy"))
-            profile["accuracy"] = self.number(prefs.pop("accuracy"), (*pref_loc, "accuracy"), 0, 1)
-        preference = None
-        if "completeness" in prefs:
-            preference = self.number(prefs.pop("completeness"), (*pref_loc, "completeness"), 0, 1)
+            self.move(rest, "complexity_score", profile, seed, here, "complexity", self.score)
+        elif (simplicity := self.pref(prefs, "complexity", pref_loc, here)) is not None:
+            profile["complexity"] = round(1.0 - simplicity, 6)
+            note = f"{simplicity:g} (simplicity) -> complexity {profile['complexity']:g}"
+            self.note((*pref_loc, "complexity"), note)
+        if (accuracy := self.pref(prefs, "accuracy", pref_loc, here)) is not None:
+            profile["accuracy"] = accuracy
+        preference = self.pref(prefs, "completeness", pref_loc, here)
         label_loc: Loc = (*seed, "completeness")
         label = rest.pop("completeness", None)
         if label is None and inherited is not None:
             label, label_loc = inherited, ("defaults", "completeness")
-        self.place((*ours, "profile", "completeness"), label_loc if label is not None else pref_loc)
+        if label is not None:
+            self.place((*here, "completeness"), label_loc)
         profile["completeness"] = self.completeness(label, preference, label_loc)
-        if "limitations" in rest:
-            self.place((*ours, "profile", "limitations"), (*seed, "limitations"))
-            profile["limitations"] = rest.pop("limitations")
-        self.keep_rest(pref_loc, prefs)
-        return {k: v for k, v in profile.items() if v is not None}
+        self.move(rest, "limitations", profile, seed, here)
+        self.keep_rest(pref_loc, prefs)  # speed and cost: ours come from the estimates
+        return profile
+
+    def pref(self, prefs: dict[str, Any], key: str, loc: Loc, here: Loc) -> float | None:
+        if key not in prefs:
+            return None
+        self.place((*here, key), (*loc, key))
+        return self.score(prefs.pop(key), (*loc, key))
 
     def completeness(self, label: Any, preference: float | None, loc: Loc) -> float:
         """See COMPLETENESS: the label's value, moved toward the preference by at most the band."""
-        if isinstance(label, int | float) and not isinstance(label, bool) and 0 <= label <= 1:
-            return float(label)
+        if label is not None and (number := _float(label)) is not None and 0 <= number <= 1:
+            return number
         value = None
         if label is not None:
             words = re.findall(r"[a-z]+", str(label).lower())
             word = next((w for w in words if w in COMPLETENESS), None)
             if word is None:
-                fallback = (
-                    "preference_match.completeness"
-                    if preference is not None
-                    else f"{UNKNOWN_COMPLETENESS:g}"
-                )
-                self.note(loc, f"unknown completeness label {label!r}; used {fallback}")
+                used = "preference_match.completeness" if preference is not None else "0.7"
+                self.note(loc, f"unknown completeness label {label!r}; used {used}")
             else:
                 value = COMPLETENESS[word]
                 if words != [word]:
                     self.note(loc, f"{label!r} read as {word!r} ({value:g})")
         if value is None:
-            return preference if preference is not None else UNKNOWN_COMPLETENESS
+            return UNKNOWN_COMPLETENESS if preference is None else preference
         if preference is None:
             return value
-        moved = min(max(preference, value - COMPLETENESS_BAND), value + COMPLETENESS_BAND)
-        moved = round(min(max(moved, 0.0), 1.0), 6)
+        band = (max(value - COMPLETENESS_BAND, 0.0), min(value + COMPLETENESS_BAND, 1.0))
+        moved = round(min(max(preference, band[0]), band[1]), 6)
         if moved != preference:
             self.note(
                 loc, f"{label!r} with preference_match.completeness {preference:g} -> {moved:g}"
@@ -639,48 +558,38 @@ class _Conversion:
         return moved
 
     def policy(self, value: Any, seed: Loc, ours: Loc, names: set[str]) -> dict[str, Any]:
-        loc: Loc = (*seed, "policy")
-        self.place((*ours, "policy"), loc)
-        if value is not None and not isinstance(value, dict):
-            self.problem(loc, "must be a mapping")
+        here = (*ours, "policy")
+        if not isinstance(value, dict):
+            self.problem(seed, "must be a mapping")
             return {}
-        rest = {str(k): v for k, v in (value or {}).items()}
-        policy: dict[str, Any] = {}
+        rest, policy = _keyed(value), {}
         if "production_safe" not in rest:
-            self.note(loc, "production_safe not given: the seed read that as true, ours as false")
-        for name in ("production_safe", "requires_approval"):
-            if name in rest:
-                self.place((*ours, "policy", name), (*loc, name))
-                policy[name] = self.boolean(rest.pop(name), (*loc, name))
-        if "max_cost" in rest:
-            self.place((*ours, "policy", "max_cost"), (*loc, "max_cost"))
-            policy["max_cost"] = self.number(rest.pop("max_cost"), (*loc, "max_cost"))
-        if "max_execution_time" in rest:
-            here = (*loc, "max_execution_time")
-            self.place((*ours, "policy", "max_execution_time_ms"), here)
-            seconds = self.number(rest.pop("max_execution_time"), here)
-            if seconds is not None:
-                policy["max_execution_time_ms"] = round(seconds * 1000)
-                self.note(
-                    here,
-                    f"{seconds:g} s -> max_execution_time_ms {policy['max_execution_time_ms']}",
-                )
-        if "requires_background_if" in rest:
-            here = (*loc, "requires_background_if")
-            self.place((*ours, "policy", "requires_background_if"), here)
-            policy["requires_background_if"] = self.expression(
-                rest.pop("requires_background_if"), here, names, condition=True
+            self.note(seed, "production_safe not given: the seed read that as true, ours as false")
+        self.move(rest, "production_safe", policy, seed, here, convert=self.boolean)
+        self.move(rest, "requires_approval", policy, seed, here, convert=self.boolean)
+        self.move(rest, "max_cost", policy, seed, here, convert=self.number)
+        self.move(rest, "max_execution_time", policy, seed, here, "max_execution_time_ms", self.ms)
+        condition = lambda v, loc: self.expression(v, loc, names, True)  # noqa: E731
+        self.move(rest, "requires_background_if", policy, seed, here, convert=condition)
+        if "requires_background_if" not in policy:  # else max_N_immediate stays in metadata
+            self.move(
+                rest, "max_N_immediate", policy, seed, here, "requires_background_if", self.max_n
             )
-        if "max_N_immediate" in rest and "requires_background_if" not in policy:
-            here = (*loc, "max_N_immediate")
-            limit = self.number(rest.pop("max_N_immediate"), here)
-            if limit is not None:
-                self.place((*ours, "policy", "requires_background_if"), here)
-                policy["requires_background_if"] = f"N > {limit:g}"
-                names.add("N")
-                self.note(here, f"{limit:g} -> requires_background_if 'N > {limit:g}'")
-        self.keep_rest(loc, rest)
-        return {k: v for k, v in policy.items() if v is not None}
+            names.update(["N"] if "requires_background_if" in policy else [])
+        self.keep_rest(seed, rest)
+        return policy
+
+    def ms(self, value: Any, loc: Loc) -> int | None:
+        if (seconds := self.number(value, loc)) is None:
+            return None
+        self.note(loc, f"{seconds:g} s -> max_execution_time_ms {round(seconds * 1000)}")
+        return round(seconds * 1000)
+
+    def max_n(self, value: Any, loc: Loc) -> str | None:
+        if (limit := self.number(value, loc)) is None:
+            return None
+        self.note(loc, f"{limit:g} -> requires_background_if 'N > {limit:g}'")
+        return f"N > {limit:g}"
 
     # --- inputs and outputs ----------------------------------------------------------------------
 
@@ -689,78 +598,51 @@ class _Conversion:
     ) -> tuple[dict[str, Any], list[str]]:
         properties: dict[str, Any] = {}
         required: list[str] = []
-        for key, is_required in (("required_inputs", True), ("optional_inputs", False)):
-            items = rest.pop(key, None)
-            if items is None:
-                continue
+        for key in ("required_inputs", "optional_inputs"):
+            items = rest.pop(key, [])
             if not isinstance(items, list):
                 self.problem((*seed, key), "must be a list of inputs (name, type, description...)")
                 continue
             for i, item in enumerate(items):
-                loc: Loc = (*seed, key, i)
-                spec = {"name": item} if isinstance(item, str) else item
-                if not isinstance(spec, dict) or not _text(spec.get("name")):
-                    self.problem(loc, "must be a mapping with a 'name'")
-                    continue
-                name, schema, flag = self.property(spec, loc, identifier=True)
-                if name in properties:
+                loc = (*seed, key, i)
+                item = {"name": item} if isinstance(item, str) else item
+                if not isinstance(item, dict) or not re.fullmatch(
+                    IDENTIFIER, str(item.get("name"))
+                ):
+                    self.problem(loc, "must have a 'name' that is an identifier, e.g. max_depth")
+                elif (name := str(item["name"])) in properties:
                     self.problem((*loc, "name"), f"input {name!r} is declared twice")
-                    continue
-                properties[name] = schema
-                self.place((*ours, "inputs", "properties", name), loc)
-                if is_required if flag is None else flag:
-                    required.append(name)
+                else:
+                    self.place((*ours, "inputs", "properties", name), loc)
+                    properties[name] = self.property(_keyed(item), loc)
+                    required.extend([name] if key == "required_inputs" else [])
         return properties, required
 
-    def property(
-        self, spec: dict[Any, Any], loc: Loc, *, identifier: bool
-    ) -> tuple[str, dict[str, Any], bool | None]:
-        """A seed input or output as (name, JSON Schema, explicit `required` flag or None)."""
-        rest = {str(k): v for k, v in spec.items()}
-        raw = str(rest.pop("name"))
-        name = raw
-        if identifier and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", raw):
-            name = re.sub(r"\W+", "_", raw).strip("_") or "_"
-            name = "_" + name if name[0].isdigit() else name
-            self.note((*loc, "name"), f"input name {raw!r} -> {name!r}")
+    def property(self, rest: dict[str, Any], loc: Loc) -> dict[str, Any]:
+        """A seed input or output (without its name) as a JSON Schema."""
+        rest.pop("name", None)
         schema: dict[str, Any] = {}
-        kind = None
-        if "type" in rest:
-            seed_type = rest.pop("type")
-            kind = INPUT_TYPES.get(_snake(str(seed_type)))
-            if kind is not None:
-                schema["type"] = kind
-            else:
-                schema["x-opsconductor-type"] = seed_type
-                self.note(
-                    (*loc, "type"),
-                    f"type {seed_type!r} has no JSON Schema equivalent; kept as x-opsconductor-type",
-                )
-        if "description" in rest:
-            schema["description"] = rest.pop("description")
-        default = rest.pop("default", None)
-        if default is not None:
-            schema["default"] = self.default(default, kind, (*loc, "default"))
+        kind = INPUT_TYPES.get(_snake(str(rest.get("type"))))
+        if kind is not None:
+            schema["type"] = kind
+            del rest["type"]
+        self.move(rest, "description", schema, loc, ())
+        if rest.get("default") is not None:
+            schema["default"] = self.default(rest.pop("default"), kind, (*loc, "default"))
+        rest.pop("default", None)  # null: no default, as the field's absence says
         if "validation" in rest:
             self.validation(rest.pop("validation"), kind, schema)
-        flag = rest.pop("required", None)
-        for key in list(rest):
-            keyword = KEYWORD_ALIASES.get(key, key)
-            if keyword in SCHEMA_KEYWORDS:
-                value = rest.pop(key)
-                schema[keyword] = (
-                    value if keyword != "examples" or isinstance(value, list) else [value]
-                )
-        self.keep_rest(loc, rest)
-        return name, schema, flag if isinstance(flag, bool) else None
+        for key in [k for k in rest if KEYWORD_ALIASES.get(k, k) in SCHEMA_KEYWORDS]:
+            keyword, value = KEYWORD_ALIASES.get(key, key), rest.pop(key)
+            schema[keyword] = [value] if key == "example" else value
+        self.keep_rest(loc, rest)  # an unknown type, `required`, anything else
+        return schema
 
     def default(self, value: Any, kind: str | None, loc: Loc) -> Any:
-        if not isinstance(value, str):
-            return value
-        converted: Any = value
-        if kind == "boolean" and value.strip().lower() in ("true", "false", "yes", "no"):
-            converted = value.strip().lower() in ("true", "yes")
-        elif kind in ("integer", "number") and _is_number(value):
+        converted = value
+        if isinstance(value, str) and kind == "boolean" and value.lower() in ("true", "false"):
+            converted = value.lower() == "true"
+        elif isinstance(value, str) and kind in ("integer", "number") and _float(value) is not None:
             number = float(value)
             converted = int(number) if kind == "integer" and number.is_integer() else number
         if converted is not value:
@@ -770,38 +652,38 @@ class _Conversion:
     def validation(self, value: Any, kind: str | None, schema: dict[str, Any]) -> None:
         # A regex on a string is JSON Schema's `pattern`, a mapping of schema keywords merges in;
         # anything else (prose, a regex on a number) stays as written under x-validation.
+        keywords = (
+            {KEYWORD_ALIASES.get(str(k), str(k)) for k in value}
+            if isinstance(value, dict)
+            else set()
+        )
         if isinstance(value, str) and kind in (None, "string") and _compiles(value):
             schema["pattern"] = value
-        elif (
-            isinstance(value, dict)
-            and value
-            and all(KEYWORD_ALIASES.get(str(k), str(k)) in SCHEMA_KEYWORDS for k in value)
-        ):
+        elif keywords and keywords <= SCHEMA_KEYWORDS:
             schema.update({KEYWORD_ALIASES.get(str(k), str(k)): v for k, v in value.items()})
         else:
             schema["x-validation"] = value
 
-    def outputs(self, value: Any, loc: Loc) -> dict[str, Any]:
+    def outputs(self, value: Any, loc: Loc) -> dict[str, Any] | None:
         if isinstance(value, str):
             return {"description": value}
-        if isinstance(value, dict):
-            value = [
-                {"name": k, **(v if isinstance(v, dict) else {"description": v})}
-                for k, v in value.items()
-            ]
         if not isinstance(value, list):
-            self.problem(loc, "must be a list of outputs, a mapping, or a description")
-            return {}
+            self.problem(loc, "must be a list of outputs (names or maps with a name), or text")
+            return None
         properties: dict[str, Any] = {}
         for i, item in enumerate(value):
             if isinstance(item, str):
                 properties[item] = {}
             elif isinstance(item, dict) and _text(item.get("name")):
-                name, schema, _ = self.property(item, (*loc, i), identifier=False)
-                properties[name] = schema
+                properties[str(item["name"])] = self.property(_keyed(item), (*loc, i))
             else:
                 self.problem((*loc, i), "must be a name or a mapping with a 'name'")
         return {"type": "object", "properties": properties}
+
+
+def _keyed(mapping: dict[Any, Any]) -> dict[str, Any]:
+    """A copy with string keys, so JSON paths and metadata keys are text (YAML allows `1:`)."""
+    return {str(k): v for k, v in mapping.items()}
 
 
 def _snake(text: str) -> str:
@@ -814,11 +696,15 @@ def _text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-def _is_number(text: str) -> bool:
+def _float(value: Any) -> float | None:
+    """A finite number, or text that is one; true/false is not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
     try:
-        return math.isfinite(float(text))
-    except ValueError:
-        return False
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _compiles(pattern: str) -> bool:
@@ -830,34 +716,34 @@ def _compiles(pattern: str) -> bool:
 
 
 def _jsonable(value: Any) -> Any:
-    """YAML data as JSON data: dates as ISO text; raises ValueError for what JSON cannot hold."""
+    """YAML data as JSON data, dates as ISO text; ValueError for what JSON cannot hold."""
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
+    if isinstance(value, list):
         return [_jsonable(v) for v in value]
-    if isinstance(value, dt.date | dt.datetime):
+    if isinstance(value, dt.date):  # datetime is a date too
         return value.isoformat()
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{value} is not a JSON number")
-    if value is None or isinstance(value, str | int | float | bool):
+    if value is None or isinstance(value, str | int | float):
         return value
     raise ValueError(f"a {type(value).__name__} value has no JSON form")
 
 
 def _put(root: dict[str, Any], loc: Loc, value: Any) -> None:
-    """Set `value` at `loc` under `root`, creating mappings (and lists for indices) on the way."""
+    """Set `value` at `loc` under `root`, making mappings (lists for indices) on the way."""
     node: Any = root
     for part, following in zip(loc, (*loc[1:], None), strict=True):
-        if isinstance(node, list):
-            assert isinstance(part, int)
+        if isinstance(part, int):
             node.extend([None] * (part + 1 - len(node)))
         if following is None:
             node[part] = value
-            return
-        empty: Any = [] if isinstance(following, int) else {}
-        if isinstance(node, list):
-            if node[part] is None:
-                node[part] = empty
+        elif isinstance(part, int):
+            node[part] = node[part] if node[part] is not None else _container(following)
             node = node[part]
         else:
-            node = node.setdefault(part, empty)
+            node = node.setdefault(part, _container(following))
+
+
+def _container(following: int | str) -> list[Any] | dict[str, Any]:
+    return [] if isinstance(following, int) else {}
