@@ -45,6 +45,10 @@ test: lint ## Lint, then the whole test suite against real PostgreSQL
 bench: $(STAMP) ## Run the benchmarks and print their figures
 	$(BIN)/python bench/import_bench.py
 
+.PHONY: schema
+schema: $(STAMP) ## Regenerate src/toolcatalog/store/schema.sql from the migrations
+	$(BIN)/python -m toolcatalog.store.schema_dump > src/toolcatalog/store/schema.sql
+
 .PHONY: clean
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

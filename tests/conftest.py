@@ -98,6 +98,14 @@ async def fresh_db_url(pg_server_url: str, template_db: str) -> AsyncIterator[st
 
 
 @pytest.fixture
+async def second_fresh_db_url(pg_server_url: str, template_db: str) -> AsyncIterator[str]:
+    """Another fresh, migrated database, for tests that compare two catalogs."""
+    name = await _create_copy(pg_server_url, template_db)
+    yield _with_database(pg_server_url, name)
+    await _drop(pg_server_url, name)
+
+
+@pytest.fixture
 async def empty_db_url(pg_server_url: str) -> AsyncIterator[str]:
     """A fresh database with no schema at all (migration tests)."""
     name = f"tc_{uuid.uuid4().hex[:12]}"

@@ -3,6 +3,7 @@ change listener and the selector, and tears them down in reverse. Nothing happen
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import uuid
@@ -17,6 +18,7 @@ from toolcatalog import metrics
 from toolcatalog.catalog.changes import ChangeListener
 from toolcatalog.catalog.service import Actor, ImportReport, ToolCatalogService
 from toolcatalog.config import Settings
+from toolcatalog.errors import CatalogError
 from toolcatalog.formats.catalog_folder import load_catalog_folder
 from toolcatalog.store import migrate as migrations
 from toolcatalog.store.database import Database
@@ -60,6 +62,23 @@ async def import_catalog_if_empty(runtime: Runtime) -> ImportReport | None:
     return report
 
 
+async def _warm_up(runtime: Runtime) -> None:
+    """Before serving: wait (bounded) for the change listener, so nothing cached from here on
+    can miss a notice, then load the catalog snapshot the selector and metrics read."""
+    assert runtime.listener is not None
+    try:
+        await asyncio.wait_for(
+            runtime.listener.connected.wait(), timeout=runtime.settings.db_connect_timeout_s
+        )
+    except TimeoutError:
+        # It keeps trying in the background and invalidates everything once connected.
+        log.warning("change listener not connected yet; serving anyway")
+    try:
+        await runtime.catalog.get_all_tools_with_structure()
+    except CatalogError as exc:
+        log.warning("could not load the catalog snapshot at start", extra={"error": exc.detail})
+
+
 @asynccontextmanager
 async def open_runtime(
     settings: Settings,
@@ -86,6 +105,8 @@ async def open_runtime(
                 applied = await migrations.migrate(conn)
             if applied:
                 log.info("applied migrations", extra={"migrations": [m.name for m in applied]})
+        # Back from an outage, this replica may have missed change notices: forget it all.
+        database.add_recovery_callback(runtime.catalog.invalidate_all)
         if listen and owns_db:
             runtime.listener = ChangeListener(
                 database.url,
@@ -94,6 +115,7 @@ async def open_runtime(
                 connect_timeout_s=settings.db_connect_timeout_s,
             )
             runtime.listener.start()
+            await _warm_up(runtime)
         yield runtime
     finally:
         if runtime.listener is not None:

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import orjson
 import yaml
-from builders import make_tool, tool_doc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from builders import make_tool, tool_doc
+from toolcatalog.errors import InvalidDefinition
 from toolcatalog.formats.definitions import load_paths, parse_text, validate_documents
 from toolcatalog.formats.dump import dump_tool
 from toolcatalog.model.tool import Tool
-from toolcatalog.errors import InvalidDefinition
 
 
 def _write(folder: Path, name: str, text: str) -> Path:
@@ -45,7 +45,9 @@ def test_every_problem_is_listed_not_just_the_first(tmp_path: Path) -> None:
 
 
 def test_malformed_yaml_reports_the_line(tmp_path: Path) -> None:
-    path = _write(tmp_path, "bad.yaml", "name: alpha_tool\ndescription: [unclosed\nplatform: linux\n")
+    path = _write(
+        tmp_path, "bad.yaml", "name: alpha_tool\ndescription: [unclosed\nplatform: linux\n"
+    )
     [problem] = load_paths([path]).problems
     assert problem.message.startswith("YAML syntax error")
     assert problem.line is not None and problem.line >= 2

@@ -7,8 +7,8 @@ from typing import Any
 
 import asyncpg
 import pytest
-from builders import make_tool, tool_doc
 
+from builders import make_tool, tool_doc
 from toolcatalog.catalog.service import ToolCatalogService, validate_tool
 from toolcatalog.errors import Conflict, InvalidDefinition
 from toolcatalog.store.errors import translate

@@ -68,7 +68,9 @@ async def test_two_processes_migrating_at_once_end_with_one_correct_schema(
         await conn.close()
 
 
-async def test_migrated_schema_matches_the_checked_in_schema_sql(template_db: str, conn: Any) -> None:
+async def test_migrated_schema_matches_the_checked_in_schema_sql(
+    template_db: str, conn: Any
+) -> None:
     described = await describe_schema(conn)
     assert described == SCHEMA_SQL.read_text(), (
         "the migrated schema differs from src/toolcatalog/store/schema.sql; "

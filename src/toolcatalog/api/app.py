@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from toolcatalog.api.middleware import RequestContextMiddleware
 from toolcatalog.api.problems import install_problem_handlers
 from toolcatalog.api.responses import ORJSONResponse
-from toolcatalog.api.routes import tools
+from toolcatalog.api.routes import ops, tools
 from toolcatalog.config import Settings
 from toolcatalog.runtime import Runtime, open_runtime, toolcatalog_version
 
@@ -46,6 +46,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     if runtime is not None:
         app.state.runtime = runtime
     install_problem_handlers(app)
+    app.include_router(ops.router)  # before tools: its /{name} would take /metrics
     app.include_router(tools.router)
     app.add_middleware(
         RequestContextMiddleware,

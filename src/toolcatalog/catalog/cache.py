@@ -12,7 +12,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from toolcatalog import metrics
 
@@ -40,7 +40,7 @@ class CacheStats:
         return self.hits / total if total else 0.0
 
 
-def _retrieve(task: asyncio.Future[object]) -> None:
+def _retrieve(task: asyncio.Future[Any]) -> None:
     # Mark a failed load's exception as seen even if every caller went away (cancelled);
     # otherwise asyncio logs "exception was never retrieved".
     if not task.cancelled():

@@ -66,7 +66,12 @@ async def notify_change(conn: Any, notice: ChangeNotice) -> None:
 
 class ChangeListener:
     """Keeps a LISTEN connection open, calling `on_notice` for each notice and `on_reconnect`
-    after every (re)connection that follows a drop."""
+    after every (re)connection that follows a drop (notices may have been missed meanwhile).
+
+    A drop is noticed at once when the server closes the connection (asyncpg's termination
+    callback), and within `check_interval_s` + 2 s when the network goes silent (a probe).
+    Reconnection backs off from 0.2 s to 5 s.
+    """
 
     def __init__(
         self,
@@ -84,8 +89,10 @@ class ChangeListener:
         self._check_interval_s = check_interval_s
         self._task: asyncio.Task[None] | None = None
         self._conn: Any = None
+        self._dropped = asyncio.Event()
         self.connected = asyncio.Event()
         self.reconnects = 0
+        self.backend_pid: int | None = None  # of the LISTEN connection, for operators and tests
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="change-listener")
@@ -100,40 +107,65 @@ class ChangeListener:
 
     async def _close(self) -> None:
         if self._conn is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._conn.close(), timeout=2)
-            self._conn = None
+            conn, self._conn = self._conn, None
+            try:
+                await asyncio.wait_for(conn.close(), timeout=2)
+            except Exception:  # already broken: cut it
+                conn.terminate()
         self.connected.clear()
+        self.backend_pid = None
         metrics.LISTENER_CONNECTED.set(0)
 
     def _deliver(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        self._on_notice(ChangeNotice.decode(payload))
+        try:
+            self._on_notice(ChangeNotice.decode(payload))
+        except Exception:
+            log.exception("applying a change notice failed")
+
+    def _terminated(self, _conn: Any) -> None:
+        self._dropped.set()
+
+    async def _connect(self) -> None:
+        self._dropped.clear()
+        self._conn = await asyncpg.connect(self._url, timeout=self._connect_timeout_s)
+        self._conn.add_termination_listener(self._terminated)
+        await self._conn.add_listener(CHANNEL, self._deliver)
+        self.backend_pid = self._conn.get_server_pid()
+        self.connected.set()
+        metrics.LISTENER_CONNECTED.set(1)
+
+    async def _watch(self) -> None:
+        """Return when the connection is gone."""
+        while not self._conn.is_closed():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._dropped.wait(), timeout=self._check_interval_s)
+            if self._dropped.is_set() or self._conn.is_closed():
+                return
+            # asyncpg learns of a silent network only when it uses the connection.
+            await asyncio.wait_for(self._conn.execute("SELECT 1"), timeout=2)
 
     async def _run(self) -> None:
         delay = 0.2
-        first = True
+        missed = False  # True once a connection was lost or could not be made
         while True:
             try:
-                self._conn = await asyncpg.connect(self._url, timeout=self._connect_timeout_s)
-                await self._conn.add_listener(CHANNEL, self._deliver)
-                self.connected.set()
-                metrics.LISTENER_CONNECTED.set(1)
-                if not first:
+                await self._connect()
+                if missed:
                     self.reconnects += 1
+                    metrics.LISTENER_RECONNECTS.inc()
                     log.info("change listener reconnected; invalidating all caches")
                     self._on_reconnect()
-                first = False
                 delay = 0.2
-                # asyncpg reports a dead connection only when used: probe it regularly.
-                while not self._conn.is_closed():
-                    await asyncio.sleep(self._check_interval_s)
-                    await asyncio.wait_for(self._conn.execute("SELECT 1"), timeout=2)
+                await self._watch()
+                log.warning("change listener connection lost; reconnecting")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("change listener connection failed", extra={"error": str(exc)})
-                # Whatever happened, notices may have been missed: invalidate on reconnect.
-                first = False
+                log.warning(
+                    "change listener connection failed",
+                    extra={"error": f"{exc.__class__.__name__}: {exc}", "retry_in_s": delay},
+                )
+            missed = True
             await self._close()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)

@@ -345,25 +345,7 @@ class ToolCatalogService:
     ) -> CachedTool:
         """Full replace of an existing tool. A stale `if_match` raises PreconditionFailed and
         changes nothing; concurrent writers serialise on the row lock."""
-        if tool.name != name:
-            raise InvalidDefinition(
-                f"the body names tool {tool.name!r} but the URL names {name!r}",
-                [Problem("name", f"must be {name!r} (renaming is not supported)")],
-            )
-        async with self.db.transaction(f"{action}_tool") as conn:
-            old = await self._require(conn, name, for_update=True)
-            _check_if_match(old, if_match)
-            definition = canonical_definition(tool)
-            if definition == old.definition:
-                return self._cache_fresh(old)
-            rev = old.revision + 1
-            write = ToolWrite(tool, definition, rev, make_etag(definition, rev))
-            await tool_store.update_tools(conn, [write])
-            await self._record_history(conn, actor, [(write, old, old.id)], action)
-            await self._publish(conn, [name])
-            record = await self._require(conn, name)
-        self._invalidate_locally([name])
-        return self._cache_fresh(record)
+        return await self._update(name, lambda _old: tool, if_match=if_match, actor=actor, action=action)
 
     async def patch_tool(
         self,
@@ -374,44 +356,47 @@ class ToolCatalogService:
         actor: Actor = Actor(),
     ) -> CachedTool:
         """Apply an RFC 7396 merge patch to the stored definition and revalidate it."""
-        current = await self._fresh_record(name)
-        _check_if_match(current, if_match)
-        merged = merge_patch(current.definition, patch)
-        tool = validate_tool(merged)
-        return await self.replace_tool(
-            name, tool, if_match=if_match or current.etag, actor=actor, action="patch"
+        return await self._update(
+            name,
+            lambda old: validate_tool(merge_patch(old.definition, patch)),
+            if_match=if_match,
+            actor=actor,
+            action="patch",
         )
 
-    async def set_enabled(self, name: str, enabled: bool, *, actor: Actor = Actor()) -> CachedTool:
-        current = await self._fresh_record(name)
-        tool = Tool.model_validate(current.definition).model_copy(update={"enabled": enabled})
-        return await self.replace_tool(
+    async def set_enabled(
+        self, name: str, enabled: bool, *, actor: Actor = Actor(), if_match: str | None = None
+    ) -> CachedTool:
+        return await self._update(
             name,
-            validate_tool(tool.model_dump(mode="json")),
-            if_match=current.etag,
+            lambda old: validate_tool({**old.definition, "enabled": enabled}),
+            if_match=if_match,
             actor=actor,
             action="enable" if enabled else "disable",
         )
 
     async def delete_tool(
-        self, name: str, *, purge: bool = False, actor: Actor = Actor()
+        self,
+        name: str,
+        *,
+        purge: bool = False,
+        actor: Actor = Actor(),
+        if_match: str | None = None,
     ) -> CachedTool | None:
         """Soft delete (status disabled, kept in history) or, with `purge`, remove the rows;
         the audit log keeps the trail either way."""
         if not purge:
-            current = await self._fresh_record(name)
-            tool = Tool.model_validate(current.definition).model_copy(
-                update={"status": Status.disabled, "enabled": False}
-            )
-            return await self.replace_tool(
+            disabled = {"status": Status.disabled.value, "enabled": False}
+            return await self._update(
                 name,
-                validate_tool(tool.model_dump(mode="json")),
-                if_match=current.etag,
+                lambda old: validate_tool({**old.definition, **disabled}),
+                if_match=if_match,
                 actor=actor,
                 action="delete",
             )
         async with self.db.transaction("purge_tool") as conn:
             old = await self._require(conn, name, for_update=True)
+            _check_if_match(old, if_match)
             await tool_store.delete_tool(conn, old.id)
             await audit_store.insert_audit(
                 conn,
@@ -433,18 +418,50 @@ class ToolCatalogService:
         return None
 
     async def roll_back_tool(
-        self, name: str, revision: int, *, actor: Actor = Actor()
+        self, name: str, revision: int, *, actor: Actor = Actor(), if_match: str | None = None
     ) -> CachedTool:
         """Make revision `revision` current again, as a new revision (history is never
         rewritten)."""
         old_version = await self.version(name, revision)
         tool = validate_tool(old_version.definition)
-        current = await self._fresh_record(name)
-        if canonical_definition(tool) == current.definition:
-            return self._cache_fresh(current)
-        return await self.replace_tool(
-            name, tool, if_match=current.etag, actor=actor, action="rollback"
+        return await self._update(
+            name, lambda _old: tool, if_match=if_match, actor=actor, action="rollback"
         )
+
+    async def _update(
+        self,
+        name: str,
+        build: Callable[[ToolRecord], Tool],
+        *,
+        if_match: str | None,
+        actor: Actor,
+        action: str,
+    ) -> CachedTool:
+        """The one read-modify-write: lock the row, check `if_match`, build the new
+        definition from the locked current one, write it with its version and audit entry.
+        Building under the lock means concurrent writers without If-Match never lose each
+        other's changes and never see a 412 they did not ask for. An unchanged result
+        writes nothing."""
+        async with self.db.transaction(f"{action}_tool") as conn:
+            old = await self._require(conn, name, for_update=True)
+            _check_if_match(old, if_match)
+            tool = build(old)
+            if tool.name != name:
+                raise InvalidDefinition(
+                    f"the body names tool {tool.name!r} but the URL names {name!r}",
+                    [Problem("name", f"must be {name!r} (renaming is not supported)")],
+                )
+            definition = canonical_definition(tool)
+            if definition == old.definition:
+                return self._cache_fresh(old)
+            rev = old.revision + 1
+            write = ToolWrite(tool, definition, rev, make_etag(definition, rev))
+            await tool_store.update_tools(conn, [write])
+            await self._record_history(conn, actor, [(write, old, old.id)], action)
+            await self._publish(conn, [name])
+            record = await self._require(conn, name)
+        self._invalidate_locally([name])
+        return self._cache_fresh(record)
 
     async def _fresh_record(self, name: str) -> ToolRecord:
         async with self.db.connection("fetch_tool") as conn:

@@ -2,9 +2,9 @@
 
 Every seed field lands in one of three places, and the per-file `ConversionReport` says which:
 mapped onto our model (with a note when the value changed on the way), kept verbatim under
-`metadata["opsconductor"]` at its seed path (`kept_in_metadata`), or dropped (`unmapped`; only
-values JSON cannot hold, such as `!!binary`). Problems name the seed path, e.g.
-`capabilities.text_search.patterns.search_files.time_estimate_ms`, with file and line.
+`metadata["opsconductor"]` at its seed path (`kept_in_metadata`), or dropped (`unmapped`: only
+what has no form here, such as `!!binary` data or a tag of punctuation). Problems name the seed
+path (`capabilities.text_search.patterns.search_files.time_estimate_ms`), file and line.
 
     seed                                         ours
     tool_name                                    name, snake_cased (the original -> display_name)
@@ -12,7 +12,8 @@ values JSON cannot hold, such as `!!binary`). Problems name the seed path, e.g.
     platform                                     platform via PLATFORMS (coarsened: original kept)
     category                                     category, snake_cased
     metadata.tags / metadata.documentation_url   tags (lower-case, '-' for spaces) / docs_url
-    examples: strings, or maps                   examples: a map's query|request|description|name
+    examples: strings, or maps                   examples: a map's query, request, question,
+                                                 prompt, description or name (the rest kept)
     capabilities.<c>.patterns.<p>                capabilities[] / patterns[], names snake_cased
     description, typical_use_cases, limitations  the same (limitations under profile)
     time_estimate_ms, cost_estimate              profile.*; the seed's constants pi and e inlined
@@ -34,6 +35,7 @@ values JSON cannot hold, such as `!!binary`). Problems name the seed path, e.g.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -120,7 +122,8 @@ Convert = Callable[[Any, Loc], Any]
 
 @dataclass
 class ConversionReport:
-    """What happened to one file's seed fields; every entry is a seed JSON path."""
+    """What happened to one file's seed fields: entries are seed JSON paths, and each note
+    starts with one (`policy.max_execution_time: 30 s -> max_execution_time_ms 30000`)."""
 
     file: str
     tool_name: str | None
@@ -341,10 +344,11 @@ class _Conversion:
         rest = _keyed(doc)
         out: dict[str, Any] = {}
         self.place(("name",), ("tool_name",))
-        if _text(raw := rest.get("tool_name")):
-            self.move(
-                rest, "tool_name", out, (), (), "name", lambda v, loc: self.name(v, loc, "tool")
-            )
+        raw = rest.pop("tool_name", None)
+        if raw is not None and not _text(raw):
+            self.problem(("tool_name",), f"must be the tool's name, not {raw!r}")
+        elif raw is not None:
+            out["name"] = self.name(raw, ("tool_name",), "tool")
             if out["name"] != raw:
                 out["display_name"] = raw  # the name the seed's users know it by
         self.move(rest, "version", out, (), (), convert=self.version)
@@ -394,7 +398,7 @@ class _Conversion:
         if not isinstance(value, list):
             self.problem(loc, "must be a list of tags")
             return None
-        tags = []
+        tags: list[str] = []
         for i, tag in enumerate(value):
             text = re.sub(r"[^a-z0-9_.+-]+", "-", str(tag).strip().lower()).strip("-_.+")
             if text != tag:
@@ -402,6 +406,8 @@ class _Conversion:
             if text:
                 self.place(("tags", len(tags)), (*loc, i))
                 tags.append(text)
+            else:
+                self.unmapped.append(json_path((*loc, i)))
         return tags
 
     def examples(self, value: Any, loc: Loc) -> list[Any] | None:
@@ -439,7 +445,7 @@ class _Conversion:
                 self.problem(seed, "must be a mapping with 'description' and 'patterns'")
                 continue
             rest = _keyed(spec)
-            capability = {"name": self.name(key, seed, "capability")}
+            capability: dict[str, Any] = {"name": self.name(key, seed, "capability")}
             if "description" not in rest:
                 rest["description"] = key.replace("_", " ").capitalize() + "."
                 self.note(seed, f"no description; used {rest['description']!r}")
@@ -472,7 +478,8 @@ class _Conversion:
         names: set[str] = set()
         out["profile"] = self.profile(rest, seed, ours, names, inherited)
         self.place((*ours, "policy"), (*seed, "policy"))
-        out["policy"] = self.policy(rest.pop("policy", {}), (*seed, "policy"), ours, names)
+        policy = rest.pop("policy", None)
+        out["policy"] = self.policy(policy or {}, (*seed, "policy"), ours, names)
         for name in sorted(names - set(properties)):
             properties[name] = self.implied_input(name, seed)
         if properties:
@@ -486,10 +493,8 @@ class _Conversion:
     def implied_input(self, name: str, seed: Loc) -> dict[str, Any]:
         schema = dict(IMPLIED_INPUTS.get(name, {"type": "number"}))
         shown = f"default {schema['default']}" if "default" in schema else "no default"
-        self.note(
-            seed,
-            f"its expressions use undeclared {name!r}: added a {schema['type']} input, {shown}",
-        )
+        shown = f"{schema['type']}, {shown}"
+        self.note(seed, f"its expressions use undeclared {name!r}: added it as an input ({shown})")
         return schema
 
     def profile(
@@ -497,9 +502,9 @@ class _Conversion:
     ) -> dict[str, Any]:
         here = (*ours, "profile")
         profile: dict[str, Any] = {}
-        for key in ("time_estimate_ms", "cost_estimate"):
-            convert = lambda v, loc: self.expression(v, loc, names, False)  # noqa: E731
-            self.move(rest, key, profile, seed, here, convert=convert)
+        estimate = lambda v, loc: self.expression(v, loc, names, False)  # noqa: E731
+        self.move(rest, "time_estimate_ms", profile, seed, here, convert=estimate)
+        self.move(rest, "cost_estimate", profile, seed, here, convert=estimate)
         prefs, pref_loc = rest.pop("preference_match", None), (*seed, "preference_match")
         if prefs is not None and not isinstance(prefs, dict):
             self.problem(pref_loc, "must be a mapping of dimension to a score 0..1")
@@ -539,7 +544,8 @@ class _Conversion:
             words = re.findall(r"[a-z]+", str(label).lower())
             word = next((w for w in words if w in COMPLETENESS), None)
             if word is None:
-                used = "preference_match.completeness" if preference is not None else "0.7"
+                used = "preference_match.completeness" if preference is not None else None
+                used = used or f"{UNKNOWN_COMPLETENESS:g}"
                 self.note(loc, f"unknown completeness label {label!r}; used {used}")
             else:
                 value = COMPLETENESS[word]
@@ -562,7 +568,7 @@ class _Conversion:
         if not isinstance(value, dict):
             self.problem(seed, "must be a mapping")
             return {}
-        rest, policy = _keyed(value), {}
+        rest, policy = _keyed(value), dict[str, Any]()
         if "production_safe" not in rest:
             self.note(seed, "production_safe not given: the seed read that as true, ours as false")
         self.move(rest, "production_safe", policy, seed, here, convert=self.boolean)
@@ -570,12 +576,12 @@ class _Conversion:
         self.move(rest, "max_cost", policy, seed, here, convert=self.number)
         self.move(rest, "max_execution_time", policy, seed, here, "max_execution_time_ms", self.ms)
         condition = lambda v, loc: self.expression(v, loc, names, True)  # noqa: E731
-        self.move(rest, "requires_background_if", policy, seed, here, convert=condition)
-        if "requires_background_if" not in policy:  # else max_N_immediate stays in metadata
-            self.move(
-                rest, "max_N_immediate", policy, seed, here, "requires_background_if", self.max_n
-            )
-            names.update(["N"] if "requires_background_if" in policy else [])
+        if "requires_background_if" in rest:  # then max_N_immediate stays in metadata
+            self.move(rest, "requires_background_if", policy, seed, here, convert=condition)
+        else:
+            target = "requires_background_if"
+            self.move(rest, "max_N_immediate", policy, seed, here, target, self.max_n)
+            names.update(["N"] if target in policy else [])
         self.keep_rest(seed, rest)
         return policy
 
@@ -606,11 +612,10 @@ class _Conversion:
             for i, item in enumerate(items):
                 loc = (*seed, key, i)
                 item = {"name": item} if isinstance(item, str) else item
-                if not isinstance(item, dict) or not re.fullmatch(
-                    IDENTIFIER, str(item.get("name"))
-                ):
+                name = item.get("name") if isinstance(item, dict) else None
+                if not isinstance(name, str) or not re.fullmatch(IDENTIFIER, name):
                     self.problem(loc, "must have a 'name' that is an identifier, e.g. max_depth")
-                elif (name := str(item["name"])) in properties:
+                elif name in properties:
                     self.problem((*loc, "name"), f"input {name!r} is declared twice")
                 else:
                     self.place((*ours, "inputs", "properties", name), loc)
@@ -626,7 +631,8 @@ class _Conversion:
         if kind is not None:
             schema["type"] = kind
             del rest["type"]
-        self.move(rest, "description", schema, loc, ())
+        if "description" in rest:
+            schema["description"] = rest.pop("description")
         if rest.get("default") is not None:
             schema["default"] = self.default(rest.pop("default"), kind, (*loc, "default"))
         rest.pop("default", None)  # null: no default, as the field's absence says
@@ -646,7 +652,7 @@ class _Conversion:
             number = float(value)
             converted = int(number) if kind == "integer" and number.is_integer() else number
         if converted is not value:
-            self.note(loc, f"{value!r} -> {converted!r} ({kind})")
+            self.note(loc, f"{value!r} -> {json.dumps(converted)} ({kind})")
         return converted
 
     def validation(self, value: Any, kind: str | None, schema: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from toolcatalog.model.expressions import ExpressionError, evaluate_number, parse_expression
 from toolcatalog.model.tool import Pattern
+from toolcatalog.selection.models import Execution, SlaClass
 
 # Time on a log scale: 50 ms (or less) is as fast as it gets, 60 s (or more) as slow; the seed
 # system's bounds. A log scale because 100 ms vs 1 s matters as much to a person as 6 s vs 60 s.
@@ -35,7 +36,7 @@ class PatternEstimate:
     problems: tuple[str, ...] = ()
 
     @property
-    def sla(self) -> str:
+    def sla(self) -> SlaClass:
         if self.time_ms is None:
             return "batch"
         if self.time_ms < INTERACTIVE_UNDER_MS:
@@ -43,7 +44,7 @@ class PatternEstimate:
         return "batch" if self.time_ms < BATCH_UNDER_MS else "background"
 
     @property
-    def execution(self) -> str:
+    def execution(self) -> Execution:
         return "background" if self.background else "inline"
 
 

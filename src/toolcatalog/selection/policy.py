@@ -118,10 +118,10 @@ def judge_pattern(
     if limit is not None and time_ms is not None and time_ms > limit:
         out.append(f"time {time_ms:g} ms exceeds the pattern's max_execution_time_ms {limit}")
     env = ctx.environment
-    if env is not None and policy.allowed_environments is not None:
-        if env not in policy.allowed_environments:
-            allowed = ", ".join(e.value for e in policy.allowed_environments)
-            out.append(f"environment {env.value} not in allowed_environments ({allowed})")
+    allowed_envs = policy.allowed_environments
+    if env is not None and allowed_envs is not None and env not in allowed_envs:
+        allowed = ", ".join(e.value for e in allowed_envs)
+        out.append(f"environment {env.value} not in allowed_environments ({allowed})")
     if not policy.production_safe:
         if ctx.require_production_safe is True:
             out.append("not production_safe (constraints.require_production_safe)")

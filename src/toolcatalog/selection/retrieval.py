@@ -13,11 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from toolcatalog.model.snapshot import CatalogSnapshot
-from toolcatalog.model.tool import Capability, Pattern, Tool
+from toolcatalog.model.tool import Capability, Pattern, Platform, Status, Tool
 from toolcatalog.model.vocabulary import Vocabulary
 from toolcatalog.selection.bm25 import BM25FIndex, FieldSpec, FloatArray, IntArray
+from toolcatalog.selection.policy import platform_matches
 from toolcatalog.selection.text import is_value_term, tokenize
 
 # Field weights: names and tags are short and deliberate, examples are written like requests,
@@ -67,9 +69,13 @@ class _Documents:
 
     def capability(self, capability: Capability) -> tuple[list[str], list[str]]:
         """The capability's name terms (with its vocabulary aliases) and its text terms."""
-        aliases, description = self.entries.get(_canonical(capability.name, self.vocabulary),
-                                                ([], ""))
-        names = [capability.name, *tokenize(" ".join([capability.name, *aliases]).replace("_", " "))]
+        aliases, description = self.entries.get(
+            _canonical(capability.name, self.vocabulary), ([], "")
+        )
+        names = [
+            capability.name,
+            *tokenize(" ".join([capability.name, *aliases]).replace("_", " ")),
+        ]
         return names, tokenize(capability.description + " " + description)
 
     @staticmethod
@@ -152,11 +158,25 @@ class CatalogIndex:
         self.pattern_start: IntArray = np.searchsorted(
             self.pattern_tool, np.arange(len(self.tools) + 1)
         )
-        self.pattern_index = BM25FIndex(pattern_docs, PATTERN_FIELDS)
+        self.pattern_index = BM25FIndex(pattern_docs, PATTERN_FIELDS, spelling=False)
         self.tool_capabilities: tuple[frozenset[str], ...] = tuple(
             frozenset(_canonical(c.name, vocabulary) for c in t.capabilities) for t in self.tools
         )
         self.vocabulary = vocabulary
+        self._active = np.array(
+            [t.enabled and t.status != Status.disabled for t in self.tools], dtype=bool
+        )
+        self._worlds: dict[Platform | None, npt.NDArray[np.bool_]] = {}
+
+    def world_mask(self, platform: Platform | None) -> npt.NDArray[np.bool_]:
+        """Tools that can serve a request for `platform`: enabled and platform-compatible."""
+        mask = self._worlds.get(platform)
+        if mask is None:
+            fits = np.array(
+                [platform_matches(t.platform, platform) for t in self.tools], dtype=bool
+            )
+            mask = self._worlds[platform] = self._active & fits
+        return mask
 
     def resolve_capability(self, name: str) -> str:
         return _canonical(name, self.vocabulary)

@@ -142,6 +142,5 @@ def utility(dims: Dimensions, weights: Weights) -> float:
 
 
 def final_score(relevance: float, util: float) -> float:
-    return (1.0 - PREFERENCE_SHARE) * relevance + PREFERENCE_SHARE * util * (
-        relevance**RELEVANCE_EXPONENT
-    )
+    damping = float(relevance**RELEVANCE_EXPONENT)
+    return (1.0 - PREFERENCE_SHARE) * relevance + PREFERENCE_SHARE * util * damping

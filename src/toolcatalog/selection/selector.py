@@ -160,8 +160,8 @@ class Selector:
         return SelectionResult(
             decision=decision,
             reason=reason,
-            execution=execution,  # type: ignore[arg-type]
-            sla=sla,  # type: ignore[arg-type]
+            execution=execution,
+            sla=sla,
             candidates=candidates,
             excluded=found.excluded if request.explain else None,
             preferences_used=prefs,
@@ -197,8 +197,8 @@ class Selector:
                 production_safe=e.pattern.policy.production_safe,
                 requires_approval=s.requires_approval,
             ),
-            execution=s.estimate.execution,  # type: ignore[arg-type]
-            sla=s.estimate.sla,  # type: ignore[arg-type]
+            execution=s.estimate.execution,
+            sla=s.estimate.sla,
             reasons=reasons,
         )
 
@@ -226,4 +226,6 @@ def _exclusion_summary(found: Enumeration) -> str:
     for ex in found.excluded:
         seen.setdefault(ex.tool, ex.reasons[0])
     parts = [f"{tool} ({why})" for tool, why in list(seen.items())[:5]]
+    if not parts:
+        return "the allowed tools are far less relevant than the best match"
     return "the relevant tools were excluded by policy: " + "; ".join(parts)

@@ -15,8 +15,7 @@ from functools import lru_cache
 
 from toolcatalog.selection.lexicon import PHRASES, RELATED, RELATED_WEIGHT, SYNONYMS
 
-STOPWORDS = frozenset(
-    """
+_STOPWORD_TEXT = """
     a about above after again against am an and any are aren as at be because been before being
     below between both but by can cannot could couldn did didn do does doesn doing don down during
     each few for from further had hadn has hasn have haven having he her here hers herself him
@@ -25,12 +24,12 @@ STOPWORDS = frozenset(
     shouldn so some such than that the their theirs them themselves then there these they this
     those through to too under until up very was wasn we were weren what when where which while
     who whom why will with won would wouldn you your yours yourself yourselves
-    also actually actualy already anyone anything else even ever get gets got getting just like
-    need needs needed please really right someone somebody sombody something still thing things
+    also actually already anyone anything else even ever get gets got getting just like
+    need needs needed please really right someone somebody something still thing things
     want wanted wants way ways whether yet use using used lot lots much many every etc ll ve re
     tell show see know go going goes went one two via per kind sort bit whole since us new
-    """.split()
-)
+    """
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 # Values: each pattern maps a whole chunk to a typed placeholder term.
 _VALUE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -96,6 +95,7 @@ _PHRASE = re.compile(
     r"\b(" + "|".join(re.escape(p) for p in sorted(PHRASES, key=len, reverse=True)) + r")\b",
     re.IGNORECASE,
 )
+_PHRASE_LOWER = re.compile("|".join(re.escape(p) for p in PHRASES))
 
 
 def normalise_word(word: str) -> str | None:
@@ -156,9 +156,9 @@ def _segment_terms(segment: str) -> list[str]:
 
 
 def _rewrite_phrases(text: str) -> str:
-    # The substring test is ~50x cheaper than the regex and most texts contain no phrase.
-    low = text.lower()
-    if not any(phrase in low for phrase in PHRASES):
+    # A case-sensitive search of the lowered text first: most texts hold no phrase, and the
+    # case-insensitive substitution costs ~5 us a call.
+    if _PHRASE_LOWER.search(text.lower()) is None:
         return text
     return _PHRASE.sub(lambda m: PHRASES[m.group(1).lower()], text)
 

@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 
 @dataclass(frozen=True, slots=True)
 class AuditWrite:
@@ -43,23 +41,18 @@ def row_to_audit(row: Any) -> AuditRecord:
 async def insert_audit(conn: Any, entries: Sequence[AuditWrite]) -> None:
     if not entries:
         return
-    await conn.execute(
-        """
-        INSERT INTO tool_audit_log (actor, action, tool_name, revision_before, revision_after,
-                                    diff, request_id, client_address)
-        SELECT a, ac, t, rb, ra, d::jsonb, r, c
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::text[],
-                    $7::text[], $8::text[]) AS x(a, ac, t, rb, ra, d, r, c)
-        """,
-        [e.actor for e in entries],
-        [e.action for e in entries],
-        [e.tool_name for e in entries],
-        [e.revision_before for e in entries],
-        [e.revision_after for e in entries],
-        [orjson.dumps(e.diff).decode() for e in entries],
-        [e.request_id for e in entries],
-        [e.client_address for e in entries],
+    await conn.copy_records_to_table(
+        "tool_audit_log",
+        schema_name="tool_catalog",
+        columns=list(_WRITE_COLUMNS),
+        records=[tuple(getattr(e, c) for c in _WRITE_COLUMNS) for e in entries],
     )
+
+
+_WRITE_COLUMNS = (
+    "actor", "action", "tool_name", "revision_before", "revision_after", "diff", "request_id",
+    "client_address",
+)  # fmt: skip
 
 
 async def fetch_audit(

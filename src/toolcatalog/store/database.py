@@ -36,6 +36,13 @@ log = logging.getLogger(__name__)
 
 Connection = asyncpg.Connection  # re-exported so upper layers need not import asyncpg
 
+# While the server is down, at most one real attempt per interval; the rest fail at once.
+_PROBE_INTERVAL_S = 0.5
+
+
+class _Unreachable(StoreUnavailable):
+    """Refused without trying, because the server is known to be down."""
+
 
 def redact(url: str) -> str:
     """The URL without its password, for logs and banners."""
@@ -49,17 +56,26 @@ def redact(url: str) -> str:
 SERVER_SETTINGS = {"search_path": "tool_catalog, public", "application_name": "toolcatalog"}
 
 
-def _encode_json(value: Any) -> str:
-    return orjson.dumps(value).decode()
+def _encode_jsonb(value: Any) -> bytes:
+    # jsonb's binary wire format: a version byte (1), then the JSON text. Binary is what COPY
+    # needs, and it skips a text round trip per value.
+    return b"\x01" + orjson.dumps(value)
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return orjson.loads(data[1:])
 
 
 async def init_connection(conn: Any) -> None:
     """Per-connection set-up: jsonb as Python data via orjson. (The search path is a startup
     parameter, SERVER_SETTINGS, because the pool's RESET ALL would undo a SET.)"""
-    for type_name in ("jsonb", "json"):
-        await conn.set_type_codec(
-            type_name, encoder=_encode_json, decoder=orjson.loads, schema="pg_catalog"
-        )
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=_encode_jsonb,
+        decoder=_decode_jsonb,
+        schema="pg_catalog",
+        format="binary",
+    )
 
 
 class Database:

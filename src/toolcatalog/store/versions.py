@@ -42,18 +42,13 @@ def row_to_version(row: Any) -> VersionRecord:
 async def insert_versions(conn: Any, writes: Sequence[VersionWrite]) -> None:
     if not writes:
         return
-    await conn.execute(
-        """
-        INSERT INTO tool_versions (tool_id, revision, definition, actor, action, comment)
-        SELECT * FROM unnest($1::bigint[], $2::int[], $3::jsonb[], $4::text[], $5::text[],
-                             $6::text[])
-        """,
-        [w.tool_id for w in writes],
-        [w.revision for w in writes],
-        [w.definition for w in writes],
-        [w.actor for w in writes],
-        [w.action for w in writes],
-        [w.comment for w in writes],
+    await conn.copy_records_to_table(
+        "tool_versions",
+        schema_name="tool_catalog",
+        columns=["tool_id", "revision", "definition", "actor", "action", "comment"],
+        records=[
+            (w.tool_id, w.revision, w.definition, w.actor, w.action, w.comment) for w in writes
+        ],
     )
 
 

@@ -1,0 +1,262 @@
+"""Load drivers for bench/load.py: wrk (C, preferred: it leaves the CPU to the server) and a
+pure-asyncio HTTP/1.1 keep-alive client (the fallback when wrk is not installed).
+
+Both take the same weighted list of `Op`s and return the same `Measurement`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One kind of request. `{n}` in the path or body is replaced by a counter (unique per
+    connection and request) so that writes do not collide."""
+
+    kind: str
+    method: str
+    path: str
+    weight: int
+    body: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Measurement:
+    requests: int
+    seconds: float
+    errors: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    client: str
+    error_detail: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def wrk_available() -> bool:
+    return shutil.which("wrk") is not None
+
+
+# ---------------------------------------------------------------------------------------- wrk
+
+_LUA = r"""
+local ops = %(ops)s
+local slots = {}
+for i, op in ipairs(ops) do
+  for _ = 1, op.weight do slots[#slots + 1] = op end
+end
+local counter = 0
+local thread_id = 0
+local threads = {}
+
+setup = function(thread)
+  thread_id = thread_id + 1
+  thread:set("tid", thread_id)
+  table.insert(threads, thread)
+end
+
+init = function(args)
+  math.randomseed(os.time() + (tid or 0))
+end
+
+request = function()
+  counter = counter + 1
+  local op = slots[math.random(#slots)]
+  local n = tostring(tid or 0) .. "_" .. tostring(counter)
+  local path = string.gsub(op.path, "{n}", n)
+  local body = op.body
+  if body ~= nil then body = string.gsub(body, "{n}", n) end
+  return wrk.format(op.method, path, op.headers, body)
+end
+
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_RESULT {"requests": %%d, "duration_us": %%d, "connect": %%d, "read": %%d, ' ..
+    '"write": %%d, "status": %%d, "timeout": %%d, "p50": %%d, "p95": %%d, "p99": %%d, ' ..
+    '"max": %%d}\n',
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
+end
+"""
+
+
+def _lua_string(value: str) -> str:
+    return json.dumps(value)  # a JSON string literal is a valid Lua string literal here
+
+
+def _lua_ops(ops: list[Op]) -> str:
+    items = []
+    for op in ops:
+        headers = ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in op.headers.items())
+        body = _lua_string(op.body) if op.body is not None else "nil"
+        items.append(
+            f"{{method = {_lua_string(op.method)}, path = {_lua_string(op.path)}, "
+            f"weight = {op.weight}, body = {body}, headers = {{{headers}}}}}"
+        )
+    return "{" + ", ".join(items) + "}"
+
+
+def run_wrk(
+    url: str, ops: list[Op], *, connections: int, seconds: float, threads: int = 1
+) -> Measurement:
+    """Run wrk against `url` (scheme://host:port) with the weighted `ops`."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(_LUA % {"ops": _lua_ops(ops)})
+    try:
+        proc = subprocess.run(
+            [
+                "wrk",
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{max(1, round(seconds))}s",
+                "--timeout",
+                "10s",
+                "-s",
+                script.name,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    finally:
+        Path(script.name).unlink(missing_ok=True)
+    match = re.search(r"WRK_RESULT (\{.*\})", proc.stdout)
+    if match is None:
+        raise RuntimeError(f"wrk printed no result:\n{proc.stdout}\n{proc.stderr}")
+    r = json.loads(match.group(1))
+    detail = {k: int(r[k]) for k in ("connect", "read", "write", "status", "timeout") if r[k]}
+    return Measurement(
+        requests=int(r["requests"]),
+        seconds=r["duration_us"] / 1e6,
+        errors=sum(detail.values()),
+        p50_ms=r["p50"] / 1000,
+        p95_ms=r["p95"] / 1000,
+        p99_ms=r["p99"] / 1000,
+        max_ms=r["max"] / 1000,
+        client=f"wrk -t{threads}",
+        error_detail=detail,
+    )
+
+
+# ------------------------------------------------------------------------------ python client
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    length = None
+    chunked = False
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value.strip())
+        elif name == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    if chunked:
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).strip().split(b";")[0], 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    elif length:
+        await reader.readexactly(length)
+    return status
+
+
+def _encode(op: Op, host: str, n: str) -> bytes:
+    body = op.body.replace("{n}", n).encode() if op.body is not None else b""
+    headers = {"Host": host, **op.headers}
+    if op.body is not None:
+        headers["Content-Length"] = str(len(body))
+    lines = [f"{op.method} {op.path.replace('{n}', n)} HTTP/1.1"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+async def _python_load(
+    url: str, ops: list[Op], connections: int, seconds: float
+) -> tuple[list[float], dict[str, int], float]:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    slots = [op for op in ops for _ in range(op.weight)]
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    start = time.perf_counter()
+    deadline = start + seconds
+
+    async def connection(cid: int) -> None:
+        rng = random.Random(cid)
+        reader, writer = await asyncio.open_connection(host, port)
+        counter = 0
+        try:
+            while time.perf_counter() < deadline:
+                counter += 1
+                op = rng.choice(slots)
+                request = _encode(op, parts.netloc, f"{cid}_{counter}")
+                t0 = time.perf_counter()
+                try:
+                    writer.write(request)
+                    status = await _read_response(reader)
+                except (OSError, asyncio.IncompleteReadError) as exc:
+                    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(host, port)
+                    continue
+                latencies.append(time.perf_counter() - t0)
+                if status >= 400:
+                    errors[f"status {status}"] = errors.get(f"status {status}", 0) + 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(connection(i) for i in range(connections)))
+    return latencies, errors, time.perf_counter() - start
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return 0.0
+    index = min(len(sorted_values) - 1, max(0, round(q * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def run_python(url: str, ops: list[Op], *, connections: int, seconds: float) -> Measurement:
+    """The asyncio client (uvloop when installed). It shares the CPU with the server, so its
+    figures are a floor, not the server's capacity."""
+    try:
+        import uvloop
+
+        latencies, errors, elapsed = uvloop.run(_python_load(url, ops, connections, seconds))
+    except ImportError:
+        latencies, errors, elapsed = asyncio.run(_python_load(url, ops, connections, seconds))
+    latencies.sort()
+    return Measurement(
+        requests=len(latencies),
+        seconds=elapsed,
+        errors=sum(errors.values()),
+        p50_ms=_percentile(latencies, 0.50) * 1000,
+        p95_ms=_percentile(latencies, 0.95) * 1000,
+        p99_ms=_percentile(latencies, 0.99) * 1000,
+        max_ms=(latencies[-1] if latencies else 0.0) * 1000,
+        client="python asyncio",
+        error_detail=errors,
+    )

@@ -1,0 +1,126 @@
+"""Import N generated tools (3 capabilities x 2 patterns each) into a fresh database and print
+tools/s and peak memory. Target: 10,000 tools in under 15 s on a 2-core machine.
+
+    python bench/import_bench.py [--tools 10000] [--database-url URL]
+
+Without --database-url (or DATABASE_URL) a private embedded PostgreSQL is started in a
+temporary folder and removed afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+
+from toolcatalog.catalog.service import Actor, ToolCatalogService
+from toolcatalog.config import Settings
+from toolcatalog.model.tool import Tool
+from toolcatalog.store.database import Database
+from toolcatalog.store.embedded import EmbeddedPostgres
+from toolcatalog.store.migrate import migrate
+
+PLATFORMS = ["linux", "windows", "cross-platform", "kubernetes", "cloud", "custom"]
+CAPABILITIES = ["disk_usage", "process_list", "log_search", "dns_lookup", "metrics_query"]
+
+
+def generate(n: int) -> list[Tool]:
+    tools = []
+    for i in range(n):
+        caps = []
+        for c in range(3):
+            cap = CAPABILITIES[(i + c) % len(CAPABILITIES)]
+            caps.append(
+                {
+                    "name": cap,
+                    "description": f"{cap.replace('_', ' ')} as done by generated tool {i}.",
+                    "patterns": [
+                        {
+                            "name": f"pattern_{p}",
+                            "description": f"Way {p} of doing {cap} with tool {i}.",
+                            "typical_use_cases": [f"use case {p}", f"{cap} check"],
+                            "inputs": {
+                                "type": "object",
+                                "properties": {"N": {"type": "integer", "default": 10}},
+                            },
+                            "profile": {
+                                "time_estimate_ms": f"{50 + p * 100} + 5 * N",
+                                "cost_estimate": 1 + p,
+                                "complexity": 0.2 + 0.3 * p,
+                                "accuracy": 0.7 + 0.1 * p,
+                                "completeness": 0.6 + 0.2 * p,
+                                "limitations": ["generated"],
+                            },
+                            "policy": {"production_safe": p == 0, "requires_approval": p == 1},
+                        }
+                        for p in range(2)
+                    ],
+                }
+            )
+        tools.append(
+            Tool.model_validate(
+                {
+                    "name": f"gen_tool_{i:05d}",
+                    "description": f"Generated tool number {i} for the import benchmark.",
+                    "platform": PLATFORMS[i % len(PLATFORMS)],
+                    "category": f"category_{i % 20}",
+                    "tags": [f"tag{i % 50}", "generated"],
+                    "capabilities": caps,
+                    "examples": [f"do the thing number {i}", f"check gen tool {i}"],
+                }
+            )
+        )
+    return tools
+
+
+async def run(n: int, url: str) -> None:
+    conn = await asyncpg.connect(url)
+    await migrate(conn)
+    await conn.close()
+    settings = Settings(
+        database_url=url, import_on_start=False, catalog_dir=None, db_command_timeout_s=600
+    )
+    db = Database(settings)
+    await db.open()
+    service = ToolCatalogService(db, settings)
+    t0 = time.perf_counter()
+    tools = generate(n)
+    t1 = time.perf_counter()
+    report = await service.import_definitions(tools, actor=Actor("bench"))
+    t2 = time.perf_counter()
+    again = await service.import_definitions(tools, actor=Actor("bench"))
+    t3 = time.perf_counter()
+    await db.close()
+    patterns = sum(t.pattern_count() for t in tools)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"tools: {n} ({patterns} patterns); created {len(report.created)}")
+    print(f"generate + validate models: {t1 - t0:.2f} s")
+    print(f"import (one transaction):   {t2 - t1:.2f} s  -> {n / (t2 - t1):,.0f} tools/s")
+    print(f"re-import, all unchanged:   {t3 - t2:.2f} s  ({len(again.unchanged)} unchanged)")
+    print(f"peak RSS: {peak_mb:.0f} MiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tools", type=int, default=10_000)
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    args = parser.parse_args()
+    if args.database_url:
+        asyncio.run(run(args.tools, args.database_url))
+        return
+    with tempfile.TemporaryDirectory(prefix="toolcatalog-bench-") as folder:
+        server = EmbeddedPostgres(Path(folder) / "pgdata", cleanup="delete")
+        try:
+            asyncio.run(run(args.tools, server.start()))
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Selection quality on labelled requests: top-1 accuracy, recall@5 and MRR.
+
+    python bench/select_quality.py --queries ../shared/data/dev-queries.jsonl [--catalog catalog]
+
+Each line: {"id", "query", "tools": [acceptable tool names], "platform": null|"linux",
+"prefer": null|"fast"|...}. top-1: the decision's tool is acceptable (a null decision counts
+as wrong); recall@5: an acceptable tool is among the first 5 distinct candidate tools; MRR: the
+mean of 1/rank of the first acceptable tool (0 when absent). `--misses` lists the failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from toolcatalog.config import Settings
+from toolcatalog.selection.loader import FolderSource
+from toolcatalog.selection.models import Constraints, Preferences, SelectionRequest
+from toolcatalog.selection.selector import Selector
+
+
+def _request(line: dict[str, object]) -> SelectionRequest:
+    prefer = line.get("prefer")
+    return SelectionRequest(
+        request=str(line["query"]),
+        constraints=Constraints.model_validate({"platform": line.get("platform")}),
+        preferences=Preferences.model_validate({"mode": prefer}) if prefer else None,
+        top_k=5,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queries", required=True, type=Path)
+    parser.add_argument("--catalog", default=Path("catalog"), type=Path)
+    parser.add_argument("--misses", action="store_true", help="print each failure")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    # strict=False: the starter catalog is edited while it is measured; broken files are skipped.
+    selector = Selector(FolderSource(args.catalog, strict=False), Settings(llm_url=None))
+    lines = [json.loads(t) for t in args.queries.read_text().splitlines() if t.strip()]
+    hits = recalled = 0
+    reciprocal = 0.0
+    known = set(selector.loader.snapshot().by_name)
+    missing = [line["id"] for line in lines if not set(line["tools"]) & known]
+    for line in lines:
+        result = selector.select(_request(line))
+        acceptable = set(line["tools"])
+        tools = list(dict.fromkeys(c.tool for c in result.candidates))
+        top1 = result.decision is not None and result.decision.tool in acceptable
+        rank = next((i + 1 for i, t in enumerate(tools) if t in acceptable), None)
+        hits += top1
+        recalled += rank is not None and rank <= 5
+        reciprocal += 1 / rank if rank else 0.0
+        if args.misses and not top1 and line["id"] not in missing:
+            got = result.decision.tool if result.decision else f"null ({result.reason})"
+            print(
+                f"{line['id']}: want {sorted(acceptable)} got {got} rank {rank} "
+                f"top5 {tools[:5]} | {line['query']}"
+            )
+    n = max(len(lines), 1)
+    size = len(selector.loader.snapshot().tools)
+    print(
+        f"queries {len(lines)}  tools {size}  top-1 {hits / n:.3f}  "
+        f"recall@5 {recalled / n:.3f}  MRR {reciprocal / n:.3f}"
+    )
+    if missing:
+        answerable = n - len(missing)
+        print(
+            f"  {len(missing)} queries name only tools absent from the catalog; "
+            f"top-1 on the {answerable} others {hits / max(answerable, 1):.3f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""API keys: roles, creation (the secret is shown once), revocation and authentication.
+
+A key is `tck_` plus 43 URL-safe random characters (256 bits). Only its SHA-256 hash is
+stored; the first 12 characters are kept as a prefix so people can tell keys apart and so
+that authentication finds the candidate row without comparing secrets in SQL. The hashes are
+compared in constant time. Keys are never logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from toolcatalog.catalog.service import Actor
+from toolcatalog.errors import Conflict, NotFound, Unauthorized
+from toolcatalog.store import audit as audit_store
+from toolcatalog.store import keys as key_store
+from toolcatalog.store.audit import AuditWrite
+from toolcatalog.store.database import Database
+from toolcatalog.store.keys import ApiKeyRecord
+
+KEY_SCHEME = "tck_"
+PREFIX_LENGTH = 12
+_MAX_KEY_LENGTH = 200
+_TOUCH_EVERY = timedelta(minutes=1)
+INITIAL_ADMIN_NAME = "admin"
+
+
+class Role(StrEnum):
+    """reader < editor < admin: each role may do everything the lower ones may."""
+
+    reader = "reader"
+    editor = "editor"
+    admin = "admin"
+
+    @property
+    def rank(self) -> int:
+        return _RANKS[self]
+
+    def allows(self, needed: Role) -> bool:
+        return self.rank >= needed.rank
+
+
+_RANKS = {Role.reader: 1, Role.editor: 2, Role.admin: 3}
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A key as people see it: never the secret, never the hash."""
+
+    name: str
+    role: Role
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedKey:
+    key: ApiKey
+    secret: str  # shown to the creator once; only its hash is stored
+
+
+def new_secret() -> str:
+    return KEY_SCHEME + secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def _public(record: ApiKeyRecord) -> ApiKey:
+    return ApiKey(
+        name=record.name,
+        role=Role(record.role),
+        prefix=record.key_prefix,
+        created_at=record.created_at,
+        last_used_at=record.last_used_at,
+        revoked_at=record.revoked_at,
+    )
+
+
+def _audit(actor: Actor, action: str, key: ApiKeyRecord) -> AuditWrite:
+    op = "add" if action == "key_create" else "remove"
+    value = {"name": key.name, "role": key.role, "prefix": key.key_prefix}
+    return AuditWrite(
+        actor=actor.name,
+        action=action,
+        tool_name=None,
+        revision_before=None,
+        revision_after=None,
+        diff=[{"op": op, "path": f"api_keys[{key.name}]", "to" if op == "add" else "from": value}],
+        request_id=actor.request_id,
+        client_address=actor.client_address,
+    )
+
+
+class ApiKeyService:
+    """Creates, lists, revokes and checks API keys. Each write is one transaction with its
+    audit entry (`key_create`, `key_revoke`)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(self, name: str, role: Role, *, actor: Actor = Actor()) -> CreatedKey:
+        """A new key; raises Conflict if the name is taken (revoked keys keep their name)
+        and InvalidDefinition for a malformed name."""
+        created = await self._insert(name, role, actor, only_if_none=False)
+        assert created is not None
+        return created
+
+    async def create_initial_admin(self, *, actor: Actor = Actor()) -> CreatedKey | None:
+        """An admin key if the table has never held a key, else None. Safe to race: a
+        second replica starting at the same moment loses on the unique name and gets None."""
+        try:
+            return await self._insert(INITIAL_ADMIN_NAME, Role.admin, actor, only_if_none=True)
+        except Conflict:
+            return None
+
+    async def _insert(
+        self, name: str, role: Role, actor: Actor, *, only_if_none: bool
+    ) -> CreatedKey | None:
+        secret = new_secret()
+        async with self.db.transaction("create_api_key") as conn:
+            record = await key_store.insert_key(
+                conn,
+                name,
+                role.value,
+                hash_secret(secret),
+                secret[:PREFIX_LENGTH],
+                only_if_none=only_if_none,
+            )
+            if record is None:
+                return None
+            await audit_store.insert_audit(conn, [_audit(actor, "key_create", record)])
+        return CreatedKey(_public(record), secret)
+
+    async def list_keys(self) -> list[ApiKey]:
+        async with self.db.connection("fetch_api_keys") as conn:
+            return [_public(r) for r in await key_store.fetch_keys(conn)]
+
+    async def revoke(self, name: str, *, actor: Actor = Actor()) -> ApiKey:
+        """Revoke the active key `name` (it stops working at once); raises NotFound."""
+        async with self.db.transaction("revoke_api_key") as conn:
+            record = await key_store.revoke_key(conn, name)
+            if record is None:
+                existing = await key_store.fetch_key(conn, name)
+                state = "is already revoked" if existing else "does not exist"
+                raise NotFound(f"the API key {name!r} {state}")
+            await audit_store.insert_audit(conn, [_audit(actor, "key_revoke", record)])
+        return _public(record)
+
+    async def authenticate(self, secret: str) -> ApiKey:
+        """The active key whose secret this is; raises Unauthorized otherwise."""
+        if not secret.startswith(KEY_SCHEME) or len(secret) > _MAX_KEY_LENGTH:
+            raise Unauthorized("the API key is not valid")
+        digest = hash_secret(secret)
+        async with self.db.connection("authenticate") as conn:
+            candidates = await key_store.fetch_active_keys_by_prefix(conn, secret[:PREFIX_LENGTH])
+            match = None
+            for record in candidates:
+                if hmac.compare_digest(record.key_hash, digest):
+                    match = record
+            if match is None:
+                raise Unauthorized("the API key is not valid or has been revoked")
+            last = match.last_used_at
+            if last is None or datetime.now(UTC) - last > _TOUCH_EVERY:
+                await key_store.touch_last_used(conn, match.id)
+        return _public(match)
+
+
+class _HasDatabase(Protocol):
+    @property
+    def db(self) -> Database: ...
+
+
+async def ensure_initial_admin_key(runtime: _HasDatabase) -> str | None:
+    """On first start (no key was ever created) create the admin key and return its secret,
+    for `serve` to print once; None otherwise. Takes the runtime (anything with `.db`)."""
+    created = await ApiKeyService(runtime.db).create_initial_admin(
+        actor=Actor("toolcatalog-serve")
+    )
+    return created.secret if created else None

@@ -1,0 +1,140 @@
+"""The CLI as a user runs it: real processes against a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+import yaml
+
+from builders import tool_doc
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(url: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "TOOLCATALOG_STARTUP_RETRY_S": "0",
+        "TOOLCATALOG_POOL_MIN_SIZE": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "toolcatalog.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        check=False,
+    )
+
+
+def _write_tools(folder: Path, *names: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump(tool_doc(name)))
+
+
+async def _definitions(url: str) -> dict[str, object]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch("SELECT name, definition::text AS d FROM tool_catalog.tools")
+        return {r["name"]: r["d"] for r in rows}
+    finally:
+        await conn.close()
+
+
+def test_import_is_idempotent_and_reports_what_it_did(fresh_db_url: str, tmp_path: Path) -> None:
+    _write_tools(tmp_path / "defs", "alpha_tool", "beta_tool")
+    first = run(fresh_db_url, "import", str(tmp_path / "defs"))
+    assert first.returncode == 0, first.stderr
+    assert "created 2, updated 0, unchanged 0" in first.stdout
+    second = run(fresh_db_url, "import", str(tmp_path / "defs"))
+    assert "created 0, updated 0, unchanged 2" in second.stdout
+
+
+def test_one_bad_file_imports_nothing_and_exits_1(fresh_db_url: str, tmp_path: Path) -> None:
+    defs = tmp_path / "defs"
+    _write_tools(defs, "alpha_tool")
+    (defs / "broken.yaml").write_text(yaml.safe_dump(tool_doc("beta_tool", platform="plan9")))
+    result = run(fresh_db_url, "import", str(defs))
+    assert result.returncode == 1
+    assert "broken.yaml" in result.stderr
+    assert "platform" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert asyncio.run(_definitions(fresh_db_url)) == {}
+
+
+def test_dry_run_writes_nothing(fresh_db_url: str, tmp_path: Path) -> None:
+    _write_tools(tmp_path / "defs", "alpha_tool")
+    result = run(fresh_db_url, "import", "--dry-run", str(tmp_path / "defs"))
+    assert result.returncode == 0
+    assert "would have created 1" in result.stdout
+    assert asyncio.run(_definitions(fresh_db_url)) == {}
+
+
+def test_export_then_import_reproduces_the_catalog(
+    fresh_db_url: str, second_fresh_db_url: str, tmp_path: Path
+) -> None:
+    imported = run(fresh_db_url, "import", str(ROOT / "catalog"))
+    assert imported.returncode == 0, imported.stderr
+    out = tmp_path / "export"
+    exported = run(fresh_db_url, "export", "--out", str(out))
+    assert exported.returncode == 0, exported.stderr
+    assert (out / "storage" / "du.yaml").is_file()
+    assert (out / "capabilities.yaml").is_file()
+    copy_url = second_fresh_db_url
+    reimported = run(copy_url, "import", str(out))
+    assert reimported.returncode == 0, reimported.stderr
+    assert asyncio.run(_definitions(copy_url)) == asyncio.run(_definitions(fresh_db_url))
+    # Importing the export into the original changes nothing.
+    again = run(fresh_db_url, "import", str(out))
+    assert "created 0, updated 0" in again.stdout
+
+
+def test_validate_reports_file_line_and_path_and_needs_no_database(tmp_path: Path) -> None:
+    doc = tool_doc("alpha_tool")
+    doc["capabilities"][0]["patterns"][0]["profile"]["accuracy"] = 3
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    result = run("postgresql://nobody@127.0.0.1:1/none", "validate", str(tmp_path))
+    assert result.returncode == 1
+    assert "a.yaml:" in result.stderr
+    assert "capabilities[0].patterns[0].profile.accuracy: must be <= 1.0" in result.stderr
+
+
+def test_validate_accepts_the_starter_catalog() -> None:
+    result = run("postgresql://nobody@127.0.0.1:1/none", "validate", str(ROOT / "catalog"))
+    assert result.returncode == 0, result.stderr
+    assert "203 tool definition(s) are valid" in result.stdout
+
+
+def test_a_usage_error_exits_2() -> None:
+    result = run("postgresql://nobody@127.0.0.1:1/none", "import", "--no-such-flag")
+    assert result.returncode == 2
+
+
+def test_an_unreachable_database_is_one_line_and_exit_1() -> None:
+    result = run("postgresql://nobody@127.0.0.1:1/none", "list")
+    assert result.returncode == 1
+    assert "cannot reach PostgreSQL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_show_and_list_and_db_status(fresh_db_url: str, tmp_path: Path) -> None:
+    _write_tools(tmp_path / "defs", "alpha_tool")
+    run(fresh_db_url, "import", str(tmp_path / "defs"))
+    shown = run(fresh_db_url, "show", "alpha_tool")
+    assert shown.returncode == 0
+    assert yaml.safe_load(shown.stdout)["name"] == "alpha_tool"
+    listed = run(fresh_db_url, "list", "--json")
+    assert [row["name"] for row in yaml.safe_load(listed.stdout)] == ["alpha_tool"]
+    missing = run(fresh_db_url, "show", "nope_tool")
+    assert missing.returncode == 1
+    assert "no tool named 'nope_tool'" in missing.stderr
+    status = run(fresh_db_url, "db", "status", "--json")
+    assert '"state": "applied"' in status.stdout

@@ -1,0 +1,127 @@
+"""Estimates from expressions, the execution hint, the SLA class and the score's dimensions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from toolcatalog.model.tool import Pattern
+from toolcatalog.selection.features import estimate_pattern, speed_score
+from toolcatalog.selection.models import Mode, SelectionRequest
+from toolcatalog.selection.scoring import (
+    final_score,
+    infer_mode,
+    mode_weights,
+    normalise_costs,
+    resolve_preferences,
+)
+
+
+def _pattern(profile: dict[str, Any], policy: dict[str, Any] | None = None) -> Pattern:
+    return Pattern.model_validate(
+        {
+            "name": "scan",
+            "description": "Scan files.",
+            "inputs": {
+                "type": "object",
+                "properties": {"files": {"type": "integer", "default": 1000}},
+            },
+            "profile": profile,
+            "policy": policy or {},
+        }
+    )
+
+
+def test_expressions_use_request_inputs_over_declared_defaults() -> None:
+    pattern = _pattern({"time_estimate_ms": "200 + 0.02 * files", "cost_estimate": "files / 500"})
+    default = estimate_pattern(pattern, {})
+    assert (default.time_ms, default.cost) == (220.0, 2.0)
+    given = estimate_pattern(pattern, {"files": 200_000})
+    assert (given.time_ms, given.cost) == (4200.0, 400.0)
+
+
+def test_a_failing_expression_gives_an_unknown_estimate_not_an_error() -> None:
+    pattern = _pattern({"time_estimate_ms": "100 / (files - 1000)"})
+    estimate = estimate_pattern(pattern, {})
+    assert estimate.time_ms is None
+    assert estimate.sla == "batch"
+    assert "division by zero" in estimate.problems[0]
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["__import__('os').system('id')", "files.__class__", "open('/etc/passwd')", "lambda: 1"],
+)
+def test_an_unsafe_expression_is_refused_at_validation(source: str) -> None:
+    with pytest.raises(ValidationError):
+        _pattern({"time_estimate_ms": source})
+
+
+def test_background_when_slow_or_when_the_condition_holds() -> None:
+    slow = estimate_pattern(_pattern({"time_estimate_ms": 6000}), {})
+    assert slow.execution == "background"
+    assert slow.sla == "batch"
+    conditional = _pattern({"time_estimate_ms": 100}, {"requires_background_if": "files > 5000"})
+    assert estimate_pattern(conditional, {}).execution == "inline"
+    assert estimate_pattern(conditional, {"files": 9000}).execution == "background"
+
+
+@pytest.mark.parametrize(
+    ("ms", "sla"), [(999, "interactive"), (1000, "batch"), (9999, "batch"), (10_000, "background")]
+)
+def test_sla_classes(ms: float, sla: str) -> None:
+    assert estimate_pattern(_pattern({"time_estimate_ms": ms}), {}).sla == sla
+
+
+def test_time_is_normalised_on_a_log_scale_between_50_ms_and_60_s() -> None:
+    assert speed_score(10) == speed_score(50) == 1.0
+    assert speed_score(60_000) == speed_score(600_000) == 0.0
+    middle = (50 * 60_000) ** 0.5
+    assert speed_score(middle) == pytest.approx(0.5)
+
+
+def test_costs_are_inverted_and_close_costs_are_not_blown_apart() -> None:
+    cheap, dear = normalise_costs([1.0, 100.0])
+    assert cheap > 0.9
+    assert dear < 0.1
+    a, b = normalise_costs([1.0, 1.2])
+    assert abs(a - b) < 0.15
+
+
+def test_balanced_weights_are_equal_and_a_mode_leads_its_dimension() -> None:
+    assert mode_weights(Mode.balanced).speed == 0.2
+    fast = mode_weights(Mode.fast)
+    assert fast.speed > 0.5
+    assert fast.speed + 4 * fast.accuracy == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "mode"),
+    [
+        ("quick check of the disk", Mode.fast),
+        ("just a rough idea of memory use", Mode.fast),
+        ("I need the exact count", Mode.accurate),
+        ("give me a full report of everything", Mode.thorough),
+        ("the cheaper log store please", Mode.cheap),
+        ("easiest way to open the port", Mode.simple),
+        ("restart nginx", None),
+    ],
+)
+def test_preferences_are_inferred_from_cues(text: str, mode: Mode | None) -> None:
+    assert infer_mode(text) == mode
+
+
+def test_explicit_preferences_win_over_cues() -> None:
+    request = SelectionRequest.model_validate(
+        {"request": "quick look", "preferences": {"mode": "thorough"}}
+    )
+    used = resolve_preferences(request)
+    assert used.mode == Mode.thorough
+    assert used.source == "request"
+
+
+def test_preferences_cannot_lift_a_much_less_relevant_tool_over_the_top_one() -> None:
+    assert final_score(1.0, 0.0) > final_score(0.7, 1.0)
+    assert final_score(0.95, 1.0) > final_score(1.0, 0.3)

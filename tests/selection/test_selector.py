@@ -1,0 +1,212 @@
+"""The selector end to end on a small YAML catalog: preferences, policy, null decisions,
+determinism, Stage A evidence and hot reload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from selection_catalog import ask, write_catalog
+
+from toolcatalog.config import Settings
+from toolcatalog.selection.loader import FolderSource
+from toolcatalog.selection.models import SelectionRequest
+from toolcatalog.selection.selector import Selector
+
+DISK = "how much disk space is used on the server"
+
+
+def test_fast_picks_df_and_thorough_picks_du(selector: Selector) -> None:
+    assert ask(selector, DISK, preferences={"mode": "fast"}) == ("df", "summary")
+    assert ask(selector, DISK, preferences={"mode": "thorough"}) == ("du", "deep_scan")
+
+
+def test_explicit_weights_flip_the_choice_like_modes(selector: Selector) -> None:
+    speed = {"speed": 1, "accuracy": 0, "cost": 0, "complexity": 0, "completeness": 0}
+    whole = {"speed": 0, "accuracy": 0, "cost": 0, "complexity": 0, "completeness": 1}
+    assert ask(selector, DISK, preferences={"weights": speed})[0] == "df"
+    assert ask(selector, DISK, preferences={"weights": whole})[0] == "du"
+
+
+def test_preference_picks_instant_or_range_query_within_a_tool(selector: Selector) -> None:
+    text = "request rate of the checkout api"
+    assert ask(selector, text, preferences={"mode": "fast"}) == ("prometheus", "instant_query")
+    assert ask(selector, text, preferences={"mode": "thorough"}) == ("prometheus", "range_query")
+
+
+def test_preference_is_inferred_from_the_text(selector: Selector) -> None:
+    quick = selector.select(SelectionRequest(request=f"quick rough idea: {DISK}"))
+    assert quick.preferences_used.mode == "fast"
+    assert quick.preferences_used.source == "inferred"
+    assert quick.decision is not None
+    assert quick.decision.tool == "df"
+    full = selector.select(SelectionRequest(request=f"full report, everything: {DISK}"))
+    assert full.preferences_used.mode == "thorough"
+    assert full.decision is not None
+    assert full.decision.tool == "du"
+
+
+def test_a_cheap_irrelevant_tool_does_not_displace_a_relevant_one(selector: Selector) -> None:
+    for mode in ("fast", "cheap", "simple", "accurate", "thorough"):
+        text = "cpu metrics of the web tier as a promql range"
+        assert ask(selector, text, preferences={"mode": mode})[0] == "prometheus"
+
+
+def test_production_excludes_state_changing_patterns(selector: Selector) -> None:
+    assert ask(selector, "restart nginx") == ("systemctl", "restart")
+    result = selector.select(
+        SelectionRequest.model_validate(
+            {
+                "request": "restart nginx",
+                "constraints": {"environment": "production"},
+                "explain": True,
+            }
+        )
+    )
+    assert result.decision is not None
+    assert result.decision.pattern == "status"
+    assert result.excluded is not None
+    restart = [e for e in result.excluded if e.pattern == "restart"]
+    assert restart
+    assert "production" in restart[0].reasons[0]
+
+
+def test_an_irrelevant_request_gets_a_null_decision_with_a_reason(selector: Selector) -> None:
+    result = selector.select(SelectionRequest(request="bake a chocolate cake"))
+    assert result.decision is None
+    assert result.reason is not None
+    assert "no tool in the catalog handles" in result.reason
+
+
+def test_everything_excluded_gives_a_null_decision_naming_the_policy(selector: Selector) -> None:
+    result = selector.select(
+        SelectionRequest.model_validate(
+            {"request": DISK, "constraints": {"exclude_tools": ["df", "du"]}}
+        )
+    )
+    assert result.decision is None
+    assert result.reason is not None
+    assert "excluded" in result.reason
+
+
+def test_same_snapshot_and_request_give_the_same_result(selector: Selector) -> None:
+    request = SelectionRequest(request=DISK, top_k=5, explain=True)
+    first, second = selector.select(request), selector.select(request)
+    strip = {"elapsed_ms"}
+    assert first.model_dump(exclude=strip) == second.model_dump(exclude=strip)
+
+
+def test_equal_scores_are_ordered_by_tool_name(tmp_path: Path) -> None:
+    from selection_catalog import DF
+
+    twin = DF.replace("name: df", "name: bdf")
+    folder = write_catalog(tmp_path / "c", {"a.yaml": DF, "b.yaml": twin})
+    selector = Selector(FolderSource(folder), Settings(llm_url=None))
+    result = selector.select(SelectionRequest(request=DISK))
+    assert [c.tool for c in result.candidates] == ["bdf", "df"]
+    assert result.tie_break.used
+    assert result.tie_break.method == "deterministic"
+
+
+async def test_hot_reload_changes_results_without_restart(
+    selector: Selector, catalog_dir: Path
+) -> None:
+    first = await selector.aselect(SelectionRequest(request="rotate the nginx logs now"))
+    assert first.decision is None or first.decision.tool != "logrotate"
+    write_catalog(
+        catalog_dir,
+        {
+            "logs/logrotate.yaml": """
+            name: logrotate
+            description: Rotates, compresses and removes log files on a schedule.
+            platform: linux
+            category: logs
+            examples: [rotate the nginx logs now]
+            capabilities:
+              - name: log_rotation
+                description: Rotate log files.
+                patterns:
+                  - name: force
+                    description: Force a rotation now.
+                    policy: {production_safe: true}
+            """
+        },
+    )
+    second = await selector.aselect(SelectionRequest(request="rotate the nginx logs now"))
+    assert second.decision is not None
+    assert second.decision.tool == "logrotate"
+    assert second.catalog_version > first.catalog_version
+
+
+def test_stage_a_capability_aliases_lift_the_tools_that_offer_them(selector: Selector) -> None:
+    text = "check the web01 storage"
+    classified = selector.select(
+        SelectionRequest.model_validate(
+            {
+                "request": text,
+                "classification": {
+                    "intent": {
+                        "category": "monitoring",
+                        "action": "check",
+                        "confidence": 0.9,
+                        "capabilities": ["disk_monitoring"],
+                    },
+                    "entities": [{"type": "hostname", "value": "web01", "confidence": 0.9}],
+                    "risk_level": "low",
+                },
+            }
+        )
+    )
+    assert classified.decision is not None
+    assert classified.decision.tool == "df"
+
+
+def test_a_command_entity_naming_a_tool_selects_it(selector: Selector) -> None:
+    result = selector.select(
+        SelectionRequest.model_validate(
+            {
+                "request": "how big is it",
+                "classification": {"entities": [{"type": "command", "value": "du -sh /var"}]},
+            }
+        )
+    )
+    assert result.decision is not None
+    assert result.decision.tool == "du"
+
+
+def test_stage_a_production_environment_and_approval_are_applied(selector: Selector) -> None:
+    result = selector.select(
+        SelectionRequest.model_validate(
+            {
+                "request": "is the nginx service running",
+                "classification": {"environment": "production", "requires_approval": True},
+            }
+        )
+    )
+    assert result.decision is not None
+    assert result.decision.pattern == "status"
+    assert result.candidates[0].policy.requires_approval
+
+
+def test_the_result_carries_estimates_hints_and_reasons(selector: Selector) -> None:
+    result = selector.select(
+        SelectionRequest.model_validate(
+            {"request": DISK, "preferences": {"mode": "thorough"}, "inputs": {"files": 2_000_000}}
+        )
+    )
+    top = result.candidates[0]
+    assert (top.tool, top.estimates.time_ms, top.estimates.cost) == ("du", 100_500.0, 42.0)
+    assert top.execution == "background"
+    assert top.sla == "background"
+    assert result.execution == "background"
+    assert result.sla == "background"
+    assert any(r.startswith("relevance") for r in top.reasons)
+    assert 0.0 <= top.features.speed <= 1.0
+    assert top.features.completeness == 1.0
+    assert result.catalog_version >= 1
+    assert result.elapsed_ms >= 0
+
+
+def test_top_k_limits_candidates_to_distinct_tools(selector: Selector) -> None:
+    result = selector.select(SelectionRequest(request="service disk metrics", top_k=2))
+    assert len(result.candidates) <= 2
+    assert len({c.tool for c in result.candidates}) == len(result.candidates)
