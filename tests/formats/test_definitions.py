@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -50,7 +51,8 @@ def test_malformed_yaml_reports_the_line(tmp_path: Path) -> None:
     )
     [problem] = load_paths([path]).problems
     assert problem.message.startswith("YAML syntax error")
-    assert problem.line is not None and problem.line >= 2
+    assert problem.line is not None
+    assert problem.line >= 2
 
 
 def test_malformed_json_is_reported(tmp_path: Path) -> None:
@@ -115,12 +117,9 @@ def test_a_dumped_tool_loads_back_identical(tmp_path: Path) -> None:
 
 
 def test_parse_text_raises_invalid_definition_for_syntax_errors() -> None:
-    try:
+    with pytest.raises(InvalidDefinition) as err:
         parse_text("a: [", "x.yaml")
-    except InvalidDefinition as exc:
-        assert exc.problems[0].file == "x.yaml"
-    else:
-        raise AssertionError("no error")
+    assert err.value.problems[0].file == "x.yaml"
 
 
 @settings(max_examples=200, deadline=None)

@@ -9,8 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
 
-from toolcatalog.store.migrate import available_migrations, migrate, migration_status
+from toolcatalog.store.migrate import (
+    MigrationError,
+    available_migrations,
+    migrate,
+    migration_status,
+)
 from toolcatalog.store.schema_dump import describe_schema
 
 SCHEMA_SQL = Path(__file__).resolve().parents[2] / "src/toolcatalog/store/schema.sql"
@@ -85,11 +91,7 @@ async def test_an_edited_migration_is_refused(empty_db_url: str) -> None:
         await conn.execute(
             "UPDATE tool_catalog.schema_migrations SET checksum = 'edited' WHERE version = 1"
         )
-        try:
+        with pytest.raises(MigrationError, match="forward-only"):
             await migrate(conn)
-        except Exception as exc:
-            assert "forward-only" in str(exc)
-        else:
-            raise AssertionError("an edited migration was accepted")
     finally:
         await conn.close()
