@@ -46,8 +46,9 @@ bench: $(STAMP) ## Run the benchmarks and print their figures
 	$(BIN)/python bench/import_bench.py
 
 .PHONY: schema
-schema: $(STAMP) ## Regenerate src/toolcatalog/store/schema.sql from the migrations
+schema: $(STAMP) ## Regenerate store/schema.sql (from the migrations) and schema/tool.schema.json
 	$(BIN)/python -m toolcatalog.store.schema_dump > src/toolcatalog/store/schema.sql
+	$(BIN)/python -m toolcatalog.formats.json_schema > schema/tool.schema.json
 
 .PHONY: clean
 clean: ## Remove the virtualenv and caches
