@@ -19,6 +19,12 @@ def test_the_checked_in_json_schema_matches_the_model() -> None:
 
 def test_the_schema_names_every_top_level_field_and_requires_the_essentials() -> None:
     schema = tool_json_schema()
-    assert set(schema["required"]) == {"name", "description", "platform", "category", "capabilities"}
+    assert set(schema["required"]) == {
+        "name",
+        "description",
+        "platform",
+        "category",
+        "capabilities",
+    }
     assert {"execution", "examples", "metadata", "docs_url"} <= set(schema["properties"])
     orjson.dumps(schema)  # serialisable as plain JSON
