@@ -99,7 +99,7 @@ def validate_documents(
     items, listed = docs
     tools: list[LoadedTool] = []
     problems: list[Problem] = []
-    line_index: _LineIndex | None = None
+    line_index: LineIndex | None = None
     for i, item in enumerate(items):
         prefix: Loc = (i,) if listed else ()
         if not isinstance(item, dict):
@@ -120,7 +120,7 @@ def validate_documents(
             tools.append(LoadedTool(Tool.model_validate(item), file, i if listed else None))
         except ValidationError as exc:
             if line_index is None and text is not None:
-                line_index = _LineIndex(text, file)
+                line_index = LineIndex(text, file)
             problems.extend(
                 problems_from_validation(
                     exc, file=file, prefix=prefix, line_of=line_index.line if line_index else None
@@ -169,7 +169,7 @@ def load_paths(paths: Iterable[Path | str]) -> LoadResult:
     return result
 
 
-class _LineIndex:
+class LineIndex:
     """Maps a location in a YAML document to its line, built only when an error needs it."""
 
     def __init__(self, text: str, file: str | None) -> None:
