@@ -11,7 +11,16 @@ from fastapi import FastAPI
 from toolcatalog.api.middleware import RequestContextMiddleware
 from toolcatalog.api.problems import install_problem_handlers
 from toolcatalog.api.responses import ORJSONResponse
-from toolcatalog.api.routes import ops, tools
+from toolcatalog.api.routes import (
+    capabilities,
+    catalog_io,
+    history,
+    keys,
+    ops,
+    search,
+    tool,
+    tools,
+)
 from toolcatalog.config import Settings
 from toolcatalog.runtime import Runtime, open_runtime, toolcatalog_version
 
@@ -46,8 +55,16 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     if runtime is not None:
         app.state.runtime = runtime
     install_problem_handlers(app)
-    app.include_router(ops.router)  # before tools: its /{name} would take /metrics
+    # Routes with fixed segments under /api/v1/tools first, `/api/v1/tools/{name}...` last:
+    # routes match in this order, and {name} would take `metrics`, `search`, ...
+    app.include_router(ops.router)
     app.include_router(tools.router)
+    app.include_router(catalog_io.router)
+    app.include_router(search.router)
+    app.include_router(capabilities.router)
+    app.include_router(keys.router)
+    app.include_router(history.router)
+    app.include_router(tool.router)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=cfg.max_body_bytes,

@@ -15,9 +15,16 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-def get_catalog(request: Request) -> ToolCatalogService:
+# The dependencies are `async def` on purpose: FastAPI runs plain `def` dependencies in a
+# worker thread, a thread hop per request that halved the throughput of cached reads
+# (docs/performance.md).
+async def _runtime(request: Request) -> Runtime:
+    return get_runtime(request)
+
+
+async def _catalog(request: Request) -> ToolCatalogService:
     return get_runtime(request).catalog
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-CatalogDep = Annotated[ToolCatalogService, Depends(get_catalog)]
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+CatalogDep = Annotated[ToolCatalogService, Depends(_catalog)]

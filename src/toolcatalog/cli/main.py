@@ -11,6 +11,7 @@ import typer
 
 from toolcatalog.cli import catalog_commands
 from toolcatalog.cli.db import db_app
+from toolcatalog.cli.keys import keys_app
 from toolcatalog.cli.serve import serve
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app.command("list")(catalog_commands.list_command)
 app.command("show")(catalog_commands.show_command)
 app.command("reload")(catalog_commands.reload_command)
 app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import tempfile
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from toolcatalog.catalog.keys import ensure_initial_admin_key
 from toolcatalog.cli import output
 from toolcatalog.cli.running import cli_settings, run_async
 from toolcatalog.config import Settings
@@ -28,6 +30,8 @@ async def _prepare(settings: Settings) -> tuple[int, int | None]:
     """Migrate and, on first start, import the catalog; returns (tool count, imported)."""
     async with open_runtime(settings, listen=False) as runtime:
         report = await import_catalog_if_empty(runtime)
+        if (admin_key := await ensure_initial_admin_key(runtime)) is not None:
+            output.out.print(f"first start: admin API key (shown once): {admin_key}", markup=False)
         return await runtime.catalog.tool_count(), (len(report.created) if report else None)
 
 
@@ -71,8 +75,10 @@ def serve(
         asyncio.run(database.close())
 
 
-def _exit_on_signal(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)
+def _exit_on_signal(_signum: int, _frame: object) -> None:
+    # An asked-for stop that went through the graceful shutdown is a success: exit 0, as
+    # uvicorn's multi-worker supervisor does.
+    raise SystemExit(0)
 
 
 def _version() -> str:
@@ -82,19 +88,24 @@ def _version() -> str:
 
 
 def _run_uvicorn(settings: Settings) -> None:
-    if settings.workers > 1:
+    folder: Path | None = None
+    if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # prometheus_client shares values between processes through files in this folder;
-        # it must be set before the workers import it.
+        # it must be set before the workers import it, and start empty.
         folder = Path(tempfile.mkdtemp(prefix="toolcatalog-metrics-"))
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
-    uvicorn.run(
-        "toolcatalog.api.asgi:create_app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-        server_header=False,
-    )
+    try:
+        uvicorn.run(
+            "toolcatalog.api.asgi:create_app_from_env",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_config=None,
+            access_log=False,  # ours is the middleware's line, with the request id
+            timeout_graceful_shutdown=10,  # in-flight requests get this long after SIGTERM
+            server_header=False,
+        )
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -19,7 +19,23 @@ class ApiKeyRecord:
     revoked_at: datetime | None
 
 
+# Every statement is a constant; values are always $n parameters.
 _COLUMNS = "id, name, role, key_hash, key_prefix, created_at, last_used_at, revoked_at"
+_INSERT_SQL = (
+    "INSERT INTO tool_api_keys (name, role, key_hash, key_prefix) SELECT $1, $2, $3, $4 "
+    "WHERE NOT $5 OR NOT EXISTS (SELECT 1 FROM tool_api_keys) "
+    "RETURNING id, name, role, key_hash, key_prefix, created_at, last_used_at, revoked_at"
+)
+_FETCH_ALL_SQL = f"SELECT {_COLUMNS} FROM tool_api_keys ORDER BY name"  # noqa: S608
+_FETCH_BY_PREFIX_SQL = (
+    f"SELECT {_COLUMNS} FROM tool_api_keys "  # noqa: S608
+    "WHERE key_prefix = $1 AND revoked_at IS NULL"
+)
+_FETCH_ONE_SQL = f"SELECT {_COLUMNS} FROM tool_api_keys WHERE name = $1"  # noqa: S608
+_REVOKE_SQL = (
+    "UPDATE tool_api_keys SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL "
+    "RETURNING id, name, role, key_hash, key_prefix, created_at, last_used_at, revoked_at"
+)
 
 
 def row_to_key(row: Any) -> ApiKeyRecord:
@@ -41,10 +57,7 @@ async def insert_key(
     """Insert a key; with `only_if_none` only into an empty table (first start), returning
     None when a key (even a revoked one) already exists."""
     row = await conn.fetchrow(
-        "INSERT INTO tool_api_keys (name, role, key_hash, key_prefix) "
-        "SELECT $1, $2, $3, $4 "
-        "WHERE NOT $5 OR NOT EXISTS (SELECT 1 FROM tool_api_keys) "
-        "RETURNING " + _COLUMNS,
+        _INSERT_SQL,
         name,
         role,
         key_hash,
@@ -55,30 +68,23 @@ async def insert_key(
 
 
 async def fetch_keys(conn: Any) -> list[ApiKeyRecord]:
-    rows = await conn.fetch("SELECT " + _COLUMNS + " FROM tool_api_keys ORDER BY name")
+    rows = await conn.fetch(_FETCH_ALL_SQL)
     return [row_to_key(r) for r in rows]
 
 
 async def fetch_active_keys_by_prefix(conn: Any, key_prefix: str) -> list[ApiKeyRecord]:
-    rows = await conn.fetch(
-        "SELECT " + _COLUMNS + " FROM tool_api_keys WHERE key_prefix = $1 AND revoked_at IS NULL",
-        key_prefix,
-    )
+    rows = await conn.fetch(_FETCH_BY_PREFIX_SQL, key_prefix)
     return [row_to_key(r) for r in rows]
 
 
 async def revoke_key(conn: Any, name: str) -> ApiKeyRecord | None:
     """Mark the key revoked; None if there is no active key of that name."""
-    row = await conn.fetchrow(
-        "UPDATE tool_api_keys SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL "
-        "RETURNING " + _COLUMNS,
-        name,
-    )
+    row = await conn.fetchrow(_REVOKE_SQL, name)
     return row_to_key(row) if row else None
 
 
 async def fetch_key(conn: Any, name: str) -> ApiKeyRecord | None:
-    row = await conn.fetchrow("SELECT " + _COLUMNS + " FROM tool_api_keys WHERE name = $1", name)
+    row = await conn.fetchrow(_FETCH_ONE_SQL, name)
     return row_to_key(row) if row else None
 
 

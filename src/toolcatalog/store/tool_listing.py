@@ -23,6 +23,15 @@ class ToolFilter:
     enabled: bool | None = None
     q: str | None = None
     updated_since: datetime | None = None
+    # Restrict `q` to these fields (SEARCH_FIELDS); empty: everything the index holds.
+    search_fields: tuple[str, ...] = ()
+
+
+# The fields a search may be restricted to. The seed's clients ask for `tool_name`.
+SEARCH_FIELDS = frozenset(
+    {"name", "tool_name", "description", "category", "platform", "tags", "capabilities",
+     "examples"}
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +40,23 @@ class ListedTool:
     rank: float
 
 
-_WHERE = """
+# The document `q` is matched against: the indexed `search` column, or, when the search is
+# restricted to some fields, a vector built from just those (computed per row: a catalog
+# holds thousands of tools, not millions).
+_VECTOR = """(CASE WHEN cardinality($9::text[]) = 0 THEN search
+    ELSE to_tsvector('english', concat_ws(' ',
+    CASE WHEN $9::text[] && ARRAY['name', 'tool_name']
+         THEN replace(name, '_', ' ') || ' ' || coalesce(display_name, '') END,
+    CASE WHEN 'description' = ANY($9::text[]) THEN description END,
+    CASE WHEN 'category' = ANY($9::text[]) THEN replace(category, '_', ' ') END,
+    CASE WHEN 'platform' = ANY($9::text[]) THEN platform END,
+    CASE WHEN 'tags' = ANY($9::text[]) THEN array_to_string(tags, ' ') END,
+    CASE WHEN 'examples' = ANY($9::text[]) THEN array_to_string(examples, ' ') END,
+    CASE WHEN 'capabilities' = ANY($9::text[]) THEN (
+        SELECT string_agg(replace(c.name, '_', ' ') || ' ' || c.description, ' ')
+        FROM tool_capabilities c WHERE c.tool_id = tools.id) END)) END)"""
+
+_WHERE = f"""
     ($1::text IS NULL OR platform = $1)
     AND ($2::text IS NULL OR category = $2)
     AND ($3::text IS NULL OR status = $3)
@@ -39,20 +64,20 @@ _WHERE = """
     AND ($5::text IS NULL OR EXISTS (
         SELECT 1 FROM tool_capabilities c WHERE c.tool_id = tools.id AND c.name = $5))
     AND ($6::boolean IS NULL OR enabled = $6)
-    AND ($7::text IS NULL OR search @@ websearch_to_tsquery('english', $7))
+    AND ($7::text IS NULL OR {_VECTOR} @@ websearch_to_tsquery('english', $7))
     AND ($8::timestamptz IS NULL OR updated_at >= $8)
-"""
+"""  # noqa: S608
 
 _COLUMNS = "id, name, revision, etag, definition, created_at, updated_at"
 _RANKED_FROM = (
-    "FROM (SELECT *, ts_rank(search, websearch_to_tsquery('english', $7))::float8 AS r "
+    "FROM (SELECT *, ts_rank(" + _VECTOR + ", websearch_to_tsquery('english', $7))::float8 AS r "
     "FROM tools WHERE"
 )
 _RANKED_END = (
-    ") ranked WHERE $9::text IS NULL OR (r, name) < ($10::float8, $9) "
-    "ORDER BY r DESC, name DESC LIMIT $11"
+    ") ranked WHERE $10::text IS NULL OR (r, name) < ($11::float8, $10) "
+    "ORDER BY r DESC, name DESC LIMIT $12"
 )
-_BY_NAME_END = " AND ($9::text IS NULL OR name > $9) ORDER BY name LIMIT $10"
+_BY_NAME_END = " AND ($10::text IS NULL OR name > $10) ORDER BY name LIMIT $11"
 # Built once from constants; every value is a $n parameter.
 _RANKED_SQL = f"SELECT {_COLUMNS}, r AS rank {_RANKED_FROM}{_WHERE}{_RANKED_END}"
 _BY_NAME_SQL = f"SELECT {_COLUMNS}, 0.0 AS rank FROM tools WHERE{_WHERE}{_BY_NAME_END}"  # noqa: S608
@@ -69,6 +94,7 @@ def _params(f: ToolFilter) -> list[Any]:
         f.enabled,
         f.q or None,
         f.updated_since,
+        list(f.search_fields),
     ]
 
 

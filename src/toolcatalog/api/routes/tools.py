@@ -1,21 +1,39 @@
-"""/api/v1/tools: health, listing and reading tools."""
+"""/api/v1/tools, the collection: health, listing and searching, creating a tool.
+
+One tool by name is in `tool.py`, registered after every fixed path segment."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, Field
 
+from toolcatalog.api.auth import EditorDep, ReaderDep
 from toolcatalog.api.deps import CatalogDep, RuntimeDep
 from toolcatalog.api.responses import ORJSONResponse
-from toolcatalog.errors import CatalogError, StoreUnavailable
-from toolcatalog.model.tool import Platform, Status, Tool
+from toolcatalog.api.routing import ORJSONRoute
+from toolcatalog.api.schemas import (
+    BODY_ERRORS,
+    ETAG_HEADER,
+    READ_ERRORS,
+    ToolPageOut,
+    example,
+    problems,
+    summarize,
+)
+from toolcatalog.catalog.service import CachedTool
+from toolcatalog.errors import StoreUnavailable
+from toolcatalog.model.tool import SNAKE_RE, Platform, Status, Tool
 from toolcatalog.store.tool_listing import ToolFilter
-from toolcatalog.store.tools import ToolRecord
 
-router = APIRouter(prefix="/api/v1/tools", tags=["tools"])
+router = APIRouter(prefix="/api/v1/tools", tags=["tools"], route_class=ORJSONRoute)
+
+TOOL_EXAMPLE: dict[str, Any] = Tool.model_json_schema()["examples"][0]
+
+
+Tag = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.+-]{0,63}$")]
 
 
 class CacheHealth(BaseModel):
@@ -27,6 +45,14 @@ class CacheHealth(BaseModel):
 
 
 class Health(BaseModel):
+    model_config = example(
+        status="healthy", service="Tool Catalog API", version="0.1.0", tool_count=203,
+        database="connected",
+        cache={"size": 180, "max_size": 1000, "hits": 5120, "misses": 203,
+               "hit_rate_percent": 96.19},
+        reason=None,
+    )  # fmt: skip
+
     status: Literal["healthy", "degraded", "unhealthy"]
     service: str = "Tool Catalog API"
     version: str
@@ -36,45 +62,16 @@ class Health(BaseModel):
     reason: str | None = None
 
 
-class ToolSummary(BaseModel):
-    name: str
-    display_name: str | None
-    version: str
-    description: str
-    platform: Platform
-    category: str
-    tags: list[str]
-    status: Status
-    enabled: bool
-    capabilities: list[str]
-    revision: int
-    updated_at: datetime
-
-
-class ToolPageOut(BaseModel):
-    items: list[dict[str, Any]] = Field(
-        description="ToolSummary objects, or full Tool definitions with fields=full."
+def tool_response(
+    cached: CachedTool, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """The tool's JSON, encoded once when it was cached, with its ETag."""
+    return Response(
+        cached.body,
+        status_code=status_code,
+        media_type="application/json",
+        headers={"ETag": cached.etag, "Cache-Control": "no-cache", **(headers or {})},
     )
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
-    total: int
-    total_estimated: bool = False
-
-
-def summarize(tool: Tool, record: ToolRecord) -> dict[str, Any]:
-    return ToolSummary(
-        name=tool.name,
-        display_name=tool.display_name,
-        version=tool.version,
-        description=tool.description,
-        platform=tool.platform,
-        category=tool.category,
-        tags=tool.tags,
-        status=tool.status,
-        enabled=tool.enabled,
-        capabilities=[c.name for c in tool.capabilities],
-        revision=record.revision,
-        updated_at=record.updated_at,
-    ).model_dump(mode="json")
 
 
 @router.get(
@@ -92,6 +89,8 @@ async def health(runtime: RuntimeDep) -> ORJSONResponse:
         misses=stats.misses,
         hit_rate_percent=round(stats.hit_rate * 100, 2),
     )
+    status: Literal["healthy", "degraded", "unhealthy"]
+    database: Literal["connected", "unreachable"]
     try:
         count: int | None = await runtime.catalog.tool_count()
         database, status, reason = "connected", "healthy", None
@@ -110,14 +109,23 @@ async def health(runtime: RuntimeDep) -> ORJSONResponse:
     return ORJSONResponse(body.model_dump(), status_code=503 if status == "unhealthy" else 200)
 
 
-@router.get("", response_model=ToolPageOut, summary="List and search tools")
+@router.get(
+    "",
+    response_model=ToolPageOut,
+    summary="List and search tools",
+    description="Filters combine with AND. `q` is a full-text query over names, descriptions, "
+    "capabilities and examples, ranked by relevance; without it tools come by name. Pages are "
+    "keyset-paginated: pass `next_cursor` back as `cursor` (stable while tools are added).",
+    responses=problems(*READ_ERRORS),
+)
 async def list_tools(
     catalog: CatalogDep,
+    _caller: ReaderDep,
     platform: Platform | None = None,
-    category: str | None = None,
+    category: Annotated[str | None, Query(pattern=SNAKE_RE)] = None,
     status: Status | None = None,
-    tag: Annotated[list[str] | None, Query(description="Repeatable; all must match.")] = None,
-    capability: str | None = None,
+    tag: Annotated[list[Tag] | None, Query(description="Repeatable; all must match.")] = None,
+    capability: Annotated[str | None, Query(pattern=SNAKE_RE)] = None,
     enabled: bool | None = None,
     q: Annotated[str | None, Query(max_length=500, description="Full-text query.")] = None,
     updated_since: datetime | None = None,
@@ -143,31 +151,22 @@ async def list_tools(
     return ToolPageOut(items=items, next_cursor=page.next_cursor, total=page.total)
 
 
-@router.get(
-    "/{name}",
-    summary="Get one tool",
+@router.post(
+    "",
+    status_code=201,
     response_model=Tool,
-    responses={304: {"description": "Not modified (If-None-Match matched)"}},
+    summary="Create a tool",
+    description="Needs an editor key. Answers 201 with the stored definition (defaults filled "
+    "in), its `ETag` and `Location`; 409 if a tool of that name exists (use PUT).",
+    responses={
+        201: {"description": "Created", "headers": ETAG_HEADER},
+        **problems(*BODY_ERRORS, 409),
+    },
 )
-async def get_tool(
-    name: str,
+async def create_tool(
     catalog: CatalogDep,
-    if_none_match: Annotated[str | None, Header()] = None,
+    caller: EditorDep,
+    tool: Annotated[Tool, Body(openapi_examples={"df": {"value": TOOL_EXAMPLE}})],
 ) -> Response:
-    stale = False
-    try:
-        cached = await catalog.get_tool(name)
-    except StoreUnavailable:
-        fallback = catalog.peek_tool(name)
-        if fallback is None:
-            raise
-        cached, stale = fallback, True
-    except CatalogError:
-        raise
-    headers = {"ETag": cached.etag, "Cache-Control": "no-cache"}
-    if stale:
-        headers["X-Cache-Stale"] = "true"
-        headers["Warning"] = '110 toolcatalog "Response is stale: database unreachable"'
-    if if_none_match is not None and cached.etag in {t.strip() for t in if_none_match.split(",")}:
-        return Response(status_code=304, headers=headers)
-    return Response(cached.body, media_type="application/json", headers=headers)
+    cached = await catalog.create_tool(tool, actor=caller.actor)
+    return tool_response(cached, 201, {"Location": f"/api/v1/tools/{cached.tool.name}"})

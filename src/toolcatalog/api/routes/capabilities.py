@@ -1,0 +1,135 @@
+"""Capabilities across the catalog: every capability name with the tools that offer it.
+
+Served from the cached catalog snapshot (invalidated by every write), so these reads do not
+touch the database. The seed's paths under /api/v1/tools are kept alongside."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+
+from toolcatalog.api.auth import ReaderDep
+from toolcatalog.api.deps import CatalogDep
+from toolcatalog.api.routing import ORJSONRoute
+from toolcatalog.api.schemas import (
+    CURSOR_DESCRIPTION,
+    READ_ERRORS,
+    SUMMARY_EXAMPLE,
+    example,
+    problems,
+    summarize,
+)
+from toolcatalog.model.tool import SNAKE_RE
+from toolcatalog.store.tool_listing import ToolFilter
+
+router = APIRouter(prefix="/api/v1", tags=["capabilities"], route_class=ORJSONRoute)
+
+CapabilityName = Annotated[str, Path(pattern=SNAKE_RE, description="A capability name.")]
+
+
+class CapabilityEntry(BaseModel):
+    capability_name: str
+    tool_count: int
+    tools: list[str] = Field(description="Names of the tools offering it, by name.")
+
+
+class CapabilityIndex(BaseModel):
+    model_config = example(
+        capabilities=[{"capability_name": "disk_usage", "tool_count": 2, "tools": ["df", "du"]}],
+        total=1,
+    )
+
+    capabilities: list[CapabilityEntry]
+    total: int
+
+
+class CapabilityTools(BaseModel):
+    model_config = example(
+        capability="disk_usage", tools=[SUMMARY_EXAMPLE], total=2, next_cursor=None
+    )
+
+    capability: str
+    tools: list[dict[str, Any]] = Field(description="ToolSummary objects, by name.")
+    total: int
+    next_cursor: str | None = Field(description=CURSOR_DESCRIPTION)
+
+
+async def _index(catalog: CatalogDep) -> list[CapabilityEntry]:
+    snapshot = await catalog.get_all_tools_with_structure()
+    offered: dict[str, list[str]] = {}
+    for tool in snapshot.tools:
+        for cap in tool.capabilities:
+            offered.setdefault(cap.name, []).append(tool.name)
+    return [
+        CapabilityEntry(capability_name=name, tool_count=len(tools), tools=sorted(tools))
+        for name, tools in sorted(offered.items())
+    ]
+
+
+async def _tools(catalog: CatalogDep, name: str, limit: int, cursor: str | None) -> Any:
+    page = await catalog.list_tools(ToolFilter(capability=name), limit=limit, cursor=cursor)
+    return CapabilityTools(
+        capability=name,
+        tools=[summarize(t, r) for t, r in page.items],
+        total=page.total,
+        next_cursor=page.next_cursor,
+    )
+
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+Cursor = Annotated[str | None, Query(max_length=1000, description=CURSOR_DESCRIPTION)]
+
+
+@router.get(
+    "/capabilities",
+    summary="Every capability with the tools that offer it",
+    response_model=CapabilityIndex,
+    responses=problems(*READ_ERRORS),
+)
+async def capability_index(catalog: CatalogDep, _caller: ReaderDep) -> CapabilityIndex:
+    entries = await _index(catalog)
+    return CapabilityIndex(capabilities=entries, total=len(entries))
+
+
+@router.get(
+    "/capabilities/{name}/tools",
+    summary="The tools offering one capability",
+    response_model=CapabilityTools,
+    responses=problems(*READ_ERRORS),
+)
+async def capability_tools(
+    name: CapabilityName,
+    catalog: CatalogDep,
+    _caller: ReaderDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Any:
+    return await _tools(catalog, name, limit, cursor)
+
+
+@router.get(
+    "/tools/capabilities/list",
+    summary="Every capability with its tools (seed-compatible)",
+    response_model=list[CapabilityEntry],
+    responses=problems(*READ_ERRORS),
+)
+async def capability_list_compat(catalog: CatalogDep, _caller: ReaderDep) -> Any:
+    return await _index(catalog)
+
+
+@router.get(
+    "/tools/capabilities/{name}/tools",
+    summary="The tools offering one capability (seed-compatible)",
+    response_model=CapabilityTools,
+    responses=problems(*READ_ERRORS),
+)
+async def capability_tools_compat(
+    name: CapabilityName,
+    catalog: CatalogDep,
+    _caller: ReaderDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Any:
+    return await _tools(catalog, name, limit, cursor)

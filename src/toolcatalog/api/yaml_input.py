@@ -1,0 +1,116 @@
+"""YAML from HTTP clients, parsed defensively before it reaches the definition loader.
+
+Three guards, each against a measured failure of PyYAML's C loader on hostile input:
+- nesting: 100,000 nested `[` (200 KB) crash the process with a segmentation fault, and
+  even the event parser needs 23 s for them; a linear pre-scan bounds the depth first;
+- aliases: `&a` / `*a` build shared objects, so a few lines can expand into a billion
+  items for validation to walk ("billion laughs"); any shared or recursive container is
+  refused;
+- types: YAML has dates, binary, sets and non-string keys that JSON cannot store.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from toolcatalog.errors import InvalidDefinition, Problem
+from toolcatalog.formats.definitions import parse_text, validate_documents
+from toolcatalog.model.tool import Tool
+
+MAX_DEPTH = 64  # a tool definition nests about 8 deep; JSON Schemas of inputs a little more
+_FLOW = re.compile(r"[\[\]{}]")
+_BLOCK_INDENT = re.compile(r"^[ \t?:-]*", re.MULTILINE)
+_INDEX = re.compile(r"^\[(\d+)\]")
+
+
+class UnsafeYaml(InvalidDefinition):
+    """YAML that does not parse, or that the API refuses to parse."""
+
+
+@dataclass(slots=True)
+class ParsedTools:
+    tools: list[Tool] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    failed_count: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_tools_yaml(text: str) -> ParsedTools:
+    """The tools in `text` (one, a list, or `{tools: [...]}`) and, per invalid document, its
+    problems with JSON path and line. Raises UnsafeYaml when the text is refused."""
+    _refuse_deep_nesting(text)
+    try:
+        data = parse_text(text, None)
+    except InvalidDefinition as exc:  # a syntax error, with its line
+        raise UnsafeYaml(exc.detail, exc.problems) from None
+    _refuse_shared_nodes(data)
+    try:
+        data = orjson.loads(orjson.dumps(data))  # dates become ISO strings
+    except TypeError as exc:
+        raise UnsafeYaml(
+            "the YAML holds values JSON cannot represent",
+            [Problem("", f"{exc} (binary, sets and non-string keys are not accepted)")],
+        ) from None
+    loaded, problems, is_vocabulary = validate_documents(data, file=None, text=text)
+    result = ParsedTools(tools=[lt.tool for lt in loaded])
+    if is_vocabulary:
+        result.warnings.append(
+            "a capability vocabulary is imported with `toolcatalog import`; ignored here"
+        )
+        return result
+    if not loaded and not problems:
+        problems = [Problem("", "no tool definitions found")]
+    failed: set[str] = set()
+    for p in problems:
+        tool = _tool_label(data, p.path)
+        failed.add(tool)
+        result.failures.append({"tool": tool, "error": p.message, "path": p.path, "line": p.line})
+    result.failed_count = len(failed)
+    return result
+
+
+def _tool_label(data: Any, path: str) -> str:
+    match = _INDEX.match(path)
+    item = data
+    if match:
+        items = data.get("tools") if isinstance(data, dict) else data
+        item = items[int(match.group(1))] if isinstance(items, list) else None
+    name = item.get("name") if isinstance(item, dict) else None
+    if isinstance(name, str) and name:
+        return name
+    return f"[{match.group(1)}]" if match else ""
+
+
+def _refuse_deep_nesting(text: str) -> None:
+    # An upper bound: every nesting level is an opening bracket or at least one character of
+    # indentation or block indicator. Brackets inside quoted strings only make it larger.
+    depth = deepest = 0
+    for m in _FLOW.finditer(text):
+        depth = depth + 1 if m.group() in "[{" else max(depth - 1, 0)
+        deepest = max(deepest, depth)
+    indent = max((len(m.group()) for m in _BLOCK_INDENT.finditer(text)), default=0)
+    if deepest > MAX_DEPTH or indent > 4 * MAX_DEPTH:
+        raise UnsafeYaml(
+            "the YAML nests too deeply",
+            [Problem("", f"at most {MAX_DEPTH} levels of nesting are accepted")],
+        )
+
+
+def _refuse_shared_nodes(data: Any) -> None:
+    seen: set[int] = set()
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict | list):
+            continue
+        if id(node) in seen:
+            raise UnsafeYaml(
+                "YAML anchors and aliases are not accepted over HTTP",
+                [Problem("", "write each value out in full (no &anchor / *alias / <<: merge)")],
+            )
+        seen.add(id(node))
+        stack.extend(node.values() if isinstance(node, dict) else node)

@@ -1,0 +1,59 @@
+"""Helpers of the API tests: a client over a runtime, keys of each role, assertions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from builders import tool_doc
+from toolcatalog.api.app import create_app
+from toolcatalog.runtime import Runtime
+
+BASE = "http://testserver"
+ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@asynccontextmanager
+async def client_for(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(runtime))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        yield client
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Headers carrying a key of each role (`none` carries none)."""
+
+    reader: dict[str, str]
+    editor: dict[str, str]
+    admin: dict[str, str]
+    none: dict[str, str]
+
+    def of(self, role: str) -> dict[str, str]:
+        headers: dict[str, str] = getattr(self, role)
+        return headers
+
+
+async def create(
+    client: httpx.AsyncClient, keys: Keys, name: str = "alpha_tool", **overrides: Any
+) -> httpx.Response:
+    response = await client.post(
+        "/api/v1/tools", json=tool_doc(name, **overrides), headers=keys.editor
+    )
+    assert response.status_code == 201, response.text
+    return response
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """A problem+json answer with this status, and no trace of a stack."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert {"type", "title", "detail"} <= set(body)
+    assert "Traceback" not in response.text
+    return body
