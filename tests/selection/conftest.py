@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from selection_catalog import CATALOG, write_catalog
 
 from toolcatalog.config import Settings
 from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.selector import Selector
+
+from .selection_catalog import CATALOG, write_catalog
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from selection_catalog import ask, write_catalog
-
 from toolcatalog.config import Settings
 from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.selector import Selector
+
+from .selection_catalog import ask, write_catalog
 
 DISK = "how much disk space is used on the server"
 
@@ -96,7 +96,7 @@ def test_same_snapshot_and_request_give_the_same_result(selector: Selector) -> N
 
 
 def test_equal_scores_are_ordered_by_tool_name(tmp_path: Path) -> None:
-    from selection_catalog import DF
+    from .selection_catalog import DF
 
     twin = DF.replace("name: df", "name: bdf")
     folder = write_catalog(tmp_path / "c", {"a.yaml": DF, "b.yaml": twin})
@@ -210,3 +210,28 @@ def test_top_k_limits_candidates_to_distinct_tools(selector: Selector) -> None:
     result = selector.select(SelectionRequest(request="service disk metrics", top_k=2))
     assert len(result.candidates) <= 2
     assert len({c.tool for c in result.candidates}) == len(result.candidates)
+
+
+def test_an_os_named_in_the_text_prefers_that_platform_softly(selector: Selector) -> None:
+    windows = selector.select(SelectionRequest(request="check a service on the windows server"))
+    linux = selector.select(SelectionRequest(request="check a service on the ubuntu server"))
+    assert windows.decision is not None
+    assert linux.decision is not None
+    assert (windows.decision.tool, linux.decision.tool) == ("get_service", "systemctl")
+    # soft: the other OS's tool is still a candidate, not filtered out
+    assert "systemctl" in {c.tool for c in windows.candidates}
+
+
+def test_every_select_is_counted_by_the_method_that_decided(selector: Selector) -> None:
+    from toolcatalog.metrics import REGISTRY
+
+    def count(method: str) -> float:
+        value = REGISTRY.get_sample_value(
+            "toolcatalog_selection_decisions_total", {"method": method}
+        )
+        return value or 0.0
+
+    none, deterministic = count("none"), count("deterministic")
+    selector.select(SelectionRequest(request="bake a chocolate cake"))
+    selector.select(SelectionRequest(request=DISK))
+    assert (count("none"), count("deterministic")) == (none + 1, deterministic + 1)

@@ -1,4 +1,4 @@
-"""One smoke test on the repository's starter catalog (the rest use their own YAML)."""
+"""Smoke tests on the repository's starter catalog (the rest use their own YAML)."""
 
 from __future__ import annotations
 
@@ -22,3 +22,15 @@ def test_the_starter_catalog_answers_a_disk_question_and_refuses_a_recipe() -> N
     assert disk.decision.tool in {"du", "ncdu", "df"}
     cake = selector.select(SelectionRequest(request="bake a chocolate cake"))
     assert cake.decision is None
+
+
+@pytest.mark.skipif(not CATALOG.is_dir(), reason="no starter catalog in this checkout")
+def test_a_host_named_in_one_tools_example_does_not_pick_that_tool() -> None:
+    # restic's examples mention app3; before example host names were set apart, this request
+    # about a big folder picked restic.
+    selector = Selector(FolderSource(CATALOG), Settings(llm_url=None))
+    result = selector.select(
+        SelectionRequest(request="which folder under /var/log is huge on app3", top_k=3)
+    )
+    assert result.decision is not None
+    assert "restic" not in {c.tool for c in result.candidates}

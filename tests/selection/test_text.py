@@ -5,7 +5,13 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toolcatalog.selection.text import query_terms, stem, tokenize
+from toolcatalog.selection.text import (
+    platform_hint,
+    query_terms,
+    split_entities,
+    stem,
+    tokenize,
+)
 
 
 def test_paths_hosts_and_units_become_words_and_typed_values() -> None:
@@ -39,6 +45,35 @@ def test_host_words_weigh_less_than_the_request_and_related_words_are_added() ->
     assert weights["swap"] == 1.0
     assert weights["kafka"] < 0.5
     assert 0 < weights["memory"] < 1.0
+
+
+def test_plural_acronyms_are_the_acronym_not_its_letters() -> None:
+    assert tokenize("IPs VMs PIDs") == ["ip", "vm", "pid"]
+    assert "ps" not in tokenize("which IPs are on eth1")
+
+
+def test_a_maintenance_window_is_not_the_windows_platform() -> None:
+    assert "windows" not in tokenize("2h maintenance window")
+    assert tokenize("Windows servers")[0] == "windows"
+    assert platform_hint(tokenize("mute alerts for the maintenance window")) == frozenset()
+
+
+def test_every_inflection_of_a_phrase_is_rewritten() -> None:
+    assert "full" in tokenize("what fills up /var")
+    assert "full" in tokenize("the disk filled up")
+
+
+def test_example_entities_are_set_apart_but_keep_their_kind() -> None:
+    words, entities = split_entities("why is / full on db2; fsck /dev/sdd1 from 10.0.0.5")
+    assert {"full", "fsck", "<path>", "dev", "<ip>"} <= set(words)
+    assert {"db2", "sdd1"} <= set(entities)
+    assert not {"db2", "sdd1"} & set(words)
+
+
+def test_platform_words_give_a_hint() -> None:
+    assert platform_hint(tokenize("restart the spooler on the windows file server")) == {"windows"}
+    assert platform_hint(tokenize("dns fails on an ubuntu box")) == {"linux"}
+    assert platform_hint(tokenize("which pod restarts")) == {"kubernetes"}
 
 
 @given(st.text(max_size=200))

@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from selection_catalog import DF, write_catalog
 
 from toolcatalog.config import Settings
 from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.selector import Selector
 from toolcatalog.selection.tiebreak import TiedCandidate, break_tie, endpoint, parse_answer
+
+from .selection_catalog import DF, write_catalog
 
 TIED = [
     TiedCandidate(

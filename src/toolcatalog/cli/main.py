@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from toolcatalog.cli import catalog_commands
+from toolcatalog.cli import catalog_commands, select
 from toolcatalog.cli.db import db_app
 from toolcatalog.cli.keys import keys_app
 from toolcatalog.cli.serve import serve
@@ -28,6 +28,7 @@ app.command("validate")(catalog_commands.validate_command)
 app.command("list")(catalog_commands.list_command)
 app.command("show")(catalog_commands.show_command)
 app.command("reload")(catalog_commands.reload_command)
+app.command("select")(select.select_command)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 

@@ -5,12 +5,19 @@ BM25F (Robertson & Zaragoza 2009): a term's frequency is summed over fields, eac
 field's weight and length normalisation, then saturated once per document with k1. Every
 document-term contribution is known at build time, so the postings hold final contributions
 and a query does no arithmetic per document beyond adding them.
+
+A document is a list of components, (field, terms) pairs. Catalogs repeat their texts a lot
+(capability and pattern descriptions, vocabulary entries shared by many tools), so each distinct
+component is interned and counted once and documents refer to it: building the index of 10,000
+generated tools went from 2.9 s (one token at a time) to about 0.5 s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain, count
 
 import numpy as np
 import numpy.typing as npt
@@ -26,9 +33,49 @@ MIN_CORRECTED = 6
 class FieldSpec:
     weight: float
     b: float  # length normalisation: 0 for short fixed fields (names), ~0.75 for prose
+    # How much a term found (only) in this field says the document is *about* the term, for
+    # coverage: a tool's own description counts fully, a word in one of its examples less.
+    evidence: float = 1.0
 
 
-Document = Mapping[str, Sequence[str]]
+Terms = tuple[str, ...]
+Component = tuple[str, Terms]  # (field name, the terms of one text in that field)
+Document = Sequence[Component]
+
+
+def saturate(tf: float) -> float:
+    return tf / (K1 + tf)
+
+
+class _Components:
+    """Distinct component term lists, each interned and counted once. Keyed by the tuple's
+    identity: the tokeniser's caches hand out one tuple per distinct text, and hashing long
+    tuples of terms cost more than the counting it saved."""
+
+    def __init__(self) -> None:
+        # A term's id is the vocabulary's size when first seen: interning stays in C (map).
+        self.vocab: defaultdict[str, int] = defaultdict(count().__next__)
+        self.seen: dict[int, int] = {}
+        self.keep: list[Terms] = []  # holds each keyed tuple, so its id cannot be reused
+        self.terms: list[list[int]] = []
+        self.counts: list[list[int]] = []
+        self.lengths: list[int] = []
+
+    def ids(self, components: Sequence[Terms]) -> list[int]:
+        """The component id of each of `components`, adding those not seen before."""
+        by_id = dict(zip(map(id, components), components, strict=True))
+        for key, terms in by_id.items():
+            if key not in self.seen:
+                self._add(key, terms)
+        return list(map(self.seen.__getitem__, map(id, components)))
+
+    def _add(self, key: int, terms: Terms) -> None:
+        self.keep.append(terms)
+        counted = Counter(terms)  # counts in C; only distinct terms are interned
+        self.seen[key] = len(self.terms)
+        self.terms.append(list(map(self.vocab.__getitem__, counted)))
+        self.counts.append(list(counted.values()))
+        self.lengths.append(len(terms))
 
 
 class BM25FIndex:
@@ -38,50 +85,68 @@ class BM25FIndex:
         self, docs: Sequence[Document], fields: Mapping[str, FieldSpec], spelling: bool = True
     ) -> None:
         self.size = n = len(docs)
-        names = list(fields)
-        vocab: dict[str, int] = {}
-        intern = vocab.setdefault
-        keys: list[IntArray] = []
-        pseudo: list[FloatArray] = []
-        # Per field, every token occurrence as (term, document); numpy then counts frequencies
-        # and lengths. A Counter per field and document took 3 s for 10,000 tools, this 0.5 s.
-        for name in names:
-            spec = fields[name]
-            term_ids: list[int] = []
-            doc_ids: list[int] = []
-            for d, doc in enumerate(docs):
-                terms = doc.get(name, ())
-                term_ids += [intern(t, len(vocab)) for t in terms]
-                doc_ids += [d] * len(terms)
-            if not term_ids:
-                continue
-            t_arr = np.asarray(term_ids, dtype=np.int64)
-            d_arr = np.asarray(doc_ids, dtype=np.int64)
-            lengths = np.bincount(d_arr, minlength=n).astype(np.float64)
-            average = max(float(lengths.mean()), 1.0)
-            unique, counts = np.unique(t_arr * n + d_arr, return_counts=True)
-            norm = 1.0 - spec.b + spec.b * lengths[unique % n] / average
-            keys.append(unique)
-            pseudo.append(spec.weight * counts / norm)
-        self.vocab = vocab
-        self.terms = list(vocab)
-        # Sum the fields of each (term, document) pair into one pseudo frequency.
-        all_keys = np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
-        unique, inverse = np.unique(all_keys, return_inverse=True)
-        tf_sum = np.bincount(
-            inverse, weights=np.concatenate(pseudo) if pseudo else None, minlength=len(unique)
+        self.fields = dict(fields)
+        field_id = {name: i for i, name in enumerate(fields)}
+        nf = len(field_id)
+        parts = _Components()
+        components = list(chain.from_iterable(docs))
+        names, texts = zip(*components, strict=True) if components else ((), ())
+        comps = np.asarray(parts.ids(texts), dtype=np.int64)
+        # slot = document * fields + field, the cell of the (document, field) length table
+        slots = np.repeat(np.arange(n, dtype=np.int64) * nf, [len(doc) for doc in docs])
+        slots += np.fromiter(
+            map(field_id.__getitem__, names), dtype=np.int64, count=len(components)
         )
+        self.vocab: dict[str, int] = dict(parts.vocab)
+        self.terms = list(parts.vocab)
+        comp_len = np.asarray(parts.lengths, dtype=np.float64)
+        comp_n = np.asarray([len(t) for t in parts.terms], dtype=np.int64)
+        comp_start = np.concatenate(([0], np.cumsum(comp_n)))
+        flat = int(comp_start[-1])
+        flat_terms = np.fromiter(chain.from_iterable(parts.terms), dtype=np.int64, count=flat)
+        flat_counts = np.fromiter(chain.from_iterable(parts.counts), dtype=np.float64, count=flat)
+        # Field lengths per document, and their averages over all documents.
+        lengths = np.bincount(slots, weights=comp_len[comps], minlength=n * nf).reshape(n, nf)
+        average = np.maximum(lengths.mean(axis=0) if n else np.ones(nf), 1.0)
+        weight = np.array([fields[f].weight for f in field_id], dtype=np.float64)
+        b = np.array([fields[f].b for f in field_id], dtype=np.float64)
+        self.average_length = {f: float(average[i]) for f, i in field_id.items()}
+        # Expand every (document, field, component) entry into its (term, count) rows.
+        per_entry = comp_n[comps]
+        total = int(per_entry.sum())
+        shift = np.repeat(comp_start[comps] - np.cumsum(per_entry) + per_entry, per_entry)
+        rows = shift + np.arange(total, dtype=np.int64)
+        row_slot = np.repeat(slots, per_entry)
+        row_doc, row_field = row_slot // nf, row_slot % nf
+        norm = 1.0 - b[row_field] + b[row_field] * lengths.ravel()[row_slot] / average[row_field]
+        pseudo = weight[row_field] * flat_counts[rows] / norm
+        evidence = np.array([fields[f].evidence for f in field_id], dtype=np.float64)[row_field]
+        # Sum the fields of each (term, document) pair into one pseudo frequency; sorted by term
+        # then document, so each term's postings are one slice.
+        row_term = flat_terms[rows]
+        key = row_term * max(n, 1) + row_doc
+        # Rows are in document order, so a stable sort by term alone orders them by (term,
+        # document). Term ids under 2**16 sort as uint16, which numpy radix-sorts: 18 ms for
+        # the 1.5 million rows of 10,000 tools, against 145 ms sorting the int64 keys.
+        if len(self.vocab) < 2**16:
+            order = np.argsort(row_term.astype(np.uint16), kind="stable")
+        else:
+            order = np.argsort(key, kind="stable")
+        key = key[order]
+        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1]))) if total else key
+        tf_sum = np.add.reduceat(pseudo[order], starts) if total else np.zeros(0)
+        strongest = np.maximum.reduceat(evidence[order], starts) if total else np.zeros(0)
+        unique = key[starts] if total else key
         pair_term = unique // max(n, 1)
         pair_doc = unique % max(n, 1)
-        df = np.bincount(pair_term, minlength=len(vocab)).astype(np.float64)
+        df = np.bincount(pair_term, minlength=len(self.vocab)).astype(np.float64)
         self.idf: FloatArray = np.log1p((self.size - df + 0.5) / (df + 0.5))
         self.df = df
         self.max_idf = float(np.log1p((self.size + 0.5) / 0.5))
-        contribution = self.idf[pair_term] * tf_sum / (K1 + tf_sum)
-        # `unique` is sorted by term then document, so each term's postings are one slice.
-        self._offsets = np.searchsorted(pair_term, np.arange(len(vocab) + 1))
+        self._offsets = np.searchsorted(pair_term, np.arange(len(self.vocab) + 1))
         self._docs: IntArray = pair_doc
-        self._contrib: FloatArray = contribution
+        self._contrib: FloatArray = self.idf[pair_term] * tf_sum / (K1 + tf_sum)
+        self._evidence: FloatArray = strongest
         # Built eagerly (about 3 ms per 1,000 terms) so no request pays for it.
         self._deletes = self._build_deletes() if spelling else {}
 
@@ -96,9 +161,10 @@ class BM25FIndex:
     def score(
         self, query: Mapping[str, float], covering: Mapping[str, float]
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Per-document BM25F scores; per-document sums of `covering[term]` x IDF over the terms
-        the document contains (how much of the request it covers); and how many of the
-        `covering` terms each document contains."""
+        """Per-document BM25F scores; per-document sums of `covering[term]` x IDF x evidence
+        over the terms the document contains (how much of the request it covers, a term found
+        only in a weak-evidence field counting less); and how many of the `covering` terms each
+        document contains, weighted the same way by evidence."""
         doc_parts: list[IntArray] = []
         score_parts: list[FloatArray] = []
         cover_parts: list[FloatArray] = []
@@ -111,8 +177,9 @@ class BM25FIndex:
             docs = self._docs[lo:hi]
             doc_parts.append(docs)
             score_parts.append(self._contrib[lo:hi] * weight)
-            cover_parts.append(np.full(len(docs), self.idf[i] * covering.get(term, 0.0)))
-            count_parts.append(np.full(len(docs), 1.0 if term in covering else 0.0))
+            evidence = self._evidence[lo:hi]
+            cover_parts.append(evidence * (self.idf[i] * covering.get(term, 0.0)))
+            count_parts.append(evidence if term in covering else np.zeros(len(docs)))
         if not doc_parts:
             zeros = np.zeros(self.size)
             return zeros, zeros.copy(), zeros.copy()
@@ -123,7 +190,7 @@ class BM25FIndex:
         as_float = np.float64
         return scores.astype(as_float), cover.astype(as_float), count.astype(as_float)
 
-    def terms_in(self, doc: int, terms: Sequence[str]) -> list[str]:
+    def terms_in(self, doc: int, terms: Iterable[str]) -> list[str]:
         """Those of `terms` that document `doc` contains (for explanations)."""
         found = []
         for term in terms:
@@ -162,6 +229,56 @@ class BM25FIndex:
                 for variant in _deletions(word):
                     deletes.setdefault(variant, []).append(word)
         return deletes
+
+
+class FieldScorer:
+    """BM25F for a few small documents scored at query time (a pooled tool's patterns), with
+    the IDF of a larger index. Each distinct document is turned into pseudo frequencies once
+    and kept: a catalog repeats its patterns, and a request touches only its pool's."""
+
+    def __init__(self, fields: Mapping[str, FieldSpec], average: Mapping[str, float]) -> None:
+        self.fields = dict(fields)
+        self.average = {f: max(average.get(f, 1.0), 1.0) for f in fields}
+        self._cache: dict[tuple[Component, ...], dict[str, float]] = {}
+
+    def frequencies(self, doc: tuple[Component, ...]) -> dict[str, float]:
+        found = self._cache.get(doc)
+        if found is not None:
+            return found
+        lengths: dict[str, int] = {}
+        for name, terms in doc:
+            lengths[name] = lengths.get(name, 0) + len(terms)
+        tf: dict[str, float] = {}
+        for name, terms in doc:
+            spec = self.fields[name]
+            norm = 1.0 - spec.b + spec.b * lengths[name] / self.average[name]
+            share = spec.weight / norm
+            for term in terms:
+                tf[term] = tf.get(term, 0.0) + share
+        self._cache[doc] = tf  # a benign race: two threads compute the same value
+        return tf
+
+    def score(
+        self, doc: tuple[Component, ...], query: Mapping[str, float], index: BM25FIndex
+    ) -> float:
+        tf = self.frequencies(doc)
+        total = 0.0
+        for term, weight in query.items():
+            f = tf.get(term)
+            if f:
+                total += weight * index.idf_of(term) * saturate(f)
+        return total
+
+
+def field_averages(docs: Iterable[Document], fields: Iterable[str]) -> dict[str, float]:
+    """The mean length of each field over `docs` (for FieldScorer's length normalisation)."""
+    totals = dict.fromkeys(fields, 0)
+    count = 0
+    for doc in docs:
+        count += 1
+        for name, terms in doc:
+            totals[name] += len(terms)
+    return {f: t / max(count, 1) for f, t in totals.items()}
 
 
 def _deletions(word: str) -> set[str]:

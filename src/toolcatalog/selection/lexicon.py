@@ -1,12 +1,14 @@
 """A generic operations lexicon: words that mean the same thing to an operator, and words that
 are close enough to widen a query. Written for any catalog: it names concepts, never tools.
 
-Three tables, all in plain words (the tokeniser stems them with the same rules as the text):
+Four tables, all in plain words (the tokeniser stems them with the same rules as the text):
 - SYNONYMS: each group collapses to its first word on both sides (index and query), so `ram`
   in a request meets `memory` in a description with full weight.
 - PHRASES: multi-word terms rewritten to one word before tokenising (`load balancer` -> `lb`).
 - RELATED: one-way widening at query time with a reduced weight (RELATED_WEIGHT): a request for
   `reboot` also finds text about `restart`, but ranks an exact `reboot` above it.
+- PLATFORM_WORDS: words that say where a request runs (an OS, its shell, a distribution, a
+  cluster), keyed by the catalog's platform names; the selector turns them into a soft hint.
 """
 
 from __future__ import annotations
@@ -91,6 +93,10 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("namespace", "namespaces"),
 )
 
+# Groups that are names, not inflected words: they match exactly, never through a stem
+# ("windows" stems to "window", and a maintenance window is not the OS).
+EXACT_ONLY: frozenset[str] = frozenset({"windows"})
+
 PHRASES: dict[str, str] = {
     "load balancer": "lb",
     "load-balancer": "lb",
@@ -101,6 +107,9 @@ PHRASES: dict[str, str] = {
     "out of space": "full",
     "no space left": "full",
     "filled up": "full",
+    "fill up": "full",
+    "fills up": "full",
+    "filling up": "full",
     "time zone": "timezone",
     "active directory": "activedirectory",
     "domain controller": "domaincontroller",
@@ -252,4 +261,26 @@ RELATED: dict[str, tuple[str, ...]] = {
     "temperature": ("sensor", "hardware"),
     "health": ("status",),
     "status": ("health", "state"),
+}
+
+PLATFORM_WORDS: dict[str, tuple[str, ...]] = {
+    "windows": ("windows", "powershell", "pwsh", "winrm", "ntfs"),
+    "linux": (
+        "linux",
+        "ubuntu",
+        "debian",
+        "centos",
+        "rhel",
+        "redhat",
+        "fedora",
+        "rocky",
+        "almalinux",
+        "suse",
+        "opensuse",
+        "alpine",
+        "systemd",
+    ),
+    "macos": ("macos", "osx"),
+    "kubernetes": ("kubernetes", "pod", "pods", "namespace", "kubectl"),
+    "container": ("docker", "container", "containers", "podman"),
 }

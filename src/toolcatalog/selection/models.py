@@ -163,6 +163,7 @@ class Features(BaseModel):
 
 Execution = Literal["inline", "background"]
 SlaClass = Literal["interactive", "batch", "background"]
+RetrievalMethod = Literal["lexical", "hybrid"]
 
 
 class Candidate(BaseModel):
@@ -220,3 +221,8 @@ class SelectionResult(BaseModel):
     tie_break: TieBreak
     catalog_version: int
     elapsed_ms: float
+    retrieval: RetrievalMethod = Field(
+        default="lexical",
+        description="`hybrid` when embeddings were fused in (Settings.semantic, once the "
+        "catalog's embeddings are ready), else `lexical`.",
+    )

@@ -1,16 +1,21 @@
 """Candidate retrieval: the catalog index built from one snapshot, and the ranked tools and
 patterns a request reaches, with how much of the request each covers.
 
-Two BM25F indexes: one over tools (name, tags, description, capabilities, patterns, examples)
-decides which tools are relevant; one over patterns (with their capability) decides which way of
-using a tool fits best. Capability names are indexed with their vocabulary aliases and
-description, so text written in another team's words still meets ours.
+One BM25F index over tools (name, tags, description, capabilities, patterns, examples) decides
+which tools are relevant; a pooled tool's patterns are then scored at query time with the same
+IDF, which decides which way of using it fits best (a second full index over every pattern
+doubled the build time for a ranking only the pool's few hundred patterns need). Capability
+names are indexed with their vocabulary aliases and description, so text written in another
+team's words still meets ours.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import gc
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -18,12 +23,28 @@ import numpy.typing as npt
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Capability, Pattern, Platform, Status, Tool
 from toolcatalog.model.vocabulary import Vocabulary
-from toolcatalog.selection.bm25 import BM25FIndex, FieldSpec, FloatArray, IntArray
+from toolcatalog.selection.bm25 import (
+    BM25FIndex,
+    Component,
+    FieldScorer,
+    FieldSpec,
+    FloatArray,
+    IntArray,
+    Terms,
+    field_averages,
+)
 from toolcatalog.selection.policy import platform_matches
-from toolcatalog.selection.text import is_value_term, tokenize
+from toolcatalog.selection.text import is_value_term, split_entities, tokens
 
-# Field weights: names and tags are short and deliberate, examples are written like requests,
-# limitations often name *other* tools ("use lsof") so they count little.
+# Field weights: names and tags are short and deliberate, examples are written like requests.
+# Names of hosts, interfaces and devices in examples (web01, bond0, sdd) are mostly incidental
+# ("why is / full on db2"): indexed like any word they made "which folder under /var/log is
+# huge on app3" pick restic, whose example mentions app3. They keep a small weight, as
+# interface and device names still say something about a tool (dropped entirely, the dev set
+# lost "MTU on bond0"). Limitations are not indexed: they mostly name *other* tools ("use
+# lsof") and at their old weight (0.15) moved no ranking while costing a tenth of the build.
+# `evidence` (coverage, see bm25.FieldSpec): a word a tool only has in an example ("tokyo" in a
+# speedtest example) says less that the tool is about it than a word in its own description.
 TOOL_FIELDS: dict[str, FieldSpec] = {
     "name": FieldSpec(3.0, 0.0),
     "display": FieldSpec(1.5, 0.3),
@@ -34,8 +55,8 @@ TOOL_FIELDS: dict[str, FieldSpec] = {
     "capability_text": FieldSpec(0.8, 0.75),
     "pattern": FieldSpec(0.8, 0.75),
     "use_cases": FieldSpec(1.2, 0.75),
-    "examples": FieldSpec(1.5, 0.75),
-    "limitations": FieldSpec(0.15, 0.75),
+    "examples": FieldSpec(1.5, 0.75, evidence=0.5),
+    "example_entities": FieldSpec(0.2, 0.75, evidence=0.2),
 }
 PATTERN_FIELDS: dict[str, FieldSpec] = {
     "name": FieldSpec(1.5, 0.0),
@@ -43,9 +64,18 @@ PATTERN_FIELDS: dict[str, FieldSpec] = {
     "use_cases": FieldSpec(1.5, 0.75),
     "capability": FieldSpec(1.0, 0.5),
     "capability_text": FieldSpec(0.7, 0.75),
-    "limitations": FieldSpec(0.15, 0.75),
 }
 FUZZY_WEIGHT = 0.8
+# A platform named in the request's words ("on the windows file server", "ubuntu box", "pod"):
+# tools of that platform gain PLATFORM_BOOST of their score; when an OS is named, tools bound
+# to another OS lose PLATFORM_PENALTY. Portable, cloud and custom tools are left alone.
+# Measured: neutral on the dev and held-out sets (few of their misses hinge on the OS); larger
+# values began to override clear text evidence ("no docker" made a container tool win).
+PLATFORM_BOOST = 0.1
+PLATFORM_PENALTY = 0.2
+_OS_NAMES = frozenset({Platform.linux.value, Platform.windows.value, Platform.macos.value})
+
+PatternDoc = tuple[Component, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,92 +86,143 @@ class PatternEntry:
     pattern: Pattern
 
 
-class _Documents:
-    """Builds the tool and pattern documents, tokenising each capability and pattern text once
-    (a catalog repeats them: 10,000 generated tools tokenise in about a second)."""
+def canonical_names(vocabulary: Vocabulary | None) -> dict[str, str]:
+    """Every vocabulary name and alias -> its canonical name, as a plain dict (the model's
+    resolve() goes through pydantic's private-attribute lookup: 1 s per 44,000 calls)."""
+    table: dict[str, str] = {}
+    if vocabulary is not None:
+        for entry in vocabulary.vocabulary:
+            for word in (entry.name, *entry.aliases):
+                table[word] = entry.name
+    return table
 
-    def __init__(self, vocabulary: Vocabulary | None) -> None:
+
+class _Documents:
+    """Builds tool and pattern documents from shared, cached term tuples: a catalog repeats
+    its capability and pattern texts, so each distinct one is tokenised once."""
+
+    def __init__(self, vocabulary: Vocabulary | None, canonical: dict[str, str]) -> None:
         self.entries: dict[str, tuple[list[str], str]] = {}
         if vocabulary is not None:
             for entry in vocabulary.vocabulary:
                 self.entries[entry.name] = (entry.aliases, entry.description)
-        self.vocabulary = vocabulary
+        self.canonical = canonical
+        self._capabilities: dict[tuple[str, str], tuple[Terms, Terms]] = {}
+        self._patterns: dict[tuple[object, ...], PatternDoc] = {}
+        self._blocks: dict[tuple[object, ...], list[Component]] = {}
 
-    def capability(self, capability: Capability) -> tuple[list[str], list[str]]:
+    def capability(self, capability: Capability) -> tuple[Terms, Terms]:
         """The capability's name terms (with its vocabulary aliases) and its text terms."""
-        aliases, description = self.entries.get(
-            _canonical(capability.name, self.vocabulary), ([], "")
-        )
-        names = [
-            capability.name,
-            *tokenize(" ".join([capability.name, *aliases]).replace("_", " ")),
-        ]
-        return names, tokenize(capability.description + " " + description)
+        key = (capability.name, capability.description)
+        found = self._capabilities.get(key)
+        if found is None:
+            name = self.canonical.get(capability.name, capability.name)
+            aliases, description = self.entries.get(name, ([], ""))
+            names = (
+                capability.name,
+                *tokens(" ".join([capability.name, *aliases]).replace("_", " ")),
+            )
+            text = tokens(capability.description) + tokens(description)
+            found = self._capabilities[key] = (names, text)
+        return found
 
-    @staticmethod
-    def pattern(pattern: Pattern) -> dict[str, list[str]]:
-        return {
-            "name": tokenize(pattern.name.replace("_", " ")),
-            "description": tokenize(pattern.description),
-            "use_cases": tokenize(" ; ".join(pattern.typical_use_cases)),
-            "limitations": tokenize(" ; ".join(pattern.profile.limitations)),
-        }
+    def pattern(self, pattern: Pattern, capability: tuple[Terms, Terms]) -> PatternDoc:
+        key = (pattern.name, pattern.description, *pattern.typical_use_cases, capability)
+        found = self._patterns.get(key)
+        if found is None:
+            found = self._patterns[key] = (
+                ("name", tokens(pattern.name.replace("_", " "))),
+                ("description", tokens(pattern.description)),
+                ("use_cases", tokens(" ; ".join(pattern.typical_use_cases))),
+                ("capability", capability[0]),
+                ("capability_text", capability[1]),
+            )
+        return found
 
-    def build(self, tool: Tool) -> tuple[dict[str, list[str]], list[dict[str, list[str]]]]:
+    def capability_block(self, capability: Capability) -> tuple[list[Component], list[PatternDoc]]:
+        """The capability's part of a tool document, its patterns' texts merged per field (the
+        same BM25F sums, fewer components to count), and one document per pattern."""
+        names, text = cap = self.capability(capability)
+        patterns = [self.pattern(p, cap) for p in capability.patterns]
+        key = (names, text, *(id(p) for p in patterns))
+        found = self._blocks.get(key)
+        if found is None:
+            pattern_terms = tuple(chain.from_iterable(p[0][1] + p[1][1] for p in patterns))
+            use_cases = tuple(chain.from_iterable(p[2][1] for p in patterns))
+            found = self._blocks[key] = [
+                ("capability", names),
+                ("capability_text", text),
+                ("pattern", pattern_terms),
+                ("use_cases", use_cases),
+            ]
+        return found, patterns
+
+    def build(self, tool: Tool) -> tuple[list[Component], list[PatternDoc]]:
         """The tool's document and one document per pattern, in order."""
-        doc: dict[str, list[str]] = {
-            "name": [tool.name, *tokenize(tool.name)],
-            "display": tokenize(tool.display_name or ""),
-            "tags": tokenize(" ".join(tool.tags)),
-            "category": tokenize(tool.category),
-            "description": tokenize(tool.description),
-            "examples": tokenize(" ; ".join(tool.examples)),
-            "capability": [],
-            "capability_text": [],
-            "pattern": [],
-            "use_cases": [],
-            "limitations": [],
-        }
-        patterns: list[dict[str, list[str]]] = []
+        words, entities = split_entities(" ; ".join(tool.examples))
+        doc: list[Component] = [
+            ("name", (tool.name, *tokens(tool.name))),
+            ("display", tokens(tool.display_name or "")),
+            ("tags", tokens(" ".join(tool.tags))),
+            ("category", tokens(tool.category)),
+            ("description", tokens(tool.description)),
+            ("examples", words),
+            ("example_entities", entities),
+        ]
+        patterns: list[PatternDoc] = []
         for capability in tool.capabilities:
-            names, text = self.capability(capability)
-            doc["capability"] += names
-            doc["capability_text"] += text
-            for pattern in capability.patterns:
-                own = self.pattern(pattern)
-                doc["pattern"] += own["name"] + own["description"]
-                doc["use_cases"] += own["use_cases"]
-                doc["limitations"] += own["limitations"]
-                patterns.append(own | {"capability": names, "capability_text": text})
+            block, own = self.capability_block(capability)
+            doc += block
+            patterns += own
         return doc, patterns
 
 
 @dataclass(frozen=True, slots=True)
 class Retrieval:
-    """What a request reaches: raw tool and pattern scores (BM25F units), the share of the
-    request's weighted IDF each tool covers (0..1), and the terms actually searched."""
+    """What a request reaches: raw tool scores (BM25F units), the share of the request's
+    weighted IDF each tool covers (0..1), and the terms actually searched."""
 
     tool_scores: FloatArray
     tool_coverage: FloatArray
     tool_matches: FloatArray  # how many of the request's content words each tool has
-    pattern_scores: FloatArray
     terms: dict[str, float]
+    mass: float  # the request's content words' summed IDF: the most a tool could score
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building: the build allocates a few hundred
+    thousand small containers, and every generation-0 overflow made the collector walk the
+    whole snapshot's object graph. 10,000 tools: 2.9 s with it running, 1.5 s paused. The
+    build creates no reference cycles, so nothing is left for the collector to find."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class CatalogIndex:
     """Everything the selector needs from one snapshot, built once per generation."""
 
     def __init__(self, snapshot: CatalogSnapshot) -> None:
+        with _collector_paused():
+            self._build(snapshot)
+
+    def _build(self, snapshot: CatalogSnapshot) -> None:
         self.generation = snapshot.generation
         self.snapshot = snapshot
         self.key = snapshot_key(snapshot)
         vocabulary = snapshot.vocabulary
+        self.canonical = canonical_names(vocabulary)
         self.tools: tuple[Tool, ...] = tuple(sorted(snapshot.tools, key=lambda t: t.name))
         self.tool_position = {t.name: i for i, t in enumerate(self.tools)}
-        documents = _Documents(vocabulary)
-        tool_docs: list[dict[str, list[str]]] = []
+        documents = _Documents(vocabulary, self.canonical)
+        tool_docs: list[list[Component]] = []
         entries: list[PatternEntry] = []
-        pattern_docs: list[dict[str, list[str]]] = []
+        pattern_docs: list[PatternDoc] = []
         for i, tool in enumerate(self.tools):
             doc, patterns = documents.build(tool)
             tool_docs.append(doc)
@@ -153,20 +234,24 @@ class CatalogIndex:
             ]
         self.tool_index = BM25FIndex(tool_docs, TOOL_FIELDS)
         self.patterns = tuple(entries)
+        self.pattern_docs = tuple(pattern_docs)
         self.pattern_tool: IntArray = np.array([e.tool_index for e in entries], dtype=np.int64)
         # Patterns are stored tool by tool: tool i owns patterns[start[i]:start[i + 1]].
         self.pattern_start: IntArray = np.searchsorted(
             self.pattern_tool, np.arange(len(self.tools) + 1)
         )
-        self.pattern_index = BM25FIndex(pattern_docs, PATTERN_FIELDS, spelling=False)
+        self._pattern_scorer = FieldScorer(
+            PATTERN_FIELDS, field_averages(set(pattern_docs), PATTERN_FIELDS)
+        )
         self.tool_capabilities: tuple[frozenset[str], ...] = tuple(
-            frozenset(_canonical(c.name, vocabulary) for c in t.capabilities) for t in self.tools
+            frozenset(self.resolve_capability(c.name) for c in t.capabilities) for t in self.tools
         )
         self.vocabulary = vocabulary
         self._active = np.array(
             [t.enabled and t.status != Status.disabled for t in self.tools], dtype=bool
         )
         self._worlds: dict[Platform | None, npt.NDArray[np.bool_]] = {}
+        self._platform_factors: dict[frozenset[str], FloatArray] = {}
 
     def world_mask(self, platform: Platform | None) -> npt.NDArray[np.bool_]:
         """Tools that can serve a request for `platform`: enabled and platform-compatible."""
@@ -178,11 +263,34 @@ class CatalogIndex:
             mask = self._worlds[platform] = self._active & fits
         return mask
 
+    def platform_factor(self, hinted: frozenset[str]) -> FloatArray | float:
+        """Per-tool score factors for platforms the request's words name (see PLATFORM_HINT):
+        a soft preference, never a filter. 1.0 when the request names none."""
+        if not hinted:
+            return 1.0
+        factor = self._platform_factors.get(hinted)
+        if factor is None:
+            names = np.array([t.platform.value for t in self.tools])
+            factor = np.ones(len(self.tools))
+            factor[np.isin(names, list(hinted))] += PLATFORM_BOOST
+            named_os = hinted & _OS_NAMES
+            if named_os:
+                other_os = np.isin(names, list(_OS_NAMES - named_os))
+                factor[other_os] -= PLATFORM_PENALTY
+            self._platform_factors[hinted] = factor
+        return factor
+
     def resolve_capability(self, name: str) -> str:
-        return _canonical(name, self.vocabulary)
+        return self.canonical.get(name, name)
+
+    def pattern_scores(self, tool: int, terms: Mapping[str, float]) -> list[float]:
+        """BM25F scores of tool `tool`'s patterns for the request's terms, in order."""
+        start, end = int(self.pattern_start[tool]), int(self.pattern_start[tool + 1])
+        scorer, index = self._pattern_scorer, self.tool_index
+        return [scorer.score(self.pattern_docs[j], terms, index) for j in range(start, end)]
 
     def retrieve(self, terms: Mapping[str, float]) -> Retrieval:
-        """Score every tool and pattern for the request's weighted terms (see `query_terms`).
+        """Score every tool for the request's weighted terms (see `query_terms`).
 
         Coverage counts the request's own content words (weight 1, not values such as hosts
         and addresses) by IDF; words the catalog has never seen count at the highest IDF, so
@@ -204,15 +312,8 @@ class CatalogIndex:
                 covering[term] = 1.0
                 mass += self.tool_index.idf_of(term)
         tool_scores, covered, matches = self.tool_index.score(searched, covering)
-        pattern_scores, _, _ = self.pattern_index.score(searched, {})
         coverage = covered / mass if mass > 0 else np.zeros_like(covered)
-        return Retrieval(tool_scores, coverage, matches, pattern_scores, searched)
-
-
-def _canonical(name: str, vocabulary: Vocabulary | None) -> str:
-    if vocabulary is None:
-        return name
-    return vocabulary.resolve(name) or name
+        return Retrieval(tool_scores, coverage, matches, searched, mass)
 
 
 def snapshot_key(snapshot: CatalogSnapshot) -> tuple[str, int, float]:

@@ -131,11 +131,12 @@ def normalise_costs(costs: Sequence[float | None]) -> list[float]:
     return out
 
 
-def utility(dims: Dimensions, weights: Weights) -> float:
+def utility(dims: Dimensions, weights: Weights, cost: float | None = None) -> float:
+    """The preference-weighted sum of the five dimensions; `cost` overrides dims.cost."""
     return (
         weights.speed * dims.speed
         + weights.accuracy * dims.accuracy
-        + weights.cost * dims.cost
+        + weights.cost * (dims.cost if cost is None else cost)
         + weights.complexity * dims.complexity
         + weights.completeness * dims.completeness
     )

@@ -44,13 +44,18 @@ class TiedCandidate:
     production_safe: bool
 
 
+Asked = Literal["picked", "invalid", "timeout", "error"]
+
+
 @dataclass(frozen=True, slots=True)
 class TieOutcome:
-    """`choice` indexes the tied candidates, None when the deterministic order stands."""
+    """`choice` indexes the tied candidates, None when the deterministic order stands;
+    `asked` is how the LLM answered (None when it was not asked), for the metrics."""
 
     choice: int | None
     method: Literal["deterministic", "llm"]
     justification: str
+    asked: Asked | None = None
 
 
 def endpoint(url: str) -> tuple[Protocol, str]:
@@ -152,11 +157,12 @@ async def break_tie(settings: Settings, request: str, tied: Sequence[TiedCandida
         index, justification = parse_answer(_content(protocol, response.json()), tied)
     except (TimeoutError, httpx.TimeoutException):
         log.info("LLM tie-break timed out after %ss", settings.llm_timeout_s)
-        return TieOutcome(None, "deterministic", f"LLM timed out; {keep}")
+        return TieOutcome(None, "deterministic", f"LLM timed out; {keep}", "timeout")
     except httpx.HTTPError as exc:
         log.info("LLM tie-break failed: %s", exc)
-        return TieOutcome(None, "deterministic", f"LLM unreachable or failed ({exc}); {keep}")
+        why = f"LLM unreachable or failed ({exc}); {keep}"
+        return TieOutcome(None, "deterministic", why, "error")
     except (ValueError, KeyError, IndexError, TypeError) as exc:
         log.info("LLM tie-break answer refused: %s", exc)
-        return TieOutcome(None, "deterministic", f"LLM answer refused ({exc}); {keep}")
-    return TieOutcome(index, "llm", justification or "chosen by the LLM")
+        return TieOutcome(None, "deterministic", f"LLM answer refused ({exc}); {keep}", "invalid")
+    return TieOutcome(index, "llm", justification or "chosen by the LLM", "picked")

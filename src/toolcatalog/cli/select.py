@@ -1,0 +1,299 @@
+"""`toolcatalog select`: ask the Stage B selector, one request or a JSONL batch, against the
+database (default) or a catalog folder (`--catalog DIR`, no database needed)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+
+import orjson
+import typer
+from pydantic import ValidationError
+from rich.table import Table
+
+from toolcatalog.cli import output
+from toolcatalog.cli.running import EXIT_INVALID, EXIT_USAGE, cli_settings, command_runtime
+from toolcatalog.config import Settings
+from toolcatalog.errors import CatalogError
+from toolcatalog.model.profile import Environment
+from toolcatalog.model.tool import Platform
+from toolcatalog.selection.loader import FolderSource
+from toolcatalog.selection.models import Candidate, Mode, SelectionRequest, SelectionResult
+from toolcatalog.selection.selector import Selector
+
+Ask = Callable[[SelectionRequest], Awaitable[SelectionResult]]
+BATCH_FIELDS = frozenset({"query", "platform", "prefer", "environment", "top_k", "explain"})
+
+
+def build_request(
+    query: str,
+    *,
+    platform: str | None = None,
+    prefer: str | None = None,
+    environment: str | None = None,
+    top_k: int = 5,
+    explain: bool = False,
+) -> SelectionRequest:
+    """A SelectionRequest from the command's options (or a batch line's fields); raises
+    pydantic's ValidationError for values it refuses."""
+    return SelectionRequest.model_validate(
+        {
+            "request": query,
+            "constraints": {"platform": platform, "environment": environment},
+            "preferences": {"mode": prefer} if prefer else None,
+            "top_k": top_k,
+            "explain": explain,
+        }
+    )
+
+
+def batch_request(line: str, top_k: int, explain: bool) -> SelectionRequest:
+    """One batch line: a JSON object with `query` and optional `platform`, `prefer`,
+    `environment` (and `top_k`, `explain`); raises ValueError saying what is wrong."""
+    try:
+        data = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    unknown = sorted(set(data) - BATCH_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown field(s) {', '.join(unknown)}")
+    query = data.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise ValueError("'query' must be a non-empty string")
+    try:
+        return build_request(
+            query,
+            platform=data.get("platform"),
+            prefer=data.get("prefer"),
+            environment=data.get("environment"),
+            top_k=data.get("top_k", top_k),
+            explain=data.get("explain", explain),
+        )
+    except ValidationError as exc:
+        raise ValueError(_validation_message(exc)) from None
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"])
+        parts.append(f"{where}: {error['msg']}" if where else error["msg"])
+    return "; ".join(parts)
+
+
+def _lines(source: Path) -> Iterator[tuple[int, str]]:
+    stream: TextIO = sys.stdin if str(source) == "-" else source.open(encoding="utf-8")
+    try:
+        for number, line in enumerate(stream, start=1):
+            if line.strip():
+                yield number, line
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+
+
+def _dump(data: Any, *, indent: bool) -> None:
+    option = orjson.OPT_INDENT_2 if indent else 0
+    sys.stdout.write(orjson.dumps(data, option=option).decode() + "\n")
+    sys.stdout.flush()
+
+
+async def _run_batch(ask: Ask, source: Path, top_k: int, explain: bool, as_json: bool) -> int:
+    """One output line per non-blank input line, in order; a bad line yields an error object
+    (`{"line": n, "error": ...}`) and the rest go on. Returns how many lines failed."""
+    failed = 0
+    rows: list[list[Any]] = []
+    for number, line in _lines(source):
+        try:
+            request = batch_request(line, top_k, explain)
+            result = await ask(request)
+        except (ValueError, CatalogError) as exc:
+            failed += 1
+            detail = exc.detail if isinstance(exc, CatalogError) else str(exc)
+            if as_json:
+                _dump({"line": number, "error": detail}, indent=False)
+            rows.append([number, line.strip()[:60], "error", detail])
+            continue
+        if as_json:
+            _dump(result.model_dump(mode="json"), indent=False)
+        decision = result.decision
+        picked = f"{decision.tool}.{decision.pattern}" if decision else "none"
+        score = f"{result.candidates[0].score:.3f}" if decision and result.candidates else ""
+        rows.append([number, request.request[:60], picked, score or (result.reason or "")])
+    if not as_json:
+        output.table(None, ["line", "request", "decision", "score / reason"], rows)
+    return failed
+
+
+def _flags(c: Candidate) -> list[str]:
+    flags = []
+    if c.policy.requires_approval:
+        flags.append("approval")
+    if not c.policy.production_safe:
+        flags.append("not prod-safe")
+    flags.append(f"{c.sla}, run in background" if c.execution == "background" else c.sla)
+    return flags
+
+
+def render(result: SelectionResult, request: SelectionRequest) -> None:
+    """The decision, the runners-up with estimates, flags and reasons, and how it was chosen."""
+    out = output.out
+    decision = result.decision
+    if decision is None:
+        out.print(f"[bold]No decision[/]: {result.reason}", highlight=False)
+    else:
+        out.print(
+            f"[bold green]{decision.tool}[/] · {decision.capability} · {decision.pattern}"
+            f"  ({result.execution}, {result.sla})",
+            highlight=False,
+        )
+    table = Table(show_lines=False, header_style="bold")
+    for column in ("#", "tool", "capability · pattern", "score", "rel", "time", "cost", "flags"):
+        table.add_column(column, overflow="fold")
+    for n, c in enumerate(result.candidates, start=1):
+        time_ms = "?" if c.estimates.time_ms is None else f"{c.estimates.time_ms:g} ms"
+        cost = "?" if c.estimates.cost is None else f"{c.estimates.cost:g}"
+        table.add_row(
+            str(n),
+            c.tool,
+            f"{c.capability} · {c.pattern}",
+            f"{c.score:.3f}",
+            f"{c.relevance:.2f}",
+            time_ms,
+            cost,
+            ", ".join(_flags(c)),
+        )
+    if result.candidates:
+        out.print(table)
+        for n, c in enumerate(result.candidates, start=1):
+            out.print(f"{n}. {c.tool}: " + "; ".join(c.reasons), highlight=False)
+    prefs = result.preferences_used
+    tie = result.tie_break
+    mode = prefs.mode.value if prefs.mode else "custom weights"
+    tie_text = f"tie settled by {tie.method}" if tie.used else "no tie"
+    out.print(
+        f"preferences: {mode} ({prefs.source}) · {tie_text} · retrieval {result.retrieval} · "
+        f"catalog v{result.catalog_version} · {result.elapsed_ms:g} ms",
+        highlight=False,
+    )
+    if tie.used and tie.justification:
+        out.print(f"tie-break: {tie.justification}", highlight=False)
+    if request.explain and result.excluded:
+        excluded = Table(title="excluded", header_style="bold")
+        for column in ("tool", "capability · pattern", "why"):
+            excluded.add_column(column, overflow="fold")
+        for e in result.excluded:
+            where = f"{e.capability} · {e.pattern}" if e.pattern else "(whole tool)"
+            excluded.add_row(e.tool, where, "; ".join(e.reasons))
+        out.print(excluded)
+
+
+def select_command(
+    query: Annotated[
+        str | None, typer.Argument(help='The request, e.g. "why is / full on db2".')
+    ] = None,
+    platform: Annotated[
+        Platform | None, typer.Option(help="Only tools that can serve this platform.")
+    ] = None,
+    prefer: Annotated[
+        Mode | None, typer.Option(help="Preference mode (default: inferred, else balanced).")
+    ] = None,
+    env: Annotated[
+        Environment | None,
+        typer.Option("--env", help="Environment; production excludes unsafe patterns."),
+    ] = None,
+    top: Annotated[int, typer.Option("--top", min=1, max=50, help="Candidates to show.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Also list excluded candidates and why.")
+    ] = False,
+    batch: Annotated[
+        Path | None,
+        typer.Option(
+            "--batch",
+            help="JSONL file ('-' for stdin): one object per line with `query` and optional "
+            "`platform`, `prefer`, `environment`; one result per line out, in order. A bad "
+            'line yields {"line": n, "error": ...} and the rest go on (exit 1 if any).',
+        ),
+    ] = None,
+    catalog: Annotated[
+        Path | None,
+        typer.Option(
+            "--catalog", help="Select from this catalog folder (YAML), without a database."
+        ),
+    ] = None,
+) -> None:
+    """Pick the tool, capability and pattern for an ops request (Stage B)."""
+    if (query is None) == (batch is None):
+        output.err.print("error: give a request or --batch FILE (one of them)", highlight=False)
+        raise typer.Exit(EXIT_USAGE)
+    if catalog is not None and not catalog.is_dir():
+        output.err.print(f"error: {catalog} is not a folder", highlight=False)
+        raise typer.Exit(EXIT_USAGE)
+    settings = cli_settings()
+
+    async def go(ask: Ask) -> int:
+        if batch is not None:
+            return await _run_batch(ask, batch, top, explain, as_json)
+        assert query is not None
+        request = build_request(
+            query,
+            platform=platform.value if platform else None,
+            prefer=prefer.value if prefer else None,
+            environment=env.value if env else None,
+            top_k=top,
+            explain=explain,
+        )
+        result = await ask(request)
+        if as_json:
+            _dump(result.model_dump(mode="json"), indent=True)
+        else:
+            render(result, request)
+        return 0
+
+    try:
+        failed = asyncio.run(_with_selector(settings, catalog, go))
+    except CatalogError as exc:
+        output.report_error(exc)
+        raise typer.Exit(EXIT_INVALID) from None
+    except ValidationError as exc:
+        output.err.print(f"error: {_validation_message(exc)}", highlight=False)
+        raise typer.Exit(EXIT_INVALID) from None
+    if failed:
+        raise typer.Exit(EXIT_INVALID)
+
+
+# With TOOLCATALOG_SEMANTIC, wait this long for the tool embeddings (cached after the first
+# run; computing them for the 203-tool starter catalog takes ~40 s), then answer lexically.
+SEMANTIC_WAIT_S = 120.0
+
+
+async def _with_selector(
+    settings: Settings, catalog: Path | None, go: Callable[[Ask], Awaitable[int]]
+) -> int:
+    if catalog is not None:
+        return await _asking(Selector(FolderSource(catalog), settings), go)
+    async with command_runtime(settings) as runtime:
+        return await _asking(runtime.selector, go)
+
+
+async def _asking(selector: Selector, go: Callable[[Ask], Awaitable[int]]) -> int:
+    if selector.settings.semantic and not await _semantic_ready(selector):
+        output.err.print(
+            f"semantic retrieval not used ({selector.semantic_status}); answering lexically",
+            highlight=False,
+        )
+    return await go(selector.aselect)
+
+
+async def _semantic_ready(selector: Selector) -> bool:
+    try:
+        async with asyncio.timeout(SEMANTIC_WAIT_S):
+            return await selector.await_semantic()
+    except TimeoutError:
+        return False

@@ -1,0 +1,126 @@
+"""POST /api/v1/select against the real app and database, with the starter catalog imported
+through the service; hot reload of a changed tool without a restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from toolcatalog.catalog.service import Actor
+from toolcatalog.formats.catalog_folder import load_catalog_folder
+from toolcatalog.runtime import Runtime
+
+from .support import ClientFactory, Keys, assert_problem
+
+SELECT = "/api/v1/select"
+STARTER = Path(__file__).resolve().parents[2] / "catalog"
+
+pytestmark = pytest.mark.skipif(not STARTER.is_dir(), reason="no starter catalog in checkout")
+
+
+async def _import_starter(runtime: Runtime) -> int | None:
+    tools, vocabulary = load_catalog_folder(STARTER)
+    report = await runtime.catalog.import_definitions(
+        tools, actor=Actor("test"), vocabulary=vocabulary
+    )
+    return report.generation
+
+
+async def test_select_answers_a_decision_with_candidates_and_reasons(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    generation = await _import_starter(runtime)
+    response = await client.post(SELECT, json={"request": "why is / full on db2", "top_k": 3})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["decision"]["tool"] in {"du", "ncdu", "df"}
+    assert body["reason"] is None
+    assert 1 <= len(body["candidates"]) <= 3
+    first = body["candidates"][0]
+    assert first["tool"] == body["decision"]["tool"]
+    assert {"time_ms", "cost"} <= set(first["estimates"])
+    assert {"production_safe", "requires_approval"} <= set(first["policy"])
+    assert first["reasons"]
+    assert body["catalog_version"] == generation
+    assert body["retrieval"] == "lexical"
+    assert body["excluded"] is None  # only with explain
+
+
+async def test_an_unrelated_request_is_a_null_decision_not_an_error(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    await _import_starter(runtime)
+    response = await client.post(SELECT, json={"request": "bake a chocolate cake"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["decision"] is None
+    assert "no tool in the catalog handles" in body["reason"]
+
+
+async def test_production_with_explain_lists_excluded_state_changing_patterns(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    await _import_starter(runtime)
+    response = await client.post(
+        SELECT,
+        json={
+            "request": "restart nginx",
+            "constraints": {"environment": "production"},
+            "explain": True,
+        },
+    )
+    body = response.json()
+    assert body["decision"] is not None
+    assert body["excluded"]
+    assert any("production" in reason for e in body["excluded"] for reason in e["reasons"])
+    assert all(c["policy"]["production_safe"] for c in body["candidates"])
+
+
+async def test_an_invalid_body_is_a_422_problem_with_paths(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        SELECT, json={"request": "", "preferences": {"mode": "warp"}, "top_k": 0}
+    )
+    body = assert_problem(response, 422)
+    paths = {e["path"] for e in body["errors"]}
+    assert {"request", "preferences.mode", "top_k"} <= paths
+
+
+async def test_select_needs_a_reader_key_when_auth_is_required(
+    make_client: ClientFactory, keys: Keys
+) -> None:
+    async with make_client(auth="required") as client:
+        assert_problem(await client.post(SELECT, json={"request": "disk usage"}), 401)
+        allowed = await client.post(SELECT, json={"request": "disk usage"}, headers=keys.reader)
+        assert allowed.status_code == 200
+
+
+async def test_hot_reload_changes_results_without_restart(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    await _import_starter(runtime)
+    text = "why is / full on db2"
+    before = (await client.post(SELECT, json={"request": text})).json()
+    chosen = before["decision"]["tool"]
+    await runtime.catalog.set_enabled(chosen, False, actor=Actor("test"))
+    after = (await client.post(SELECT, json={"request": text})).json()
+    assert after["catalog_version"] > before["catalog_version"]
+    assert after["decision"] is not None
+    assert after["decision"]["tool"] != chosen
+    assert chosen not in {c["tool"] for c in after["candidates"]}
+    await runtime.catalog.set_enabled(chosen, True, actor=Actor("test"))
+    again = (await client.post(SELECT, json={"request": text})).json()
+    assert again["decision"]["tool"] == chosen
+
+
+async def test_openapi_documents_select_with_examples(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    operation = spec["paths"][SELECT]["post"]
+    body = operation["requestBody"]["content"]["application/json"]
+    assert body["schema"]["$ref"].endswith("/SelectionRequest")
+    assert {"plain", "preferences", "stage_a"} <= set(body["examples"])
+    ok = operation["responses"]["200"]["content"]["application/json"]
+    assert ok["schema"]["$ref"].endswith("/SelectionResult")
+    assert ok["example"]["decision"]["tool"] == "du"
+    assert "422" in operation["responses"]

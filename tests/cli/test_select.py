@@ -1,0 +1,119 @@
+"""`toolcatalog select` as a user runs it: real processes, against a catalog folder (YAML
+mode) and against a real database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTER = ROOT / "catalog"
+
+pytestmark = pytest.mark.skipif(not STARTER.is_dir(), reason="no starter catalog in checkout")
+
+
+def run(
+    *args: str, url: str | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TOOLCATALOG_STARTUP_RETRY_S": "0", "TOOLCATALOG_POOL_MIN_SIZE": "1"}
+    if url is not None:
+        env["DATABASE_URL"] = url
+    return subprocess.run(
+        [sys.executable, "-m", "toolcatalog.cli.main", "select", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_batch_answers_every_line_in_order_and_bad_lines_become_error_objects(
+    tmp_path: Path,
+) -> None:
+    lines = [
+        json.dumps({"query": "why is / full on db2"}),
+        "this is not json",
+        json.dumps({"query": "restart nginx", "environment": "production", "prefer": "fast"}),
+        json.dumps({"query": "disk usage", "prefer": "warp"}),
+        "",
+        json.dumps({"query": "bake a chocolate cake"}),
+        json.dumps({"request": "wrong field name"}),
+    ]
+    batch = tmp_path / "queries.jsonl"
+    batch.write_text("\n".join(lines) + "\n")
+    done = run("--batch", str(batch), "--json", "--catalog", str(STARTER))
+    assert done.returncode == 1, done.stderr  # some lines failed; the others were answered
+    out = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(out) == 6  # the blank line is skipped
+    assert out[0]["decision"]["tool"] in {"du", "ncdu", "df"}
+    assert out[1] == {"line": 2, "error": out[1]["error"]}
+    assert out[1]["error"].startswith("not JSON")
+    assert out[2]["decision"] is not None
+    assert all(c["policy"]["production_safe"] for c in out[2]["candidates"])
+    assert out[2]["preferences_used"]["mode"] == "fast"
+    assert out[3]["line"] == 4
+    assert "preferences.mode" in out[3]["error"]
+    assert out[4]["decision"] is None
+    assert out[5]["line"] == 7
+    assert "request" in out[5]["error"]
+
+
+def test_batch_reads_stdin_and_exits_0_when_every_line_is_good() -> None:
+    stdin = "\n".join(json.dumps({"query": q}) for q in ("list open ports", "ping 10.0.0.1"))
+    done = run("--batch", "-", "--json", "--catalog", str(STARTER), stdin=stdin)
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)["decision"] is not None for line in done.stdout.splitlines()] == [
+        True,
+        True,
+    ]
+
+
+def test_one_request_prints_a_table_with_the_decision_and_reasons() -> None:
+    done = run("how much disk space is free on web01", "--catalog", str(STARTER), "--top", "3")
+    assert done.returncode == 0, done.stderr
+    assert "df" in done.stdout
+    assert "relevance" in done.stdout  # the reasons under the table
+    assert "preferences: balanced" in done.stdout
+
+
+def test_explain_json_lists_excluded_candidates() -> None:
+    done = run(
+        "restart nginx", "--env", "production", "--explain", "--json", "--catalog", str(STARTER)
+    )
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    assert body["excluded"]
+    assert body["decision"]["pattern"] != "restart_unit"
+
+
+def test_a_request_and_a_batch_together_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "q.jsonl").write_text("{}\n")
+    both = run("x", "--batch", str(tmp_path / "q.jsonl"), "--catalog", str(STARTER))
+    neither = run("--catalog", str(STARTER))
+    assert (both.returncode, neither.returncode) == (2, 2)
+    assert "error:" in neither.stderr
+
+
+def test_select_reads_the_database_by_default(fresh_db_url: str) -> None:
+    env = {**os.environ, "DATABASE_URL": fresh_db_url, "TOOLCATALOG_STARTUP_RETRY_S": "0"}
+    imported = subprocess.run(
+        [sys.executable, "-m", "toolcatalog.cli.main", "import", str(STARTER)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert imported.returncode == 0, imported.stderr
+    done = run("why is / full on db2", "--json", url=fresh_db_url)
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    assert body["decision"]["tool"] in {"du", "ncdu", "df"}
+    assert body["catalog_version"] >= 1

@@ -1,0 +1,1 @@
+"""Selection tests: a package, so its conftest does not shadow tests/conftest.py."""
