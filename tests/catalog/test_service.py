@@ -166,3 +166,34 @@ def test_invalid_documents_name_the_path(doc: dict[str, Any], path: str) -> None
 def test_tool_round_trips_through_its_document() -> None:
     tool = make_tool("alpha_tool")
     assert Tool.model_validate(tool.model_dump(mode="json")) == tool
+
+
+async def test_a_write_refreshes_only_the_changed_tools_in_the_snapshot(
+    service: ToolCatalogService,
+) -> None:
+    await service.import_definitions([make_tool("alpha_tool"), make_tool("beta_tool")])
+    first = await service.get_all_tools_with_structure()
+    await service.replace_tool("beta_tool", make_tool("beta_tool", description="Changed."))
+    await service.create_tool(make_tool("gamma_tool"))
+    await service.delete_tool("alpha_tool", purge=True)
+    second = await service.get_all_tools_with_structure()
+    assert [t.name for t in second.tools] == ["beta_tool", "gamma_tool"]
+    assert second.by_name["beta_tool"].description == "Changed."
+    assert second.generation > first.generation
+    # The unchanged tool object is carried over, not re-read and re-validated.
+    await service.create_tool(make_tool("delta_tool"))
+    third = await service.get_all_tools_with_structure()
+    assert third.by_name["beta_tool"] is second.by_name["beta_tool"]
+
+
+async def test_a_full_invalidation_rereads_the_whole_catalog(
+    service: ToolCatalogService, conn: Any
+) -> None:
+    await service.import_definitions([make_tool("alpha_tool")])
+    first = await service.get_all_tools_with_structure()
+    # A change the service did not make itself (another writer, a missed notice):
+    await conn.execute("UPDATE tools SET definition = jsonb_set(definition, '{owner}', '\"x\"')")
+    service.invalidate_all()
+    second = await service.get_all_tools_with_structure()
+    assert second.by_name["alpha_tool"].owner == "x"
+    assert second.by_name["alpha_tool"] is not first.by_name["alpha_tool"]
