@@ -37,6 +37,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     os.environ["BENCH_BODY_FILE"] = os.path.abspath(args.body_file)
+    if args.workers > 1:
+        os.environ.setdefault("UV_TCP_SINGLE_ACCEPT", "1")  # as `toolcatalog serve` does
     # The same call and options as toolcatalog.cli.serve._run_uvicorn.
     uvicorn.run(
         "bare_app:create",

@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 
 @dataclass(frozen=True, slots=True)
 class Op:
-    """One kind of request. `{n}` in the path or body is replaced by a counter (unique per
-    connection and request) so that writes do not collide."""
+    """One kind of request. In the path and body, `{n}` becomes a value unique per request
+    (creates do not collide) and `{k}` a random digit 0-7 (updates spread over 8 rows)."""
 
     kind: str
     method: str
@@ -72,21 +72,24 @@ setup = function(thread)
 end
 
 init = function(args)
-  math.randomseed(os.time() + (tid or 0))
+  math.randomseed(os.time() * 100 + (tid or 0))
+  run_id = tostring(math.random(100000000))  -- writes of the warm-up and the run never collide
 end
 
-request = function()
-  counter = counter + 1
-  local op = slots[math.random(#slots)]
-  local n = tostring(tid or 0) .. "_" .. tostring(counter)
-  local path = string.gsub(op.path, "{n}", n)
-  local body = op.body
-  if body ~= nil then body = string.gsub(body, "{n}", n) end
-  return wrk.format(op.method, path, op.headers, body)
-end
+%(request)s
+
+%(response)s
 
 done = function(summary, latency, requests)
   local e = summary.errors
+  local codes = {}
+  for _, t in ipairs(threads) do
+    local seen = t:get("statuses")
+    if seen then
+      for code, n in pairs(seen) do codes[code] = (codes[code] or 0) + n end
+    end
+  end
+  for code, n in pairs(codes) do io.write(string.format("WRK_STATUS %%d %%d\n", code, n)) end
   io.write(string.format(
     'WRK_RESULT {"requests": %%d, "duration_us": %%d, "connect": %%d, "read": %%d, ' ..
     '"write": %%d, "status": %%d, "timeout": %%d, "p50": %%d, "p95": %%d, "p99": %%d, ' ..
@@ -113,12 +116,47 @@ def _lua_ops(ops: list[Op]) -> str:
     return "{" + ", ".join(items) + "}"
 
 
+# A Lua call per request costs wrk CPU that the server then lacks: one plain GET is sent as
+# wrk's own pre-built request instead.
+_REQUEST = """
+request = function()
+  counter = counter + 1
+  local op = slots[math.random(#slots)]
+  local n = run_id .. "_" .. tostring(tid or 0) .. "_" .. tostring(counter)
+  local k = tostring(math.random(0, 7))
+  local path = string.gsub(string.gsub(op.path, "{n}", n), "{k}", k)
+  local body = op.body
+  if body ~= nil then body = string.gsub(string.gsub(body, "{n}", n), "{k}", k) end
+  return wrk.format(op.method, path, op.headers, body)
+end
+"""
+
+# Counting statuses costs wrk a Lua call per response: only when some op is not a plain GET.
+_COUNT_STATUSES = """
+statuses = {}
+response = function(status, headers, body)
+  if status >= 400 then statuses[status] = (statuses[status] or 0) + 1 end
+end
+"""
+
+
 def run_wrk(
     url: str, ops: list[Op], *, connections: int, seconds: float, threads: int = 1
 ) -> Measurement:
     """Run wrk against `url` (scheme://host:port) with the weighted `ops`."""
+    count = any(op.method != "GET" or "?" in op.path for op in ops)
+    plain = len(ops) == 1 and ops[0].method == "GET" and not ops[0].headers
+    plain = plain and "{" not in ops[0].path
+    request = f"wrk.path = {_lua_string(ops[0].path)}" if plain else _REQUEST
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(_LUA % {"ops": _lua_ops(ops)})
+        script.write(
+            _LUA
+            % {
+                "ops": _lua_ops(ops),
+                "request": request,
+                "response": _COUNT_STATUSES if count else "",
+            }
+        )
     try:
         proc = subprocess.run(
             [
@@ -142,7 +180,12 @@ def run_wrk(
     if match is None:
         raise RuntimeError(f"wrk printed no result:\n{proc.stdout}\n{proc.stderr}")
     r = json.loads(match.group(1))
-    detail = {k: int(r[k]) for k in ("connect", "read", "write", "status", "timeout") if r[k]}
+    detail = {k: int(r[k]) for k in ("connect", "read", "write", "timeout") if r[k]}
+    codes = re.findall(r"WRK_STATUS (\d+) (\d+)", proc.stdout)
+    if codes:
+        detail |= {f"status {code}": int(n) for code, n in codes}
+    elif r["status"]:
+        detail["status >= 400"] = int(r["status"])
     return Measurement(
         requests=int(r["requests"]),
         seconds=r["duration_us"] / 1e6,
@@ -183,12 +226,12 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-def _encode(op: Op, host: str, n: str) -> bytes:
-    body = op.body.replace("{n}", n).encode() if op.body is not None else b""
+def _encode(op: Op, host: str, n: str, k: str) -> bytes:
+    body = op.body.replace("{n}", n).replace("{k}", k).encode() if op.body is not None else b""
     headers = {"Host": host, **op.headers}
     if op.body is not None:
         headers["Content-Length"] = str(len(body))
-    lines = [f"{op.method} {op.path.replace('{n}', n)} HTTP/1.1"]
+    lines = [f"{op.method} {op.path.replace('{n}', n).replace('{k}', k)} HTTP/1.1"]
     lines += [f"{k}: {v}" for k, v in headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
@@ -204,6 +247,8 @@ async def _python_load(
     start = time.perf_counter()
     deadline = start + seconds
 
+    run_id = random.randrange(10**8)  # writes of the warm-up and the run never collide
+
     async def connection(cid: int) -> None:
         rng = random.Random(cid)
         reader, writer = await asyncio.open_connection(host, port)
@@ -212,7 +257,9 @@ async def _python_load(
             while time.perf_counter() < deadline:
                 counter += 1
                 op = rng.choice(slots)
-                request = _encode(op, parts.netloc, f"{cid}_{counter}")
+                request = _encode(
+                    op, parts.netloc, f"{run_id}_{cid}_{counter}", str(rng.randrange(8))
+                )
                 t0 = time.perf_counter()
                 try:
                     writer.write(request)

@@ -191,6 +191,17 @@ BUILD_INFO = Gauge(
     registry=REGISTRY,
 )
 
+# The series of small fixed label sets exist from the start, at 0: rates and alert rules over
+# them then return data before the first event (a tie-break may not happen for days).
+for _method in ("deterministic", "llm", "none"):
+    SELECTION_DECISIONS.labels(_method)
+for _outcome in ("picked", "invalid", "timeout", "error"):
+    SELECTION_TIE_BREAKS.labels(_outcome)
+for _trigger in ("api", "cli"):
+    RELOADS.labels(_trigger)
+for _kind in ("tools", "all"):
+    NOTIFY_MESSAGES.labels(_kind)
+
 
 def record_build_info(version: str) -> None:
     BUILD_INFO.labels(version=version, python=platform.python_version()).set(1)

@@ -20,6 +20,8 @@ from toolcatalog.catalog.service import Actor, ImportReport, ToolCatalogService
 from toolcatalog.config import Settings
 from toolcatalog.errors import CatalogError
 from toolcatalog.formats.catalog_folder import load_catalog_folder
+from toolcatalog.selection.loader import ProfileLoader
+from toolcatalog.selection.selector import Selector
 from toolcatalog.store import migrate as migrations
 from toolcatalog.store.database import Database
 
@@ -42,6 +44,8 @@ class Runtime:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     listener: ChangeListener | None = None
     version: str = field(default_factory=toolcatalog_version)
+    # The Stage B selector over this runtime's catalog (rebuilt per catalog generation).
+    selector: Selector = field(kw_only=True)
 
 
 async def import_catalog_if_empty(runtime: Runtime) -> ImportReport | None:
@@ -92,11 +96,15 @@ async def open_runtime(
     database = db or Database(settings)
     await database.open()
     instance_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    catalog = ToolCatalogService(database, settings, instance_id=instance_id)
     runtime = Runtime(
         settings,
         database,
-        ToolCatalogService(database, settings, instance_id=instance_id),
+        catalog,
         instance_id,
+        selector=Selector(
+            ProfileLoader(source=catalog, config_path=settings.resolved_catalog_dir()), settings
+        ),
     )
     metrics.record_build_info(runtime.version)
     try:

@@ -18,6 +18,7 @@ from toolcatalog.api.routes import (
     keys,
     ops,
     search,
+    select,
     tool,
     tools,
 )
@@ -64,6 +65,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     app.include_router(capabilities.router)
     app.include_router(keys.router)
     app.include_router(history.router)
+    app.include_router(select.router)
     app.include_router(tool.router)
     app.add_middleware(
         RequestContextMiddleware,

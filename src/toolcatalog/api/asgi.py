@@ -11,5 +11,6 @@ from toolcatalog.logs import configure_logging
 
 def create_app_from_env() -> FastAPI:
     settings = Settings()
-    configure_logging(settings.log_level)
+    # Lines written in batches: a write per request would cost more than a cached read.
+    configure_logging(settings.log_level, buffer_s=0.2)
     return create_app(settings=settings)

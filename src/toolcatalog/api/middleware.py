@@ -1,13 +1,22 @@
 """One pure-ASGI middleware for every request: request id, body limits, content type,
-metrics by route template and the access log line. Pure ASGI (not BaseHTTPMiddleware)
-because it runs on every request and must stay cheap."""
+metrics by route template, the access log line, and the fast path of cached reads.
+
+Pure ASGI (not BaseHTTPMiddleware) because it runs on every request and must stay cheap.
+
+The fast path: a `GET /api/v1/tools/{name}` (no query string) whose tool is fresh in the
+cache is answered here, from the cached bytes and ETag, without FastAPI's routing and
+dependency injection, which cost ~5x the rest of the request (measured in docs/performance.md).
+Everything else, including every miss, goes to the route in routes/tools.py, which fills the
+cache; `tests/api/test_ops.py` pins that both give the same headers and bytes. Skipped when
+reads need an API key (`TOOLCATALOG_AUTH=required`) or a key is sent (a key that is sent must
+be valid): checking keys is the route's job (api/auth.py).
+"""
 
 from __future__ import annotations
 
-import logging
+import os
 import re
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -15,13 +24,14 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from toolcatalog import metrics
-from toolcatalog.logs import request_id_var
-
-access_log = logging.getLogger("toolcatalog.access")
+from toolcatalog.logs import log_access, request_id_var
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _JSON_TYPES = ("application/json", "application/merge-patch+json", "application/problem+json")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_TOOL_PREFIX = "/api/v1/tools/"
+TOOL_ROUTE = "/api/v1/tools/{name}"
+_MAX_IF_NONE_MATCH = 1000  # the route's Header(max_length=...)
 
 
 def _problem(status: int, title: str, detail: str, request_id: str) -> bytes:
@@ -36,24 +46,45 @@ def _problem(status: int, title: str, detail: str, request_id: str) -> bytes:
     )
 
 
+def etag_matches(etag: str, if_none_match: str) -> bool:
+    """If-None-Match compares weakly (RFC 9110): `*`, or the ETag among the listed tags with
+    any W/ dropped. The route's rule (routes/tool.py); a test keeps the two identical."""
+    seen = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return etag in seen or "*" in seen
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, *, max_body_bytes: int, access_log_enabled: bool) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.access_log_enabled = access_log_enabled
+        # (route, method, status) -> bound metric children; labels are bounded, so is this.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        headers = _headers(scope)
-        given = headers.get("x-request-id", "")
-        request_id = given if _REQUEST_ID_RE.match(given) else uuid.uuid4().hex
-        token = request_id_var.set(request_id)
         method: str = scope["method"]
+        given_id = if_none_match = content_type = content_length = None
+        credentials = False
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                given_id = value.decode("latin-1")
+            elif key == b"if-none-match":
+                if_none_match = value.decode("latin-1")
+            elif key == b"content-type":
+                content_type = value.decode("latin-1")
+            elif key == b"content-length":
+                content_length = value.decode("latin-1")
+            elif key in (b"authorization", b"x-api-key"):
+                credentials = True
+        request_id = given_id if given_id and _REQUEST_ID_RE.match(given_id) else _new_id()
+        token = request_id_var.set(request_id)
         status_holder = [500]
         rid_header = (b"x-request-id", request_id.encode())
+        template: str | None = None
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -62,40 +93,60 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            refusal = self._refuse(method, headers)
-            if refusal is not None:
-                status, title, detail = refusal
-                await _send_problem(send_wrapper, status, title, detail, request_id)
+            if method in _BODY_METHODS:
+                refusal = self._refuse(content_type, content_length)
+                if refusal is not None:
+                    await _send_problem(send_wrapper, *refusal, request_id)
+                    return
+            elif (
+                method == "GET"
+                and not credentials  # a key that is sent must be checked (api/auth.py)
+                and await _serve_cached(scope, if_none_match, send_wrapper)
+            ):
+                template = TOOL_ROUTE
                 return
             await self.app(scope, self._limited(receive), send_wrapper)
         finally:
             elapsed = time.perf_counter() - start
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            status = status_holder[0]
-            metrics.HTTP_REQUESTS.labels(template, method, str(status)).inc()
-            metrics.HTTP_DURATION.labels(template, method).observe(elapsed)
+            if template is None:
+                template = getattr(scope.get("route"), "path", None) or "unmatched"
+            self._record(template, method, status_holder[0], elapsed)
             if self.access_log_enabled:
-                access_log.info(
-                    "request",
-                    extra={
+                log_access(
+                    {
                         "method": method,
                         "route": template,
                         "path": scope.get("path"),
-                        "status": status,
+                        "status": status_holder[0],
                         "duration_ms": round(elapsed * 1000, 3),
                         "client": (scope.get("client") or ("-",))[0],
-                    },
+                    }
                 )
             request_id_var.reset(token)
 
-    def _refuse(self, method: str, headers: dict[str, str]) -> tuple[int, str, str] | None:
-        if method not in _BODY_METHODS:
-            return None
-        length = headers.get("content-length")
-        if length and length.isdigit() and int(length) > self.max_body_bytes:
+    def _record(self, template: str, method: str, status: int, elapsed: float) -> None:
+        label = method if method in metrics.HTTP_METHODS else "OTHER"
+        key = (template, label, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                metrics.HTTP_REQUESTS.labels(template, label, str(status)),
+                metrics.HTTP_DURATION.labels(template, label),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(elapsed)
+
+    def _refuse(
+        self, content_type: str | None, content_length: str | None
+    ) -> tuple[int, str, str] | None:
+        if (
+            content_length
+            and content_length.isdigit()
+            and int(content_length) > self.max_body_bytes
+        ):
             return 413, "Payload too large", f"the body is over {self.max_body_bytes} bytes"
-        ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+        ctype = (content_type or "").split(";")[0].strip().lower()
         if ctype and ctype not in _JSON_TYPES:
             return (
                 415,
@@ -122,11 +173,46 @@ class RequestContextMiddleware:
         return wrapped
 
 
-def _headers(scope: Scope) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for key, value in scope.get("headers", []):
-        out[key.decode("latin-1")] = value.decode("latin-1")
-    return out
+_id_prefix = ""
+_id_counter = 0
+
+
+def _new_id() -> str:
+    """A request id unique across processes: a random per-process prefix and a counter
+    (a fifth of the cost of uuid4 on the hot path)."""
+    global _id_prefix, _id_counter
+    if not _id_prefix:
+        _id_prefix = os.urandom(6).hex()
+    _id_counter += 1
+    return f"{_id_prefix}{_id_counter:08x}"
+
+
+async def _serve_cached(scope: Scope, if_none_match: str | None, send: Send) -> bool:
+    """Answer a GET of a tool that is fresh in the cache; False (nothing sent) otherwise."""
+    path: str = scope["path"]
+    if not path.startswith(_TOOL_PREFIX) or scope["query_string"]:
+        return False
+    name = path[len(_TOOL_PREFIX) :]
+    runtime = getattr(scope["app"].state, "runtime", None)
+    if not name or "/" in name or runtime is None or runtime.settings.auth == "required":
+        return False
+    if if_none_match is not None and len(if_none_match) > _MAX_IF_NONE_MATCH:
+        return False  # the route refuses it (422)
+    cached = runtime.catalog.tools.hit(name)
+    if cached is None:
+        return False
+    headers = [(b"etag", cached.etag.encode()), (b"cache-control", b"no-cache")]
+    if if_none_match is not None and etag_matches(cached.etag, if_none_match):
+        await send({"type": "http.response.start", "status": 304, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return True
+    headers += [
+        (b"content-length", str(len(cached.body)).encode()),
+        (b"content-type", b"application/json"),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": cached.body})
+    return True
 
 
 async def _send_problem(send: Any, status: int, title: str, detail: str, rid: str) -> None:

@@ -89,6 +89,12 @@ def _version() -> str:
 
 def _run_uvicorn(settings: Settings) -> None:
     folder: Path | None = None
+    if settings.workers > 1:
+        # The workers share one listening socket and each accepts every connection waiting
+        # when it wakes, so a burst of connections can land on one worker (a wrk run at
+        # 0.57x the others). This makes libuv (uvloop) accept one connection at a time and
+        # yield, which makes that rarer, not impossible (docs/performance.md).
+        os.environ.setdefault("UV_TCP_SINGLE_ACCEPT", "1")
     if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # prometheus_client shares values between processes through files in this folder;
         # it must be set before the workers import it, and start empty.

@@ -5,9 +5,10 @@ the catalog service wraps them in `async with db.transaction() as conn:` so that
 is one transaction. Errors leave here already translated into the CatalogError tree.
 
 Faults: every wait is bounded (connect and acquire by `db_connect_timeout_s`, statements by
-`db_command_timeout_s`). Once the server is known to be unreachable, operations fail at once
-with StoreUnavailable while one probe per `_PROBE_INTERVAL_S` tries for real, so requests
-never queue behind a dead server; asyncpg's pool replaces dead connections by itself, and the
+`db_command_timeout_s`). Once the server is known to be unreachable (a connection refused or
+lost, or `_TIMEOUTS_MEAN_DOWN` timeouts in a row), operations fail at once with
+StoreUnavailable while one probe per `probe_interval_s` tries for real, so requests never
+queue behind a dead server; asyncpg's pool replaces dead connections by itself, and the
 first operation that succeeds again runs the `on_recovered` callbacks (the runtime invalidates
 the caches there: the replica may have missed change notices while the database was away).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -28,7 +30,7 @@ import orjson
 
 from toolcatalog import metrics
 from toolcatalog.config import Settings
-from toolcatalog.errors import StoreUnavailable
+from toolcatalog.errors import CatalogError, StoreUnavailable
 from toolcatalog.store.embedded import EmbeddedPostgres
 from toolcatalog.store.errors import translate
 
@@ -38,6 +40,8 @@ Connection = asyncpg.Connection  # re-exported so upper layers need not import a
 
 # While the server is down, at most one real attempt per interval; the rest fail at once.
 _PROBE_INTERVAL_S = 0.5
+# Timeouts in a row, with no success between them, that say the server is down.
+_TIMEOUTS_MEAN_DOWN = 3
 
 
 class _Unreachable(StoreUnavailable):
@@ -95,9 +99,10 @@ class Database:
         # A pinned connection (tests): every transaction nests into its outer transaction.
         self._pinned = pinned
         self._down_since: float | None = None  # time.monotonic() of the first failure
-        self._probe_at = 0.0
+        self._last_try = 0.0  # time.monotonic() of the last real attempt while down
+        self._timeouts = 0  # operations that timed out since the last success
+        self.probe_interval_s = _PROBE_INTERVAL_S
         self.last_error: str | None = None
-        self.outages = 0
         self._on_recovered: list[Callable[[], None]] = []
 
     @property
@@ -250,12 +255,12 @@ class Database:
             raise StoreUnavailable("the database pool is not open")
         if self._down_since is not None:
             now = time.monotonic()
-            if now < self._probe_at:
+            if now - self._last_try < self.probe_interval_s:
                 raise _Unreachable(
                     f"the database has been unreachable for {now - self._down_since:.1f} s "
                     f"({self.last_error})"
                 )
-            self._probe_at = now + _PROBE_INTERVAL_S  # this operation is the probe
+            self._last_try = now  # this operation is the probe
         return self._pool
 
     @asynccontextmanager
@@ -264,7 +269,14 @@ class Database:
         try:
             yield
         except Exception as exc:
-            error = translate(exc) if not isinstance(exc, StoreUnavailable) else exc
+            if isinstance(exc, StoreUnavailable):
+                error: CatalogError | None = exc
+            elif isinstance(exc, TimeoutError):  # asyncpg's own command or connect timeout
+                error = StoreUnavailable(
+                    "the database did not answer in time (a connection or a statement timed out)"
+                )
+            else:
+                error = translate(exc)
             if error is None:  # not from the database: a domain error or a bug, pass it on
                 self._mark_up()
                 raise
@@ -288,20 +300,27 @@ class Database:
         if isinstance(exc, _Unreachable):
             return  # refused without trying: nothing new learnt
         self.last_error = f"{exc.__class__.__name__}: {exc}".rstrip(": ")
+        if isinstance(exc, TimeoutError | asyncpg.QueryCanceledError):
+            # A timeout alone may be a busy server or a full pool, not a dead one: declaring
+            # it down would drop every cache at recovery and add load where there is too much.
+            # A silent network gives nothing but timeouts, so several in a row count.
+            self._timeouts += 1
+            if self._timeouts < _TIMEOUTS_MEAN_DOWN:
+                return
         now = time.monotonic()
         if self._down_since is None:
             self._down_since = now
-            self._probe_at = now  # the next operation tries again at once (a blip?)
-            self.outages += 1
+            self._last_try = -math.inf  # the next operation tries again at once (a blip?)
             metrics.DB_UP.set(0)
             log.warning(
                 "database unreachable; serving cached reads, refusing writes",
                 extra={"error": self.last_error},
             )
         else:
-            self._probe_at = now + _PROBE_INTERVAL_S
+            self._last_try = now
 
     def _mark_up(self) -> None:
+        self._timeouts = 0
         if self._down_since is None:
             return
         downtime = time.monotonic() - self._down_since

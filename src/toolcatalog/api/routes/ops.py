@@ -12,28 +12,23 @@ import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from toolcatalog import metrics
+from toolcatalog.api.auth import AdminDep, ReaderDep
 from toolcatalog.api.deps import RuntimeDep
-from toolcatalog.catalog.service import Actor
-from toolcatalog.logs import request_id_var
+from toolcatalog.api.routing import ORJSONRoute
+from toolcatalog.api.schemas import READ_ERRORS, problems
 from toolcatalog.metrics import Samples, histogram_quantile
 from toolcatalog.runtime import Runtime
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=ORJSONRoute)
 
-
-def _admin_placeholder() -> None:
-    """TODO(auth): replace with the admin-role dependency of `api/auth.py` (issue 3) as soon
-    as it lands; until then reload is open, like every other route."""
-
-
-AdminDep = Annotated[None, Depends(_admin_placeholder)]
 
 _PROMETHEUS_TEXT: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}
 }
+_READ = problems(*READ_ERRORS)
 
 
 def _prometheus() -> Response:
@@ -43,15 +38,16 @@ def _prometheus() -> Response:
 
 @router.get("/metrics", summary="Prometheus metrics", responses=_PROMETHEUS_TEXT)
 async def prometheus_metrics() -> Response:
+    """Open even with TOOLCATALOG_AUTH=required, for scrapers: keep it off public networks."""
     return _prometheus()
 
 
 @router.get(
     "/api/v1/tools/metrics/prometheus",
     summary="Prometheus metrics (the seed's path)",
-    responses=_PROMETHEUS_TEXT,
+    responses=_PROMETHEUS_TEXT | _READ,
 )
-async def prometheus_metrics_compat() -> Response:
+async def prometheus_metrics_compat(_caller: ReaderDep) -> Response:
     return _prometheus()
 
 
@@ -165,8 +161,10 @@ def _reload_figures(s: Samples, runtime: Runtime) -> dict[str, Any]:
     }
 
 
-@router.get("/api/v1/tools/metrics", summary="Service metrics as JSON (the seed's shape)")
-async def json_metrics(runtime: RuntimeDep) -> dict[str, Any]:
+@router.get(
+    "/api/v1/tools/metrics", summary="Service metrics as JSON (the seed's shape)", responses=_READ
+)
+async def json_metrics(runtime: RuntimeDep, _caller: ReaderDep) -> dict[str, Any]:
     s = Samples.collect()
     return {
         "system": {
@@ -185,8 +183,12 @@ async def json_metrics(runtime: RuntimeDep) -> dict[str, Any]:
     }
 
 
-@router.get("/api/v1/tools/performance/stats", summary="Cache, database and latency figures")
-async def performance_stats(runtime: RuntimeDep) -> dict[str, Any]:
+@router.get(
+    "/api/v1/tools/performance/stats",
+    summary="Cache, database and latency figures",
+    responses=_READ,
+)
+async def performance_stats(runtime: RuntimeDep, _caller: ReaderDep) -> dict[str, Any]:
     s = Samples.collect()
     api = _api_figures(s)
     return {
@@ -201,26 +203,18 @@ async def performance_stats(runtime: RuntimeDep) -> dict[str, Any]:
 @router.post(
     "/api/v1/tools/reload",
     summary="Invalidate every replica's caches and reload the catalog (admin)",
+    responses=problems(401, 403, 413, 415, 503),
 )
-async def reload_catalog(
-    request: Request,
-    runtime: RuntimeDep,
-    _admin: AdminDep,
-) -> dict[str, Any]:
+async def reload_catalog(runtime: RuntimeDep, caller: AdminDep) -> dict[str, Any]:
     """Sends one change notice that every replica (and every worker) applies within about a
     second; this replica reloads its snapshot before answering. 503 if the database is away."""
     start = time.perf_counter()
-    actor = Actor(
-        "api",  # TODO(auth): the API key's name once api/auth.py provides it
-        request_id=request_id_var.get(),
-        client_address=request.client.host if request.client else None,
-    )
-    generation = await runtime.catalog.reload_all(trigger="api", actor=actor)
+    generation = await runtime.catalog.reload_all(trigger="api", actor=caller.actor)
     last = runtime.catalog.reloads[-1] if runtime.catalog.reloads else {}
     return {
         "success": True,
         "trigger": "api",
-        "triggered_by": actor.name,
+        "triggered_by": caller.name,
         "timestamp": last.get("started_at"),
         "generation": generation,
         "tools": last.get("tools"),
@@ -229,9 +223,12 @@ async def reload_catalog(
     }
 
 
-@router.get("/api/v1/tools/reload/history", summary="Recent reloads of this process")
+@router.get(
+    "/api/v1/tools/reload/history", summary="Recent reloads of this process", responses=_READ
+)
 async def reload_history(
     runtime: RuntimeDep,
+    _caller: ReaderDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> dict[str, Any]:
     entries = list(runtime.catalog.reloads)[-limit:]
@@ -239,8 +236,10 @@ async def reload_history(
     return {"history": entries, "total": len(runtime.catalog.reloads)}
 
 
-@router.get("/api/v1/tools/reload/statistics", summary="Reload counts and durations")
-async def reload_statistics(runtime: RuntimeDep) -> dict[str, Any]:
+@router.get(
+    "/api/v1/tools/reload/statistics", summary="Reload counts and durations", responses=_READ
+)
+async def reload_statistics(runtime: RuntimeDep, _caller: ReaderDep) -> dict[str, Any]:
     s = Samples.collect()
     total = int(s.total("toolcatalog_reloads_total"))
     failed = int(s.total("toolcatalog_reload_errors_total"))

@@ -1,0 +1,151 @@
+"""Change notices between replicas over LISTEN/NOTIFY, against the real server: committed
+writes reach other replicas, rolled-back ones do not, and a listener whose connection is
+killed reconnects and invalidates everything."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+
+import asyncpg
+import pytest
+
+from builders import make_tool
+from toolcatalog.catalog.changes import ChangeListener, ChangeNotice, notify_change
+from toolcatalog.config import Settings
+from toolcatalog.runtime import Runtime, open_runtime
+
+# Liveness bound of the polling below; how fast notices travel is measured in bench/, not here.
+PATIENCE_S = 15.0
+
+
+async def eventually(condition: Callable[[], bool], what: str) -> float:
+    """Wait until `condition()` holds; returns the seconds it took."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > PATIENCE_S:
+            pytest.fail(f"still waiting after {PATIENCE_S} s for: {what}")
+        await asyncio.sleep(0.01)
+    return time.monotonic() - start
+
+
+def test_a_notice_survives_encoding() -> None:
+    notice = ChangeNotice("replica-a", 42, ("grep", "awk"))
+    assert ChangeNotice.decode(notice.encode()) == notice
+
+
+def test_a_notice_naming_too_many_tools_says_everything() -> None:
+    notice = ChangeNotice("a", 1, tuple(f"tool_{i}" for i in range(500)))
+    decoded = ChangeNotice.decode(notice.encode())
+    assert decoded.everything
+    assert decoded.names == ()
+    assert len(notice.encode()) < 8000  # PostgreSQL's payload limit
+
+
+def test_an_unreadable_notice_means_everything_changed() -> None:
+    assert ChangeNotice.decode("not json").everything
+    assert ChangeNotice.decode('{"names": []}').everything
+
+
+@pytest.fixture
+async def listener(fresh_db_url: str) -> AsyncIterator[tuple[ChangeListener, list[object]]]:
+    events: list[object] = []
+    listener = ChangeListener(fresh_db_url, events.append, lambda: events.append("reconnect"))
+    listener.start()
+    await asyncio.wait_for(listener.connected.wait(), PATIENCE_S)
+    yield listener, events
+    await listener.stop()
+
+
+async def test_only_committed_writes_are_heard(
+    listener: tuple[ChangeListener, list[object]], fresh_db_url: str
+) -> None:
+    _, events = listener
+    conn = await asyncpg.connect(fresh_db_url)
+    try:
+        async with conn.transaction():
+            await notify_change(conn, ChangeNotice("other", 1, ("committed_tool",)))
+        tx = conn.transaction()
+        await tx.start()
+        await notify_change(conn, ChangeNotice("other", 2, ("rolled_back_tool",)))
+        await tx.rollback()
+        async with conn.transaction():
+            await notify_change(conn, ChangeNotice("other", 3, ("last_tool",)))
+    finally:
+        await conn.close()
+    await eventually(lambda: len(events) >= 2, "two notices")
+    assert events == [
+        ChangeNotice("other", 1, ("committed_tool",)),
+        ChangeNotice("other", 3, ("last_tool",)),
+    ]
+
+
+async def test_a_killed_listener_reconnects_and_asks_to_invalidate_everything(
+    listener: tuple[ChangeListener, list[object]], fresh_db_url: str
+) -> None:
+    listen, events = listener
+    killed = listen.backend_pid
+    admin = await asyncpg.connect(fresh_db_url)
+    try:
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", killed)
+        await eventually(lambda: "reconnect" in events, "the reconnect callback")
+        assert listen.reconnects == 1
+        assert listen.backend_pid not in (None, killed)
+        # and it hears notices again
+        await notify_change(admin, ChangeNotice("other", 7, ("after_reconnect",)))
+        await eventually(lambda: len(events) >= 2, "a notice after the reconnect")
+        assert events[-1] == ChangeNotice("other", 7, ("after_reconnect",))
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def replicas(fresh_db_url: str, settings: Settings) -> AsyncIterator[tuple[Runtime, Runtime]]:
+    """Two runtimes on one database, as two replicas would be (in one process here; the
+    cross-process case is tests/e2e/test_replicas.py)."""
+    shared = settings.model_copy(update={"database_url": fresh_db_url})
+    async with open_runtime(shared) as a, open_runtime(shared) as b:
+        yield a, b
+
+
+async def test_a_write_in_one_replica_invalidates_the_other_precisely(
+    replicas: tuple[Runtime, Runtime],
+) -> None:
+    a, b = replicas
+    await a.catalog.import_definitions([make_tool("alpha_tool"), make_tool("beta_tool")])
+    await b.catalog.get_tool("alpha_tool")
+    await b.catalog.get_tool("beta_tool")
+    await b.catalog.get_all_tools_with_structure()
+    assert b.catalog.tools.peek("alpha_tool") is not None
+
+    await a.catalog.replace_tool("alpha_tool", make_tool("alpha_tool", description="Changed."))
+    await eventually(lambda: b.catalog.tools.peek("alpha_tool") is None, "b drops alpha_tool")
+    assert b.catalog.tools.peek("beta_tool") is not None  # untouched tools stay cached
+    assert b.catalog.snapshots.peek("snapshot") is None
+    assert (await b.catalog.get_tool("alpha_tool")).tool.description == "Changed."
+
+
+async def test_reload_invalidates_every_replica(replicas: tuple[Runtime, Runtime]) -> None:
+    a, b = replicas
+    await a.catalog.import_definitions([make_tool("alpha_tool")])
+    await b.catalog.get_tool("alpha_tool")
+    await a.catalog.reload_all(trigger="cli")
+    await eventually(lambda: len(b.catalog.tools) == 0, "b forgets everything")
+    assert a.catalog.reloads[-1]["success"] is True
+
+
+async def test_a_replica_whose_listener_was_killed_forgets_everything(
+    replicas: tuple[Runtime, Runtime], fresh_db_url: str
+) -> None:
+    a, _ = replicas
+    await a.catalog.import_definitions([make_tool("alpha_tool")])
+    await a.catalog.get_tool("alpha_tool")
+    assert a.listener is not None
+    admin = await asyncpg.connect(fresh_db_url)
+    try:
+        await admin.fetchval("SELECT pg_terminate_backend($1)", a.listener.backend_pid)
+    finally:
+        await admin.close()
+    await eventually(lambda: len(a.catalog.tools) == 0, "a forgets everything")
+    assert a.listener.reconnects == 1
