@@ -1,9 +1,11 @@
-"""Small builders of valid tool documents for tests."""
+"""Small builders for tests: valid tool documents and Settings for a test database."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from toolcatalog.config import Settings
 from toolcatalog.model.tool import Tool
 
 
@@ -37,3 +39,17 @@ def tool_doc(name: str = "sample_tool", **overrides: Any) -> dict[str, Any]:
 
 def make_tool(name: str = "sample_tool", **overrides: Any) -> Tool:
     return Tool.model_validate(tool_doc(name, **overrides))
+
+
+def make_settings(url: str, home: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": url,
+        "home": home,
+        "catalog_dir": None,
+        "import_on_start": False,
+        "pool_min_size": 1,
+        "pool_max_size": 5,
+        "startup_retry_s": 0,
+    }
+    values.update(overrides)
+    return Settings.model_validate(values)

@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from builders import make_settings
 from toolcatalog.catalog.service import ToolCatalogService
 from toolcatalog.config import Settings
 from toolcatalog.store.database import SERVER_SETTINGS, Database, init_connection
@@ -121,20 +122,6 @@ async def empty_db_url(pg_server_url: str) -> AsyncIterator[str]:
 @pytest.fixture
 def settings(module_db_url: str, tmp_path: Path) -> Settings:
     return make_settings(module_db_url, tmp_path)
-
-
-def make_settings(url: str, home: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": url,
-        "home": home,
-        "catalog_dir": None,
-        "import_on_start": False,
-        "pool_min_size": 1,
-        "pool_max_size": 5,
-        "startup_retry_s": 0,
-    }
-    values.update(overrides)
-    return Settings.model_validate(values)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import make_settings
+from builders import make_settings
 from toolcatalog.catalog.keys import ApiKeyService, Role
 from toolcatalog.config import Settings
 from toolcatalog.runtime import Runtime, open_runtime

@@ -10,8 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from builders import tool_doc
-from conftest import make_settings
+from builders import make_settings, tool_doc
 from toolcatalog.catalog.keys import ApiKeyService, Role
 from toolcatalog.runtime import open_runtime
 

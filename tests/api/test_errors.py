@@ -8,8 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from builders import tool_doc
-from conftest import make_settings
+from builders import make_settings, tool_doc
 from toolcatalog.api.app import create_app
 from toolcatalog.catalog.keys import ApiKeyService, Role
 from toolcatalog.runtime import open_runtime

@@ -13,8 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from builders import tool_doc
-from conftest import make_settings
+from builders import make_settings, tool_doc
 from toolcatalog.catalog.keys import ApiKeyService, Role
 from toolcatalog.runtime import open_runtime
 

@@ -28,8 +28,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from builders import tool_doc
-from conftest import make_settings
+from builders import make_settings, tool_doc
 from toolcatalog.api.app import create_app
 from toolcatalog.catalog.keys import ApiKeyService, Role
 from toolcatalog.catalog.service import ToolCatalogService

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import make_settings
+from builders import make_settings
 from toolcatalog.catalog.keys import (
     ApiKeyService,
     Role,

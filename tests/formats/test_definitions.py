@@ -107,7 +107,8 @@ def test_an_unsafe_expression_is_refused_at_import() -> None:
     doc = tool_doc("alpha_tool")
     doc["capabilities"][0]["patterns"][0]["profile"]["time_estimate_ms"] = "__import__('os')"
     _, problems, _ = validate_documents(doc, file=None)
-    assert problems and problems[0].path.endswith("time_estimate_ms")
+    assert problems
+    assert problems[0].path.endswith("time_estimate_ms")
 
 
 def test_a_dumped_tool_loads_back_identical(tmp_path: Path) -> None:

@@ -605,7 +605,9 @@ class ToolCatalogService:
         touched. Called by the change listener."""
         if notice.origin != self.instance_id:
             metrics.NOTIFY_MESSAGES.labels("all" if notice.everything else "tools").inc()
-        self._invalidate_locally(notice.names, everything=notice.everything)
+            self._invalidate_locally(notice.names, everything=notice.everything)
+        # Our own notice echoed back: the write already invalidated here right after its
+        # commit, and dropping again would only throw away what was re-cached since.
         for listener in list(self._listeners):
             listener(notice)
 

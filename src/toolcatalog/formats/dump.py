@@ -12,7 +12,7 @@ from toolcatalog.model.tool import Tool
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-class _ReadableDumper(_Dumper):  # type: ignore[misc, valid-type]
+class _ReadableDumper(_Dumper):  # type: ignore[misc]
     """Long strings as folded blocks (`>-`) and multi-line ones as literal blocks (`|-`):
     people read descriptions, and quoted one-liners of 400 characters are hard to read."""
 

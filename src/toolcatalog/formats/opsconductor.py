@@ -46,8 +46,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from toolcatalog.errors import InvalidDefinition, Problem
-from toolcatalog.formats.definitions import MAX_FILE_BYTES, LoadedTool, LoadResult, parse_text
-from toolcatalog.formats.definitions import LineIndex
+from toolcatalog.formats.definitions import (
+    MAX_FILE_BYTES,
+    LineIndex,
+    LoadedTool,
+    LoadResult,
+    parse_text,
+)
 from toolcatalog.formats.problems import Loc, json_path, problems_from_validation
 from toolcatalog.model.expressions import ExpressionError, parse_expression
 from toolcatalog.model.tool import SEMVER_RE, Platform, Tool

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Path, Query, Response
 from pydantic import BaseModel
 
+from toolcatalog import metrics
 from toolcatalog.api.auth import EditorDep, ReaderDep
 from toolcatalog.api.deps import CatalogDep, RuntimeDep
 from toolcatalog.api.middleware import etag_matches
@@ -88,6 +89,7 @@ async def get_tool(
         if fallback is None:
             raise
         cached, stale = fallback, True
+        metrics.STALE_SERVED.inc()
     headers: dict[str, str] = {}
     if stale:
         headers["X-Cache-Stale"] = "true"
