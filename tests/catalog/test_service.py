@@ -10,6 +10,7 @@ from builders import make_tool, tool_doc
 from toolcatalog.catalog.service import Actor, ToolCatalogService
 from toolcatalog.errors import Conflict, InvalidDefinition, NotFound, PreconditionFailed
 from toolcatalog.model.tool import Tool
+from toolcatalog.store.tool_listing import ToolFilter
 
 
 async def test_import_creates_then_is_idempotent(service: ToolCatalogService) -> None:
@@ -197,3 +198,17 @@ async def test_a_full_invalidation_rereads_the_whole_catalog(
     second = await service.get_all_tools_with_structure()
     assert second.by_name["alpha_tool"].owner == "x"
     assert second.by_name["alpha_tool"] is not first.by_name["alpha_tool"]
+
+
+async def test_listing_reuses_cached_models_with_the_same_etag(
+    service: ToolCatalogService,
+) -> None:
+    await service.import_definitions([make_tool("alpha_tool"), make_tool("beta_tool")])
+    cached = await service.get_tool("alpha_tool")
+    page = await service.list_tools(ToolFilter())
+    by_name = {tool.name: tool for tool, _ in page.items}
+    assert by_name["alpha_tool"] is cached.tool
+    # A changed tool is read afresh, never served from an older cached model.
+    await service.replace_tool("alpha_tool", make_tool("alpha_tool", description="New."))
+    page = await service.list_tools(ToolFilter())
+    assert {t.name: t for t, _ in page.items}["alpha_tool"].description == "New."

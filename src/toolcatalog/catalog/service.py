@@ -250,10 +250,19 @@ class ToolCatalogService:
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = encode_cursor(rows[-1].record.name, rows[-1].rank) if more else None
-        tools = [Tool.model_validate(r.record.definition) for r in rows]
+        tools = [self._tool_of(r.record) for r in rows]
         return ToolPage(
             [(t, r.record) for t, r in zip(tools, rows, strict=True)], next_cursor, total
         )
+
+    def _tool_of(self, record: ToolRecord) -> Tool:
+        """The record's model: the cached one when its ETag is the same (validation is most of
+        a list request's CPU: ~13 ms for 50 rows), else validated afresh. Never stored: only
+        the cache's own loads may store (they know about invalidations that race them)."""
+        cached = self.tools.peek(record.name, allow_stale=True)
+        if cached is not None and cached.etag == record.etag:
+            return cached.tool
+        return Tool.model_validate(record.definition)
 
     async def capability_index(self) -> dict[str, list[str]]:
         async with self.db.connection("capability_index") as conn:
