@@ -38,6 +38,18 @@ class LoadResult:
     tools: list[LoadedTool] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     vocabulary_files: list[Path] = field(default_factory=list)
+    _files: dict[str, str | None] = field(default_factory=dict)
+
+    def add_tool(self, loaded: LoadedTool, *, name_path: str = "name") -> bool:
+        """Keep `loaded` unless a tool of that name came first (then a problem, and False)."""
+        name = loaded.tool.name
+        if name in self._files:
+            message = f"tool {name!r} is also defined in {self._files[name]}"
+            self.problems.append(Problem(name_path, message, loaded.file))
+            return False
+        self._files[name] = loaded.file
+        self.tools.append(loaded)
+        return True
 
     def raise_if_invalid(self) -> None:
         if self.problems:
@@ -55,6 +67,28 @@ def iter_definition_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield from sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
         else:
             yield path
+
+
+def read_definition_file(path: Path) -> str:
+    """The file's text; InvalidDefinition naming the file when it is missing, too large or
+    not UTF-8."""
+    file = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidDefinition(
+            f"{file} does not exist", [Problem("", "no such file or folder", file)]
+        ) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InvalidDefinition(
+            f"{file} is too large", [Problem("", f"file is over {MAX_FILE_BYTES} bytes", file)]
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidDefinition(
+            f"{file} is not UTF-8", [Problem("", f"not UTF-8 text ({exc.reason})", file)]
+        ) from None
 
 
 def parse_text(text: str, file: str | None, suffix: str = ".yaml") -> Any:
@@ -132,24 +166,11 @@ def validate_documents(
 def load_paths(paths: Iterable[Path | str]) -> LoadResult:
     """Load every definition under `paths`; collects all problems instead of stopping early."""
     result = LoadResult()
-    seen: dict[str, str] = {}
     for path in iter_definition_files(Path(p) for p in paths):
         file = str(path)
         try:
-            raw = path.read_bytes()
-            if len(raw) > MAX_FILE_BYTES:
-                raise InvalidDefinition(
-                    f"{file} is too large",
-                    [Problem("", f"file is over {MAX_FILE_BYTES} bytes", file)],
-                )
-            text = raw.decode("utf-8")
+            text = read_definition_file(path)
             data = parse_text(text, file, path.suffix)
-        except FileNotFoundError:
-            result.problems.append(Problem("", "no such file or folder", file))
-            continue
-        except UnicodeDecodeError as exc:
-            result.problems.append(Problem("", f"not UTF-8 text ({exc.reason})", file))
-            continue
         except InvalidDefinition as exc:
             result.problems.extend(exc.problems)
             continue
@@ -158,14 +179,7 @@ def load_paths(paths: Iterable[Path | str]) -> LoadResult:
             result.vocabulary_files.append(path)
         result.problems.extend(problems)
         for loaded in tools:
-            other = seen.get(loaded.tool.name)
-            if other is not None:
-                result.problems.append(
-                    Problem("name", f"tool {loaded.tool.name!r} is also defined in {other}", file)
-                )
-                continue
-            seen[loaded.tool.name] = file
-            result.tools.append(loaded)
+            result.add_tool(loaded)
     return result
 
 

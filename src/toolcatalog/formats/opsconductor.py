@@ -47,11 +47,11 @@ from pydantic import ValidationError
 
 from toolcatalog.errors import InvalidDefinition, Problem
 from toolcatalog.formats.definitions import (
-    MAX_FILE_BYTES,
     LineIndex,
     LoadedTool,
     LoadResult,
     parse_text,
+    read_definition_file,
 )
 from toolcatalog.formats.problems import Loc, json_path, problems_from_validation
 from toolcatalog.model.expressions import ExpressionError, parse_expression
@@ -151,32 +151,16 @@ def load_opsconductor_paths(
     file and line like `load_paths`; one report per converted file."""
     result = LoadResult()
     reports: list[ConversionReport] = []
-    seen: dict[str, str] = {}
     for path in _seed_files(Path(p) for p in paths):
         file = str(path)
         try:
-            raw = path.read_bytes()
-            if len(raw) > MAX_FILE_BYTES:
-                problem = Problem("", f"file is over {MAX_FILE_BYTES} bytes", file)
-                raise InvalidDefinition(f"{file} is too large", [problem])
-            text = raw.decode("utf-8")
+            text = read_definition_file(path)
             tool, report = _convert(parse_text(text, file, ".yaml"), file, _lazy_lines(text, file))
-        except FileNotFoundError:
-            result.problems.append(Problem("", "no such file or folder", file))
-            continue
-        except UnicodeDecodeError as exc:
-            result.problems.append(Problem("", f"not UTF-8 text ({exc.reason})", file))
-            continue
         except InvalidDefinition as exc:
             result.problems.extend(exc.problems)
             continue
-        if (other := seen.get(tool.name)) is not None:
-            message = f"tool {tool.name!r} is also defined in {other}"
-            result.problems.append(Problem("tool_name", message, file))
-            continue
-        seen[tool.name] = file
-        result.tools.append(LoadedTool(tool, file))
-        reports.append(report)
+        if result.add_tool(LoadedTool(tool, file), name_path="tool_name"):
+            reports.append(report)
     return result, reports
 
 
