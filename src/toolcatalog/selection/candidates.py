@@ -117,7 +117,6 @@ def _top(scores: npt.NDArray[np.float64], count: int) -> npt.NDArray[np.int64]:
 
 def _fuse(
     semantic: SemanticView,
-    text: str,
     world: npt.NDArray[np.bool_],
     lexical: npt.NDArray[np.float64],
     pool: int,
@@ -125,7 +124,7 @@ def _fuse(
     """The pool (best first) by reciprocal-rank fusion of the lexical and semantic rankings,
     each tool's fused relevance (the most relevant pooled tool at 1), and the best single
     text cosine of any tool that can serve the request."""
-    mean, best = semantic.scores(text)
+    mean, best = semantic.scores()
     cosine = np.where(world, mean, -1.0)
     fused = np.zeros(len(lexical))
     for ranking in (_top(lexical, FUSION_DEPTH), _top(cosine + 1.0, FUSION_DEPTH)):
@@ -185,9 +184,7 @@ class CandidateEnumerator:
         relevance = in_world / top if top > 0 else in_world
         semantic_best = None
         if semantic is not None:
-            order, relevance, semantic_best = _fuse(
-                semantic, request.request, world, in_world, pool
-            )
+            order, relevance, semantic_best = _fuse(semantic, world, in_world, pool)
         scored: list[Scored] = []
         excluded: list[Excluded] = []
         if request.explain:

@@ -13,7 +13,7 @@ from toolcatalog import metrics
 from toolcatalog.config import Settings
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.selection.candidates import CandidateEnumerator, Enumeration, Scored
-from toolcatalog.selection.embedding import MiniLMEncoder, ModelUnavailable
+from toolcatalog.selection.embedding import ModelUnavailable
 from toolcatalog.selection.features import PatternEstimate
 from toolcatalog.selection.loader import ProfileLoader, SnapshotSource
 from toolcatalog.selection.models import (
@@ -29,17 +29,10 @@ from toolcatalog.selection.models import (
 )
 from toolcatalog.selection.retrieval import CatalogIndex, snapshot_key
 from toolcatalog.selection.scoring import resolve_preferences
-from toolcatalog.selection.semantic import (
-    EmbeddingCache,
-    QueryEncoder,
-    SemanticIndex,
-    SemanticView,
-    start_filling,
-)
+from toolcatalog.selection.semantic import SemanticEngine, SemanticIndex, SemanticView
 from toolcatalog.selection.tiebreak import TiedCandidate, TieOutcome, break_tie
 
 MAX_TIED = 4
-EMBEDDING_FILE = "all-minilm-l6-v2.npz"
 SEMANTIC_POLL_S = 0.05
 log = logging.getLogger(__name__)
 
@@ -59,23 +52,15 @@ class Selector:
         self._enumerator: CandidateEnumerator | None = None
         self._semantic: SemanticIndex | None = None
         self._lock = threading.Lock()
-        self._encoder: MiniLMEncoder | None = None
-        self._queries: QueryEncoder | None = None
-        self._embeddings: EmbeddingCache | None = None
+        self._engine: SemanticEngine | None = None
         self.semantic_status = "off"
         if self.settings.semantic:
-            self._load_encoder()
-
-    def _load_encoder(self) -> None:
-        try:
-            self._encoder = MiniLMEncoder()
-        except ModelUnavailable as exc:
-            self.semantic_status = f"unavailable: {exc}"
-            log.warning("semantic retrieval is on but %s; selection stays lexical", exc)
-            return
-        self._queries = QueryEncoder(self._encoder)
-        self._embeddings = EmbeddingCache(self.settings.home / "embeddings" / EMBEDDING_FILE)
-        self.semantic_status = "loading"
+            try:
+                self._engine = SemanticEngine(self.settings.home)
+                self.semantic_status = "loading"
+            except ModelUnavailable as exc:
+                self.semantic_status = f"unavailable: {exc}"
+                log.warning("semantic retrieval is on but %s; selection stays lexical", exc)
 
     def enumerator_for(self, snapshot: CatalogSnapshot) -> CandidateEnumerator:
         """The enumerator over `snapshot`'s index, rebuilt only when the snapshot changed."""
@@ -86,9 +71,8 @@ class Selector:
             current = self._enumerator
             if current is None or current.index.key != snapshot_key(snapshot):
                 current = self._enumerator = CandidateEnumerator(CatalogIndex(snapshot))
-                if self._encoder is not None and self._embeddings is not None:
-                    self._semantic = SemanticIndex(current.index.tools)
-                    start_filling(self._semantic, self._encoder, self._embeddings)
+                if self._engine is not None:
+                    self._semantic = self._engine.index(current.index.tools)
             return current
 
     def wait_for_semantic(self, timeout: float | None = None) -> bool:
@@ -120,14 +104,15 @@ class Selector:
             return current
         return await asyncio.to_thread(self.enumerator_for, snapshot)
 
-    def _semantic_view(self) -> SemanticView | None:
-        semantic, queries = self._semantic, self._queries
-        if semantic is None or queries is None or not semantic.ready.is_set():
+    def _semantic_view(self, text: str) -> SemanticView | None:
+        semantic, engine = self._semantic, self._engine
+        view = engine.view(semantic, text) if semantic is not None and engine is not None else None
+        if view is None:
             if semantic is not None and semantic.error:
                 self.semantic_status = f"failed: {semantic.error}"
             return None
         self.semantic_status = "ready"
-        return SemanticView(semantic, queries)
+        return view
 
     def select(self, request: SelectionRequest) -> SelectionResult:
         """Sync select. With an LLM configured, a tie is sent to it only outside a running event
@@ -161,9 +146,11 @@ class Selector:
         self, enumerator: CandidateEnumerator, request: SelectionRequest
     ) -> tuple[PreferencesUsed, Enumeration]:
         prefs = resolve_preferences(request)
-        view = self._semantic_view()
-        if view is not None and view.index.size != len(enumerator.index.tools):
-            view = None  # embeddings of an older generation are still being replaced
+        view = None
+        semantic = self._semantic
+        # Embeddings of an older generation may still be being replaced.
+        if semantic is not None and semantic.size == len(enumerator.index.tools):
+            view = self._semantic_view(request.request)
         return prefs, enumerator.enumerate(request, prefs.weights, view)
 
     def _tied(self, found: Enumeration) -> bool:

@@ -7,11 +7,11 @@ requests), and each capability with its patterns' use cases. A tool's semantic s
 mean over the kinds it has of the best cosine in that kind; measured on the dev and held-out
 sets this beat the single best text (0.758 vs 0.708 top-1 on dev) and the description alone.
 
-Embedding is slow next to everything else here (about 40 s for the 203-tool starter catalog
-on one loaded core), so it never blocks: an index's embeddings are computed in a background
-thread, cached by text across catalog generations (a hot reload re-embeds only changed texts)
-and optionally kept in a file between runs. Until they are ready, selection is lexical and the
-result says so.
+Embedding tool texts is slow next to everything else here (the starter catalog's ~2,300
+texts take about 10 s with the int8 ONNX encoder, 40 s with the numpy one), so it never blocks:
+the encoder is loaded and an index's embeddings are computed in a background thread, cached by
+text across catalog generations (a hot reload re-embeds only changed texts) and kept in a file
+per encoder between runs. Until they are ready, selection is lexical and the result says so.
 """
 
 from __future__ import annotations
@@ -21,19 +21,22 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from toolcatalog.model.tool import Tool
 from toolcatalog.selection.bm25 import FloatArray, IntArray
-from toolcatalog.selection.embedding import Array, MiniLMEncoder
+from toolcatalog.selection.embedding import Array, MiniLMEncoder, model_dir
+from toolcatalog.selection.onnx_encoder import load_fast_encoder
 
 log = logging.getLogger(__name__)
 
 KINDS = ("description", "example", "capability")
 QUERY_CACHE_SIZE = 2048
+QUERY_WORKERS = 2  # one per core of the machines we measure on; requests beyond wait
 
 
 def tool_texts(tool: Tool) -> list[tuple[int, str]]:
@@ -127,9 +130,11 @@ class SemanticIndex:
         self.done = threading.Event()  # set once filling ended, ready or failed
         self.error: str | None = None
 
-    def fill(self, encoder: MiniLMEncoder, cache: EmbeddingCache) -> None:
-        """Embed every text (cached ones are free); sets `ready`. Never raises."""
+    def fill(self, prepare: Callable[[], tuple[MiniLMEncoder, EmbeddingCache]]) -> None:
+        """Embed every text (cached ones are free) with the encoder and cache `prepare` gives;
+        sets `ready`. Never raises."""
         try:
+            encoder, cache = prepare()
             vectors = cache.embed(encoder, self.texts)
             self._vectors = np.ascontiguousarray(vectors[self._order])
             self.ready.set()
@@ -153,45 +158,96 @@ class SemanticIndex:
 
 
 class QueryEncoder:
-    """Encodes requests, remembering the last QUERY_CACHE_SIZE (pipelines repeat requests;
-    one encoding costs ~6-10 ms)."""
+    """Encodes requests on its own threads, so a request's encoding runs while its lexical
+    retrieval does (the encoder releases the GIL), and remembers the last QUERY_CACHE_SIZE
+    (pipelines repeat requests; one encoding costs ~2.5 ms with the int8 encoder)."""
 
-    def __init__(self, encoder: MiniLMEncoder) -> None:
+    def __init__(self, encoder: MiniLMEncoder, workers: int = QUERY_WORKERS) -> None:
         self.encoder = encoder
         self._cache: OrderedDict[str, Array] = OrderedDict()
+        self._pending: dict[str, Future[Array]] = {}
         self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="toolcatalog-query")
 
-    def __call__(self, text: str) -> Array:
+    def submit(self, text: str) -> Future[Array]:
+        """The embedding of `text`, now if remembered or being computed, else started."""
         with self._lock:
             found = self._cache.get(text)
             if found is not None:
                 self._cache.move_to_end(text)
-                return found
-        vector: Array = self.encoder.encode([text])[0]
+                done: Future[Array] = Future()
+                done.set_result(found)
+                return done
+            pending = self._pending.get(text)
+            if pending is None:
+                pending = self._pending[text] = self._pool.submit(self._encode, text)
+            return pending
+
+    def __call__(self, text: str) -> Array:
+        return self.submit(text).result()
+
+    def _encode(self, text: str) -> Array:
+        try:
+            vector: Array = self.encoder.encode([text])[0]
+        except BaseException:
+            with self._lock:
+                self._pending.pop(text, None)
+            raise
         with self._lock:
+            self._pending.pop(text, None)
             self._cache[text] = vector
             if len(self._cache) > QUERY_CACHE_SIZE:
                 self._cache.popitem(last=False)
         return vector
 
 
-def start_filling(
-    index: SemanticIndex, encoder: MiniLMEncoder, cache: EmbeddingCache
-) -> threading.Thread:
-    """Fill `index` in a daemon thread (a process may exit without waiting for it)."""
-    thread = threading.Thread(
-        target=index.fill, args=(encoder, cache), name="toolcatalog-embed", daemon=True
-    )
-    thread.start()
-    return thread
+class SemanticEngine:
+    """Semantic retrieval for one Selector: the encoder (loaded on first use, in the background
+    thread, as building the int8 graph takes ~1 s), the embedding cache of that encoder, and the
+    query encoder. Constructing it raises ModelUnavailable when the model is not installed."""
+
+    def __init__(self, home: Path, load: Callable[[], MiniLMEncoder] | None = None) -> None:
+        model_dir()  # fail now, not in the background, when the model files are missing
+        self._home = home
+        self._load = load
+        self._lock = threading.Lock()
+        self._encoder: tuple[MiniLMEncoder, EmbeddingCache] | None = None
+        self.queries: QueryEncoder | None = None
+
+    def _prepare(self) -> tuple[MiniLMEncoder, EmbeddingCache]:
+        with self._lock:
+            if self._encoder is None:
+                encoder = (self._load or load_fast_encoder)()
+                cache = EmbeddingCache(self._home / "embeddings" / f"{encoder.name}.npz")
+                self.queries = QueryEncoder(encoder)
+                self._encoder = (encoder, cache)
+            return self._encoder
+
+    def index(self, tools: Sequence[Tool]) -> SemanticIndex:
+        """A SemanticIndex of `tools`, filled by a daemon thread (a process may exit without
+        waiting for it)."""
+        index = SemanticIndex(tools)
+        threading.Thread(
+            target=index.fill, args=(self._prepare,), name="toolcatalog-embed", daemon=True
+        ).start()
+        return index
+
+    def view(self, index: SemanticIndex, text: str) -> SemanticView | None:
+        """Semantic scores for request `text` over `index`, once `index` is ready; the
+        request's encoding starts now, in the background."""
+        queries = self.queries
+        if queries is None or not index.ready.is_set():
+            return None
+        return SemanticView(index, queries.submit(text))
 
 
 class SemanticView:
-    """What one request needs: a ready index and the query encoder."""
+    """One request's semantic side: a ready index and the request's embedding (maybe still
+    being computed)."""
 
-    def __init__(self, index: SemanticIndex, queries: QueryEncoder) -> None:
+    def __init__(self, index: SemanticIndex, query: Future[Array]) -> None:
         self.index = index
-        self.queries = queries
+        self._query = query
 
-    def scores(self, text: str) -> tuple[FloatArray, FloatArray]:
-        return self.index.tool_scores(self.queries(text))
+    def scores(self) -> tuple[FloatArray, FloatArray]:
+        return self.index.tool_scores(self._query.result())
