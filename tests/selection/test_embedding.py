@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import struct
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -199,28 +200,32 @@ def test_the_int8_onnx_encoder_agrees_with_the_float32_reference(
     # A text gets the same vector whatever it is encoded with (see OnnxMiniLMEncoder).
     alone = np.stack([fast.encode([t])[0] for t in texts])
     assert np.allclose(quantised, alone, atol=1e-6)
+    # Requests go through ONNX Runtime's own thread (encode_later): the same vectors.
+    later = np.stack([fast.encode_later(t).result(10) for t in texts])
+    assert np.allclose(quantised, later, atol=1e-5)
 
 
 def test_query_encodings_are_shared_while_pending_and_remembered_after() -> None:
-    import threading
+    from concurrent.futures import Future
 
     from toolcatalog.selection.semantic import QueryEncoder
 
-    release = threading.Event()
+    started: list[Future[np.ndarray]] = []
     calls: list[str] = []
 
-    class Slow:
-        name = "slow"
+    class Later:
+        name = "later"
 
-        def encode(self, texts: list[str]) -> np.ndarray:
-            calls.extend(texts)
-            release.wait(5)
-            return np.ones((len(texts), 3), dtype=np.float32)
+        def encode_later(self, text: str) -> Future[np.ndarray]:
+            calls.append(text)
+            started.append(Future())
+            return started[-1]
 
-    queries = QueryEncoder(Slow())  # type: ignore[arg-type]
+    queries = QueryEncoder(Later())  # type: ignore[arg-type]
     first, second = queries.submit("restart nginx"), queries.submit("restart nginx")
-    assert first is second  # the same computation, not two
-    release.set()
+    assert first is second  # one computation, not two
+    assert not first.done()
+    started[0].set_result(np.ones(3, dtype=np.float32))
     assert first.result(5).tolist() == [1.0, 1.0, 1.0]
     third = queries.submit("restart nginx")
     assert third.done()
@@ -233,16 +238,17 @@ def test_an_encoding_failure_reaches_the_caller_and_is_not_remembered() -> None:
 
     attempts: list[str] = []
 
-    class Flaky:
-        name = "flaky"
+    class Flaky(MiniLMEncoder):
+        def __init__(self) -> None:  # no model needed: encode is replaced
+            pass
 
-        def encode(self, texts: list[str]) -> np.ndarray:
+        def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
             attempts.extend(texts)
             if len(attempts) == 1:
                 raise RuntimeError("out of memory")
             return np.zeros((len(texts), 3), dtype=np.float32)
 
-    queries = QueryEncoder(Flaky())  # type: ignore[arg-type]
+    queries = QueryEncoder(Flaky())
     with pytest.raises(RuntimeError, match="out of memory"):
         queries("disk full")
     assert queries("disk full").tolist() == [0.0, 0.0, 0.0]

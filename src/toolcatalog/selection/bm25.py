@@ -242,6 +242,7 @@ class FieldScorer:
         self._cache: dict[tuple[Component, ...], dict[str, float]] = {}
 
     def frequencies(self, doc: tuple[Component, ...]) -> dict[str, float]:
+        """The document's saturated pseudo term frequencies (term -> tf / (K1 + tf))."""
         found = self._cache.get(doc)
         if found is not None:
             return found
@@ -255,19 +256,37 @@ class FieldScorer:
             share = spec.weight / norm
             for term in terms:
                 tf[term] = tf.get(term, 0.0) + share
-        self._cache[doc] = tf  # a benign race: two threads compute the same value
-        return tf
+        saturated = {term: saturate(f) for term, f in tf.items()}
+        self._cache[doc] = saturated  # a benign race: two threads compute the same value
+        return saturated
+
+    def table(self, docs: Sequence[tuple[Component, ...]]) -> dict[str, list[tuple[int, float]]]:
+        """term -> [(position in `docs`, saturated frequency)] over a few documents."""
+        out: dict[str, list[tuple[int, float]]] = {}
+        for k, doc in enumerate(docs):
+            for term, f in self.frequencies(doc).items():
+                out.setdefault(term, []).append((k, f))
+        return out
+
+    @staticmethod
+    def weigh(query: Mapping[str, float], index: BM25FIndex) -> dict[str, float]:
+        """The query's term weights times their IDF in `index`: compute once per request,
+        then score each document with `score_weighted`."""
+        return {term: weight * index.idf_of(term) for term, weight in query.items()}
+
+    def score_weighted(self, doc: tuple[Component, ...], weighted: Mapping[str, float]) -> float:
+        tf = self.frequencies(doc)
+        total = 0.0
+        for term, weight in weighted.items():
+            f = tf.get(term)
+            if f:
+                total += weight * f
+        return total
 
     def score(
         self, doc: tuple[Component, ...], query: Mapping[str, float], index: BM25FIndex
     ) -> float:
-        tf = self.frequencies(doc)
-        total = 0.0
-        for term, weight in query.items():
-            f = tf.get(term)
-            if f:
-                total += weight * index.idf_of(term) * saturate(f)
-        return total
+        return self.score_weighted(doc, self.weigh(query, index))
 
 
 def field_averages(docs: Iterable[Document], fields: Iterable[str]) -> dict[str, float]:

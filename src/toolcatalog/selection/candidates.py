@@ -35,6 +35,8 @@ ENTITY_BOOST = 0.6
 PATTERN_SHARE = 0.25
 PATTERN_SMOOTHING = 1.0
 DEPRECATED_FACTOR = 0.85
+# Constraint sets whose policy rulings are kept (see CandidateEnumerator._ruling).
+MAX_CONTEXTS = 32
 
 
 @dataclass(slots=True)
@@ -48,6 +50,44 @@ class Scored:
     utility: float = 0.0
     score: float = 0.0
     cost: float = 0.5  # the cost dimension among the candidates in play (dims.cost is unset)
+
+
+@dataclass(frozen=True, slots=True)
+class _Allowed:
+    """An allowed pattern as judged for one request; its relevance is the tool's x factor."""
+
+    entry: PatternEntry
+    factor: float
+    estimate: PatternEstimate
+    dims: Dimensions
+    approval: bool
+    notes: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Ruled:
+    """An allowed pattern under some constraints, before the request's text is considered."""
+
+    j: int
+    entry: PatternEntry
+    capability: str  # canonical
+    factor: float
+    estimate: PatternEstimate
+    dims: Dimensions
+    approval: bool
+    notes: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class _Ruling:
+    excluded: list[Excluded]
+    allowed: list[_Ruled]
+
+
+@dataclass(slots=True)
+class _Judged:
+    excluded: list[Excluded]
+    allowed: list[_Allowed]
 
 
 @dataclass(slots=True)
@@ -148,6 +188,7 @@ class CandidateEnumerator:
     def __init__(self, index: CatalogIndex) -> None:
         self.index = index
         self._default_estimates: dict[int, tuple[PatternEstimate, Dimensions]] = {}
+        self._rulings: dict[PolicyContext, dict[int, _Ruling]] = {}
 
     def enumerate(
         self, request: SelectionRequest, weights: Weights, semantic: SemanticView | None = None
@@ -182,8 +223,21 @@ class CandidateEnumerator:
         order = _top(in_world, pool)
         top = float(in_world[order[0]]) if len(order) else 0.0
         relevance = in_world / top if top > 0 else in_world
+        judged: dict[int, _Judged] = {}
+
+        def judge(i: int) -> _Judged:
+            found = judged.get(i)
+            if found is None:
+                found = judged[i] = self._judge(i, retrieval, request, ctx, capabilities)
+            return found
+
         semantic_best = None
         if semantic is not None:
+            # While the request's embedding is being computed (off the GIL), judge the
+            # lexical pool's patterns: fusion keeps most of it, and judging is most of a
+            # select's own work, so the wait below is short or nothing.
+            for i in order:
+                judge(int(i))
             order, relevance, semantic_best = _fuse(semantic, world, in_world, pool)
         scored: list[Scored] = []
         excluded: list[Excluded] = []
@@ -196,16 +250,13 @@ class CandidateEnumerator:
                     Excluded(tool=tool.name, capability=None, pattern=None, reasons=reasons)
                 )
         for i in order:
-            tool = index.tools[int(i)]
-            reasons = tool_exclusions(tool, ctx)
-            if reasons:
-                excluded.append(
-                    Excluded(tool=tool.name, capability=None, pattern=None, reasons=reasons)
-                )
-                continue
-            scored += self._patterns(
-                int(i), float(relevance[i]), retrieval, request, ctx, capabilities, excluded
-            )
+            verdict = judge(int(i))
+            excluded += verdict.excluded
+            tool_relevance = float(relevance[i])
+            scored += [
+                Scored(p.entry, tool_relevance * p.factor, p.estimate, p.dims, p.approval, p.notes)
+                for p in verdict.allowed
+            ]
         self._finish(scored, weights)
         best: dict[str, Scored] = {}
         for s in scored:
@@ -249,37 +300,71 @@ class CandidateEnumerator:
                 named.add(entity.value.strip().lower().replace("-", "_").replace(" ", "_"))
         return caps, frozenset(n for n in named if n in self.index.tool_position)
 
-    def _patterns(
+    def _judge(
         self,
         tool_index: int,
-        tool_relevance: float,
         retrieval: Retrieval,
         request: SelectionRequest,
         ctx: PolicyContext,
         capabilities: frozenset[str],
-        excluded: list[Excluded],
-    ) -> list[Scored]:
+    ) -> _Judged:
+        """What a tool's patterns are worth for the request, apart from the tool's relevance:
+        each allowed pattern's share of it (its own text's fit, deprecation), estimates and
+        policy notes, and the exclusions."""
         index = self.index
-        start = int(index.pattern_start[tool_index])
-        own = index.pattern_scores(tool_index, retrieval.terms)
+        ruled = self._ruling(tool_index, request, ctx)
+        if not ruled.allowed:
+            return _Judged(ruled.excluded, [])
+        own = index.pattern_scores(tool_index, retrieval.weighted)
         top_own = max(own, default=0.0)
-        out: list[Scored] = []
-        for j, score in enumerate(own, start):
-            entry = index.patterns[j]
-            fit = (score + PATTERN_SMOOTHING) / (top_own + PATTERN_SMOOTHING)
-            if index.resolve_capability(entry.capability.name) in capabilities:
+        start = int(index.pattern_start[tool_index])
+        allowed = []
+        for p in ruled.allowed:
+            fit = (own[p.j - start] + PATTERN_SMOOTHING) / (top_own + PATTERN_SMOOTHING)
+            if p.capability in capabilities:
                 fit = 1.0
-            relevance = tool_relevance * (1.0 - PATTERN_SHARE + PATTERN_SHARE * fit)
-            reasons: list[str] = []
-            if entry.tool.status == Status.deprecated:
-                relevance *= DEPRECATED_FACTOR
-                reasons.append("tool is deprecated (relevance lowered)")
-            elif entry.tool.status == Status.experimental:
-                reasons.append("tool is experimental")
+            factor = p.factor * (1.0 - PATTERN_SHARE + PATTERN_SHARE * fit)
+            allowed.append(_Allowed(p.entry, factor, p.estimate, p.dims, p.approval, list(p.notes)))
+        return _Judged(ruled.excluded, allowed)
+
+    def _ruling(self, tool_index: int, request: SelectionRequest, ctx: PolicyContext) -> _Ruling:
+        """Policy and estimates of a tool's patterns under the request's constraints: the
+        same for every request with the same constraints and no `inputs`, so kept for the
+        last MAX_CONTEXTS constraint sets (the usual request has none)."""
+        if request.inputs:
+            return self._rule(tool_index, request, ctx)
+        rulings = self._rulings.get(ctx)
+        if rulings is None:
+            if len(self._rulings) >= MAX_CONTEXTS:
+                self._rulings.pop(next(iter(self._rulings)), None)
+            rulings = self._rulings[ctx] = {}
+        found = rulings.get(tool_index)
+        if found is None:
+            found = rulings[tool_index] = self._rule(tool_index, request, ctx)
+        return found
+
+    def _rule(self, tool_index: int, request: SelectionRequest, ctx: PolicyContext) -> _Ruling:
+        index = self.index
+        tool = index.tools[tool_index]
+        reasons = tool_exclusions(tool, ctx)
+        if reasons:
+            return _Ruling(
+                [Excluded(tool=tool.name, capability=None, pattern=None, reasons=reasons)], []
+            )
+        ruled = _Ruling([], [])
+        status_factor, status_notes = 1.0, ()
+        if tool.status == Status.deprecated:
+            status_factor = DEPRECATED_FACTOR
+            status_notes = ("tool is deprecated (relevance lowered)",)
+        elif tool.status == Status.experimental:
+            status_notes = ("tool is experimental",)
+        start, end = int(index.pattern_start[tool_index]), int(index.pattern_start[tool_index + 1])
+        for j in range(start, end):
+            entry = index.patterns[j]
             estimate, dims = self._estimate(j, entry, request)
             verdict = judge_pattern(entry.pattern, estimate, ctx)
             if verdict.exclusions:
-                excluded.append(
+                ruled.excluded.append(
                     Excluded(
                         tool=entry.tool.name,
                         capability=entry.capability.name,
@@ -288,18 +373,19 @@ class CandidateEnumerator:
                     )
                 )
                 continue
-            reasons += verdict.notes + list(estimate.problems)
-            out.append(
-                Scored(
+            ruled.allowed.append(
+                _Ruled(
+                    j,
                     entry,
-                    relevance,
+                    index.resolve_capability(entry.capability.name),
+                    status_factor,
                     estimate,
                     dims,
                     verdict.requires_approval,
-                    reasons,
+                    (*status_notes, *verdict.notes, *estimate.problems),
                 )
             )
-        return out
+        return ruled
 
     def _estimate(
         self, j: int, entry: PatternEntry, request: SelectionRequest

@@ -17,6 +17,7 @@ import json
 import struct
 import unicodedata
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -291,11 +292,27 @@ class MiniLMEncoder:
             out[chunk] = self._forward([ids[i] for i in chunk])
         return out
 
+    def encode_later(self, text: str) -> Future[Array]:
+        """The embedding of one text, as a Future. This encoder computes it before returning;
+        the ONNX one returns at once and computes on a native thread, so that the caller's
+        own work overlaps it."""
+        done: Future[Array] = Future()
+        try:
+            done.set_result(self.encode([text])[0])
+        except Exception as exc:
+            done.set_exception(exc)
+        return done
+
     def _forward(self, batch: list[list[int]]) -> Array:
         x, mask = self._embed(batch)
-        # Padding positions get a large negative score before the softmax, as BERT does.
-        bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
-        return self._pool(self._transform(x, bias), mask)
+        return self._pool(self._transform(x, self._bias(mask)), mask)
+
+    @staticmethod
+    def _bias(mask: Array) -> Array:
+        """(n, 1, 1, length) additions to attention scores: padding positions get a large
+        negative score before the softmax, as BERT does."""
+        bias: Array = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
+        return bias
 
     def _embed(self, batch: list[list[int]]) -> tuple[Array, Array]:
         """Token ids -> the embedding layer's output (n, length, hidden) and the mask."""

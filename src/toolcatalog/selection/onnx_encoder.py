@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -151,8 +152,14 @@ def quantize(model: Any) -> bytes:
 
 
 class OnnxMiniLMEncoder(MiniLMEncoder):
-    """MiniLMEncoder whose transformer layers run on ONNX Runtime with int8 weights, on one
-    thread per call (requests run concurrently on the server's threads instead).
+    """MiniLMEncoder whose transformer layers run on ONNX Runtime with int8 weights.
+
+    Two sessions share the graph: `encode` runs on the calling thread only (catalog texts
+    are embedded in the background and must leave the other core to requests), and
+    `encode_later` hands one request to ONNX Runtime's own native thread. That thread needs
+    no GIL, so a request's encoding really runs while the selector does its lexical retrieval
+    in Python; a Python worker thread would not start until the selector let go of the GIL
+    (up to the 5 ms switch interval), which made the "parallel" encoding sequential.
     Thread-safe: ONNX Runtime sessions may be run from several threads at once."""
 
     name = "all-minilm-l6-v2-int8"
@@ -164,22 +171,46 @@ class OnnxMiniLMEncoder(MiniLMEncoder):
     batch_size = 1
 
     def __init__(self, folder: Path | None = None) -> None:
-        import onnxruntime as ort
-
         super().__init__(folder)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(
-            quantize(build_model(self)), options, providers=["CPUExecutionProvider"]
-        )
-        self.layers = []  # the float32 copies live on in the session only as int8
+        model = quantize(build_model(self))
+        self._session = _session(model, threads=1)
+        # run_async needs an intra-op pool, which ONNX Runtime only makes from 2 threads on.
+        self._async_session = _session(model, threads=2)
+        self.layers = []  # the float32 copies live on in the sessions only as int8
 
     def _transform(self, x: Array, bias: Array) -> Array:
         out: Array = self._session.run(["hidden"], {"x": x, "bias": bias})[0]
         return out
+
+    def encode_later(self, text: str) -> Future[Array]:
+        future: Future[Array] = Future()
+        x, mask = self._embed([self.tokenizer.encode(text)])
+
+        def finish(outputs: list[Array], _data: object, error: str) -> None:
+            # Called on ONNX Runtime's thread; an exception here would go nowhere.
+            try:
+                if error:
+                    raise RuntimeError(f"onnxruntime could not encode the request: {error}")
+                future.set_result(self._pool(outputs[0], mask)[0])
+            except Exception as exc:
+                future.set_exception(exc)
+
+        self._async_session.run_async(["hidden"], {"x": x, "bias": self._bias(mask)}, finish, None)
+        return future
+
+
+def _session(model: bytes, threads: int) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Idle pool threads sleep instead of spinning: on 2 cores a spinning thread takes a core
+    # from the request it is waiting to serve.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
 def load_fast_encoder(folder: Path | None = None) -> MiniLMEncoder:

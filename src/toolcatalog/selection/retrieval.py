@@ -187,6 +187,7 @@ class Retrieval:
     tool_matches: FloatArray  # how many of the request's content words each tool has
     terms: dict[str, float]
     mass: float  # the request's content words' summed IDF: the most a tool could score
+    weighted: dict[str, float]  # terms x IDF, for pattern scores
 
 
 @contextmanager
@@ -243,6 +244,7 @@ class CatalogIndex:
         self._pattern_scorer = FieldScorer(
             PATTERN_FIELDS, field_averages(set(pattern_docs), PATTERN_FIELDS)
         )
+        self._pattern_tables: dict[int, dict[str, list[tuple[int, float]]]] = {}
         self.tool_capabilities: tuple[frozenset[str], ...] = tuple(
             frozenset(self.resolve_capability(c.name) for c in t.capabilities) for t in self.tools
         )
@@ -283,11 +285,26 @@ class CatalogIndex:
     def resolve_capability(self, name: str) -> str:
         return self.canonical.get(name, name)
 
-    def pattern_scores(self, tool: int, terms: Mapping[str, float]) -> list[float]:
-        """BM25F scores of tool `tool`'s patterns for the request's terms, in order."""
-        start, end = int(self.pattern_start[tool]), int(self.pattern_start[tool + 1])
-        scorer, index = self._pattern_scorer, self.tool_index
-        return [scorer.score(self.pattern_docs[j], terms, index) for j in range(start, end)]
+    def weigh(self, terms: Mapping[str, float]) -> dict[str, float]:
+        """The request's terms weighted by their IDF, for `pattern_scores`."""
+        return self._pattern_scorer.weigh(terms, self.tool_index)
+
+    def pattern_scores(self, tool: int, weighted: Mapping[str, float]) -> list[float]:
+        """BM25F scores of tool `tool`'s patterns for the request (`weigh`ed terms), in
+        order. Each tool's patterns are tabled once (term -> saturated frequency in each
+        pattern), so a request looks each of its terms up once per tool, not per pattern."""
+        table = self._pattern_tables.get(tool)
+        if table is None:
+            start, end = int(self.pattern_start[tool]), int(self.pattern_start[tool + 1])
+            table = self._pattern_scorer.table([self.pattern_docs[j] for j in range(start, end)])
+            self._pattern_tables[tool] = table  # a benign race: the same value either way
+        scores = [0.0] * (int(self.pattern_start[tool + 1]) - int(self.pattern_start[tool]))
+        for term, weight in weighted.items():
+            row = table.get(term)
+            if row is not None:
+                for k, f in row:
+                    scores[k] += weight * f
+        return scores
 
     def retrieve(self, terms: Mapping[str, float]) -> Retrieval:
         """Score every tool for the request's weighted terms (see `query_terms`).
@@ -313,7 +330,7 @@ class CatalogIndex:
                 mass += self.tool_index.idf_of(term)
         tool_scores, covered, matches = self.tool_index.score(searched, covering)
         coverage = covered / mass if mass > 0 else np.zeros_like(covered)
-        return Retrieval(tool_scores, coverage, matches, searched, mass)
+        return Retrieval(tool_scores, coverage, matches, searched, mass, self.weigh(searched))
 
 
 def snapshot_key(snapshot: CatalogSnapshot) -> tuple[str, int, float]:
