@@ -352,7 +352,8 @@ class CandidateEnumerator:
                 [Excluded(tool=tool.name, capability=None, pattern=None, reasons=reasons)], []
             )
         ruled = _Ruling([], [])
-        status_factor, status_notes = 1.0, ()
+        status_factor = 1.0
+        status_notes: tuple[str, ...] = ()
         if tool.status == Status.deprecated:
             status_factor = DEPRECATED_FACTOR
             status_notes = ("tool is deprecated (relevance lowered)",)
