@@ -24,6 +24,11 @@ from toolcatalog.store.migrate import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Selection in tests is lexical unless a test asks for embeddings (Settings(semantic=True)):
+# the default computes them in a background thread of every selector, service and CLI run.
+# Set before any Settings is made; subprocesses inherit it.
+os.environ["TOOLCATALOG_SEMANTIC"] = "false"
+
 
 def _with_database(url: str, name: str) -> str:
     # postgresql://user@host/db?params -> same URL naming another database

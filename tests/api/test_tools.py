@@ -23,6 +23,7 @@ async def test_health_reports_the_database_and_the_cache(client: httpx.AsyncClie
     )
     assert body["tool_count"] == 0
     assert {"size", "max_size", "hits", "misses", "hit_rate_percent"} <= set(body["cache"])
+    assert body["semantic_retrieval"] == "off"  # the tests' settings: lexical selection
 
 
 async def test_create_answers_201_with_location_etag_and_the_stored_definition(

@@ -200,37 +200,37 @@ def test_the_int8_onnx_encoder_agrees_with_the_float32_reference(
     # A text gets the same vector whatever it is encoded with (see OnnxMiniLMEncoder).
     alone = np.stack([fast.encode([t])[0] for t in texts])
     assert np.allclose(quantised, alone, atol=1e-6)
-    # Requests go through ONNX Runtime's own thread (encode_later): the same vectors.
-    later = np.stack([fast.encode_later(t).result(10) for t in texts])
-    assert np.allclose(quantised, later, atol=1e-5)
+    # Requests run on the two-thread session (encode_query): the same vectors.
+    queried = np.stack([fast.encode_query(t) for t in texts])
+    assert np.allclose(quantised, queried, atol=1e-5)
 
 
-def test_query_encodings_are_shared_while_pending_and_remembered_after() -> None:
-    from concurrent.futures import Future
-
+def test_query_encodings_are_remembered_most_recent_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import toolcatalog.selection.semantic as semantic_module
     from toolcatalog.selection.semantic import QueryEncoder
 
-    started: list[Future[np.ndarray]] = []
     calls: list[str] = []
 
-    class Later:
-        name = "later"
+    class Counting(MiniLMEncoder):
+        def __init__(self) -> None:  # no model needed: encode is replaced
+            pass
 
-        def encode_later(self, text: str) -> Future[np.ndarray]:
-            calls.append(text)
-            started.append(Future())
-            return started[-1]
+        def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+            calls.extend(texts)
+            return np.full((len(texts), 3), float(len(calls)), dtype=np.float32)
 
-    queries = QueryEncoder(Later())  # type: ignore[arg-type]
-    first, second = queries.submit("restart nginx"), queries.submit("restart nginx")
-    assert first is second  # one computation, not two
-    assert not first.done()
-    started[0].set_result(np.ones(3, dtype=np.float32))
-    assert first.result(5).tolist() == [1.0, 1.0, 1.0]
-    third = queries.submit("restart nginx")
-    assert third.done()
-    assert third.result().tolist() == [1.0, 1.0, 1.0]
-    assert calls == ["restart nginx"]
+    monkeypatch.setattr(semantic_module, "QUERY_CACHE_SIZE", 2)
+    queries = QueryEncoder(Counting())
+    assert queries("restart nginx").tolist() == [1.0, 1.0, 1.0]
+    assert queries("restart nginx").tolist() == [1.0, 1.0, 1.0]  # remembered
+    queries("disk full")
+    queries("restart nginx")  # now the most recent of the two kept
+    queries("dns lookup")  # evicts "disk full", the least recent
+    queries("restart nginx")
+    queries("disk full")
+    assert calls == ["restart nginx", "disk full", "dns lookup", "disk full"]
 
 
 def test_an_encoding_failure_reaches_the_caller_and_is_not_remembered() -> None:
@@ -264,3 +264,40 @@ def test_without_onnxruntime_the_numpy_encoder_is_used(monkeypatch: pytest.Monke
     encoder = onnx_module.load_fast_encoder()
     assert type(encoder) is MiniLMEncoder
     assert encoder.name == "all-minilm-l6-v2-f32"
+
+
+def test_semantic_retrieval_is_on_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TOOLCATALOG_SEMANTIC", raising=False)
+    assert Settings().semantic is True
+    monkeypatch.setenv("TOOLCATALOG_SEMANTIC", "false")
+    assert Settings().semantic is False
+
+
+@needs_model
+def test_an_empty_catalog_is_ready_at_once_and_selects_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "c"
+    folder.mkdir()
+    settings = Settings(llm_url=None, semantic=True, home=tmp_path / "home")
+    selector = Selector(FolderSource(folder), settings)
+    assert selector.wait_for_semantic(60), selector.semantic_status
+    result = selector.select(SelectionRequest(request="restart nginx"))
+    assert result.decision is None
+    assert result.retrieval == "hybrid"
+
+
+@needs_onnx
+def test_quantising_leaves_the_rest_of_the_process_logging(
+    encoder: MiniLMEncoder, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from toolcatalog.selection.onnx_encoder import build_model, quantize
+
+    root = logging.getLogger()
+    level = root.level
+    with caplog.at_level(logging.INFO):
+        quantize(build_model(encoder))
+        logging.getLogger("toolcatalog.test").info("still heard")
+    assert root.level == level
+    assert "still heard" in caplog.text
+    assert "pre-process" not in caplog.text.lower()  # the quantiser's advice is dropped

@@ -268,9 +268,11 @@ def select_command(
         raise typer.Exit(EXIT_INVALID)
 
 
-# With TOOLCATALOG_SEMANTIC, wait this long for the tool embeddings (cached after the first
-# run; computing them for the 203-tool starter catalog takes ~40 s), then answer lexically.
+# With semantic retrieval (the default), wait this long for the tool embeddings, then answer
+# lexically. They are cached under TOOLCATALOG_HOME after the first run; computing them for the
+# 203-tool starter catalog takes ~10 s with onnxruntime, ~40 s with the numpy encoder.
 SEMANTIC_WAIT_S = 120.0
+SEMANTIC_NOTICE_S = 0.5  # say why we wait when the embeddings are not ready by then
 
 
 async def _with_selector(
@@ -292,8 +294,18 @@ async def _asking(selector: Selector, go: Callable[[Ask], Awaitable[int]]) -> in
 
 
 async def _semantic_ready(selector: Selector) -> bool:
+    waiting = asyncio.ensure_future(selector.await_semantic())
     try:
+        done, _ = await asyncio.wait({waiting}, timeout=SEMANTIC_NOTICE_S)
+        if not done:
+            output.err.print(
+                "computing the tool embeddings (first run only: they are cached under "
+                f"{selector.settings.home / 'embeddings'}; TOOLCATALOG_SEMANTIC=false skips them)",
+                highlight=False,
+            )
         async with asyncio.timeout(SEMANTIC_WAIT_S):
-            return await selector.await_semantic()
+            return await waiting
     except TimeoutError:
         return False
+    finally:
+        waiting.cancel()

@@ -24,7 +24,7 @@ from toolcatalog.selection.text import platform_hint, query_terms
 
 # Tools scored in full per request: the most relevant POOL_MIN (or 4 x top_k), so the cost of
 # a select does not grow with the catalog once retrieval has ranked it.
-POOL_MIN = 30
+POOL_MIN = 20
 # Stage A evidence, in units of the best text score: offering a capability Stage A named lifts
 # a tool into play without outranking a tool the text itself points at; a service or command
 # entity that names a tool is stronger evidence.
@@ -223,21 +223,8 @@ class CandidateEnumerator:
         order = _top(in_world, pool)
         top = float(in_world[order[0]]) if len(order) else 0.0
         relevance = in_world / top if top > 0 else in_world
-        judged: dict[int, _Judged] = {}
-
-        def judge(i: int) -> _Judged:
-            found = judged.get(i)
-            if found is None:
-                found = judged[i] = self._judge(i, retrieval, request, ctx, capabilities)
-            return found
-
         semantic_best = None
         if semantic is not None:
-            # While the request's embedding is being computed (off the GIL), judge the
-            # lexical pool's patterns: fusion keeps most of it, and judging is most of a
-            # select's own work, so the wait below is short or nothing.
-            for i in order:
-                judge(int(i))
             order, relevance, semantic_best = _fuse(semantic, world, in_world, pool)
         scored: list[Scored] = []
         excluded: list[Excluded] = []
@@ -250,7 +237,7 @@ class CandidateEnumerator:
                     Excluded(tool=tool.name, capability=None, pattern=None, reasons=reasons)
                 )
         for i in order:
-            verdict = judge(int(i))
+            verdict = self._judge(int(i), retrieval, request, ctx, capabilities)
             excluded += verdict.excluded
             tool_relevance = float(relevance[i])
             scored += [

@@ -17,7 +17,6 @@ import json
 import struct
 import unicodedata
 from collections.abc import Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -292,16 +291,10 @@ class MiniLMEncoder:
             out[chunk] = self._forward([ids[i] for i in chunk])
         return out
 
-    def encode_later(self, text: str) -> Future[Array]:
-        """The embedding of one text, as a Future. This encoder computes it before returning;
-        the ONNX one returns at once and computes on a native thread, so that the caller's
-        own work overlaps it."""
-        done: Future[Array] = Future()
-        try:
-            done.set_result(self.encode([text])[0])
-        except Exception as exc:
-            done.set_exception(exc)
-        return done
+    def encode_query(self, text: str) -> Array:
+        """The embedding of one request (the ONNX encoder runs these on two threads)."""
+        out: Array = self.encode([text])[0]
+        return out
 
     def _forward(self, batch: list[list[int]]) -> Array:
         x, mask = self._embed(batch)

@@ -45,22 +45,43 @@ class Selector:
     they are ready. Without the model, `semantic_status` says why and selection is lexical."""
 
     def __init__(
-        self, source: ProfileLoader | SnapshotSource, settings: Settings | None = None
+        self,
+        source: ProfileLoader | SnapshotSource,
+        settings: Settings | None = None,
+        engine: SemanticEngine | None = None,
     ) -> None:
+        """`engine` replaces the semantic engine `settings.semantic` would make (another
+        encoder, another cache folder)."""
         self.loader = source if isinstance(source, ProfileLoader) else ProfileLoader(source=source)
         self.settings = settings if settings is not None else Settings()
         self._enumerator: CandidateEnumerator | None = None
         self._semantic: SemanticIndex | None = None
         self._lock = threading.Lock()
-        self._engine: SemanticEngine | None = None
-        self.semantic_status = "off"
-        if self.settings.semantic:
+        self._engine: SemanticEngine | None = engine
+        self._unavailable: str | None = None
+        if self.settings.semantic and engine is None:
             try:
                 self._engine = SemanticEngine(self.settings.home)
-                self.semantic_status = "loading"
             except ModelUnavailable as exc:
-                self.semantic_status = f"unavailable: {exc}"
+                self._unavailable = str(exc)
                 log.warning("semantic retrieval is on but %s; selection stays lexical", exc)
+
+    @property
+    def semantic_status(self) -> str:
+        """off | unavailable: why | waiting (no index built yet) | loading (embedding the
+        current index's tools) | ready | failed: why. Selection is hybrid only when ready."""
+        if self._unavailable is not None:
+            return f"unavailable: {self._unavailable}"
+        if self._engine is None:
+            return "off"
+        semantic = self._semantic
+        if semantic is None:
+            return "waiting"
+        if semantic.ready.is_set():
+            return "ready"
+        if semantic.error is not None:
+            return f"failed: {semantic.error}"
+        return "loading"
 
     def enumerator_for(self, snapshot: CatalogSnapshot) -> CandidateEnumerator:
         """The enumerator over `snapshot`'s index, rebuilt only when the snapshot changed."""
@@ -106,13 +127,9 @@ class Selector:
 
     def _semantic_view(self, text: str) -> SemanticView | None:
         semantic, engine = self._semantic, self._engine
-        view = engine.view(semantic, text) if semantic is not None and engine is not None else None
-        if view is None:
-            if semantic is not None and semantic.error:
-                self.semantic_status = f"failed: {semantic.error}"
+        if semantic is None or engine is None:
             return None
-        self.semantic_status = "ready"
-        return view
+        return engine.view(semantic, text)
 
     def select(self, request: SelectionRequest) -> SelectionResult:
         """Sync select. With an LLM configured, a tie is sent to it only outside a running event

@@ -22,7 +22,6 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +71,9 @@ class EmbeddingCache:
         return len(self._vectors)
 
     def embed(self, encoder: MiniLMEncoder, texts: Sequence[str]) -> Array:
-        """Embeddings of `texts` (at least one), computing only those not cached."""
+        """Embeddings of `texts`, computing only those not cached."""
+        if not texts:
+            return np.zeros((0, encoder.hidden), dtype=np.float32)
         keys = [_key(t) for t in texts]
         with self._lock:
             missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}
@@ -117,9 +118,11 @@ class SemanticIndex:
                 kinds.append(kind)
                 self.texts.append(text)
         # Texts sorted by (tool, kind), so each (tool, kind) group is one contiguous segment.
-        order = np.lexsort((np.asarray(kinds), np.asarray(owners)))
+        owner_of = np.asarray(owners, dtype=np.int64)
+        kind_of = np.asarray(kinds, dtype=np.int64)
+        order = np.lexsort((kind_of, owner_of))
         self._order: IntArray = order.astype(np.int64)
-        slot = np.asarray(owners, dtype=np.int64)[order] * len(KINDS) + np.asarray(kinds)[order]
+        slot = owner_of[order] * len(KINDS) + kind_of[order]
         self._starts: IntArray = (
             np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]]) if len(slot) else slot
         )
@@ -161,54 +164,27 @@ class SemanticIndex:
 
 
 class QueryEncoder:
-    """Encodes requests with `encode_later`, so that with the ONNX encoder a request's
-    encoding runs while its lexical retrieval does, and remembers the last QUERY_CACHE_SIZE
-    (pipelines repeat requests; one encoding costs ~2.5 ms with the int8 encoder). Concurrent
-    submissions of one text share one computation."""
+    """Encodes requests and remembers the last QUERY_CACHE_SIZE (pipelines repeat requests;
+    one encoding costs ~2-3 ms with the int8 encoder, the lookup microseconds). Thread-safe;
+    the encoder lets go of the GIL while it computes, so concurrent requests proceed."""
 
     def __init__(self, encoder: MiniLMEncoder) -> None:
         self.encoder = encoder
         self._cache: OrderedDict[str, Array] = OrderedDict()
-        self._pending: dict[str, Future[Array]] = {}
         self._lock = threading.Lock()
 
-    def submit(self, text: str) -> Future[Array]:
-        """The embedding of `text`: at once if remembered, else the computation under way
-        or a new one."""
+    def __call__(self, text: str) -> Array:
         with self._lock:
             found = self._cache.get(text)
             if found is not None:
                 self._cache.move_to_end(text)
-                done: Future[Array] = Future()
-                done.set_result(found)
-                return done
-            pending = self._pending.get(text)
-            if pending is not None:
-                return pending
-            pending = self._pending[text] = Future()
-        try:
-            computing = self.encoder.encode_later(text)
-        except Exception as exc:  # tokenising or starting the run failed
-            computing = Future()
-            computing.set_exception(exc)
-        computing.add_done_callback(lambda inner: self._settle(text, pending, inner))
-        return pending
-
-    def __call__(self, text: str) -> Array:
-        return self.submit(text).result()
-
-    def _settle(self, text: str, pending: Future[Array], inner: Future[Array]) -> None:
-        error = inner.exception()
+                return found
+        vector = self.encoder.encode_query(text)  # a failure is raised, not remembered
         with self._lock:
-            self._pending.pop(text, None)
-            if error is None:
-                self._cache[text] = inner.result()
-                if len(self._cache) > QUERY_CACHE_SIZE:
-                    self._cache.popitem(last=False)
-        if error is None:
-            pending.set_result(inner.result())
-        else:
-            pending.set_exception(error)
+            self._cache[text] = vector
+            if len(self._cache) > QUERY_CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return vector
 
 
 class SemanticEngine:
@@ -243,21 +219,19 @@ class SemanticEngine:
         return index
 
     def view(self, index: SemanticIndex, text: str) -> SemanticView | None:
-        """Semantic scores for request `text` over `index`, once `index` is ready; the
-        request's encoding starts now, in the background."""
+        """Semantic scores for request `text` over `index`, once `index` is ready."""
         queries = self.queries
         if queries is None or not index.ready.is_set():
             return None
-        return SemanticView(index, queries.submit(text))
+        return SemanticView(index, queries(text))
 
 
 class SemanticView:
-    """One request's semantic side: a ready index and the request's embedding (maybe still
-    being computed)."""
+    """One request's semantic side: a ready index and the request's embedding."""
 
-    def __init__(self, index: SemanticIndex, query: Future[Array]) -> None:
+    def __init__(self, index: SemanticIndex, query: Array) -> None:
         self.index = index
-        self._query = query
+        self.query = query
 
     def scores(self) -> tuple[FloatArray, FloatArray]:
-        return self.index.tool_scores(self._query.result())
+        return self.index.tool_scores(self.query)

@@ -50,6 +50,7 @@ class Health(BaseModel):
         database="connected",
         cache={"size": 180, "max_size": 1000, "hits": 5120, "misses": 203,
                "hit_rate_percent": 96.19},
+        semantic_retrieval="ready",
         reason=None,
     )  # fmt: skip
 
@@ -59,6 +60,10 @@ class Health(BaseModel):
     tool_count: int | None
     database: Literal["connected", "unreachable"]
     cache: CacheHealth
+    semantic_retrieval: str = Field(
+        description="The selector's embeddings: off, unavailable: why, waiting, loading (being "
+        "computed; selection is lexical meanwhile), ready, or failed: why."
+    )
     reason: str | None = None
 
 
@@ -104,6 +109,7 @@ async def health(runtime: RuntimeDep) -> ORJSONResponse:
         tool_count=count,
         database=database,
         cache=cache,
+        semantic_retrieval=runtime.selector.semantic_status,
         reason=reason,
     )
     return ORJSONResponse(body.model_dump(), status_code=503 if status == "unhealthy" else 200)
