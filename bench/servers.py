@@ -68,6 +68,19 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: floa
     raise SystemExit(f"server not ready after {timeout} s:\n{log.read_text()[-3000:]}")
 
 
+def wait_semantic(url: str, workers: int, timeout: float = 300) -> str:
+    """Wait until the selector's tool embeddings are in (semantic retrieval is on by default;
+    until then selection is lexical and a core is busy embedding), in every worker: the
+    health answers of 3 x workers calls in a row must all be settled. Returns the status."""
+    deadline = time.monotonic() + timeout
+    settled, status = 0, "unknown"
+    while time.monotonic() < deadline and settled < 3 * workers:
+        status = httpx.get(url, timeout=5).json().get("semantic_retrieval", "unknown")
+        settled = settled + 1 if status not in ("waiting", "loading") else 0
+        time.sleep(0.05 if settled else 0.5)
+    return status
+
+
 @contextmanager
 def toolcatalog_server(
     database_url: str, home: Path, workers: int, logs: Path, **settings: str
@@ -89,6 +102,7 @@ def toolcatalog_server(
     with process([exe, "serve"], env, log) as proc:
         base = f"http://127.0.0.1:{port}"
         wait_ready(base + "/api/v1/tools/health", proc, log)
+        wait_semantic(base + "/api/v1/tools/health", workers)
         yield Target(base, proc.pid)
 
 
