@@ -301,3 +301,62 @@ def test_quantising_leaves_the_rest_of_the_process_logging(
     assert root.level == level
     assert "still heard" in caplog.text
     assert "pre-process" not in caplog.text.lower()  # the quantiser's advice is dropped
+
+
+@needs_model
+def test_a_hot_reload_embeds_only_the_texts_that_changed(tmp_path: Path) -> None:
+    from toolcatalog.selection.onnx_encoder import load_fast_encoder
+    from toolcatalog.selection.semantic import SemanticEngine
+
+    embedded: list[str] = []
+
+    def counting() -> MiniLMEncoder:
+        encoder = load_fast_encoder()
+        encode = encoder.encode
+
+        def recorded(texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+            embedded.extend(texts)
+            return encode(texts, batch_size)
+
+        encoder.encode = recorded  # type: ignore[method-assign]
+        return encoder
+
+    folder = write_catalog(tmp_path / "c", CATALOG)
+    settings = Settings(llm_url=None, semantic=True, home=tmp_path / "home")
+    engine = SemanticEngine(settings.home, load=counting)
+    selector = Selector(FolderSource(folder, check_interval_s=0), settings, engine=engine)
+    assert selector.wait_for_semantic(120)
+    first = len(embedded)
+    assert first > 0
+    embedded.clear()
+    write_catalog(
+        folder,
+        {
+            "logs/logrotate.yaml": """
+            name: logrotate
+            description: Rotates, compresses and removes log files on a schedule.
+            platform: linux
+            category: logs
+            examples: [rotate the nginx logs now]
+            capabilities:
+              - name: log_rotation
+                description: Rotate log files.
+                patterns:
+                  - name: force
+                    description: Force a rotation now.
+                    policy: {production_safe: true}
+            """
+        },
+    )
+    assert selector.wait_for_semantic(120)  # the new generation's index, embedded
+    assert sorted(embedded) == sorted(
+        [
+            "logrotate: Rotates, compresses and removes log files on a schedule.",
+            "rotate the nginx logs now",
+            "Rotate log files.",
+        ]
+    )
+    result = selector.select(SelectionRequest(request="rotate the nginx logs now"))
+    assert result.retrieval == "hybrid"
+    assert result.decision is not None
+    assert result.decision.tool == "logrotate"
