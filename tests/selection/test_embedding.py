@@ -360,3 +360,33 @@ def test_a_hot_reload_embeds_only_the_texts_that_changed(tmp_path: Path) -> None
     assert result.retrieval == "hybrid"
     assert result.decision is not None
     assert result.decision.tool == "logrotate"
+
+
+def test_a_long_embedding_saves_its_progress_so_a_failure_keeps_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import toolcatalog.selection.semantic as semantic_module
+    from toolcatalog.selection.semantic import EmbeddingCache
+
+    class Failing(MiniLMEncoder):
+        hidden = 3
+
+        def __init__(self) -> None:  # no model needed: encode is replaced
+            self.calls = 0
+
+        def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+            self.calls += 1
+            if self.calls == 3:
+                raise MemoryError("no room")
+            return np.full((len(texts), 3), float(self.calls), dtype=np.float32)
+
+    monkeypatch.setattr(semantic_module, "EMBED_CHUNK", 2)
+    monkeypatch.setattr(semantic_module, "SAVE_EVERY_S", 0.0)
+    path = tmp_path / "e.npz"
+    texts = [f"text {i}" for i in range(6)]
+    with pytest.raises(MemoryError):
+        EmbeddingCache(path).embed(Failing(), texts)
+    again = EmbeddingCache(path)  # what a restart reads
+    assert len(again) == 4  # the two chunks done before the failure
+    vectors = again.embed(Failing(), texts[:4])  # all cached: the encoder is not called
+    assert vectors[:, 0].tolist() == [1.0, 1.0, 2.0, 2.0]

@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 KINDS = ("description", "example", "capability")
 QUERY_CACHE_SIZE = 2048
+EMBED_CHUNK = 512  # texts embedded between checks whether to save the cache file
+SAVE_EVERY_S = 30.0
 
 
 def tool_texts(tool: Tool) -> list[tuple[int, str]]:
@@ -78,9 +81,18 @@ class EmbeddingCache:
         with self._lock:
             missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}
         if missing:
-            fresh = encoder.encode(list(missing.values()))
-            with self._lock:
-                self._vectors.update(zip(missing, fresh, strict=True))
+            # In chunks, saved every SAVE_EVERY_S: a large catalog takes minutes, and a restart
+            # meanwhile keeps what was done.
+            pending = list(missing)
+            saved = time.monotonic()
+            for at in range(0, len(pending), EMBED_CHUNK):
+                chunk = pending[at : at + EMBED_CHUNK]
+                fresh = encoder.encode([missing[k] for k in chunk])
+                with self._lock:
+                    self._vectors.update(zip(chunk, fresh, strict=True))
+                if time.monotonic() - saved > SAVE_EVERY_S and at + EMBED_CHUNK < len(pending):
+                    self._save()
+                    saved = time.monotonic()
             self._save()
         with self._lock:
             return np.stack([self._vectors[k] for k in keys])
