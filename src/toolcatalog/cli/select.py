@@ -270,7 +270,7 @@ def select_command(
 
 # With semantic retrieval (the default), wait this long for the tool embeddings, then answer
 # lexically. They are cached under TOOLCATALOG_HOME after the first run; computing them for the
-# 203-tool starter catalog takes ~10 s with onnxruntime, ~40 s with the numpy encoder.
+# 203-tool starter catalog takes ~6 s with onnxruntime, ~40 s with the numpy encoder.
 SEMANTIC_WAIT_S = 120.0
 SEMANTIC_NOTICE_S = 0.5  # say why we wait when the embeddings are not ready by then
 
