@@ -40,9 +40,10 @@ log = logging.getLogger(__name__)
 class Selector:
     """`select` (sync) and `aselect` (async) over a ProfileLoader or any SnapshotSource.
 
-    With `settings.semantic` and the model installed, each new catalog index gets its tool
-    embeddings computed in a background thread (see semantic.py); selection is lexical until
-    they are ready. Without the model, `semantic_status` says why and selection is lexical."""
+    With `settings.semantic` (the default) and the model installed, each new catalog index
+    gets its tool embeddings computed in a background thread (see semantic.py); selection is
+    lexical until they are ready (`wait_for_semantic` waits). Without the model,
+    `semantic_status` says why and selection is lexical."""
 
     def __init__(
         self,
