@@ -53,18 +53,6 @@ class Scored:
 
 
 @dataclass(frozen=True, slots=True)
-class _Allowed:
-    """An allowed pattern as judged for one request; its relevance is the tool's x factor."""
-
-    entry: PatternEntry
-    factor: float
-    estimate: PatternEstimate
-    dims: Dimensions
-    approval: bool
-    notes: list[str]
-
-
-@dataclass(frozen=True, slots=True)
 class _Ruled:
     """An allowed pattern under some constraints, before the request's text is considered."""
 
@@ -82,12 +70,6 @@ class _Ruled:
 class _Ruling:
     excluded: list[Excluded]
     allowed: list[_Ruled]
-
-
-@dataclass(slots=True)
-class _Judged:
-    excluded: list[Excluded]
-    allowed: list[_Allowed]
 
 
 @dataclass(slots=True)
@@ -237,13 +219,10 @@ class CandidateEnumerator:
                     Excluded(tool=tool.name, capability=None, pattern=None, reasons=reasons)
                 )
         for i in order:
-            verdict = self._judge(int(i), retrieval, request, ctx, capabilities)
-            excluded += verdict.excluded
-            tool_relevance = float(relevance[i])
-            scored += [
-                Scored(p.entry, tool_relevance * p.factor, p.estimate, p.dims, p.approval, p.notes)
-                for p in verdict.allowed
-            ]
+            ruled = self._ruling(int(i), request, ctx)
+            excluded += ruled.excluded
+            if ruled.allowed:
+                scored += self._scored(int(i), float(relevance[i]), ruled, retrieval, capabilities)
         self._finish(scored, weights)
         best: dict[str, Scored] = {}
         for s in scored:
@@ -287,37 +266,34 @@ class CandidateEnumerator:
                 named.add(entity.value.strip().lower().replace("-", "_").replace(" ", "_"))
         return caps, frozenset(n for n in named if n in self.index.tool_position)
 
-    def _judge(
+    def _scored(
         self,
         tool_index: int,
+        tool_relevance: float,
+        ruled: _Ruling,
         retrieval: Retrieval,
-        request: SelectionRequest,
-        ctx: PolicyContext,
         capabilities: frozenset[str],
-    ) -> _Judged:
-        """What a tool's patterns are worth for the request, apart from the tool's relevance:
-        each allowed pattern's share of it (its own text's fit, deprecation), estimates and
-        policy notes, and the exclusions."""
-        index = self.index
-        ruled = self._ruling(tool_index, request, ctx)
-        if not ruled.allowed:
-            return _Judged(ruled.excluded, [])
-        own = index.pattern_scores(tool_index, retrieval.weighted)
+    ) -> list[Scored]:
+        """The tool's allowed patterns for the request: each gets the tool's relevance, moved
+        by how well the pattern's own text fits the request (PATTERN_SHARE) and lowered for a
+        deprecated tool."""
+        own = self.index.pattern_scores(tool_index, retrieval.weighted)
         top_own = max(own, default=0.0)
-        start = int(index.pattern_start[tool_index])
-        allowed = []
+        start = int(self.index.pattern_start[tool_index])
+        out = []
         for p in ruled.allowed:
             fit = (own[p.j - start] + PATTERN_SMOOTHING) / (top_own + PATTERN_SMOOTHING)
             if p.capability in capabilities:
                 fit = 1.0
-            factor = p.factor * (1.0 - PATTERN_SHARE + PATTERN_SHARE * fit)
-            allowed.append(_Allowed(p.entry, factor, p.estimate, p.dims, p.approval, list(p.notes)))
-        return _Judged(ruled.excluded, allowed)
+            relevance = tool_relevance * p.factor * (1.0 - PATTERN_SHARE + PATTERN_SHARE * fit)
+            out.append(Scored(p.entry, relevance, p.estimate, p.dims, p.approval, list(p.notes)))
+        return out
 
     def _ruling(self, tool_index: int, request: SelectionRequest, ctx: PolicyContext) -> _Ruling:
         """Policy and estimates of a tool's patterns under the request's constraints: the
-        same for every request with the same constraints and no `inputs`, so kept for the
-        last MAX_CONTEXTS constraint sets (the usual request has none)."""
+        same for every request with the same constraints and no `inputs`, so kept for
+        MAX_CONTEXTS constraint sets (the oldest dropped first; the usual request has
+        none)."""
         if request.inputs:
             return self._rule(tool_index, request, ctx)
         rulings = self._rulings.get(ctx)
