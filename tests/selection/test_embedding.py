@@ -390,3 +390,35 @@ def test_a_long_embedding_saves_its_progress_so_a_failure_keeps_it(
     assert len(again) == 4  # the two chunks done before the failure
     vectors = again.embed(Failing(), texts[:4])  # all cached: the encoder is not called
     assert vectors[:, 0].tolist() == [1.0, 1.0, 2.0, 2.0]
+
+
+@needs_model
+def test_concurrent_selects_agree_with_sequential_ones(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    folder = write_catalog(tmp_path / "c", CATALOG)
+    settings = Settings(llm_url=None, semantic=True, home=tmp_path / "home")
+    selector = Selector(FolderSource(folder), settings)
+    assert selector.wait_for_semantic(120)
+    requests = [
+        "bounce the nginx web daemon",
+        "is the disk full on db2",
+        "which directories take the most space under /var",
+        "restart the payments service",
+        "query the error rate metric for the last hour",
+        "is sshd running",
+    ] * 5
+    requests = [f"{text} #{i}" for i, text in enumerate(requests)]  # new to the query cache
+
+    def pick(text: str) -> tuple[str | None, str]:
+        result = selector.select(SelectionRequest(request=text))
+        return (result.decision.tool if result.decision else None), result.retrieval
+
+    with ThreadPoolExecutor(6) as pool:
+        together = list(pool.map(pick, requests))
+    again = Selector(FolderSource(folder), settings)  # a fresh query cache
+    assert again.wait_for_semantic(30)
+    alone = [(r.decision.tool if r.decision else None, r.retrieval) for r in
+             (again.select(SelectionRequest(request=t)) for t in requests)]  # fmt: skip
+    assert together == alone
+    assert {retrieval for _, retrieval in together} == {"hybrid"}
