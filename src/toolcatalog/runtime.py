@@ -22,6 +22,7 @@ from toolcatalog.errors import CatalogError
 from toolcatalog.formats.catalog_folder import load_catalog_folder
 from toolcatalog.selection.loader import ProfileLoader
 from toolcatalog.selection.selector import Selector
+from toolcatalog.selection.shared_vectors import DatabaseVectors
 from toolcatalog.store import migrate as migrations
 from toolcatalog.store.database import Database
 
@@ -106,7 +107,11 @@ async def open_runtime(
         catalog,
         instance_id,
         selector=Selector(
-            ProfileLoader(source=catalog, config_path=settings.resolved_catalog_dir()), settings
+            ProfileLoader(source=catalog, config_path=settings.resolved_catalog_dir()),
+            settings,
+            # Embeddings are shared through the database from the embedding thread; a given
+            # `db` (tests pin one connection) could not serve that beside its own requests.
+            shared=DatabaseVectors(database, asyncio.get_running_loop()) if owns_db else None,
         ),
     )
     metrics.record_build_info(runtime.version)

@@ -29,7 +29,12 @@ from toolcatalog.selection.models import (
 )
 from toolcatalog.selection.retrieval import CatalogIndex, snapshot_key
 from toolcatalog.selection.scoring import resolve_preferences
-from toolcatalog.selection.semantic import SemanticEngine, SemanticIndex, SemanticView
+from toolcatalog.selection.semantic import (
+    SemanticEngine,
+    SemanticIndex,
+    SemanticView,
+    SharedVectors,
+)
 from toolcatalog.selection.tiebreak import TiedCandidate, TieOutcome, break_tie
 
 MAX_TIED = 4
@@ -50,9 +55,11 @@ class Selector:
         source: ProfileLoader | SnapshotSource,
         settings: Settings | None = None,
         engine: SemanticEngine | None = None,
+        shared: SharedVectors | None = None,
     ) -> None:
         """`engine` replaces the semantic engine `settings.semantic` would make (another
-        encoder, another cache folder)."""
+        encoder, another cache folder); `shared` lets that engine share text embeddings with
+        other processes (the service passes the database's)."""
         self.loader = source if isinstance(source, ProfileLoader) else ProfileLoader(source=source)
         self.settings = settings if settings is not None else Settings()
         self._enumerator: CandidateEnumerator | None = None
@@ -62,7 +69,7 @@ class Selector:
         self._unavailable: str | None = None
         if self.settings.semantic and engine is None:
             try:
-                self._engine = SemanticEngine(self.settings.home)
+                self._engine = SemanticEngine(self.settings.home, shared=shared)
             except ModelUnavailable as exc:
                 self._unavailable = str(exc)
                 log.warning("semantic retrieval is on but %s; selection stays lexical", exc)

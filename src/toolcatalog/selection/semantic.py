@@ -23,8 +23,9 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -55,12 +56,28 @@ def _key(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
 
+class SharedVectors(Protocol):
+    """Embeddings shared beyond this process (shared_vectors.DatabaseVectors): `kind` names
+    the encoder, keys are text digests. Either call may raise; the cache then goes on alone."""
+
+    def fetch(self, kind: str, keys: Sequence[bytes], size: int) -> dict[bytes, Array]: ...
+
+    def publish(self, kind: str, vectors: Mapping[bytes, Array]) -> None: ...
+
+
 class EmbeddingCache:
     """Text -> embedding, shared by every index a Selector builds; optionally persisted in an
-    .npz file (written after each batch of new texts, read at start). Thread-safe."""
+    .npz file (written while new texts are embedded, read at start) and shared with other
+    processes through `shared` under `kind` (the encoder's name). Thread-safe."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(
+        self, path: Path | None = None, shared: SharedVectors | None = None, kind: str = ""
+    ) -> None:
         self.path = path
+        self.shared = shared
+        self.kind = f"embedding:{kind}"
+        self.computed = 0  # texts this process embedded
+        self.fetched = 0  # and those it got from `shared`
         self._vectors: dict[bytes, Array] = {}
         self._lock = threading.Lock()
         if path is not None and path.is_file():
@@ -81,9 +98,17 @@ class EmbeddingCache:
         keys = [_key(t) for t in texts]
         with self._lock:
             missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}
+        if missing and self.shared is not None:
+            found = self._fetch(list(missing), encoder.hidden)
+            with self._lock:
+                self._vectors.update(found)
+                self.fetched += len(found)
+            missing = {k: t for k, t in missing.items() if k not in found}
+            if not missing:
+                self._save()
         if missing:
-            # In chunks, saved every SAVE_EVERY_S: a large catalog takes minutes, and a restart
-            # meanwhile keeps what was done.
+            # In chunks, saved every SAVE_EVERY_S and published as they come: a large catalog
+            # takes minutes, and a restart meanwhile keeps what was done.
             pending = list(missing)
             saved = time.monotonic()
             for at in range(0, len(pending), EMBED_CHUNK):
@@ -91,12 +116,32 @@ class EmbeddingCache:
                 fresh = encoder.encode([missing[k] for k in chunk])
                 with self._lock:
                     self._vectors.update(zip(chunk, fresh, strict=True))
+                    self.computed += len(chunk)
+                self._publish(dict(zip(chunk, fresh, strict=True)))
                 if time.monotonic() - saved > SAVE_EVERY_S and at + EMBED_CHUNK < len(pending):
                     self._save()
                     saved = time.monotonic()
             self._save()
         with self._lock:
             return np.stack([self._vectors[k] for k in keys])
+
+    def _fetch(self, keys: list[bytes], size: int) -> dict[bytes, Array]:
+        assert self.shared is not None
+        try:
+            return self.shared.fetch(self.kind, keys, size)
+        except Exception as exc:  # sharing is an optimisation: embed locally instead
+            log.warning("could not read shared embeddings, computing them: %r", exc)
+            self.shared = None  # and do not wait on it again in this process
+            return {}
+
+    def _publish(self, vectors: dict[bytes, Array]) -> None:
+        if self.shared is None:
+            return
+        try:
+            self.shared.publish(self.kind, vectors)
+        except Exception as exc:
+            log.warning("could not share embeddings with other replicas: %r", exc)
+            self.shared = None
 
     def _save(self) -> None:
         if self.path is None:
@@ -154,7 +199,7 @@ class SemanticIndex:
         try:
             started = time.monotonic()
             encoder, cache = prepare()
-            known = len(cache)
+            computed, fetched = cache.computed, cache.fetched
             vectors = cache.embed(encoder, self.texts)
             self._vectors = np.ascontiguousarray(vectors[self._order])
             self.ready.set()
@@ -163,7 +208,8 @@ class SemanticIndex:
                 extra={
                     "tools": self.size,
                     "texts": len(self.texts),
-                    "embedded": len(cache) - known,
+                    "embedded": cache.computed - computed,
+                    "fetched": cache.fetched - fetched,
                     "encoder": encoder.name,
                     "seconds": round(time.monotonic() - started, 2),
                 },
@@ -219,10 +265,16 @@ class SemanticEngine:
     thread, as building the int8 graph takes ~1 s), the embedding cache of that encoder, and the
     query encoder. Constructing it raises ModelUnavailable when the model is not installed."""
 
-    def __init__(self, home: Path, load: Callable[[], MiniLMEncoder] | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        load: Callable[[], MiniLMEncoder] | None = None,
+        shared: SharedVectors | None = None,
+    ) -> None:
         model_dir()  # fail now, not in the background, when the model files are missing
         self._home = home
         self._load = load
+        self._shared = shared
         self._lock = threading.Lock()
         self._encoder: tuple[MiniLMEncoder, EmbeddingCache] | None = None
         self.queries: QueryEncoder | None = None
@@ -231,7 +283,9 @@ class SemanticEngine:
         with self._lock:
             if self._encoder is None:
                 encoder = (self._load or load_fast_encoder)()
-                cache = EmbeddingCache(self._home / "embeddings" / f"{encoder.name}.npz")
+                cache = EmbeddingCache(
+                    self._home / "embeddings" / f"{encoder.name}.npz", self._shared, encoder.name
+                )
                 self.queries = QueryEncoder(encoder)
                 self._encoder = (encoder, cache)
             return self._encoder

