@@ -12,7 +12,7 @@ has a realistic vocabulary and posting lengths. LLM tie-breaks are off.
 Semantic figures: "new requests" are requests the query cache has not seen (each round adds a
 suffix), "repeated" ones are answered from it. The starter catalog's tool texts are really
 embedded (into a temporary home, so the time is a cold start's). Embedding the generated
-catalog's ~80,000 texts would take minutes and its word salad means nothing, so there its
+catalog's ~72,000 texts takes minutes and its word salad means nothing, so there its
 texts get random unit vectors while requests are really encoded: the latency is real (the
 encoder and the cosine scan over every text vector), the rankings are not.
 """
