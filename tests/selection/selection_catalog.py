@@ -136,6 +136,22 @@ capabilities:
         policy: {production_safe: true}
 """
 
+# Added by the hot-reload tests: a tool the catalog above lacks.
+LOGROTATE = """
+name: logrotate
+description: Rotates, compresses and removes log files on a schedule.
+platform: linux
+category: logs
+examples: [rotate the nginx logs now]
+capabilities:
+  - name: log_rotation
+    description: Rotate log files.
+    patterns:
+      - name: force
+        description: Force a rotation now.
+        policy: {production_safe: true}
+"""
+
 CATALOG = {
     "capabilities.yaml": VOCABULARY,
     "storage/df.yaml": DF,

