@@ -131,12 +131,19 @@ def test_a_missing_model_package_is_reported_not_raised_by_the_selector(
     assert result.decision is not None
 
 
-@needs_model
-def test_semantic_selection_is_hybrid_once_ready_and_caches_embeddings(tmp_path: Path) -> None:
+def _ready(tmp_path: Path) -> tuple[Path, Settings, Selector]:
+    """The test catalog, semantic settings with a home under tmp_path, and a Selector over
+    them whose embeddings are in."""
     folder = write_catalog(tmp_path / "c", CATALOG)
     settings = Settings(llm_url=None, semantic=True, home=tmp_path / "home")
     selector = Selector(FolderSource(folder), settings)
-    assert selector.wait_for_semantic(120)
+    assert selector.wait_for_semantic(120), selector.semantic_status
+    return folder, settings, selector
+
+
+@needs_model
+def test_semantic_selection_is_hybrid_once_ready_and_caches_embeddings(tmp_path: Path) -> None:
+    folder, settings, selector = _ready(tmp_path)
     result = selector.select(SelectionRequest(request="bounce the nginx web daemon"))
     assert result.retrieval == "hybrid"
     assert result.decision is not None
@@ -358,10 +365,7 @@ def test_a_long_embedding_saves_its_progress_so_a_failure_keeps_it(
 def test_concurrent_selects_agree_with_sequential_ones(tmp_path: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    folder = write_catalog(tmp_path / "c", CATALOG)
-    settings = Settings(llm_url=None, semantic=True, home=tmp_path / "home")
-    selector = Selector(FolderSource(folder), settings)
-    assert selector.wait_for_semantic(120)
+    folder, settings, selector = _ready(tmp_path)
     requests = [
         "bounce the nginx web daemon",
         "is the disk full on db2",
