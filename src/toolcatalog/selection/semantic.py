@@ -169,17 +169,18 @@ class SemanticIndex:
         self.size = len(tools)
         owners: list[int] = []
         kinds: list[int] = []
-        self.texts: list[str] = []
+        texts: list[str] = []
         for i, tool in enumerate(tools):
             for kind, text in tool_texts(tool):
                 owners.append(i)
                 kinds.append(kind)
-                self.texts.append(text)
-        # Texts sorted by (tool, kind), so each (tool, kind) group is one contiguous segment.
+                texts.append(text)
+        # Texts sorted by (tool, kind), so each (tool, kind) group is one contiguous segment;
+        # they are embedded in this order, so the vectors need no reordering copy.
         owner_of = np.asarray(owners, dtype=np.int64)
         kind_of = np.asarray(kinds, dtype=np.int64)
         order = np.lexsort((kind_of, owner_of))
-        self._order: IntArray = order.astype(np.int64)
+        self.texts = [texts[i] for i in order]
         slot = owner_of[order] * len(KINDS) + kind_of[order]
         self._starts: IntArray = (
             np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]]) if len(slot) else slot
@@ -200,8 +201,7 @@ class SemanticIndex:
             started = time.monotonic()
             encoder, cache = prepare()
             computed, fetched = cache.computed, cache.fetched
-            vectors = cache.embed(encoder, self.texts)
-            self._vectors = np.ascontiguousarray(vectors[self._order])
+            self._vectors = cache.embed(encoder, self.texts)
             self.ready.set()
             log.info(
                 "semantic retrieval ready",
