@@ -270,23 +270,15 @@ class FieldScorer:
 
     @staticmethod
     def weigh(query: Mapping[str, float], index: BM25FIndex) -> dict[str, float]:
-        """The query's term weights times their IDF in `index`: compute once per request,
-        then score each document with `score_weighted`."""
+        """The query's term weights times their IDF in `index`: computed once per request,
+        then applied to each document's `frequencies` (or a `table` of them)."""
         return {term: weight * index.idf_of(term) for term, weight in query.items()}
-
-    def score_weighted(self, doc: tuple[Component, ...], weighted: Mapping[str, float]) -> float:
-        tf = self.frequencies(doc)
-        total = 0.0
-        for term, weight in weighted.items():
-            f = tf.get(term)
-            if f:
-                total += weight * f
-        return total
 
     def score(
         self, doc: tuple[Component, ...], query: Mapping[str, float], index: BM25FIndex
     ) -> float:
-        return self.score_weighted(doc, self.weigh(query, index))
+        tf = self.frequencies(doc)
+        return sum(w * tf.get(term, 0.0) for term, w in self.weigh(query, index).items())
 
 
 def field_averages(docs: Iterable[Document], fields: Iterable[str]) -> dict[str, float]:

@@ -161,7 +161,7 @@ class OnnxMiniLMEncoder(MiniLMEncoder):
     """MiniLMEncoder whose transformer layers run on ONNX Runtime with int8 weights.
 
     Two sessions share the graph. `encode` (catalog texts, embedded in the background) runs
-    on the calling thread alone, leaving the other core to requests. `encode_query` (one
+    the one-thread session, on FILL_THREADS threads for a catalog's worth. `encode_query` (one
     request, on a select's critical path) splits each operator over two threads, whose
     helper spins briefly between operators instead of sleeping: measured over 480 selects,
     semantic select p50 3.8-4.0 ms / p95 4.7-5.5 ms against 4.4-4.7 / 6.0-6.4 ms when the

@@ -293,12 +293,12 @@ class CatalogIndex:
         """BM25F scores of tool `tool`'s patterns for the request (`weigh`ed terms), in
         order. Each tool's patterns are tabled once (term -> saturated frequency in each
         pattern), so a request looks each of its terms up once per tool, not per pattern."""
+        start, end = int(self.pattern_start[tool]), int(self.pattern_start[tool + 1])
         table = self._pattern_tables.get(tool)
         if table is None:
-            start, end = int(self.pattern_start[tool]), int(self.pattern_start[tool + 1])
-            table = self._pattern_scorer.table([self.pattern_docs[j] for j in range(start, end)])
+            table = self._pattern_scorer.table(self.pattern_docs[start:end])
             self._pattern_tables[tool] = table  # a benign race: the same value either way
-        scores = [0.0] * (int(self.pattern_start[tool + 1]) - int(self.pattern_start[tool]))
+        scores = [0.0] * (end - start)
         for term, weight in weighted.items():
             row = table.get(term)
             if row is not None:
