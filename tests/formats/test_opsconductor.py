@@ -26,6 +26,7 @@ from toolcatalog.model.tool import Pattern, Tool
 FIXTURES = Path(__file__).parent / "fixtures" / "opsconductor"
 PROMETHEUS = FIXTURES / "prometheus.yaml"
 GREP = FIXTURES / "grep.yaml"
+LISTED = FIXTURES / "listed.yaml"
 
 
 def seed_doc(path: Path = PROMETHEUS) -> dict[str, Any]:
@@ -260,7 +261,7 @@ def _at(data: Any, path: str) -> Any:
     return data
 
 
-@pytest.mark.parametrize("path", [PROMETHEUS, GREP], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [PROMETHEUS, GREP, LISTED], ids=lambda p: p.name)
 def test_every_kept_path_holds_the_seed_value_in_metadata(path: Path) -> None:
     doc = seed_doc(path)
     tool, report = convert(copy.deepcopy(doc))
@@ -275,8 +276,9 @@ def test_every_kept_path_holds_the_seed_value_in_metadata(path: Path) -> None:
 MAPPED = [
     r"tool_name", r"version", r"description", r"platform", r"category", r"metadata\.tags.*",
     r"metadata\.documentation_url", r"examples\[\d+\](\.(description|query))?",
-    r"capabilities\.\w+\.description",
-    r"capabilities\.\w+\.patterns\.\w+\.(description|typical_use_cases|time_estimate_ms"
+    r"capabilities(\.\w+|\[\d+\])\.(description|capability_name)",
+    r"capabilities(\.\w+|\[\d+\])\.patterns(\.\w+|\[\d+\])\.(pattern_name|description"
+    r"|typical_use_cases|time_estimate_ms"
     r"|cost_estimate|complexity_score|completeness|limitations|required_inputs|optional_inputs"
     r"|expected_outputs|policy\.(max_cost|requires_approval|production_safe|max_execution_time"
     r"|requires_background_if|max_N_immediate)|preference_match\.(accuracy|complexity"
@@ -296,7 +298,7 @@ def _leaves(data: Any, path: str = "") -> list[str]:
     return [path]
 
 
-@pytest.mark.parametrize("path", [PROMETHEUS, GREP], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [PROMETHEUS, GREP, LISTED], ids=lambda p: p.name)
 def test_every_seed_field_is_mapped_kept_or_reported_unmapped(path: Path) -> None:
     _, report = convert(seed_doc(path))
     reported = report.kept_in_metadata + report.unmapped
@@ -542,12 +544,14 @@ def test_a_value_json_cannot_hold_is_reported_unmapped() -> None:
 # --- files and folders ---------------------------------------------------------------------------
 
 
-def test_two_files_in_a_folder_load_with_a_report_each() -> None:
+def test_every_file_in_a_folder_loads_with_a_report_each() -> None:
     result, reports = load_opsconductor_paths([FIXTURES])
     assert result.problems == []
-    assert [loaded.tool.name for loaded in result.tools] == ["grep", "prometheus_query"]
-    assert [loaded.file for loaded in result.tools] == [str(GREP), str(PROMETHEUS)]
-    assert [report.file for report in reports] == [str(GREP), str(PROMETHEUS)]
+    assert [loaded.tool.name for loaded in result.tools] == [
+        "grep", "smart_health", "prometheus_query"
+    ]  # fmt: skip
+    assert [loaded.file for loaded in result.tools] == [str(GREP), str(LISTED), str(PROMETHEUS)]
+    assert [report.file for report in reports] == [str(GREP), str(LISTED), str(PROMETHEUS)]
 
 
 def test_malformed_yaml_is_reported_with_file_and_line(tmp_path: Path) -> None:
@@ -590,3 +594,67 @@ def test_the_same_tool_in_two_files_is_reported_and_other_problems_still_collect
         (str(tmp_path / "c.yaml"), "", "an OpsConductor tool file must be a mapping, found list"),
         (str(tmp_path / "missing.yaml"), "", "no such file or folder"),
     ]
+
+
+# --- list-style capabilities and patterns (the seed's API bodies) -----------------------------
+
+
+def test_list_style_capabilities_and_patterns_convert_like_the_mapping_style() -> None:
+    tool, report = convert_opsconductor(seed_doc(LISTED), file=str(LISTED))
+
+    assert tool.name == "smart_health"
+    assert [c.name for c in tool.capabilities] == ["disk_health", "disk_inventory"]
+    assert [p.name for p in tool.capabilities[0].patterns] == ["read_attributes", "run_self_test"]
+    read = tool.capabilities[0].patterns[0]
+    assert read.profile.time_estimate_ms == 300
+    assert read.inputs["required"] == ["device"]
+    assert tool.capabilities[0].patterns[1].policy.requires_approval is True
+    assert tool.capabilities[1].description == "Disk inventory."
+    kept = tool.metadata["opsconductor"]["capabilities"][0]["patterns"][0]
+    assert kept["examples"][0]["description"] == "Show SMART attributes of sda"
+    assert "capabilities[0].patterns[0].examples" in report.kept_in_metadata
+
+
+def test_the_two_styles_give_the_same_tool() -> None:
+    listed = seed_doc(LISTED)
+    mapped = copy.deepcopy(listed)
+    mapped["capabilities"] = {
+        cap.pop("capability_name"): {
+            **cap,
+            "patterns": {p.pop("pattern_name"): p for p in cap["patterns"]},
+        }
+        for cap in copy.deepcopy(listed["capabilities"])
+    }
+
+    from_list, _ = convert(listed)
+    from_mapping, _ = convert(mapped)
+
+    assert from_list.model_dump(exclude={"metadata"}) == from_mapping.model_dump(
+        exclude={"metadata"}
+    )
+
+
+def test_a_listed_entry_without_its_name_is_refused_at_its_index() -> None:
+    doc = seed_doc(LISTED)
+    del doc["capabilities"][0]["patterns"][1]["pattern_name"]
+    doc["capabilities"][1] = "not a mapping"
+
+    with pytest.raises(InvalidDefinition) as exc:
+        convert(doc)
+
+    problems = problems_of(exc)
+    assert problems["capabilities[0].patterns[1].pattern_name"] == "is required: the pattern's name"
+    assert "capability_name" in problems["capabilities[1]"]
+
+
+def test_a_problem_in_a_listed_pattern_points_at_its_line(tmp_path: Path) -> None:
+    text = LISTED.read_text(encoding="utf-8").replace(
+        "time_estimate_ms: '120000'", "time_estimate_ms: -5"
+    )
+    (tmp_path / "listed.yaml").write_text(text, encoding="utf-8")
+
+    result, _ = load_opsconductor_paths([tmp_path])
+
+    (problem,) = result.problems
+    assert problem.path == "capabilities[0].patterns[1].time_estimate_ms"
+    assert problem.line == text.splitlines().index("    time_estimate_ms: -5") + 1
