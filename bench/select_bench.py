@@ -38,10 +38,10 @@ from toolcatalog.config import Settings
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Tool
 from toolcatalog.selection.candidates import CandidateEnumerator
-from toolcatalog.selection.embedding import Array
+from toolcatalog.selection.encoders.minilm import Array
+from toolcatalog.selection.encoders.onnx import OnnxMiniLMEncoder, onnx_available
 from toolcatalog.selection.loader import load_folder_snapshot
 from toolcatalog.selection.models import SelectionRequest
-from toolcatalog.selection.onnx_encoder import OnnxMiniLMEncoder, onnx_available
 from toolcatalog.selection.retrieval import CatalogIndex
 from toolcatalog.selection.selector import Selector
 from toolcatalog.selection.semantic import SemanticEngine

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from toolcatalog.selection.embedding import MiniLMEncoder
+from toolcatalog.selection.encoders.minilm import MiniLMEncoder
 
 Answer = Callable[[Sequence[str], int], np.ndarray]
 

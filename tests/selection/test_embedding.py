@@ -13,16 +13,16 @@ import numpy as np
 import pytest
 
 from toolcatalog.config import Settings
-from toolcatalog.selection.embedding import (
+from toolcatalog.selection.encoders.minilm import (
     MiniLMEncoder,
     ModelUnavailable,
     WordPieceTokenizer,
     model_dir,
     read_safetensors,
 )
+from toolcatalog.selection.encoders.onnx import OnnxMiniLMEncoder, onnx_available
 from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.models import SelectionRequest
-from toolcatalog.selection.onnx_encoder import OnnxMiniLMEncoder, onnx_available
 from toolcatalog.selection.selector import Selector
 
 from .selection_catalog import CATALOG, LOGROTATE, write_catalog
@@ -250,7 +250,7 @@ def test_an_encoding_failure_reaches_the_caller_and_is_not_remembered() -> None:
 
 
 def test_without_onnxruntime_the_numpy_encoder_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
-    import toolcatalog.selection.onnx_encoder as onnx_module
+    import toolcatalog.selection.encoders.onnx as onnx_module
 
     if not HAVE_MODEL:
         pytest.skip("the semantic extra is not installed")
@@ -285,7 +285,7 @@ def test_quantising_leaves_the_rest_of_the_process_logging(
 ) -> None:
     import logging
 
-    from toolcatalog.selection.onnx_encoder import build_model, quantize
+    from toolcatalog.selection.encoders.onnx import build_model, quantize
 
     root = logging.getLogger()
     level = root.level
@@ -299,7 +299,7 @@ def test_quantising_leaves_the_rest_of_the_process_logging(
 
 @needs_model
 def test_a_hot_reload_embeds_only_the_texts_that_changed(tmp_path: Path) -> None:
-    from toolcatalog.selection.onnx_encoder import load_fast_encoder
+    from toolcatalog.selection.encoders.onnx import load_fast_encoder
     from toolcatalog.selection.semantic import SemanticEngine
 
     embedded: list[str] = []

@@ -100,7 +100,7 @@ def test_when_sharing_fails_the_texts_are_embedded_locally(
 ) -> None:
     from collections.abc import Mapping, Sequence
 
-    from toolcatalog.selection.embedding import Array
+    from toolcatalog.selection.encoders.minilm import Array
     from toolcatalog.selection.semantic import EmbeddingCache
 
     class Down:

@@ -182,6 +182,11 @@ class ToolCatalogService:
         """Every tool with capabilities and patterns, as one immutable snapshot (cached)."""
         return await self.snapshots.get_or_load(SNAPSHOT_KEY, self._load_snapshot)
 
+    def peek_snapshot(self) -> CatalogSnapshot | None:
+        """The cached snapshot while it is fresh (no I/O, not counted), else None: the selector
+        reads it on every request and awaits get_all_tools_with_structure only on None."""
+        return self.snapshots.peek(SNAPSHOT_KEY)
+
     async def _load_snapshot(self) -> CatalogSnapshot:
         """Re-read only the tools changed since the last snapshot when that is known (a write
         touches a few tools; re-validating 200 or 10,000 for each one would stall every

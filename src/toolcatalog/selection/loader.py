@@ -7,7 +7,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,6 +112,10 @@ class FolderSource:
             self._snapshot, self._stamp, self.last_error = snapshot, stamp, None
         return self._snapshot
 
+    def peek_snapshot(self) -> CatalogSnapshot | None:
+        """The current snapshot once one was loaded (re-read when a file changed), else None."""
+        return self.snapshot() if self._snapshot is not None else None
+
     def invalidate(self) -> None:
         self._checked_at = 0.0
         self._stamp = ()
@@ -210,6 +214,14 @@ class ProfileLoader:
         invalidate = getattr(self._source, "invalidate", None)
         if callable(invalidate):
             invalidate()
+
+    def peek_reader(self) -> Callable[[], CatalogSnapshot | None] | None:
+        """The source's cheap synchronous read of its current snapshot (`peek_snapshot`: no
+        I/O, None when it must be loaded), for callers that ask on every request; None when
+        the source has none. When it answers, it answers as `snapshot()` would."""
+        source = self._source if self.use_database else self._folder
+        peek = getattr(source, "peek_snapshot", None)
+        return peek if callable(peek) else None
 
     async def asnapshot(self) -> CatalogSnapshot:
         """The current snapshot; see the class docstring for the fallback order."""

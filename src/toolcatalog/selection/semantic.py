@@ -1,5 +1,5 @@
 """Semantic retrieval (`Settings.semantic`, on by default): tool texts embedded with the
-packaged MiniLM encoder (embedding.py, onnx_encoder.py), compared with the request by cosine,
+packaged MiniLM encoder (encoders/), compared with the request by cosine,
 and fused with the lexical ranking (see candidates.py).
 
 Each tool has three kinds of text: its name and description, each example (written like
@@ -31,8 +31,8 @@ import numpy as np
 
 from toolcatalog.model.tool import Tool
 from toolcatalog.selection.bm25 import FloatArray, IntArray
-from toolcatalog.selection.embedding import Array, MiniLMEncoder, model_dir
-from toolcatalog.selection.onnx_encoder import load_fast_encoder
+from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder, model_dir
+from toolcatalog.selection.encoders.onnx import load_fast_encoder
 
 log = logging.getLogger(__name__)
 

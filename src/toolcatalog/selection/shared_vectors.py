@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from toolcatalog.selection.embedding import Array
+from toolcatalog.selection.encoders.minilm import Array
 from toolcatalog.store.database import Database
 from toolcatalog.store.derived import get_derived, put_derived
 

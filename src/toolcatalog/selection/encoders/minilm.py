@@ -212,7 +212,7 @@ def _layer_norm(x: Array, norm: tuple[Array, Array], eps: float) -> Array:
 
 class MiniLMEncoder:
     """Sentence embeddings, L2-normalised, shape (n, 384) float32. Thread-safe (read-only
-    weights, no state between calls). This is the float32 reference; onnx_encoder.py runs the
+    weights, no state between calls). This is the float32 reference; onnx.py runs the
     same network with int8 weights about three times faster."""
 
     # Names the vectors an encoder produces: caches of embeddings are kept per name.

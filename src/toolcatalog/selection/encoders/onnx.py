@@ -2,10 +2,10 @@
 when `onnxruntime` is installed (the `embeddings` extra).
 
 The ONNX graph is built here, at load time, from the same packaged safetensors weights the
-numpy reference (embedding.py) reads: nothing is downloaded and no exported model file is
+numpy reference (minilm.py) reads: nothing is downloaded and no exported model file is
 shipped. The six transformer layers become standard ONNX operators (opset 17); their weight
 matrices are then quantised to int8 per output channel by ONNX Runtime's dynamic quantiser.
-Tokenising, the embedding layer and mean pooling stay in numpy (embedding.py).
+Tokenising, the embedding layer and mean pooling stay in numpy (minilm.py).
 
 Measured on this project's 2-core VM, one request of ~12 tokens on one thread: p50 2.3 ms /
 p95 3.4 ms, against 6-8 ms for the float32 numpy encoder; cosine with the float32 embedding
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from toolcatalog.selection.embedding import Array, MiniLMEncoder
+from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder
 
 log = logging.getLogger(__name__)
 

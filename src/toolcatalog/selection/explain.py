@@ -1,0 +1,74 @@
+"""Stage 5, explain: each reported candidate with its features, estimates, policy flags and
+the reasons a person reads (relevance and the words it matched, the preference, estimates)."""
+
+from __future__ import annotations
+
+from toolcatalog.selection.candidates import Enumeration, Scored
+from toolcatalog.selection.features import PatternEstimate
+from toolcatalog.selection.models import (
+    Candidate,
+    Estimates,
+    Features,
+    PolicyFlags,
+    PreferencesUsed,
+)
+
+
+def candidate(s: Scored, found: Enumeration, prefs: PreferencesUsed) -> Candidate:
+    e = s.entry
+    matched = found.matched.get(e.tool.name, [])
+    reasons = [relevance_reason(s.relevance, matched), preference_reason(s, prefs)]
+    reasons += estimate_reasons(s.estimate) + s.reasons
+    d = s.dims
+    return Candidate(
+        tool=e.tool.name,
+        capability=e.capability.name,
+        pattern=e.pattern.name,
+        score=round(s.score, 6),
+        relevance=round(s.relevance, 6),
+        features=Features(
+            relevance=round(s.relevance, 6),
+            speed=round(d.speed, 6),
+            cost=round(s.cost, 6),
+            complexity=round(d.complexity, 6),
+            accuracy=d.accuracy,
+            completeness=d.completeness,
+            utility=round(s.utility, 6),
+        ),
+        estimates=Estimates(time_ms=s.estimate.time_ms, cost=s.estimate.cost),
+        policy=PolicyFlags(
+            production_safe=e.pattern.policy.production_safe,
+            requires_approval=s.requires_approval,
+        ),
+        execution=s.estimate.execution,
+        sla=s.estimate.sla,
+        reasons=reasons,
+    )
+
+
+def relevance_reason(relevance: float, matched: list[str]) -> str:
+    words = ", ".join(t for t in matched if not t.startswith("<"))[:120]
+    return f"relevance {relevance:.2f}" + (f": matches {words}" if words else "")
+
+
+def preference_reason(s: Scored, prefs: PreferencesUsed) -> str:
+    mode = prefs.mode.value if prefs.mode else "custom weights"
+    return f"{mode} preference ({prefs.source}): utility {s.utility:.2f}"
+
+
+def estimate_reasons(estimate: PatternEstimate) -> list[str]:
+    time_ms = "unknown" if estimate.time_ms is None else f"{estimate.time_ms:g} ms"
+    out = [f"estimated {time_ms}, {estimate.sla} SLA"]
+    if estimate.background:
+        out.append("run in the background (long, or requires_background_if holds)")
+    return out
+
+
+def exclusion_summary(found: Enumeration) -> str:
+    seen: dict[str, str] = {}
+    for ex in found.excluded:
+        seen.setdefault(ex.tool, ex.reasons[0])
+    parts = [f"{tool} ({why})" for tool, why in list(seen.items())[:5]]
+    if not parts:
+        return "the allowed tools are far less relevant than the best match"
+    return "the relevant tools were excluded by policy: " + "; ".join(parts)

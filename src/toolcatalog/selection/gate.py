@@ -1,0 +1,69 @@
+"""Stage 3, gate: is any tool about the request at all (else "no tool handles this"), and is
+the best allowed tool close enough to the most relevant one to be decided on (else "no
+allowed tool")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from toolcatalog.selection.retrieve import Pool
+
+# With embeddings, a request is about the catalog when the lexical test passes and some tool
+# text is at least SEMANTIC_RELEVANT close, or any is SEMANTIC_SURE close (a margin above every
+# out-of-scope request). Measured: in-scope requests' best cosine is >= 0.42 for all but one
+# of 180 (0.33, "which OU is mlopez in, and what's her pwdLastSet?"); out-of-scope requests'
+# is under 0.38 but for one (0.44, "book a flight to tokyo", whose lexical test then fails).
+SEMANTIC_RELEVANT = 0.4
+SEMANTIC_SURE = 0.55
+
+# Is a tool about the request at all? Measured on the dev set and on out-of-domain requests
+# (weather, recipes, travel): unrelated requests touch one catalog word by accident ("writ",
+# "tomorrow") and cover under 0.35 of the request; real ones cover more, or match two words.
+MIN_COVERAGE = 0.2
+MIN_SINGLE_WORD_COVERAGE = 0.3
+# ...and its score must reach this share of the most it could score (every content word
+# matched and saturated): coverage says how much of the request a tool touches, strength how
+# firmly. Out-of-scope requests touch catalog words once each, in passing ("next", "good").
+# Measured on 180 in-scope and 34 out-of-scope requests (bench/data): 0.15 refuses 5 more
+# out-of-scope requests and wrongly refuses 1 in-scope one (0.2: 8 more, 2 wrongly).
+MIN_STRENGTH = 0.15
+# When policy removed the most relevant tools, the best allowed one must still reach this share
+# of their relevance, or the honest answer is "no allowed tool", not a far-fetched substitute.
+MIN_RELATIVE_RELEVANCE = 0.35
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    relevant: bool  # some pooled tool is about the request
+    decidable: bool  # ...and the best allowed one is near the most relevant
+
+
+def about_request(
+    coverage: npt.NDArray[np.float64],
+    matches: npt.NDArray[np.float64],
+    strength: npt.NDArray[np.float64],
+) -> npt.NDArray[np.bool_]:
+    broad = (coverage >= MIN_COVERAGE) & ((matches >= 2) | (coverage >= MIN_SINGLE_WORD_COVERAGE))
+    return broad & (strength >= MIN_STRENGTH)
+
+
+def gate(pool: Pool, best_allowed_relevance: float | None) -> Verdict:
+    """The verdict on `pool`; `best_allowed_relevance` is the relevance of the best tool
+    policy allows (None when it allows none)."""
+    mass = pool.retrieval.mass
+    strength = pool.raw / mass if mass > 0 else np.zeros_like(pool.raw)
+    about = about_request(pool.coverage, pool.matches, strength)
+    order = pool.order
+    relevant = bool(np.any(about[order])) if len(order) else False
+    best = pool.semantic_best
+    if best is not None:
+        relevant = (relevant and best >= SEMANTIC_RELEVANT) or best >= SEMANTIC_SURE
+    decidable = (
+        relevant
+        and best_allowed_relevance is not None
+        and best_allowed_relevance >= MIN_RELATIVE_RELEVANCE
+    )
+    return Verdict(relevant, decidable)
