@@ -469,7 +469,7 @@ def test_a_document_that_is_not_a_tool_mapping_is_refused() -> None:
         convert_opsconductor(["not", "a", "mapping"])  # type: ignore[arg-type]
     with pytest.raises(InvalidDefinition) as exc:
         convert({"version": "1.1", "tools": {"ps": {}}})
-    assert "per-tool files" in exc.value.problems[0].message
+    assert "combined profiles file" in exc.value.problems[0].message
 
 
 # --- smaller mappings ---------------------------------------------------------------------------
@@ -551,14 +551,15 @@ def test_every_file_in_a_folder_loads_with_a_report_each() -> None:
         "grep", "smart_health", "prometheus_query"
     ]  # fmt: skip
     assert [loaded.file for loaded in result.tools] == [str(GREP), str(LISTED), str(PROMETHEUS)]
-    assert [report.file for report in reports] == [str(GREP), str(LISTED), str(PROMETHEUS)]
+    assert [report.file for report in reports.tools] == [str(GREP), str(LISTED), str(PROMETHEUS)]
 
 
 def test_malformed_yaml_is_reported_with_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("tool_name: ps\ncapabilities:\n  list: [unclosed\n  other: 1\n", "utf-8")
     result, reports = load_opsconductor_paths([tmp_path])
-    assert reports == []
+    assert reports.tools == []
+    assert list(reports.refused) == [str(bad)]
     (problem,) = result.problems
     assert problem.file == str(bad)
     assert problem.line == 4
@@ -584,7 +585,7 @@ def test_the_same_tool_in_two_files_is_reported_and_other_problems_still_collect
     (tmp_path / "notes.txt").write_text("not a seed file", "utf-8")
     result, reports = load_opsconductor_paths([tmp_path, tmp_path / "missing.yaml"])
     assert [loaded.file for loaded in result.tools] == [str(tmp_path / "a.yml")]
-    assert len(reports) == 1
+    assert len(reports.tools) == 1
     assert [(p.file, p.path, p.message) for p in result.problems] == [
         (
             str(tmp_path / "b.yaml"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,23 +18,45 @@ from toolcatalog.model.expressions import ExpressionError, parse_expression
 Convert = Callable[[Any, Loc], Any]
 
 
+class Kind(StrEnum):
+    """What happened to a seed field on its way (the migration report groups by it)."""
+
+    renamed = "renamed"  # a name changed: snake_cased, or a generic name given a meaning
+    converted = "converted"  # mapped onto our model with its value changed (units, forms)
+    defaulted = "defaulted"  # absent in the seed: a value was chosen, or the seed's default differs
+    kept = "kept"  # no place in our model: kept verbatim under metadata.opsconductor
+    dropped = "dropped"  # no form here at all (binary data, empty tags)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One thing that happened to one seed field: `topic` is the same text for the same kind of
+    change in every tool (so a report can count them), `detail` the particulars."""
+
+    kind: Kind
+    topic: str
+    path: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.detail}"
+
+
 class Bookkeeping:
     """One document's conversion. It builds our tool as plain data and records where each seed
     field went; `ours` maps our JSON paths to seed locations, so model errors name seed fields."""
 
     def __init__(self) -> None:
         self.problems: list[tuple[str, Loc, str]] = []
-        self.notes: list[str] = []
-        self.kept: list[str] = []
-        self.unmapped: list[str] = []
+        self.changes: list[Change] = []
         self.metadata: dict[str, Any] = {}
         self.ours: dict[str, Loc] = {}
 
     def problem(self, loc: Loc, message: str) -> None:
         self.problems.append((json_path(loc), loc, message))
 
-    def note(self, loc: Loc, message: str) -> None:
-        self.notes.append(f"{json_path(loc)}: {message}")
+    def note(self, loc: Loc, kind: Kind, topic: str, detail: str) -> None:
+        self.changes.append(Change(kind, topic, json_path(loc), detail))
 
     def place(self, ours: Loc, seed: Loc) -> None:
         self.ours[json_path(ours)] = seed
@@ -41,10 +65,14 @@ class Bookkeeping:
         try:
             put(self.metadata, loc, jsonable(value))
         except ValueError as exc:
-            self.unmapped.append(json_path(loc))
-            self.note(loc, f"dropped: {exc}")
+            self.note(loc, Kind.dropped, "a value JSON cannot hold", f"dropped: {exc}")
         else:
-            self.kept.append(json_path(loc))
+            general = [
+                "*" if isinstance(part, int) or prev in ("capabilities", "patterns") else part
+                for prev, part in zip((None, *loc), loc, strict=False)
+            ]
+            topic = json_path(general)
+            self.note(loc, Kind.kept, topic, "kept in metadata.opsconductor")
 
     def keep_rest(self, loc: Loc, rest: dict[str, Any]) -> None:
         for key, value in rest.items():
@@ -106,7 +134,10 @@ class Bookkeeping:
         for constant, literal in SEED_CONSTANTS.items():
             if re.search(rf"\b{constant}\b", text):
                 text = re.sub(rf"\b{constant}\b", literal, text)
-                self.note(loc, f"the seed's constant {constant} -> {literal}")
+                topic = "the seed's constants pi and e inlined"
+                self.note(
+                    loc, Kind.converted, topic, f"the seed's constant {constant} -> {literal}"
+                )
         try:
             parsed = parse_expression(text)
         except ExpressionError as exc:
@@ -121,5 +152,7 @@ class Bookkeeping:
     def name(self, raw: Any, loc: Loc, what: str) -> str:
         name = snake(str(raw))
         if name != str(raw):
-            self.note(loc, f"{what} name {raw!r} -> {name!r}")
+            self.note(
+                loc, Kind.renamed, f"{what} names snake_cased", f"{what} name {raw!r} -> {name!r}"
+            )
         return name

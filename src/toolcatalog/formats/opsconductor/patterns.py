@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from toolcatalog.formats.opsconductor.bookkeeping import Kind
 from toolcatalog.formats.opsconductor.schemas import SchemaFields
 from toolcatalog.formats.opsconductor.values import (
     COMPLETENESS,
@@ -58,7 +59,8 @@ class PatternFields(SchemaFields):
         elif (simplicity := self.pref(prefs, "complexity", pref_loc, here)) is not None:
             profile["complexity"] = round(1.0 - simplicity, 6)
             note = f"{simplicity:g} (simplicity) -> complexity {profile['complexity']:g}"
-            self.note((*pref_loc, "complexity"), note)
+            topic = "complexity from preference_match.complexity (a simplicity)"
+            self.note((*pref_loc, "complexity"), Kind.converted, topic, note)
         if (accuracy := self.pref(prefs, "accuracy", pref_loc, here)) is not None:
             profile["accuracy"] = accuracy
         preference = self.pref(prefs, "completeness", pref_loc, here)
@@ -90,11 +92,15 @@ class PatternFields(SchemaFields):
             if word is None:
                 used = "preference_match.completeness" if preference is not None else None
                 used = used or f"{UNKNOWN_COMPLETENESS:g}"
-                self.note(loc, f"unknown completeness label {label!r}; used {used}")
+                topic = "completeness label unknown"
+                self.note(
+                    loc, Kind.defaulted, topic, f"unknown completeness label {label!r}; used {used}"
+                )
             else:
                 value = COMPLETENESS[word]
                 if words != [word]:
-                    self.note(loc, f"{label!r} read as {word!r} ({value:g})")
+                    topic = "completeness phrase read by its first known word"
+                    self.note(loc, Kind.converted, topic, f"{label!r} read as {word!r} ({value:g})")
         if value is None:
             return UNKNOWN_COMPLETENESS if preference is None else preference
         if preference is None:
@@ -103,7 +109,10 @@ class PatternFields(SchemaFields):
         moved = round(min(max(preference, band[0]), band[1]), 6)
         if moved != preference:
             self.note(
-                loc, f"{label!r} with preference_match.completeness {preference:g} -> {moved:g}"
+                loc,
+                Kind.converted,
+                "completeness label refined by preference_match.completeness",
+                f"{label!r} with preference_match.completeness {preference:g} -> {moved:g}",
             )
         return moved
 
@@ -114,7 +123,12 @@ class PatternFields(SchemaFields):
             return {}
         rest, policy = keyed(value), dict[str, Any]()
         if "production_safe" not in rest:
-            self.note(seed, "production_safe not given: the seed read that as true, ours as false")
+            self.note(
+                seed,
+                Kind.defaulted,
+                "production_safe not given (seed default true, ours false)",
+                "production_safe not given: the seed read that as true, ours as false",
+            )
         self.move(rest, "production_safe", policy, seed, here, convert=self.boolean)
         self.move(rest, "requires_approval", policy, seed, here, convert=self.boolean)
         self.move(rest, "max_cost", policy, seed, here, convert=self.number)
@@ -132,11 +146,20 @@ class PatternFields(SchemaFields):
     def ms(self, value: Any, loc: Loc) -> int | None:
         if (seconds := self.number(value, loc)) is None:
             return None
-        self.note(loc, f"{seconds:g} s -> max_execution_time_ms {round(seconds * 1000)}")
+        topic = "policy.max_execution_time seconds -> max_execution_time_ms"
+        self.note(
+            loc,
+            Kind.converted,
+            topic,
+            f"{seconds:g} s -> max_execution_time_ms {round(seconds * 1000)}",
+        )
         return round(seconds * 1000)
 
     def max_n(self, value: Any, loc: Loc) -> str | None:
         if (limit := self.number(value, loc)) is None:
             return None
-        self.note(loc, f"{limit:g} -> requires_background_if 'N > {limit:g}'")
+        topic = "policy.max_N_immediate -> requires_background_if"
+        self.note(
+            loc, Kind.converted, topic, f"{limit:g} -> requires_background_if 'N > {limit:g}'"
+        )
         return f"N > {limit:g}"

@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from toolcatalog.formats.opsconductor.bookkeeping import Bookkeeping
+from toolcatalog.formats.opsconductor.bookkeeping import Bookkeeping, Kind
 from toolcatalog.formats.opsconductor.values import (
     IDENTIFIER,
     IMPLIED_INPUTS,
@@ -28,7 +28,8 @@ class SchemaFields(Bookkeeping):
         schema = dict(IMPLIED_INPUTS.get(name, {"type": "number"}))
         shown = f"default {schema['default']}" if "default" in schema else "no default"
         shown = f"{schema['type']}, {shown}"
-        self.note(seed, f"its expressions use undeclared {name!r}: added it as an input ({shown})")
+        detail = f"its expressions use undeclared {name!r}: added it as an input ({shown})"
+        self.note(seed, Kind.defaulted, "undeclared expression names added as inputs", detail)
         return schema
 
     def inputs(
@@ -86,7 +87,8 @@ class SchemaFields(Bookkeeping):
             number = float(value)
             converted = int(number) if kind == "integer" and number.is_integer() else number
         if converted is not value:
-            self.note(loc, f"{value!r} -> {json.dumps(converted)} ({kind})")
+            detail = f"{value!r} -> {json.dumps(converted)} ({kind})"
+            self.note(loc, Kind.converted, "input defaults written as text typed", detail)
         return converted
 
     def validation(self, value: Any, kind: str | None, schema: dict[str, Any]) -> None:

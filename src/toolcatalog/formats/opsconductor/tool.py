@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from toolcatalog.formats.opsconductor.bookkeeping import Kind
 from toolcatalog.formats.opsconductor.patterns import PatternFields
 from toolcatalog.formats.opsconductor.values import (
     EXAMPLE_TEXT_KEYS,
@@ -14,7 +15,7 @@ from toolcatalog.formats.opsconductor.values import (
     keyed,
     snake,
 )
-from toolcatalog.formats.problems import Loc, json_path
+from toolcatalog.formats.problems import Loc
 from toolcatalog.model.tool import SEMVER_RE, Platform
 
 
@@ -62,7 +63,8 @@ class Conversion(PatternFields):
         if re.match(SEMVER_RE, text) or short is None:
             return text
         semver = ".".join(str(int(part or 0)) for part in short.groups())
-        self.note(loc, f"{text!r} -> {semver!r} (a semantic version)")
+        topic = "versions made semantic"
+        self.note(loc, Kind.converted, topic, f"{text!r} -> {semver!r} (a semantic version)")
         return semver
 
     def platform(self, value: Any, loc: Loc) -> str:
@@ -72,7 +74,8 @@ class Conversion(PatternFields):
             return platform.value
         unknown = "unknown platform " if platform is None else ""
         platform = platform or Platform.custom
-        self.note(loc, f"{unknown}{value!r} -> {platform.value!r}")
+        topic = "unknown platforms -> custom" if unknown else "platforms coarsened"
+        self.note(loc, Kind.converted, topic, f"{unknown}{value!r} -> {platform.value!r}")
         self.keep(loc, value)
         return platform.value
 
@@ -84,12 +87,12 @@ class Conversion(PatternFields):
         for i, tag in enumerate(value):
             text = re.sub(r"[^a-z0-9_.+-]+", "-", str(tag).strip().lower()).strip("-_.+")
             if text != tag:
-                self.note((*loc, i), f"tag {tag!r} -> {text!r}")
+                self.note((*loc, i), Kind.renamed, "tags normalised", f"tag {tag!r} -> {text!r}")
             if text:
                 self.place(("tags", len(tags)), (*loc, i))
                 tags.append(text)
             else:
-                self.unmapped.append(json_path((*loc, i)))
+                self.note((*loc, i), Kind.dropped, "tags empty once normalised", "dropped")
         return tags
 
     def examples(self, value: Any, loc: Loc) -> list[Any] | None:
@@ -124,7 +127,8 @@ class Conversion(PatternFields):
             capability: dict[str, Any] = {"name": self.name(key, name_loc, "capability")}
             if "description" not in rest:
                 rest["description"] = key.replace("_", " ").capitalize() + "."
-                self.note(seed, f"no description; used {rest['description']!r}")
+                detail = f"no description; used {rest['description']!r}"
+                self.note(seed, Kind.defaulted, "capability descriptions from names", detail)
             self.move(rest, "description", capability, seed, ours)
             self.place((*ours, "patterns"), (*seed, "patterns"))
             if "patterns" in rest:

@@ -1,0 +1,47 @@
+"""Rendering a migration from the seed system (OpsConductor): skipped templates, refused files,
+and the report summarised by kind on the terminal, in full with --json, as Markdown to a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from toolcatalog.cli import output
+from toolcatalog.errors import InvalidDefinition, Problem
+from toolcatalog.formats.opsconductor import MigrationReport
+
+
+def print_skipped(report: MigrationReport) -> None:
+    for skipped in report.skipped:
+        output.err.print(f"skipped {skipped.file}: {skipped.reason}", highlight=False, markup=False)
+
+
+def print_refused(problems: list[Problem], *, imported: bool) -> None:
+    """Every refused file with its problems; says whether the rest goes ahead."""
+    files = {p.file for p in problems}
+    rest = "importing the rest" if imported else "nothing was imported"
+    output.report_error(
+        InvalidDefinition(f"{len(problems)} problem(s) in {len(files)} file(s); {rest}", problems)
+    )
+
+
+def print_summary(report: MigrationReport, report_file: Path | None) -> None:
+    rows = [[r.kind.value, r.topic, r.changes, r.tools] for r in report.summary()]
+    output.table(
+        f"converted {len(report.tools)} tool(s) from OpsConductor",
+        ["kind", "what", "changes", "tools"],
+        rows,
+    )
+    if report_file is None:
+        output.out.print(
+            "per-tool detail: --report FILE (Markdown) or --json", highlight=False, markup=False
+        )
+
+
+def write_report(report: MigrationReport, path: Path) -> None:
+    path.write_text(report.as_markdown(), encoding="utf-8")
+    output.out.print(f"migration report written to {path}", highlight=False, markup=False)
+
+
+def as_json(report: MigrationReport | None) -> dict[str, Any]:
+    return {"migration": report.as_json()} if report is not None else {}

@@ -1,0 +1,122 @@
+"""Migrating an OpsConductor tree with the CLI, as an operator runs it: one command, templates
+skipped, a summary instead of a warning flood, partial imports only on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+
+import asyncpg
+import yaml
+from test_catalog_commands import run
+
+FIXTURES = Path(__file__).resolve().parents[1] / "formats" / "fixtures"
+VOCABULARY = """\
+vocabulary:
+- name: text_search
+  description: Search text or logs for patterns (regular expressions).
+- name: disk_health
+  description: SMART status and disk failures.
+"""
+
+
+def seed_tree(root: Path) -> Path:
+    """Our seed fixtures laid out like the seed's tree: per-tool files in platform folders,
+    a template under templates/."""
+    tree = root / "tools"
+    (tree / "linux").mkdir(parents=True)
+    (tree / "templates").mkdir()
+    for name in ("grep.yaml", "listed.yaml", "prometheus.yaml"):
+        shutil.copy(FIXTURES / "opsconductor" / name, tree / "linux" / name)
+    (tree / "templates" / "tool_template.yaml").write_text(
+        'tool_name: "<TOOL_NAME>"\nversion: "1.0"\ndescription: "<DESCRIPTION>"\n'
+    )
+    return tree
+
+
+async def _names(url: str) -> list[str]:
+    conn = await asyncpg.connect(url)
+    try:
+        return [
+            r["name"] for r in await conn.fetch("SELECT name FROM tool_catalog.tools ORDER BY 1")
+        ]
+    finally:
+        await conn.close()
+
+
+def test_a_seed_tree_imports_in_one_command_with_a_summary(
+    fresh_db_url: str, tmp_path: Path
+) -> None:
+    tree = seed_tree(tmp_path)
+
+    result = run(fresh_db_url, "import", "--format", "opsconductor", str(tree))
+
+    assert result.returncode == 0, result.stderr
+    assert "tool_template.yaml: a template (under a templates/ folder)" in result.stderr
+    assert "created 3, updated 0, unchanged 0, skipped 0, invalid 0" in result.stdout
+    assert "versions made semantic" in result.stdout  # the summary, one row per kind of change
+    assert len(result.stdout.splitlines()) + len(result.stderr.splitlines()) < 60
+    assert asyncio.run(_names(fresh_db_url)) == ["grep", "prometheus_query", "smart_health"]
+
+
+def test_skip_invalid_imports_the_valid_files_lists_the_refused_and_exits_1(
+    fresh_db_url: str, tmp_path: Path
+) -> None:
+    tree = seed_tree(tmp_path)
+    broken = tree / "linux" / "broken.yaml"
+    broken.write_text("tool_name: broken\ncapabilities: 7\n")
+
+    atomic = run(fresh_db_url, "import", "--format", "opsconductor", str(tree))
+    assert atomic.returncode == 1
+    assert "nothing was imported" in atomic.stderr
+    assert asyncio.run(_names(fresh_db_url)) == []
+
+    partial = run(fresh_db_url, "import", "--format", "opsconductor", "--skip-invalid", str(tree))
+    assert partial.returncode == 1
+    assert "importing the rest" in partial.stderr
+    assert f"{broken}:2: capabilities: must be a mapping of name to capability" in partial.stderr
+    assert "created 3" in partial.stdout
+    assert "invalid 1" in partial.stdout
+    assert asyncio.run(_names(fresh_db_url)) == ["grep", "prometheus_query", "smart_health"]
+
+
+def test_json_gives_the_full_report_and_report_writes_markdown(
+    fresh_db_url: str, tmp_path: Path
+) -> None:
+    tree = seed_tree(tmp_path)
+    (tmp_path / "catalog").mkdir()
+    (tmp_path / "catalog" / "capabilities.yaml").write_text(VOCABULARY)
+    assert run(fresh_db_url, "import", str(tmp_path / "catalog")).returncode == 0
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("smart-health:\n  category: hardware\n")
+    markdown = tmp_path / "report.md"
+
+    result = run(
+        fresh_db_url, "import", "--format", "opsconductor", "--json", "--dry-run",
+        "--mapping", str(mapping), "--report", str(markdown), str(tree),
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout[result.stdout.index("{") :])
+    assert data["created"] == ["grep", "smart_health", "prometheus_query"]
+    migration = data["migration"]
+    assert migration["skipped"][0]["reason"] == "a template (under a templates/ folder)"
+    (smart,) = [t for t in migration["per_tool"] if t["tool"] == "smart_health"]
+    assert {"kind": "renamed", "topic": "category set by the mapping file", "path": "category",
+            "detail": "'storage' -> 'hardware' (mapping file)"} in smart["changes"]  # fmt: skip
+    text = markdown.read_text()
+    assert "### smart_health" in text
+    assert "| renamed | tool names snake_cased |" in text
+
+
+def test_validate_needs_no_database_and_reads_the_same_tree(tmp_path: Path) -> None:
+    tree = seed_tree(tmp_path)
+    result = run(
+        "postgresql://nobody@127.0.0.1:1/none", "validate", "--format", "opsconductor", str(tree)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "3 tool definition(s) are valid" in result.stdout
+    assert "skipped" in result.stderr
+    assert yaml.safe_load(FIXTURES.joinpath("opsconductor", "grep.yaml").read_text())
