@@ -89,6 +89,30 @@ async def test_an_invalid_body_is_a_422_problem_with_paths(client: httpx.AsyncCl
     assert {"request", "preferences.mode", "top_k"} <= paths
 
 
+async def test_unknown_tools_zero_weights_and_strict_warnings_are_422_problems(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    await _import_starter(runtime)
+    unknown = await client.post(
+        SELECT, json={"request": "disk usage", "constraints": {"include_tools": ["dff"]}}
+    )
+    errors = assert_problem(unknown, 422)["errors"]
+    assert errors[0]["path"] == "constraints.include_tools[0]"
+    assert "closest: df" in errors[0]["message"]
+    zero = dict.fromkeys(("speed", "accuracy", "cost", "complexity", "completeness"), 0)
+    weights = await client.post(
+        SELECT, json={"request": "disk usage", "preferences": {"weights": zero}}
+    )
+    assert "all weights are 0" in str(assert_problem(weights, 422)["errors"])
+    lenient = await client.post(SELECT, json={"request": "why is / full", "inputs": {"filez": 1}})
+    assert lenient.status_code == 200
+    assert "did you mean file, files" in lenient.json()["warnings"][0]
+    strict = await client.post(
+        SELECT, json={"request": "why is / full", "inputs": {"filez": 1}, "strict": True}
+    )
+    assert assert_problem(strict, 422)["errors"][0]["path"] == "inputs.filez"
+
+
 async def test_select_needs_a_reader_key_when_auth_is_required(
     make_client: ClientFactory, keys: Keys
 ) -> None:

@@ -152,6 +152,8 @@ def render(result: SelectionResult, request: SelectionRequest) -> None:
             f"  ({result.execution}, {result.sla})",
             highlight=False,
         )
+    for warning in result.warnings:
+        out.print(f"[yellow]warning[/]: {warning}", highlight=False)
     table = Table(show_lines=False, header_style="bold")
     for column in ("#", "tool", "capability · pattern", "score", "rel", "time", "cost", "flags"):
         table.add_column(column, overflow="fold")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from toolcatalog.model.tool import Status
+from toolcatalog.selection.checks import declared_input_names
 from toolcatalog.selection.features import (
     Dimensions,
     PatternEstimate,
@@ -80,6 +81,7 @@ class CandidateEnumerator:
 
     def __init__(self, index: CatalogIndex) -> None:
         self.index = index
+        self.declared_inputs = declared_input_names(e.pattern for e in index.patterns)
         self._default_estimates: dict[int, tuple[PatternEstimate, Dimensions]] = {}
         self._rulings: dict[PolicyContext, dict[int, _Ruling]] = {}
 
@@ -216,7 +218,8 @@ class CandidateEnumerator:
         """The pattern's estimates and dimensions; those for its declared defaults (no
         `inputs`, the usual request) are computed once per index."""
         if request.inputs:
-            estimate = estimate_pattern(entry.pattern, request.inputs)
+            label = f"{entry.tool.name}.{entry.pattern.name}"
+            estimate = estimate_pattern(entry.pattern, request.inputs, label)
             return estimate, dimensions(entry.pattern, estimate)
         cached = self._default_estimates.get(j)
         if cached is None:

@@ -52,8 +52,13 @@ def relevance_reason(relevance: float, matched: list[str]) -> str:
 
 
 def preference_reason(s: Scored, prefs: PreferencesUsed) -> str:
-    mode = prefs.mode.value if prefs.mode else "custom weights"
-    return f"{mode} preference ({prefs.source}): utility {s.utility:.2f}"
+    """Which of mode and weights decided: weights from the request, or a mode (asked for,
+    inferred from the text, or the balanced default)."""
+    if prefs.mode is None:
+        decided = "preferences.weights from the request decided"
+    else:
+        decided = f"mode {prefs.mode.value} ({prefs.source}) decided"
+    return f"{decided}: utility {s.utility:.2f}"
 
 
 def estimate_reasons(estimate: PatternEstimate) -> list[str]:
@@ -71,4 +76,19 @@ def exclusion_summary(found: Enumeration) -> str:
     parts = [f"{tool} ({why})" for tool, why in list(seen.items())[:5]]
     if not parts:
         return "the allowed tools are far less relevant than the best match"
-    return "the relevant tools were excluded by policy: " + "; ".join(parts)
+    return "the relevant tools were excluded: " + "; ".join(parts)
+
+
+MAX_LIMIT_NOTES = 3
+
+
+def over_limit_notes(found: Enumeration) -> list[str]:
+    """Patterns of the pooled tools (most relevant first) that the request's inputs pushed
+    past their own max_execution_time_ms: without this line a caller sees only that a less
+    relevant pattern won."""
+    out = []
+    for ex in found.excluded:
+        over = [r for r in ex.reasons if "max_execution_time_ms" in r]
+        if ex.pattern is not None and over:
+            out.append(f"{ex.tool}.{ex.pattern} excluded with these inputs: {over[0]}")
+    return out[:MAX_LIMIT_NOTES]

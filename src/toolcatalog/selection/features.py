@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from toolcatalog.model.expressions import ExpressionError, evaluate_number, parse_expression
 from toolcatalog.model.tool import Pattern
+from toolcatalog.selection.inputs import Inputs, check_inputs
 from toolcatalog.selection.models import Execution, SlaClass
 
 # Time on a log scale: 50 ms (or less) is as fast as it gets, 60 s (or more) as slow; the seed
@@ -21,8 +22,6 @@ BATCH_UNDER_MS = 10_000.0
 # Cost is in catalog-defined units, so it is compared among the candidates in play (see
 # scoring.normalise_costs) on a log scale; this is the value of an unknown cost.
 UNKNOWN = 0.5
-
-Inputs = Mapping[str, float | int | bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,14 +62,19 @@ def _number(
         result = evaluate_number(value, env)
     except ExpressionError as exc:
         return None, f"{label} not evaluated: {exc}"
-    return max(result, 0.0), None
+    if result < 0:
+        return 0.0, f"{label} is {result:g} for these inputs; counted as 0"
+    return result, None
 
 
-def estimate_pattern(pattern: Pattern, inputs: Inputs) -> PatternEstimate:
-    """Evaluate the pattern's time, cost and background condition; never raises (a bad or
-    incomplete expression yields None and a problem line, so one pattern cannot fail a select)."""
-    env = _environment(pattern, inputs)
-    problems: list[str] = []
+def estimate_pattern(pattern: Pattern, inputs: Inputs, label: str = "") -> PatternEstimate:
+    """Evaluate the pattern's time, cost and background condition with the request's inputs
+    its schema accepts (see inputs.check_inputs; `label` names the pattern in the lines);
+    never raises (a bad or incomplete expression yields None and a problem line, so one
+    pattern cannot fail a select)."""
+    checked = check_inputs(pattern, inputs, label or pattern.name)
+    env = _environment(pattern, checked.accepted)
+    problems: list[str] = list(checked.problems)
     time_ms, problem = _number(pattern.profile.time_estimate_ms, env, "time estimate")
     if problem:
         problems.append(problem)

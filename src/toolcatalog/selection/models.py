@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from toolcatalog.model.profile import Environment
 from toolcatalog.model.tool import Platform
@@ -87,6 +87,15 @@ class Weights(BaseModel):
     complexity: float = Field(default=0.2, ge=0)
     completeness: float = Field(default=0.2, ge=0)
 
+    @model_validator(mode="after")
+    def _not_all_zero(self) -> Weights:
+        if self.speed + self.accuracy + self.cost + self.complexity + self.completeness <= 0:
+            raise ValueError(
+                "all weights are 0, so nothing could be preferred; give at least one a "
+                "positive value (e.g. speed: 1), or leave weights out"
+            )
+        return self
+
 
 class Preferences(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -118,8 +127,16 @@ class SelectionRequest(BaseModel):
     classification: Classification | None = None
     preferences: Preferences | None = None
     constraints: Constraints = Field(default_factory=Constraints)
-    inputs: dict[str, float | int | bool] = Field(
-        default_factory=dict, description="Values for estimate expressions, e.g. {'files': 2e5}."
+    inputs: dict[str, float | int | bool | str] = Field(
+        default_factory=dict,
+        description="Values of the patterns' inputs, e.g. {'files': 2e5}: checked against each "
+        "pattern's input schema (a refused value leaves the pattern's default) and used by its "
+        "estimate expressions. Names no pattern declares, and values the decided pattern "
+        "refuses, are listed in the result's `warnings`.",
+    )
+    strict: bool = Field(
+        default=False,
+        description="Refuse the request (422) instead of answering with `warnings`.",
     )
     top_k: int = Field(default=5, ge=1, le=50)
     explain: bool = Field(default=False, description="Also list excluded candidates and why.")
@@ -213,6 +230,12 @@ class SelectionResult(BaseModel):
 
     decision: Decision | None
     reason: str | None = Field(default=None, description="Why there is no decision, if none.")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What in the request had no effect or was refused: unknown input names, "
+        "input values outside the decided pattern's schema, a mode overridden by weights, "
+        "unknown tools in exclude_tools. `strict: true` turns these into a 422.",
+    )
     execution: Execution | None = None
     sla: SlaClass | None = None
     candidates: list[Candidate]

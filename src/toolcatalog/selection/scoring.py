@@ -100,11 +100,11 @@ def infer_mode(text: str) -> Mode | None:
 
 
 def resolve_preferences(request: SelectionRequest) -> PreferencesUsed:
-    """Explicit weights win, then a named mode, then a mode inferred from the text, then
-    balanced."""
+    """Explicit weights win (mode is then None: it had no effect), then a named mode, then a
+    mode inferred from the text, then balanced."""
     prefs = request.preferences
     if prefs is not None and prefs.weights is not None:
-        return PreferencesUsed(mode=prefs.mode, weights=normalised(prefs.weights), source="request")
+        return PreferencesUsed(mode=None, weights=normalised(prefs.weights), source="request")
     if prefs is not None and prefs.mode is not None:
         return PreferencesUsed(mode=prefs.mode, weights=mode_weights(prefs.mode), source="request")
     inferred = infer_mode(request.request)

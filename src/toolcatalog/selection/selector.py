@@ -13,9 +13,15 @@ from toolcatalog import metrics
 from toolcatalog.config import Settings
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.selection.candidates import CandidateEnumerator, Enumeration
+from toolcatalog.selection.checks import (
+    decision_warnings,
+    enforce_strict,
+    refuse_unknown_tools,
+    request_warnings,
+)
 from toolcatalog.selection.decide import decide, is_tied, tied_candidates
 from toolcatalog.selection.encoders.minilm import ModelUnavailable
-from toolcatalog.selection.explain import candidate
+from toolcatalog.selection.explain import candidate, over_limit_notes
 from toolcatalog.selection.loader import ProfileLoader, SnapshotSource
 from toolcatalog.selection.models import (
     Decision,
@@ -173,6 +179,7 @@ class Selector:
     def _rank(
         self, enumerator: CandidateEnumerator, request: SelectionRequest
     ) -> tuple[PreferencesUsed, Enumeration]:
+        refuse_unknown_tools(request, enumerator.index.tool_position)
         prefs = resolve_preferences(request)
         view = None
         semantic = self._semantic
@@ -196,14 +203,25 @@ class Selector:
     ) -> SelectionResult:
         decided = decide(request, found, outcome, self.settings.tie_margin)
         candidates = [candidate(s, found, prefs) for s in decided.ranked[: request.top_k]]
+        declared = enumerator.declared_inputs
+        warnings = request_warnings(request, enumerator.index.tool_position, declared)
         execution, sla = None, None
         if decided.decision is not None:
-            top = decided.ranked[0].estimate
-            execution, sla = top.execution, top.sla
+            top = decided.ranked[0]
+            execution, sla = top.estimate.execution, top.estimate.sla
+            label = f"{decided.decision.tool}.{decided.decision.pattern}"
+            warnings += decision_warnings(request, top.entry.pattern, label, declared)
+            if request.inputs and candidates:
+                notes = over_limit_notes(found)
+                candidates[0] = candidates[0].model_copy(
+                    update={"reasons": candidates[0].reasons + notes}
+                )
+        enforce_strict(request, warnings)
         _record(decided.decision, decided.tie, outcome, started)
         return SelectionResult(
             decision=decided.decision,
             reason=decided.reason,
+            warnings=warnings,
             execution=execution,
             sla=sla,
             candidates=candidates,
