@@ -8,13 +8,12 @@ import pytest
 from pydantic import ValidationError
 
 from toolcatalog.model.tool import Pattern
-from toolcatalog.selection.features import estimate_pattern, speed_score
+from toolcatalog.selection.features import cost_score, estimate_pattern, speed_score
 from toolcatalog.selection.models import Mode, SelectionRequest
 from toolcatalog.selection.scoring import (
     final_score,
     infer_mode,
     mode_weights,
-    normalise_costs,
     resolve_preferences,
 )
 
@@ -82,12 +81,14 @@ def test_time_is_normalised_on_a_log_scale_between_50_ms_and_60_s() -> None:
     assert speed_score(middle) == pytest.approx(0.5)
 
 
-def test_costs_are_inverted_and_close_costs_are_not_blown_apart() -> None:
-    cheap, dear = normalise_costs([1.0, 100.0])
-    assert cheap > 0.9
-    assert dear < 0.1
-    a, b = normalise_costs([1.0, 1.2])
-    assert abs(a - b) < 0.15
+def test_cost_is_scored_on_an_absolute_log_scale_between_its_anchors() -> None:
+    assert cost_score(0.0) == 1.0
+    assert cost_score(1.0) == 1.0
+    assert cost_score(10.0) == pytest.approx(0.5)
+    assert cost_score(100.0) == 0.0
+    assert cost_score(1e6) == 0.0
+    assert cost_score(None) == 0.5
+    assert abs(cost_score(1.0) - cost_score(1.2)) < 0.05
 
 
 def test_balanced_weights_are_equal_and_a_mode_leads_its_dimension() -> None:

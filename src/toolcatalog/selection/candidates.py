@@ -20,7 +20,7 @@ from toolcatalog.selection.models import Excluded, RetrievalMethod, SelectionReq
 from toolcatalog.selection.policy import PolicyContext, judge_pattern, tool_exclusions
 from toolcatalog.selection.retrieval import CatalogIndex, PatternEntry
 from toolcatalog.selection.retrieve import Pool, pool_size, retrieve, top_indexes
-from toolcatalog.selection.scoring import final_score, normalise_costs, utility
+from toolcatalog.selection.scoring import final_score, utility
 from toolcatalog.selection.semantic import SemanticView
 
 # A pattern's own text moves it within its tool by up to PATTERN_SHARE of the tool's relevance;
@@ -42,7 +42,6 @@ class Scored:
     reasons: list[str]
     utility: float = 0.0
     score: float = 0.0
-    cost: float = 0.5  # the cost dimension among the candidates in play (dims.cost is unset)
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,10 +228,8 @@ class CandidateEnumerator:
 
     @staticmethod
     def _finish(scored: list[Scored], weights: Weights) -> None:
-        # Cost is relative to the candidates in play; the cached dimensions are shared, so the
-        # utility takes the cost directly and only reported candidates get a copy with it.
-        costs = normalise_costs([s.estimate.cost for s in scored])
-        for s, cost in zip(scored, costs, strict=True):
-            s.cost = cost
-            s.utility = utility(s.dims, weights, cost)
+        # Every dimension is absolute (features.py): a candidate's score depends on its own
+        # relevance, pattern and inputs, never on which other candidates are in play.
+        for s in scored:
+            s.utility = utility(s.dims, weights)
             s.score = final_score(s.relevance, s.utility)

@@ -29,7 +29,7 @@ def candidate(s: Scored, found: Enumeration, prefs: PreferencesUsed) -> Candidat
         features=Features(
             relevance=round(s.relevance, 6),
             speed=round(d.speed, 6),
-            cost=round(s.cost, 6),
+            cost=round(d.cost, 6),
             complexity=round(d.complexity, 6),
             accuracy=d.accuracy,
             completeness=d.completeness,

@@ -19,8 +19,13 @@ TIME_SLOW_MS = 60_000.0
 BACKGROUND_AFTER_MS = 5_000.0
 INTERACTIVE_UNDER_MS = 1_000.0
 BATCH_UNDER_MS = 10_000.0
-# Cost is in catalog-defined units, so it is compared among the candidates in play (see
-# scoring.normalise_costs) on a log scale; this is the value of an unknown cost.
+# Cost, in the catalog's units (API calls, connections, scans), on a log scale too: 1 unit (or
+# less) is as cheap as it gets, 100 (or more) as dear. An absolute scale, not one relative to the
+# candidates in play, so removing a candidate that did not win never changes the decision. The
+# starter catalog's costs: median 1, 95th percentile 20, a few in the thousands.
+COST_CHEAP = 1.0
+COST_DEAR = 100.0
+# The value of a time or cost whose expression could not be evaluated.
 UNKNOWN = 0.5
 
 
@@ -100,10 +105,18 @@ def speed_score(time_ms: float | None) -> float:
     return 1.0 - math.log(t / TIME_FAST_MS) / math.log(TIME_SLOW_MS / TIME_FAST_MS)
 
 
+def cost_score(cost: float | None) -> float:
+    """1 at 1 unit or less, 0 at 100 units or more, log-linear between."""
+    if cost is None:
+        return UNKNOWN
+    c = min(max(cost, COST_CHEAP), COST_DEAR)
+    return 1.0 - math.log(c / COST_CHEAP) / math.log(COST_DEAR / COST_CHEAP)
+
+
 @dataclass(frozen=True, slots=True)
 class Dimensions:
-    """The five preference dimensions of one pattern, each 0..1 and higher is better; cost is
-    filled in once all candidates are known."""
+    """The five preference dimensions of one pattern, each 0..1 and higher is better, each a
+    function of the pattern and the request's inputs alone (never of the other candidates)."""
 
     speed: float
     cost: float
@@ -116,7 +129,7 @@ def dimensions(pattern: Pattern, estimate: PatternEstimate) -> Dimensions:
     profile = pattern.profile
     return Dimensions(
         speed=speed_score(estimate.time_ms),
-        cost=UNKNOWN,
+        cost=cost_score(estimate.cost),
         complexity=1.0 - profile.complexity,
         accuracy=profile.accuracy,
         completeness=profile.completeness,

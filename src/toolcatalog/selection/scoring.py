@@ -12,9 +12,7 @@ most 0.09 and a cheap but barely relevant tool can never displace a strongly rel
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Sequence
 
 from toolcatalog.selection.features import Dimensions
 from toolcatalog.selection.models import Mode, PreferencesUsed, SelectionRequest, Weights
@@ -24,8 +22,6 @@ PREFERENCE_SHARE = 0.4
 # df over du, as df wins the four other dimensions. 0.6 lets the named dimension lead.
 MODE_FOCUS = 0.6
 RELEVANCE_EXPONENT = 3.0
-# Costs closer than this ratio are not told apart: 1 vs 1.5 units is noise in an estimate.
-COST_RANGE_FLOOR = math.log(4.0)
 
 _DIMENSIONS = ("speed", "accuracy", "cost", "complexity", "completeness")
 _MODE_DIMENSION = {
@@ -113,30 +109,12 @@ def resolve_preferences(request: SelectionRequest) -> PreferencesUsed:
     return PreferencesUsed(mode=Mode.balanced, weights=Weights(), source="default")
 
 
-def normalise_costs(costs: Sequence[float | None]) -> list[float]:
-    """Each candidate's cost as 0..1, higher is cheaper: log cost placed between the cheapest
-    and the dearest candidate in play, the range never narrower than COST_RANGE_FLOOR."""
-    known = [math.log1p(c) for c in costs if c is not None]
-    if not known:
-        return [0.5] * len(costs)
-    low, high = min(known), max(known)
-    span = max(high - low, COST_RANGE_FLOOR)
-    centre = (low + high) / 2
-    out = []
-    for c in costs:
-        if c is None:
-            out.append(0.5)
-        else:
-            out.append(min(1.0, max(0.0, 0.5 - (math.log1p(c) - centre) / span)))
-    return out
-
-
-def utility(dims: Dimensions, weights: Weights, cost: float | None = None) -> float:
-    """The preference-weighted sum of the five dimensions; `cost` overrides dims.cost."""
+def utility(dims: Dimensions, weights: Weights) -> float:
+    """The preference-weighted sum of the five dimensions."""
     return (
         weights.speed * dims.speed
         + weights.accuracy * dims.accuracy
-        + weights.cost * (dims.cost if cost is None else cost)
+        + weights.cost * dims.cost
         + weights.complexity * dims.complexity
         + weights.completeness * dims.completeness
     )
