@@ -29,6 +29,7 @@ from toolcatalog.catalog.documents import (
     make_etag,
     merge_patch,
 )
+from toolcatalog.catalog.migration import ImportedHistory
 from toolcatalog.config import Settings
 from toolcatalog.errors import (
     Conflict,
@@ -86,6 +87,7 @@ class ImportReport:
     skipped: list[str] = field(default_factory=list)
     dry_run: bool = False
     generation: int | None = None
+    history: tuple[int, int] = (0, 0)  # migrated audit entries and telemetry rows written
 
     @property
     def changed(self) -> int:
@@ -316,13 +318,15 @@ class ToolCatalogService:
         overwrite: bool = True,
         dry_run: bool = False,
         vocabulary: Vocabulary | None = None,
+        history: ImportedHistory | None = None,
     ) -> ImportReport:
         """Create or update many tools in one transaction: all or nothing.
 
         Unchanged tools are left alone (no version, no audit entry), so importing the same
         files twice changes nothing. With `overwrite=False` existing tools are skipped.
         `dry_run` runs the whole transaction, including database constraints, then rolls
-        it back.
+        it back. `history` (migrated from the seed) is written for the tools this import
+        creates, in the same transaction.
         """
         _refuse_duplicate_names(tools)
         report = ImportReport(dry_run=dry_run)
@@ -364,6 +368,8 @@ class ToolCatalogService:
                         + [(w, old, ids[w.tool.name]) for w, old in updates],
                         action="import",
                     )
+                    if history is not None:
+                        report.history = await history.write(conn, set(report.created))
                     report.generation = await self._publish(
                         conn, [*report.created, *report.updated], everything=vocabulary_changed
                     )

@@ -1,162 +1,27 @@
-"""Catalog commands: import, export, validate, list, show, reload."""
+"""Catalog commands: export, validate, list, show, reload (import: `importing.py`)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from toolcatalog.catalog.service import Actor, ImportReport
+from toolcatalog.catalog.service import Actor
 from toolcatalog.cli import migration as migration_output
 from toolcatalog.cli import output
+from toolcatalog.cli.importing import MappingOption, SourceFormat, load_sources, naming_for
+from toolcatalog.cli.output import JsonFlag
 from toolcatalog.cli.running import EXIT_INVALID, cli_settings, command_runtime, run_async
 from toolcatalog.errors import InvalidDefinition
 from toolcatalog.formats.catalog_folder import load_vocabulary
-from toolcatalog.formats.definitions import LoadResult, load_paths
 from toolcatalog.formats.dump import dump_tool, dump_yaml
-from toolcatalog.formats.opsconductor import (
-    MigrationReport,
-    Naming,
-    load_mapping,
-    load_opsconductor_paths,
-)
 from toolcatalog.model.tool import Platform, Status
-from toolcatalog.model.vocabulary import Vocabulary
 from toolcatalog.store.tool_listing import ToolFilter
 
 Paths = Annotated[
     list[Path], typer.Argument(help="YAML/JSON files or folders.", show_default=False)
 ]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-class SourceFormat(StrEnum):
-    native = "native"
-    opsconductor = "opsconductor"
-
-
-MappingOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--mapping",
-        help="opsconductor: YAML of tool -> {capability, pattern, platform, category} overriding "
-        "the names given to generic seed names.",
-    ),
-]
-
-
-def _load(
-    paths: list[Path], fmt: SourceFormat, naming: Naming | None = None
-) -> tuple[LoadResult, Vocabulary | None, MigrationReport | None]:
-    if fmt is SourceFormat.opsconductor:
-        result, report = load_opsconductor_paths(paths, naming=naming)
-        return result, None, report
-    result = load_paths(paths)
-    vocabulary = None
-    for vocab_file in result.vocabulary_files:
-        vocabulary = load_vocabulary(vocab_file)
-    return result, vocabulary, None
-
-
-def _naming(vocabulary: Vocabulary | None, mapping: Path | None) -> Naming:
-    return Naming(vocabulary, load_mapping(mapping) if mapping is not None else None)
-
-
-def _print_report(
-    report: ImportReport, invalid: int, as_json: bool, migration: MigrationReport | None
-) -> None:
-    if as_json:
-        output.print_json(
-            {
-                "created": report.created,
-                "updated": report.updated,
-                "unchanged": report.unchanged,
-                "skipped": report.skipped,
-                "invalid": invalid,
-                "dry_run": report.dry_run,
-                **migration_output.as_json(migration),
-            }
-        )
-        return
-    prefix = "dry run: would have " if report.dry_run else ""
-    output.out.print(
-        f"{prefix}created {len(report.created)}, updated {len(report.updated)}, "
-        f"unchanged {len(report.unchanged)}, skipped {len(report.skipped)}, invalid {invalid}",
-        highlight=False,
-    )
-
-
-def import_command(
-    paths: Paths,
-    dry_run: Annotated[bool, typer.Option(help="Validate and report; write nothing.")] = False,
-    overwrite: Annotated[bool, typer.Option(help="Update tools that already exist.")] = True,
-    fmt: Annotated[
-        SourceFormat, typer.Option("--format", help="native, or the seed system's opsconductor.")
-    ] = SourceFormat.native,
-    skip_invalid: Annotated[
-        bool,
-        typer.Option(
-            "--skip-invalid",
-            help="Import the valid files, list every refused one; exit 1 if any was refused.",
-        ),
-    ] = False,
-    mapping: MappingOption = None,
-    report_file: Annotated[
-        Path | None,
-        typer.Option("--report", help="opsconductor: write the migration report as Markdown."),
-    ] = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Import tool definitions in one transaction: all or nothing (unless --skip-invalid),
-    idempotent."""
-
-    async def go() -> tuple[ImportReport | None, LoadResult, MigrationReport | None]:
-        async with command_runtime(cli_settings()) as runtime:
-            naming = None
-            if fmt is SourceFormat.opsconductor:  # generic seed names map onto our vocabulary
-                snapshot = await runtime.catalog.get_all_tools_with_structure()
-                naming = _naming(snapshot.vocabulary, mapping)
-            result, vocabulary, migration = _load(paths, fmt, naming)
-            if migration is not None and not as_json:
-                migration_output.print_skipped(migration)
-            if result.problems and not skip_invalid:
-                return None, result, migration
-            if not result.tools and vocabulary is None:
-                return None, result, migration
-            report = await runtime.catalog.import_definitions(
-                [lt.tool for lt in result.tools],
-                actor=Actor("cli"),
-                overwrite=overwrite,
-                dry_run=dry_run,
-                vocabulary=vocabulary,
-            )
-            return report, result, migration
-
-    report, result, migration = run_async(go())
-    refused = {p.file for p in result.problems}
-    if result.problems:
-        migration_output.print_refused(result.problems, imported=report is not None)
-    if migration is not None and report_file is not None:
-        migration_output.write_report(migration, report_file)
-    if report is None:
-        if as_json:
-            output.print_json(
-                {
-                    "invalid": len(refused),
-                    "problems": [str(p) for p in result.problems],
-                    **migration_output.as_json(migration),
-                }
-            )
-        if not result.problems:
-            output.err.print("error: no tool definitions found in the given paths", highlight=False)
-        raise typer.Exit(EXIT_INVALID)
-    if migration is not None and not as_json:
-        migration_output.print_summary(migration, report_file)
-    _print_report(report, len(refused), as_json, migration)
-    if refused:
-        raise typer.Exit(EXIT_INVALID)
 
 
 def export_command(
@@ -204,8 +69,8 @@ def validate_command(
         folder = cli_settings().resolved_catalog_dir()
         vocab_file = folder / "capabilities.yaml" if folder is not None else None
         exists = vocab_file is not None and vocab_file.is_file()
-        naming = _naming(load_vocabulary(vocab_file) if vocab_file and exists else None, mapping)
-    result, _, migration = _load(paths, fmt, naming)
+        naming = naming_for(load_vocabulary(vocab_file) if vocab_file and exists else None, mapping)
+    result, _, migration = load_sources(paths, fmt, naming)
     if migration is not None and not as_json:
         migration_output.print_skipped(migration)
     if as_json:

@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from toolcatalog.cli import catalog_commands, select
+from toolcatalog.cli import catalog_commands, importing, select
 from toolcatalog.cli.db import db_app
 from toolcatalog.cli.keys import keys_app
 from toolcatalog.cli.serve import serve
@@ -22,7 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("serve")(serve)
-app.command("import")(catalog_commands.import_command)
+app.command("import")(importing.import_command)
 app.command("export")(catalog_commands.export_command)
 app.command("validate")(catalog_commands.validate_command)
 app.command("list")(catalog_commands.list_command)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from toolcatalog.catalog.migration import DatabaseMigration
+from toolcatalog.catalog.service import ImportReport
 from toolcatalog.cli import output
 from toolcatalog.errors import InvalidDefinition, Problem
 from toolcatalog.formats.opsconductor import MigrationReport
@@ -36,6 +38,20 @@ def print_summary(report: MigrationReport, report_file: Path | None) -> None:
         output.out.print(
             "per-tool detail: --report FILE (Markdown) or --json", highlight=False, markup=False
         )
+
+
+def print_database_extras(migration: DatabaseMigration, report: ImportReport) -> None:
+    """What came with the tools from the seed's database, and what had no home here."""
+    audit, telemetry = report.history
+    verb = "would import" if report.dry_run else "imported"
+    output.out.print(
+        f"history {verb} with the new tools: {audit} audit entries, {telemetry} telemetry rows",
+        highlight=False,
+    )
+    for table, count in migration.counted.items():
+        output.out.print(f"not imported: {count} {table} row(s) (no home here)", highlight=False)
+    if migration.absent:
+        output.out.print(f"absent in the seed database: {', '.join(migration.absent)}")
 
 
 def write_report(report: MigrationReport, path: Path) -> None:

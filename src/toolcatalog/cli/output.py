@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
+import typer
 from rich.console import Console
 from rich.table import Table
 
 from toolcatalog.errors import CatalogError, InvalidDefinition
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

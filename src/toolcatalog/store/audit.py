@@ -18,6 +18,7 @@ class AuditWrite:
     diff: list[dict[str, Any]] = field(default_factory=list)
     request_id: str | None = None
     client_address: str | None = None
+    occurred_at: datetime | None = None  # None: now; set when history is migrated
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +40,17 @@ def row_to_audit(row: Any) -> AuditRecord:
 
 
 async def insert_audit(conn: Any, entries: Sequence[AuditWrite]) -> None:
-    if not entries:
-        return
-    await conn.copy_records_to_table(
-        "tool_audit_log",
-        schema_name="tool_catalog",
-        columns=list(_WRITE_COLUMNS),
-        records=[tuple(getattr(e, c) for c in _WRITE_COLUMNS) for e in entries],
-    )
+    # COPY writes every named column, so entries that take the default time go without it.
+    for dated in (False, True):
+        batch = [e for e in entries if (e.occurred_at is not None) is dated]
+        columns = [*_WRITE_COLUMNS, "occurred_at"] if dated else list(_WRITE_COLUMNS)
+        if batch:
+            await conn.copy_records_to_table(
+                "tool_audit_log",
+                schema_name="tool_catalog",
+                columns=columns,
+                records=[tuple(getattr(e, c) for c in columns) for e in batch],
+            )
 
 
 _WRITE_COLUMNS = (

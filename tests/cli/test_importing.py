@@ -12,6 +12,8 @@ import asyncpg
 import yaml
 from test_catalog_commands import run
 
+from seed_database import add_history, create_seed_database
+
 FIXTURES = Path(__file__).resolve().parents[1] / "formats" / "fixtures"
 VOCABULARY = """\
 vocabulary:
@@ -120,3 +122,22 @@ def test_validate_needs_no_database_and_reads_the_same_tree(tmp_path: Path) -> N
     assert "3 tool definition(s) are valid" in result.stdout
     assert "skipped" in result.stderr
     assert yaml.safe_load(FIXTURES.joinpath("opsconductor", "grep.yaml").read_text())
+
+
+def test_import_from_a_running_seed_database(
+    fresh_db_url: str, empty_db_url: str, tmp_path: Path
+) -> None:
+    grep = yaml.safe_load((FIXTURES / "opsconductor" / "grep.yaml").read_text(encoding="utf-8"))
+    ids = asyncio.run(create_seed_database(empty_db_url, [grep]))
+    asyncio.run(add_history(empty_db_url, ids["grep"], audit=2, telemetry=5))
+
+    result = run(fresh_db_url, "import", "--format", "opsconductor-db", empty_db_url)
+
+    assert result.returncode == 0, result.stderr
+    assert "created 1" in result.stdout
+    assert "2 audit entries, 5 telemetry rows" in result.stdout
+    assert "not imported: 1 tool_cache row(s)" in result.stdout
+    assert asyncio.run(_names(fresh_db_url)) == ["grep"]
+    usage = run(fresh_db_url, "import", "--format", "opsconductor-db", str(tmp_path))
+    assert usage.returncode == 1
+    assert "takes one PostgreSQL URL" in usage.stderr

@@ -1,0 +1,107 @@
+"""Migrating a running OpsConductor (seed) database: its tools converted like its files, and
+its audit log and telemetry carried over with the tools they belong to."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from toolcatalog.formats.definitions import LoadResult
+from toolcatalog.formats.opsconductor.database import SeedKey, convert_rows
+from toolcatalog.formats.opsconductor.naming import Naming
+from toolcatalog.formats.opsconductor.report import MigrationReport
+from toolcatalog.store import audit as audit_store
+from toolcatalog.store import telemetry as telemetry_store
+from toolcatalog.store.audit import AuditWrite
+from toolcatalog.store.seed_catalog import read_seed_catalog
+from toolcatalog.store.telemetry import TelemetryWrite
+
+# The seed's audit actions as ours; the rest ("deprecated", "activated") changed the tool.
+AUDIT_ACTIONS = {
+    "created": "create", "updated": "update", "deleted": "delete", "enabled": "enable",
+    "disabled": "disable",
+}  # fmt: skip
+DIFF_OPS = {"created": "add", "deleted": "remove"}
+
+
+@dataclass
+class ImportedHistory:
+    """The seed's audit entries and telemetry, written with the tools they name the first time
+    those tools are imported (so importing twice adds nothing twice)."""
+
+    audit: list[AuditWrite] = field(default_factory=list)
+    telemetry: list[TelemetryWrite] = field(default_factory=list)
+
+    async def write(self, conn: Any, created: set[str]) -> tuple[int, int]:
+        """Within the caller's transaction; returns the audit entries and telemetry rows written."""
+        audit = [a for a in self.audit if a.tool_name in created]
+        telemetry = [t for t in self.telemetry if t.tool_name in created]
+        await audit_store.insert_audit(conn, audit)
+        await telemetry_store.insert_telemetry(conn, telemetry)
+        return len(audit), len(telemetry)
+
+
+@dataclass
+class DatabaseMigration:
+    result: LoadResult
+    report: MigrationReport
+    history: ImportedHistory
+    counted: dict[str, int]  # rows of seed tables that have no home here (A/B tests, cache)
+    absent: list[str]  # seed tables the database does not have
+
+
+async def read_opsconductor_database(url: str, naming: Naming | None) -> DatabaseMigration:
+    """Read and convert everything at `url`; StoreUnavailable or InvalidDefinition as
+    `read_seed_catalog`. Conversion is CPU work: it runs beside the event loop."""
+    rows = await read_seed_catalog(url)
+    result, report, patterns, names = await asyncio.to_thread(
+        convert_rows, rows.tools, rows.source, naming
+    )
+    history = ImportedHistory(
+        [_audit(a, names[a["tool_name"]]) for a in rows.audit if a["tool_name"] in names],
+        [
+            _telemetry(t, patterns[key])
+            for t in rows.telemetry
+            if (key := (t["tool_name"], t["capability_name"], t["pattern_name"])) in patterns
+        ],
+    )
+    return DatabaseMigration(result, report, history, rows.counted, rows.absent)
+
+
+def _audit(row: dict[str, Any], tool: str) -> AuditWrite:
+    action = str(row["action"])
+    change = {
+        "op": DIFF_OPS.get(action, "change"),
+        "path": f"opsconductor.{row['entity_type']}[{row['entity_id']}]",
+        "to": row["changes"],
+        "seed_action": action,
+    }
+    if row.get("reason"):
+        change["reason"] = row["reason"]
+    return AuditWrite(
+        actor=f"opsconductor:{row['changed_by']}",
+        action=AUDIT_ACTIONS.get(action, "update"),
+        tool_name=tool,
+        revision_before=None,
+        revision_after=None,
+        diff=[change],
+        client_address=row.get("ip_address"),
+        occurred_at=row["changed_at"],
+    )
+
+
+def _telemetry(row: dict[str, Any], ours: SeedKey) -> TelemetryWrite:
+    inputs = row["context_variables"] if isinstance(row["context_variables"], dict) else {}
+    return TelemetryWrite(
+        observed_at=row["executed_at"] or datetime.now(UTC),
+        tool_name=ours[0],
+        capability=ours[1],
+        pattern=ours[2],
+        duration_ms=float(max(row["actual_time_ms"], 0)),
+        cost=max(row["actual_cost"], 0.0) if row["actual_cost"] is not None else None,
+        success=bool(row["success"]),
+        inputs=inputs,
+        request_id=row.get("execution_id"),
+    )
