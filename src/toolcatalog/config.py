@@ -8,8 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _default_home() -> Path:
@@ -83,8 +85,37 @@ class Settings(BaseSettings):
         "embeddings are computed, selection is lexical and says so.",
     )
 
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
     def resolved_catalog_dir(self) -> Path | None:
         if self.catalog_dir is not None:
             return self.catalog_dir
         default = Path("catalog")
         return default if default.is_dir() else None
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets `field` of Settings."""
+    info = Settings.model_fields.get(field)
+    if info is not None and isinstance(info.validation_alias, str):
+        return info.validation_alias
+    return f"TOOLCATALOG_{field.upper()}"
+
+
+def settings_problems(exc: ValidationError) -> list[str]:
+    """One line per bad setting, naming the variable, the value given and what is allowed."""
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        name = field if field.isupper() else env_name(field)
+        given = error.get("input")
+        message = error["msg"].removeprefix("Value error, ")
+        shown = f"={given!r}" if isinstance(given, str | int | float) else ""
+        lines.append(f"{name}{shown}: {message}")
+    return lines

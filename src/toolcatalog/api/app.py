@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from toolcatalog.api.docs_pages import install_docs_pages
 from toolcatalog.api.middleware import RequestContextMiddleware
 from toolcatalog.api.problems import install_problem_handlers
 from toolcatalog.api.responses import ORJSONResponse
@@ -52,7 +53,10 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
         description=DESCRIPTION,
         default_response_class=ORJSONResponse,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs_pages(app)
     if runtime is not None:
         app.state.runtime = runtime
     install_problem_handlers(app)

@@ -6,6 +6,7 @@ Errors are one line on stderr (plus one per problem of an invalid definition); n
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
@@ -21,6 +22,28 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from toolcatalog.runtime import toolcatalog_version
+
+        typer.echo(f"toolcatalog {toolcatalog_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Tool catalog and Stage B tool selector for AI operations agents."""
+
+
 app.command("serve")(serve)
 app.command("import")(importing.import_command)
 app.command("export")(catalog_commands.export_command)

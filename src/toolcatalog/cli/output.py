@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from toolcatalog.errors import CatalogError, InvalidDefinition
@@ -31,9 +32,14 @@ def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
     out.print(t)
 
 
+def report_message(detail: str) -> None:
+    """One line for people on stderr: `error: <detail>`; the detail is printed as given."""
+    err.print(f"[bold red]error:[/] {escape(detail)}", highlight=False, markup=True)
+
+
 def report_error(exc: CatalogError) -> None:
     """One line for people on stderr (plus one line per problem of an invalid definition)."""
-    err.print(f"[bold red]error:[/] {exc.detail}", highlight=False, markup=True)
+    report_message(exc.detail)
     if isinstance(exc, InvalidDefinition):
         for problem in exc.problems:
             err.print(f"  {problem}", highlight=False, markup=False)

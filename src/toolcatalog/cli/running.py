@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 
 from toolcatalog.cli import output
-from toolcatalog.config import Settings
+from toolcatalog.config import Settings, settings_problems
 from toolcatalog.errors import CatalogError
 from toolcatalog.logs import configure_logging
 from toolcatalog.runtime import Runtime, open_runtime
@@ -30,7 +31,12 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
 
 def cli_settings(**overrides: Any) -> Settings:
     """Settings from the environment; commands log warnings and above unless asked."""
-    settings = Settings(**overrides) if overrides else Settings()
+    try:
+        settings = Settings(**overrides) if overrides else Settings()
+    except ValidationError as exc:
+        for line in settings_problems(exc):
+            output.report_message(f"invalid setting {line}")
+        raise typer.Exit(EXIT_INVALID) from None
     configure_logging("WARNING" if settings.log_level.upper() == "INFO" else settings.log_level)
     return settings
 

@@ -10,16 +10,18 @@ import asyncio
 import os
 import shutil
 import signal
+import socket
 import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from toolcatalog.catalog.keys import ensure_initial_admin_key
 from toolcatalog.cli import output
-from toolcatalog.cli.running import cli_settings, run_async
+from toolcatalog.cli.running import EXIT_INVALID, cli_settings, run_async
 from toolcatalog.config import Settings
 from toolcatalog.logs import configure_logging
 from toolcatalog.runtime import import_catalog_if_empty, open_runtime
@@ -53,6 +55,8 @@ def serve(
     # uvicorn re-raises SIGTERM after its graceful shutdown; by default that kills us before
     # `finally` runs and the embedded PostgreSQL would be left behind. Exit normally instead.
     signal.signal(signal.SIGTERM, _exit_on_signal)
+    # Bound first: a busy port fails before any work, and the banner below says the truth.
+    sock = _listen(settings)
     database = Database(settings)
     url = database.start_embedded()  # a no-op with DATABASE_URL; the server outlives workers
     try:
@@ -70,8 +74,9 @@ def serve(
             highlight=False,
         )
         output.out.print(f"API docs: http://{settings.host}:{settings.port}/docs", highlight=False)
-        _run_uvicorn(settings)
+        _run_uvicorn(settings, sock)
     finally:
+        sock.close()
         asyncio.run(database.close())
 
 
@@ -87,7 +92,26 @@ def _version() -> str:
     return toolcatalog_version()
 
 
-def _run_uvicorn(settings: Settings) -> None:
+def _listen(settings: Settings) -> socket.socket:
+    """The listening socket, bound here (as uvicorn would) so that a busy port is one clear
+    line and exit 1 instead of a log line and uvicorn's exit 3 after the banner."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family=family)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        sock.close()
+        output.report_message(
+            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}; "
+            "stop what uses it or choose another port (--port or TOOLCATALOG_PORT)"
+        )
+        raise typer.Exit(EXIT_INVALID) from None
+    sock.set_inheritable(True)  # the workers of --workers N inherit it
+    return sock
+
+
+def _run_uvicorn(settings: Settings, sock: socket.socket) -> None:
     folder: Path | None = None
     if settings.workers > 1:
         # The workers share one listening socket and each accepts every connection waiting
@@ -100,18 +124,28 @@ def _run_uvicorn(settings: Settings) -> None:
         # it must be set before the workers import it, and start empty.
         folder = Path(tempfile.mkdtemp(prefix="toolcatalog-metrics-"))
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    config = uvicorn.Config(
+        "toolcatalog.api.asgi:create_app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_config=None,
+        access_log=False,  # ours is the middleware's line, with the request id
+        timeout_graceful_shutdown=10,  # in-flight requests get this long after SIGTERM
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
     try:
-        uvicorn.run(
-            "toolcatalog.api.asgi:create_app_from_env",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            log_config=None,
-            access_log=False,  # ours is the middleware's line, with the request id
-            timeout_graceful_shutdown=10,  # in-flight requests get this long after SIGTERM
-            server_header=False,
-        )
+        if settings.workers > 1:
+            Multiprocess(config, sockets=[sock]).run()
+        else:
+            server.run(sockets=[sock])
+    except KeyboardInterrupt:  # pragma: no cover - interactive
+        pass
     finally:
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
+    if settings.workers == 1 and not server.started:
+        # The application did not start (its error is logged above): not a usage error.
+        raise typer.Exit(EXIT_INVALID)
