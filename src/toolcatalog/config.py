@@ -62,6 +62,17 @@ class Settings(BaseSettings):
     auth: Literal["optional", "required"] = Field(
         default="optional", description="`required`: reads need an API key too."
     )
+    opsconductor_api: bool = Field(
+        default=False,
+        description="Answer /api/v1/tools with the OpsConductor (seed) contract, so its "
+        "clients work unchanged; ours moves to /native/api/v1/tools. The seed's contract is "
+        "always served under /opsconductor/api/v1/tools.",
+    )
+    dev_keyless_loopback_writes: bool = Field(
+        default=False,
+        description="DEVELOPMENT ONLY: requests from 127.0.0.1/::1 without a key may write "
+        "(as admin, except key management); warned at start-up. Never behind a proxy.",
+    )
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest request body accepted (bytes)."
     )

@@ -47,15 +47,17 @@ async def keys(db: Database) -> Keys:
 @pytest.fixture
 def make_client(conn: Any, module_db_url: str, tmp_path: Path) -> ClientFactory:
     """A client over the same pinned connection with other settings
-    (`require_if_match=True`, `auth="required"`, ...)."""
+    (`require_if_match=True`, `auth="required"`, ...), calling from `address`."""
 
     @asynccontextmanager
-    async def make(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async def make(
+        address: tuple[str, int] = ("127.0.0.1", 123), **overrides: Any
+    ) -> AsyncIterator[httpx.AsyncClient]:
         settings = make_settings(module_db_url, tmp_path, **overrides)
         db = Database.pinned_to(settings, conn)
         async with (
             open_runtime(settings, db=db, listen=False, migrate=False) as opened,
-            client_for(opened) as c,
+            client_for(opened, address) as c,
         ):
             yield c
 

@@ -18,8 +18,11 @@ ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
 @asynccontextmanager
-async def client_for(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(runtime))
+async def client_for(
+    runtime: Runtime, address: tuple[str, int] = ("127.0.0.1", 123)
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app over `runtime`, calling from `address` (loopback by default)."""
+    transport = httpx.ASGITransport(app=create_app(runtime), client=address)
     async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
         yield client
 

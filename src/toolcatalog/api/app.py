@@ -3,6 +3,7 @@ resource; errors are mapped once in problems.py."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,12 +20,15 @@ from toolcatalog.api.routes import (
     keys,
     ops,
     search,
+    seed,
     select,
     tool,
     tools,
 )
 from toolcatalog.config import Settings
 from toolcatalog.runtime import Runtime, open_runtime, toolcatalog_version
+
+log = logging.getLogger(__name__)
 
 DESCRIPTION = """
 The catalog of tools an AI operations agent may use, and the Stage B selector that picks
@@ -60,20 +64,46 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     if runtime is not None:
         app.state.runtime = runtime
     install_problem_handlers(app)
-    # Routes with fixed segments under /api/v1/tools first, `/api/v1/tools/{name}...` last:
-    # routes match in this order, and {name} would take `metrics`, `search`, ...
-    app.include_router(ops.router)
-    app.include_router(tools.router)
-    app.include_router(catalog_io.router)
-    app.include_router(search.router)
-    app.include_router(capabilities.router)
-    app.include_router(keys.router)
-    app.include_router(history.router)
-    app.include_router(select.router)
-    app.include_router(tool.router)
+    _include_routes(app, cfg)
+    _warn_about(cfg)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=cfg.max_body_bytes,
         access_log_enabled=cfg.access_log,
     )
     return app
+
+
+def _include_routes(app: FastAPI, cfg: Settings) -> None:
+    # Routes with fixed segments under /api/v1/tools first, `/api/v1/tools/{name}...` last:
+    # routes match in this order, and {name} would take `metrics`, `search`, ... The seed's
+    # contract interleaves with ours when it shares the prefix (api/routes/seed.py).
+    native_fixed = [
+        ops.router, tools.router, catalog_io.router, search.router, capabilities.router,
+        keys.router, history.router, select.router,
+    ]  # fmt: skip
+    if cfg.opsconductor_api:
+        seed.include(app, seed.fixed_routers(), seed.SHARED_PREFIX)
+    for router in native_fixed:
+        app.include_router(router)
+    if cfg.opsconductor_api:
+        seed.include(app, seed.named_routers(), seed.SHARED_PREFIX)
+    app.include_router(tool.router)
+    seed.include(app, seed.fixed_routers() + seed.named_routers(), seed.SEED_PREFIX)
+    if cfg.opsconductor_api:
+        for router in [*native_fixed, tool.router]:
+            app.include_router(router, prefix=seed.NATIVE_PREFIX, include_in_schema=False)
+
+
+def _warn_about(cfg: Settings) -> None:
+    if cfg.dev_keyless_loopback_writes:
+        log.warning(
+            "TOOLCATALOG_DEV_KEYLESS_LOOPBACK_WRITES is on: requests from this machine without "
+            "an API key may change the catalog (as admin, except key management). "
+            "Development only; never behind a reverse proxy on this host."
+        )
+    if cfg.opsconductor_api:
+        log.info(
+            "TOOLCATALOG_OPSCONDUCTOR_API is on: /api/v1/tools answers the OpsConductor "
+            "contract; ours is also at /native/api/v1/tools"
+        )

@@ -4,10 +4,16 @@
 Reads are open unless TOOLCATALOG_AUTH=required (then they need a reader key); writes need
 editor; purge, keys and reload need admin. A key that is sent must be valid even where none
 is needed: a typo should fail loudly, not silently act as anonymous. Keys are never logged.
+
+TOOLCATALOG_DEV_KEYLESS_LOOPBACK_WRITES (development only, warned at start-up) lets a caller
+without a key on the loopback interface act as admin, so clients that know no keys (the seed
+platform's) can write to a local server; never for key management, and never for a request
+that went through a proxy (a proxy on the same host would make every caller look local).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -28,6 +34,9 @@ _api_key = APIKeyHeader(
     name="X-API-Key", auto_error=False, scheme_name="apiKey", description="`X-API-Key: <key>`"
 )
 _HOW = "send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
+# Headers a reverse proxy adds: behind one, the peer address is the proxy's, not the caller's.
+PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+KEYLESS_DEV_NAME = "keyless-loopback-dev"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +72,23 @@ def _actor(request: Request, name: str) -> Actor:
     return Actor(name, request_id_var.get(), client)
 
 
-def require(needed: Role | None) -> Callable[..., Awaitable[Caller]]:
+def _keyless_dev(request: Request) -> bool:
+    """A request without a key that TOOLCATALOG_DEV_KEYLESS_LOOPBACK_WRITES admits."""
+    if not get_runtime(request).settings.dev_keyless_loopback_writes:
+        return False
+    if request.client is None or any(h in request.headers for h in PROXY_HEADERS):
+        return False
+    try:
+        address = ipaddress.ip_address(request.client.host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return bool((mapped or address).is_loopback)
+
+
+def require(needed: Role | None, *, keyless_dev: bool = True) -> Callable[..., Awaitable[Caller]]:
     """A dependency admitting callers whose role allows `needed` (None: a read, open unless
-    TOOLCATALOG_AUTH=required)."""
+    TOOLCATALOG_AUTH=required). `keyless_dev=False`: the development setting never admits."""
 
     async def dependency(
         request: Request,
@@ -76,6 +99,9 @@ def require(needed: Role | None) -> Callable[..., Awaitable[Caller]]:
         if secret:
             key = await key_service(request).authenticate(secret)
             caller = Caller(key.name, key.role, _actor(request, key.name))
+        elif keyless_dev and _keyless_dev(request):
+            name = KEYLESS_DEV_NAME
+            caller = Caller(name, Role.admin, _actor(request, name))
         else:
             caller = Caller("anonymous", None, _actor(request, "anonymous"))
         if needed is not None:
@@ -90,3 +116,5 @@ def require(needed: Role | None) -> Callable[..., Awaitable[Caller]]:
 ReaderDep = Annotated[Caller, Depends(require(None))]
 EditorDep = Annotated[Caller, Depends(require(Role.editor))]
 AdminDep = Annotated[Caller, Depends(require(Role.admin))]
+# Managing keys always needs a real admin key, whatever the development setting says.
+KeyAdminDep = Annotated[Caller, Depends(require(Role.admin, keyless_dev=False))]

@@ -9,7 +9,8 @@ dependency injection, which cost ~5x the rest of the request (measured in docs/p
 Everything else, including every miss, goes to the route in routes/tools.py, which fills the
 cache; `tests/api/test_ops.py` pins that both give the same headers and bytes. Skipped when
 reads need an API key (`TOOLCATALOG_AUTH=required`) or a key is sent (a key that is sent must
-be valid): checking keys is the route's job (api/auth.py).
+be valid): checking keys is the route's job (api/auth.py); and when the path answers the
+seed's contract (TOOLCATALOG_OPSCONDUCTOR_API).
 """
 
 from __future__ import annotations
@@ -196,6 +197,8 @@ async def _serve_cached(scope: Scope, if_none_match: str | None, send: Send) -> 
     runtime = getattr(scope["app"].state, "runtime", None)
     if not name or "/" in name or runtime is None or runtime.settings.auth == "required":
         return False
+    if runtime.settings.opsconductor_api:
+        return False  # the path answers the seed's shape (routes/seed_reads.py)
     if if_none_match is not None and len(if_none_match) > _MAX_IF_NONE_MATCH:
         return False  # the route refuses it (422)
     cached = runtime.catalog.tools.hit(name)

@@ -77,6 +77,7 @@ class CachedTool:
     revision: int
     created_at: datetime
     updated_at: datetime
+    id: int = 0  # the row's id (the seed's clients read `id`)
 
 
 @dataclass(slots=True)
@@ -125,6 +126,7 @@ def _record_to_cached(record: ToolRecord) -> CachedTool:
         revision=record.revision,
         created_at=record.created_at,
         updated_at=record.updated_at,
+        id=record.id,
     )
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolcatalog.api.auth import AdminDep, key_service
+from toolcatalog.api.auth import KeyAdminDep, key_service
 from toolcatalog.api.routing import ORJSONRoute
 from toolcatalog.api.schemas import BODY_ERRORS, example, problems
 from toolcatalog.catalog.keys import ApiKey, Role
@@ -74,7 +74,7 @@ def _out(key: ApiKey) -> KeyOut:
     response_model=KeyList,
     responses=problems(401, 403, 503),
 )
-async def list_keys(request: Request, _caller: AdminDep) -> KeyList:
+async def list_keys(request: Request, _caller: KeyAdminDep) -> KeyList:
     return KeyList(keys=[_out(k) for k in await key_service(request).list_keys()])
 
 
@@ -88,7 +88,7 @@ async def list_keys(request: Request, _caller: AdminDep) -> KeyList:
 async def create_key(
     request: Request,
     response: Response,
-    caller: AdminDep,
+    caller: KeyAdminDep,
     body: Annotated[
         KeyIn, Body(openapi_examples={"ci": {"value": {"name": "ci-bot", "role": "editor"}}})
     ],
@@ -107,7 +107,7 @@ async def create_key(
 )
 async def revoke_key(
     request: Request,
-    caller: AdminDep,
+    caller: KeyAdminDep,
     name: Annotated[str, Path(pattern=KEY_NAME_RE)],
 ) -> Response:
     await key_service(request).revoke(name, actor=caller.actor)

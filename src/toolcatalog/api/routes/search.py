@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from toolcatalog.api.auth import ReaderDep
 from toolcatalog.api.deps import CatalogDep
+from toolcatalog.api.query_params import refuse_unknown_query
 from toolcatalog.api.routing import ORJSONRoute
 from toolcatalog.api.schemas import (
     CURSOR_DESCRIPTION,
@@ -23,7 +24,12 @@ from toolcatalog.catalog.service import ToolPage
 from toolcatalog.model.tool import SNAKE_RE
 from toolcatalog.store.tool_listing import ToolFilter
 
-router = APIRouter(prefix="/api/v1/tools", tags=["search"], route_class=ORJSONRoute)
+router = APIRouter(
+    prefix="/api/v1/tools",
+    tags=["search"],
+    route_class=ORJSONRoute,
+    dependencies=[Depends(refuse_unknown_query)],
+)
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(max_length=1000, description=CURSOR_DESCRIPTION)]

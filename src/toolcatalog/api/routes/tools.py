@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from toolcatalog.api.auth import EditorDep, ReaderDep
 from toolcatalog.api.deps import CatalogDep, RuntimeDep
+from toolcatalog.api.query_params import refuse_unknown_query
 from toolcatalog.api.responses import ORJSONResponse
 from toolcatalog.api.routing import ORJSONRoute
 from toolcatalog.api.schemas import (
@@ -121,8 +122,11 @@ async def health(runtime: RuntimeDep) -> ORJSONResponse:
     summary="List and search tools",
     description="Filters combine with AND. `q` is a full-text query over names, descriptions, "
     "capabilities and examples, ranked by relevance; without it tools come by name. Pages are "
-    "keyset-paginated: pass `next_cursor` back as `cursor` (stable while tools are added).",
+    "keyset-paginated: pass `next_cursor` back as `cursor` (stable while tools are added). "
+    "Query parameters it does not take (the seed's `name`, `latest`, `page`) are refused "
+    "with 422, never ignored.",
     responses=problems(*READ_ERRORS),
+    dependencies=[Depends(refuse_unknown_query)],
 )
 async def list_tools(
     catalog: CatalogDep,

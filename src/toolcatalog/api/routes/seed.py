@@ -1,0 +1,32 @@
+"""Where the OpsConductor (seed) platform's contract is mounted; docs/api.md says why.
+
+Always under /opsconductor/api/v1/tools. With TOOLCATALOG_OPSCONDUCTOR_API=true also under
+/api/v1/tools, where the seed's clients call it, with ours then reachable unchanged under
+/native/api/v1/tools too. Under a shared prefix the order matters (routes match in order):
+the seed's fixed and two-segment paths first, so they win where both contracts name the same
+path; then our routes; then the seed's `/{tool_name}`, which would otherwise take our fixed
+one-segment paths (`metrics`, ...); our `/{name}` routes last.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from toolcatalog.api.routes import seed_reads, seed_writes
+
+SEED_PREFIX = "/opsconductor/api/v1/tools"
+SHARED_PREFIX = "/api/v1/tools"
+NATIVE_PREFIX = "/native"
+
+
+def fixed_routers() -> list[APIRouter]:
+    return [seed_reads.router, seed_writes.router]
+
+
+def named_routers() -> list[APIRouter]:
+    return [seed_reads.named, seed_writes.named]
+
+
+def include(app: FastAPI, routers: list[APIRouter], prefix: str) -> None:
+    for router in routers:
+        app.include_router(router, prefix=prefix)
