@@ -60,3 +60,48 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert {"type", "title", "detail"} <= set(body)
     assert "Traceback" not in response.text
     return body
+
+
+def seed_tool_body(name: str = "probe_tool") -> dict[str, Any]:
+    """A tool in the seed API's request shape: capabilities and patterns as lists."""
+    return {
+        "tool_name": name,
+        "version": "1.0",
+        "description": "A probe that checks the seed contract.",
+        "platform": "linux",
+        "category": "system",
+        "status": "testing",
+        "enabled": True,
+        "defaults": {"accuracy_level": "real-time", "freshness": "live", "data_source": "direct"},
+        "dependencies": [],
+        "metadata": {"author": "contract test", "tags": ["probe", "contract"]},
+        "capabilities": [
+            {
+                "capability_name": "probe_capability",
+                "description": "Probe something.",
+                "patterns": [
+                    {
+                        "pattern_name": "probe_once",
+                        "description": "Probe it once.",
+                        "typical_use_cases": ["probing"],
+                        "time_estimate_ms": "250",
+                        "cost_estimate": "2",
+                        "complexity_score": 0.3,
+                        "scope": "local",
+                        "completeness": "full",
+                        "limitations": [],
+                        "policy": {"max_cost": 5, "requires_approval": False,
+                                   "production_safe": True},
+                        "preference_match": {"speed": 0.6, "accuracy": 0.7, "cost": 0.5,
+                                             "complexity": 0.6, "completeness": 0.8},
+                        "required_inputs": [{"name": "target", "type": "string",
+                                             "required": True, "description": "What to probe"}],
+                        "expected_outputs": [{"name": "answer", "type": "string",
+                                              "description": "What it found"}],
+                        "examples": [],
+                    }
+                ],
+            }
+        ],
+        "created_by": "contract_test",
+    }  # fmt: skip

@@ -10,7 +10,6 @@ development setting), or the always-mounted /opsconductor/api/v1/tools with one 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +18,7 @@ from toolcatalog.catalog.service import Actor
 from toolcatalog.formats.catalog_folder import load_catalog_folder
 from toolcatalog.runtime import Runtime
 
-from .support import ClientFactory, Keys
+from .support import ClientFactory, Keys, seed_tool_body
 
 STARTER = Path(__file__).resolve().parents[2] / "catalog"
 
@@ -30,51 +29,6 @@ async def import_starter(runtime: Runtime) -> int:
     tools, vocabulary = load_catalog_folder(STARTER)
     await runtime.catalog.import_definitions(tools, actor=Actor("test"), vocabulary=vocabulary)
     return len(tools)
-
-
-def seed_tool_body(name: str = "probe_tool") -> dict[str, Any]:
-    """A tool in the seed API's request shape: capabilities and patterns as lists."""
-    return {
-        "tool_name": name,
-        "version": "1.0",
-        "description": "A probe that checks the seed contract.",
-        "platform": "linux",
-        "category": "system",
-        "status": "testing",
-        "enabled": True,
-        "defaults": {"accuracy_level": "real-time", "freshness": "live", "data_source": "direct"},
-        "dependencies": [],
-        "metadata": {"author": "contract test", "tags": ["probe", "contract"]},
-        "capabilities": [
-            {
-                "capability_name": "probe_capability",
-                "description": "Probe something.",
-                "patterns": [
-                    {
-                        "pattern_name": "probe_once",
-                        "description": "Probe it once.",
-                        "typical_use_cases": ["probing"],
-                        "time_estimate_ms": "250",
-                        "cost_estimate": "2",
-                        "complexity_score": 0.3,
-                        "scope": "local",
-                        "completeness": "full",
-                        "limitations": [],
-                        "policy": {"max_cost": 5, "requires_approval": False,
-                                   "production_safe": True},
-                        "preference_match": {"speed": 0.6, "accuracy": 0.7, "cost": 0.5,
-                                             "complexity": 0.6, "completeness": 0.8},
-                        "required_inputs": [{"name": "target", "type": "string",
-                                             "required": True, "description": "What to probe"}],
-                        "expected_outputs": [{"name": "answer", "type": "string",
-                                              "description": "What it found"}],
-                        "examples": [],
-                    }
-                ],
-            }
-        ],
-        "created_by": "contract_test",
-    }  # fmt: skip
 
 
 async def run_seed_check(client: httpx.AsyncClient, base: str, headers: dict[str, str]) -> None:
@@ -146,6 +100,7 @@ async def run_seed_check(client: httpx.AsyncClient, base: str, headers: dict[str
     assert r.status_code == 201, r.text
     created = r.json()
     assert created["tool_name"] == "probe_tool"
+    assert created["status"] == "testing"
     assert isinstance(created["id"], int)
     assert created["version"]
     # 13. update

@@ -9,7 +9,7 @@ import pytest
 
 from builders import tool_doc
 
-from .support import ClientFactory, Keys, assert_problem, create
+from .support import ClientFactory, Keys, assert_problem, create, seed_tool_body
 
 SEED = "/opsconductor/api/v1/tools"
 
@@ -170,3 +170,19 @@ async def test_the_development_setting_is_announced_loudly_at_start(
     warned = [r for r in caplog.records if "DEV_KEYLESS_LOOPBACK_WRITES" in r.getMessage()]
     assert warned
     assert warned[0].levelname == "WARNING"
+
+
+async def test_a_seed_create_returns_the_converter_warnings_and_refuses_with_seed_paths(
+    client: httpx.AsyncClient, keys: Keys
+) -> None:
+    r = await client.post(SEED, json=seed_tool_body("warned_tool"), headers=keys.editor)
+    assert r.status_code == 201, r.text
+    assert any("'1.0' -> '1.0.0'" in w for w in r.json()["warnings"])
+    assert r.json()["defaults"]["freshness"] == "live"  # kept, and read back where it was
+    bad = seed_tool_body("bad_tool")
+    bad["capabilities"][0]["patterns"][0]["complexity_score"] = 3
+    body = assert_problem(await client.post(SEED, json=bad, headers=keys.editor), 422)
+    assert any("complexity_score" in e["path"] for e in body["errors"])
+    assert_problem(
+        await client.post(SEED, json=seed_tool_body("warned_tool"), headers=keys.editor), 409
+    )

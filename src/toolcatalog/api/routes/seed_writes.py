@@ -23,7 +23,7 @@ from toolcatalog.api.routes.catalog_io import export_yaml
 from toolcatalog.api.routes.seed_reads import seed_router
 from toolcatalog.api.routes.tool import validation_out
 from toolcatalog.api.schemas import ValidationOut
-from toolcatalog.api.seed_shapes import seed_tool, update_patch
+from toolcatalog.api.seed_shapes import adopt_status, seed_tool, update_patch
 from toolcatalog.catalog.checks import check_definition
 from toolcatalog.catalog.keys import Role
 from toolcatalog.errors import InvalidDefinition, NotFound, Problem
@@ -45,7 +45,8 @@ def _convert(body: Any) -> tuple[Tool, ConversionReport]:
             "the body must be an OpsConductor tool (a JSON object with tool_name, ...)",
             [Problem("", f"must be an object, not {type(body).__name__}")],
         )
-    return convert_opsconductor(body, file="request body")
+    tool, report = convert_opsconductor(body, file="request body")
+    return adopt_status(tool), report
 
 
 @router.post("", status_code=201)
@@ -57,7 +58,7 @@ async def create_tool(
     tool, report = await run_in_threadpool(_convert, body)
     cached = await catalog.create_tool(tool, actor=caller.actor)
     out = seed_tool(cached)
-    out["warnings"] = [*report.notes, *(f"{p}: dropped" for p in report.unmapped)]
+    out["warnings"] = report.notes
     out["kept_in_metadata"] = report.kept_in_metadata
     return ORJSONResponse(
         out, status_code=201, headers={"Location": f"/api/v1/tools/{cached.tool.name}"}
