@@ -144,3 +144,32 @@ def test_weights_with_a_mode_say_the_weights_decided_and_warn_about_the_mode(
     )
     assert named.candidates[0].reasons[1].startswith("mode fast (request) decided")
     assert named.warnings == []
+
+
+def test_patterns_all_lists_every_pattern_of_the_top_tools(selector: Selector) -> None:
+    text = "request rate of the checkout api"
+    best = _select(selector, request=text, top_k=1)
+    every = _select(selector, request=text, top_k=1, patterns="all")
+    assert [c.pattern for c in best.candidates] == ["instant_query"]
+    assert [c.pattern for c in every.candidates] == ["instant_query", "range_query"]
+    assert every.decision == best.decision
+
+
+def test_the_decision_names_its_tools_other_patterns_and_why_they_lost(
+    selector: Selector,
+) -> None:
+    fast = _select(
+        selector, request="request rate of the checkout api", preferences={"mode": "fast"}
+    )
+    lost = [r for r in fast.candidates[0].reasons if r.startswith("other pattern range_query")]
+    assert lost
+    assert "suits mode fast less" in lost[0]
+    production = _select(
+        selector, request="restart nginx", constraints={"environment": "production"}
+    )
+    assert production.decision is not None
+    assert production.decision.pattern == "status"
+    assert any(
+        r.startswith("other pattern restart excluded: not production_safe")
+        for r in production.candidates[0].reasons
+    )

@@ -36,6 +36,7 @@ def build_request(
     environment: str | None = None,
     top_k: int = 5,
     explain: bool = False,
+    patterns: str = "best",
 ) -> SelectionRequest:
     """A SelectionRequest from the command's options (or a batch line's fields); raises
     pydantic's ValidationError for values it refuses."""
@@ -46,6 +47,7 @@ def build_request(
             "preferences": {"mode": prefer} if prefer else None,
             "top_k": top_k,
             "explain": explain,
+            "patterns": patterns,
         }
     )
 
@@ -214,6 +216,12 @@ def select_command(
     explain: Annotated[
         bool, typer.Option("--explain", help="Also list excluded candidates and why.")
     ] = False,
+    all_patterns: Annotated[
+        bool,
+        typer.Option(
+            "--all-patterns", help="List every allowed pattern of the top tools, not the best."
+        ),
+    ] = False,
     batch: Annotated[
         Path | None,
         typer.Option(
@@ -250,6 +258,7 @@ def select_command(
             environment=env.value if env else None,
             top_k=top,
             explain=explain,
+            patterns="all" if all_patterns else "best",
         )
         result = await ask(request)
         if as_json:

@@ -73,6 +73,8 @@ class Enumeration:
     decidable: bool  # the best allowed tool is about the request and near the most relevant
     matched: dict[str, list[str]] = field(default_factory=dict)  # tool -> request terms it has
     retrieval: RetrievalMethod = "lexical"
+    # tool -> every allowed pattern of it, best first (ranked holds the first of each)
+    patterns: dict[str, list[Scored]] = field(default_factory=dict)
 
 
 class CandidateEnumerator:
@@ -108,12 +110,16 @@ class CandidateEnumerator:
             if ruled.allowed:
                 scored += self._scored(int(i), float(relevance[i]), ruled, pool)
         self._finish(scored, weights)
-        best: dict[str, Scored] = {}
+        by_tool: dict[str, list[Scored]] = {}
         for s in scored:
-            name = s.entry.tool.name
-            if name not in best or s.score > best[name].score:
-                best[name] = s
-        ranked = sorted(best.values(), key=lambda s: (-round(s.score, 9), s.entry.tool.name))
+            by_tool.setdefault(s.entry.tool.name, []).append(s)
+        for group in by_tool.values():
+            # Stable: equal scores keep the catalog's pattern order, as the first-best did.
+            group.sort(key=lambda s: -round(s.score, 9))
+        ranked = sorted(
+            (group[0] for group in by_tool.values()),
+            key=lambda s: (-round(s.score, 9), s.entry.tool.name),
+        )
         matched = {
             s.entry.tool.name: index.tool_index.terms_in(
                 index.tool_position[s.entry.tool.name], list(pool.retrieval.terms)
@@ -124,7 +130,14 @@ class CandidateEnumerator:
         best_coverage = float(pool.coverage[order].max()) if len(order) else 0.0
         method: RetrievalMethod = "lexical" if semantic is None else "hybrid"
         return Enumeration(
-            ranked, excluded, best_coverage, verdict.relevant, verdict.decidable, matched, method
+            ranked,
+            excluded,
+            best_coverage,
+            verdict.relevant,
+            verdict.decidable,
+            matched,
+            method,
+            by_tool,
         )
 
     def _scored(

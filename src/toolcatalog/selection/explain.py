@@ -92,3 +92,32 @@ def over_limit_notes(found: Enumeration) -> list[str]:
         if ex.pattern is not None and over:
             out.append(f"{ex.tool}.{ex.pattern} excluded with these inputs: {over[0]}")
     return out[:MAX_LIMIT_NOTES]
+
+
+MAX_SIBLINGS = 6
+
+
+def sibling_reasons(top: Scored, found: Enumeration, prefs: PreferencesUsed) -> list[str]:
+    """The decided tool's other patterns and why each lost: its text fits the request less
+    (lower relevance), it suits the preference less (lower utility), or policy excluded it."""
+    name = top.entry.tool.name
+    out = []
+    for other in found.patterns.get(name, [])[1:]:
+        why = []
+        if other.relevance < top.relevance - 1e-9:
+            why.append(f"fits the request less (relevance {other.relevance:.2f})")
+        if other.utility < top.utility - 1e-9:
+            pref = "the weights" if prefs.mode is None else f"mode {prefs.mode.value}"
+            why.append(f"suits {pref} less (utility {other.utility:.2f})")
+        if not why:
+            why.append("scored equal and comes later in the catalog")
+        out.append(
+            f"other pattern {other.entry.pattern.name} lost with score {other.score:.3f}: "
+            + " and ".join(why)
+        )
+    for ex in found.excluded:
+        if ex.tool == name and ex.pattern is not None:
+            out.append(f"other pattern {ex.pattern} excluded: {ex.reasons[0]}")
+    if len(out) > MAX_SIBLINGS:
+        out = [*out[:MAX_SIBLINGS], f"and {len(out) - MAX_SIBLINGS} more pattern(s) of {name}"]
+    return out

@@ -139,6 +139,11 @@ class SelectionRequest(BaseModel):
         description="Refuse the request (422) instead of answering with `warnings`.",
     )
     top_k: int = Field(default=5, ge=1, le=50)
+    patterns: Literal["best", "all"] = Field(
+        default="best",
+        description="`best`: one candidate per tool, its best pattern. `all`: every allowed "
+        "pattern of the top_k tools, best first within each tool.",
+    )
     explain: bool = Field(default=False, description="Also list excluded candidates and why.")
 
 

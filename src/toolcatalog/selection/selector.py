@@ -21,7 +21,7 @@ from toolcatalog.selection.checks import (
 )
 from toolcatalog.selection.decide import decide, is_tied, tied_candidates
 from toolcatalog.selection.encoders.minilm import ModelUnavailable
-from toolcatalog.selection.explain import candidate, over_limit_notes
+from toolcatalog.selection.explain import candidate, over_limit_notes, sibling_reasons
 from toolcatalog.selection.loader import ProfileLoader, SnapshotSource
 from toolcatalog.selection.models import (
     Decision,
@@ -202,7 +202,10 @@ class Selector:
         started: float,
     ) -> SelectionResult:
         decided = decide(request, found, outcome, self.settings.tie_margin)
-        candidates = [candidate(s, found, prefs) for s in decided.ranked[: request.top_k]]
+        shown = decided.ranked[: request.top_k]
+        if request.patterns == "all":
+            shown = [p for s in shown for p in found.patterns.get(s.entry.tool.name, [s])]
+        candidates = [candidate(s, found, prefs) for s in shown]
         declared = enumerator.declared_inputs
         warnings = request_warnings(request, enumerator.index.tool_position, declared)
         execution, sla = None, None
@@ -211,8 +214,10 @@ class Selector:
             execution, sla = top.estimate.execution, top.estimate.sla
             label = f"{decided.decision.tool}.{decided.decision.pattern}"
             warnings += decision_warnings(request, top.entry.pattern, label, declared)
-            if request.inputs and candidates:
-                notes = over_limit_notes(found)
+            notes = sibling_reasons(top, found, prefs)
+            if request.inputs:
+                notes += over_limit_notes(found)
+            if notes and candidates:
                 candidates[0] = candidates[0].model_copy(
                     update={"reasons": candidates[0].reasons + notes}
                 )
