@@ -138,3 +138,18 @@ def test_show_and_list_and_db_status(fresh_db_url: str, tmp_path: Path) -> None:
     assert "no tool named 'nope_tool'" in missing.stderr
     status = run(fresh_db_url, "db", "status", "--json")
     assert '"state": "applied"' in status.stdout
+
+
+def test_validate_and_import_refuse_a_non_finite_estimate_by_path(
+    fresh_db_url: str, tmp_path: Path
+) -> None:
+    text = yaml.safe_dump(tool_doc("alpha_tool")).replace(
+        "time_estimate_ms: 50", "time_estimate_ms: .nan"
+    )
+    (tmp_path / "a.yaml").write_text(text)
+    for command in ("validate", "import"):
+        result = run(fresh_db_url, command, str(tmp_path))
+        assert result.returncode == 1, result.stdout
+        assert "profile.time_estimate_ms: nan is not a finite number" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert asyncio.run(_definitions(fresh_db_url)) == {}

@@ -659,3 +659,12 @@ def test_a_problem_in_a_listed_pattern_points_at_its_line(tmp_path: Path) -> Non
     (problem,) = result.problems
     assert problem.path == "capabilities[0].patterns[1].time_estimate_ms"
     assert problem.line == text.splitlines().index("    time_estimate_ms: -5") + 1
+
+
+@pytest.mark.parametrize("value", ["1e999", float("nan"), 1e300, "2**99999999", "1/0"])
+def test_non_finite_estimates_and_expressions_that_never_evaluate_are_refused(
+    value: Any,
+) -> None:
+    with pytest.raises(InvalidDefinition) as exc:
+        convert(minimal_seed(time_estimate_ms=value))
+    assert list(problems_of(exc)) == ["capabilities.text_stats.patterns.count.time_estimate_ms"]

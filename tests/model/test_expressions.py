@@ -695,3 +695,34 @@ def test_random_text_raises_nothing_but_expression_error(text: str, data: st.Dat
     except ExpressionError:
         return
     assert isinstance(result, bool) or math.isfinite(result)
+
+
+# --- constants that can never evaluate ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "problem"),
+    [
+        ("2**99999999", "exponent"),
+        ("1/0", "division by zero"),
+        ("N / (2 - 2)", "division by zero"),
+        ("N % 0", "division by zero"),
+        ("N ** 1000", "exponent"),
+        ("N + 10**400", "too large"),
+        ("N * exp(1000)", "too large"),
+        ("log(0) + N", "undefined"),
+        ("N > 1 and 1/0 > 1", "division by zero"),
+    ],
+)
+def test_constant_parts_that_can_never_evaluate_are_found_without_inputs(
+    source: str, problem: str
+) -> None:
+    with pytest.raises(ExpressionError, match=problem):
+        parse_expression(source).check_constants()
+
+
+@pytest.mark.parametrize("source", ["100 / N", "N ** 2", "2 ** N", "max(N, 1) * 3", "N > 50"])
+def test_expressions_that_can_evaluate_for_some_inputs_pass_the_constant_check(
+    source: str,
+) -> None:
+    parse_expression(source).check_constants()

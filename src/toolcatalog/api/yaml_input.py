@@ -11,11 +11,10 @@ Three guards, each against a measured failure of PyYAML's C loader on hostile in
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Any
-
-import orjson
 
 from toolcatalog.errors import InvalidDefinition, Problem
 from toolcatalog.formats.definitions import parse_text, validate_documents
@@ -49,7 +48,7 @@ def parse_tools_yaml(text: str) -> ParsedTools:
         raise UnsafeYaml(exc.detail, exc.problems) from None
     _refuse_shared_nodes(data)
     try:
-        data = orjson.loads(orjson.dumps(data))  # dates become ISO strings
+        data = _as_json_data(data)
     except TypeError as exc:
         raise UnsafeYaml(
             "the YAML holds values JSON cannot represent",
@@ -71,6 +70,23 @@ def parse_tools_yaml(text: str) -> ParsedTools:
         result.failures.append({"tool": tool, "error": p.message, "path": p.path, "line": p.line})
     result.failed_count = len(failed)
     return result
+
+
+def _as_json_data(data: Any) -> Any:
+    """`data` with dates as ISO text; TypeError for what JSON has no form for. Floats stay as
+    they are (a round trip through orjson would turn .nan into null silently): the model
+    refuses the non-finite ones with their path and line."""
+    if isinstance(data, dict):
+        if not all(isinstance(k, str) for k in data):
+            raise TypeError("mapping keys must be strings")
+        return {k: _as_json_data(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_as_json_data(v) for v in data]
+    if isinstance(data, dt.date):  # a datetime is a date too
+        return data.isoformat()
+    if data is None or isinstance(data, str | int | float):
+        return data
+    raise TypeError(f"a {type(data).__name__} value has no JSON form")
 
 
 def _tool_label(data: Any, path: str) -> str:

@@ -478,6 +478,13 @@ class Expression:
     def is_boolean(self) -> bool:
         return bool(_gives_boolean(self._tree))
 
+    def check_constants(self) -> None:
+        """Raise ExpressionError when a part without inputs can never evaluate: `2**99999`,
+        `1/0`, `N / (2 - 2)`, `N ** 1000`. Run at import, so such a profile is refused with
+        its path instead of failing every selection that reaches it."""
+        if (problem := _constants_problem(self)) is not None:
+            raise problem
+
     def evaluate(self, env: Inputs | None = None) -> float | bool:
         """A float for arithmetic, a bool for conditions; raises ExpressionError."""
         given: Inputs = env or {}
@@ -488,6 +495,69 @@ class Expression:
             raise ExpressionError(problem, self.source, hint=f"known inputs: {known}")
         values = {name: _input(name, given[name], self.source) for name in self.names}
         return _evaluate(self._tree, values, self.source)
+
+
+def _constant(node: _Node, source: str) -> Value | None:
+    """The value of `node` when it uses no input (evaluation errors raise), else None."""
+    if _uses_inputs(node):
+        return None
+    return _evaluate(node, {}, source)
+
+
+def _uses_inputs(node: _Node) -> bool:
+    return any(isinstance(n, _Name) for n in _walk(node))
+
+
+def _walk(node: _Node) -> list[_Node]:
+    """Every node of the tree (iteratively; depth is already bounded by the parser)."""
+    out, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        out.append(current)
+        stack.extend(_children(current))
+    return out
+
+
+def _children(node: _Node) -> tuple[_Node, ...]:
+    match node:
+        case _Literal() | _Name():
+            return ()
+        case _Unary(_, operand):
+            return (operand,)
+        case _Arith(first, rest):
+            return (first, *(operand for _, _, operand in rest))
+        case _Binary(_, left, right):
+            return (left, right)
+        case _Call(_, args) | _Logic(_, args):
+            return args
+    assert_never(node)
+
+
+@lru_cache(maxsize=4096)
+def _constants_problem(expression: Expression) -> ExpressionError | None:
+    try:
+        _check_constants(expression._tree, expression.source)
+    except ExpressionError as exc:
+        return exc
+    return None
+
+
+def _check_constants(node: _Node, source: str) -> None:
+    if _constant(node, source) is not None:
+        return  # evaluated whole without error
+    match node:
+        case _Arith(_, rest):
+            for op, pos, operand in rest:
+                if op in ("/", "//", "%") and _constant(operand, source) == 0:
+                    hint = "guard the divisor, e.g. max(N, 1)"
+                    raise ExpressionError(f"division by zero ('{op}' 0)", source, pos, hint)
+        case _Binary("**", _, exponent, pos):
+            power = _constant(exponent, source)
+            if isinstance(power, float) and abs(power) > MAX_EXPONENT:
+                hint = f"keep exponents between -{MAX_EXPONENT:g} and {MAX_EXPONENT:g}"
+                raise ExpressionError(f"exponent {power:g} is too large", source, pos, hint)
+    for child in _children(node):
+        _check_constants(child, source)
 
 
 def _input(name: str, value: object, source: str) -> Value:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from toolcatalog.model.expressions import ExpressionError, parse_expression
+from toolcatalog.model.limits import MAX_NUMBER, number_problem
 
 # A number, or an expression of the pattern's inputs such as "200 + 5 * N".
 Estimate = Annotated[
     float | str,
     Field(
-        description="A number >= 0, or an expression of the pattern's inputs, "
-        "e.g. '50 + 0.02 * files'."
+        description=f"A finite number from 0 to {MAX_NUMBER:g}, or an expression of the "
+        "pattern's inputs, e.g. '50 + 0.02 * files'."
     ),
 ]
 Score = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -26,14 +27,25 @@ class Environment(StrEnum):
     dev = "dev"
 
 
-def check_estimate(value: float | str) -> float | str:
-    """A literal must be >= 0; an expression must parse (its input names are checked later)."""
+def check_estimate(value: Any) -> Any:
+    """A literal must be finite, from 0 to MAX_NUMBER (text such as '1e999' or 'nan' too); an
+    expression must parse and its constant parts evaluate (its inputs are checked later).
+    Runs before the type check, so that 1e999 gets this message rather than two union ones;
+    other types pass through to it."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return value
     if isinstance(value, str):
         text = value.strip()
-        try:
-            return float(text) if _is_number(text) else str(parse_expression(text))
-        except ExpressionError as exc:
-            raise ValueError(str(exc)) from None
+        if not _is_number(text):
+            try:
+                expression = parse_expression(text)
+                expression.check_constants()
+            except ExpressionError as exc:
+                raise ValueError(str(exc)) from None
+            return str(expression)
+        value = float(text)
+    if (problem := number_problem(value)) is not None:
+        raise ValueError(problem)
     if value < 0:
         raise ValueError("must be >= 0")
     return float(value)
@@ -50,7 +62,7 @@ def _is_number(text: str) -> bool:
 class Profile(BaseModel):
     """Honest estimates for one way of using a capability."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     time_estimate_ms: Estimate = Field(
         default=1000.0, description="End-to-end wall time in milliseconds."
@@ -63,21 +75,23 @@ class Profile(BaseModel):
     completeness: Score = Field(default=0.8, description="0 partial view .. 1 the whole picture.")
     limitations: list[str] = Field(default_factory=list, description="What it cannot tell you.")
 
-    _check = field_validator("time_estimate_ms", "cost_estimate")(check_estimate)
+    _check = field_validator("time_estimate_ms", "cost_estimate", mode="before")(check_estimate)
 
 
 class Policy(BaseModel):
     """Where and how a pattern may run; read by the selector for every candidate."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     production_safe: bool = Field(
         default=False, description="May run against production without a human (read-only)."
     )
     requires_approval: bool = Field(default=False, description="A human must approve each run.")
-    max_cost: float | None = Field(default=None, ge=0, description="Refuse when cost exceeds this.")
+    max_cost: float | None = Field(
+        default=None, ge=0, le=MAX_NUMBER, description="Refuse when cost exceeds this."
+    )
     max_execution_time_ms: int | None = Field(
-        default=None, ge=0, description="Refuse when the time estimate exceeds this."
+        default=None, ge=0, le=MAX_NUMBER, description="Refuse when the time estimate exceeds this."
     )
     requires_background_if: str | None = Field(
         default=None, description="Boolean expression of the inputs, e.g. 'N > 50'."
@@ -93,6 +107,7 @@ class Policy(BaseModel):
             return None
         try:
             expr = parse_expression(value)
+            expr.check_constants()
         except ExpressionError as exc:
             raise ValueError(str(exc)) from None
         if not expr.is_boolean():

@@ -18,7 +18,8 @@ from pydantic import (
     model_validator,
 )
 
-from toolcatalog.model.expressions import ExpressionError, parse_expression
+from toolcatalog.model.expressions import ExpressionError, evaluate_number, parse_expression
+from toolcatalog.model.limits import MAX_NUMBER, check_json, number_problem
 from toolcatalog.model.profile import Policy, Profile
 
 TOOL_NAME_RE = r"^[a-z][a-z0-9_]{1,63}$"
@@ -62,7 +63,7 @@ class Status(StrEnum):
 class Execution(BaseModel):
     """How to run the tool. Credentials are named, never given."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     kind: Literal["command", "http", "script", "mcp"] = "command"
     command: str | None = Field(
@@ -96,7 +97,7 @@ def _schema_input_names(schema: JsonSchema) -> set[str]:
 class Pattern(BaseModel):
     """One way of using a capability, with its profile and policy."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: Annotated[str, Field(pattern=SNAKE_RE)]
     description: LongText
@@ -108,6 +109,8 @@ class Pattern(BaseModel):
     outputs: JsonSchema = Field(default_factory=dict, description="JSON Schema of the output.")
     profile: Profile = Field(default_factory=Profile)
     policy: Policy = Field(default_factory=Policy)
+
+    _free_json = field_validator("inputs", "outputs", mode="before")(check_json)
 
     @field_validator("inputs")
     @classmethod
@@ -127,6 +130,7 @@ class Pattern(BaseModel):
     @model_validator(mode="after")
     def _expressions_name_known_inputs(self) -> Pattern:
         known = _schema_input_names(self.inputs)
+        defaults = self.input_defaults()
         for label, text in (
             ("profile.time_estimate_ms", self.profile.time_estimate_ms),
             ("profile.cost_estimate", self.profile.cost_estimate),
@@ -145,6 +149,8 @@ class Pattern(BaseModel):
                     f"{label}: expression {text!r} uses unknown input(s) {', '.join(unknown)}; "
                     f"declare them under inputs.properties (declared: {listed})"
                 )
+            if label.startswith("profile.") and names <= defaults.keys():
+                _check_at_defaults(label, text, defaults)
         return self
 
     def input_defaults(self) -> dict[str, float]:
@@ -157,10 +163,25 @@ class Pattern(BaseModel):
         return out
 
 
+def _check_at_defaults(label: str, text: str, defaults: dict[str, float]) -> None:
+    """An estimate whose inputs all have defaults is what a request without inputs gets: it
+    must evaluate to a number from 0 to MAX_NUMBER, or every such selection would fail."""
+    try:
+        value = evaluate_number(text, defaults)
+    except ExpressionError as exc:
+        raise ValueError(f"{label}: at the declared input defaults, {exc}") from None
+    problem = number_problem(value) or ("it is negative" if value < 0 else None)
+    if problem is not None:
+        raise ValueError(
+            f"{label}: expression {text!r} gives {value:g} at the declared input defaults; "
+            f"an estimate must be from 0 to {MAX_NUMBER:g}"
+        )
+
+
 class Capability(BaseModel):
     """Something the tool can do, named from the shared capability vocabulary."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: Annotated[str, Field(pattern=SNAKE_RE)]
     description: LongText
@@ -187,6 +208,7 @@ class Tool(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
+        allow_inf_nan=False,
         json_schema_extra={
             "examples": [
                 {
@@ -233,8 +255,12 @@ class Tool(BaseModel):
         default_factory=list, description="Natural-language requests this tool serves."
     )
     metadata: dict[str, Any] = Field(
-        default_factory=dict, description="Free-form data a pipeline needs beyond this schema."
+        default_factory=dict,
+        description="Free-form data a pipeline needs beyond this schema (finite numbers, "
+        "64-bit integers, at most 32 levels deep).",
     )
+
+    _free_json = field_validator("metadata", mode="before")(check_json)
 
     @field_validator("name")
     @classmethod

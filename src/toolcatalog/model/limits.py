@@ -1,0 +1,63 @@
+"""The bounds every number and free-form JSON value of a definition must respect.
+
+A value outside them is refused at validation, whatever door it came through (HTTP body, merge
+patch, YAML file, seed conversion), because downstream cannot hold it: JSON and PostgreSQL's
+jsonb have no NaN or Infinity (orjson writes them as null, and the stored tool then no longer
+validates), orjson writes integers only within 64 bits and nests only 254 levels deep, and a
+finite but astronomical estimate overflows the selector's arithmetic.
+"""
+
+from __future__ import annotations
+
+import math
+import reprlib
+from typing import Any
+
+# An estimate or bound above this is a slip, not a measurement: 1e12 ms is 31 years, 1e12
+# cost units a trillion API calls. The largest in the starter catalog is 600,000.
+MAX_NUMBER = 1e12
+# Free-form JSON (metadata, input and output schemas) nests at most this deep. orjson refuses
+# to write more than 254 levels, and real schemas stay under ten.
+MAX_JSON_DEPTH = 32
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+FINITE_HINT = f"numbers must be finite, between -{MAX_NUMBER:g} and {MAX_NUMBER:g}"
+
+
+def shown(value: object) -> str:
+    """A short text of `value`; an integer too long to print whole (Python refuses to turn
+    one of over 4,300 digits into text) is described by its size."""
+    if isinstance(value, int) and value.bit_length() > 100:
+        return f"an integer of about {int(value.bit_length() * math.log10(2))} digits"
+    return reprlib.repr(value)
+
+
+def number_problem(value: object) -> str | None:
+    """Why `value` (an int or float, not bool) is not an acceptable number, or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value} is not a finite number; {FINITE_HINT}"
+    if isinstance(value, int | float) and abs(value) > MAX_NUMBER:
+        return f"{shown(value)} is too large; {FINITE_HINT}"
+    return None
+
+
+def check_json(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """A validator for free-form JSON: refuses non-finite floats, integers beyond 64 bits and
+    nesting deeper than `max_depth`, naming the path inside the value (ValueError).
+    Iterative, so that no depth of input can exhaust the interpreter's recursion limit."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        where = f" at {path.lstrip('.')}" if path else ""
+        if isinstance(item, dict | list):
+            if depth >= max_depth:
+                raise ValueError(f"nested more than {max_depth} levels deep{where}; flatten it")
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            for key, sub in pairs:
+                step = f"[{key}]" if isinstance(item, list) else f".{key}"
+                stack.append((sub, path + step, depth + 1))
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValueError(f"{item} is not a finite number{where}; JSON numbers are finite")
+        elif isinstance(item, int) and not INT64_MIN <= item <= INT64_MAX:
+            raise ValueError(f"{shown(item)} does not fit in 64 bits{where}; write it as a string")
+    return value
