@@ -5,6 +5,7 @@ CatalogError            .code (stable slug), .detail (one line for people)
   InvalidDefinition     422 | exit 1   .problems: [Problem(path, message, file, line)]
   NotFound              404 | exit 1
   Conflict              409 | exit 1   unique / foreign-key violations, reserved names
+    StoredDefinitionInvalid            a stored tool that no longer validates (catalog/stored.py)
   PreconditionFailed    412            stale If-Match
   StoreUnavailable      503 | exit 1   database unreachable
   Unauthorized          401            missing or unknown API key
@@ -65,6 +66,11 @@ class NotFound(CatalogError):
 class Conflict(CatalogError):
     code = "conflict"
     title = "Conflict"
+
+
+class StoredDefinitionInvalid(Conflict):
+    code = "stored_definition_invalid"
+    title = "Stored definition invalid"
 
 
 class PreconditionFailed(CatalogError):

@@ -110,6 +110,12 @@ TOOLS = Gauge(
     multiprocess_mode="livemax",
     registry=REGISTRY,
 )
+STORED_TOOLS_INVALID = Gauge(
+    "toolcatalog_stored_tools_invalid",
+    "Stored tools left out of the catalog because their definition no longer validates.",
+    multiprocess_mode="livemax",
+    registry=REGISTRY,
+)
 CATALOG_GENERATION = Gauge(
     "toolcatalog_catalog_generation",
     "Catalog generation of the last snapshot (bumped by every write).",

@@ -124,7 +124,7 @@ async def test_yaml_metadata_refuses_what_json_cannot_hold_naming_where(
     )
     body = response.json()
     assert body["success"] is False, body
-    assert "limits.sizes[1]" in body["errors"][0]["error"], body
+    assert body["errors"][0]["path"] == "metadata.limits.sizes[1]", body
 
 
 async def test_an_estimate_that_fails_at_the_declared_defaults_is_refused(

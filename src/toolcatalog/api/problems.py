@@ -21,7 +21,7 @@ from toolcatalog.errors import (
     StoreUnavailable,
     Unauthorized,
 )
-from toolcatalog.formats.problems import json_path
+from toolcatalog.formats.problems import inside_free_json, json_path
 from toolcatalog.logs import request_id_var
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,7 @@ async def _validation_error(_request: Request, exc: Exception) -> ProblemRespons
         where = loc[0] if loc else "body"
         path = json_path([p for p in loc[1:] if isinstance(p, str | int)])
         message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        path, message = inside_free_json(err, path, message)
         errors.append({"path": path, "in": where, "message": message})
     if malformed:
         return problem(

@@ -30,6 +30,7 @@ from toolcatalog.catalog.documents import (
     merge_patch,
 )
 from toolcatalog.catalog.migration import ImportedHistory
+from toolcatalog.catalog.stored import InvalidStoredTools
 from toolcatalog.config import Settings
 from toolcatalog.errors import (
     Conflict,
@@ -37,8 +38,13 @@ from toolcatalog.errors import (
     NotFound,
     PreconditionFailed,
     Problem,
+    StoredDefinitionInvalid,
 )
-from toolcatalog.formats.problems import nul_problems, problems_from_validation
+from toolcatalog.formats.problems import (
+    nesting_problems,
+    nul_problems,
+    problems_from_validation,
+)
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Status, Tool
 from toolcatalog.model.vocabulary import Vocabulary
@@ -117,8 +123,7 @@ def decode_cursor(cursor: str) -> tuple[str, float]:
         ) from None
 
 
-def _record_to_cached(record: ToolRecord) -> CachedTool:
-    tool = Tool.model_validate(record.definition)
+def _record_to_cached(record: ToolRecord, tool: Tool) -> CachedTool:
     return CachedTool(
         tool=tool,
         body=orjson.dumps(record.definition),
@@ -163,6 +168,7 @@ class ToolCatalogService:
         self._changed_names: set[str] | None = None
         self._listeners: list[Callable[[ChangeNotice], None]] = []
         self.reloads: deque[dict[str, Any]] = deque(maxlen=100)
+        self.invalid = InvalidStoredTools()
 
     # ---------------------------------------------------------------- reads
 
@@ -174,7 +180,7 @@ class ToolCatalogService:
                 record = await tool_store.fetch_tool(conn, name)
             if record is None:
                 raise NotFound(f"no tool named {name!r}")
-            return _record_to_cached(record)
+            return _record_to_cached(record, self.invalid.validate_one(record))
 
         return await self.tools.get_or_load(name, load)
 
@@ -228,9 +234,9 @@ class ToolCatalogService:
         # Validation is CPU work (~0.25 ms a tool); off the event loop for large catalogs so
         # cached reads keep flowing meanwhile.
         if len(records) > 100:
-            tools = await asyncio.to_thread(_validate_records, records)
+            tools = await asyncio.to_thread(self.invalid.validate_all, records, whole=True)
         else:
-            tools = _validate_records(records)
+            tools = self.invalid.validate_all(records, whole=True)
         vocabulary = Vocabulary(vocabulary=entries) if entries else None
         return CatalogSnapshot(tools, generation, datetime.now(UTC), vocabulary)
 
@@ -240,7 +246,8 @@ class ToolCatalogService:
         async with self.db.snapshot_read("refresh_catalog") as conn:
             generation = await tool_store.fetch_generation(conn)
             records = await tool_store.fetch_tools(conn, sorted(names))
-        fresh = {t.name: t for t in _validate_records(list(records.values()))}
+        read = self.invalid.validate_all(list(records.values()), whole=False)
+        fresh = {t.name: t for t in read}
         kept = [t for t in previous.tools if t.name not in names]
         tools = tuple(sorted([*kept, *fresh.values()], key=lambda t: t.name))
         return CatalogSnapshot(tools, generation, datetime.now(UTC), previous.vocabulary)
@@ -261,17 +268,23 @@ class ToolCatalogService:
         next_cursor = encode_cursor(rows[-1].record.name, rows[-1].rank) if more else None
         tools = [self._tool_of(r.record) for r in rows]
         return ToolPage(
-            [(t, r.record) for t, r in zip(tools, rows, strict=True)], next_cursor, total
+            [(t, r.record) for t, r in zip(tools, rows, strict=True) if t is not None],
+            next_cursor,
+            total,
         )
 
-    def _tool_of(self, record: ToolRecord) -> Tool:
+    def _tool_of(self, record: ToolRecord) -> Tool | None:
         """The record's model: the cached one when its ETag is the same (validation is most of
-        a list request's CPU: ~13 ms for 50 rows), else validated afresh. Never stored: only
-        the cache's own loads may store (they know about invalidations that race them)."""
+        a list request's CPU: ~13 ms for 50 rows), else validated afresh; None (left out of
+        the page) when it no longer validates. Never stored: only the cache's own loads may
+        store (they know about invalidations that race them)."""
         cached = self.tools.peek(record.name, allow_stale=True)
         if cached is not None and cached.etag == record.etag:
             return cached.tool
-        return Tool.model_validate(record.definition)
+        try:
+            return self.invalid.validate_one(record)
+        except StoredDefinitionInvalid:
+            return None
 
     async def capability_index(self) -> dict[str, list[str]]:
         async with self.db.connection("capability_index") as conn:
@@ -421,6 +434,8 @@ class ToolCatalogService:
         actor: Actor = Actor(),
     ) -> CachedTool:
         """Apply an RFC 7396 merge patch to the stored definition and revalidate it."""
+        if deep := nesting_problems(patch):
+            raise InvalidDefinition("the merge patch nests too deeply", deep)
         return await self._update(
             name,
             lambda old: validate_tool(merge_patch(old.definition, patch)),
@@ -571,7 +586,7 @@ class ToolCatalogService:
         return generation
 
     def _cache_fresh(self, record: ToolRecord) -> CachedTool:
-        cached = _record_to_cached(record)
+        cached = _record_to_cached(record, Tool.model_validate(record.definition))
         self.tools.put(record.name, cached)
         return cached
 
@@ -616,6 +631,7 @@ class ToolCatalogService:
         else:
             for name in names:
                 self.tools.invalidate(name)
+            self.invalid.forget(names)  # re-checked when next read
         if everything or not names or self._changed_names is None:
             self._changed_names = None
         else:
@@ -643,10 +659,6 @@ class ToolCatalogService:
         self._listeners.append(callback)
 
 
-def _validate_records(records: Sequence[ToolRecord]) -> tuple[Tool, ...]:
-    return tuple(Tool.model_validate(r.definition) for r in records)
-
-
 class _DryRunRollback(Exception):
     """Raised inside a dry-run transaction to roll it back."""
 
@@ -669,6 +681,8 @@ def validate_tool(data: Any) -> Tool:
             "a tool definition must be a JSON object",
             [Problem("", f"expected an object, found {type(data).__name__}")],
         )
+    if deep := nesting_problems(data):
+        raise InvalidDefinition("the definition nests too deeply", deep)
     nul = nul_problems(data)
     if nul:
         raise InvalidDefinition("the definition contains NUL characters", nul)

@@ -16,7 +16,12 @@ import yaml
 from pydantic import ValidationError
 
 from toolcatalog.errors import InvalidDefinition, Problem
-from toolcatalog.formats.problems import Loc, nul_problems, problems_from_validation
+from toolcatalog.formats.problems import (
+    Loc,
+    nesting_problems,
+    nul_problems,
+    problems_from_validation,
+)
 from toolcatalog.model.tool import Tool
 
 # libyaml's loader is ~10x faster; the pure-Python one is the fallback.
@@ -146,7 +151,7 @@ def validate_documents(
                 )
             )
             continue
-        nul = nul_problems(item, prefix)
+        nul = nesting_problems(item, prefix) or nul_problems(item, prefix)
         if nul:
             problems += [Problem(p.path, p.message, file) for p in nul]
             continue

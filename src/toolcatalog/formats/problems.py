@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from toolcatalog.errors import Problem
+from toolcatalog.model.limits import MAX_DOCUMENT_DEPTH, JsonLimitError, check_json
 
 Loc = tuple[int | str, ...]
 
@@ -57,6 +58,32 @@ def _trim_loc(loc: Loc) -> Loc:
     )
 
 
+def inside_free_json(err: Any, path: str, message: str) -> tuple[str, str]:
+    """The path and message of a pydantic error, pointed inside free-form JSON (metadata,
+    inputs, outputs) when the problem lies there: `metadata.limits[1]`, not `metadata`."""
+    inner = (err.get("ctx") or {}).get("error")
+    if isinstance(inner, JsonLimitError):
+        return _join(path, inner.path), inner.problem
+    return path, message
+
+
+def _join(path: str, inner: str) -> str:
+    if not inner:
+        return path
+    return path + inner if inner.startswith("[") or not path else f"{path}.{inner}"
+
+
+def nesting_problems(data: Any, loc: Loc = ()) -> list[Problem]:
+    """A document (definition or merge patch) nested deeper than any valid one: refused up
+    front, before the recursive walks (NUL check, merge patch, pydantic, orjson) that the
+    depth would take past the interpreter's recursion limit or orjson's 254 levels."""
+    try:
+        check_json(data, max_depth=MAX_DOCUMENT_DEPTH, numbers=False)
+    except JsonLimitError as exc:
+        return [Problem(_join(json_path(loc), exc.path), exc.problem)]
+    return []
+
+
 def nul_problems(data: Any, loc: Loc = ()) -> list[Problem]:
     """NUL characters anywhere in a document: PostgreSQL text cannot store them, so they are
     refused up front with their path rather than as a database error."""
@@ -87,6 +114,7 @@ def problems_from_validation(
         loc = _trim_loc(tuple(err["loc"]))
         path = json_path(prefix + loc)
         message = _message(err)
+        path, message = inside_free_json(err, path, message)
         if (path, message) in seen:
             continue
         seen.add((path, message))

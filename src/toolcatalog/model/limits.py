@@ -19,6 +19,9 @@ MAX_NUMBER = 1e12
 # Free-form JSON (metadata, input and output schemas) nests at most this deep. orjson refuses
 # to write more than 254 levels, and real schemas stay under ten.
 MAX_JSON_DEPTH = 32
+# A whole definition or merge patch: free-form JSON sits at most 6 levels down
+# (capabilities[i].patterns[j].inputs).
+MAX_DOCUMENT_DEPTH = MAX_JSON_DEPTH + 8
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 FINITE_HINT = f"numbers must be finite, between -{MAX_NUMBER:g} and {MAX_NUMBER:g}"
@@ -41,23 +44,37 @@ def number_problem(value: object) -> str | None:
     return None
 
 
-def check_json(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """A validator for free-form JSON: refuses non-finite floats, integers beyond 64 bits and
-    nesting deeper than `max_depth`, naming the path inside the value (ValueError).
-    Iterative, so that no depth of input can exhaust the interpreter's recursion limit."""
+class JsonLimitError(ValueError):
+    """A free-form value beyond the bounds; `path` is where inside it, `problem` what."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path, self.problem = path, problem
+        super().__init__(f"at {path}: {problem}" if path else problem)
+
+
+def check_json(value: Any, *, max_depth: int = MAX_JSON_DEPTH, numbers: bool = True) -> Any:
+    """A validator for free-form JSON: refuses nesting deeper than `max_depth` and, with
+    `numbers`, non-finite floats and integers beyond 64 bits; raises JsonLimitError naming
+    the path inside the value. Iterative, so that no depth of input can exhaust the
+    interpreter's recursion limit (the recursive walks after it rely on that)."""
     stack: list[tuple[Any, str, int]] = [(value, "", 0)]
     while stack:
         item, path, depth = stack.pop()
-        where = f" at {path.lstrip('.')}" if path else ""
         if isinstance(item, dict | list):
             if depth >= max_depth:
-                raise ValueError(f"nested more than {max_depth} levels deep{where}; flatten it")
+                raise JsonLimitError(
+                    path.lstrip("."), f"nested more than {max_depth} levels deep; flatten it"
+                )
             pairs = item.items() if isinstance(item, dict) else enumerate(item)
             for key, sub in pairs:
                 step = f"[{key}]" if isinstance(item, list) else f".{key}"
                 stack.append((sub, path + step, depth + 1))
+        elif not numbers:
+            continue
         elif isinstance(item, float) and not math.isfinite(item):
-            raise ValueError(f"{item} is not a finite number{where}; JSON numbers are finite")
+            problem = f"{item} is not a finite number; JSON numbers are finite"
+            raise JsonLimitError(path.lstrip("."), problem)
         elif isinstance(item, int) and not INT64_MIN <= item <= INT64_MAX:
-            raise ValueError(f"{shown(item)} does not fit in 64 bits{where}; write it as a string")
+            problem = f"{shown(item)} does not fit in 64 bits; write it as a string"
+            raise JsonLimitError(path.lstrip("."), problem)
     return value

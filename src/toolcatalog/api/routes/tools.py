@@ -66,6 +66,11 @@ class Health(BaseModel):
         "computed; selection is lexical meanwhile), ready, or failed: why."
     )
     reason: str | None = None
+    invalid_tools: dict[str, str] = Field(
+        default_factory=dict,
+        description="Stored tools left out of the catalog because their definition no longer "
+        "validates (name -> the first problem); the status is then at best degraded.",
+    )
 
 
 def tool_response(
@@ -104,6 +109,13 @@ async def health(runtime: RuntimeDep) -> ORJSONResponse:
         count, database = None, "unreachable"
         status = "degraded" if stats.size else "unhealthy"
         reason = f"database unreachable: {exc.detail}; serving cached reads only"
+    invalid = runtime.catalog.invalid.problems()
+    if invalid and status == "healthy":
+        status = "degraded"
+        reason = (
+            f"{len(invalid)} stored tool(s) no longer validate and are left out: "
+            f"{', '.join(list(invalid)[:10])}; replace (PUT), fix (PATCH) or purge them"
+        )
     body = Health(
         status=status,
         version=runtime.version,
@@ -112,6 +124,7 @@ async def health(runtime: RuntimeDep) -> ORJSONResponse:
         cache=cache,
         semantic_retrieval=runtime.selector.semantic_status,
         reason=reason,
+        invalid_tools=dict(list(invalid.items())[:100]),
     )
     return ORJSONResponse(body.model_dump(), status_code=503 if status == "unhealthy" else 200)
 
