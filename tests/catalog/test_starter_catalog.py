@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
 from toolcatalog.formats.definitions import LoadResult, load_paths
-from toolcatalog.model.tool import Tool
+from toolcatalog.model.profile import Effect
+from toolcatalog.model.tool import Pattern, Tool
 from toolcatalog.model.vocabulary import Vocabulary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,6 +104,7 @@ STATE_CHANGING = re.compile(
     r"extend|flush|set)\b",
     re.IGNORECASE,
 )
+DRY_RUN = re.compile(r"\b(dry run|test|simulate|preview|noop|check)\b")
 
 
 @pytest.fixture(scope="module")
@@ -212,28 +215,56 @@ def test_stage_a_capability_names_resolve(vocabulary: Vocabulary, stage_a_name: 
     assert vocabulary.resolve(stage_a_name) is not None
 
 
-def test_state_changing_patterns_are_not_production_safe_without_approval(
-    tools: list[Tool], vocabulary: Vocabulary
-) -> None:
-    changing_capabilities = {
-        e.name for e in vocabulary.vocabulary if "(changes state)" in e.description
-    }
-    unsafe = []
+def test_every_pattern_declares_its_effect(loaded: LoadResult) -> None:
+    assert [str(n) for n in loaded.notes] == []
+
+
+def _patterns(tools: list[Tool]) -> Iterator[tuple[str, str, Pattern]]:
+    """(where, capability name, pattern) for every pattern of the catalog."""
     for tool in tools:
         for cap in tool.capabilities:
             for pat in cap.patterns:
-                changes = cap.name in changing_capabilities or STATE_CHANGING.search(
-                    pat.name.replace("_", " ")
-                )
-                if changes and pat.policy.production_safe and not pat.policy.requires_approval:
-                    unsafe.append(f"{tool.name}.{cap.name}.{pat.name}")
+                yield f"{tool.name}.{cap.name}.{pat.name}", cap.name, pat
+
+
+def _changing_capabilities(vocabulary: Vocabulary) -> set[str]:
+    return {e.name for e in vocabulary.vocabulary if "(changes state)" in e.description}
+
+
+def test_patterns_named_for_a_state_change_declare_a_change(
+    tools: list[Tool], vocabulary: Vocabulary
+) -> None:
+    changing = _changing_capabilities(vocabulary)
+    read_only = []
+    for where, cap, pat in _patterns(tools):
+        words = pat.name.replace("_", " ")
+        named = cap in changing or STATE_CHANGING.search(words)
+        if named and pat.effect is Effect.read and not DRY_RUN.search(words):
+            read_only.append(where)
+    assert read_only == []
+
+
+def test_changes_are_not_production_safe_without_approval(
+    tools: list[Tool], vocabulary: Vocabulary
+) -> None:
+    """Destructive patterns never; changes only outside state-changing capabilities (posting a
+    chat message or opening a ticket changes no production system)."""
+    changing = _changing_capabilities(vocabulary)
+    unsafe = []
+    for where, cap, pat in _patterns(tools):
+        unattended = pat.policy.production_safe and not pat.policy.requires_approval
+        risky = pat.effect is Effect.destructive or (
+            pat.effect is Effect.change and cap in changing
+        )
+        if unattended and risky:
+            unsafe.append(where)
     assert unsafe == []
 
 
 def test_read_only_capabilities_have_a_production_safe_pattern(
     tools: list[Tool], vocabulary: Vocabulary
 ) -> None:
-    changing = {e.name for e in vocabulary.vocabulary if "(changes state)" in e.description}
+    changing = _changing_capabilities(vocabulary)
     missing = [
         f"{t.name}.{c.name}"
         for t in tools

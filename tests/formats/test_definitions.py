@@ -132,3 +132,13 @@ def test_arbitrary_text_never_crashes_the_loader(text: str) -> None:
         return
     tools, problems, _ = validate_documents(data, file="fuzz.yaml", text=text)
     assert all(isinstance(t.tool, Tool) for t in tools) or problems
+
+
+def test_a_pattern_without_an_effect_loads_and_is_reported(tmp_path: Path) -> None:
+    path = _write(tmp_path, "alpha.yaml", orjson.dumps(tool_doc("alpha_tool")).decode())
+    loaded = load_paths([path])
+    assert loaded.problems == []
+    assert [(n.path, n.file) for n in loaded.notes] == [
+        ("capabilities[0].patterns[0].effect", str(path))
+    ]
+    assert "read as 'read' from its policy" in loaded.notes[0].message

@@ -369,6 +369,8 @@ def test_unknown_completeness_label_gives_a_note_and_0_7() -> None:
         "version: '1.0' -> '1.0.0' (a semantic version)",
         "capabilities.text_stats.patterns.count.completeness: "
         "unknown completeness label 'informational only'; used 0.7",
+        "capabilities.text_stats.patterns.count: effect 'read': the seed has none; read from "
+        "its policy",
     ]
 
 

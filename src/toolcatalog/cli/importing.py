@@ -62,6 +62,8 @@ def load_sources(
         result, report = load_opsconductor_paths(paths, naming=naming)
         return result, None, report
     result = load_paths(paths)
+    for noted in result.notes:
+        output.err.print(f"note: {noted}", highlight=False, markup=False)
     vocabulary = None
     for vocab_file in result.vocabulary_files:
         vocabulary = load_vocabulary(vocab_file)

@@ -43,6 +43,7 @@ class LoadResult:
     tools: list[LoadedTool] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     vocabulary_files: list[Path] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)  # valid, but worth telling the user
     _files: dict[str, str | None] = field(default_factory=dict)
 
     def add_tool(self, loaded: LoadedTool, *, name_path: str = "name") -> bool:
@@ -184,8 +185,33 @@ def load_paths(paths: Iterable[Path | str]) -> LoadResult:
             result.vocabulary_files.append(path)
         result.problems.extend(problems)
         for loaded in tools:
-            result.add_tool(loaded)
+            if result.add_tool(loaded):
+                result.notes += undeclared_effects(data, loaded)
     return result
+
+
+def undeclared_effects(data: Any, loaded: LoadedTool) -> list[Problem]:
+    """A note per pattern whose definition gives no `effect` (the model inferred one from its
+    policy: read when production-safe without approval, else change)."""
+    docs = _documents(data)
+    if docs is None:
+        return []
+    item = docs[0][loaded.index or 0]
+    prefix = f"[{loaded.index}]." if loaded.index is not None else ""
+    notes = []
+    for i, cap in enumerate(item.get("capabilities") or []):
+        for j, pat in enumerate(cap.get("patterns") or [] if isinstance(cap, dict) else []):
+            if isinstance(pat, dict) and "effect" not in pat:
+                effect = loaded.tool.capabilities[i].patterns[j].effect.value
+                notes.append(
+                    Problem(
+                        f"{prefix}capabilities[{i}].patterns[{j}].effect",
+                        f"not declared; read as {effect!r} from its policy (declare read, "
+                        "change or destructive)",
+                        loaded.file,
+                    )
+                )
+    return notes
 
 
 class LineIndex:

@@ -27,6 +27,18 @@ class Environment(StrEnum):
     dev = "dev"
 
 
+class Effect(StrEnum):
+    """What running a pattern does to the system it touches; environment policy keys on it."""
+
+    read = "read"  # looks only: status, logs, listings, dry runs
+    change = "change"  # changes state that can be changed back: restart, scale, set, reload
+    destructive = "destructive"  # loses data or service in a way a re-run cannot undo
+
+    @property
+    def changes(self) -> bool:
+        return self is not Effect.read
+
+
 def check_estimate(value: Any) -> Any:
     """A literal must be finite, from 0 to MAX_NUMBER (text such as '1e999' or 'nan' too); an
     expression must parse and its constant parts evaluate (its inputs are checked later).

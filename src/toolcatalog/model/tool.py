@@ -20,7 +20,7 @@ from pydantic import (
 
 from toolcatalog.model.expressions import ExpressionError, evaluate_number, parse_expression
 from toolcatalog.model.limits import MAX_NUMBER, check_json, number_problem
-from toolcatalog.model.profile import Policy, Profile
+from toolcatalog.model.profile import Effect, Policy, Profile
 
 TOOL_NAME_RE = r"^[a-z][a-z0-9_]{1,63}$"
 SNAKE_RE = r"^[a-z][a-z0-9_]{0,63}$"
@@ -94,6 +94,16 @@ def _schema_input_names(schema: JsonSchema) -> set[str]:
     return set(props) if isinstance(props, dict) else set()
 
 
+def inferred_effect(policy: Any) -> Effect:
+    """The effect of a pattern that declares none: read when its policy says production-safe
+    without approval, else change."""
+    if isinstance(policy, Policy):
+        policy = policy.model_dump()
+    if isinstance(policy, dict) and policy.get("production_safe") is True:
+        return Effect.change if policy.get("requires_approval") else Effect.read
+    return Effect.change
+
+
 class Pattern(BaseModel):
     """One way of using a capability, with its profile and policy."""
 
@@ -107,10 +117,26 @@ class Pattern(BaseModel):
         description="JSON Schema (type object) of the inputs; properties carry defaults.",
     )
     outputs: JsonSchema = Field(default_factory=dict, description="JSON Schema of the output.")
+    effect: Effect = Field(
+        description="read: only looks; change: changes state (restart, scale, set); "
+        "destructive: loses data or service (delete, wipe, kill). Undeclared: read when the "
+        "policy says production_safe without approval, else change; imports report it.",
+    )
     profile: Profile = Field(default_factory=Profile)
     policy: Policy = Field(default_factory=Policy)
 
     _free_json = field_validator("inputs", "outputs", mode="before")(check_json)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _infer_undeclared_effect(cls, data: Any) -> Any:
+        # A definition written before effects existed: its policy already said whether it is
+        # read-only (production_safe is documented as "read-only"); anything else may change
+        # state, so the conservative reading is `change`. Imports report these patterns
+        # (formats.definitions.undeclared_effects).
+        if isinstance(data, dict) and "effect" not in data:
+            data = {**data, "effect": inferred_effect(data.get("policy"))}
+        return data
 
     @field_validator("inputs")
     @classmethod

@@ -24,6 +24,8 @@ path (`capabilities.text_search.patterns.search_files.time_estimate_ms`), file a
     completeness label (+ preference_match)      profile.completeness, see COMPLETENESS
     policy.max_cost, requires_approval,          policy.* (production_safe: the seed's default was
       production_safe, requires_background_if      true, ours is false; a note says so)
+    (no seed field)                              effect: read if production_safe without
+                                                 requires_approval, else change (a note says so)
     policy.max_execution_time (seconds)          policy.max_execution_time_ms
     policy.max_N_immediate                       requires_background_if "N > value" if none given
     required_inputs / optional_inputs            inputs: JSON Schema object, `required` from the

@@ -15,6 +15,7 @@ from toolcatalog.formats.opsconductor.values import (
     to_float,
 )
 from toolcatalog.formats.problems import Loc
+from toolcatalog.model.tool import inferred_effect
 
 
 class PatternFields(SchemaFields):
@@ -32,6 +33,13 @@ class PatternFields(SchemaFields):
         self.place((*ours, "policy"), (*seed, "policy"))
         policy = rest.pop("policy", None)
         out["policy"] = self.policy(policy or {}, (*seed, "policy"), ours, names)
+        out["effect"] = effect = inferred_effect(out["policy"]).value
+        self.note(
+            seed,
+            Kind.defaulted,
+            f"effect {effect} read from the policy (the seed has none)",
+            f"effect {effect!r}: the seed has none; read from its policy",
+        )
         for name in sorted(names - set(properties)):
             properties[name] = self.implied_input(name, seed)
         if properties:
