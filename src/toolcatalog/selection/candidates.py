@@ -42,6 +42,7 @@ class Scored:
     reasons: list[str]
     utility: float = 0.0
     score: float = 0.0
+    confidence: float | None = None  # absolute relevance (calibrate.Calibration.confidence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +105,18 @@ class CandidateEnumerator:
                 excluded.append(
                     Excluded(tool=tool.name, capability=None, pattern=None, reasons=reasons)
                 )
-        for i in order:
+        confidence = None
+        if pool.calibration is not None and pool.tool_cosine is not None:
+            confidence = pool.calibration.confidence(pool.tool_cosine[order])
+        for k, i in enumerate(order):
             ruled = self._ruling(int(i), request, ctx)
             excluded += ruled.excluded
             if ruled.allowed:
-                scored += self._scored(int(i), float(relevance[i]), ruled, pool)
+                found = self._scored(int(i), float(relevance[i]), ruled, pool)
+                if confidence is not None:
+                    for s in found:
+                        s.confidence = float(confidence[k])
+                scored += found
         self._finish(scored, weights)
         by_tool: dict[str, list[Scored]] = {}
         for s in scored:

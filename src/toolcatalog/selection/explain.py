@@ -17,7 +17,8 @@ from toolcatalog.selection.models import (
 def candidate(s: Scored, found: Enumeration, prefs: PreferencesUsed) -> Candidate:
     e = s.entry
     matched = found.matched.get(e.tool.name, [])
-    reasons = [relevance_reason(s.relevance, matched), preference_reason(s, prefs)]
+    relevance = s.relevance if s.confidence is None else s.confidence
+    reasons = [relevance_reason(relevance, matched), preference_reason(s, prefs)]
     reasons += estimate_reasons(s.estimate) + s.reasons
     d = s.dims
     return Candidate(
@@ -25,7 +26,7 @@ def candidate(s: Scored, found: Enumeration, prefs: PreferencesUsed) -> Candidat
         capability=e.capability.name,
         pattern=e.pattern.name,
         score=round(s.score, 6),
-        relevance=round(s.relevance, 6),
+        relevance=round(relevance, 6),
         features=Features(
             relevance=round(s.relevance, 6),
             speed=round(d.speed, 6),

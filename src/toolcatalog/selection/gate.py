@@ -9,8 +9,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from toolcatalog.selection.calibrate import CORROBORATION_MARGIN
 from toolcatalog.selection.retrieve import Pool
 
+# With embeddings and the catalog's calibration (calibrate.py), a request is about the catalog
+# when its best cosine reaches the calibrated threshold, with lexical corroboration (below)
+# near it where the calibration asks for it. Without a calibration (an engine that gives
+# none), the constants measured on the starter catalog apply.
 # With embeddings, a request is about the catalog when the lexical test passes and some tool
 # text is at least SEMANTIC_RELEVANT close, or any is SEMANTIC_SURE close (a margin above every
 # out-of-scope request). Measured: in-scope requests' best cosine is >= 0.42 for all but one
@@ -58,8 +63,13 @@ def gate(pool: Pool, best_allowed_relevance: float | None) -> Verdict:
     about = about_request(pool.coverage, pool.matches, strength)
     order = pool.order
     relevant = bool(np.any(about[order])) if len(order) else False
-    best = pool.semantic_best
-    if best is not None:
+    best, calibration = pool.semantic_best, pool.calibration
+    if best is not None and calibration is not None:
+        sure = best >= calibration.threshold + CORROBORATION_MARGIN
+        relevant = best >= calibration.threshold and (
+            relevant or sure or not calibration.corroborate
+        )
+    elif best is not None:
         relevant = (relevant and best >= SEMANTIC_RELEVANT) or best >= SEMANTIC_SURE
     decidable = (
         relevant

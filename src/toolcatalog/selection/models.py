@@ -194,8 +194,12 @@ class Candidate(BaseModel):
     tool: str
     capability: str
     pattern: str
-    score: float
-    relevance: float
+    score: float = Field(description="The ranking score among this request's candidates.")
+    relevance: float = Field(
+        description="Absolute relevance (0..1), comparable across requests: with embeddings, "
+        "calibrated per catalog so that 0.5 is where the selector starts refusing; lexical "
+        "only, the share of the most relevant candidate's text score."
+    )
     features: Features
     estimates: Estimates
     policy: PolicyFlags

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from toolcatalog.selection.bm25 import FloatArray
+from toolcatalog.selection.calibrate import Calibration
 from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.policy import PolicyContext
 from toolcatalog.selection.retrieval import CatalogIndex, Retrieval
@@ -34,7 +35,7 @@ ENTITY_BOOST = 0.6
 # (out-of-scope requests: median best cosine 0.24).
 RRF_K = 60
 FUSION_DEPTH = 200
-SEMANTIC_SHARE = 0.5
+SEMANTIC_SHARE = 0.5  # without a calibration; see calibrate.SEMANTIC_SHARE_*
 SEMANTIC_FLOOR = 0.2
 
 
@@ -54,6 +55,8 @@ class Pool:
     relevance: FloatArray
     capabilities: frozenset[str]  # canonical capability names Stage A named
     semantic_best: float | None = None
+    tool_cosine: FloatArray | None = None  # each tool's best single text cosine
+    calibration: Calibration | None = None  # the catalog's (see calibrate.py)
 
 
 def top_indexes(scores: npt.NDArray[np.float64], count: int) -> npt.NDArray[np.int64]:
@@ -72,11 +75,13 @@ def fuse(
     world: npt.NDArray[np.bool_],
     lexical: npt.NDArray[np.float64],
     pool: int,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], float]:
+) -> tuple[npt.NDArray[np.int64], FloatArray, float, FloatArray]:
     """The pool (best first) by reciprocal-rank fusion of the lexical and semantic rankings,
-    each tool's fused relevance (the most relevant pooled tool at 1), and the best single
-    text cosine of any tool that can serve the request."""
+    each tool's fused relevance (the most relevant pooled tool at 1), the best single text
+    cosine of any tool that can serve the request, and each tool's best text cosine."""
     mean, best = semantic.scores()
+    calibration = semantic.calibration
+    share = calibration.semantic_share if calibration is not None else SEMANTIC_SHARE
     cosine = np.where(world, mean, -1.0)
     fused = np.zeros(len(lexical))
     for ranking in (top_indexes(lexical, FUSION_DEPTH), top_indexes(cosine + 1.0, FUSION_DEPTH)):
@@ -86,12 +91,12 @@ def fuse(
     top_cosine = float(cosine.max(initial=-1.0))
     lex = lexical / top_lexical if top_lexical > 0 else lexical
     sem = np.clip((cosine - SEMANTIC_FLOOR) / max(top_cosine - SEMANTIC_FLOOR, 1e-9), 0.0, 1.0)
-    relevance = (1.0 - SEMANTIC_SHARE) * lex + SEMANTIC_SHARE * sem
+    relevance = (1.0 - share) * lex + share * sem
     scale = float(relevance[order].max(initial=0.0)) if len(order) else 0.0
     if scale > 0:
         relevance = relevance / scale
     best_in_world = float(np.where(world, best, -1.0).max(initial=-1.0))
-    return order, relevance, best_in_world
+    return order, relevance, best_in_world, best
 
 
 def stage_a_evidence(
@@ -150,8 +155,20 @@ def retrieve(
     world = index.world_mask(ctx.platform)
     in_world = np.where(world, raw, 0.0)
     if semantic is not None:
-        order, relevance, best = fuse(semantic, world, in_world, size)
-        return Pool(retrieval, raw, coverage, matches, world, order, relevance, capabilities, best)
+        order, relevance, best, cosine = fuse(semantic, world, in_world, size)
+        return Pool(
+            retrieval,
+            raw,
+            coverage,
+            matches,
+            world,
+            order,
+            relevance,
+            capabilities,
+            best,
+            cosine,
+            semantic.calibration,
+        )
     order = top_indexes(in_world, size)
     top = float(in_world[order[0]]) if len(order) else 0.0
     relevance = in_world / top if top > 0 else in_world

@@ -31,6 +31,7 @@ import numpy as np
 
 from toolcatalog.model.tool import Tool
 from toolcatalog.selection.bm25 import FloatArray, IntArray
+from toolcatalog.selection.calibrate import Calibration, calibrate, generic_requests
 from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder, model_dir
 from toolcatalog.selection.encoders.onnx import load_fast_encoder
 
@@ -181,6 +182,7 @@ class SemanticIndex:
         kind_of = np.asarray(kinds, dtype=np.int64)
         order = np.lexsort((kind_of, owner_of))
         self.texts = [texts[i] for i in order]
+        self.text_kinds: IntArray = kind_of[order]
         slot = owner_of[order] * len(KINDS) + kind_of[order]
         self._starts: IntArray = (
             np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]]) if len(slot) else slot
@@ -190,6 +192,7 @@ class SemanticIndex:
         # How many kinds of text each tool has (at least its description, so never 0).
         self._kinds = np.maximum(np.bincount(self._slot_tool, minlength=self.size), 1)
         self._vectors: Array | None = None
+        self.calibration: Calibration | None = None  # set before `ready`
         self.ready = threading.Event()  # set once the embeddings are in
         self.done = threading.Event()  # set once filling ended, ready or failed
         self.error: str | None = None
@@ -201,7 +204,10 @@ class SemanticIndex:
             started = time.monotonic()
             encoder, cache = prepare()
             computed, fetched = cache.computed, cache.fetched
-            self._vectors = cache.embed(encoder, self.texts)
+            vectors = cache.embed(encoder, self.texts)
+            negatives = cache.embed(encoder, list(generic_requests()))
+            self.calibration = calibrate(vectors, self.text_kinds, negatives)
+            self._vectors = vectors
             self.ready.set()
             log.info(
                 "semantic retrieval ready",
@@ -212,6 +218,7 @@ class SemanticIndex:
                     "fetched": cache.fetched - fetched,
                     "encoder": encoder.name,
                     "seconds": round(time.monotonic() - started, 2),
+                    "calibration": self.calibration.describe(),
                 },
             )
         except Exception as exc:  # a failed embedding must not take selection down
@@ -316,3 +323,7 @@ class SemanticView:
 
     def scores(self) -> tuple[FloatArray, FloatArray]:
         return self.index.tool_scores(self.query)
+
+    @property
+    def calibration(self) -> Calibration | None:
+        return self.index.calibration
