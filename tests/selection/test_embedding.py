@@ -153,7 +153,7 @@ def test_semantic_selection_is_hybrid_once_ready_and_caches_embeddings(tmp_path:
     assert cache.is_file()
     # A second selector (a restart) reads the cache instead of embedding again.
     again = Selector(FolderSource(folder), settings)
-    assert again.wait_for_semantic(5)
+    assert again.wait_for_semantic(120)
     cake = again.select(SelectionRequest(request="bake a chocolate cake"))
     assert cake.decision is None
 
