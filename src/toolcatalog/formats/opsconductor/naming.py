@@ -41,7 +41,7 @@ VAGUE_WORDS = frozenset(
     re.findall(
         r"\w+",
         "management manage interface info information display show get set status data detail "
-        "detailed modern legacy simple advanced new",
+        "detailed modern legacy simple advanced new execution",
     )
 )
 PATTERN_WORDS = 4
@@ -90,10 +90,16 @@ def words(text: str) -> list[str]:
 
 
 def stem(word: str) -> str:
-    for suffix in ("ing", "es", "ed", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
+    """A crude stem, the same for a word's usual forms: schedule/scheduled, file/files,
+    process/processes."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
+
+
+VAGUE_STEMS = frozenset(stem(w) for w in VAGUE_WORDS)
 
 
 class Naming:
@@ -169,11 +175,15 @@ class Naming:
             ):
                 continue
             text = pattern.get("description", "")
-            if not text or GENERIC_DESCRIPTION.match(text):
-                text = data.get("description", "")
+            where = conversion.ours.get(f"capabilities[{i}].patterns[{j}]", seed)
+            if (not text or GENERIC_DESCRIPTION.match(text)) and data.get("description"):
+                text = data["description"]
+                detail = f"{pattern.get('description')!r} -> the tool's description"
+                topic = "generic pattern descriptions replaced"
+                conversion.note(where, Kind.converted, topic, detail)
+                pattern["description"] = text
             new = override.pattern or self.phrase(text, data.get("name", "")) or pattern["name"]
             if new != pattern["name"] and new not in pattern_names:
-                where = conversion.ours.get(f"capabilities[{i}].patterns[{j}]", seed)
                 topic = "generic pattern names " + (
                     "set by the mapping file" if override.pattern else "drawn from the description"
                 )
@@ -211,7 +221,7 @@ class Naming:
             ("tags", " ".join(str(t) for t in data.get("tags") or [])),
             ("uses", " ".join(str(u) for u in uses)),
         ):
-            for word in {stem(w) for w in words(text)} - VAGUE_WORDS:
+            for word in {stem(w) for w in words(text)} - VAGUE_STEMS:
                 weights[word] = max(weights.get(word, 0.0), TOOL_WEIGHTS[field])
         best: tuple[float, str] = (0.0, "")
         for name, bag in self._entries:
