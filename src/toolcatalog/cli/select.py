@@ -12,6 +12,7 @@ from typing import Annotated, Any, TextIO
 import orjson
 import typer
 from pydantic import ValidationError
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from toolcatalog.cli import output
@@ -237,6 +238,14 @@ def select_command(
             "--catalog", help="Select from this catalog folder (YAML), without a database."
         ),
     ] = None,
+    progress: Annotated[
+        bool,
+        typer.Option(
+            "--progress/--no-progress",
+            help="While the tool embeddings are computed (first run), show a progress bar on "
+            "stderr; the select waits for them either way.",
+        ),
+    ] = True,
 ) -> None:
     """Pick the tool, capability and pattern for an ops request (Stage B)."""
     if (query is None) == (batch is None):
@@ -268,7 +277,7 @@ def select_command(
         return 0
 
     try:
-        failed = asyncio.run(_with_selector(settings, catalog, go))
+        failed = asyncio.run(_with_selector(settings, catalog, go, progress))
     except CatalogError as exc:
         output.report_error(exc)
         raise typer.Exit(EXIT_INVALID) from None
@@ -279,24 +288,31 @@ def select_command(
         raise typer.Exit(EXIT_INVALID)
 
 
-# With semantic retrieval (the default), wait this long for the tool embeddings, then answer
-# lexically. They are cached under TOOLCATALOG_HOME after the first run; computing them for the
-# 203-tool starter catalog takes ~6 s with onnxruntime, ~40 s with the numpy encoder.
-SEMANTIC_WAIT_S = 120.0
-SEMANTIC_NOTICE_S = 0.5  # say why we wait when the embeddings are not ready by then
+# With semantic retrieval (the default), a select waits until the tool embeddings are in (they
+# are cached under TOOLCATALOG_HOME after the first run; the 203-tool starter catalog takes
+# ~6 s, 6,608 tools about a minute), with a progress bar on stderr after SEMANTIC_NOTICE_S.
+# It answers lexically only when they cannot be had (model missing, embedding failed), and
+# says so. TOOLCATALOG_SEMANTIC=false selects lexically at once.
+SEMANTIC_NOTICE_S = 0.5
+SEMANTIC_POLL_S = 0.2
 
 
 async def _with_selector(
-    settings: Settings, catalog: Path | None, go: Callable[[Ask], Awaitable[int]]
+    settings: Settings,
+    catalog: Path | None,
+    go: Callable[[Ask], Awaitable[int]],
+    progress: bool = True,
 ) -> int:
     if catalog is not None:
-        return await _asking(Selector(FolderSource(catalog), settings), go)
+        return await _asking(Selector(FolderSource(catalog), settings), go, progress)
     async with command_runtime(settings) as runtime:
-        return await _asking(runtime.selector, go)
+        return await _asking(runtime.selector, go, progress)
 
 
-async def _asking(selector: Selector, go: Callable[[Ask], Awaitable[int]]) -> int:
-    if selector.settings.semantic and not await _semantic_ready(selector):
+async def _asking(
+    selector: Selector, go: Callable[[Ask], Awaitable[int]], progress: bool = True
+) -> int:
+    if selector.settings.semantic and not await _semantic_ready(selector, progress):
         output.err.print(
             f"semantic retrieval not used ({selector.semantic_status}); answering lexically",
             highlight=False,
@@ -304,19 +320,34 @@ async def _asking(selector: Selector, go: Callable[[Ask], Awaitable[int]]) -> in
     return await go(selector.aselect)
 
 
-async def _semantic_ready(selector: Selector) -> bool:
+async def _semantic_ready(selector: Selector, progress: bool) -> bool:
     waiting = asyncio.ensure_future(selector.await_semantic())
     try:
         done, _ = await asyncio.wait({waiting}, timeout=SEMANTIC_NOTICE_S)
-        if not done:
-            output.err.print(
-                "computing the tool embeddings (first run only: they are cached under "
-                f"{selector.settings.home / 'embeddings'}; TOOLCATALOG_SEMANTIC=false skips them)",
-                highlight=False,
-            )
-        async with asyncio.timeout(SEMANTIC_WAIT_S):
+        if done:
+            return waiting.result()
+        where = selector.settings.home / "embeddings"
+        output.err.print(
+            f"computing the tool embeddings (once: cached under {where}; "
+            "TOOLCATALOG_SEMANTIC=false selects lexically without them)",
+            highlight=False,
+        )
+        if not progress:
             return await waiting
-    except TimeoutError:
-        return False
+        with Progress(
+            TextColumn("embedding tool texts"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=output.err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("embed", total=None)
+            while not waiting.done():
+                counts = selector.semantic_progress
+                if counts is not None:
+                    bar.update(task, completed=counts[0], total=counts[1])
+                await asyncio.wait({waiting}, timeout=SEMANTIC_POLL_S)
+        return waiting.result()
     finally:
         waiting.cancel()

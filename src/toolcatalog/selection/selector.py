@@ -97,6 +97,14 @@ class Selector:
             return f"failed: {semantic.error}"
         return "loading"
 
+    @property
+    def semantic_progress(self) -> tuple[int, int] | None:
+        """(texts embedded, texts to embed) of the current index, None before one exists."""
+        semantic = self._semantic
+        if semantic is None:
+            return None
+        return semantic.embedded, len(semantic.texts)
+
     def enumerator_for(self, snapshot: CatalogSnapshot) -> CandidateEnumerator:
         """The enumerator over `snapshot`'s index, rebuilt only when the snapshot changed."""
         current = self._enumerator

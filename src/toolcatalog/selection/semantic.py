@@ -92,8 +92,14 @@ class EmbeddingCache:
     def __len__(self) -> int:
         return len(self._vectors)
 
-    def embed(self, encoder: MiniLMEncoder, texts: Sequence[str]) -> Array:
-        """Embeddings of `texts`, computing only those not cached."""
+    def embed(
+        self,
+        encoder: MiniLMEncoder,
+        texts: Sequence[str],
+        progress: Callable[[int], None] | None = None,
+    ) -> Array:
+        """Embeddings of `texts`, computing only those not cached; `progress` is told how
+        many of `texts` are in (cached first, then after each chunk)."""
         if not texts:
             return np.zeros((0, encoder.hidden), dtype=np.float32)
         keys = [_key(t) for t in texts]
@@ -107,6 +113,8 @@ class EmbeddingCache:
             missing = {k: t for k, t in missing.items() if k not in found}
             if not missing:
                 self._save()
+        if progress is not None:
+            progress(len(texts) - len(missing))
         if missing:
             # In chunks, saved every SAVE_EVERY_S and published as they come: a large catalog
             # takes minutes, and a restart meanwhile keeps what was done.
@@ -118,6 +126,8 @@ class EmbeddingCache:
                 with self._lock:
                     self._vectors.update(zip(chunk, fresh, strict=True))
                     self.computed += len(chunk)
+                if progress is not None:
+                    progress(len(texts) - len(missing) + at + len(chunk))
                 self._publish(dict(zip(chunk, fresh, strict=True)))
                 if time.monotonic() - saved > SAVE_EVERY_S and at + EMBED_CHUNK < len(pending):
                     self._save()
@@ -193,9 +203,13 @@ class SemanticIndex:
         self._kinds = np.maximum(np.bincount(self._slot_tool, minlength=self.size), 1)
         self._vectors: Array | None = None
         self.calibration: Calibration | None = None  # set before `ready`
+        self.embedded = 0  # texts in so far, of len(self.texts): progress for people
         self.ready = threading.Event()  # set once the embeddings are in
         self.done = threading.Event()  # set once filling ended, ready or failed
         self.error: str | None = None
+
+    def _embedded(self, count: int) -> None:
+        self.embedded = count
 
     def fill(self, prepare: Callable[[], tuple[MiniLMEncoder, EmbeddingCache]]) -> None:
         """Embed every text (cached ones are free) with the encoder and cache `prepare` gives;
@@ -204,7 +218,7 @@ class SemanticIndex:
             started = time.monotonic()
             encoder, cache = prepare()
             computed, fetched = cache.computed, cache.fetched
-            vectors = cache.embed(encoder, self.texts)
+            vectors = cache.embed(encoder, self.texts, self._embedded)
             negatives = cache.embed(encoder, list(generic_requests()))
             self.calibration = calibrate(vectors, self.text_kinds, negatives)
             self._vectors = vectors
