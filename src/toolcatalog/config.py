@@ -86,6 +86,16 @@ class Settings(BaseSettings):
     llm_api_key: str | None = Field(
         default=None, description="Bearer token for the LLM endpoint, if it needs one."
     )
+    llm_breaker_failures: int = Field(
+        default=3,
+        ge=1,
+        description="LLM failures or timeouts in a row after which tie-breaks skip the LLM.",
+    )
+    llm_breaker_cooldown_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long tie-breaks skip a failing LLM before one request probes it again.",
+    )
     tie_margin: float = Field(
         default=0.08, ge=0, le=1, description="Score gap under which the top two are a tie."
     )

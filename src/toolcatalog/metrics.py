@@ -169,8 +169,14 @@ SELECTION_DECISIONS = Counter(
 )
 SELECTION_TIE_BREAKS = Counter(
     "toolcatalog_selection_tie_breaks_total",
-    "Ties sent to the LLM, by outcome (picked, invalid, timeout, error).",
+    "Ties sent to the LLM, by outcome (picked, invalid, timeout, error, skipped).",
     ["outcome"],
+    registry=REGISTRY,
+)
+LLM_BREAKER_OPEN = Gauge(
+    "toolcatalog_llm_breaker_open",
+    "1 while the LLM tie-break's circuit breaker is open (the LLM is skipped), else 0.",
+    multiprocess_mode="max",
     registry=REGISTRY,
 )
 DB_RECONNECTS = Counter(
@@ -201,7 +207,7 @@ BUILD_INFO = Gauge(
 # them then return data before the first event (a tie-break may not happen for days).
 for _method in ("deterministic", "llm", "none"):
     SELECTION_DECISIONS.labels(_method)
-for _outcome in ("picked", "invalid", "timeout", "error"):
+for _outcome in ("picked", "invalid", "timeout", "error", "skipped"):
     SELECTION_TIE_BREAKS.labels(_outcome)
 for _trigger in ("api", "cli"):
     RELOADS.labels(_trigger)

@@ -122,3 +122,4 @@ async def test_fixed_segments_are_registered_before_tool_names(
     assert late == [], f"registered after /{{name}} routes, so unreachable: {late}"
     health = await client.get(f"{TOOLS}/health")
     assert health.status_code == 200
+    assert health.json()["llm_tie_break"] == "off"  # no TOOLCATALOG_LLM_URL in the tests

@@ -70,6 +70,7 @@ def decide(
             method=outcome.method,
             justification=outcome.justification,
             tied=[s.entry.tool.name for s in group],
+            llm_skipped=outcome.asked == "skipped",
         )
     if not found.relevant:
         return Decided(ranked, None, f"no tool in the catalog handles {request.request!r}", tie)

@@ -232,6 +232,11 @@ class TieBreak(BaseModel):
     method: Literal["none", "deterministic", "llm"]
     justification: str | None = None
     tied: list[str] = Field(default_factory=list)
+    llm_skipped: bool = Field(
+        default=False,
+        description="True when an LLM is configured but its circuit breaker is open (it failed "
+        "or timed out repeatedly): the deterministic order stood without asking it.",
+    )
 
 
 class SelectionResult(BaseModel):

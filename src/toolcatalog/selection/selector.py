@@ -12,6 +12,7 @@ import time
 from toolcatalog import metrics
 from toolcatalog.config import Settings
 from toolcatalog.model.snapshot import CatalogSnapshot
+from toolcatalog.selection.breaker import CircuitBreaker
 from toolcatalog.selection.candidates import CandidateEnumerator, Enumeration
 from toolcatalog.selection.checks import (
     decision_warnings,
@@ -72,6 +73,9 @@ class Selector:
         self._semantic: SemanticIndex | None = None
         self._lock = threading.Lock()
         self._engine: SemanticEngine | None = engine
+        self.breaker = CircuitBreaker(
+            self.settings.llm_breaker_failures, self.settings.llm_breaker_cooldown_s
+        )
         self._unavailable: str | None = None
         if self.settings.semantic and engine is None:
             try:
@@ -196,9 +200,25 @@ class Selector:
             view = self._semantic_view(request.request)
         return prefs, enumerator.enumerate(request, prefs.weights, view)
 
+    @property
+    def llm_status(self) -> str:
+        """off (no LLM configured) | closed | open: why, and when it is probed | half_open."""
+        return self.breaker.describe() if self.settings.llm_url else "off"
+
     async def _ask(self, request: SelectionRequest, found: Enumeration) -> TieOutcome:
+        skipped = self.breaker.acquire()
+        if skipped is not None:
+            return TieOutcome(
+                None, "deterministic", f"{skipped}; the deterministic order stands", "skipped"
+            )
         tied = tied_candidates(found, self.settings.tie_margin)
-        return await break_tie(self.settings, request.request, tied)
+        try:
+            outcome = await break_tie(self.settings, request.request, tied)
+        except BaseException:
+            self.breaker.release()  # cancelled: no verdict on the endpoint
+            raise
+        self.breaker.record(failed=outcome.asked in ("timeout", "error"))
+        return outcome
 
     def _result(
         self,

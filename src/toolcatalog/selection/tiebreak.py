@@ -44,13 +44,14 @@ class TiedCandidate:
     production_safe: bool
 
 
-Asked = Literal["picked", "invalid", "timeout", "error"]
+Asked = Literal["picked", "invalid", "timeout", "error", "skipped"]
 
 
 @dataclass(frozen=True, slots=True)
 class TieOutcome:
     """`choice` indexes the tied candidates, None when the deterministic order stands;
-    `asked` is how the LLM answered (None when it was not asked), for the metrics."""
+    `asked` is how the LLM answered (None when it was not asked; `skipped` when the circuit
+    breaker kept it from being asked), for the metrics."""
 
     choice: int | None
     method: Literal["deterministic", "llm"]

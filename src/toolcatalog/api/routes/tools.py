@@ -52,6 +52,7 @@ class Health(BaseModel):
         cache={"size": 180, "max_size": 1000, "hits": 5120, "misses": 203,
                "hit_rate_percent": 96.19},
         semantic_retrieval="ready",
+        llm_tie_break="closed",
         reason=None,
     )  # fmt: skip
 
@@ -64,6 +65,12 @@ class Health(BaseModel):
     semantic_retrieval: str = Field(
         description="The selector's embeddings: off, unavailable: why, waiting, loading (being "
         "computed; selection is lexical meanwhile), ready, or failed: why."
+    )
+    llm_tie_break: str = Field(
+        default="off",
+        description="The LLM tie-break: off (no TOOLCATALOG_LLM_URL), closed (asked on ties), "
+        "open: why (failed repeatedly; skipped until the cool-down ends), or half_open (the "
+        "next tie probes it).",
     )
     reason: str | None = None
     invalid_tools: dict[str, str] = Field(
@@ -123,6 +130,7 @@ async def health(runtime: RuntimeDep) -> ORJSONResponse:
         database=database,
         cache=cache,
         semantic_retrieval=runtime.selector.semantic_status,
+        llm_tie_break=runtime.selector.llm_status,
         reason=reason,
         invalid_tools=dict(list(invalid.items())[:100]),
     )
