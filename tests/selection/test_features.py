@@ -42,8 +42,10 @@ def test_expressions_use_request_inputs_over_declared_defaults() -> None:
 
 
 def test_a_failing_expression_gives_an_unknown_estimate_not_an_error() -> None:
-    pattern = _pattern({"time_estimate_ms": "100 / (files - 1000)"})
-    estimate = estimate_pattern(pattern, {})
+    # The model refuses an expression that fails at the declared defaults; a request's
+    # inputs can still make it fail.
+    pattern = _pattern({"time_estimate_ms": "100 / (2000 - files)"})
+    estimate = estimate_pattern(pattern, {"files": 2000})
     assert estimate.time_ms is None
     assert estimate.sla == "batch"
     assert "division by zero" in estimate.problems[0]
