@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     db_connect_timeout_s: float = Field(
         default=3.0, gt=0, description="Seconds before a connection attempt is abandoned."
     )
+    db_lock_timeout_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="Seconds a write waits for another write's lock on the same tool before "
+        "it is refused with 409 busy (keep it below TOOLCATALOG_DB_COMMAND_TIMEOUT_S).",
+    )
     startup_retry_s: float = Field(
         default=60.0, ge=0, description="How long start-up waits for an unreachable database."
     )

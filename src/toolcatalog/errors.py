@@ -6,6 +6,7 @@ CatalogError            .code (stable slug), .detail (one line for people)
   NotFound              404 | exit 1
   Conflict              409 | exit 1   unique / foreign-key violations, reserved names
     StoredDefinitionInvalid            a stored tool that no longer validates (catalog/stored.py)
+    Busy                409 | exit 1   a row lock was not granted in time: retry (Retry-After)
   PreconditionFailed    412            stale If-Match
   StoreUnavailable      503 | exit 1   database unreachable
   Unauthorized          401            missing or unknown API key
@@ -71,6 +72,14 @@ class Conflict(CatalogError):
 class StoredDefinitionInvalid(Conflict):
     code = "stored_definition_invalid"
     title = "Stored definition invalid"
+
+
+class Busy(Conflict):
+    """Another write holds the row this one needs for longer than the lock timeout: a
+    refusal to retry, not an outage (the database answered)."""
+
+    code = "busy"
+    title = "Busy"
 
 
 class PreconditionFailed(CatalogError):

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
@@ -14,7 +15,7 @@ from builders import make_settings, tool_doc
 from toolcatalog.catalog.keys import ApiKeyService, Role
 from toolcatalog.runtime import open_runtime
 
-from .support import client_for
+from .support import assert_problem, client_for
 
 TOOL = "/api/v1/tools/alpha_tool"
 WRITERS = 12
@@ -98,3 +99,33 @@ async def test_unconditional_merge_patches_serialise_without_412(
     assert {r.status_code for r in responses} == {200}
     metadata = (await client.get(TOOL)).json()["metadata"]
     assert metadata == {f"writer_{i}": i for i in range(WRITERS)}
+
+
+async def test_a_write_queued_behind_a_held_row_lock_answers_409_busy_with_retry_after(
+    fresh_db_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(fresh_db_url, tmp_path, db_lock_timeout_s=0.2)
+    async with open_runtime(settings, listen=False) as runtime, client_for(runtime) as client:
+        key = await ApiKeyService(runtime.db).create("writer", Role.editor)
+        headers = {"Authorization": f"Bearer {key.secret}"}
+        created = await client.post("/api/v1/tools", json=tool_doc("alpha_tool"), headers=headers)
+        holder = await asyncpg.connect(fresh_db_url)
+        try:
+            async with holder.transaction():
+                await holder.execute(
+                    "SELECT 1 FROM tool_catalog.tools WHERE name = 'alpha_tool' FOR UPDATE"
+                )
+                response = await client.patch(
+                    TOOL,
+                    json={"description": "Queued."},
+                    headers={**headers, "If-Match": created.headers["etag"]},
+                )
+        finally:
+            await holder.close()
+        body = assert_problem(response, 409)
+        assert body["type"].endswith("/busy")
+        assert "retry" in body["detail"]
+        assert response.headers["retry-after"] == "1"
+        assert runtime.db.available
+        health = (await client.get("/api/v1/tools/health")).json()
+        assert health["status"] == "healthy"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -160,7 +161,12 @@ class StoppablePostgres:
             from pgserver._commands import pg_ctl
 
         self._pg_ctl = pg_ctl
-        self._server = pgserver.get_server(folder, cleanup_mode="delete")
+        # cleanup_mode=None: this class stops the server and deletes its folder itself.
+        # pgserver's own clean-up kills the postmaster it saw at start through psutil, which
+        # raced a server this class had just stopped or restarted (psutil.NoSuchProcess
+        # under load: the process exited between its is_running() and terminate()).
+        self._server = pgserver.get_server(folder, cleanup_mode=None)
+        self._pgdata = Path(self._server.pgdata)
         self.url: str = self._server.get_uri()
         self._socket_dir = parse_qs(urlsplit(self.url).query)["host"][0]
 
@@ -175,6 +181,9 @@ class StoppablePostgres:
         self._ctl("-w", "-o", '-h ""', "-o", f"-k {self._socket_dir}", "-l", log, "start")
 
     def close(self) -> None:
+        """Stop the server (if it runs: a test may have stopped it) and delete its folder.
+        Tolerates processes that are already gone, whoever ended them."""
         with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self._ctl("-w", "-m", "immediate", "stop")
-        self._server.cleanup()
+        self._server.cleanup()  # with cleanup_mode=None: only forgets the handle
+        shutil.rmtree(self._pgdata, ignore_errors=True)

@@ -3,10 +3,14 @@ only means "slow". (Stopping the server for real is tests/e2e/test_faults.py.)""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import asyncpg
 import pytest
 
+from builders import make_settings, make_tool
 from toolcatalog.config import Settings
-from toolcatalog.errors import StoreUnavailable
+from toolcatalog.errors import Busy, StoreUnavailable
 from toolcatalog.runtime import Runtime, open_runtime
 
 
@@ -41,3 +45,54 @@ async def test_timeouts_mean_down_only_when_several_come_in_a_row(
         await runtime.catalog.tool_count()
         assert runtime.db.available
         assert recovered == ["recovered"]
+
+
+async def test_a_client_side_protocol_error_is_unavailable_and_never_counts_as_a_success(
+    fresh_db_url: str, settings: Settings
+) -> None:
+    # asyncpg raises InternalClientError subclasses (ProtocolError: "cannot process message
+    # ... in this state") when the server stops in the middle of an answer. Raised here in a
+    # real connection block, after two timeouts: it is the third ambiguous failure in a row.
+    impatient = settings.model_copy(
+        update={"database_url": fresh_db_url, "db_command_timeout_s": 0.05}
+    )
+    async with open_runtime(impatient, listen=False, migrate=False) as runtime:
+        for _ in range(2):
+            with pytest.raises(StoreUnavailable):
+                await _slow_query(runtime)
+
+        async def cut_mid_answer() -> None:
+            async with runtime.db.connection("query") as conn:
+                await conn.fetchval("SELECT 1")
+                raise asyncpg.ProtocolError("cannot process message 0x44 in this state")
+
+        with pytest.raises(StoreUnavailable, match="unreachable: ProtocolError"):
+            await cut_mid_answer()
+        assert not runtime.db.available
+
+
+async def test_a_write_waiting_on_a_row_lock_is_refused_as_busy_not_as_an_outage(
+    fresh_db_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        fresh_db_url, tmp_path, db_lock_timeout_s=0.2, db_command_timeout_s=1.5
+    )
+    async with open_runtime(settings, listen=False, migrate=False) as runtime:
+        catalog = runtime.catalog
+        await catalog.import_definitions([make_tool("alpha_tool"), make_tool("beta_tool")])
+        await catalog.get_tool("beta_tool")
+        holder = await asyncpg.connect(fresh_db_url)
+        try:
+            async with holder.transaction():
+                await holder.execute(
+                    "SELECT 1 FROM tool_catalog.tools WHERE name = 'alpha_tool' FOR UPDATE"
+                )
+                for i in range(4):  # more waits than the timeouts in a row that mean "down"
+                    with pytest.raises(Busy, match="TOOLCATALOG_DB_LOCK_TIMEOUT_S"):
+                        await catalog.patch_tool("alpha_tool", {"description": f"Blind {i}."})
+        finally:
+            await holder.close()
+        assert runtime.db.available
+        assert catalog.peek_tool("beta_tool") is not None  # nothing dropped
+        written = await catalog.patch_tool("alpha_tool", {"description": "After the lock."})
+        assert written.tool.description == "After the lock."

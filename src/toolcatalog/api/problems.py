@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from toolcatalog.api.responses import ProblemResponse
 from toolcatalog.errors import (
+    Busy,
     CatalogError,
     Conflict,
     Forbidden,
@@ -81,6 +82,8 @@ async def _catalog_error(_request: Request, exc: Exception) -> ProblemResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status == 503:
         headers = {"Retry-After": "5"}
+    elif isinstance(exc, Busy):
+        headers = {"Retry-After": "1"}
     return problem(status, exc.title, exc.detail, code=exc.code, errors=errors, headers=headers)
 
 

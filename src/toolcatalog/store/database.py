@@ -60,6 +60,15 @@ def redact(url: str) -> str:
 SERVER_SETTINGS = {"search_path": "tool_catalog, public", "application_name": "toolcatalog"}
 
 
+def server_settings(settings: Settings) -> dict[str, str]:
+    """Startup parameters of every pooled connection. `lock_timeout` makes a write that waits
+    on another's row lock give up (LockNotAvailable, mapped to Busy) before the command
+    timeout would call the database unreachable: a queue of writers on one tool is
+    contention, not an outage. A startup parameter, not a SET: free, and RESET ALL keeps it."""
+    lock_ms = max(1, round(settings.db_lock_timeout_s * 1000))
+    return SERVER_SETTINGS | {"lock_timeout": f"{lock_ms}ms"}
+
+
 def _encode_jsonb(value: Any) -> bytes:
     # jsonb's binary wire format: a version byte (1), then the JSON text. Binary is what COPY
     # needs, and it skips a text round trip per value.
@@ -156,7 +165,7 @@ class Database:
                     command_timeout=self.settings.db_command_timeout_s,
                     timeout=self.settings.db_connect_timeout_s,
                     init=init_connection,
-                    server_settings=SERVER_SETTINGS,
+                    server_settings=server_settings(self.settings),
                 )
                 metrics.DB_UP.set(1)
                 if attempts > 1:
@@ -300,10 +309,12 @@ class Database:
         if isinstance(exc, _Unreachable):
             return  # refused without trying: nothing new learnt
         self.last_error = f"{exc.__class__.__name__}: {exc}".rstrip(": ")
-        if isinstance(exc, TimeoutError | asyncpg.QueryCanceledError):
+        if isinstance(exc, TimeoutError | asyncpg.QueryCanceledError | asyncpg.InternalClientError):
             # A timeout alone may be a busy server or a full pool, not a dead one: declaring
             # it down would drop every cache at recovery and add load where there is too much.
-            # A silent network gives nothing but timeouts, so several in a row count.
+            # A silent network gives nothing but timeouts, so several in a row count. So do
+            # asyncpg's client-side protocol errors: they come with a server that stops
+            # mid-answer, but one alone says too little.
             self._timeouts += 1
             if self._timeouts < _TIMEOUTS_MEAN_DOWN:
                 return

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import asyncpg
 
-from toolcatalog.errors import CatalogError, Conflict, InvalidDefinition, Problem, StoreUnavailable
+from toolcatalog.errors import (
+    Busy,
+    CatalogError,
+    Conflict,
+    InvalidDefinition,
+    Problem,
+    StoreUnavailable,
+)
 
 # Constraint name -> (JSON path, message) for violations a person can fix.
 _CHECKS: dict[str, tuple[str, str]] = {
@@ -41,6 +48,9 @@ _UNAVAILABLE = (
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.ConnectionFailureError,
     asyncpg.InterfaceError,
+    # Client-side protocol states seen at the moment the server stops answering (e.g. "cannot
+    # process message ... in this state"): the connection is unusable, the database away.
+    asyncpg.InternalClientError,
     asyncpg.TooManyConnectionsError,
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
@@ -71,6 +81,11 @@ def translate(exc: BaseException) -> CatalogError | None:
         return InvalidDefinition(f"the database refused a string: {exc}")
     if isinstance(exc, asyncpg.UntranslatableCharacterError):
         return InvalidDefinition(f"the database refused a character: {exc}")
+    if isinstance(exc, asyncpg.LockNotAvailableError):
+        return Busy(
+            "another write holds this tool longer than the lock timeout "
+            "(TOOLCATALOG_DB_LOCK_TIMEOUT_S); nothing was changed, retry shortly"
+        )
     if isinstance(exc, asyncpg.QueryCanceledError):
         return StoreUnavailable("the database did not answer in time (statement timeout)")
     if is_unavailable(exc) and not isinstance(exc, CatalogError):

@@ -89,6 +89,9 @@ async def migrate(conn: Any) -> list[Migration]:
     Holds a session advisory lock for the duration, so a second migrator waits and then
     finds nothing left to do. Refuses to run if an applied migration's file has changed.
     """
+    # A migrator waits for the other migrators and for its DDL's table locks as long as it
+    # takes (the pool's lock_timeout is for writes to tools; RESET ALL restores it).
+    await conn.execute("SET lock_timeout = 0")
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
     try:
         await _ensure_table(conn)
