@@ -110,7 +110,9 @@ def build_ops(base: str, mix: dict[str, int], tool: str, api_key: str | None) ->
             else:
                 doc = template | {"name": f"bench_{token}_target_{{k}}", "description": "up {n}"}
                 path = f"/api/v1/tools/bench_{token}_target_{{k}}"
-                ops.append(Op(kind, "PUT", path, weight, json.dumps(doc), json_headers))
+                # Blind overwrites by design (If-Match: *): the server requires the header.
+                put_headers = json_headers | {"If-Match": "*"}
+                ops.append(Op(kind, "PUT", path, weight, json.dumps(doc), put_headers))
     return ops
 
 

@@ -30,16 +30,20 @@ def main() -> None:
     ):
         key = create_api_key(url, f"propagation_{secrets.token_hex(3)}")
         auth = {"Authorization": f"Bearer {key}"}
-        doc = httpx.get(f"{a.url}/api/v1/tools/grep").json()
+        current = httpx.get(f"{a.url}/api/v1/tools/grep")
+        doc, etag = current.json(), current.headers["etag"]
         seen: list[float] = []
         with httpx.Client(timeout=10) as client:
             for i in range(args.writes):
                 client.get(f"{b.url}/api/v1/tools/grep")  # make sure b has it cached
                 text = f"propagation {i}"
                 put = client.put(
-                    f"{a.url}/api/v1/tools/grep", json=doc | {"description": text}, headers=auth
+                    f"{a.url}/api/v1/tools/grep",
+                    json=doc | {"description": text},
+                    headers=auth | {"If-Match": etag},
                 )
                 put.raise_for_status()
+                etag = put.headers["etag"]
                 committed = time.perf_counter()  # the PUT answered: committed and notified
                 while client.get(f"{b.url}/api/v1/tools/grep").json()["description"] != text:
                     if time.perf_counter() - committed > 10:

@@ -49,6 +49,12 @@ class Settings(BaseSettings):
         description="Seconds a write waits for another write's lock on the same tool before "
         "it is refused with 409 busy (keep it below TOOLCATALOG_DB_COMMAND_TIMEOUT_S).",
     )
+    health_probe_timeout_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds health's background database probe waits before it reports "
+        "the database unreachable (health itself answers within 0.2 s).",
+    )
     startup_retry_s: float = Field(
         default=60.0, ge=0, description="How long start-up waits for an unreachable database."
     )
@@ -63,7 +69,9 @@ class Settings(BaseSettings):
     cache_max_size: int = Field(default=1000, ge=1, description="Tools kept in the LRU cache.")
     cache_ttl_s: float = Field(default=300.0, gt=0, description="Seconds a cached entry lives.")
     require_if_match: bool = Field(
-        default=False, description="Refuse PUT/PATCH without an If-Match header."
+        default=True,
+        description="Refuse PUT and PATCH of a tool without If-Match (428); `false`: "
+        "last writer wins for writers that send none.",
     )
     auth: Literal["optional", "required"] = Field(
         default="optional", description="`required`: reads need an API key too."

@@ -16,6 +16,7 @@ from importlib.metadata import version as package_version
 
 from toolcatalog import metrics
 from toolcatalog.catalog.changes import ChangeListener
+from toolcatalog.catalog.health import DatabaseHealth
 from toolcatalog.catalog.service import Actor, ImportReport, ToolCatalogService
 from toolcatalog.config import Settings
 from toolcatalog.errors import CatalogError
@@ -47,6 +48,8 @@ class Runtime:
     version: str = field(default_factory=toolcatalog_version)
     # The Stage B selector over this runtime's catalog (rebuilt per catalog generation).
     selector: Selector = field(kw_only=True)
+    # What health reports about the database, probed in the background.
+    health: DatabaseHealth = field(kw_only=True)
 
 
 async def import_catalog_if_empty(runtime: Runtime) -> ImportReport | None:
@@ -113,6 +116,7 @@ async def open_runtime(
             # `db` (tests pin one connection) could not serve that beside its own requests.
             shared=DatabaseVectors(database, asyncio.get_running_loop()) if owns_db else None,
         ),
+        health=DatabaseHealth(catalog.tool_count, probe_timeout_s=settings.health_probe_timeout_s),
     )
     metrics.record_build_info(runtime.version)
     try:
@@ -134,6 +138,7 @@ async def open_runtime(
             await _warm_up(runtime)
         yield runtime
     finally:
+        await runtime.health.close()
         if runtime.listener is not None:
             await runtime.listener.stop()
         if owns_db:

@@ -105,3 +105,16 @@ def seed_tool_body(name: str = "probe_tool") -> dict[str, Any]:
         ],
         "created_by": "contract_test",
     }  # fmt: skip
+
+
+async def write_with_etag(
+    client: httpx.AsyncClient,
+    method: str,
+    path: str,
+    body: Any,
+    headers: dict[str, str],
+) -> httpx.Response:
+    """A PUT or PATCH of the tool at `path` the way a careful client makes it: read its
+    current ETag, send it back as If-Match (required by default)."""
+    etag = (await client.get(path)).headers["etag"]
+    return await client.request(method, path, json=body, headers={**headers, "If-Match": etag})

@@ -80,6 +80,8 @@ async def seeded(db: Database, service: ToolCatalogService) -> None:
 async def _call(
     client: httpx.AsyncClient, method: str, path: str, body: Any, headers: dict[str, str]
 ) -> httpx.Response:
+    if method in ("PUT", "PATCH"):
+        headers = {**headers, "If-Match": "*"}  # roles are the subject here, not ETags
     if body is None:
         return await client.request(method, path, headers=headers)
     return await client.request(method, path, json=body, headers=headers)

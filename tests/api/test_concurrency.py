@@ -25,8 +25,12 @@ WRITERS = 12
 async def pooled(
     fresh_db_url: str, tmp_path: Path
 ) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
-    """A client over a runtime with a pool of real connections (committed transactions)."""
-    settings = make_settings(fresh_db_url, tmp_path, pool_min_size=2, pool_max_size=WRITERS)
+    """A client over a runtime with a pool of real connections (committed transactions),
+    allowing writes without If-Match (TOOLCATALOG_REQUIRE_IF_MATCH=false) so that what they
+    do under contention can be tested too."""
+    settings = make_settings(
+        fresh_db_url, tmp_path, pool_min_size=2, pool_max_size=WRITERS, require_if_match=False
+    )
     async with open_runtime(settings, listen=False) as runtime:
         key = await ApiKeyService(runtime.db).create("writer", Role.editor)
         async with client_for(runtime) as client:

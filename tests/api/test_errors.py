@@ -13,7 +13,7 @@ from toolcatalog.api.app import create_app
 from toolcatalog.catalog.keys import ApiKeyService, Role
 from toolcatalog.runtime import open_runtime
 
-from .support import ClientFactory, Keys, assert_problem, client_for, create
+from .support import ClientFactory, Keys, assert_problem, client_for, create, write_with_etag
 
 TOOLS = "/api/v1/tools"
 
@@ -60,8 +60,8 @@ async def test_strange_characters_are_refused_not_crashed_on(
     client: httpx.AsyncClient, keys: Keys
 ) -> None:
     await create(client, keys, "alpha_tool")
-    patch = await client.patch(
-        f"{TOOLS}/alpha_tool", json={"description": "nul \x00 byte"}, headers=keys.editor
+    patch = await write_with_etag(
+        client, "PATCH", f"{TOOLS}/alpha_tool", {"description": "nul \x00 byte"}, keys.editor
     )
     assert_problem(patch, 422)
     created = await client.post(

@@ -7,15 +7,18 @@ import httpx
 
 from builders import tool_doc
 
-from .support import Keys, assert_problem, create
+from .support import Keys, assert_problem, create, write_with_etag
 
 TOOLS = "/api/v1/tools"
 
 
 async def _three_revisions(client: httpx.AsyncClient, keys: Keys) -> None:
     await create(client, keys, "alpha_tool")
-    await client.patch(f"{TOOLS}/alpha_tool", json={"description": "Two."}, headers=keys.editor)
-    await client.patch(f"{TOOLS}/alpha_tool", json={"description": "Three."}, headers=keys.editor)
+    for description in ("Two.", "Three."):
+        patched = await write_with_etag(
+            client, "PATCH", f"{TOOLS}/alpha_tool", {"description": description}, keys.editor
+        )
+        assert patched.status_code == 200, patched.text
 
 
 async def test_versions_list_every_revision_oldest_first(
@@ -97,10 +100,10 @@ async def test_every_write_is_audited_with_actor_request_id_client_and_diff(
 
     assert (await client.post(TOOLS, json=tool_doc("alpha_tool"), headers=headers(1))).is_success
     writes = [
-        client.put(
-            f"{TOOLS}/alpha_tool", json=tool_doc("alpha_tool", owner="a"), headers=headers(2)
+        write_with_etag(
+            client, "PUT", f"{TOOLS}/alpha_tool", tool_doc("alpha_tool", owner="a"), headers(2)
         ),
-        client.patch(f"{TOOLS}/alpha_tool", json={"owner": "b"}, headers=headers(3)),
+        write_with_etag(client, "PATCH", f"{TOOLS}/alpha_tool", {"owner": "b"}, headers(3)),
         client.patch(f"{TOOLS}/alpha_tool/disable", headers=headers(4)),
         client.patch(f"{TOOLS}/alpha_tool/enable", headers=headers(5)),
         client.post(f"{TOOLS}/alpha_tool/rollback", json={"version": 1}, headers=headers(6)),
@@ -131,7 +134,7 @@ async def test_every_write_is_audited_with_actor_request_id_client_and_diff(
 async def test_a_refused_write_leaves_no_trace(client: httpx.AsyncClient, keys: Keys) -> None:
     await create(client, keys, "alpha_tool")
     refused = [
-        client.patch(f"{TOOLS}/alpha_tool", json={"platform": "plan9"}, headers=keys.editor),
+        write_with_etag(client, "PATCH", f"{TOOLS}/alpha_tool", {"platform": "plan9"}, keys.editor),
         client.put(
             f"{TOOLS}/alpha_tool",
             json=tool_doc("alpha_tool", owner="x"),
@@ -149,7 +152,7 @@ async def test_a_refused_write_leaves_no_trace(client: httpx.AsyncClient, keys: 
 async def test_the_audit_log_filters_and_pages(client: httpx.AsyncClient, keys: Keys) -> None:
     for i in range(5):
         await create(client, keys, f"tool_{i}")
-    await client.patch(f"{TOOLS}/tool_0", json={"owner": "x"}, headers=keys.admin)
+    await write_with_etag(client, "PATCH", f"{TOOLS}/tool_0", {"owner": "x"}, keys.admin)
     creates = (await client.get("/api/v1/audit?action=create")).json()["items"]
     assert [e["tool_name"] for e in creates] == [f"tool_{i}" for i in range(4, -1, -1)]
     by_admin = (await client.get("/api/v1/audit?actor=test-admin")).json()["items"]

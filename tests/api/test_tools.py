@@ -7,7 +7,7 @@ import httpx
 
 from builders import tool_doc
 
-from .support import ClientFactory, Keys, assert_problem, create
+from .support import ClientFactory, Keys, assert_problem, create, write_with_etag
 
 TOOLS = "/api/v1/tools"
 
@@ -124,44 +124,68 @@ async def test_put_with_a_stale_etag_is_412_and_changes_nothing(
 
 async def test_put_of_an_unknown_tool_is_404(client: httpx.AsyncClient, keys: Keys) -> None:
     response = await client.put(
-        f"{TOOLS}/ghost_tool", json=tool_doc("ghost_tool"), headers=keys.editor
+        f"{TOOLS}/ghost_tool", json=tool_doc("ghost_tool"), headers={**keys.editor, "If-Match": "*"}
     )
     assert_problem(response, 404)
 
 
 async def test_put_cannot_rename(client: httpx.AsyncClient, keys: Keys) -> None:
     await create(client, keys, "alpha_tool")
-    response = await client.put(
-        f"{TOOLS}/alpha_tool", json=tool_doc("beta_tool"), headers=keys.editor
+    response = await write_with_etag(
+        client, "PUT", f"{TOOLS}/alpha_tool", tool_doc("beta_tool"), keys.editor
     )
     body = assert_problem(response, 422)
     assert body["errors"][0]["path"] == "name"
 
 
-async def test_if_match_is_required_when_the_setting_is_on(
+async def test_put_and_patch_without_if_match_are_refused_with_428_by_default(
+    client: httpx.AsyncClient, keys: Keys
+) -> None:
+    created = await create(client, keys, "alpha_tool")
+    doc = tool_doc("alpha_tool", description="Changed.")
+    refused = await client.put(f"{TOOLS}/alpha_tool", json=doc, headers=keys.editor)
+    body = assert_problem(refused, 428)
+    assert "If-Match" in body["detail"]
+    assert "TOOLCATALOG_REQUIRE_IF_MATCH=false" in body["detail"]
+    patch = await client.patch(f"{TOOLS}/alpha_tool", json={"owner": "x"}, headers=keys.editor)
+    assert_problem(patch, 428)
+    assert (await client.get(f"{TOOLS}/alpha_tool")).headers["etag"] == created.headers["etag"]
+    etag = created.headers["etag"]
+    allowed = await client.put(
+        f"{TOOLS}/alpha_tool", json=doc, headers={**keys.editor, "If-Match": etag}
+    )
+    assert allowed.status_code == 200
+    anything = await client.patch(
+        f"{TOOLS}/alpha_tool", json={"owner": "y"}, headers={**keys.editor, "If-Match": "*"}
+    )
+    assert anything.status_code == 200
+    # Setting one state needs no ETag: there is nothing to lose.
+    disabled = await client.patch(f"{TOOLS}/alpha_tool/disable", headers=keys.editor)
+    assert disabled.status_code == 200
+
+
+async def test_writes_without_if_match_are_accepted_when_the_setting_is_off(
     make_client: ClientFactory, keys: Keys
 ) -> None:
-    async with make_client(require_if_match=True) as client:
-        created = await create(client, keys, "alpha_tool")
+    async with make_client(require_if_match=False) as client:
+        await create(client, keys, "alpha_tool")
         doc = tool_doc("alpha_tool", description="Changed.")
-        refused = await client.put(f"{TOOLS}/alpha_tool", json=doc, headers=keys.editor)
-        body = assert_problem(refused, 428)
-        assert "If-Match" in body["detail"]
+        put = await client.put(f"{TOOLS}/alpha_tool", json=doc, headers=keys.editor)
+        assert put.status_code == 200
         patch = await client.patch(f"{TOOLS}/alpha_tool", json={"owner": "x"}, headers=keys.editor)
-        assert_problem(patch, 428)
-        etag = created.headers["etag"]
-        allowed = await client.put(
-            f"{TOOLS}/alpha_tool", json=doc, headers={**keys.editor, "If-Match": etag}
-        )
-        assert allowed.status_code == 200
+        assert patch.status_code == 200
 
 
 async def test_patch_merges_and_null_removes(client: httpx.AsyncClient, keys: Keys) -> None:
-    await create(client, keys, "alpha_tool", owner="sre", metadata={"a": 1, "b": 2})
+    created = await create(client, keys, "alpha_tool", owner="sre", metadata={"a": 1, "b": 2})
     response = await client.patch(
         f"{TOOLS}/alpha_tool",
         content=b'{"owner": null, "metadata": {"b": null, "c": 3}, "tags": ["x"]}',
-        headers={**keys.editor, "Content-Type": "application/merge-patch+json"},
+        headers={
+            **keys.editor,
+            "Content-Type": "application/merge-patch+json",
+            "If-Match": created.headers["etag"],
+        },
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -172,8 +196,8 @@ async def test_patch_merges_and_null_removes(client: httpx.AsyncClient, keys: Ke
 
 async def test_patch_revalidates_the_result(client: httpx.AsyncClient, keys: Keys) -> None:
     await create(client, keys, "alpha_tool")
-    response = await client.patch(
-        f"{TOOLS}/alpha_tool", json={"platform": "plan9"}, headers=keys.editor
+    response = await write_with_etag(
+        client, "PATCH", f"{TOOLS}/alpha_tool", {"platform": "plan9"}, keys.editor
     )
     body = assert_problem(response, 422)
     assert body["errors"][0]["path"] == "platform"
@@ -181,7 +205,7 @@ async def test_patch_revalidates_the_result(client: httpx.AsyncClient, keys: Key
 
 async def test_patch_with_a_stale_etag_is_412(client: httpx.AsyncClient, keys: Keys) -> None:
     created = await create(client, keys, "alpha_tool")
-    await client.patch(f"{TOOLS}/alpha_tool", json={"owner": "a"}, headers=keys.editor)
+    await write_with_etag(client, "PATCH", f"{TOOLS}/alpha_tool", {"owner": "a"}, keys.editor)
     response = await client.patch(
         f"{TOOLS}/alpha_tool",
         json={"owner": "b"},
@@ -194,8 +218,8 @@ async def test_patch_that_changes_nothing_records_no_version(
     client: httpx.AsyncClient, keys: Keys
 ) -> None:
     created = await create(client, keys, "alpha_tool")
-    response = await client.patch(
-        f"{TOOLS}/alpha_tool", json={"version": "1.0.0"}, headers=keys.editor
+    response = await write_with_etag(
+        client, "PATCH", f"{TOOLS}/alpha_tool", {"version": "1.0.0"}, keys.editor
     )
     assert response.headers["etag"] == created.headers["etag"]
 

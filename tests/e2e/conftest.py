@@ -26,8 +26,8 @@ def servers(tmp_path: Path) -> Iterator[Servers]:
 
 
 @pytest.fixture
-async def stoppable_pg(tmp_path: Path) -> AsyncIterator[StoppablePostgres]:
-    server = await asyncio.to_thread(StoppablePostgres, tmp_path / "pgdata")
+async def stoppable_pg() -> AsyncIterator[StoppablePostgres]:
+    server = await asyncio.to_thread(StoppablePostgres)
     try:
         yield server
     finally:

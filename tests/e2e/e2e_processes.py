@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import psutil
 import pytest
 
 from toolcatalog.catalog.keys import ApiKeyService, Role
@@ -152,21 +154,27 @@ async def admin_key(settings: Settings, url: str) -> str:
 
 class StoppablePostgres:
     """A private PostgreSQL (pgserver's binaries) that a test stops and starts with pg_ctl,
-    keeping its socket, so clients see a real outage and a real recovery."""
+    keeping its socket, so clients see a real outage and a real recovery; or freezes
+    (SIGSTOP), so clients see a database that accepts and never answers.
 
-    def __init__(self, folder: Path) -> None:
+    Its folder is a fresh one under the system's temporary directory, not the test's
+    tmp_path: as root, pgserver runs PostgreSQL as the `pgserver` user, which must traverse
+    every parent folder, and each pytest session that starts (others run beside this one on
+    a shared machine) resets /tmp/pytest-of-<user> to mode 0700. pg_ctl then failed with
+    "Permission denied", and pgserver's clean-up went on to terminate a postmaster that was
+    already gone (psutil.NoSuchProcess at teardown)."""
+
+    def __init__(self) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs on XDG_RUNTIME_DIR
             import pgserver
             from pgserver._commands import pg_ctl
 
         self._pg_ctl = pg_ctl
-        # cleanup_mode=None: this class stops the server and deletes its folder itself.
-        # pgserver's own clean-up kills the postmaster it saw at start through psutil, which
-        # raced a server this class had just stopped or restarted (psutil.NoSuchProcess
-        # under load: the process exited between its is_running() and terminate()).
-        self._server = pgserver.get_server(folder, cleanup_mode=None)
-        self._pgdata = Path(self._server.pgdata)
+        self._folder = Path(tempfile.mkdtemp(prefix="toolcatalog-e2e-pg-"))
+        # cleanup_mode=None: close() stops the server and deletes the folder itself,
+        # tolerating processes that are already gone.
+        self._server = pgserver.get_server(self._folder / "pgdata", cleanup_mode=None)
         self.url: str = self._server.get_uri()
         self._socket_dir = parse_qs(urlsplit(self.url).query)["host"][0]
 
@@ -183,7 +191,29 @@ class StoppablePostgres:
     def close(self) -> None:
         """Stop the server (if it runs: a test may have stopped it) and delete its folder.
         Tolerates processes that are already gone, whoever ended them."""
+        self.thaw()  # a frozen server cannot stop
         with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self._ctl("-w", "-m", "immediate", "stop")
         self._server.cleanup()  # with cleanup_mode=None: only forgets the handle
-        shutil.rmtree(self._pgdata, ignore_errors=True)
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+    def _processes(self) -> list[psutil.Process]:
+        """The postmaster and its children, as they are now (none if it is stopped)."""
+        try:
+            pid = int((self._folder / "pgdata" / "postmaster.pid").read_text().split()[0])
+            postmaster = psutil.Process(pid)
+            return [postmaster, *postmaster.children(recursive=True)]
+        except (FileNotFoundError, IndexError, ValueError, psutil.NoSuchProcess):
+            return []
+
+    def freeze(self) -> None:
+        """SIGSTOP every PostgreSQL process: connections stay open, nothing answers (a hung
+        server, a stalled disk). `thaw()` resumes them."""
+        for proc in self._processes():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.suspend()
+
+    def thaw(self) -> None:
+        for proc in self._processes():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.resume()

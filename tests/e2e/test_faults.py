@@ -114,6 +114,51 @@ def test_the_service_rides_out_a_database_outage(
     client.close()
 
 
+def test_a_hung_database_neither_holds_health_nor_cached_reads(
+    servers: Servers, stoppable_pg: StoppablePostgres, prepared: str
+) -> None:
+    # The database's own timeouts are 30 s here and every request below must answer within
+    # NO_HANGING_S (10 s): a behaviour bound, not a measure (bench/hung_database.py measures).
+    server = servers.start(
+        {
+            "DATABASE_URL": stoppable_pg.url,
+            "TOOLCATALOG_CACHE_TTL_S": "1",
+            "TOOLCATALOG_DB_COMMAND_TIMEOUT_S": "30",
+            "TOOLCATALOG_DB_CONNECT_TIMEOUT_S": "30",
+        }
+    )
+    client = httpx.Client(base_url=server.url, timeout=NO_HANGING_S)
+    assert client.get("/api/v1/tools/alpha_tool").status_code == 200
+    stoppable_pg.freeze()
+    try:
+
+        def degraded() -> bool:
+            return bool(client.get("/api/v1/tools/health").json()["status"] == "degraded")
+
+        eventually(degraded, "health to say degraded")
+        health = client.get("/api/v1/tools/health").json()
+        assert health["database"] == "unreachable"
+        assert "no answer" in health["reason"]
+
+        def stale() -> bool:
+            r = client.get("/api/v1/tools/alpha_tool")
+            return r.status_code == 200 and r.headers.get("x-cache-stale") == "true"
+
+        eventually(stale, "the expired cached tool served stale")
+        response = client.get("/api/v1/tools/alpha_tool")
+        assert response.json()["name"] == "alpha_tool"
+        assert "did not answer in time" in response.headers["warning"]
+    finally:
+        stoppable_pg.thaw()
+    wait_healthy(server)
+    eventually(
+        lambda: "x-cache-stale" not in client.get("/api/v1/tools/alpha_tool").headers,
+        "fresh reads again",
+    )
+    assert "Traceback" not in server.logs()
+    client.close()
+
+
 def test_start_up_waits_for_the_database_and_says_why(
     servers: Servers, stoppable_pg: StoppablePostgres, prepared: str
 ) -> None:

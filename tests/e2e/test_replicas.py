@@ -34,10 +34,11 @@ def description(base: str) -> str:
 
 
 def put_description(base: str, key: str, text: str) -> None:
+    """Replace the description, unconditionally (If-Match: *)."""
     response = httpx.put(
         base + TOOL,
         json=tool_doc("alpha_tool", description=text),
-        headers={"Authorization": f"Bearer {key}"},
+        headers={"Authorization": f"Bearer {key}", "If-Match": "*"},
         timeout=10,
     )
     assert response.status_code == 200, response.text

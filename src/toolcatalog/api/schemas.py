@@ -59,7 +59,7 @@ _MEANING = {
     413: "The body is over TOOLCATALOG_MAX_BODY_BYTES",
     415: "The body is not JSON",
     422: "The request or definition is invalid; `errors` gives each problem's JSON path",
-    428: "If-Match is required (TOOLCATALOG_REQUIRE_IF_MATCH is on)",
+    428: "If-Match is required (unless TOOLCATALOG_REQUIRE_IF_MATCH=false)",
     503: "The database is unreachable",
 }
 

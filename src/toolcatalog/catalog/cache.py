@@ -97,6 +97,30 @@ class AsyncLRUCache(Generic[V]):
             return entry.value
         # An expired entry stays until its reload succeeds: `peek(allow_stale=True)` can still
         # serve it if the database is away.
+        # shield: one caller's cancellation must not cancel the shared load.
+        return await asyncio.shield(self._start_load(key, loader))
+
+    async def get_or_stale(
+        self, key: str, loader: Callable[[], Awaitable[V]], wait_s: float
+    ) -> tuple[V, bool]:
+        """Like `get_or_load`, but when an expired entry is there and its reload has not
+        finished within `wait_s`, that entry, flagged stale (True); the reload goes on and
+        stores its result for later callers. A hung database then delays a read by `wait_s`,
+        not by the command timeout."""
+        entry = self._fresh(key)
+        if entry is not None:
+            return entry.value, False
+        expired = self._entries.get(key)
+        load = self._start_load(key, loader)
+        if expired is None:
+            return await asyncio.shield(load), False
+        done, _ = await asyncio.wait({load}, timeout=wait_s)
+        if done:
+            return load.result(), False
+        return expired.value, True
+
+    def _start_load(self, key: str, loader: Callable[[], Awaitable[V]]) -> asyncio.Future[V]:
+        """Count a miss and start the load of `key`, or join the one in flight."""
         self.misses += 1
         self._miss_counter.inc()
         load = self._inflight.get(key)
@@ -104,8 +128,7 @@ class AsyncLRUCache(Generic[V]):
             load = asyncio.ensure_future(self._load(key, loader))
             load.add_done_callback(_retrieve)
             self._inflight[key] = load
-        # shield: one caller's cancellation must not cancel the shared load.
-        return await asyncio.shield(load)
+        return load
 
     async def _load(self, key: str, loader: Callable[[], Awaitable[V]]) -> V:
         me = asyncio.current_task()

@@ -174,15 +174,19 @@ class ToolCatalogService:
 
     async def get_tool(self, name: str) -> CachedTool:
         """The tool by name, from the cache when possible. Raises NotFound."""
+        return await self.tools.get_or_load(name, lambda: self._load_tool(name))
 
-        async def load() -> CachedTool:
-            async with self.db.connection("fetch_tool") as conn:
-                record = await tool_store.fetch_tool(conn, name)
-            if record is None:
-                raise NotFound(f"no tool named {name!r}")
-            return _record_to_cached(record, self.invalid.validate_one(record))
+    async def get_tool_or_stale(self, name: str, wait_s: float) -> tuple[CachedTool, bool]:
+        """`get_tool`, except that an expired cached tool whose reload takes longer than
+        `wait_s` is answered as it was, flagged stale (True)."""
+        return await self.tools.get_or_stale(name, lambda: self._load_tool(name), wait_s)
 
-        return await self.tools.get_or_load(name, load)
+    async def _load_tool(self, name: str) -> CachedTool:
+        async with self.db.connection("fetch_tool") as conn:
+            record = await tool_store.fetch_tool(conn, name)
+        if record is None:
+            raise NotFound(f"no tool named {name!r}")
+        return _record_to_cached(record, self.invalid.validate_one(record))
 
     def peek_tool(self, name: str) -> CachedTool | None:
         """A cached tool even if stale (for serving while the database is away)."""

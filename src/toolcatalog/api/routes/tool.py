@@ -2,9 +2,10 @@
 capabilities, and checking a definition of it.
 
 ETag rules: GET answers 304 to a matching If-None-Match. Every write honours If-Match when
-sent (a stale ETag is 412 and changes nothing); with TOOLCATALOG_REQUIRE_IF_MATCH on, PUT and
-PATCH without If-Match are refused with 428. Registered last: `{name}` would otherwise take
-fixed segments such as `health` or `search`.
+sent (a stale ETag is 412 and changes nothing); PUT and PATCH without If-Match are refused with
+428 unless TOOLCATALOG_REQUIRE_IF_MATCH=false (a read-modify-write without it would silently
+undo a concurrent change). Enable, disable and delete set one state and need none.
+Registered last: `{name}` would otherwise take fixed segments such as `health` or `search`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ IfMatch = Annotated[
         description="The ETag you last read. Stale: 412 and nothing changes. `*`: any.",
     ),
 ]
+# An expired cached tool whose reload takes longer than this is served as it was (marked
+# stale) while the reload goes on: a hung database must not hold reads for the command timeout.
+STALE_AFTER_S = 0.2
 _WRITTEN: dict[int | str, dict[str, Any]] = {
     200: {"description": "The stored definition", "headers": ETAG_HEADER}
 }
@@ -58,8 +62,9 @@ def _if_match_required(runtime: RuntimeDep, if_match: str | None) -> Response | 
         return problem(
             428,
             "Precondition required",
-            "this server requires If-Match on PUT and PATCH: GET the tool and send its "
-            "ETag back as If-Match",
+            "PUT and PATCH need an If-Match header: GET the tool, change it, and send its "
+            "ETag back as If-Match (or If-Match: * to overwrite whatever is there); servers "
+            "may allow writes without it with TOOLCATALOG_REQUIRE_IF_MATCH=false",
             code="precondition_required",
         )
     return None
@@ -81,19 +86,21 @@ async def get_tool(
     _caller: ReaderDep,
     if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
 ) -> Response:
-    stale = False
+    warning = None
     try:
-        cached = await catalog.get_tool(name)
+        cached, slow = await catalog.get_tool_or_stale(name, STALE_AFTER_S)
+        if slow:
+            warning = "Response is stale: the database did not answer in time"
     except StoreUnavailable:
         fallback = catalog.peek_tool(name)
         if fallback is None:
             raise
-        cached, stale = fallback, True
-        metrics.STALE_SERVED.inc()
+        cached, warning = fallback, "Response is stale: database unreachable"
     headers: dict[str, str] = {}
-    if stale:
+    if warning is not None:
+        metrics.STALE_SERVED.inc()
         headers["X-Cache-Stale"] = "true"
-        headers["Warning"] = '110 toolcatalog "Response is stale: database unreachable"'
+        headers["Warning"] = f'110 toolcatalog "{warning}"'
     if if_none_match is not None and etag_matches(cached.etag, if_none_match):
         return Response(
             status_code=304, headers={"ETag": cached.etag, "Cache-Control": "no-cache", **headers}
