@@ -29,7 +29,7 @@ async def _send(
     client: httpx.AsyncClient, method: str, url: str, doc: Any, depth: int, keys: Keys
 ) -> httpx.Response:
     text = json.dumps(doc).replace('"DEEP"', _nested(depth))
-    headers = {**keys.editor, "content-type": "application/json"}
+    headers = {**keys.editor, "content-type": "application/json", "If-Match": "*"}
     return await client.request(method, url, content=text, headers=headers)
 
 

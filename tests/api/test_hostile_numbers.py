@@ -65,7 +65,9 @@ async def test_merge_patch_refuses_a_non_finite_estimate(
     patched = copy.deepcopy(created.json()["capabilities"])
     patched[0]["patterns"][0]["profile"]["time_estimate_ms"] = value
     response = await client.patch(
-        f"{TOOLS}/alpha_tool", json={"capabilities": patched}, headers=keys.editor
+        f"{TOOLS}/alpha_tool",
+        json={"capabilities": patched},
+        headers={**keys.editor, "If-Match": created.headers["etag"]},
     )
     _assert_refused_at(response, ESTIMATE)
     still = await client.get(f"{TOOLS}/alpha_tool")
@@ -76,7 +78,7 @@ async def test_merge_patch_refuses_a_non_finite_estimate(
 async def test_put_refuses_a_non_finite_estimate(client: httpx.AsyncClient, keys: Keys) -> None:
     await create(client, keys, "alpha_tool")
     response = await client.put(
-        f"{TOOLS}/alpha_tool", json=_with_estimate("inf"), headers=keys.editor
+        f"{TOOLS}/alpha_tool", json=_with_estimate("inf"), headers={**keys.editor, "If-Match": "*"}
     )
     _assert_refused_at(response, ESTIMATE)
     assert (await client.get(f"{TOOLS}/alpha_tool")).status_code == 200

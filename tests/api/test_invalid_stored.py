@@ -67,7 +67,10 @@ async def test_replacing_the_poisoned_tool_heals_the_catalog(
     assert (await client.get(f"{TOOLS}/beta_tool")).status_code == 409
     assert (await client.get(f"{TOOLS}/health")).json()["status"] == "degraded"
 
-    fixed = await client.put(f"{TOOLS}/beta_tool", json=tool_doc("beta_tool"), headers=keys.editor)
+    # Its GET is a 409 (no ETag to send back): replaced knowingly, If-Match: *.
+    fixed = await client.put(
+        f"{TOOLS}/beta_tool", json=tool_doc("beta_tool"), headers={**keys.editor, "If-Match": "*"}
+    )
     assert fixed.status_code == 200, fixed.text
     assert (await client.get(f"{TOOLS}/beta_tool")).status_code == 200
     health = (await client.get(f"{TOOLS}/health")).json()

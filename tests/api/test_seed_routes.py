@@ -96,7 +96,9 @@ async def test_with_the_setting_ours_stays_under_native_and_where_the_seed_had_n
         assert "items" in (await client.get("/native/api/v1/tools")).json()
         assert (await client.get("/api/v1/tools")).json()["tools"][0]["tool_name"] == "test_runner"
         r = await client.patch(
-            "/api/v1/tools/test_runner", json={"owner": "ops"}, headers=keys.editor
+            "/api/v1/tools/test_runner",
+            json={"owner": "ops"},
+            headers={**keys.editor, "If-Match": "*"},
         )
         assert r.status_code == 200
         assert r.json()["owner"] == "ops"
