@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -73,6 +74,9 @@ class Execution(BaseModel):
     )
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] | None = None
     url: str | None = Field(default=None, max_length=2000, description="URL template for http.")
+    body: str | None = Field(
+        default=None, max_length=10_000, description="http: request body template."
+    )
     credentials: list[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,127}$")]] = Field(
         default_factory=list, description="Names of the credentials it needs (never values)."
     )
@@ -84,6 +88,31 @@ class Execution(BaseModel):
         if self.kind == "http" and not (self.method and self.url):
             raise ValueError("execution.kind 'http' needs 'method' and 'url'")
         return self
+
+
+class PatternExecution(BaseModel):
+    """How one pattern runs, over its tool's `execution`: each field given replaces the tool's
+    (kind and credentials stay the tool's). Listing deployments is a GET to /deployments;
+    rolling one back a POST to /deployments/{id}/rollback with a body."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    command: str | None = Field(
+        default=None, max_length=4000, description="Command template (command, script)."
+    )
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] | None = None
+    path: str | None = Field(
+        default=None,
+        max_length=2000,
+        pattern=r"^/",
+        description="http: path (and query) template replacing the tool's url path, on the same "
+        "scheme and host, e.g. '/api/v1/deployments/{id}/rollback'.",
+    )
+    body: str | None = Field(
+        default=None,
+        max_length=10_000,
+        description='http: request body template, e.g. \'{"reason": "{reason}"}\'.',
+    )
 
 
 JsonSchema = dict[str, Any]
@@ -124,6 +153,11 @@ class Pattern(BaseModel):
     )
     profile: Profile = Field(default_factory=Profile)
     policy: Policy = Field(default_factory=Policy)
+    execution: PatternExecution | None = Field(
+        default=None,
+        description="How this pattern runs when it differs from the tool's execution (method, "
+        "path, command, body); fields not given are the tool's.",
+    )
 
     _free_json = field_validator("inputs", "outputs", mode="before")(check_json)
 
@@ -307,6 +341,51 @@ class Tool(BaseModel):
     @classmethod
     def _unique_tags(cls, value: list[str]) -> list[str]:
         return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _pattern_executions_refine_the_tools(self) -> Tool:
+        for i, cap in enumerate(self.capabilities):
+            for j, pattern in enumerate(cap.patterns):
+                own = pattern.execution
+                if own is None:
+                    continue
+                where = f"capabilities[{i}].patterns[{j}].execution"
+                if self.execution is None:
+                    raise ValueError(
+                        f"{where}: a pattern's execution refines the tool's, and the tool has "
+                        "none; set the tool's execution (kind, and url for http) first"
+                    )
+                http = self.execution.kind == "http"
+                wrong = (["command"] if http and own.command else []) or [
+                    f for f in ("method", "path", "body") if not http and getattr(own, f)
+                ]
+                if wrong:
+                    raise ValueError(
+                        f"{where}: {', '.join(wrong)} does not apply to the tool's execution "
+                        f"kind {self.execution.kind!r}"
+                    )
+        return self
+
+    def execution_for(self, pattern: Pattern) -> Execution | None:
+        """How `pattern` runs: its own execution's fields over the tool's (a path replaces the
+        path and query of the tool's url, keeping its scheme and host); None when the tool
+        declares no execution."""
+        base = self.execution
+        own = pattern.execution
+        if base is None or own is None:
+            return base
+        url = base.url
+        if own.path is not None and url is not None:
+            parts = urlsplit(url)
+            url = f"{parts.scheme}://{parts.netloc}{own.path}"
+        return base.model_copy(
+            update={
+                "command": own.command or base.command,
+                "method": own.method or base.method,
+                "url": url,
+                "body": own.body if own.body is not None else base.body,
+            }
+        )
 
     def pattern_count(self) -> int:
         return sum(len(c.patterns) for c in self.capabilities)

@@ -81,5 +81,6 @@ def decide(
         tool=top.entry.tool.name,
         capability=top.entry.capability.name,
         pattern=top.entry.pattern.name,
+        run=top.entry.tool.execution_for(top.entry.pattern),
     )
     return Decided(ranked, decision, None, tie)

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from toolcatalog.model.profile import Environment
+from toolcatalog.model.tool import Execution as ToolExecution
 from toolcatalog.model.tool import Platform
 
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -153,6 +154,12 @@ class Decision(BaseModel):
     tool: str
     capability: str
     pattern: str
+    run: ToolExecution | None = Field(
+        default=None,
+        description="How to run the decided pattern: its own execution (method, path, command, "
+        "body) over the tool's; templates keep their {placeholders}. None when the tool "
+        "declares no execution.",
+    )
 
 
 class Estimates(BaseModel):
