@@ -5,7 +5,7 @@ optional inputs or examples, which the script did not store)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +88,7 @@ async def add_history(url: str, tool_id: int, *, audit: int, telemetry: int) -> 
                 VALUES ($1, 'tool', $1, $2, $3::jsonb, 'alice', $4, 'seeded', '10.0.0.7')
                 """,
                 tool_id, "created" if i == 0 else "updated", _json({"step": i}),
-                WHEN.replace(day=3 + i),
+                WHEN + timedelta(days=i),
             )  # fmt: skip
         pattern = await conn.fetchrow(
             """

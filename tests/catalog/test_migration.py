@@ -61,7 +61,7 @@ async def test_tools_history_and_telemetry_import_once(
     assert report.history == (3, 8)
     audit = await conn.fetch(
         "SELECT actor, action, occurred_at, client_address, diff FROM tool_audit_log"
-        " WHERE tool_name = 'crontab' AND actor <> 'cli' ORDER BY occurred_at"
+        " WHERE tool_name = 'crontab' AND actor LIKE 'opsconductor:%' ORDER BY occurred_at"
     )
     assert [(a["actor"], a["action"]) for a in audit] == [
         ("opsconductor:alice", "create"), ("opsconductor:alice", "update"),
@@ -82,8 +82,32 @@ async def test_tools_history_and_telemetry_import_once(
         101.0, 1.25, {"N": 1}
     )  # fmt: skip
 
+    marker = await conn.fetchval(
+        "SELECT diff FROM tool_audit_log WHERE actor = 'opsconductor-migration'"
+        " AND tool_name = 'crontab'"
+    )
+    assert marker[0]["to"] == {"audit": 3, "telemetry": 8}
+
     again = await service.import_definitions(tools, actor=Actor("cli"), history=migration.history)
     assert (again.unchanged, again.history) == (["grep", "crontab"], (0, 0))
+
+
+async def test_a_tool_the_import_replaces_gets_its_history_once(
+    empty_db_url: str, service: ToolCatalogService
+) -> None:
+    ids = await create_seed_database(empty_db_url, seed_docs())
+    await add_history(empty_db_url, ids["grep"], audit=2, telemetry=3)
+    migration = await read_opsconductor_database(empty_db_url, None)
+    tools = [lt.tool for lt in migration.result.tools]
+    grep = tools[0]
+    await service.create_tool(grep.model_copy(update={"description": "the catalog's own grep"}))
+
+    first = await service.import_definitions(tools, history=migration.history)
+    assert (first.updated, first.history) == (["grep"], (2, 3))
+
+    changed = [grep.model_copy(update={"description": "edited in the seed"}), tools[1]]
+    second = await service.import_definitions(changed, history=migration.history)
+    assert (second.updated, second.history) == (["grep"], (0, 0))
 
 
 async def test_only_the_latest_version_of_a_tool_is_imported(empty_db_url: str) -> None:

@@ -141,3 +141,12 @@ def test_import_from_a_running_seed_database(
     usage = run(fresh_db_url, "import", "--format", "opsconductor-db", str(tmp_path))
     assert usage.returncode == 1
     assert "takes one PostgreSQL URL" in usage.stderr
+
+
+def test_validate_of_a_seed_database_is_a_usage_error_pointing_at_dry_run() -> None:
+    result = run(
+        "postgresql://nobody@127.0.0.1:1/none",
+        "validate", "--format", "opsconductor-db", "postgresql://seed/db",
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "--dry-run" in result.stderr

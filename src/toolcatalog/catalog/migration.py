@@ -26,19 +26,40 @@ AUDIT_ACTIONS = {
 DIFF_OPS = {"created": "add", "deleted": "remove"}
 
 
+# The audit entry that records a tool's migrated history, and marks it as done.
+MIGRATION_ACTOR = "opsconductor-migration"
+
+
 @dataclass
 class ImportedHistory:
-    """The seed's audit entries and telemetry, written with the tools they name the first time
-    those tools are imported (so importing twice adds nothing twice)."""
+    """The seed's audit entries and telemetry, written with the tools they name: once per tool,
+    the first time an import creates or changes it (a marker entry records that it was)."""
 
     audit: list[AuditWrite] = field(default_factory=list)
     telemetry: list[TelemetryWrite] = field(default_factory=list)
 
-    async def write(self, conn: Any, created: set[str]) -> tuple[int, int]:
+    async def write(self, conn: Any, changed: set[str]) -> tuple[int, int]:
         """Within the caller's transaction; returns the audit entries and telemetry rows written."""
-        audit = [a for a in self.audit if a.tool_name in created]
-        telemetry = [t for t in self.telemetry if t.tool_name in created]
-        await audit_store.insert_audit(conn, audit)
+        with_history = {a.tool_name for a in self.audit} | {t.tool_name for t in self.telemetry}
+        todo = changed & with_history
+        todo -= await audit_store.fetch_tools_audited_by(conn, MIGRATION_ACTOR, sorted(todo))
+        audit = [a for a in self.audit if a.tool_name in todo]
+        telemetry = [t for t in self.telemetry if t.tool_name in todo]
+        markers = [
+            AuditWrite(
+                actor=MIGRATION_ACTOR,
+                action="import",
+                tool_name=name,
+                revision_before=None,
+                revision_after=None,
+                diff=[{"op": "add", "path": "opsconductor.history", "to": {
+                    "audit": sum(a.tool_name == name for a in audit),
+                    "telemetry": sum(t.tool_name == name for t in telemetry),
+                }}],
+            )
+            for name in sorted(todo)
+        ]  # fmt: skip
+        await audit_store.insert_audit(conn, [*audit, *markers])
         await telemetry_store.insert_telemetry(conn, telemetry)
         return len(audit), len(telemetry)
 

@@ -344,8 +344,8 @@ class ToolCatalogService:
         Unchanged tools are left alone (no version, no audit entry), so importing the same
         files twice changes nothing. With `overwrite=False` existing tools are skipped.
         `dry_run` runs the whole transaction, including database constraints, then rolls
-        it back. `history` (migrated from the seed) is written for the tools this import
-        creates, in the same transaction.
+        it back. `history` (migrated from the seed) is written, once, for the tools this
+        import creates or changes, in the same transaction.
         """
         _refuse_duplicate_names(tools)
         report = ImportReport(dry_run=dry_run)
@@ -388,7 +388,8 @@ class ToolCatalogService:
                         action="import",
                     )
                     if history is not None:
-                        report.history = await history.write(conn, set(report.created))
+                        changed = {*report.created, *report.updated}
+                        report.history = await history.write(conn, changed)
                     report.generation = await self._publish(
                         conn, [*report.created, *report.updated], everything=vocabulary_changed
                     )

@@ -12,11 +12,18 @@ from toolcatalog.cli import migration as migration_output
 from toolcatalog.cli import output
 from toolcatalog.cli.importing import MappingOption, SourceFormat, load_sources, naming_for
 from toolcatalog.cli.output import JsonFlag
-from toolcatalog.cli.running import EXIT_INVALID, cli_settings, command_runtime, run_async
+from toolcatalog.cli.running import (
+    EXIT_INVALID,
+    EXIT_USAGE,
+    cli_settings,
+    command_runtime,
+    run_async,
+)
 from toolcatalog.errors import InvalidDefinition
 from toolcatalog.formats.catalog_folder import load_vocabulary
 from toolcatalog.formats.dump import dump_tool, dump_yaml
 from toolcatalog.model.tool import Platform, Status
+from toolcatalog.model.vocabulary import Vocabulary
 from toolcatalog.store.tool_listing import ToolFilter
 
 Paths = Annotated[
@@ -56,6 +63,14 @@ def export_command(
     output.out.print(f"exported {count} tool(s) to {out}", highlight=False)
 
 
+def _read_vocabulary(path: Path) -> Vocabulary | None:
+    try:
+        return load_vocabulary(path) if path.is_file() else None
+    except InvalidDefinition as exc:
+        output.report_error(exc)
+        raise typer.Exit(EXIT_INVALID) from None
+
+
 def validate_command(
     paths: Paths,
     fmt: Annotated[SourceFormat, typer.Option("--format")] = SourceFormat.native,
@@ -64,12 +79,19 @@ def validate_command(
 ) -> None:
     """Check definitions without a database; exit 1 if any is invalid. opsconductor: generic
     names map onto the catalog folder's vocabulary (TOOLCATALOG_CATALOG_DIR) when it has one."""
+    if fmt is SourceFormat.opsconductor_db:
+        output.err.print(
+            "error: validate reads files; check a seed database with "
+            "`toolcatalog import --format opsconductor-db URL --dry-run`",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_USAGE)
     naming = None
     if fmt is SourceFormat.opsconductor:
         folder = cli_settings().resolved_catalog_dir()
         vocab_file = folder / "capabilities.yaml" if folder is not None else None
-        exists = vocab_file is not None and vocab_file.is_file()
-        naming = naming_for(load_vocabulary(vocab_file) if vocab_file and exists else None, mapping)
+        vocabulary = _read_vocabulary(vocab_file) if vocab_file else None
+        naming = naming_for(vocabulary, mapping)
     result, _, migration = load_sources(paths, fmt, naming)
     if migration is not None and not as_json:
         migration_output.print_skipped(migration)

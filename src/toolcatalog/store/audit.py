@@ -53,6 +53,16 @@ async def insert_audit(conn: Any, entries: Sequence[AuditWrite]) -> None:
             )
 
 
+async def fetch_tools_audited_by(conn: Any, actor: str, names: Sequence[str]) -> set[str]:
+    """Which of `names` have an entry by `actor` (a marker such as a migration's)."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT tool_name FROM tool_audit_log WHERE actor = $1 AND tool_name = ANY($2)",
+        actor,
+        list(names),
+    )
+    return {r["tool_name"] for r in rows}
+
+
 _WRITE_COLUMNS = (
     "actor", "action", "tool_name", "revision_before", "revision_after", "diff", "request_id",
     "client_address",

@@ -37,7 +37,7 @@ class PatternFields(SchemaFields):
         self.note(
             seed,
             Kind.defaulted,
-            f"effect {effect} read from the policy (the seed has none)",
+            f"effect {effect!r} inferred from the policy (the seed has none)",
             f"effect {effect!r}: the seed has none; read from its policy",
         )
         for name in sorted(names - set(properties)):
