@@ -188,3 +188,16 @@ async def test_a_seed_create_returns_the_converter_warnings_and_refuses_with_see
     assert_problem(
         await client.post(SEED, json=seed_tool_body("warned_tool"), headers=keys.editor), 409
     )
+
+
+async def test_a_write_shows_in_the_next_seed_list(client: httpx.AsyncClient, keys: Keys) -> None:
+    await _three(client, keys)
+    before = (await client.get(SEED, params={"enabled": "false"})).json()
+    assert [t["tool_name"] for t in before["tools"]] == ["other_tool"]
+    r = await client.patch(f"{SEED}/test_runner/disable", headers=keys.editor)
+    assert r.status_code == 200
+    after = (await client.get(SEED, params={"enabled": "false"})).json()
+    assert [t["tool_name"] for t in after["tools"]] == ["other_tool", "test_runner"]
+    seed = (await client.get(f"{SEED}/test_runner")).json()
+    assert seed["enabled"] is False
+    assert seed["revision"] == 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -43,6 +44,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await _warm_routing(app)
         if runtime is not None:
             app.state.runtime = runtime
             yield
@@ -107,3 +109,23 @@ def _warn_about(cfg: Settings) -> None:
             "TOOLCATALOG_OPSCONDUCTOR_API is on: /api/v1/tools answers the OpsConductor "
             "contract; ours is also at /native/api/v1/tools"
         )
+
+
+async def _warm_routing(app: FastAPI) -> None:
+    """Walk every route once before the first request: FastAPI builds each included
+    router's matching tables on first use, and the first request to reach the last ones
+    (`/api/v1/tools/{name}`) paid ~250-430 ms for it (bench/seed_load.py's slowest request).
+    A path that matches nothing walks them all and answers 404 to nobody."""
+    scope: dict[str, Any] = {
+        "type": "http", "method": "GET", "path": "/-warm-up-", "raw_path": b"/-warm-up-",
+        "root_path": "", "query_string": b"", "headers": [], "scheme": "http",
+        "http_version": "1.1", "server": ("127.0.0.1", 0), "client": ("127.0.0.1", 0),
+    }  # fmt: skip
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(_message: Any) -> None:
+        return None
+
+    await app.router(scope, receive, send)

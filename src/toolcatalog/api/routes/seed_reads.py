@@ -4,17 +4,21 @@ and performance stats. Mounted by `seed.mount` (see there for where and why).
 
 Lists are cut from the catalog snapshot the selector reads (in memory, invalidated by every
 write on every replica) and each tool on the page comes from the tool cache, so a seed
-list costs no database round trip once warm. Filters mean what they meant in the seed;
-parameters it never had are refused with 422 (`refuse_unknown_query`), never ignored.
+list costs no database round trip once warm; its encoded answer is kept with the snapshot it
+was cut from (`SeedAnswers`), so a repeated list costs a dictionary lookup. Filters mean what
+they meant in the seed; parameters it never had are refused with 422
+(`refuse_unknown_query`), never ignored.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from toolcatalog.api.auth import ReaderDep
@@ -33,6 +37,7 @@ from toolcatalog.api.seed_shapes import (
 )
 from toolcatalog.catalog.service import CachedTool, ToolCatalogService
 from toolcatalog.errors import NotFound
+from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Status, Tool
 
 
@@ -57,6 +62,52 @@ ToolName = Annotated[str, Path(max_length=200)]
 SeedStatus = Literal["active", "deprecated", "disabled", "testing", "experimental"]
 SEARCH_FIELDS = ("tool_name", "description", "category", "platform")
 assert set(SEED_STATUSES) == set(SeedStatus.__args__)  # type: ignore[attr-defined]
+
+
+class SeedAnswers:
+    """Encoded answers, valid while the catalog snapshot they were cut from is current (every
+    write replaces the snapshot, and the tool cache with it), plus each tool's encoded seed
+    shape while its cache entry is the same object. Bounded: cleared when full."""
+
+    MAX = 512
+
+    def __init__(self) -> None:
+        self.snapshot: CatalogSnapshot | None = None
+        self.pages: dict[tuple[Any, ...], bytes] = {}
+        self.tools: dict[str, tuple[CachedTool, bytes]] = {}
+
+    @staticmethod
+    def of(request: Request) -> SeedAnswers:
+        answers: SeedAnswers | None = getattr(request.app.state, "seed_answers", None)
+        if answers is None:
+            answers = request.app.state.seed_answers = SeedAnswers()
+        return answers
+
+    def page(self, snapshot: CatalogSnapshot, key: tuple[Any, ...]) -> bytes | None:
+        if snapshot is not self.snapshot:
+            self.snapshot, self.pages = snapshot, {}
+        return self.pages.get(key)
+
+    def keep_page(self, key: tuple[Any, ...], body: bytes) -> bytes:
+        if len(self.pages) >= self.MAX:
+            self.pages.clear()
+        self.pages[key] = body
+        return body
+
+    def tool(self, cached: CachedTool) -> bytes:
+        name = cached.tool.name
+        known = self.tools.get(name)
+        if known is not None and known[0] is cached:
+            return known[1]
+        if len(self.tools) >= self.MAX:
+            self.tools.clear()
+        body = orjson.dumps(seed_tool(cached))
+        self.tools[name] = (cached, body)
+        return body
+
+
+def _json(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
 
 
 def _query_problem(name: str, message: str, value: Any) -> RequestValidationError:
@@ -91,6 +142,7 @@ router.add_api_route("/health", health, methods=["GET"])
 
 @router.get("")
 async def list_tools(
+    request: Request,
     catalog: CatalogDep,
     _caller: ReaderDep,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
@@ -101,7 +153,7 @@ async def list_tools(
     enabled: bool | None = None,
     name: Annotated[str | None, Query(max_length=200, description="Part of the name.")] = None,
     latest: bool | None = None,
-) -> dict[str, Any]:
+) -> Response:
     """The seed's list: every tool (disabled ones too; `enabled=` filters), by name, in
     offset pages. `name` matches a part of the name, any case; `latest=true` is what every
     list holds (each tool's current revision)."""
@@ -112,11 +164,17 @@ async def list_tools(
             "/{tool_name}/versions",
             False,
         )
+    answers = SeedAnswers.of(request)
+    snapshot = await catalog.get_all_tools_with_structure()
+    key = ("list", page, page_size, platform, category, status, enabled, name)
+    cached = answers.page(snapshot, key)
+    if cached is not None:
+        return _json(cached)
     wanted_status = OUR_STATUS.get(status, status) if status else None
     needle = name.lower() if name else None
     tools = [
         t
-        for t in await _all_tools(catalog)
+        for t in snapshot.tools
         if (platform is None or t.platform.value == platform)
         and (category is None or t.category == category)
         and (wanted_status is None or t.status.value == wanted_status)
@@ -124,17 +182,28 @@ async def list_tools(
         and (needle is None or needle in t.name or needle in (t.display_name or "").lower())
     ]
     start = (page - 1) * page_size
-    return {
+    body = {
         "tools": await _seed_tools(catalog, tools[start : start + page_size]),
         "total": len(tools),
         "page": page,
         "page_size": page_size,
     }
+    return _json(answers.keep_page(key, orjson.dumps(body)))
+
+
+STATS_MAX_AGE_S = 1.0
 
 
 @router.get("/performance/stats")
-async def performance_stats(runtime: RuntimeDep, caller: ReaderDep) -> dict[str, Any]:
-    """The seed's envelope around our figures, with its connection-pool block."""
+async def performance_stats(request: Request, runtime: RuntimeDep, caller: ReaderDep) -> Response:
+    """The seed's envelope around our figures, with its connection-pool block. Collecting the
+    figures reads every metric (~3 ms); a monitor polling faster than once a second gets the
+    same answer, at most STATS_MAX_AGE_S old."""
+    state = request.app.state
+    kept: tuple[float, bytes] | None = getattr(state, "seed_stats", None)
+    now = time.monotonic()
+    if kept is not None and now - kept[0] < STATS_MAX_AGE_S:
+        return _json(kept[1])
     figures = await ops.performance_stats(runtime, caller)
     settings = runtime.settings
     pool = {
@@ -142,11 +211,15 @@ async def performance_stats(runtime: RuntimeDep, caller: ReaderDep) -> dict[str,
         "max_connections": settings.pool_max_size,
         "status": "healthy" if figures["database"]["available"] else "unhealthy",
     }
-    return {
-        "status": "success",
-        "timestamp": datetime.now(UTC).isoformat(),
-        "performance": {"connection_pool": pool, **figures},
-    }
+    body = orjson.dumps(
+        {
+            "status": "success",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "performance": {"connection_pool": pool, **figures},
+        }
+    )
+    state.seed_stats = (now, body)
+    return _json(body)
 
 
 @router.get("/search/query")
@@ -229,5 +302,7 @@ async def versions(catalog: CatalogDep, _caller: ReaderDep, tool_name: ToolName)
 
 
 @named.get("/{tool_name}")
-async def get_tool(catalog: CatalogDep, _caller: ReaderDep, tool_name: ToolName) -> dict[str, Any]:
-    return seed_tool(await catalog.get_tool(tool_name))
+async def get_tool(
+    request: Request, catalog: CatalogDep, _caller: ReaderDep, tool_name: ToolName
+) -> Response:
+    return _json(SeedAnswers.of(request).tool(await catalog.get_tool(tool_name)))
