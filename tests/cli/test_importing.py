@@ -12,6 +12,7 @@ import asyncpg
 import yaml
 from test_catalog_commands import run
 
+from builders import tool_doc
 from seed_database import add_history, create_seed_database
 
 FIXTURES = Path(__file__).resolve().parents[1] / "formats" / "fixtures"
@@ -150,3 +151,17 @@ def test_validate_of_a_seed_database_is_a_usage_error_pointing_at_dry_run() -> N
     )  # fmt: skip
     assert result.returncode == 2
     assert "--dry-run" in result.stderr
+
+
+def test_skip_invalid_works_for_native_definitions_too(fresh_db_url: str, tmp_path: Path) -> None:
+    defs = tmp_path / "defs"
+    defs.mkdir()
+    (defs / "alpha_tool.yaml").write_text(yaml.safe_dump(tool_doc("alpha_tool")))
+    (defs / "broken.yaml").write_text(yaml.safe_dump(tool_doc("beta_tool", platform="plan9")))
+
+    result = run(fresh_db_url, "import", "--skip-invalid", str(defs))
+
+    assert result.returncode == 1
+    assert f"{defs / 'broken.yaml'}" in result.stderr
+    assert "created 1" in result.stdout
+    assert asyncio.run(_names(fresh_db_url)) == ["alpha_tool"]

@@ -4,11 +4,14 @@ meaning (vocabulary, description, mapping file), and the report that says what h
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from toolcatalog.errors import InvalidDefinition
 from toolcatalog.formats.opsconductor import (
@@ -19,6 +22,7 @@ from toolcatalog.formats.opsconductor import (
     load_opsconductor_paths,
     template_reason,
 )
+from toolcatalog.model.tool import SNAKE_RE
 from toolcatalog.model.vocabulary import Vocabulary
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -250,3 +254,21 @@ def test_the_report_as_json_and_markdown_carries_every_tool_and_change() -> None
     assert markdown.startswith("# OpsConductor migration report\n")
     assert "### smart_health (`" in markdown
     assert "| converted | versions made semantic | 3 | 3 |" in markdown
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300), st.from_regex(r"[a-z][a-z0-9]{1,20}", fullmatch=True))
+def test_any_description_gives_valid_names(description: str, name: str) -> None:
+    doc = generic_seed(name, description)
+    refused: list[str] = []
+    try:
+        tool, _ = convert_opsconductor(doc, naming=Naming(VOCABULARY))
+    except InvalidDefinition as exc:
+        refused = [p.path for p in exc.problems]
+    # Only what the seed wrote may be refused (an empty description, a reserved name), never
+    # a name the migration made.
+    assert set(refused) <= {"description", "tool_name"}
+    if not refused:
+        (capability,) = tool.capabilities
+        assert re.fullmatch(SNAKE_RE, capability.name)
+        assert re.fullmatch(SNAKE_RE, capability.patterns[0].name)

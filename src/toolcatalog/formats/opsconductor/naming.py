@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from toolcatalog.errors import InvalidDefinition, Problem
 from toolcatalog.formats.opsconductor.bookkeeping import Bookkeeping, Kind
-from toolcatalog.formats.opsconductor.values import snake
+from toolcatalog.formats.opsconductor.values import is_text, snake
 from toolcatalog.formats.problems import problems_from_validation
 from toolcatalog.model.tool import SNAKE_RE, Platform
 from toolcatalog.model.vocabulary import Vocabulary
@@ -159,14 +159,13 @@ class Naming:
                     " by the mapping file" if override.capability else f" {how}"
                 )
                 conversion.note(seed, Kind.renamed, topic, f"capability {old!r} -> {new!r}")
-                if GENERIC_DESCRIPTION.match(capability.get("description", "")) or re.search(
-                    r"\bprimary capability\b", capability.get("description", "")
-                ):
-                    detail = f"{capability['description']!r} -> the tool's description"
-                    conversion.note(
-                        seed, Kind.converted, "generic capability descriptions replaced", detail
-                    )
-                    capability["description"] = data.get("description", capability["description"])
+                said = str(capability.get("description", ""))
+                generic = GENERIC_DESCRIPTION.match(said) or "primary capability" in said
+                if generic and is_text(data.get("description")):
+                    detail = f"{said!r} -> the tool's description"
+                    topic = "generic capability descriptions replaced"
+                    conversion.note(seed, Kind.converted, topic, detail)
+                    capability["description"] = data["description"]
         patterns = capability.get("patterns") or []
         pattern_names = {p["name"] for p in patterns}
         for j, pattern in enumerate(patterns):
@@ -176,7 +175,7 @@ class Naming:
                 continue
             text = pattern.get("description", "")
             where = conversion.ours.get(f"capabilities[{i}].patterns[{j}]", seed)
-            if (not text or GENERIC_DESCRIPTION.match(text)) and data.get("description"):
+            if (not text or GENERIC_DESCRIPTION.match(text)) and is_text(data.get("description")):
                 text = data["description"]
                 detail = f"{pattern.get('description')!r} -> the tool's description"
                 topic = "generic pattern descriptions replaced"
