@@ -217,3 +217,42 @@ def test_every_select_is_counted_by_the_method_that_decided(selector: Selector) 
     selector.select(SelectionRequest(request="bake a chocolate cake"))
     selector.select(SelectionRequest(request=DISK))
     assert (count("none"), count("deterministic")) == (none + 1, deterministic + 1)
+
+
+SCANNER = """
+name: scanner
+description: Scans directories and reports what uses the disk space.
+platform: linux
+category: storage
+examples: [what is using the disk space]
+capabilities:
+  - name: directory_size
+    description: Disk space used per directory.
+    patterns:
+      - name: full_scan
+        description: Scan every directory and report what uses the disk space in full detail.
+        profile: {time_estimate_ms: 900000, cost_estimate: 1, complexity: 0.1, accuracy: 1.0,
+                  completeness: 1.0}
+        policy: {production_safe: true}
+      - name: summary
+        description: Top-level directory sizes.
+        profile: {time_estimate_ms: 2000, cost_estimate: 1, complexity: 0.1, accuracy: 0.8,
+                  completeness: 0.5}
+        policy: {production_safe: true}
+"""
+
+
+def test_a_question_under_the_default_preference_gets_an_inline_pattern_first(
+    tmp_path: Path,
+) -> None:
+    folder = write_catalog(tmp_path / "c", {"storage/scanner.yaml": SCANNER})
+    selector = Selector(FolderSource(folder), Settings(llm_url=None))
+    asked = selector.select(SelectionRequest(request="what is using the disk space?"))
+    assert asked.decision is not None
+    assert asked.decision.pattern == "summary"
+    assert asked.execution == "inline"
+    told = selector.select(
+        SelectionRequest(request="scan every directory for disk space in full detail")
+    )
+    assert told.decision is not None
+    assert told.decision.pattern == "full_scan"  # not a question: the best fit stands

@@ -42,7 +42,7 @@ MIN_PROBES = 20
 MAX_PROBES = 500  # examples used as probes (evenly spread): 500 x 80,000 texts is ~1 s
 # Above threshold + CORROBORATION_MARGIN a request is taken on semantic evidence alone.
 CORROBORATION_MARGIN = 0.1
-CONFIDENCE_WIDTH = 0.05
+CONFIDENCE_WIDTH = 0.08
 # Lexical share of fused relevance: a catalog with examples has request-like text on the
 # lexical side too (measured best at 0.5 on the starter catalog's dev and held-out requests);
 # one of bare descriptions is matched better by meaning (0.6-0.7 on public description-only

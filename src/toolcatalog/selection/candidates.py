@@ -22,12 +22,16 @@ from toolcatalog.selection.retrieval import CatalogIndex, PatternEntry
 from toolcatalog.selection.retrieve import Pool, pool_size, retrieve, top_indexes
 from toolcatalog.selection.scoring import final_score, utility
 from toolcatalog.selection.semantic import SemanticView
+from toolcatalog.selection.text import in_user_words
 
 # A pattern's own text moves it within its tool by up to PATTERN_SHARE of the tool's relevance;
 # PATTERN_SMOOTHING (BM25 units) keeps one stray shared word from deciding between patterns.
 PATTERN_SHARE = 0.25
 PATTERN_SMOOTHING = 1.0
 DEPRECATED_FACTOR = 0.85
+# See scoring.wants_answer_now: enough to put a tool's inline pattern first, too little to
+# hand the request to another tool on its own.
+BACKGROUND_FACTOR = 0.9
 # Constraint sets whose policy rulings are kept (see CandidateEnumerator._ruling).
 MAX_CONTEXTS = 32
 
@@ -72,7 +76,7 @@ class Enumeration:
     coverage: float  # the best share of the request any pooled tool covers (0..1)
     relevant: bool  # some tool is about the request (see gate.py), or Stage A says so
     decidable: bool  # the best allowed tool is about the request and near the most relevant
-    matched: dict[str, list[str]] = field(default_factory=dict)  # tool -> request terms it has
+    matched: dict[str, list[str]] = field(default_factory=dict)  # tool -> request words it has
     retrieval: RetrievalMethod = "lexical"
     # tool -> every allowed pattern of it, best first (ranked holds the first of each)
     patterns: dict[str, list[Scored]] = field(default_factory=dict)
@@ -88,9 +92,15 @@ class CandidateEnumerator:
         self._rulings: dict[PolicyContext, dict[int, _Ruling]] = {}
 
     def enumerate(
-        self, request: SelectionRequest, weights: Weights, semantic: SemanticView | None = None
+        self,
+        request: SelectionRequest,
+        weights: Weights,
+        semantic: SemanticView | None = None,
+        interactive: bool = False,
     ) -> Enumeration:
-        """Rank the catalog for `request`; with `semantic` (a ready index), fuse embeddings."""
+        """Rank the catalog for `request`; with `semantic` (a ready index), fuse embeddings.
+        `interactive` (a question under the default preference): a tool's patterns that must
+        run in the background lose BACKGROUND_FACTOR of their relevance."""
         index = self.index
         ctx = PolicyContext.of(request)
         pool = retrieve(index, request, ctx, semantic)
@@ -112,7 +122,7 @@ class CandidateEnumerator:
             ruled = self._ruling(int(i), request, ctx)
             excluded += ruled.excluded
             if ruled.allowed:
-                found = self._scored(int(i), float(relevance[i]), ruled, pool)
+                found = self._scored(int(i), float(relevance[i]), ruled, pool, interactive)
                 if confidence is not None:
                     for s in found:
                         s.confidence = float(confidence[k])
@@ -128,9 +138,12 @@ class CandidateEnumerator:
             (group[0] for group in by_tool.values()),
             key=lambda s: (-round(s.score, 9), s.entry.tool.name),
         )
+        terms = list(pool.retrieval.terms)
         matched = {
-            s.entry.tool.name: index.tool_index.terms_in(
-                index.tool_position[s.entry.tool.name], list(pool.retrieval.terms)
+            s.entry.tool.name: in_user_words(
+                request.request,
+                index.tool_index.terms_in(index.tool_position[s.entry.tool.name], terms),
+                index.tool_index.correction,
             )
             for s in ranked[: request.top_k]
         }
@@ -154,6 +167,7 @@ class CandidateEnumerator:
         tool_relevance: float,
         ruled: _Ruling,
         pool: Pool,
+        interactive: bool = False,
     ) -> list[Scored]:
         """The tool's allowed patterns for the request: each gets the tool's relevance, moved
         by how well the pattern's own text fits the request (PATTERN_SHARE) and lowered for a
@@ -167,6 +181,8 @@ class CandidateEnumerator:
             if p.capability in pool.capabilities:
                 fit = 1.0
             relevance = tool_relevance * p.factor * (1.0 - PATTERN_SHARE + PATTERN_SHARE * fit)
+            if interactive and p.estimate.background:
+                relevance *= BACKGROUND_FACTOR
             out.append(Scored(p.entry, relevance, p.estimate, p.dims, p.approval, list(p.notes)))
         return out
 

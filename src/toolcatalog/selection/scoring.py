@@ -87,6 +87,20 @@ _CUES: tuple[tuple[Mode, re.Pattern[str]], ...] = (
 )
 
 
+# A question wants an answer now: under the default preference, a tool's interactive ways of
+# answering come before those that must run in the background ("why is / full?" is not
+# answered by a ten-second scan run off-peak). Only the choice among a tool's patterns moves.
+_QUESTION = re.compile(
+    r"^\s*(why|what|what's|whats|which|who|where|when|how|is|are|does|do|did|can|could|"
+    r"has|have)\b|\?\s*$"
+)
+
+
+def wants_answer_now(request: SelectionRequest, prefs: PreferencesUsed) -> bool:
+    """A question asked under the default preference (see _QUESTION)."""
+    return prefs.source == "default" and bool(_QUESTION.search(request.request.lower()))
+
+
 def infer_mode(text: str) -> Mode | None:
     low = text.lower()
     for mode, cue in _CUES:

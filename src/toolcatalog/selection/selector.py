@@ -32,7 +32,7 @@ from toolcatalog.selection.models import (
     TieBreak,
 )
 from toolcatalog.selection.retrieval import CatalogIndex, snapshot_key
-from toolcatalog.selection.scoring import resolve_preferences
+from toolcatalog.selection.scoring import resolve_preferences, wants_answer_now
 from toolcatalog.selection.semantic import (
     SemanticEngine,
     SemanticIndex,
@@ -198,7 +198,8 @@ class Selector:
         # Embeddings of an older generation may still be being replaced.
         if semantic is not None and semantic.size == len(enumerator.index.tools):
             view = self._semantic_view(request.request)
-        return prefs, enumerator.enumerate(request, prefs.weights, view)
+        interactive = wants_answer_now(request, prefs)
+        return prefs, enumerator.enumerate(request, prefs.weights, view, interactive)
 
     @property
     def llm_status(self) -> str:

@@ -11,7 +11,7 @@ lightly stemmed (suffixes only, no dictionary).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from itertools import chain
 
@@ -301,3 +301,21 @@ def clear_caches() -> None:
     """Forget every cached tokenisation (benchmarks measuring a cold index build)."""
     for cached in (tokens, split_entities, _chunk_terms, _chunk_split):
         cached.cache_clear()
+
+
+_WORD = re.compile(r"[^\s,;()\[\]{}\"'`]+")
+
+
+def in_user_words(
+    request: str, terms: Sequence[str], correct: Callable[[str], str | None]
+) -> list[str]:
+    """The request's own words behind matched index `terms` (stems, synonyms and spelling
+    corrections included: "spac" -> "space", a typo as typed), in request order."""
+    wanted = set(terms)
+    out: list[str] = []
+    for word in _WORD.findall(request):
+        word = word.strip(".:!?-/").lower() or word.lower()
+        stems = tokens(word)
+        if any(t in wanted or correct(t) in wanted for t in stems) and word not in out:
+            out.append(word)
+    return out
