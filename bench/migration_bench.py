@@ -1,7 +1,8 @@
 """Migrating an OpsConductor tool tree: how long it takes, and what the selector then does
 with the migrated catalog (which requests seed tools answer, which the starter's).
 
-    python bench/migration_bench.py --seed-tree PATH [--catalog catalog] [--lexical] [--no-import]
+    python bench/migration_bench.py --seed-tree PATH [--catalog catalog] [--lexical]
+        [--no-import] [--mapping FILE]
         [--queries ../shared/data/dev-queries.jsonl --queries bench/data/heldout-queries.jsonl]
 
 PATH is the seed's `pipeline/config/tools` folder. Timing: the conversion in-process, then the
@@ -35,7 +36,7 @@ from servers import embedded_database
 from toolcatalog.config import Settings
 from toolcatalog.formats.catalog_folder import load_catalog_folder, load_vocabulary
 from toolcatalog.formats.dump import dump_tool
-from toolcatalog.formats.opsconductor import Naming, load_opsconductor_paths
+from toolcatalog.formats.opsconductor import Naming, load_mapping, load_opsconductor_paths
 from toolcatalog.model.tool import Tool
 from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.models import Constraints, Preferences, SelectionRequest
@@ -112,13 +113,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", action="append", type=Path, default=[])
     parser.add_argument("--lexical", action="store_true", help="no semantic retrieval")
     parser.add_argument("--no-import", action="store_true", help="skip the database import")
+    parser.add_argument("--mapping", type=Path, help="a mapping file for the seed's names")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     vocabulary_file = args.catalog / "capabilities.yaml"
     vocabulary = load_vocabulary(vocabulary_file)
 
     started = time.perf_counter()
-    named, report = load_opsconductor_paths([args.seed_tree], naming=Naming(vocabulary))
+    overrides = load_mapping(args.mapping) if args.mapping else None
+    named, report = load_opsconductor_paths([args.seed_tree], naming=Naming(vocabulary, overrides))
     convert_s = time.perf_counter() - started
     generic, _ = load_opsconductor_paths([args.seed_tree])
     print(

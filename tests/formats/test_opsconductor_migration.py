@@ -272,3 +272,14 @@ def test_any_description_gives_valid_names(description: str, name: str) -> None:
         (capability,) = tool.capabilities
         assert re.fullmatch(SNAKE_RE, capability.name)
         assert re.fullmatch(SNAKE_RE, capability.patterns[0].name)
+
+
+def test_the_documented_mapping_example_loads_and_names_vocabulary_capabilities() -> None:
+    root = Path(__file__).parents[2]
+    mapping = load_mapping(root / "docs" / "examples" / "opsconductor-mapping.yaml")
+    vocabulary = Vocabulary.model_validate(
+        yaml.safe_load((root / "catalog" / "capabilities.yaml").read_text(encoding="utf-8"))
+    )
+    assert len(mapping) > 30
+    unknown = {e.capability for e in mapping.values()} - set(vocabulary.names())
+    assert unknown == set()
