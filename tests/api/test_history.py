@@ -3,7 +3,10 @@ leaves a version and an audit entry (actor, request id, client address, diff), o
 
 from __future__ import annotations
 
+import base64
+
 import httpx
+import pytest
 
 from builders import tool_doc
 
@@ -186,3 +189,36 @@ async def test_a_purged_tools_trail_outlives_it(client: httpx.AsyncClient, keys:
     trail = (await client.get(f"{TOOLS}/alpha_tool/audit")).json()["items"]
     assert [e["action"] for e in trail] == ["purge", "create"]
     assert trail[0]["diff"][0]["op"] == "remove"
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        base64.urlsafe_b64encode(f"audit:{big}".encode()).decode().rstrip("=")
+        for big in (2**63, 2**64 + 5, 10**400)
+    ],
+)
+async def test_an_audit_cursor_with_an_id_beyond_64_bits_is_refused_with_422(
+    client: httpx.AsyncClient, cursor: str
+) -> None:
+    body = assert_problem(await client.get(f"/api/v1/audit?cursor={cursor}"), 422)
+    assert body["errors"][0]["path"] == "cursor"
+
+
+@pytest.mark.parametrize("since", ["0.5", "0", "1700000000", "-1", "1e9"])
+async def test_since_as_a_bare_number_is_refused_not_read_as_unix_time(
+    client: httpx.AsyncClient, since: str
+) -> None:
+    body = assert_problem(await client.get(f"/api/v1/audit?since={since}"), 422)
+    assert "ISO 8601" in body["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    "since",
+    ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "2026-01-01T00:00:00"],
+)
+async def test_since_at_the_edges_of_time_answers_without_a_500(
+    client: httpx.AsyncClient, since: str
+) -> None:
+    response = await client.get("/api/v1/audit", params={"since": since})
+    assert response.status_code in (200, 422), response.text

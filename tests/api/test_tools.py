@@ -377,3 +377,10 @@ async def test_ranked_pages_stay_stable_too(client: httpx.AsyncClient, keys: Key
     originals = [f"disk_tool_{i}" for i in range(7)]
     assert len(seen) == len(set(seen))
     assert [n for n in seen if n in originals] == originals[::-1]  # more mentions rank higher
+
+
+async def test_updated_since_takes_iso_times_only(client: httpx.AsyncClient) -> None:
+    body = assert_problem(await client.get(f"{TOOLS}?updated_since=0.5"), 422)
+    assert "ISO 8601" in body["errors"][0]["message"]
+    naive = await client.get(f"{TOOLS}?updated_since=2999-01-01T00:00:00")
+    assert (naive.status_code, naive.json()["items"]) == (200, [])

@@ -3,14 +3,44 @@ every route documents. Models used by one route module live in that module."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from toolcatalog.api.responses import PROBLEM_JSON
 from toolcatalog.model.tool import Platform, Status, Tool
 from toolcatalog.store.tools import ToolRecord
+
+_ISO_HINT = "write an ISO 8601 time such as 2026-01-31T12:00:00Z"
+_BARE_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+
+
+def _iso_only(value: Any) -> Any:
+    # pydantic reads a bare number as a Unix time (`since=0.5` is 1970); people who send one
+    # more likely meant something else, so it is refused rather than guessed.
+    if isinstance(value, int | float) or (isinstance(value, str) and _BARE_NUMBER.match(value)):
+        raise ValueError(f"{value!r} is a number, not a time; {_ISO_HINT}")
+    return value
+
+
+def _in_utc_range(value: datetime) -> datetime:
+    """Naive times are UTC; the time must exist in UTC (PostgreSQL needs years 1..9999)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value.isoformat()} is outside years 1..9999 in UTC") from None
+
+
+Timestamp = Annotated[
+    datetime,
+    BeforeValidator(_iso_only),
+    AfterValidator(_in_utc_range),
+    Field(description="An ISO 8601 time; without an offset it is UTC."),
+]
 
 
 class ProblemItem(BaseModel):

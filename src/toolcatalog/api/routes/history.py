@@ -20,7 +20,14 @@ from toolcatalog.api.deps import CatalogDep
 from toolcatalog.api.routes.tool import IfMatch, Name
 from toolcatalog.api.routes.tools import TOOL_EXAMPLE, tool_response
 from toolcatalog.api.routing import ORJSONRoute
-from toolcatalog.api.schemas import BODY_ERRORS, ETAG_HEADER, READ_ERRORS, example, problems
+from toolcatalog.api.schemas import (
+    BODY_ERRORS,
+    ETAG_HEADER,
+    READ_ERRORS,
+    Timestamp,
+    example,
+    problems,
+)
 from toolcatalog.errors import InvalidDefinition, Problem
 from toolcatalog.model.tool import TOOL_NAME_RE, Tool
 from toolcatalog.store.audit import AuditRecord
@@ -229,8 +236,8 @@ def _decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = text.partition(":")
-        if kind == "audit" and value.isdigit():
-            return int(value)
+        if kind == "audit" and value.isdigit() and len(value) <= 19 and int(value) < 2**63:
+            return int(value)  # ids are bigint: a larger one is not ours
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
     raise InvalidDefinition(
@@ -258,7 +265,7 @@ async def _audit_page(
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(max_length=200, description="The previous next_cursor.")]
-Since = Annotated[datetime | None, Query(description="Only entries at or after this time.")]
+Since = Annotated[Timestamp | None, Query(description="Only entries at or after this time.")]
 ActorFilter = Annotated[str | None, Query(max_length=200)]
 
 

@@ -4,7 +4,6 @@ One tool by name is in `tool.py`, registered after every fixed path segment."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Response
@@ -19,6 +18,7 @@ from toolcatalog.api.schemas import (
     BODY_ERRORS,
     ETAG_HEADER,
     READ_ERRORS,
+    Timestamp,
     ToolPageOut,
     example,
     problems,
@@ -164,7 +164,7 @@ async def list_tools(
     capability: Annotated[str | None, Query(pattern=SNAKE_RE)] = None,
     enabled: bool | None = None,
     q: Annotated[str | None, Query(max_length=500, description="Full-text query.")] = None,
-    updated_since: datetime | None = None,
+    updated_since: Timestamp | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
     fields: Literal["summary", "full"] = "summary",
