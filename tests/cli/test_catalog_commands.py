@@ -153,3 +153,65 @@ def test_validate_and_import_refuse_a_non_finite_estimate_by_path(
         assert "profile.time_estimate_ms: nan is not a finite number" in result.stderr
         assert "Traceback" not in result.stderr
     assert asyncio.run(_definitions(fresh_db_url)) == {}
+
+
+BILLION_LAUGHS = "\n".join(
+    [
+        'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+        *(
+            f"{n}: &{n} [{','.join([f'*{p}'] * 9)}]"
+            for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+        ),
+        "name: laughing_tool",
+    ]
+)
+NOWHERE = "postgresql://nobody@127.0.0.1:1/none"
+
+
+def test_a_billion_laughs_file_is_refused_at_once_with_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "laughs.yaml").write_text(BILLION_LAUGHS)
+    result = run(NOWHERE, "validate", str(tmp_path / "laughs.yaml"))
+    assert result.returncode == 1
+    assert "laughs.yaml: its aliases (*name) expand into more than" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_deeply_nested_yaml_is_refused_without_crashing_the_parser(tmp_path: Path) -> None:
+    (tmp_path / "deep.yaml").write_text("name: deep_tool\nmetadata: " + "[" * 100_000)
+    result = run(NOWHERE, "validate", str(tmp_path / "deep.yaml"))
+    assert result.returncode == 1
+    assert "levels of nesting are accepted" in result.stderr
+
+
+def test_a_symlink_loop_named_on_the_command_line_is_one_line(
+    fresh_db_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "loop_a.yaml").symlink_to(tmp_path / "loop_b.yaml")
+    (tmp_path / "loop_b.yaml").symlink_to(tmp_path / "loop_a.yaml")
+    for command in ("validate", "import"):
+        result = run(fresh_db_url, command, str(tmp_path / "loop_a.yaml"))
+        assert result.returncode == 1
+        assert "loop_a.yaml: cannot read it: Too many levels of symbolic links" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_an_invalid_vocabulary_file_gives_the_documented_error_lines(
+    fresh_db_url: str, tmp_path: Path
+) -> None:
+    _write_tools(tmp_path, "alpha_tool")
+    vocabulary = tmp_path / "capabilities.yaml"
+    for text, expected in (
+        (
+            "vocabulary:\n  - name: disk_usage\n    bogus: 1\n",
+            "vocabulary[0].bogus: is not a known",
+        ),
+        ("vocabulary:\n  - name: [\n", "capabilities.yaml:3: YAML syntax error"),
+    ):
+        vocabulary.write_text(text)
+        for command in ("validate", "import"):
+            result = run(fresh_db_url, command, str(tmp_path))
+            assert result.returncode == 1, result.stdout
+            assert "\nerror: " in "\n" + result.stderr, result.stderr
+            assert expected in result.stderr
+            assert "Traceback" not in result.stderr
+    assert asyncio.run(_definitions(fresh_db_url)) == {}

@@ -10,10 +10,12 @@ from typing import Annotated
 
 import typer
 
-from toolcatalog.cli import catalog_commands, importing, select
+from toolcatalog.cli import catalog_commands, importing, output, select
 from toolcatalog.cli.db import db_app
 from toolcatalog.cli.keys import keys_app
+from toolcatalog.cli.running import EXIT_INVALID
 from toolcatalog.cli.serve import serve
+from toolcatalog.errors import CatalogError
 
 app = typer.Typer(
     name="toolcatalog",
@@ -59,6 +61,9 @@ app.add_typer(keys_app, name="keys")
 def main() -> None:
     try:
         app()
+    except CatalogError as exc:  # one refusal that a command did not map itself: no traceback
+        output.report_error(exc)
+        sys.exit(EXIT_INVALID)
     except KeyboardInterrupt:  # pragma: no cover - interactive
         sys.exit(130)
 

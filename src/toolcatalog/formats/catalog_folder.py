@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from toolcatalog.errors import InvalidDefinition
-from toolcatalog.formats.definitions import load_paths
+from toolcatalog.formats.definitions import load_paths, parse_text, read_definition_file
 from toolcatalog.formats.problems import problems_from_validation
 from toolcatalog.model.tool import Tool
 from toolcatalog.model.vocabulary import Vocabulary
 
 
 def load_vocabulary(path: Path) -> Vocabulary:
-    """Read a vocabulary file; problems are reported with the file name."""
+    """Read a vocabulary file; raises InvalidDefinition naming the file (and the line of a
+    syntax error) when it cannot be read, parsed or validated."""
+    data = parse_text(read_definition_file(path), str(path), path.suffix)
     try:
-        return Vocabulary.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return Vocabulary.model_validate(data)
     except ValidationError as exc:
         problems = problems_from_validation(exc, file=str(path))
         raise InvalidDefinition(f"{path} is not a valid vocabulary", problems) from None

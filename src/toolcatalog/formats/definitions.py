@@ -6,6 +6,7 @@ level has `vocabulary:` is the capability vocabulary (see `vocabulary.py`), not 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,10 @@ _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 SUFFIXES = (".yaml", ".yml", ".json")
 MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_YAML_DEPTH = 64  # a tool definition nests about 8 deep; JSON Schemas of inputs a little more
+MAX_EXPANDED_VALUES = 1_000_000
+_FLOW = re.compile(r"[\[\]{}]")
+_BLOCK_INDENT = re.compile(r"^[ \t?:-]*", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +90,11 @@ def read_definition_file(path: Path) -> str:
         raise InvalidDefinition(
             f"{file} does not exist", [Problem("", "no such file or folder", file)]
         ) from None
+    except OSError as exc:  # a symlink loop, a folder, no permission, ...
+        reason = exc.strerror or str(exc)
+        raise InvalidDefinition(
+            f"{file} cannot be read", [Problem("", f"cannot read it: {reason}", file)]
+        ) from None
     if len(raw) > MAX_FILE_BYTES:
         raise InvalidDefinition(
             f"{file} is too large", [Problem("", f"file is over {MAX_FILE_BYTES} bytes", file)]
@@ -98,11 +108,15 @@ def read_definition_file(path: Path) -> str:
 
 
 def parse_text(text: str, file: str | None, suffix: str = ".yaml") -> Any:
-    """Parse YAML or JSON text; a syntax error becomes InvalidDefinition with the line."""
+    """Parse YAML or JSON text; a syntax error becomes InvalidDefinition with the line, and
+    so does YAML nested or expanded (by aliases) beyond what any definition needs."""
     try:
         if suffix == ".json":
             return orjson.loads(text)
-        return yaml.load(text, Loader=_Loader)
+        _refuse_deep_yaml(text, file)
+        data = yaml.load(text, Loader=_Loader)
+        _refuse_alias_expansion(data, len(text), file)
+        return data
     except orjson.JSONDecodeError as exc:
         raise InvalidDefinition(
             f"{file or 'input'} is not valid JSON",
@@ -245,3 +259,43 @@ class LineIndex:
                 return self._lines[probe]
             probe = probe[:-1]
         return self._lines.get(())
+
+
+def _refuse_deep_yaml(text: str, file: str | None) -> None:
+    """libyaml crashes the process (a segmentation fault) on 100,000 nested `[` (200 KB), and
+    needs 23 s for them even when it copes: bound the depth first with a linear pre-scan.
+    An upper bound: every level is an opening bracket or at least one character of
+    indentation or block indicator; brackets inside quoted strings only make it larger."""
+    depth = deepest = 0
+    for m in _FLOW.finditer(text):
+        depth = depth + 1 if m.group() in "[{" else max(depth - 1, 0)
+        deepest = max(deepest, depth)
+    indent = max((len(m.group()) for m in _BLOCK_INDENT.finditer(text)), default=0)
+    if deepest > MAX_YAML_DEPTH or indent > 4 * MAX_YAML_DEPTH:
+        raise InvalidDefinition(
+            f"{file or 'input'} nests too deeply",
+            [Problem("", f"at most {MAX_YAML_DEPTH} levels of nesting are accepted", file)],
+        )
+
+
+def _refuse_alias_expansion(data: Any, size: int, file: str | None) -> None:
+    """Aliases (`*a`) share nodes, so a 600-byte file can stand for a billion values
+    ("billion laughs") that validation would walk for hours. Without aliases a document has
+    fewer values than characters; count values as they would be walked, each alias as often
+    as it is used, and stop past that (or 1,000,000, for small files with a few aliases)."""
+    budget = max(size, MAX_EXPANDED_VALUES)
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        budget -= 1
+        if budget < 0:
+            raise InvalidDefinition(
+                f"{file or 'input'} expands into too many values",
+                [Problem("", "its aliases (*name) expand into more than "
+                         f"{max(size, MAX_EXPANDED_VALUES):,} values; write them out or "
+                         "use fewer", file)],
+            )  # fmt: skip
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
