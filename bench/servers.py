@@ -131,14 +131,14 @@ def embedded_database(folder: Path) -> Iterator[str]:
 
 def create_api_key(database_url: str, name: str) -> str:
     """An editor key made directly in the database, for the writes of the mix."""
-    from toolcatalog.catalog.keys import ApiKeyService, Role
+    from toolcatalog.catalog.keys import Role
     from toolcatalog.config import Settings
     from toolcatalog.runtime import open_runtime
 
     async def create() -> str:
         settings = Settings(database_url=database_url, import_on_start=False)
         async with open_runtime(settings, listen=False) as runtime:
-            created = await ApiKeyService(runtime.db).create(name, Role.editor)
+            created = await runtime.keys.create(name, Role.editor)
         return created.secret
 
     return asyncio.run(create())

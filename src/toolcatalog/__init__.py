@@ -3,7 +3,9 @@
 The public Python API is what `__all__` lists (a test pins it); everything else is internal.
 """
 
-from toolcatalog.catalog.service import Actor, CachedTool, ImportReport, ToolCatalogService
+from toolcatalog.catalog.service import ToolCatalogService
+from toolcatalog.catalog.views import CachedTool
+from toolcatalog.catalog.writes import Actor, ImportReport
 from toolcatalog.config import Settings
 from toolcatalog.errors import (
     CatalogError,

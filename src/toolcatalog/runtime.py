@@ -1,5 +1,7 @@
 """Composition root: `open_runtime(settings)` builds the database, the catalog service, the
-change listener and the selector, and tears them down in reverse. Nothing happens at import."""
+API-key service, the change listener and the selector, and tears them down in reverse. The
+doors reach the store only through here (migrations, the embedded server). Nothing happens
+at import."""
 
 from __future__ import annotations
 
@@ -17,7 +19,9 @@ from importlib.metadata import version as package_version
 from toolcatalog import metrics
 from toolcatalog.catalog.changes import ChangeListener
 from toolcatalog.catalog.health import DatabaseHealth
-from toolcatalog.catalog.service import Actor, ImportReport, ToolCatalogService
+from toolcatalog.catalog.keys import ApiKeyService
+from toolcatalog.catalog.service import ToolCatalogService
+from toolcatalog.catalog.writes import Actor, ImportReport
 from toolcatalog.config import Settings
 from toolcatalog.errors import CatalogError
 from toolcatalog.formats.catalog_folder import load_catalog_folder
@@ -26,6 +30,7 @@ from toolcatalog.selection.selector import Selector
 from toolcatalog.selection.shared_vectors import DatabaseVectors
 from toolcatalog.store import migrate as migrations
 from toolcatalog.store.database import Database
+from toolcatalog.store.migrate import MigrationState, migration_status
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,7 @@ class Runtime:
     selector: Selector = field(kw_only=True)
     # What health reports about the database, probed in the background.
     health: DatabaseHealth = field(kw_only=True)
+    keys: ApiKeyService = field(kw_only=True)
 
 
 async def import_catalog_if_empty(runtime: Runtime) -> ImportReport | None:
@@ -117,6 +123,7 @@ async def open_runtime(
             shared=DatabaseVectors(database, asyncio.get_running_loop()) if owns_db else None,
         ),
         health=DatabaseHealth(catalog.tool_count, probe_timeout_s=settings.health_probe_timeout_s),
+        keys=ApiKeyService(database),
     )
     metrics.record_build_info(runtime.version)
     try:
@@ -143,3 +150,32 @@ async def open_runtime(
             await runtime.listener.stop()
         if owns_db:
             await database.close()
+
+
+async def migrate_database(settings: Settings) -> tuple[str, list[str]]:
+    """Apply pending migrations; returns the database (for display) and what was applied."""
+    database = Database(settings)
+    await database.open()
+    try:
+        async with database.connection("migrate") as conn:
+            applied = await migrations.migrate(conn)
+        return database.display_url, [f"{m.version:04d}_{m.name}" for m in applied]
+    finally:
+        await database.close()
+
+
+async def database_migrations(settings: Settings) -> tuple[str, list[MigrationState]]:
+    """Every migration, applied or pending; with the database (for display)."""
+    database = Database(settings)
+    await database.open()
+    try:
+        async with database.connection("migration_status") as conn:
+            return database.display_url, await migration_status(conn)
+    finally:
+        await database.close()
+
+
+def database_server(settings: Settings) -> Database:
+    """The database `serve` runs on, not yet opened: `start_embedded()` starts the embedded
+    server unless DATABASE_URL is set, `close()` stops it."""
+    return Database(settings)

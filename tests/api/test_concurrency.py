@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from builders import make_settings, tool_doc
-from toolcatalog.catalog.keys import ApiKeyService, Role
+from toolcatalog.catalog.keys import Role
 from toolcatalog.runtime import open_runtime
 
 from .support import assert_problem, client_for
@@ -32,7 +32,7 @@ async def pooled(
         fresh_db_url, tmp_path, pool_min_size=2, pool_max_size=WRITERS, require_if_match=False
     )
     async with open_runtime(settings, listen=False) as runtime:
-        key = await ApiKeyService(runtime.db).create("writer", Role.editor)
+        key = await runtime.keys.create("writer", Role.editor)
         async with client_for(runtime) as client:
             headers = {"Authorization": f"Bearer {key.secret}"}
             created = await client.post(
@@ -110,7 +110,7 @@ async def test_a_write_queued_behind_a_held_row_lock_answers_409_busy_with_retry
 ) -> None:
     settings = make_settings(fresh_db_url, tmp_path, db_lock_timeout_s=0.2)
     async with open_runtime(settings, listen=False) as runtime, client_for(runtime) as client:
-        key = await ApiKeyService(runtime.db).create("writer", Role.editor)
+        key = await runtime.keys.create("writer", Role.editor)
         headers = {"Authorization": f"Bearer {key.secret}"}
         created = await client.post("/api/v1/tools", json=tool_doc("alpha_tool"), headers=headers)
         holder = await asyncpg.connect(fresh_db_url)

@@ -10,7 +10,7 @@ import httpx
 
 from builders import make_settings, tool_doc
 from toolcatalog.api.app import create_app
-from toolcatalog.catalog.keys import ApiKeyService, Role
+from toolcatalog.catalog.keys import Role
 from toolcatalog.runtime import open_runtime
 
 from .support import ClientFactory, Keys, assert_problem, client_for, create, write_with_etag
@@ -91,7 +91,7 @@ async def test_writes_answer_503_while_the_database_is_unreachable(
 ) -> None:
     settings = make_settings(fresh_db_url, tmp_path)
     async with open_runtime(settings, listen=False) as runtime:
-        editor = await ApiKeyService(runtime.db).create("editor", Role.editor)
+        editor = await runtime.keys.create("editor", Role.editor)
         async with client_for(runtime) as client:
             headers = {"Authorization": f"Bearer {editor.secret}"}
             created = await client.post(TOOLS, json=tool_doc("alpha_tool"), headers=headers)

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from builders import make_settings, tool_doc
-from toolcatalog.catalog.keys import ApiKeyService, Role
+from toolcatalog.catalog.keys import Role
 from toolcatalog.runtime import open_runtime
 
 from .support import client_for
@@ -32,7 +32,7 @@ FUZZ = settings(
 async def live(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
     home = tmp_path_factory.mktemp("fuzz")
     async with open_runtime(make_settings(module_db_url, home), listen=False) as runtime:
-        admin = await ApiKeyService(runtime.db).create("fuzzer", Role.admin)
+        admin = await runtime.keys.create("fuzzer", Role.admin)
         async with client_for(runtime) as client:
             headers = {"Authorization": f"Bearer {admin.secret}"}
             await client.post(T, json=tool_doc("alpha_tool"), headers=headers)

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from builders import make_tool
 from toolcatalog.api.app import create_app
-from toolcatalog.catalog.keys import ApiKeyService, Role
+from toolcatalog.catalog.keys import Role
 from toolcatalog.config import Settings
 from toolcatalog.runtime import Runtime, open_runtime
 from toolcatalog.store.database import Database
@@ -208,7 +208,7 @@ async def test_with_auth_required_the_json_figures_need_a_key_but_scrapes_do_not
         assert (await client.get("/metrics")).status_code == 200
         for path in ("/api/v1/tools/metrics", "/api/v1/tools/reload/history"):
             assert (await client.get(path)).status_code == 401, path
-        reader = await ApiKeyService(opened.db).create("ops_reader", Role.reader)
+        reader = await opened.keys.create("ops_reader", Role.reader)
         as_reader = {"X-API-Key": reader.secret}
         assert (await client.get("/api/v1/tools/metrics", headers=as_reader)).status_code == 200
 
@@ -217,11 +217,11 @@ async def test_reload_needs_an_admin_key_and_is_counted_and_recorded(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
     assert (await client.post("/api/v1/tools/reload")).status_code == 401
-    editor = await ApiKeyService(runtime.db).create("ops_editor", Role.editor)
+    editor = await runtime.keys.create("ops_editor", Role.editor)
     as_editor = {"Authorization": f"Bearer {editor.secret}"}
     assert (await client.post("/api/v1/tools/reload", headers=as_editor)).status_code == 403
 
-    admin = await ApiKeyService(runtime.db).create("ops_admin", Role.admin)
+    admin = await runtime.keys.create("ops_admin", Role.admin)
     before = await scrape(client)
     await client.get(TOOL_URL)
     response = await client.post(
@@ -231,7 +231,7 @@ async def test_reload_needs_an_admin_key_and_is_counted_and_recorded(
     body = response.json()
     assert body["success"] is True
     assert body["triggered_by"] == "ops_admin"
-    assert len(runtime.catalog.tools) == 0  # this replica forgot its cache
+    assert len(runtime.catalog.state.tools) == 0  # this replica forgot its cache
 
     after = await scrape(client)
     assert delta(before, after, "toolcatalog_reloads_total", trigger="api") == 1

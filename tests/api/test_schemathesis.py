@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 
 from builders import make_settings, tool_doc
 from toolcatalog.api.app import create_app
-from toolcatalog.catalog.keys import ApiKeyService, Role
+from toolcatalog.catalog.keys import Role
 from toolcatalog.catalog.service import ToolCatalogService
 from toolcatalog.config import Settings
 from toolcatalog.model.tool import Tool
@@ -67,7 +67,7 @@ async def live_server(
     port = _free_port()
     settings = make_settings(module_db_url, home, port=port, access_log=False, pool_max_size=10)
     async with open_runtime(settings, listen=False) as runtime:
-        admin = await ApiKeyService(runtime.db).create("schemathesis", Role.admin)
+        admin = await runtime.keys.create("schemathesis", Role.admin)
         await _seed(runtime.catalog)
     config = uvicorn.Config(
         create_app(settings=settings),

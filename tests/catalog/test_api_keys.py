@@ -103,12 +103,12 @@ async def test_the_initial_admin_key_is_made_once_even_when_replicas_race(
         open_runtime(settings, listen=False) as second,
     ):
         secrets = await asyncio.gather(
-            ensure_initial_admin_key(first), ensure_initial_admin_key(second)
+            ensure_initial_admin_key(first.keys), ensure_initial_admin_key(second.keys)
         )
         made = [s for s in secrets if s is not None]
         assert len(made) == 1
-        key = await ApiKeyService(first.db).authenticate(made[0])
+        key = await first.keys.authenticate(made[0])
         assert (key.name, key.role) == ("admin", Role.admin)
-        assert await ensure_initial_admin_key(first) is None
-        await ApiKeyService(first.db).revoke("admin")
-        assert await ensure_initial_admin_key(second) is None  # never again, even if revoked
+        assert await ensure_initial_admin_key(first.keys) is None
+        await first.keys.revoke("admin")
+        assert await ensure_initial_admin_key(second.keys) is None  # never again, even if revoked

@@ -146,11 +146,11 @@ async def test_repeated_reads_hit_the_cache_at_least_99_percent(
     names = [f"tool_{i}" for i in range(10)]
     await service.import_definitions([make_tool(n) for n in names])
     service.invalidate_all()
-    before = service.tools.stats()
+    before = service.state.tools.stats()
     for _ in range(100):
         for name in names:
             await service.get_tool(name)
-    stats = service.tools.stats()
+    stats = service.state.tools.stats()
     hits, misses = stats.hits - before.hits, stats.misses - before.misses
     assert (hits, misses) == (990, 10)
     assert hits / (hits + misses) >= 0.99

@@ -117,12 +117,12 @@ async def test_a_write_in_one_replica_invalidates_the_other_precisely(
     await b.catalog.get_tool("alpha_tool")
     await b.catalog.get_tool("beta_tool")
     await b.catalog.get_all_tools_with_structure()
-    assert b.catalog.tools.peek("alpha_tool") is not None
+    assert b.catalog.state.tools.peek("alpha_tool") is not None
 
     await a.catalog.replace_tool("alpha_tool", make_tool("alpha_tool", description="Changed."))
-    await eventually(lambda: b.catalog.tools.peek("alpha_tool") is None, "b drops alpha_tool")
-    assert b.catalog.tools.peek("beta_tool") is not None  # untouched tools stay cached
-    assert b.catalog.snapshots.peek("snapshot") is None
+    await eventually(lambda: b.catalog.state.tools.peek("alpha_tool") is None, "b drops alpha_tool")
+    assert b.catalog.state.tools.peek("beta_tool") is not None  # untouched tools stay cached
+    assert b.catalog.state.snapshots.peek("snapshot") is None
     assert (await b.catalog.get_tool("alpha_tool")).tool.description == "Changed."
 
 
@@ -131,7 +131,7 @@ async def test_reload_invalidates_every_replica(replicas: tuple[Runtime, Runtime
     await a.catalog.import_definitions([make_tool("alpha_tool")])
     await b.catalog.get_tool("alpha_tool")
     await a.catalog.reload_all(trigger="cli")
-    await eventually(lambda: len(b.catalog.tools) == 0, "b forgets everything")
+    await eventually(lambda: len(b.catalog.state.tools) == 0, "b forgets everything")
     assert a.catalog.reloads[-1]["success"] is True
 
 
@@ -147,5 +147,5 @@ async def test_a_replica_whose_listener_was_killed_forgets_everything(
         await admin.fetchval("SELECT pg_terminate_backend($1)", a.listener.backend_pid)
     finally:
         await admin.close()
-    await eventually(lambda: len(a.catalog.tools) == 0, "a forgets everything")
+    await eventually(lambda: len(a.catalog.state.tools) == 0, "a forgets everything")
     assert a.listener.reconnects == 1

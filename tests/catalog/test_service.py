@@ -9,8 +9,8 @@ import pytest
 from builders import make_tool, tool_doc
 from toolcatalog.catalog.service import Actor, ToolCatalogService
 from toolcatalog.errors import Conflict, InvalidDefinition, NotFound, PreconditionFailed
+from toolcatalog.model.listing import ToolFilter
 from toolcatalog.model.tool import Tool
-from toolcatalog.store.tool_listing import ToolFilter
 
 
 async def test_import_creates_then_is_idempotent(service: ToolCatalogService) -> None:
@@ -131,7 +131,7 @@ async def test_cached_reads_do_not_query_again(service: ToolCatalogService) -> N
     service.invalidate_all()
     for _ in range(100):
         await service.get_tool("alpha_tool")
-    stats = service.tools.stats()
+    stats = service.state.tools.stats()
     assert stats.misses == 1
     assert stats.hits == 99
 
@@ -206,9 +206,9 @@ async def test_listing_reuses_cached_models_with_the_same_etag(
     await service.import_definitions([make_tool("alpha_tool"), make_tool("beta_tool")])
     cached = await service.get_tool("alpha_tool")
     page = await service.list_tools(ToolFilter())
-    by_name = {tool.name: tool for tool, _ in page.items}
+    by_name = {item.tool.name: item.tool for item in page.items}
     assert by_name["alpha_tool"] is cached.tool
     # A changed tool is read afresh, never served from an older cached model.
     await service.replace_tool("alpha_tool", make_tool("alpha_tool", description="New."))
     page = await service.list_tools(ToolFilter())
-    assert {t.name: t for t, _ in page.items}["alpha_tool"].description == "New."
+    assert {i.tool.name: i.tool for i in page.items}["alpha_tool"].description == "New."

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from builders import make_settings
-from toolcatalog.catalog.keys import ApiKeyService, Role
+from toolcatalog.catalog.keys import Role
 from toolcatalog.runtime import open_runtime
 
 
@@ -29,7 +29,7 @@ def run(url: str, *args: str) -> subprocess.CompletedProcess[str]:
 def _authenticate(url: str, home: Path, secret: str) -> tuple[str, Role]:
     async def go() -> tuple[str, Role]:
         async with open_runtime(make_settings(url, home), listen=False) as runtime:
-            key = await ApiKeyService(runtime.db).authenticate(secret)
+            key = await runtime.keys.authenticate(secret)
             return key.name, key.role
 
     return asyncio.run(go())

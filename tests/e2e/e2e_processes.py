@@ -24,7 +24,7 @@ import httpx
 import psutil
 import pytest
 
-from toolcatalog.catalog.keys import ApiKeyService, Role
+from toolcatalog.catalog.keys import Role
 from toolcatalog.config import Settings
 from toolcatalog.runtime import open_runtime
 
@@ -148,7 +148,7 @@ async def admin_key(settings: Settings, url: str) -> str:
     async with open_runtime(
         settings.model_copy(update={"database_url": url}), listen=False
     ) as runtime:
-        created = await ApiKeyService(runtime.db).create("e2e_admin", Role.admin)
+        created = await runtime.keys.create("e2e_admin", Role.admin)
     return created.secret
 
 

@@ -16,7 +16,7 @@ import pytest
 from e2e_processes import PATIENCE_S, Server, Servers, StoppablePostgres, eventually, wait_healthy
 
 from builders import make_tool
-from toolcatalog.catalog.keys import ApiKeyService, Role
+from toolcatalog.catalog.keys import Role
 from toolcatalog.config import Settings
 from toolcatalog.errors import StoreUnavailable
 from toolcatalog.runtime import Runtime, open_runtime
@@ -31,7 +31,7 @@ async def prepared(stoppable_pg: StoppablePostgres, settings: Settings) -> str:
     private = settings.model_copy(update={"database_url": stoppable_pg.url})
     async with open_runtime(private, listen=False) as runtime:
         await runtime.catalog.import_definitions([make_tool("alpha_tool"), make_tool("beta_tool")])
-        created = await ApiKeyService(runtime.db).create("e2e_admin", Role.admin)
+        created = await runtime.keys.create("e2e_admin", Role.admin)
     return created.secret
 
 

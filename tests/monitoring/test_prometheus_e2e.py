@@ -39,7 +39,7 @@ from prometheus_install import PrometheusTools
 from prometheus_stack import PrometheusAPI, report_line
 from prometheus_timeline import PROVOKED_IN_OUTAGE, SELECT_ROUTE, Run, Timeline, run_timeline
 
-from toolcatalog.catalog.keys import ApiKeyService, Role
+from toolcatalog.catalog.keys import Role
 from toolcatalog.config import Settings
 from toolcatalog.runtime import open_runtime
 
@@ -85,7 +85,7 @@ async def e2e_database(
             {"database_url": url, "home": tmp_path_factory.mktemp("keys"), "pool_min_size": 1}
         )
         async with open_runtime(settings, listen=False, migrate=False) as runtime:
-            created = await ApiKeyService(runtime.db).create("prometheus_e2e", Role.admin)
+            created = await runtime.keys.create("prometheus_e2e", Role.admin)
         yield url, created.secret
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -23,7 +23,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from toolcatalog.api.deps import get_runtime
 from toolcatalog.catalog.keys import ApiKeyService, Role
-from toolcatalog.catalog.service import Actor
+from toolcatalog.catalog.writes import Actor
 from toolcatalog.errors import Forbidden, Unauthorized
 from toolcatalog.logs import request_id_var
 
@@ -58,13 +58,8 @@ class Caller:
 
 
 def key_service(request: Request) -> ApiKeyService:
-    """One ApiKeyService per app, over the runtime's database."""
-    state = request.app.state
-    service: ApiKeyService | None = getattr(state, "api_keys", None)
-    if service is None:
-        service = ApiKeyService(get_runtime(request).db)
-        state.api_keys = service
-    return service
+    """The runtime's ApiKeyService (one per process)."""
+    return get_runtime(request).keys
 
 
 def _actor(request: Request, name: str) -> Actor:

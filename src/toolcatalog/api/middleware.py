@@ -201,7 +201,7 @@ async def _serve_cached(scope: Scope, if_none_match: str | None, send: Send) -> 
         return False  # the path answers the seed's shape (routes/seed_reads.py)
     if if_none_match is not None and len(if_none_match) > _MAX_IF_NONE_MATCH:
         return False  # the route refuses it (422)
-    cached = runtime.catalog.tools.hit(name)
+    cached = runtime.catalog.state.tools.hit(name)
     if cached is None:
         return False
     headers = [(b"etag", cached.etag.encode()), (b"cache-control", b"no-cache")]

@@ -10,8 +10,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from toolcatalog.api.responses import PROBLEM_JSON
-from toolcatalog.model.tool import Platform, Status, Tool
-from toolcatalog.store.tools import ToolRecord
+from toolcatalog.catalog.views import CachedTool
+from toolcatalog.model.tool import Platform, Status
 
 _ISO_HINT = "write an ISO 8601 time such as 2026-01-31T12:00:00Z"
 _BARE_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
@@ -128,7 +128,8 @@ class ToolSummary(BaseModel):
     updated_at: datetime
 
 
-def summarize(tool: Tool, record: ToolRecord) -> dict[str, Any]:
+def summarize(item: CachedTool) -> dict[str, Any]:
+    tool = item.tool
     return ToolSummary(
         name=tool.name,
         display_name=tool.display_name,
@@ -140,8 +141,8 @@ def summarize(tool: Tool, record: ToolRecord) -> dict[str, Any]:
         status=tool.status,
         enabled=tool.enabled,
         capabilities=[c.name for c in tool.capabilities],
-        revision=record.revision,
-        updated_at=record.updated_at,
+        revision=item.revision,
+        updated_at=item.updated_at,
     ).model_dump(mode="json")
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from toolcatalog.catalog.service import CachedTool
+from toolcatalog.catalog.views import CachedTool
 from toolcatalog.model.tool import Capability, Pattern, Status, Tool
 
 KEPT = "opsconductor"  # where the converter keeps the seed fields we have no place for

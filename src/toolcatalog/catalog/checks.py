@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from toolcatalog.catalog.documents import canonical_definition
-from toolcatalog.catalog.service import ToolCatalogService, validate_tool
+from toolcatalog.catalog.service import ToolCatalogService
+from toolcatalog.catalog.writes import validate_tool
 from toolcatalog.errors import InvalidDefinition, Problem, StoreUnavailable
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Status, Tool

@@ -20,9 +20,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
 
-from toolcatalog.catalog.service import Actor
+from toolcatalog.catalog.writes import Actor
 from toolcatalog.errors import Conflict, NotFound, Unauthorized
 from toolcatalog.store import audit as audit_store
 from toolcatalog.store import keys as key_store
@@ -193,13 +192,8 @@ class ApiKeyService:
         return key
 
 
-class _HasDatabase(Protocol):
-    @property
-    def db(self) -> Database: ...
-
-
-async def ensure_initial_admin_key(runtime: _HasDatabase) -> str | None:
+async def ensure_initial_admin_key(keys: ApiKeyService) -> str | None:
     """On first start (no key was ever created) create the admin key and return its secret,
-    for `serve` to print once; None otherwise. Takes the runtime (anything with `.db`)."""
-    created = await ApiKeyService(runtime.db).create_initial_admin(actor=Actor("toolcatalog-serve"))
+    for `serve` to print once; None otherwise."""
+    created = await keys.create_initial_admin(actor=Actor("toolcatalog-serve"))
     return created.secret if created else None

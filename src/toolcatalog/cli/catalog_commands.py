@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from toolcatalog.catalog.service import Actor
+from toolcatalog.catalog.writes import Actor
 from toolcatalog.cli import migration as migration_output
 from toolcatalog.cli import output
 from toolcatalog.cli.importing import MappingOption, SourceFormat, load_sources, naming_for
@@ -22,9 +22,9 @@ from toolcatalog.cli.running import (
 from toolcatalog.errors import InvalidDefinition
 from toolcatalog.formats.catalog_folder import load_vocabulary
 from toolcatalog.formats.dump import dump_tool, dump_yaml
+from toolcatalog.model.listing import ToolFilter
 from toolcatalog.model.tool import Platform, Status
 from toolcatalog.model.vocabulary import Vocabulary
-from toolcatalog.store.tool_listing import ToolFilter
 
 Paths = Annotated[
     list[Path], typer.Argument(help="YAML/JSON files or folders.", show_default=False)
@@ -140,9 +140,9 @@ def list_command(
         async with command_runtime(cli_settings()) as runtime:
             page = await runtime.catalog.list_tools(filters, limit=limit)
         return [
-            [t.name, t.platform.value, t.category, t.status.value, r.revision,
-             ", ".join(c.name for c in t.capabilities)]
-            for t, r in page.items
+            [i.tool.name, i.tool.platform.value, i.tool.category, i.tool.status.value,
+             i.revision, ", ".join(c.name for c in i.tool.capabilities)]
+            for i in page.items
         ]  # fmt: skip
 
     rows = run_async(go())

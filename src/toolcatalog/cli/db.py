@@ -8,34 +8,15 @@ import typer
 
 from toolcatalog.cli import output
 from toolcatalog.cli.running import cli_settings, run_async
-from toolcatalog.config import Settings
-from toolcatalog.store.database import Database
-from toolcatalog.store.migrate import MigrationState, migrate, migration_status
+from toolcatalog.runtime import database_migrations, migrate_database
 
 db_app = typer.Typer(help="Database schema: apply and inspect migrations.", no_args_is_help=True)
-
-
-async def _with_db(settings: Settings, action: str) -> tuple[str, list[MigrationState] | list[str]]:
-    database = Database(settings)
-    await database.open()
-    try:
-        async with database.connection(action) as conn:
-            if action == "migrate":
-                applied = await migrate(conn)
-                return database.display_url, [f"{m.version:04d}_{m.name}" for m in applied]
-            return database.display_url, await migration_status(conn)
-    finally:
-        await database.close()
-
-
-def _run(action: str) -> tuple[str, list[MigrationState] | list[str]]:
-    return run_async(_with_db(cli_settings(), action))
 
 
 @db_app.command("migrate")
 def migrate_command() -> None:
     """Apply pending migrations (safe to run from several replicas at once)."""
-    where, applied = _run("migrate")
+    where, applied = run_async(migrate_database(cli_settings()))
     if applied:
         output.out.print(
             f"applied {len(applied)} migration(s) to {where}: {', '.join(map(str, applied))}"
@@ -49,8 +30,7 @@ def status_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show applied and pending migrations."""
-    where, states = _run("status")
-    rows = [s for s in states if isinstance(s, MigrationState)]
+    where, rows = run_async(database_migrations(cli_settings()))
     if as_json:
         output.print_json(
             {

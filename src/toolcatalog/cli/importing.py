@@ -14,7 +14,7 @@ from toolcatalog.catalog.migration import (
     ImportedHistory,
     read_opsconductor_database,
 )
-from toolcatalog.catalog.service import Actor, ImportReport
+from toolcatalog.catalog.writes import Actor, ImportReport
 from toolcatalog.cli import migration as migration_output
 from toolcatalog.cli import output
 from toolcatalog.cli.output import JsonFlag

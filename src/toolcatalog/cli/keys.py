@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
-from toolcatalog.catalog.keys import ApiKey, ApiKeyService, CreatedKey, Role
-from toolcatalog.catalog.service import Actor
+from toolcatalog.catalog.keys import ApiKey, CreatedKey, Role
+from toolcatalog.catalog.writes import Actor
 from toolcatalog.cli import output
 from toolcatalog.cli.running import cli_settings, command_runtime, run_async
 
@@ -29,7 +29,7 @@ def create_command(
 
     async def go() -> CreatedKey:
         async with command_runtime(cli_settings()) as runtime:
-            return await ApiKeyService(runtime.db).create(name, role, actor=CLI_ACTOR)
+            return await runtime.keys.create(name, role, actor=CLI_ACTOR)
 
     created = run_async(go())
     sys.stdout.write(created.secret + "\n")
@@ -48,7 +48,7 @@ def list_command(
 
     async def go() -> list[ApiKey]:
         async with command_runtime(cli_settings()) as runtime:
-            return await ApiKeyService(runtime.db).list_keys()
+            return await runtime.keys.list_keys()
 
     keys = run_async(go())
     if as_json:
@@ -80,7 +80,7 @@ def revoke_command(name: Annotated[str, typer.Argument(help="The key's name.")])
 
     async def go() -> ApiKey:
         async with command_runtime(cli_settings()) as runtime:
-            return await ApiKeyService(runtime.db).revoke(name, actor=CLI_ACTOR)
+            return await runtime.keys.revoke(name, actor=CLI_ACTOR)
 
     revoked = run_async(go())
     output.out.print(f"revoked key {revoked.name!r}", highlight=False, markup=False)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from toolcatalog.catalog.migration import DatabaseMigration
-from toolcatalog.catalog.service import ImportReport
+from toolcatalog.catalog.writes import ImportReport
 from toolcatalog.cli import output
 from toolcatalog.errors import InvalidDefinition, Problem
 from toolcatalog.formats.opsconductor import MigrationReport

@@ -24,15 +24,14 @@ from toolcatalog.cli import output
 from toolcatalog.cli.running import EXIT_INVALID, cli_settings, run_async
 from toolcatalog.config import Settings
 from toolcatalog.logs import configure_logging
-from toolcatalog.runtime import import_catalog_if_empty, open_runtime
-from toolcatalog.store.database import Database
+from toolcatalog.runtime import database_server, import_catalog_if_empty, open_runtime
 
 
 async def _prepare(settings: Settings) -> tuple[int, int | None]:
     """Migrate and, on first start, import the catalog; returns (tool count, imported)."""
     async with open_runtime(settings, listen=False) as runtime:
         report = await import_catalog_if_empty(runtime)
-        if (admin_key := await ensure_initial_admin_key(runtime)) is not None:
+        if (admin_key := await ensure_initial_admin_key(runtime.keys)) is not None:
             output.out.print(f"first start: admin API key (shown once): {admin_key}", markup=False)
         return await runtime.catalog.tool_count(), (len(report.created) if report else None)
 
@@ -57,7 +56,7 @@ def serve(
     signal.signal(signal.SIGTERM, _exit_on_signal)
     # Bound first: a busy port fails before any work, and the banner below says the truth.
     sock = _listen(settings)
-    database = Database(settings)
+    database = database_server(settings)
     url = database.start_embedded()  # a no-op with DATABASE_URL; the server outlives workers
     try:
         # Workers (and this process's runtime) reach the same server through the URL.

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from toolcatalog.model.history import AuditRecord
+
 
 @dataclass(frozen=True, slots=True)
 class AuditWrite:
@@ -19,20 +21,6 @@ class AuditWrite:
     request_id: str | None = None
     client_address: str | None = None
     occurred_at: datetime | None = None  # None: now; set when history is migrated
-
-
-@dataclass(frozen=True, slots=True)
-class AuditRecord:
-    id: int
-    occurred_at: datetime
-    actor: str
-    action: str
-    tool_name: str | None
-    revision_before: int | None
-    revision_after: int | None
-    diff: list[dict[str, Any]]
-    request_id: str | None
-    client_address: str | None
 
 
 def row_to_audit(row: Any) -> AuditRecord:

@@ -7,31 +7,10 @@ boundary stays put while other tools are inserted (no OFFSET drift).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
+from toolcatalog.model.listing import ToolFilter
 from toolcatalog.store.tools import ToolRecord, row_to_record
-
-
-@dataclass(frozen=True, slots=True)
-class ToolFilter:
-    platform: str | None = None
-    category: str | None = None
-    status: str | None = None
-    tags: tuple[str, ...] = ()
-    capability: str | None = None
-    enabled: bool | None = None
-    q: str | None = None
-    updated_since: datetime | None = None
-    # Restrict `q` to these fields (SEARCH_FIELDS); empty: everything the index holds.
-    search_fields: tuple[str, ...] = ()
-
-
-# The fields a search may be restricted to. The seed's clients ask for `tool_name`.
-SEARCH_FIELDS = frozenset(
-    {"name", "tool_name", "description", "category", "platform", "tags", "capabilities",
-     "examples"}
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-
-@dataclass(frozen=True, slots=True)
-class VersionRecord:
-    revision: int
-    definition: dict[str, Any]
-    actor: str
-    action: str
-    comment: str | None
-    created_at: datetime
+from toolcatalog.model.history import VersionRecord
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,8 @@ from toolcatalog.api.schemas import (
     problems,
     summarize,
 )
+from toolcatalog.model.listing import ToolFilter
 from toolcatalog.model.tool import SNAKE_RE
-from toolcatalog.store.tool_listing import ToolFilter
 
 router = APIRouter(prefix="/api/v1", tags=["capabilities"], route_class=ORJSONRoute)
 
@@ -72,7 +72,7 @@ async def _tools(catalog: CatalogDep, name: str, limit: int, cursor: str | None)
     page = await catalog.list_tools(ToolFilter(capability=name), limit=limit, cursor=cursor)
     return CapabilityTools(
         capability=name,
-        tools=[summarize(t, r) for t, r in page.items],
+        tools=[summarize(item) for item in page.items],
         total=page.total,
         next_cursor=page.next_cursor,
     )

@@ -29,9 +29,8 @@ from toolcatalog.api.schemas import (
     problems,
 )
 from toolcatalog.errors import InvalidDefinition, Problem
+from toolcatalog.model.history import AuditRecord, VersionRecord
 from toolcatalog.model.tool import TOOL_NAME_RE, Tool
-from toolcatalog.store.audit import AuditRecord
-from toolcatalog.store.versions import VersionRecord
 
 router = APIRouter(prefix="/api/v1", tags=["history"], route_class=ORJSONRoute)
 

@@ -72,7 +72,7 @@ def _percent(part: float, whole: float) -> float:
 def _cache_figures(s: Samples, runtime: Runtime, cache: str) -> dict[str, Any]:
     hits = s.total("toolcatalog_cache_hits_total", cache=cache)
     misses = s.total("toolcatalog_cache_misses_total", cache=cache)
-    local = runtime.catalog.tools if cache == "tool" else runtime.catalog.snapshots
+    local = runtime.catalog.state.tools if cache == "tool" else runtime.catalog.state.snapshots
     return {
         "hits": int(hits),
         "misses": int(misses),

@@ -20,9 +20,9 @@ from toolcatalog.api.schemas import (
     problems,
     summarize,
 )
-from toolcatalog.catalog.service import ToolPage
+from toolcatalog.catalog.views import ToolPage
+from toolcatalog.model.listing import ToolFilter
 from toolcatalog.model.tool import SNAKE_RE
-from toolcatalog.store.tool_listing import ToolFilter
 
 router = APIRouter(
     prefix="/api/v1/tools",
@@ -81,7 +81,7 @@ async def search(
 
 
 def _summaries(page: ToolPage) -> list[dict[str, Any]]:
-    return [summarize(tool, record) for tool, record in page.items]
+    return [summarize(item) for item in page.items]
 
 
 class PlatformTools(BaseModel):

@@ -35,7 +35,8 @@ from toolcatalog.api.seed_shapes import (
     seed_tool,
     seed_version,
 )
-from toolcatalog.catalog.service import CachedTool, ToolCatalogService
+from toolcatalog.catalog.service import ToolCatalogService
+from toolcatalog.catalog.views import CachedTool
 from toolcatalog.errors import NotFound
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Status, Tool

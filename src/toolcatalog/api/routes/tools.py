@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import BaseModel, Field
 
@@ -24,9 +25,9 @@ from toolcatalog.api.schemas import (
     problems,
     summarize,
 )
-from toolcatalog.catalog.service import CachedTool
+from toolcatalog.catalog.views import CachedTool
+from toolcatalog.model.listing import ToolFilter
 from toolcatalog.model.tool import SNAKE_RE, Platform, Status, Tool
-from toolcatalog.store.tool_listing import ToolFilter
 
 router = APIRouter(prefix="/api/v1/tools", tags=["tools"], route_class=ORJSONRoute)
 
@@ -98,7 +99,7 @@ def tool_response(
     responses={503: {"model": Health, "description": "Unhealthy"}},
 )
 async def health(runtime: RuntimeDep) -> ORJSONResponse:
-    stats = runtime.catalog.tools.stats()
+    stats = runtime.catalog.state.tools.stats()
     cache = CacheHealth(
         size=stats.size,
         max_size=stats.max_size,
@@ -181,8 +182,7 @@ async def list_tools(
     )
     page = await catalog.list_tools(filters, limit=limit, cursor=cursor)
     items = [
-        summarize(tool, record) if fields == "summary" else record.definition
-        for tool, record in page.items
+        summarize(item) if fields == "summary" else orjson.loads(item.body) for item in page.items
     ]
     return ToolPageOut(items=items, next_cursor=page.next_cursor, total=page.total)
 

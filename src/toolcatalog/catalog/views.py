@@ -1,0 +1,51 @@
+"""What the catalog hands to the doors: a tool ready to serve and a page of them. Read models,
+never store rows, so a column can change without touching a route."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+
+from toolcatalog.errors import InvalidDefinition, Problem
+from toolcatalog.model.tool import Tool
+
+
+@dataclass(frozen=True, slots=True)
+class CachedTool:
+    """A tool ready to serve: the model, its JSON body encoded once, and its validators."""
+
+    tool: Tool
+    body: bytes
+    etag: str
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+    id: int = 0  # the row's id (the seed's clients read `id`)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolPage:
+    """One keyset page: pass `next_cursor` back for the next one (None on the last)."""
+
+    items: list[CachedTool]
+    next_cursor: str | None
+    total: int
+
+
+def encode_cursor(name: str, rank: float) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([name, rank])).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, float]:
+    """The (name, rank) a cursor carries. Raises InvalidDefinition for one we did not make."""
+    try:
+        name, rank = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return str(name), float(rank)
+    except (ValueError, TypeError, orjson.JSONDecodeError):
+        raise InvalidDefinition(
+            "the cursor is not one this server made",
+            [Problem("cursor", "pass back the next_cursor of the previous page unchanged")],
+        ) from None

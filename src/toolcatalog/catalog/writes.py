@@ -1,0 +1,399 @@
+"""CatalogWrites: every change to the catalog. Each is validate, plan, apply in one
+transaction (tool rows, `tool_versions`, `tool_audit_log`, the catalog generation and a change
+notification that PostgreSQL delivers only if it commits), then publish to this process's
+state right after the commit."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from toolcatalog import metrics
+from toolcatalog.catalog.changes import ChangeNotice, notify_change
+from toolcatalog.catalog.documents import (
+    canonical_definition,
+    diff_documents,
+    make_etag,
+    merge_patch,
+)
+from toolcatalog.catalog.import_plan import plan_import
+from toolcatalog.catalog.migration import ImportedHistory
+from toolcatalog.catalog.state import CatalogState
+from toolcatalog.catalog.views import CachedTool
+from toolcatalog.errors import Conflict, InvalidDefinition, NotFound, PreconditionFailed, Problem
+from toolcatalog.formats.problems import (
+    nesting_problems,
+    nul_problems,
+    problems_from_validation,
+)
+from toolcatalog.model.tool import Status, Tool
+from toolcatalog.model.vocabulary import Vocabulary
+from toolcatalog.store import audit as audit_store
+from toolcatalog.store import tools as tool_store
+from toolcatalog.store import versions as version_store
+from toolcatalog.store import vocabulary as vocabulary_store
+from toolcatalog.store.audit import AuditWrite
+from toolcatalog.store.database import Database
+from toolcatalog.store.tools import ToolRecord, ToolWrite
+from toolcatalog.store.versions import VersionWrite
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is writing, for the audit log."""
+
+    name: str = "system"
+    request_id: str | None = None
+    client_address: str | None = None
+
+
+@dataclass(slots=True)
+class ImportReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    generation: int | None = None
+    history: tuple[int, int] = (0, 0)  # migrated audit entries and telemetry rows written
+
+    @property
+    def changed(self) -> int:
+        return len(self.created) + len(self.updated)
+
+
+def validate_tool(data: Any) -> Tool:
+    """Validate a tool document, raising InvalidDefinition with every problem's JSON path."""
+    if not isinstance(data, dict):
+        raise InvalidDefinition(
+            "a tool definition must be a JSON object",
+            [Problem("", f"expected an object, found {type(data).__name__}")],
+        )
+    if deep := nesting_problems(data):
+        raise InvalidDefinition("the definition nests too deeply", deep)
+    nul = nul_problems(data)
+    if nul:
+        raise InvalidDefinition("the definition contains NUL characters", nul)
+    try:
+        return Tool.model_validate(data)
+    except ValidationError as exc:
+        problems = problems_from_validation(exc)
+        raise InvalidDefinition(f"{len(problems)} problem(s) in the definition", problems) from None
+
+
+def check_if_match(record: ToolRecord, if_match: str | None) -> None:
+    """Raise PreconditionFailed unless `if_match` (absent, `*`, or a list of ETags, weak or
+    strong) names the record's current ETag."""
+    if if_match is None:
+        return
+    candidates = {t.strip() for t in if_match.split(",")}
+    if "*" in candidates:
+        return
+    weakless = {c.removeprefix("W/") for c in candidates}
+    if record.etag not in weakless:
+        raise PreconditionFailed(
+            f"tool {record.name!r} has changed (current ETag {record.etag}); "
+            "fetch it again and reapply your change"
+        )
+
+
+async def require_tool(conn: Any, name: str, *, for_update: bool = False) -> ToolRecord:
+    record = await tool_store.fetch_tool(conn, name, for_update=for_update)
+    if record is None:
+        raise NotFound(f"no tool named {name!r}")
+    return record
+
+
+class _DryRunRollback(Exception):
+    """Raised inside a dry-run transaction to roll it back."""
+
+
+class CatalogWrites:
+    """The write half of ToolCatalogService. Every method is one transaction; the caller's
+    state hears of the change right after the commit."""
+
+    def __init__(self, db: Database, state: CatalogState, *, instance_id: str) -> None:
+        self.db = db
+        self.state = state
+        self.instance_id = instance_id
+        self.reloads: deque[dict[str, Any]] = deque(maxlen=100)
+
+    async def import_definitions(
+        self,
+        tools: Sequence[Tool],
+        *,
+        actor: Actor = Actor(),
+        overwrite: bool = True,
+        dry_run: bool = False,
+        vocabulary: Vocabulary | None = None,
+        history: ImportedHistory | None = None,
+    ) -> ImportReport:
+        """Create or update many tools in one transaction: all or nothing (see plan_import).
+        `dry_run` runs the whole transaction, including database constraints, then rolls
+        it back. `history` (migrated from the seed) is written, once, for the tools this
+        import creates or changes, in the same transaction."""
+        report = ImportReport(dry_run=dry_run)
+        try:
+            async with self.db.transaction("import") as conn:
+                existing = await tool_store.fetch_tools(
+                    conn, [t.name for t in tools], for_update=True
+                )
+                plan = plan_import(tools, existing, overwrite=overwrite)
+                report.created, report.updated = plan.created, plan.updated
+                report.unchanged, report.skipped = plan.unchanged, plan.skipped
+                vocabulary_changed = False
+                if vocabulary is not None:
+                    vocabulary_changed = await vocabulary_store.replace_vocabulary(
+                        conn, vocabulary.vocabulary
+                    )
+                if plan.changed or vocabulary_changed:
+                    ids = await tool_store.insert_tools(conn, plan.inserts)
+                    ids |= await tool_store.update_tools(conn, [w for w, _ in plan.updates])
+                    await self._record_history(
+                        conn,
+                        actor,
+                        [(w, None, ids[w.tool.name]) for w in plan.inserts]
+                        + [(w, old, ids[w.tool.name]) for w, old in plan.updates],
+                        action="import",
+                    )
+                    if history is not None:
+                        changed = {*report.created, *report.updated}
+                        report.history = await history.write(conn, changed)
+                    report.generation = await self._publish(
+                        conn, [*report.created, *report.updated], everything=vocabulary_changed
+                    )
+                if dry_run:
+                    raise _DryRunRollback
+        except _DryRunRollback:
+            report.generation = None
+            return report
+        if report.changed or report.generation is not None:
+            self.state.forget([*report.created, *report.updated], everything=True)
+        return report
+
+    async def create_tool(self, tool: Tool, *, actor: Actor = Actor()) -> CachedTool:
+        async with self.db.transaction("create_tool") as conn:
+            if await tool_store.fetch_tool(conn, tool.name) is not None:
+                raise Conflict(f"a tool named {tool.name!r} already exists; use PUT to replace it")
+            definition = canonical_definition(tool)
+            write = ToolWrite(tool, definition, 1, make_etag(definition, 1))
+            ids = await tool_store.insert_tools(conn, [write])
+            await self._record_history(conn, actor, [(write, None, ids[tool.name])], "create")
+            await self._publish(conn, [tool.name])
+            record = await require_tool(conn, tool.name)
+        self.state.forget([tool.name])
+        return self.state.written(record)
+
+    async def replace_tool(
+        self,
+        name: str,
+        tool: Tool,
+        *,
+        if_match: str | None = None,
+        actor: Actor = Actor(),
+        action: str = "update",
+    ) -> CachedTool:
+        """Full replace of an existing tool. A stale `if_match` raises PreconditionFailed and
+        changes nothing; concurrent writers serialise on the row lock."""
+        return await self._update(
+            name, lambda _old: tool, if_match=if_match, actor=actor, action=action
+        )
+
+    async def patch_tool(
+        self,
+        name: str,
+        patch: dict[str, Any],
+        *,
+        if_match: str | None = None,
+        actor: Actor = Actor(),
+    ) -> CachedTool:
+        """Apply an RFC 7396 merge patch to the stored definition and revalidate it."""
+        if deep := nesting_problems(patch):
+            raise InvalidDefinition("the merge patch nests too deeply", deep)
+        return await self._update(
+            name,
+            lambda old: validate_tool(merge_patch(old.definition, patch)),
+            if_match=if_match,
+            actor=actor,
+            action="patch",
+        )
+
+    async def set_enabled(
+        self, name: str, enabled: bool, *, actor: Actor = Actor(), if_match: str | None = None
+    ) -> CachedTool:
+        return await self._update(
+            name,
+            lambda old: validate_tool({**old.definition, "enabled": enabled}),
+            if_match=if_match,
+            actor=actor,
+            action="enable" if enabled else "disable",
+        )
+
+    async def delete_tool(
+        self,
+        name: str,
+        *,
+        purge: bool = False,
+        actor: Actor = Actor(),
+        if_match: str | None = None,
+    ) -> CachedTool | None:
+        """Soft delete (status disabled, kept in history) or, with `purge`, remove the rows;
+        the audit log keeps the trail either way."""
+        if not purge:
+            disabled = {"status": Status.disabled.value, "enabled": False}
+            return await self._update(
+                name,
+                lambda old: validate_tool({**old.definition, **disabled}),
+                if_match=if_match,
+                actor=actor,
+                action="delete",
+            )
+        async with self.db.transaction("purge_tool") as conn:
+            old = await require_tool(conn, name, for_update=True)
+            check_if_match(old, if_match)
+            await tool_store.delete_tool(conn, old.id)
+            await audit_store.insert_audit(
+                conn,
+                [
+                    AuditWrite(
+                        actor.name,
+                        "purge",
+                        name,
+                        old.revision,
+                        None,
+                        [{"op": "remove", "path": "$", "from": old.definition}],
+                        actor.request_id,
+                        actor.client_address,
+                    )
+                ],
+            )
+            await self._publish(conn, [name])
+        self.state.forget([name])
+        return None
+
+    async def roll_back_tool(
+        self, name: str, revision: int, *, actor: Actor = Actor(), if_match: str | None = None
+    ) -> CachedTool:
+        """Make revision `revision` current again, as a new revision (history is never
+        rewritten)."""
+        async with self.db.connection("fetch_version") as conn:
+            record = await require_tool(conn, name)
+            old_version = await version_store.fetch_version(conn, record.id, revision)
+        if old_version is None:
+            raise NotFound(f"tool {name!r} has no version {revision}")
+        tool = validate_tool(old_version.definition)
+        return await self._update(
+            name, lambda _old: tool, if_match=if_match, actor=actor, action="rollback"
+        )
+
+    async def _update(
+        self,
+        name: str,
+        build: Callable[[ToolRecord], Tool],
+        *,
+        if_match: str | None,
+        actor: Actor,
+        action: str,
+    ) -> CachedTool:
+        """The one read-modify-write: lock the row, check `if_match`, build the new
+        definition from the locked current one, write it with its version and audit entry.
+        Building under the lock means concurrent writers without If-Match never lose each
+        other's changes and never see a 412 they did not ask for. An unchanged result
+        writes nothing."""
+        async with self.db.transaction(f"{action}_tool") as conn:
+            old = await require_tool(conn, name, for_update=True)
+            check_if_match(old, if_match)
+            tool = build(old)
+            if tool.name != name:
+                raise InvalidDefinition(
+                    f"the body names tool {tool.name!r} but the URL names {name!r}",
+                    [Problem("name", f"must be {name!r} (renaming is not supported)")],
+                )
+            definition = canonical_definition(tool)
+            if definition == old.definition:
+                return self.state.written(old)
+            rev = old.revision + 1
+            write = ToolWrite(tool, definition, rev, make_etag(definition, rev))
+            await tool_store.update_tools(conn, [write])
+            await self._record_history(conn, actor, [(write, old, old.id)], action)
+            await self._publish(conn, [name])
+            record = await require_tool(conn, name)
+        self.state.forget([name])
+        return self.state.written(record)
+
+    async def _record_history(
+        self,
+        conn: Any,
+        actor: Actor,
+        writes: list[tuple[ToolWrite, ToolRecord | None, int]],
+        action: str,
+    ) -> None:
+        await version_store.insert_versions(
+            conn,
+            [
+                VersionWrite(tid, w.revision, w.definition, actor.name, action)
+                for w, _, tid in writes
+            ],
+        )
+        await audit_store.insert_audit(
+            conn,
+            [
+                AuditWrite(
+                    actor=actor.name,
+                    action=action if action != "import" or old is None else "update",
+                    tool_name=w.tool.name,
+                    revision_before=old.revision if old else None,
+                    revision_after=w.revision,
+                    diff=diff_documents(old.definition if old else {}, w.definition),
+                    request_id=actor.request_id,
+                    client_address=actor.client_address,
+                )
+                for w, old, _ in writes
+            ],
+        )
+
+    async def _publish(self, conn: Any, names: list[str], *, everything: bool = False) -> int:
+        generation = await tool_store.bump_generation(conn)
+        await notify_change(
+            conn, ChangeNotice(self.instance_id, generation, tuple(names), everything)
+        )
+        return generation
+
+    async def reload_all(self, *, trigger: str = "api", actor: Actor = Actor()) -> int:
+        """Invalidate every replica's caches (through NOTIFY) and reload the snapshot here.
+        Counted and timed; returns the new catalog generation."""
+        start = time.perf_counter()
+        entry: dict[str, Any] = {
+            "started_at": datetime.now(UTC).isoformat(),
+            "trigger": trigger,
+            "actor": actor.name,
+        }
+        try:
+            async with self.db.transaction("reload") as conn:
+                await audit_store.insert_audit(
+                    conn,
+                    [AuditWrite(actor.name, "reload", None, None, None, [],
+                                actor.request_id, actor.client_address)],
+                )  # fmt: skip
+                generation = await self._publish(conn, [], everything=True)
+            self.state.invalidate_all()
+            snapshot = await self.state.snapshot()
+        except Exception as exc:
+            metrics.RELOAD_ERRORS.inc()
+            entry |= {"success": False, "error": str(exc)}
+            raise
+        else:
+            entry |= {"success": True, "generation": generation, "tools": len(snapshot.tools)}
+            return generation
+        finally:
+            elapsed = time.perf_counter() - start
+            metrics.RELOADS.labels(trigger).inc()
+            metrics.RELOAD_DURATION.observe(elapsed)
+            entry["duration_ms"] = round(elapsed * 1000, 3)
+            self.reloads.append(entry)
