@@ -113,7 +113,11 @@ async def test_a_write_in_one_replica_invalidates_the_other_precisely(
     replicas: tuple[Runtime, Runtime],
 ) -> None:
     a, b = replicas
-    await a.catalog.import_definitions([make_tool("alpha_tool"), make_tool("beta_tool")])
+    heard: list[int] = []
+    b.catalog.add_change_listener(lambda notice: heard.append(notice.generation))
+    report = await a.catalog.import_definitions([make_tool("alpha_tool"), make_tool("beta_tool")])
+    # Cached only after b heard of the import: its notice would drop what b cached before.
+    await eventually(lambda: report.generation in heard, "b hears of the import")
     await b.catalog.get_tool("alpha_tool")
     await b.catalog.get_tool("beta_tool")
     await b.catalog.get_all_tools_with_structure()
