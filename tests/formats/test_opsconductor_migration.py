@@ -283,3 +283,12 @@ def test_the_documented_mapping_example_loads_and_names_vocabulary_capabilities(
     assert len(mapping) > 30
     unknown = {e.capability for e in mapping.values()} - set(vocabulary.names())
     assert unknown == set()
+
+
+def test_seed_statuses_map_to_ours_and_unknown_ones_stay_in_metadata() -> None:
+    testing, report = convert_opsconductor(generic_seed("at", "Schedule jobs", status="testing"))
+    assert testing.status.value == "experimental"
+    assert "status: 'testing' -> 'experimental'" in report.notes
+    odd, report = convert_opsconductor(generic_seed("at", "Schedule jobs", status="retired"))
+    assert odd.status.value == "active"
+    assert odd.metadata["opsconductor"]["status"] == "retired"

@@ -10,7 +10,7 @@ from toolcatalog.catalog.migration import DatabaseMigration
 from toolcatalog.catalog.writes import ImportReport
 from toolcatalog.cli import output
 from toolcatalog.errors import InvalidDefinition, Problem
-from toolcatalog.formats.opsconductor import MigrationReport
+from toolcatalog.formats.opsconductor import Kind, MigrationReport
 
 
 def print_skipped(report: MigrationReport) -> None:
@@ -28,7 +28,13 @@ def print_refused(problems: list[Problem], *, imported: bool) -> None:
 
 
 def print_summary(report: MigrationReport, report_file: Path | None) -> None:
-    rows = [[r.kind.value, r.topic, r.changes, r.tools] for r in report.summary()]
+    summary = report.summary()
+    rows = [[r.kind.value, r.topic, r.changes, r.tools] for r in summary if r.kind is not Kind.kept]
+    kept = [r for r in summary if r.kind is Kind.kept]
+    if kept:  # one row: which fields, and how often, is in the report
+        fields = f"seed fields of {len(kept)} kinds under metadata.opsconductor"
+        tools = max(r.tools for r in kept)
+        rows.append([Kind.kept.value, fields, sum(r.changes for r in kept), tools])
     output.table(
         f"converted {len(report.tools)} tool(s) from OpsConductor",
         ["kind", "what", "changes", "tools"],

@@ -18,6 +18,12 @@ from toolcatalog.formats.opsconductor.values import (
 from toolcatalog.formats.problems import Loc
 from toolcatalog.model.tool import SEMVER_RE, Platform
 
+# The seed's tool statuses as ours; another value stays in metadata.
+STATUSES = {
+    "active": "active", "deprecated": "deprecated", "disabled": "disabled",
+    "testing": "experimental", "draft": "experimental", "experimental": "experimental",
+}  # fmt: skip
+
 
 class Conversion(PatternFields):
     """One document's conversion. It builds our tool as plain data and records where each seed
@@ -37,6 +43,8 @@ class Conversion(PatternFields):
         self.move(rest, "version", out, (), (), convert=self.version)
         self.move(rest, "description", out, (), ())
         self.move(rest, "enabled", out, (), (), convert=self.boolean)
+        if str(rest.get("status", "")).lower() in STATUSES:
+            self.move(rest, "status", out, (), (), convert=self.status)
         self.move(rest, "platform", out, (), (), convert=self.platform)
         self.move(
             rest, "category", out, (), (), convert=lambda v, loc: self.name(v, loc, "category")
@@ -56,6 +64,12 @@ class Conversion(PatternFields):
         if self.metadata:
             out["metadata"] = {"opsconductor": self.metadata}
         return out
+
+    def status(self, value: Any, loc: Loc) -> str:
+        status = STATUSES[str(value).lower()]
+        if status != value:
+            self.note(loc, Kind.converted, "statuses mapped", f"{value!r} -> {status!r}")
+        return status
 
     def version(self, value: Any, loc: Loc) -> str:
         text = str(value).strip()
