@@ -12,6 +12,9 @@ import asyncpg
 import yaml
 
 from builders import tool_doc
+from toolcatalog.catalog.checks import tool_warnings, vocabulary_warnings
+from toolcatalog.formats.catalog_folder import load_vocabulary
+from toolcatalog.model.tool import Tool
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -107,10 +110,56 @@ def test_validate_reports_file_line_and_path_and_needs_no_database(tmp_path: Pat
     assert "capabilities[0].patterns[0].profile.accuracy: must be <= 1.0" in result.stderr
 
 
-def test_validate_accepts_the_starter_catalog() -> None:
-    result = run("postgresql://nobody@127.0.0.1:1/none", "validate", str(ROOT / "catalog"))
+def test_validate_accepts_the_starter_catalog_strictly() -> None:
+    result = run(
+        "postgresql://nobody@127.0.0.1:1/none", "validate", "--strict", str(ROOT / "catalog")
+    )
     assert result.returncode == 0, result.stderr
     assert "203 tool definition(s) are valid" in result.stdout
+    assert "warning:" not in result.stderr
+
+
+def _warned_folder(folder: Path) -> Tool:
+    """A valid tool with a capability outside the folder's vocabulary and a command
+    placeholder no input declares."""
+    doc = tool_doc("alpha_tool", execution={"kind": "command", "command": "ps {flags}"})
+    doc["capabilities"][0]["name"] = "made_up_thing"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "alpha_tool.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    vocabulary = {"vocabulary": [{"name": "process_list", "description": "List processes."}]}
+    (folder / "capabilities.yaml").write_text(yaml.safe_dump(vocabulary))
+    return Tool.model_validate(doc)
+
+
+def test_validate_prints_the_apis_warnings_and_strict_refuses(tmp_path: Path) -> None:
+    tool = _warned_folder(tmp_path / "defs")
+    vocabulary = load_vocabulary(tmp_path / "defs" / "capabilities.yaml")
+    expected = tool_warnings(tool) + vocabulary_warnings(tool, vocabulary)  # as the API says
+    assert len(expected) == 2
+    lenient = run("postgresql://nobody@127.0.0.1:1/none", "validate", str(tmp_path / "defs"))
+    assert lenient.returncode == 0, lenient.stderr
+    for warning in expected:
+        assert f"alpha_tool: {warning}" in lenient.stderr.replace("\n", "")
+    assert "valid, with 2 warning(s)" in lenient.stdout
+    strict = run(
+        "postgresql://nobody@127.0.0.1:1/none", "validate", "--strict", str(tmp_path / "defs")
+    )
+    assert strict.returncode == 1
+    assert "2 warning(s) and --strict" in strict.stderr
+
+
+def test_import_strict_refuses_a_definition_with_warnings(
+    fresh_db_url: str, tmp_path: Path
+) -> None:
+    _warned_folder(tmp_path / "defs")
+    refused = run(fresh_db_url, "import", "--strict", str(tmp_path / "defs"))
+    assert refused.returncode == 1
+    assert "not in the shared capability vocabulary" in refused.stderr
+    assert "nothing was imported" in refused.stderr
+    assert asyncio.run(_definitions(fresh_db_url)) == {}
+    lenient = run(fresh_db_url, "import", str(tmp_path / "defs"))
+    assert lenient.returncode == 0, lenient.stderr
+    assert "placeholder {flags}" in lenient.stderr
 
 
 def test_a_usage_error_exits_2() -> None:

@@ -10,7 +10,14 @@ import typer
 from toolcatalog.catalog.writes import Actor
 from toolcatalog.cli import migration as migration_output
 from toolcatalog.cli import output
-from toolcatalog.cli.importing import MappingOption, SourceFormat, load_sources, naming_for
+from toolcatalog.cli.importing import (
+    MappingOption,
+    SourceFormat,
+    StrictFlag,
+    definition_warnings,
+    load_sources,
+    naming_for,
+)
 from toolcatalog.cli.output import JsonFlag
 from toolcatalog.cli.running import (
     EXIT_INVALID,
@@ -75,10 +82,13 @@ def validate_command(
     paths: Paths,
     fmt: Annotated[SourceFormat, typer.Option("--format")] = SourceFormat.native,
     mapping: MappingOption = None,
+    strict: StrictFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Check definitions without a database; exit 1 if any is invalid. opsconductor: generic
-    names map onto the catalog folder's vocabulary (TOOLCATALOG_CATALOG_DIR) when it has one."""
+    """Check definitions without a database; exit 1 if any is invalid (or, with --strict, if
+    any has a warning). Warnings are those of POST /tools/validate; capability names are
+    checked against the vocabulary among the paths, else the catalog folder's
+    (TOOLCATALOG_CATALOG_DIR). opsconductor: generic names map onto that vocabulary."""
     if fmt is SourceFormat.opsconductor_db:
         output.err.print(
             "error: validate reads files; check a seed database with "
@@ -86,33 +96,41 @@ def validate_command(
             highlight=False,
         )
         raise typer.Exit(EXIT_USAGE)
+    folder = cli_settings().resolved_catalog_dir()
+    vocab_file = folder / "capabilities.yaml" if folder is not None else None
+    folder_vocabulary = _read_vocabulary(vocab_file) if vocab_file else None
     naming = None
     if fmt is SourceFormat.opsconductor:
-        folder = cli_settings().resolved_catalog_dir()
-        vocab_file = folder / "capabilities.yaml" if folder is not None else None
-        vocabulary = _read_vocabulary(vocab_file) if vocab_file else None
-        naming = naming_for(vocabulary, mapping)
-    result, _, migration = load_sources(paths, fmt, naming)
+        naming = naming_for(folder_vocabulary, mapping)
+    result, vocabulary, migration = load_sources(paths, fmt, naming)
     if migration is not None and not as_json:
         migration_output.print_skipped(migration)
+    warnings = definition_warnings(result, vocabulary or folder_vocabulary)
+    refused = bool(result.problems) or (strict and bool(warnings))
     if as_json:
         output.print_json(
             {
-                "valid": not result.problems,
+                "valid": not refused,
                 "tools": [lt.tool.name for lt in result.tools],
                 "problems": [
                     {"file": p.file, "line": p.line, "path": p.path, "message": p.message}
                     for p in result.problems
                 ],
+                "warnings": warnings,
             }
         )
     elif result.problems:
         output.report_error(
             InvalidDefinition(f"{len(result.problems)} problem(s)", result.problems)
         )
+    elif refused:
+        output.err.print(f"error: {len(warnings)} warning(s) and --strict", highlight=False)
     else:
-        output.out.print(f"{len(result.tools)} tool definition(s) are valid", highlight=False)
-    if result.problems:
+        noted = f", with {len(warnings)} warning(s)" if warnings else ""
+        output.out.print(
+            f"{len(result.tools)} tool definition(s) are valid{noted}", highlight=False
+        )
+    if refused:
         raise typer.Exit(EXIT_INVALID)
 
 

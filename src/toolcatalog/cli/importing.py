@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from toolcatalog.catalog.checks import tool_warnings, vocabulary_warnings
 from toolcatalog.catalog.migration import (
     DatabaseMigration,
     ImportedHistory,
@@ -70,6 +71,27 @@ def load_sources(
     return result, vocabulary, None
 
 
+StrictFlag = Annotated[
+    bool,
+    typer.Option(
+        "--strict", help="Treat warnings (the same as POST /tools/validate gives) as errors."
+    ),
+]
+
+
+def definition_warnings(result: LoadResult, vocabulary: Vocabulary | None) -> list[str]:
+    """The warnings the API's validate gives for each loaded tool (the definition alone, and
+    its capability names against `vocabulary`), as `file: tool: warning` lines on stderr."""
+    lines = []
+    for loaded in result.tools:
+        where = f"{loaded.file}: " if loaded.file else ""
+        for warning in tool_warnings(loaded.tool) + vocabulary_warnings(loaded.tool, vocabulary):
+            lines.append(f"{where}{loaded.tool.name}: {warning}")
+    for line in lines:
+        output.err.print(f"warning: {line}", highlight=False, markup=False)
+    return lines
+
+
 def naming_for(vocabulary: Vocabulary | None, mapping: Path | None) -> Naming:
     return Naming(vocabulary, load_mapping(mapping) if mapping is not None else None)
 
@@ -120,6 +142,7 @@ def import_command(
         ),
     ] = False,
     mapping: MappingOption = None,
+    strict: StrictFlag = False,
     report_file: Annotated[
         Path | None,
         typer.Option("--report", help="opsconductor: write the migration report as Markdown."),
@@ -157,6 +180,16 @@ def import_command(
                 return None, result, migration
             if not result.tools and vocabulary is None:
                 return None, result, migration
+            checked = vocabulary
+            if checked is None:
+                checked = (await runtime.catalog.get_all_tools_with_structure()).vocabulary
+            warned = definition_warnings(result, checked)
+            if strict and warned:
+                output.err.print(
+                    f"error: {len(warned)} warning(s) and --strict; nothing was imported",
+                    highlight=False,
+                )
+                raise typer.Exit(EXIT_INVALID)
             report = await runtime.catalog.import_definitions(
                 [lt.tool for lt in result.tools],
                 actor=Actor("cli"),
