@@ -122,6 +122,13 @@ async def test_a_seed_update_changes_the_given_fields_and_refuses_others(
     assert r.json()["updated_by"] == "me"
     ours = (await client.get("/api/v1/tools/test_runner")).json()
     assert ours["status"] == "experimental"
+    stale = {**keys.editor, "If-Match": '"1-0"'}
+    r = await client.put(f"{SEED}/test_runner", json={"enabled": False}, headers=stale)
+    assert_problem(r, 412)
+    etag = (await client.get(f"{SEED}/test_runner")).headers["ETag"]
+    fresh = {**keys.editor, "If-Match": etag}
+    r = await client.put(f"{SEED}/test_runner", json={"enabled": False}, headers=fresh)
+    assert r.status_code == 200, r.text
     r = await client.put(f"{SEED}/test_runner", json={"owner": "x"}, headers=keys.editor)
     assert assert_problem(r, 422)["errors"][0]["path"] == "owner"
 

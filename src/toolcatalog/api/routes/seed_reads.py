@@ -306,4 +306,7 @@ async def versions(catalog: CatalogDep, _caller: ReaderDep, tool_name: ToolName)
 async def get_tool(
     request: Request, catalog: CatalogDep, _caller: ReaderDep, tool_name: ToolName
 ) -> Response:
-    return _json(SeedAnswers.of(request).tool(await catalog.get_tool(tool_name)))
+    cached = await catalog.get_tool(tool_name)
+    response = _json(SeedAnswers.of(request).tool(cached))
+    response.headers["ETag"] = cached.etag  # for If-Match on PUT, which the seed never sent
+    return response

@@ -21,7 +21,7 @@ from toolcatalog.api.deps import CatalogDep
 from toolcatalog.api.responses import ORJSONResponse
 from toolcatalog.api.routes.catalog_io import export_yaml
 from toolcatalog.api.routes.seed_reads import seed_router
-from toolcatalog.api.routes.tool import validation_out
+from toolcatalog.api.routes.tool import IfMatch, validation_out
 from toolcatalog.api.schemas import ValidationOut
 from toolcatalog.api.seed_shapes import adopt_status, seed_tool, update_patch
 from toolcatalog.catalog.checks import check_definition
@@ -93,8 +93,10 @@ async def update_tool(
     caller: EditorDep,
     tool_name: ToolName,
     body: Annotated[dict[str, Any], Body()],
+    if_match: IfMatch = None,
 ) -> Any:
-    """The seed's ToolUpdate: the fields given (not null) change, the rest stay."""
+    """The seed's ToolUpdate: the fields given (not null) change, the rest stay. If-Match is
+    honoured when sent (the ETag of GET /{tool_name}), never required."""
     unknown = sorted(set(body) - UPDATE_FIELDS)
     if unknown:
         takes = ", ".join(sorted(UPDATE_FIELDS))
@@ -106,7 +108,8 @@ async def update_tool(
     patch = update_patch(body, current.tool)
     if not patch:
         return seed_tool(current)
-    return seed_tool(await catalog.patch_tool(tool_name, patch, actor=caller.actor))
+    cached = await catalog.patch_tool(tool_name, patch, if_match=if_match, actor=caller.actor)
+    return seed_tool(cached)
 
 
 @named.delete("/{tool_name}", status_code=204)
