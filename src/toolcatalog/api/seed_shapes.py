@@ -137,20 +137,6 @@ def seed_version(name: str, revision: int, definition: dict[str, Any], created_a
     }
 
 
-def adopt_status(tool: Tool) -> Tool:
-    """The converter keeps the seed's `status` (the API's field; its files have none) under
-    metadata; as one of ours it becomes the tool's status, so it reads back as sent."""
-    seed = kept(tool)
-    status = OUR_STATUS.get(seed.get("status"), seed.get("status"))  # type: ignore[arg-type]
-    if status not in {s.value for s in Status}:
-        return tool
-    rest = {k: v for k, v in seed.items() if k != "status"}
-    metadata = {k: v for k, v in tool.metadata.items() if k != KEPT} | (
-        {KEPT: rest} if rest else {}
-    )
-    return tool.model_copy(update={"status": Status(status), "metadata": metadata})
-
-
 def update_patch(body: dict[str, Any], current: Tool) -> dict[str, Any]:
     """The seed's ToolUpdate (every field optional, null meaning unchanged) as a merge patch
     of our definition. `defaults`, `dependencies`, `updated_by` and `metadata` go where the

@@ -23,7 +23,7 @@ from toolcatalog.api.routes.catalog_io import export_yaml
 from toolcatalog.api.routes.seed_reads import seed_router
 from toolcatalog.api.routes.tool import IfMatch, validation_out
 from toolcatalog.api.schemas import ValidationOut
-from toolcatalog.api.seed_shapes import adopt_status, seed_tool, update_patch
+from toolcatalog.api.seed_shapes import seed_tool, update_patch
 from toolcatalog.catalog.checks import check_definition
 from toolcatalog.catalog.keys import Role
 from toolcatalog.errors import InvalidDefinition, NotFound, Problem
@@ -45,8 +45,7 @@ def _convert(body: Any) -> tuple[Tool, ConversionReport]:
             "the body must be an OpsConductor tool (a JSON object with tool_name, ...)",
             [Problem("", f"must be an object, not {type(body).__name__}")],
         )
-    tool, report = convert_opsconductor(body, file="request body")
-    return adopt_status(tool), report
+    return convert_opsconductor(body, file="request body")
 
 
 @router.post("", status_code=201)
