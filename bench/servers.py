@@ -129,8 +129,8 @@ def embedded_database(folder: Path) -> Iterator[str]:
         server.stop()
 
 
-def create_api_key(database_url: str, name: str) -> str:
-    """An editor key made directly in the database, for the writes of the mix."""
+def create_api_key(database_url: str, name: str, role: str = "editor") -> str:
+    """A key (editor by default) made directly in the database, for the writes of the mix."""
     from toolcatalog.catalog.keys import Role
     from toolcatalog.config import Settings
     from toolcatalog.runtime import open_runtime
@@ -138,7 +138,7 @@ def create_api_key(database_url: str, name: str) -> str:
     async def create() -> str:
         settings = Settings(database_url=database_url, import_on_start=False)
         async with open_runtime(settings, listen=False) as runtime:
-            created = await runtime.keys.create(name, Role.editor)
+            created = await runtime.keys.create(name, Role(role))
         return created.secret
 
     return asyncio.run(create())

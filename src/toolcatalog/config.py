@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest request body accepted (bytes)."
     )
+    import_max_tools: int = Field(
+        default=10_000,
+        ge=1,
+        le=10_000,
+        description="Most tools one `/tools/import` or `/tools/bulk` request may hold (422 "
+        "past it).",
+    )
     log_level: str = Field(default="INFO", description="Root log level.")
     access_log: bool = Field(default=True, description="One JSON log line per request.")
     llm_url: str | None = Field(

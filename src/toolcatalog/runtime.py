@@ -17,7 +17,7 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 
 from toolcatalog import metrics
-from toolcatalog.catalog.changes import ChangeListener
+from toolcatalog.catalog.changes import ChangeListener, ChangeNotice
 from toolcatalog.catalog.health import DatabaseHealth
 from toolcatalog.catalog.keys import ApiKeyService
 from toolcatalog.catalog.service import ToolCatalogService
@@ -55,6 +55,7 @@ class Runtime:
     selector: Selector = field(kw_only=True)
     # What health reports about the database, probed in the background.
     health: DatabaseHealth = field(kw_only=True)
+    # API keys, with the keys this process verified (forgotten on every key change notice).
     keys: ApiKeyService = field(kw_only=True)
 
 
@@ -96,6 +97,22 @@ async def _warm_up(runtime: Runtime) -> None:
         log.warning("could not load the catalog snapshot at start", extra={"error": exc.detail})
 
 
+def _apply_notice(runtime: Runtime, notice: ChangeNotice) -> None:
+    """A change notice from any replica: a key change (a revocation) makes this process
+    forget the keys it verified, a catalog change goes to the catalog service."""
+    if notice.keys_changed or notice.everything:
+        runtime.keys.forget_verified()
+    if not notice.keys_changed:
+        runtime.catalog.apply_change(notice)
+
+
+def _forget_everything(runtime: Runtime) -> None:
+    """Notices may have been missed (listener reconnected, database back): forget every
+    cached tool and every verified key."""
+    runtime.keys.forget_verified()
+    runtime.catalog.invalidate_all()
+
+
 @asynccontextmanager
 async def open_runtime(
     settings: Settings,
@@ -123,7 +140,7 @@ async def open_runtime(
             shared=DatabaseVectors(database, asyncio.get_running_loop()) if owns_db else None,
         ),
         health=DatabaseHealth(catalog.tool_count, probe_timeout_s=settings.health_probe_timeout_s),
-        keys=ApiKeyService(database),
+        keys=ApiKeyService(database, instance_id=instance_id),
     )
     metrics.record_build_info(runtime.version)
     try:
@@ -133,12 +150,12 @@ async def open_runtime(
             if applied:
                 log.info("applied migrations", extra={"migrations": [m.name for m in applied]})
         # Back from an outage, this replica may have missed change notices: forget it all.
-        database.add_recovery_callback(runtime.catalog.invalidate_all)
+        database.add_recovery_callback(lambda: _forget_everything(runtime))
         if listen and owns_db:
             runtime.listener = ChangeListener(
                 database.url,
-                runtime.catalog.apply_change,
-                runtime.catalog.invalidate_all,
+                lambda notice: _apply_notice(runtime, notice),
+                lambda: _forget_everything(runtime),
                 connect_timeout_s=settings.db_connect_timeout_s,
             )
             runtime.listener.start()

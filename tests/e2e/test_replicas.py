@@ -78,6 +78,35 @@ def test_a_write_through_one_replica_is_seen_through_the_other(
     assert metrics["cache"]["hits"] >= 1
 
 
+def test_a_key_revoked_through_one_replica_stops_working_on_the_other_with_the_notice(
+    servers: Servers, fresh_db_url: str, key: str
+) -> None:
+    a = servers.start({"DATABASE_URL": fresh_db_url})
+    b = servers.start({"DATABASE_URL": fresh_db_url})
+    admin = {"Authorization": f"Bearer {key}"}
+    made = httpx.post(
+        a.url + "/api/v1/keys",
+        json={"name": "leaver", "role": "editor"},
+        headers=admin,
+        timeout=10,
+    )
+    assert made.status_code == 201, made.text
+    leaver = {"Authorization": f"Bearer {made.json()['key']}"}
+    create_tool(a.url, key)
+    for _ in range(2):  # b verifies the key, then answers from what it remembers
+        assert httpx.get(b.url + TOOL, headers=leaver, timeout=10).status_code == 200
+
+    revoked = httpx.delete(a.url + "/api/v1/keys/leaver", headers=admin, timeout=10)
+    assert revoked.status_code == 204, revoked.text
+    # A write committed after the revocation: once b shows it, b has heard every notice
+    # committed before it (one channel, delivered in commit order), the revocation's too.
+    put_description(a.url, key, "After the revocation.")
+    eventually(lambda: description(b.url) == "After the revocation.", "b hears of the later write")
+    refused = httpx.get(b.url + TOOL, headers=leaver, timeout=10)
+    assert refused.status_code == 401, refused.text
+    assert "revoked" in refused.json()["detail"]
+
+
 def test_toolcatalog_reload_empties_every_replica_cache(
     servers: Servers, fresh_db_url: str, key: str, tmp_path: Path
 ) -> None:

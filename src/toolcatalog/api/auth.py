@@ -58,7 +58,7 @@ class Caller:
 
 
 def key_service(request: Request) -> ApiKeyService:
-    """The runtime's ApiKeyService (one per process)."""
+    """The runtime's ApiKeyService (its change listener makes it forget revoked keys)."""
     return get_runtime(request).keys
 
 

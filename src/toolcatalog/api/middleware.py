@@ -47,6 +47,13 @@ def _problem(status: int, title: str, detail: str, request_id: str) -> bytes:
     )
 
 
+def _too_large(limit: int) -> str:
+    return (
+        f"the body is over {limit} bytes, the limit TOOLCATALOG_MAX_BODY_BYTES sets; "
+        "split the request"
+    )
+
+
 def etag_matches(etag: str, if_none_match: str) -> bool:
     """If-None-Match compares weakly (RFC 9110): `*`, or the ETag among the listed tags with
     any W/ dropped. The route's rule (routes/tool.py); a test keeps the two identical."""
@@ -146,7 +153,7 @@ class RequestContextMiddleware:
             and content_length.isdigit()
             and int(content_length) > self.max_body_bytes
         ):
-            return 413, "Payload too large", f"the body is over {self.max_body_bytes} bytes"
+            return 413, "Payload too large", _too_large(self.max_body_bytes)
         ctype = (content_type or "").split(";")[0].strip().lower()
         if ctype and ctype not in _JSON_TYPES:
             return (
@@ -168,7 +175,7 @@ class RequestContextMiddleware:
                 if seen > limit:
                     # Raised inside the route's body parsing; FastAPI re-raises HTTPException
                     # and problems.py renders it.
-                    raise HTTPException(413, f"the body is over {limit} bytes")
+                    raise HTTPException(413, _too_large(limit))
             return message
 
         return wrapped

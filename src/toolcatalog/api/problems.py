@@ -37,6 +37,9 @@ STATUS: dict[type[CatalogError], int] = {
     Forbidden: 403,
 }
 TYPE_BASE = "https://toolcatalog.dev/problems/"
+# Problems listed in one answer: 10,000 invalid tools in a bulk body would otherwise answer
+# megabytes of them. The detail keeps the full count.
+MAX_LISTED = 100
 
 
 def status_of(exc: CatalogError) -> int:
@@ -108,12 +111,13 @@ async def _validation_error(_request: Request, exc: Exception) -> ProblemRespons
             code="malformed_json",
             errors=errors,
         )
+    listed = f" (the first {MAX_LISTED} listed)" if len(errors) > MAX_LISTED else ""
     return problem(
         422,
         "Invalid request",
-        f"{len(errors)} problem(s) in the request",
+        f"{len(errors)} problem(s) in the request{listed}",
         code="invalid_request",
-        errors=errors,
+        errors=errors[:MAX_LISTED],
     )
 
 

@@ -24,6 +24,25 @@ class UnsafeYaml(InvalidDefinition):
     """YAML that does not parse, or that the API refuses to parse."""
 
 
+class TooManyTools(InvalidDefinition):
+    """More tools in one request than TOOLCATALOG_IMPORT_MAX_TOOLS (422)."""
+
+    code = "too_many_tools"
+    title = "Too many tools"
+
+    def __init__(self, found: int, limit: int, where: str) -> None:
+        super().__init__(
+            f"the request holds {found} tools; at most {limit} are accepted per request "
+            "(TOOLCATALOG_IMPORT_MAX_TOOLS): split it",
+            [Problem(where, f"at most {limit} tools")],
+        )
+
+
+# Problems listed in an import's answer: a document of 250,000 empty maps answered 97 MB
+# before; the count of failed tools stays exact.
+MAX_REPORTED_FAILURES = 100
+
+
 @dataclass(slots=True)
 class ParsedTools:
     tools: list[Tool] = field(default_factory=list)
@@ -32,13 +51,18 @@ class ParsedTools:
     warnings: list[str] = field(default_factory=list)
 
 
-def parse_tools_yaml(text: str) -> ParsedTools:
+def parse_tools_yaml(text: str, max_tools: int = 10_000) -> ParsedTools:
     """The tools in `text` (one, a list, or `{tools: [...]}`) and, per invalid document, its
-    problems with JSON path and line. Raises UnsafeYaml when the text is refused."""
+    problems with JSON path and line (the first MAX_REPORTED_FAILURES). Raises UnsafeYaml
+    when the text is refused, TooManyTools past `max_tools` (before any validation). CPU
+    work of up to seconds: callers run it in a thread."""
     try:
         data = parse_text(text, None)
     except InvalidDefinition as exc:  # a syntax error, with its line
         raise UnsafeYaml(exc.detail, exc.problems) from None
+    items = data.get("tools") if isinstance(data, dict) else data
+    if isinstance(items, list) and len(items) > max_tools:
+        raise TooManyTools(len(items), max_tools, "yaml_content")
     _refuse_shared_nodes(data)
     try:
         data = _as_json_data(data)
@@ -60,7 +84,15 @@ def parse_tools_yaml(text: str) -> ParsedTools:
     for p in problems:
         tool = _tool_label(data, p.path)
         failed.add(tool)
-        result.failures.append({"tool": tool, "error": p.message, "path": p.path, "line": p.line})
+        if len(result.failures) < MAX_REPORTED_FAILURES:
+            result.failures.append(
+                {"tool": tool, "error": p.message, "path": p.path, "line": p.line}
+            )
+    if len(problems) > MAX_REPORTED_FAILURES:
+        result.warnings.append(
+            f"{len(problems) - MAX_REPORTED_FAILURES} more problems not listed "
+            f"(the first {MAX_REPORTED_FAILURES} are)"
+        )
     result.failed_count = len(failed)
     return result
 

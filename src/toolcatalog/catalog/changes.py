@@ -29,10 +29,14 @@ _MAX_NAMES = 100
 
 @dataclass(frozen=True, slots=True)
 class ChangeNotice:
+    """What changed: tools by name (or `everything`), or, with `keys_changed`, the API keys
+    (a revocation: every replica forgets the keys it verified; no tool is touched)."""
+
     origin: str
     generation: int
     names: tuple[str, ...] = ()
     everything: bool = False
+    keys_changed: bool = False
 
     def encode(self) -> str:
         everything = self.everything or len(self.names) > _MAX_NAMES
@@ -43,6 +47,7 @@ class ChangeNotice:
                 "names": [] if everything else list(self.names),
                 "everything": everything,
             }
+            | ({"keys_changed": True} if self.keys_changed else {})
         ).decode()
 
     @classmethod
@@ -54,6 +59,7 @@ class ChangeNotice:
                 int(doc["generation"]),
                 tuple(str(n) for n in doc.get("names", [])),
                 bool(doc.get("everything", False)),
+                bool(doc.get("keys_changed", False)),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             # An unreadable notice still means "something changed".

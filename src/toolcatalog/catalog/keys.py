@@ -7,8 +7,11 @@ compared in constant time. Keys are never logged.
 
 A verified key is remembered for AUTH_CACHE_TTL_S, which saves a database round trip per
 request with a key (a cached GET of a tool through the ASGI app, local database: 660 us with
-the lookup, 565 us without). The price: a key revoked on another replica keeps working here
-for at most that long; on the replica that revoked it, it stops at once.
+the lookup, 565 us without). A revocation sends a change notice (`keys_changed`) in its own
+transaction, and every replica that hears it forgets the keys it verified
+(`forget_verified`), so a revoked key stops working everywhere as soon as the notice arrives
+(milliseconds: bench/propagation.py). The TTL only bounds what a replica whose listener was
+away could miss, and it forgets everything when the listener reconnects.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from toolcatalog.catalog.changes import ChangeNotice, notify_change
 from toolcatalog.catalog.writes import Actor
 from toolcatalog.errors import Conflict, NotFound, Unauthorized
 from toolcatalog.store import audit as audit_store
@@ -113,9 +117,15 @@ class ApiKeyService:
     """Creates, lists, revokes and checks API keys. Each write is one transaction with its
     audit entry (`key_create`, `key_revoke`)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, instance_id: str = "local") -> None:
         self.db = db
+        self.instance_id = instance_id
         self._verified: dict[bytes, tuple[ApiKey, float]] = {}
+
+    def forget_verified(self) -> None:
+        """Forget every verified key (a key changed somewhere): the next request with a key
+        checks it against the database again."""
+        self._verified.clear()
 
     async def create(self, name: str, role: Role, *, actor: Actor = _SYSTEM) -> CreatedKey:
         """A new key; raises Conflict if the name is taken (revoked keys keep their name)
@@ -155,7 +165,8 @@ class ApiKeyService:
             return [_public(r) for r in await key_store.fetch_keys(conn)]
 
     async def revoke(self, name: str, *, actor: Actor = _SYSTEM) -> ApiKey:
-        """Revoke the active key `name` (it stops working at once); raises NotFound."""
+        """Revoke the active key `name`; raises NotFound. It stops working here at once and
+        on every other replica when they hear the change notice sent with the commit."""
         async with self.db.transaction("revoke_api_key") as conn:
             record = await key_store.revoke_key(conn, name)
             if record is None:
@@ -163,7 +174,8 @@ class ApiKeyService:
                 state = "is already revoked" if existing else "does not exist"
                 raise NotFound(f"the API key {name!r} {state}")
             await audit_store.insert_audit(conn, [_audit(actor, "key_revoke", record)])
-        self._verified.clear()
+            await notify_change(conn, ChangeNotice(self.instance_id, -1, keys_changed=True))
+        self.forget_verified()
         return _public(record)
 
     async def authenticate(self, secret: str) -> ApiKey:

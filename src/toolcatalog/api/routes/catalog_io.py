@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from toolcatalog.api.auth import EditorDep, ReaderDep
-from toolcatalog.api.deps import CatalogDep
+from toolcatalog.api.deps import CatalogDep, RuntimeDep
 from toolcatalog.api.problems import problem
 from toolcatalog.api.routes.tool import validation_out
 from toolcatalog.api.routes.tools import TOOL_EXAMPLE
@@ -24,7 +24,7 @@ from toolcatalog.api.schemas import (
     example,
     problems,
 )
-from toolcatalog.api.yaml_input import UnsafeYaml, parse_tools_yaml
+from toolcatalog.api.yaml_input import TooManyTools, UnsafeYaml, parse_tools_yaml
 from toolcatalog.catalog.checks import check_definition
 from toolcatalog.errors import InvalidDefinition
 from toolcatalog.formats.dump import dump_tools
@@ -63,11 +63,14 @@ class BulkOut(BaseModel):
     responses=problems(*BODY_ERRORS),
 )
 async def bulk(
-    catalog: CatalogDep,
+    runtime: RuntimeDep,
     caller: EditorDep,
     body: Annotated[BulkIn, Body(openapi_examples={"one": {"value": {"tools": [TOOL_EXAMPLE]}}})],
 ) -> BulkOut:
-    report = await catalog.import_definitions(
+    limit = runtime.settings.import_max_tools
+    if len(body.tools) > limit:
+        raise TooManyTools(len(body.tools), limit, "tools")
+    report = await runtime.catalog.import_definitions(
         body.tools, actor=caller.actor, overwrite=body.overwrite, dry_run=body.dry_run
     )
     return BulkOut(
@@ -130,12 +133,14 @@ _IMPORT_EXAMPLE = {
     responses=problems(*BODY_ERRORS),
 )
 async def import_yaml(
-    catalog: CatalogDep,
+    runtime: RuntimeDep,
     caller: EditorDep,
     body: Annotated[ImportIn, Body(openapi_examples={"df": {"value": _IMPORT_EXAMPLE}})],
 ) -> Any:
     try:
-        parsed = await run_in_threadpool(parse_tools_yaml, body.yaml_content)
+        parsed = await run_in_threadpool(
+            parse_tools_yaml, body.yaml_content, runtime.settings.import_max_tools
+        )
     except UnsafeYaml as exc:
         errors = [
             {"path": "yaml_content", "message": p.message} | ({"line": p.line} if p.line else {})
@@ -151,7 +156,7 @@ async def import_yaml(
             warnings=parsed.warnings,
         )
     try:
-        report = await catalog.import_definitions(
+        report = await runtime.catalog.import_definitions(
             parsed.tools, actor=caller.actor, overwrite=body.overwrite, dry_run=body.validate_only
         )
     except InvalidDefinition as exc:
