@@ -4,6 +4,7 @@ its audit log and telemetry carried over with the tools they belong to."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +16,7 @@ from toolcatalog.formats.opsconductor.report import MigrationReport
 from toolcatalog.store import audit as audit_store
 from toolcatalog.store import telemetry as telemetry_store
 from toolcatalog.store.audit import AuditWrite
-from toolcatalog.store.seed_catalog import read_seed_catalog
+from toolcatalog.store.seed_catalog import read_seed_catalog, stream_seed_telemetry
 from toolcatalog.store.telemetry import TelemetryWrite
 
 # The seed's audit actions as ours; the rest ("deprecated", "activated") changed the tool.
@@ -33,18 +34,32 @@ MIGRATION_ACTOR = "opsconductor-migration"
 @dataclass
 class ImportedHistory:
     """The seed's audit entries and telemetry, written with the tools they name: once per tool,
-    the first time an import creates or changes it (a marker entry records that it was)."""
+    the first time an import creates or changes it (a marker entry records that it was). The
+    telemetry is streamed from the seed database at `source` while it is written."""
 
     audit: list[AuditWrite] = field(default_factory=list)
-    telemetry: list[TelemetryWrite] = field(default_factory=list)
+    source: str | None = None
+    telemetry_tools: set[str] = field(default_factory=set)  # ours, with telemetry in the seed
+    patterns: dict[SeedKey, SeedKey] = field(default_factory=dict)  # seed names -> ours
+    seed_names: dict[str, str] = field(default_factory=dict)  # our tool names -> the seed's
 
     async def write(self, conn: Any, changed: set[str]) -> tuple[int, int]:
         """Within the caller's transaction; returns the audit entries and telemetry rows written."""
-        with_history = {a.tool_name for a in self.audit} | {t.tool_name for t in self.telemetry}
-        todo = changed & with_history
+        todo = changed & ({a.tool_name for a in self.audit if a.tool_name} | self.telemetry_tools)
         todo -= await audit_store.fetch_tools_audited_by(conn, MIGRATION_ACTOR, sorted(todo))
         audit = [a for a in self.audit if a.tool_name in todo]
-        telemetry = [t for t in self.telemetry if t.tool_name in todo]
+        written: Counter[str] = Counter()
+        wanted = sorted(self.seed_names[name] for name in todo & self.telemetry_tools)
+        if self.source is not None and wanted:
+            async for batch in stream_seed_telemetry(self.source, wanted):
+                rows = [
+                    _telemetry(row, self.patterns[key])
+                    for row in batch
+                    if (key := (row["tool_name"], row["capability_name"], row["pattern_name"]))
+                    in self.patterns
+                ]
+                await telemetry_store.insert_telemetry(conn, rows)
+                written.update(r.tool_name for r in rows)
         markers = [
             AuditWrite(
                 actor=MIGRATION_ACTOR,
@@ -53,15 +68,13 @@ class ImportedHistory:
                 revision_before=None,
                 revision_after=None,
                 diff=[{"op": "add", "path": "opsconductor.history", "to": {
-                    "audit": sum(a.tool_name == name for a in audit),
-                    "telemetry": sum(t.tool_name == name for t in telemetry),
+                    "audit": sum(a.tool_name == name for a in audit), "telemetry": written[name],
                 }}],
             )
             for name in sorted(todo)
         ]  # fmt: skip
         await audit_store.insert_audit(conn, [*audit, *markers])
-        await telemetry_store.insert_telemetry(conn, telemetry)
-        return len(audit), len(telemetry)
+        return len(audit), sum(written.values())
 
 
 @dataclass
@@ -81,12 +94,11 @@ async def read_opsconductor_database(url: str, naming: Naming | None) -> Databas
         convert_rows, rows.tools, rows.source, naming
     )
     history = ImportedHistory(
-        [_audit(a, names[a["tool_name"]]) for a in rows.audit if a["tool_name"] in names],
-        [
-            _telemetry(t, patterns[key])
-            for t in rows.telemetry
-            if (key := (t["tool_name"], t["capability_name"], t["pattern_name"])) in patterns
-        ],
+        audit=[_audit(a, names[a["tool_name"]]) for a in rows.audit if a["tool_name"] in names],
+        source=url,
+        telemetry_tools={names[t] for t in rows.telemetry if t in names},
+        patterns=patterns,
+        seed_names={ours: seed for seed, ours in names.items()},
     )
     return DatabaseMigration(result, report, history, rows.counted, rows.absent)
 

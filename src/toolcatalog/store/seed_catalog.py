@@ -1,9 +1,11 @@
 """Reading a running OpsConductor (the seed system) database: its `tool_catalog` schema's tools
-with capabilities and patterns, audit log and telemetry, as plain rows. Read-only, one
-REPEATABLE READ transaction, on a connection of its own (it is not our database)."""
+with capabilities and patterns and its audit log, as plain rows, in one read-only REPEATABLE
+READ transaction on a connection of its own (it is not our database); its telemetry, which
+may be millions of rows, streamed in batches when it is written."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -26,25 +28,59 @@ class SeedRows:
     source: str
     tools: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
-    telemetry: list[dict[str, Any]] = field(default_factory=list)
+    telemetry: dict[str, int] = field(default_factory=dict)  # rows per seed tool name
     counted: dict[str, int] = field(default_factory=dict)
     absent: list[str] = field(default_factory=list)
 
 
 async def read_seed_catalog(url: str, *, timeout_s: float = 10.0) -> SeedRows:
-    """Everything migrated from the seed database at `url`. StoreUnavailable when it cannot be
-    reached; InvalidDefinition when it has no OpsConductor catalog."""
-    source = redact(url)
+    """Everything migrated from the seed database at `url` but the telemetry rows (counted per
+    tool). StoreUnavailable when it cannot be reached; InvalidDefinition when it has no
+    OpsConductor catalog."""
+    conn = await _connect(url, timeout_s)
+    try:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            return await _read(conn, redact(url))
+    finally:
+        await conn.close()
+
+
+async def stream_seed_telemetry(
+    url: str, tool_names: Sequence[str], *, batch: int = 10_000, timeout_s: float = 10.0
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The telemetry of the seed tools named, oldest first, `batch` rows at a time (a
+    server-side cursor, so memory stays bounded whatever the table holds)."""
+    conn = await _connect(url, timeout_s)
+    try:
+        async with conn.transaction(readonly=True):
+            cursor = await conn.cursor(
+                """
+                SELECT m.id, t.tool_name, c.capability_name, p.pattern_name, m.actual_time_ms,
+                       m.actual_cost, m.success, m.context_variables, m.execution_id,
+                       m.executed_at
+                FROM tool_catalog.tool_telemetry m
+                JOIN tool_catalog.tool_patterns p ON p.id = m.pattern_id
+                JOIN tool_catalog.tool_capabilities c ON c.id = p.capability_id
+                JOIN tool_catalog.tools t ON t.id = c.tool_id
+                WHERE t.tool_name = ANY($1::text[])
+                ORDER BY m.executed_at, m.id
+                """,
+                list(tool_names),
+            )
+            while rows := await cursor.fetch(batch):
+                yield _plain(rows)
+    finally:
+        await conn.close()
+
+
+async def _connect(url: str, timeout_s: float) -> Any:
     try:
         conn = await asyncpg.connect(url, timeout=timeout_s)
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        source = redact(url)
         raise StoreUnavailable(f"cannot reach the OpsConductor database {source}: {exc}") from None
-    try:
-        await init_connection(conn)
-        async with conn.transaction(isolation="repeatable_read", readonly=True):
-            return await _read(conn, source)
-    finally:
-        await conn.close()
+    await init_connection(conn)
+    return conn
 
 
 async def _read(conn: Any, source: str) -> SeedRows:
@@ -82,17 +118,13 @@ async def _read(conn: Any, source: str) -> SeedRows:
             """
         ))  # fmt: skip
     if "tool_telemetry" in present:
-        rows.telemetry = _plain(await conn.fetch(
+        counts = await conn.fetch(
             """
-            SELECT m.id, t.tool_name, c.capability_name, p.pattern_name, m.actual_time_ms,
-                   m.actual_cost, m.success, m.context_variables, m.execution_id, m.executed_at
-            FROM tool_catalog.tool_telemetry m
-            JOIN tool_catalog.tool_patterns p ON p.id = m.pattern_id
-            JOIN tool_catalog.tool_capabilities c ON c.id = p.capability_id
-            JOIN tool_catalog.tools t ON t.id = c.tool_id
-            ORDER BY m.executed_at, m.id
+            SELECT t.tool_name, count(*) AS n FROM tool_catalog.tool_telemetry m
+            JOIN tool_catalog.tools t ON t.id = m.tool_id GROUP BY t.tool_name
             """
-        ))  # fmt: skip
+        )
+        rows.telemetry = {r["tool_name"]: int(r["n"]) for r in counts}
     for table in ("tool_audit_log", "tool_telemetry", *COUNTED_TABLES):
         if table not in present:
             rows.absent.append(table)
