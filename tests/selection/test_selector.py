@@ -256,3 +256,17 @@ def test_a_question_under_the_default_preference_gets_an_inline_pattern_first(
     )
     assert told.decision is not None
     assert told.decision.pattern == "full_scan"  # not a question: the best fit stands
+
+
+def test_a_tool_named_as_the_problem_is_not_the_answer(catalog_dir: Path) -> None:
+    from toolcatalog.selection.loader import load_folder_snapshot
+    from toolcatalog.selection.retrieval import CatalogIndex
+    from toolcatalog.selection.retrieve import named_as_problem
+
+    index = CatalogIndex(load_folder_snapshot(catalog_dir))
+    df = index.tool_position["df"]
+    assert named_as_problem(index, "df shows nothing for /data") == [df]
+    assert named_as_problem(index, "'df: command not found' on db2") == [df]
+    assert named_as_problem(index, "df says 40% used but the app says disk full") == [df]
+    assert named_as_problem(index, "use df to show free space") == []
+    assert named_as_problem(index, "is the disk full? df please") == []

@@ -153,6 +153,11 @@ class BM25FIndex:
     def __contains__(self, term: str) -> bool:
         return term in self.vocab
 
+    def document_frequency(self, term: str) -> int:
+        """How many documents hold `term` (0 when none does)."""
+        i = self.vocab.get(term)
+        return 0 if i is None else int(self.df[i])
+
     def idf_of(self, term: str) -> float:
         """The term's IDF; an unknown term counts as the rarest possible."""
         i = self.vocab.get(term)

@@ -22,7 +22,7 @@ from toolcatalog.selection.retrieval import CatalogIndex, PatternEntry
 from toolcatalog.selection.retrieve import Pool, pool_size, retrieve, top_indexes
 from toolcatalog.selection.scoring import final_score, utility
 from toolcatalog.selection.semantic import SemanticView
-from toolcatalog.selection.text import in_user_words
+from toolcatalog.selection.text import in_user_words, user_words
 
 # A pattern's own text moves it within its tool by up to PATTERN_SHARE of the tool's relevance;
 # PATTERN_SMOOTHING (BM25 units) keeps one stray shared word from deciding between patterns.
@@ -139,11 +139,10 @@ class CandidateEnumerator:
             key=lambda s: (-round(s.score, 9), s.entry.tool.name),
         )
         terms = list(pool.retrieval.terms)
+        words = user_words(request.request, index.tool_index.correction)
         matched = {
             s.entry.tool.name: in_user_words(
-                request.request,
-                index.tool_index.terms_in(index.tool_position[s.entry.tool.name], terms),
-                index.tool_index.correction,
+                words, index.tool_index.terms_in(index.tool_position[s.entry.tool.name], terms)
             )
             for s in ranked[: request.top_k]
         }

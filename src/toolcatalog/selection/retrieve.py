@@ -7,6 +7,7 @@ platform-compatible), so the cost of the later stages does not grow with the cat
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,6 +76,7 @@ def fuse(
     world: npt.NDArray[np.bool_],
     lexical: npt.NDArray[np.float64],
     pool: int,
+    problems: list[int] | None = None,
 ) -> tuple[npt.NDArray[np.int64], FloatArray, float, FloatArray]:
     """The pool (best first) by reciprocal-rank fusion of the lexical and semantic rankings,
     each tool's fused relevance (the most relevant pooled tool at 1), the best single text
@@ -83,6 +85,8 @@ def fuse(
     calibration = semantic.calibration
     share = calibration.semantic_share if calibration is not None else SEMANTIC_SHARE
     cosine = np.where(world, mean, -1.0)
+    if problems:
+        cosine[problems] -= NAMED_PROBLEM_COSINE
     fused = np.zeros(len(lexical))
     for ranking in (top_indexes(lexical, FUSION_DEPTH), top_indexes(cosine + 1.0, FUSION_DEPTH)):
         fused[ranking] += 1.0 / (RRF_K + 1.0 + np.arange(len(ranking)))
@@ -97,6 +101,40 @@ def fuse(
         relevance = relevance / scale
     best_in_world = float(np.where(world, best, -1.0).max(initial=-1.0))
     return order, relevance, best_in_world, best
+
+
+# A tool the request names as the problem ("journalctl shows nothing for the unit", "systemctl
+# says active but nothing listens", "'htop: command not found'") is where the person already
+# looked: the answer is the next tool to look with. Such a tool keeps NAMED_PROBLEM_LEXICAL of
+# its lexical score and loses NAMED_PROBLEM_COSINE of its cosine. A name counts only when it
+# is the tool's own word (held by at most NAMED_MAX_SHARE of the tools' texts, or 3: `find`,
+# `top` or `last` are plain English in a third of the starter catalog's tools, `journalctl` is
+# in 5 %) and a failure cue follows it in the same clause.
+NAMED_PROBLEM_LEXICAL = 0.3
+NAMED_PROBLEM_COSINE = 0.15
+NAMED_MAX_SHARE = 0.06
+_FAILURE_AFTER_NAME = (
+    r"(?:shows?|showing|says?|saying|reports?|returns?|gives?|prints?|outputs?|lists?)\b"
+    r"[^.;,]*?\b(?:nothing|empty|none|no\b|but\b|wrong|error|fails?)"
+    r"|(?:is |are )?(?:command )?not found|(?:does ?n[o']t|is ?n[o']t|is not|won'?t|can'?t) "
+    r"(?:work|run|start|show|help)|(?:fails?|failed|failing|hangs?|crashe[sd]|is broken)\b"
+)
+_CLAUSE_AFTER = r"[^.;!?]{0,60}?\b"
+
+
+def named_as_problem(index: CatalogIndex, text: str) -> list[int]:
+    """Tools the request names as the problem (see NAMED_PROBLEM_*), as index positions."""
+    low = text.lower()
+    most = max(3, int(NAMED_MAX_SHARE * len(index.tools)))
+    found: list[int] = []
+    for word in set(re.findall(r"[a-z][a-z0-9_-]{1,40}", low)):
+        name = word.replace("-", "_")
+        position = index.tool_position.get(name)
+        if position is None or index.tool_index.document_frequency(name) > most:
+            continue
+        if re.search(rf"\b{re.escape(word)}\b\W*{_CLAUSE_AFTER}(?:{_FAILURE_AFTER_NAME})", low):
+            found.append(position)
+    return sorted(found)
 
 
 def stage_a_evidence(
@@ -149,13 +187,16 @@ def retrieve(
                 raw[i] += lift
                 coverage[i] = max(coverage[i], 0.5)
                 matches[i] = max(matches[i], 2.0)
+    problems = named_as_problem(index, request.request)
+    if problems:
+        raw[problems] *= NAMED_PROBLEM_LEXICAL
     size = pool_size(request)
     # Tools that cannot run here at all (disabled, another platform) are not part of the
     # request's world: they neither enter the pool nor set the relevance scale.
     world = index.world_mask(ctx.platform)
     in_world = np.where(world, raw, 0.0)
     if semantic is not None:
-        order, relevance, best, cosine = fuse(semantic, world, in_world, size)
+        order, relevance, best, cosine = fuse(semantic, world, in_world, size, problems)
         return Pool(
             retrieval,
             raw,

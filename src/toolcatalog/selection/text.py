@@ -306,16 +306,26 @@ def clear_caches() -> None:
 _WORD = re.compile(r"[^\s,;()\[\]{}\"'`]+")
 
 
-def in_user_words(
-    request: str, terms: Sequence[str], correct: Callable[[str], str | None]
-) -> list[str]:
-    """The request's own words behind matched index `terms` (stems, synonyms and spelling
-    corrections included: "spac" -> "space", a typo as typed), in request order."""
+def user_words(
+    request: str, correct: Callable[[str], str | None]
+) -> list[tuple[str, frozenset[str]]]:
+    """Each word of the request as typed, with the index terms it stands for (its stems and
+    synonyms, and the spelling correction of each), for `in_user_words`."""
+    out: list[tuple[str, frozenset[str]]] = []
+    for raw in _WORD.findall(request):
+        word = raw.strip(".:!?-/").lower() or raw.lower()
+        stems = tokens(word)
+        fixed = (correct(t) for t in stems)
+        out.append((word, frozenset(stems).union(f for f in fixed if f is not None)))
+    return out
+
+
+def in_user_words(words: list[tuple[str, frozenset[str]]], terms: Sequence[str]) -> list[str]:
+    """The request's own words (see `user_words`) behind matched index `terms`, in request
+    order: "space", not the stem "spac"; a typo as typed."""
     wanted = set(terms)
     out: list[str] = []
-    for word in _WORD.findall(request):
-        word = word.strip(".:!?-/").lower() or word.lower()
-        stems = tokens(word)
-        if any(t in wanted or correct(t) in wanted for t in stems) and word not in out:
+    for word, stands_for in words:
+        if stands_for & wanted and word not in out:
             out.append(word)
     return out
