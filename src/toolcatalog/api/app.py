@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from toolcatalog.api.auth import document_open_reads
 from toolcatalog.api.docs_pages import install_docs_pages
 from toolcatalog.api.middleware import RequestContextMiddleware
 from toolcatalog.api.problems import install_problem_handlers
@@ -67,6 +68,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
         app.state.runtime = runtime
     install_problem_handlers(app)
     _include_routes(app, cfg)
+    document_open_reads(app, cfg.auth)
     _warn_about(cfg)
     app.add_middleware(
         RequestContextMiddleware,

@@ -16,12 +16,13 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, FastAPI, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from toolcatalog.api.deps import get_runtime
+from toolcatalog.api.routing import OPEN_READ
 from toolcatalog.catalog.keys import ApiKeyService, Role
 from toolcatalog.catalog.writes import Actor
 from toolcatalog.errors import Forbidden, Unauthorized
@@ -105,7 +106,31 @@ def require(needed: Role | None, *, keyless_dev: bool = True) -> Callable[..., A
             caller.require(Role.reader, "reading (TOOLCATALOG_AUTH=required)")
         return caller
 
+    setattr(dependency, OPEN_READ, needed is None)
     return dependency
+
+
+def document_open_reads(app: FastAPI, auth: str) -> None:
+    """Make the OpenAPI document say what the server does: a read takes a key but does not
+    need one (an empty requirement `{}` among the alternatives), unless
+    TOOLCATALOG_AUTH=required. FastAPI declares every route with a security dependency as
+    needing it, and schemathesis then reported each open read as "ignored auth". The routes
+    mark their operations (routing.py, OPEN_READ); the mark is removed here."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        fresh = app.openapi_schema is None
+        spec = build()
+        if fresh:
+            for operations in spec.get("paths", {}).values():
+                for operation in operations.values():
+                    open_read = operation.pop(OPEN_READ, False)
+                    security = operation.get("security")
+                    if open_read and auth != "required" and security and {} not in security:
+                        security.append({})
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 ReaderDep = Annotated[Caller, Depends(require(None))]

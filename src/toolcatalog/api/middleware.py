@@ -15,6 +15,7 @@ seed's contract (TOOLCATALOG_OPSCONDUCTOR_API).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
@@ -33,12 +34,14 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _TOOL_PREFIX = "/api/v1/tools/"
 TOOL_ROUTE = "/api/v1/tools/{name}"
 _MAX_IF_NONE_MATCH = 1000  # the route's Header(max_length=...)
+_INTERNAL = "the server failed to handle this request; the request id identifies it in the logs"
+log = logging.getLogger(__name__)
 
 
-def _problem(status: int, title: str, detail: str, request_id: str) -> bytes:
+def _problem(status: int, title: str, detail: str, request_id: str, code: str = "") -> bytes:
     return orjson.dumps(
         {
-            "type": "https://toolcatalog.dev/problems/" + title.lower().replace(" ", "_"),
+            "type": "https://toolcatalog.dev/problems/" + (code or title.lower().replace(" ", "_")),
             "title": title,
             "status": status,
             "detail": detail,
@@ -94,8 +97,12 @@ class RequestContextMiddleware:
         rid_header = (b"x-request-id", request_id.encode())
         template: str | None = None
 
+        started = False
+
         async def send_wrapper(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 status_holder[0] = message["status"]
                 message["headers"] = [*message.get("headers", []), rid_header]
             await send(message)
@@ -113,7 +120,18 @@ class RequestContextMiddleware:
             ):
                 template = TOOL_ROUTE
                 return
-            await self.app(scope, self._limited(receive), send_wrapper)
+            try:
+                await self.app(scope, self._limited(receive), send_wrapper)
+            except Exception:
+                # The error handler runs here, inside the request context, so the 500 carries
+                # the request id (body and X-Request-ID) and so does its log record. Not
+                # re-raised: the server would log it a second time, without the id.
+                log.exception("unexpected error", extra={"path": scope.get("path")})
+                if started:
+                    raise  # half an answer is out; the server can only drop the connection
+                await _send_problem(
+                    send_wrapper, 500, "Internal error", _INTERNAL, request_id, "internal"
+                )
         finally:
             elapsed = time.perf_counter() - start
             if template is None:
@@ -225,8 +243,10 @@ async def _serve_cached(scope: Scope, if_none_match: str | None, send: Send) -> 
     return True
 
 
-async def _send_problem(send: Any, status: int, title: str, detail: str, rid: str) -> None:
-    body = _problem(status, title, detail, rid)
+async def _send_problem(
+    send: Any, status: int, title: str, detail: str, rid: str, code: str = ""
+) -> None:
+    body = _problem(status, title, detail, rid, code)
     await send(
         {
             "type": "http.response.start",

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from toolcatalog.api.responses import ProblemResponse
 from toolcatalog.errors import (
@@ -40,6 +41,7 @@ TYPE_BASE = "https://toolcatalog.dev/problems/"
 # Problems listed in one answer: 10,000 invalid tools in a bulk body would otherwise answer
 # megabytes of them. The detail keeps the full count.
 MAX_LISTED = 100
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
 def status_of(exc: CatalogError) -> int:
@@ -121,18 +123,32 @@ async def _validation_error(_request: Request, exc: Exception) -> ProblemRespons
     )
 
 
-async def _http_error(_request: Request, exc: Exception) -> ProblemResponse:
+async def _http_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, StarletteHTTPException)
     titles = {404: "Not found", 405: "Method not allowed", 413: "Payload too large",
               415: "Unsupported media type", 400: "Bad request"}  # fmt: skip
     title = titles.get(exc.status_code, "HTTP error")
+    headers = dict(exc.headers or {})
+    detail = str(exc.detail)
+    if exc.status_code == 405:
+        allowed = allowed_methods(request)
+        headers["Allow"] = ", ".join(allowed)
+        detail = f"{request.method} is not allowed here; allowed: {', '.join(allowed)}"
     return problem(
-        exc.status_code,
-        title,
-        str(exc.detail),
-        code=title.lower().replace(" ", "_"),
-        headers=dict(exc.headers or {}),
+        exc.status_code, title, detail, code=title.lower().replace(" ", "_"), headers=headers
     )
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at this path. Starlette's 405 names only the methods of
+    the first route matching the path, but FastAPI makes one route per method (`GET /keys`
+    and `POST /keys`), and RFC 9110 wants them all in `Allow`."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
 
 
 async def _unexpected(_request: Request, exc: Exception) -> ProblemResponse:

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 
@@ -24,7 +25,17 @@ class ORJSONRequest(Request):
         return self._json
 
 
+# Set on the reader dependency (auth.py) and on the OpenAPI operations of routes that use it,
+# so that the document can declare their key optional (auth.document_open_reads).
+OPEN_READ = "x-open-read"
+
+
 class ORJSONRoute(APIRoute):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if _uses_open_read(self.dependant):
+            self.openapi_extra = {**(self.openapi_extra or {}), OPEN_READ: True}
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
@@ -32,3 +43,9 @@ class ORJSONRoute(APIRoute):
             return await handler(ORJSONRequest(request.scope, request.receive))
 
         return orjson_handler
+
+
+def _uses_open_read(dependant: Dependant) -> bool:
+    return any(
+        getattr(d.call, OPEN_READ, False) or _uses_open_read(d) for d in dependant.dependencies
+    )

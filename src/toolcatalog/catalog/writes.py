@@ -88,15 +88,15 @@ def validate_tool(data: Any) -> Tool:
 
 
 def check_if_match(record: ToolRecord, if_match: str | None) -> None:
-    """Raise PreconditionFailed unless `if_match` (absent, `*`, or a list of ETags, weak or
-    strong) names the record's current ETag."""
+    """Raise PreconditionFailed unless `if_match` (absent, `*`, or a list of ETags) names the
+    record's current ETag. Strong comparison (RFC 9110 13.1.1): a weak tag (W/"...") never
+    matches, even when its opaque part equals the current ETag."""
     if if_match is None:
         return
     candidates = {t.strip() for t in if_match.split(",")}
     if "*" in candidates:
         return
-    weakless = {c.removeprefix("W/") for c in candidates}
-    if record.etag not in weakless:
+    if record.etag not in candidates:
         raise PreconditionFailed(
             f"tool {record.name!r} has changed (current ETag {record.etag}); "
             "fetch it again and reapply your change"
