@@ -47,6 +47,11 @@ def request_warnings(
                 f"constraints.exclude_tools[{i}]: no tool {name!r} in the catalog, "
                 f"so excluding it changes nothing{hint}"
             )
+    if request.classification is not None:
+        out += [
+            f"{path}: not read by the selector, so it has no effect"
+            for path in request.classification.unused_fields()
+        ]
     prefs = request.preferences
     if prefs is not None and prefs.mode is not None and prefs.weights is not None:
         out.append(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from toolcatalog.selection.candidates import Enumeration, Scored
 from toolcatalog.selection.explain import exclusion_summary
+from toolcatalog.selection.inputs import run_inputs
 from toolcatalog.selection.models import Decision, SelectionRequest, TieBreak
 from toolcatalog.selection.tiebreak import TiedCandidate, TieOutcome
 
@@ -82,5 +83,13 @@ def decide(
         capability=top.entry.capability.name,
         pattern=top.entry.pattern.name,
         run=top.entry.tool.execution_for(top.entry.pattern),
+        inputs=run_inputs(top.entry.pattern, request.inputs, _entities(request)),
     )
     return Decided(ranked, decision, None, tie)
+
+
+def _entities(request: SelectionRequest) -> list[tuple[str, str, float]]:
+    stage_a = request.classification
+    if stage_a is None:
+        return []
+    return [(e.type, e.value, e.confidence) for e in stage_a.entities]

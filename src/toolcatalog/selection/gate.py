@@ -61,6 +61,8 @@ def gate(pool: Pool, best_allowed_relevance: float | None) -> Verdict:
     mass = pool.retrieval.mass
     strength = pool.raw / mass if mass > 0 else np.zeros_like(pool.raw)
     about = about_request(pool.coverage, pool.matches, strength)
+    if pool.vouched is not None:
+        about = about | pool.vouched
     order = pool.order
     relevant = bool(np.any(about[order])) if len(order) else False
     best, calibration = pool.semantic_best, pool.calibration

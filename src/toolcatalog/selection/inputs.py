@@ -118,3 +118,45 @@ def unknown_input_names(inputs: Inputs, declared: frozenset[str]) -> list[str]:
         hint = f" (did you mean {', '.join(near)}?)" if near else ""
         out.append(f"inputs.{name}: no pattern in the catalog declares this input{hint}")
     return out
+
+
+# Stage A entities that name an input's value, and the input names each fills (the first the
+# pattern declares), as the starter catalog and most tool catalogs name them.
+ENTITY_INPUTS: dict[str, tuple[str, ...]] = {
+    "hostname": ("host", "hostname", "server", "computer", "target"),
+    "file_path": ("path", "file_path", "file", "filename"),
+    "port": ("port",),
+}
+ENTITY_MIN_CONFIDENCE = 0.5
+
+
+def _entity_value(kind: str, value: str) -> InputValue:
+    text = value.strip()
+    return int(text) if kind == "port" and text.isdigit() else text
+
+
+def run_inputs(
+    pattern: Pattern, inputs: Inputs, entities: Iterable[tuple[str, str, float]] = ()
+) -> dict[str, InputValue]:
+    """The values `pattern` runs with: its schema's defaults, then Stage A's hostname,
+    file_path and port entities (type, value, confidence) for inputs it declares, then the
+    request's inputs its schema accepts (those win)."""
+    props = pattern.inputs.get("properties", {})
+    out: dict[str, InputValue] = {
+        name: sub["default"]
+        for name, sub in props.items()
+        if isinstance(sub.get("default"), bool | int | float | str)
+    }
+    filled: set[str] = set()
+    for kind, value, confidence in entities:
+        if confidence < ENTITY_MIN_CONFIDENCE:
+            continue
+        for name in ENTITY_INPUTS.get(kind, ()):
+            if name in props and name not in filled:
+                candidate = _entity_value(kind, value)
+                if value_problem(props[name], candidate) is None:
+                    out[name] = candidate
+                    filled.add(name)
+                break
+    out.update(check_inputs(pattern, inputs, pattern.name).accepted)
+    return out

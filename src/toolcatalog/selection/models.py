@@ -25,30 +25,36 @@ class Mode(StrEnum):
 
 
 class Intent(BaseModel):
-    """Stage A's reading of the request; unknown extra fields are ignored, not refused."""
+    """Stage A's reading of the request. Fields the selector does not use (DecisionV1's
+    `category`, anything else) are accepted and listed in the result's `warnings`."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True)
 
-    category: (
-        Literal[
-            "automation",
-            "monitoring",
-            "troubleshooting",
-            "configuration",
-            "information",
-            "asset_management",
-        ]
-        | None
-    ) = None
-    action: str = ""
-    confidence: Unit = 0.5
+    action: str = Field(
+        default="",
+        description="The verb asked for (`restart_service`, `check`): read into the intent "
+        "when the request's words name no action.",
+    )
+    confidence: Unit = Field(
+        default=0.5,
+        description="Weights the capabilities' lift; below 0.4 the pool is widened and the "
+        "capabilities no longer count as evidence the request is about the catalog.",
+    )
     capabilities: list[str] = Field(
-        default_factory=list, description="Stage A capability names; aliases resolve to ours."
+        default_factory=list,
+        description="Stage A capability names (aliases resolve to ours): tools offering them "
+        "are retrieved (lifted by 1.25 x confidence of the best text score) and their "
+        "patterns fit the request fully.",
     )
 
 
 class Entity(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    """What Stage A found in the request. service, command, application and database values
+    steer retrieval (added to the text; a value naming a tool lifts it); environment sets the
+    policy environment; hostname, file_path and port fill the decided pattern's inputs (host,
+    path, port, ...). Entities under confidence 0.5 are ignored."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     type: Literal[
         "hostname",
@@ -65,16 +71,31 @@ class Entity(BaseModel):
 
 
 class Classification(BaseModel):
-    """Stage A's DecisionV1: intent, entities, risk and where the request runs."""
+    """Stage A's DecisionV1: intent, entities, risk and where the request runs. It can only
+    tighten policy: `requires_approval` or a `risk_level` of high or critical flag every
+    candidate for approval; low or medium loosen nothing."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     intent: Intent | None = None
     entities: list[Entity] = Field(default_factory=list)
     risk_level: Literal["low", "medium", "high", "critical"] | None = None
     requires_approval: bool = False
-    platform: Platform | None = None
-    environment: Environment | None = None
+    platform: Platform | None = Field(
+        default=None, description="Used when constraints.platform is not given."
+    )
+    environment: Environment | None = Field(
+        default=None, description="Used when constraints.environment is not given."
+    )
+
+    def unused_fields(self) -> list[str]:
+        """Paths of the fields given that the selector does not read."""
+        out = [f"classification.{k}" for k in self.model_extra or {}]
+        if self.intent is not None:
+            out += [f"classification.intent.{k}" for k in self.intent.model_extra or {}]
+        for i, entity in enumerate(self.entities):
+            out += [f"classification.entities[{i}].{k}" for k in entity.model_extra or {}]
+        return out
 
 
 class Weights(BaseModel):
@@ -154,6 +175,12 @@ class Decision(BaseModel):
     tool: str
     capability: str
     pattern: str
+    inputs: dict[str, float | int | bool | str] = Field(
+        default_factory=dict,
+        description="The values the decided pattern runs with: its declared defaults, then "
+        "Stage A's hostname, file_path and port entities for inputs it declares (host, path, "
+        "port, ...), then the request's `inputs` its schema accepts.",
+    )
     run: ToolExecution | None = Field(
         default=None,
         description="How to run the decided pattern: its own execution (method, path, command, "

@@ -22,11 +22,21 @@ from toolcatalog.selection.semantic import SemanticView
 from toolcatalog.selection.text import platform_hint, query_terms
 
 POOL_MIN = 20
-# Stage A evidence, in units of the best text score: offering a capability Stage A named lifts
-# a tool into play without outranking a tool the text itself points at; a service or command
-# entity that names a tool is stronger evidence.
-CAPABILITY_BOOST = 0.35
+# Stage A evidence, in units of the best text score. Offering a capability Stage A named lifts
+# a tool by CAPABILITY_BOOST x intent.confidence: at 0.9 (a sure classifier) a tool that only
+# offers the capability outranks one the text alone points at ("check web01" with
+# ["memory_usage"] retrieves free, not df), a tool with both wins, and at the default 0.5 the
+# text still leads. A service, command, application or database entity that names a tool is
+# stronger evidence (ENTITY_BOOST); their values are also added to the retrieval text.
+CAPABILITY_BOOST = 1.25
 ENTITY_BOOST = 0.6
+# Below this intent.confidence Stage A is unsure: the pool is widened (x POOL_WIDENING) and its
+# capabilities no longer count as evidence that the request is about the catalog, so the gate
+# judges the words alone (abstention likelier). Entities below ENTITY_MIN_CONFIDENCE are ignored.
+LOW_CONFIDENCE = 0.4
+POOL_WIDENING = 2
+ENTITY_MIN_CONFIDENCE = 0.5
+STEERING_ENTITIES = frozenset({"service", "command", "application", "database"})
 
 # Semantic fusion (Settings.semantic). Reciprocal-rank fusion (Cormack et al. 2009, the usual
 # k = 60, not tuned) merges the lexical and semantic rankings into the pool; a pooled tool's
@@ -58,6 +68,9 @@ class Pool:
     semantic_best: float | None = None
     tool_cosine: FloatArray | None = None  # each tool's best single text cosine
     calibration: Calibration | None = None  # the catalog's (see calibrate.py)
+    # Tools Stage A vouches for (a named tool, or a capability at confidence >= LOW_CONFIDENCE):
+    # the gate counts them as about the request whatever the words' strength.
+    vouched: npt.NDArray[np.bool_] | None = None
 
 
 def top_indexes(scores: npt.NDArray[np.float64], count: int) -> npt.NDArray[np.int64]:
@@ -140,7 +153,8 @@ def named_as_problem(index: CatalogIndex, text: str) -> list[int]:
 def stage_a_evidence(
     index: CatalogIndex, request: SelectionRequest
 ) -> tuple[frozenset[str], frozenset[str]]:
-    """Canonical capability names Stage A named, and tool names its entities name."""
+    """Canonical capability names Stage A named, and tool names its (sure enough) service,
+    command, application and database entities name."""
     stage_a = request.classification
     if stage_a is None:
         return frozenset(), frozenset()
@@ -148,17 +162,38 @@ def stage_a_evidence(
         index.resolve_capability(c) for c in (stage_a.intent.capabilities if stage_a.intent else [])
     )
     named: set[str] = set()
-    for entity in stage_a.entities:
-        if entity.type in ("service", "command", "application", "database"):
-            words = entity.value.strip().lower().split()
-            if words:
-                named.add(words[0].replace("-", "_"))
-            named.add(entity.value.strip().lower().replace("-", "_").replace(" ", "_"))
+    for value in steering_values(request):
+        words = value.strip().lower().split()
+        if words:
+            named.add(words[0].replace("-", "_"))
+        named.add(value.strip().lower().replace("-", "_").replace(" ", "_"))
     return caps, frozenset(n for n in named if n in index.tool_position)
 
 
+def steering_values(request: SelectionRequest) -> list[str]:
+    stage_a = request.classification
+    if stage_a is None:
+        return []
+    return [
+        e.value
+        for e in stage_a.entities
+        if e.type in STEERING_ENTITIES and e.confidence >= ENTITY_MIN_CONFIDENCE
+    ]
+
+
+def stage_a_confidence(request: SelectionRequest) -> float | None:
+    stage_a = request.classification
+    return None if stage_a is None or stage_a.intent is None else stage_a.intent.confidence
+
+
+def unsure(request: SelectionRequest) -> bool:
+    confidence = stage_a_confidence(request)
+    return confidence is not None and confidence < LOW_CONFIDENCE
+
+
 def pool_size(request: SelectionRequest) -> int:
-    return max(POOL_MIN, 4 * request.top_k)
+    size = max(POOL_MIN, 4 * request.top_k)
+    return size * POOL_WIDENING if unsure(request) else size
 
 
 def retrieve(
@@ -168,7 +203,9 @@ def retrieve(
     semantic: SemanticView | None = None,
 ) -> Pool:
     """The request's pool over `index`; with `semantic` (a ready index), fused with it."""
-    retrieval = index.retrieve(query_terms(request.request))
+    steering = steering_values(request)
+    text = request.request if not steering else f"{request.request} {' '.join(steering)}"
+    retrieval = index.retrieve(query_terms(text))
     raw = retrieval.tool_scores.copy()
     coverage = retrieval.tool_coverage.copy()
     matches = retrieval.tool_matches.copy()
@@ -176,17 +213,23 @@ def retrieve(
     if ctx.platform is None:
         raw *= index.platform_factor(platform_hint(retrieval.terms))
     capabilities, named = stage_a_evidence(index, request)
+    confidence = stage_a_confidence(request) or 0.0
+    sure = not unsure(request)
+    vouched = np.zeros(len(raw), dtype=bool)
     if capabilities or named:
         for i, offered in enumerate(index.tool_capabilities):
             lift = 0.0
             if capabilities and offered & capabilities:
-                lift += CAPABILITY_BOOST * reference
-            if index.tools[i].name in named:
+                lift += CAPABILITY_BOOST * confidence * reference
+            named_tool = index.tools[i].name in named
+            if named_tool:
                 lift += ENTITY_BOOST * reference
             if lift:
                 raw[i] += lift
+            if named_tool or (lift and sure):
                 coverage[i] = max(coverage[i], 0.5)
                 matches[i] = max(matches[i], 2.0)
+                vouched[i] = True
     problems = named_as_problem(index, request.request)
     if problems:
         raw[problems] *= NAMED_PROBLEM_LEXICAL
@@ -209,8 +252,11 @@ def retrieve(
             best,
             cosine,
             semantic.calibration,
+            vouched,
         )
     order = top_indexes(in_world, size)
     top = float(in_world[order[0]]) if len(order) else 0.0
     relevance = in_world / top if top > 0 else in_world
-    return Pool(retrieval, raw, coverage, matches, world, order, relevance, capabilities)
+    return Pool(
+        retrieval, raw, coverage, matches, world, order, relevance, capabilities, vouched=vouched
+    )

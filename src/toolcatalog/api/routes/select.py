@@ -34,7 +34,6 @@ _REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
             "request": "check the storage on web01",
             "classification": {
                 "intent": {
-                    "category": "monitoring",
                     "action": "check",
                     "confidence": 0.9,
                     "capabilities": ["disk_monitoring"],
