@@ -155,6 +155,13 @@ def render(result: SelectionResult, request: SelectionRequest) -> None:
             f"  ({result.execution}, {result.sla})",
             highlight=False,
         )
+        run = decision.run
+        if run is not None:
+            how = run.command if run.command else f"{run.method or ''} {run.url or ''}".strip()
+            out.print(f"run: {how}", highlight=False, markup=False)
+        if decision.inputs:
+            given = ", ".join(f"{k}={v}" for k, v in decision.inputs.items())
+            out.print(f"inputs: {given}", highlight=False, markup=False)
     for warning in result.warnings:
         out.print(f"[yellow]warning[/]: {warning}", highlight=False)
     table = Table(show_lines=False, header_style="bold")
