@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+import yaml
 
 from builders import tool_doc
 
@@ -208,3 +209,31 @@ async def test_a_write_shows_in_the_next_seed_list(client: httpx.AsyncClient, ke
     seed = (await client.get(f"{SEED}/test_runner")).json()
     assert seed["enabled"] is False
     assert seed["revision"] == 2
+
+
+async def test_a_seed_import_converts_its_yaml_all_or_nothing(
+    client: httpx.AsyncClient, keys: Keys
+) -> None:
+    text = yaml.safe_dump([seed_tool_body("first_probe"), seed_tool_body("second_probe")])
+    check = {"yaml_content": text, "validate_only": True}
+    r = await client.post(f"{SEED}/import", json=check, headers=keys.editor)
+    assert r.json()["success"] is True, r.text
+    assert_problem(await client.get(f"{SEED}/first_probe"), 404)  # nothing written
+    r = await client.post(f"{SEED}/import", json={"yaml_content": text}, headers=keys.editor)
+    assert r.json()["imported_count"] == 2, r.text
+    assert any(w.startswith("first_probe: version") for w in r.json()["warnings"])
+    again = await client.post(f"{SEED}/import", json={"yaml_content": text}, headers=keys.editor)
+    assert again.json()["success"] is True  # identical: importing twice is harmless
+    changed = seed_tool_body("first_probe")
+    changed["description"] = "Changed."
+    text = yaml.safe_dump([changed])
+    again = await client.post(f"{SEED}/import", json={"yaml_content": text}, headers=keys.editor)
+    assert again.json()["success"] is False
+    assert "overwrite=true" in again.json()["errors"][0]["error"]
+    bad = seed_tool_body("third_probe")
+    bad["capabilities"][0]["patterns"][0]["complexity_score"] = 3
+    text = yaml.safe_dump([bad, seed_tool_body("fourth_probe")])
+    r = await client.post(f"{SEED}/import", json={"yaml_content": text}, headers=keys.editor)
+    assert r.json()["success"] is False
+    assert r.json()["errors"][0]["tool"] == "third_probe"
+    assert_problem(await client.get(f"{SEED}/fourth_probe"), 404)

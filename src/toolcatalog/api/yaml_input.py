@@ -51,11 +51,9 @@ class ParsedTools:
     warnings: list[str] = field(default_factory=list)
 
 
-def parse_tools_yaml(text: str, max_tools: int = 10_000) -> ParsedTools:
-    """The tools in `text` (one, a list, or `{tools: [...]}`) and, per invalid document, its
-    problems with JSON path and line (the first MAX_REPORTED_FAILURES). Raises UnsafeYaml
-    when the text is refused, TooManyTools past `max_tools` (before any validation). CPU
-    work of up to seconds: callers run it in a thread."""
+def parse_yaml_data(text: str, max_tools: int = 10_000) -> Any:
+    """`text` as JSON-like data, with the guards above. Raises UnsafeYaml when the text is
+    refused, TooManyTools past `max_tools` documents (before any validation)."""
     try:
         data = parse_text(text, None)
     except InvalidDefinition as exc:  # a syntax error, with its line
@@ -65,12 +63,20 @@ def parse_tools_yaml(text: str, max_tools: int = 10_000) -> ParsedTools:
         raise TooManyTools(len(items), max_tools, "yaml_content")
     _refuse_shared_nodes(data)
     try:
-        data = _as_json_data(data)
+        return _as_json_data(data)
     except TypeError as exc:
         raise UnsafeYaml(
             "the YAML holds values JSON cannot represent",
             [Problem("", f"{exc} (binary, sets and non-string keys are not accepted)")],
         ) from None
+
+
+def parse_tools_yaml(text: str, max_tools: int = 10_000) -> ParsedTools:
+    """The tools in `text` (one, a list, or `{tools: [...]}`) and, per invalid document, its
+    problems with JSON path and line (the first MAX_REPORTED_FAILURES). Raises UnsafeYaml
+    when the text is refused, TooManyTools past `max_tools` (before any validation). CPU
+    work of up to seconds: callers run it in a thread."""
+    data = parse_yaml_data(text, max_tools)
     loaded, problems, is_vocabulary = validate_documents(data, file=None, text=text)
     result = ParsedTools(tools=[lt.tool for lt in loaded])
     if is_vocabulary:

@@ -1,6 +1,7 @@
 """The OpsConductor (seed) platform's write routes, in its shapes: create (its request body,
-converted by the same converter as `toolcatalog import --format opsconductor`), update,
-delete, enable/disable, validate and export. Mounted by `seed.mount`.
+converted by the same converter as `toolcatalog import --format opsconductor`), import (its
+YAML, the same way), update, delete, enable/disable, validate and export. Mounted as
+api/routes/seed.py says.
 
 Writes keep our rules (an editor key, one audited transaction each) with two differences the
 seed's clients need, since they know no ETags: updates never require If-Match (each is a
@@ -17,13 +18,15 @@ from fastapi import Body, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from toolcatalog.api.auth import EditorDep, ReaderDep
-from toolcatalog.api.deps import CatalogDep
+from toolcatalog.api.deps import CatalogDep, RuntimeDep
+from toolcatalog.api.problems import problem
 from toolcatalog.api.responses import ORJSONResponse
-from toolcatalog.api.routes.catalog_io import export_yaml
+from toolcatalog.api.routes.catalog_io import ImportFailure, ImportIn, ImportOut, export_yaml
 from toolcatalog.api.routes.seed_reads import seed_router
 from toolcatalog.api.routes.tool import IfMatch, validation_out
 from toolcatalog.api.schemas import ValidationOut
 from toolcatalog.api.seed_shapes import seed_tool, update_patch
+from toolcatalog.api.yaml_input import MAX_REPORTED_FAILURES, UnsafeYaml, parse_yaml_data
 from toolcatalog.catalog.checks import check_definition
 from toolcatalog.catalog.keys import Role
 from toolcatalog.errors import InvalidDefinition, NotFound, Problem
@@ -65,6 +68,71 @@ async def create_tool(
 
 
 router.add_api_route("/export", export_yaml, methods=["POST"])
+
+
+def _seed_documents(data: Any) -> list[Any]:
+    """The seed imported one tool per document; a list of them, or `{tools: [...]}`, too."""
+    if isinstance(data, dict) and isinstance(data.get("tools"), list):
+        return list(data["tools"])
+    return data if isinstance(data, list) else [data]
+
+
+def _convert_all(text: str, max_tools: int) -> tuple[list[Tool], list[ImportFailure], list[str]]:
+    tools, failures, warnings = [], [], []
+    for i, doc in enumerate(_seed_documents(parse_yaml_data(text, max_tools))):
+        label = doc.get("tool_name") if isinstance(doc, dict) else None
+        label = label if isinstance(label, str) else f"[{i}]"
+        try:
+            tool, report = _convert(doc)
+        except InvalidDefinition as exc:
+            failures += [ImportFailure(tool=label, error=p.message, path=p.path)
+                         for p in exc.problems]  # fmt: skip
+            continue
+        tools.append(tool)
+        warnings += [f"{tool.name}: {note}" for note in report.notes]
+    return tools, failures, warnings
+
+
+@router.post("/import")
+async def import_tools(runtime: RuntimeDep, caller: EditorDep, body: ImportIn) -> Any:
+    """The seed's bulk import: `yaml_content` holds seed tools (its API shape or its files'),
+    converted like `POST ""`; all or nothing, in one transaction. As in the seed, an existing
+    tool without `overwrite` is an error (here: nothing is imported), unless it is identical
+    (importing twice is harmless)."""
+    try:
+        tools, failures, warnings = await run_in_threadpool(
+            _convert_all, body.yaml_content, runtime.settings.import_max_tools
+        )
+    except UnsafeYaml as exc:
+        errors = [{"path": "yaml_content", "message": p.message} for p in exc.problems]
+        return problem(400, "Invalid YAML", exc.detail, code="invalid_yaml", errors=errors)
+    if not failures:
+        report = await runtime.catalog.import_definitions(
+            tools, actor=caller.actor, overwrite=body.overwrite, dry_run=True
+        )
+        failures = [
+            ImportFailure(tool=name, error="Tool already exists (use overwrite=true to replace)")
+            for name in report.skipped
+        ]
+        warnings += [f"{name}: exists, identical; left as it is" for name in report.unchanged]
+    if failures:
+        failed = len({f.tool for f in failures})
+        listed = failures[:MAX_REPORTED_FAILURES]
+        if len(failures) > len(listed):
+            warnings.append(f"{len(failures) - len(listed)} more problems not listed")
+        return ImportOut(success=False, imported_count=0, failed_count=failed,
+                         errors=listed, warnings=warnings)  # fmt: skip
+    if body.validate_only:
+        warnings.append("Validation only - no tools imported")
+    else:
+        report = await runtime.catalog.import_definitions(
+            tools, actor=caller.actor, overwrite=body.overwrite
+        )
+        warnings += [f"{name}: created meanwhile by another writer; left as it is"
+                     for name in report.skipped]  # fmt: skip
+    count = 0 if body.validate_only else len(tools)
+    return ImportOut(success=True, imported_count=count, failed_count=0, errors=[],
+                     warnings=warnings)  # fmt: skip
 
 
 @router.patch("/{tool_name}/enable")
