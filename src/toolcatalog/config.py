@@ -117,6 +117,12 @@ class Settings(BaseSettings):
         gt=0,
         description="How long tie-breaks skip a failing LLM before one request probes it again.",
     )
+    select_cache_max_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="Bytes a worker keeps of what selection remembers per request text "
+        "(query embeddings, request terms); the least recently used go first.",
+    )
     tie_margin: float = Field(
         default=0.08, ge=0, le=1, description="Score gap under which the top two are a tie."
     )

@@ -213,16 +213,13 @@ def test_the_int8_onnx_encoder_agrees_with_the_float32_reference(
     assert np.allclose(quantised, queried, atol=1e-5)
 
 
-def test_query_encodings_are_remembered_most_recent_first(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import toolcatalog.selection.semantic as semantic_module
+def test_query_encodings_are_remembered_most_recent_first() -> None:
+    from toolcatalog.selection.byte_cache import ENTRY_OVERHEAD, text_bytes
     from toolcatalog.selection.semantic import QueryEncoder
 
     encoder = StubEncoder(filled(float))  # each call's vectors are its number
-
-    monkeypatch.setattr(semantic_module, "QUERY_CACHE_SIZE", 2)
-    queries = QueryEncoder(encoder)
+    entry = text_bytes("restart nginx") + np.zeros(3).nbytes + 112 + ENTRY_OVERHEAD
+    queries = QueryEncoder(encoder, max_bytes=2 * entry + 10)  # room for two entries
     assert queries("restart nginx").tolist() == [1.0, 1.0, 1.0]
     assert queries("restart nginx").tolist() == [1.0, 1.0, 1.0]  # remembered
     queries("disk full")

@@ -39,6 +39,7 @@ from toolcatalog.selection.semantic import (
     SemanticView,
     SharedVectors,
 )
+from toolcatalog.selection.text import configure_request_caches
 from toolcatalog.selection.tiebreak import TieOutcome, break_tie
 
 SEMANTIC_POLL_S = 0.05
@@ -69,6 +70,8 @@ class Selector:
         # the ProfileLoader (fallbacks, status) is asked only when that says "unknown".
         self._peek = self.loader.peek_reader()
         self.settings = settings if settings is not None else Settings()
+        # Process-wide caches of request texts: the last selector made sets their budget.
+        configure_request_caches(self.settings.select_cache_max_bytes)
         self._enumerator: CandidateEnumerator | None = None
         self._semantic: SemanticIndex | None = None
         self._lock = threading.Lock()
@@ -79,7 +82,11 @@ class Selector:
         self._unavailable: str | None = None
         if self.settings.semantic and engine is None:
             try:
-                self._engine = SemanticEngine(self.settings.home, shared=shared)
+                self._engine = SemanticEngine(
+                    self.settings.home,
+                    shared=shared,
+                    query_cache_bytes=self.settings.select_cache_max_bytes // 2,
+                )
             except ModelUnavailable as exc:
                 self._unavailable = str(exc)
                 log.warning("semantic retrieval is on but %s; selection stays lexical", exc)

@@ -22,7 +22,6 @@ import logging
 import os
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -31,6 +30,7 @@ import numpy as np
 
 from toolcatalog.model.tool import Tool
 from toolcatalog.selection.bm25 import FloatArray, IntArray
+from toolcatalog.selection.byte_cache import DEFAULT_SELECT_CACHE_BYTES, ByteLRU
 from toolcatalog.selection.calibrate import Calibration, calibrate, generic_requests
 from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder, model_dir
 from toolcatalog.selection.encoders.onnx import load_fast_encoder
@@ -38,7 +38,6 @@ from toolcatalog.selection.encoders.onnx import load_fast_encoder
 log = logging.getLogger(__name__)
 
 KINDS = ("description", "example", "capability")
-QUERY_CACHE_SIZE = 2048
 EMBED_CHUNK = 512  # texts embedded between checks whether to save the cache file
 SAVE_EVERY_S = 30.0
 
@@ -258,27 +257,21 @@ class SemanticIndex:
 
 
 class QueryEncoder:
-    """Encodes requests and remembers the last QUERY_CACHE_SIZE (pipelines repeat requests;
-    one encoding costs ~2-3 ms with the int8 encoder, the lookup microseconds). Thread-safe;
-    the encoder lets go of the GIL while it computes, so concurrent requests proceed."""
+    """Encodes requests and remembers recent ones within `max_bytes` (pipelines repeat
+    requests; one encoding costs ~2-3 ms with the int8 encoder, the lookup microseconds;
+    ~1.9 KB an entry for a 100-character request). Thread-safe; the encoder lets go of the
+    GIL while it computes, so concurrent requests proceed."""
 
-    def __init__(self, encoder: MiniLMEncoder) -> None:
+    def __init__(
+        self, encoder: MiniLMEncoder, max_bytes: int = DEFAULT_SELECT_CACHE_BYTES // 2
+    ) -> None:
         self.encoder = encoder
-        self._cache: OrderedDict[str, Array] = OrderedDict()
-        self._lock = threading.Lock()
+        self.cache: ByteLRU[Array] = ByteLRU(max_bytes, lambda v: int(v.nbytes) + 112)
+        # Looked up per call, as before: failures are raised, not kept.
+        self._encode = self.cache.memoised(lambda text: self.encoder.encode_query(text))
 
     def __call__(self, text: str) -> Array:
-        with self._lock:
-            found = self._cache.get(text)
-            if found is not None:
-                self._cache.move_to_end(text)
-                return found
-        vector = self.encoder.encode_query(text)  # a failure is raised, not remembered
-        with self._lock:
-            self._cache[text] = vector
-            if len(self._cache) > QUERY_CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return vector
+        return self._encode(text)
 
 
 class SemanticEngine:
@@ -291,11 +284,13 @@ class SemanticEngine:
         home: Path,
         load: Callable[[], MiniLMEncoder] | None = None,
         shared: SharedVectors | None = None,
+        query_cache_bytes: int = DEFAULT_SELECT_CACHE_BYTES // 2,
     ) -> None:
         model_dir()  # fail now, not in the background, when the model files are missing
         self._home = home
         self._load = load
         self._shared = shared
+        self._query_cache_bytes = query_cache_bytes
         self._lock = threading.Lock()
         self._encoder: tuple[MiniLMEncoder, EmbeddingCache] | None = None
         self.queries: QueryEncoder | None = None
@@ -307,7 +302,7 @@ class SemanticEngine:
                 cache = EmbeddingCache(
                     self._home / "embeddings" / f"{encoder.name}.npz", self._shared, encoder.name
                 )
-                self.queries = QueryEncoder(encoder)
+                self.queries = QueryEncoder(encoder, self._query_cache_bytes)
                 self._encoder = (encoder, cache)
             return self._encoder
 

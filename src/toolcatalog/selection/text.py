@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from itertools import chain
 
+from toolcatalog.selection.byte_cache import DEFAULT_SELECT_CACHE_BYTES, ByteLRU, terms_bytes
 from toolcatalog.selection.lexicon import (
     EXACT_ONLY,
     PHRASES,
@@ -266,7 +267,7 @@ def query_terms(text: str) -> dict[str, float]:
     weights: dict[str, float] = {}
     for chunk in _CHUNK.findall(_rewrite_phrases(text)):
         weight = HOST_PART_WEIGHT if _HOSTLIKE.match(chunk.strip(".:-+_~#@")) else 1.0
-        for term in _chunk_terms(chunk):
+        for term in _request_chunk_terms(chunk):
             if is_value_term(term):
                 weights[term] = 1.0
             elif weights.get(term, 0.0) < weight:
@@ -301,6 +302,29 @@ def clear_caches() -> None:
     """Forget every cached tokenisation (benchmarks measuring a cold index build)."""
     for cached in (tokens, split_entities, _chunk_terms, _chunk_split):
         cached.cache_clear()
+    for request_cache in (REQUEST_TERMS, REQUEST_WORDS):
+        request_cache.clear()
+
+
+# Request texts go through byte-bounded caches of their own: the lru_caches above hold
+# catalog texts (bounded by the catalog), and a caller's unique texts would fill them, up to
+# 65,536 entries of any length each. Each gets a quarter of TOOLCATALOG_SELECT_CACHE_MAX_BYTES
+# (configure_request_caches); the query embeddings get the other half (semantic.py).
+def _uncached_tokens(text: str) -> tuple[str, ...]:
+    chunks = _CHUNK.findall(_rewrite_phrases(text))
+    return tuple(chain.from_iterable(map(_chunk_terms.__wrapped__, chunks)))
+
+
+REQUEST_TERMS: ByteLRU[tuple[str, ...]] = ByteLRU(DEFAULT_SELECT_CACHE_BYTES // 4, terms_bytes)
+REQUEST_WORDS: ByteLRU[tuple[str, ...]] = ByteLRU(DEFAULT_SELECT_CACHE_BYTES // 4, terms_bytes)
+_request_chunk_terms = REQUEST_TERMS.memoised(_chunk_terms.__wrapped__)
+_request_tokens = REQUEST_WORDS.memoised(_uncached_tokens)
+
+
+def configure_request_caches(max_bytes: int) -> None:
+    """Give the request-text caches their share of `max_bytes` (the selector's setting)."""
+    REQUEST_TERMS.resize(max_bytes // 4)
+    REQUEST_WORDS.resize(max_bytes // 4)
 
 
 _WORD = re.compile(r"[^\s,;()\[\]{}\"'`]+")
@@ -314,7 +338,7 @@ def user_words(
     out: list[tuple[str, frozenset[str]]] = []
     for raw in _WORD.findall(request):
         word = raw.strip(".:!?-/").lower() or raw.lower()
-        stems = tokens(word)
+        stems = _request_tokens(word)
         fixed = (correct(t) for t in stems)
         out.append((word, frozenset(stems).union(f for f in fixed if f is not None)))
     return out
