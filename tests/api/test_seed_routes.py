@@ -237,3 +237,12 @@ async def test_a_seed_import_converts_its_yaml_all_or_nothing(
     assert r.json()["success"] is False
     assert r.json()["errors"][0]["tool"] == "third_probe"
     assert_problem(await client.get(f"{SEED}/fourth_probe"), 404)
+
+
+async def test_seed_requests_are_labelled_with_their_mount_in_the_metrics(
+    client: httpx.AsyncClient,
+) -> None:
+    assert (await client.get(SEED)).status_code == 200
+    text = (await client.get("/metrics")).text
+    assert 'route="/opsconductor/api/v1/tools"' in text
+    assert 'route=""' not in text

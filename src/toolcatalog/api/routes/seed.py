@@ -11,6 +11,7 @@ one-segment paths (`metrics`, ...); our `/{name}` routes last.
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 
 from toolcatalog.api.routes import seed_reads, seed_writes
 
@@ -28,5 +29,18 @@ def named_routers() -> list[APIRouter]:
 
 
 def include(app: FastAPI, routers: list[APIRouter], prefix: str) -> None:
+    """The routes of `routers` under `prefix`, as routes whose own path carries the prefix:
+    the request metrics and the access log label a request with its route's path, and a path
+    given only at include time would label both mounts' lists ""."""
     for router in routers:
-        app.include_router(router, prefix=prefix)
+        copy = seed_reads.seed_router(prefix)
+        for route in router.routes:
+            assert isinstance(route, APIRoute)
+            copy.add_api_route(
+                route.path,
+                route.endpoint,
+                methods=sorted(route.methods or ()),
+                status_code=route.status_code,
+                name=route.name,
+            )
+        app.include_router(copy)

@@ -42,10 +42,11 @@ from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Status, Tool
 
 
-def seed_router() -> APIRouter:
+def seed_router(prefix: str = "") -> APIRouter:
     """A router of the seed's contract: hidden from our OpenAPI document (docs/api.md
     describes it), refusing query parameters its routes do not take."""
     return APIRouter(
+        prefix=prefix,
         tags=["opsconductor"],
         route_class=ORJSONRoute,
         dependencies=[Depends(refuse_unknown_query)],
