@@ -173,3 +173,15 @@ def test_the_decision_names_its_tools_other_patterns_and_why_they_lost(
         r.startswith("other pattern restart excluded: not production_safe")
         for r in production.candidates[0].reasons
     )
+
+
+def test_hostile_requests_are_bounded(checked: Selector) -> None:
+    many = {f"rowz{i}": 1 for i in range(50)}
+    result = _select(checked, request=SCAN, inputs=many)
+    unknown = [w for w in result.warnings if "no pattern in the catalog declares" in w]
+    assert len(unknown) == 50
+    assert sum("did you mean" in w for w in unknown) <= 10  # suggestions cost CPU: capped
+    with pytest.raises(ValidationError, match="at most 200"):
+        SelectionRequest.model_validate(
+            {"request": SCAN, "inputs": {f"x{i}": 1 for i in range(201)}}
+        )

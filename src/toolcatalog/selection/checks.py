@@ -8,7 +8,12 @@ from collections.abc import Iterable, Mapping
 
 from toolcatalog.errors import InvalidDefinition, Problem
 from toolcatalog.model.tool import Pattern
-from toolcatalog.selection.inputs import check_inputs, closest, unknown_input_names
+from toolcatalog.selection.inputs import (
+    MAX_SUGGESTED,
+    check_inputs,
+    closest,
+    unknown_input_names,
+)
 from toolcatalog.selection.models import SelectionRequest
 
 
@@ -22,10 +27,10 @@ def declared_input_names(patterns: Iterable[Pattern]) -> frozenset[str]:
 def refuse_unknown_tools(request: SelectionRequest, tools: Mapping[str, object]) -> None:
     """Raise InvalidDefinition (422) when `include_tools` names a tool the catalog lacks: an
     allow-list of nothing known would answer every request with no decision."""
-    problems = []
+    problems: list[Problem] = []
     for i, name in enumerate(request.constraints.include_tools):
         if name not in tools:
-            near = closest(name, tools)
+            near = closest(name, tools) if len(problems) < MAX_SUGGESTED else []
             hint = f"; closest: {', '.join(near)}" if near else ""
             problems.append(
                 Problem(f"constraints.include_tools[{i}]", f"no tool {name!r} in the catalog{hint}")
@@ -39,9 +44,11 @@ def request_warnings(
 ) -> list[str]:
     """What in the request cannot have an effect, whatever is decided."""
     out = unknown_input_names(request.inputs, declared)
+    unknown = 0
     for i, name in enumerate(request.constraints.exclude_tools):
         if name not in tools:
-            near = closest(name, tools)
+            unknown += 1
+            near = closest(name, tools) if unknown <= MAX_SUGGESTED else []
             hint = f" (did you mean {', '.join(near)}?)" if near else ""
             out.append(
                 f"constraints.exclude_tools[{i}]: no tool {name!r} in the catalog, "

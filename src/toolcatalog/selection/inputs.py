@@ -106,15 +106,21 @@ def check_inputs(pattern: Pattern, inputs: Inputs, label: str) -> CheckedInputs:
     return CheckedInputs(accepted, tuple(problems))
 
 
+# Suggestions compare a name with every known one (difflib, ~5 us a pair): a hostile request
+# naming thousands of unknown names against a 10,000-tool catalog must not buy seconds of CPU.
+MAX_SUGGESTED = 10
+
+
 def closest(name: str, known: Iterable[str], count: int = 3) -> list[str]:
     return difflib.get_close_matches(name, list(known), n=count, cutoff=0.6)
 
 
 def unknown_input_names(inputs: Inputs, declared: frozenset[str]) -> list[str]:
-    """One line per input name that no pattern of the catalog declares."""
+    """One line per input name that no pattern of the catalog declares (the first
+    MAX_SUGGESTED with the closest declared names)."""
     out = []
-    for name in sorted(set(inputs) - declared):
-        near = closest(name, declared)
+    for n, name in enumerate(sorted(set(inputs) - declared)):
+        near = closest(name, declared) if n < MAX_SUGGESTED else []
         hint = f" (did you mean {', '.join(near)}?)" if near else ""
         out.append(f"inputs.{name}: no pattern in the catalog declares this input{hint}")
     return out

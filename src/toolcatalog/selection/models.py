@@ -42,6 +42,7 @@ class Intent(BaseModel):
     )
     capabilities: list[str] = Field(
         default_factory=list,
+        max_length=50,
         description="Stage A capability names (aliases resolve to ours): tools offering them "
         "are retrieved (lifted by 1.25 x confidence of the best text score) and their "
         "patterns fit the request fully.",
@@ -78,7 +79,7 @@ class Classification(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
     intent: Intent | None = None
-    entities: list[Entity] = Field(default_factory=list)
+    entities: list[Entity] = Field(default_factory=list, max_length=100)
     risk_level: Literal["low", "medium", "high", "critical"] | None = None
     requires_approval: bool = False
     platform: Platform | None = Field(
@@ -88,13 +89,16 @@ class Classification(BaseModel):
         default=None, description="Used when constraints.environment is not given."
     )
 
-    def unused_fields(self) -> list[str]:
-        """Paths of the fields given that the selector does not read."""
+    def unused_fields(self, limit: int = 20) -> list[str]:
+        """Paths of the fields given that the selector does not read (at most `limit`, then
+        how many more)."""
         out = [f"classification.{k}" for k in self.model_extra or {}]
         if self.intent is not None:
             out += [f"classification.intent.{k}" for k in self.intent.model_extra or {}]
         for i, entity in enumerate(self.entities):
             out += [f"classification.entities[{i}].{k}" for k in entity.model_extra or {}]
+        if len(out) > limit:
+            out = [*out[:limit], f"classification: {len(out) - limit} more unread field(s)"]
         return out
 
 
@@ -138,8 +142,12 @@ class Constraints(BaseModel):
         description="True: only production-safe patterns anywhere. False: allow unsafe ones "
         "in production (they are flagged for approval). Unset: required in production only.",
     )
-    include_tools: list[str] = Field(default_factory=list, description="Only these tools.")
-    exclude_tools: list[str] = Field(default_factory=list, description="Never these tools.")
+    include_tools: list[str] = Field(
+        default_factory=list, max_length=1000, description="Only these tools."
+    )
+    exclude_tools: list[str] = Field(
+        default_factory=list, max_length=1000, description="Never these tools."
+    )
 
 
 class SelectionRequest(BaseModel):
@@ -151,6 +159,7 @@ class SelectionRequest(BaseModel):
     constraints: Constraints = Field(default_factory=Constraints)
     inputs: dict[str, float | int | bool | str] = Field(
         default_factory=dict,
+        max_length=200,
         description="Values of the patterns' inputs, e.g. {'files': 2e5}: checked against each "
         "pattern's input schema (a refused value leaves the pattern's default) and used by its "
         "estimate expressions. Names no pattern declares, and values the decided pattern "
@@ -177,6 +186,7 @@ class Decision(BaseModel):
     pattern: str
     inputs: dict[str, float | int | bool | str] = Field(
         default_factory=dict,
+        max_length=200,
         description="The values the decided pattern runs with: its declared defaults, then "
         "Stage A's hostname, file_path and port entities for inputs it declares (host, path, "
         "port, ...), then the request's `inputs` its schema accepts.",
