@@ -34,3 +34,16 @@ def test_a_host_named_in_one_tools_example_does_not_pick_that_tool() -> None:
     )
     assert result.decision is not None
     assert "restic" not in {c.tool for c in result.candidates}
+
+
+@pytest.mark.skipif(not CATALOG.is_dir(), reason="no starter catalog in this checkout")
+def test_a_sure_stage_a_capability_retrieves_the_tool_the_words_do_not_name() -> None:
+    selector = Selector(FolderSource(CATALOG), Settings(llm_url=None, semantic=False))
+    classification = {"intent": {"confidence": 0.9, "capabilities": ["memory_usage"]}}
+    result = selector.select(
+        SelectionRequest.model_validate(
+            {"request": "check web01", "classification": classification}
+        )
+    )
+    assert result.decision is not None
+    assert result.decision.tool == "free"
