@@ -61,7 +61,7 @@ async def test_an_unrelated_request_is_a_null_decision_not_an_error(
     assert "no tool in the catalog handles" in body["reason"]
 
 
-async def test_production_with_explain_lists_excluded_state_changing_patterns(
+async def test_production_answers_a_restart_with_the_restart_needing_approval(
     runtime: Runtime, client: httpx.AsyncClient
 ) -> None:
     await _import_starter(runtime)
@@ -74,10 +74,13 @@ async def test_production_with_explain_lists_excluded_state_changing_patterns(
         },
     )
     body = response.json()
-    assert body["decision"] is not None
-    assert body["excluded"]
-    assert any("production" in reason for e in body["excluded"] for reason in e["reasons"])
-    assert all(c["policy"]["production_safe"] for c in body["candidates"])
+    decision = body["decision"]
+    assert (decision["pattern"], decision["effect"]) == ("restart_unit", "change")
+    assert decision["policy_outcome"] == "needs_approval"
+    assert "environments.production.change" in decision["policy_rule"]
+    assert body["intent"]["action"] == "restart"
+    helpers = [c for c in body["candidates"] if c["role"] == "helper"]
+    assert all(c["effect"] == "read" for c in helpers)
 
 
 async def test_an_invalid_body_is_a_422_problem_with_paths(client: httpx.AsyncClient) -> None:

@@ -65,7 +65,7 @@ def test_batch_answers_every_line_in_order_and_bad_lines_become_error_objects(
     assert out[1] == {"line": 2, "error": out[1]["error"]}
     assert out[1]["error"].startswith("not JSON")
     assert out[2]["decision"] is not None
-    assert all(c["policy"]["production_safe"] for c in out[2]["candidates"])
+    assert out[2]["decision"]["policy_outcome"] == "needs_approval"
     assert out[2]["preferences_used"]["mode"] == "fast"
     assert out[3]["line"] == 4
     assert "preferences.mode" in out[3]["error"]
@@ -92,14 +92,24 @@ def test_one_request_prints_a_table_with_the_decision_and_reasons() -> None:
     assert "preferences: balanced" in done.stdout
 
 
-def test_explain_json_lists_excluded_candidates() -> None:
+def test_explain_json_shows_the_restart_needing_approval_and_what_policy_refused() -> None:
     done = run(
-        "restart nginx", "--env", "production", "--explain", "--json", "--catalog", str(STARTER)
+        "restart nginx on web01",
+        "--env",
+        "production",
+        "--explain",
+        "--json",
+        "--catalog",
+        str(STARTER),
     )
     assert done.returncode == 0, done.stderr
     body = json.loads(done.stdout)
-    assert body["excluded"]
-    assert body["decision"]["pattern"] != "restart_unit"
+    assert body["intent"]["kind"] == "change"
+    decision = body["decision"]
+    assert (decision["tool"], decision["pattern"]) == ("systemctl", "restart_unit")
+    assert decision["policy_outcome"] == "needs_approval"
+    assert decision["approval"] == "a human approves this run"
+    assert body["excluded"] is not None
 
 
 def test_a_request_and_a_batch_together_is_a_usage_error(tmp_path: Path) -> None:

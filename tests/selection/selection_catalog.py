@@ -148,6 +148,7 @@ capabilities:
     description: Rotate log files.
     patterns:
       - name: force
+        effect: change
         description: Force a rotation now.
         policy: {production_safe: true}
 """

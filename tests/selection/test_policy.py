@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from toolcatalog.model.environment import EnvironmentPolicies, Outcome
 from toolcatalog.model.tool import Pattern, Platform, Tool
 from toolcatalog.selection.features import estimate_pattern
 from toolcatalog.selection.models import SelectionRequest
@@ -16,11 +17,18 @@ from toolcatalog.selection.policy import (
     tool_exclusions,
 )
 
+PRODUCTION = {"environment": "production"}
 
-def _pattern(policy: dict[str, Any], **profile: Any) -> Pattern:
-    return Pattern.model_validate(
-        {"name": "p", "description": "A pattern.", "policy": policy, "profile": profile}
-    )
+
+def _pattern(policy: dict[str, Any], effect: str | None = None, **profile: Any) -> Pattern:
+    doc = {"name": "p", "description": "A pattern.", "policy": policy, "profile": profile}
+    return Pattern.model_validate(doc | ({"effect": effect} if effect else {}))
+
+
+def _judge(pattern: Pattern, environment: str, rules: EnvironmentPolicies | None = None) -> Any:
+    policies = rules or EnvironmentPolicies()
+    ctx = _ctx(constraints={"environment": environment})
+    return judge_pattern(pattern, estimate_pattern(pattern, {}), ctx, policies.rules(environment))
 
 
 def _tool(**fields: Any) -> Tool:
@@ -112,14 +120,13 @@ def test_allowed_environments() -> None:
     assert not _exclusions(pattern)  # no environment given: nothing to check
 
 
-def test_production_requires_production_safe_unless_explicitly_allowed() -> None:
+def test_production_asks_approval_for_an_unsafe_pattern_rather_than_hiding_it() -> None:
     unsafe = _pattern({"production_safe": False})
-    assert _exclusions(unsafe, constraints={"environment": "production"})
+    verdict = judge_pattern(unsafe, estimate_pattern(unsafe, {}), _ctx(constraints=PRODUCTION))
+    assert verdict.exclusions == []
+    assert verdict.outcome is Outcome.needs_approval
+    assert "production_safe is false" in verdict.rule
     assert not _exclusions(unsafe, constraints={"environment": "staging"})
-    allowed = {"environment": "production", "require_production_safe": False}
-    verdict = judge_pattern(unsafe, estimate_pattern(unsafe, {}), _ctx(constraints=allowed))
-    assert not verdict.exclusions
-    assert verdict.requires_approval
 
 
 def test_require_production_safe_applies_in_every_environment() -> None:
@@ -148,4 +155,65 @@ def test_stage_a_requires_approval_and_high_risk_flag_every_candidate() -> None:
 def test_stage_a_environment_entity_counts_when_constraints_are_silent() -> None:
     ctx = _ctx(classification={"entities": [{"type": "environment", "value": "Production"}]})
     assert ctx.environment == "production"
-    assert _exclusions(_pattern({}), classification={"environment": "production"})
+    pattern = _pattern({})
+    staged = _ctx(classification={"environment": "production"})
+    assert judge_pattern(pattern, estimate_pattern(pattern, {}), staged).requires_approval
+
+
+def test_production_defaults_allow_reads_and_ask_approval_for_changes() -> None:
+    read = _judge(_pattern({"production_safe": True}, "read"), "production")
+    assert (read.exclusions, read.outcome) == ([], Outcome.allowed)
+    change = _judge(_pattern({}, "change"), "production")
+    assert change.outcome is Outcome.needs_approval
+    assert change.rule == "default environments.production.change: needs_approval"
+    assert change.approval == "a human approves this run"
+
+
+def test_a_destructive_pattern_in_production_needs_approval_with_a_stated_reason() -> None:
+    verdict = _judge(_pattern({}, "destructive"), "production")
+    assert verdict.outcome is Outcome.needs_approval
+    assert verdict.approval == "a human approves this run and states the reason"
+
+
+def test_dev_allows_every_effect_the_pattern_itself_does_not_hold_back() -> None:
+    for effect in ("read", "change", "destructive"):
+        verdict = _judge(_pattern({"production_safe": True}, effect), "dev")
+        assert verdict.outcome is Outcome.allowed, effect
+
+
+def test_an_environment_that_refuses_an_effect_excludes_with_its_rule() -> None:
+    frozen = EnvironmentPolicies.model_validate(
+        {"environments": {"freeze": {"change": "refused", "destructive": "refused"}}}
+    )
+    verdict = _judge(_pattern({}, "change"), "freeze", frozen)
+    assert verdict.exclusions == [
+        "refused by environments.freeze.change: refused (a change pattern)"
+    ]
+    assert _judge(_pattern({"production_safe": True}, "read"), "freeze", frozen).exclusions == []
+
+
+def test_an_undefined_environment_gets_the_production_rules_and_says_so() -> None:
+    verdict = _judge(_pattern({}, "change"), "qa_eu")
+    assert verdict.outcome is Outcome.needs_approval
+    assert "environments.qa_eu (undefined: production)" in verdict.rule
+
+
+def test_environment_limits_and_exclusions_refuse_with_the_rule() -> None:
+    rules = EnvironmentPolicies.model_validate(
+        {"environments": {"production": {"max_cost": 2, "exclude_categories": ["system"]}}}
+    )
+    costly = _judge(
+        _pattern({"production_safe": True}, "read", cost_estimate=5), "production", rules
+    )
+    assert costly.exclusions == ["cost 5 exceeds environments.production.max_cost 2"]
+    env = rules.rules("production")
+    assert tool_exclusions(_tool(), _ctx(constraints=PRODUCTION), env) == [
+        "category system refused by environments.production.exclude_categories"
+    ]
+
+
+def test_a_change_its_author_declares_unattended_runs_without_approval() -> None:
+    message = _pattern({"production_safe": True}, "change")
+    assert _judge(message, "production").outcome is Outcome.allowed
+    destructive = _pattern({"production_safe": True}, "destructive")
+    assert _judge(destructive, "production").outcome is Outcome.needs_approval

@@ -165,7 +165,9 @@ def test_the_decision_names_its_tools_other_patterns_and_why_they_lost(
     assert lost
     assert "suits mode fast less" in lost[0]
     production = _select(
-        selector, request="restart nginx", constraints={"environment": "production"}
+        selector,
+        request="is nginx running",
+        constraints={"environment": "production", "require_production_safe": True},
     )
     assert production.decision is not None
     assert production.decision.pattern == "status"

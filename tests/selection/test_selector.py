@@ -4,10 +4,11 @@ determinism, Stage A evidence and hot reload."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from toolcatalog.config import Settings
 from toolcatalog.selection.loader import FolderSource
-from toolcatalog.selection.models import SelectionRequest
+from toolcatalog.selection.models import SelectionRequest, SelectionResult
 from toolcatalog.selection.selector import Selector
 
 from .selection_catalog import LOGROTATE, ask, write_catalog
@@ -51,23 +52,55 @@ def test_a_cheap_irrelevant_tool_does_not_displace_a_relevant_one(selector: Sele
         assert ask(selector, text, preferences={"mode": mode})[0] == "prometheus"
 
 
-def test_production_excludes_state_changing_patterns(selector: Selector) -> None:
-    assert ask(selector, "restart nginx") == ("systemctl", "restart")
-    result = selector.select(
+def _production(selector: Selector, text: str, **constraints: Any) -> SelectionResult:
+    return selector.select(
         SelectionRequest.model_validate(
             {
-                "request": "restart nginx",
-                "constraints": {"environment": "production"},
+                "request": text,
+                "constraints": {"environment": "production", **constraints},
                 "explain": True,
             }
         )
     )
+
+
+def test_production_decides_the_restart_asked_for_with_approval_never_a_status(
+    selector: Selector,
+) -> None:
+    assert ask(selector, "restart nginx") == ("systemctl", "restart")
+    result = _production(selector, "restart nginx")
     assert result.decision is not None
-    assert result.decision.pattern == "status"
-    assert result.excluded is not None
-    restart = [e for e in result.excluded if e.pattern == "restart"]
-    assert restart
-    assert "production" in restart[0].reasons[0]
+    assert (result.decision.pattern, result.decision.effect) == ("restart", "change")
+    assert result.decision.policy_outcome == "needs_approval"
+    assert result.decision.policy_rule == "default environments.production.change: needs_approval"
+    assert result.decision.approval == "a human approves this run"
+    assert result.intent is not None
+    assert (result.intent.kind, result.intent.action) == ("change", "restart")
+    roles = {(c.tool, c.pattern): c.role for c in result.candidates}
+    assert roles[("systemctl", "restart")] == "action"
+    assert all(role == "helper" for (_, p), role in roles.items() if p == "status")
+
+
+def test_a_refused_action_gives_a_null_decision_naming_the_pattern_and_rule(
+    selector: Selector,
+) -> None:
+    result = _production(selector, "restart nginx", require_production_safe=True)
+    assert result.decision is None
+    assert result.reason is not None
+    assert "asks to restart" in result.reason
+    assert "systemctl.restart (not production_safe (constraints.require_production_safe))" in (
+        result.reason
+    )
+
+
+def test_a_question_about_a_restart_is_answered_by_a_read(selector: Selector) -> None:
+    result = _production(selector, "why did nginx restart")
+    assert result.decision is not None
+    assert (result.decision.pattern, result.decision.policy_outcome) == ("status", "allowed")
+    assert result.intent is not None
+    assert result.intent.kind == "read"
+    restart = [c for c in result.candidates if c.pattern == "restart"]
+    assert all(c.role == "unrequested_change" for c in restart)
 
 
 def test_an_irrelevant_request_gets_a_null_decision_with_a_reason(selector: Selector) -> None:

@@ -19,7 +19,6 @@ from toolcatalog.cli import output
 from toolcatalog.cli.running import EXIT_INVALID, EXIT_USAGE, cli_settings, command_runtime
 from toolcatalog.config import Settings
 from toolcatalog.errors import CatalogError
-from toolcatalog.model.profile import Environment
 from toolcatalog.model.tool import Platform
 from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.models import Candidate, Mode, SelectionRequest, SelectionResult
@@ -134,9 +133,7 @@ async def _run_batch(ask: Ask, source: Path, top_k: int, explain: bool, as_json:
 
 
 def _flags(c: Candidate) -> list[str]:
-    flags = []
-    if c.policy.requires_approval:
-        flags.append("approval")
+    flags = [c.effect.value, c.role.replace("_", " ")]
     if not c.policy.production_safe:
         flags.append("not prod-safe")
     flags.append(f"{c.sla}, run in background" if c.execution == "background" else c.sla)
@@ -147,14 +144,20 @@ def render(result: SelectionResult, request: SelectionRequest) -> None:
     """The decision, the runners-up with estimates, flags and reasons, and how it was chosen."""
     out = output.out
     decision = result.decision
+    if result.intent is not None:
+        out.print(f"[dim]{result.intent.evidence}[/]", highlight=False)
     if decision is None:
         out.print(f"[bold]No decision[/]: {result.reason}", highlight=False)
     else:
         out.print(
             f"[bold green]{decision.tool}[/] · {decision.capability} · {decision.pattern}"
-            f"  ({result.execution}, {result.sla})",
+            f"  ({decision.effect.value}, {result.execution}, {result.sla})",
             highlight=False,
         )
+        outcome = decision.policy_outcome.value.replace("_", " ")
+        style = "green" if decision.policy_outcome == "allowed" else "bold yellow"
+        approval = f": {decision.approval}" if decision.approval else ""
+        out.print(f"[{style}]{outcome}[/]{approval} ({decision.policy_rule})", highlight=False)
         run = decision.run
         if run is not None:
             how = run.command if run.command else f"{run.method or ''} {run.url or ''}".strip()
@@ -165,7 +168,8 @@ def render(result: SelectionResult, request: SelectionRequest) -> None:
     for warning in result.warnings:
         out.print(f"[yellow]warning[/]: {warning}", highlight=False)
     table = Table(show_lines=False, header_style="bold")
-    for column in ("#", "tool", "capability · pattern", "score", "rel", "time", "cost", "flags"):
+    columns = ("#", "tool", "capability · pattern", "policy", "score", "rel", "time", "cost")
+    for column in (*columns, "flags"):
         table.add_column(column, overflow="fold")
     for n, c in enumerate(result.candidates, start=1):
         time_ms = "?" if c.estimates.time_ms is None else f"{c.estimates.time_ms:g} ms"
@@ -174,6 +178,7 @@ def render(result: SelectionResult, request: SelectionRequest) -> None:
             str(n),
             c.tool,
             f"{c.capability} · {c.pattern}",
+            c.policy_outcome.value.replace("_", " "),
             f"{c.score:.3f}",
             f"{c.relevance:.2f}",
             time_ms,
@@ -216,8 +221,12 @@ def select_command(
         Mode | None, typer.Option(help="Preference mode (default: inferred, else balanced).")
     ] = None,
     env: Annotated[
-        Environment | None,
-        typer.Option("--env", help="Environment; production excludes unsafe patterns."),
+        str | None,
+        typer.Option(
+            "--env",
+            help="Environment (production, staging, dev, or one the catalog's "
+            "environments.yaml defines); its rules say what runs, needs approval or is refused.",
+        ),
     ] = None,
     top: Annotated[int, typer.Option("--top", min=1, max=50, help="Candidates to show.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
@@ -271,7 +280,7 @@ def select_command(
             query,
             platform=platform.value if platform else None,
             prefer=prefer.value if prefer else None,
-            environment=env.value if env else None,
+            environment=env,
             top_k=top,
             explain=explain,
             patterns="all" if all_patterns else "best",

@@ -1,4 +1,5 @@
-"""A catalog folder: tool files plus an optional capability vocabulary (capabilities.yaml)."""
+"""A catalog folder: tool files plus an optional capability vocabulary (capabilities.yaml) and
+environment policies (environments.yaml)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from toolcatalog.errors import InvalidDefinition
-from toolcatalog.formats.definitions import load_paths, parse_text, read_definition_file
+from toolcatalog.formats.definitions import LoadResult, load_paths, parse_text, read_definition_file
 from toolcatalog.formats.problems import problems_from_validation
+from toolcatalog.model.environment import EnvironmentPolicies
 from toolcatalog.model.tool import Tool
 from toolcatalog.model.vocabulary import Vocabulary
 
@@ -22,6 +24,25 @@ def load_vocabulary(path: Path) -> Vocabulary:
     except ValidationError as exc:
         problems = problems_from_validation(exc, file=str(path))
         raise InvalidDefinition(f"{path} is not a valid vocabulary", problems) from None
+
+
+def load_environments(path: Path) -> EnvironmentPolicies:
+    """Read an environments file (`environments: {name: rules}`); raises InvalidDefinition
+    naming the file when it cannot be read, parsed or validated."""
+    data = parse_text(read_definition_file(path), str(path), path.suffix)
+    try:
+        return EnvironmentPolicies.model_validate(data)
+    except ValidationError as exc:
+        problems = problems_from_validation(exc, file=str(path))
+        raise InvalidDefinition(f"{path} is not a valid environments file", problems) from None
+
+
+def folder_environments(result: LoadResult) -> EnvironmentPolicies | None:
+    """The environment policies of a loaded folder (the last file wins), or None."""
+    policies = None
+    for path in result.environment_files:
+        policies = load_environments(path)
+    return policies
 
 
 def load_catalog_folder(*paths: Path | str) -> tuple[list[Tool], Vocabulary | None]:

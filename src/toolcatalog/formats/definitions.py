@@ -1,7 +1,8 @@
 """Load tool definitions from YAML or JSON files and folders, with file and line in errors.
 
 A file holds one tool (a mapping), a list of tools, or `{tools: [...]}`. A file whose top
-level has `vocabulary:` is the capability vocabulary (see `vocabulary.py`), not a tool.
+level has `vocabulary:` is the capability vocabulary (see `vocabulary.py`), one with
+`environments:` the environment policies (see `environment.py`), not a tool.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class LoadResult:
     tools: list[LoadedTool] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     vocabulary_files: list[Path] = field(default_factory=list)
+    environment_files: list[Path] = field(default_factory=list)  # top-level `environments:`
     notes: list[Problem] = field(default_factory=list)  # valid, but worth telling the user
     _files: dict[str, str | None] = field(default_factory=dict)
 
@@ -193,6 +195,9 @@ def load_paths(paths: Iterable[Path | str]) -> LoadResult:
             data = parse_text(text, file, path.suffix)
         except InvalidDefinition as exc:
             result.problems.extend(exc.problems)
+            continue
+        if isinstance(data, dict) and "environments" in data and "name" not in data:
+            result.environment_files.append(path)
             continue
         tools, problems, is_vocab = validate_documents(data, file=file, text=text)
         if is_vocab:

@@ -5,8 +5,11 @@ deterministic order."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
+from toolcatalog.model.environment import DEFAULT_POLICIES, EnvironmentRules, Outcome
+from toolcatalog.model.profile import Effect
 from toolcatalog.model.tool import Status
 from toolcatalog.selection.checks import declared_input_names
 from toolcatalog.selection.features import (
@@ -16,13 +19,20 @@ from toolcatalog.selection.features import (
     estimate_pattern,
 )
 from toolcatalog.selection.gate import gate
-from toolcatalog.selection.models import Excluded, RetrievalMethod, SelectionRequest, Weights
+from toolcatalog.selection.intent import IntentReading, action_words, read_intent
+from toolcatalog.selection.models import (
+    Excluded,
+    RetrievalMethod,
+    Role,
+    SelectionRequest,
+    Weights,
+)
 from toolcatalog.selection.policy import PolicyContext, judge_pattern, tool_exclusions
 from toolcatalog.selection.retrieval import CatalogIndex, PatternEntry
 from toolcatalog.selection.retrieve import Pool, pool_size, retrieve, top_indexes
 from toolcatalog.selection.scoring import final_score, utility
 from toolcatalog.selection.semantic import SemanticView
-from toolcatalog.selection.text import in_user_words, user_words
+from toolcatalog.selection.text import in_user_words, stem, user_words
 
 # A pattern's own text moves it within its tool by up to PATTERN_SHARE of the tool's relevance;
 # PATTERN_SMOOTHING (BM25 units) keeps one stray shared word from deciding between patterns.
@@ -32,6 +42,15 @@ DEPRECATED_FACTOR = 0.85
 # See scoring.wants_answer_now: enough to put a tool's inline pattern first, too little to
 # hand the request to another tool on its own.
 BACKGROUND_FACTOR = 0.9
+_TOKEN = re.compile(r"[a-z][a-z-]*")
+# A change that names the requested action only in its use cases ("roll back a bad update")
+# ranks below one whose name says it ("upgrade_all_packages").
+USE_CASE_FACTOR = 0.9
+# An action word of this length or more also matches longer words it begins ("flush" in
+# "flushdb", "rollback" in "rollbacks").
+MIN_STEM = 5
+# An action after these words is a circumstance, not what the pattern does ("after reboot").
+_IN_PASSING = frozenset({"after", "before", "since", "during", "without", "across", "no"})
 # Constraint sets whose policy rulings are kept (see CandidateEnumerator._ruling).
 MAX_CONTEXTS = 32
 
@@ -42,11 +61,31 @@ class Scored:
     relevance: float
     estimate: PatternEstimate
     dims: Dimensions
-    requires_approval: bool
+    verdict: Verdict
     reasons: list[str]
+    role: Role = "answer"
     utility: float = 0.0
     score: float = 0.0
     confidence: float | None = None  # absolute relevance (calibrate.Calibration.confidence)
+
+    @property
+    def requires_approval(self) -> bool:
+        return self.verdict.outcome is Outcome.needs_approval
+
+    @property
+    def fits(self) -> bool:
+        """May be the decision: performs the change asked for, or reads what was asked."""
+        return self.role in ("action", "answer")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A pattern's policy outcome (allowed or needs_approval), the rule that produced it and
+    what approval it asks for."""
+
+    outcome: Outcome
+    rule: str
+    approval: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +98,7 @@ class _Ruled:
     factor: float
     estimate: PatternEstimate
     dims: Dimensions
-    approval: bool
+    verdict: Verdict
     notes: tuple[str, ...]
 
 
@@ -80,6 +119,7 @@ class Enumeration:
     retrieval: RetrievalMethod = "lexical"
     # tool -> every allowed pattern of it, best first (ranked holds the first of each)
     patterns: dict[str, list[Scored]] = field(default_factory=dict)
+    intent: IntentReading = field(default_factory=lambda: read_intent(""))
 
 
 class CandidateEnumerator:
@@ -103,6 +143,9 @@ class CandidateEnumerator:
         run in the background lose BACKGROUND_FACTOR of their relevance."""
         index = self.index
         ctx = PolicyContext.of(request)
+        stage_a = request.classification
+        hint = stage_a.intent.action if stage_a is not None and stage_a.intent else None
+        reading = read_intent(request.request, hint)
         pool = retrieve(index, request, ctx, semantic)
         raw, order, relevance = pool.raw, pool.order, pool.relevance
         scored: list[Scored] = []
@@ -111,7 +154,7 @@ class CandidateEnumerator:
             outside = top_indexes(raw, pool_size(request))
             for i in outside[(raw[outside] > 0) & ~pool.world[outside]]:
                 tool = index.tools[int(i)]
-                reasons = tool_exclusions(tool, ctx)
+                reasons = tool_exclusions(tool, ctx, self._environment(ctx))
                 excluded.append(
                     Excluded(tool=tool.name, capability=None, pattern=None, reasons=reasons)
                 )
@@ -122,7 +165,7 @@ class CandidateEnumerator:
             ruled = self._ruling(int(i), request, ctx)
             excluded += ruled.excluded
             if ruled.allowed:
-                found = self._scored(int(i), float(relevance[i]), ruled, pool, interactive)
+                found = self._scored(int(i), float(relevance[i]), ruled, pool, reading, interactive)
                 if confidence is not None:
                     for s in found:
                         s.confidence = float(confidence[k])
@@ -133,10 +176,11 @@ class CandidateEnumerator:
             by_tool.setdefault(s.entry.tool.name, []).append(s)
         for group in by_tool.values():
             # Stable: equal scores keep the catalog's pattern order, as the first-best did.
-            group.sort(key=lambda s: -round(s.score, 9))
+            # What fits the intent comes first: a read-only helper never stands for a change.
+            group.sort(key=lambda s: (not s.fits, -round(s.score, 9)))
         ranked = sorted(
             (group[0] for group in by_tool.values()),
-            key=lambda s: (-round(s.score, 9), s.entry.tool.name),
+            key=lambda s: (not s.fits, -round(s.score, 9), s.entry.tool.name),
         )
         terms = list(pool.retrieval.terms)
         words = user_words(request.request, index.tool_index.correction)
@@ -146,7 +190,8 @@ class CandidateEnumerator:
             )
             for s in ranked[: request.top_k]
         }
-        verdict = gate(pool, ranked[0].relevance if ranked else None)
+        best_fit = ranked[0].relevance if ranked and ranked[0].fits else None
+        verdict = gate(pool, best_fit if best_fit is not None else _best(ranked))
         best_coverage = float(pool.coverage[order].max()) if len(order) else 0.0
         method: RetrievalMethod = "lexical" if semantic is None else "hybrid"
         return Enumeration(
@@ -158,7 +203,14 @@ class CandidateEnumerator:
             matched,
             method,
             by_tool,
+            reading,
         )
+
+    def _environment(self, ctx: PolicyContext) -> tuple[EnvironmentRules, str] | None:
+        if ctx.environment is None:
+            return None
+        policies = self.index.snapshot.environments or DEFAULT_POLICIES
+        return policies.rules(ctx.environment)
 
     def _scored(
         self,
@@ -166,11 +218,12 @@ class CandidateEnumerator:
         tool_relevance: float,
         ruled: _Ruling,
         pool: Pool,
+        reading: IntentReading,
         interactive: bool = False,
     ) -> list[Scored]:
         """The tool's allowed patterns for the request: each gets the tool's relevance, moved
         by how well the pattern's own text fits the request (PATTERN_SHARE) and lowered for a
-        deprecated tool."""
+        deprecated tool; each with its role for the request's intent."""
         own = self.index.pattern_scores(tool_index, pool.retrieval.weighted)
         top_own = max(own, default=0.0)
         start = int(self.index.pattern_start[tool_index])
@@ -182,7 +235,12 @@ class CandidateEnumerator:
             relevance = tool_relevance * p.factor * (1.0 - PATTERN_SHARE + PATTERN_SHARE * fit)
             if interactive and p.estimate.background:
                 relevance *= BACKGROUND_FACTOR
-            out.append(Scored(p.entry, relevance, p.estimate, p.dims, p.approval, list(p.notes)))
+            role, plain = _role(p.entry, reading)
+            if plain == 1:
+                relevance *= USE_CASE_FACTOR
+            out.append(
+                Scored(p.entry, relevance, p.estimate, p.dims, p.verdict, list(p.notes), role)
+            )
         return out
 
     def _ruling(self, tool_index: int, request: SelectionRequest, ctx: PolicyContext) -> _Ruling:
@@ -205,7 +263,8 @@ class CandidateEnumerator:
     def _rule(self, tool_index: int, request: SelectionRequest, ctx: PolicyContext) -> _Ruling:
         index = self.index
         tool = index.tools[tool_index]
-        reasons = tool_exclusions(tool, ctx)
+        env = self._environment(ctx)
+        reasons = tool_exclusions(tool, ctx, env)
         if reasons:
             return _Ruling(
                 [Excluded(tool=tool.name, capability=None, pattern=None, reasons=reasons)], []
@@ -222,13 +281,14 @@ class CandidateEnumerator:
         for j in range(start, end):
             entry = index.patterns[j]
             estimate, dims = self._estimate(j, entry, request)
-            verdict = judge_pattern(entry.pattern, estimate, ctx)
+            verdict = judge_pattern(entry.pattern, estimate, ctx, env)
             if verdict.exclusions:
                 ruled.excluded.append(
                     Excluded(
                         tool=entry.tool.name,
                         capability=entry.capability.name,
                         pattern=entry.pattern.name,
+                        effect=entry.pattern.effect,
                         reasons=verdict.exclusions,
                     )
                 )
@@ -241,7 +301,7 @@ class CandidateEnumerator:
                     status_factor,
                     estimate,
                     dims,
-                    verdict.requires_approval,
+                    Verdict(verdict.outcome, verdict.rule, verdict.approval),
                     (*status_notes, *verdict.notes, *estimate.problems),
                 )
             )
@@ -269,3 +329,45 @@ class CandidateEnumerator:
         for s in scored:
             s.utility = utility(s.dims, weights)
             s.score = final_score(s.relevance, s.utility)
+
+
+def _best(ranked: list[Scored]) -> float | None:
+    """No candidate fits the intent: the gate still says whether the request is about the
+    catalog, and decide() says why nothing that fits may run."""
+    return ranked[0].relevance if ranked else None
+
+
+def _role(entry: PatternEntry, reading: IntentReading) -> tuple[Role, int]:
+    """The pattern's role for the request's intent, and how plainly it names the action asked
+    for (2: its name or capability, 1: only its use cases). A change request that names an
+    action is served only by a change that names it: restarting Apache is not rebooting the
+    host."""
+    effect = entry.pattern.effect
+    if reading.kind == "read":
+        return ("answer" if effect is Effect.read else "unrequested_change"), 0
+    if effect is Effect.read:
+        return "helper", 0
+    if reading.action is None:
+        return "action", 2
+    words = action_words(reading.action)
+    if _names(f"{entry.pattern.name} {entry.capability.name}", words):
+        return "action", 2
+    if _names(" ; ".join(entry.pattern.typical_use_cases), words):
+        return "action", 1
+    return "other_change", 0
+
+
+def _names(text: str, words: frozenset[str]) -> bool:
+    """Whether `text` names one of `words` as what it does: a word, its stem or a joined pair
+    ("power_cycle"), not after a word that makes it a circumstance ("after reboot")."""
+    stems = {stem(w) for w in words}
+    tokens = _TOKEN.findall(text.lower().replace("_", " "))
+    for k, t in enumerate(tokens):
+        if k and tokens[k - 1] in _IN_PASSING:
+            continue
+        pair = t + tokens[k + 1] if k + 1 < len(tokens) else ""
+        if stem(t) in stems or pair in words:
+            return True
+        if any(t.startswith(w) for w in words if len(w) >= MIN_STEM):
+            return True
+    return False

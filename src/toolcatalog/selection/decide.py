@@ -23,13 +23,14 @@ class Decided:
 
 
 def is_tied(found: Enumeration, margin: float) -> bool:
-    ranked = found.ranked
-    return found.decidable and len(ranked) >= 2 and ranked[0].score - ranked[1].score <= margin
+    return found.decidable and found.ranked[0].fits and len(tied_group(found, margin)) >= 2
 
 
 def tied_group(found: Enumeration, margin: float) -> list[Scored]:
+    """The candidates within `margin` of the best; only those that fit the intent, so a tie
+    can never hand the decision to a read-only helper or an unrequested change."""
     top = found.ranked[0].score
-    return [s for s in found.ranked[:MAX_TIED] if top - s.score <= margin]
+    return [s for s in found.ranked[:MAX_TIED] if top - s.score <= margin and s.fits]
 
 
 def tied_candidates(found: Enumeration, margin: float) -> list[TiedCandidate]:
@@ -75,6 +76,11 @@ def decide(
         )
     if not found.relevant:
         return Decided(ranked, None, f"no tool in the catalog handles {request.request!r}", tie)
+    if not ranked or not ranked[0].fits:
+        return Decided(ranked, None, intent_refusal(found), tie)
+    if not found.decidable and any(s.relevance > ranked[0].relevance for s in ranked):
+        # The most relevant tools do something else than what was asked.
+        return Decided(ranked, None, intent_refusal(found), tie)
     if not found.decidable:
         return Decided(ranked, None, "no allowed tool: " + exclusion_summary(found), tie)
     top = ranked[0]
@@ -84,6 +90,10 @@ def decide(
         pattern=top.entry.pattern.name,
         run=top.entry.tool.execution_for(top.entry.pattern),
         inputs=run_inputs(top.entry.pattern, request.inputs, _entities(request)),
+        effect=top.entry.pattern.effect,
+        policy_outcome=top.verdict.outcome,
+        policy_rule=top.verdict.rule,
+        approval=top.verdict.approval,
     )
     return Decided(ranked, decision, None, tie)
 
@@ -93,3 +103,31 @@ def _entities(request: SelectionRequest) -> list[tuple[str, str, float]]:
     if stage_a is None:
         return []
     return [(e.type, e.value, e.confidence) for e in stage_a.entities]
+
+
+MAX_REFUSED = 3
+
+
+def intent_refusal(found: Enumeration) -> str:
+    """Why nothing that fits the intent is the decision: the patterns that would have done it
+    and the rules that refused them, or that the relevant tools have none."""
+    reading = found.intent
+    if reading.kind == "change":
+        asked = f"the request asks to {reading.action or 'change something'}"
+        refused = [
+            f"{ex.tool}.{ex.pattern} ({ex.reasons[0]})"
+            for ex in found.excluded
+            if ex.pattern is not None and ex.effect is not None and ex.effect.changes
+        ]
+        what = "no pattern that performs it"
+    else:
+        asked = "the request asks to look, not to change"
+        refused = [
+            f"{ex.tool}.{ex.pattern} ({ex.reasons[0]})"
+            for ex in found.excluded
+            if ex.pattern is not None and ex.effect is not None and not ex.effect.changes
+        ]
+        what = "no read-only pattern"
+    if refused:
+        return f"{asked}; {what} may run here: refused " + "; ".join(refused[:MAX_REFUSED])
+    return f"{asked}; the relevant tools have {what} (their other patterns would substitute)"

@@ -41,10 +41,34 @@ def candidate(s: Scored, found: Enumeration, prefs: PreferencesUsed) -> Candidat
             production_safe=e.pattern.policy.production_safe,
             requires_approval=s.requires_approval,
         ),
+        effect=e.pattern.effect,
+        role=s.role,
+        policy_outcome=s.verdict.outcome,
+        policy_rule=s.verdict.rule,
+        approval=s.verdict.approval,
         execution=s.estimate.execution,
         sla=s.estimate.sla,
         reasons=reasons,
     )
+
+
+def role_reason(s: Scored, found: Enumeration) -> str:
+    """What the candidate is for this request's intent (the intent itself is `intent`)."""
+    effect, reading = s.entry.pattern.effect.value, found.intent
+    asked = reading.action or "change something"
+    return {
+        "action": f"{effect}: performs the change asked for ({asked})",
+        "helper": f"read-only helper: looks, does not {asked}; never the decision",
+        "other_change": f"{effect}, but does not {asked}; never the decision",
+        "answer": "read: looks, as the request asks",
+        "unrequested_change": f"{effect}: the request asks to look; never the decision",
+    }[s.role]
+
+
+def policy_reason(s: Scored) -> str:
+    verdict = s.verdict
+    text = f"policy: {verdict.outcome.value} ({verdict.rule})"
+    return text + (f"; approval: {verdict.approval}" if verdict.approval else "")
 
 
 def relevance_reason(relevance: float, matched: list[str]) -> str:

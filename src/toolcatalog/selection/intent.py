@@ -22,17 +22,21 @@ _ACTIONS: dict[str, tuple[str, ...]] = {
     "restart": ("restart", "bounce", "recycle", "reset the service"),
     "reboot": ("reboot", "power cycle", "power-cycle", "hard reset"),
     "start": ("start", "bring up", "bring back up", "launch", "spin up"),
-    "stop": ("stop", "shut down", "shutdown", "halt", "take down", "take offline", "pause"),
+    "stop": (
+        "stop", "shut down", "shutdown", "halt", "take down", "bring down", "take offline",
+        "pause", "down",
+    ),
     "reload": ("reload", "hup", "re-read"),
     "kill": ("kill", "killall", "pkill", "terminate", "end task", "end the process"),
     "delete": (
         "delete", "remove", "rm", "purge", "prune", "clean up", "cleanup", "clean", "clear out",
-        "drop", "erase", "wipe", "destroy", "get rid of", "uninstall", "deregister",
+        "drop", "erase", "vacuum", "wipe", "destroy", "get rid of", "uninstall", "deregister",
     ),
     "scale": ("scale", "scale up", "scale down", "scale out", "add replicas", "autoscale"),
     "roll back": ("roll back", "rollback", "revert", "undo", "downgrade"),
     "deploy": ("deploy", "roll out", "rollout", "release", "ship", "apply", "sync", "promote"),
-    "install": ("install", "upgrade", "update", "patch", "reinstall"),
+    "install": ("install", "reinstall", "add package"),
+    "upgrade": ("upgrade", "update", "patch", "bump version"),
     "flush": ("flush", "clear", "invalidate", "empty"),
     "block": ("block", "ban", "deny", "blacklist", "blocklist", "firewall off", "null route"),
     "unblock": ("unblock", "unban", "whitelist", "allowlist", "open up", "allow"),
@@ -44,12 +48,13 @@ _ACTIONS: dict[str, tuple[str, ...]] = {
         "set", "change", "configure", "adjust", "raise", "increase", "lower", "decrease", "bump",
         "tune", "edit", "modify", "enable", "disable", "turn on", "turn off", "switch", "limit",
     ),
-    "create": ("create", "add", "provision", "make", "generate", "open a", "open an", "file a"),
+    "create": ("create", "add", "provision", "make", "generate", "open a", "open an", "file a",
+        "snapshot",
+    ),
     "resize": ("resize", "extend", "grow", "shrink", "expand"),
     "reset": ("reset", "unlock", "lock", "lock out", "expire"),
     "drain": ("drain", "cordon", "uncordon", "evict", "migrate"),
     "fail over": ("fail over", "failover", "switch over", "switchover"),
-    "backup": ("back up", "backup", "snapshot", "dump"),
     "restore": ("restore", "recover", "roll forward"),
     "format": ("format", "mkfs", "partition", "repartition", "reformat"),
     "repair": ("repair", "fix", "fsck", "rebuild", "resync"),
@@ -58,7 +63,7 @@ _ACTIONS: dict[str, tuple[str, ...]] = {
         "send", "post", "notify", "page", "alert", "email", "message", "acknowledge", "ack",
         "silence", "mute", "resolve", "close", "escalate", "assign", "comment on",
     ),
-    "run": ("run", "execute", "trigger", "kick off", "rerun", "re-run", "retry", "schedule"),
+    "run": ("trigger", "kick off", "rerun", "re-run", "retry", "schedule"),
     "copy": ("copy", "move", "transfer", "upload", "sync to", "push", "rename", "archive"),
     "kill switch": ("evacuate", "quarantine", "isolate", "disconnect"),
 }  # fmt: skip
@@ -144,7 +149,7 @@ _LEAD = _words_of(
     "lets help me us need needs needed want wants wanted like i'd we'd how do "
     "time try first finally"
 )
-_ASKING = _words_of("need needs needed want wants do perform schedule trigger please")
+_ASKING = _words_of("need needs needed want wants do perform schedule trigger please take")
 # Verbs rarely used as nouns or adjectives in ops requests: they ask for the action wherever
 # they stand in a plain (not questioning, not negated) clause: "payments rollback to v41",
 # "web01 reboot now".
@@ -174,6 +179,8 @@ def _is_question(words: list[str]) -> bool:
         return len(words) < 2 or words[1] not in _PERSON
     if head == "how" and len(words) > 2 and (words[1] in _MODAL | {"do", "to"}):
         return False  # "how do I restart", "how to roll back": they mean to do it
+    if head == "do" and len(words) > 1 and words[1] in {"a", "an", "the"}:
+        return False  # "do a rolling restart"
     if head in _WH:
         return True
     return head in _AUX or head in {"any", "anything"}
@@ -197,7 +204,7 @@ def _phrase_at(words: list[str], i: int) -> tuple[str, str] | None:
         if action is not None:
             return action, " ".join(key)
     head = words[i]
-    for gap in (2, 3):  # "clean it up", "shut the worker down"
+    for gap in (2, 3, 4):  # "clean it up", "shut the worker down"
         if i + gap < len(words) and words[i + gap] in _PARTICLES:
             action = _PHRASES.get((head, words[i + gap]))
             if action is not None:
@@ -211,7 +218,7 @@ def _asks_for(words: list[str], i: int, matched: str) -> bool:
     before = words[i - 1] if i > 0 else None
     if before is None or before in _LEAD:
         return True
-    if before in ("a", "an") and i > 1 and words[i - 2] in _ASKING:  # "needs a restart"
+    if any(w in _ASKING for w in words[max(0, i - 3) : i]):  # "take an lvm snapshot"
         return True
     head = matched.split()[0]
     return head in _UNAMBIGUOUS and before not in _DETERMINER

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
 from toolcatalog.errors import CatalogError, InvalidDefinition, Problem, StoreUnavailable
+from toolcatalog.formats.catalog_folder import folder_environments
 from toolcatalog.formats.definitions import iter_definition_files, load_paths, parse_text
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Capability, Pattern, Tool
@@ -55,6 +56,7 @@ def load_folder_snapshot(path: Path, generation: int = 1, strict: bool = True) -
         loaded_at=datetime.now(UTC),
         vocabulary=vocabulary,
         source="yaml",
+        environments=folder_environments(result),
     )
 
 

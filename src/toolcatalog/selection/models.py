@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from toolcatalog.model.profile import Environment
+from toolcatalog.model.environment import EnvironmentName, Outcome
+from toolcatalog.model.profile import Effect, Environment
 from toolcatalog.model.tool import Execution as ToolExecution
 from toolcatalog.model.tool import Platform
 
@@ -134,7 +135,11 @@ class Constraints(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     platform: Platform | None = None
-    environment: Environment | None = None
+    environment: EnvironmentName | None = Field(
+        default=None,
+        description="production, staging, dev or an environment defined in the catalog's "
+        "environments.yaml; its rules decide which effects run, need approval or are refused.",
+    )
     max_cost: float | None = Field(default=None, ge=0)
     max_time_ms: float | None = Field(default=None, ge=0)
     require_production_safe: bool | None = Field(
@@ -197,6 +202,26 @@ class Decision(BaseModel):
         "body) over the tool's; templates keep their {placeholders}. None when the tool "
         "declares no execution.",
     )
+    effect: Effect = Field(description="What running it does: read, change or destructive.")
+    policy_outcome: Outcome = Field(
+        description="allowed: run it; needs_approval: run it once `approval` is given."
+    )
+    policy_rule: str = Field(description="The rule that produced the outcome.")
+    approval: str | None = Field(default=None, description="What approval the policy asks.")
+
+
+Role = Literal["action", "helper", "other_change", "answer", "unrequested_change"]
+
+
+class RequestIntent(BaseModel):
+    """What the request asks for, read from its words (Stage A's intent.action as a hint)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["read", "change"]
+    action: str | None = Field(description="The action it names (restart, delete, ...).")
+    source: Literal["request", "stage_a", "default"]
+    evidence: str = Field(description="The words that decided.")
 
 
 class Estimates(BaseModel):
@@ -247,6 +272,16 @@ class Candidate(BaseModel):
     features: Features
     estimates: Estimates
     policy: PolicyFlags
+    effect: Effect
+    role: Role = Field(
+        description="action: performs the change asked for; helper: read-only help before it "
+        "(status, dry run), never the decision of a change request; other_change: changes "
+        "state but not by the action asked for, never the decision; answer: reads what was "
+        "asked; unrequested_change: a change nobody asked for, never the decision."
+    )
+    policy_outcome: Outcome
+    policy_rule: str
+    approval: str | None = None
     execution: Execution
     sla: SlaClass
     reasons: list[str]
@@ -258,7 +293,8 @@ class Excluded(BaseModel):
     tool: str
     capability: str | None
     pattern: str | None
-    reasons: list[str]
+    effect: Effect | None = Field(default=None, description="The pattern's effect, if one.")
+    reasons: list[str] = Field(description="Each names the rule that refused it.")
 
 
 class PreferencesUsed(BaseModel):
@@ -288,6 +324,9 @@ class SelectionResult(BaseModel):
 
     decision: Decision | None
     reason: str | None = Field(default=None, description="Why there is no decision, if none.")
+    intent: RequestIntent | None = Field(
+        default=None, description="Whether the request asks to look or to change, and what."
+    )
     warnings: list[str] = Field(
         default_factory=list,
         description="What in the request had no effect or was refused: unknown input names, "

@@ -27,6 +27,7 @@ from toolcatalog.selection.loader import ProfileLoader, SnapshotSource
 from toolcatalog.selection.models import (
     Decision,
     PreferencesUsed,
+    RequestIntent,
     SelectionRequest,
     SelectionResult,
     TieBreak,
@@ -250,7 +251,7 @@ class Selector:
             execution, sla = top.estimate.execution, top.estimate.sla
             label = f"{decided.decision.tool}.{decided.decision.pattern}"
             warnings += decision_warnings(request, top.entry.pattern, label, declared)
-            notes = sibling_reasons(top, found, prefs)
+            notes = [found.intent.explain(), *sibling_reasons(top, found, prefs)]
             if request.inputs:
                 notes += over_limit_notes(found)
             if notes and candidates:
@@ -259,9 +260,16 @@ class Selector:
                 )
         enforce_strict(request, warnings)
         _record(decided.decision, decided.tie, outcome, started)
+        reading = found.intent
         return SelectionResult(
             decision=decided.decision,
             reason=decided.reason,
+            intent=RequestIntent(
+                kind=reading.kind,
+                action=reading.action,
+                source=reading.source,
+                evidence=reading.explain(),
+            ),
             warnings=warnings,
             execution=execution,
             sla=sla,
