@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -57,6 +58,10 @@ class AsyncLRUCache(Generic[V]):
         self.ttl_s = ttl_s
         self._entries: OrderedDict[str, _Entry[V]] = OrderedDict()
         self._inflight: dict[str, asyncio.Future[V]] = {}
+        # When each load in flight started (get_or_stale); entries go with their loads.
+        self._load_started: weakref.WeakKeyDictionary[asyncio.Future[V], float] = (
+            weakref.WeakKeyDictionary()
+        )
         self.hits = self.misses = self.evictions = 0
         # Bound children: the hot path must not look labels up on every call.
         self._hit_counter = metrics.CACHE_HITS.labels(name)
@@ -104,9 +109,9 @@ class AsyncLRUCache(Generic[V]):
         self, key: str, loader: Callable[[], Awaitable[V]], wait_s: float
     ) -> tuple[V, bool]:
         """Like `get_or_load`, but when an expired entry is there and its reload has not
-        finished within `wait_s`, that entry, flagged stale (True); the reload goes on and
-        stores its result for later callers. A hung database then delays a read by `wait_s`,
-        not by the command timeout."""
+        finished `wait_s` after it started, that entry, flagged stale (True); the reload goes
+        on and stores its result for later callers. A hung database then delays reads by
+        `wait_s` at most once, not each by the command timeout."""
         entry = self._fresh(key)
         if entry is not None:
             return entry.value, False
@@ -114,8 +119,10 @@ class AsyncLRUCache(Generic[V]):
         load = self._start_load(key, loader)
         if expired is None:
             return await asyncio.shield(load), False
-        done, _ = await asyncio.wait({load}, timeout=wait_s)
-        if done:
+        left = wait_s - (time.monotonic() - self._load_started.get(load, time.monotonic()))
+        if left > 0:
+            await asyncio.wait({load}, timeout=left)
+        if load.done():
             return load.result(), False
         return expired.value, True
 
@@ -128,6 +135,7 @@ class AsyncLRUCache(Generic[V]):
             load = asyncio.ensure_future(self._load(key, loader))
             load.add_done_callback(_retrieve)
             self._inflight[key] = load
+            self._load_started[load] = time.monotonic()
         return load
 
     async def _load(self, key: str, loader: Callable[[], Awaitable[V]]) -> V:

@@ -53,6 +53,8 @@ class DatabaseHealth:
         state = self.state
         if state is not None and time.monotonic() - state.checked_at < PROBE_EVERY_S:
             return state
+        if self._probe is not None and not self._probe.done() and state is not None:
+            return state  # a probe is out (the database is slow): the last state, at once
         if self._probe is None or self._probe.done():
             self._probe = asyncio.create_task(self._run_probe(), name="health-probe")
         with contextlib.suppress(TimeoutError):
