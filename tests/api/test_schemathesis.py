@@ -1,6 +1,8 @@
 """schemathesis against the app's own /openapi.json, on a real server over a real database:
 generated requests for every operation find no server error, no undocumented status or
-content type, and no response that violates its documented schema.
+content type, and no response that violates its documented schema; and stateful sequences
+(create, then read, patch, roll back, delete what was created, through the links schemathesis
+infers) keep the same contract, for a fixed time budget.
 
 The server runs in a thread (uvicorn, its own event loop and pool) with an admin key, so the
 write routes are exercised past authentication. Tuned to about a minute on 2 cores.
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
+    allow_header_conformance,
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
@@ -42,6 +46,7 @@ CHECKS = [
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
+    allow_header_conformance,  # a 405 lists every method of the path
 ]
 MAX_EXAMPLES = 15
 
@@ -133,3 +138,46 @@ def test_every_operation_keeps_its_openapi_contract(
         case.call_and_validate(base_url=base_url, headers=headers, checks=CHECKS, timeout=30)
 
     check()
+
+
+# Stateful runs go on in short rounds until this many seconds have passed: a budget, so the
+# suite's duration does not depend on how many operations the document grows.
+STATEFUL_BUDGET_S = 30.0
+
+
+def test_stateful_sequences_keep_the_contract_within_a_time_budget(
+    api_schema: Any, live_server: tuple[str, str]
+) -> None:
+    base_url, secret = live_server
+    headers = {"Authorization": f"Bearer {secret}", "If-Match": "*"}
+
+    calls: list[str] = []
+
+    class Workflow(api_schema.as_state_machine()):  # type: ignore[misc]
+        def before_call(self, case: schemathesis.Case) -> None:
+            calls.append(f"{case.method} {case.operation.path}")
+
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+            return {"base_url": base_url, "headers": headers, "timeout": 30}
+
+        def validate_response(
+            self, response: Any, case: schemathesis.Case, additional_checks: Any = None,
+            **kwargs: Any,
+        ) -> None:  # fmt: skip
+            case.validate_response(response, checks=CHECKS)
+
+    rounds = 0
+    deadline = time.monotonic() + STATEFUL_BUDGET_S
+    while time.monotonic() < deadline:
+        Workflow.run(
+            settings=settings(
+                max_examples=3,
+                stateful_step_count=8,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
+        )
+        rounds += 1
+    assert rounds >= 1
+    assert len(set(calls)) > 1, calls  # sequences ran, not one call repeated
