@@ -13,7 +13,7 @@ from builders import tool_doc
 from toolcatalog import metrics
 from toolcatalog.runtime import Runtime
 
-from .support import Keys, assert_problem, create
+from .support import Keys, assert_problem, create, write_with_etag
 
 TOOLS = "/api/v1/tools"
 
@@ -76,3 +76,23 @@ async def test_replacing_the_poisoned_tool_heals_the_catalog(
     health = (await client.get(f"{TOOLS}/health")).json()
     assert (health["status"], health["invalid_tools"]) == ("healthy", {})
     assert metrics.STORED_TOOLS_INVALID._value.get() == 0
+
+
+async def test_a_poisoned_old_version_answers_409_and_the_others_still_serve(
+    client: httpx.AsyncClient, keys: Keys, conn: Any
+) -> None:
+    await create(client, keys, "beta_tool")
+    await write_with_etag(client, "PATCH", f"{TOOLS}/beta_tool", {"owner": "sre"}, keys.editor)
+    await conn.execute(
+        """UPDATE tool_catalog.tool_versions SET definition = jsonb_set(definition,
+               '{capabilities,0,patterns,0,profile,time_estimate_ms}', 'null')
+           WHERE revision = 1"""
+    )
+    body = assert_problem(await client.get(f"{TOOLS}/beta_tool/versions/1"), 409)
+    assert "time_estimate_ms" in body["detail"]
+    assert (await client.get(f"{TOOLS}/beta_tool/versions/2")).status_code == 200
+    assert (await client.get(f"{TOOLS}/beta_tool/versions")).status_code == 200
+    rollback = await client.post(
+        f"{TOOLS}/beta_tool/rollback", json={"version": 1}, headers=keys.editor
+    )
+    assert rollback.status_code in (409, 422), rollback.text

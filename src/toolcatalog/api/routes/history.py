@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from toolcatalog.api.auth import EditorDep, ReaderDep
 from toolcatalog.api.deps import CatalogDep
@@ -28,7 +28,8 @@ from toolcatalog.api.schemas import (
     example,
     problems,
 )
-from toolcatalog.errors import InvalidDefinition, Problem
+from toolcatalog.errors import InvalidDefinition, Problem, StoredDefinitionInvalid
+from toolcatalog.formats.problems import problems_from_validation
 from toolcatalog.model.history import AuditRecord, VersionRecord
 from toolcatalog.model.tool import TOOL_NAME_RE, Tool
 
@@ -177,9 +178,15 @@ async def get_version(
     name: Name, revision: Revision, catalog: CatalogDep, _caller: ReaderDep
 ) -> Any:
     v = await catalog.version(name, revision)
-    return VersionDetail(
-        tool_name=name, definition=Tool.model_validate(v.definition), **_summary(v)
-    )
+    try:
+        definition = Tool.model_validate(v.definition)
+    except ValidationError as exc:  # kept from before a rule was tightened (catalog/stored.py)
+        first = problems_from_validation(exc)[0]
+        raise StoredDefinitionInvalid(
+            f"version {revision} of {name!r} no longer validates ({first}); "
+            "it cannot be served or rolled back to"
+        ) from None
+    return VersionDetail(tool_name=name, definition=definition, **_summary(v))
 
 
 @router.get(
