@@ -79,7 +79,8 @@ class Settings(BaseSettings):
     opsconductor_api: bool = Field(
         default=False,
         description="Answer /api/v1/tools with the OpsConductor (seed) contract, so its "
-        "clients work unchanged; ours moves to /native/api/v1/tools. The seed's contract is "
+        "clients work unchanged, where it has the path; all of ours is also under /native. "
+        "The seed's contract is "
         "always served under /opsconductor/api/v1/tools.",
     )
     dev_keyless_loopback_writes: bool = Field(
