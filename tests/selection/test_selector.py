@@ -303,3 +303,22 @@ def test_a_tool_named_as_the_problem_is_not_the_answer(catalog_dir: Path) -> Non
     assert named_as_problem(index, "df says 40% used but the app says disk full") == [df]
     assert named_as_problem(index, "use df to show free space") == []
     assert named_as_problem(index, "is the disk full? df please") == []
+
+
+def test_a_product_name_in_capitals_weighs_more_than_the_words_around_it(
+    catalog_dir: Path,
+) -> None:
+    from toolcatalog.selection.loader import load_folder_snapshot
+    from toolcatalog.selection.retrieval import CatalogIndex
+    from toolcatalog.selection.retrieve import ACRONYM_WEIGHT, weigh_acronyms
+    from toolcatalog.selection.text import query_terms
+
+    index = CatalogIndex(load_folder_snapshot(catalog_dir))
+    text = "rate of errors in PROMQL for the XYZ team"
+    terms = query_terms(text)
+    plain = dict(terms)
+    weigh_acronyms(index, text, terms)
+    assert terms["promql"] == ACRONYM_WEIGHT
+    assert {t: w for t, w in terms.items() if t != "promql"} == {
+        t: w for t, w in plain.items() if t != "promql"
+    }  # XYZ: no tool has it; the other words keep their weight

@@ -19,7 +19,7 @@ from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.policy import PolicyContext
 from toolcatalog.selection.retrieval import CatalogIndex, Retrieval
 from toolcatalog.selection.semantic import SemanticView
-from toolcatalog.selection.text import platform_hint, query_terms
+from toolcatalog.selection.text import platform_hint, query_terms, tokens
 
 POOL_MIN = 20
 # Stage A evidence, in units of the best text score. Offering a capability Stage A named lifts
@@ -135,10 +135,32 @@ _FAILURE_AFTER_NAME = (
 _CLAUSE_AFTER = r"[^.;!?]{0,60}?\b"
 
 
+# A word the request writes in capitals (GKE, AKS, SPL, HKLM, DD) is usually a product or
+# vendor name: when few tools have it (as for NAMED_MAX_SHARE), it counts ACRONYM_WEIGHT times
+# a plain word, so the product named outweighs the generic words around it.
+ACRONYM_WEIGHT = 2.0
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,5}\b")
+
+
+def _rare_enough(index: CatalogIndex) -> int:
+    return max(3, int(NAMED_MAX_SHARE * len(index.tools)))
+
+
+def weigh_acronyms(index: CatalogIndex, text: str, terms: dict[str, float]) -> None:
+    """Raise the weight of the request's capitalised product words in `terms` (in place)."""
+    most = _rare_enough(index)
+    for word in _ACRONYM.findall(text):
+        for term in tokens(word):
+            if terms.get(term, 0.0) >= 1.0 and (
+                0 < index.tool_index.document_frequency(term) <= most
+            ):
+                terms[term] = ACRONYM_WEIGHT
+
+
 def named_as_problem(index: CatalogIndex, text: str) -> list[int]:
     """Tools the request names as the problem (see NAMED_PROBLEM_*), as index positions."""
     low = text.lower()
-    most = max(3, int(NAMED_MAX_SHARE * len(index.tools)))
+    most = _rare_enough(index)
     found: list[int] = []
     for word in set(re.findall(r"[a-z][a-z0-9_-]{1,40}", low)):
         name = word.replace("-", "_")
