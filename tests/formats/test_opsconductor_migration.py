@@ -116,6 +116,17 @@ def test_a_file_full_of_angle_bracket_placeholders_is_skipped_wherever_it_is(
     assert "placeholders such as <0.0-1.0>, <CATEGORY>, <EXPRESSION>" in skipped.reason
 
 
+def test_a_tree_kept_under_a_folder_named_templates_is_not_all_templates(tmp_path: Path) -> None:
+    tree = tmp_path / "templates" / "seed"
+    tree.mkdir(parents=True)
+    (tree / "at.yaml").write_text(yaml.safe_dump(generic_seed("at", "Schedule a job")))
+
+    result, report = load_opsconductor_paths([tree, tree / "at.yaml"])
+
+    assert report.skipped == []
+    assert result.tools[0].tool.name == "at"  # and the second is the same tool, refused
+
+
 def test_one_or_two_bracketed_values_do_not_make_a_tool_a_template() -> None:
     doc = generic_seed("at", "Schedule a job <once>", metadata={"owner": "<team>"})
     assert template_reason(Path("linux/at.yaml"), doc) is None

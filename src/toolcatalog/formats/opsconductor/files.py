@@ -53,12 +53,12 @@ def load_opsconductor_paths(
     listed; a refused file keeps none of its tools, the others load."""
     result = LoadResult()
     report = MigrationReport()
-    for path in _seed_files(Path(p) for p in paths):
+    for path, inside in _seed_files(Path(p) for p in paths):
         file = str(path)
         try:
             text = read_definition_file(path)
             doc = parse_text(text, file, ".yaml")
-            reason = template_reason(path, doc)
+            reason = template_reason(inside, doc)
             if reason is not None:
                 report.skipped.append(SkippedFile(file, reason))
                 continue
@@ -75,9 +75,11 @@ def load_opsconductor_paths(
     return result, report
 
 
-def template_reason(path: Path | None, doc: Any) -> str | None:
-    """Why the file is a template rather than a tool, or None when it is a tool."""
-    if path is not None and TEMPLATE_FOLDERS & {part.lower() for part in path.parent.parts}:
+def template_reason(inside: Path | None, doc: Any) -> str | None:
+    """Why the file is a template rather than a tool, or None when it is a tool. `inside`: the
+    file's path within the folder that was named (a tree kept under /srv/templates/ is not all
+    templates), None for a file named itself."""
+    if inside is not None and TEMPLATE_FOLDERS & {part.lower() for part in inside.parent.parts}:
         return "a template (under a templates/ folder)"
     found = sorted(set(_placeholders(doc)))
     if len(found) >= TEMPLATE_PLACEHOLDERS or (
@@ -143,14 +145,16 @@ def _change(prefix: Loc, key: str, detail: str) -> Change:
     return Change(Kind.defaulted, topic, json_path((*prefix, key)), detail)
 
 
-def _seed_files(paths: Iterable[Path]) -> Iterator[Path]:
+def _seed_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path | None]]:
+    """Each file, with its path inside the named folder (None for a file named itself)."""
     for path in paths:
         if path.is_dir():
-            yield from sorted(
+            for found in sorted(
                 p for p in path.rglob("*") if p.suffix in SEED_SUFFIXES and p.is_file()
-            )
+            ):
+                yield found, found.relative_to(path)
         else:
-            yield path
+            yield path, None
 
 
 def _lazy_lines(text: str, file: str) -> LineOf:
