@@ -165,3 +165,16 @@ def test_skip_invalid_works_for_native_definitions_too(fresh_db_url: str, tmp_pa
     assert f"{defs / 'broken.yaml'}" in result.stderr
     assert "created 1" in result.stdout
     assert asyncio.run(_names(fresh_db_url)) == ["alpha_tool"]
+
+
+def test_a_report_that_cannot_be_written_is_one_line_and_exit_1(
+    fresh_db_url: str, tmp_path: Path
+) -> None:
+    tree = seed_tree(tmp_path)
+    result = run(
+        fresh_db_url, "import", "--format", "opsconductor", "--dry-run",
+        "--report", str(tmp_path), str(tree),
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert f"cannot write the report to {tmp_path}" in result.stderr
+    assert "Traceback" not in result.stderr

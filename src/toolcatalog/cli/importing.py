@@ -204,8 +204,9 @@ def import_command(
     refused = {p.file for p in result.problems}
     if result.problems:
         migration_output.print_refused(result.problems, imported=report is not None)
+    report_failed = False
     if migration is not None and report_file is not None:
-        migration_output.write_report(migration, report_file)
+        report_failed = not migration_output.write_report(migration, report_file)
     if report is None:
         if as_json:
             output.print_json(
@@ -223,5 +224,5 @@ def import_command(
         if from_db:
             migration_output.print_database_extras(from_db[0], report)
     _print_report(report, len(refused), as_json, migration)
-    if refused:
+    if refused or report_failed:
         raise typer.Exit(EXIT_INVALID)

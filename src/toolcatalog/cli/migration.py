@@ -60,9 +60,15 @@ def print_database_extras(migration: DatabaseMigration, report: ImportReport) ->
         output.out.print(f"absent in the seed database: {', '.join(migration.absent)}")
 
 
-def write_report(report: MigrationReport, path: Path) -> None:
-    path.write_text(report.as_markdown(), encoding="utf-8")
+def write_report(report: MigrationReport, path: Path) -> bool:
+    """Write the Markdown report; False (and one line on stderr) when the file cannot be."""
+    try:
+        path.write_text(report.as_markdown(), encoding="utf-8")
+    except OSError as exc:
+        output.err.print(f"error: cannot write the report to {path}: {exc.strerror}", markup=False)
+        return False
     output.out.print(f"migration report written to {path}", highlight=False, markup=False)
+    return True
 
 
 def as_json(report: MigrationReport | None) -> dict[str, Any]:
