@@ -106,9 +106,7 @@ def _convert_file(
     doc: Any, file: str, line_of: LineOf, naming: Naming | None
 ) -> list[tuple[Tool, ConversionReport, str]]:
     """The tools of one file: a per-tool file holds one, a legacy profiles file several."""
-    if not (
-        isinstance(doc, dict) and "tool_name" not in doc and isinstance(doc.get("tools"), dict)
-    ):
+    if not _is_profiles_file(doc):
         return [(*_convert(doc, file, line_of, (), naming), "tool_name")]
     out: list[tuple[Tool, ConversionReport, str]] = []
     problems: list[Problem] = []
@@ -130,7 +128,7 @@ def _convert_file(
         for key, value in defaulted.items():
             detail = f"not in the legacy profiles file; used {value!r}"
             report.changes.insert(0, _change(prefix, key, detail))
-        out.append((tool, report, f"{json_path(prefix)}"))
+        out.append((tool, report, json_path(prefix)))
     if problems:
         raise InvalidDefinition(f"{file}: {len(problems)} problem(s) converting profiles", problems)
     return out

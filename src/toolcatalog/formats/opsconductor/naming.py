@@ -151,7 +151,7 @@ class Naming:
         only = len(data["capabilities"]) == 1
         if old in GENERIC_CAPABILITIES or (override.capability and only):
             new, how = self.capability_for(data, override)
-            if new not in taken or new == old:
+            if new not in taken:
                 taken.discard(old)
                 taken.add(new)
                 capability["name"] = new
@@ -166,6 +166,12 @@ class Naming:
                     topic = "generic capability descriptions replaced"
                     conversion.note(seed, Kind.converted, topic, detail)
                     capability["description"] = data["description"]
+        self._patterns(data, capability, i, seed, override, conversion)
+
+    def _patterns(
+        self, data: dict[str, Any], capability: dict[str, Any], i: int, seed: Any,
+        override: MappingEntry, conversion: Bookkeeping,
+    ) -> None:  # fmt: skip
         patterns = capability.get("patterns") or []
         pattern_names = {p["name"] for p in patterns}
         for j, pattern in enumerate(patterns):
