@@ -27,6 +27,7 @@ from toolcatalog.api.routes import (
     tool,
     tools,
 )
+from toolcatalog.api.seed_answers import SEED_PREFIX, SHARED_PREFIX
 from toolcatalog.config import Settings
 from toolcatalog.runtime import Runtime, open_runtime, toolcatalog_version
 
@@ -87,13 +88,13 @@ def _include_routes(app: FastAPI, cfg: Settings) -> None:
         keys.router, history.router, select.router,
     ]  # fmt: skip
     if cfg.opsconductor_api:
-        seed.include(app, seed.fixed_routers(), seed.SHARED_PREFIX)
+        seed.include(app, seed.fixed_routers(), SHARED_PREFIX)
     for router in native_fixed:
         app.include_router(router)
     if cfg.opsconductor_api:
-        seed.include(app, seed.named_routers(), seed.SHARED_PREFIX)
+        seed.include(app, seed.named_routers(), SHARED_PREFIX)
     app.include_router(tool.router)
-    seed.include(app, seed.fixed_routers() + seed.named_routers(), seed.SEED_PREFIX)
+    seed.include(app, seed.fixed_routers() + seed.named_routers(), SEED_PREFIX)
     if cfg.opsconductor_api:
         for router in [*native_fixed, tool.router]:
             app.include_router(router, prefix=seed.NATIVE_PREFIX, include_in_schema=False)

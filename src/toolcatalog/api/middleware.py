@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from toolcatalog import metrics
+from toolcatalog.api.seed_answers import SEED_PREFIX, SHARED_PREFIX, SeedAnswers
 from toolcatalog.logs import log_access, request_id_var
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -113,13 +114,14 @@ class RequestContextMiddleware:
                 if refusal is not None:
                     await _send_problem(send_wrapper, *refusal, request_id)
                     return
-            elif (
-                method == "GET"
-                and not credentials  # a key that is sent must be checked (api/auth.py)
-                and await _serve_cached(scope, if_none_match, send_wrapper)
-            ):
-                template = TOOL_ROUTE
-                return
+            elif method == "GET" and not credentials:  # a sent key is checked (api/auth.py)
+                if if_none_match is None:
+                    template = await _serve_seed(scope, send_wrapper)
+                    if template is not None:
+                        return
+                if await _serve_cached(scope, if_none_match, send_wrapper):
+                    template = TOOL_ROUTE
+                    return
             try:
                 await self.app(scope, self._limited(receive), send_wrapper)
             except Exception:
@@ -241,6 +243,43 @@ async def _serve_cached(scope: Scope, if_none_match: str | None, send: Send) -> 
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": cached.body})
     return True
+
+
+async def _serve_seed(scope: Scope, send: Send) -> str | None:
+    """Answer a GET of the seed's contract that its route answered before from the same
+    catalog snapshot (a list by its exact query string, a tool by its cache entry); the
+    route template served, or None (nothing sent). Like `_serve_cached`: never when reads
+    need a key. A request the route never validated is never answered here."""
+    path: str = scope["path"]
+    runtime = getattr(scope["app"].state, "runtime", None)
+    if runtime is None or runtime.settings.auth == "required":
+        return None
+    if path.startswith(SEED_PREFIX):
+        prefix = SEED_PREFIX
+    elif path.startswith(SHARED_PREFIX) and runtime.settings.opsconductor_api:
+        prefix = SHARED_PREFIX
+    else:
+        return None
+    answers = SeedAnswers.of_state(scope["app"].state)
+    rest = path[len(prefix) :]
+    headers = [(b"content-type", b"application/json")]
+    if not rest:
+        body = answers.fresh_page(runtime.catalog.peek_snapshot(), scope["query_string"])
+        template = prefix
+    elif rest[0] == "/" and "/" not in rest[1:] and not scope["query_string"]:
+        cached = runtime.catalog.state.tools.hit(rest[1:])
+        body = answers.fresh_tool(cached)
+        template = prefix + "/{tool_name}"
+        if cached is not None:
+            headers.append((b"etag", cached.etag.encode()))
+    else:
+        return None
+    if body is None:
+        return None
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+    return template
 
 
 async def _send_problem(

@@ -15,8 +15,6 @@ from fastapi.routing import APIRoute
 
 from toolcatalog.api.routes import seed_reads, seed_writes
 
-SEED_PREFIX = "/opsconductor/api/v1/tools"
-SHARED_PREFIX = "/api/v1/tools"
 NATIVE_PREFIX = "/native"
 
 

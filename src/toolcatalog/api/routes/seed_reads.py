@@ -28,6 +28,7 @@ from toolcatalog.api.routes import ops
 from toolcatalog.api.routes.capabilities import capability_list_compat
 from toolcatalog.api.routes.tools import health
 from toolcatalog.api.routing import ORJSONRoute
+from toolcatalog.api.seed_answers import SeedAnswers
 from toolcatalog.api.seed_shapes import (
     OUR_STATUS,
     SEED_STATUSES,
@@ -38,7 +39,6 @@ from toolcatalog.api.seed_shapes import (
 from toolcatalog.catalog.service import ToolCatalogService
 from toolcatalog.catalog.views import CachedTool
 from toolcatalog.errors import NotFound
-from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Status, Tool
 
 
@@ -64,48 +64,6 @@ ToolName = Annotated[str, Path(max_length=200)]
 SeedStatus = Literal["active", "deprecated", "disabled", "testing", "experimental"]
 SEARCH_FIELDS = ("tool_name", "description", "category", "platform")
 assert set(SEED_STATUSES) == set(SeedStatus.__args__)  # type: ignore[attr-defined]
-
-
-class SeedAnswers:
-    """Encoded answers, valid while the catalog snapshot they were cut from is current (every
-    write replaces the snapshot, and the tool cache with it), plus each tool's encoded seed
-    shape while its cache entry is the same object. Bounded: cleared when full."""
-
-    MAX = 512
-
-    def __init__(self) -> None:
-        self.snapshot: CatalogSnapshot | None = None
-        self.pages: dict[tuple[Any, ...], bytes] = {}
-        self.tools: dict[str, tuple[CachedTool, bytes]] = {}
-
-    @staticmethod
-    def of(request: Request) -> SeedAnswers:
-        answers: SeedAnswers | None = getattr(request.app.state, "seed_answers", None)
-        if answers is None:
-            answers = request.app.state.seed_answers = SeedAnswers()
-        return answers
-
-    def page(self, snapshot: CatalogSnapshot, key: tuple[Any, ...]) -> bytes | None:
-        if snapshot is not self.snapshot:
-            self.snapshot, self.pages = snapshot, {}
-        return self.pages.get(key)
-
-    def keep_page(self, key: tuple[Any, ...], body: bytes) -> bytes:
-        if len(self.pages) >= self.MAX:
-            self.pages.clear()
-        self.pages[key] = body
-        return body
-
-    def tool(self, cached: CachedTool) -> bytes:
-        name = cached.tool.name
-        known = self.tools.get(name)
-        if known is not None and known[0] is cached:
-            return known[1]
-        if len(self.tools) >= self.MAX:
-            self.tools.clear()
-        body = orjson.dumps(seed_tool(cached))
-        self.tools[name] = (cached, body)
-        return body
 
 
 def _json(body: bytes) -> Response:
@@ -190,7 +148,8 @@ async def list_tools(
         "page": page,
         "page_size": page_size,
     }
-    return _json(answers.keep_page(key, orjson.dumps(body)))
+    raw = request.scope["query_string"]
+    return _json(answers.keep_page(key, orjson.dumps(body), raw))
 
 
 STATS_MAX_AGE_S = 1.0
