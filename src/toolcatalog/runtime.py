@@ -24,7 +24,7 @@ from toolcatalog.catalog.service import ToolCatalogService
 from toolcatalog.catalog.writes import Actor, ImportReport
 from toolcatalog.config import Settings
 from toolcatalog.errors import CatalogError
-from toolcatalog.formats.catalog_folder import load_catalog_folder
+from toolcatalog.formats.catalog_folder import read_catalog_folder
 from toolcatalog.selection.loader import ProfileLoader
 from toolcatalog.selection.selector import Selector
 from toolcatalog.selection.shared_vectors import DatabaseVectors
@@ -66,9 +66,12 @@ async def import_catalog_if_empty(runtime: Runtime) -> ImportReport | None:
         return None
     if await runtime.catalog.tool_count() > 0:
         return None
-    tools, vocabulary = load_catalog_folder(folder)
+    read = read_catalog_folder(folder)
     report = await runtime.catalog.import_definitions(
-        tools, actor=Actor("toolcatalog-serve"), vocabulary=vocabulary
+        read.tools,
+        actor=Actor("toolcatalog-serve"),
+        vocabulary=read.vocabulary,
+        environments=read.environments,
     )
     log.info(
         "imported the starter catalog",

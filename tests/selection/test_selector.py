@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from toolcatalog.config import Settings
 from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.models import SelectionRequest, SelectionResult
@@ -322,3 +324,36 @@ def test_a_product_name_in_capitals_weighs_more_than_the_words_around_it(
     assert {t: w for t, w in terms.items() if t != "promql"} == {
         t: w for t, w in plain.items() if t != "promql"
     }  # XYZ: no tool has it; the other words keep their weight
+
+
+FREEZE = """
+environments:
+  freeze:
+    description: Change freeze before the release.
+    change: refused
+    destructive: refused
+"""
+
+
+def test_a_catalog_folder_environment_refuses_what_its_rules_refuse(
+    selector: Selector, catalog_dir: Path
+) -> None:
+    write_catalog(catalog_dir, {"environments.yaml": FREEZE})
+    frozen = _production(selector, "restart nginx", environment="freeze")
+    assert frozen.decision is None
+    assert frozen.reason is not None
+    assert "environments.freeze.change: refused" in frozen.reason
+    looked = _production(selector, "is nginx running", environment="freeze")
+    assert looked.decision is not None
+    assert looked.decision.policy_outcome == "allowed"
+
+
+def test_an_invalid_environments_file_is_refused_naming_it(tmp_path: Path) -> None:
+    from toolcatalog.errors import InvalidDefinition
+    from toolcatalog.formats.catalog_folder import read_catalog_folder
+
+    folder = write_catalog(tmp_path / "c", {"environments.yaml": FREEZE.replace("refused", "x")})
+    with pytest.raises(InvalidDefinition) as caught:
+        read_catalog_folder(folder)
+    assert "environments.yaml" in str(caught.value)
+    assert "freeze" in str(caught.value.problems[0].path)

@@ -18,6 +18,7 @@ from toolcatalog.api.responses import ORJSONResponse
 from toolcatalog.api.routes import (
     capabilities,
     catalog_io,
+    environments,
     history,
     keys,
     ops,
@@ -85,7 +86,7 @@ def _include_routes(app: FastAPI, cfg: Settings) -> None:
     # contract interleaves with ours when it shares the prefix (api/routes/seed.py).
     native_fixed = [
         ops.router, tools.router, catalog_io.router, search.router, capabilities.router,
-        keys.router, history.router, select.router,
+        keys.router, history.router, select.router, environments.router,
     ]  # fmt: skip
     if cfg.opsconductor_api:
         seed.include(app, seed.fixed_routers(), SHARED_PREFIX)

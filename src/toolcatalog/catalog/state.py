@@ -25,6 +25,7 @@ from toolcatalog.errors import NotFound, StoredDefinitionInvalid
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Status, Tool
 from toolcatalog.model.vocabulary import Vocabulary
+from toolcatalog.store import environments as environment_store
 from toolcatalog.store import tools as tool_store
 from toolcatalog.store import vocabulary as vocabulary_store
 from toolcatalog.store.database import Database
@@ -150,6 +151,7 @@ class CatalogState:
             generation = await tool_store.fetch_generation(conn)
             records = await tool_store.fetch_all_tools(conn)
             entries = await vocabulary_store.fetch_vocabulary(conn)
+            environments = await environment_store.fetch_environments(conn)
         # Validation is CPU work (~0.25 ms a tool); off the event loop for large catalogs so
         # cached reads keep flowing meanwhile.
         if len(records) > 100:
@@ -157,7 +159,9 @@ class CatalogState:
         else:
             tools = self.invalid.validate_all(records, whole=True)
         vocabulary = Vocabulary(vocabulary=entries) if entries else None
-        return CatalogSnapshot(tools, generation, datetime.now(UTC), vocabulary)
+        return CatalogSnapshot(
+            tools, generation, datetime.now(UTC), vocabulary, environments=environments
+        )
 
     async def _refresh_snapshot(
         self, previous: CatalogSnapshot, names: set[str]
@@ -169,7 +173,13 @@ class CatalogState:
         fresh = {t.name: t for t in read}
         kept = [t for t in previous.tools if t.name not in names]
         tools = tuple(sorted([*kept, *fresh.values()], key=lambda t: t.name))
-        return CatalogSnapshot(tools, generation, datetime.now(UTC), previous.vocabulary)
+        return CatalogSnapshot(
+            tools,
+            generation,
+            datetime.now(UTC),
+            previous.vocabulary,
+            environments=previous.environments,
+        )
 
     # ---------------------------------------------------------------- changes
 

@@ -22,6 +22,7 @@ from toolcatalog.catalog.documents import (
     make_etag,
     merge_patch,
 )
+from toolcatalog.catalog.environments import import_environments, store_environment
 from toolcatalog.catalog.import_plan import plan_import
 from toolcatalog.catalog.migration import ImportedHistory
 from toolcatalog.catalog.state import CatalogState
@@ -32,6 +33,7 @@ from toolcatalog.formats.problems import (
     nul_problems,
     problems_from_validation,
 )
+from toolcatalog.model.environment import EnvironmentPolicies, EnvironmentRules
 from toolcatalog.model.tool import Status, Tool
 from toolcatalog.model.vocabulary import Vocabulary
 from toolcatalog.store import audit as audit_store
@@ -133,6 +135,7 @@ class CatalogWrites:
         dry_run: bool = False,
         vocabulary: Vocabulary | None = None,
         history: ImportedHistory | None = None,
+        environments: EnvironmentPolicies | None = None,
     ) -> ImportReport:
         """Create or update many tools in one transaction: all or nothing (see plan_import).
         `dry_run` runs the whole transaction, including database constraints, then rolls
@@ -152,6 +155,9 @@ class CatalogWrites:
                     vocabulary_changed = await vocabulary_store.replace_vocabulary(
                         conn, vocabulary.vocabulary
                     )
+                if environments is not None:
+                    names = await import_environments(conn, actor, environments)
+                    vocabulary_changed = vocabulary_changed or bool(names)
                 if plan.changed or vocabulary_changed:
                     ids = await tool_store.insert_tools(conn, plan.inserts)
                     ids |= await tool_store.update_tools(conn, [w for w, _ in plan.updates])
@@ -357,6 +363,17 @@ class CatalogWrites:
                 for w, old, _ in writes
             ],
         )
+
+    async def put_environment(
+        self, name: str, rules: EnvironmentRules, *, actor: Actor = Actor()
+    ) -> int:
+        """Store one environment's rules (audited, a new revision) and reload every replica's
+        snapshot through the change notice; returns the environment's revision."""
+        async with self.db.transaction("put_environment") as conn:
+            revision = await store_environment(conn, name, rules, actor)
+            await self._publish(conn, [], everything=True)
+        self.state.forget([], everything=True)
+        return revision
 
     async def _publish(self, conn: Any, names: list[str], *, everything: bool = False) -> int:
         generation = await tool_store.bump_generation(conn)

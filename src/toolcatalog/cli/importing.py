@@ -21,7 +21,7 @@ from toolcatalog.cli import output
 from toolcatalog.cli.output import JsonFlag
 from toolcatalog.cli.running import EXIT_INVALID, cli_settings, command_runtime, run_async
 from toolcatalog.errors import InvalidDefinition
-from toolcatalog.formats.catalog_folder import load_vocabulary
+from toolcatalog.formats.catalog_folder import folder_environments, load_vocabulary
 from toolcatalog.formats.definitions import LoadResult, load_paths
 from toolcatalog.formats.opsconductor import (
     MigrationReport,
@@ -178,7 +178,7 @@ def import_command(
                 migration_output.print_skipped(migration)
             if result.problems and not skip_invalid:
                 return None, result, migration
-            if not result.tools and vocabulary is None:
+            if not result.tools and vocabulary is None and not result.environment_files:
                 return None, result, migration
             checked = vocabulary
             if checked is None:
@@ -197,6 +197,7 @@ def import_command(
                 dry_run=dry_run,
                 vocabulary=vocabulary,
                 history=history,
+                environments=folder_environments(result),
             )
             return report, result, migration
 

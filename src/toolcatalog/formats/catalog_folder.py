@@ -3,6 +3,7 @@ environment policies (environments.yaml)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -45,12 +46,26 @@ def folder_environments(result: LoadResult) -> EnvironmentPolicies | None:
     return policies
 
 
-def load_catalog_folder(*paths: Path | str) -> tuple[list[Tool], Vocabulary | None]:
-    """Every tool under `paths` and the vocabulary if one is there; raises InvalidDefinition
-    listing every problem when any file is invalid."""
+@dataclass(frozen=True, slots=True)
+class CatalogFolder:
+    tools: list[Tool]
+    vocabulary: Vocabulary | None
+    environments: EnvironmentPolicies | None
+
+
+def read_catalog_folder(*paths: Path | str) -> CatalogFolder:
+    """Every tool under `paths`, the vocabulary and the environment policies if there; raises
+    InvalidDefinition listing every problem when any file is invalid."""
     result = load_paths(paths)
     result.raise_if_invalid()
     vocabulary = None
     for vocab_file in result.vocabulary_files:
         vocabulary = load_vocabulary(vocab_file)
-    return [lt.tool for lt in result.tools], vocabulary
+    tools = [lt.tool for lt in result.tools]
+    return CatalogFolder(tools, vocabulary, folder_environments(result))
+
+
+def load_catalog_folder(*paths: Path | str) -> tuple[list[Tool], Vocabulary | None]:
+    """Every tool under `paths` and the vocabulary if one is there (see read_catalog_folder)."""
+    folder = read_catalog_folder(*paths)
+    return folder.tools, folder.vocabulary

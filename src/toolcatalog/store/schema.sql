@@ -69,7 +69,7 @@ CREATE TABLE tool_catalog.tool_audit_log (
     diff jsonb DEFAULT '[]'::jsonb NOT NULL,
     request_id text,
     client_address text,
-    CONSTRAINT tool_audit_log_action_check CHECK ((action = ANY (ARRAY['create'::text, 'update'::text, 'patch'::text, 'delete'::text, 'purge'::text, 'rollback'::text, 'enable'::text, 'disable'::text, 'import'::text, 'key_create'::text, 'key_revoke'::text, 'reload'::text]))),
+    CONSTRAINT tool_audit_log_action_check CHECK ((action = ANY (ARRAY['create'::text, 'update'::text, 'patch'::text, 'delete'::text, 'purge'::text, 'rollback'::text, 'enable'::text, 'disable'::text, 'import'::text, 'key_create'::text, 'key_revoke'::text, 'reload'::text, 'environment'::text]))),
     CONSTRAINT tool_audit_log_pkey PRIMARY KEY (id)
 );
 CREATE INDEX tool_audit_log_actor_idx ON tool_catalog.tool_audit_log USING btree (actor);
@@ -100,6 +100,17 @@ CREATE TABLE tool_catalog.tool_capabilities (
 CREATE INDEX tool_capabilities_name_idx ON tool_catalog.tool_capabilities USING btree (name);
 CREATE UNIQUE INDEX tool_capabilities_pkey ON tool_catalog.tool_capabilities USING btree (id);
 CREATE UNIQUE INDEX tool_capabilities_tool_name_key ON tool_catalog.tool_capabilities USING btree (tool_id, name);
+
+CREATE TABLE tool_catalog.tool_environments (
+    name text NOT NULL,
+    rules jsonb NOT NULL,
+    revision integer DEFAULT 1 NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT tool_environments_name_format_check CHECK ((name ~ '^[a-z][a-z0-9_]{0,63}$'::text)),
+    CONSTRAINT tool_environments_pkey PRIMARY KEY (name),
+    CONSTRAINT tool_environments_revision_check CHECK ((revision >= 1))
+);
+CREATE UNIQUE INDEX tool_environments_pkey ON tool_catalog.tool_environments USING btree (name);
 
 CREATE TABLE tool_catalog.tool_patterns (
     id bigint NOT NULL,

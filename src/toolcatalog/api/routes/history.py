@@ -38,7 +38,7 @@ router = APIRouter(prefix="/api/v1", tags=["history"], route_class=ORJSONRoute)
 Revision = Annotated[int, Path(ge=1, le=2_147_483_647, description="A revision number.")]
 AuditAction = Literal[
     "create", "update", "patch", "delete", "purge", "rollback", "enable", "disable", "import",
-    "key_create", "key_revoke", "reload",
+    "key_create", "key_revoke", "reload", "environment",
 ]  # fmt: skip
 _CHANGES = (
     "Structured diff: `{op: add|remove|change|reorder, path, from?, to?}` per change; paths "
