@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from toolcatalog.model.environment import DEFAULT_POLICIES, EnvironmentRules, Outcome
 from toolcatalog.model.profile import Effect
@@ -51,6 +52,8 @@ USE_CASE_FACTOR = 0.9
 MIN_STEM = 5
 # An action after these words is a circumstance, not what the pattern does ("after reboot").
 _IN_PASSING = frozenset({"after", "before", "since", "during", "without", "across", "no"})
+# (pattern, action) pairs whose plainness is kept; cleared when full.
+MAX_PLAIN = 100_000
 # Constraint sets whose policy rulings are kept (see CandidateEnumerator._ruling).
 MAX_CONTEXTS = 32
 
@@ -130,6 +133,9 @@ class CandidateEnumerator:
         self.declared_inputs = declared_input_names(e.pattern for e in index.patterns)
         self._default_estimates: dict[int, tuple[PatternEstimate, Dimensions]] = {}
         self._rulings: dict[PolicyContext, dict[int, _Ruling]] = {}
+        self._plain: dict[tuple[int, str], int] = {}
+        # Per pattern (index.patterns order): whether its effect is read, for _role.
+        self._reads = [e.pattern.effect is Effect.read for e in index.patterns]
 
     def enumerate(
         self,
@@ -235,13 +241,31 @@ class CandidateEnumerator:
             relevance = tool_relevance * p.factor * (1.0 - PATTERN_SHARE + PATTERN_SHARE * fit)
             if interactive and p.estimate.background:
                 relevance *= BACKGROUND_FACTOR
-            role, plain = _role(p.entry, reading)
+            role, plain = self._role(p.j, p.entry, reading)
             if plain == 1:
                 relevance *= USE_CASE_FACTOR
             out.append(
                 Scored(p.entry, relevance, p.estimate, p.dims, p.verdict, list(p.notes), role)
             )
         return out
+
+    def _role(self, j: int, entry: PatternEntry, reading: IntentReading) -> tuple[Role, int]:
+        """The pattern's role for the request's intent, and how plainly it names the action
+        asked for (see _plainness; kept per pattern and action: the text does not change)."""
+        reads = self._reads[j]
+        if reading.kind == "read":
+            return ("answer" if reads else "unrequested_change"), 0
+        if reads:
+            return "helper", 0
+        if reading.action is None:
+            return "action", 2
+        key = (j, reading.action)
+        plain = self._plain.get(key)
+        if plain is None:
+            if len(self._plain) >= MAX_PLAIN:
+                self._plain.clear()
+            plain = self._plain[key] = _plainness(entry, reading.action)
+        return ("action", plain) if plain else ("other_change", 0)
 
     def _ruling(self, tool_index: int, request: SelectionRequest, ctx: PolicyContext) -> _Ruling:
         """Policy and estimates of a tool's patterns under the request's constraints: the
@@ -337,37 +361,33 @@ def _best(ranked: list[Scored]) -> float | None:
     return ranked[0].relevance if ranked else None
 
 
-def _role(entry: PatternEntry, reading: IntentReading) -> tuple[Role, int]:
-    """The pattern's role for the request's intent, and how plainly it names the action asked
-    for (2: its name or capability, 1: only its use cases). A change request that names an
-    action is served only by a change that names it: restarting Apache is not rebooting the
-    host."""
-    effect = entry.pattern.effect
-    if reading.kind == "read":
-        return ("answer" if effect is Effect.read else "unrequested_change"), 0
-    if effect is Effect.read:
-        return "helper", 0
-    if reading.action is None:
-        return "action", 2
-    words = action_words(reading.action)
-    if _names(f"{entry.pattern.name} {entry.capability.name}", words):
-        return "action", 2
-    if _names(" ; ".join(entry.pattern.typical_use_cases), words):
-        return "action", 1
-    return "other_change", 0
+def _plainness(entry: PatternEntry, action: str) -> int:
+    """How plainly a change pattern names `action`: 2 in its name or capability, 1 only in its
+    use cases, 0 not at all (restarting Apache is not rebooting the host)."""
+    if _names(f"{entry.pattern.name} {entry.capability.name}", action):
+        return 2
+    if _names(" ; ".join(entry.pattern.typical_use_cases), action):
+        return 1
+    return 0
 
 
-def _names(text: str, words: frozenset[str]) -> bool:
-    """Whether `text` names one of `words` as what it does: a word, its stem or a joined pair
+@lru_cache(maxsize=256)
+def _action_forms(action: str) -> tuple[frozenset[str], frozenset[str], tuple[str, ...]]:
+    """The action's words, their stems, and the words long enough to match as prefixes."""
+    words = action_words(action)
+    prefixes = tuple(sorted(w for w in words if len(w) >= MIN_STEM))
+    return words, frozenset(stem(w) for w in words), prefixes
+
+
+def _names(text: str, action: str) -> bool:
+    """Whether `text` names `action` as what it does: a word, its stem or a joined pair
     ("power_cycle"), not after a word that makes it a circumstance ("after reboot")."""
-    stems = {stem(w) for w in words}
+    words, stems, prefixes = _action_forms(action)
     tokens = _TOKEN.findall(text.lower().replace("_", " "))
     for k, t in enumerate(tokens):
         if k and tokens[k - 1] in _IN_PASSING:
             continue
         pair = t + tokens[k + 1] if k + 1 < len(tokens) else ""
-        if stem(t) in stems or pair in words:
-            return True
-        if any(t.startswith(w) for w in words if len(w) >= MIN_STEM):
+        if stem(t) in stems or pair in words or t.startswith(prefixes):
             return True
     return False
