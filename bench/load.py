@@ -4,11 +4,14 @@ against the ceiling of a bare FastAPI app returning the same bytes, in the same 
     python bench/load.py                    # the suite: starts its own PostgreSQL and servers
                                             # (bare 1w, ours 1w, ours 2w, bare 2w), interleaved
     python bench/load.py --url http://127.0.0.1:3005 --mix get=80,list=10,search=10
+    python bench/load.py --mixes --rounds 1 -d 5   # the suite plus the mixes of issue #14
 
 Uses wrk when installed (`apt-get install wrk`; in C, it leaves the CPU to the server), else
 an asyncio client (`--client python`) whose figures are a floor: on a small machine it takes
 CPU from the server it measures. Mix kinds: get (a cached GET /api/v1/tools/{name}), list,
-search, select, create, update; kinds whose route the server lacks are skipped, with a line.
+search, select, create, update (PUT), patch (merge patch); kinds whose route the server lacks
+are skipped, with a line. GETs are spread over every tool of the catalog (`--one-tool`: the
+same one each time).
 Each row says how the machine's CPU was shared: the server, the client, everything else
 (PostgreSQL, and other work on the machine that makes a figure less trustworthy).
 """
@@ -41,6 +44,14 @@ from servers import (
 )
 
 DEFAULT_MIX = "get=90,list=2,search=3,select=3,update=1,create=1"
+# The mixes of issue #14: an agent fleet reading while editors change tools.
+MIXES = (
+    "get=90,list=2,search=3,select=3,patch=2",
+    "get=98,patch=2",
+    "get=95,list=5",
+    "get=95,search=5",
+    "get=95,select=5",
+)
 
 
 @dataclass(slots=True)
@@ -58,7 +69,7 @@ def parse_mix(spec: str) -> dict[str, int]:
     for part in spec.split(","):
         kind, _, weight = part.partition("=")
         mix[kind.strip()] = int(weight or 1)
-    unknown = set(mix) - {"get", "list", "search", "select", "create", "update"}
+    unknown = set(mix) - {"get", "list", "search", "select", "create", "update", "patch"}
     if unknown:
         raise SystemExit(f"unknown mix kinds: {', '.join(sorted(unknown))}")
     return mix
@@ -71,9 +82,26 @@ def _post_path(openapi: dict[str, Any], word: str) -> str | None:
     return None
 
 
-def build_ops(base: str, mix: dict[str, int], tool: str, api_key: str | None) -> list[Op]:
-    """The weighted requests; prints the kinds it has to skip and why."""
+def every_tool(client: httpx.Client) -> list[str]:
+    names: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": "500"} | ({"cursor": cursor} if cursor else {})
+        page = client.get("/api/v1/tools", params=params).json()
+        names += [item["name"] for item in page["items"]]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return names
+
+
+def build_ops(
+    base: str, mix: dict[str, int], tool: str, api_key: str | None, *, spread: bool = True
+) -> list[Op]:
+    """The weighted requests; prints the kinds it has to skip and why. With `spread`, one
+    GET per tool of the catalog, the other kinds weighted to keep the mix's proportions."""
     client = httpx.Client(base_url=base, timeout=10)
+    names = every_tool(client) if spread and mix.get("get") else [tool]
+    scale = len(names) / mix["get"] if mix.get("get") and spread else 1.0
     openapi = client.get("/openapi.json").json()
     auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     json_headers = {"Content-Type": "application/json", **auth}
@@ -84,8 +112,10 @@ def build_ops(base: str, mix: dict[str, int], tool: str, api_key: str | None) ->
         if weight <= 0:
             continue
         if kind == "get":
-            ops.append(Op(kind, "GET", f"/api/v1/tools/{tool}", weight))
-        elif kind == "list":
+            ops += [Op(kind, "GET", f"/api/v1/tools/{n}", 1 if spread else weight) for n in names]
+            continue
+        weight = max(1, round(weight * scale))
+        if kind == "list":
             ops.append(Op(kind, "GET", "/api/v1/tools?limit=50", weight))
         elif kind == "search":
             ops.append(Op(kind, "GET", "/api/v1/tools?q=disk%20usage&limit=10", weight))
@@ -99,7 +129,7 @@ def build_ops(base: str, mix: dict[str, int], tool: str, api_key: str | None) ->
         elif kind == "create":
             doc = template | {"name": f"bench_{token}_{{n}}", "description": "bench {n}"}
             ops.append(Op(kind, "POST", "/api/v1/tools", weight, json.dumps(doc), json_headers))
-        elif kind == "update":
+        elif kind in ("update", "patch"):
             # Eight rows, so that updates do not all queue on one row lock.
             for k in range(8):
                 doc = template | {"name": f"bench_{token}_target_{k}", "description": "bench"}
@@ -108,10 +138,14 @@ def build_ops(base: str, mix: dict[str, int], tool: str, api_key: str | None) ->
                     print(f"  skipped update: creating a target gave {made.status_code}")
                     break
             else:
-                doc = template | {"name": f"bench_{token}_target_{{k}}", "description": "up {n}"}
                 path = f"/api/v1/tools/bench_{token}_target_{{k}}"
                 # Blind overwrites by design (If-Match: *): the server requires the header.
                 put_headers = json_headers | {"If-Match": "*"}
+                if kind == "patch":
+                    body = json.dumps({"description": "patched {n}"})
+                    ops.append(Op(kind, "PATCH", path, weight, body, put_headers))
+                    continue
+                doc = template | {"name": f"bench_{token}_target_{{k}}", "description": "up {n}"}
                 ops.append(Op(kind, "PUT", path, weight, json.dumps(doc), put_headers))
     return ops
 
@@ -249,10 +283,12 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
                     rounds["get_1w"].append(measure(ours, get, args))
                     rounds["get_1w_nolog"].append(measure(quiet, get, args))
             every |= rounds
-            if args.mix:
+            if args.mix and not args.mixes:
                 key = args.api_key or create_api_key(url, f"bench_{secrets.token_hex(3)}")
                 ops = build_ops(ours.url, parse_mix(args.mix), args.tool, key)
                 every["mix_1w"] = [measure(ours, ops, args)]
+            if args.mixes:
+                every |= run_mixes(ours, url, args)
         if n > 1:
             with (
                 toolcatalog_server(url, home, n, logs) as ours_n,
@@ -306,6 +342,29 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
     return figures
 
 
+def run_mixes(ours: Target, url: str, args: argparse.Namespace) -> dict[str, list[Run]]:
+    """Issue #14's mixes on one worker, each beside a pure GET spread over every tool in the
+    same window; prints the targets (mix p99 <= 50 ms, default mix >= 0.25x pure GET)."""
+    key = args.api_key or create_api_key(url, f"bench_{secrets.token_hex(3)}")
+    spread_get = build_ops(ours.url, {"get": 1}, args.tool, key)
+    out: dict[str, list[Run]] = {"get_spread": []}
+    print()
+    print(HEADER)
+    for spec in MIXES:
+        out["get_spread"].append(pure := measure(ours, spread_get, args))
+        ops = build_ops(ours.url, parse_mix(spec), args.tool, key)
+        out[f"mix {spec}"] = [run := measure(ours, ops, args)]
+        print(row("pure GET, every tool", pure))
+        print(row(f"mix {spec}", run))
+        ratio = run.m.rps / pure.m.rps if pure.m.rps else 0
+        print(
+            f"  p99 {run.m.p99_ms:.1f} ms (target <= 50), {ratio:.2f}x pure GET "
+            f"(target >= 0.25 for the first), errors {run.m.errors}",
+            flush=True,
+        )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -318,6 +377,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="suite: runs per figure")
     parser.add_argument("--workers", type=int, default=2, help="suite: the multi-worker run")
     parser.add_argument("--mix", default=DEFAULT_MIX, help=f"kind=weight,... ({DEFAULT_MIX})")
+    parser.add_argument(
+        "--mixes", action="store_true", help="suite: the mixes of issue #14 (see MIXES)"
+    )
     parser.add_argument("--tool", default="grep", help="the tool of the cached GET")
     parser.add_argument("--api-key", default=os.environ.get("TOOLCATALOG_API_KEY"))
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")

@@ -126,7 +126,13 @@ async def test_a_write_in_one_replica_invalidates_the_other_precisely(
     await a.catalog.replace_tool("alpha_tool", make_tool("alpha_tool", description="Changed."))
     await eventually(lambda: b.catalog.state.tools.peek("alpha_tool") is None, "b drops alpha_tool")
     assert b.catalog.state.tools.peek("beta_tool") is not None  # untouched tools stay cached
-    assert b.catalog.state.snapshots.peek("snapshot") is None
+
+    def b_holds_the_change() -> bool:
+        snapshot = b.catalog.peek_snapshot()
+        return snapshot is not None and snapshot.by_name["alpha_tool"].description == "Changed."
+
+    # b's catalog version takes the change in, re-reading only alpha_tool, beside its readers.
+    await eventually(b_holds_the_change, "b's version holds the change")
     assert (await b.catalog.get_tool("alpha_tool")).tool.description == "Changed."
 
 

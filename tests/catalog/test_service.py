@@ -200,15 +200,36 @@ async def test_a_full_invalidation_rereads_the_whole_catalog(
     assert second.by_name["alpha_tool"] is not first.by_name["alpha_tool"]
 
 
-async def test_listing_reuses_cached_models_with_the_same_etag(
+async def test_lists_serve_each_tool_as_encoded_once_until_it_changes(
     service: ToolCatalogService,
 ) -> None:
     await service.import_definitions([make_tool("alpha_tool"), make_tool("beta_tool")])
-    cached = await service.get_tool("alpha_tool")
-    page = await service.list_tools(ToolFilter())
-    by_name = {item.tool.name: item.tool for item in page.items}
-    assert by_name["alpha_tool"] is cached.tool
-    # A changed tool is read afresh, never served from an older cached model.
+    first = await service.list_tools(ToolFilter())
+    again = await service.list_tools(ToolFilter())
+    assert [i is j for i, j in zip(first.items, again.items, strict=True)] == [True, True]
+    # A write puts the changed tool into a new version at once; the others are kept as they
+    # were (not validated or encoded again).
     await service.replace_tool("alpha_tool", make_tool("alpha_tool", description="New."))
-    page = await service.list_tools(ToolFilter())
-    assert {i.tool.name: i.tool for i in page.items}["alpha_tool"].description == "New."
+    after = {i.tool.name: i for i in (await service.list_tools(ToolFilter())).items}
+    assert after["alpha_tool"].tool.description == "New."
+    assert b'"description":"New."' in after["alpha_tool"].summary
+    assert after["beta_tool"] is first.items[1]
+
+
+async def test_filters_and_keyset_pages_are_answered_from_memory(
+    service: ToolCatalogService,
+) -> None:
+    names = [f"tool_{i:02d}" for i in range(7)]
+    await service.import_definitions(
+        [make_tool(n, tags=["even"] if i % 2 == 0 else ["odd"]) for i, n in enumerate(names)]
+    )
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = await service.list_tools(ToolFilter(tags=("even",)), limit=2, cursor=cursor)
+        assert page.total == 4
+        seen += [i.tool.name for i in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == ["tool_00", "tool_02", "tool_04", "tool_06"]

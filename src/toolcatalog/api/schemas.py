@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import orjson
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from toolcatalog.api.responses import PROBLEM_JSON
@@ -129,6 +130,9 @@ class ToolSummary(BaseModel):
 
 
 def summarize(item: CachedTool) -> dict[str, Any]:
+    if item.summary:
+        summary: dict[str, Any] = orjson.loads(item.summary)
+        return summary
     tool = item.tool
     return ToolSummary(
         name=tool.name,

@@ -78,23 +78,30 @@ class ToolCatalogService(CatalogWrites):
         self, filters: ToolFilter, *, limit: int = 50, cursor: str | None = None
     ) -> ToolPage:
         """One page of tools matching `filters`; `cursor` is the previous page's next_cursor.
-        Raises InvalidDefinition for a cursor that was not made by us."""
+        Served from the current version; a full-text query (`q`) is ranked by the database,
+        which returns names only. Raises InvalidDefinition for a cursor not made by us."""
         after_name, after_rank = decode_cursor(cursor) if cursor else (None, None)
-        async with self.db.connection("list_tools") as conn:
-            rows = await tool_listing.list_tools(
+        version = await self.state.version()
+        if not filters.q:
+            items, more, total = version.page(filters, limit=limit, after_name=after_name)
+            next_cursor = encode_cursor(items[-1].tool.name, 0.0) if more and items else None
+            return ToolPage(items, next_cursor, total)
+        async with self.db.connection("search_tools") as conn:
+            ranked = await tool_listing.rank_names(
                 conn, filters, limit=limit + 1, after_name=after_name, after_rank=after_rank
             )
             total = await tool_listing.count_matching(conn, filters)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].record.name, rows[-1].rank) if more else None
-        views = [self.state.view_of(row.record) for row in rows]
-        items = [view for view in views if view is not None]
-        return ToolPage(items, next_cursor, total)
+        more = len(ranked) > limit
+        ranked = ranked[:limit]
+        next_cursor = encode_cursor(*ranked[-1]) if more else None
+        # A tool the database has and this version not yet (a replica's write, heard within
+        # a second) or no longer validating is left out of the page.
+        found = [version.entries.get(name) for name, _ in ranked]
+        return ToolPage([f for f in found if f is not None], next_cursor, total)
 
     async def capability_index(self) -> dict[str, list[str]]:
-        async with self.db.connection("capability_index") as conn:
-            return await tool_listing.capability_index(conn)
+        """Every capability name with the tools that offer it, by name."""
+        return (await self.state.version()).capability_index()
 
     async def tool_count(self) -> int:
         async with self.db.connection("count_tools") as conn:

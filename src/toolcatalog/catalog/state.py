@@ -1,27 +1,35 @@
-"""CatalogState: the catalog as this process holds it in memory, and the one place that
-forgets what a change made stale (after our own writes, and on notices from other replicas).
+"""CatalogState: the catalog as this process holds it in memory, fed by our own writes (right
+after their commit) and by change notices from other replicas.
 
-Tools are cached one by one (bytes and ETag encoded once); the whole catalog with its
-structure is kept as one immutable snapshot for the selector, refreshed by re-reading only
-the tools changed since it was read when that is known.
+Two things are held. The current CatalogVersion (version.py): every valid tool encoded once,
+with the snapshot the selector reads and the lists are cut from; a change makes a new version
+from the previous one, built beside the readers and swapped in with one assignment, so a list
+or a select never waits for a write. And the per-tool cache of GET, an LRU with single-flight
+loads whose entries a write replaces at once.
+
+The database is read to fill the version at start, after a missed notice (listener reconnect,
+database back), when it is older than TTL without a listener to keep it current, and for the
+tools a notice names.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-
-import orjson
+from typing import Any
 
 from toolcatalog import metrics
 from toolcatalog.catalog.cache import AsyncLRUCache
 from toolcatalog.catalog.changes import ChangeNotice
 from toolcatalog.catalog.stored import InvalidStoredTools
+from toolcatalog.catalog.version import CatalogVersion, entry_of
 from toolcatalog.catalog.views import CachedTool
 from toolcatalog.config import Settings
 from toolcatalog.errors import NotFound, StoredDefinitionInvalid
+from toolcatalog.model.environment import EnvironmentPolicies
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Status, Tool
 from toolcatalog.model.vocabulary import Vocabulary
@@ -31,19 +39,10 @@ from toolcatalog.store import vocabulary as vocabulary_store
 from toolcatalog.store.database import Database
 from toolcatalog.store.tools import ToolRecord
 
-SNAPSHOT_KEY = "snapshot"
+log = logging.getLogger(__name__)
 
-
-def record_to_cached(record: ToolRecord, tool: Tool) -> CachedTool:
-    return CachedTool(
-        tool=tool,
-        body=orjson.dumps(record.definition),
-        etag=record.etag,
-        revision=record.revision,
-        created_at=record.created_at,
-        updated_at=record.updated_at,
-        id=record.id,
-    )
+# Below this many records, validating and encoding on the loop costs less than a thread hop.
+_INLINE_RECORDS = 20
 
 
 class CatalogState:
@@ -57,15 +56,16 @@ class CatalogState:
         self.tools: AsyncLRUCache[CachedTool] = AsyncLRUCache(
             "tool", settings.cache_max_size, settings.cache_ttl_s
         )
-        self.snapshots: AsyncLRUCache[CatalogSnapshot] = AsyncLRUCache(
-            "snapshot", 1, settings.cache_ttl_s
-        )
-        # What changed since the cached snapshot was read: the next load re-reads only these
-        # tools (None: everything must be re-read).
-        self._last_snapshot: CatalogSnapshot | None = None
-        self._changed_names: set[str] | None = None
-        self._listeners: list[Callable[[ChangeNotice], None]] = []
         self.invalid = InvalidStoredTools()
+        self._version: CatalogVersion | None = None
+        self._filling: asyncio.Task[CatalogVersion] | None = None
+        self._pending: set[str] = set()  # named by notices, not yet re-read
+        self._refreshing: asyncio.Task[None] | None = None
+        self._listeners: list[Callable[[ChangeNotice], None]] = []
+        # Known stale (notices may have been missed): the next read waits for a whole read.
+        # `_epoch` counts such moments, so a read that began before one cannot clear it.
+        self._stale = False
+        self._epoch = 0
 
     # ---------------------------------------------------------------- one tool
 
@@ -83,136 +83,232 @@ class CatalogState:
             record = await tool_store.fetch_tool(conn, name)
         if record is None:
             raise NotFound(f"no tool named {name!r}")
-        return record_to_cached(record, self.invalid.validate_one(record))
+        return entry_of(record, self.invalid.validate_one(record))
 
     def peek_tool(self, name: str) -> CachedTool | None:
         """A cached tool even if stale (for serving while the database is away)."""
         return self.tools.peek(name, allow_stale=True)
 
     def view_of(self, record: ToolRecord) -> CachedTool | None:
-        """The record ready to serve: the cached one when its ETag is the same (validation is
-        most of a list request's CPU: ~13 ms for 50 rows), else built afresh; None (left out
-        of the page) when it no longer validates. Never stored: only the cache's own loads may
-        store (they know about invalidations that race them)."""
+        """The record ready to serve: the held one when its ETag is the same, else built
+        afresh; None when it no longer validates. Never stored."""
+        held = self._version.entries.get(record.name) if self._version else None
+        if held is not None and held.etag == record.etag:
+            return held
         cached = self.tools.peek(record.name, allow_stale=True)
         if cached is not None and cached.etag == record.etag:
             return cached
         try:
-            return record_to_cached(record, self.invalid.validate_one(record))
+            return entry_of(record, self.invalid.validate_one(record))
         except StoredDefinitionInvalid:
             return None
 
-    def written(self, record: ToolRecord) -> CachedTool:
-        """A tool as our own committed write left it: cached at once."""
-        cached = record_to_cached(record, Tool.model_validate(record.definition))
-        self.tools.put(record.name, cached)
-        return cached
-
     # ---------------------------------------------------------------- the whole catalog
 
+    async def version(self) -> CatalogVersion:
+        """The current version. Waits only when there is none yet; an expired one (no
+        listener kept it current) is answered while its successor is read beside it."""
+        current = self._version
+        if current is None or self._stale:
+            return await self._fill()
+        if time.monotonic() - current.built_at > self.settings.cache_ttl_s:
+            self._start_fill()
+        return current
+
     async def snapshot(self) -> CatalogSnapshot:
-        """Every tool with capabilities and patterns, as one immutable snapshot (cached)."""
-        return await self.snapshots.get_or_load(SNAPSHOT_KEY, self._load_snapshot)
+        """Every valid tool with capabilities and patterns, as one immutable snapshot."""
+        return (await self.version()).snapshot
 
     def peek_snapshot(self) -> CatalogSnapshot | None:
-        return self.snapshots.peek(SNAPSHOT_KEY)
+        """The current snapshot without I/O (None before the first fill)."""
+        current = self._version
+        if current is None:
+            return None
+        if time.monotonic() - current.built_at > self.settings.cache_ttl_s:
+            self._start_fill()
+        return current.snapshot
 
-    async def _load_snapshot(self) -> CatalogSnapshot:
-        """Re-read only the tools changed since the last snapshot when that is known (a write
-        touches a few tools; re-validating 200 or 10,000 for each one would stall every
-        selection), else the whole catalog. An expired snapshot is always read whole."""
+    def _start_fill(self) -> asyncio.Task[CatalogVersion]:
+        if self._filling is None or self._filling.done():
+            self._filling = asyncio.ensure_future(self._read_whole())
+            self._filling.add_done_callback(_retrieve)
+        return self._filling
+
+    async def _fill(self) -> CatalogVersion:
+        # shield: one reader's cancellation must not cancel the fill the others wait for.
+        return await asyncio.shield(self._start_fill())
+
+    async def _read_whole(self) -> CatalogVersion:
+        epoch = self._epoch
         start = time.perf_counter()
-        changed, self._changed_names = self._changed_names, set()
-        previous = self._last_snapshot
-        try:
-            if previous is not None and changed:
-                snapshot = await self._refresh_snapshot(previous, changed)
-            else:
-                snapshot = await self._read_whole_snapshot()
-        except BaseException:
-            # Not read: what changed is still unread next time.
-            if changed is None or self._changed_names is None:
-                self._changed_names = None
-            else:
-                self._changed_names |= changed
-            raise
-        self._last_snapshot = snapshot
-        metrics.CATALOG_LOAD_DURATION.observe(time.perf_counter() - start)
-        metrics.CATALOG_GENERATION.set(snapshot.generation)
-        counts: dict[str, int] = {s.value: 0 for s in Status}
-        for tool in snapshot.tools:
-            counts[tool.status.value] += 1
-        for status, n in counts.items():
-            metrics.TOOLS.labels(status).set(n)
-        return snapshot
-
-    async def _read_whole_snapshot(self) -> CatalogSnapshot:
+        began = time.monotonic()
         async with self.db.snapshot_read("load_catalog") as conn:
             generation = await tool_store.fetch_generation(conn)
             records = await tool_store.fetch_all_tools(conn)
             entries = await vocabulary_store.fetch_vocabulary(conn)
             environments = await environment_store.fetch_environments(conn)
-        # Validation is CPU work (~0.25 ms a tool); off the event loop for large catalogs so
-        # cached reads keep flowing meanwhile.
-        if len(records) > 100:
-            tools = await asyncio.to_thread(self.invalid.validate_all, records, whole=True)
-        else:
-            tools = self.invalid.validate_all(records, whole=True)
         vocabulary = Vocabulary(vocabulary=entries) if entries else None
-        return CatalogSnapshot(
-            tools, generation, datetime.now(UTC), vocabulary, environments=environments
+        # Validation and encoding are CPU work (~0.3 ms a tool): beside the loop, so reads
+        # keep flowing from the previous version meanwhile.
+        version = await asyncio.to_thread(
+            self._build_whole, records, generation, vocabulary, environments, began
+        )
+        if epoch == self._epoch:
+            self._stale = False
+        current = self._version
+        if current is not None and current.generation > version.generation:
+            return current  # a later change was applied while this one was read
+        self._swap(version)
+        metrics.CATALOG_LOAD_DURATION.observe(time.perf_counter() - start)
+        return version
+
+    def _build_whole(
+        self,
+        records: Sequence[ToolRecord],
+        generation: int,
+        vocabulary: Vocabulary | None,
+        environments: EnvironmentPolicies | None,
+        began: float,
+    ) -> CatalogVersion:
+        return CatalogVersion.build(
+            self._entries(records, whole=True), generation, vocabulary, environments, began
         )
 
-    async def _refresh_snapshot(
-        self, previous: CatalogSnapshot, names: set[str]
-    ) -> CatalogSnapshot:
-        async with self.db.snapshot_read("refresh_catalog") as conn:
-            generation = await tool_store.fetch_generation(conn)
-            records = await tool_store.fetch_tools(conn, sorted(names))
-        read = self.invalid.validate_all(list(records.values()), whole=False)
-        fresh = {t.name: t for t in read}
-        kept = [t for t in previous.tools if t.name not in names]
-        tools = tuple(sorted([*kept, *fresh.values()], key=lambda t: t.name))
-        return CatalogSnapshot(
-            tools,
-            generation,
-            datetime.now(UTC),
-            previous.vocabulary,
-            environments=previous.environments,
-        )
+    def _entries(self, records: Sequence[ToolRecord], *, whole: bool) -> dict[str, CachedTool]:
+        valid = {t.name: t for t in self.invalid.validate_all(records, whole=whole)}
+        return {r.name: entry_of(r, valid[r.name]) for r in records if r.name in valid}
+
+    def _swap(self, version: CatalogVersion) -> None:
+        self._version = version
+        metrics.CATALOG_GENERATION.set(version.generation)
+        counts: dict[str, int] = {s.value: 0 for s in Status}
+        for tool in version.snapshot.tools:
+            counts[tool.status.value] += 1
+        for status, n in counts.items():
+            metrics.TOOLS.labels(status).set(n)
 
     # ---------------------------------------------------------------- changes
 
-    def forget(self, names: Sequence[str], *, everything: bool = False) -> None:
-        """Drop what a change to `names` (or to everything) made stale."""
+    def written(self, record: ToolRecord, generation: int | None = None) -> CachedTool:
+        """A tool as our own committed write left it: served at once, by GET and by the
+        version (one tool validated and encoded, ~0.3 ms; the new version is a table copy)."""
+        cached = entry_of(record, Tool.model_validate(record.definition))
+        self.tools.invalidate(record.name)
+        self.tools.put(record.name, cached)
+        self.invalid.forget([record.name])
+        if generation is not None and self._version is not None:
+            self._swap(
+                self._version.changed({record.name: cached}, (), generation, self._version.built_at)
+            )
+        return cached
+
+    def removed(self, name: str, generation: int) -> None:
+        """Our own committed purge of `name`."""
+        self.tools.invalidate(name)
+        self.invalid.forget([name])
+        if self._version is not None:
+            self._swap(self._version.changed({}, (name,), generation, self._version.built_at))
+
+    async def reread(self, names: Sequence[str], *, everything: bool = False) -> None:
+        """Bring the version up to date with the database for `names` (or everything), and
+        drop their GET cache entries; returns once the new version is in place (an import
+        waits for it, readers do not)."""
+        self.forget_cached(names, everything=everything)
+        if self._version is None:
+            return  # filled on first read
+        if everything:
+            self._stale = True
+            self._epoch += 1
+            self._filling = None
+            await self._fill()
+        else:
+            await self._reread_names(set(names))
+
+    async def _reread_names(self, names: set[str]) -> None:
+        async with self.db.snapshot_read("refresh_catalog") as conn:
+            generation = await tool_store.fetch_generation(conn)
+            records = list((await tool_store.fetch_tools(conn, sorted(names))).values())
+        if len(records) > _INLINE_RECORDS:
+            fresh = await asyncio.to_thread(self._entries, records, whole=False)
+        else:
+            fresh = self._entries(records, whole=False)
+        current = self._version
+        if current is None:
+            return
+        gone = [n for n in names if n not in fresh]
+        # A record read before one of our own writes committed must not undo it.
+        fresh = {
+            n: e
+            for n, e in fresh.items()
+            if (held := current.entries.get(n)) is None or held.revision <= e.revision
+        }
+        self._swap(current.changed(fresh, gone, generation, current.built_at))
+
+    def forget_cached(self, names: Sequence[str], *, everything: bool = False) -> None:
+        """Drop the GET cache entries a change to `names` (or to everything) made stale."""
         if everything or len(names) > self.settings.cache_max_size // 2:
             self.tools.clear()
         else:
             for name in names:
                 self.tools.invalidate(name)
             self.invalid.forget(names)  # re-checked when next read
-        if everything or not names or self._changed_names is None:
-            self._changed_names = None
-        else:
-            self._changed_names.update(names)
-        self.snapshots.clear()
+
+    def forget(self, names: Sequence[str], *, everything: bool = False) -> None:
+        """A change made elsewhere: GET entries dropped now, the version re-read beside the
+        readers (they keep the previous one until it is ready)."""
+        self.forget_cached(names, everything=everything)
+        if self._version is None:
+            return
+        if everything or not names:
+            self._filling = None
+            self._start_fill()
+            return
+        self._pending.update(names)
+        if self._refreshing is None or self._refreshing.done():
+            self._refreshing = asyncio.ensure_future(self._drain())
+            self._refreshing.add_done_callback(_retrieve)
+
+    async def _drain(self) -> None:
+        while self._pending:
+            names, self._pending = self._pending, set()
+            try:
+                await self._reread_names(names)
+            except Exception:
+                # Unread: the whole catalog is read again when it can be.
+                log.warning("re-reading changed tools failed; reading the whole catalog")
+                self._start_fill()
+                return
 
     def apply_change(self, notice: ChangeNotice) -> None:
-        """A change made elsewhere (another replica, or ours echoed back): drop what it
-        touched. Called by the change listener."""
+        """A change notice from the listener: another replica's write is applied; ours,
+        echoed back, was applied right after its commit."""
         if notice.origin != self.origin:
             metrics.NOTIFY_MESSAGES.labels("all" if notice.everything else "tools").inc()
             self.forget(notice.names, everything=notice.everything)
-        # Our own notice echoed back: the write already invalidated here right after its
-        # commit, and dropping again would only throw away what was re-cached since.
         for listener in list(self._listeners):
             listener(notice)
 
     def invalidate_all(self) -> None:
-        """Forget everything cached (reload, listener reconnect, database back)."""
+        """Notices may have been missed (listener reconnect, database back): drop the GET
+        cache; the next read of the version waits for the whole catalog to be read again
+        (the selector's cheap `peek_snapshot` keeps the previous one meanwhile)."""
         self.tools.clear()
-        self._changed_names = None
-        self.snapshots.clear()
+        self._stale = True
+        self._epoch += 1
+        self._filling = None
 
     def add_change_listener(self, callback: Callable[[ChangeNotice], None]) -> None:
         self._listeners.append(callback)
+
+    async def close(self) -> None:
+        for task in (self._filling, self._refreshing):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    # A failed background read is logged by whoever awaits it next; never "never retrieved".
+    if not task.cancelled():
+        task.exception()

@@ -24,6 +24,27 @@ class CachedTool:
     created_at: datetime
     updated_at: datetime
     id: int = 0  # the row's id (the seed's clients read `id`)
+    # The ToolSummary JSON of list and search pages, encoded once with the body.
+    summary: bytes = b""
+
+
+def summary_of(tool: Tool, revision: int, updated_at: datetime) -> dict[str, object]:
+    """What a list or search shows of a tool (api/schemas.py documents it as ToolSummary)."""
+    return {
+        "name": tool.name,
+        "display_name": tool.display_name,
+        "version": tool.version,
+        "description": tool.description,
+        "platform": tool.platform.value,
+        "category": tool.category,
+        "tags": list(tool.tags),
+        "status": tool.status.value,
+        "enabled": tool.enabled,
+        "capabilities": [c.name for c in tool.capabilities],
+        "revision": revision,
+        # pydantic's rendering of an aware datetime (Z for UTC), as before.
+        "updated_at": updated_at.isoformat().replace("+00:00", "Z"),
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -179,8 +179,10 @@ class CatalogWrites:
         except _DryRunRollback:
             report.generation = None
             return report
-        if report.changed or report.generation is not None:
-            self.state.forget([*report.created, *report.updated], everything=True)
+        if report.generation is not None:
+            await self.state.reread(
+                [*report.created, *report.updated], everything=vocabulary_changed
+            )
         return report
 
     async def create_tool(self, tool: Tool, *, actor: Actor = Actor()) -> CachedTool:
@@ -191,10 +193,9 @@ class CatalogWrites:
             write = ToolWrite(tool, definition, 1, make_etag(definition, 1))
             ids = await tool_store.insert_tools(conn, [write])
             await self._record_history(conn, actor, [(write, None, ids[tool.name])], "create")
-            await self._publish(conn, [tool.name])
+            generation = await self._publish(conn, [tool.name])
             record = await require_tool(conn, tool.name)
-        self.state.forget([tool.name])
-        return self.state.written(record)
+        return self.state.written(record, generation)
 
     async def replace_tool(
         self,
@@ -279,8 +280,8 @@ class CatalogWrites:
                     )
                 ],
             )
-            await self._publish(conn, [name])
-        self.state.forget([name])
+            generation = await self._publish(conn, [name])
+        self.state.removed(name, generation)
         return None
 
     async def roll_back_tool(
@@ -328,10 +329,9 @@ class CatalogWrites:
             write = ToolWrite(tool, definition, rev, make_etag(definition, rev))
             await tool_store.update_tools(conn, [write])
             await self._record_history(conn, actor, [(write, old, old.id)], action)
-            await self._publish(conn, [name])
+            generation = await self._publish(conn, [name])
             record = await require_tool(conn, name)
-        self.state.forget([name])
-        return self.state.written(record)
+        return self.state.written(record, generation)
 
     async def _record_history(
         self,
@@ -372,7 +372,7 @@ class CatalogWrites:
         async with self.db.transaction("put_environment") as conn:
             revision = await store_environment(conn, name, rules, actor)
             await self._publish(conn, [], everything=True)
-        self.state.forget([], everything=True)
+        await self.state.reread([], everything=True)
         return revision
 
     async def _publish(self, conn: Any, names: list[str], *, everything: bool = False) -> int:
@@ -399,7 +399,7 @@ class CatalogWrites:
                                 actor.request_id, actor.client_address)],
                 )  # fmt: skip
                 generation = await self._publish(conn, [], everything=True)
-            self.state.invalidate_all()
+            await self.state.reread([], everything=True)
             snapshot = await self.state.snapshot()
         except Exception as exc:
             metrics.RELOAD_ERRORS.inc()

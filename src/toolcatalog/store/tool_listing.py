@@ -100,6 +100,26 @@ async def list_tools(
     return [ListedTool(row_to_record(r), float(r["rank"])) for r in rows]
 
 
+_RANKED_NAMES_SQL = f"SELECT name, r AS rank {_RANKED_FROM}{_WHERE}{_RANKED_END}"
+
+
+async def rank_names(
+    conn: Any,
+    filters: ToolFilter,
+    *,
+    limit: int,
+    after_name: str | None = None,
+    after_rank: float | None = None,
+) -> list[tuple[str, float]]:
+    """One page of a full-text query (`filters.q` set) as (name, rank), best first: the
+    ranking without the definitions, for callers that hold the tools already."""
+    rows = await conn.fetch(
+        _RANKED_NAMES_SQL,
+        *_params(filters), after_name, after_rank, limit,
+    )  # fmt: skip
+    return [(r["name"], float(r["rank"])) for r in rows]
+
+
 async def count_matching(conn: Any, filters: ToolFilter) -> int:
     return int(await conn.fetchval(_COUNT_SQL, *_params(filters)))
 

@@ -72,14 +72,16 @@ def _percent(part: float, whole: float) -> float:
 def _cache_figures(s: Samples, runtime: Runtime, cache: str) -> dict[str, Any]:
     hits = s.total("toolcatalog_cache_hits_total", cache=cache)
     misses = s.total("toolcatalog_cache_misses_total", cache=cache)
-    local = runtime.catalog.state.tools if cache == "tool" else runtime.catalog.state.snapshots
+    # The snapshot is one catalog version, held until a change replaces it.
+    tools = runtime.catalog.state.tools
+    max_size = tools.max_size if cache == "tool" else 1
     return {
         "hits": int(hits),
         "misses": int(misses),
         "hit_rate_percent": _percent(hits, hits + misses),
         "current_size": int(s.total("toolcatalog_cache_entries", cache=cache)),
-        "max_size": local.max_size,
-        "ttl_seconds": local.ttl_s,
+        "max_size": max_size,
+        "ttl_seconds": tools.ttl_s,
         "evictions": int(s.total("toolcatalog_cache_evictions_total", cache=cache)),
     }
 

@@ -1,0 +1,164 @@
+"""CatalogVersion: the whole catalog at one generation, as this process serves it. Immutable:
+a change makes a new version from the previous one (only the changed tools are validated and
+encoded again) and the state swaps it in with one assignment, so a reader holds a consistent
+catalog for as long as it needs one and never waits for a writer.
+
+Lists and filters are answered here from each tool's pre-encoded summary, in name order with
+keyset pages (the same pages the database gave: `name > after`)."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import orjson
+
+from toolcatalog.catalog.views import CachedTool, summary_of
+from toolcatalog.model.environment import EnvironmentPolicies
+from toolcatalog.model.listing import ToolFilter
+from toolcatalog.model.snapshot import CatalogSnapshot
+from toolcatalog.model.tool import Tool
+from toolcatalog.model.vocabulary import Vocabulary
+from toolcatalog.store.tools import ToolRecord
+
+# Matching names kept per filter and version: an agent fleet asks the same few filters.
+_MEMO_MAX = 256
+
+
+def entry_of(record: ToolRecord, tool: Tool) -> CachedTool:
+    """A validated record ready to serve: body, summary and ETag encoded once (~40 us)."""
+    return CachedTool(
+        tool=tool,
+        body=orjson.dumps(record.definition),
+        etag=record.etag,
+        revision=record.revision,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        id=record.id,
+        summary=orjson.dumps(summary_of(tool, record.revision, record.updated_at)),
+    )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CatalogVersion:
+    generation: int
+    entries: Mapping[str, CachedTool]  # valid tools only; never mutated once built
+    names: tuple[str, ...]  # sorted
+    snapshot: CatalogSnapshot
+    built_at: float  # time.monotonic() when read from the database (or changed by us)
+    _memo: dict[ToolFilter, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    _derived: dict[str, dict[str, list[str]]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def build(
+        cls,
+        entries: dict[str, CachedTool],
+        generation: int,
+        vocabulary: Vocabulary | None,
+        environments: EnvironmentPolicies | None,
+        built_at: float,
+    ) -> CatalogVersion:
+        names = tuple(sorted(entries))
+        snapshot = CatalogSnapshot(
+            tuple(entries[n].tool for n in names),
+            generation,
+            datetime.now(UTC),
+            vocabulary,
+            environments=environments,
+        )
+        return cls(generation, entries, names, snapshot, built_at)
+
+    def changed(
+        self,
+        fresh: Mapping[str, CachedTool],
+        gone: Iterable[str],
+        generation: int,
+        built_at: float,
+    ) -> CatalogVersion:
+        """A new version with `fresh` tools put and `gone` ones removed. Costs a copy of the
+        name table (~1 ms at 10,000 tools), no validation of the unchanged tools."""
+        entries = dict(self.entries)
+        for name in gone:
+            entries.pop(name, None)
+        entries.update(fresh)
+        if set(entries) == set(self.names):
+            names = self.names
+            tools = tuple(entries[n].tool for n in names)
+        else:
+            names = tuple(sorted(entries))
+            tools = tuple(entries[n].tool for n in names)
+        snapshot = CatalogSnapshot(
+            tools,
+            max(generation, self.generation),
+            datetime.now(UTC),
+            self.snapshot.vocabulary,
+            environments=self.snapshot.environments,
+        )
+        return CatalogVersion(max(generation, self.generation), entries, names, snapshot, built_at)
+
+    # ---------------------------------------------------------------- listing
+
+    def capability_index(self) -> dict[str, list[str]]:
+        """Every capability name with the tools that offer it (computed once a version)."""
+        found = self._derived.get("capabilities")
+        if found is None:
+            index: dict[str, list[str]] = {}
+            for name in self.names:
+                for cap in self.entries[name].tool.capabilities:
+                    index.setdefault(cap.name, []).append(name)
+            found = self._derived["capabilities"] = dict(sorted(index.items()))
+        return found
+
+    def matching(self, filters: ToolFilter) -> tuple[str, ...]:
+        """The names of the tools matching `filters` (all but `q`), in name order."""
+        if _unfiltered(filters):
+            return self.names
+        found = self._memo.get(filters)
+        if found is None:
+            test = _predicate(filters)
+            found = tuple(n for n in self.names if test(self.entries[n]))
+            if len(self._memo) >= _MEMO_MAX:
+                self._memo.clear()
+            self._memo[filters] = found
+        return found
+
+    def page(
+        self, filters: ToolFilter, *, limit: int, after_name: str | None
+    ) -> tuple[list[CachedTool], bool, int]:
+        """One page in name order after `after_name`: (items, more after it, total)."""
+        names = self.matching(filters)
+        start = bisect.bisect_right(names, after_name) if after_name is not None else 0
+        chosen = names[start : start + limit]
+        return [self.entries[n] for n in chosen], start + limit < len(names), len(names)
+
+
+def _unfiltered(f: ToolFilter) -> bool:
+    return (
+        f.platform is None
+        and f.category is None
+        and f.status is None
+        and not f.tags
+        and f.capability is None
+        and f.enabled is None
+        and f.updated_since is None
+    )
+
+
+def _predicate(f: ToolFilter) -> Callable[[CachedTool], bool]:
+    tags = set(f.tags)
+
+    def test(entry: CachedTool) -> bool:
+        tool = entry.tool
+        return (
+            (f.platform is None or tool.platform.value == f.platform)
+            and (f.category is None or tool.category == f.category)
+            and (f.status is None or tool.status.value == f.status)
+            and (not tags or tags.issubset(tool.tags))
+            and (f.capability is None or any(c.name == f.capability for c in tool.capabilities))
+            and (f.enabled is None or tool.enabled == f.enabled)
+            and (f.updated_since is None or entry.updated_at >= f.updated_since)
+        )
+
+    return test
