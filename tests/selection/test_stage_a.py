@@ -133,3 +133,14 @@ def test_fields_the_selector_does_not_read_are_warnings(stage_b: Selector) -> No
         "classification.intent.category: not read by the selector, so it has no effect",
         "classification.entities[0].source: not read by the selector, so it has no effect",
     ]
+
+
+def test_an_environment_entity_sets_the_policy_environment_when_sure(stage_b: Selector) -> None:
+    production = [{"type": "environment", "value": "production"}]
+    sure = _select(stage_b, "restart nginx", entities=production)
+    assert sure.decision is not None
+    assert "environments.production.change" in (sure.decision.policy_rule or "")
+    doubtful = [{"type": "environment", "value": "production", "confidence": 0.2}]
+    unsure = _select(stage_b, "restart nginx", entities=doubtful)
+    assert unsure.decision is not None
+    assert "environments.production" not in (unsure.decision.policy_rule or "")

@@ -9,6 +9,7 @@ from toolcatalog.model.environment import EnvironmentRules, Outcome
 from toolcatalog.model.profile import Effect, Environment
 from toolcatalog.model.tool import Pattern, Platform, Status, Tool
 from toolcatalog.selection.features import PatternEstimate
+from toolcatalog.selection.inputs import ENTITY_MIN_CONFIDENCE
 from toolcatalog.selection.models import SelectionRequest
 
 _OS = frozenset({Platform.linux, Platform.windows, Platform.macos})
@@ -73,7 +74,11 @@ class PolicyContext:
 def _environment_entity(request: SelectionRequest) -> Environment | None:
     assert request.classification is not None
     for entity in request.classification.entities:
-        if entity.type == "environment" and entity.value.lower() in Environment.__members__:
+        if (
+            entity.type == "environment"
+            and entity.confidence >= ENTITY_MIN_CONFIDENCE
+            and entity.value.lower() in Environment.__members__
+        ):
             return Environment(entity.value.lower())
     return None
 
