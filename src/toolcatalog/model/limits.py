@@ -24,7 +24,7 @@ MAX_JSON_DEPTH = 32
 MAX_DOCUMENT_DEPTH = MAX_JSON_DEPTH + 8
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
-FINITE_HINT = f"numbers must be finite, between -{MAX_NUMBER:g} and {MAX_NUMBER:g}"
+FINITE_HINT = f"numbers must be finite and at most {MAX_NUMBER:g} in size"
 
 
 def shown(value: object) -> str:
