@@ -223,7 +223,7 @@ def run_timeline(run: Run, timeline: Timeline) -> None:
 
     t = time.monotonic()
     timeline.reload_status["locked"] = run.reload_on_locked_row()
-    run.wait_firing({"ToolcatalogReloadFailures"}, "reload timed out")
+    run.wait_firing({"ToolcatalogReloadFailures"}, "reload refused on a locked row")
     timeline.fired_in_s["ToolcatalogReloadFailures"] = time.monotonic() - t
     run.read_some_tools(names)  # the database answers again and the cache fills
 

@@ -19,7 +19,7 @@ from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.policy import PolicyContext
 from toolcatalog.selection.retrieval import CatalogIndex, Retrieval
 from toolcatalog.selection.semantic import SemanticView
-from toolcatalog.selection.text import platform_hint, query_terms, tokens
+from toolcatalog.selection.text import platform_hint, query_terms, request_tokens
 
 POOL_MIN = 20
 # Stage A evidence, in units of the best text score. Offering a capability Stage A named lifts
@@ -150,7 +150,7 @@ def weigh_acronyms(index: CatalogIndex, text: str, terms: dict[str, float]) -> N
     """Raise the weight of the request's capitalised product words in `terms` (in place)."""
     most = _rare_enough(index)
     for word in _ACRONYM.findall(text):
-        for term in tokens(word):
+        for term in request_tokens(word):
             if terms.get(term, 0.0) >= 1.0 and (
                 0 < index.tool_index.document_frequency(term) <= most
             ):

@@ -318,7 +318,8 @@ def _uncached_tokens(text: str) -> tuple[str, ...]:
 REQUEST_TERMS: ByteLRU[tuple[str, ...]] = ByteLRU(DEFAULT_SELECT_CACHE_BYTES // 4, terms_bytes)
 REQUEST_WORDS: ByteLRU[tuple[str, ...]] = ByteLRU(DEFAULT_SELECT_CACHE_BYTES // 4, terms_bytes)
 _request_chunk_terms = REQUEST_TERMS.memoised(_chunk_terms.__wrapped__)
-_request_tokens = REQUEST_WORDS.memoised(_uncached_tokens)
+# `tokens` for words of a request (its byte-bounded cache, not the catalog's).
+request_tokens = REQUEST_WORDS.memoised(_uncached_tokens)
 
 
 def configure_request_caches(max_bytes: int) -> None:
@@ -338,7 +339,7 @@ def user_words(
     out: list[tuple[str, frozenset[str]]] = []
     for raw in _WORD.findall(request):
         word = raw.strip(".:!?-/").lower() or raw.lower()
-        stems = _request_tokens(word)
+        stems = request_tokens(word)
         fixed = (correct(t) for t in stems)
         out.append((word, frozenset(stems).union(f for f in fixed if f is not None)))
     return out
