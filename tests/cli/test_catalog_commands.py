@@ -182,9 +182,15 @@ def test_show_and_list_and_db_status(fresh_db_url: str, tmp_path: Path) -> None:
     assert yaml.safe_load(shown.stdout)["name"] == "alpha_tool"
     listed = run(fresh_db_url, "list", "--json")
     assert [row["name"] for row in yaml.safe_load(listed.stdout)] == ["alpha_tool"]
+    assert yaml.safe_load(listed.stdout)[0]["capabilities"] == ["process_list"]
+    unknown = run(fresh_db_url, "list", "--capability", "proces_list")
+    assert unknown.returncode == 1
+    assert "unknown capability 'proces_list'" in unknown.stderr
+    assert "process_list" in unknown.stderr
     missing = run(fresh_db_url, "show", "nope_tool")
     assert missing.returncode == 1
     assert "no tool named 'nope_tool'" in missing.stderr
+    assert "did you mean alpha_tool" in run(fresh_db_url, "show", "alpha_tol").stderr
     status = run(fresh_db_url, "db", "status", "--json")
     assert '"state": "applied"' in status.stdout
 

@@ -5,6 +5,7 @@ CatalogWrites (writes.py); history and audit are read from the database as they 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from toolcatalog.catalog.changes import ChangeNotice
@@ -82,6 +83,9 @@ class ToolCatalogService(CatalogWrites):
         which returns names only. Raises InvalidDefinition for a cursor not made by us."""
         after_name, after_rank = decode_cursor(cursor) if cursor else (None, None)
         version = await self.state.version()
+        if filters.capability is not None:
+            # Aliases of the vocabulary name the same tools; an unknown name is refused.
+            filters = replace(filters, capability=version.resolve_capability(filters.capability))
         if not filters.q:
             items, more, total = version.page(filters, limit=limit, after_name=after_name)
             next_cursor = encode_cursor(items[-1].tool.name, 0.0) if more and items else None
@@ -98,6 +102,12 @@ class ToolCatalogService(CatalogWrites):
         # a second) or no longer validating is left out of the page.
         found = [version.entries.get(name) for name, _ in ranked]
         return ToolPage([f for f in found if f is not None], next_cursor, total)
+
+    async def canonical_capability(self, name: str, *, strict: bool = True) -> str | None:
+        """The canonical name of a capability named by itself or an alias. Unknown: raises
+        InvalidDefinition naming the closest known names, or None when not `strict`."""
+        version = await self.state.version()
+        return version.resolve_capability(name) if strict else version.canonical_capability(name)
 
     async def capability_index(self) -> dict[str, list[str]]:
         """Every capability name with the tools that offer it, by name."""

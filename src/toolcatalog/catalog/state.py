@@ -30,6 +30,7 @@ from toolcatalog.catalog.views import CachedTool
 from toolcatalog.config import Settings
 from toolcatalog.errors import NotFound, StoredDefinitionInvalid
 from toolcatalog.model.environment import EnvironmentPolicies
+from toolcatalog.model.names import did_you_mean
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Status, Tool
 from toolcatalog.model.vocabulary import Vocabulary
@@ -70,13 +71,24 @@ class CatalogState:
     # ---------------------------------------------------------------- one tool
 
     async def get_tool(self, name: str) -> CachedTool:
-        """The tool by name, from memory when possible. Raises NotFound."""
-        return await self.tools.get_or_load(name, lambda: self._load_tool(name))
+        """The tool by name, from memory when possible. Raises NotFound naming the closest
+        tools."""
+        try:
+            return await self.tools.get_or_load(name, lambda: self._load_tool(name))
+        except NotFound as exc:
+            raise await self._closest_tools(name, exc) from None
 
     async def get_tool_or_stale(self, name: str, wait_s: float) -> tuple[CachedTool, bool]:
         """`get_tool`, except that an expired cached tool whose reload takes longer than
         `wait_s` is answered as it was, flagged stale (True)."""
-        return await self.tools.get_or_stale(name, lambda: self._load_tool(name), wait_s)
+        try:
+            return await self.tools.get_or_stale(name, lambda: self._load_tool(name), wait_s)
+        except NotFound as exc:
+            raise await self._closest_tools(name, exc) from None
+
+    async def _closest_tools(self, name: str, exc: NotFound) -> NotFound:
+        """`exc` naming the closest tools of the catalog ("did you mean df?")."""
+        return NotFound(f"{exc.detail}{did_you_mean(name, (await self.version()).names)}")
 
     async def _load_tool(self, name: str) -> CachedTool:
         async with self.db.connection("fetch_tool") as conn:

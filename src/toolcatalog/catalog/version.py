@@ -16,8 +16,10 @@ from datetime import UTC, datetime
 import orjson
 
 from toolcatalog.catalog.views import CachedTool, summary_of
+from toolcatalog.errors import InvalidDefinition, Problem
 from toolcatalog.model.environment import EnvironmentPolicies
 from toolcatalog.model.listing import ToolFilter
+from toolcatalog.model.names import did_you_mean
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Tool
 from toolcatalog.model.vocabulary import Vocabulary
@@ -110,6 +112,32 @@ class CatalogVersion:
                     index.setdefault(cap.name, []).append(name)
             found = self._derived["capabilities"] = dict(sorted(index.items()))
         return found
+
+    def canonical_capability(self, name: str) -> str | None:
+        """The canonical name for a capability named by itself or a vocabulary alias, or None
+        when neither the vocabulary nor any tool knows it."""
+        vocabulary = self.snapshot.vocabulary
+        found = vocabulary.resolve(name) if vocabulary is not None else None
+        if found is not None:
+            return found
+        return name if name in self.capability_index() else None
+
+    def resolve_capability(self, name: str) -> str:
+        """`canonical_capability`, raising InvalidDefinition (422 / exit 1) with the closest
+        known names when it is unknown."""
+        found = self.canonical_capability(name)
+        if found is not None:
+            return found
+        vocabulary = self.snapshot.vocabulary
+        known = {*self.capability_index()}
+        if vocabulary is not None:
+            for entry in vocabulary.vocabulary:
+                known.update((entry.name, *entry.aliases))
+        raise InvalidDefinition(
+            f"unknown capability {name!r}{did_you_mean(name, sorted(known))}",
+            [Problem("capability", "name a capability of the vocabulary or of a tool "
+                     "(GET /api/v1/capabilities lists them)")],
+        )  # fmt: skip
 
     def matching(self, filters: ToolFilter) -> tuple[str, ...]:
         """The names of the tools matching `filters` (all but `q`), in name order."""

@@ -159,7 +159,7 @@ def list_command(
             page = await runtime.catalog.list_tools(filters, limit=limit)
         return [
             [i.tool.name, i.tool.platform.value, i.tool.category, i.tool.status.value,
-             i.revision, ", ".join(c.name for c in i.tool.capabilities)]
+             i.revision, [c.name for c in i.tool.capabilities]]
             for i in page.items
         ]  # fmt: skip
 
@@ -168,7 +168,8 @@ def list_command(
         keys = ["name", "platform", "category", "status", "revision", "capabilities"]
         output.print_json([dict(zip(keys, row, strict=True)) for row in rows])
     else:
-        output.table(None, ["name", "platform", "category", "status", "rev", "capabilities"], rows)
+        shown = [[*row[:-1], ", ".join(row[-1])] for row in rows]  # type: ignore[arg-type]
+        output.table(None, ["name", "platform", "category", "status", "rev", "capabilities"], shown)
 
 
 def show_command(name: str, as_json: JsonFlag = False) -> None:

@@ -149,9 +149,11 @@ def render(result: SelectionResult, request: SelectionRequest) -> None:
     if decision is None:
         out.print(f"[bold]No decision[/]: {result.reason}", highlight=False)
     else:
+        # Execution and SLA are often the same word ("background"): say it once.
+        words = (decision.effect.value, result.execution, result.sla)
+        how = ", ".join(dict.fromkeys(w for w in words if w))
         out.print(
-            f"[bold green]{decision.tool}[/] · {decision.capability} · {decision.pattern}"
-            f"  ({decision.effect.value}, {result.execution}, {result.sla})",
+            f"[bold green]{decision.tool}[/] · {decision.capability} · {decision.pattern}  ({how})",
             highlight=False,
         )
         outcome = decision.policy_outcome.value.replace("_", " ")

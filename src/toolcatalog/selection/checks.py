@@ -7,13 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from toolcatalog.errors import InvalidDefinition, Problem
+from toolcatalog.model.names import closest
 from toolcatalog.model.tool import Pattern
-from toolcatalog.selection.inputs import (
-    MAX_SUGGESTED,
-    check_inputs,
-    closest,
-    unknown_input_names,
-)
+from toolcatalog.selection.inputs import MAX_SUGGESTED, check_inputs, unknown_input_names
 from toolcatalog.selection.models import SelectionRequest
 
 

@@ -5,12 +5,12 @@ stands), so a misspelt or negative input can never turn into a 0 ms, cost-0 esti
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from toolcatalog.model.names import closest
 from toolcatalog.model.tool import Pattern
 
 InputValue = float | int | bool | str
@@ -109,10 +109,6 @@ def check_inputs(pattern: Pattern, inputs: Inputs, label: str) -> CheckedInputs:
 # Suggestions compare a name with every known one (difflib, ~5 us a pair): a hostile request
 # naming thousands of unknown names against a 10,000-tool catalog must not buy seconds of CPU.
 MAX_SUGGESTED = 10
-
-
-def closest(name: str, known: Iterable[str], count: int = 3) -> list[str]:
-    return difflib.get_close_matches(name, list(known), n=count, cutoff=0.6)
 
 
 def unknown_input_names(inputs: Inputs, declared: frozenset[str]) -> list[str]:

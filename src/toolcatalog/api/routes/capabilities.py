@@ -69,6 +69,8 @@ async def _index(catalog: CatalogDep) -> list[CapabilityEntry]:
 
 
 async def _tools(catalog: CatalogDep, name: str, limit: int, cursor: str | None) -> Any:
+    # An alias names its canonical capability; an unknown name is a 422 naming the closest.
+    name = await catalog.canonical_capability(name) or name
     page = await catalog.list_tools(ToolFilter(capability=name), limit=limit, cursor=cursor)
     return CapabilityTools(
         capability=name,

@@ -236,7 +236,11 @@ async def by_capability(
     _caller: ReaderDep,
     capability_name: Annotated[str, Path(max_length=64)],
 ) -> dict[str, Any]:
-    """As the seed: the enabled, active tools offering it, with that capability's patterns."""
+    """As the seed: the enabled, active tools offering it, with that capability's patterns
+    (an alias names its canonical capability; an unknown name finds none, as the seed)."""
+    capability_name = await catalog.canonical_capability(capability_name, strict=False) or (
+        capability_name
+    )
     tools = [
         t
         for t in await _all_tools(catalog)
