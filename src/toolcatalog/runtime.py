@@ -6,8 +6,11 @@ at import."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
+import signal
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +22,7 @@ from importlib.metadata import version as package_version
 from toolcatalog import metrics
 from toolcatalog.catalog.changes import ChangeListener, ChangeNotice
 from toolcatalog.catalog.health import DatabaseHealth
-from toolcatalog.catalog.keys import ApiKeyService
+from toolcatalog.catalog.keys import ApiKeyService, ensure_initial_admin_key
 from toolcatalog.catalog.service import ToolCatalogService
 from toolcatalog.catalog.writes import Actor, ImportReport
 from toolcatalog.config import Settings
@@ -30,7 +33,8 @@ from toolcatalog.selection.selector import Selector
 from toolcatalog.selection.shared_vectors import DatabaseVectors
 from toolcatalog.store import migrate as migrations
 from toolcatalog.store.database import Database
-from toolcatalog.store.migrate import MigrationState, migration_status
+from toolcatalog.store.migrate import MigrationState as MigrationState
+from toolcatalog.store.migrate import migration_status
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +82,17 @@ async def import_catalog_if_empty(runtime: Runtime) -> ImportReport | None:
         extra={"folder": str(folder), "tools_created": len(report.created)},
     )
     return report
+
+
+async def first_start(runtime: Runtime) -> tuple[ImportReport | None, str | None]:
+    """The starter catalog import and the first admin key, under the migration lock: replicas
+    starting together on a fresh database do them once (the others find them done)."""
+    async with migrations.migration_lock_at(
+        runtime.db.url, wait_s=runtime.settings.startup_retry_s
+    ):
+        report = await import_catalog_if_empty(runtime)
+        admin_key = await ensure_initial_admin_key(runtime.keys)
+    return report, admin_key
 
 
 async def _warm_up(runtime: Runtime) -> None:
@@ -149,7 +164,7 @@ async def open_runtime(
     try:
         if migrate:
             async with database.connection("migrate") as conn:
-                applied = await migrations.migrate(conn)
+                applied = await migrations.migrate(conn, wait_s=settings.startup_retry_s)
             if applied:
                 log.info("applied migrations", extra={"migrations": [m.name for m in applied]})
         # Back from an outage, this replica may have missed change notices: forget it all.
@@ -179,7 +194,7 @@ async def migrate_database(settings: Settings) -> tuple[str, list[str]]:
     await database.open()
     try:
         async with database.connection("migrate") as conn:
-            applied = await migrations.migrate(conn)
+            applied = await migrations.migrate(conn, wait_s=settings.startup_retry_s)
         return database.display_url, [f"{m.version:04d}_{m.name}" for m in applied]
     finally:
         await database.close()
@@ -194,6 +209,24 @@ async def database_migrations(settings: Settings) -> tuple[str, list[MigrationSt
             return database.display_url, await migration_status(conn)
     finally:
         await database.close()
+
+
+# Set by `serve --workers N` to its own pid before it starts the workers.
+WORKER_PARENT_PID_ENV = "TOOLCATALOG_WORKER_PARENT_PID"
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """A worker of `serve --workers N` gets SIGTERM (a graceful stop) when its parent dies,
+    even by SIGKILL, instead of living on as an orphan that holds the port and uses the
+    database. Linux only (prctl PR_SET_PDEATHSIG); a parent already gone means exit now."""
+    expected = os.environ.get(WORKER_PARENT_PID_ENV)
+    if not expected or not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if str(os.getppid()) != expected:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def database_server(settings: Settings) -> Database:

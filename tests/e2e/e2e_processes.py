@@ -71,8 +71,10 @@ class Servers:
     home: Path
     started: list[Server] = field(default_factory=list)
 
-    def start(self, env: dict[str, str], *, workers: int = 1, wait: bool = True) -> Server:
-        port = free_port()
+    def start(
+        self, env: dict[str, str], *, workers: int = 1, wait: bool = True, port: int | None = None
+    ) -> Server:
+        port = port or free_port()
         log = self.home / f"serve-{port}.log"
         inherited = ("TOOLCATALOG_", "DATABASE_URL", "PROMETHEUS_MULTIPROC_DIR")
         full_env = {k: v for k, v in os.environ.items() if not k.startswith(inherited)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from toolcatalog.store.migrate import (
     MigrationError,
     available_migrations,
     migrate,
+    migration_lock,
     migration_status,
 )
 from toolcatalog.store.schema_dump import describe_schema
@@ -95,3 +97,66 @@ async def test_an_edited_migration_is_refused(empty_db_url: str) -> None:
             await migrate(conn)
     finally:
         await conn.close()
+
+
+async def test_status_reports_an_edited_and_an_unknown_migration(empty_db_url: str) -> None:
+    conn = await _connect(empty_db_url)
+    try:
+        await migrate(conn)
+        await conn.execute(
+            "UPDATE tool_catalog.schema_migrations SET checksum = 'edited' WHERE version = 1"
+        )
+        await conn.execute(
+            "INSERT INTO tool_catalog.schema_migrations (version, name, checksum)"
+            " VALUES (9999, 'from_a_newer_release', 'x')"
+        )
+        states = {s.migration.version: s for s in await migration_status(conn)}
+        assert states[1].state == "edited"
+        assert states[9999].state == "unknown"
+        assert states[9999].migration.name == "from_a_newer_release"
+        assert [v for v, s in states.items() if s.drifted] == [1, 9999]
+    finally:
+        await conn.close()
+
+
+async def test_a_schema_newer_than_this_release_is_refused_with_what_to_do(
+    empty_db_url: str,
+) -> None:
+    conn = await _connect(empty_db_url)
+    try:
+        await migrate(conn)
+        await conn.execute(
+            "INSERT INTO tool_catalog.schema_migrations (version, name, checksum)"
+            " VALUES (9999, 'from_a_newer_release', 'x')"
+        )
+        with pytest.raises(MigrationError, match="newer than this toolcatalog release"):
+            await migrate(conn)
+    finally:
+        await conn.close()
+
+
+async def test_a_migrator_waits_for_the_lock_no_longer_than_told_and_names_the_holder(
+    empty_db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    holder = await asyncpg.connect(
+        empty_db_url, server_settings={"application_name": "the_other_migrator"}
+    )
+    waiter = await _connect(empty_db_url)
+    try:
+        async with migration_lock(holder, wait_s=5):
+            with (
+                caplog.at_level(logging.WARNING, logger="toolcatalog.store.migrate"),
+                pytest.raises(MigrationError, match="TOOLCATALOG_STARTUP_RETRY_S"),
+            ):
+                await migrate(waiter, wait_s=0.5)
+        pid = holder.get_server_pid()
+        assert f"waiting for the migration lock held by pid {pid} (the_other_migrator)" in (
+            caplog.text
+        )
+        # Released: the waiter gets it now.
+        assert [m.version for m in await migrate(waiter, wait_s=0.5)] == [
+            m.version for m in available_migrations()
+        ]
+    finally:
+        await holder.close()
+        await waiter.close()

@@ -19,19 +19,23 @@ import typer
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-from toolcatalog.catalog.keys import ensure_initial_admin_key
 from toolcatalog.cli import output
 from toolcatalog.cli.running import EXIT_INVALID, cli_settings, run_async
 from toolcatalog.config import Settings
 from toolcatalog.logs import configure_logging
-from toolcatalog.runtime import database_server, import_catalog_if_empty, open_runtime
+from toolcatalog.runtime import (
+    WORKER_PARENT_PID_ENV,
+    database_server,
+    first_start,
+    open_runtime,
+)
 
 
 async def _prepare(settings: Settings) -> tuple[int, int | None]:
     """Migrate and, on first start, import the catalog; returns (tool count, imported)."""
     async with open_runtime(settings, listen=False) as runtime:
-        report = await import_catalog_if_empty(runtime)
-        if (admin_key := await ensure_initial_admin_key(runtime.keys)) is not None:
+        report, admin_key = await first_start(runtime)
+        if admin_key is not None:
             output.out.print(f"first start: admin API key (shown once): {admin_key}", markup=False)
         return await runtime.catalog.tool_count(), (len(report.created) if report else None)
 
@@ -137,6 +141,7 @@ def _run_uvicorn(settings: Settings, sock: socket.socket) -> None:
     server = uvicorn.Server(config)
     try:
         if settings.workers > 1:
+            os.environ[WORKER_PARENT_PID_ENV] = str(os.getpid())  # workers die with this process
             Multiprocess(config, sockets=[sock]).run()
         else:
             server.run(sockets=[sock])
