@@ -56,7 +56,10 @@ class Settings(BaseSettings):
         "the database unreachable (health itself answers within 0.2 s).",
     )
     startup_retry_s: float = Field(
-        default=60.0, ge=0, description="How long start-up waits for an unreachable database."
+        default=60.0,
+        ge=0,
+        description="How long start-up waits for an unreachable database, and for the "
+        "migration lock another replica holds.",
     )
     catalog_dir: Path | None = Field(
         default=None,

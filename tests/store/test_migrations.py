@@ -54,7 +54,7 @@ async def test_status_lists_pending_migrations_before_migrating(empty_db_url: st
 async def test_two_processes_migrating_at_once_end_with_one_correct_schema(
     empty_db_url: str,
 ) -> None:
-    env = {**os.environ, "DATABASE_URL": empty_db_url, "TOOLCATALOG_STARTUP_RETRY_S": "0"}
+    env = {**os.environ, "DATABASE_URL": empty_db_url, "TOOLCATALOG_STARTUP_RETRY_S": "60"}
     cmd = [sys.executable, "-m", "toolcatalog.cli.main", "db", "migrate"]
     procs = [
         await asyncio.create_subprocess_exec(
