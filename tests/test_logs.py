@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Iterator
 
 import orjson
@@ -16,6 +17,7 @@ from toolcatalog.logs import (
     access_log,
     log_access,
     request_id_var,
+    utc_timestamp,
 )
 
 FIELDS = {"method": "GET", "route": "/api/v1/tools/{name}", "status": 200, "duration_ms": 0.1}
@@ -79,6 +81,13 @@ def test_the_fast_access_line_is_what_the_formatter_writes(
     assert {k: v for k, v in fast.items() if k != "ts"} == {
         k: v for k, v in formatted.items() if k != "ts"
     }
+    # Both in UTC, ISO-8601 with milliseconds and the offset.
+    for line in (fast, formatted):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["ts"]), line
+
+
+def test_a_timestamp_is_utc_with_milliseconds() -> None:
+    assert utc_timestamp(1796184317.1239) == "2026-12-02T04:05:17.123Z"
 
 
 def test_access_lines_follow_the_level(

@@ -16,12 +16,19 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
 
 
+def utc_timestamp(created: float) -> str:
+    """UTC ISO-8601 with milliseconds and the offset: 2026-12-02T04:05:17.123Z."""
+    second = int(created)
+    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
+    return f"{text}.{int((created - second) * 1000):03d}Z"
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line; extra fields passed with `extra=` are kept."""
 
     def format(self, record: logging.LogRecord) -> str:
         doc: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "ts": utc_timestamp(record.created),
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),
@@ -117,11 +124,12 @@ def log_access(fields: dict[str, Any]) -> None:
         and access_log.propagate
     ):
         global _ts_second, _ts_text
-        now = int(time.time())
-        if now != _ts_second:  # the same format as JsonFormatter's "ts", made once a second
-            _ts_second, _ts_text = now, time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(now))
+        now = time.time()
+        second = int(now)
+        if second != _ts_second:  # the seconds of JsonFormatter's "ts", made once a second
+            _ts_second, _ts_text = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
         doc = {
-            "ts": _ts_text,
+            "ts": f"{_ts_text}.{int((now - second) * 1000):03d}Z",
             "level": "INFO",
             "logger": access_log.name,
             "msg": "request",

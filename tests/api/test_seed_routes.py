@@ -224,6 +224,7 @@ async def test_a_seed_import_converts_its_yaml_all_or_nothing(
     assert any(w.startswith("first_probe: version") for w in r.json()["warnings"])
     again = await client.post(f"{SEED}/import", json={"yaml_content": text}, headers=keys.editor)
     assert again.json()["success"] is True  # identical: importing twice is harmless
+    assert again.json()["imported_count"] == 0  # unchanged tools are not counted
     changed = seed_tool_body("first_probe")
     changed["description"] = "Changed."
     text = yaml.safe_dump([changed])

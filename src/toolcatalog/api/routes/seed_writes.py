@@ -130,7 +130,8 @@ async def import_tools(runtime: RuntimeDep, caller: EditorDep, body: ImportIn) -
         )
         warnings += [f"{name}: created meanwhile by another writer; left as it is"
                      for name in report.skipped]  # fmt: skip
-    count = 0 if body.validate_only else len(tools)
+    # Honest: tools created or changed, not the unchanged ones (listed in the warnings).
+    count = 0 if body.validate_only else report.changed
     return ImportOut(success=True, imported_count=count, failed_count=0, errors=[],
                      warnings=warnings)  # fmt: skip
 
