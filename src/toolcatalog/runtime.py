@@ -91,7 +91,7 @@ async def first_start(runtime: Runtime) -> tuple[ImportReport | None, str | None
         runtime.db.url, wait_s=runtime.settings.startup_retry_s
     ):
         report = await import_catalog_if_empty(runtime)
-        admin_key = await ensure_initial_admin_key(runtime.keys)
+        admin_key = await ensure_initial_admin_key(runtime.keys, runtime.settings.admin_key)
     return report, admin_key
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import signal
+import stat
 from pathlib import Path
 
 import httpx
@@ -51,3 +53,33 @@ def test_sigkill_of_the_parent_takes_its_workers_and_the_next_start_succeeds(
     eventually(workers_gone, "the workers to exit after their parent was killed")
     again = servers.start({}, workers=2, port=port)
     assert httpx.get(again.url + "/api/v1/tools/health", timeout=10).status_code == 200
+
+
+def test_the_first_admin_key_goes_to_a_private_file_not_to_stdout(
+    servers: Servers, fresh_db_url: str, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "secrets" / "admin-key"
+    server = servers.start(
+        {"DATABASE_URL": fresh_db_url, "TOOLCATALOG_ADMIN_KEY_FILE": str(key_file)}
+    )
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    secret = key_file.read_text().strip()
+    assert secret not in server.logs()
+    assert f"admin API key written to {key_file}" in server.logs()
+    keys = httpx.get(
+        server.url + "/api/v1/keys", headers={"Authorization": f"Bearer {secret}"}, timeout=10
+    )
+    assert keys.status_code == 200, keys.text
+
+
+def test_the_operator_can_give_the_first_admin_key_and_only_its_hash_is_stored(
+    servers: Servers, fresh_db_url: str
+) -> None:
+    secret = "tck_" + secrets.token_urlsafe(32)
+    server = servers.start({"DATABASE_URL": fresh_db_url, "TOOLCATALOG_ADMIN_KEY": secret})
+    assert secret not in server.logs()
+    keys = httpx.get(
+        server.url + "/api/v1/keys", headers={"Authorization": f"Bearer {secret}"}, timeout=10
+    )
+    assert keys.status_code == 200, keys.text
+    assert [k["name"] for k in keys.json()["keys"]] == ["admin"]

@@ -134,18 +134,23 @@ class ApiKeyService:
         assert created is not None
         return created
 
-    async def create_initial_admin(self, *, actor: Actor = _SYSTEM) -> CreatedKey | None:
-        """An admin key if the table has never held a key, else None. Safe to race: a
-        second replica starting at the same moment loses on the unique name and gets None."""
+    async def create_initial_admin(
+        self, *, actor: Actor = _SYSTEM, secret: str | None = None
+    ) -> CreatedKey | None:
+        """An admin key (`secret` when given, else a new one) if the table has never held a
+        key, else None. Safe to race: a second replica starting at the same moment loses on
+        the unique name and gets None."""
         try:
-            return await self._insert(INITIAL_ADMIN_NAME, Role.admin, actor, only_if_none=True)
+            return await self._insert(
+                INITIAL_ADMIN_NAME, Role.admin, actor, only_if_none=True, secret=secret
+            )
         except Conflict:
             return None
 
     async def _insert(
-        self, name: str, role: Role, actor: Actor, *, only_if_none: bool
+        self, name: str, role: Role, actor: Actor, *, only_if_none: bool, secret: str | None = None
     ) -> CreatedKey | None:
-        secret = new_secret()
+        secret = secret or new_secret()
         async with self.db.transaction("create_api_key") as conn:
             record = await key_store.insert_key(
                 conn,
@@ -204,8 +209,9 @@ class ApiKeyService:
         return key
 
 
-async def ensure_initial_admin_key(keys: ApiKeyService) -> str | None:
-    """On first start (no key was ever created) create the admin key and return its secret,
-    for `serve` to print once; None otherwise."""
-    created = await keys.create_initial_admin(actor=Actor("toolcatalog-serve"))
+async def ensure_initial_admin_key(keys: ApiKeyService, secret: str | None = None) -> str | None:
+    """On first start (no key was ever created) create the admin key (the operator's
+    `secret` when given) and return its secret, for `serve` to hand over once; None
+    otherwise."""
+    created = await keys.create_initial_admin(actor=Actor("toolcatalog-serve"), secret=secret)
     return created.secret if created else None

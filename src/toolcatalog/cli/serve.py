@@ -36,8 +36,34 @@ async def _prepare(settings: Settings) -> tuple[int, int | None]:
     async with open_runtime(settings, listen=False) as runtime:
         report, admin_key = await first_start(runtime)
         if admin_key is not None:
-            output.out.print(f"first start: admin API key (shown once): {admin_key}", markup=False)
+            _hand_over_admin_key(settings, admin_key)
         return await runtime.catalog.tool_count(), (len(report.created) if report else None)
+
+
+def _hand_over_admin_key(settings: Settings, secret: str) -> None:
+    """The first admin key: the operator's own (TOOLCATALOG_ADMIN_KEY), or written to
+    TOOLCATALOG_ADMIN_KEY_FILE with mode 0600, or printed once (stdout may end up in a
+    log store: prefer one of the two settings under systemd or Kubernetes)."""
+    if settings.admin_key is not None:
+        output.out.print("first start: admin API key is the one given in TOOLCATALOG_ADMIN_KEY")
+        return
+    if (path := settings.admin_key_file) is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(fd, 0o600)  # an existing file keeps its mode otherwise
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(secret + "\n")
+        except OSError as exc:
+            # Not printed instead: the operator asked for it not to reach stdout.
+            output.report_message(
+                f"cannot write the first admin key to {path}: {exc.strerror or exc}; "
+                "create one with `toolcatalog keys create --name NAME --role admin`"
+            )
+            return
+        output.out.print(f"first start: admin API key written to {path} (mode 0600)")
+        return
+    output.out.print(f"first start: admin API key (shown once): {secret}", markup=False)
 
 
 def serve(
