@@ -51,7 +51,7 @@ class Settings(BaseSettings):
         default=2.0,
         gt=0,
         description="Seconds a write waits for another write's lock on the same tool before "
-        "it is refused with 409 busy (keep it below TOOLCATALOG_DB_COMMAND_TIMEOUT_S).",
+        "it is refused with 409 busy (at most half of TOOLCATALOG_DB_COMMAND_TIMEOUT_S).",
     )
     health_probe_timeout_s: float = Field(
         default=1.0,

@@ -64,8 +64,12 @@ def server_settings(settings: Settings) -> dict[str, str]:
     """Startup parameters of every pooled connection. `lock_timeout` makes a write that waits
     on another's row lock give up (LockNotAvailable, mapped to Busy) before the command
     timeout would call the database unreachable: a queue of writers on one tool is
-    contention, not an outage. A startup parameter, not a SET: free, and RESET ALL keeps it."""
-    lock_ms = max(1, round(settings.db_lock_timeout_s * 1000))
+    contention, not an outage. A startup parameter, not a SET: free, and RESET ALL keeps it.
+    Capped at half the command timeout: with the two equal (a command timeout of 2 s and the
+    default lock timeout), a busy machine let the command timeout win and a lock wait was
+    reported as an outage (503) about one run in two."""
+    lock_s = min(settings.db_lock_timeout_s, settings.db_command_timeout_s / 2)
+    lock_ms = max(1, round(lock_s * 1000))
     return SERVER_SETTINGS | {"lock_timeout": f"{lock_ms}ms"}
 
 
