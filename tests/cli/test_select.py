@@ -154,3 +154,18 @@ def test_select_waits_for_the_embeddings_and_answers_with_them(tmp_path: Path) -
     assert result["retrieval"] == "hybrid"
     assert result["decision"]["tool"] == "df"
     assert "answering lexically" not in done.stderr
+    again = run(
+        "how full are the disks", "--json", "--no-progress", "--catalog", str(folder), env=env
+    )
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["candidates"] == result["candidates"]
+    assert "computing the tool embeddings" not in again.stderr  # the notice is the first run's
+    if importlib.util.find_spec("onnxruntime") is not None:  # the int8 graph is kept
+        assert len(list((tmp_path / "home" / "models").glob("*.onnx"))) == 1
+
+
+def test_an_empty_request_is_refused_before_the_database_is_reached() -> None:
+    refused = run("", url="postgresql://toolcatalog@127.0.0.1:1/nowhere")
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("error: request")
+    assert "database" not in refused.stderr.lower()

@@ -272,21 +272,27 @@ def select_command(
     if catalog is not None and not catalog.is_dir():
         output.err.print(f"error: {catalog} is not a folder", highlight=False)
         raise typer.Exit(EXIT_USAGE)
+    request: SelectionRequest | None = None
+    if query is not None:
+        try:  # refused at once (an empty request, say), before any catalog or model is loaded
+            request = build_request(
+                query,
+                platform=platform.value if platform else None,
+                prefer=prefer.value if prefer else None,
+                environment=env,
+                top_k=top,
+                explain=explain,
+                patterns="all" if all_patterns else "best",
+            )
+        except ValidationError as exc:
+            output.err.print(f"error: {_validation_message(exc)}", highlight=False)
+            raise typer.Exit(EXIT_INVALID) from None
     settings = cli_settings()
 
     async def go(ask: Ask) -> int:
         if batch is not None:
             return await _run_batch(ask, batch, top, explain, as_json)
-        assert query is not None
-        request = build_request(
-            query,
-            platform=platform.value if platform else None,
-            prefer=prefer.value if prefer else None,
-            environment=env,
-            top_k=top,
-            explain=explain,
-            patterns="all" if all_patterns else "best",
-        )
+        assert request is not None
         result = await ask(request)
         if as_json:
             _dump(result.model_dump(mode="json"), indent=True)
@@ -345,11 +351,12 @@ async def _semantic_ready(selector: Selector, progress: bool) -> bool:
         if done:
             return waiting.result()
         where = selector.settings.home / "embeddings"
-        output.err.print(
-            f"computing the tool embeddings (once: cached under {where}; "
-            "TOOLCATALOG_SEMANTIC=false selects lexically without them)",
-            highlight=False,
-        )
+        if not any(where.glob("*.npz")):  # the first run; later ones only load the cache
+            output.err.print(
+                f"computing the tool embeddings (once: cached under {where}; "
+                "TOOLCATALOG_SEMANTIC=false selects lexically without them)",
+                highlight=False,
+            )
         if not progress:
             return await waiting
         with Progress(

@@ -298,7 +298,11 @@ class SemanticEngine:
     def _prepare(self) -> tuple[MiniLMEncoder, EmbeddingCache]:
         with self._lock:
             if self._encoder is None:
-                encoder = (self._load or load_fast_encoder)()
+                encoder = (
+                    self._load()
+                    if self._load is not None
+                    else load_fast_encoder(cache_dir=self._home / "models")
+                )
                 cache = EmbeddingCache(
                     self._home / "embeddings" / f"{encoder.name}.npz", self._shared, encoder.name
                 )

@@ -10,11 +10,14 @@ Tokenising, the embedding layer and mean pooling stay in numpy (minilm.py).
 Measured on this project's 2-core VM, one request of ~12 tokens on one thread: p50 2.3 ms /
 p95 3.4 ms, against 6-8 ms for the float32 numpy encoder; cosine with the float32 embedding
 0.994 on average (0.990 at worst) over the dev requests, and the same selection quality
-(bench/select_quality.py). Building and quantising the graph takes about 0.7 s.
+(bench/select_quality.py). Building and quantising the graph takes 0.7-3.4 s (busy 2-core
+VM), so the quantised graph is kept under TOOLCATALOG_HOME/models, named by a digest of the
+weight files, onnxruntime's version and GRAPH_VERSION: a later process reads it in ~0.05 s.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
@@ -25,10 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder
+from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder, model_dir
 
 log = logging.getLogger(__name__)
 
+# Bump when build_model or quantize changes what they make: cached graphs are then rebuilt.
+GRAPH_VERSION = 1
 OPSET = 17  # LayerNormalization is a standard operator from 17 on
 # Catalog texts are embedded on this many threads (at most one per core), FILL_SLICE at a time.
 FILL_THREADS = 2
@@ -177,9 +182,9 @@ class OnnxMiniLMEncoder(MiniLMEncoder):
     # catalog: 8.7 s one by one, 9.5 s in batches of 32).
     batch_size = 1
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, cache_dir: Path | None = None) -> None:
         super().__init__(folder)
-        model = quantize(build_model(self))
+        model = _cached_graph(self, folder or model_dir(), cache_dir)
         self._session = _session(model, threads=1, spin=False)
         self._query_session = _session(model, threads=2, spin=True)
         self.layers = []  # the float32 copies live on in the sessions only as int8
@@ -210,6 +215,38 @@ class OnnxMiniLMEncoder(MiniLMEncoder):
         return out
 
 
+def _graph_file(folder: Path, cache_dir: Path) -> Path:
+    import onnxruntime as ort
+
+    digest = hashlib.sha256(f"{GRAPH_VERSION} {OPSET} {ort.__version__}".encode())
+    for file in sorted(folder.iterdir()):
+        if file.is_file():
+            stat = file.stat()
+            digest.update(f"|{file.name} {stat.st_size} {stat.st_mtime_ns}".encode())
+    return cache_dir / f"{OnnxMiniLMEncoder.name}-{digest.hexdigest()[:16]}.onnx"
+
+
+def _cached_graph(encoder: MiniLMEncoder, folder: Path, cache_dir: Path | None) -> bytes:
+    """The quantised graph: read from `cache_dir` when an earlier process left it there, else
+    built and written there (atomically; a cache that cannot be written is only logged)."""
+    if cache_dir is None:
+        return quantize(build_model(encoder))
+    path = _graph_file(folder, cache_dir)
+    try:
+        return path.read_bytes()
+    except OSError:
+        pass
+    model = quantize(build_model(encoder))
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=cache_dir, suffix=".tmp", delete=False) as out:
+            out.write(model)
+        os.replace(out.name, path)
+    except OSError as exc:
+        log.warning("could not keep the quantised model in %s: %s", cache_dir, exc)
+    return model
+
+
 def _session(model: bytes, threads: int, spin: bool) -> Any:
     import onnxruntime as ort
 
@@ -222,10 +259,11 @@ def _session(model: bytes, threads: int, spin: bool) -> Any:
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
-def load_fast_encoder(folder: Path | None = None) -> MiniLMEncoder:
-    """The int8 ONNX encoder when onnxruntime is installed, else the numpy float32 one.
-    Raises ModelUnavailable when the model files are not installed."""
+def load_fast_encoder(folder: Path | None = None, cache_dir: Path | None = None) -> MiniLMEncoder:
+    """The int8 ONNX encoder when onnxruntime is installed (its graph kept in `cache_dir`
+    when given), else the numpy float32 one. Raises ModelUnavailable when the model files
+    are not installed."""
     if onnx_available():
-        return OnnxMiniLMEncoder(folder)
+        return OnnxMiniLMEncoder(folder, cache_dir)
     log.info("onnxruntime is not installed; semantic retrieval uses the slower numpy encoder")
     return MiniLMEncoder(folder)
