@@ -269,3 +269,23 @@ async def test_performance_stats_report_the_cache_and_the_routes(
     assert body["cache"]["hits"] >= 1
     assert "/api/v1/tools/{name}" in body["routes"]
     assert body["database"]["available"] is True
+
+
+async def test_bodies_refused_before_routing_are_counted_under_their_route(
+    client: httpx.AsyncClient,
+) -> None:
+    before = await scrape(client)
+    plain = await client.post("/api/v1/tools", content=b"x", headers={"Content-Type": "text/plain"})
+    assert plain.status_code == 415
+    big = await client.put(
+        TOOL_URL, content=b"{}", headers={"Content-Length": str(10**9), "If-Match": "*"}
+    )
+    assert big.status_code == 413
+    after = await scrape(client)
+    requests = "toolcatalog_http_requests_total"
+    assert delta(before, after, requests, route="/api/v1/tools", method="POST", status="415") == 1
+    assert (
+        delta(before, after, requests, route="/api/v1/tools/{name}", method="PUT", status="413")
+        == 1
+    )
+    assert delta(before, after, requests, route="unmatched", method="POST", status="415") == 0

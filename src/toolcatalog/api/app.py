@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from toolcatalog.api.auth import document_open_reads
 from toolcatalog.api.docs_pages import install_docs_pages
-from toolcatalog.api.middleware import RequestContextMiddleware
+from toolcatalog.api.middleware import RequestContextMiddleware, RouteTemplates
 from toolcatalog.api.problems import install_problem_handlers
 from toolcatalog.api.responses import ORJSONResponse
 from toolcatalog.api.routes import (
@@ -76,6 +76,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
         RequestContextMiddleware,
         max_body_bytes=cfg.max_body_bytes,
         access_log_enabled=cfg.access_log,
+        templates=RouteTemplates(lambda: app.openapi()["paths"].keys()),
     )
     return app
 

@@ -19,10 +19,12 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
 from starlette.exceptions import HTTPException
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from toolcatalog import metrics
@@ -65,9 +67,35 @@ def etag_matches(etag: str, if_none_match: str) -> bool:
     return etag in seen or "*" in seen
 
 
+class RouteTemplates:
+    """The route template a path would reach, for the metrics of a request answered before
+    routing (413, 415): the paths of the OpenAPI document, compiled once, in route order."""
+
+    def __init__(self, paths: Callable[[], Iterable[str]]) -> None:
+        self._paths = paths
+        self._compiled: list[tuple[re.Pattern[str], str]] | None = None
+
+    def match(self, path: str) -> str | None:
+        if self._compiled is None:
+            self._compiled = [(compile_path(p)[0], p) for p in self._paths()]
+        for regex, template in self._compiled:
+            if regex.match(path):
+                return template
+        return None
+
+
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, access_log_enabled: bool) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        access_log_enabled: bool,
+        templates: RouteTemplates | None = None,
+    ) -> None:
         self.app = app
+        # To label a request refused here (413, 415) by its route.
+        self.templates = templates
         self.max_body_bytes = max_body_bytes
         self.access_log_enabled = access_log_enabled
         # (route, method, status) -> bound metric children; labels are bounded, so is this.
@@ -112,6 +140,8 @@ class RequestContextMiddleware:
             if method in _BODY_METHODS:
                 refusal = self._refuse(content_type, content_length)
                 if refusal is not None:
+                    if self.templates is not None:
+                        template = self.templates.match(scope["path"])
                     await _send_problem(send_wrapper, *refusal, request_id)
                     return
             elif method == "GET" and not credentials:  # a sent key is checked (api/auth.py)
