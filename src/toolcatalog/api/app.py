@@ -9,9 +9,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.routing import Route
 
 from toolcatalog.api.auth import document_open_reads
 from toolcatalog.api.docs_pages import install_docs_pages
+from toolcatalog.api.mcp_endpoint import MCP_PATH, McpEndpoint
 from toolcatalog.api.middleware import RequestContextMiddleware, RouteTemplates
 from toolcatalog.api.problems import install_problem_handlers
 from toolcatalog.api.responses import ORJSONResponse
@@ -44,15 +46,17 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     """The app over an open `runtime` (tests, embedding), or one that opens its own runtime
     from `settings` at start-up and closes it at shutdown (`toolcatalog serve`)."""
     cfg = runtime.settings if runtime is not None else (settings or Settings())
+    mcp = McpEndpoint()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await _warm_routing(app)
         if runtime is not None:
             app.state.runtime = runtime
-            yield
+            async with mcp.run(runtime):
+                yield
             return
-        async with open_runtime(cfg) as opened:
+        async with open_runtime(cfg) as opened, mcp.run(opened):
             app.state.runtime = opened
             yield
 
@@ -70,6 +74,8 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
         app.state.runtime = runtime
     install_problem_handlers(app)
     _include_routes(app, cfg)
+    # An ASGI app (not a function) as endpoint: Starlette hands it the raw request, every method.
+    app.router.routes.append(Route(MCP_PATH, mcp, include_in_schema=False))
     document_open_reads(app, cfg.auth)
     _warn_about(cfg)
     app.add_middleware(

@@ -138,3 +138,11 @@ EditorDep = Annotated[Caller, Depends(require(Role.editor))]
 AdminDep = Annotated[Caller, Depends(require(Role.admin))]
 # Managing keys always needs a real admin key, whatever the development setting says.
 KeyAdminDep = Annotated[Caller, Depends(require(Role.admin, keyless_dev=False))]
+
+_read = require(None)
+
+
+async def authorize_read(request: Request) -> Caller:
+    """`require(None)` for a request that reaches no FastAPI route (the MCP endpoint): the
+    same keys, the same TOOLCATALOG_AUTH rule, the same errors."""
+    return await _read(request, await _bearer(request), await _api_key(request))

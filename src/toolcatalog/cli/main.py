@@ -13,6 +13,7 @@ import typer
 from toolcatalog.cli import catalog_commands, importing, output, select
 from toolcatalog.cli.db import db_app
 from toolcatalog.cli.keys import keys_app
+from toolcatalog.cli.mcp_command import mcp_command
 from toolcatalog.cli.running import EXIT_INVALID
 from toolcatalog.cli.serve import serve
 from toolcatalog.errors import CatalogError
@@ -54,6 +55,7 @@ app.command("list")(catalog_commands.list_command)
 app.command("show")(catalog_commands.show_command)
 app.command("reload")(catalog_commands.reload_command)
 app.command("select")(select.select_command)
+app.command("mcp")(mcp_command)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 
