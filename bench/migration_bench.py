@@ -3,7 +3,8 @@ with the migrated catalog (which requests seed tools answer, which the starter's
 
     python bench/migration_bench.py --seed-tree PATH [--catalog catalog] [--lexical]
         [--no-import] [--mapping FILE]
-        [--queries ../shared/data/dev-queries.jsonl --queries bench/data/heldout-queries.jsonl]
+        [--queries FILE.jsonl ...]  (JSONL files of labelled requests, e.g.
+        bench/data/heldout-queries.jsonl)
 
 PATH is the seed's `pipeline/config/tools` folder. Timing: the conversion in-process, then the
 operator's command `toolcatalog import --format opsconductor PATH` end to end (a fresh embedded

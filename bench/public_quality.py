@@ -4,7 +4,7 @@
         [--limit 2000] [--lexical] [--misses N] [--out-of-scope FILE.jsonl]
 
 `--tools` lines: {"name", "description"}; `--queries` lines: {"query", "tools": [right names]}
-(MetaTool's form; see ../shared/data/public/metatool/README.md in the development setup). The
+(MetaTool's form: JSONL files of labelled requests and of tools, passed by path). The
 data is never copied into the repository: the bench takes paths.
 
 Each tool becomes one catalog file whose only text is its description (one capability `use`,

@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--catalog", default=Path("catalog"), type=Path)
     parser.add_argument("--tools", default=10_000, type=int)
-    parser.add_argument("--queries", type=Path, default=Path("../shared/data/dev-queries.jsonl"))
+    parser.add_argument("--queries", type=Path, default=Path("bench/data/heldout-queries.jsonl"))
     parser.add_argument("--rounds", default=3, type=int)
     parser.add_argument(
         "--no-semantic", action="store_true", help="skip the semantic figures (lexical only)"

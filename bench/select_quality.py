@@ -1,6 +1,6 @@
 """Selection quality on labelled requests: top-1 accuracy, recall@5 and MRR.
 
-    python bench/select_quality.py --queries ../shared/data/dev-queries.jsonl [--catalog catalog]
+    python bench/select_quality.py --queries FILE.jsonl [--catalog catalog]
         [--lexical] [--misses]
 
 Each line: {"id", "query", "tools": [acceptable tool names], "platform": null|"linux",
