@@ -44,6 +44,7 @@ capabilities:
         description: Disk space summary of every mount.
         profile: {time_estimate_ms: 50, cost_estimate: 1, complexity: 0.1, accuracy: 0.9,
                   completeness: 0.4}
+        effect: read
         policy: {production_safe: true}
 """
 
@@ -66,6 +67,7 @@ capabilities:
             files: {type: integer, default: 200000}
         profile: {time_estimate_ms: "500 + 0.05 * files", cost_estimate: "2 + files / 50000",
                   complexity: 0.3, accuracy: 0.95, completeness: 1.0}
+        effect: read
         policy: {production_safe: true, requires_background_if: "files > 500000"}
 """
 
@@ -84,11 +86,13 @@ capabilities:
         description: Evaluate the expression at one instant.
         profile: {time_estimate_ms: 80, cost_estimate: 1, complexity: 0.3, accuracy: 0.8,
                   completeness: 0.3}
+        effect: read
         policy: {production_safe: true}
       - name: range_query
         description: Evaluate the expression over a window of time at a step.
         profile: {time_estimate_ms: 3000, cost_estimate: 4, complexity: 0.4, accuracy: 0.9,
                   completeness: 0.95}
+        effect: read
         policy: {production_safe: true}
 """
 
@@ -107,6 +111,7 @@ capabilities:
         description: systemctl status of one unit.
         profile: {time_estimate_ms: 60, cost_estimate: 1, complexity: 0.1, accuracy: 0.9,
                   completeness: 0.6}
+        effect: read
         policy: {production_safe: true}
   - name: service_control
     description: Start, stop or restart a service (changes state).
@@ -115,6 +120,7 @@ capabilities:
         description: systemctl restart of one unit, a short outage.
         profile: {time_estimate_ms: 2000, cost_estimate: 1, complexity: 0.2, accuracy: 0.9,
                   completeness: 0.9}
+        effect: change
         policy: {production_safe: false, requires_approval: true}
 """
 
@@ -133,6 +139,7 @@ capabilities:
         description: Get-Service of one service.
         profile: {time_estimate_ms: 300, cost_estimate: 1, complexity: 0.2, accuracy: 0.9,
                   completeness: 0.6}
+        effect: read
         policy: {production_safe: true}
 """
 

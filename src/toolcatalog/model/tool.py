@@ -15,6 +15,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
     field_validator,
     model_validator,
 )
@@ -159,18 +161,32 @@ class Pattern(BaseModel):
         "path, command, body); fields not given are the tool's.",
     )
 
+    # Whether the definition gave `effect` (False: inferred from the policy). The selector's
+    # intent rule (a change request is decided only by a change) holds only between declared
+    # effects: a description-only catalog's inferred `read` says nothing about what it does.
+    _effect_declared: bool = PrivateAttr(default=True)
+
     _free_json = field_validator("inputs", "outputs", mode="before")(check_json)
 
-    @model_validator(mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _infer_undeclared_effect(cls, data: Any) -> Any:
+    def _infer_undeclared_effect(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
         # A definition written before effects existed: its policy already said whether it is
         # read-only (production_safe is documented as "read-only"); anything else may change
         # state, so the conservative reading is `change`. Imports report these patterns
         # (formats.definitions.undeclared_effects).
-        if isinstance(data, dict) and "effect" not in data:
+        declared = not (isinstance(data, dict) and "effect" not in data)
+        if not declared:
             data = {**data, "effect": inferred_effect(data.get("policy"))}
-        return data
+        pattern = handler(data)
+        if not declared and isinstance(pattern, Pattern):
+            pattern._effect_declared = False
+        return pattern
+
+    @property
+    def effect_declared(self) -> bool:
+        """Whether the definition declared its effect (else it was inferred from the policy)."""
+        return self._effect_declared
 
     @field_validator("inputs")
     @classmethod

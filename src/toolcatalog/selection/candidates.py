@@ -136,6 +136,9 @@ class CandidateEnumerator:
         self._plain: dict[tuple[int, str], int] = {}
         # Per pattern (index.patterns order): whether its effect is read, for _role.
         self._reads = [e.pattern.effect is Effect.read for e in index.patterns]
+        # ... and whether it was declared: an inferred effect (a description-only catalog)
+        # neither blocks nor demotes by intent.
+        self._declared = [e.pattern.effect_declared for e in index.patterns]
 
     def enumerate(
         self,
@@ -253,6 +256,8 @@ class CandidateEnumerator:
         """The pattern's role for the request's intent, and how plainly it names the action
         asked for (see _plainness; kept per pattern and action: the text does not change)."""
         reads = self._reads[j]
+        if not self._declared[j]:
+            return ("answer" if reading.kind == "read" else "action"), 2
         if reading.kind == "read":
             return ("answer" if reads else "unrequested_change"), 0
         if reads:

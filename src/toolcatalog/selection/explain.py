@@ -56,6 +56,9 @@ def role_reason(s: Scored, found: Enumeration) -> str:
     """What the candidate is for this request's intent (the intent itself is `intent`)."""
     effect, reading = s.entry.pattern.effect.value, found.intent
     asked = reading.action or "change something"
+    if not s.entry.pattern.effect_declared:
+        what = "looks" if reading.kind == "read" else f"may {asked}"
+        return f"{effect} inferred from its policy (not declared): {what}; intent not checked"
     return {
         "action": f"{effect}: performs the change asked for ({asked})",
         "helper": f"read-only helper: looks, does not {asked}; never the decision",
