@@ -270,3 +270,15 @@ def test_an_invalid_vocabulary_file_gives_the_documented_error_lines(
             assert expected in result.stderr
             assert "Traceback" not in result.stderr
     assert asyncio.run(_definitions(fresh_db_url)) == {}
+
+
+def test_list_by_a_capability_alias_lists_what_the_canonical_name_lists(
+    fresh_db_url: str,
+) -> None:
+    imported = run(fresh_db_url, "import", str(ROOT / "catalog"))
+    assert imported.returncode == 0, imported.stderr
+    canonical = run(fresh_db_url, "list", "--capability", "disk_usage", "--json")
+    alias = run(fresh_db_url, "list", "--capability", "disk_monitoring", "--json")
+    assert alias.returncode == 0, alias.stderr
+    assert "df" in [row["name"] for row in yaml.safe_load(canonical.stdout)]
+    assert alias.stdout == canonical.stdout
