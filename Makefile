@@ -44,8 +44,12 @@ test: lint ## Lint, then the whole test suite against real PostgreSQL
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 .PHONY: bench
-bench: $(STAMP) ## Run the benchmarks and print their figures
-	$(BIN)/python bench/import_bench.py
+bench: $(STAMP) ## Run the benchmarks in a quick mode (~2 minutes) and print their figures
+	$(BIN)/python bench/import_bench.py --tools 1000
+	$(BIN)/python bench/select_bench.py --tools 1000 --rounds 1 --no-semantic
+	$(BIN)/python bench/select_quality.py --queries bench/data/heldout-queries.jsonl --lexical
+	$(BIN)/python bench/intent_quality.py --lexical
+	$(BIN)/python bench/propagation.py --writes 20 --revocations 5
 
 .PHONY: schema
 schema: $(STAMP) ## Regenerate store/schema.sql (from the migrations) and schema/tool.schema.json
