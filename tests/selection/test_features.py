@@ -14,6 +14,7 @@ from toolcatalog.selection.scoring import (
     final_score,
     infer_mode,
     mode_weights,
+    preference_share,
     resolve_preferences,
 )
 
@@ -128,3 +129,15 @@ def test_explicit_preferences_win_over_cues() -> None:
 def test_preferences_cannot_lift_a_much_less_relevant_tool_over_the_top_one() -> None:
     assert final_score(1.0, 0.0) > final_score(0.7, 1.0)
     assert final_score(0.95, 1.0) > final_score(1.0, 0.3)
+
+
+def test_with_no_stated_preference_a_cheaper_faster_profile_does_not_outweigh_relevance() -> None:
+    # du answers "what directory is eating the disk" (relevance 1, utility 0.75); df is fast
+    # and cheap but less relevant (0.96, utility 0.91): only a stated preference may flip it.
+    default = resolve_preferences(SelectionRequest.model_validate({"request": "which dir is big"}))
+    stated = resolve_preferences(
+        SelectionRequest.model_validate({"request": "x", "preferences": {"mode": "fast"}})
+    )
+    assert preference_share(default) < preference_share(stated)
+    share = preference_share(default)
+    assert final_score(1.0, 0.75, share) > final_score(0.96, 0.91, share)

@@ -31,7 +31,7 @@ from toolcatalog.selection.models import (
 from toolcatalog.selection.policy import PolicyContext, judge_pattern, tool_exclusions
 from toolcatalog.selection.retrieval import CatalogIndex, PatternEntry
 from toolcatalog.selection.retrieve import Pool, pool_size, retrieve, top_indexes
-from toolcatalog.selection.scoring import final_score, utility
+from toolcatalog.selection.scoring import PREFERENCE_SHARE, final_score, utility
 from toolcatalog.selection.semantic import SemanticView
 from toolcatalog.selection.text import in_user_words, stem, user_words
 
@@ -146,6 +146,7 @@ class CandidateEnumerator:
         weights: Weights,
         semantic: SemanticView | None = None,
         interactive: bool = False,
+        share: float = PREFERENCE_SHARE,
     ) -> Enumeration:
         """Rank the catalog for `request`; with `semantic` (a ready index), fuse embeddings.
         `interactive` (a question under the default preference): a tool's patterns that must
@@ -179,7 +180,7 @@ class CandidateEnumerator:
                     for s in found:
                         s.confidence = float(confidence[k])
                 scored += found
-        self._finish(scored, weights)
+        self._finish(scored, weights, share)
         by_tool: dict[str, list[Scored]] = {}
         for s in scored:
             by_tool.setdefault(s.entry.tool.name, []).append(s)
@@ -352,12 +353,12 @@ class CandidateEnumerator:
         return cached
 
     @staticmethod
-    def _finish(scored: list[Scored], weights: Weights) -> None:
+    def _finish(scored: list[Scored], weights: Weights, share: float) -> None:
         # Every dimension is absolute (features.py): a candidate's score depends on its own
         # relevance, pattern and inputs, never on which other candidates are in play.
         for s in scored:
             s.utility = utility(s.dims, weights)
-            s.score = final_score(s.relevance, s.utility)
+            s.score = final_score(s.relevance, s.utility, share)
 
 
 def _best(ranked: list[Scored]) -> float | None:

@@ -8,6 +8,7 @@ tool gets less relevant: with A = 0.4 and G = 3, a tool at 0.8 of the top releva
 most 0.2 from preferences, about what separates the best and worst utility, so it overtakes the
 top tool only when its profile is clearly better for the stated preference; at 0.6 it gains at
 most 0.09 and a cheap but barely relevant tool can never displace a strongly relevant one.
+With no stated or inferred preference A is 0.25: the profile only breaks near-ties.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from toolcatalog.selection.features import Dimensions
 from toolcatalog.selection.models import Mode, PreferencesUsed, SelectionRequest, Weights
 
 PREFERENCE_SHARE = 0.4
+# Nobody stated a preference (balanced by default): the profile only breaks near-ties. At 0.4
+# a default request's cost and speed outweighed relevance ("what directory is eating the disk"
+# went to df, fast and cheap, over du, the one that answers it).
+DEFAULT_PREFERENCE_SHARE = 0.25
 # The seed put 0.4 on a mode's dimension and 0.15 on each other: then "thorough" still picks
 # df over du, as df wins the four other dimensions. 0.6 lets the named dimension lead.
 MODE_FOCUS = 0.6
@@ -134,6 +139,11 @@ def utility(dims: Dimensions, weights: Weights) -> float:
     )
 
 
-def final_score(relevance: float, util: float) -> float:
+def preference_share(prefs: PreferencesUsed) -> float:
+    """A stated or inferred preference weighs PREFERENCE_SHARE; the default one less."""
+    return DEFAULT_PREFERENCE_SHARE if prefs.source == "default" else PREFERENCE_SHARE
+
+
+def final_score(relevance: float, util: float, share: float = PREFERENCE_SHARE) -> float:
     damping = float(relevance**RELEVANCE_EXPONENT)
-    return (1.0 - PREFERENCE_SHARE) * relevance + PREFERENCE_SHARE * util * damping
+    return (1.0 - share) * relevance + share * util * damping

@@ -33,7 +33,7 @@ from toolcatalog.selection.models import (
     TieBreak,
 )
 from toolcatalog.selection.retrieval import CatalogIndex, snapshot_key
-from toolcatalog.selection.scoring import resolve_preferences, wants_answer_now
+from toolcatalog.selection.scoring import preference_share, resolve_preferences, wants_answer_now
 from toolcatalog.selection.semantic import (
     SemanticEngine,
     SemanticIndex,
@@ -207,7 +207,8 @@ class Selector:
         if semantic is not None and semantic.size == len(enumerator.index.tools):
             view = self._semantic_view(request.request)
         interactive = wants_answer_now(request, prefs)
-        return prefs, enumerator.enumerate(request, prefs.weights, view, interactive)
+        share = preference_share(prefs)
+        return prefs, enumerator.enumerate(request, prefs.weights, view, interactive, share)
 
     @property
     def llm_status(self) -> str:
