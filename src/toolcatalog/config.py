@@ -93,6 +93,16 @@ class Settings(BaseSettings):
     auth: Literal["optional", "required"] = Field(
         default="optional", description="`required`: reads need an API key too."
     )
+    open_metrics: bool = Field(
+        default=True,
+        description="With TOOLCATALOG_AUTH=required, /metrics and "
+        "/api/v1/tools/metrics/prometheus stay open (for scrapers); false: they need a key.",
+    )
+    open_docs: bool = Field(
+        default=True,
+        description="With TOOLCATALOG_AUTH=required, /docs, /redoc and /openapi.json stay "
+        "open; false: they need a key.",
+    )
     opsconductor_api: bool = Field(
         default=False,
         description="Answer /api/v1/tools with the OpsConductor (seed) contract, so its "

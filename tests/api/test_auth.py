@@ -181,3 +181,23 @@ async def test_key_creation_errors(client: httpx.AsyncClient, keys: Keys) -> Non
     for body in ({"name": "bad name!"}, {"name": "x", "role": "root"}, {}):
         assert_problem(await client.post(url, json=body, headers=keys.admin), 422)
     assert_problem(await client.delete(f"{url}/nobody", headers=keys.admin), 404)
+
+
+OPEN_BY_SETTING = {
+    "open_metrics": ["/metrics", f"{T}/metrics/prometheus"],
+    "open_docs": ["/docs", "/redoc", "/openapi.json"],
+}
+
+
+@pytest.mark.parametrize("setting", sorted(OPEN_BY_SETTING))
+async def test_with_auth_required_metrics_and_docs_are_open_as_their_setting_says(
+    make_client: ClientFactory, keys: Keys, setting: str
+) -> None:
+    async with make_client(auth="required") as client:
+        for path in OPEN_BY_SETTING[setting]:
+            assert (await client.get(path)).status_code == 200, path
+    async with make_client(auth="required", **{setting: False}) as client:
+        for path in OPEN_BY_SETTING[setting]:
+            assert_problem(await client.get(path), 401)
+            assert (await client.get(path, headers=keys.reader)).status_code == 200, path
+        assert (await client.get(f"{T}/health")).status_code == 200  # always open

@@ -68,6 +68,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,  # served by install_docs_pages, behind TOOLCATALOG_OPEN_DOCS
     )
     install_docs_pages(app)
     if runtime is not None:

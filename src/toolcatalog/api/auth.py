@@ -82,9 +82,12 @@ def _keyless_dev(request: Request) -> bool:
     return bool((mapped or address).is_loopback)
 
 
-def require(needed: Role | None, *, keyless_dev: bool = True) -> Callable[..., Awaitable[Caller]]:
+def require(
+    needed: Role | None, *, keyless_dev: bool = True, open_when: str | None = None
+) -> Callable[..., Awaitable[Caller]]:
     """A dependency admitting callers whose role allows `needed` (None: a read, open unless
-    TOOLCATALOG_AUTH=required). `keyless_dev=False`: the development setting never admits."""
+    TOOLCATALOG_AUTH=required, or unless the boolean setting `open_when` keeps it open).
+    `keyless_dev=False`: the development setting never admits."""
 
     async def dependency(
         request: Request,
@@ -102,7 +105,9 @@ def require(needed: Role | None, *, keyless_dev: bool = True) -> Callable[..., A
             caller = Caller("anonymous", None, _actor(request, "anonymous"))
         if needed is not None:
             caller.require(needed, "this request")
-        elif get_runtime(request).settings.auth == "required":
+        elif (settings := get_runtime(request).settings).auth == "required" and not (
+            open_when is not None and getattr(settings, open_when)
+        ):
             caller.require(Role.reader, "reading (TOOLCATALOG_AUTH=required)")
         return caller
 
@@ -134,6 +139,9 @@ def document_open_reads(app: FastAPI, auth: str) -> None:
 
 
 ReaderDep = Annotated[Caller, Depends(require(None))]
+# Open with TOOLCATALOG_AUTH=required while TOOLCATALOG_OPEN_METRICS / _OPEN_DOCS are true.
+MetricsReaderDep = Annotated[Caller, Depends(require(None, open_when="open_metrics"))]
+DocsReader = Depends(require(None, open_when="open_docs"))
 EditorDep = Annotated[Caller, Depends(require(Role.editor))]
 AdminDep = Annotated[Caller, Depends(require(Role.admin))]
 # Managing keys always needs a real admin key, whatever the development setting says.

@@ -16,7 +16,9 @@ from fastapi.openapi.docs import (
     get_swagger_ui_oauth2_redirect_html,
 )
 from fastapi.staticfiles import StaticFiles
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, JSONResponse
+
+from toolcatalog.api.auth import DocsReader
 
 ASSETS_URL = "/docs/assets"
 _ASSETS = Path(fastapi_offline.__file__).parent / "static"
@@ -24,12 +26,18 @@ _ASSETS = Path(fastapi_offline.__file__).parent / "static"
 
 def install_docs_pages(app: FastAPI, *, docs_url: str = "/docs", redoc_url: str = "/redoc") -> None:
     """Serve /docs, /docs/oauth2-redirect, /redoc and their assets from this process.
-    The app must be created with `docs_url=None, redoc_url=None`."""
-    openapi_url = app.openapi_url or "/openapi.json"
+    The app must be created with `docs_url=None, redoc_url=None, openapi_url=None`: the
+    OpenAPI document is served here (at /openapi.json), and like the pages it needs a key
+    with TOOLCATALOG_AUTH=required unless TOOLCATALOG_OPEN_DOCS is true (the default)."""
+    openapi_url = "/openapi.json"
     redirect_url = f"{docs_url}/oauth2-redirect"
     app.mount(ASSETS_URL, StaticFiles(directory=_ASSETS), name="docs-assets")
 
-    @app.get(docs_url, include_in_schema=False)
+    @app.get(openapi_url, include_in_schema=False, dependencies=[DocsReader])
+    async def openapi_document() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get(docs_url, include_in_schema=False, dependencies=[DocsReader])
     async def swagger_ui() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=openapi_url,
@@ -44,7 +52,7 @@ def install_docs_pages(app: FastAPI, *, docs_url: str = "/docs", redoc_url: str 
     async def swagger_ui_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
 
-    @app.get(redoc_url, include_in_schema=False)
+    @app.get(redoc_url, include_in_schema=False, dependencies=[DocsReader])
     async def redoc() -> HTMLResponse:
         return get_redoc_html(
             openapi_url=openapi_url,

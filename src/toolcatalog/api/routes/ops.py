@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from toolcatalog import metrics
-from toolcatalog.api.auth import AdminDep, ReaderDep
+from toolcatalog.api.auth import AdminDep, MetricsReaderDep, ReaderDep
 from toolcatalog.api.deps import RuntimeDep
 from toolcatalog.api.routing import ORJSONRoute
 from toolcatalog.api.schemas import READ_ERRORS, problems
@@ -36,9 +36,10 @@ def _prometheus() -> Response:
     return Response(body, media_type=content_type)
 
 
-@router.get("/metrics", summary="Prometheus metrics", responses=_PROMETHEUS_TEXT)
-async def prometheus_metrics() -> Response:
-    """Open even with TOOLCATALOG_AUTH=required, for scrapers: keep it off public networks."""
+@router.get("/metrics", summary="Prometheus metrics", responses=_PROMETHEUS_TEXT | _READ)
+async def prometheus_metrics(_caller: MetricsReaderDep) -> Response:
+    """Open even with TOOLCATALOG_AUTH=required while TOOLCATALOG_OPEN_METRICS is true (the
+    default, for scrapers: keep it off public networks); like the seed's path below."""
     return _prometheus()
 
 
@@ -47,7 +48,7 @@ async def prometheus_metrics() -> Response:
     summary="Prometheus metrics (the seed's path)",
     responses=_PROMETHEUS_TEXT | _READ,
 )
-async def prometheus_metrics_compat(_caller: ReaderDep) -> Response:
+async def prometheus_metrics_compat(_caller: MetricsReaderDep) -> Response:
     return _prometheus()
 
 
