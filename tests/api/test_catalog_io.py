@@ -258,5 +258,6 @@ async def test_capabilities_index_and_the_tools_per_capability(
         per = (await client.get(f"{url}/process_list/tools")).json()
         assert (per["capability"], per["total"]) == ("process_list", 2)
         assert [t["name"] for t in per["tools"]] == ["alpha_tool", "beta_tool"]
-    none = (await client.get("/api/v1/capabilities/teleport/tools")).json()
-    assert none["tools"] == []
+    unknown = await client.get("/api/v1/capabilities/teleport/tools")
+    assert unknown.status_code == 422
+    assert "teleport" in unknown.json()["detail"]

@@ -169,3 +169,38 @@ def test_an_empty_request_is_refused_before_the_database_is_reached() -> None:
     assert refused.returncode == 1
     assert refused.stderr.startswith("error: request")
     assert "database" not in refused.stderr.lower()
+
+
+def test_a_description_only_catalog_decides_change_requests_when_served_from_the_database(
+    fresh_db_url: str, tmp_path: Path
+) -> None:
+    # As users import their own tools: descriptions only, no effects declared. Stored, an
+    # undeclared effect must stay undeclared (else every tool reads back as a declared `read`
+    # and "send an email" is refused as a change no tool performs).
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for name, text in [
+        ("mailer", "Send an email message to any address with attachments."),
+        ("weather", "Weather forecast for any city, today and tomorrow."),
+    ]:
+        (folder / f"{name}.yaml").write_text(
+            f"name: {name}\ndescription: {text}\nplatform: cross-platform\ncategory: general\n"
+            "capabilities:\n  - name: use\n    description: use\n    patterns:\n"
+            f"      - name: default\n        description: {text}\n"
+            "        policy: {production_safe: true}\n"
+        )
+    env = {**os.environ, "DATABASE_URL": fresh_db_url, "TOOLCATALOG_STARTUP_RETRY_S": "0"}
+    imported = subprocess.run(
+        [sys.executable, "-m", "toolcatalog.cli.main", "import", str(folder)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert imported.returncode == 0, imported.stderr
+    done = run("send an email to Bob about the outage", "--json", url=fresh_db_url)
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    assert body["decision"] is not None, body
+    assert body["decision"]["tool"] == "mailer"

@@ -170,6 +170,9 @@ async def test_a_failed_embedding_leaves_selection_lexical_and_says_why(
     class Stand:
         name = "stand-in"
 
+        def __init__(self, **_options: object) -> None:
+            pass
+
     monkeypatch.setattr(semantic_module, "model_dir", lambda: tmp_path)
     monkeypatch.setattr(semantic_module, "load_fast_encoder", Stand)
     monkeypatch.setattr(EmbeddingCache, "embed", broken)
