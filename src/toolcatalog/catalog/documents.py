@@ -14,16 +14,9 @@ _MISSING = object()
 
 def canonical_definition(tool: Tool) -> dict[str, Any]:
     """The full document stored in the database (defaults included, so diffs are exact).
-    An effect the definition did not declare is left out, so that reading the row back infers
-    it again and keeps it undeclared: the selector's intent rule holds only between declared
-    effects, and a description-only catalog served from the database must behave as it does
-    from its files (stored as `read`, its change-worded requests were refused)."""
-    definition = tool.model_dump(mode="json")
-    for capability, stored in zip(tool.capabilities, definition["capabilities"], strict=True):
-        for pattern, doc in zip(capability.patterns, stored["patterns"], strict=True):
-            if not pattern.effect_declared:
-                del doc["effect"]
-    return definition
+    Undeclared effects are left out (`Tool.document`): a description-only catalog imported by
+    a user must select from the database as it does from its files."""
+    return tool.document()
 
 
 def canonical_bytes(definition: dict[str, Any]) -> bytes:

@@ -30,7 +30,7 @@ _ReadableDumper.add_representer(str, _represent_str)
 
 def tool_document(tool: Tool) -> dict[str, Any]:
     """The tool as plain data in field order, leaving out values equal to their defaults."""
-    return tool.model_dump(mode="json", exclude_defaults=True)
+    return tool.document(exclude_defaults=True)
 
 
 def dump_yaml(data: Any) -> str:

@@ -382,6 +382,17 @@ class Tool(BaseModel):
                     )
         return self
 
+    def document(self, *, exclude_defaults: bool = False) -> dict[str, Any]:
+        """The definition as JSON-ready data, without the effects it did not declare: read
+        back, those are inferred again and stay undeclared (the selector's intent rule holds
+        only between declared effects), so the tool loads exactly as it was defined."""
+        data = self.model_dump(mode="json", exclude_defaults=exclude_defaults)
+        for capability, doc in zip(self.capabilities, data["capabilities"], strict=True):
+            for pattern, pattern_doc in zip(capability.patterns, doc["patterns"], strict=True):
+                if not pattern.effect_declared:
+                    pattern_doc.pop("effect", None)
+        return data
+
     def execution_for(self, pattern: Pattern) -> Execution | None:
         """How `pattern` runs: its own execution's fields over the tool's (a path replaces the
         path and query of the tool's url, keeping its scheme and host); None when the tool
