@@ -53,14 +53,16 @@ def test_batch_answers_every_line_in_order_and_bad_lines_become_error_objects(
         json.dumps({"query": "disk usage", "prefer": "warp"}),
         "",
         json.dumps({"query": "bake a chocolate cake"}),
-        json.dumps({"request": "wrong field name"}),
+        json.dumps({"query": "disk usage", "colour": "red"}),
+        # A whole POST /api/v1/select body is a batch line too.
+        json.dumps({"request": "why is / full on db2", "preferences": {"mode": "fast"}}),
     ]
     batch = tmp_path / "queries.jsonl"
     batch.write_text("\n".join(lines) + "\n")
     done = run("--batch", str(batch), "--json", "--catalog", str(STARTER))
     assert done.returncode == 1, done.stderr  # some lines failed; the others were answered
     out = [json.loads(line) for line in done.stdout.splitlines()]
-    assert len(out) == 6  # the blank line is skipped
+    assert len(out) == 7  # the blank line is skipped
     assert out[0]["decision"]["tool"] in {"du", "ncdu", "df"}
     assert out[1] == {"line": 2, "error": out[1]["error"]}
     assert out[1]["error"].startswith("not JSON")
@@ -71,7 +73,9 @@ def test_batch_answers_every_line_in_order_and_bad_lines_become_error_objects(
     assert "preferences.mode" in out[3]["error"]
     assert out[4]["decision"] is None
     assert out[5]["line"] == 7
-    assert "request" in out[5]["error"]
+    assert "colour" in out[5]["error"]
+    assert out[6]["decision"]["tool"] in {"du", "ncdu", "df"}
+    assert out[6]["preferences_used"]["mode"] == "fast"
 
 
 def test_batch_reads_stdin_and_exits_0_when_every_line_is_good() -> None:

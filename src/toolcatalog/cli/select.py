@@ -54,13 +54,19 @@ def build_request(
 
 def batch_request(line: str, top_k: int, explain: bool) -> SelectionRequest:
     """One batch line: a JSON object with `query` and optional `platform`, `prefer`,
-    `environment` (and `top_k`, `explain`); raises ValueError saying what is wrong."""
+    `environment` (and `top_k`, `explain`), or a whole `POST /api/v1/select` body (with
+    `request`); raises ValueError saying what is wrong."""
     try:
         data = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
         raise ValueError(f"not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
+    if "request" in data and "query" not in data:
+        try:
+            return SelectionRequest.model_validate({"top_k": top_k, "explain": explain} | data)
+        except ValidationError as exc:
+            raise ValueError(_validation_message(exc)) from None
     unknown = sorted(set(data) - BATCH_FIELDS)
     if unknown:
         raise ValueError(f"unknown field(s) {', '.join(unknown)}")
