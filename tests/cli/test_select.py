@@ -124,10 +124,10 @@ def test_a_request_and_a_batch_together_is_a_usage_error(tmp_path: Path) -> None
     assert "error:" in neither.stderr
 
 
-def test_select_reads_the_database_by_default(fresh_db_url: str) -> None:
-    env = {**os.environ, "DATABASE_URL": fresh_db_url, "TOOLCATALOG_STARTUP_RETRY_S": "0"}
+def _import(url: str, folder: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": url, "TOOLCATALOG_STARTUP_RETRY_S": "0"}
     imported = subprocess.run(
-        [sys.executable, "-m", "toolcatalog.cli.main", "import", str(STARTER)],
+        [sys.executable, "-m", "toolcatalog.cli.main", "import", str(folder)],
         env=env,
         capture_output=True,
         text=True,
@@ -135,6 +135,10 @@ def test_select_reads_the_database_by_default(fresh_db_url: str) -> None:
         check=False,
     )
     assert imported.returncode == 0, imported.stderr
+
+
+def test_select_reads_the_database_by_default(fresh_db_url: str) -> None:
+    _import(fresh_db_url, STARTER)
     done = run("why is / full on db2", "--json", url=fresh_db_url)
     assert done.returncode == 0, done.stderr
     body = json.loads(done.stdout)
@@ -193,16 +197,7 @@ def test_a_description_only_catalog_decides_change_requests_when_served_from_the
             f"      - name: default\n        description: {text}\n"
             "        policy: {production_safe: true}\n"
         )
-    env = {**os.environ, "DATABASE_URL": fresh_db_url, "TOOLCATALOG_STARTUP_RETRY_S": "0"}
-    imported = subprocess.run(
-        [sys.executable, "-m", "toolcatalog.cli.main", "import", str(folder)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert imported.returncode == 0, imported.stderr
+    _import(fresh_db_url, folder)
     done = run("send an email to Bob about the outage", "--json", url=fresh_db_url)
     assert done.returncode == 0, done.stderr
     body = json.loads(done.stdout)
