@@ -173,6 +173,16 @@ SELECTION_TIE_BREAKS = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+SELECTIONS_RECORDED = Counter(
+    "toolcatalog_selections_recorded_total",
+    "Selections written to tool_selections (in batches, off the request path).",
+    registry=REGISTRY,
+)
+SELECTIONS_DROPPED = Counter(
+    "toolcatalog_selections_dropped_total",
+    "Selections not recorded because the in-memory queue was full (database unreachable).",
+    registry=REGISTRY,
+)
 LLM_BREAKER_OPEN = Gauge(
     "toolcatalog_llm_breaker_open",
     "1 while the LLM tie-break's circuit breaker is open (the LLM is skipped), else 0.",

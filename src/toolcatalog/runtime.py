@@ -23,6 +23,7 @@ from toolcatalog import metrics
 from toolcatalog.catalog.changes import ChangeListener, ChangeNotice
 from toolcatalog.catalog.health import DatabaseHealth
 from toolcatalog.catalog.keys import ApiKeyService, ensure_initial_admin_key
+from toolcatalog.catalog.selection_log import SelectionLog
 from toolcatalog.catalog.service import ToolCatalogService
 from toolcatalog.catalog.writes import Actor, ImportReport
 from toolcatalog.config import Settings
@@ -61,6 +62,8 @@ class Runtime:
     health: DatabaseHealth = field(kw_only=True)
     # API keys, with the keys this process verified (forgotten on every key change notice).
     keys: ApiKeyService = field(kw_only=True)
+    # Every selector answer by its selection_id, written in batches off the request path.
+    selections: SelectionLog = field(kw_only=True)
 
 
 async def import_catalog_if_empty(runtime: Runtime) -> ImportReport | None:
@@ -159,7 +162,9 @@ async def open_runtime(
         ),
         health=DatabaseHealth(catalog.tool_count, probe_timeout_s=settings.health_probe_timeout_s),
         keys=ApiKeyService(database, instance_id=instance_id),
+        selections=SelectionLog(database),
     )
+    runtime.selector.recorder = runtime.selections
     metrics.record_build_info(runtime.version)
     try:
         if migrate:
@@ -178,8 +183,12 @@ async def open_runtime(
             )
             runtime.listener.start()
             await _warm_up(runtime)
+        if owns_db:
+            # A pinned `db` (tests) is one connection: they flush explicitly.
+            runtime.selections.start()
         yield runtime
     finally:
+        await runtime.selections.close()
         await runtime.health.close()
         if runtime.listener is not None:
             await runtime.listener.stop()

@@ -3,13 +3,17 @@ mode) and against a real database."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,6 +148,28 @@ def test_select_reads_the_database_by_default(fresh_db_url: str) -> None:
     body = json.loads(done.stdout)
     assert body["decision"]["tool"] in {"du", "ncdu", "df"}
     assert body["catalog_version"] >= 1
+
+
+def test_select_json_carries_a_selection_id_that_the_database_recorded(fresh_db_url: str) -> None:
+    _import(fresh_db_url, STARTER)
+    done = run("why is / full on db2", "--json", url=fresh_db_url)
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+
+    async def recorded() -> Any:
+        conn = await asyncpg.connect(fresh_db_url)
+        try:
+            return await conn.fetchrow(
+                "SELECT request, tool_name FROM tool_catalog.tool_selections "
+                "WHERE selection_id = $1",
+                uuid.UUID(body["selection_id"]),
+            )
+        finally:
+            await conn.close()
+
+    row = asyncio.run(recorded())
+    assert row is not None, "the CLI's selection was not written before it exited"
+    assert (row["request"], row["tool_name"]) == ("why is / full on db2", body["decision"]["tool"])
 
 
 @pytest.mark.skipif(

@@ -80,6 +80,7 @@ async def test_select_tool_answers_the_decision_as_structured_content_and_text(
     assert body["decision"]["tool"] in {"du", "ncdu", "df"}
     assert 1 <= len(body["candidates"]) <= 3
     assert body["candidates"][0]["reasons"]
+    assert f"selection_id: {body['selection_id']}" in result.content[0].text  # type: ignore[union-attr]
     text = result.content[0].text  # type: ignore[union-attr]
     assert text.startswith(f"Decision: {body['decision']['tool']} / ")
 

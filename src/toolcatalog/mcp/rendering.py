@@ -34,6 +34,8 @@ def render_selection(result: SelectionResult, *, alternatives: int = 3) -> str:
             + (f" - {why}" if why else "")
         )
     lines.extend(f"warning: {w}" for w in result.warnings)
+    if result.selection_id is not None:
+        lines.append(f"selection_id: {result.selection_id} (name it in feedback and telemetry)")
     return "\n".join(lines)
 
 

@@ -112,6 +112,10 @@ async def build_mcp_server(runtime: Runtime) -> MCPServer:
         inputs: dict[str, float | int | bool | str] | None = None,
         classification: Classification | None = None,
         top_k: Annotated[int, Field(ge=1, le=50, description="Alternatives to rank.")] = 5,
+        session_id: Annotated[
+            str | None,
+            Field(description="Your session: experiments assign their variant by it."),
+        ] = None,
     ) -> Annotated[CallToolResult, SelectionResult]:
         try:
             body = SelectionRequest.model_validate(
@@ -122,6 +126,7 @@ async def build_mcp_server(runtime: Runtime) -> MCPServer:
                     "inputs": inputs or {},
                     "classification": classification,
                     "top_k": top_k,
+                    "session_id": session_id,
                 }
             )
         except ValidationError as exc:

@@ -181,6 +181,13 @@ class SelectionRequest(BaseModel):
         "pattern of the top_k tools, best first within each tool.",
     )
     explain: bool = Field(default=False, description="Also list excluded candidates and why.")
+    session_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The caller's session: a running experiment assigns its variant by it "
+        "(sticky); without it, by the API key's name. Recorded with the selection.",
+    )
 
 
 class Decision(BaseModel):
@@ -322,6 +329,12 @@ class TieBreak(BaseModel):
 class SelectionResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
+    selection_id: str | None = Field(
+        default=None,
+        description="This answer's id (a UUID): name it in POST /api/v1/selections/{id}/"
+        "feedback and in telemetry events' `selection_id`. Recorded within about a second "
+        "when the selector runs over a database.",
+    )
     decision: Decision | None
     reason: str | None = Field(default=None, description="Why there is no decision, if none.")
     intent: RequestIntent | None = Field(

@@ -8,6 +8,9 @@ import asyncio
 import logging
 import threading
 import time
+import uuid
+from datetime import UTC, datetime
+from typing import Protocol
 
 from toolcatalog import metrics
 from toolcatalog.config import Settings
@@ -42,9 +45,17 @@ from toolcatalog.selection.semantic import (
 )
 from toolcatalog.selection.text import configure_request_caches
 from toolcatalog.selection.tiebreak import TieOutcome, break_tie
+from toolcatalog.store.selections import SelectionRecord
 
 SEMANTIC_POLL_S = 0.05
 log = logging.getLogger(__name__)
+
+
+class SelectionRecorder(Protocol):
+    """Where every answer goes by its selection_id (catalog.selection_log.SelectionLog):
+    `record` must not block or raise, it runs on the request path."""
+
+    def record(self, row: SelectionRecord) -> None: ...
 
 
 class Selector:
@@ -81,6 +92,8 @@ class Selector:
             self.settings.llm_breaker_failures, self.settings.llm_breaker_cooldown_s
         )
         self._unavailable: str | None = None
+        # Set by the runtime when a database records selections (none for a folder).
+        self.recorder: SelectionRecorder | None = None
         if self.settings.semantic and engine is None:
             try:
                 self._engine = SemanticEngine(
@@ -167,9 +180,10 @@ class Selector:
             return None
         return engine.view(semantic, text)
 
-    def select(self, request: SelectionRequest) -> SelectionResult:
+    def select(self, request: SelectionRequest, subject: str | None = None) -> SelectionResult:
         """Sync select. With an LLM configured, a tie is sent to it only outside a running event
-        loop (inside one, use `aselect`)."""
+        loop (inside one, use `aselect`). `subject`: the caller (an API key's name), recorded
+        when the request names no session_id."""
         started = time.perf_counter()
         snapshot = self._peek() if self._peek is not None else None
         enumerator = self.enumerator_for(snapshot or self.loader.snapshot())
@@ -183,9 +197,11 @@ class Selector:
             else:
                 why = "sync select inside an event loop does not call the LLM; use aselect"
                 outcome = TieOutcome(None, "deterministic", why)
-        return self._result(enumerator, request, prefs, found, outcome, started)
+        return self._result(enumerator, request, prefs, found, outcome, started, subject)
 
-    async def aselect(self, request: SelectionRequest) -> SelectionResult:
+    async def aselect(
+        self, request: SelectionRequest, subject: str | None = None
+    ) -> SelectionResult:
         """Async select. A new catalog generation's index is built in a worker thread, not
         on the event loop (see aselect_index)."""
         started = time.perf_counter()
@@ -194,7 +210,7 @@ class Selector:
         outcome = None
         if is_tied(found, self.settings.tie_margin) and self.settings.llm_url:
             outcome = await self._ask(request, found)
-        return self._result(enumerator, request, prefs, found, outcome, started)
+        return self._result(enumerator, request, prefs, found, outcome, started, subject)
 
     def _rank(
         self, enumerator: CandidateEnumerator, request: SelectionRequest
@@ -238,6 +254,7 @@ class Selector:
         found: Enumeration,
         outcome: TieOutcome | None,
         started: float,
+        subject: str | None = None,
     ) -> SelectionResult:
         decided = decide(request, found, outcome, self.settings.tie_margin)
         shown = decided.ranked[: request.top_k]
@@ -261,8 +278,14 @@ class Selector:
                 )
         enforce_strict(request, warnings)
         _record(decided.decision, decided.tie, outcome, started)
+        selection_id = uuid.uuid4()
+        if self.recorder is not None:
+            self.recorder.record(
+                _recorded(selection_id, request, decided.decision, enumerator, subject)
+            )
         reading = found.intent
         return SelectionResult(
+            selection_id=str(selection_id),
             decision=decided.decision,
             reason=decided.reason,
             intent=RequestIntent(
@@ -282,6 +305,25 @@ class Selector:
             elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
             retrieval=found.retrieval,
         )
+
+
+def _recorded(
+    selection_id: uuid.UUID,
+    request: SelectionRequest,
+    decision: Decision | None,
+    enumerator: CandidateEnumerator,
+    subject: str | None,
+) -> SelectionRecord:
+    return SelectionRecord(
+        selection_id=selection_id,
+        selected_at=datetime.now(UTC),
+        request=request.request,
+        tool_name=None if decision is None else decision.tool,
+        capability=None if decision is None else decision.capability,
+        pattern=None if decision is None else decision.pattern,
+        catalog_version=enumerator.index.generation,
+        subject=request.session_id or subject,
+    )
 
 
 def _record(

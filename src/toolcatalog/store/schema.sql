@@ -30,6 +30,7 @@ CREATE TABLE tool_catalog.tool_ab_tests (
     ended_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    promoted_variant text,
     CONSTRAINT tool_ab_tests_name_key UNIQUE (name),
     CONSTRAINT tool_ab_tests_pkey PRIMARY KEY (id),
     CONSTRAINT tool_ab_tests_status_check CHECK ((status = ANY (ARRAY['draft'::text, 'running'::text, 'stopped'::text, 'completed'::text]))),
@@ -149,6 +150,39 @@ CREATE TABLE tool_catalog.tool_patterns (
 CREATE UNIQUE INDEX tool_patterns_capability_name_key ON tool_catalog.tool_patterns USING btree (capability_id, name);
 CREATE UNIQUE INDEX tool_patterns_pkey ON tool_catalog.tool_patterns USING btree (id);
 CREATE INDEX tool_patterns_tool_idx ON tool_catalog.tool_patterns USING btree (tool_id);
+
+CREATE TABLE tool_catalog.tool_selection_feedback (
+    selection_id uuid NOT NULL,
+    outcome text NOT NULL,
+    tool_name text NOT NULL,
+    capability text NOT NULL,
+    pattern text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT tool_selection_feedback_outcome_check CHECK ((outcome = ANY (ARRAY['accepted'::text, 'rejected'::text, 'overridden'::text]))),
+    CONSTRAINT tool_selection_feedback_pkey PRIMARY KEY (selection_id),
+    CONSTRAINT tool_selection_feedback_selection_fkey FOREIGN KEY (selection_id) REFERENCES tool_catalog.tool_selections(selection_id) ON DELETE CASCADE
+);
+CREATE INDEX tool_selection_feedback_created_at_idx ON tool_catalog.tool_selection_feedback USING btree (created_at);
+CREATE UNIQUE INDEX tool_selection_feedback_pkey ON tool_catalog.tool_selection_feedback USING btree (selection_id);
+
+CREATE TABLE tool_catalog.tool_selections (
+    selection_id uuid NOT NULL,
+    selected_at timestamp with time zone DEFAULT now() NOT NULL,
+    request text NOT NULL,
+    tool_name text,
+    capability text,
+    pattern text,
+    catalog_version bigint NOT NULL,
+    experiment text,
+    variant text,
+    subject text,
+    CONSTRAINT tool_selections_decision_check CHECK ((((tool_name IS NULL) = (capability IS NULL)) AND ((tool_name IS NULL) = (pattern IS NULL)))),
+    CONSTRAINT tool_selections_pkey PRIMARY KEY (selection_id),
+    CONSTRAINT tool_selections_variant_check CHECK (((experiment IS NULL) = (variant IS NULL)))
+);
+CREATE INDEX tool_selections_experiment_idx ON tool_catalog.tool_selections USING btree (experiment, variant) WHERE (experiment IS NOT NULL);
+CREATE UNIQUE INDEX tool_selections_pkey ON tool_catalog.tool_selections USING btree (selection_id);
+CREATE INDEX tool_selections_selected_at_idx ON tool_catalog.tool_selections USING btree (selected_at);
 
 CREATE TABLE tool_catalog.tool_telemetry (
     id bigint NOT NULL,

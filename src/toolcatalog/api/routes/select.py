@@ -48,6 +48,7 @@ _REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
 }
 
 _RESULT_EXAMPLE: dict[str, Any] = {
+    "selection_id": "0b7c6f8e-3f0a-4c5e-9d7e-2a1f3b4c5d6e",
     "decision": {"tool": "du", "capability": "directory_size", "pattern": "top_level_summary"},
     "reason": None,
     "execution": "inline",
@@ -118,7 +119,9 @@ _RESULT_EXAMPLE: dict[str, Any] = {
 )
 async def select(
     runtime: RuntimeDep,
-    _caller: ReaderDep,
+    caller: ReaderDep,
     body: Annotated[SelectionRequest, Body(openapi_examples=_REQUEST_EXAMPLES)],
 ) -> SelectionResult:
-    return await runtime.selector.aselect(body)
+    # The API key's name is the experiment subject when the body names no session_id.
+    subject = caller.name if caller.role is not None else None
+    return await runtime.selector.aselect(body, subject)
