@@ -100,3 +100,24 @@ class Unauthorized(CatalogError):
 class Forbidden(CatalogError):
     code = "forbidden"
     title = "Forbidden"
+
+
+# The HTTP status of each error (the table above), shared by the doors that speak HTTP: the
+# API's problem mapper and the console's error page.
+HTTP_STATUS: dict[type[CatalogError], int] = {
+    InvalidDefinition: 422,
+    NotFound: 404,
+    Conflict: 409,
+    PreconditionFailed: 412,
+    StoreUnavailable: 503,
+    Unauthorized: 401,
+    Forbidden: 403,
+}
+
+
+def http_status(exc: CatalogError) -> int:
+    """The status of `exc`'s nearest class in HTTP_STATUS; 400 for any other error."""
+    for cls in type(exc).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]
+    return 400

@@ -32,6 +32,7 @@ from toolcatalog.api.routes import (
 )
 from toolcatalog.api.seed_answers import SEED_PREFIX, SHARED_PREFIX
 from toolcatalog.config import Settings
+from toolcatalog.console import install_console
 from toolcatalog.runtime import Runtime, open_runtime, toolcatalog_version
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
         app.state.runtime = runtime
     install_problem_handlers(app)
     _include_routes(app, cfg)
+    install_console(app)
     # An ASGI app (not a function) as endpoint: Starlette hands it the raw request, every method.
     app.router.routes.append(Route(MCP_PATH, mcp, include_in_schema=False))
     document_open_reads(app, cfg.auth)

@@ -29,11 +29,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from toolcatalog import metrics
 from toolcatalog.api.seed_answers import SEED_PREFIX, SHARED_PREFIX, SeedAnswers
+from toolcatalog.console import FORM_PATH_PREFIX
 from toolcatalog.logs import log_access, request_id_var
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _JSON_TYPES = ("application/json", "application/merge-patch+json", "application/problem+json")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# The web console's forms post application/x-www-form-urlencoded, under its prefix only.
+_FORM_TYPE = "application/x-www-form-urlencoded"
 _TOOL_PREFIX = "/api/v1/tools/"
 TOOL_ROUTE = "/api/v1/tools/{name}"
 _MAX_IF_NONE_MATCH = 1000  # the route's Header(max_length=...)
@@ -138,7 +141,7 @@ class RequestContextMiddleware:
 
         try:
             if method in _BODY_METHODS:
-                refusal = self._refuse(content_type, content_length)
+                refusal = self._refuse(content_type, content_length, scope["path"])
                 if refusal is not None:
                     if self.templates is not None:
                         template = self.templates.match(scope["path"])
@@ -196,7 +199,7 @@ class RequestContextMiddleware:
         children[1].observe(elapsed)
 
     def _refuse(
-        self, content_type: str | None, content_length: str | None
+        self, content_type: str | None, content_length: str | None, path: str = ""
     ) -> tuple[int, str, str] | None:
         if (
             content_length
@@ -205,6 +208,8 @@ class RequestContextMiddleware:
         ):
             return 413, "Payload too large", _too_large(self.max_body_bytes)
         ctype = (content_type or "").split(";")[0].strip().lower()
+        if ctype == _FORM_TYPE and path.startswith(FORM_PATH_PREFIX):
+            return None
         if ctype and ctype not in _JSON_TYPES:
             return (
                 415,

@@ -13,30 +13,18 @@ from starlette.routing import Match
 
 from toolcatalog.api.responses import ProblemResponse
 from toolcatalog.errors import (
+    HTTP_STATUS,
     Busy,
     CatalogError,
-    Conflict,
-    Forbidden,
     InvalidDefinition,
-    NotFound,
-    PreconditionFailed,
-    StoreUnavailable,
-    Unauthorized,
+    http_status,
 )
 from toolcatalog.formats.problems import inside_free_json, json_path
 from toolcatalog.logs import request_id_var
 
 log = logging.getLogger(__name__)
 
-STATUS: dict[type[CatalogError], int] = {
-    InvalidDefinition: 422,
-    NotFound: 404,
-    Conflict: 409,
-    PreconditionFailed: 412,
-    StoreUnavailable: 503,
-    Unauthorized: 401,
-    Forbidden: 403,
-}
+STATUS = HTTP_STATUS
 TYPE_BASE = "https://toolcatalog.dev/problems/"
 # Problems listed in one answer: 10,000 invalid tools in a bulk body would otherwise answer
 # megabytes of them. The detail keeps the full count.
@@ -44,11 +32,7 @@ MAX_LISTED = 100
 _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
-def status_of(exc: CatalogError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in STATUS:
-            return STATUS[cls]
-    return 400
+status_of = http_status
 
 
 def problem(

@@ -1,0 +1,111 @@
+"""Pages from templates, every value escaped, and the console's one error mapper: a
+CatalogError raised by a page becomes the page's error view with the matching status."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from functools import cache
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from toolcatalog.catalog.keys import Role
+from toolcatalog.catalog.writes import Actor
+from toolcatalog.console.session import Visitor, set_cookies, visitor
+from toolcatalog.errors import CatalogError, InvalidDefinition, http_status
+from toolcatalog.logs import request_id_var
+
+log = logging.getLogger(__name__)
+
+# Scripts and styles only from this server (htmx and the stylesheet, both vendored); no
+# inline script, no inline style, no framing: a definition that smuggles markup past the
+# escaping still could not run.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("toolcatalog.console", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["Role"] = Role
+    return env
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The template rendered with `context` (which carries `who`, the Visitor), with the
+    console's security headers and the visitor's CSRF cookie."""
+    who = context["who"]
+    partial = request.headers.get("hx-request") == "true" and not request.headers.get("hx-boosted")
+    html = (
+        environment()
+        .get_template(template)
+        .render(request=request, partial=partial, csrf_field=who.csrf, **context)
+    )
+    response = Response(
+        html,
+        status_code=status,
+        media_type="text/html; charset=utf-8",
+        headers={**SECURITY_HEADERS, **(headers or {})},
+    )
+    set_cookies(request, response, who)
+    return response
+
+
+class ConsoleRoute(APIRoute):
+    """A route whose CatalogErrors render as the console's error page (HTML, not
+    problem+json): a visitor sees what went wrong and how to go on."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except CatalogError as exc:
+                return await error_page(request, exc)
+
+        return handle
+
+
+async def error_page(request: Request, exc: CatalogError) -> Response:
+    status = http_status(exc)
+    log.info("console request refused", extra={"code": exc.code, "status": status})
+    problems = exc.problems if isinstance(exc, InvalidDefinition) else []
+    try:
+        who = await visitor(request)
+    except CatalogError:  # the key service itself is unreachable
+        who = Visitor("anonymous", None, Actor("anonymous"), "")
+    return render(
+        request,
+        "error.html",
+        {
+            "who": who,
+            "status": status,
+            "title": exc.title,
+            "detail": exc.detail,
+            "problems": problems,
+            "request_id": request_id_var.get(),
+        },
+        status=status,
+    )
