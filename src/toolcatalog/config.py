@@ -161,6 +161,27 @@ class Settings(BaseSettings):
         "embeddings are computed, selection is lexical and says so.",
     )
 
+    telemetry_retention_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Days each reported telemetry event is kept; older events are deleted "
+        "hourly (their hourly rollups stay).",
+    )
+    telemetry_rollup_retention_days: int = Field(
+        default=400,
+        ge=1,
+        le=36500,
+        description="Days the per-pattern hourly telemetry rollups (analytics, calibration) "
+        "are kept.",
+    )
+    telemetry_min_samples: int = Field(
+        default=30,
+        ge=1,
+        description="Events a pattern needs before analytics compares its observed duration "
+        "with the declared one (profiles, the p95 drift metric and alert).",
+    )
+
     @field_validator("admin_key")
     @classmethod
     def _well_formed_admin_key(cls, value: str | None) -> str | None:

@@ -204,6 +204,26 @@ STALE_SERVED = Counter(
     "Reads answered from an expired cache entry because the database was unreachable.",
     registry=REGISTRY,
 )
+TELEMETRY_EVENTS = Counter(
+    "toolcatalog_telemetry_events_total",
+    "Outcome events reported through POST /api/v1/telemetry, by result (accepted, rejected).",
+    ["result"],
+    registry=REGISTRY,
+)
+TELEMETRY_PATTERNS_SLOW = Gauge(
+    "toolcatalog_telemetry_patterns_slow",
+    "Patterns whose observed p95 duration over the last hour is more than 3x their declared "
+    "time estimate (with at least TOOLCATALOG_TELEMETRY_MIN_SAMPLES events).",
+    multiprocess_mode="livemax",
+    registry=REGISTRY,
+)
+TELEMETRY_WORST_P95_RATIO = Gauge(
+    "toolcatalog_telemetry_worst_p95_ratio",
+    "Largest observed p95 / declared time estimate of any pattern over the last hour "
+    "(0 without enough events).",
+    multiprocess_mode="livemax",
+    registry=REGISTRY,
+)
 # A gauge rather than an Info: Info does not work in prometheus_client's multiprocess mode.
 BUILD_INFO = Gauge(
     "toolcatalog_build_info",
@@ -223,6 +243,8 @@ for _trigger in ("api", "cli"):
     RELOADS.labels(_trigger)
 for _kind in ("tools", "all"):
     NOTIFY_MESSAGES.labels(_kind)
+for _result in ("accepted", "rejected"):
+    TELEMETRY_EVENTS.labels(_result)
 
 
 def record_build_info(version: str) -> None:

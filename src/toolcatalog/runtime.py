@@ -25,6 +25,7 @@ from toolcatalog.catalog.health import DatabaseHealth
 from toolcatalog.catalog.keys import ApiKeyService, ensure_initial_admin_key
 from toolcatalog.catalog.selection_log import SelectionLog
 from toolcatalog.catalog.service import ToolCatalogService
+from toolcatalog.catalog.telemetry import TelemetryService
 from toolcatalog.catalog.writes import Actor, ImportReport
 from toolcatalog.config import Settings
 from toolcatalog.errors import CatalogError
@@ -64,6 +65,8 @@ class Runtime:
     keys: ApiKeyService = field(kw_only=True)
     # Every selector answer by its selection_id, written in batches off the request path.
     selections: SelectionLog = field(kw_only=True)
+    # Outcome telemetry: ingestion, observed figures per pattern, retention.
+    telemetry: TelemetryService = field(kw_only=True)
 
 
 async def import_catalog_if_empty(runtime: Runtime) -> ImportReport | None:
@@ -163,6 +166,7 @@ async def open_runtime(
         health=DatabaseHealth(catalog.tool_count, probe_timeout_s=settings.health_probe_timeout_s),
         keys=ApiKeyService(database, instance_id=instance_id),
         selections=SelectionLog(database),
+        telemetry=TelemetryService(database, settings, catalog.state),
     )
     runtime.selector.recorder = runtime.selections
     metrics.record_build_info(runtime.version)

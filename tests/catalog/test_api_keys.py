@@ -30,6 +30,13 @@ def test_roles_are_ordered() -> None:
     assert not Role.editor.allows(Role.admin)
 
 
+def test_a_reporter_may_post_telemetry_and_nothing_else() -> None:
+    assert Role.reporter.allows(Role.reporter)
+    assert not any(Role.reporter.allows(r) for r in (Role.reader, Role.editor, Role.admin))
+    assert Role.editor.allows(Role.reporter) and Role.admin.allows(Role.reporter)
+    assert not Role.reader.allows(Role.reporter)
+
+
 async def test_only_the_hash_is_stored_and_the_secret_authenticates(
     db: Database, conn: Any
 ) -> None:

@@ -44,8 +44,12 @@ _SYSTEM = Actor()
 
 
 class Role(StrEnum):
-    """reader < editor < admin: each role may do everything the lower ones may."""
+    """reader < editor < admin: each role may do everything the lower ones may. reporter
+    stands beside them, below editor: it may post telemetry (as editors and admins may) and
+    nothing else, so an agent's key can report outcomes without reading or changing the
+    catalog (with TOOLCATALOG_AUTH=optional reads are open to every caller anyway)."""
 
+    reporter = "reporter"
     reader = "reader"
     editor = "editor"
     admin = "admin"
@@ -55,10 +59,12 @@ class Role(StrEnum):
         return _RANKS[self]
 
     def allows(self, needed: Role) -> bool:
-        return self.rank >= needed.rank
+        if needed is Role.reporter:
+            return self is Role.reporter or self.rank >= _RANKS[Role.editor]
+        return self is not Role.reporter and self.rank >= needed.rank
 
 
-_RANKS = {Role.reader: 1, Role.editor: 2, Role.admin: 3}
+_RANKS = {Role.reporter: 0, Role.reader: 1, Role.editor: 2, Role.admin: 3}
 
 
 @dataclass(frozen=True, slots=True)

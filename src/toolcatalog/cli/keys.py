@@ -23,7 +23,10 @@ CLI_ACTOR = Actor("cli")
 @keys_app.command("create")
 def create_command(
     name: Annotated[str, typer.Option("--name", help="Unique, e.g. ci-bot.", show_default=False)],
-    role: Annotated[Role, typer.Option("--role", help="reader < editor < admin.")] = Role.reader,
+    role: Annotated[
+        Role,
+        typer.Option("--role", help="reader < editor < admin; reporter: posts telemetry only."),
+    ] = Role.reader,
 ) -> None:
     """Create a key and print it (only this once); only its hash is stored."""
 

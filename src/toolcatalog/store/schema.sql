@@ -53,7 +53,7 @@ CREATE TABLE tool_catalog.tool_api_keys (
     CONSTRAINT tool_api_keys_name_format_check CHECK ((name ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'::text)),
     CONSTRAINT tool_api_keys_name_key UNIQUE (name),
     CONSTRAINT tool_api_keys_pkey PRIMARY KEY (id),
-    CONSTRAINT tool_api_keys_role_check CHECK ((role = ANY (ARRAY['reader'::text, 'editor'::text, 'admin'::text])))
+    CONSTRAINT tool_api_keys_role_check CHECK ((role = ANY (ARRAY['reporter'::text, 'reader'::text, 'editor'::text, 'admin'::text])))
 );
 CREATE UNIQUE INDEX tool_api_keys_hash_key ON tool_catalog.tool_api_keys USING btree (key_hash);
 CREATE UNIQUE INDEX tool_api_keys_name_key ON tool_catalog.tool_api_keys USING btree (name);
@@ -197,12 +197,38 @@ CREATE TABLE tool_catalog.tool_telemetry (
     request_id text,
     experiment text,
     variant text,
+    selection_id text,
+    error text,
+    environment text,
+    reporter text,
     CONSTRAINT tool_telemetry_cost_check CHECK (((cost IS NULL) OR (cost >= (0)::double precision))),
     CONSTRAINT tool_telemetry_duration_check CHECK ((duration_ms >= (0)::double precision)),
-    CONSTRAINT tool_telemetry_pkey PRIMARY KEY (id)
+    CONSTRAINT tool_telemetry_error_format_check CHECK (((error IS NULL) OR (error ~ '^[A-Za-z][A-Za-z0-9_.:-]{0,63}$'::text))),
+    CONSTRAINT tool_telemetry_pkey PRIMARY KEY (id),
+    CONSTRAINT tool_telemetry_selection_id_format_check CHECK (((selection_id IS NULL) OR (selection_id ~ '^[A-Za-z0-9_-]{1,64}$'::text)))
 );
+CREATE INDEX tool_telemetry_observed_brin ON tool_catalog.tool_telemetry USING brin (observed_at);
 CREATE INDEX tool_telemetry_pattern_idx ON tool_catalog.tool_telemetry USING btree (tool_name, capability, pattern, observed_at DESC);
 CREATE UNIQUE INDEX tool_telemetry_pkey ON tool_catalog.tool_telemetry USING btree (id);
+CREATE INDEX tool_telemetry_selection_idx ON tool_catalog.tool_telemetry USING btree (selection_id) WHERE (selection_id IS NOT NULL);
+
+CREATE TABLE tool_catalog.tool_telemetry_hourly (
+    hour timestamp with time zone NOT NULL,
+    tool_name text NOT NULL,
+    capability text NOT NULL,
+    pattern text NOT NULL,
+    calls bigint NOT NULL,
+    successes bigint NOT NULL,
+    duration_sum_ms double precision NOT NULL,
+    duration_counts bigint[] NOT NULL,
+    cost_sum double precision DEFAULT 0 NOT NULL,
+    cost_calls bigint DEFAULT 0 NOT NULL,
+    CONSTRAINT tool_telemetry_hourly_calls_check CHECK (((calls >= successes) AND (successes >= 0))),
+    CONSTRAINT tool_telemetry_hourly_hour_check CHECK (((EXTRACT(epoch FROM hour) % (3600)::numeric) = (0)::numeric)),
+    CONSTRAINT tool_telemetry_hourly_pkey PRIMARY KEY (tool_name, capability, pattern, hour)
+);
+CREATE INDEX tool_telemetry_hourly_hour_idx ON tool_catalog.tool_telemetry_hourly USING btree (hour);
+CREATE UNIQUE INDEX tool_telemetry_hourly_pkey ON tool_catalog.tool_telemetry_hourly USING btree (tool_name, capability, pattern, hour);
 
 CREATE TABLE tool_catalog.tool_versions (
     id bigint NOT NULL,
@@ -272,5 +298,9 @@ CREATE INDEX tools_status_idx ON tool_catalog.tools USING btree (status);
 CREATE INDEX tools_tags_idx ON tool_catalog.tools USING gin (tags);
 CREATE INDEX tools_updated_at_idx ON tool_catalog.tools USING btree (updated_at, id);
 CREATE TRIGGER tools_touch_updated_at BEFORE UPDATE ON tool_catalog.tools FOR EACH ROW EXECUTE FUNCTION tool_catalog.touch_updated_at();
+
+-- function tool_catalog.tool_telemetry_add_counts() returns bigint[]
+
+-- function tool_catalog.tool_telemetry_sum_counts() returns bigint[]
 
 -- function tool_catalog.touch_updated_at() returns trigger

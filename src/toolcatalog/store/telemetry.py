@@ -1,11 +1,14 @@
-"""SQL for tool_telemetry: observed executions of a pattern (duration, cost, outcome)."""
+"""SQL for tool_telemetry (observed executions of a pattern: duration, cost, outcome) and
+tool_telemetry_hourly (their rollup per pattern per hour, written with them)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from toolcatalog.model.telemetry import BUCKETS, ObservedStats, PatternKey, bucket_of, quantile_ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,16 +22,174 @@ class TelemetryWrite:
     success: bool
     inputs: dict[str, Any] = field(default_factory=dict)
     request_id: str | None = None
+    selection_id: str | None = None
+    error: str | None = None
+    environment: str | None = None
+    reporter: str | None = None
+
+
+@dataclass(slots=True)
+class HourlyRollup:
+    """One pattern's events in one hour; `duration_counts` per model.telemetry bucket."""
+
+    hour: datetime
+    key: PatternKey
+    calls: int = 0
+    successes: int = 0
+    duration_sum_ms: float = 0.0
+    duration_counts: list[int] = field(default_factory=lambda: [0] * BUCKETS)
+    cost_sum: float = 0.0
+    cost_calls: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BucketStats:
+    """Rollups summed over a group (a pattern, a tool, ...) and a time bucket."""
+
+    group: str
+    bucket: datetime | None
+    stats: ObservedStats
 
 
 _COLUMNS = [f.name for f in fields(TelemetryWrite)]
+_UPSERT_HOURLY_SQL = """
+INSERT INTO tool_telemetry_hourly AS h (hour, tool_name, capability, pattern, calls, successes,
+                                        duration_sum_ms, duration_counts, cost_sum, cost_calls)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (tool_name, capability, pattern, hour) DO UPDATE SET
+    calls = h.calls + excluded.calls,
+    successes = h.successes + excluded.successes,
+    duration_sum_ms = h.duration_sum_ms + excluded.duration_sum_ms,
+    duration_counts = tool_telemetry_add_counts(h.duration_counts, excluded.duration_counts),
+    cost_sum = h.cost_sum + excluded.cost_sum,
+    cost_calls = h.cost_calls + excluded.cost_calls
+"""
+# Summed rollups per group and time bucket; the group and bucket expressions are chosen from
+# the constants below, never from input. $1/$2: the window [since, until); $3: bucket width.
+_SUMS = """
+    sum(calls)::bigint AS calls, sum(successes)::bigint AS successes,
+    sum(duration_sum_ms) AS duration_sum_ms,
+    tool_telemetry_sum_counts(duration_counts) AS duration_counts,
+    sum(cost_sum) AS cost_sum, sum(cost_calls)::bigint AS cost_calls
+"""
+GROUPS = {
+    "tool": "tool_name",
+    "capability": "capability",
+    "pattern": "tool_name || '/' || capability || '/' || pattern",
+}
+_BUCKET = "date_bin($3::interval, hour, TIMESTAMPTZ '2000-01-03 00:00:00+00')"
+
+
+def hour_of(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def rollups_of(rows: Sequence[TelemetryWrite]) -> list[HourlyRollup]:
+    """The rows summed per pattern per hour, sorted by key (so concurrent writers lock the
+    rollup rows in one order and cannot deadlock)."""
+    groups: dict[tuple[PatternKey, datetime], HourlyRollup] = {}
+    for r in rows:
+        key = PatternKey(r.tool_name, r.capability, r.pattern)
+        hour = hour_of(r.observed_at)
+        rollup = groups.get((key, hour))
+        if rollup is None:
+            rollup = groups[key, hour] = HourlyRollup(hour, key)
+        rollup.calls += 1
+        rollup.successes += r.success
+        rollup.duration_sum_ms += r.duration_ms
+        rollup.duration_counts[bucket_of(r.duration_ms)] += 1
+        if r.cost is not None:
+            rollup.cost_sum += r.cost
+            rollup.cost_calls += 1
+    return [groups[k] for k in sorted(groups)]
 
 
 async def insert_telemetry(conn: Any, rows: Sequence[TelemetryWrite]) -> None:
-    if rows:
-        await conn.copy_records_to_table(
-            "tool_telemetry",
-            schema_name="tool_catalog",
-            columns=_COLUMNS,
-            records=[tuple(getattr(r, c) for c in _COLUMNS) for r in rows],
-        )
+    """COPY the rows into tool_telemetry and add them to their hourly rollups, in the caller's
+    transaction (so the rollups always sum exactly the events written)."""
+    if not rows:
+        return
+    await conn.copy_records_to_table(
+        "tool_telemetry",
+        schema_name="tool_catalog",
+        columns=_COLUMNS,
+        records=[tuple(getattr(r, c) for c in _COLUMNS) for r in rows],
+    )
+    await conn.executemany(
+        _UPSERT_HOURLY_SQL,
+        [
+            (
+                r.hour, *r.key, r.calls, r.successes, r.duration_sum_ms, r.duration_counts,
+                r.cost_sum, r.cost_calls,
+            )
+            for r in rollups_of(rows)
+        ],
+    )  # fmt: skip
+
+
+def row_to_stats(row: Any) -> ObservedStats:
+    calls = int(row["calls"])
+    counts = list(row["duration_counts"] or ())
+    cost_calls = int(row["cost_calls"])
+    return ObservedStats(
+        samples=calls,
+        successes=int(row["successes"]),
+        p50_ms=quantile_ms(0.5, counts),
+        p95_ms=quantile_ms(0.95, counts),
+        mean_ms=float(row["duration_sum_ms"]) / calls if calls else 0.0,
+        cost_mean=float(row["cost_sum"]) / cost_calls if cost_calls else None,
+        cost_samples=cost_calls,
+    )
+
+
+async def fetch_pattern_stats(
+    conn: Any, since: datetime, until: datetime
+) -> dict[PatternKey, ObservedStats]:
+    """Every pattern with events in the hours [since, until), its rollups summed."""
+    rows = await conn.fetch(
+        f"SELECT tool_name, capability, pattern, {_SUMS} FROM tool_telemetry_hourly "  # noqa: S608
+        "WHERE hour >= $1 AND hour < $2 GROUP BY tool_name, capability, pattern",
+        since,
+        until,
+    )
+    return {
+        PatternKey(r["tool_name"], r["capability"], r["pattern"]): row_to_stats(r) for r in rows
+    }
+
+
+async def fetch_bucket_stats(
+    conn: Any, by: str, since: datetime, until: datetime, interval: timedelta | None
+) -> list[BucketStats]:
+    """Rollups summed per `by` (a key of GROUPS) and per `interval`-wide bucket of hours
+    (aligned on Mondays 00:00 UTC; None: the whole window), ordered by bucket and group."""
+    group = GROUPS[by]
+    bucket = _BUCKET if interval is not None else "NULL::timestamptz"
+    rows = await conn.fetch(
+        f"SELECT {group} AS grp, {bucket} AS bucket, {_SUMS} "  # noqa: S608
+        "FROM tool_telemetry_hourly WHERE hour >= $1 AND hour < $2 "
+        "GROUP BY 1, 2 ORDER BY 2, 1",
+        since,
+        until,
+        *([interval] if interval is not None else []),
+    )
+    return [BucketStats(r["grp"], r["bucket"], row_to_stats(r)) for r in rows]
+
+
+async def delete_telemetry_before(conn: Any, cutoff: datetime, limit: int) -> int:
+    """Delete at most `limit` events observed before `cutoff`; returns how many."""
+    status = await conn.execute(
+        "DELETE FROM tool_telemetry WHERE ctid = ANY(ARRAY("
+        "SELECT ctid FROM tool_telemetry WHERE observed_at < $1 LIMIT $2))",
+        cutoff,
+        limit,
+    )
+    return int(status.split()[-1])
+
+
+async def delete_hourly_before(conn: Any, cutoff: datetime) -> int:
+    status = await conn.execute("DELETE FROM tool_telemetry_hourly WHERE hour < $1", cutoff)
+    return int(status.split()[-1])
+
+
+async def count_telemetry(conn: Any) -> int:
+    return int(await conn.fetchval("SELECT count(*) FROM tool_telemetry"))

@@ -1,0 +1,217 @@
+"""Outcome telemetry: accepting the events agents report (each checked on its own against
+the catalog, the good ones written in one transaction with their hourly rollups), reading
+what was observed per pattern, and retention.
+
+`observed_stats()` is the read API calibration uses: its shape (PatternKey -> ObservedStats)
+stays as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from toolcatalog import metrics
+from toolcatalog.catalog.state import CatalogState
+from toolcatalog.config import Settings
+from toolcatalog.model.names import did_you_mean
+from toolcatalog.model.profile import Environment
+from toolcatalog.model.snapshot import CatalogSnapshot
+from toolcatalog.model.telemetry import ObservedStats, PatternKey, TelemetryEvent
+from toolcatalog.store import telemetry as telemetry_store
+from toolcatalog.store.database import Database
+from toolcatalog.store.telemetry import TelemetryWrite
+
+log = logging.getLogger(__name__)
+
+MAX_EVENTS = 5000  # per request: ~1 MiB of JSON, the default body limit
+# Clocks disagree: an event up to this far in the future is taken as now-ish, not refused.
+FUTURE_SLACK = timedelta(minutes=5)
+_PRUNE_BATCH = 50_000
+# Validating a batch costs ~4 us an event; past this many the work leaves the event loop.
+_THREAD_OVER = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    index: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    accepted: int
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PruneReport:
+    events: int
+    rollups: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Labels:
+    """The names an event may carry, for one catalog generation."""
+
+    generation: int
+    patterns: Mapping[str, Mapping[str, frozenset[str]]]  # tool -> capability -> patterns
+    environments: frozenset[str]
+
+
+def labels_of(snapshot: CatalogSnapshot) -> _Labels:
+    patterns = {
+        t.name: {c.name: frozenset(p.name for p in c.patterns) for c in t.capabilities}
+        for t in snapshot.tools
+    }
+    environments = {e.value for e in Environment}
+    if snapshot.environments is not None:
+        environments |= set(snapshot.environments.environments)
+    return _Labels(snapshot.generation, patterns, frozenset(environments))
+
+
+def _label_problem(event: TelemetryEvent, labels: _Labels) -> str | None:
+    capabilities = labels.patterns.get(event.tool)
+    if capabilities is None:
+        return f"unknown tool {event.tool!r}{did_you_mean(event.tool, labels.patterns)}"
+    patterns = capabilities.get(event.capability)
+    if patterns is None:
+        near = did_you_mean(event.capability, capabilities)
+        return f"tool {event.tool!r} has no capability {event.capability!r}{near}"
+    if event.pattern not in patterns:
+        near = did_you_mean(event.pattern, patterns)
+        return f"capability {event.tool}/{event.capability} has no pattern {event.pattern!r}{near}"
+    if event.environment is not None and event.environment not in labels.environments:
+        near = did_you_mean(event.environment, labels.environments)
+        return f"unknown environment {event.environment!r}{near}"
+    return None
+
+
+def _validation_reason(exc: ValidationError) -> str:
+    first = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{where}: {first['msg']}" if where else first["msg"]
+
+
+def check_events(
+    events: Sequence[Any], labels: _Labels, now: datetime, oldest: datetime, reporter: str
+) -> tuple[list[TelemetryWrite], list[Rejected]]:
+    """Each event validated on its own: the rows to write and the rejected (index, reason)."""
+    rows: list[TelemetryWrite] = []
+    rejected: list[Rejected] = []
+    for i, raw in enumerate(events):
+        if not isinstance(raw, dict):
+            rejected.append(Rejected(i, "an event must be a JSON object"))
+            continue
+        try:
+            event = TelemetryEvent.model_validate(raw)
+        except ValidationError as exc:
+            rejected.append(Rejected(i, _validation_reason(exc)))
+            continue
+        if (problem := _label_problem(event, labels)) is not None:
+            rejected.append(Rejected(i, problem))
+            continue
+        at = event.at or now
+        if at.tzinfo is None:
+            rejected.append(Rejected(i, "at: needs a UTC offset, e.g. 2026-01-31T12:00:00Z"))
+            continue
+        if at > now + FUTURE_SLACK:
+            rejected.append(Rejected(i, f"at: {at.isoformat()} is in the future"))
+            continue
+        if at < oldest:
+            rejected.append(Rejected(i, f"at: {at.isoformat()} is older than the retention window"))
+            continue
+        rows.append(
+            TelemetryWrite(
+                observed_at=at.astimezone(UTC),
+                tool_name=event.tool,
+                capability=event.capability,
+                pattern=event.pattern,
+                duration_ms=event.duration_ms,
+                cost=event.cost,
+                success=event.success,
+                selection_id=event.selection_id,
+                error=event.error,
+                environment=event.environment,
+                reporter=reporter,
+            )
+        )
+    return rows, rejected
+
+
+class TelemetryService:
+    """Writes and reads outcome telemetry; owns its transactions."""
+
+    def __init__(self, db: Database, settings: Settings, state: CatalogState) -> None:
+        self._db = db
+        self._settings = settings
+        self._state = state
+        self._labels: _Labels | None = None
+
+    @property
+    def retention(self) -> timedelta:
+        return timedelta(days=self._settings.telemetry_retention_days)
+
+    async def _current_labels(self) -> _Labels:
+        snapshot = await self._state.snapshot()
+        if self._labels is None or self._labels.generation != snapshot.generation:
+            self._labels = labels_of(snapshot)
+        return self._labels
+
+    async def ingest(
+        self, events: Sequence[Any], *, reporter: str, now: datetime | None = None
+    ) -> IngestReport:
+        """Validate each event on its own and write the good ones (with their rollups) in one
+        transaction. Never raises for a bad event: it is rejected with its index and reason.
+        Raises StoreUnavailable if the database is unreachable (then nothing is written)."""
+        now = now or datetime.now(UTC)
+        labels = await self._current_labels()
+        oldest = now - self.retention
+        if len(events) > _THREAD_OVER:
+            rows, rejected = await asyncio.to_thread(
+                check_events, events, labels, now, oldest, reporter
+            )
+        else:
+            rows, rejected = check_events(events, labels, now, oldest, reporter)
+        if rows:
+            async with self._db.transaction("telemetry_ingest") as conn:
+                await telemetry_store.insert_telemetry(conn, rows)
+        metrics.TELEMETRY_EVENTS.labels("accepted").inc(len(rows))
+        metrics.TELEMETRY_EVENTS.labels("rejected").inc(len(rejected))
+        return IngestReport(len(rows), rejected)
+
+    async def observed_stats(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> dict[PatternKey, ObservedStats]:
+        """What the events showed per pattern over the hours [since, until) (default: the
+        retention window up to now), from the hourly rollups: one indexed read, no event scan.
+        Patterns without events are absent. Raises StoreUnavailable."""
+        until = until or datetime.now(UTC) + timedelta(hours=1)
+        since = since or until - self.retention - timedelta(hours=1)
+        async with self._db.connection("telemetry_stats") as conn:
+            return await telemetry_store.fetch_pattern_stats(conn, since, until)
+
+    async def prune(self, *, now: datetime | None = None) -> PruneReport:
+        """Delete events older than the retention and rollups older than theirs, in batches
+        (each its own transaction, so a large backlog never holds one long lock)."""
+        now = now or datetime.now(UTC)
+        cutoff = now - self.retention
+        events = 0
+        while True:
+            async with self._db.transaction("telemetry_prune") as conn:
+                deleted = await telemetry_store.delete_telemetry_before(conn, cutoff, _PRUNE_BATCH)
+            events += deleted
+            if deleted < _PRUNE_BATCH:
+                break
+        rollup_cutoff = now - timedelta(days=self._settings.telemetry_rollup_retention_days)
+        async with self._db.transaction("telemetry_prune") as conn:
+            rollups = await telemetry_store.delete_hourly_before(conn, rollup_cutoff)
+        if events or rollups:
+            log.info("pruned telemetry", extra={"events": events, "rollups": rollups})
+        return PruneReport(events, rollups)
