@@ -33,7 +33,8 @@ def test_roles_are_ordered() -> None:
 def test_a_reporter_may_post_telemetry_and_nothing_else() -> None:
     assert Role.reporter.allows(Role.reporter)
     assert not any(Role.reporter.allows(r) for r in (Role.reader, Role.editor, Role.admin))
-    assert Role.editor.allows(Role.reporter) and Role.admin.allows(Role.reporter)
+    assert Role.editor.allows(Role.reporter)
+    assert Role.admin.allows(Role.reporter)
     assert not Role.reader.allows(Role.reporter)
 
 
