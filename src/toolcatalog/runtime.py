@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
+from pathlib import Path
 
 from toolcatalog import metrics
+from toolcatalog.catalog.backup import BackupReport, RestoreReport, restore_backup, write_backup
 from toolcatalog.catalog.changes import ChangeListener, ChangeNotice
 from toolcatalog.catalog.health import DatabaseHealth
 from toolcatalog.catalog.keys import ApiKeyService, ensure_initial_admin_key
@@ -220,6 +222,32 @@ async def database_migrations(settings: Settings) -> tuple[str, list[MigrationSt
     try:
         async with database.connection("migration_status") as conn:
             return database.display_url, await migration_status(conn)
+    finally:
+        await database.close()
+
+
+async def backup_database(settings: Settings, path: Path) -> tuple[str, BackupReport]:
+    """Write a backup of the whole database to `path` (with the database, for display)."""
+    database = Database(settings)
+    await database.open()
+    try:
+        report = await write_backup(database, path, release=toolcatalog_version())
+        return database.display_url, report
+    finally:
+        await database.close()
+
+
+async def restore_database(
+    settings: Settings, path: Path, *, replace: bool = False
+) -> tuple[str, RestoreReport]:
+    """Restore the backup at `path` into the database (with it, for display)."""
+    database = Database(settings)
+    await database.open()
+    try:
+        report = await restore_backup(
+            database, path, replace=replace, wait_s=settings.startup_retry_s
+        )
+        return database.display_url, report
     finally:
         await database.close()
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from toolcatalog.cli import catalog_commands, importing, output, select
+from toolcatalog.cli import backup, catalog_commands, importing, output, select
 from toolcatalog.cli.db import db_app
 from toolcatalog.cli.keys import keys_app
 from toolcatalog.cli.mcp_command import mcp_command
@@ -56,6 +56,8 @@ app.command("show")(catalog_commands.show_command)
 app.command("reload")(catalog_commands.reload_command)
 app.command("select")(select.select_command)
 app.command("mcp")(mcp_command)
+app.command("backup")(backup.backup_command)
+app.command("restore")(backup.restore_command)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 

@@ -176,10 +176,12 @@ async def migrate(conn: Any, *, wait_s: float = 60.0) -> list[Migration]:
     # lock_timeout is for writes to tools; RESET ALL restores it).
     await conn.execute("SET lock_timeout = 0")
     async with migration_lock(conn, wait_s=wait_s):
-        return await _apply_pending(conn)
+        return await apply_pending(conn)
 
 
-async def _apply_pending(conn: Any) -> list[Migration]:
+async def apply_pending(conn: Any, *, up_to: int | None = None) -> list[Migration]:
+    """Apply the pending migrations (those numbered at most `up_to`, if given). The caller
+    holds the migration lock (`migration_lock`); `migrate` is the usual entry."""
     await _ensure_table(conn)
     rows = await conn.fetch("SELECT version, name, checksum FROM tool_catalog.schema_migrations")
     applied = {r["version"]: r["checksum"] for r in rows}
@@ -194,6 +196,8 @@ async def _apply_pending(conn: Any) -> list[Migration]:
         )
     done: list[Migration] = []
     for mig in shipped:
+        if up_to is not None and mig.version > up_to:
+            break
         if mig.version in applied:
             if applied[mig.version] != mig.checksum:
                 raise MigrationError(
