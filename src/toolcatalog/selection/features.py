@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from toolcatalog.model.expressions import ExpressionError, evaluate_number, parse_expression
 from toolcatalog.model.tool import Pattern
@@ -38,6 +39,15 @@ class PatternEstimate:
     cost: float | None
     background: bool
     problems: tuple[str, ...] = ()
+    # requires_background_if held (background whatever the time).
+    forced_background: bool = False
+    # Calibration (selection/profiles.py): where time_ms comes from and the evidence.
+    source: Literal["declared", "observed", "blended"] = "declared"
+    samples: int = 0
+    declared_time_ms: float | None = None
+    observed_p50_ms: float | None = None
+    observed_p95_ms: float | None = None
+    success_rate: float | None = None
 
     @property
     def sla(self) -> SlaClass:
@@ -86,15 +96,15 @@ def estimate_pattern(pattern: Pattern, inputs: Inputs, label: str = "") -> Patte
     cost, problem = _number(pattern.profile.cost_estimate, env, "cost estimate")
     if problem:
         problems.append(problem)
-    background = time_ms is not None and time_ms > BACKGROUND_AFTER_MS
+    forced = False
     condition = pattern.policy.requires_background_if
     if condition is not None:
         try:
-            if parse_expression(condition).evaluate(env) is True:
-                background = True
+            forced = parse_expression(condition).evaluate(env) is True
         except ExpressionError as exc:
             problems.append(f"requires_background_if not evaluated: {exc}")
-    return PatternEstimate(time_ms, cost, background, tuple(problems))
+    background = forced or (time_ms is not None and time_ms > BACKGROUND_AFTER_MS)
+    return PatternEstimate(time_ms, cost, background, tuple(problems), forced)
 
 
 def speed_score(time_ms: float | None) -> float:

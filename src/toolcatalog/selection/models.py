@@ -232,10 +232,22 @@ class RequestIntent(BaseModel):
 
 
 class Estimates(BaseModel):
+    """The pattern's time and cost for this request, calibrated by telemetry: `source` says
+    whether they are the declaration's, the observation's or a blend (see docs/api.md,
+    "Calibrated profiles"), `samples` how many runs were observed."""
+
     model_config = ConfigDict(frozen=True)
 
     time_ms: float | None = Field(description="None when an expression could not be evaluated.")
     cost: float | None
+    source: Literal["declared", "observed", "blended"] = "declared"
+    samples: int = Field(default=0, description="Runs observed (telemetry) in the window.")
+    declared_time_ms: float | None = Field(
+        default=None, description="The declaration's time when another source was used."
+    )
+    observed_p50_ms: float | None = None
+    observed_p95_ms: float | None = None
+    success_rate: float | None = Field(default=None, description="Observed share of successes.")
 
 
 class PolicyFlags(BaseModel):

@@ -35,6 +35,7 @@ from toolcatalog.selection.models import (
     SelectionResult,
     TieBreak,
 )
+from toolcatalog.selection.profiles import ObservedProfiles
 from toolcatalog.selection.retrieval import CatalogIndex, snapshot_key
 from toolcatalog.selection.scoring import preference_share, resolve_preferences, wants_answer_now
 from toolcatalog.selection.semantic import (
@@ -94,6 +95,9 @@ class Selector:
         self._unavailable: str | None = None
         # Set by the runtime when a database records selections (none for a folder).
         self.recorder: SelectionRecorder | None = None
+        # Telemetry's figures per pattern, swapped in whole by the runtime's refresher
+        # (catalog/learning.py): read per request without I/O.
+        self.observed: ObservedProfiles | None = None
         if self.settings.semantic and engine is None:
             try:
                 self._engine = SemanticEngine(
@@ -224,6 +228,7 @@ class Selector:
             view = self._semantic_view(request.request)
         interactive = wants_answer_now(request, prefs)
         share = preference_share(prefs)
+        enumerator.use_observed(self.observed)
         return prefs, enumerator.enumerate(request, prefs.weights, view, interactive, share)
 
     @property

@@ -1,0 +1,79 @@
+"""LearningRefresher: brings what the database learned to the in-memory selector, so that no
+select reads the database. Every `learning_refresh_s` (and on demand, after a change made
+through this process) it re-reads each source it was given and swaps the result into the
+selector whole: observed profiles from telemetry's hourly rollups, labelled feedback,
+experiments. A failed read keeps what the selector had and is logged once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+
+from toolcatalog.config import Settings
+from toolcatalog.errors import CatalogError
+from toolcatalog.selection.profiles import Observed, ObservedProfiles, ProfileRules
+from toolcatalog.selection.selector import Selector
+
+ObservedReader = Callable[[datetime], Awaitable[Mapping[tuple[str, str, str], Observed]]]
+
+log = logging.getLogger(__name__)
+
+
+def rules_of(settings: Settings) -> ProfileRules:
+    return ProfileRules(
+        prior_samples=settings.profile_prior_samples,
+        min_samples=settings.profile_min_samples,
+        min_success_rate=settings.profile_min_success_rate,
+    )
+
+
+class LearningRefresher:
+    def __init__(
+        self, selector: Selector, settings: Settings, *, observed: ObservedReader | None = None
+    ) -> None:
+        self.selector = selector
+        self.settings = settings
+        self._observed = observed
+        self._task: asyncio.Task[None] | None = None
+        self._failing = False
+
+    async def refresh_profiles(self) -> None:
+        """Re-read the observed figures of the last `profile_window_days`."""
+        if self._observed is None:
+            return
+        since = datetime.now(UTC) - timedelta(days=self.settings.profile_window_days)
+        stats = await self._observed(since)
+        self.selector.observed = ObservedProfiles(
+            {(k[0], k[1], k[2]): v for k, v in stats.items()}, rules_of(self.settings)
+        )
+
+    async def refresh(self) -> None:
+        await self.refresh_profiles()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="learning-refresh")
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.refresh()
+            except CatalogError as exc:
+                if not self._failing:
+                    log.warning(
+                        "learning not refreshed; keeping the last", extra={"error": exc.detail}
+                    )
+                self._failing = True
+            else:
+                self._failing = False
+            await asyncio.sleep(self.settings.learning_refresh_s)
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
