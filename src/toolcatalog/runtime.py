@@ -33,6 +33,7 @@ from toolcatalog.config import Settings
 from toolcatalog.errors import CatalogError
 from toolcatalog.formats.catalog_folder import read_catalog_folder
 from toolcatalog.selection.loader import ProfileLoader
+from toolcatalog.selection.refresh import LearningRefresher
 from toolcatalog.selection.selector import Selector
 from toolcatalog.selection.shared_vectors import DatabaseVectors
 from toolcatalog.store import migrate as migrations
@@ -69,6 +70,8 @@ class Runtime:
     selections: SelectionLog = field(kw_only=True)
     # Outcome telemetry: ingestion, observed figures per pattern, retention.
     telemetry: TelemetryService = field(kw_only=True)
+    # Brings observed profiles (and feedback, experiments) into the selector's memory.
+    learning: LearningRefresher = field(kw_only=True)
 
 
 async def import_catalog_if_empty(runtime: Runtime) -> ImportReport | None:
@@ -153,24 +156,29 @@ async def open_runtime(
     await database.open()
     instance_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     catalog = ToolCatalogService(database, settings, instance_id=instance_id)
+    selector = Selector(
+        ProfileLoader(source=catalog, config_path=settings.resolved_catalog_dir()),
+        settings,
+        # Embeddings are shared through the database from the embedding thread; a given
+        # `db` (tests pin one connection) could not serve that beside its own requests.
+        shared=DatabaseVectors(database, asyncio.get_running_loop()) if owns_db else None,
+    )
+    telemetry = TelemetryService(database, settings, catalog.state)
     runtime = Runtime(
         settings,
         database,
         catalog,
         instance_id,
-        selector=Selector(
-            ProfileLoader(source=catalog, config_path=settings.resolved_catalog_dir()),
-            settings,
-            # Embeddings are shared through the database from the embedding thread; a given
-            # `db` (tests pin one connection) could not serve that beside its own requests.
-            shared=DatabaseVectors(database, asyncio.get_running_loop()) if owns_db else None,
-        ),
+        selector=selector,
         health=DatabaseHealth(catalog.tool_count, probe_timeout_s=settings.health_probe_timeout_s),
         keys=ApiKeyService(database, instance_id=instance_id),
         selections=SelectionLog(database),
-        telemetry=TelemetryService(database, settings, catalog.state),
+        telemetry=telemetry,
+        learning=LearningRefresher(
+            selector, settings, observed=lambda since: telemetry.observed_stats(since=since)
+        ),
     )
-    runtime.selector.recorder = runtime.selections
+    selector.recorder = runtime.selections
     metrics.record_build_info(runtime.version)
     try:
         if migrate:
@@ -192,8 +200,10 @@ async def open_runtime(
         if owns_db:
             # A pinned `db` (tests) is one connection: they flush explicitly.
             runtime.selections.start()
+            runtime.learning.start()
         yield runtime
     finally:
+        await runtime.learning.close()
         await runtime.selections.close()
         await runtime.health.close()
         if runtime.listener is not None:

@@ -14,10 +14,11 @@ from datetime import UTC, datetime, timedelta
 
 from toolcatalog.config import Settings
 from toolcatalog.errors import CatalogError
+from toolcatalog.model.telemetry import PatternKey
 from toolcatalog.selection.profiles import Observed, ObservedProfiles, ProfileRules
 from toolcatalog.selection.selector import Selector
 
-ObservedReader = Callable[[datetime], Awaitable[Mapping[tuple[str, str, str], Observed]]]
+ObservedReader = Callable[[datetime], Awaitable[Mapping[PatternKey, Observed]]]
 
 log = logging.getLogger(__name__)
 
