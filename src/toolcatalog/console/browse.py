@@ -121,12 +121,12 @@ async def tool_page(request: Request, name: str, who: Reader) -> Response:
             "tool": cached.tool,
             "versions": list(reversed(versions)),
             "audit": audit,
-            "as_json": _json,
+            "as_json": json_text,
         },
     )
 
 
-def _json(value: Any) -> str:
+def json_text(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
 
 
@@ -160,7 +160,7 @@ async def diff_page(request: Request, name: str, who: Reader) -> Response:
             "before": before,
             "after": after,
             "changes": changes,
-            "as_json": _json,
+            "as_json": json_text,
         },
     )
 
