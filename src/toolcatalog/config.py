@@ -125,6 +125,18 @@ class Settings(BaseSettings):
         description="Most tools one `/tools/import` or `/tools/bulk` request may hold (422 "
         "past it).",
     )
+    import_upstream_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Time limit for reading an import's MCP server (start, tools/list, all "
+        "pages) or OpenAPI URL.",
+    )
+    import_upstream_urls: bool = Field(
+        default=True,
+        description="Editors may import from an MCP server's or OpenAPI spec's URL through the "
+        "API (the service then fetches that URL). stdio commands are CLI-only, always.",
+    )
     log_level: str = Field(default="INFO", description="Root log level.")
     access_log: bool = Field(default=True, description="One JSON log line per request.")
     llm_url: str | None = Field(

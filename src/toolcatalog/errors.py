@@ -9,6 +9,7 @@ CatalogError            .code (stable slug), .detail (one line for people)
     Busy                409 | exit 1   a row lock was not granted in time: retry (Retry-After)
   PreconditionFailed    412            stale If-Match
   StoreUnavailable      503 | exit 1   database unreachable
+  UpstreamUnavailable   502 | exit 1   an import's MCP server or OpenAPI URL did not answer
   Unauthorized          401            missing or unknown API key
   Forbidden             403            role too low
 ```
@@ -92,6 +93,11 @@ class StoreUnavailable(CatalogError):
     title = "Database unavailable"
 
 
+class UpstreamUnavailable(CatalogError):
+    code = "upstream_unavailable"
+    title = "Upstream unavailable"
+
+
 class Unauthorized(CatalogError):
     code = "unauthorized"
     title = "Unauthorized"
@@ -110,6 +116,7 @@ HTTP_STATUS: dict[type[CatalogError], int] = {
     Conflict: 409,
     PreconditionFailed: 412,
     StoreUnavailable: 503,
+    UpstreamUnavailable: 502,
     Unauthorized: 401,
     Forbidden: 403,
 }

@@ -29,6 +29,7 @@ from toolcatalog.api.routes import (
     select,
     tool,
     tools,
+    upstream_import,
 )
 from toolcatalog.api.seed_answers import SEED_PREFIX, SHARED_PREFIX
 from toolcatalog.config import Settings
@@ -95,8 +96,8 @@ def _include_routes(app: FastAPI, cfg: Settings) -> None:
     # routes match in this order, and {name} would take `metrics`, `search`, ... The seed's
     # contract interleaves with ours when it shares the prefix (api/routes/seed.py).
     native_fixed = [
-        ops.router, tools.router, catalog_io.router, search.router, capabilities.router,
-        keys.router, history.router, select.router, environments.router,
+        ops.router, tools.router, catalog_io.router, upstream_import.router, search.router,
+        capabilities.router, keys.router, history.router, select.router, environments.router,
     ]  # fmt: skip
     if cfg.opsconductor_api:
         seed.include(app, seed.fixed_routers(), SHARED_PREFIX)

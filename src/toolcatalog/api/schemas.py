@@ -91,6 +91,7 @@ _MEANING = {
     415: "The body is not JSON",
     422: "The request or definition is invalid; `errors` gives each problem's JSON path",
     428: "If-Match is required (unless TOOLCATALOG_REQUIRE_IF_MATCH=false)",
+    502: "The upstream (MCP server or OpenAPI URL) did not answer in time, or wrongly",
     503: "The database is unreachable",
 }
 

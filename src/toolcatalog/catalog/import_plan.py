@@ -4,13 +4,38 @@ transaction that applies it stays short."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from toolcatalog.catalog.documents import canonical_definition, make_etag
+from toolcatalog.catalog.documents import canonical_definition, diff_documents, make_etag
 from toolcatalog.errors import InvalidDefinition, Problem
+from toolcatalog.formats.upstream import pin_key, pin_of
 from toolcatalog.model.tool import Tool
 from toolcatalog.store.tools import ToolRecord, ToolWrite
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """An imported tool whose upstream changed since it was pinned: the pins' hashes and what
+    accepting it would change in the catalog (a structured diff of the definitions)."""
+
+    name: str
+    upstream: str
+    pinned_sha256: str
+    upstream_sha256: str
+    diff: list[dict[str, Any]]
+    accepted: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "upstream": self.upstream,
+            "pinned_sha256": self.pinned_sha256,
+            "upstream_sha256": self.upstream_sha256,
+            "accepted": self.accepted,
+            "diff": self.diff,
+        }
 
 
 @dataclass(slots=True)
@@ -21,6 +46,7 @@ class ImportPlan:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    drifted: list[Drift] = field(default_factory=list)
 
     @property
     def changed(self) -> int:
@@ -28,17 +54,30 @@ class ImportPlan:
 
 
 def plan_import(
-    tools: Sequence[Tool], existing: Mapping[str, ToolRecord], *, overwrite: bool = True
+    tools: Sequence[Tool],
+    existing: Mapping[str, ToolRecord],
+    *,
+    overwrite: bool = True,
+    accept_drift: bool | Collection[str] = False,
 ) -> ImportPlan:
     """New tools are inserted at revision 1, changed ones updated to the next revision
     (unless `overwrite` is False: then skipped), identical ones left alone (no version, no
-    audit entry), so importing the same files twice changes nothing. Raises
-    InvalidDefinition when a name appears twice."""
+    audit entry), so importing the same files twice changes nothing. A tool pinned to an
+    upstream (see formats.upstream) is compared by its pin instead: the same upstream leaves
+    it as it is (local edits stay), a changed one is drifted and left unless `accept_drift`
+    (True, or the names accepted). Raises InvalidDefinition when a name appears twice."""
     refuse_duplicate_names(tools)
     plan = ImportPlan()
     for tool in tools:
         definition = canonical_definition(tool)
         old = existing.get(tool.name)
+        if old is not None and (drift := _pinned(tool, definition, old, accept_drift)):
+            if drift.name == "":  # the same upstream as pinned
+                plan.unchanged.append(tool.name)
+                continue
+            plan.drifted.append(drift)
+            if not drift.accepted:
+                continue
         if old is None:
             plan.inserts.append(ToolWrite(tool, definition, 1, make_etag(definition, 1)))
             plan.created.append(tool.name)
@@ -51,6 +90,33 @@ def plan_import(
             plan.updates.append((ToolWrite(tool, definition, rev, make_etag(definition, rev)), old))
             plan.updated.append(tool.name)
     return plan
+
+
+_SAME = Drift("", "", "", "", [], False)
+
+
+def _pinned(
+    tool: Tool, definition: dict[str, Any], old: ToolRecord, accept: bool | Collection[str]
+) -> Drift | None:
+    """None when either side is not pinned to the same upstream tool; _SAME when the upstream
+    is as pinned; else the drift."""
+    new_pin = pin_of(tool.metadata)
+    old_meta = old.definition.get("metadata")
+    old_pin = pin_of(old_meta) if isinstance(old_meta, dict) else None
+    if new_pin is None or old_pin is None or pin_key(new_pin) != pin_key(old_pin):
+        return None
+    if new_pin["sha256"] == old_pin["sha256"]:
+        return _SAME
+    accepted = accept is True or (not isinstance(accept, bool) and tool.name in accept)
+    return Drift(
+        name=tool.name,
+        upstream=f"{new_pin['kind']}:{new_pin['server']}/{new_pin['tool']}",
+        pinned_sha256=old_pin["sha256"],
+        upstream_sha256=new_pin["sha256"],
+        diff=[d for d in diff_documents(old.definition, definition)
+              if not d["path"].startswith("metadata.upstream")],
+        accepted=accepted,
+    )  # fmt: skip
 
 
 def refuse_duplicate_names(tools: Sequence[Tool]) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +23,7 @@ from toolcatalog.catalog.documents import (
     merge_patch,
 )
 from toolcatalog.catalog.environments import import_environments, store_environment
-from toolcatalog.catalog.import_plan import plan_import
+from toolcatalog.catalog.import_plan import Drift, plan_import
 from toolcatalog.catalog.migration import ImportedHistory
 from toolcatalog.catalog.state import CatalogState
 from toolcatalog.catalog.views import CachedTool
@@ -64,6 +64,12 @@ class ImportReport:
     dry_run: bool = False
     generation: int | None = None
     history: tuple[int, int] = (0, 0)  # migrated audit entries and telemetry rows written
+    drifted: list[Drift] = field(default_factory=list)  # upstream changed since pinned
+
+    @property
+    def held(self) -> list[str]:
+        """Drifted tools left as they were (not accepted)."""
+        return [d.name for d in self.drifted if not d.accepted]
 
     @property
     def changed(self) -> int:
@@ -136,8 +142,10 @@ class CatalogWrites:
         vocabulary: Vocabulary | None = None,
         history: ImportedHistory | None = None,
         environments: EnvironmentPolicies | None = None,
+        accept_drift: bool | Collection[str] = False,
     ) -> ImportReport:
-        """Create or update many tools in one transaction: all or nothing (see plan_import).
+        """Create or update many tools in one transaction: all or nothing (see plan_import;
+        `accept_drift` says which drifted upstream tools to update).
         `dry_run` runs the whole transaction, including database constraints, then rolls
         it back. `history` (migrated from the seed) is written, once, for the tools this
         import creates or changes, in the same transaction."""
@@ -147,8 +155,9 @@ class CatalogWrites:
                 existing = await tool_store.fetch_tools(
                     conn, [t.name for t in tools], for_update=True
                 )
-                plan = plan_import(tools, existing, overwrite=overwrite)
+                plan = plan_import(tools, existing, overwrite=overwrite, accept_drift=accept_drift)
                 report.created, report.updated = plan.created, plan.updated
+                report.drifted = plan.drifted
                 report.unchanged, report.skipped = plan.unchanged, plan.skipped
                 vocabulary_changed = False
                 if vocabulary is not None:

@@ -20,6 +20,7 @@ from toolcatalog.cli import migration as migration_output
 from toolcatalog.cli import output
 from toolcatalog.cli.output import JsonFlag
 from toolcatalog.cli.running import EXIT_INVALID, cli_settings, command_runtime, run_async
+from toolcatalog.cli.upstream_import import run_upstream_import
 from toolcatalog.errors import InvalidDefinition
 from toolcatalog.formats.catalog_folder import folder_environments, load_vocabulary
 from toolcatalog.formats.definitions import LoadResult, load_paths
@@ -36,13 +37,16 @@ class SourceFormat(StrEnum):
     native = "native"
     opsconductor = "opsconductor"
     opsconductor_db = "opsconductor-db"
+    mcp = "mcp"
+    openapi = "openapi"
 
 
 Sources = Annotated[
     list[str],
     typer.Argument(
         help="YAML/JSON files or folders; for opsconductor-db the seed database's URL "
-        "(postgresql://...).",
+        "(postgresql://...); for mcp stdio:<command line> or a Streamable HTTP URL; for "
+        "openapi a spec's file or URL.",
         show_default=False,
     ),
 ]
@@ -131,7 +135,7 @@ def import_command(
         typer.Option(
             "--format",
             help="native; the seed system's files (opsconductor) or running database "
-            "(opsconductor-db).",
+            "(opsconductor-db); a live MCP server's tools (mcp); an OpenAPI 3 spec (openapi).",
         ),
     ] = SourceFormat.native,
     skip_invalid: Annotated[
@@ -147,10 +151,33 @@ def import_command(
         Path | None,
         typer.Option("--report", help="opsconductor: write the migration report as Markdown."),
     ] = None,
+    accept_drift: Annotated[
+        bool,
+        typer.Option(
+            "--accept-drift",
+            help="mcp, openapi: update tools whose upstream changed since they were imported "
+            "(else they are reported as drifted, left as they are, and the exit code is 1).",
+        ),
+    ] = False,
+    per_tag: Annotated[
+        bool, typer.Option("--per-tag", help="openapi: one tool per tag, not one for the spec.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Import tool definitions in one transaction: all or nothing (unless --skip-invalid),
     idempotent."""
+    if fmt in (SourceFormat.mcp, SourceFormat.openapi):
+        run_upstream_import(
+            "mcp" if fmt is SourceFormat.mcp else "openapi",
+            sources,
+            dry_run=dry_run,
+            overwrite=overwrite,
+            skip_invalid=skip_invalid,
+            accept_drift=accept_drift,
+            group="tag" if per_tag else "spec",
+            as_json=as_json,
+        )
+        return
 
     from_db: list[DatabaseMigration] = []
 
