@@ -208,6 +208,7 @@ async def open_runtime(
         await runtime.health.close()
         if runtime.listener is not None:
             await runtime.listener.stop()
+        await runtime.selector.close()
         await runtime.catalog.state.close()
         if owns_db:
             await database.close()

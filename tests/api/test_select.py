@@ -133,12 +133,15 @@ async def test_hot_reload_changes_results_without_restart(
     before = (await client.post(SELECT, json={"request": text})).json()
     chosen = before["decision"]["tool"]
     await runtime.catalog.set_enabled(chosen, False, actor=Actor("test"))
+    # Selects answer from the previous index while the new one is built beside them.
+    await runtime.selector.aselect_index(fresh=True)
     after = (await client.post(SELECT, json={"request": text})).json()
     assert after["catalog_version"] > before["catalog_version"]
     assert after["decision"] is not None
     assert after["decision"]["tool"] != chosen
     assert chosen not in {c["tool"] for c in after["candidates"]}
     await runtime.catalog.set_enabled(chosen, True, actor=Actor("test"))
+    await runtime.selector.aselect_index(fresh=True)
     again = (await client.post(SELECT, json={"request": text})).json()
     assert again["decision"]["tool"] == chosen
 

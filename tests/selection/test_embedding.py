@@ -388,3 +388,28 @@ def test_concurrent_selects_agree_with_sequential_ones(tmp_path: Path) -> None:
              (again.select(SelectionRequest(request=t)) for t in requests)]  # fmt: skip
     assert together == alone
     assert {retrieval for _, retrieval in together} == {"hybrid"}
+
+
+@needs_model
+async def test_a_change_keeps_selection_hybrid_while_its_embeddings_are_computed(
+    tmp_path: Path,
+) -> None:
+    folder = write_catalog(tmp_path / "c", CATALOG)
+    settings = Settings(llm_url=None, semantic=True, home=tmp_path / "home")
+    selector = Selector(FolderSource(folder, check_interval_s=0), settings)
+    try:
+        assert await selector.await_semantic()
+        text = "rotate the nginx logs now"
+        first = await selector.aselect(SelectionRequest(request=text))
+        write_catalog(folder, {"logs/logrotate.yaml": LOGROTATE})
+        during = await selector.aselect(SelectionRequest(request=text))
+        assert during.catalog_version == first.catalog_version  # the previous index answers
+        assert during.retrieval == "hybrid"
+        await selector.aselect_index(fresh=True)  # the new index, with its embeddings
+        after = await selector.aselect(SelectionRequest(request=text))
+        assert after.catalog_version > first.catalog_version
+        assert after.retrieval == "hybrid"
+        assert after.decision is not None
+        assert after.decision.tool == "logrotate"
+    finally:
+        await selector.close()

@@ -149,10 +149,30 @@ async def test_hot_reload_changes_results_without_restart(
     first = await selector.aselect(SelectionRequest(request="rotate the nginx logs now"))
     assert first.decision is None or first.decision.tool != "logrotate"
     write_catalog(catalog_dir, {"logs/logrotate.yaml": LOGROTATE})
+    await selector.aselect_index(fresh=True)
     second = await selector.aselect(SelectionRequest(request="rotate the nginx logs now"))
     assert second.decision is not None
     assert second.decision.tool == "logrotate"
     assert second.catalog_version > first.catalog_version
+
+
+async def test_a_new_catalog_is_answered_from_the_previous_index_until_its_own_is_built(
+    selector: Selector, catalog_dir: Path
+) -> None:
+    text = "rotate the nginx logs now"
+    first = await selector.aselect(SelectionRequest(request=text))
+    write_catalog(catalog_dir, {"logs/logrotate.yaml": LOGROTATE})
+    # The select right after the change does not wait for the new index: it answers from
+    # the previous one and says so by its catalog version.
+    during = await selector.aselect(SelectionRequest(request=text))
+    assert during.catalog_version == first.catalog_version
+    assert during.decision is None or during.decision.tool != "logrotate"
+    await selector.aselect_index(fresh=True)
+    after = await selector.aselect(SelectionRequest(request=text))
+    assert after.catalog_version > first.catalog_version
+    assert after.decision is not None
+    assert after.decision.tool == "logrotate"
+    await selector.close()
 
 
 def test_stage_a_capability_aliases_lift_the_tools_that_offer_them(selector: Selector) -> None:

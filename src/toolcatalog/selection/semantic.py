@@ -40,6 +40,11 @@ log = logging.getLogger(__name__)
 KINDS = ("description", "example", "capability")
 EMBED_CHUNK = 512  # texts embedded between checks whether to save the cache file
 SAVE_EVERY_S = 30.0
+SAVE_AFTER_TEXTS = 64  # or this many new texts: a write's one changed text waits
+# A calibration is kept for a new index while under this share of its texts differ from the
+# texts it was computed on (a write changes one tool's few texts; recalibrating cost ~0.2 s
+# of CPU per write for the starter catalog, more than the rest of the index).
+RECALIBRATE_SHARE = 0.02
 
 
 def tool_texts(tool: Tool) -> list[tuple[int, str]]:
@@ -80,6 +85,8 @@ class EmbeddingCache:
         self.fetched = 0  # and those it got from `shared`
         self._vectors: dict[bytes, Array] = {}
         self._lock = threading.Lock()
+        self._unsaved = 0  # texts embedded since the file was last written
+        self._saved_at = time.monotonic()
         if path is not None and path.is_file():
             try:
                 with np.load(path) as data:
@@ -131,7 +138,15 @@ class EmbeddingCache:
                 if time.monotonic() - saved > SAVE_EVERY_S and at + EMBED_CHUNK < len(pending):
                     self._save()
                     saved = time.monotonic()
-            self._save()
+            self._unsaved += len(missing)
+            # The file holds every vector (3 MB for the starter catalog): rewriting it for
+            # the one text a write changed cost more than embedding that text. A few texts
+            # wait for the next save (other replicas get them from `shared` meanwhile).
+            if (
+                self._unsaved >= SAVE_AFTER_TEXTS
+                or time.monotonic() - self._saved_at > SAVE_EVERY_S
+            ):
+                self._save()
         with self._lock:
             return np.stack([self._vectors[k] for k in keys])
 
@@ -154,6 +169,7 @@ class EmbeddingCache:
             self.shared = None
 
     def _save(self) -> None:
+        self._unsaved, self._saved_at = 0, time.monotonic()
         if self.path is None:
             return
         with self._lock:
@@ -202,6 +218,7 @@ class SemanticIndex:
         self._kinds = np.maximum(np.bincount(self._slot_tool, minlength=self.size), 1)
         self._vectors: Array | None = None
         self.calibration: Calibration | None = None  # set before `ready`
+        self.calibrated_on: frozenset[str] = frozenset()  # the texts it was computed on
         self.embedded = 0  # texts in so far, of len(self.texts): progress for people
         self.ready = threading.Event()  # set once the embeddings are in
         self.done = threading.Event()  # set once filling ended, ready or failed
@@ -210,16 +227,28 @@ class SemanticIndex:
     def _embedded(self, count: int) -> None:
         self.embedded = count
 
-    def fill(self, prepare: Callable[[], tuple[MiniLMEncoder, EmbeddingCache]]) -> None:
+    def fill(
+        self,
+        prepare: Callable[[], tuple[MiniLMEncoder, EmbeddingCache]],
+        previous: SemanticIndex | None = None,
+    ) -> None:
         """Embed every text (cached ones are free) with the encoder and cache `prepare` gives;
-        sets `ready`. Never raises."""
+        sets `ready`. `previous`'s calibration is kept when few texts differ from those it
+        was computed on (see RECALIBRATE_SHARE). Never raises."""
         try:
             started = time.monotonic()
             encoder, cache = prepare()
             computed, fetched = cache.computed, cache.fetched
             vectors = cache.embed(encoder, self.texts, self._embedded)
+            kept = _kept_calibration(previous, self.texts)
+            if kept is not None:
+                self.calibration, self.calibrated_on = kept
+                self._vectors = vectors
+                self.ready.set()
+                return
             negatives = cache.embed(encoder, list(generic_requests()))
             self.calibration = calibrate(vectors, self.text_kinds, negatives)
+            self.calibrated_on = frozenset(self.texts)
             self._vectors = vectors
             self.ready.set()
             log.info(
@@ -319,6 +348,14 @@ class SemanticEngine:
         ).start()
         return index
 
+    def filled_index(self, tools: Sequence[Tool], previous: SemanticIndex | None) -> SemanticIndex:
+        """A SemanticIndex of `tools` filled on this thread (only texts not cached are
+        embedded; `previous`'s calibration kept when few texts changed), for a selector
+        that swaps it in once ready."""
+        index = SemanticIndex(tools)
+        index.fill(self._prepare, previous)
+        return index
+
     def view(self, index: SemanticIndex, text: str) -> SemanticView | None:
         """Semantic scores for request `text` over `index`, once `index` is ready."""
         queries = self.queries
@@ -340,3 +377,19 @@ class SemanticView:
     @property
     def calibration(self) -> Calibration | None:
         return self.index.calibration
+
+
+def _kept_calibration(
+    previous: SemanticIndex | None, texts: Sequence[str]
+) -> tuple[Calibration, frozenset[str]] | None:
+    """`previous`'s calibration and its texts, when under RECALIBRATE_SHARE of `texts`
+    differ from those texts (counted against the texts it was computed on, so many small
+    changes add up to a recalibration)."""
+    if previous is None or previous.calibration is None or not previous.calibrated_on:
+        return None
+    base = previous.calibrated_on
+    current = set(texts)
+    differing = len(current - base) + len(base - current)
+    if differing > RECALIBRATE_SHARE * max(len(base), 1):
+        return None
+    return previous.calibration, base
