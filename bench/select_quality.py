@@ -14,6 +14,13 @@ embeddings are cached under TOOLCATALOG_HOME/embeddings, so only the first run p
 `--lexical` measures lexical retrieval alone. `--terse` measures the catalog reduced to what a
 terse imported catalog has: names and descriptions, no examples and no typical use cases
 (a generality check that needs no outside data).
+
+    python bench/select_quality.py --export-feedback http://127.0.0.1:8080 --out FILE.jsonl
+        [--api-key KEY]
+
+writes the requests callers gave feedback on (accepted: the decided tool; overridden: the tool
+they used instead; GET /api/v1/selections/feedback) as lines of the format above, an
+evaluation set from production to pass as --queries.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import dataclasses
 import json
 import logging
 import sys
+import urllib.request
 from pathlib import Path
 
 from toolcatalog.config import Settings
@@ -73,14 +81,41 @@ def _terse(tool: Tool) -> Tool:
     return tool.model_copy(update={"examples": [], "capabilities": capabilities})
 
 
+def export_feedback(base: str, out: Path, api_key: str | None) -> int:
+    """Accepted and overridden selections as evaluation lines; returns how many."""
+    url = base.rstrip("/") + "/api/v1/selections/feedback?limit=10000"
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    request = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(request, timeout=60) as response:
+        examples = json.load(response)["examples"]
+    lines = [
+        {"id": e["id"], "query": e["query"], "tools": e["tools"], "platform": None, "prefer": None}
+        for e in examples
+        if e["outcome"] != "rejected"
+    ]
+    out.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return len(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--queries", required=True, type=Path)
+    parser.add_argument("--queries", type=Path)
+    parser.add_argument("--export-feedback", metavar="URL", help="the service to export from")
+    parser.add_argument("--out", type=Path, help="where --export-feedback writes")
+    parser.add_argument("--api-key", help="a reader key for --export-feedback")
     parser.add_argument("--catalog", default=Path("catalog"), type=Path)
     parser.add_argument("--misses", action="store_true", help="print each failure")
     parser.add_argument("--lexical", action="store_true", help="no semantic retrieval")
     parser.add_argument("--terse", action="store_true", help="descriptions only, no examples")
     args = parser.parse_args(argv)
+    if args.export_feedback:
+        if args.out is None:
+            parser.error("--export-feedback needs --out FILE")
+        count = export_feedback(args.export_feedback, args.out, args.api_key)
+        print(f"{count} labelled requests written to {args.out}")
+        return 0
+    if args.queries is None:
+        parser.error("--queries is required (or --export-feedback)")
     logging.basicConfig(level=logging.ERROR)
     # strict=False: the starter catalog is edited while it is measured; broken files are skipped.
     settings = Settings(llm_url=None, semantic=not args.lexical)

@@ -23,6 +23,7 @@ from pathlib import Path
 from toolcatalog import metrics
 from toolcatalog.catalog.backup import BackupReport, RestoreReport, restore_backup, write_backup
 from toolcatalog.catalog.changes import ChangeListener, ChangeNotice
+from toolcatalog.catalog.feedback import FeedbackService
 from toolcatalog.catalog.health import DatabaseHealth
 from toolcatalog.catalog.keys import ApiKeyService, ensure_initial_admin_key
 from toolcatalog.catalog.selection_log import SelectionLog
@@ -70,6 +71,8 @@ class Runtime:
     selections: SelectionLog = field(kw_only=True)
     # Outcome telemetry: ingestion, observed figures per pattern, retention.
     telemetry: TelemetryService = field(kw_only=True)
+    # Verdicts on selections, read back as labelled requests.
+    feedback: FeedbackService = field(kw_only=True)
     # Brings observed profiles (and feedback, experiments) into the selector's memory.
     learning: LearningRefresher = field(kw_only=True)
 
@@ -164,6 +167,8 @@ async def open_runtime(
         shared=DatabaseVectors(database, asyncio.get_running_loop()) if owns_db else None,
     )
     telemetry = TelemetryService(database, settings, catalog.state)
+    selections = SelectionLog(database)
+    feedback = FeedbackService(database, selections, telemetry)
     runtime = Runtime(
         settings,
         database,
@@ -172,10 +177,14 @@ async def open_runtime(
         selector=selector,
         health=DatabaseHealth(catalog.tool_count, probe_timeout_s=settings.health_probe_timeout_s),
         keys=ApiKeyService(database, instance_id=instance_id),
-        selections=SelectionLog(database),
+        selections=selections,
         telemetry=telemetry,
+        feedback=feedback,
         learning=LearningRefresher(
-            selector, settings, observed=lambda since: telemetry.observed_stats(since=since)
+            selector,
+            settings,
+            observed=lambda since: telemetry.observed_stats(since=since),
+            labelled=feedback.labelled,
         ),
     )
     selector.recorder = runtime.selections

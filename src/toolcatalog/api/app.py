@@ -27,6 +27,7 @@ from toolcatalog.api.routes import (
     search,
     seed,
     select,
+    selections,
     tool,
     tools,
     upstream_import,
@@ -97,7 +98,8 @@ def _include_routes(app: FastAPI, cfg: Settings) -> None:
     # contract interleaves with ours when it shares the prefix (api/routes/seed.py).
     native_fixed = [
         ops.router, tools.router, catalog_io.router, upstream_import.router, search.router,
-        capabilities.router, keys.router, history.router, select.router, environments.router,
+        capabilities.router, keys.router, history.router, select.router, selections.router,
+        environments.router,
     ]  # fmt: skip
     if cfg.opsconductor_api:
         seed.include(app, seed.fixed_routers(), SHARED_PREFIX)

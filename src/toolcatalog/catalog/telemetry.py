@@ -76,17 +76,26 @@ def labels_of(snapshot: CatalogSnapshot) -> _Labels:
     return _Labels(snapshot.generation, patterns, frozenset(environments))
 
 
-def _label_problem(event: TelemetryEvent, labels: _Labels) -> str | None:
-    capabilities = labels.patterns.get(event.tool)
+def pattern_problem(tool: str, capability: str, pattern: str, labels: _Labels) -> str | None:
+    """Why (tool, capability, pattern) names no pattern of the catalog, or None. Telemetry
+    events and selection feedback name patterns alike."""
+    capabilities = labels.patterns.get(tool)
     if capabilities is None:
-        return f"unknown tool {event.tool!r}{did_you_mean(event.tool, labels.patterns)}"
-    patterns = capabilities.get(event.capability)
+        return f"unknown tool {tool!r}{did_you_mean(tool, labels.patterns)}"
+    patterns = capabilities.get(capability)
     if patterns is None:
-        near = did_you_mean(event.capability, capabilities)
-        return f"tool {event.tool!r} has no capability {event.capability!r}{near}"
-    if event.pattern not in patterns:
-        near = did_you_mean(event.pattern, patterns)
-        return f"capability {event.tool}/{event.capability} has no pattern {event.pattern!r}{near}"
+        near = did_you_mean(capability, capabilities)
+        return f"tool {tool!r} has no capability {capability!r}{near}"
+    if pattern not in patterns:
+        near = did_you_mean(pattern, patterns)
+        return f"capability {tool}/{capability} has no pattern {pattern!r}{near}"
+    return None
+
+
+def _label_problem(event: TelemetryEvent, labels: _Labels) -> str | None:
+    problem = pattern_problem(event.tool, event.capability, event.pattern, labels)
+    if problem is not None:
+        return problem
     if event.environment is not None and event.environment not in labels.environments:
         near = did_you_mean(event.environment, labels.environments)
         return f"unknown environment {event.environment!r}{near}"
@@ -157,6 +166,10 @@ class TelemetryService:
     @property
     def retention(self) -> timedelta:
         return timedelta(days=self._settings.telemetry_retention_days)
+
+    async def current_labels(self) -> _Labels:
+        """The catalog's tool/capability/pattern and environment names, per generation."""
+        return await self._current_labels()
 
     async def _current_labels(self) -> _Labels:
         snapshot = await self._state.snapshot()

@@ -19,6 +19,7 @@ from toolcatalog.selection.features import (
     dimensions,
     estimate_pattern,
 )
+from toolcatalog.selection.feedback import FeedbackMemory
 from toolcatalog.selection.gate import gate
 from toolcatalog.selection.intent import IntentReading, action_words, read_intent
 from toolcatalog.selection.models import (
@@ -142,6 +143,8 @@ class CandidateEnumerator:
         self._declared = [e.pattern.effect_declared for e in index.patterns]
         # Telemetry's figures (profiles.py); estimates and rulings above depend on them.
         self.observed: ObservedProfiles | None = None
+        # Labelled requests from feedback (feedback.py), set by the selector per request.
+        self.memory: FeedbackMemory | None = None
 
     def use_observed(self, observed: ObservedProfiles | None) -> None:
         """Calibrate with `observed` from now on: a new object drops the estimates and
@@ -167,7 +170,7 @@ class CandidateEnumerator:
         stage_a = request.classification
         hint = stage_a.intent.action if stage_a is not None and stage_a.intent else None
         reading = read_intent(request.request, hint)
-        pool = retrieve(index, request, ctx, semantic)
+        pool = retrieve(index, request, ctx, semantic, self._learned(request))
         raw, order, relevance = pool.raw, pool.order, pool.relevance
         scored: list[Scored] = []
         excluded: list[Excluded] = []
@@ -226,6 +229,15 @@ class CandidateEnumerator:
             by_tool,
             reading,
         )
+
+    def _learned(self, request: SelectionRequest) -> dict[int, float] | None:
+        """Feedback's evidence for the request's tools, by index position."""
+        memory = self.memory
+        if memory is None or not len(memory):
+            return None
+        position = self.index.tool_position
+        lifts = memory.lifts(request.request)
+        return {position[t]: v for t, v in lifts.items() if t in position} or None
 
     def _environment(self, ctx: PolicyContext) -> tuple[EnvironmentRules, str] | None:
         if ctx.environment is None:

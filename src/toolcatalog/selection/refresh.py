@@ -1,24 +1,28 @@
 """LearningRefresher: brings what the database learned to the in-memory selector, so that no
 select reads the database. Every `learning_refresh_s` (and on demand, after a change made
 through this process) it re-reads each source it was given and swaps the result into the
-selector whole: observed profiles from telemetry's hourly rollups, labelled feedback,
-experiments. A failed read keeps what the selector had and is logged once."""
+selector whole: observed profiles from telemetry's hourly rollups, labelled feedback (the
+newest feedback.MAX_EXAMPLES), experiments. A failed read keeps what the selector had and is
+logged once."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from toolcatalog.config import Settings
 from toolcatalog.errors import CatalogError
 from toolcatalog.model.telemetry import PatternKey
+from toolcatalog.selection.feedback import FeedbackMemory, LabelledExample
 from toolcatalog.selection.profiles import Observed, ObservedProfiles, ProfileRules
 from toolcatalog.selection.selector import Selector
+from toolcatalog.store.selections import LabelledRequest
 
 ObservedReader = Callable[[datetime], Awaitable[Mapping[PatternKey, Observed]]]
+LabelledReader = Callable[[], Awaitable[Sequence[LabelledRequest]]]
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +37,17 @@ def rules_of(settings: Settings) -> ProfileRules:
 
 class LearningRefresher:
     def __init__(
-        self, selector: Selector, settings: Settings, *, observed: ObservedReader | None = None
+        self,
+        selector: Selector,
+        settings: Settings,
+        *,
+        observed: ObservedReader | None = None,
+        labelled: LabelledReader | None = None,
     ) -> None:
         self.selector = selector
         self.settings = settings
         self._observed = observed
+        self._labelled = labelled
         self._task: asyncio.Task[None] | None = None
         self._failing = False
 
@@ -51,8 +61,27 @@ class LearningRefresher:
             {(k[0], k[1], k[2]): v for k, v in stats.items()}, rules_of(self.settings)
         )
 
+    async def refresh_feedback(self) -> None:
+        """Rebuild the selector's feedback memory from the newest labelled requests."""
+        if self._labelled is None:
+            return
+        rows = await self._labelled()
+        # Oldest first, so that the memory's cap keeps the newest (rows come newest first).
+        memory = FeedbackMemory(
+            LabelledExample(r.request, r.tool_name, r.outcome != "rejected") for r in reversed(rows)
+        )
+        self.selector.memory = memory
+
+    def learn(self, example: LabelledExample) -> None:
+        """Feedback given through this process: the selector learns it at once."""
+        memory = self.selector.memory
+        if memory is None:
+            memory = self.selector.memory = FeedbackMemory()
+        memory.add(example)
+
     async def refresh(self) -> None:
         await self.refresh_profiles()
+        await self.refresh_feedback()
 
     def start(self) -> None:
         if self._task is None:

@@ -8,6 +8,7 @@ platform-compatible), so the cost of the later stages does not grow with the cat
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy.typing as npt
 
 from toolcatalog.selection.bm25 import FloatArray
 from toolcatalog.selection.calibrate import Calibration
+from toolcatalog.selection.feedback import LIFT, REJECT_SHARE
 from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.policy import PolicyContext
 from toolcatalog.selection.retrieval import CatalogIndex, Retrieval
@@ -223,8 +225,10 @@ def retrieve(
     request: SelectionRequest,
     ctx: PolicyContext,
     semantic: SemanticView | None = None,
+    learned: Mapping[int, float] | None = None,
 ) -> Pool:
-    """The request's pool over `index`; with `semantic` (a ready index), fused with it."""
+    """The request's pool over `index`; with `semantic` (a ready index), fused with it.
+    `learned`: tool position -> net feedback evidence in -1..1 (feedback.FeedbackMemory)."""
     steering = steering_values(request)
     text = request.request if not steering else f"{request.request} {' '.join(steering)}"
     retrieval = index.retrieve(query_terms(text))
@@ -255,6 +259,14 @@ def retrieve(
     problems = named_as_problem(index, request.request)
     if problems:
         raw[problems] *= NAMED_PROBLEM_LEXICAL
+    for i, evidence in (learned or {}).items():
+        if evidence > 0:  # callers used this tool for requests like this one
+            raw[i] += LIFT * evidence * reference
+            coverage[i] = max(coverage[i], 0.5)
+            matches[i] = max(matches[i], 2.0)
+            vouched[i] = True
+        else:  # ... or rejected it
+            raw[i] *= 1.0 + REJECT_SHARE * evidence
     size = pool_size(request)
     # Tools that cannot run here at all (disabled, another platform) are not part of the
     # request's world: they neither enter the pool nor set the relevance scale.

@@ -28,6 +28,7 @@ from toolcatalog.selection.checks import (
 from toolcatalog.selection.decide import decide, is_tied, tied_candidates
 from toolcatalog.selection.encoders.minilm import ModelUnavailable
 from toolcatalog.selection.explain import candidate, over_limit_notes, sibling_reasons
+from toolcatalog.selection.feedback import FeedbackMemory
 from toolcatalog.selection.loader import ProfileLoader, SnapshotSource
 from toolcatalog.selection.models import (
     Decision,
@@ -105,6 +106,9 @@ class Selector:
         # Telemetry's figures per pattern, swapped in whole by the runtime's refresher
         # (catalog/learning.py): read per request without I/O.
         self.observed: ObservedProfiles | None = None
+        # Labelled requests from feedback, replaced whole by the refresher, extended in
+        # place by feedback given through this process.
+        self.memory: FeedbackMemory | None = None
         if self.settings.semantic and engine is None:
             try:
                 self._engine = SemanticEngine(
@@ -290,6 +294,7 @@ class Selector:
         interactive = wants_answer_now(request, prefs)
         share = preference_share(prefs)
         enumerator.use_observed(self.observed)
+        enumerator.memory = self.memory
         return prefs, enumerator.enumerate(request, prefs.weights, view, interactive, share)
 
     @property

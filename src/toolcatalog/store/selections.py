@@ -43,6 +43,7 @@ class LabelledRequest:
     """A selection's request with the feedback on it: `tool` is what the caller used (the
     decided tool when accepted, theirs when overridden), or the refused one when rejected."""
 
+    selection_id: uuid.UUID
     request: str
     outcome: str
     tool_name: str
@@ -62,7 +63,7 @@ _UPSERT_FEEDBACK_SQL = (
     "RETURNING selection_id, outcome, tool_name, capability, pattern, created_at"
 )
 _LABELLED_SQL = (
-    "SELECT s.request, f.outcome, f.tool_name, f.capability, f.pattern, "
+    "SELECT selection_id, s.request, f.outcome, f.tool_name, f.capability, f.pattern, "
     "s.tool_name AS decided_tool, f.created_at "
     "FROM tool_selection_feedback f JOIN tool_selections s USING (selection_id) "
     "WHERE f.created_at >= $1 ORDER BY f.created_at DESC, f.selection_id LIMIT $2"
