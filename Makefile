@@ -39,8 +39,17 @@ fmt: $(STAMP) ## Format and autofix
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
+.PHONY: chromium
+chromium: ## Install Debian's Chromium for the console's browser tests (where root may apt-get)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	      >/dev/null 2>&1 || echo "could not install chromium: the browser tests will skip"; \
+	  else echo "no chromium and no apt-get as root here: the browser tests will skip"; fi; }
+
 .PHONY: test
-test: lint ## Lint, then the whole test suite against real PostgreSQL
+test: lint chromium ## Lint, then the whole test suite against real PostgreSQL
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 .PHONY: bench

@@ -120,4 +120,7 @@ async def check_draft(
         message = f"must stay {name!r}; to copy this tool under a new name, use New tool"
         return DefinitionCheck(None, [Problem("name", message, line=line)])
     check = await check_definition(catalog, data)
-    return DefinitionCheck(tool, list(check.problems), list(check.warnings))
+    # Editing a tool replaces it: that is the point, not advice.
+    replacing = f"tool {tool.name!r} exists;"
+    warnings = [w for w in check.warnings if name is None or not w.startswith(replacing)]
+    return DefinitionCheck(tool, list(check.problems), warnings)
