@@ -206,12 +206,14 @@ async def open_runtime(
             )
             runtime.listener.start()
             await _warm_up(runtime)
+            runtime.telemetry.start()
         if owns_db:
             # A pinned `db` (tests) is one connection: they flush explicitly.
             runtime.selections.start()
             runtime.learning.start()
         yield runtime
     finally:
+        await runtime.telemetry.close()
         await runtime.learning.close()
         await runtime.selections.close()
         await runtime.health.close()

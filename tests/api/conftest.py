@@ -41,6 +41,7 @@ async def keys(db: Database) -> Keys:
         editor={"Authorization": f"Bearer {made[Role.editor].secret}"},
         admin={"X-API-Key": made[Role.admin].secret},
         none={},
+        reporter={"Authorization": f"Bearer {made[Role.reporter].secret}"},
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -35,6 +35,7 @@ class Keys:
     editor: dict[str, str]
     admin: dict[str, str]
     none: dict[str, str]
+    reporter: dict[str, str] = field(default_factory=dict)
 
     def of(self, role: str) -> dict[str, str]:
         headers: dict[str, str] = getattr(self, role)

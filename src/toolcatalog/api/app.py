@@ -18,6 +18,7 @@ from toolcatalog.api.middleware import RequestContextMiddleware, RouteTemplates
 from toolcatalog.api.problems import install_problem_handlers
 from toolcatalog.api.responses import ORJSONResponse
 from toolcatalog.api.routes import (
+    analytics,
     capabilities,
     catalog_io,
     environments,
@@ -28,6 +29,7 @@ from toolcatalog.api.routes import (
     seed,
     select,
     selections,
+    telemetry,
     tool,
     tools,
     upstream_import,
@@ -99,7 +101,7 @@ def _include_routes(app: FastAPI, cfg: Settings) -> None:
     native_fixed = [
         ops.router, tools.router, catalog_io.router, upstream_import.router, search.router,
         capabilities.router, keys.router, history.router, select.router, selections.router,
-        environments.router,
+        environments.router, telemetry.router, analytics.router,
     ]  # fmt: skip
     if cfg.opsconductor_api:
         seed.include(app, seed.fixed_routers(), SHARED_PREFIX)

@@ -143,7 +143,7 @@ ReaderDep = Annotated[Caller, Depends(require(None))]
 MetricsReaderDep = Annotated[Caller, Depends(require(None, open_when="open_metrics"))]
 DocsReader = Depends(require(None, open_when="open_docs"))
 EditorDep = Annotated[Caller, Depends(require(Role.editor))]
-# Outcomes of selections (feedback): reporter keys, and editors and admins.
+# Reporting outcomes (telemetry, feedback on selections): reporter keys, editors and admins.
 ReporterDep = Annotated[Caller, Depends(require(Role.reporter))]
 AdminDep = Annotated[Caller, Depends(require(Role.admin))]
 # Managing keys always needs a real admin key, whatever the development setting says.

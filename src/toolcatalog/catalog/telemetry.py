@@ -9,6 +9,7 @@ stays as it is.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,8 +19,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from toolcatalog import metrics
+from toolcatalog.catalog import analytics
+from toolcatalog.catalog.analytics import (
+    CapacityTrend,
+    GroupBy,
+    Interval,
+    ProfileDrift,
+    UsageRow,
+)
 from toolcatalog.catalog.state import CatalogState
 from toolcatalog.config import Settings
+from toolcatalog.errors import CatalogError
 from toolcatalog.model.names import did_you_mean
 from toolcatalog.model.profile import Environment
 from toolcatalog.model.snapshot import CatalogSnapshot
@@ -34,6 +44,8 @@ MAX_EVENTS = 5000  # per request: ~1 MiB of JSON, the default body limit
 # Clocks disagree: an event up to this far in the future is taken as now-ish, not refused.
 FUTURE_SLACK = timedelta(minutes=5)
 _PRUNE_BATCH = 50_000
+DRIFT_EVERY_S = 60.0
+PRUNE_EVERY_S = 3600.0
 # Validating a batch costs ~4 us an event; past this many the work leaves the event loop.
 _THREAD_OVER = 200
 
@@ -127,8 +139,10 @@ def check_events(
             rejected.append(Rejected(i, problem))
             continue
         at = event.at or now
-        if at.tzinfo is None:
-            rejected.append(Rejected(i, "at: needs a UTC offset, e.g. 2026-01-31T12:00:00Z"))
+        try:  # a time without an offset is UTC, as everywhere in the API
+            at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+        except OverflowError:
+            rejected.append(Rejected(i, "at: outside years 1..9999 in UTC"))
             continue
         if at > now + FUTURE_SLACK:
             rejected.append(Rejected(i, f"at: {at.isoformat()} is in the future"))
@@ -138,7 +152,7 @@ def check_events(
             continue
         rows.append(
             TelemetryWrite(
-                observed_at=at.astimezone(UTC),
+                observed_at=at,
                 tool_name=event.tool,
                 capability=event.capability,
                 pattern=event.pattern,
@@ -162,6 +176,7 @@ class TelemetryService:
         self._settings = settings
         self._state = state
         self._labels: _Labels | None = None
+        self._task: asyncio.Task[None] | None = None
 
     @property
     def retention(self) -> timedelta:
@@ -228,3 +243,77 @@ class TelemetryService:
         if events or rollups:
             log.info("pruned telemetry", extra={"events": events, "rollups": rollups})
         return PruneReport(events, rollups)
+
+    async def usage(
+        self, by: GroupBy, since: datetime, until: datetime, interval: Interval
+    ) -> list[UsageRow]:
+        """Calls, success rate and p50/p95 per `by` and per `interval` bucket (hour, day,
+        week; all: the whole window) of the hours [since, until). Raises InvalidDefinition
+        for a window that is empty or would have over MAX_BUCKETS buckets."""
+        width = analytics.INTERVALS.get(interval)
+        analytics.check_window(since, until, width)
+        async with self._db.connection("telemetry_usage") as conn:
+            rows = await telemetry_store.fetch_bucket_stats(conn, by, since, until, width)
+        return analytics.usage_rows(rows)
+
+    async def profiles(
+        self, since: datetime, until: datetime, *, min_samples: int | None = None
+    ) -> list[ProfileDrift]:
+        """Declared against observed, per pattern with enough events, most wrong first."""
+        analytics.check_window(since, until, None)
+        observed = await self.observed_stats(since=since, until=until)
+        snapshot = await self._state.snapshot()
+        least = min_samples if min_samples is not None else self._settings.telemetry_min_samples
+        return analytics.profile_drift(snapshot, observed, least)
+
+    async def capacity(
+        self, *, days: int, horizon: int, now: datetime | None = None
+    ) -> list[CapacityTrend]:
+        """Calls per day per tool over the last `days` whole days, trend and forecast."""
+        today = (now or datetime.now(UTC)).replace(hour=0, minute=0, second=0, microsecond=0)
+        first = today - timedelta(days=days)
+        async with self._db.connection("telemetry_capacity") as conn:
+            daily = await telemetry_store.fetch_bucket_stats(
+                conn, "tool", first, today, timedelta(days=1)
+            )
+        return analytics.capacity_trends(daily, first, days, horizon)
+
+    async def refresh_drift(self, *, now: datetime | None = None) -> tuple[int, float]:
+        """Set the drift gauges from the last hour's rollups: patterns whose observed p95 is
+        over 3x the declared time, and the worst ratio. Returns both."""
+        now = now or datetime.now(UTC)
+        drift = await self.profiles(now - timedelta(hours=1), now + timedelta(hours=1))
+        slow, worst = analytics.slow_patterns(drift)
+        metrics.TELEMETRY_PATTERNS_SLOW.set(slow)
+        metrics.TELEMETRY_WORST_P95_RATIO.set(worst)
+        return slow, worst
+
+    async def maintain(self) -> None:
+        """Until cancelled: the drift gauges every minute, retention every hour. A failure
+        (database away) is logged and retried at the next turn, never raised."""
+        loop = asyncio.get_running_loop()
+        next_prune = loop.time()
+        while True:
+            try:
+                await self.refresh_drift()
+                if loop.time() >= next_prune:
+                    next_prune = loop.time() + PRUNE_EVERY_S
+                    await self.prune()
+            except CatalogError as exc:
+                log.warning("telemetry maintenance failed", extra={"error": exc.detail})
+            except Exception:
+                log.exception("telemetry maintenance failed")
+            await asyncio.sleep(DRIFT_EVERY_S)
+
+    def start(self) -> None:
+        """Run `maintain()` in the background (serve only; one task per process)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self.maintain(), name="telemetry-maintenance")
+
+    async def close(self) -> None:
+        """Stop the background task at once (it holds no state worth finishing)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
