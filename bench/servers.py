@@ -154,7 +154,8 @@ def _machine_busy_s() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-def _tree_s(pid: int | None) -> float:
+def tree_cpu_s(pid: int | None) -> float:
+    """CPU seconds (user + system) used so far by `pid` and its children."""
     if pid is None:
         return 0.0
     total = 0.0
@@ -186,9 +187,9 @@ class CpuShare:
 @contextmanager
 def cpu_watch(target: Target) -> Iterator[list[CpuShare]]:
     out: list[CpuShare] = []
-    start = (time.monotonic(), _machine_busy_s(), _tree_s(target.pid), _client_s())
+    start = (time.monotonic(), _machine_busy_s(), tree_cpu_s(target.pid), _client_s())
     yield out
-    end = (time.monotonic(), _machine_busy_s(), _tree_s(target.pid), _client_s())
+    end = (time.monotonic(), _machine_busy_s(), tree_cpu_s(target.pid), _client_s())
     capacity = (end[0] - start[0]) * (os.cpu_count() or 1)
     server, client = end[2] - start[2], end[3] - start[3]
     other = max(0.0, (end[1] - start[1]) - server - client)

@@ -52,10 +52,21 @@ class BucketStats:
 
 
 _COLUMNS = [f.name for f in fields(TelemetryWrite)]
+# One statement for a batch's rollups (unnest of parallel arrays; each row's bucket counts as
+# an array literal, since a 2-D array must be rectangular and unnest would flatten it). Rows
+# come sorted by key, so concurrent batches lock rollup rows in one order. Measured on the
+# loaded 2-core VM, 500 events over ~200 pattern-hours: one executemany row per rollup
+# 2,560 events/s for COPY + rollups, this one statement 3,630 (in-process, same load).
 _UPSERT_HOURLY_SQL = """
 INSERT INTO tool_telemetry_hourly AS h (hour, tool_name, capability, pattern, calls, successes,
                                         duration_sum_ms, duration_counts, cost_sum, cost_calls)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+SELECT r.hour, r.tool_name, r.capability, r.pattern, r.calls, r.successes, r.duration_sum_ms,
+       r.counts::bigint[], r.cost_sum, r.cost_calls
+FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[],
+            $7::float8[], $8::text[], $9::float8[], $10::bigint[])
+     WITH ORDINALITY AS r(hour, tool_name, capability, pattern, calls, successes,
+                          duration_sum_ms, counts, cost_sum, cost_calls, i)
+ORDER BY r.i
 ON CONFLICT (tool_name, capability, pattern, hour) DO UPDATE SET
     calls = h.calls + excluded.calls,
     successes = h.successes + excluded.successes,
@@ -115,16 +126,20 @@ async def insert_telemetry(conn: Any, rows: Sequence[TelemetryWrite]) -> None:
         columns=_COLUMNS,
         records=[tuple(getattr(r, c) for c in _COLUMNS) for r in rows],
     )
-    await conn.executemany(
+    rollups = rollups_of(rows)
+    await conn.execute(
         _UPSERT_HOURLY_SQL,
-        [
-            (
-                r.hour, *r.key, r.calls, r.successes, r.duration_sum_ms, r.duration_counts,
-                r.cost_sum, r.cost_calls,
-            )
-            for r in rollups_of(rows)
-        ],
-    )  # fmt: skip
+        [r.hour for r in rollups],
+        [r.key.tool for r in rollups],
+        [r.key.capability for r in rollups],
+        [r.key.pattern for r in rollups],
+        [r.calls for r in rollups],
+        [r.successes for r in rollups],
+        [r.duration_sum_ms for r in rollups],
+        ["{" + ",".join(map(str, r.duration_counts)) + "}" for r in rollups],
+        [r.cost_sum for r in rollups],
+        [r.cost_calls for r in rollups],
+    )
 
 
 def row_to_stats(row: Any) -> ObservedStats:
