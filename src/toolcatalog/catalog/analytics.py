@@ -9,7 +9,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from toolcatalog.errors import InvalidDefinition, Problem
 from toolcatalog.model.snapshot import CatalogSnapshot
@@ -37,6 +37,13 @@ class UsageRow:
     p50_ms: float
     p95_ms: float
 
+    def to_json(self) -> dict[str, Any]:
+        """The API's and the CLI's --json shape."""
+        return {
+            "key": self.group, "bucket": self.bucket, "calls": self.calls,
+            "success_rate": self.success_rate, "p50_ms": self.p50_ms, "p95_ms": self.p95_ms,
+        }  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class ProfileDrift:
@@ -53,6 +60,17 @@ class ProfileDrift:
     success_rate: float
     declared_cost: float | str
     observed_cost: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The API's and the CLI's --json shape."""
+        return {
+            "tool": self.key.tool, "capability": self.key.capability,
+            "pattern": self.key.pattern, "samples": self.samples,
+            "declared_time_ms": self.declared_time_ms, "observed_p50_ms": self.observed_p50_ms,
+            "observed_p95_ms": self.observed_p95_ms, "time_ratio": self.time_ratio,
+            "p95_ratio": self.p95_ratio, "success_rate": self.success_rate,
+            "declared_cost": self.declared_cost, "observed_cost": self.observed_cost,
+        }  # fmt: skip
 
     @property
     def wrongness(self) -> float:
@@ -71,6 +89,14 @@ class CapacityTrend:
     slope_per_day: float
     forecast_per_day: float
     horizon_days: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The API's and the CLI's --json shape."""
+        return {
+            "tool": self.tool, "daily_calls": self.daily_calls,
+            "mean_per_day": self.mean_per_day, "slope_per_day": self.slope_per_day,
+            "forecast_per_day": self.forecast_per_day,
+        }  # fmt: skip
 
 
 def check_window(since: datetime, until: datetime, interval: timedelta | None) -> None:

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from toolcatalog.cli import backup, catalog_commands, importing, output, select
+from toolcatalog.cli.analytics import analytics_app
 from toolcatalog.cli.db import db_app
 from toolcatalog.cli.keys import keys_app
 from toolcatalog.cli.mcp_command import mcp_command
@@ -60,6 +61,7 @@ app.command("backup")(backup.backup_command)
 app.command("restore")(backup.restore_command)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(analytics_app, name="analytics")
 
 
 def main() -> None:

@@ -72,14 +72,8 @@ async def usage(
         interval=interval,
         since=start,
         until=end,
-        buckets=[
-            UsageBucket(
-                key=r.group, bucket=r.bucket, calls=r.calls, success_rate=r.success_rate,
-                p50_ms=r.p50_ms, p95_ms=r.p95_ms,
-            )
-            for r in rows
-        ],
-    )  # fmt: skip
+        buckets=[UsageBucket(**r.to_json()) for r in rows],
+    )
 
 
 class PatternProfile(BaseModel):
@@ -125,17 +119,8 @@ async def profiles(
         since=start,
         until=end,
         min_samples=min_samples or runtime.settings.telemetry_min_samples,
-        patterns=[
-            PatternProfile(
-                tool=d.key.tool, capability=d.key.capability, pattern=d.key.pattern,
-                samples=d.samples, declared_time_ms=d.declared_time_ms,
-                observed_p50_ms=d.observed_p50_ms, observed_p95_ms=d.observed_p95_ms,
-                time_ratio=d.time_ratio, p95_ratio=d.p95_ratio, success_rate=d.success_rate,
-                declared_cost=d.declared_cost, observed_cost=d.observed_cost,
-            )
-            for d in drift
-        ],
-    )  # fmt: skip
+        patterns=[PatternProfile(**d.to_json()) for d in drift],
+    )
 
 
 class ToolCapacity(BaseModel):
@@ -172,11 +157,5 @@ async def capacity(
         days=days,
         horizon=horizon,
         first_day=today - timedelta(days=days),
-        tools=[
-            ToolCapacity(
-                tool=t.tool, daily_calls=t.daily_calls, mean_per_day=t.mean_per_day,
-                slope_per_day=t.slope_per_day, forecast_per_day=t.forecast_per_day,
-            )
-            for t in trends[:limit]
-        ],
-    )  # fmt: skip
+        tools=[ToolCapacity(**t.to_json()) for t in trends[:limit]],
+    )
