@@ -1,0 +1,58 @@
+"""Stage 1, retrieve: how the lexical and semantic sides make the pool."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import numpy as np
+
+from toolcatalog.selection.bm25 import FloatArray
+from toolcatalog.selection.calibrate import Calibration
+from toolcatalog.selection.retrieve import fuse
+from toolcatalog.selection.semantic import SemanticView
+
+
+class FixedCosines:
+    """A request's semantic side with given per-tool cosines (no encoder, no index)."""
+
+    def __init__(self, cosines: FloatArray, calibration: Calibration | None = None) -> None:
+        self.cosines = cosines
+        self.calibration = calibration
+
+    def scores(self) -> tuple[FloatArray, FloatArray]:
+        return self.cosines, self.cosines
+
+
+def test_a_tool_only_the_meaning_matches_leads_the_pool_when_it_is_the_most_relevant() -> None:
+    # A catalog of bare descriptions (meaning weighs 0.65). Tool 0 has none of the request's
+    # words but is by far the closest in meaning; the 29 others each share a word or two and
+    # are all as far as unrelated text. Ranked by rank alone (each list's position), tool 0
+    # was in one list and every other tool in both, so it fell out of a pool of 20 that its
+    # relevance puts first.
+    tools = 30
+    lexical = np.r_[0.0, np.linspace(3.0, 1.0, tools - 1)]
+    cosines = np.r_[0.7, np.full(tools - 1, 0.2)]
+    world = np.ones(tools, dtype=bool)
+    calibration = Calibration(0.3, False, 0.65, 0, None, 0.5)
+    semantic = cast(SemanticView, FixedCosines(cosines, calibration))
+
+    order, relevance, best, _ = fuse(semantic, world, lexical, 20)
+
+    assert order[0] == 0
+    assert relevance[0] == 1.0
+    assert best == 0.7
+
+
+def test_the_pool_never_leaves_out_a_tool_more_relevant_than_one_it_keeps() -> None:
+    rng = np.random.default_rng(7)
+    tools = 300
+    lexical = np.where(rng.random(tools) < 0.3, rng.random(tools) * 10.0, 0.0)
+    cosines = rng.random(tools) * 0.8 - 0.1
+    world = rng.random(tools) < 0.9
+    semantic = cast(SemanticView, FixedCosines(cosines))
+
+    order, relevance, _, _ = fuse(semantic, world, np.where(world, lexical, 0.0), 20)
+
+    left_out = np.setdiff1d(np.flatnonzero(world), order)
+    assert len(order) == 20
+    assert relevance[left_out].max() <= relevance[order].min()
