@@ -6,6 +6,8 @@ The README's configuration table lists each field (a test keeps them in step).
 from __future__ import annotations
 
 import re
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Literal
 
@@ -13,6 +15,14 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def toolcatalog_version() -> str:
+    """The installed release (the banner, --version, build info, backups)."""
+    try:
+        return package_version("toolcatalog")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0.0.0"
 
 
 def _default_home() -> Path:

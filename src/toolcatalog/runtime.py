@@ -16,8 +16,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as package_version
 from pathlib import Path
 
 from toolcatalog import metrics
@@ -30,7 +28,7 @@ from toolcatalog.catalog.selection_log import SelectionLog
 from toolcatalog.catalog.service import ToolCatalogService
 from toolcatalog.catalog.telemetry import TelemetryService
 from toolcatalog.catalog.writes import Actor, ImportReport
-from toolcatalog.config import Settings
+from toolcatalog.config import Settings, toolcatalog_version
 from toolcatalog.errors import CatalogError
 from toolcatalog.formats.catalog_folder import read_catalog_folder
 from toolcatalog.selection.loader import ProfileLoader
@@ -43,13 +41,6 @@ from toolcatalog.store.migrate import MigrationState as MigrationState
 from toolcatalog.store.migrate import migration_status
 
 log = logging.getLogger(__name__)
-
-
-def toolcatalog_version() -> str:
-    try:
-        return package_version("toolcatalog")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "0.0.0"
 
 
 @dataclass(slots=True)

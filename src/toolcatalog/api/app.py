@@ -35,9 +35,9 @@ from toolcatalog.api.routes import (
     upstream_import,
 )
 from toolcatalog.api.seed_answers import SEED_PREFIX, SHARED_PREFIX
-from toolcatalog.config import Settings
+from toolcatalog.config import Settings, toolcatalog_version
 from toolcatalog.console import install_console
-from toolcatalog.runtime import Runtime, open_runtime, toolcatalog_version
+from toolcatalog.runtime import Runtime, open_runtime
 
 log = logging.getLogger(__name__)
 

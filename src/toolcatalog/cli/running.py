@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -14,7 +14,9 @@ from toolcatalog.cli import output
 from toolcatalog.config import Settings, settings_problems
 from toolcatalog.errors import CatalogError
 from toolcatalog.logs import configure_logging
-from toolcatalog.runtime import Runtime, open_runtime
+
+if TYPE_CHECKING:
+    from toolcatalog.runtime import Runtime
 
 T = TypeVar("T")
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -43,6 +45,10 @@ def cli_settings(**overrides: Any) -> Settings:
 
 @asynccontextmanager
 async def command_runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    """A runtime for one command: no change listener, migrations applied."""
+    """A runtime for one command: no change listener, migrations applied. (The runtime is
+    imported here, not at the top: a command that needs no database, such as `select
+    --catalog` or `validate`, does not pay for importing the store and the service.)"""
+    from toolcatalog.runtime import open_runtime
+
     async with open_runtime(settings, listen=False) as runtime:
         yield runtime

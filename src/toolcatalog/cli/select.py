@@ -334,7 +334,11 @@ async def _with_selector(
     progress: bool = True,
 ) -> int:
     if catalog is not None:
-        return await _asking(Selector(FolderSource(catalog), settings), go, progress)
+        return await _asking(
+            Selector(FolderSource(catalog, cache_dir=settings.home / "cache"), settings),
+            go,
+            progress,
+        )
     async with command_runtime(settings) as runtime:
         return await _asking(runtime.selector, go, progress)
 

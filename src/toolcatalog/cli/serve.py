@@ -116,7 +116,7 @@ def _exit_on_signal(_signum: int, _frame: object) -> None:
 
 
 def _version() -> str:
-    from toolcatalog.runtime import toolcatalog_version
+    from toolcatalog.config import toolcatalog_version
 
     return toolcatalog_version()
 
@@ -163,6 +163,11 @@ def _run_uvicorn(settings: Settings, sock: socket.socket) -> None:
         access_log=False,  # ours is the middleware's line, with the request id
         timeout_graceful_shutdown=10,  # in-flight requests get this long after SIGTERM
         server_header=False,
+        # --workers N: the parent pings each worker and kills one that does not answer in
+        # this long, also while it is still starting (spawning a worker imports this CLI
+        # first). uvicorn's 5 s killed and respawned starting workers in a loop on a
+        # busy 2-core machine (load average 12: no worker ever came up, tests/e2e).
+        timeout_worker_healthcheck=30,
     )
     server = uvicorn.Server(config)
     try:

@@ -19,6 +19,7 @@ from toolcatalog.formats.definitions import iter_definition_files, load_paths, p
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Capability, Pattern, Tool
 from toolcatalog.model.vocabulary import Vocabulary
+from toolcatalog.selection.folder_cache import FolderSnapshotCache
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +65,22 @@ class FolderSource:
     """A SnapshotSource over a catalog folder: YAML mode, hot-reloading when files change.
 
     Change detection stats every file at most once per `check_interval_s` (about 2 us a file),
-    so a select does not pay for it; 0 checks on every call (tests)."""
+    so a select does not pay for it; 0 checks on every call (tests). With `cache_dir`, the
+    first load of a process reads the snapshot kept there by an earlier process for the same
+    files (selection/folder_cache.py), and keeps what it reads from the folder there."""
 
     def __init__(
-        self, path: Path | str, check_interval_s: float = 1.0, strict: bool = True
+        self,
+        path: Path | str,
+        check_interval_s: float = 1.0,
+        strict: bool = True,
+        cache_dir: Path | None = None,
     ) -> None:
         self.path = Path(path)
         self.strict = strict
+        self._cache = (
+            FolderSnapshotCache(cache_dir, self.path, strict=strict) if cache_dir else None
+        )
         self.check_interval_s = check_interval_s
         self._snapshot: CatalogSnapshot | None = None
         self._stamp: tuple[tuple[str, int, int], ...] = ()
@@ -97,7 +107,7 @@ class FolderSource:
         stamp = self._fingerprint()
         if self._snapshot is None or stamp != self._stamp:
             try:
-                snapshot = load_folder_snapshot(self.path, self._generation + 1, self.strict)
+                snapshot = self._load(stamp)
             except InvalidDefinition as exc:
                 if self._snapshot is None:
                     raise
@@ -113,6 +123,16 @@ class FolderSource:
             self._generation += 1
             self._snapshot, self._stamp, self.last_error = snapshot, stamp, None
         return self._snapshot
+
+    def _load(self, stamp: tuple[tuple[str, int, int], ...]) -> CatalogSnapshot:
+        if self._cache is not None and self._snapshot is None:
+            kept = self._cache.load(stamp)
+            if kept is not None:
+                return kept
+        snapshot = load_folder_snapshot(self.path, self._generation + 1, self.strict)
+        if self._cache is not None:
+            self._cache.store(stamp, snapshot)
+        return snapshot
 
     def peek_snapshot(self) -> CatalogSnapshot | None:
         """The current snapshot once one was loaded (re-read when a file changed), else None."""
