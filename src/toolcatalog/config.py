@@ -147,6 +147,12 @@ class Settings(BaseSettings):
         description="Editors may import from an MCP server's or OpenAPI spec's URL through the "
         "API (the service then fetches that URL). stdio commands are CLI-only, always.",
     )
+    registry_namespace: str = Field(
+        default="local.toolcatalog",
+        pattern=r"^[a-zA-Z0-9.-]+$",
+        description="Namespace of the names /v0.1/servers gives MCP servers whose own name is "
+        "not already `namespace/name` (reverse DNS, e.g. com.example).",
+    )
     log_level: str = Field(default="INFO", description="Root log level.")
     access_log: bool = Field(default=True, description="One JSON log line per request.")
     llm_url: str | None = Field(

@@ -70,7 +70,12 @@ async def live_server(
 ) -> AsyncIterator[tuple[str, str]]:
     home: Path = tmp_path_factory.mktemp("schemathesis")
     port = _free_port()
-    settings = make_settings(module_db_url, home, port=port, access_log=False, pool_max_size=10)
+    # URL imports off: the generator's URLs would make the server reach out to the network
+    # (a 502 for an unreachable host is right, but not a test of this contract).
+    settings = make_settings(
+        module_db_url, home, port=port, access_log=False, pool_max_size=10,
+        import_upstream_urls=False,
+    )  # fmt: skip
     async with open_runtime(settings, listen=False) as runtime:
         admin = await runtime.keys.create("schemathesis", Role.admin)
         await _seed(runtime.catalog)

@@ -25,6 +25,7 @@ from toolcatalog.api.routes import (
     history,
     keys,
     ops,
+    registry,
     search,
     seed,
     select,
@@ -110,6 +111,7 @@ def _include_routes(app: FastAPI, cfg: Settings) -> None:
     if cfg.opsconductor_api:
         seed.include(app, seed.named_routers(), SHARED_PREFIX)
     app.include_router(tool.router)
+    app.include_router(registry.router)
     seed.include(app, seed.fixed_routers() + seed.named_routers(), SEED_PREFIX)
     if cfg.opsconductor_api:
         for router in [*native_fixed, tool.router]:

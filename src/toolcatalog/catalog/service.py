@@ -10,6 +10,7 @@ from typing import Any
 
 from toolcatalog.catalog.changes import ChangeNotice
 from toolcatalog.catalog.documents import diff_documents
+from toolcatalog.catalog.registry import RegistryServer, registry_servers
 from toolcatalog.catalog.state import CatalogState
 from toolcatalog.catalog.views import CachedTool, ToolPage, decode_cursor, encode_cursor
 from toolcatalog.catalog.writes import (
@@ -50,6 +51,7 @@ class ToolCatalogService(CatalogWrites):
         )
         self.settings = settings
         self.invalid = self.state.invalid
+        self._registry: tuple[object, str, list[RegistryServer]] | None = None
 
     # ---------------------------------------------------------------- reads
 
@@ -74,6 +76,16 @@ class ToolCatalogService(CatalogWrites):
         """The snapshot while it is fresh (no I/O, not counted), else None: the selector reads
         it on every request and awaits get_all_tools_with_structure only on None."""
         return self.state.peek_snapshot()
+
+    async def mcp_servers(self, namespace: str) -> list[RegistryServer]:
+        """The MCP servers tools were imported from (catalog.registry), by registry name;
+        rebuilt once per catalog version."""
+        version = await self.state.version()
+        kept = self._registry
+        if kept is None or kept[0] is not version or kept[1] != namespace:
+            kept = (version, namespace, registry_servers(version.entries, namespace))
+            self._registry = kept
+        return kept[2]
 
     async def list_tools(
         self, filters: ToolFilter, *, limit: int = 50, cursor: str | None = None

@@ -10,6 +10,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import anyio
 import httpx
@@ -44,7 +45,7 @@ def mcp_source(text: str) -> tuple[Literal["stdio", "streamable-http"], str]:
             )
         return "stdio", command
     if text.startswith(("http://", "https://")):
-        return "streamable-http", text
+        return "streamable-http", web_url(text)
     raise InvalidDefinition(
         f"{text!r} is not an MCP server",
         [
@@ -53,6 +54,20 @@ def mcp_source(text: str) -> tuple[Literal["stdio", "streamable-http"], str]:
             )
         ],
     )
+
+
+def web_url(text: str) -> str:
+    """An http(s) URL with a host; InvalidDefinition naming what is missing."""
+    try:
+        parts = urlsplit(text)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise InvalidDefinition(
+            f"{text!r} is not a usable URL", [Problem("url", "write http(s)://host[:port]/path")]
+        )
+    return text
 
 
 async def read_mcp_tools(
@@ -109,6 +124,7 @@ def _reason(exc: BaseException) -> str:
 async def read_openapi_spec(text: str, *, timeout_s: float) -> tuple[UpstreamSource, Any]:
     """An OpenAPI document from a file path or an http(s) URL (YAML or JSON)."""
     if text.startswith(("http://", "https://")):
+        web_url(text)
         try:
             async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=True) as http:
                 answer = await http.get(text, headers={"Accept": "application/json, */*"})
