@@ -378,3 +378,17 @@ def test_an_invalid_environments_file_is_refused_naming_it(tmp_path: Path) -> No
         read_catalog_folder(folder)
     assert "environments.yaml" in str(caught.value)
     assert "freeze" in str(caught.value.problems[0].path)
+
+
+def test_a_replaced_catalog_index_is_freed_though_the_heap_is_frozen(
+    selector: Selector, catalog_dir: Path
+) -> None:
+    import gc
+    import weakref
+
+    selector.select(SelectionRequest(request=DISK))
+    old = weakref.ref(selector.enumerator_for(selector.loader.snapshot()).index)
+    assert gc.get_freeze_count() > 0  # the build froze what it made (retrieval.frozen_heap)
+    write_catalog(catalog_dir, {"logs/logrotate.yaml": LOGROTATE})
+    selector.select(SelectionRequest(request=DISK))
+    assert old() is None  # reference counting alone freed it: the index holds no cycles

@@ -39,7 +39,7 @@ from toolcatalog.selection.models import (
     TieBreak,
 )
 from toolcatalog.selection.profiles import ObservedProfiles
-from toolcatalog.selection.retrieval import CatalogIndex, snapshot_key
+from toolcatalog.selection.retrieval import CatalogIndex, frozen_heap, snapshot_key
 from toolcatalog.selection.scoring import preference_share, resolve_preferences, wants_answer_now
 from toolcatalog.selection.semantic import (
     SemanticEngine,
@@ -153,9 +153,10 @@ class Selector:
         with self._lock:
             current = self._enumerator
             if current is None or current.index.key != snapshot_key(snapshot):
-                current = self._enumerator = CandidateEnumerator(CatalogIndex(snapshot))
-                if self._engine is not None:
-                    self._semantic = self._engine.index(current.index.tools)
+                with frozen_heap():
+                    current = self._enumerator = CandidateEnumerator(CatalogIndex(snapshot))
+                    if self._engine is not None:
+                        self._semantic = self._engine.index(current.index.tools)
             return current
 
     def wait_for_semantic(self, timeout: float | None = None) -> bool:
@@ -230,8 +231,9 @@ class Selector:
         if self._engine is None or semantic is None or not semantic.done.is_set():
             self.enumerator_for(snapshot)
             return
-        enumerator = CandidateEnumerator(CatalogIndex(snapshot))
-        filled = self._engine.filled_index(enumerator.index.tools, semantic)
+        with frozen_heap():
+            enumerator = CandidateEnumerator(CatalogIndex(snapshot))
+            filled = self._engine.filled_index(enumerator.index.tools, semantic)
         with self._lock:
             self._enumerator, self._semantic = enumerator, filled
 
