@@ -6,6 +6,7 @@ at import."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import ctypes
 import logging
 import os
@@ -210,7 +211,8 @@ async def open_runtime(
         await runtime.health.close()
         if runtime.listener is not None:
             await runtime.listener.stop()
-        await runtime.selector.close()
+        if not await runtime.selector.close(EMBEDDING_STOP_S):
+            _skip_finalisation_in_a_worker()
         await runtime.catalog.state.close()
         if owns_db:
             await database.close()
@@ -265,6 +267,9 @@ async def restore_database(
         await database.close()
 
 
+# How long closing a runtime waits for the embedding threads to stop at their next step.
+EMBEDDING_STOP_S = 3.0
+
 # Set by `serve --workers N` to its own pid before it starts the workers.
 WORKER_PARENT_PID_ENV = "TOOLCATALOG_WORKER_PARENT_PID"
 _PR_SET_PDEATHSIG = 1
@@ -281,6 +286,27 @@ def die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     if str(os.getppid()) != expected:  # the parent died before prctl took effect
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _skip_finalisation_in_a_worker() -> None:
+    """An embedding thread is still inside the encoder (ONNX Runtime) after the runtime
+    closed: interpreter finalisation could hang on it. A worker of `serve --workers N` then
+    ends with os._exit once its shutdown is done (its exit status means nothing to uvicorn's
+    supervisor); `serve` with one worker always does (cli/serve.py); other processes (the
+    CLI, tests) keep their normal exit and its status."""
+    expected = os.environ.get(WORKER_PARENT_PID_ENV)
+    log.warning(
+        "an embedding thread is still inside the encoder after %s s; "
+        "the process exits without waiting for it",
+        EMBEDDING_STOP_S,
+    )
+    if expected and expected != str(os.getpid()):
+
+        def leave() -> None:
+            logging.shutdown()
+            os._exit(0)
+
+        atexit.register(leave)  # runs first of the exit handlers: they run last-in first-out
 
 
 def database_server(settings: Settings) -> Database:

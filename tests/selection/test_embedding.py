@@ -413,3 +413,32 @@ async def test_a_change_keeps_selection_hybrid_while_its_embeddings_are_computed
         assert after.decision.tool == "logrotate"
     finally:
         await selector.close()
+
+
+def test_closing_the_engine_stops_a_filling_index_at_its_next_step(tmp_path: Path) -> None:
+    """A process must not exit while an embedding thread is inside the encoder: closing the
+    engine stops filling between steps and says whether every thread has ended."""
+    import threading
+
+    from toolcatalog.selection.loader import FolderSource as Source
+    from toolcatalog.selection.semantic import SemanticEngine
+
+    loading, release = threading.Event(), threading.Event()
+    stub = StubEncoder(filled(lambda _call: 1.0))
+
+    def slow_load() -> MiniLMEncoder:
+        loading.set()
+        release.wait(60)  # the encoder being built
+        return stub
+
+    folder = write_catalog(tmp_path / "c", CATALOG)
+    settings = Settings(llm_url=None, semantic=True, home=tmp_path / "home")
+    engine = SemanticEngine(settings.home, load=slow_load)
+    selector = Selector(Source(folder, check_interval_s=0), settings, engine=engine)
+    selector.enumerator_for(selector.loader.snapshot())  # starts the embedding thread
+    assert loading.wait(60)
+    assert engine.close(0.05) is False  # still inside the encoder's construction
+    release.set()
+    assert engine.close(60) is True  # it noticed the stop right after
+    assert selector.semantic_status.startswith("failed: stopped")
+    assert stub.texts == []  # nothing was embedded after the stop

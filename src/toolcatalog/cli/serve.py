@@ -7,10 +7,13 @@ through LISTEN/NOTIFY, exactly like separate replicas.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -103,10 +106,24 @@ def serve(
             highlight=False,
         )
         output.out.print(f"API docs: http://{settings.host}:{settings.port}/docs", highlight=False)
-        _run_uvicorn(settings, sock)
+        with contextlib.suppress(SystemExit):  # raised by _exit_on_signal: a graceful stop
+            _run_uvicorn(settings, sock)
     finally:
         sock.close()
         asyncio.run(database.close())
+    _leave()
+
+
+def _leave() -> None:
+    """Ends the process after a graceful stop (everything above is closed) without the
+    interpreter's finalisation: a daemon thread still inside a C extension (ONNX Runtime
+    building the encoder) can make that hang, as one `serve` did for over 60 s after SIGTERM
+    on a busy machine."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
 
 
 def _exit_on_signal(_signum: int, _frame: object) -> None:

@@ -237,13 +237,18 @@ class Selector:
         with self._lock:
             self._enumerator, self._semantic = enumerator, filled
 
-    async def close(self) -> None:
-        """Stop building in the background (a build in progress finishes its thread)."""
+    async def close(self, timeout_s: float = 3.0) -> bool:
+        """Stop building in the background, and the embedding threads at their next step
+        (SemanticEngine.close) waiting up to `timeout_s` for them; True when none is left."""
         task, self._rebuilding = self._rebuilding, None
+        stopped = True
+        if self._engine is not None:
+            stopped = await asyncio.to_thread(self._engine.close, timeout_s)
         if task is not None and not task.done():
             task.cancel()
             with contextlib.suppress(BaseException):
                 await task
+        return stopped
 
     def _semantic_view(self, text: str) -> SemanticView | None:
         semantic, engine = self._semantic, self._engine

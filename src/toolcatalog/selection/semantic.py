@@ -38,7 +38,9 @@ from toolcatalog.selection.encoders.onnx import load_fast_encoder
 log = logging.getLogger(__name__)
 
 KINDS = ("description", "example", "capability")
-EMBED_CHUNK = 512  # texts embedded between checks whether to save the cache file
+# Texts embedded between progress reports, stop checks and checks whether to save the cache
+# file: small enough that a stop waits a second or two, not the ~10 s of 512 under load.
+EMBED_CHUNK = 128
 SAVE_EVERY_S = 30.0
 SAVE_AFTER_TEXTS = 64  # or this many new texts: a write's one changed text waits
 # A calibration is kept for a new index while under this share of its texts differ from the
@@ -187,6 +189,10 @@ class EmbeddingCache:
             log.warning("could not write the embedding cache %s: %s", self.path, exc)
 
 
+class _Stopped(Exception):
+    """Filling was asked to stop (SemanticEngine.close)."""
+
+
 class SemanticIndex:
     """The embeddings of one snapshot's tools (in CatalogIndex order), filled in the
     background; `ready` tells whether `tool_scores` may be called."""
@@ -231,22 +237,34 @@ class SemanticIndex:
         self,
         prepare: Callable[[], tuple[MiniLMEncoder, EmbeddingCache]],
         previous: SemanticIndex | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         """Embed every text (cached ones are free) with the encoder and cache `prepare` gives;
         sets `ready`. `previous`'s calibration is kept when few texts differ from those it
-        was computed on (see RECALIBRATE_SHARE). Never raises."""
+        was computed on (see RECALIBRATE_SHARE). Never raises. When `stop` is set, filling
+        ends at its next step (after loading the encoder, after each chunk of texts) without
+        `ready`."""
+
+        def check(count: int | None = None) -> None:
+            if count is not None:
+                self._embedded(count)
+            if stop is not None and stop.is_set():
+                raise _Stopped
+
         try:
             started = time.monotonic()
+            check()
             encoder, cache = prepare()
+            check()
             computed, fetched = cache.computed, cache.fetched
-            vectors = cache.embed(encoder, self.texts, self._embedded)
+            vectors = cache.embed(encoder, self.texts, check)
             kept = _kept_calibration(previous, self.texts)
             if kept is not None:
                 self.calibration, self.calibrated_on = kept
                 self._vectors = vectors
                 self.ready.set()
                 return
-            negatives = cache.embed(encoder, list(generic_requests()))
+            negatives = cache.embed(encoder, list(generic_requests()), lambda _count: check())
             self.calibration = calibrate(vectors, self.text_kinds, negatives)
             self.calibrated_on = frozenset(self.texts)
             self._vectors = vectors
@@ -263,6 +281,9 @@ class SemanticIndex:
                     "calibration": self.calibration.describe(),
                 },
             )
+        except _Stopped:
+            self.error = "stopped: the service is shutting down"
+            log.info("semantic index filling stopped: the service is shutting down")
         except Exception as exc:  # a failed embedding must not take selection down
             self.error = str(exc)
             log.warning("semantic index failed, selection stays lexical: %s", exc)
@@ -323,6 +344,9 @@ class SemanticEngine:
         self._lock = threading.Lock()
         self._encoder: tuple[MiniLMEncoder, EmbeddingCache] | None = None
         self.queries: QueryEncoder | None = None
+        self._closing = threading.Event()
+        self._lock_fillers = threading.Lock()
+        self._fillers: list[threading.Thread] = []
 
     def _prepare(self) -> tuple[MiniLMEncoder, EmbeddingCache]:
         with self._lock:
@@ -343,9 +367,15 @@ class SemanticEngine:
         """A SemanticIndex of `tools`, filled by a daemon thread (a process may exit without
         waiting for it)."""
         index = SemanticIndex(tools)
-        threading.Thread(
-            target=index.fill, args=(self._prepare,), name="toolcatalog-embed", daemon=True
-        ).start()
+        thread = threading.Thread(
+            target=index.fill,
+            args=(self._prepare, None, self._closing),
+            name="toolcatalog-embed",
+            daemon=True,
+        )
+        with self._lock_fillers:
+            self._fillers = [t for t in self._fillers if t.is_alive()] + [thread]
+        thread.start()
         return index
 
     def filled_index(self, tools: Sequence[Tool], previous: SemanticIndex | None) -> SemanticIndex:
@@ -353,8 +383,21 @@ class SemanticEngine:
         embedded; `previous`'s calibration kept when few texts changed), for a selector
         that swaps it in once ready."""
         index = SemanticIndex(tools)
-        index.fill(self._prepare, previous)
+        index.fill(self._prepare, previous, self._closing)
         return index
+
+    def close(self, timeout_s: float) -> bool:
+        """Stop every filling thread at its next step and wait up to `timeout_s` for them;
+        True when none is left running. A process must not exit while one is inside ONNX
+        Runtime: interpreter finalisation can then hang (a `serve` that did not exit within
+        60 s of SIGTERM, under load, while the encoder was being built)."""
+        self._closing.set()
+        deadline = time.monotonic() + timeout_s
+        with self._lock_fillers:
+            fillers = list(self._fillers)
+        for thread in fillers:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in fillers)
 
     def view(self, index: SemanticIndex, text: str) -> SemanticView | None:
         """Semantic scores for request `text` over `index`, once `index` is ready."""
