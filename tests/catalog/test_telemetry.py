@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from builders import make_settings, make_tool
+from toolcatalog import metrics
 from toolcatalog.catalog.service import ToolCatalogService
 from toolcatalog.catalog.telemetry import TelemetryService
 from toolcatalog.config import Settings
@@ -125,3 +126,18 @@ async def test_prune_deletes_events_past_retention_and_keeps_their_rollups(
     assert await conn.fetchval("SELECT sum(calls) FROM tool_telemetry_hourly") == 2
     report = await telemetry.prune(now=NOW + timedelta(days=500))
     assert (report.events, report.rollups) == (1, 2)
+
+
+async def test_the_drift_gauges_count_patterns_over_three_times_their_declared_time(
+    telemetry: TelemetryService,
+) -> None:
+    now = datetime.now(UTC)
+    # Declared 50 ms: 30 runs at ~120 ms (2.4x) are not counted, then 30 at 500 ms (10x) are.
+    await telemetry.ingest([event(at=now.isoformat())] * 30, reporter="a", now=now)
+    assert await telemetry.refresh_drift(now=now) == (0, pytest.approx(2.4, rel=0.1))
+    assert metrics.Samples.collect().total("toolcatalog_telemetry_patterns_slow") == 0
+    slow = [event(at=now.isoformat(), duration_ms=500.0)] * 30
+    await telemetry.ingest(slow, reporter="a", now=now)
+    count, worst = await telemetry.refresh_drift(now=now)
+    assert (count, worst) == (1, pytest.approx(10, rel=0.1))
+    assert metrics.Samples.collect().total("toolcatalog_telemetry_patterns_slow") == 1

@@ -307,6 +307,8 @@ class TelemetryService:
         loop = asyncio.get_running_loop()
         next_prune = loop.time()
         while True:
+            # First turn a minute after start: start-up is busy enough (embeddings, snapshot).
+            await asyncio.sleep(DRIFT_EVERY_S)
             try:
                 await self.refresh_drift()
                 if loop.time() >= next_prune:
@@ -316,7 +318,6 @@ class TelemetryService:
                 log.warning("telemetry maintenance failed", extra={"error": exc.detail})
             except Exception:
                 log.exception("telemetry maintenance failed")
-            await asyncio.sleep(DRIFT_EVERY_S)
 
     def start(self) -> None:
         """Run `maintain()` in the background (serve only; one task per process)."""
