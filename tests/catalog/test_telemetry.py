@@ -3,6 +3,7 @@ written with their hourly rollups, observed figures per pattern, retention."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from toolcatalog.catalog.service import ToolCatalogService
 from toolcatalog.catalog.telemetry import TelemetryService
 from toolcatalog.config import Settings
 from toolcatalog.model.telemetry import PatternKey
+from toolcatalog.runtime import open_runtime
 from toolcatalog.store.database import Database
 
 NOW = datetime(2026, 6, 1, 12, 30, tzinfo=UTC)
@@ -141,3 +143,24 @@ async def test_the_drift_gauges_count_patterns_over_three_times_their_declared_t
     count, worst = await telemetry.refresh_drift(now=now)
     assert (count, worst) == (1, pytest.approx(10, rel=0.1))
     assert metrics.Samples.collect().total("toolcatalog_telemetry_patterns_slow") == 1
+
+
+async def test_concurrent_batches_over_the_same_hours_add_up_without_deadlock(
+    fresh_db_url: str, tmp_path: Any
+) -> None:
+    settings = make_settings(fresh_db_url, tmp_path)
+    async with open_runtime(settings, listen=False) as runtime:
+        tools = [make_tool("alpha_tool"), make_tool("beta_tool"), make_tool("gamma_tool")]
+        await runtime.catalog.import_definitions(tools)
+        # Every batch touches all three patterns' rollup rows, in a different order.
+        names = ["alpha_tool", "beta_tool", "gamma_tool"]
+        batches = [
+            [event(tool=names[(i + k) % 3], duration_ms=float(10 + k)) for k in range(30)]
+            for i in range(12)
+        ]
+        reports = await asyncio.gather(
+            *(runtime.telemetry.ingest(b, reporter="a", now=NOW) for b in batches)
+        )
+        assert [r.accepted for r in reports] == [30] * 12
+        stats = await runtime.telemetry.observed_stats(since=NOW - timedelta(hours=1), until=NOW)
+        assert {k.tool: s.samples for k, s in stats.items()} == dict.fromkeys(names, 120)
