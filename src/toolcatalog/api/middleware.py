@@ -3,8 +3,8 @@ metrics by route template, the access log line, and the fast path of cached read
 
 Pure ASGI (not BaseHTTPMiddleware) because it runs on every request and must stay cheap.
 
-The fast path: a `GET /api/v1/tools/{name}` (no query string) whose tool is fresh in the
-cache is answered here, from the cached bytes and ETag, without FastAPI's routing and
+The fast path: a `GET /api/v1/tools/{name}` (no query string) whose tool this process holds
+(`CatalogState.held_tool`: the GET cache, else the current catalog version) is answered here, from the cached bytes and ETag, without FastAPI's routing and
 dependency injection, which cost ~5x the rest of the request (measured in docs/performance.md).
 Everything else, including every miss, goes to the route in routes/tools.py, which fills the
 cache; `tests/api/test_ops.py` pins that both give the same headers and bytes. Skipped when
@@ -263,7 +263,7 @@ async def _serve_cached(scope: Scope, if_none_match: str | None, send: Send) -> 
         return False  # the path answers the seed's shape (routes/seed_reads.py)
     if if_none_match is not None and len(if_none_match) > _MAX_IF_NONE_MATCH:
         return False  # the route refuses it (422)
-    cached = runtime.catalog.state.tools.hit(name)
+    cached = runtime.catalog.state.held_tool(name)
     if cached is None:
         return False
     headers = [(b"etag", cached.etag.encode()), (b"cache-control", b"no-cache")]
@@ -302,7 +302,7 @@ async def _serve_seed(scope: Scope, send: Send) -> str | None:
         body = answers.fresh_page(runtime.catalog.peek_snapshot(), scope["query_string"])
         template = prefix
     elif rest[0] == "/" and "/" not in rest[1:] and not scope["query_string"]:
-        cached = runtime.catalog.state.tools.hit(rest[1:])
+        cached = runtime.catalog.state.held_tool(rest[1:])
         body = answers.fresh_tool(cached)
         template = prefix + "/{tool_name}"
         if cached is not None:

@@ -78,6 +78,12 @@ class AsyncLRUCache(Generic[V]):
             return None
         return entry.value
 
+    def count_hit(self) -> None:
+        """A read answered from memory beside this cache (the catalog version) counts as a
+        hit of it."""
+        self.hits += 1
+        self._hit_counter.inc()
+
     def hit(self, key: str) -> V | None:
         """The fresh cached value, counted as a hit; None (not counted) when absent or expired,
         and the caller goes on to `get_or_load`, which counts the miss. Synchronous: the fast

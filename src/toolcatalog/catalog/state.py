@@ -67,12 +67,45 @@ class CatalogState:
         # `_epoch` counts such moments, so a read that began before one cannot clear it.
         self._stale = False
         self._epoch = 0
+        # Being re-read after a notice: GET does not answer them from the version meanwhile.
+        self._rereading: set[str] = set()
+        # A notice said "everything" changed (another replica's large import) and the whole
+        # read it started has not finished: GET reads the database meanwhile, lists and
+        # select keep the previous version.
+        self._behind = False
 
     # ---------------------------------------------------------------- one tool
+
+    def held_tool(self, name: str) -> CachedTool | None:
+        """The tool from memory, without I/O: the GET cache's fresh entry, else the current
+        version's, unless something says the version may be behind for it (a notice naming
+        it not yet applied, a missed notice, a version past its TTL). Counted as a hit; None
+        (not counted) sends the caller to `get_tool`, which loads it (a tool the version
+        does not hold: unknown, or stored but no longer valid)."""
+        cached = self.tools.hit(name)
+        if cached is not None:
+            return cached
+        version = self._version
+        if (
+            version is None
+            or self._stale
+            or self._behind
+            or name in self._pending
+            or name in self._rereading
+            or time.monotonic() - version.built_at > self.settings.cache_ttl_s
+        ):
+            return None
+        entry = version.entries.get(name)
+        if entry is not None:
+            self.tools.count_hit()
+        return entry
 
     async def get_tool(self, name: str) -> CachedTool:
         """The tool by name, from memory when possible. Raises NotFound naming the closest
         tools."""
+        held = self.held_tool(name)
+        if held is not None:
+            return held
         try:
             return await self.tools.get_or_load(name, lambda: self._load_tool(name))
         except NotFound as exc:
@@ -81,6 +114,9 @@ class CatalogState:
     async def get_tool_or_stale(self, name: str, wait_s: float) -> tuple[CachedTool, bool]:
         """`get_tool`, except that an expired cached tool whose reload takes longer than
         `wait_s` is answered as it was, flagged stale (True)."""
+        held = self.held_tool(name)
+        if held is not None:
+            return held, False
         try:
             return await self.tools.get_or_stale(name, lambda: self._load_tool(name), wait_s)
         except NotFound as exc:
@@ -167,6 +203,7 @@ class CatalogState:
         )
         if epoch == self._epoch:
             self._stale = False
+            self._behind = False
         current = self._version
         if current is not None and current.generation > version.generation:
             return current  # a later change was applied while this one was read
@@ -237,6 +274,13 @@ class CatalogState:
             await self._reread_names(set(names))
 
     async def _reread_names(self, names: set[str]) -> None:
+        self._rereading |= names
+        try:
+            await self._reread_names_now(names)
+        finally:
+            self._rereading -= names
+
+    async def _reread_names_now(self, names: set[str]) -> None:
         async with self.db.snapshot_read("refresh_catalog") as conn:
             generation = await tool_store.fetch_generation(conn)
             records = list((await tool_store.fetch_tools(conn, sorted(names))).values())
@@ -272,6 +316,8 @@ class CatalogState:
         if self._version is None:
             return
         if everything or not names:
+            self._epoch += 1
+            self._behind = True
             self._filling = None
             self._start_fill()
             return

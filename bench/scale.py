@@ -1,0 +1,132 @@
+"""The catalog at scale (issue #14 item 3): N generated tools imported, a server started on
+them, and get / list / search / select measured against it, with its resident memory.
+
+    python bench/scale.py --tools 100000 -d 5
+
+Steps, each timed: import N generated tools (bench/import_bench.py's generator) into a fresh
+embedded PostgreSQL (or --database-url); start `toolcatalog serve` (one worker) and wait until
+its health answers and its catalog is loaded (start to serving); its RSS; then, one kind at a
+time at --connections: GETs spread over 1,000 tools, a list page, a full-text search, and a
+select (p95 is the figure of interest there). Semantic retrieval is off by default here:
+embedding N generated tools' texts takes hours on a small machine (--semantic to keep it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+from drivers import Op, run_python, run_wrk, wrk_available
+from import_bench import generate
+from servers import embedded_database, toolcatalog_server
+
+from toolcatalog.catalog.service import Actor, ToolCatalogService
+from toolcatalog.config import Settings
+from toolcatalog.store.database import Database
+from toolcatalog.store.migrate import migrate
+
+
+async def import_tools(n: int, url: str) -> float:
+    settings = Settings(
+        database_url=url, import_on_start=False, catalog_dir=None, db_command_timeout_s=1200
+    )
+    db = Database(settings)
+    await db.open()
+    try:
+        async with db.connection("migrate") as conn:
+            await migrate(conn)
+        tools = generate(n)
+        start = time.perf_counter()
+        await ToolCatalogService(db, settings).import_definitions(tools, actor=Actor("bench"))
+        return time.perf_counter() - start
+    finally:
+        await db.close()
+
+
+def rss_mib(pid: int) -> float:
+    proc = psutil.Process(pid)
+    return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
+
+
+def drive(url: str, ops: list[Op], connections: int, seconds: float) -> str:
+    run = run_wrk if wrk_available() else run_python
+    m = run(url, ops, connections=connections, seconds=seconds)
+    errors = f" errors {m.errors} {m.error_detail}" if m.errors else ""
+    return (
+        f"{m.rps:8.0f} req/s  p50 {m.p50_ms:7.1f}  p95 {m.p95_ms:7.1f}  "
+        f"p99 {m.p99_ms:7.1f} ms{errors}"
+    )
+
+
+def measure(args: argparse.Namespace, url: str, folder: Path) -> None:
+    print(f"import {args.tools:,} tools (one transaction): {args.import_s:.1f} s", flush=True)
+    env = {"semantic": "true" if args.semantic else "false", "access_log": "false"}
+    env |= {"db_command_timeout_s": "600", "startup_retry_s": "600"}
+    started = time.perf_counter()
+    with toolcatalog_server(url, folder / "home", 1, folder, **env) as target:
+        ready = time.perf_counter() - started
+        base = target.url
+        client = httpx.Client(base_url=base, timeout=600)
+        client.get("/api/v1/tools?limit=1")  # the version is loaded before serving
+        print(f"start to serving (health answers, catalog loaded): {ready:.1f} s", flush=True)
+        print(f"RSS of the worker: {rss_mib(target.pid):,.0f} MiB", flush=True)
+        names = [f"gen_tool_{i:05d}" for i in range(0, args.tools, max(1, args.tools // 1000))]
+        select = json.dumps({"request": "check disk usage with generated tool 4242"})
+        kinds = {
+            "get (1,000 tools spread)": [Op("get", "GET", f"/api/v1/tools/{n}", 1) for n in names],
+            "list (50 a page)": [Op("list", "GET", "/api/v1/tools?limit=50", 1)],
+            "list, filtered (platform)": [
+                Op("list", "GET", "/api/v1/tools?platform=linux&limit=50", 1)
+            ],
+            "search (10 a page)": [
+                Op("search", "GET", "/api/v1/tools?q=disk%20usage%20tool%204242&limit=10", 1)
+            ],
+            "select": [
+                Op(
+                    "select",
+                    "POST",
+                    "/api/v1/select",
+                    1,
+                    select,
+                    {"Content-Type": "application/json"},
+                )
+            ],
+        }
+        for kind, ops in kinds.items():
+            conns = args.select_connections if kind == "select" else args.connections
+            print(f"{kind:28} {conns:3} conns {drive(base, ops, conns, args.duration)}", flush=True)
+        print(f"RSS of the worker after the runs: {rss_mib(target.pid):,.0f} MiB", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tools", type=int, default=100_000)
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument("-c", "--connections", type=int, default=64)
+    parser.add_argument("--select-connections", type=int, default=8)
+    parser.add_argument("-d", "--duration", type=float, default=5.0)
+    parser.add_argument("--semantic", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="toolcatalog-scale-") as name:
+        folder = Path(name)
+        if args.database_url:
+            args.import_s = asyncio.run(import_tools(args.tools, args.database_url))
+            measure(args, args.database_url, folder)
+            return
+        with embedded_database(folder) as url:
+            args.import_s = asyncio.run(import_tools(args.tools, url))
+            measure(args, url, folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
