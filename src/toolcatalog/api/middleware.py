@@ -8,7 +8,8 @@ The fast path: a `GET /api/v1/tools/{name}` (no query string) whose tool this pr
 here, from the encoded bytes and ETag, without FastAPI's routing and dependency injection,
 which cost ~5x the rest of the request (measured in docs/performance.md). Everything else
 goes to the route in routes/tools.py, which asks the same `held_tool` first and loads the
-rest (an unknown or invalid stored tool, one a notice names, not yet re-read); `tests/api/test_ops.py` pins that both give the same headers and bytes. Skipped when
+rest (an unknown or invalid stored tool, one a notice names, not yet re-read);
+`tests/api/test_ops.py` pins that both give the same headers and bytes. Skipped when
 reads need an API key (`TOOLCATALOG_AUTH=required`) or a key is sent (a key that is sent must
 be valid): checking keys is the route's job (api/auth.py); and when the path answers the
 seed's contract (TOOLCATALOG_OPSCONDUCTOR_API).
