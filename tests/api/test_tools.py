@@ -48,7 +48,7 @@ async def test_create_refuses_an_existing_name_with_409(
 async def test_create_refuses_a_reserved_name_with_the_path_of_the_problem(
     client: httpx.AsyncClient, keys: Keys
 ) -> None:
-    response = await client.post(TOOLS, json=tool_doc("search"), headers=keys.editor)
+    response = await client.post(TOOLS, json=tool_doc("health"), headers=keys.editor)
     body = assert_problem(response, 422)
     assert [e["path"] for e in body["errors"]] == ["name"]
 

@@ -444,7 +444,8 @@ def test_every_problem_is_listed_with_its_seed_path() -> None:
     assert problems_of(exc) == {
         f"{where}.complexity_score": "must be a number between 0 and 1, not 1.5",
         f"{where}.policy.max_execution_time": "must be a number >= 0, not 'soon'",
-        "tool_name": "'health' is reserved (it is an API path segment); choose another name",
+        "tool_name": "'health' is reserved (it is an API path segment); choose another name, "
+        "such as 'health_tool'",
         f"{where}.typical_use_cases[0]": "is too long (at most 200 characters)",
     }
 

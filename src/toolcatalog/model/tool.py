@@ -32,14 +32,12 @@ SEMVER_RE = (
     r"(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
 )
 
-# Fixed path segments under /api/v1/tools: a tool with such a name would be unreachable.
-RESERVED_NAMES = frozenset(
-    {
-        "health", "metrics", "performance", "search", "platform", "category", "capabilities",
-        "reload", "import", "export", "validate", "bulk", "select", "audit", "versions", "diff",
-        "rollback", "enable", "disable", "keys", "openapi", "docs",
-    }
-)  # fmt: skip
+# Names that a route with a fixed segment under /api/v1/tools takes before /{name}: GET
+# /tools/health and /tools/metrics answer health and metrics, and /tools/platform/{p},
+# /tools/category/{c} take /tools/<name>/versions (also in the OpsConductor contract). Every
+# other name works, `search`, `import` or `select` included (a public catalog has a `search`
+# tool); tests/api/test_tool_names.py checks each fixed segment of the route table.
+RESERVED_NAMES = frozenset({"health", "metrics", "platform", "category"})
 
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(min_length=1, max_length=10_000)]
@@ -343,7 +341,8 @@ class Tool(BaseModel):
     def _not_reserved(cls, value: str) -> str:
         if value in RESERVED_NAMES:
             raise ValueError(
-                f"{value!r} is reserved (it is an API path segment); choose another name"
+                f"{value!r} is reserved (it is an API path segment); choose another name, "
+                f"such as {value + '_tool'!r}"
             )
         return value
 

@@ -281,7 +281,7 @@ CREATE TABLE tool_catalog.tools (
     CONSTRAINT tools_description_check CHECK (((length(description) >= 1) AND (length(description) <= 10000))),
     CONSTRAINT tools_name_format_check CHECK ((name ~ '^[a-z][a-z0-9_]{1,63}$'::text)),
     CONSTRAINT tools_name_key UNIQUE (name),
-    CONSTRAINT tools_name_reserved_check CHECK ((name <> ALL (ARRAY['health'::text, 'metrics'::text, 'performance'::text, 'search'::text, 'platform'::text, 'category'::text, 'capabilities'::text, 'reload'::text, 'import'::text, 'export'::text, 'validate'::text, 'bulk'::text, 'select'::text, 'audit'::text, 'versions'::text, 'diff'::text, 'rollback'::text, 'enable'::text, 'disable'::text, 'keys'::text, 'openapi'::text, 'docs'::text]))),
+    CONSTRAINT tools_name_reserved_check CHECK ((name <> ALL (ARRAY['health'::text, 'metrics'::text, 'platform'::text, 'category'::text]))),
     CONSTRAINT tools_pkey PRIMARY KEY (id),
     CONSTRAINT tools_platform_check CHECK ((platform = ANY (ARRAY['linux'::text, 'windows'::text, 'macos'::text, 'cross-platform'::text, 'container'::text, 'kubernetes'::text, 'cloud'::text, 'custom'::text]))),
     CONSTRAINT tools_revision_check CHECK ((revision >= 1)),
