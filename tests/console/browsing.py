@@ -8,9 +8,10 @@ appears), each with a generous timeout, so a busy 2-core machine is slow, not fl
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,17 @@ def chromium_path() -> str | None:
         if found:
             return found
     return None
+
+
+def within_budget(test: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """The test, failed (not hung) once it has run TEST_BUDGET_S."""
+
+    @functools.wraps(test)
+    async def budgeted(*args: Any, **kwargs: Any) -> None:
+        async with asyncio.timeout(TEST_BUDGET_S):
+            await test(*args, **kwargs)
+
+    return budgeted
 
 
 @dataclass

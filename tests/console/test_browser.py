@@ -6,7 +6,6 @@ the machine allows)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,12 +17,12 @@ from toolcatalog.catalog.writes import Actor
 from .browsing import (
     A11Y_SCRIPT,
     CHROMIUM_ARGS,
-    TEST_BUDGET_S,
     WAIT_MS,
     Console,
     chromium_path,
     screenshot,
     serve_console,
+    within_budget,
 )
 
 playwright_api = pytest.importorskip(
@@ -65,15 +64,14 @@ async def chromium(console: Console) -> AsyncIterator[Any]:
 
 @pytest.fixture
 async def page(chromium: Any, console: Console) -> AsyncIterator[Any]:
-    """A fresh browser context (no cookies) per test, within the test's time budget."""
+    """A fresh browser context (no cookies) per test."""
     context = await chromium.new_context(
         base_url=console.url, viewport={"width": 1280, "height": 900}
     )
     context.set_default_timeout(WAIT_MS)
     opened = await context.new_page()
     try:
-        async with asyncio.timeout(TEST_BUDGET_S):
-            yield opened
+        yield opened
     finally:
         await context.close()
 
@@ -85,6 +83,7 @@ async def _sign_in(page: Any, secret: str) -> None:
     await expect(page.locator("header.top")).to_contain_text("Signed in as")
 
 
+@within_budget
 async def test_searching_narrows_the_list_while_typing(page: Any) -> None:
     await page.goto("/ui/tools")
     await expect(page.locator("p.count")).to_contain_text("tools match")
@@ -94,20 +93,21 @@ async def test_searching_narrows_the_list_while_typing(page: Any) -> None:
     await screenshot(page, "search")
 
 
+@within_budget
 async def test_the_list_works_without_javascript(chromium: Any, console: Console) -> None:
     context = await chromium.new_context(base_url=console.url, java_script_enabled=False)
     context.set_default_timeout(WAIT_MS)
     try:
-        async with asyncio.timeout(TEST_BUDGET_S):
-            page = await context.new_page()
-            await page.goto("/ui/tools")
-            await page.get_by_label("Search").fill("kernel ring buffer")
-            await page.get_by_role("button", name="Search").click()
-            await expect(page.locator("#results")).to_contain_text("dmesg")
+        page = await context.new_page()
+        await page.goto("/ui/tools")
+        await page.get_by_label("Search").fill("kernel ring buffer")
+        await page.get_by_role("button", name="Search").click()
+        await expect(page.locator("#results")).to_contain_text("dmesg")
     finally:
         await context.close()
 
 
+@within_budget
 async def test_opening_a_tool_shows_its_capabilities_and_history(page: Any) -> None:
     await page.goto("/ui/tools?q=kernel+ring+buffer")
     await page.locator("#results a", has_text="dmesg").first.click()
@@ -117,6 +117,7 @@ async def test_opening_a_tool_shows_its_capabilities_and_history(page: Any) -> N
     await screenshot(page, "tool")
 
 
+@within_budget
 async def test_an_editor_edits_with_live_validation_and_saves(page: Any, console: Console) -> None:
     await _sign_in(page, console.secrets["editor"])
     await page.goto("/ui/tools/dmesg/edit")
@@ -133,6 +134,7 @@ async def test_an_editor_edits_with_live_validation_and_saves(page: Any, console
     await expect(page.locator("main")).to_contain_text("Shows the kernel's")
 
 
+@within_budget
 async def test_a_concurrent_save_shows_the_other_edit_and_keeps_mine(
     page: Any, console: Console
 ) -> None:
@@ -155,6 +157,7 @@ async def test_a_concurrent_save_shows_the_other_edit_and_keeps_mine(
     assert (await console.runtime.catalog.get_tool("journalctl")).tool.version == "1.0.1"
 
 
+@within_budget
 async def test_trying_a_selection_shows_the_decision_and_a_share_link(page: Any) -> None:
     await page.goto("/ui/select")
     await page.get_by_label("Request").fill("why is / full on db2")
@@ -167,6 +170,7 @@ async def test_trying_a_selection_shows_the_decision_and_a_share_link(page: Any)
     await screenshot(page, "select")
 
 
+@within_budget
 async def test_the_keyboard_reaches_the_search_and_submits_it(page: Any) -> None:
     await page.goto("/ui/tools")
     await page.keyboard.press("Tab")
@@ -184,6 +188,7 @@ async def test_the_keyboard_reaches_the_search_and_submits_it(page: Any) -> None
 @pytest.mark.parametrize(
     "path", ["/ui/tools", "/ui/tools/dmesg", "/ui/select?request=disk+usage", "/ui/login"]
 )
+@within_budget
 async def test_main_pages_pass_the_accessibility_checks(page: Any, path: str) -> None:
     await page.goto(path)
     await expect(page.locator("h1")).to_be_visible()

@@ -12,8 +12,9 @@ import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 
+from toolcatalog.catalog.documents import diff_documents
 from toolcatalog.catalog.keys import Role
-from toolcatalog.console.rendering import ConsoleRoute, render
+from toolcatalog.console.rendering import ConsoleRoute, FragmentCache, render
 from toolcatalog.console.session import Visitor, field, form_fields, reader, runtime_of
 from toolcatalog.errors import InvalidDefinition, NotFound, Problem
 from toolcatalog.model.listing import ToolFilter
@@ -28,6 +29,7 @@ _TOOL_NAME = re.compile(TOOL_NAME_RE)
 _SNAKE = re.compile(SNAKE_RE)
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_.+-]{0,63}$")
 FILTER_NAMES = ("q", "platform", "category", "capability", "tag", "status")
+_CAPABILITIES = FragmentCache("capabilities.html")
 
 
 @router.get("")
@@ -112,6 +114,9 @@ async def tool_page(request: Request, name: str, who: Reader) -> Response:
     cached = await catalog.get_tool(check_name(name))
     versions = await catalog.versions(name)
     audit = await catalog.audit(tool_name=name, limit=AUDIT_ROWS)
+    capabilities = _CAPABILITIES.get(
+        (name, cached.etag), {"tool": cached.tool, "as_json": json_text}
+    )
     return render(
         request,
         "tool.html",
@@ -121,6 +126,7 @@ async def tool_page(request: Request, name: str, who: Reader) -> Response:
             "tool": cached.tool,
             "versions": list(reversed(versions)),
             "audit": audit,
+            "capabilities_html": capabilities,
             "as_json": json_text,
         },
     )
@@ -150,7 +156,12 @@ async def diff_page(request: Request, name: str, who: Reader) -> Response:
     params = request.query_params
     before = _revision(params.get("from", ""), "from")
     after = _revision(params.get("to") or str(versions[-1].revision), "to")
-    changes = await catalog.diff(name, before, after)
+    # From the versions just read: catalog.diff would read both again (4 more queries).
+    definitions = {v.revision: v.definition for v in versions}
+    for revision in (before, after):
+        if revision not in definitions:
+            raise NotFound(f"tool {name!r} has no version {revision}")
+    changes = diff_documents(definitions[before], definitions[after])
     return render(
         request,
         "diff.html",
