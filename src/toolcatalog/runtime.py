@@ -22,6 +22,7 @@ from pathlib import Path
 from toolcatalog import metrics
 from toolcatalog.catalog.backup import BackupReport, RestoreReport, restore_backup, write_backup
 from toolcatalog.catalog.changes import ChangeListener, ChangeNotice
+from toolcatalog.catalog.experiments import ExperimentService
 from toolcatalog.catalog.feedback import FeedbackService
 from toolcatalog.catalog.health import DatabaseHealth
 from toolcatalog.catalog.keys import ApiKeyService, ensure_initial_admin_key
@@ -65,6 +66,8 @@ class Runtime:
     telemetry: TelemetryService = field(kw_only=True)
     # Verdicts on selections, read back as labelled requests.
     feedback: FeedbackService = field(kw_only=True)
+    # A/B experiments over the selector's configuration.
+    experiments: ExperimentService = field(kw_only=True)
     # Brings observed profiles (and feedback, experiments) into the selector's memory.
     learning: LearningRefresher = field(kw_only=True)
 
@@ -161,6 +164,7 @@ async def open_runtime(
     telemetry = TelemetryService(database, settings, catalog.state)
     selections = SelectionLog(database)
     feedback = FeedbackService(database, selections, telemetry)
+    experiments = ExperimentService(database)
     runtime = Runtime(
         settings,
         database,
@@ -172,11 +176,13 @@ async def open_runtime(
         selections=selections,
         telemetry=telemetry,
         feedback=feedback,
+        experiments=experiments,
         learning=LearningRefresher(
             selector,
             settings,
             observed=lambda since: telemetry.observed_stats(since=since),
             labelled=feedback.labelled,
+            experiments=experiments.current,
         ),
     )
     selector.recorder = runtime.selections

@@ -22,6 +22,7 @@ from toolcatalog.api.routes import (
     capabilities,
     catalog_io,
     environments,
+    experiments,
     history,
     keys,
     ops,
@@ -102,7 +103,7 @@ def _include_routes(app: FastAPI, cfg: Settings) -> None:
     native_fixed = [
         ops.router, tools.router, catalog_io.router, upstream_import.router, search.router,
         capabilities.router, keys.router, history.router, select.router, selections.router,
-        environments.router, telemetry.router, analytics.router,
+        experiments.router, environments.router, telemetry.router, analytics.router,
     ]  # fmt: skip
     if cfg.opsconductor_api:
         seed.include(app, seed.fixed_routers(), SHARED_PREFIX)

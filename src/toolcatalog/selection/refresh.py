@@ -16,13 +16,16 @@ from datetime import UTC, datetime, timedelta
 from toolcatalog.config import Settings
 from toolcatalog.errors import CatalogError
 from toolcatalog.model.telemetry import PatternKey
+from toolcatalog.selection.experiments import RunningExperiment, Variant
 from toolcatalog.selection.feedback import FeedbackMemory, LabelledExample
 from toolcatalog.selection.profiles import Observed, ObservedProfiles, ProfileRules
 from toolcatalog.selection.selector import Selector
+from toolcatalog.store.experiments import ExperimentRecord
 from toolcatalog.store.selections import LabelledRequest
 
 ObservedReader = Callable[[datetime], Awaitable[Mapping[PatternKey, Observed]]]
 LabelledReader = Callable[[], Awaitable[Sequence[LabelledRequest]]]
+ExperimentsReader = Callable[[], Awaitable[tuple[ExperimentRecord | None, ExperimentRecord | None]]]
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +46,13 @@ class LearningRefresher:
         *,
         observed: ObservedReader | None = None,
         labelled: LabelledReader | None = None,
+        experiments: ExperimentsReader | None = None,
     ) -> None:
         self.selector = selector
         self.settings = settings
         self._observed = observed
         self._labelled = labelled
+        self._experiments = experiments
         self._task: asyncio.Task[None] | None = None
         self._failing = False
 
@@ -79,9 +84,28 @@ class LearningRefresher:
             memory = self.selector.memory = FeedbackMemory()
         memory.add(example)
 
+    async def refresh_experiments(self) -> None:
+        """The running experiment and the promoted configuration, into the selector."""
+        if self._experiments is None:
+            return
+        running, promoted = await self._experiments()
+        self.selector.experiment = (
+            None
+            if running is None
+            else RunningExperiment(
+                running.name, tuple(Variant.model_validate(v) for v in running.variants)
+            )
+        )
+        config = None
+        if promoted is not None:
+            chosen = [v for v in promoted.variants if v["name"] == promoted.promoted_variant]
+            config = Variant.model_validate(chosen[0]).config if chosen else None
+        self.selector.promoted = config
+
     async def refresh(self) -> None:
         await self.refresh_profiles()
         await self.refresh_feedback()
+        await self.refresh_experiments()
 
     def start(self) -> None:
         if self._task is None:

@@ -27,6 +27,12 @@ from toolcatalog.selection.checks import (
 )
 from toolcatalog.selection.decide import decide, is_tied, tied_candidates
 from toolcatalog.selection.encoders.minilm import ModelUnavailable
+from toolcatalog.selection.experiments import (
+    Assignment,
+    RunningExperiment,
+    VariantConfig,
+    assignment,
+)
 from toolcatalog.selection.explain import candidate, over_limit_notes, sibling_reasons
 from toolcatalog.selection.feedback import FeedbackMemory
 from toolcatalog.selection.loader import ProfileLoader, SnapshotSource
@@ -40,7 +46,12 @@ from toolcatalog.selection.models import (
 )
 from toolcatalog.selection.profiles import ObservedProfiles
 from toolcatalog.selection.retrieval import CatalogIndex, frozen_heap, snapshot_key
-from toolcatalog.selection.scoring import preference_share, resolve_preferences, wants_answer_now
+from toolcatalog.selection.scoring import (
+    normalised,
+    preference_share,
+    resolve_preferences,
+    wants_answer_now,
+)
 from toolcatalog.selection.semantic import (
     SemanticEngine,
     SemanticIndex,
@@ -52,6 +63,7 @@ from toolcatalog.selection.tiebreak import TieOutcome, break_tie
 from toolcatalog.store.selections import SelectionRecord
 
 SEMANTIC_POLL_S = 0.05
+_DEFAULT = Assignment(None)
 # Between two background index builds: under a stream of writes, builds take at most
 # build / (build + pause) of a core from the readers (55 ms builds: ~20%).
 REBUILD_PAUSE_S = 0.25
@@ -109,6 +121,10 @@ class Selector:
         # Labelled requests from feedback, replaced whole by the refresher, extended in
         # place by feedback given through this process.
         self.memory: FeedbackMemory | None = None
+        # The running experiment (each subject's selections run its variant's configuration)
+        # and the configuration an experiment promoted (everyone else's), from the refresher.
+        self.experiment: RunningExperiment | None = None
+        self.promoted: VariantConfig | None = None
         if self.settings.semantic and engine is None:
             try:
                 self._engine = SemanticEngine(
@@ -263,17 +279,18 @@ class Selector:
         started = time.perf_counter()
         snapshot = self._peek() if self._peek is not None else None
         enumerator = self.enumerator_for(snapshot or self.loader.snapshot())
-        prefs, found = self._rank(enumerator, request)
+        plan = assignment(self.experiment, self.promoted, request.session_id or subject)
+        prefs, found = self._rank(enumerator, request, plan.config)
         outcome = None
-        if is_tied(found, self.settings.tie_margin) and self.settings.llm_url:
+        if is_tied(found, self._margin(plan)) and self.settings.llm_url:
             try:
                 asyncio.get_running_loop()
             except RuntimeError:
-                outcome = asyncio.run(self._ask(request, found))
+                outcome = asyncio.run(self._ask(request, found, self._margin(plan)))
             else:
                 why = "sync select inside an event loop does not call the LLM; use aselect"
                 outcome = TieOutcome(None, "deterministic", why)
-        return self._result(enumerator, request, prefs, found, outcome, started, subject)
+        return self._result(enumerator, request, prefs, found, outcome, started, subject, plan)
 
     async def aselect(
         self, request: SelectionRequest, subject: str | None = None
@@ -282,24 +299,40 @@ class Selector:
         on the event loop (see aselect_index)."""
         started = time.perf_counter()
         enumerator = await self.aselect_index()
-        prefs, found = self._rank(enumerator, request)
+        plan = assignment(self.experiment, self.promoted, request.session_id or subject)
+        prefs, found = self._rank(enumerator, request, plan.config)
         outcome = None
-        if is_tied(found, self.settings.tie_margin) and self.settings.llm_url:
-            outcome = await self._ask(request, found)
-        return self._result(enumerator, request, prefs, found, outcome, started, subject)
+        if is_tied(found, self._margin(plan)) and self.settings.llm_url:
+            outcome = await self._ask(request, found, self._margin(plan))
+        return self._result(enumerator, request, prefs, found, outcome, started, subject, plan)
+
+    def _margin(self, plan: Assignment) -> float:
+        config = plan.config
+        if config is None or config.tie_margin is None:
+            return self.settings.tie_margin
+        return config.tie_margin
 
     def _rank(
-        self, enumerator: CandidateEnumerator, request: SelectionRequest
+        self,
+        enumerator: CandidateEnumerator,
+        request: SelectionRequest,
+        config: VariantConfig | None = None,
     ) -> tuple[PreferencesUsed, Enumeration]:
+        """Rank under the settings, or under an experiment's (or promoted) `config`."""
         refuse_unknown_tools(request, enumerator.index.tool_position)
         prefs = resolve_preferences(request)
+        if config is not None and config.weights is not None and prefs.source != "request":
+            prefs = prefs.model_copy(update={"weights": normalised(config.weights)})
         view = None
         semantic = self._semantic
+        lexical = config is not None and config.semantic is False
         # Embeddings of an older generation may still be being replaced.
-        if semantic is not None and semantic.size == len(enumerator.index.tools):
+        if not lexical and semantic is not None and semantic.size == len(enumerator.index.tools):
             view = self._semantic_view(request.request)
         interactive = wants_answer_now(request, prefs)
         share = preference_share(prefs)
+        if config is not None and config.preference_share is not None:
+            share = config.preference_share
         enumerator.use_observed(self.observed)
         enumerator.memory = self.memory
         return prefs, enumerator.enumerate(request, prefs.weights, view, interactive, share)
@@ -309,13 +342,15 @@ class Selector:
         """off (no LLM configured) | closed | open: why, and when it is probed | half_open."""
         return self.breaker.describe() if self.settings.llm_url else "off"
 
-    async def _ask(self, request: SelectionRequest, found: Enumeration) -> TieOutcome:
+    async def _ask(
+        self, request: SelectionRequest, found: Enumeration, margin: float
+    ) -> TieOutcome:
         skipped = self.breaker.acquire()
         if skipped is not None:
             return TieOutcome(
                 None, "deterministic", f"{skipped}; the deterministic order stands", "skipped"
             )
-        tied = tied_candidates(found, self.settings.tie_margin)
+        tied = tied_candidates(found, margin)
         try:
             outcome = await break_tie(self.settings, request.request, tied)
         except BaseException:
@@ -333,8 +368,9 @@ class Selector:
         outcome: TieOutcome | None,
         started: float,
         subject: str | None = None,
+        plan: Assignment = _DEFAULT,
     ) -> SelectionResult:
-        decided = decide(request, found, outcome, self.settings.tie_margin)
+        decided = decide(request, found, outcome, self._margin(plan))
         shown = decided.ranked[: request.top_k]
         if request.patterns == "all":
             shown = [p for s in shown for p in found.patterns.get(s.entry.tool.name, [s])]
@@ -359,7 +395,7 @@ class Selector:
         selection_id = uuid.uuid4()
         if self.recorder is not None:
             self.recorder.record(
-                _recorded(selection_id, request, decided.decision, enumerator, subject)
+                _recorded(selection_id, request, decided.decision, enumerator, subject, plan)
             )
         reading = found.intent
         return SelectionResult(
@@ -391,6 +427,7 @@ def _recorded(
     decision: Decision | None,
     enumerator: CandidateEnumerator,
     subject: str | None,
+    plan: Assignment,
 ) -> SelectionRecord:
     return SelectionRecord(
         selection_id=selection_id,
@@ -400,6 +437,8 @@ def _recorded(
         capability=None if decision is None else decision.capability,
         pattern=None if decision is None else decision.pattern,
         catalog_version=enumerator.index.generation,
+        experiment=plan.experiment,
+        variant=plan.variant,
         subject=request.session_id or subject,
     )
 
