@@ -3,6 +3,7 @@ tool_telemetry_hourly (their rollup per pattern per hour, written with them)."""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
@@ -40,6 +41,7 @@ class HourlyRollup:
     duration_counts: list[int] = field(default_factory=lambda: [0] * BUCKETS)
     cost_sum: float = 0.0
     cost_calls: int = 0
+    top: int = -1  # the highest bucket counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,11 @@ class BucketStats:
 
 
 _COLUMNS = [f.name for f in fields(TelemetryWrite)]
+_record = operator.attrgetter(*_COLUMNS)  # a row as the COPY tuple, in C
+# Reported events carry no inputs: COPY leaves the column to its default ('{}') rather than
+# encoding an empty jsonb per row (~6 us a row in asyncpg's type checks).
+_COLUMNS_NO_INPUTS = [c for c in _COLUMNS if c != "inputs"]
+_record_no_inputs = operator.attrgetter(*_COLUMNS_NO_INPUTS)
 # One statement for a batch's rollups (unnest of parallel arrays; each row's bucket counts as
 # an array literal, since a 2-D array must be rectangular and unnest would flatten it). Rows
 # come sorted by key, so concurrent batches lock rollup rows in one order. Measured on the
@@ -108,7 +115,9 @@ def rollups_of(rows: Sequence[TelemetryWrite]) -> list[HourlyRollup]:
         rollup.calls += 1
         rollup.successes += r.success
         rollup.duration_sum_ms += r.duration_ms
-        rollup.duration_counts[bucket_of(r.duration_ms)] += 1
+        bucket = bucket_of(r.duration_ms)
+        rollup.duration_counts[bucket] += 1
+        rollup.top = max(rollup.top, bucket)
         if r.cost is not None:
             rollup.cost_sum += r.cost
             rollup.cost_calls += 1
@@ -120,11 +129,15 @@ async def insert_telemetry(conn: Any, rows: Sequence[TelemetryWrite]) -> None:
     transaction (so the rollups always sum exactly the events written)."""
     if not rows:
         return
+    with_inputs = any(r.inputs for r in rows)
+    columns, record = (
+        (_COLUMNS, _record) if with_inputs else (_COLUMNS_NO_INPUTS, _record_no_inputs)
+    )
     await conn.copy_records_to_table(
         "tool_telemetry",
         schema_name="tool_catalog",
-        columns=_COLUMNS,
-        records=[tuple(getattr(r, c) for c in _COLUMNS) for r in rows],
+        columns=columns,
+        records=[record(r) for r in rows],
     )
     rollups = rollups_of(rows)
     await conn.execute(
@@ -136,10 +149,19 @@ async def insert_telemetry(conn: Any, rows: Sequence[TelemetryWrite]) -> None:
         [r.calls for r in rollups],
         [r.successes for r in rollups],
         [r.duration_sum_ms for r in rollups],
-        ["{" + ",".join(map(str, r.duration_counts)) + "}" for r in rollups],
+        [_counts_literal(r) for r in rollups],
         [r.cost_sum for r in rollups],
         [r.cost_calls for r in rollups],
     )
+
+
+def _counts_literal(rollup: HourlyRollup) -> str:
+    """The counts as a PostgreSQL array literal without its trailing zeros (the add function
+    pads the shorter array, and most durations sit in the first 50 of the 121 buckets).
+    Writing all 121 counts was the largest Python cost of a batch (0.5 of 5.6 s profiled
+    for 28,000 events; 0.1 s this way)."""
+    counts = rollup.duration_counts[: rollup.top + 1]
+    return "{" + ",".join([str(n) if n else "0" for n in counts]) + "}"
 
 
 def row_to_stats(row: Any) -> ObservedStats:
