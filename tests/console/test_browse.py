@@ -8,7 +8,9 @@ import httpx
 
 from builders import make_tool
 from toolcatalog.catalog.writes import Actor
+from toolcatalog.model.telemetry import ObservedStats
 from toolcatalog.runtime import Runtime
+from toolcatalog.selection.profiles import ObservedProfiles
 
 from .support import post_form, sign_in
 
@@ -129,3 +131,23 @@ async def test_an_editor_rolls_back_and_a_reader_may_not(
     assert (await runtime.catalog.get_tool("rolled_tool")).tool.description.startswith(
         "rolled_tool does"
     )
+
+
+async def test_a_tool_page_sets_observed_figures_beside_the_declared_ones(
+    browser: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    await _add(runtime, "observed_tool")
+    before = await browser.get("/ui/tools/observed_tool")
+    assert "No telemetry reported for this tool yet" in before.text
+    stats = ObservedStats(
+        samples=40, successes=38, p50_ms=812.0, p95_ms=2400.0, mean_ms=900.0,
+        cost_mean=None, cost_samples=0,
+    )  # fmt: skip
+    runtime.selector.observed = ObservedProfiles(
+        {("observed_tool", "process_list", "snapshot"): stats}
+    )
+    page = (await browser.get("/ui/tools/observed_tool")).text
+    table = page.split('id="observed"', 1)[1]
+    assert "50 ms" in table  # declared
+    assert "812 / 2400 ms" in table
+    assert "95%" in table

@@ -18,7 +18,8 @@ from toolcatalog.console.rendering import ConsoleRoute, FragmentCache, render
 from toolcatalog.console.session import Visitor, field, form_fields, reader, runtime_of
 from toolcatalog.errors import InvalidDefinition, NotFound, Problem
 from toolcatalog.model.listing import ToolFilter
-from toolcatalog.model.tool import SNAKE_RE, TOOL_NAME_RE, Platform, Status
+from toolcatalog.model.tool import SNAKE_RE, TOOL_NAME_RE, Platform, Status, Tool
+from toolcatalog.selection.profiles import ObservedProfiles
 
 router = APIRouter(prefix="/ui", route_class=ConsoleRoute, include_in_schema=False)
 Reader = Annotated[Visitor, Depends(reader)]
@@ -102,6 +103,35 @@ async def tool_list(request: Request, who: Reader) -> Response:
     )
 
 
+def observed_rows(observed: ObservedProfiles | None, tool: Tool) -> list[dict[str, Any]]:
+    """Declared against observed figures of each pattern telemetry has seen, from the
+    selector's in-memory copy (refreshed in the background; no query per page)."""
+    if observed is None:
+        return []
+    rows = []
+    for cap in tool.capabilities:
+        for pattern in cap.patterns:
+            seen = observed.get(tool.name, cap.name, pattern.name)
+            if seen is None:
+                continue
+            rows.append(
+                {
+                    "capability": cap.name,
+                    "pattern": pattern.name,
+                    "declared_ms": _figure(pattern.profile.time_estimate_ms),
+                    "declared_cost": _figure(pattern.profile.cost_estimate),
+                    "seen": seen,
+                    "weight": observed.rules.weight(seen.samples),
+                }
+            )
+    return rows
+
+
+def _figure(value: float | str) -> str:
+    """A declared estimate: a number as written (50, not 50.0), or its expression."""
+    return f"{value:g}" if isinstance(value, int | float) else value
+
+
 def check_name(name: str) -> str:
     if not _TOOL_NAME.match(name):
         raise NotFound(f"no tool is named {name[:100]!r}")
@@ -127,6 +157,7 @@ async def tool_page(request: Request, name: str, who: Reader) -> Response:
             "versions": list(reversed(versions)),
             "audit": audit,
             "capabilities_html": capabilities,
+            "observed": observed_rows(runtime_of(request).selector.observed, cached.tool),
             "as_json": json_text,
         },
     )
