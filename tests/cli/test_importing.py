@@ -178,3 +178,43 @@ def test_a_report_that_cannot_be_written_is_one_line_and_exit_1(
     assert result.returncode == 1
     assert f"cannot write the report to {tmp_path}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _description_only(folder: Path, count: int) -> Path:
+    """A catalog as users write one: no examples, no effects declared."""
+    folder.mkdir(parents=True)
+    for i in range(count):
+        doc = tool_doc(f"plain_{i:03d}")
+        del doc["examples"]
+        (folder / f"plain_{i:03d}.yaml").write_text(yaml.safe_dump(doc))
+    return folder
+
+
+def test_a_description_only_catalog_is_summarised_per_kind_with_all_in_json_and_verbose(
+    fresh_db_url: str, tmp_path: Path
+) -> None:
+    folder = _description_only(tmp_path / "plain", 40)
+
+    result = run(fresh_db_url, "import", str(folder), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) <= 12, result.stderr
+    assert "note: 40 times: capabilities[].patterns[].effect: not declared" in result.stderr
+    assert "warning: 40 times: examples: none given" in result.stderr
+    assert "and 37 more (--verbose lists every one, --json has them all)" in result.stderr
+
+    verbose = run(fresh_db_url, "import", str(folder), "--dry-run", "--verbose")
+    assert len(verbose.stderr.splitlines()) == 80
+
+    as_json = json.loads(run(fresh_db_url, "import", str(folder), "--dry-run", "--json").stdout)
+    assert len(as_json["warnings"]) == 40
+    assert len(as_json["notes"]) == 40
+    assert all("effect: not declared" in note for note in as_json["notes"])
+
+
+def test_a_few_warnings_are_still_printed_one_per_line(fresh_db_url: str, tmp_path: Path) -> None:
+    folder = _description_only(tmp_path / "plain", 2)
+    result = run(fresh_db_url, "import", str(folder), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("warning: ") == 2
+    assert "times:" not in result.stderr

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from toolcatalog.catalog.writes import Actor
+from toolcatalog.cli import findings, output
 from toolcatalog.cli import migration as migration_output
-from toolcatalog.cli import output
 from toolcatalog.cli.importing import (
     MappingOption,
     SourceFormat,
@@ -83,6 +83,7 @@ def validate_command(
     fmt: Annotated[SourceFormat, typer.Option("--format")] = SourceFormat.native,
     mapping: MappingOption = None,
     strict: StrictFlag = False,
+    verbose: findings.VerboseFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Check definitions without a database; exit 1 if any is invalid (or, with --strict, if
@@ -105,7 +106,7 @@ def validate_command(
     result, vocabulary, migration = load_sources(paths, fmt, naming)
     if migration is not None and not as_json:
         migration_output.print_skipped(migration)
-    warnings = definition_warnings(result, vocabulary or folder_vocabulary)
+    warnings = definition_warnings(result, vocabulary or folder_vocabulary, verbose=verbose)
     refused = bool(result.problems) or (strict and bool(warnings))
     if as_json:
         output.print_json(
@@ -117,6 +118,7 @@ def validate_command(
                     for p in result.problems
                 ],
                 "warnings": warnings,
+                "notes": [str(findings.from_problem(p)) for p in result.notes],
             }
         )
     elif result.problems:

@@ -16,8 +16,8 @@ from toolcatalog.catalog.migration import (
     read_opsconductor_database,
 )
 from toolcatalog.catalog.writes import Actor, ImportReport
+from toolcatalog.cli import findings, output
 from toolcatalog.cli import migration as migration_output
-from toolcatalog.cli import output
 from toolcatalog.cli.output import JsonFlag
 from toolcatalog.cli.running import EXIT_INVALID, cli_settings, command_runtime, run_async
 from toolcatalog.cli.upstream_import import run_upstream_import
@@ -67,8 +67,6 @@ def load_sources(
         result, report = load_opsconductor_paths(paths, naming=naming)
         return result, None, report
     result = load_paths(paths)
-    for noted in result.notes:
-        output.err.print(f"note: {noted}", highlight=False, markup=False)
     vocabulary = None
     for vocab_file in result.vocabulary_files:
         vocabulary = load_vocabulary(vocab_file)
@@ -83,17 +81,22 @@ StrictFlag = Annotated[
 ]
 
 
-def definition_warnings(result: LoadResult, vocabulary: Vocabulary | None) -> list[str]:
-    """The warnings the API's validate gives for each loaded tool (the definition alone, and
-    its capability names against `vocabulary`), as `file: tool: warning` lines on stderr."""
-    lines = []
+def definition_warnings(
+    result: LoadResult, vocabulary: Vocabulary | None, *, verbose: bool = False
+) -> list[str]:
+    """The notes of loading (a pattern's effect inferred) and the warnings the API's validate
+    gives for each loaded tool (the definition alone, and its capability names against
+    `vocabulary`), on stderr (summarised per kind unless `verbose`); returns the warnings as
+    `file: tool: warning` lines."""
+    notes = [findings.from_problem(p) for p in result.notes]
+    warnings = []
     for loaded in result.tools:
-        where = f"{loaded.file}: " if loaded.file else ""
+        where = f"{loaded.file}: {loaded.tool.name}" if loaded.file else loaded.tool.name
         for warning in tool_warnings(loaded.tool) + vocabulary_warnings(loaded.tool, vocabulary):
-            lines.append(f"{where}{loaded.tool.name}: {warning}")
-    for line in lines:
-        output.err.print(f"warning: {line}", highlight=False, markup=False)
-    return lines
+            warnings.append(findings.Finding(where, warning))
+    findings.print_findings("note", notes, verbose=verbose)
+    findings.print_findings("warning", warnings, verbose=verbose)
+    return [str(w) for w in warnings]
 
 
 def naming_for(vocabulary: Vocabulary | None, mapping: Path | None) -> Naming:
@@ -101,11 +104,18 @@ def naming_for(vocabulary: Vocabulary | None, mapping: Path | None) -> Naming:
 
 
 def _print_report(
-    report: ImportReport, invalid: int, as_json: bool, migration: MigrationReport | None
+    report: ImportReport,
+    invalid: int,
+    as_json: bool,
+    migration: MigrationReport | None,
+    result: LoadResult,
+    warnings: list[str],
 ) -> None:
     if as_json:
         output.print_json(
             {
+                "notes": [str(findings.from_problem(p)) for p in result.notes],
+                "warnings": warnings,
                 "created": report.created,
                 "updated": report.updated,
                 "unchanged": report.unchanged,
@@ -162,6 +172,7 @@ def import_command(
     per_tag: Annotated[
         bool, typer.Option("--per-tag", help="openapi: one tool per tag, not one for the spec.")
     ] = False,
+    verbose: findings.VerboseFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Import tool definitions in one transaction: all or nothing (unless --skip-invalid),
@@ -180,6 +191,7 @@ def import_command(
         return
 
     from_db: list[DatabaseMigration] = []
+    warned: list[str] = []
 
     async def go() -> tuple[ImportReport | None, LoadResult, MigrationReport | None]:
         async with command_runtime(cli_settings()) as runtime:
@@ -210,7 +222,7 @@ def import_command(
             checked = vocabulary
             if checked is None:
                 checked = (await runtime.catalog.get_all_tools_with_structure()).vocabulary
-            warned = definition_warnings(result, checked)
+            warned.extend(definition_warnings(result, checked, verbose=verbose))
             if strict and warned:
                 output.err.print(
                     f"error: {len(warned)} warning(s) and --strict; nothing was imported",
@@ -251,6 +263,6 @@ def import_command(
         migration_output.print_summary(migration, report_file)
         if from_db:
             migration_output.print_database_extras(from_db[0], report)
-    _print_report(report, len(refused), as_json, migration)
+    _print_report(report, len(refused), as_json, migration, result, warned)
     if refused or report_failed:
         raise typer.Exit(EXIT_INVALID)
