@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=Path)
     parser.add_argument("--export-feedback", metavar="URL", help="the service to export from")
     parser.add_argument("--out", type=Path, help="where --export-feedback writes")
-    parser.add_argument("--api-key", help="a reader key for --export-feedback")
+    parser.add_argument("--api-key", help="an editor key for --export-feedback")
     parser.add_argument("--catalog", default=Path("catalog"), type=Path)
     parser.add_argument("--misses", action="store_true", help="print each failure")
     parser.add_argument("--lexical", action="store_true", help="no semantic retrieval")

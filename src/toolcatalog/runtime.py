@@ -162,7 +162,7 @@ async def open_runtime(
         shared=DatabaseVectors(database, asyncio.get_running_loop()) if owns_db else None,
     )
     telemetry = TelemetryService(database, settings, catalog.state)
-    selections = SelectionLog(database)
+    selections = SelectionLog(database, retention_days=settings.telemetry_retention_days)
     feedback = FeedbackService(database, selections, telemetry)
     experiments = ExperimentService(database)
     runtime = Runtime(

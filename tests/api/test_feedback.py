@@ -97,7 +97,9 @@ async def test_accepted_feedback_is_exported_as_an_evaluation_line(
         feedback_url(first["selection_id"]), json={"outcome": "accepted"}, headers=keys.editor
     )
     assert response.status_code == 200, response.text
-    exported = (await client.get("/api/v1/selections/feedback")).json()["examples"]
+    assert_problem(await client.get("/api/v1/selections/feedback", headers=keys.reader), 403)
+    exported = (await client.get("/api/v1/selections/feedback", headers=keys.editor)).json()
+    exported = exported["examples"]
     assert [(e["query"], e["tools"], e["outcome"]) for e in exported] == [
         ("is nginx running on web01", [first["decision"]["tool"]], "accepted")
     ]

@@ -4,7 +4,7 @@ the batch writer (off the request path) with the request, the decision and the c
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +84,15 @@ async def test_an_overlong_session_id_is_refused_with_its_path(client: httpx.Asy
     response = await client.post(SELECT, json={"request": "disk", "session_id": "x" * 201})
     assert response.status_code == 422
     assert "session_id" in response.text
+
+
+async def test_selections_older_than_the_retention_are_pruned_with_their_feedback(
+    runtime: Runtime, client: httpx.AsyncClient, conn: Any
+) -> None:
+    await _import_starter(runtime)
+    answer = (await client.post(SELECT, json={"request": "why is / full on db2"})).json()
+    await runtime.selections.flush()
+    assert await runtime.selections.prune() == 0
+    later = datetime.now(UTC) + timedelta(days=91)
+    assert await runtime.selections.prune(now=later) == 1
+    assert await fetch_selection(conn, uuid.UUID(answer["selection_id"])) is None

@@ -5,32 +5,43 @@ microsecond); a background task COPYs the queue to tool_selections every FLUSH_I
 one transaction per batch. While the database is unreachable the queue keeps up to
 MAX_PENDING rows (the newest are dropped beyond that, and counted), so an outage costs memory
 that is bounded, never a slower select. Feedback on a selection still queued here flushes the
-queue first (`ensure_recorded`)."""
+queue first (`ensure_recorded`). Selections are kept as long as telemetry events (pruned
+hourly by the same task)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections import deque
+from datetime import UTC, datetime, timedelta
 
 from toolcatalog import metrics
 from toolcatalog.errors import CatalogError
 from toolcatalog.store.database import Database
-from toolcatalog.store.selections import SelectionRecord, insert_selections
+from toolcatalog.store.selections import (
+    SelectionRecord,
+    delete_selections_before,
+    insert_selections,
+)
 
 FLUSH_INTERVAL_S = 0.5
 BATCH = 5_000
 MAX_PENDING = 50_000
 CLOSE_TIMEOUT_S = 2.0
+PRUNE_EVERY_S = 3600.0
 
 log = logging.getLogger(__name__)
 
 
 class SelectionLog:
-    def __init__(self, db: Database, *, max_pending: int = MAX_PENDING) -> None:
+    def __init__(
+        self, db: Database, *, retention_days: int = 90, max_pending: int = MAX_PENDING
+    ) -> None:
         self._db = db
+        self._retention = timedelta(days=retention_days)
         self._pending: deque[SelectionRecord] = deque()
         self._max_pending = max_pending
         self._flushing = asyncio.Lock()
@@ -79,10 +90,21 @@ class SelectionLog:
         if self._task is None:
             self._task = asyncio.create_task(self._run(interval_s), name="selection-log")
 
+    async def prune(self, *, now: datetime | None = None) -> int:
+        """Retention: delete selections (and their feedback) older than the telemetry's
+        retention (TOOLCATALOG_TELEMETRY_RETENTION_DAYS); returns how many."""
+        before = (now or datetime.now(UTC)) - self._retention
+        async with self._db.transaction("prune_selections") as conn:
+            return await delete_selections_before(conn, before)
+
     async def _run(self, interval_s: float) -> None:
+        pruned_at = time.monotonic()
         while True:
             await asyncio.sleep(interval_s)
             try:
+                if time.monotonic() - pruned_at >= PRUNE_EVERY_S:
+                    pruned_at = time.monotonic()
+                    await self.prune()
                 await self.flush()
             except CatalogError as exc:
                 if not self._failing:

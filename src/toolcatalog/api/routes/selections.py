@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolcatalog.api.auth import ReaderDep, ReporterDep
+from toolcatalog.api.auth import EditorDep, ReporterDep
 from toolcatalog.api.deps import RuntimeDep
 from toolcatalog.api.routing import ORJSONRoute
 from toolcatalog.api.schemas import BODY_ERRORS, READ_ERRORS, problems
@@ -99,14 +99,15 @@ async def give_feedback(
         "The newest `limit` requests with feedback since `since`, each with the tool that "
         "answers it (the decided one when accepted, the caller's when overridden, the refused "
         "one when rejected): `bench/select_quality.py --export-feedback` writes the accepted "
-        "and overridden ones as an evaluation set."
+        "and overridden ones as an evaluation set. Editor role: the requests are the "
+        "callers' own words (hostnames, paths)."
     ),
     response_model=LabelledPage,
     responses=problems(*READ_ERRORS),
 )
 async def labelled_requests(
     runtime: RuntimeDep,
-    _caller: ReaderDep,
+    _caller: EditorDep,
     since: Annotated[datetime | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> LabelledPage:
