@@ -193,3 +193,34 @@ async def test_main_pages_pass_the_accessibility_checks(page: Any, path: str) ->
     await page.goto(path)
     await expect(page.locator("h1")).to_be_visible()
     assert await page.evaluate(A11Y_SCRIPT) == []
+
+
+@pytest.mark.parametrize("path", ["/ui/tools/dmesg/edit", "/ui/new?template=script", "/ui/keys"])
+@within_budget
+async def test_signed_in_pages_pass_the_accessibility_checks(
+    page: Any, console: Console, path: str
+) -> None:
+    await _sign_in(page, console.secrets["admin"])
+    await page.goto(path)
+    await expect(page.locator("h1")).to_be_visible()
+    assert await page.evaluate(A11Y_SCRIPT) == []
+
+
+@pytest.mark.parametrize("path", ["/ui/tools", "/ui/tools/kubectl", "/ui/select?request=df"])
+@within_budget
+async def test_pages_fit_a_phone_screen_without_sideways_scrolling(
+    chromium: Any, console: Console, path: str
+) -> None:
+    context = await chromium.new_context(
+        base_url=console.url, viewport={"width": 390, "height": 844}, is_mobile=True
+    )
+    context.set_default_timeout(WAIT_MS)
+    try:
+        phone = await context.new_page()
+        await phone.goto(path)
+        await expect(phone.locator("h1")).to_be_visible()
+        width = await phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width} px wide on a 390 px screen"
+        await screenshot(phone, "phone-" + path.strip("/").split("?")[0].replace("/", "-"))
+    finally:
+        await context.close()
