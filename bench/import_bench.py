@@ -1,7 +1,9 @@
 """Import N generated tools (3 capabilities x 2 patterns each) into a fresh database and print
 tools/s and peak memory. Target: 10,000 tools in under 15 s on a 2-core machine.
+With `--terse`, terse tools instead (bench/terse.py: a name and a one-sentence description;
+6,608 of them, the tldr pages' count, should import in under 10 s).
 
-    python bench/import_bench.py [--tools 10000] [--database-url URL]
+    python bench/import_bench.py [--tools 10000] [--terse] [--database-url URL]
 
 Without --database-url (or DATABASE_URL) a private embedded PostgreSQL is started in a
 temporary folder and removed afterwards.
@@ -18,10 +20,12 @@ import time
 from pathlib import Path
 
 import asyncpg
+from terse import generated_terse
 
 from toolcatalog.catalog.service import Actor, ToolCatalogService
 from toolcatalog.config import Settings
 from toolcatalog.model.tool import Tool
+from toolcatalog.selection.loader import load_folder_snapshot
 from toolcatalog.store.database import Database
 from toolcatalog.store.embedded import EmbeddedPostgres
 from toolcatalog.store.migrate import migrate
@@ -79,7 +83,12 @@ def generate(n: int) -> list[Tool]:
     return tools
 
 
-async def run(n: int, url: str) -> None:
+def generate_terse(n: int) -> list[Tool]:
+    base = load_folder_snapshot(Path(__file__).resolve().parent.parent / "catalog", strict=False)
+    return [Tool.model_validate(d) for d in generated_terse(base, n)]
+
+
+async def run(n: int, url: str, terse: bool = False) -> None:
     conn = await asyncpg.connect(url)
     await migrate(conn)
     await conn.close()
@@ -90,7 +99,7 @@ async def run(n: int, url: str) -> None:
     await db.open()
     service = ToolCatalogService(db, settings)
     t0 = time.perf_counter()
-    tools = generate(n)
+    tools = generate_terse(n) if terse else generate(n)
     t1 = time.perf_counter()
     report = await service.import_definitions(tools, actor=Actor("bench"))
     t2 = time.perf_counter()
@@ -109,15 +118,16 @@ async def run(n: int, url: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tools", type=int, default=10_000)
+    parser.add_argument("--terse", action="store_true", help="terse tools (bench/terse.py)")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     args = parser.parse_args()
     if args.database_url:
-        asyncio.run(run(args.tools, args.database_url))
+        asyncio.run(run(args.tools, args.database_url, args.terse))
         return
     with tempfile.TemporaryDirectory(prefix="toolcatalog-bench-") as folder:
         server = EmbeddedPostgres(Path(folder) / "pgdata", cleanup="delete")
         try:
-            asyncio.run(run(args.tools, server.start()))
+            asyncio.run(run(args.tools, server.start(), args.terse))
         finally:
             server.stop()
 

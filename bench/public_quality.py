@@ -34,6 +34,7 @@ from pathlib import Path
 
 import yaml
 from quality import Tally
+from terse import terse_definition
 
 from toolcatalog.cli.select import batch_request
 from toolcatalog.config import Settings
@@ -65,25 +66,7 @@ def write_catalog(tools: list[dict[str, str]], folder: Path) -> dict[str, str]:
     for tool in tools:
         name = names[tool["name"]] = tool_name(tool["name"], taken)
         description = " ".join(str(tool["description"]).split())[:10_000] or tool["name"]
-        definition = {
-            "name": name,
-            "description": description,
-            "platform": "cross-platform",
-            "category": "general",
-            "capabilities": [
-                {
-                    "name": "use",
-                    "description": description,
-                    "patterns": [
-                        {
-                            "name": "default",
-                            "description": description,
-                            "policy": {"production_safe": True},
-                        }
-                    ],
-                }
-            ],
-        }
+        definition = terse_definition(name, description)
         (folder / f"{name}.yaml").write_text(yaml.safe_dump(definition, sort_keys=False))
     return names
 

@@ -4,7 +4,7 @@ rebuild as after a hot reload), tool embedding time, and `/api/v1/select` HTTP t
 against a real `toolcatalog serve`.
 
     python bench/select_bench.py [--catalog catalog] [--tools 10000] [--queries FILE.jsonl]
-        [--rounds 3] [--no-semantic] [--http SECONDS] [--connections 8]
+        [--rounds 3] [--no-semantic] [--terse 6608] [--http SECONDS] [--connections 8]
 
 The generated tools reuse the starter catalog's wording, shuffled and renamed, so the index
 has a realistic vocabulary and posting lengths. LLM tie-breaks are off.
@@ -15,6 +15,11 @@ embedded (into a temporary home, so the time is a cold start's). Embedding the g
 catalog's ~72,000 texts takes minutes and its word salad means nothing, so there its
 texts get random unit vectors while requests are really encoded: the latency is real (the
 encoder and the cosine scan over every text vector), the rankings are not.
+
+`--terse N` adds a catalog of N terse tools (bench/terse.py: a name and a one-sentence
+description, as a public tool list arrives; 6,608 is the tldr pages' count) whose ~2 N texts
+are really embedded, cold: the embedding time is the wait a user importing such a catalog
+sees before selection turns hybrid.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from terse import generated_terse
 
 from toolcatalog.config import Settings
 from toolcatalog.model.snapshot import CatalogSnapshot
@@ -78,6 +84,11 @@ def generated(base: CatalogSnapshot, count: int, seed: int = 7) -> CatalogSnapsh
         doc["examples"] = [" ".join(rng.sample(words, 9)) for _ in range(4)]
         tools.append(Tool.model_validate(doc))
     return CatalogSnapshot(tuple(tools), 1, datetime.now(UTC), base.vocabulary, "generated")
+
+
+def terse_snapshot(base: CatalogSnapshot, count: int) -> CatalogSnapshot:
+    tools = tuple(Tool.model_validate(d) for d in generated_terse(base, count))
+    return CatalogSnapshot(tools, 1, datetime.now(UTC), None, "terse")
 
 
 def build_times(snapshot: CatalogSnapshot, repeats: int = 3) -> tuple[float, float]:
@@ -224,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-semantic", action="store_true", help="skip the semantic figures (lexical only)"
     )
+    parser.add_argument(
+        "--terse", default=0, type=int, help="also a catalog of this many terse tools, embedded"
+    )
     parser.add_argument("--http", default=0.0, type=float, help="seconds of /select load")
     parser.add_argument("--connections", default=8, type=int)
     args = parser.parse_args(argv)
@@ -247,6 +261,11 @@ def main(argv: list[str] | None = None) -> int:
         measure("generated", big, queries, 1)
         if semantic:
             measure_semantic("generated", big, queries, 1, random=True)
+    if args.terse:
+        terse = terse_snapshot(starter, args.terse)
+        measure("terse", terse, queries, args.rounds)
+        if semantic:
+            measure_semantic("terse", terse, queries, args.rounds, random=False)
     if args.http > 0:
         measure_http(queries, args.http, args.connections)
     return 0
