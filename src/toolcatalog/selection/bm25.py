@@ -195,17 +195,21 @@ class BM25FIndex:
         as_float = np.float64
         return scores.astype(as_float), cover.astype(as_float), count.astype(as_float)
 
-    def terms_in(self, doc: int, terms: Iterable[str]) -> list[str]:
-        """Those of `terms` that document `doc` contains (for explanations)."""
-        found = []
+    def terms_in(self, docs: Sequence[int], terms: Iterable[str]) -> list[list[str]]:
+        """For each of `docs`, those of `terms` it contains (for explanations): one
+        vectorised lookup per term for all the documents, not one per term and document."""
+        found: list[list[str]] = [[] for _ in docs]
+        if not docs:
+            return found
+        wanted = np.asarray(docs, dtype=np.int64)
         for term in terms:
             i = self.vocab.get(term)
             if i is None:
                 continue
-            docs = self._docs[self._offsets[i] : self._offsets[i + 1]]
-            at = int(np.searchsorted(docs, doc))
-            if at < len(docs) and docs[at] == doc:
-                found.append(term)
+            postings = self._docs[self._offsets[i] : self._offsets[i + 1]]
+            at = np.minimum(np.searchsorted(postings, wanted), len(postings) - 1)
+            for k in np.flatnonzero(postings[at] == wanted).tolist():
+                found[k].append(term)
         return found
 
     def correction(self, term: str) -> str | None:

@@ -58,6 +58,8 @@ _IN_PASSING = frozenset({"after", "before", "since", "during", "without", "acros
 MAX_PLAIN = 100_000
 # Constraint sets whose policy rulings are kept (see CandidateEnumerator._ruling).
 MAX_CONTEXTS = 32
+# Preference weights whose utilities a ruling keeps (see _finish).
+MAX_WEIGHTS = 8
 
 
 @dataclass(slots=True)
@@ -111,6 +113,8 @@ class _Ruled:
 class _Ruling:
     excluded: list[Excluded]
     allowed: list[_Ruled]
+    # Preference weights -> the utility of each allowed pattern (see _finish).
+    utilities: dict[tuple[float, ...], list[float]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -172,7 +176,6 @@ class CandidateEnumerator:
         reading = read_intent(request.request, hint)
         pool = retrieve(index, request, ctx, semantic, self._learned(request))
         raw, order, relevance = pool.raw, pool.order, pool.relevance
-        scored: list[Scored] = []
         excluded: list[Excluded] = []
         if request.explain:
             outside = top_indexes(raw, pool_size(request))
@@ -184,35 +187,30 @@ class CandidateEnumerator:
                 )
         confidence = None
         if pool.calibration is not None and pool.tool_cosine is not None:
-            confidence = pool.calibration.confidence(pool.tool_cosine[order])
-        for k, i in enumerate(order):
-            ruled = self._ruling(int(i), request, ctx)
+            confidence = pool.calibration.confidence(pool.tool_cosine[order]).tolist()
+        preference = _Preference(weights, share)
+        by_tool: dict[str, list[Scored]] = {}
+        for k, i in enumerate(order.tolist()):
+            ruled = self._ruling(i, request, ctx)
             excluded += ruled.excluded
             if ruled.allowed:
-                found = self._scored(int(i), float(relevance[i]), ruled, pool, reading, interactive)
-                if confidence is not None:
-                    for s in found:
-                        s.confidence = float(confidence[k])
-                scored += found
-        self._finish(scored, weights, share)
-        by_tool: dict[str, list[Scored]] = {}
-        for s in scored:
-            by_tool.setdefault(s.entry.tool.name, []).append(s)
-        for group in by_tool.values():
-            # Stable: equal scores keep the catalog's pattern order, as the first-best did.
-            # What fits the intent comes first: a read-only helper never stands for a change.
-            group.sort(key=lambda s: (not s.fits, -round(s.score, 9)))
+                found = self._scored(i, float(relevance[i]), ruled, pool, reading, interactive)
+                _finish(found, ruled, preference, None if confidence is None else confidence[k])
+                # Stable: equal scores keep the catalog's pattern order, as the first-best
+                # did. What fits the intent comes first: a read-only helper never stands for a
+                # change.
+                found.sort(key=_within_tool)
+                by_tool[found[0].entry.tool.name] = found
         ranked = sorted(
             (group[0] for group in by_tool.values()),
             key=lambda s: (not s.fits, -round(s.score, 9), s.entry.tool.name),
         )
         terms = list(pool.retrieval.terms)
         words = user_words(request.request, index.tool_index.correction)
+        shown = [s.entry.tool_index for s in ranked[: request.top_k]]
         matched = {
-            s.entry.tool.name: in_user_words(
-                words, index.tool_index.terms_in(index.tool_position[s.entry.tool.name], terms)
-            )
-            for s in ranked[: request.top_k]
+            index.tools[i].name: in_user_words(words, found)
+            for i, found in zip(shown, index.tool_index.terms_in(shown, terms), strict=True)
         }
         best_fit = ranked[0].relevance if ranked and ranked[0].fits else None
         verdict = gate(pool, best_fit if best_fit is not None else _best(ranked))
@@ -379,13 +377,43 @@ class CandidateEnumerator:
             cached = self._default_estimates[j] = (estimate, dimensions(entry.pattern, estimate))
         return cached
 
-    @staticmethod
-    def _finish(scored: list[Scored], weights: Weights, share: float) -> None:
-        # Every dimension is absolute (features.py): a candidate's score depends on its own
-        # relevance, pattern and inputs, never on which other candidates are in play.
-        for s in scored:
-            s.utility = utility(s.dims, weights)
-            s.score = final_score(s.relevance, s.utility, share)
+
+@dataclass(frozen=True, slots=True)
+class _Preference:
+    """A request's weights and preference share; `key` identifies the weights."""
+
+    weights: Weights
+    share: float
+
+    @property
+    def key(self) -> tuple[float, ...]:
+        w = self.weights
+        return (w.speed, w.accuracy, w.cost, w.complexity, w.completeness)
+
+
+def _finish(
+    found: list[Scored], ruled: _Ruling, preference: _Preference, confidence: float | None
+) -> None:
+    """Utility and score of one tool's scored patterns (`found`, in `ruled.allowed` order).
+    Every dimension is absolute (features.py): a candidate's score depends on its own
+    relevance, pattern and inputs, never on which other candidates are in play; so the
+    utilities are kept with the ruling, per weights (the usual request has the default)."""
+    key = preference.key
+    utilities = ruled.utilities.get(key)
+    if utilities is None:
+        if len(ruled.utilities) >= MAX_WEIGHTS:
+            ruled.utilities.clear()
+        weights = preference.weights
+        utilities = ruled.utilities[key] = [utility(p.dims, weights) for p in ruled.allowed]
+    share = preference.share
+    for s, u in zip(found, utilities, strict=True):
+        s.utility = u
+        s.score = final_score(s.relevance, u, share)
+        s.confidence = confidence
+
+
+def _within_tool(s: Scored) -> tuple[bool, float]:
+    return (not s.fits, -round(s.score, 9))
 
 
 def _best(ranked: list[Scored]) -> float | None:

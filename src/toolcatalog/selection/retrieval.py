@@ -310,6 +310,8 @@ class CatalogIndex:
         order. Each tool's patterns are tabled once (term -> saturated frequency in each
         pattern), so a request looks each of its terms up once per tool, not per pattern."""
         start, end = int(self.pattern_start[tool]), int(self.pattern_start[tool + 1])
+        if end - start == 1:
+            return [0.0]  # a lone pattern fits its tool's relevance whatever it scores
         table = self._pattern_tables.get(tool)
         if table is None:
             table = self._pattern_scorer.table(self.pattern_docs[start:end])
