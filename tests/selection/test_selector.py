@@ -13,7 +13,7 @@ from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.models import SelectionRequest, SelectionResult
 from toolcatalog.selection.selector import Selector
 
-from .selection_catalog import LOGROTATE, ask, write_catalog
+from .selection_catalog import CATALOG, LOGROTATE, ask, write_catalog
 
 DISK = "how much disk space is used on the server"
 
@@ -326,6 +326,27 @@ def test_a_tool_named_as_the_problem_is_not_the_answer(catalog_dir: Path) -> Non
     assert named_as_problem(index, "df says 40% used but the app says disk full") == [df]
     assert named_as_problem(index, "use df to show free space") == []
     assert named_as_problem(index, "is the disk full? df please") == []
+
+
+def test_a_tool_the_request_rules_out_is_not_the_answer(selector: Selector) -> None:
+    assert ask(selector, "how much disk space is used")[0] == "df"
+    assert ask(selector, "how much disk space is used, without df")[0] == "du"
+    assert ask(selector, "how much disk space is used instead of df")[0] == "du"
+    assert ask(selector, "how much disk space is used? df is not installed here")[0] == "du"
+    assert ask(selector, "how much disk space is used? I can't use df")[0] == "du"
+
+
+def test_a_word_that_heads_one_tool_name_names_that_tool(tmp_path: Path) -> None:
+    from toolcatalog.selection.loader import load_folder_snapshot
+    from toolcatalog.selection.retrieval import CatalogIndex
+    from toolcatalog.selection.retrieve import tool_named
+
+    index = CatalogIndex(load_folder_snapshot(write_catalog(tmp_path / "c", CATALOG)))
+    get_service = index.tool_position["get_service"]
+    assert tool_named(index, "get") == get_service  # the only name it heads
+    assert tool_named(index, "df") == index.tool_position["df"]
+    assert tool_named(index, "service") is None
+    assert tool_named(index, "zzz") is None  # after every name
 
 
 def test_a_product_name_in_capitals_weighs_more_than_the_words_around_it(

@@ -235,6 +235,7 @@ class CatalogIndex:
         self.canonical = canonical_names(vocabulary)
         self.tools: tuple[Tool, ...] = tuple(sorted(snapshot.tools, key=lambda t: t.name))
         self.tool_position = {t.name: i for i, t in enumerate(self.tools)}
+        self.tool_names = tuple(t.name for t in self.tools)  # sorted: bisect finds prefixes
         documents = _Documents(vocabulary, self.canonical)
         tool_docs: list[list[Component]] = []
         entries: list[PatternEntry] = []

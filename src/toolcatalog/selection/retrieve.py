@@ -7,6 +7,7 @@ platform-compatible), so the cost of the later stages does not grow with the cat
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -121,17 +122,26 @@ def fuse(
 # its lexical score and loses NAMED_PROBLEM_COSINE of its cosine. A name counts only when it
 # is the tool's own word (held by at most NAMED_MAX_SHARE of the tools' texts, or 3: `find`,
 # `top` or `last` are plain English in a third of the starter catalog's tools, `journalctl` is
-# in 5 %) and a failure cue follows it in the same clause.
+# in 5 %) and a failure cue follows it in the same clause, or a cue before it rules it out.
 NAMED_PROBLEM_LEXICAL = 0.3
 NAMED_PROBLEM_COSINE = 0.15
 NAMED_MAX_SHARE = 0.06
 _FAILURE_AFTER_NAME = (
     r"(?:shows?|showing|says?|saying|reports?|returns?|gives?|prints?|outputs?|lists?)\b"
     r"[^.;,]*?\b(?:nothing|empty|none|no\b|but\b|wrong|error|fails?)"
-    r"|(?:is |are )?(?:command )?not found|(?:does ?n[o']t|is ?n[o']t|is not|won'?t|can'?t) "
-    r"(?:work|run|start|show|help)|(?:fails?|failed|failing|hangs?|crashe[sd]|is broken)\b"
+    r"|(?:is |are )?(?:command )?not found|(?:is |are )?(?:blocked|not allowed|not an option"
+    r"|not available|unavailable|not installed|off[- ]limits)\b"
+    r"|(?:does ?n[o']t|is ?n[o']t|is not|won'?t|can'?t) (?:work|run|start|show|help)"
+    r"|(?:fails?|failed|failing|hangs?|crashe[sd]|is broken)\b"
 )
 _CLAUSE_AFTER = r"[^.;!?]{0,60}?\b"
+# ...or that the request rules out before naming it ("instead of splunk", "rather than
+# kubectl", "without docker", "not psql but", "don't use curl"): the person wants another way.
+_RULED_OUT_BEFORE_NAME = re.compile(
+    r"\b(?:instead of|rather than|other than|except|without|avoid(?:ing)?|not|no|never"
+    r"|(?:do ?n[o']t|can'?t|cannot|must ?n[o']t|won'?t) use)"
+    r"\s+(?:using\s+|use\s+|via\s+|with\s+|through\s+|the\s+|an?\s+)?[\"'`]?$"
+)
 
 
 # A word the request writes in capitals (GKE, AKS, SPL, HKLM, DD) is usually a product or
@@ -156,17 +166,35 @@ def weigh_acronyms(index: CatalogIndex, text: str, terms: dict[str, float]) -> N
                 terms[term] = ACRONYM_WEIGHT
 
 
+def tool_named(index: CatalogIndex, word: str) -> int | None:
+    """The tool a request's word names: its name, or the head of exactly one tool's name
+    ("splunk" for splunk_api, "kafka" for kafka_cli), as an index position."""
+    name = word.replace("-", "_")
+    position = index.tool_position.get(name)
+    if position is not None:
+        return position
+    head = name + "_"
+    names = index.tool_names
+    at = bisect.bisect_left(names, head)
+    heads = at < len(names) and names[at].startswith(head)
+    alone = heads and (at + 1 == len(names) or not names[at + 1].startswith(head))
+    return at if alone else None
+
+
 def named_as_problem(index: CatalogIndex, text: str) -> list[int]:
-    """Tools the request names as the problem (see NAMED_PROBLEM_*), as index positions."""
+    """Tools the request names as the problem or rules out (see NAMED_PROBLEM_*), as index
+    positions."""
     low = text.lower()
     most = _rare_enough(index)
     found: list[int] = []
     for word in set(re.findall(r"[a-z][a-z0-9_-]{1,40}", low)):
-        name = word.replace("-", "_")
-        position = index.tool_position.get(name)
-        if position is None or index.tool_index.document_frequency(name) > most:
+        position = tool_named(index, word)
+        if position is None or index.tool_index.document_frequency(word) > most:
             continue
-        if re.search(rf"\b{re.escape(word)}\b\W*{_CLAUSE_AFTER}(?:{_FAILURE_AFTER_NAME})", low):
+        named = rf"\b{re.escape(word)}\b"
+        if re.search(rf"{named}\W*{_CLAUSE_AFTER}(?:{_FAILURE_AFTER_NAME})", low) or any(
+            _RULED_OUT_BEFORE_NAME.search(low, 0, m.start()) for m in re.finditer(named, low)
+        ):
             found.append(position)
     return sorted(found)
 
