@@ -64,7 +64,11 @@ async def test_an_override_is_learned_at_once_and_kept_in_the_database(
     )
     assert response.status_code == 200, response.text
     assert response.json()["request"] == text
-    assert (await select(client, text))["decision"]["tool"] == other
+    learned = await select(client, text)
+    assert learned["decision"]["tool"] == other
+    assert any(
+        r.startswith("feedback: callers used it") for r in learned["candidates"][0]["reasons"]
+    )
     # Another process learns it from the database.
     starter.selector.memory = None
     assert (await select(client, text))["decision"]["tool"] == decided

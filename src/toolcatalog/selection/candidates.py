@@ -129,6 +129,8 @@ class Enumeration:
     # tool -> every allowed pattern of it, best first (ranked holds the first of each)
     patterns: dict[str, list[Scored]] = field(default_factory=dict)
     intent: IntentReading = field(default_factory=lambda: read_intent(""))
+    # tool -> feedback's net evidence for requests like this one (feedback.py), -1..1
+    learned: dict[str, float] = field(default_factory=dict)
 
 
 class CandidateEnumerator:
@@ -174,7 +176,14 @@ class CandidateEnumerator:
         stage_a = request.classification
         hint = stage_a.intent.action if stage_a is not None and stage_a.intent else None
         reading = read_intent(request.request, hint)
-        pool = retrieve(index, request, ctx, semantic, self._learned(request))
+        learned = self._learned(request)
+        pool = retrieve(
+            index,
+            request,
+            ctx,
+            semantic,
+            {index.tool_position[t]: v for t, v in learned.items()} if learned else None,
+        )
         raw, order, relevance = pool.raw, pool.order, pool.relevance
         excluded: list[Excluded] = []
         if request.explain:
@@ -226,16 +235,16 @@ class CandidateEnumerator:
             method,
             by_tool,
             reading,
+            learned,
         )
 
-    def _learned(self, request: SelectionRequest) -> dict[int, float] | None:
-        """Feedback's evidence for the request's tools, by index position."""
+    def _learned(self, request: SelectionRequest) -> dict[str, float]:
+        """Feedback's evidence for the request's tools (those still in the catalog)."""
         memory = self.memory
         if memory is None or not len(memory):
-            return None
+            return {}
         position = self.index.tool_position
-        lifts = memory.lifts(request.request)
-        return {position[t]: v for t, v in lifts.items() if t in position} or None
+        return {t: v for t, v in memory.lifts(request.request).items() if t in position}
 
     def _environment(self, ctx: PolicyContext) -> tuple[EnvironmentRules, str] | None:
         if ctx.environment is None:

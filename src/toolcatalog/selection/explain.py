@@ -20,6 +20,9 @@ def candidate(s: Scored, found: Enumeration, prefs: PreferencesUsed) -> Candidat
     relevance = s.relevance if s.confidence is None else s.confidence
     reasons = [relevance_reason(relevance, matched), preference_reason(s, prefs)]
     reasons += estimate_reasons(s.estimate) + s.reasons
+    evidence = found.learned.get(e.tool.name)
+    if evidence is not None:
+        reasons.append(learned_reason(evidence))
     d = s.dims
     return Candidate(
         tool=e.tool.name,
@@ -50,6 +53,12 @@ def candidate(s: Scored, found: Enumeration, prefs: PreferencesUsed) -> Candidat
         sla=s.estimate.sla,
         reasons=reasons,
     )
+
+
+def learned_reason(evidence: float) -> str:
+    if evidence > 0:
+        return f"feedback: callers used it for requests like this one (evidence {evidence:.2f})"
+    return f"feedback: callers rejected it for requests like this one (evidence {evidence:.2f})"
 
 
 def role_reason(s: Scored, found: Enumeration) -> str:
