@@ -59,6 +59,7 @@ bench: $(STAMP) ## Run the benchmarks in a quick mode (~2 minutes) and print the
 	$(BIN)/python bench/select_quality.py --queries bench/data/heldout-queries.jsonl --lexical
 	$(BIN)/python bench/intent_quality.py --lexical
 	$(BIN)/python bench/propagation.py --writes 20 --revocations 5
+	$(BIN)/python bench/cli_start.py --runs 2
 	$(BIN)/python bench/console_bench.py --catalog catalog --rounds 60 --tools 1000
 	$(BIN)/python bench/telemetry_ingest.py --events 20000
 
