@@ -72,6 +72,11 @@ class StaticSource:
     def snapshot(self) -> CatalogSnapshot:
         return self.snapshot_value
 
+    def peek_snapshot(self) -> CatalogSnapshot:
+        """As the catalog service: the current snapshot without I/O, so a select does not
+        pass through the ProfileLoader (the per-request path measured is the service's)."""
+        return self.snapshot_value
+
 
 def generated(base: CatalogSnapshot, count: int, seed: int = 7) -> CatalogSnapshot:
     rng = random.Random(seed)

@@ -413,3 +413,29 @@ def test_a_replaced_catalog_index_is_freed_though_the_heap_is_frozen(
     write_catalog(catalog_dir, {"logs/logrotate.yaml": LOGROTATE})
     selector.select(SelectionRequest(request=DISK))
     assert old() is None  # reference counting alone freed it: the index holds no cycles
+
+
+def test_a_select_reads_the_sources_snapshot_without_loading_through_the_profile_loader(
+    catalog_dir: Path,
+) -> None:
+    from toolcatalog.model.snapshot import CatalogSnapshot
+    from toolcatalog.selection.loader import load_folder_snapshot
+
+    class CountingSource:
+        def __init__(self, snapshot: CatalogSnapshot) -> None:
+            self.value, self.loads, self.peeks = snapshot, 0, 0
+
+        async def get_all_tools_with_structure(self) -> CatalogSnapshot:
+            self.loads += 1
+            return self.value
+
+        def peek_snapshot(self) -> CatalogSnapshot | None:
+            self.peeks += 1
+            return self.value
+
+    source = CountingSource(load_folder_snapshot(catalog_dir))
+    selector = Selector(source, Settings(llm_url=None, semantic=False))
+    for _ in range(3):
+        assert selector.select(SelectionRequest(request=DISK)).decision is not None
+    assert (source.loads, source.peeks) == (0, 3)
+    assert selector.loader.status.source == "none"  # the ProfileLoader was never asked
