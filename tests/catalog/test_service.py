@@ -236,3 +236,22 @@ async def test_filters_and_keyset_pages_are_answered_from_memory(
         if cursor is None:
             break
     assert seen == ["tool_00", "tool_02", "tool_04", "tool_06"]
+
+
+async def test_a_repeated_search_follows_every_change_of_the_catalog(
+    service: ToolCatalogService,
+) -> None:
+    await service.import_definitions(
+        [make_tool("alpha_tool", description="Rotates the web server logs.")]
+    )
+    await service.import_definitions([make_tool("beta_tool", description="Shows disk usage.")])
+    rotate = ToolFilter(q="rotate logs")
+    first = await service.list_tools(rotate, limit=10)
+    assert [t.tool.name for t in first.items] == ["alpha_tool"]
+    again = await service.list_tools(rotate, limit=10)  # remembered by this version
+    assert [t.tool.name for t in again.items] == ["alpha_tool"]
+    assert again.total == 1
+    await service.patch_tool("beta_tool", {"description": "Rotates and compresses logs."})
+    after = await service.list_tools(rotate, limit=10)
+    assert sorted(t.tool.name for t in after.items) == ["alpha_tool", "beta_tool"]
+    assert after.total == 2

@@ -92,7 +92,8 @@ class ToolCatalogService(CatalogWrites):
     ) -> ToolPage:
         """One page of tools matching `filters`; `cursor` is the previous page's next_cursor.
         Served from the current version; a full-text query (`q`) is ranked by the database,
-        which returns names only. Raises InvalidDefinition for a cursor not made by us."""
+        which returns names only, once per version (the version remembers the answer).
+        Raises InvalidDefinition for a cursor not made by us."""
         after_name, after_rank = decode_cursor(cursor) if cursor else (None, None)
         version = await self.state.version()
         if filters.capability is not None:
@@ -102,11 +103,17 @@ class ToolCatalogService(CatalogWrites):
             items, more, total = version.page(filters, limit=limit, after_name=after_name)
             next_cursor = encode_cursor(items[-1].tool.name, 0.0) if more and items else None
             return ToolPage(items, next_cursor, total)
-        async with self.db.connection("search_tools") as conn:
-            ranked = await tool_listing.rank_names(
-                conn, filters, limit=limit + 1, after_name=after_name, after_rank=after_rank
-            )
-            total = await tool_listing.count_matching(conn, filters)
+        key = (filters, limit, after_name, after_rank)
+        remembered = version.searches.get(key)
+        if remembered is not None:
+            ranked, total = remembered
+        else:
+            async with self.db.connection("search_tools") as conn:
+                ranked = await tool_listing.rank_names(
+                    conn, filters, limit=limit + 1, after_name=after_name, after_rank=after_rank
+                )
+                total = await tool_listing.count_matching(conn, filters)
+            version.remember_search(key, ranked, total)
         more = len(ranked) > limit
         ranked = ranked[:limit]
         next_cursor = encode_cursor(*ranked[-1]) if more else None

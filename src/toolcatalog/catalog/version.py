@@ -52,6 +52,10 @@ class CatalogVersion:
     built_at: float  # time.monotonic() when read from the database (or changed by us)
     _memo: dict[ToolFilter, tuple[str, ...]] = field(default_factory=dict, repr=False)
     _derived: dict[str, dict[str, list[str]]] = field(default_factory=dict, repr=False)
+    # Full-text answers (ranked names, total) per query and page, for this version's life.
+    searches: dict[tuple[object, ...], tuple[list[tuple[str, float]], int]] = field(
+        default_factory=dict, repr=False
+    )
 
     @classmethod
     def build(
@@ -151,6 +155,15 @@ class CatalogVersion:
                 self._memo.clear()
             self._memo[filters] = found
         return found
+
+    def remember_search(
+        self, key: tuple[object, ...], ranked: list[tuple[str, float]], total: int
+    ) -> None:
+        """Keep a full-text answer for the rest of this version's life (an agent fleet asks
+        the same few searches; a change makes a new version, which asks again)."""
+        if len(self.searches) >= _MEMO_MAX:
+            self.searches.clear()
+        self.searches[key] = (ranked, total)
 
     def page(
         self, filters: ToolFilter, *, limit: int, after_name: str | None

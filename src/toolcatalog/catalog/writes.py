@@ -202,8 +202,8 @@ class CatalogWrites:
             write = ToolWrite(tool, definition, 1, make_etag(definition, 1))
             ids = await tool_store.insert_tools(conn, [write])
             await self._record_history(conn, actor, [(write, None, ids[tool.name])], "create")
-            generation = await self._publish(conn, [tool.name])
             record = await require_tool(conn, tool.name)
+            generation = await self._publish(conn, [tool.name])
         return self.state.written(record, generation)
 
     async def replace_tool(
@@ -338,8 +338,8 @@ class CatalogWrites:
             write = ToolWrite(tool, definition, rev, make_etag(definition, rev))
             await tool_store.update_tools(conn, [write])
             await self._record_history(conn, actor, [(write, old, old.id)], action)
-            generation = await self._publish(conn, [name])
             record = await require_tool(conn, name)
+            generation = await self._publish(conn, [name])
         return self.state.written(record, generation)
 
     async def _record_history(
@@ -385,6 +385,9 @@ class CatalogWrites:
         return revision
 
     async def _publish(self, conn: Any, names: list[str], *, everything: bool = False) -> int:
+        """Bump the generation and queue the notice: the last statements of a write, as the
+        generation row is one for the whole catalog and every writer waits for its lock from
+        here to the commit."""
         generation = await tool_store.bump_generation(conn)
         await notify_change(
             conn, ChangeNotice(self.instance_id, generation, tuple(names), everything)
