@@ -84,7 +84,9 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     _include_routes(app, cfg)
     install_console(app)
     # An ASGI app (not a function) as endpoint: Starlette hands it the raw request, every method.
-    app.router.routes.append(Route(MCP_PATH, mcp, include_in_schema=False))
+    # First in the list: routes are tried in order, and matching the ~25 before it cost
+    # /mcp about 0.15 ms a request (profiled, bench/mcp_select.py).
+    app.router.routes.insert(0, Route(MCP_PATH, mcp, include_in_schema=False))
     document_open_reads(app, cfg.auth)
     _warn_about(cfg)
     app.add_middleware(

@@ -6,29 +6,23 @@ the same code POST /api/v1/select and the search routes run."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import Annotated, Any
+from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field, ValidationError
+from mcp.types import CallToolResult
+from pydantic import BaseModel, Field
 
 from toolcatalog.errors import CatalogError
-from toolcatalog.mcp.rendering import one_line, render_selection, render_tool
+from toolcatalog.mcp.rendering import one_line, render_tool
+from toolcatalog.mcp.results import READ_ONLY, text_result
+from toolcatalog.mcp.select_tool import build_select_tool
 from toolcatalog.model.listing import ToolFilter
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Tool
 from toolcatalog.runtime import Runtime
-from toolcatalog.selection.models import (
-    Classification,
-    Constraints,
-    Preferences,
-    SelectionRequest,
-    SelectionResult,
-)
 
 SERVER_NAME = "toolcatalog"
-READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True)
 FIND_LIMIT_MAX = 50
 
 
@@ -57,19 +51,6 @@ def catalog_overview(snapshot: CatalogSnapshot) -> str:
     )
 
 
-def _text_result(text: str, structured: dict[str, Any]) -> CallToolResult:
-    return CallToolResult(
-        content=[TextContent(type="text", text=text)], structured_content=structured
-    )
-
-
-def _refused(exc: ValidationError) -> ToolError:
-    where = "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors()[:5]
-    )
-    return ToolError(f"invalid arguments: {where}")
-
-
 async def build_mcp_server(runtime: Runtime) -> MCPServer:
     """The MCP server over an open runtime. Its tool descriptions state the catalog's size
     and categories as they are now (read once, here)."""
@@ -87,55 +68,8 @@ async def build_mcp_server(runtime: Runtime) -> MCPServer:
             "with the user's request to get the decision; find_tools and describe_tool to "
             "browse."
         ),
+        tools=[build_select_tool(runtime, overview)],
     )
-
-    @server.tool(
-        title="Select the tool for an operations request",
-        description=(
-            "Pick the best (tool, capability, pattern) for an operations request in plain "
-            f"words, such as 'why is / full on db2'. {overview} Answers with the decision "
-            "(tool, capability, pattern, inputs, how to run it, effect, policy outcome) or "
-            "decision null with the reason when nothing in the catalog fits (a result, not an "
-            "error), plus the ranked alternatives with estimates, policy flags and reasons. "
-            "Optional: preferences ({'mode': 'fast'|'accurate'|'cheap'|'balanced'|'simple'|"
-            "'thorough'} or explicit weights), constraints (platform, environment, max_cost, "
-            "max_time_ms, include_tools, exclude_tools), inputs (values for the patterns' "
-            "estimates, e.g. {'files': 200000}) and classification (an upstream Stage A "
-            "intent/entities/risk). Read-only: it never runs anything."
-        ),
-        annotations=READ_ONLY,
-    )
-    async def select_tool(
-        request: Annotated[str, Field(description="The operations request in plain words.")],
-        preferences: Preferences | None = None,
-        constraints: Constraints | None = None,
-        inputs: dict[str, float | int | bool | str] | None = None,
-        classification: Classification | None = None,
-        top_k: Annotated[int, Field(ge=1, le=50, description="Alternatives to rank.")] = 5,
-        session_id: Annotated[
-            str | None,
-            Field(description="Your session: experiments assign their variant by it."),
-        ] = None,
-    ) -> Annotated[CallToolResult, SelectionResult]:
-        try:
-            body = SelectionRequest.model_validate(
-                {
-                    "request": request,
-                    "preferences": preferences,
-                    "constraints": constraints or Constraints(),
-                    "inputs": inputs or {},
-                    "classification": classification,
-                    "top_k": top_k,
-                    "session_id": session_id,
-                }
-            )
-        except ValidationError as exc:
-            raise _refused(exc) from None
-        try:
-            result = await runtime.selector.aselect(body)
-        except CatalogError as exc:
-            raise ToolError(exc.detail) from None
-        return _text_result(render_selection(result), result.model_dump(mode="json"))
 
     @server.tool(
         title="Find tools in the catalog",
@@ -177,7 +111,7 @@ async def build_mcp_server(runtime: Runtime) -> MCPServer:
         lines = [f"{len(found.tools)} of {found.total} tools match {query!r}:"] + [
             f"- {t.name} ({t.platform}, {t.category}): {t.summary}" for t in found.tools
         ]
-        return _text_result("\n".join(lines), found.model_dump(mode="json"))
+        return text_result("\n".join(lines), found.model_dump(mode="json"))
 
     @server.tool(
         title="Describe a tool",
@@ -196,7 +130,7 @@ async def build_mcp_server(runtime: Runtime) -> MCPServer:
             tool = (await runtime.catalog.get_tool(name)).tool
         except CatalogError as exc:
             raise ToolError(f"{exc.detail}; find_tools lists the names") from None
-        return _text_result(render_tool(tool), tool.model_dump(mode="json", exclude_none=True))
+        return text_result(render_tool(tool), tool.model_dump(mode="json", exclude_none=True))
 
     @server.resource(
         "toolcatalog://tools/{name}",
