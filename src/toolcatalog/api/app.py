@@ -89,6 +89,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     app.router.routes.insert(0, Route(MCP_PATH, mcp, include_in_schema=False))
     document_open_reads(app, cfg.auth)
     _warn_about(cfg)
+    app.add_middleware(registry.RegistryCors)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=cfg.max_body_bytes,

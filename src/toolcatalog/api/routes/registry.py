@@ -1,7 +1,8 @@
 """The MCP Registry v0.1 read API over the MCP servers the catalog knows (the servers its tools
 were imported from), shaped as the official registry's OpenAPI says, so MCP clients that
 accept a private registry can point at the service. CORS is open on these routes (browser-
-based clients read registries from other origins); the answers hold no secrets."""
+based clients read registries from other origins: RegistryCors); the answers hold no
+secrets."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from toolcatalog.api.auth import ReaderDep
 from toolcatalog.api.deps import RuntimeDep
@@ -21,7 +23,8 @@ from toolcatalog.catalog.registry import RegistryServer
 from toolcatalog.errors import InvalidDefinition, NotFound, Problem
 from toolcatalog.runtime import Runtime
 
-router = APIRouter(prefix="/v0.1", tags=["mcp registry"])
+PREFIX = "/v0.1"
+router = APIRouter(prefix=PREFIX, tags=["mcp registry"])
 
 CORS = {
     "Access-Control-Allow-Origin": "*",
@@ -54,7 +57,7 @@ class ServerList(BaseModel):
 
 
 def _answer(data: Any) -> ORJSONResponse:
-    return ORJSONResponse(data, headers=CORS)
+    return ORJSONResponse(data)
 
 
 def _cursor(name: str) -> str:
@@ -75,9 +78,31 @@ def _after(cursor: str) -> str:
     return text[len("after:") :]
 
 
-@router.options("/{path:path}", include_in_schema=False)
-async def preflight(path: str) -> Response:
-    return Response(status_code=204, headers=CORS)
+class RegistryCors:
+    """CORS for /v0.1 only, errors included (a browser reads a 404 body only with the header):
+    answers preflights itself (before any key check, as browsers send none) and adds the
+    headers to every answer under the prefix."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.extra = [(k.lower().encode(), v.encode()) for k, v in CORS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(PREFIX + "/"):
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "OPTIONS":
+            await Response(status_code=204, headers=CORS)(scope, receive, send)
+            return
+
+        async def with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                added = [(k, v) for k, v in self.extra if k not in present]
+                message = {**message, "headers": [*message.get("headers", []), *added]}
+            await send(message)
+
+        await self.app(scope, receive, with_cors)
 
 
 @router.get(
