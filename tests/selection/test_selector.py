@@ -336,6 +336,13 @@ def test_a_tool_the_request_rules_out_is_not_the_answer(selector: Selector) -> N
     assert ask(selector, "how much disk space is used? I can't use df")[0] == "du"
 
 
+def test_a_tool_the_request_says_to_use_is_the_answer(selector: Selector) -> None:
+    assert ask(selector, "is the nginx service running")[0] == "systemctl"
+    assert ask(selector, "is the nginx service running? use get_service")[0] == "get_service"
+    assert ask(selector, "how big is /var") == (None, None)
+    assert ask(selector, "how big is /var, using df")[0] == "df"
+
+
 def test_a_word_that_heads_one_tool_name_names_that_tool(tmp_path: Path) -> None:
     from toolcatalog.selection.loader import load_folder_snapshot
     from toolcatalog.selection.retrieval import CatalogIndex

@@ -93,6 +93,7 @@ def fuse(
     lexical: npt.NDArray[np.float64],
     pool: int,
     problems: list[int] | None = None,
+    instruments: list[int] | None = None,
 ) -> tuple[npt.NDArray[np.int64], FloatArray, float, FloatArray]:
     """The pool (best first) by fused relevance of the lexical and semantic scores, each
     tool's relevance (the most relevant tool at 1), the best single text cosine of any tool
@@ -103,6 +104,8 @@ def fuse(
     cosine = np.where(world, mean, -1.0)
     if problems:
         cosine[problems] -= NAMED_PROBLEM_COSINE
+    if instruments:
+        cosine[instruments] += NAMED_INSTRUMENT_COSINE
     top_lexical = float(lexical.max(initial=0.0))
     top_cosine = float(cosine.max(initial=-1.0))
     lex = lexical / top_lexical if top_lexical > 0 else lexical
@@ -142,6 +145,16 @@ _RULED_OUT_BEFORE_NAME = re.compile(
     r"|(?:do ?n[o']t|can'?t|cannot|must ?n[o']t|won'?t) use)"
     r"\s+(?:using\s+|use\s+|via\s+|with\s+|through\s+|the\s+|an?\s+)?[\"'`]?$"
 )
+
+
+# A tool the request names as the one to use ("use dig +trace to see...", "with kubectl,
+# drain...", "via ssh") is what the person asked for: its lexical score gains
+# NAMED_INSTRUMENT_LIFT of the best and its cosine NAMED_INSTRUMENT_COSINE, so that a tool
+# merely near in meaning does not take its place (a catalog of bare descriptions weighs
+# meaning most). The same rarity rule as above applies to the name.
+NAMED_INSTRUMENT_LIFT = 0.3
+NAMED_INSTRUMENT_COSINE = 0.1
+_INSTRUMENT_BEFORE_NAME = re.compile(r"\b(?:use|using|with|via|through)\s+(?:the\s+)?[\"'`]?$")
 
 
 # A word the request writes in capitals (GKE, AKS, SPL, HKLM, DD) is usually a product or
@@ -184,19 +197,29 @@ def tool_named(index: CatalogIndex, word: str) -> int | None:
 def named_as_problem(index: CatalogIndex, text: str) -> list[int]:
     """Tools the request names as the problem or rules out (see NAMED_PROBLEM_*), as index
     positions."""
+    return named_tools(index, text)[0]
+
+
+def named_tools(index: CatalogIndex, text: str) -> tuple[list[int], list[int]]:
+    """Tools the request names as the problem or rules out, and tools it names as the one
+    to use (see NAMED_INSTRUMENT_*), as index positions."""
     low = text.lower()
     most = _rare_enough(index)
-    found: list[int] = []
+    problems: list[int] = []
+    instruments: list[int] = []
     for word in set(re.findall(r"[a-z][a-z0-9_-]{1,40}", low)):
         position = tool_named(index, word)
         if position is None or index.tool_index.document_frequency(word) > most:
             continue
         named = rf"\b{re.escape(word)}\b"
+        starts = [m.start() for m in re.finditer(named, low)]
         if re.search(rf"{named}\W*{_CLAUSE_AFTER}(?:{_FAILURE_AFTER_NAME})", low) or any(
-            _RULED_OUT_BEFORE_NAME.search(low, 0, m.start()) for m in re.finditer(named, low)
+            _RULED_OUT_BEFORE_NAME.search(low, 0, at) for at in starts
         ):
-            found.append(position)
-    return sorted(found)
+            problems.append(position)
+        elif any(_INSTRUMENT_BEFORE_NAME.search(low, 0, at) for at in starts):
+            instruments.append(position)
+    return sorted(problems), sorted(instruments)
 
 
 def stage_a_evidence(
@@ -281,9 +304,14 @@ def retrieve(
                 coverage[i] = max(coverage[i], 0.5)
                 matches[i] = max(matches[i], 2.0)
                 vouched[i] = True
-    problems = named_as_problem(index, request.request)
+    problems, instruments = named_tools(index, request.request)
     if problems:
         raw[problems] *= NAMED_PROBLEM_LEXICAL
+    if instruments:  # named as the tool to use: about the request, as a named entity is
+        raw[instruments] += NAMED_INSTRUMENT_LIFT * reference
+        coverage[instruments] = np.maximum(coverage[instruments], 0.5)
+        matches[instruments] = np.maximum(matches[instruments], 2.0)
+        vouched[instruments] = True
     for i, evidence in (learned or {}).items():
         if evidence > 0:  # callers used this tool for requests like this one
             raw[i] += LIFT * evidence * reference
@@ -298,7 +326,9 @@ def retrieve(
     world = index.world_mask(ctx.platform)
     in_world = np.where(world, raw, 0.0)
     if semantic is not None:
-        order, relevance, best, cosine = fuse(semantic, world, in_world, size, problems)
+        order, relevance, best, cosine = fuse(
+            semantic, world, in_world, size, problems, instruments
+        )
         return Pool(
             retrieval,
             raw,
