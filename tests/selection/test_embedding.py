@@ -442,3 +442,40 @@ def test_closing_the_engine_stops_a_filling_index_at_its_next_step(tmp_path: Pat
     assert engine.close(60) is True  # it noticed the stop right after
     assert selector.semantic_status.startswith("failed: stopped")
     assert stub.texts == []  # nothing was embedded after the stop
+
+
+def test_texts_shared_by_tools_are_scanned_once_and_score_as_before(tmp_path: Path) -> None:
+    from toolcatalog.model.tool import Tool
+    from toolcatalog.selection.semantic import SemanticEngine, tool_texts
+
+    def vector(text: str) -> np.ndarray:
+        v = np.array([len(text), text.count("e") + 1, sum(map(ord, text)) % 97 + 1], np.float32)
+        out: np.ndarray = v / np.linalg.norm(v)
+        return out
+
+    stub = StubEncoder(lambda texts, _call: np.stack([vector(t) for t in texts]))
+    pattern = {"name": "p", "description": "Look."}
+    shared = {"name": "look", "description": "Look at it closely.", "patterns": [pattern]}
+    tools = [
+        Tool.model_validate(
+            {
+                "name": name,
+                "description": f"The {name} tool.",
+                "platform": "linux",
+                "category": "system",
+                "capabilities": [shared],
+            }
+        )
+        for name in ("alpha", "beta", "gamma")
+    ]
+    index = SemanticEngine(tmp_path, load=lambda: stub).filled_index(tools, None)
+    assert index.ready.is_set()
+    assert len(set(index.texts)) < len(index.texts)  # the capability text is theirs in common
+    query = vector("look at the gamma tool")
+    mean, best = index.tool_scores(query)
+    for k, tool in enumerate(tools):  # what a scan over one row per text gives
+        by_kind: dict[int, float] = {}
+        for kind, text in tool_texts(tool):
+            by_kind[kind] = max(by_kind.get(kind, -1.0), float(vector(text) @ query))
+        assert best[k] == pytest.approx(max(by_kind.values()), abs=1e-6)
+        assert mean[k] == pytest.approx(sum(by_kind.values()) / len(by_kind), abs=1e-6)
