@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from builders import tool_doc
+from toolcatalog.catalog.keys import Role
 
 from .support import Keys, assert_problem, create, write_with_etag
 
@@ -174,7 +175,9 @@ async def test_the_audit_log_filters_and_pages(client: httpx.AsyncClient, keys: 
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert len(seen) == 3 + 6  # the fixture's three key_create entries, then the tools'
+    assert (
+        len(seen) == len(Role) + 6
+    )  # the fixture's key_create entries (one per role), then the tools'
     assert seen == sorted(seen, reverse=True)
 
 
