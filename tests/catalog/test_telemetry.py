@@ -164,3 +164,12 @@ async def test_concurrent_batches_over_the_same_hours_add_up_without_deadlock(
         assert [r.accepted for r in reports] == [30] * 12
         stats = await runtime.telemetry.observed_stats(since=NOW - timedelta(hours=1), until=NOW)
         assert {k.tool: s.samples for k, s in stats.items()} == dict.fromkeys(names, 120)
+
+
+async def test_early_in_an_hour_the_drift_gauge_still_sees_the_previous_hour(
+    telemetry: TelemetryService,
+) -> None:
+    slow = [event(duration_ms=500.0)] * 30  # at 12:30, 10x the declared 50 ms
+    await telemetry.ingest(slow, reporter="a", now=NOW)
+    five_past = NOW.replace(hour=13, minute=5)
+    assert (await telemetry.refresh_drift(now=five_past))[0] == 1

@@ -36,7 +36,7 @@ from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.telemetry import ObservedStats, PatternKey, TelemetryEvent
 from toolcatalog.store import telemetry as telemetry_store
 from toolcatalog.store.database import Database
-from toolcatalog.store.telemetry import TelemetryWrite
+from toolcatalog.store.telemetry import TelemetryWrite, hour_of
 
 log = logging.getLogger(__name__)
 
@@ -265,6 +265,7 @@ class TelemetryService:
         for a window that is empty or would have over MAX_BUCKETS buckets."""
         width = analytics.INTERVALS.get(interval)
         analytics.check_window(since, until, width)
+        since = hour_of(since)  # the hour holding `since` counts: its events may be after it
         async with self._db.connection("telemetry_usage") as conn:
             rows = await telemetry_store.fetch_bucket_stats(conn, by, since, until, width)
         return analytics.usage_rows(rows)
@@ -274,7 +275,7 @@ class TelemetryService:
     ) -> list[ProfileDrift]:
         """Declared against observed, per pattern with enough events, most wrong first."""
         analytics.check_window(since, until, None)
-        observed = await self.observed_stats(since=since, until=until)
+        observed = await self.observed_stats(since=hour_of(since), until=until)
         snapshot = await self._state.snapshot()
         least = min_samples if min_samples is not None else self._settings.telemetry_min_samples
         return analytics.profile_drift(snapshot, observed, least)
@@ -292,8 +293,10 @@ class TelemetryService:
         return analytics.capacity_trends(daily, first, days, horizon)
 
     async def refresh_drift(self, *, now: datetime | None = None) -> tuple[int, float]:
-        """Set the drift gauges from the last hour's rollups: patterns whose observed p95 is
-        over 3x the declared time, and the worst ratio. Returns both."""
+        """Set the drift gauges from the last hour's rollups (the previous hour and the
+        current one: always 60 to 120 minutes of events, so the gauge does not drop to 0 at
+        the top of each hour): patterns whose observed p95 is over 3x the declared time, and
+        the worst ratio. Returns both."""
         now = now or datetime.now(UTC)
         drift = await self.profiles(now - timedelta(hours=1), now + timedelta(hours=1))
         slow, worst = analytics.slow_patterns(drift)
