@@ -199,6 +199,19 @@ async def test_a_damaged_archive_is_refused_and_the_target_is_left_as_it_was(
         await _restore(empty_db_url, tmp_path, _rewrite_manifest(archive, fewer_rows))
     assert await _has_schema(empty_db_url) is False
 
+    flipped = tmp_path / "flipped.zip"
+    data = bytearray(archive.read_bytes())
+    with zipfile.ZipFile(archive) as zf:
+        info = zf.getinfo("tables/tool_versions.copy")
+    # Inside the member's compressed bytes (past its local header of 30 bytes + name + extra).
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra) + 20
+    for i in range(start, start + 64):
+        data[i] ^= 0xFF
+    flipped.write_bytes(bytes(data))
+    with pytest.raises(InvalidBackup, match=r"is damaged \(tables/tool_versions\.copy"):
+        await _restore(empty_db_url, tmp_path, flipped)
+    assert await _has_schema(empty_db_url) is False
+
     not_a_zip = tmp_path / "garbage.zip"
     not_a_zip.write_bytes(b"not a zip at all")
     with pytest.raises(InvalidBackup, match="not a readable backup archive"):
