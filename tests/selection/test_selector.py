@@ -446,3 +446,26 @@ def test_a_select_reads_the_sources_snapshot_without_loading_through_the_profile
         assert selector.select(SelectionRequest(request=DISK)).decision is not None
     assert (source.loads, source.peeks) == (0, 3)
     assert selector.loader.status.source == "none"  # the ProfileLoader was never asked
+
+
+def test_a_cycle_that_dies_after_the_heap_was_frozen_is_reclaimed_by_a_later_build(
+    selector: Selector, catalog_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import weakref
+
+    from toolcatalog.selection import retrieval
+
+    class Node:
+        me: object = None
+
+    selector.select(SelectionRequest(request=DISK))
+    node = Node()
+    node.me = node  # a cycle: only the cyclic collector can free it
+    ref = weakref.ref(node)
+    write_catalog(catalog_dir, {"logs/logrotate.yaml": LOGROTATE})
+    selector.select(SelectionRequest(request=DISK))  # a build freezes the live node
+    del node
+    monkeypatch.setattr(retrieval, "FULL_COLLECT_GROWTH", 0.0)  # the frozen set "doubled"
+    write_catalog(catalog_dir, {"logs/logrotate2.yaml": LOGROTATE.replace("logrotate", "lr2")})
+    selector.select(SelectionRequest(request=DISK))
+    assert ref() is None

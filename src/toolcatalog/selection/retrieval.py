@@ -205,19 +205,33 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+# Objects alive when the heap is frozen that later die in a reference cycle (a request's task
+# in flight during a build) are not reclaimed while frozen: once the frozen set has grown past
+# FULL_COLLECT_GROWTH times its size after the last full collection, a build first unfreezes
+# and collects everything (a pause like the one freezing avoids, but once per doubling).
+FULL_COLLECT_GROWTH = 2.0
+_frozen_after_full = [0]
+
+
 @contextmanager
 def frozen_heap() -> Iterator[None]:
     """Around building a new index: collect cyclic garbage first, then move every object alive
     after the build out of the cyclic collector's reach (gc.freeze). The build's few hundred
     thousand containers would otherwise all be young: the next full collection, on some
     request's path, walked them all (10,000 tools: 0.8 M objects, seconds on the busy VM) and
-    every later one walked them again. The collection before the build is cheap after the
-    first (the earlier index is frozen) and keeps cyclic garbage from being frozen for good.
-    Frozen objects are still freed by reference counting when the index is replaced: the index
-    holds no cycles (tests/selection/test_selector.py checks a replaced one is freed)."""
+    every later one walked them again. The collection before the build is cheap (the earlier
+    index is frozen) and keeps cyclic garbage from being frozen; see FULL_COLLECT_GROWTH for
+    what dies in a cycle after being frozen. Frozen objects are still freed by reference
+    counting when the index is replaced: the index holds no cycles
+    (tests/selection/test_selector.py checks a replaced one is freed)."""
+    full = gc.get_freeze_count() > FULL_COLLECT_GROWTH * _frozen_after_full[0]
+    if full:
+        gc.unfreeze()
     gc.collect()
     yield
     gc.freeze()
+    if full:
+        _frozen_after_full[0] = gc.get_freeze_count()
 
 
 class CatalogIndex:
