@@ -72,7 +72,7 @@ def measure(args: argparse.Namespace, url: str, folder: Path) -> None:
     env = {"semantic": "true" if args.semantic else "false", "access_log": "false"}
     env |= {"db_command_timeout_s": "600", "startup_retry_s": "600"}
     started = time.perf_counter()
-    with toolcatalog_server(url, folder / "home", 1, folder, **env) as target:
+    with toolcatalog_server(url, folder / "home", 1, folder, 1800, **env) as target:
         ready = time.perf_counter() - started
         base = target.url
         client = httpx.Client(base_url=base, timeout=600)
@@ -115,11 +115,16 @@ def main() -> None:
     parser.add_argument("--select-connections", type=int, default=8)
     parser.add_argument("-d", "--duration", type=float, default=5.0)
     parser.add_argument("--semantic", action="store_true")
+    parser.add_argument(
+        "--reuse", action="store_true", help="with --database-url: its tools are already in"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="toolcatalog-scale-") as name:
         folder = Path(name)
         if args.database_url:
-            args.import_s = asyncio.run(import_tools(args.tools, args.database_url))
+            args.import_s = (
+                0.0 if args.reuse else asyncio.run(import_tools(args.tools, args.database_url))
+            )
             measure(args, args.database_url, folder)
             return
         with embedded_database(folder) as url:

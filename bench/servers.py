@@ -83,7 +83,12 @@ def wait_semantic(url: str, workers: int, timeout: float = 300) -> str:
 
 @contextmanager
 def toolcatalog_server(
-    database_url: str, home: Path, workers: int, logs: Path, **settings: str
+    database_url: str,
+    home: Path,
+    workers: int,
+    logs: Path,
+    ready_timeout: float = 120,
+    **settings: str,
 ) -> Iterator[Target]:
     """`toolcatalog serve` with default settings (access log on) unless `settings` say
     otherwise (`access_log="false"` -> TOOLCATALOG_ACCESS_LOG=false)."""
@@ -101,7 +106,7 @@ def toolcatalog_server(
     log = logs / f"toolcatalog-{workers}w-{port}.log"
     with process([exe, "serve"], env, log) as proc:
         base = f"http://127.0.0.1:{port}"
-        wait_ready(base + "/api/v1/tools/health", proc, log)
+        wait_ready(base + "/api/v1/tools/health", proc, log, ready_timeout)
         wait_semantic(base + "/api/v1/tools/health", workers)
         yield Target(base, proc.pid)
 
