@@ -203,6 +203,7 @@ async def open_runtime(
                 connect_timeout_s=settings.db_connect_timeout_s,
             )
             runtime.listener.start()
+            catalog.state.listening = runtime.listener.connected.is_set
             await _warm_up(runtime)
             runtime.telemetry.start()
         if owns_db:

@@ -14,6 +14,7 @@ import pytest
 from builders import make_tool
 from toolcatalog.catalog.changes import ChangeListener, ChangeNotice, notify_change
 from toolcatalog.config import Settings
+from toolcatalog.model.listing import ToolFilter
 from toolcatalog.runtime import Runtime, open_runtime
 
 # Liveness bound of the polling below; how fast notices travel is measured in bench/, not here.
@@ -165,3 +166,23 @@ async def test_a_replica_whose_listener_was_killed_forgets_everything(
     await eventually(lambda: a.listener is not None and a.listener.reconnects == 1, "reconnect")
     assert len(a.catalog.state.tools) == 0  # notices may have been missed
     assert (await a.catalog.get_tool("alpha_tool")).tool.name == "alpha_tool"
+
+
+async def test_a_listened_catalog_does_not_expire_and_an_unlistened_one_does(
+    fresh_db_url: str, settings: Settings
+) -> None:
+    # A whole re-read every TTL is what a listener makes needless (and at 100,000 tools it
+    # took longer than the TTL): with one connected, memory keeps answering past the TTL.
+    short = settings.model_copy(update={"database_url": fresh_db_url, "cache_ttl_s": 0.001})
+    async with open_runtime(short) as listened:
+        await listened.catalog.import_definitions([make_tool("alpha_tool")])
+        listener = listened.listener
+        assert listener is not None
+        await eventually(listener.connected.is_set, "the listener connects")
+        await listened.catalog.list_tools(ToolFilter())  # the version is read
+        time.sleep(0.01)  # noqa: ASYNC251 - past the TTL, on purpose
+        assert listened.catalog.state.held_tool("alpha_tool") is not None
+    async with open_runtime(short, listen=False) as unlistened:
+        await unlistened.catalog.list_tools(ToolFilter())
+        time.sleep(0.01)  # noqa: ASYNC251 - past the TTL, on purpose
+        assert unlistened.catalog.state.held_tool("alpha_tool") is None

@@ -73,6 +73,8 @@ class CatalogState:
         # read it started has not finished: GET reads the database meanwhile, lists and
         # select keep the previous version.
         self._behind = False
+        # True while a change listener keeps this state current (set by the runtime).
+        self.listening: Callable[[], bool] = lambda: False
 
     # ---------------------------------------------------------------- one tool
 
@@ -92,7 +94,7 @@ class CatalogState:
             or self._behind
             or name in self._pending
             or name in self._rereading
-            or time.monotonic() - version.built_at > self.settings.cache_ttl_s
+            or self._expired(version)
         ):
             return None
         entry = version.entries.get(name)
@@ -159,9 +161,18 @@ class CatalogState:
         current = self._version
         if current is None or self._stale:
             return await self._fill()
-        if time.monotonic() - current.built_at > self.settings.cache_ttl_s:
+        if self._expired(current):
             self._start_fill()
         return current
+
+    def _expired(self, version: CatalogVersion) -> bool:
+        """Past the TTL with nothing to keep it current. A connected listener does: every
+        committed change is noticed, and a reconnect or a database back from an outage
+        invalidates everything. (Expiring anyway re-read the whole catalog every TTL: at
+        100,000 tools a whole read took longer than the TTL, so it never ended.)"""
+        if self.listening():
+            return False
+        return time.monotonic() - version.built_at > self.settings.cache_ttl_s
 
     async def snapshot(self) -> CatalogSnapshot:
         """Every valid tool with capabilities and patterns, as one immutable snapshot."""
@@ -172,7 +183,7 @@ class CatalogState:
         current = self._version
         if current is None:
             return None
-        if time.monotonic() - current.built_at > self.settings.cache_ttl_s:
+        if self._expired(current):
             self._start_fill()
         return current.snapshot
 
