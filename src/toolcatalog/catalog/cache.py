@@ -48,6 +48,9 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
+EVICTION_REASONS = ("expired", "size", "invalidated")
+
+
 class AsyncLRUCache(Generic[V]):
     """LRU + TTL. `get_or_load` runs at most one loader per key at a time; the load runs in
     its own task, so a caller that is cancelled (client gone) does not fail the others."""
@@ -67,6 +70,8 @@ class AsyncLRUCache(Generic[V]):
         self._hit_counter = metrics.CACHE_HITS.labels(name)
         self._miss_counter = metrics.CACHE_MISSES.labels(name)
         self._size_gauge = metrics.CACHE_SIZE.labels(name)
+        for reason in EVICTION_REASONS:  # exported at 0 from the start: rate() reads 0, not nothing
+            metrics.CACHE_EVICTIONS.labels(name, reason)
 
     def peek(self, key: str, *, allow_stale: bool = False) -> V | None:
         """The cached value without loading and without counting; with `allow_stale`, also an
@@ -112,16 +117,21 @@ class AsyncLRUCache(Generic[V]):
         return await asyncio.shield(self._start_load(key, loader))
 
     async def get_or_stale(
-        self, key: str, loader: Callable[[], Awaitable[V]], wait_s: float
+        self,
+        key: str,
+        loader: Callable[[], Awaitable[V]],
+        wait_s: float,
+        fallback: V | None = None,
     ) -> tuple[V, bool]:
-        """Like `get_or_load`, but when an expired entry is there and its reload has not
-        finished `wait_s` after it started, that entry, flagged stale (True); the reload goes
-        on and stores its result for later callers. A hung database then delays reads by
-        `wait_s` at most once, not each by the command timeout."""
+        """Like `get_or_load`, but when an expired entry (else `fallback`) is there and the
+        reload has not finished `wait_s` after it started, that value, flagged stale (True);
+        the reload goes on and stores its result for later callers. A hung database then
+        delays reads by `wait_s` at most once, not each by the command timeout."""
         entry = self._fresh(key)
         if entry is not None:
             return entry.value, False
-        expired = self._entries.get(key)
+        held = self._entries.get(key)
+        expired = held.value if held is not None else fallback
         load = self._start_load(key, loader)
         if expired is None:
             return await asyncio.shield(load), False
@@ -130,7 +140,7 @@ class AsyncLRUCache(Generic[V]):
             await asyncio.wait({load}, timeout=left)
         if load.done():
             return load.result(), False
-        return expired.value, True
+        return expired, True
 
     def _start_load(self, key: str, loader: Callable[[], Awaitable[V]]) -> asyncio.Future[V]:
         """Count a miss and start the load of `key`, or join the one in flight."""

@@ -76,6 +76,12 @@ class CatalogState:
         # True while a change listener keeps this state current (set by the runtime).
         self.listening: Callable[[], bool] = lambda: False
 
+    def holds_tools(self) -> bool:
+        """Whether this process holds tools to answer reads with from memory (a catalog
+        version, or GET cache entries): with the database away it then serves degraded."""
+        version = self._version
+        return bool(len(self.tools) or (version is not None and version.entries))
+
     # ---------------------------------------------------------------- one tool
 
     def held_tool(self, name: str) -> CachedTool | None:
@@ -120,7 +126,9 @@ class CatalogState:
         if held is not None:
             return held, False
         try:
-            return await self.tools.get_or_stale(name, lambda: self._load_tool(name), wait_s)
+            return await self.tools.get_or_stale(
+                name, lambda: self._load_tool(name), wait_s, self._held_even_if_behind(name)
+            )
         except NotFound as exc:
             raise await self._closest_tools(name, exc) from None
 
@@ -136,8 +144,15 @@ class CatalogState:
         return entry_of(record, self.invalid.validate_one(record))
 
     def peek_tool(self, name: str) -> CachedTool | None:
-        """A cached tool even if stale (for serving while the database is away)."""
-        return self.tools.peek(name, allow_stale=True)
+        """A held tool even if stale (for serving while the database is away): the GET
+        cache's entry, else the current version's."""
+        return self.tools.peek(name, allow_stale=True) or self._held_even_if_behind(name)
+
+    def _held_even_if_behind(self, name: str) -> CachedTool | None:
+        """The current version's entry for `name`, whether or not the version may be behind
+        for it (past its TTL, a notice not yet applied): only ever served flagged stale."""
+        version = self._version
+        return version.entries.get(name) if version is not None else None
 
     def view_of(self, record: ToolRecord) -> CachedTool | None:
         """The record ready to serve: the held one when its ETag is the same, else built

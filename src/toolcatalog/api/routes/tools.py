@@ -119,8 +119,8 @@ async def health(runtime: RuntimeDep) -> ORJSONResponse:
         database, status, reason = "connected", "healthy", None
     else:
         database = "unreachable"
-        status = "degraded" if stats.size else "unhealthy"
-        reason = f"database unreachable: {error or 'no answer'}; serving cached reads only"
+        status = "degraded" if runtime.catalog.state.holds_tools() else "unhealthy"
+        reason = f"database unreachable: {error or 'no answer'}; serving reads from memory only"
     invalid = runtime.catalog.invalid.problems()
     if invalid and status == "healthy":
         status = "degraded"
