@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import ctypes
 import logging
 import os
@@ -308,12 +309,20 @@ def _skip_finalisation_in_a_worker() -> None:
         EMBEDDING_STOP_S,
     )
     if expected and expected != str(os.getpid()):
+        # Runs first of the exit handlers: they run last-in first-out.
+        atexit.register(exit_without_finalising)
 
-        def leave() -> None:
-            logging.shutdown()
-            os._exit(0)
 
-        atexit.register(leave)  # runs first of the exit handlers: they run last-in first-out
+def exit_without_finalising() -> None:
+    """Ends the process with status 0 after a graceful stop, once everything is closed,
+    without the interpreter's finalisation: a daemon thread still inside a C extension (ONNX
+    Runtime building the encoder) can make that hang, as one `serve` did for over 60 s after
+    SIGTERM on a busy machine. Log handlers and the standard streams are flushed first."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
 
 
 def database_server(settings: Settings) -> Database:

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import shutil
 import signal
 import socket
-import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -29,6 +27,7 @@ from toolcatalog.logs import configure_logging
 from toolcatalog.runtime import (
     WORKER_PARENT_PID_ENV,
     database_server,
+    exit_without_finalising,
     first_start,
     open_runtime,
 )
@@ -111,19 +110,7 @@ def serve(
     finally:
         sock.close()
         asyncio.run(database.close())
-    _leave()
-
-
-def _leave() -> None:
-    """Ends the process after a graceful stop (everything above is closed) without the
-    interpreter's finalisation: a daemon thread still inside a C extension (ONNX Runtime
-    building the encoder) can make that hang, as one `serve` did for over 60 s after SIGTERM
-    on a busy machine."""
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(0)
+    exit_without_finalising()
 
 
 def _exit_on_signal(_signum: int, _frame: object) -> None:
