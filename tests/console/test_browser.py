@@ -158,6 +158,33 @@ async def test_a_concurrent_save_shows_the_other_edit_and_keeps_mine(
 
 
 @within_budget
+async def test_an_editor_edits_a_tool_as_a_form_with_errors_at_the_field_and_saves(
+    page: Any, console: Console
+) -> None:
+    await _sign_in(page, console.secrets["editor"])
+    await page.goto("/ui/tools/restic")
+    await page.get_by_role("link", name="Edit as a form").click()
+    estimate = page.locator("#f-capabilities-0-patterns-0-profile-time_estimate_ms")
+    await estimate.fill("40 * snapshots_nobody_declared")
+    await expect(
+        page.locator("#e-f-capabilities-0-patterns-0-profile-time_estimate_ms")
+    ).to_contain_text("unknown input")
+    await expect(page.locator("#validation-state")).to_contain_text("problem")
+    await screenshot(page, "form-invalid")
+    await estimate.fill("1500")
+    await page.get_by_label("Description (required)").first.fill("Backs up with restic, edited.")
+    await expect(page.locator("#validation-state")).to_have_text("Valid.")
+    await page.get_by_role("button", name="Preview the diff").click()
+    await expect(page.locator("#preview")).to_contain_text("time_estimate_ms")
+    await screenshot(page, "form-preview")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page).to_have_url(f"{console.url}/ui/tools/restic")
+    await expect(page.locator("main")).to_contain_text("Backs up with restic, edited.")
+    stored = await console.runtime.catalog.get_tool("restic")
+    assert stored.tool.capabilities[0].patterns[0].profile.time_estimate_ms == 1500
+
+
+@within_budget
 async def test_trying_a_selection_shows_the_decision_and_a_share_link(page: Any) -> None:
     await page.goto("/ui/select")
     await page.get_by_label("Request").fill("why is / full on db2")
@@ -195,7 +222,10 @@ async def test_main_pages_pass_the_accessibility_checks(page: Any, path: str) ->
     assert await page.evaluate(A11Y_SCRIPT) == []
 
 
-@pytest.mark.parametrize("path", ["/ui/tools/dmesg/edit", "/ui/new?template=script", "/ui/keys"])
+@pytest.mark.parametrize(
+    "path",
+    ["/ui/tools/dmesg/edit", "/ui/new?template=script", "/ui/keys", "/ui/tools/kubectl/form"],
+)
 @within_budget
 async def test_signed_in_pages_pass_the_accessibility_checks(
     page: Any, console: Console, path: str

@@ -35,6 +35,11 @@ async def check_definition(catalog: ToolCatalogService, data: Any) -> Definition
         tool = validate_tool(data)
     except InvalidDefinition as exc:
         return DefinitionCheck(None, exc.problems or [Problem("", exc.detail)])
+    return await check_tool(catalog, tool)
+
+
+async def check_tool(catalog: ToolCatalogService, tool: Tool) -> DefinitionCheck:
+    """`check_definition` of a tool already validated: its warnings only."""
     warnings = tool_warnings(tool)
     try:
         snapshot = await catalog.get_all_tools_with_structure()

@@ -7,6 +7,9 @@ works without JavaScript; htmx only re-checks the draft while typing (POST /ui/c
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -15,6 +18,8 @@ from fastapi.responses import RedirectResponse
 from toolcatalog.catalog.checks import DefinitionCheck
 from toolcatalog.catalog.documents import canonical_definition, diff_documents
 from toolcatalog.catalog.keys import Role
+from toolcatalog.catalog.service import ToolCatalogService
+from toolcatalog.catalog.views import CachedTool
 from toolcatalog.console.browse import check_name, json_text
 from toolcatalog.console.drafts import SKELETONS, check_draft, copy_of
 from toolcatalog.console.rendering import ConsoleRoute, render
@@ -27,7 +32,7 @@ Reader = Annotated[Visitor, Depends(reader)]
 ACTIONS = ("validate", "preview", "save")
 
 
-def _editor(request: Request, who: Visitor, *, status: int = 200, **context: Any) -> Response:
+def yaml_editor(request: Request, who: Visitor, *, status: int = 200, **context: Any) -> Response:
     defaults: dict[str, Any] = {
         "who": who, "name": None, "etag": "", "revision": "", "checked": None,
         "changes": None, "conflict": None, "skeletons": list(SKELETONS), "as_json": json_text,
@@ -45,7 +50,7 @@ async def new_page(request: Request, who: Reader) -> Response:
     else:
         kind = request.query_params.get("template", "command")
         text = SKELETONS.get(kind, SKELETONS["command"])
-    return _editor(request, who, text=text)
+    return yaml_editor(request, who, text=text)
 
 
 @router.post("/new")
@@ -53,26 +58,20 @@ async def create(request: Request, who: Reader) -> Response:
     fields = await form_fields(request, who)
     who.require(Role.editor, "creating a tool")
     text = fields.get("yaml", "")
-    catalog = runtime_of(request).catalog
-    checked = await check_draft(catalog, text)
-    action = fields.get("action", "save")
-    if checked.tool is None or action != "save":
-        changes = _changes({}, checked) if action == "preview" else None
-        status = 422 if checked.tool is None else 200
-        return _editor(request, who, text=text, checked=checked, changes=changes, status=status)
-    try:
-        await catalog.create_tool(checked.tool, actor=who.actor)
-    except Conflict as exc:
-        refused = DefinitionCheck(None, [Problem("name", exc.detail)], checked.warnings)
-        return _editor(request, who, text=text, checked=refused, status=409)
-    return RedirectResponse(f"/ui/tools/{checked.tool.name}", status_code=303)
+    checked = await check_draft(runtime_of(request).catalog, text)
+    draft = Draft(None, fields.get("action", "save"), "", "")
+    return await submit(request, who, draft, checked, partial(_yaml_view, text=text))
+
+
+def _yaml_view(request: Request, who: Visitor, status: int, text: str, **context: Any) -> Response:
+    return yaml_editor(request, who, status=status, text=text, **context)
 
 
 @router.get("/tools/{name}/edit")
 async def edit_page(request: Request, name: str, who: Reader) -> Response:
     who.require(Role.editor, "editing a tool")
     cached = await runtime_of(request).catalog.get_tool(check_name(name))
-    return _editor(
+    return yaml_editor(
         request,
         who,
         name=name,
@@ -86,50 +85,80 @@ async def edit_page(request: Request, name: str, who: Reader) -> Response:
 async def save(request: Request, name: str, who: Reader) -> Response:
     fields = await form_fields(request, who)
     who.require(Role.editor, "editing a tool")
+    text = fields.get("yaml", "")
+    checked = await check_draft(runtime_of(request).catalog, text, name=check_name(name))
+    draft = Draft(name, fields.get("action", "save"), fields.get("etag", ""),
+                  fields.get("revision", ""))  # fmt: skip
+    return await submit(request, who, draft, checked, partial(_yaml_view, text=text))
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What an editor's form posted besides the definition: the tool edited (None: a new
+    tool), the button pressed, and the ETag and revision the page was opened on."""
+
+    name: str | None
+    action: str
+    etag: str
+    revision: str
+
+
+View = Callable[..., Response]
+
+
+async def submit(
+    request: Request, who: Visitor, draft: Draft, checked: DefinitionCheck, view: View
+) -> Response:
+    """Validate, preview or save a checked draft (one path for the YAML editor and the
+    form); `view(request, who, status, **context)` renders the editor the draft came from."""
     catalog = runtime_of(request).catalog
-    text, etag, base = fields.get("yaml", ""), fields.get("etag", ""), fields.get("revision", "")
-    checked = await check_draft(catalog, text, name=check_name(name))
-    action = fields.get("action", "save")
-    form: dict[str, Any] = {
-        "name": name,
-        "text": text,
-        "etag": etag,
-        "revision": base,
-        "checked": checked,
-    }
+    form: dict[str, Any] = {"name": draft.name, "etag": draft.etag, "revision": draft.revision,
+                            "checked": checked}  # fmt: skip
     if checked.tool is None:
-        return _editor(request, who, status=422, **form)
-    if action == "validate":
-        return _editor(request, who, **form)
-    stored = await catalog.get_tool(name)
-    if action == "preview":
-        changes = _changes(canonical_definition(stored.tool), checked)
-        return _editor(request, who, changes=changes, **form)
+        return view(request, who, 422, **form)
+    if draft.action not in ("preview", "save"):
+        return view(request, who, 200, **form)
+    stored = await catalog.get_tool(draft.name) if draft.name else None
+    if draft.action == "preview":
+        before = canonical_definition(stored.tool) if stored else {}
+        return view(request, who, 200, changes=_changes(before, checked), **form)
     try:
-        await catalog.replace_tool(name, checked.tool, if_match=etag or None, actor=who.actor)
+        if draft.name is None:
+            await catalog.create_tool(checked.tool, actor=who.actor)
+        else:
+            await catalog.replace_tool(
+                draft.name, checked.tool, if_match=draft.etag or None, actor=who.actor
+            )
+    except Conflict as exc:
+        refused = DefinitionCheck(None, [Problem("name", exc.detail)], checked.warnings)
+        return view(request, who, 409, **{**form, "checked": refused})
     except PreconditionFailed:
-        return await _conflict(request, who, form, base)
-    return RedirectResponse(f"/ui/tools/{name}", status_code=303)
+        conflict, current = await _conflict(catalog, draft, checked)
+        form.update(etag=current.etag, revision=current.revision)
+        return view(request, who, 412, conflict=conflict, **form)
+    return RedirectResponse(f"/ui/tools/{checked.tool.name}", status_code=303)
 
 
-async def _conflict(request: Request, who: Visitor, form: dict[str, Any], base: str) -> Response:
-    """The tool changed since the visitor opened it: show what the other edit changed (from
-    the revision they started from to the current one) and how theirs differs from the
-    current one, keep their text, and take the current ETag so a second save is deliberate."""
-    catalog = runtime_of(request).catalog
-    name = form["name"]
-    current = await catalog.get_tool(name)
+async def _conflict(
+    catalog: ToolCatalogService, draft: Draft, checked: DefinitionCheck
+) -> tuple[dict[str, Any], CachedTool]:
+    """The tool changed since the visitor opened it: what the other edit changed (from the
+    revision they started from to the current one) and how theirs differs from the current
+    one. The page keeps their draft and takes the current ETag, so a second save is
+    deliberate."""
+    assert draft.name is not None
+    current = await catalog.get_tool(draft.name)
     other: list[dict[str, Any]] = []
+    base = draft.revision
     if base.isdigit() and 0 < int(base) < current.revision:
-        other = await catalog.diff(name, int(base), current.revision)
+        other = await catalog.diff(draft.name, int(base), current.revision)
     conflict = {
         "revision": current.revision,
         "other": other,
-        "mine": _changes(canonical_definition(current.tool), form["checked"]),
+        "mine": _changes(canonical_definition(current.tool), checked),
         "current_yaml": dump_tool(current.tool),
     }
-    form = {**form, "etag": current.etag, "revision": current.revision}
-    return _editor(request, who, status=412, conflict=conflict, **form)
+    return conflict, current
 
 
 def _changes(before: dict[str, Any], checked: DefinitionCheck) -> list[dict[str, Any]]:

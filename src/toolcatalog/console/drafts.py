@@ -4,7 +4,9 @@ at its line."""
 
 from __future__ import annotations
 
-from toolcatalog.catalog.checks import DefinitionCheck, check_definition
+from typing import Any
+
+from toolcatalog.catalog.checks import DefinitionCheck, check_tool
 from toolcatalog.catalog.service import ToolCatalogService
 from toolcatalog.errors import InvalidDefinition, Problem
 from toolcatalog.formats.definitions import LineIndex, parse_text, validate_documents
@@ -92,34 +94,46 @@ def copy_of(tool: Tool) -> str:
     return text.replace(f"name: {tool.name}\n", f"name: {tool.name[:58]}_copy\n", 1)
 
 
+def parse_draft(text: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """The draft as one tool's mapping (not validated), or None and why not."""
+    if len(text) > MAX_DRAFT_CHARS:
+        return None, [Problem("", f"the draft is over {MAX_DRAFT_CHARS} characters")]
+    if not text.strip():
+        return None, [Problem("", "the draft is empty: write a tool definition")]
+    try:
+        data = parse_text(text, None)
+    except InvalidDefinition as exc:
+        return None, exc.problems or [Problem("", exc.detail)]
+    if not isinstance(data, dict) or "vocabulary" in data or "tools" in data:
+        return None, [Problem("", "write one tool definition: a YAML mapping", line=1)]
+    return data, []
+
+
 async def check_draft(
     catalog: ToolCatalogService, text: str, *, name: str | None = None
 ) -> DefinitionCheck:
     """Every problem of the draft, each with its line where it has one; `name`: the draft
     must keep this name (editing a tool). Warnings are advice (checks.py), not problems."""
-    if len(text) > MAX_DRAFT_CHARS:
-        return DefinitionCheck(
-            None, [Problem("", f"the draft is over {MAX_DRAFT_CHARS} characters")]
-        )
-    if not text.strip():
-        return DefinitionCheck(None, [Problem("", "the draft is empty: write a tool definition")])
-    try:
-        data = parse_text(text, None)
-    except InvalidDefinition as exc:
-        return DefinitionCheck(None, exc.problems or [Problem("", exc.detail)])
-    if not isinstance(data, dict) or "vocabulary" in data or "tools" in data:
-        return DefinitionCheck(
-            None, [Problem("", "write one tool definition: a YAML mapping", line=1)]
-        )
+    data, problems = parse_draft(text)
+    if data is None:
+        return DefinitionCheck(None, problems)
+    return await check_document(catalog, data, name=name, text=text)
+
+
+async def check_document(
+    catalog: ToolCatalogService, data: dict[str, Any], *, name: str | None, text: str | None
+) -> DefinitionCheck:
+    """`check_draft` of a parsed draft (the YAML editor's, or the form's document); `text`
+    (the YAML) gives each problem its line."""
     tools, problems, _ = validate_documents(data, file=None, text=text)
     if problems or not tools:
         return DefinitionCheck(None, problems)
     tool = tools[0].tool
     if name is not None and tool.name != name:
-        line = LineIndex(text, None).line(("name",))
+        line = LineIndex(text, None).line(("name",)) if text is not None else None
         message = f"must stay {name!r}; to copy this tool under a new name, use New tool"
         return DefinitionCheck(None, [Problem("name", message, line=line)])
-    check = await check_definition(catalog, data)
+    check = await check_tool(catalog, tool)
     # Editing a tool replaces it: that is the point, not advice.
     replacing = f"tool {tool.name!r} exists;"
     warnings = [w for w in check.warnings if name is None or not w.startswith(replacing)]

@@ -112,8 +112,16 @@ def _cookie(request: Request, response: Response, name: str, value: str) -> None
 
 
 async def form_fields(request: Request, who: Visitor) -> dict[str, str]:
-    """The posted form's fields (application/x-www-form-urlencoded), after the CSRF checks:
-    the token field must equal the CSRF cookie, and a browser's Origin must be this site."""
+    """The posted form's fields (application/x-www-form-urlencoded), after the CSRF checks
+    (`form_pairs`); a field given twice keeps its last value."""
+    return dict(await form_pairs(request, who))
+
+
+async def form_pairs(
+    request: Request, who: Visitor, *, max_fields: int = MAX_FORM_FIELDS
+) -> list[tuple[str, str]]:
+    """The posted (name, value) pairs in order, after the CSRF checks: the token field must
+    equal the CSRF cookie, and a browser's Origin must be this site."""
     origin = request.headers.get("origin")
     if origin is not None and origin != "null":
         own = f"{request.url.scheme}://{request.url.netloc}"
@@ -122,20 +130,19 @@ async def form_fields(request: Request, who: Visitor) -> dict[str, str]:
             raise Forbidden(f"a form of {origin} may not post to this console")
     raw = (await request.body()).decode("utf-8", errors="replace")
     try:
-        pairs = parse_qsl(raw, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+        pairs = parse_qsl(raw, keep_blank_values=True, max_num_fields=max_fields)
     except ValueError:
         raise InvalidDefinition(
-            "the form has too many fields", [Problem("", f"at most {MAX_FORM_FIELDS}")]
+            "the form has too many fields", [Problem("", f"at most {max_fields}")]
         ) from None
-    fields = dict(pairs)
     cookie = request.cookies.get(CSRF_COOKIE, "")
-    token = fields.get(CSRF_FIELD, "")
+    token = dict(pairs).get(CSRF_FIELD, "")
     if not cookie or not hmac.compare_digest(token.encode(), cookie.encode()):
         raise Forbidden(
             "the form's security token does not match this browser's; reload the page and "
             "send the form again"
         )
-    return fields
+    return pairs
 
 
 def field(fields: dict[str, str], name: str, *, required: bool = True) -> str:
