@@ -416,7 +416,7 @@ def test_a_replaced_catalog_index_is_freed_though_the_heap_is_frozen(
 
     selector.select(SelectionRequest(request=DISK))
     old = weakref.ref(selector.enumerator_for(selector.loader.snapshot()).index)
-    assert gc.get_freeze_count() > 0  # the build froze what it made (retrieval.frozen_heap)
+    assert gc.get_freeze_count() > 0  # the build froze what it made (catalog.heap.frozen_heap)
     write_catalog(catalog_dir, {"logs/logrotate.yaml": LOGROTATE})
     selector.select(SelectionRequest(request=DISK))
     assert old() is None  # reference counting alone freed it: the index holds no cycles
@@ -453,7 +453,7 @@ def test_a_cycle_that_dies_after_the_heap_was_frozen_is_reclaimed_by_a_later_bui
 ) -> None:
     import weakref
 
-    from toolcatalog.selection import retrieval
+    from toolcatalog.catalog import heap
 
     class Node:
         me: object = None
@@ -465,7 +465,7 @@ def test_a_cycle_that_dies_after_the_heap_was_frozen_is_reclaimed_by_a_later_bui
     write_catalog(catalog_dir, {"logs/logrotate.yaml": LOGROTATE})
     selector.select(SelectionRequest(request=DISK))  # a build freezes the live node
     del node
-    monkeypatch.setattr(retrieval, "FULL_COLLECT_GROWTH", 0.0)  # the frozen set "doubled"
+    monkeypatch.setattr(heap, "FULL_COLLECT_GROWTH", 0.0)  # the frozen set "doubled"
     write_catalog(catalog_dir, {"logs/logrotate2.yaml": LOGROTATE.replace("logrotate", "lr2")})
     selector.select(SelectionRequest(request=DISK))
     assert ref() is None

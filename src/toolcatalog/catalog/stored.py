@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from toolcatalog import metrics
 from toolcatalog.errors import StoredDefinitionInvalid
 from toolcatalog.formats.problems import problems_from_validation
-from toolcatalog.model.tool import Tool
+from toolcatalog.model.tool import STORED, Tool
 from toolcatalog.store.tools import ToolRecord
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class InvalidStoredTools:
         found: dict[str, str] = {}
         for record in records:
             try:
-                tools.append(Tool.model_validate(record.definition))
+                tools.append(Tool.model_validate(record.definition, context=STORED))
             except ValidationError as exc:
                 found[record.name] = _first_problem(exc)
         self._update({r.name for r in records}, found, whole=whole)
@@ -53,7 +53,7 @@ class InvalidStoredTools:
     def validate_one(self, record: ToolRecord) -> Tool:
         """The record's tool; raises StoredDefinitionInvalid (remembered) if it is not one."""
         try:
-            tool = Tool.model_validate(record.definition)
+            tool = Tool.model_validate(record.definition, context=STORED)
         except ValidationError as exc:
             problem = _first_problem(exc)
             self._update([record.name], {record.name: problem}, whole=False)

@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     ModelWrapValidatorHandler,
     PrivateAttr,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -38,6 +39,24 @@ SEMVER_RE = (
 # other name works, `search`, `import` or `select` included (a public catalog has a `search`
 # tool); tests/api/test_tool_names.py checks each fixed segment of the route table.
 RESERVED_NAMES = frozenset({"health", "metrics", "platform", "category"})
+
+# The validation context for a definition this catalog stored (`Tool.model_validate(d,
+# context=STORED)`): it was validated in full when written, and canonical_definition wrote it,
+# so the checks that only guard writes and cost the most to repeat are skipped (evaluating
+# estimate expressions at the input defaults, walking free-form JSON for its limits): a
+# whole read of 100,000 tools spent half its validation there. Types, required fields and
+# value constraints are still checked, so a row that stopped validating (a rule tightened,
+# an edit in SQL) is still found.
+STORED: dict[str, bool] = {"stored": True}
+
+
+def _stored(info: ValidationInfo) -> bool:
+    return isinstance(info.context, dict) and info.context.get("stored") is True
+
+
+def _checked_json(value: Any, info: ValidationInfo) -> Any:
+    return value if _stored(info) else check_json(value)
+
 
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(min_length=1, max_length=10_000)]
@@ -164,7 +183,7 @@ class Pattern(BaseModel):
     # effects: a description-only catalog's inferred `read` says nothing about what it does.
     _effect_declared: bool = PrivateAttr(default=True)
 
-    _free_json = field_validator("inputs", "outputs", mode="before")(check_json)
+    _free_json = field_validator("inputs", "outputs", mode="before")(_checked_json)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -202,7 +221,9 @@ class Pattern(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _expressions_name_known_inputs(self) -> Pattern:
+    def _expressions_name_known_inputs(self, info: ValidationInfo) -> Pattern:
+        if _stored(info):
+            return self
         known = _schema_input_names(self.inputs)
         defaults = self.input_defaults()
         for label, text in (
@@ -334,7 +355,7 @@ class Tool(BaseModel):
         "64-bit integers, at most 32 levels deep).",
     )
 
-    _free_json = field_validator("metadata", mode="before")(check_json)
+    _free_json = field_validator("metadata", mode="before")(_checked_json)
 
     @field_validator("name")
     @classmethod

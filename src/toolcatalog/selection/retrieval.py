@@ -11,15 +11,14 @@ team's words still meets ours.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
 
+from toolcatalog.catalog.heap import collector_paused
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Capability, Pattern, Platform, Status, Tool
 from toolcatalog.model.vocabulary import Vocabulary
@@ -190,55 +189,11 @@ class Retrieval:
     weighted: dict[str, float]  # terms x IDF, for pattern scores
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building: the build allocates a few hundred
-    thousand small containers, and every generation-0 overflow made the collector walk the
-    whole snapshot's object graph. 10,000 tools: 2.9 s with it running, 1.5 s paused. The
-    build creates no reference cycles, so nothing is left for the collector to find."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-# Objects alive when the heap is frozen that later die in a reference cycle (a request's task
-# in flight during a build) are not reclaimed while frozen: once the frozen set has grown past
-# FULL_COLLECT_GROWTH times its size after the last full collection, a build first unfreezes
-# and collects everything (a pause like the one freezing avoids, but once per doubling).
-FULL_COLLECT_GROWTH = 2.0
-_frozen_after_full = [0]
-
-
-@contextmanager
-def frozen_heap() -> Iterator[None]:
-    """Around building a new index: collect cyclic garbage first, then move every object alive
-    after the build out of the cyclic collector's reach (gc.freeze). The build's few hundred
-    thousand containers would otherwise all be young: the next full collection, on some
-    request's path, walked them all (10,000 tools: 0.8 M objects, seconds on the busy VM) and
-    every later one walked them again. The collection before the build is cheap (the earlier
-    index is frozen) and keeps cyclic garbage from being frozen; see FULL_COLLECT_GROWTH for
-    what dies in a cycle after being frozen. Frozen objects are still freed by reference
-    counting when the index is replaced: the index holds no cycles
-    (tests/selection/test_selector.py checks a replaced one is freed)."""
-    full = gc.get_freeze_count() > FULL_COLLECT_GROWTH * _frozen_after_full[0]
-    if full:
-        gc.unfreeze()
-    gc.collect()
-    yield
-    gc.freeze()
-    if full:
-        _frozen_after_full[0] = gc.get_freeze_count()
-
-
 class CatalogIndex:
     """Everything the selector needs from one snapshot, built once per generation."""
 
     def __init__(self, snapshot: CatalogSnapshot) -> None:
-        with _collector_paused():
+        with collector_paused():
             self._build(snapshot)
 
     def _build(self, snapshot: CatalogSnapshot) -> None:

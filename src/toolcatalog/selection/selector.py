@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from toolcatalog import metrics
+from toolcatalog.catalog.heap import frozen_heap
 from toolcatalog.config import Settings
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.selection.breaker import CircuitBreaker
@@ -45,7 +46,7 @@ from toolcatalog.selection.models import (
     TieBreak,
 )
 from toolcatalog.selection.profiles import ObservedProfiles
-from toolcatalog.selection.retrieval import CatalogIndex, frozen_heap, snapshot_key
+from toolcatalog.selection.retrieval import CatalogIndex, snapshot_key
 from toolcatalog.selection.scoring import (
     normalised,
     preference_share,

@@ -1,0 +1,53 @@
+"""The cyclic garbage collector around large builds (a catalog version, the selector's index).
+
+A build allocates millions of small containers at 100,000 tools; while it runs, every
+generation-0 overflow made the collector walk the growing heap, and once built, every full
+collection on some request's path walked it all again (seconds each on a busy machine). The
+builds create no reference cycles, so pausing the collector during one loses nothing, and
+freezing what is alive after it (gc.freeze) takes it out of every later collection; frozen
+objects are still freed by reference counting when a newer build replaces them."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic collector while building (10,000 tools' selection index: 2.9 s with
+    it running, 1.5 s paused; a version of them: 3.0 s, ~1.9 s paused)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# Objects alive when the heap is frozen that later die in a reference cycle (a request's task
+# in flight during a build) are not reclaimed while frozen: once the frozen set has grown past
+# FULL_COLLECT_GROWTH times its size after the last full collection, a build first unfreezes
+# and collects everything (a pause like the one freezing avoids, but once per doubling).
+FULL_COLLECT_GROWTH = 2.0
+_frozen_after_full = [0]
+
+
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Around a build: collect cyclic garbage first, then move every object alive after the
+    build out of the cyclic collector's reach (gc.freeze), with the collector paused in
+    between. The collection before the build is cheap (the earlier builds are frozen) and
+    keeps cyclic garbage from being frozen; see FULL_COLLECT_GROWTH for what dies in a cycle
+    after being frozen."""
+    full = gc.get_freeze_count() > FULL_COLLECT_GROWTH * _frozen_after_full[0]
+    if full:
+        gc.unfreeze()
+    gc.collect()
+    with collector_paused():
+        yield
+    gc.freeze()
+    if full:
+        _frozen_after_full[0] = gc.get_freeze_count()

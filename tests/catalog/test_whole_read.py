@@ -1,0 +1,46 @@
+"""The whole catalog read back from the database (the fill at start and after a missed
+notice): built fast (stored definitions skip the write-time-only checks), yet equal to the
+tools as imported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from toolcatalog.catalog.documents import canonical_definition
+from toolcatalog.catalog.service import ToolCatalogService
+from toolcatalog.formats.definitions import load_paths
+from toolcatalog.model.tool import STORED, Tool
+
+CATALOG = Path(__file__).resolve().parents[2] / "catalog"
+
+
+def starter_tools() -> list[Tool]:
+    loaded = load_paths([CATALOG])
+    assert not loaded.problems
+    return [t.tool for t in loaded.tools]
+
+
+def test_a_stored_definition_validates_to_the_same_tool_as_a_full_validation() -> None:
+    for tool in starter_tools():
+        definition = canonical_definition(tool)
+        stored = Tool.model_validate(definition, context=STORED)
+        assert stored == Tool.model_validate(definition) == tool
+        assert stored.model_dump() == tool.model_dump()
+
+
+async def test_the_version_read_from_the_database_holds_the_starter_catalog_as_imported(
+    service: ToolCatalogService,
+) -> None:
+    tools = starter_tools()
+    await service.import_definitions(tools)
+    service.invalidate_all()  # as after a restart: the next read is a whole read
+
+    snapshot = await service.get_all_tools_with_structure()
+
+    assert {t.name: t for t in snapshot.tools} == {t.name: t for t in tools}
+    for tool in tools:
+        held = await service.get_tool(tool.name)
+        assert held.tool == tool
+        assert orjson.loads(held.body) == canonical_definition(tool)
