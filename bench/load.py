@@ -5,6 +5,8 @@ against the ceiling of a bare FastAPI app returning the same bytes, in the same 
                                             # (bare 1w, ours 1w, ours 2w, bare 2w), interleaved
     python bench/load.py --url http://127.0.0.1:3005 --mix get=80,list=10,search=10
     python bench/load.py --mixes --rounds 1 -d 5   # the suite plus the mixes of issue #14
+    python bench/load.py --mixes --rounds 1 -d 5 --baseline-src /tmp/base/src
+                                            # ... and the same mixes against another checkout
 
 Uses wrk when installed (`apt-get install wrk`; in C, it leaves the CPU to the server), else
 an asyncio client (`--client python`) whose figures are a floor: on a small machine it takes
@@ -19,6 +21,7 @@ Each row says how the machine's CPU was shared: the server, the client, everythi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -344,24 +347,50 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_mixes(ours: Target, url: str, args: argparse.Namespace) -> dict[str, list[Run]]:
     """Issue #14's mixes on one worker, each beside a pure GET spread over every tool in the
-    same window; prints the targets (mix p99 <= 50 ms, default mix >= 0.25x pure GET)."""
-    key = args.api_key or create_api_key(url, f"bench_{secrets.token_hex(3)}")
-    spread_get = build_ops(ours.url, {"get": 1}, args.tool, key)
-    out: dict[str, list[Run]] = {"get_spread": []}
+    same window; prints the targets (mix p99 <= 50 ms, default mix >= 0.25x pure GET). With
+    `--baseline-src`, the same mixes against that checkout (its own database and server),
+    interleaved with ours so that both see the same neighbours."""
+    servers = [("", ours, url)]
+    with contextlib.ExitStack() as stack:
+        if args.baseline_src:
+            work = Path(tempfile.mkdtemp(prefix="toolcatalog-baseline-"))
+            stack.callback(shutil.rmtree, work, ignore_errors=True)
+            (work / "logs").mkdir()
+            base_url = stack.enter_context(embedded_database(work))
+            base = stack.enter_context(
+                toolcatalog_server(
+                    base_url, work / "home", 1, work / "logs", source=args.baseline_src
+                )
+            )
+            servers.append(("baseline ", base, base_url))
+        return _measure_mixes(servers, args)
+
+
+def _measure_mixes(
+    servers: list[tuple[str, Target, str]], args: argparse.Namespace
+) -> dict[str, list[Run]]:
+    prepared = []
+    for name, target, url in servers:
+        key = args.api_key or create_api_key(url, f"bench_{secrets.token_hex(3)}")
+        prepared.append((name, target, key, build_ops(target.url, {"get": 1}, args.tool, key)))
+    out: dict[str, list[Run]] = {}
     print()
     print(HEADER)
     for spec in MIXES:
-        out["get_spread"].append(pure := measure(ours, spread_get, args))
-        ops = build_ops(ours.url, parse_mix(spec), args.tool, key)
-        out[f"mix {spec}"] = [run := measure(ours, ops, args)]
-        print(row("pure GET, every tool", pure))
-        print(row(f"mix {spec}", run))
-        ratio = run.m.rps / pure.m.rps if pure.m.rps else 0
-        print(
-            f"  p99 {run.m.p99_ms:.1f} ms (target <= 50), {ratio:.2f}x pure GET "
-            f"(target >= 0.25 for the first), errors {run.m.errors}",
-            flush=True,
-        )
+        for name, target, key, spread_get in prepared:
+            out.setdefault(f"{name}get_spread", []).append(
+                pure := measure(target, spread_get, args)
+            )
+            ops = build_ops(target.url, parse_mix(spec), args.tool, key)
+            out[f"{name}mix {spec}"] = [run := measure(target, ops, args)]
+            print(row(f"{name}pure GET, every tool", pure))
+            print(row(f"{name}mix {spec}", run))
+            ratio = run.m.rps / pure.m.rps if pure.m.rps else 0
+            print(
+                f"  p99 {run.m.p99_ms:.1f} ms (target <= 50), {ratio:.2f}x pure GET "
+                f"(target >= 0.25 for the first), errors {run.m.errors}",
+                flush=True,
+            )
     return out
 
 
@@ -379,6 +408,12 @@ def main() -> None:
     parser.add_argument("--mix", default=DEFAULT_MIX, help=f"kind=weight,... ({DEFAULT_MIX})")
     parser.add_argument(
         "--mixes", action="store_true", help="suite: the mixes of issue #14 (see MIXES)"
+    )
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="with --mixes: also measure the mixes against this checkout's src folder "
+        "(e.g. `git archive main | tar -x -C /tmp/base`, then /tmp/base/src), interleaved",
     )
     parser.add_argument("--tool", default="grep", help="the tool of the cached GET")
     parser.add_argument("--api-key", default=os.environ.get("TOOLCATALOG_API_KEY"))

@@ -88,10 +88,13 @@ def toolcatalog_server(
     workers: int,
     logs: Path,
     ready_timeout: float = 120,
+    source: Path | None = None,
     **settings: str,
 ) -> Iterator[Target]:
     """`toolcatalog serve` with default settings (access log on) unless `settings` say
-    otherwise (`access_log="false"` -> TOOLCATALOG_ACCESS_LOG=false)."""
+    otherwise (`access_log="false"` -> TOOLCATALOG_ACCESS_LOG=false). `source`: another
+    checkout's `src` folder to run instead of the installed package (a baseline), with the
+    same interpreter and dependencies."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOOLCATALOG_")} | {
         "DATABASE_URL": database_url,
@@ -102,6 +105,8 @@ def toolcatalog_server(
     }
     env |= {f"TOOLCATALOG_{k.upper()}": v for k, v in settings.items()}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
     exe = shutil.which("toolcatalog", path=str(Path(sys.executable).parent)) or "toolcatalog"
     log = logs / f"toolcatalog-{workers}w-{port}.log"
     with process([exe, "serve"], env, log) as proc:

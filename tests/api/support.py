@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from builders import tool_doc
 from toolcatalog.api.app import create_app
+from toolcatalog.catalog.service import Actor
+from toolcatalog.formats.catalog_folder import load_catalog_folder
 from toolcatalog.runtime import Runtime
 
 BASE = "http://testserver"
+STARTER = Path(__file__).resolve().parents[2] / "catalog"
 ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
@@ -209,3 +213,12 @@ async def run_seed_check(client: httpx.AsyncClient, base: str, headers: dict[str
     assert r.status_code == 204, r.text
     r = await client.get(f"{base}/probe_tool", headers=headers)
     assert r.status_code == 404, r.text
+
+
+async def import_starter(runtime: Runtime) -> int | None:
+    """Import the repository's starter catalog through the service; its generation."""
+    tools, vocabulary = load_catalog_folder(STARTER)
+    report = await runtime.catalog.import_definitions(
+        tools, actor=Actor("test"), vocabulary=vocabulary
+    )
+    return report.generation
