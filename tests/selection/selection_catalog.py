@@ -170,6 +170,25 @@ CATALOG = {
 }
 
 
+def terse_tool(name: str, description: str, effect: str | None = None) -> str:
+    """A tool as a description-only import has it: one capability `use`, one pattern
+    `default`, both described by the description; `effect` declared only when given."""
+    declared = f"effect: {effect}\n" + " " * 12 if effect else ""
+    return f"""
+    name: {name}
+    description: {description}
+    platform: cross-platform
+    category: general
+    capabilities:
+      - name: use
+        description: {description}
+        patterns:
+          - name: default
+            description: {description}
+            {declared}policy: {{production_safe: true}}
+    """
+
+
 def write_catalog(folder: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
         path = folder / name

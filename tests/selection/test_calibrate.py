@@ -13,14 +13,17 @@ from toolcatalog.config import Settings
 from toolcatalog.selection.calibrate import (
     IN_SCOPE_REFUSAL,
     NEGATIVE_QUANTILE,
+    NEIGHBOUR_MARGIN,
+    NO_PROBES_QUANTILE,
     calibrate,
     generic_requests,
 )
 from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.selector import Selector
+from toolcatalog.selection.semantic import SemanticEngine
 
-from .selection_catalog import CATALOG, write_catalog
+from .selection_catalog import CATALOG, terse_tool, write_catalog
 from .test_embedding import needs_model
 
 
@@ -46,6 +49,56 @@ def _negatives() -> npt.NDArray[np.float32]:
     return _unit(np.random.default_rng(8).standard_normal((120, 64)))
 
 
+def _described(spread: float) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """40 tools with a description each and no examples, around one topic: `spread` sets how
+    far apart the descriptions are (0.1: a tight ops catalog; 3: unrelated tools)."""
+    rng = np.random.default_rng(9)
+    topic = np.eye(64)[0]
+    rows = topic + spread * rng.standard_normal((40, 64))
+    return _unit(rows), np.zeros(40, dtype=np.int64)
+
+
+def _negative_cosines(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    return (_negatives() @ vectors.T).max(axis=1).astype(np.float64)
+
+
+def test_a_tight_catalog_without_examples_refuses_what_generic_requests_reach() -> None:
+    vectors, kinds = _described(spread=0.1)
+    calibration = calibrate(vectors, kinds, _negatives(), np.arange(40))
+    ceiling = np.quantile(_negative_cosines(vectors), NEGATIVE_QUANTILE)
+    assert calibration.threshold == pytest.approx(ceiling)
+    assert calibration.negative_refusal >= NEGATIVE_QUANTILE - 0.01
+
+
+def test_a_loose_catalog_without_examples_keeps_the_generic_requests_median() -> None:
+    vectors, kinds = _described(spread=3.0)
+    calibration = calibrate(vectors, kinds, _negatives(), np.arange(40))
+    median = np.quantile(_negative_cosines(vectors), NO_PROBES_QUANTILE)
+    assert calibration.threshold == pytest.approx(median)
+
+
+def test_between_the_two_the_threshold_is_the_descriptions_reach_less_the_margin() -> None:
+    vectors, kinds = _described(spread=0.2)
+    calibration = calibrate(vectors, kinds, _negatives(), np.arange(40))
+    negatives = _negative_cosines(vectors)
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -1.0)
+    loosest = float(np.quantile(sims.max(axis=1), 0.03))
+    assert np.quantile(negatives, NO_PROBES_QUANTILE) < calibration.threshold
+    assert calibration.threshold < np.quantile(negatives, NEGATIVE_QUANTILE)
+    assert calibration.threshold == pytest.approx(loosest - NEIGHBOUR_MARGIN)
+
+
+def test_a_tools_own_texts_are_not_its_neighbours() -> None:
+    vectors, _ = _described(spread=3.0)
+    # Each description twice, as one tool's two texts (description and capability).
+    doubled = np.repeat(vectors, 2, axis=0)
+    owners = np.repeat(np.arange(40), 2)
+    calibration = calibrate(doubled, np.tile([0, 2], 40), _negatives(), owners)
+    median = np.quantile(_negative_cosines(vectors), NO_PROBES_QUANTILE)
+    assert calibration.threshold == pytest.approx(median)
+
+
 def test_with_examples_the_threshold_holds_the_stated_false_refusal_rate() -> None:
     vectors, kinds = _catalog(examples_per_tool=3)
     calibration = calibrate(vectors, kinds, _negatives())
@@ -57,7 +110,7 @@ def test_with_examples_the_threshold_holds_the_stated_false_refusal_rate() -> No
     assert calibration.corroborate
 
 
-def test_without_examples_the_threshold_is_the_generic_requests_median() -> None:
+def test_without_examples_or_owners_the_threshold_is_the_generic_requests_median() -> None:
     vectors, kinds = _catalog(examples_per_tool=0)
     calibration = calibrate(vectors, kinds, _negatives())
     assert calibration.probes == 0
@@ -102,3 +155,72 @@ def test_relevance_is_absolute_high_for_a_handled_request_low_for_chit_chat(
     chat = selector.select(SelectionRequest(request="my cat is asleep on the sofa"))
     assert chat.decision is None
     assert all(c.relevance < 0.5 for c in chat.candidates)
+
+
+TERSE_OPS = {
+    name: terse_tool(name, description)
+    for name, description in {
+        "df": "Report file system disk space usage per mounted file system.",
+        "du": "Estimate the disk space used by each file and directory.",
+        "ls": "List the files and directories in a directory.",
+        "find": "Search for files in a directory hierarchy by name, size or time.",
+        "cp": "Copy files and directories.",
+        "mv": "Move or rename files and directories.",
+        "rm": "Remove files or directories.",
+        "chmod": "Change the access permissions of files and directories.",
+        "chown": "Change the owner and group of files and directories.",
+        "tar": "Create, list and extract tar archives of files and directories.",
+        "gzip": "Compress or decompress files.",
+        "ln": "Make hard or symbolic links between files.",
+        "stat": "Display the status of a file or file system, its size, owner and times.",
+        "mount": "Mount a file system on a directory.",
+        "lsblk": "List block devices, the disks and their partitions.",
+        "fsck": "Check and repair a Linux file system.",
+        "rsync": "Synchronise files and directories between two locations.",
+        "touch": "Change file timestamps, creating the file if it does not exist.",
+    }.items()
+}
+
+
+def _terse_ops(tmp_path: Path) -> Path:
+    return write_catalog(tmp_path / "c", {f"{n}.yaml": t for n, t in TERSE_OPS.items()})
+
+
+@needs_model
+def test_a_catalog_of_bare_descriptions_answers_its_requests_and_refuses_others(
+    tmp_path: Path,
+) -> None:
+    folder = _terse_ops(tmp_path)
+    settings = Settings(llm_url=None, semantic=True, home=tmp_path / "home")
+    selector = Selector(FolderSource(folder), settings)
+    assert selector.wait_for_semantic(120), selector.semantic_status
+    for request, tool in (
+        ("how much space is left on the root filesystem", "df"),
+        ("which folders under /var take the most space", "du"),
+        ("extract the backup archive into /srv", "tar"),
+        ("find files bigger than 1 GB in /home", "find"),
+    ):
+        decision = selector.select(SelectionRequest(request=request)).decision
+        assert decision is not None, request
+        assert decision.tool == tool, request
+    for request in (
+        "recommend a good sci-fi novel for the holidays",
+        "write a birthday poem for my sister",
+        "when does the next train to manchester leave",
+        "best way to clean a cast iron pan",
+        "plan a road trip through the scottish highlands",
+    ):
+        assert selector.select(SelectionRequest(request=request)).decision is None, request
+
+
+@needs_model
+def test_a_tight_catalog_of_bare_descriptions_refuses_nearly_every_generic_request(
+    tmp_path: Path,
+) -> None:
+    folder = _terse_ops(tmp_path)
+    engine = SemanticEngine(tmp_path / "home")
+    index = engine.filled_index(FolderSource(folder).snapshot().tools, None)
+    assert index.calibration is not None, index.error
+    assert index.calibration.probes == 0
+    # The generic requests' median took half of them (and the out-of-scope requests near it).
+    assert index.calibration.negative_refusal >= NEGATIVE_QUANTILE - 0.01

@@ -11,24 +11,7 @@ from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.selector import Selector
 
-from .selection_catalog import ask, write_catalog
-
-
-def _tool(name: str, description: str, effect: str | None = None) -> str:
-    declared = f"effect: {effect}\n" + " " * 12 if effect else ""
-    return f"""
-    name: {name}
-    description: {description}
-    platform: cross-platform
-    category: general
-    capabilities:
-      - name: use
-        description: {description}
-        patterns:
-          - name: default
-            description: {description}
-            {declared}policy: {{production_safe: true}}
-    """
+from .selection_catalog import ask, terse_tool, write_catalog
 
 
 def _selector(tmp_path: Path, files: dict[str, str]) -> Selector:
@@ -36,14 +19,18 @@ def _selector(tmp_path: Path, files: dict[str, str]) -> Selector:
     return Selector(FolderSource(folder, check_interval_s=0), Settings(llm_url=None))
 
 
-def test_a_change_request_on_a_description_only_catalog_is_decided_by_its_inferred_tool(
+def test_a_change_request_on_a_description_only_catalog_is_decided_by_its_inferredterse_tool(
     tmp_path: Path,
 ) -> None:
     selector = _selector(
         tmp_path,
         {
-            "mail.yaml": _tool("mailer", "Send an email message to any address with attachments."),
-            "weather.yaml": _tool("weather", "Weather forecast for any city, today and tomorrow."),
+            "mail.yaml": terse_tool(
+                "mailer", "Send an email message to any address with attachments."
+            ),
+            "weather.yaml": terse_tool(
+                "weather", "Weather forecast for any city, today and tomorrow."
+            ),
         },
     )
     result = selector.select(
@@ -60,7 +47,7 @@ def test_a_declared_read_still_never_stands_for_a_change(tmp_path: Path) -> None
     selector = _selector(
         tmp_path,
         {
-            "mail.yaml": _tool(
+            "mail.yaml": terse_tool(
                 "mailer", "Send an email message to any address with attachments.", "read"
             ),
         },

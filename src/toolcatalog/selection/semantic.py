@@ -218,6 +218,7 @@ class SemanticIndex:
         order = np.lexsort((kind_of, owner_of))
         self.texts = [texts[i] for i in order]
         self.text_kinds: IntArray = kind_of[order]
+        self.text_owners: IntArray = owner_of[order]
         slot = owner_of[order] * len(KINDS) + kind_of[order]
         self._starts: IntArray = (
             np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]]) if len(slot) else slot
@@ -270,7 +271,7 @@ class SemanticIndex:
                 self.ready.set()
                 return
             negatives = cache.embed(encoder, list(generic_requests()), lambda _count: check())
-            self.calibration = calibrate(vectors, self.text_kinds, negatives)
+            self.calibration = calibrate(vectors, self.text_kinds, negatives, self.text_owners)
             self.calibrated_on = frozenset(self.texts)
             self._keep(vectors)
             self.ready.set()
