@@ -185,6 +185,35 @@ async def test_an_editor_edits_a_tool_as_a_form_with_errors_at_the_field_and_sav
 
 
 @within_budget
+async def test_a_draft_from_a_help_text_is_reviewed_in_the_editor_then_saved(
+    page: Any, console: Console
+) -> None:
+    await _sign_in(page, console.secrets["editor"])
+    await page.goto("/ui/new")
+    await page.get_by_role("link", name="draft one from a paste").click()
+    await page.get_by_label("The output of command --help").fill(
+        "Usage: portpeek [OPTION]... HOST\nShow which TCP ports of HOST answer.\n\n"
+        "  -t, --timeout=SECONDS   give up after SECONDS\n"
+    )
+    await page.get_by_role("button", name="Draft from a command's --help text").click()
+    await expect(page.locator("#generated")).to_contain_text("review it")
+    editor = page.get_by_label("Definition (YAML)")
+    await expect(editor).to_have_value(re.compile(r"command: portpeek \{host\}"))
+    await screenshot(page, "draft-review")
+    text = await editor.input_value()
+    await editor.fill(
+        text.replace(
+            "tags:\n- from-help", "examples:\n- which ports of db1 answer\ntags:\n- from-help"
+        )
+    )
+    await expect(page.locator("#validation-state")).to_have_text("Valid.")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page).to_have_url(f"{console.url}/ui/tools/portpeek")
+    stored = await console.runtime.catalog.get_tool("portpeek")
+    assert stored.tool.examples == ["which ports of db1 answer"]
+
+
+@within_budget
 async def test_trying_a_selection_shows_the_decision_and_a_share_link(page: Any) -> None:
     await page.goto("/ui/select")
     await page.get_by_label("Request").fill("why is / full on db2")
@@ -224,7 +253,13 @@ async def test_main_pages_pass_the_accessibility_checks(page: Any, path: str) ->
 
 @pytest.mark.parametrize(
     "path",
-    ["/ui/tools/dmesg/edit", "/ui/new?template=script", "/ui/keys", "/ui/tools/kubectl/form"],
+    [
+        "/ui/tools/dmesg/edit",
+        "/ui/new?template=script",
+        "/ui/keys",
+        "/ui/tools/kubectl/form",
+        "/ui/new/generate",
+    ],
 )
 @within_budget
 async def test_signed_in_pages_pass_the_accessibility_checks(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from toolcatalog.console import access, authoring, browse, form_edit, trial
+from toolcatalog.console import access, authoring, browse, form_edit, generator_pages, trial
 
 CONSOLE_PREFIX = "/ui"
 # Form posts (application/x-www-form-urlencoded) are accepted under this prefix only.
@@ -20,5 +20,6 @@ def install_console(app: FastAPI) -> None:
         StaticFiles(packages=[("toolcatalog.console", "static")]),
         name="console-static",
     )
-    for router in (access.router, authoring.router, browse.router, form_edit.router, trial.router):
-        app.include_router(router)
+    routers = (access, authoring, browse, form_edit, generator_pages, trial)
+    for module in routers:
+        app.include_router(module.router)

@@ -35,7 +35,8 @@ ACTIONS = ("validate", "preview", "save")
 def yaml_editor(request: Request, who: Visitor, *, status: int = 200, **context: Any) -> Response:
     defaults: dict[str, Any] = {
         "who": who, "name": None, "etag": "", "revision": "", "checked": None,
-        "changes": None, "conflict": None, "skeletons": list(SKELETONS), "as_json": json_text,
+        "changes": None, "conflict": None, "generated": None, "skeletons": list(SKELETONS),
+        "as_json": json_text,
     }  # fmt: skip
     return render(request, "edit.html", {**defaults, **context}, status=status)
 
