@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from toolcatalog import metrics
@@ -219,14 +219,14 @@ class CatalogState:
         began = time.monotonic()
         async with self.db.snapshot_read("load_catalog") as conn:
             generation = await tool_store.fetch_generation(conn)
-            records = await tool_store.fetch_all_tools(conn)
+            rows = await tool_store.fetch_all_tools_json(conn)
             entries = await vocabulary_store.fetch_vocabulary(conn)
             environments = await environment_store.fetch_environments(conn)
         vocabulary = Vocabulary(vocabulary=entries) if entries else None
         # Validation and encoding are CPU work (~0.3 ms a tool): beside the loop, so reads
         # keep flowing from the previous version meanwhile.
         version = await asyncio.to_thread(
-            self._build_whole, records, generation, vocabulary, environments, began
+            self._build_whole, rows, generation, vocabulary, environments, began
         )
         if epoch == self._epoch:
             self._stale = False
@@ -240,7 +240,7 @@ class CatalogState:
 
     def _build_whole(
         self,
-        records: Sequence[ToolRecord],
+        rows: Sequence[Any],
         generation: int,
         vocabulary: Vocabulary | None,
         environments: EnvironmentPolicies | None,
@@ -249,13 +249,13 @@ class CatalogState:
         # Millions of objects at 100,000 tools: built with the collector paused, then frozen
         # out of its reach (heap.py), so no later collection on a request's path walks them.
         with frozen_heap():
+            records = (tool_store.record_of_json_row(row) for row in rows)
             return CatalogVersion.build(
                 self._entries(records, whole=True), generation, vocabulary, environments, began
             )
 
-    def _entries(self, records: Sequence[ToolRecord], *, whole: bool) -> dict[str, CachedTool]:
-        valid = {t.name: t for t in self.invalid.validate_all(records, whole=whole)}
-        return {r.name: entry_of(r, valid[r.name]) for r in records if r.name in valid}
+    def _entries(self, records: Iterable[ToolRecord], *, whole: bool) -> dict[str, CachedTool]:
+        return {r.name: entry_of(r, tool) for r, tool in self.invalid.valid(records, whole=whole)}
 
     def _swap(self, version: CatalogVersion) -> None:
         self._version = version

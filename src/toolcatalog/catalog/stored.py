@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 
 from pydantic import ValidationError
 
@@ -37,18 +37,24 @@ class InvalidStoredTools:
         with self._lock:
             return dict(sorted(self._problems.items()))
 
-    def validate_all(self, records: Sequence[ToolRecord], *, whole: bool) -> tuple[Tool, ...]:
-        """The valid tools of `records`; the others are logged and remembered. `whole`: the
-        records are the entire catalog, so any tool not among them is forgotten too."""
-        tools: list[Tool] = []
+    def valid(
+        self, records: Iterable[ToolRecord], *, whole: bool
+    ) -> Iterator[tuple[ToolRecord, Tool]]:
+        """Each record of `records` that validates, with its tool, one at a time (a whole read
+        validates and encodes one tool before decoding the next); the others are logged and
+        remembered once all are through. `whole`: the records are the entire catalog, so any
+        tool not among them is forgotten too."""
+        read: list[str] = []
         found: dict[str, str] = {}
         for record in records:
+            read.append(record.name)
             try:
-                tools.append(Tool.model_validate(record.definition, context=STORED))
+                tool = Tool.model_validate(record.definition, context=STORED)
             except ValidationError as exc:
                 found[record.name] = _first_problem(exc)
-        self._update({r.name for r in records}, found, whole=whole)
-        return tuple(tools)
+                continue
+            yield record, tool
+        self._update(read, found, whole=whole)
 
     def validate_one(self, record: ToolRecord) -> Tool:
         """The record's tool; raises StoredDefinitionInvalid (remembered) if it is not one."""

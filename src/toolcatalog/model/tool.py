@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -226,12 +227,14 @@ class Pattern(BaseModel):
             return self
         known = _schema_input_names(self.inputs)
         defaults = self.input_defaults()
+        at_defaults: dict[str, float | None] = {}  # estimates at the input defaults
         for label, text in (
             ("profile.time_estimate_ms", self.profile.time_estimate_ms),
             ("profile.cost_estimate", self.profile.cost_estimate),
             ("policy.requires_background_if", self.policy.requires_background_if),
         ):
             if not isinstance(text, str):
+                at_defaults[label] = text  # a number (or no condition)
                 continue
             try:
                 names = parse_expression(text).names
@@ -244,9 +247,28 @@ class Pattern(BaseModel):
                     f"{label}: expression {text!r} uses unknown input(s) {', '.join(unknown)}; "
                     f"declare them under inputs.properties (declared: {listed})"
                 )
+            at_defaults[label] = None  # an input has no default
             if label.startswith("profile.") and names <= defaults.keys():
-                _check_at_defaults(label, text, defaults)
+                at_defaults[label] = _check_at_defaults(label, text, defaults)
+        # Primes estimates_at_defaults (a cached_property: kept out of equality and dumps).
+        self.__dict__["estimates_at_defaults"] = (
+            at_defaults["profile.time_estimate_ms"],
+            at_defaults["profile.cost_estimate"],
+        )
         return self
+
+    @cached_property
+    def estimates_at_defaults(self) -> tuple[float | None, float | None]:
+        """(time_estimate_ms, cost_estimate) at the declared input defaults, None where an
+        input has no default (the value depends on the request): what the store's pattern rows
+        hold. Kept from the validation that checked them (an import of 100,000 tools
+        evaluated each expression twice), else computed once here."""
+        defaults = self.input_defaults()
+        profile = self.profile
+        return (
+            _value_at(profile.time_estimate_ms, defaults),
+            _value_at(profile.cost_estimate, defaults),
+        )
 
     def input_defaults(self) -> dict[str, float]:
         """Numeric defaults declared in the inputs schema, used when a request gives none."""
@@ -258,7 +280,14 @@ class Pattern(BaseModel):
         return out
 
 
-def _check_at_defaults(label: str, text: str, defaults: dict[str, float]) -> None:
+def _value_at(value: float | str, defaults: dict[str, float]) -> float | None:
+    try:
+        return evaluate_number(value, defaults)
+    except ExpressionError:
+        return None  # an input has no default
+
+
+def _check_at_defaults(label: str, text: str, defaults: dict[str, float]) -> float:
     """An estimate whose inputs all have defaults is what a request without inputs gets: it
     must evaluate to a number from 0 to MAX_NUMBER, or every such selection would fail."""
     try:
@@ -271,6 +300,7 @@ def _check_at_defaults(label: str, text: str, defaults: dict[str, float]) -> Non
             f"{label}: expression {text!r} gives {value:g} at the declared input defaults; "
             f"an estimate must be from 0 to {MAX_NUMBER:g}"
         )
+    return value
 
 
 class Capability(BaseModel):
