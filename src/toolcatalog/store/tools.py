@@ -40,13 +40,14 @@ class ToolWrite:
 _RECORD_COLUMNS = "id, name, revision, etag, definition, created_at, updated_at"
 
 
-def row_to_record(row: Any) -> ToolRecord:
+def row_to_record(row: Any, definition: dict[str, Any] | None = None) -> ToolRecord:
+    """The row as a ToolRecord; `definition`: the row's, decoded by the caller."""
     return ToolRecord(
         id=row["id"],
         name=row["name"],
         revision=row["revision"],
         etag=row["etag"],
-        definition=row["definition"],
+        definition=row["definition"] if definition is None else definition,
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
@@ -92,15 +93,7 @@ async def fetch_all_tools_json(conn: Any) -> list[Any]:
 
 def record_of_json_row(row: Any) -> ToolRecord:
     """A row of `fetch_all_tools_json` as a ToolRecord."""
-    return ToolRecord(
-        id=row["id"],
-        name=row["name"],
-        revision=row["revision"],
-        etag=row["etag"],
-        definition=orjson.loads(row["definition"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    return row_to_record(row, orjson.loads(row["definition"]))
 
 
 async def count_tools(conn: Any) -> int:
