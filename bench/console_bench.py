@@ -21,6 +21,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -30,7 +31,9 @@ from toolcatalog.api.app import create_app
 from toolcatalog.catalog.keys import Role
 from toolcatalog.catalog.writes import Actor
 from toolcatalog.config import Settings
+from toolcatalog.console.form_values import form_nodes
 from toolcatalog.formats.catalog_folder import read_catalog_folder
+from toolcatalog.formats.dump import dump_tool, tool_document
 from toolcatalog.runtime import Runtime, open_runtime
 from toolcatalog.store.embedded import EmbeddedPostgres
 
@@ -45,6 +48,16 @@ STARTER_PAGES = [
     "/ui/select?request=restart+nginx+on+web01&environment=production",
     "/ui/tools/dmesg/edit",
     "/ui/new?template=api",
+    "/ui/tools/dmesg/form",
+    "/ui/tools/kubectl/form",
+    "/ui/new/form?template=api",
+    "/ui/new/generate",
+]
+# The editors' live checks (htmx posts them while typing) and a form's Validate button.
+POSTED_PAGES = [
+    ("/ui/check", "dmesg", "yaml"),
+    ("/ui/tools/kubectl/form/check", "kubectl", "form"),
+    ("/ui/tools/kubectl/form", "kubectl", "form"),
 ]
 TEN_K_PAGES = [
     "/ui/tools",
@@ -78,18 +91,24 @@ async def _sign_in(client: httpx.AsyncClient, runtime: Runtime) -> None:
 
 
 async def _measure(
-    client: httpx.AsyncClient, path: str, rounds: int
+    client: httpx.AsyncClient, path: str, rounds: int, form: Any = None
 ) -> tuple[list[float], list[float]]:
-    """Wall-clock and CPU milliseconds per request. On a shared machine the wall clock
-    carries the neighbours' load; this process's CPU time does not (nor PostgreSQL's work,
-    which runs in its own processes)."""
+    """Wall-clock and CPU milliseconds per request (a GET, or a POST of `form`). On a shared
+    machine the wall clock carries the neighbours' load; this process's CPU time does not
+    (nor PostgreSQL's work, which runs in its own processes)."""
+
+    async def call() -> httpx.Response:
+        if form is None:
+            return await client.get(path)
+        return await client.post(path, data=form, headers={"Origin": "http://bench"})
+
     for _ in range(3):  # warm-up: templates compiled, caches filled
-        answer = await client.get(path)
+        answer = await call()
         assert answer.status_code == 200, (path, answer.status_code, answer.text[:300])
     times, cpu = [], []
     for _ in range(rounds):
         t0, c0 = time.perf_counter(), time.process_time()
-        await client.get(path)
+        await call()
         times.append((time.perf_counter() - t0) * 1000)
         cpu.append((time.process_time() - c0) * 1000)
     return times, cpu
@@ -124,7 +143,24 @@ async def _pages(url: str, pages: list[str], rounds: int, setup: object) -> floa
                 times, cpu = await _measure(client, path, rounds)
                 size = len((await client.get(path)).content)
                 worst = max(worst, _report(path, times, cpu, size))
+            if pages is STARTER_PAGES:
+                for path, tool, kind in POSTED_PAGES:
+                    form = await _form_of(runtime, tool, kind, client.cookies["tc_csrf"])
+                    times, cpu = await _measure(client, path, rounds, form)
+                    worst = max(worst, _report(f"POST {path}", times, cpu, 0))
     return worst
+
+
+async def _form_of(runtime: Runtime, name: str, kind: str, csrf: str) -> dict[str, list[str]]:
+    """The fields the editor posts for the tool `name`, unchanged: its YAML or its form."""
+    tool = (await runtime.catalog.get_tool(name)).tool
+    pairs = form_nodes(tool_document(tool)).posted() if kind == "form" else []
+    if kind == "yaml":
+        pairs = [("yaml", dump_tool(tool)), ("name", name)]
+    fields: dict[str, list[str]] = {"csrf": [csrf], "action": ["validate"]}
+    for key, value in pairs:
+        fields.setdefault(key, []).append(value)
+    return fields
 
 
 async def run(admin_url: str, catalog: Path, rounds: int, tools: int) -> None:

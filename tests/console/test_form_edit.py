@@ -13,7 +13,7 @@ import pytest
 from builders import make_tool
 from toolcatalog.catalog.documents import canonical_definition
 from toolcatalog.catalog.writes import Actor
-from toolcatalog.console.form_values import FormNode, PostedForm, form_nodes
+from toolcatalog.console.form_values import PostedForm, form_nodes
 from toolcatalog.formats.catalog_folder import read_catalog_folder
 from toolcatalog.formats.dump import tool_document
 from toolcatalog.model.tool import Tool
@@ -25,21 +25,9 @@ STARTER = read_catalog_folder(Path(__file__).resolve().parents[2] / "catalog")
 ESTIMATE = "capabilities[0].patterns[0].profile.time_estimate_ms"
 
 
-def _browser_pairs(node: FormNode) -> list[tuple[str, str]]:
-    """What a browser posts for the form of `node`, unchanged."""
-    kind = node.spec.kind
-    if kind in ("object", "list"):
-        return [pair for child in node.children for pair in _browser_pairs(child)]
-    if kind == "bool":
-        return [(node.path, "false")] + ([(node.path, "true")] if node.value else [])
-    if kind == "choices":
-        return [(node.path, "")] + [(node.path, v) for v in node.selected]
-    return [(node.path, node.value)]
-
-
 def test_every_starter_tool_reads_back_from_its_unchanged_form_as_the_same_tool() -> None:
     for tool in STARTER.tools:
-        posted = PostedForm(_browser_pairs(form_nodes(tool_document(tool))))
+        posted = PostedForm(form_nodes(tool_document(tool)).posted())
         back = Tool.model_validate(posted.document())
         assert canonical_definition(back) == canonical_definition(tool), tool.name
 

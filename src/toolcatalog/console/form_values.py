@@ -21,6 +21,7 @@ from toolcatalog.formats.dump import dump_yaml
 _MISSING: Any = object()
 _INDEX = re.compile(r"\[(\d{1,6})\]")
 _PREFIX = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?:\[\d+\]|\.[A-Za-z_][A-Za-z0-9_]*)*): (.+)$", re.S)
+_ANY_INDEX = re.compile(r"\[\d+\]")
 _LAST = re.compile(r"(\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])$")
 
 
@@ -40,10 +41,35 @@ class FormNode:
     children: list[FormNode] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     readonly: bool = False
+    show_help: bool = False  # the field's help is shown once per form, at its first field
 
     @property
     def id(self) -> str:
         return dom_id(self.path)
+
+    @property
+    def placeholder(self) -> str:
+        """The default an empty field stands for (not for choices, checkboxes, selects)."""
+        if self.spec.kind in ("enum", "bool", "choices") or self.spec.default is None:
+            return ""
+        return number_text(self.spec.default)
+
+    @property
+    def help_id(self) -> str:
+        """The id of the field's help text, shared by every pattern's field of that name."""
+        return "h-" + dom_id(_ANY_INDEX.sub("", self.path))
+
+    def posted(self) -> list[tuple[str, str]]:
+        """The (name, value) pairs a browser posts for this field's form, unchanged (the
+        wire format PostedForm reads; the tests and the bench post it)."""
+        kind = self.spec.kind
+        if kind in ("object", "list"):
+            return [pair for child in self.children for pair in child.posted()]
+        if kind == "bool":
+            return [(self.path, "false")] + ([(self.path, "true")] if self.value else [])
+        if kind == "choices":
+            return [(self.path, ""), *((self.path, v) for v in self.selected)]
+        return [(self.path, self.value)]
 
     def walk(self) -> list[FormNode]:
         out = [self]
@@ -87,6 +113,12 @@ def form_nodes(document: Any, *, fixed_name: bool = False) -> FormNode:
         for child in root.children:
             if child.path == "name":
                 child.readonly = True
+    # Ten patterns would repeat each field's help ten times (most of a large form's bytes).
+    seen: set[str] = set()
+    for node in root.walk():
+        if node.spec.help and node.help_id not in seen:
+            seen.add(node.help_id)
+            node.show_help = True
     return root
 
 

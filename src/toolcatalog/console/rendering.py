@@ -42,6 +42,9 @@ def environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates ship inside the package and never change under a running server:
+        # no stat() of each template (and of each one it includes) per page.
+        auto_reload=False,
     )
     env.globals["Role"] = Role
     return env
@@ -58,12 +61,17 @@ class FragmentCache:
         self.max_size = max_size
         self._html: OrderedDict[tuple[str, str], Markup] = OrderedDict()
 
-    def get(self, key: tuple[str, str], context: dict[str, Any]) -> Markup:
+    def get(
+        self, key: tuple[str, str], context: dict[str, Any] | Callable[[], dict[str, Any]]
+    ) -> Markup:
+        """The fragment of `key`, rendered with `context` (or what it returns, called only
+        when the fragment is not cached yet)."""
         found = self._html.get(key)
         if found is not None:
             self._html.move_to_end(key)
             return found
-        html = Markup(environment().get_template(self.template).render(**context))
+        given = context() if callable(context) else context
+        html = Markup(environment().get_template(self.template).render(**given))
         self._html[key] = html
         if len(self._html) > self.max_size:
             self._html.popitem(last=False)
