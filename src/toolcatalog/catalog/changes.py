@@ -38,17 +38,18 @@ class ChangeNotice:
     everything: bool = False
     keys_changed: bool = False
 
-    def encode(self) -> str:
+    def payload(self) -> dict[str, Any]:
+        """The notice as a JSON document (`encode` is its text)."""
         everything = self.everything or len(self.names) > _MAX_NAMES
-        return orjson.dumps(
-            {
-                "origin": self.origin,
-                "generation": self.generation,
-                "names": [] if everything else list(self.names),
-                "everything": everything,
-            }
-            | ({"keys_changed": True} if self.keys_changed else {})
-        ).decode()
+        return {
+            "origin": self.origin,
+            "generation": self.generation,
+            "names": [] if everything else list(self.names),
+            "everything": everything,
+        } | ({"keys_changed": True} if self.keys_changed else {})
+
+    def encode(self) -> str:
+        return orjson.dumps(self.payload()).decode()
 
     @classmethod
     def decode(cls, payload: str) -> ChangeNotice:

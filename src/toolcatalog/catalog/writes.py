@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from toolcatalog import metrics
-from toolcatalog.catalog.changes import ChangeNotice, notify_change
+from toolcatalog.catalog.changes import CHANNEL, ChangeNotice, notify_change
 from toolcatalog.catalog.documents import (
     canonical_definition,
     diff_documents,
@@ -44,6 +44,9 @@ from toolcatalog.store.audit import AuditWrite
 from toolcatalog.store.database import Database
 from toolcatalog.store.tools import ToolRecord, ToolWrite
 from toolcatalog.store.versions import VersionWrite
+
+# A write rebuilt this many times because other writers moved the row first gives up (409).
+MAX_WRITE_ATTEMPTS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,30 +320,51 @@ class CatalogWrites:
         actor: Actor,
         action: str,
     ) -> CachedTool:
-        """The one read-modify-write: lock the row, check `if_match`, build the new
-        definition from the locked current one, write it with its version and audit entry.
-        Building under the lock means concurrent writers without If-Match never lose each
-        other's changes and never see a 412 they did not ask for. An unchanged result
-        writes nothing."""
-        async with self.db.transaction(f"{action}_tool") as conn:
-            old = await require_tool(conn, name, for_update=True)
-            check_if_match(old, if_match)
-            tool = build(old)
-            if tool.name != name:
-                raise InvalidDefinition(
-                    f"the body names tool {tool.name!r} but the URL names {name!r}",
-                    [Problem("name", f"must be {name!r} (renaming is not supported)")],
+        """The one read-modify-write: check `if_match` against the current row, build the
+        new definition from it, and write it with its version, audit entry, generation and
+        change notice in one statement (store write_tool: one round trip) that applies only
+        if the row has not moved meanwhile. When it has, the change is built again on the
+        row the statement gave back: concurrent writers without If-Match never lose each
+        other's changes and never see a 412 they did not ask for, and a stale If-Match is a
+        412. An unchanged result writes nothing."""
+        async with self.db.statement(f"{action}_tool") as conn:
+            old = await require_tool(conn, name)
+            for _ in range(MAX_WRITE_ATTEMPTS):
+                check_if_match(old, if_match)
+                tool = build(old)
+                if tool.name != name:
+                    raise InvalidDefinition(
+                        f"the body names tool {tool.name!r} but the URL names {name!r}",
+                        [Problem("name", f"must be {name!r} (renaming is not supported)")],
+                    )
+                definition = canonical_definition(tool)
+                if definition == old.definition:
+                    return self.state.written(old)
+                rev = old.revision + 1
+                write = ToolWrite(tool, definition, rev, make_etag(definition, rev))
+                audit = AuditWrite(
+                    actor.name,
+                    action,
+                    name,
+                    old.revision,
+                    rev,
+                    diff_documents(old.definition, definition),
+                    actor.request_id,
+                    actor.client_address,
                 )
-            definition = canonical_definition(tool)
-            if definition == old.definition:
-                return self.state.written(old)
-            rev = old.revision + 1
-            write = ToolWrite(tool, definition, rev, make_etag(definition, rev))
-            await tool_store.update_tools(conn, [write])
-            await self._record_history(conn, actor, [(write, old, old.id)], action)
-            record = await require_tool(conn, name)
-            generation = await self._publish(conn, [name])
-        return self.state.written(record, generation)
+                notice = ChangeNotice(self.instance_id, 0, (name,)).payload()
+                done = await tool_store.write_tool(
+                    conn, write, old.revision, audit, CHANNEL, notice
+                )
+                if done.record is None:
+                    raise NotFound(f"no tool named {name!r}")
+                if done.outcome == "written":
+                    return self.state.written(done.record, done.generation)
+                old = done.record  # moved on meanwhile: build the change again on it
+        raise Conflict(
+            f"tool {name!r} changed {MAX_WRITE_ATTEMPTS} times while this change was being "
+            "applied; try again"
+        )
 
     async def _record_history(
         self,

@@ -236,17 +236,32 @@ class Database:
     @asynccontextmanager
     async def transaction(self, operation: str = "write") -> AsyncIterator[Any]:
         """One transaction: committed when the block ends, rolled back if it raises."""
+        async with self._writing(operation, begin=True) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def statement(self, operation: str = "write") -> AsyncIterator[Any]:
+        """A connection whose statements are each their own transaction (no BEGIN and
+        COMMIT round trips): for a write that is one statement, such as a function call.
+        Pinned to a test's transaction, the block is a savepoint, so a refused statement
+        leaves the test's transaction usable, as a real one would leave the pool's."""
+        async with self._writing(operation, begin=False) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _writing(self, operation: str, *, begin: bool) -> AsyncIterator[Any]:
         async with self._measured(operation):
             if self._pinned is not None:
                 async with self._pinned.transaction():
                     yield self._pinned
                 return
             pool = self._require_pool()
-            async with (
-                pool.acquire(timeout=self.settings.db_connect_timeout_s) as conn,
-                conn.transaction(),
-            ):
-                yield conn
+            async with pool.acquire(timeout=self.settings.db_connect_timeout_s) as conn:
+                if not begin:
+                    yield conn
+                    return
+                async with conn.transaction():
+                    yield conn
 
     @asynccontextmanager
     async def snapshot_read(self, operation: str = "read") -> AsyncIterator[Any]:
