@@ -30,8 +30,10 @@ def collector_paused() -> Iterator[None]:
 # Objects alive when the heap is frozen that later die in a reference cycle (a request's task
 # in flight during a build) are not reclaimed while frozen: once the frozen set has grown past
 # FULL_COLLECT_GROWTH times its size after the last full collection, a build first unfreezes
-# and collects everything (a pause like the one freezing avoids, but once per doubling).
-FULL_COLLECT_GROWTH = 2.0
+# and collects everything (a pause like the one freezing avoids: 12.7 s at 100,000 tools on
+# a busy machine). Not 2: while a whole read builds the next version beside the current one,
+# both are frozen, and that doubling is not growth.
+FULL_COLLECT_GROWTH = 3.0
 _frozen_after_full = [0]
 
 
@@ -42,12 +44,16 @@ def frozen_heap() -> Iterator[None]:
     between. The collection before the build is cheap (the earlier builds are frozen) and
     keeps cyclic garbage from being frozen; see FULL_COLLECT_GROWTH for what dies in a cycle
     after being frozen."""
-    full = gc.get_freeze_count() > FULL_COLLECT_GROWTH * _frozen_after_full[0]
+    # The first build only sets the baseline: comparing with 0 made the second build (the
+    # selector's, right after the catalog version's at start) unfreeze and walk the whole
+    # heap: 12.7 s at 100,000 tools.
+    baseline = _frozen_after_full[0]
+    full = baseline > 0 and gc.get_freeze_count() > FULL_COLLECT_GROWTH * baseline
     if full:
         gc.unfreeze()
     gc.collect()
     with collector_paused():
         yield
     gc.freeze()
-    if full:
+    if full or baseline == 0:
         _frozen_after_full[0] = gc.get_freeze_count()
