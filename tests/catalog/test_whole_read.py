@@ -48,3 +48,18 @@ async def test_the_version_read_from_the_database_holds_the_starter_catalog_as_i
         held = await service.get_tool(tool.name)
         assert held.tool == tool
         assert orjson.loads(held.body) == canonical_definition(tool)
+
+
+async def test_tools_held_share_their_fields_sets_and_still_compare_and_dump_as_before(
+    service: ToolCatalogService,
+) -> None:
+    tools = starter_tools()[:20]
+    await service.import_definitions(tools)
+    service.invalidate_all()
+    held = {t.name: t for t in (await service.get_all_tools_with_structure()).tools}
+
+    sets = {id(t.__pydantic_fields_set__) for t in held.values()}
+    assert len(sets) < len(held)  # one set per shape of definition, not one per tool
+    for tool in tools:
+        assert held[tool.name] == tool
+        assert held[tool.name].model_dump() == tool.model_dump()

@@ -13,6 +13,8 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from pydantic import BaseModel
+
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
@@ -57,3 +59,29 @@ def frozen_heap() -> Iterator[None]:
     gc.freeze()
     if full or baseline == 0:
         _frozen_after_full[0] = gc.get_freeze_count()
+
+
+# One set object per (model class, fields given) for every model the process holds (a
+# handful: the classes of a tool times the few shapes of definition).
+_shared_fields_sets: dict[tuple[type, frozenset[str]], set[str]] = {}
+
+
+def share_fields_sets(model: BaseModel) -> None:
+    """Give `model` and the models inside it one shared `__pydantic_fields_set__` per class
+    and set of fields, instead of a set each: a stored definition gives every field, so the
+    sets are equal, and they were 43% of a held tool's memory (14 of 34 KB; 1.4 GB at
+    100,000 tools). Only frozen models: nothing can add to a set they share (pydantic adds
+    to it on attribute assignment, which a frozen model refuses), and nothing here reads it
+    but `exclude_unset` dumps, which the catalog never asks for."""
+    if not model.model_config.get("frozen"):
+        return
+    fields = model.__pydantic_fields_set__
+    key = (type(model), frozenset(fields))
+    shared = _shared_fields_sets.setdefault(key, fields)
+    object.__setattr__(model, "__pydantic_fields_set__", shared)
+    for value in model.__dict__.values():
+        if isinstance(value, BaseModel):
+            share_fields_sets(value)
+        elif isinstance(value, list | tuple) and value and isinstance(value[0], BaseModel):
+            for item in value:
+                share_fields_sets(item)
