@@ -162,7 +162,7 @@ async def test_a_failed_embedding_leaves_selection_lexical_and_says_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import toolcatalog.selection.semantic as semantic_module
-    from toolcatalog.selection.semantic import EmbeddingCache
+    from toolcatalog.selection.embedding_cache import EmbeddingCache
 
     def broken(*_args: object) -> np.ndarray:
         raise MemoryError("no room for the embeddings")
@@ -341,16 +341,16 @@ def test_a_hot_reload_embeds_only_the_texts_that_changed(tmp_path: Path) -> None
 def test_a_long_embedding_saves_its_progress_so_a_failure_keeps_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import toolcatalog.selection.semantic as semantic_module
-    from toolcatalog.selection.semantic import EmbeddingCache
+    import toolcatalog.selection.embedding_cache as cache_module
+    from toolcatalog.selection.embedding_cache import EmbeddingCache
 
     def failing(texts: Sequence[str], call: int) -> np.ndarray:
         if call == 3:
             raise MemoryError("no room")
         return filled(float)(texts, call)
 
-    monkeypatch.setattr(semantic_module, "EMBED_CHUNK", 2)
-    monkeypatch.setattr(semantic_module, "SAVE_EVERY_S", 0.0)
+    monkeypatch.setattr(cache_module, "EMBED_CHUNK", 2)
+    monkeypatch.setattr(cache_module, "SAVE_EVERY_S", 0.0)
     path = tmp_path / "e.npz"
     texts = [f"text {i}" for i in range(6)]
     with pytest.raises(MemoryError):

@@ -22,6 +22,28 @@ class FixedCosines:
     def scores(self) -> tuple[FloatArray, FloatArray]:
         return self.cosines, self.cosines
 
+    def approximate(self) -> tuple[FloatArray, FloatArray, float]:
+        return self.cosines, self.cosines, 0.0
+
+
+class ApproximateCosines(FixedCosines):
+    """As FixedCosines, but the fast scan's answer is off by up to `bound` (as int8 is);
+    `exact` gives the true scores of the tools asked for, and counts them."""
+
+    def __init__(self, cosines: FloatArray, bound: float, seed: int) -> None:
+        super().__init__(cosines)
+        self.bound = bound
+        noise = np.random.default_rng(seed).uniform(-bound, bound, len(cosines))
+        self.noisy = cosines + noise
+        self.settled = 0
+
+    def approximate(self) -> tuple[FloatArray, FloatArray, float]:
+        return self.noisy.copy(), self.noisy.copy(), self.bound
+
+    def exact(self, tools: np.ndarray) -> tuple[FloatArray, FloatArray]:
+        self.settled += len(tools)
+        return self.cosines[tools], self.cosines[tools]
+
 
 def test_a_tool_only_the_meaning_matches_leads_the_pool_when_it_is_the_most_relevant() -> None:
     # A catalog of bare descriptions (meaning weighs 0.65). Tool 0 has none of the request's
@@ -56,3 +78,27 @@ def test_the_pool_never_leaves_out_a_tool_more_relevant_than_one_it_keeps() -> N
     left_out = np.setdiff1d(np.flatnonzero(world), order)
     assert len(order) == 20
     assert relevance[left_out].max() <= relevance[order].min()
+
+
+def test_the_pool_from_approximate_cosines_is_the_pool_from_exact_ones() -> None:
+    # The fast scan's cosines are off by up to a bound; the tools that bound leaves in doubt
+    # are settled exactly, so the pool, its relevance and the best cosine are the exact ones,
+    # while most tools are never settled.
+    rng = np.random.default_rng(11)
+    tools = 5000
+    for trial in range(20):
+        lexical = np.where(rng.random(tools) < 0.05, rng.random(tools) * 10.0, 0.0)
+        cosines = np.clip(rng.normal(0.25, 0.1, tools), -1.0, 1.0)
+        world = rng.random(tools) < 0.95
+        problems = sorted(rng.choice(tools, 3, replace=False).tolist())
+        instruments = [int(rng.integers(tools))]
+        reference = fuse(
+            cast(SemanticView, FixedCosines(cosines)), world, lexical, 20, problems, instruments
+        )
+        view = ApproximateCosines(cosines, bound=0.01, seed=trial)
+        found = fuse(cast(SemanticView, view), world, lexical, 20, problems, instruments)
+        assert found[0].tolist() == reference[0].tolist()
+        assert found[1][found[0]].tolist() == reference[1][reference[0]].tolist()
+        assert found[2] == reference[2]
+        assert found[3][found[0]].tolist() == reference[3][reference[0]].tolist()
+        assert view.settled < tools / 4

@@ -100,8 +100,8 @@ def test_when_sharing_fails_the_texts_are_embedded_locally(
 ) -> None:
     from collections.abc import Mapping, Sequence
 
+    from toolcatalog.selection.embedding_cache import EmbeddingCache
     from toolcatalog.selection.encoders.minilm import Array
-    from toolcatalog.selection.semantic import EmbeddingCache
 
     class Down:
         def fetch(self, kind: str, keys: Sequence[bytes], size: int) -> dict[bytes, Array]:

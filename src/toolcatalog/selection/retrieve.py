@@ -51,6 +51,9 @@ STEERING_ENTITIES = frozenset({"service", "command", "application", "database"})
 # cosine 0.24).
 SEMANTIC_SHARE = 0.5  # without a calibration; see calibrate.SEMANTIC_SHARE_*
 SEMANTIC_FLOOR = 0.2
+# When more than this share of the catalog's tools need their exact semantic scores (see
+# fuse), the whole catalog is scanned exactly instead.
+EXACT_ALL_SHARE = 0.25
 
 
 @dataclass(slots=True)
@@ -97,26 +100,66 @@ def fuse(
 ) -> tuple[npt.NDArray[np.int64], FloatArray, float, FloatArray]:
     """The pool (best first) by fused relevance of the lexical and semantic scores, each
     tool's relevance (the most relevant tool at 1), the best single text cosine of any tool
-    that can serve the request, and each tool's best text cosine."""
-    mean, best = semantic.scores()
+    that can serve the request, and each tool's best text cosine.
+
+    The semantic scores come from the fast scan (cosine_scan.py) with a bound on their error;
+    the tools whose place that bound leaves in doubt (near the most similar tool, near the
+    pool's last place, near the best single cosine) get their exact scores, so the pool, its
+    relevance and cosines, and the best cosine are those of the exact scan. Other tools'
+    relevance and cosines are within the bound (nothing reads them)."""
+    mean, best, bound = semantic.approximate()
+    settled = np.zeros(len(mean), dtype=bool)
+
+    def settle(tools: npt.NDArray[np.int64]) -> None:
+        tools = tools[~settled[tools]]
+        if len(tools) > EXACT_ALL_SHARE * len(mean):
+            mean[:], best[:] = semantic.scores()
+            settled[:] = True
+        elif len(tools):
+            mean[tools], best[tools] = semantic.exact(tools)
+            settled[tools] = True
+
     calibration = semantic.calibration
     share = calibration.semantic_share if calibration is not None else SEMANTIC_SHARE
-    cosine = np.where(world, mean, -1.0)
-    if problems:
-        cosine[problems] -= NAMED_PROBLEM_COSINE
-    if instruments:
-        cosine[instruments] += NAMED_INSTRUMENT_COSINE
     top_lexical = float(lexical.max(initial=0.0))
-    top_cosine = float(cosine.max(initial=-1.0))
     lex = lexical / top_lexical if top_lexical > 0 else lexical
-    sem = np.clip((cosine - SEMANTIC_FLOOR) / max(top_cosine - SEMANTIC_FLOOR, 1e-9), 0.0, 1.0)
-    relevance = (1.0 - share) * lex + share * sem
+
+    def fused() -> tuple[FloatArray, float]:
+        cosine = np.where(world, mean, -1.0)
+        if problems:
+            cosine[problems] -= NAMED_PROBLEM_COSINE
+        if instruments:
+            cosine[instruments] += NAMED_INSTRUMENT_COSINE
+        top = float(cosine.max(initial=-1.0))
+        if bound and not settled.all():
+            # The most similar tool is one within 2 x bound of the best approximate score.
+            near = np.flatnonzero(cosine >= top - 2 * bound)
+            if not settled[near].all():
+                settle(near)
+                return fused()
+        span = max(top - SEMANTIC_FLOOR, 1e-9)
+        sem = np.clip((cosine - SEMANTIC_FLOOR) / span, 0.0, 1.0)
+        return (1.0 - share) * lex + share * sem, span
+
+    relevance, span = fused()
+    if bound and not settled.all():
+        # A tool whose approximate relevance is 2 x slack under the pool's last place cannot
+        # be in the pool: its exact relevance is under that of every tool above the cut.
+        # (With the most similar tool at or under the floor, every semantic share is 0.)
+        slack = share * min(1.0, bound / span) if span > 1e-9 else 0.0
+        positive = relevance[relevance > 0]
+        cut = 0.0 if len(positive) <= pool else float(np.partition(positive, -pool)[-pool])
+        settle(np.flatnonzero(relevance >= cut - 2 * slack))
+        relevance, span = fused()
     order = top_indexes(relevance, pool)
     scale = float(relevance[order[0]]) if len(order) else 0.0
     if scale > 0:
         relevance = relevance / scale
-    best_in_world = float(np.where(world, best, -1.0).max(initial=-1.0))
-    return order, relevance, best_in_world, best
+    in_world = np.where(world, best, -1.0)
+    if bound and not settled.all():
+        settle(np.flatnonzero(in_world >= in_world.max(initial=-1.0) - 2 * bound))
+        in_world = np.where(world, best, -1.0)
+    return order, relevance, float(in_world.max(initial=-1.0)), best
 
 
 # A tool the request names as the problem ("journalctl shows nothing for the unit", "systemctl

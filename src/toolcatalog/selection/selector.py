@@ -30,6 +30,7 @@ from toolcatalog.selection.checks import (
     request_warnings,
 )
 from toolcatalog.selection.decide import decide, is_tied, tied_candidates
+from toolcatalog.selection.embedding_cache import SharedVectors
 from toolcatalog.selection.encoders.minilm import ModelUnavailable
 from toolcatalog.selection.experiments import (
     Assignment,
@@ -56,12 +57,7 @@ from toolcatalog.selection.scoring import (
     resolve_preferences,
     wants_answer_now,
 )
-from toolcatalog.selection.semantic import (
-    SemanticEngine,
-    SemanticIndex,
-    SemanticView,
-    SharedVectors,
-)
+from toolcatalog.selection.semantic import SemanticEngine, SemanticIndex, SemanticView
 from toolcatalog.selection.text import configure_request_caches
 from toolcatalog.selection.tiebreak import TieOutcome, break_tie
 from toolcatalog.store.selections import SelectionRecord

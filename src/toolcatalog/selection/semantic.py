@@ -17,14 +17,11 @@ the result says so.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
@@ -32,17 +29,14 @@ from toolcatalog.model.tool import Tool
 from toolcatalog.selection.bm25 import FloatArray, IntArray
 from toolcatalog.selection.byte_cache import DEFAULT_SELECT_CACHE_BYTES, ByteLRU
 from toolcatalog.selection.calibrate import Calibration, calibrate, generic_requests
+from toolcatalog.selection.cosine_scan import CosineScan
+from toolcatalog.selection.embedding_cache import EmbeddingCache, SharedVectors
 from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder, model_dir
 from toolcatalog.selection.encoders.onnx import load_fast_encoder
 
 log = logging.getLogger(__name__)
 
 KINDS = ("description", "example", "capability")
-# Texts embedded between progress reports, stop checks and checks whether to save the cache
-# file: small enough that a stop waits a second or two, not the ~10 s of 512 under load.
-EMBED_CHUNK = 128
-SAVE_EVERY_S = 30.0
-SAVE_AFTER_TEXTS = 64  # or this many new texts: a write's one changed text waits
 # A calibration is kept for a new index while under this share of its texts differ from the
 # texts it was computed on (a write changes one tool's few texts; recalibrating cost ~0.2 s
 # of CPU per write for the starter catalog, more than the rest of the index).
@@ -61,136 +55,6 @@ def tool_texts(tool: Tool) -> list[tuple[int, str]]:
         uses = "; ".join(u for p in capability.patterns for u in p.typical_use_cases)
         out.append((2, f"{capability.description} {uses}".strip()))
     return out
-
-
-def _key(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
-
-
-class SharedVectors(Protocol):
-    """Embeddings shared beyond this process (shared_vectors.DatabaseVectors): `kind` names
-    the encoder, keys are text digests. Either call may raise; the cache then goes on alone."""
-
-    def fetch(self, kind: str, keys: Sequence[bytes], size: int) -> dict[bytes, Array]: ...
-
-    def publish(self, kind: str, vectors: Mapping[bytes, Array]) -> None: ...
-
-
-class EmbeddingCache:
-    """Text -> embedding, shared by every index a Selector builds; optionally persisted in an
-    .npz file (written while new texts are embedded, read at start) and shared with other
-    processes through `shared` under `kind` (the encoder's name). Thread-safe."""
-
-    def __init__(
-        self, path: Path | None = None, shared: SharedVectors | None = None, kind: str = ""
-    ) -> None:
-        self.path = path
-        self.shared = shared
-        self.kind = f"embedding:{kind}"
-        self.computed = 0  # texts this process embedded
-        self.fetched = 0  # and those it got from `shared`
-        self._vectors: dict[bytes, Array] = {}
-        self._lock = threading.Lock()
-        self._unsaved = 0  # texts embedded since the file was last written
-        self._saved_at = time.monotonic()
-        if path is not None and path.is_file():
-            try:
-                with np.load(path) as data:
-                    keys, vectors = data["keys"], data["vectors"]
-                self._vectors = {bytes(k): v for k, v in zip(keys, vectors, strict=True)}
-            except (OSError, ValueError, KeyError) as exc:
-                log.warning("ignoring unreadable embedding cache %s: %s", path, exc)
-
-    def __len__(self) -> int:
-        return len(self._vectors)
-
-    def embed(
-        self,
-        encoder: MiniLMEncoder,
-        texts: Sequence[str],
-        progress: Callable[[int], None] | None = None,
-    ) -> Array:
-        """Embeddings of `texts`, computing only those not cached; `progress` is told how
-        many of `texts` are in (cached first, then after each chunk)."""
-        if not texts:
-            return np.zeros((0, encoder.hidden), dtype=np.float32)
-        keys = [_key(t) for t in texts]
-        with self._lock:
-            missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}
-        if missing and self.shared is not None:
-            found = self._fetch(list(missing), encoder.hidden)
-            with self._lock:
-                self._vectors.update(found)
-                self.fetched += len(found)
-            missing = {k: t for k, t in missing.items() if k not in found}
-            if not missing:
-                self._save()
-        if progress is not None:
-            progress(len(texts) - len(missing))
-        if missing:
-            # In chunks, saved every SAVE_EVERY_S and published as they come: a large catalog
-            # takes minutes, and a restart meanwhile keeps what was done.
-            pending = list(missing)
-            saved = time.monotonic()
-            for at in range(0, len(pending), EMBED_CHUNK):
-                chunk = pending[at : at + EMBED_CHUNK]
-                fresh = encoder.encode([missing[k] for k in chunk])
-                with self._lock:
-                    self._vectors.update(zip(chunk, fresh, strict=True))
-                    self.computed += len(chunk)
-                if progress is not None:
-                    progress(len(texts) - len(missing) + at + len(chunk))
-                self._publish(dict(zip(chunk, fresh, strict=True)))
-                if time.monotonic() - saved > SAVE_EVERY_S and at + EMBED_CHUNK < len(pending):
-                    self._save()
-                    saved = time.monotonic()
-            self._unsaved += len(missing)
-            # The file holds every vector (3 MB for the starter catalog): rewriting it for
-            # the one text a write changed cost more than embedding that text. A few texts
-            # wait for the next save (other replicas get them from `shared` meanwhile).
-            if (
-                self._unsaved >= SAVE_AFTER_TEXTS
-                or time.monotonic() - self._saved_at > SAVE_EVERY_S
-            ):
-                self._save()
-        with self._lock:
-            return np.stack([self._vectors[k] for k in keys])
-
-    def _fetch(self, keys: list[bytes], size: int) -> dict[bytes, Array]:
-        assert self.shared is not None
-        try:
-            return self.shared.fetch(self.kind, keys, size)
-        except Exception as exc:  # sharing is an optimisation: embed locally instead
-            log.warning("could not read shared embeddings, computing them: %r", exc)
-            self.shared = None  # and do not wait on it again in this process
-            return {}
-
-    def _publish(self, vectors: dict[bytes, Array]) -> None:
-        if self.shared is None:
-            return
-        try:
-            self.shared.publish(self.kind, vectors)
-        except Exception as exc:
-            log.warning("could not share embeddings with other replicas: %r", exc)
-            self.shared = None
-
-    def _save(self) -> None:
-        self._unsaved, self._saved_at = 0, time.monotonic()
-        if self.path is None:
-            return
-        with self._lock:
-            keys = np.array([np.frombuffer(k, dtype=np.uint8) for k in self._vectors])
-            vectors = np.stack(list(self._vectors.values()))
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # One temporary file per writer: workers of one server share the cache file.
-            tmp = self.path.with_name(
-                f".{self.path.stem}.{os.getpid()}.{threading.get_ident()}.npz"
-            )
-            np.savez(tmp, keys=keys, vectors=vectors)
-            tmp.replace(self.path)
-        except OSError as exc:
-            log.warning("could not write the embedding cache %s: %s", self.path, exc)
 
 
 class _Stopped(Exception):
@@ -225,9 +89,14 @@ class SemanticIndex:
         )
         self._slots: IntArray = slot[self._starts] if len(slot) else slot
         self._slot_tool: IntArray = self._slots // len(KINDS)
+        self._text_slot: IntArray = slot
+        # Each tool's first (tool, kind) group: every tool has one, its description.
+        self._tool_slots: IntArray = np.searchsorted(self._slot_tool, np.arange(self.size))
+        # Each tool's texts are texts[_tool_start[i]:_tool_start[i + 1]] (see exact_scores).
+        self._tool_start: IntArray = np.searchsorted(owner_of[order], np.arange(self.size + 1))
         # How many kinds of text each tool has (at least its description, so never 0).
         self._kinds = np.maximum(np.bincount(self._slot_tool, minlength=self.size), 1)
-        self._vectors: Array | None = None  # one row per distinct text (see _keep)
+        self._scan: CosineScan | None = None  # over one row per distinct text (see _keep)
         self._inverse: IntArray | None = None
         self.calibration: Calibration | None = None  # set before `ready`
         self.calibrated_on: frozenset[str] = frozenset()  # the texts it was computed on
@@ -309,28 +178,54 @@ class SemanticIndex:
             count=len(self.texts),
         )
         if len(rows) == len(self.texts):
-            self._vectors, self._inverse = vectors, None
+            self._scan, self._inverse = CosineScan(vectors), None
             return
         first = np.empty(len(rows), dtype=np.int64)
         first[inverse[::-1]] = np.arange(len(inverse) - 1, -1, -1)  # each row's first text
-        self._vectors, self._inverse = np.ascontiguousarray(vectors[first]), inverse
+        self._scan, self._inverse = CosineScan(vectors[first]), inverse
 
     def tool_scores(self, query: Array) -> tuple[FloatArray, FloatArray]:
         """Per tool: the mean over text kinds of the best cosine in each kind, and the best
         cosine of any one of its texts."""
-        assert self._vectors is not None
-        # einsum, not `@`: a BLAS matrix-vector product wakes OpenBLAS's threads, which then
-        # spin for a while after it and take the second core from the next request's encoding
-        # (semantic select p50 5.8 ms against 4.3 ms). einsum runs on this thread, as fast at
-        # this size (0.1 ms for the starter catalog's 1,900 texts; memory-bound at 80,000).
-        sims = np.einsum("ij,j->i", self._vectors, query)
+        assert self._scan is not None
+        return self._per_tool(self._scan.exact(query))
+
+    def approximate_scores(self, query: Array) -> tuple[FloatArray, FloatArray, float]:
+        """tool_scores from the fast scan (cosine_scan.py), and a bound neither of a tool's
+        scores is off by more (0: exact); exact_scores settles the tools in doubt."""
+        assert self._scan is not None
+        sims, bound = self._scan.approximate(query)
+        mean, best = self._per_tool(sims)
+        return mean, best, bound
+
+    def exact_scores(self, query: Array, tools: IntArray) -> tuple[FloatArray, FloatArray]:
+        """tool_scores of `tools` (ascending positions) alone: the same values, bit for bit,
+        from their texts' rows only."""
+        assert self._scan is not None
+        if not len(tools):
+            return np.zeros(0), np.zeros(0)
+        starts = self._tool_start[tools]
+        counts = self._tool_start[tools + 1] - starts
+        offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
+        texts = offsets + np.arange(int(counts.sum()))
+        rows = texts if self._inverse is None else self._inverse[texts]
+        sims = self._scan.exact(query, rows)
+        slots = self._text_slot[texts]
+        segments = np.flatnonzero(np.r_[True, slots[1:] != slots[:-1]])
+        best_in_kind = np.maximum.reduceat(sims, segments)
+        owner = np.searchsorted(tools, slots[segments] // len(KINDS))
+        mean = np.bincount(owner, weights=best_in_kind, minlength=len(tools)) / self._kinds[tools]
+        firsts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        return mean, np.maximum.reduceat(best_in_kind, firsts).astype(np.float64)
+
+    def _per_tool(self, sims: Array) -> tuple[FloatArray, FloatArray]:
+        if not self.size:
+            return np.zeros(0), np.zeros(0)
         if self._inverse is not None:
             sims = sims[self._inverse]
-        best = np.maximum.reduceat(sims, self._starts).astype(np.float64)
+        best = np.maximum.reduceat(sims, self._starts)
         mean = np.bincount(self._slot_tool, weights=best, minlength=self.size) / self._kinds
-        per_kind = np.full(self.size * len(KINDS), -1.0)  # below any cosine
-        per_kind[self._slots] = best
-        return mean, per_kind.reshape(self.size, len(KINDS)).max(axis=1)
+        return mean, np.maximum.reduceat(best, self._tool_slots).astype(np.float64)
 
 
 class QueryEncoder:
@@ -443,6 +338,12 @@ class SemanticView:
 
     def scores(self) -> tuple[FloatArray, FloatArray]:
         return self.index.tool_scores(self.query)
+
+    def approximate(self) -> tuple[FloatArray, FloatArray, float]:
+        return self.index.approximate_scores(self.query)
+
+    def exact(self, tools: IntArray) -> tuple[FloatArray, FloatArray]:
+        return self.index.exact_scores(self.query, tools)
 
     @property
     def calibration(self) -> Calibration | None:

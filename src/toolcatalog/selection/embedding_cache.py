@@ -1,0 +1,156 @@
+"""The embedding cache: text -> embedding for every index a Selector builds, kept in an .npz
+file per encoder between runs and optionally shared with other processes (SharedVectors, the
+database's in the service), so a hot reload or a restart embeds only texts never seen."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder
+
+log = logging.getLogger(__name__)
+
+# Texts embedded between progress reports, stop checks and checks whether to save the cache
+# file: small enough that a stop waits a second or two, not the ~10 s of 512 under load.
+EMBED_CHUNK = 128
+SAVE_EVERY_S = 30.0
+SAVE_AFTER_TEXTS = 64  # or this many new texts: a write's one changed text waits
+
+
+def _key(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
+class SharedVectors(Protocol):
+    """Embeddings shared beyond this process (shared_vectors.DatabaseVectors): `kind` names
+    the encoder, keys are text digests. Either call may raise; the cache then goes on alone."""
+
+    def fetch(self, kind: str, keys: Sequence[bytes], size: int) -> dict[bytes, Array]: ...
+
+    def publish(self, kind: str, vectors: Mapping[bytes, Array]) -> None: ...
+
+
+class EmbeddingCache:
+    """Text -> embedding, shared by every index a Selector builds; optionally persisted in an
+    .npz file (written while new texts are embedded, read at start) and shared with other
+    processes through `shared` under `kind` (the encoder's name). Thread-safe."""
+
+    def __init__(
+        self, path: Path | None = None, shared: SharedVectors | None = None, kind: str = ""
+    ) -> None:
+        self.path = path
+        self.shared = shared
+        self.kind = f"embedding:{kind}"
+        self.computed = 0  # texts this process embedded
+        self.fetched = 0  # and those it got from `shared`
+        self._vectors: dict[bytes, Array] = {}
+        self._lock = threading.Lock()
+        self._unsaved = 0  # texts embedded since the file was last written
+        self._saved_at = time.monotonic()
+        if path is not None and path.is_file():
+            try:
+                with np.load(path) as data:
+                    keys, vectors = data["keys"], data["vectors"]
+                self._vectors = {bytes(k): v for k, v in zip(keys, vectors, strict=True)}
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("ignoring unreadable embedding cache %s: %s", path, exc)
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def embed(
+        self,
+        encoder: MiniLMEncoder,
+        texts: Sequence[str],
+        progress: Callable[[int], None] | None = None,
+    ) -> Array:
+        """Embeddings of `texts`, computing only those not cached; `progress` is told how
+        many of `texts` are in (cached first, then after each chunk)."""
+        if not texts:
+            return np.zeros((0, encoder.hidden), dtype=np.float32)
+        keys = [_key(t) for t in texts]
+        with self._lock:
+            missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}
+        if missing and self.shared is not None:
+            found = self._fetch(list(missing), encoder.hidden)
+            with self._lock:
+                self._vectors.update(found)
+                self.fetched += len(found)
+            missing = {k: t for k, t in missing.items() if k not in found}
+            if not missing:
+                self._save()
+        if progress is not None:
+            progress(len(texts) - len(missing))
+        if missing:
+            # In chunks, saved every SAVE_EVERY_S and published as they come: a large catalog
+            # takes minutes, and a restart meanwhile keeps what was done.
+            pending = list(missing)
+            saved = time.monotonic()
+            for at in range(0, len(pending), EMBED_CHUNK):
+                chunk = pending[at : at + EMBED_CHUNK]
+                fresh = encoder.encode([missing[k] for k in chunk])
+                with self._lock:
+                    self._vectors.update(zip(chunk, fresh, strict=True))
+                    self.computed += len(chunk)
+                if progress is not None:
+                    progress(len(texts) - len(missing) + at + len(chunk))
+                self._publish(dict(zip(chunk, fresh, strict=True)))
+                if time.monotonic() - saved > SAVE_EVERY_S and at + EMBED_CHUNK < len(pending):
+                    self._save()
+                    saved = time.monotonic()
+            self._unsaved += len(missing)
+            # The file holds every vector (3 MB for the starter catalog): rewriting it for
+            # the one text a write changed cost more than embedding that text. A few texts
+            # wait for the next save (other replicas get them from `shared` meanwhile).
+            if (
+                self._unsaved >= SAVE_AFTER_TEXTS
+                or time.monotonic() - self._saved_at > SAVE_EVERY_S
+            ):
+                self._save()
+        with self._lock:
+            return np.stack([self._vectors[k] for k in keys])
+
+    def _fetch(self, keys: list[bytes], size: int) -> dict[bytes, Array]:
+        assert self.shared is not None
+        try:
+            return self.shared.fetch(self.kind, keys, size)
+        except Exception as exc:  # sharing is an optimisation: embed locally instead
+            log.warning("could not read shared embeddings, computing them: %r", exc)
+            self.shared = None  # and do not wait on it again in this process
+            return {}
+
+    def _publish(self, vectors: dict[bytes, Array]) -> None:
+        if self.shared is None:
+            return
+        try:
+            self.shared.publish(self.kind, vectors)
+        except Exception as exc:
+            log.warning("could not share embeddings with other replicas: %r", exc)
+            self.shared = None
+
+    def _save(self) -> None:
+        self._unsaved, self._saved_at = 0, time.monotonic()
+        if self.path is None:
+            return
+        with self._lock:
+            keys = np.array([np.frombuffer(k, dtype=np.uint8) for k in self._vectors])
+            vectors = np.stack(list(self._vectors.values()))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # One temporary file per writer: workers of one server share the cache file.
+            tmp = self.path.with_name(
+                f".{self.path.stem}.{os.getpid()}.{threading.get_ident()}.npz"
+            )
+            np.savez(tmp, keys=keys, vectors=vectors)
+            tmp.replace(self.path)
+        except OSError as exc:
+            log.warning("could not write the embedding cache %s: %s", self.path, exc)

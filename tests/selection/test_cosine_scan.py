@@ -1,0 +1,165 @@
+"""The cosine scan: the int8 pass stays within its bound, exact cosines of a few tools are
+those of the full scan, and a selector on the fast path answers as on the exact one."""
+
+from __future__ import annotations
+
+import random
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from toolcatalog.config import Settings
+from toolcatalog.model.snapshot import CatalogSnapshot
+from toolcatalog.model.tool import Tool
+from toolcatalog.selection import cosine_scan
+from toolcatalog.selection.cosine_scan import CosineScan
+from toolcatalog.selection.encoders.onnx import onnx_available
+from toolcatalog.selection.models import SelectionRequest
+from toolcatalog.selection.selector import Selector
+from toolcatalog.selection.semantic import SemanticEngine
+
+from .stub_encoder import StubEncoder
+
+needs_onnx = pytest.mark.skipif(not onnx_available(), reason="the embeddings extra is absent")
+DIMENSIONS = 384
+
+
+def unit_rows(count: int, seed: int) -> np.ndarray:
+    rows = np.random.default_rng(seed).standard_normal((count, DIMENSIONS)).astype(np.float32)
+    out: np.ndarray = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    return out
+
+
+@needs_onnx
+def test_the_int8_scan_stays_within_its_bound_of_the_exact_cosines() -> None:
+    matrix = unit_rows(6000, seed=1)
+    scan = CosineScan(matrix)
+    assert scan.approximates
+    for k in range(5):
+        # A request near some rows, as a real one is near its tools' texts.
+        query = matrix[k] + matrix[k + 100] + unit_rows(1, seed=10 + k)[0]
+        query = (query / np.linalg.norm(query)).astype(np.float32)
+        approximate, bound = scan.approximate(query)
+        exact = scan.exact(query)
+        assert np.abs(approximate - exact).max() <= bound
+        assert bound < 0.05  # tight enough to leave few tools in doubt
+        rows = np.array([3, 17, 4000, 5999])
+        assert scan.exact(query, rows).tolist() == exact[rows].tolist()
+
+
+def test_a_small_matrix_is_scanned_exactly_in_one_pass() -> None:
+    matrix = unit_rows(50, seed=2)
+    scan = CosineScan(matrix)
+    approximate, bound = scan.approximate(matrix[0])
+    assert not scan.approximates
+    assert bound == 0.0
+    assert approximate.tolist() == scan.exact(matrix[0]).tolist()
+
+
+WORDS = [f"w{n}" for n in range(400)]
+
+
+def word_vector(word: str) -> np.ndarray:
+    rng = np.random.default_rng(zlib.crc32(word.encode()))
+    return rng.standard_normal(DIMENSIONS)
+
+
+def bag_of_words(texts: Sequence[str], _call: int) -> np.ndarray:
+    """Vectors that share direction as texts share words (real cosines are structured so)."""
+    out = []
+    for text in texts:
+        v = sum((word_vector(w) for w in text.lower().replace(":", " ").split()), np.zeros(1))
+        v = v + 0.01 * word_vector(text)
+        out.append(v / np.linalg.norm(v))
+    return np.asarray(out, dtype=np.float32)
+
+
+class WideStub(StubEncoder):
+    hidden = DIMENSIONS
+
+
+def generated_tools(count: int, seed: int = 5) -> tuple[Tool, ...]:
+    rng = random.Random(seed)
+    tools = []
+    for n in range(count):
+        pattern = {"name": "default", "description": " ".join(rng.sample(WORDS, 6))}
+        tools.append(
+            Tool.model_validate(
+                {
+                    "name": f"tool_{n:04d}",
+                    "description": " ".join(rng.sample(WORDS, 10)),
+                    "platform": "linux",
+                    "category": "system",
+                    "examples": [" ".join(rng.sample(WORDS, 5)) for _ in range(3)],
+                    "capabilities": [
+                        {
+                            "name": "use",
+                            "description": " ".join(rng.sample(WORDS, 8)),
+                            "patterns": [pattern],
+                        }
+                    ],
+                }
+            )
+        )
+    return tuple(tools)
+
+
+def test_exact_scores_of_some_tools_are_those_of_the_full_scan(tmp_path: Path) -> None:
+    tools = generated_tools(60)
+    stub = WideStub(bag_of_words)
+    index = SemanticEngine(tmp_path, load=lambda: stub).filled_index(tools, None)
+    query = bag_of_words([" ".join(WORDS[:6])], 0)[0]
+    mean, best = index.tool_scores(query)
+    some = np.array([0, 7, 8, 31, 59])
+    exact_mean, exact_best = index.exact_scores(query, some)
+    assert exact_mean.tolist() == mean[some].tolist()
+    assert exact_best.tolist() == best[some].tolist()
+
+
+class Source:
+    def __init__(self, snapshot: CatalogSnapshot) -> None:
+        self.value = snapshot
+
+    async def get_all_tools_with_structure(self) -> CatalogSnapshot:
+        return self.value
+
+    def peek_snapshot(self) -> CatalogSnapshot:
+        return self.value
+
+
+@needs_onnx
+def test_a_select_on_the_int8_scan_ranks_as_on_the_exact_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    snapshot = CatalogSnapshot(generated_tools(900), 1, datetime.now(UTC), None, "generated")
+    rng = random.Random(9)
+    requests = [" ".join(rng.sample(WORDS, rng.randint(3, 8))) for _ in range(40)]
+
+    def answers(min_rows: int, home: Path) -> list[object]:
+        monkeypatch.setattr(cosine_scan, "INT8_MIN_ROWS", min_rows)
+        stub = WideStub(bag_of_words)
+        engine = SemanticEngine(home, load=lambda: stub)
+        settings = Settings(llm_url=None, semantic=True, home=home)
+        selector = Selector(Source(snapshot), settings, engine=engine)
+        assert selector.wait_for_semantic(300)
+        assert selector._semantic is not None
+        assert selector._semantic._scan is not None
+        assert selector._semantic._scan.approximates == (min_rows == 0)
+        out: list[object] = []
+        for text in requests:
+            result = selector.select(SelectionRequest(request=text, top_k=8))
+            assert result.retrieval == "hybrid"
+            out.append(
+                (
+                    None if result.decision is None else result.decision.tool,
+                    [(c.tool, c.pattern, c.score, c.relevance) for c in result.candidates],
+                )
+            )
+        return out
+
+    assert answers(0, tmp_path / "int8") == answers(10**9, tmp_path / "exact")
