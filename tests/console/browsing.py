@@ -102,9 +102,14 @@ async def serve_console(db_url: str, home: Path) -> AsyncIterator[Console]:
                 await task
 
 
-async def screenshot(page: Any, name: str) -> None:
-    """A full-page PNG in SCREENSHOTS (Playwright makes the folder)."""
-    await page.screenshot(path=str(SCREENSHOTS / f"console-{name}.png"), full_page=True)
+async def screenshot(page: Any, name: str, element: str | None = None) -> None:
+    """A full-page PNG in SCREENSHOTS (Playwright makes the folder), or of one element (a
+    part of a long page, such as a form's pattern)."""
+    path = str(SCREENSHOTS / f"console-{name}.png")
+    if element is not None:
+        await page.locator(element).screenshot(path=path)
+    else:
+        await page.screenshot(path=path, full_page=True)
 
 
 # Accessibility checks run in the page: every visible form control has a label (a <label>,

@@ -95,7 +95,10 @@ def form_pairs(page: str, form_id: str) -> list[tuple[str, str]]:
 async def post_pairs(
     client: httpx.AsyncClient, path: str, pairs: list[tuple[str, str]]
 ) -> httpx.Response:
-    """Post (name, value) pairs in order, as a browser does (a name may repeat)."""
+    """Post (name, value) pairs in order, as a browser does (a name may repeat), with the
+    CSRF token when the pairs do not carry one."""
+    if not any(name == "csrf" for name, _ in pairs):
+        pairs = [*pairs, ("csrf", await csrf_token(client))]
     fields: dict[str, list[str]] = {}
     for name, value in pairs:
         fields.setdefault(name, []).append(value)

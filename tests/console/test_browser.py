@@ -170,13 +170,13 @@ async def test_an_editor_edits_a_tool_as_a_form_with_errors_at_the_field_and_sav
         page.locator("#e-f-capabilities-0-patterns-0-profile-time_estimate_ms")
     ).to_contain_text("unknown input")
     await expect(page.locator("#validation-state")).to_contain_text("problem")
-    await screenshot(page, "form-invalid")
+    await screenshot(page, "form-invalid", "#f-capabilities-0-patterns-0-profile")
     await estimate.fill("1500")
     await page.get_by_label("Description (required)").first.fill("Backs up with restic, edited.")
     await expect(page.locator("#validation-state")).to_have_text("Valid.")
     await page.get_by_role("button", name="Preview the diff").click()
     await expect(page.locator("#preview")).to_contain_text("time_estimate_ms")
-    await screenshot(page, "form-preview")
+    await screenshot(page, "form-preview", "#preview")
     await page.get_by_role("button", name="Save").click()
     await expect(page).to_have_url(f"{console.url}/ui/tools/restic")
     await expect(page.locator("main")).to_contain_text("Backs up with restic, edited.")
@@ -239,6 +239,24 @@ async def test_the_keyboard_reaches_the_search_and_submits_it(page: Any) -> None
     await page.keyboard.type("docker")
     await page.keyboard.press("Enter")
     await expect(page.locator("#results")).to_contain_text("docker")
+
+
+@within_budget
+async def test_the_keyboard_alone_drafts_a_tool_from_a_help_text(
+    page: Any, console: Console
+) -> None:
+    await _sign_in(page, console.secrets["editor"])
+    await page.goto("/ui/new/generate")
+    for _ in range(30):
+        await page.keyboard.press("Tab")
+        if await page.evaluate("document.activeElement.id") == "text-help":
+            break
+    assert await page.evaluate("document.activeElement.id") == "text-help"
+    await page.keyboard.type("Usage: keyed HOST\nAsks HOST by keyboard.\n")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#generated")).to_be_visible()
+    await expect(page.get_by_label("Definition (YAML)")).to_have_value(re.compile("name: keyed"))
 
 
 @pytest.mark.parametrize(

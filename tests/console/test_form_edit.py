@@ -15,7 +15,7 @@ from toolcatalog.catalog.documents import canonical_definition
 from toolcatalog.catalog.writes import Actor
 from toolcatalog.console.form_values import PostedForm, form_nodes
 from toolcatalog.formats.catalog_folder import read_catalog_folder
-from toolcatalog.formats.dump import tool_document
+from toolcatalog.formats.dump import dump_tool, tool_document
 from toolcatalog.model.tool import Tool
 from toolcatalog.runtime import Runtime
 
@@ -188,3 +188,43 @@ async def test_readers_may_not_post_the_form(
     assert (await browser.get("/ui/tools/read_only_tool/form")).status_code == 403
     page = await browser.get("/ui/tools/read_only_tool")
     assert "Edit as a form" not in page.text
+
+
+async def test_a_form_posting_thousands_of_items_is_refused_at_the_list(
+    browser: httpx.AsyncClient, runtime: Runtime, secrets: dict[str, str]
+) -> None:
+    _, pairs = await _open(browser, runtime, secrets["editor"], make_tool("flooded_tool"))
+    flood = [(f"capabilities[{i}].name", "x") for i in range(1, 3000)]
+    answer = await post_pairs(
+        browser, "/ui/tools/flooded_tool/form", [*pairs, *flood, ("action", "validate")]
+    )
+    assert answer.status_code == 422
+    assert "3000 items; at most 200" in answer.text
+    assert (await runtime.catalog.get_tool("flooded_tool")).revision == 1
+
+
+async def test_a_new_tool_is_created_from_a_skeleton_form(
+    browser: httpx.AsyncClient, runtime: Runtime, secrets: dict[str, str]
+) -> None:
+    await sign_in(browser, secrets["editor"])
+    page = await browser.get("/ui/new/form", params={"template": "api"})
+    pairs = _set(form_pairs(page.text, "tool-form"), "name", "formed_api_tool")
+    saved = await post_pairs(browser, "/ui/new/form", [*pairs, ("action", "save")])
+    assert saved.status_code == 303, saved.text
+    stored = await runtime.catalog.get_tool("formed_api_tool")
+    assert stored.tool.execution is not None
+    assert stored.tool.execution.kind == "http"
+
+
+async def test_switching_to_the_form_names_the_yaml_keys_it_would_drop(
+    browser: httpx.AsyncClient, runtime: Runtime, secrets: dict[str, str]
+) -> None:
+    tool = make_tool("misspelt_tool")
+    await runtime.catalog.create_tool(tool, actor=Actor("t"))
+    await sign_in(browser, secrets["editor"])
+    text = dump_tool(tool).replace("description:", "descripton: typo\ndescription:", 1)
+    answer = await post_pairs(
+        browser, "/ui/tools/misspelt_tool/form", [("yaml", text), ("action", "form")]
+    )
+    assert answer.status_code == 422
+    assert "<code>descripton</code></a>: not a field of a tool" in answer.text

@@ -23,6 +23,7 @@ from toolcatalog.console.form_values import (
     form_nodes,
     place_problems,
     remove_item,
+    unknown_fields,
 )
 from toolcatalog.console.rendering import ConsoleRoute, FragmentCache, render
 from toolcatalog.console.session import Visitor, form_pairs, reader, runtime_of
@@ -120,6 +121,7 @@ async def _post(request: Request, who: Visitor, name: str | None) -> Response:
     context: dict[str, Any] = {"name": name, "etag": draft.etag, "revision": draft.revision}
     if "yaml" in fields:  # the YAML editor's "Edit as a form": its text, as a form
         document, problems = parse_draft(fields["yaml"])
+        problems += unknown_fields(document)
         checked = DefinitionCheck(None, problems) if problems else None
         return _form_view(
             request, who, 422 if problems else 200, document=document or {}, checked=checked,
@@ -162,7 +164,7 @@ async def _live_check(request: Request, who: Visitor, name: str | None) -> Respo
     posted = PostedForm(await form_pairs(request, who, max_fields=MAX_FORM_FIELDS))
     document = posted.document()
     checked = await _check(request, document, name, posted)
-    root = form_nodes(document, fixed_name=name is not None)
+    root = form_nodes(document, fixed_name=name is not None, values=False)
     placed = place_problems(root, checked.problems)
     context = {"who": who, "checked": checked, "placed": placed, "nodes": root.walk()}
     return render(request, "form_check.html", context)

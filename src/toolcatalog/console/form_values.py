@@ -19,6 +19,9 @@ from toolcatalog.formats.definitions import parse_text
 from toolcatalog.formats.dump import dump_yaml
 
 _MISSING: Any = object()
+# Items per list (capabilities, a capability's patterns) a posted form may hold; far more
+# than any tool has (the starter catalog's largest has 10 patterns).
+MAX_ITEMS = 200
 _INDEX = re.compile(r"\[(\d{1,6})\]")
 _PREFIX = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?:\[\d+\]|\.[A-Za-z_][A-Za-z0-9_]*)*): (.+)$", re.S)
 _ANY_INDEX = re.compile(r"\[\d+\]")
@@ -106,9 +109,10 @@ def _display(spec: FieldSpec, value: Any) -> tuple[str, tuple[str, ...]]:
     return str(value), ()
 
 
-def form_nodes(document: Any, *, fixed_name: bool = False) -> FormNode:
-    """The form of `document` (any mapping, valid or not)."""
-    root = _node(tool_form(), "", document if isinstance(document, dict) else {})
+def form_nodes(document: Any, *, fixed_name: bool = False, values: bool = True) -> FormNode:
+    """The form of `document` (any mapping, valid or not); `values=False`: the fields only,
+    without their text (the live check places problems, it does not render the fields)."""
+    root = _node(tool_form(), "", document if isinstance(document, dict) else {}, values)
     if fixed_name:
         for child in root.children:
             if child.path == "name":
@@ -122,17 +126,21 @@ def form_nodes(document: Any, *, fixed_name: bool = False) -> FormNode:
     return root
 
 
-def _node(spec: FieldSpec, path: str, value: Any) -> FormNode:
+def _node(spec: FieldSpec, path: str, value: Any, values: bool) -> FormNode:
     if spec.kind == "object":
         data = value if isinstance(value, dict) else {}
-        children = [_node(f, _join(path, f.name), data.get(f.name, _MISSING)) for f in spec.fields]
+        children = [
+            _node(f, _join(path, f.name), data.get(f.name, _MISSING), values) for f in spec.fields
+        ]
         return FormNode(spec, path, children=children)
     if spec.kind == "list":
         items = value if isinstance(value, list) else []
         item_spec = FieldSpec(name=spec.singular, kind="object", title=spec.singular,
                               fields=spec.fields)  # fmt: skip
-        children = [_node(item_spec, f"{path}[{i}]", item) for i, item in enumerate(items)]
+        children = [_node(item_spec, f"{path}[{i}]", v, values) for i, v in enumerate(items)]
         return FormNode(spec, path, children=children)
+    if not values:
+        return FormNode(spec, path)
     text, selected = _display(spec, value)
     return FormNode(spec, path, text, selected)
 
@@ -169,6 +177,9 @@ class PostedForm:
             item = FieldSpec(name=spec.singular, kind="object", title=spec.singular,
                              fields=spec.fields)  # fmt: skip
             found = sorted(self.indexes.get(path, ()))
+            if len(found) > MAX_ITEMS:
+                self.problems.append(Problem(path, f"{len(found)} items; at most {MAX_ITEMS}"))
+                found = found[:MAX_ITEMS]
             return [self._build(item, f"{path}[{i}]") for i in found] if found else _MISSING
         given = self.values.get(path)
         if given is None:
@@ -195,6 +206,30 @@ class PostedForm:
                 where = f" (line {problem.line})" if problem.line else ""
                 self.problems.append(Problem(path, f"{problem.message}{where}"))
             return _MISSING
+
+
+def unknown_fields(document: Any) -> list[Problem]:
+    """The keys of `document` the form has no field for (a misspelt key in YAML): switching
+    to the form would drop them, so the switch names each one."""
+    found: list[Problem] = []
+
+    def walk(spec: FieldSpec, value: Any, path: str) -> None:
+        if spec.kind == "object" and isinstance(value, dict):
+            known = {f.name: f for f in spec.fields}
+            for key, sub in value.items():
+                if key not in known:
+                    where = _join(path, str(key))
+                    found.append(Problem(where, "not a field of a tool: the form leaves it out"))
+                else:
+                    walk(known[key], sub, _join(path, str(key)))
+        elif spec.kind == "list" and isinstance(value, list):
+            item = FieldSpec(name=spec.singular, kind="object", title=spec.singular,
+                             fields=spec.fields)  # fmt: skip
+            for i, sub in enumerate(value):
+                walk(item, sub, f"{path}[{i}]")
+
+    walk(tool_form(), document, "")
+    return found
 
 
 def place_problems(root: FormNode, problems: list[Problem]) -> list[tuple[str, Problem]]:
