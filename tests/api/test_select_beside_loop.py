@@ -9,7 +9,8 @@ import threading
 import httpx
 
 from toolcatalog.runtime import Runtime
-from toolcatalog.selection.selector import SELECT_THREADS, SelectionRecorder
+from toolcatalog.selection.answer import SelectionRecorder
+from toolcatalog.selection.selector import SELECT_THREADS
 from toolcatalog.store.selections import SelectionRecord
 
 from .support import import_starter

@@ -3,6 +3,7 @@ determinism, Stage A evidence and hot reload."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -446,6 +447,15 @@ def test_a_select_reads_the_sources_snapshot_without_loading_through_the_profile
         assert selector.select(SelectionRequest(request=DISK)).decision is not None
     assert (source.loads, source.peeks) == (0, 3)
     assert selector.loader.status.source == "none"  # the ProfileLoader was never asked
+
+    async def asynchronously() -> None:  # the service's path: aselect
+        for _ in range(3):
+            result = await selector.aselect(SelectionRequest(request=DISK))
+            assert result.decision is not None
+
+    asyncio.run(asynchronously())
+    assert (source.loads, source.peeks) == (0, 6)
+    assert selector.loader.status.source == "none"
 
 
 def test_a_cycle_that_dies_after_the_heap_was_frozen_is_reclaimed_by_a_later_build(

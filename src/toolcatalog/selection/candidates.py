@@ -1,7 +1,8 @@
 """CandidateEnumerator (the seed's name) runs the per-request stages: retrieve (retrieve.py),
-score the pooled tools' allowed patterns under policy (policy.py, features.py, scoring.py),
-then gate (gate.py): scored (tool, capability, pattern) candidates, best pattern per tool, in a
-deterministic order."""
+score the pooled tools' allowed patterns (here, with their policy rulings and estimates from
+rulings.py and utilities from scoring.py), then gate (gate.py): scored (tool, capability,
+pattern) candidates, best pattern per tool, in a deterministic order. decide.py takes the
+decision and explain.py says why; answer.py assembles the result."""
 
 from __future__ import annotations
 
@@ -9,16 +10,10 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from toolcatalog.model.environment import DEFAULT_POLICIES, EnvironmentRules, Outcome
+from toolcatalog.model.environment import Outcome
 from toolcatalog.model.profile import Effect
-from toolcatalog.model.tool import Status
 from toolcatalog.selection.checks import declared_input_names
-from toolcatalog.selection.features import (
-    Dimensions,
-    PatternEstimate,
-    dimensions,
-    estimate_pattern,
-)
+from toolcatalog.selection.features import Dimensions, PatternEstimate
 from toolcatalog.selection.feedback import FeedbackMemory
 from toolcatalog.selection.gate import gate
 from toolcatalog.selection.intent import IntentReading, action_words, read_intent
@@ -29,10 +24,11 @@ from toolcatalog.selection.models import (
     SelectionRequest,
     Weights,
 )
-from toolcatalog.selection.policy import PolicyContext, judge_pattern, tool_exclusions
-from toolcatalog.selection.profiles import ObservedProfiles, calibrated, reliability
+from toolcatalog.selection.policy import PolicyContext, tool_exclusions
+from toolcatalog.selection.profiles import ObservedProfiles
 from toolcatalog.selection.retrieval import CatalogIndex, PatternEntry
 from toolcatalog.selection.retrieve import Pool, pool_size, retrieve, top_indexes
+from toolcatalog.selection.rulings import Ruling, Rulings, Verdict
 from toolcatalog.selection.scoring import PREFERENCE_SHARE, final_score, utility
 from toolcatalog.selection.semantic import SemanticView
 from toolcatalog.selection.text import in_user_words, stem, user_words
@@ -41,7 +37,6 @@ from toolcatalog.selection.text import in_user_words, stem, user_words
 # PATTERN_SMOOTHING (BM25 units) keeps one stray shared word from deciding between patterns.
 PATTERN_SHARE = 0.25
 PATTERN_SMOOTHING = 1.0
-DEPRECATED_FACTOR = 0.85
 # See scoring.wants_answer_now: enough to put a tool's inline pattern first, too little to
 # hand the request to another tool on its own.
 BACKGROUND_FACTOR = 0.9
@@ -56,8 +51,6 @@ MIN_STEM = 5
 _IN_PASSING = frozenset({"after", "before", "since", "during", "without", "across", "no"})
 # (pattern, action) pairs whose plainness is kept; cleared when full.
 MAX_PLAIN = 100_000
-# Constraint sets whose policy rulings are kept (see CandidateEnumerator._ruling).
-MAX_CONTEXTS = 32
 # Preference weights whose utilities a ruling keeps (see _finish).
 MAX_WEIGHTS = 8
 
@@ -85,38 +78,6 @@ class Scored:
         return self.role in ("action", "answer")
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """A pattern's policy outcome (allowed or needs_approval), the rule that produced it and
-    what approval it asks for."""
-
-    outcome: Outcome
-    rule: str
-    approval: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Ruled:
-    """An allowed pattern under some constraints, before the request's text is considered."""
-
-    j: int
-    entry: PatternEntry
-    capability: str  # canonical
-    factor: float
-    estimate: PatternEstimate
-    dims: Dimensions
-    verdict: Verdict
-    notes: tuple[str, ...]
-
-
-@dataclass(slots=True)
-class _Ruling:
-    excluded: list[Excluded]
-    allowed: list[_Ruled]
-    # Preference weights -> the utility of each allowed pattern (see _finish).
-    utilities: dict[tuple[float, ...], list[float]] = field(default_factory=dict)
-
-
 @dataclass(slots=True)
 class Enumeration:
     ranked: list[Scored]  # best pattern per tool, best tool first
@@ -139,8 +100,7 @@ class CandidateEnumerator:
     def __init__(self, index: CatalogIndex) -> None:
         self.index = index
         self.declared_inputs = declared_input_names(e.pattern for e in index.patterns)
-        self._default_estimates: dict[int, tuple[PatternEstimate, Dimensions]] = {}
-        self._rulings: dict[PolicyContext, dict[int, _Ruling]] = {}
+        self.rulings = Rulings(index)
         self._plain: dict[tuple[int, str], int] = {}
         # Per pattern (index.patterns order): whether its effect is read, for _role.
         self._reads = [e.pattern.effect is Effect.read for e in index.patterns]
@@ -157,8 +117,7 @@ class CandidateEnumerator:
         rulings computed with the previous one (the index stays)."""
         if observed is not self.observed:
             self.observed = observed
-            self._default_estimates = {}
-            self._rulings = {}
+            self.rulings = Rulings(self.index, observed)
 
     def enumerate(
         self,
@@ -190,7 +149,7 @@ class CandidateEnumerator:
             outside = top_indexes(raw, pool_size(request))
             for i in outside[(raw[outside] > 0) & ~pool.world[outside]]:
                 tool = index.tools[int(i)]
-                reasons = tool_exclusions(tool, ctx, self._environment(ctx))
+                reasons = tool_exclusions(tool, ctx, self.rulings.environment(ctx))
                 excluded.append(
                     Excluded(tool=tool.name, capability=None, pattern=None, reasons=reasons)
                 )
@@ -200,7 +159,7 @@ class CandidateEnumerator:
         preference = _Preference(weights, share)
         by_tool: dict[str, list[Scored]] = {}
         for k, i in enumerate(order.tolist()):
-            ruled = self._ruling(i, request, ctx)
+            ruled = self.rulings.ruling(i, request, ctx)
             excluded += ruled.excluded
             if ruled.allowed:
                 found = self._scored(i, float(relevance[i]), ruled, pool, reading, interactive)
@@ -246,17 +205,11 @@ class CandidateEnumerator:
         position = self.index.tool_position
         return {t: v for t, v in memory.lifts(request.request).items() if t in position}
 
-    def _environment(self, ctx: PolicyContext) -> tuple[EnvironmentRules, str] | None:
-        if ctx.environment is None:
-            return None
-        policies = self.index.snapshot.environments or DEFAULT_POLICIES
-        return policies.rules(ctx.environment)
-
     def _scored(
         self,
         tool_index: int,
         tool_relevance: float,
-        ruled: _Ruling,
+        ruled: Ruling,
         pool: Pool,
         reading: IntentReading,
         interactive: bool = False,
@@ -303,89 +256,6 @@ class CandidateEnumerator:
             plain = self._plain[key] = _plainness(entry, reading.action)
         return ("action", plain) if plain else ("other_change", 0)
 
-    def _ruling(self, tool_index: int, request: SelectionRequest, ctx: PolicyContext) -> _Ruling:
-        """Policy and estimates of a tool's patterns under the request's constraints: the
-        same for every request with the same constraints and no `inputs`, so kept for
-        MAX_CONTEXTS constraint sets (the oldest dropped first; the usual request has
-        none)."""
-        if request.inputs:
-            return self._rule(tool_index, request, ctx)
-        rulings = self._rulings.get(ctx)
-        if rulings is None:
-            if len(self._rulings) >= MAX_CONTEXTS:
-                self._rulings.pop(next(iter(self._rulings)), None)
-            rulings = self._rulings[ctx] = {}
-        found = rulings.get(tool_index)
-        if found is None:
-            found = rulings[tool_index] = self._rule(tool_index, request, ctx)
-        return found
-
-    def _rule(self, tool_index: int, request: SelectionRequest, ctx: PolicyContext) -> _Ruling:
-        index = self.index
-        tool = index.tools[tool_index]
-        env = self._environment(ctx)
-        reasons = tool_exclusions(tool, ctx, env)
-        if reasons:
-            return _Ruling(
-                [Excluded(tool=tool.name, capability=None, pattern=None, reasons=reasons)], []
-            )
-        ruled = _Ruling([], [])
-        status_factor = 1.0
-        status_notes: tuple[str, ...] = ()
-        if tool.status == Status.deprecated:
-            status_factor = DEPRECATED_FACTOR
-            status_notes = ("tool is deprecated (relevance lowered)",)
-        elif tool.status == Status.experimental:
-            status_notes = ("tool is experimental",)
-        start, end = int(index.pattern_start[tool_index]), int(index.pattern_start[tool_index + 1])
-        for j in range(start, end):
-            entry = index.patterns[j]
-            estimate, dims = self._estimate(j, entry, request)
-            factor, unreliable = reliability(self.observed, entry)
-            verdict = judge_pattern(entry.pattern, estimate, ctx, env)
-            if verdict.exclusions:
-                ruled.excluded.append(
-                    Excluded(
-                        tool=entry.tool.name,
-                        capability=entry.capability.name,
-                        pattern=entry.pattern.name,
-                        effect=entry.pattern.effect,
-                        reasons=verdict.exclusions,
-                    )
-                )
-                continue
-            ruled.allowed.append(
-                _Ruled(
-                    j,
-                    entry,
-                    index.resolve_capability(entry.capability.name),
-                    status_factor * factor,
-                    estimate,
-                    dims,
-                    Verdict(verdict.outcome, verdict.rule, verdict.approval),
-                    (*status_notes, *unreliable, *verdict.notes, *estimate.problems),
-                )
-            )
-        return ruled
-
-    def _estimate(
-        self, j: int, entry: PatternEntry, request: SelectionRequest
-    ) -> tuple[PatternEstimate, Dimensions]:
-        """The pattern's estimates (calibrated by telemetry, see profiles.py) and dimensions;
-        those for its declared defaults (no `inputs`, the usual request) are computed once
-        per index and observation."""
-        if request.inputs:
-            label = f"{entry.tool.name}.{entry.pattern.name}"
-            estimate = calibrated(
-                self.observed, entry, estimate_pattern(entry.pattern, request.inputs, label)
-            )
-            return estimate, dimensions(entry.pattern, estimate)
-        cached = self._default_estimates.get(j)
-        if cached is None:
-            estimate = calibrated(self.observed, entry, estimate_pattern(entry.pattern, {}))
-            cached = self._default_estimates[j] = (estimate, dimensions(entry.pattern, estimate))
-        return cached
-
 
 @dataclass(frozen=True, slots=True)
 class _Preference:
@@ -401,7 +271,7 @@ class _Preference:
 
 
 def _finish(
-    found: list[Scored], ruled: _Ruling, preference: _Preference, confidence: float | None
+    found: list[Scored], ruled: Ruling, preference: _Preference, confidence: float | None
 ) -> None:
     """Utility and score of one tool's scored patterns (`found`, in `ruled.allowed` order).
     Every dimension is absolute (features.py): a candidate's score depends on its own

@@ -11,25 +11,20 @@ import contextvars
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
-from toolcatalog import metrics
 from toolcatalog.catalog.heap import frozen_heap
 from toolcatalog.config import Settings
 from toolcatalog.model.snapshot import CatalogSnapshot
+from toolcatalog.selection.answer import SelectionRecorder, answer
 from toolcatalog.selection.breaker import CircuitBreaker
 from toolcatalog.selection.candidates import CandidateEnumerator, Enumeration
 from toolcatalog.selection.checks import (
-    decision_warnings,
-    enforce_strict,
     refuse_unknown_tools,
-    request_warnings,
 )
-from toolcatalog.selection.decide import decide, is_tied, tied_candidates
+from toolcatalog.selection.decide import is_tied, tied_candidates
 from toolcatalog.selection.embedding_cache import SharedVectors
 from toolcatalog.selection.encoders.minilm import ModelUnavailable
 from toolcatalog.selection.experiments import (
@@ -38,16 +33,12 @@ from toolcatalog.selection.experiments import (
     VariantConfig,
     assignment,
 )
-from toolcatalog.selection.explain import candidate, over_limit_notes, sibling_reasons
 from toolcatalog.selection.feedback import FeedbackMemory
 from toolcatalog.selection.loader import ProfileLoader, SnapshotSource
 from toolcatalog.selection.models import (
-    Decision,
     PreferencesUsed,
-    RequestIntent,
     SelectionRequest,
     SelectionResult,
-    TieBreak,
 )
 from toolcatalog.selection.profiles import ObservedProfiles
 from toolcatalog.selection.retrieval import CatalogIndex, snapshot_key
@@ -60,7 +51,6 @@ from toolcatalog.selection.scoring import (
 from toolcatalog.selection.semantic import SemanticEngine, SemanticIndex, SemanticView
 from toolcatalog.selection.text import configure_request_caches
 from toolcatalog.selection.tiebreak import TieOutcome, break_tie
-from toolcatalog.store.selections import SelectionRecord
 
 SEMANTIC_POLL_S = 0.05
 _DEFAULT = Assignment(None)
@@ -76,13 +66,6 @@ REBUILD_PAUSE_S = 0.25
 SELECT_THREADS = 2
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class SelectionRecorder(Protocol):
-    """Where every answer goes by its selection_id (catalog.selection_log.SelectionLog):
-    `record` must not block or raise, it runs on the request path."""
-
-    def record(self, row: SelectionRecord) -> None: ...
 
 
 class Selector:
@@ -405,85 +388,7 @@ class Selector:
         subject: str | None = None,
         plan: Assignment = _DEFAULT,
     ) -> SelectionResult:
-        decided = decide(request, found, outcome, self._margin(plan))
-        shown = decided.ranked[: request.top_k]
-        if request.patterns == "all":
-            shown = [p for s in shown for p in found.patterns.get(s.entry.tool.name, [s])]
-        candidates = [candidate(s, found, prefs) for s in shown]
-        declared = enumerator.declared_inputs
-        warnings = request_warnings(request, enumerator.index.tool_position, declared)
-        execution, sla = None, None
-        if decided.decision is not None:
-            top = decided.ranked[0]
-            execution, sla = top.estimate.execution, top.estimate.sla
-            label = f"{decided.decision.tool}.{decided.decision.pattern}"
-            warnings += decision_warnings(request, top.entry.pattern, label, declared)
-            notes = [found.intent.explain(), *sibling_reasons(top, found, prefs)]
-            if request.inputs:
-                notes += over_limit_notes(found)
-            if notes and candidates:
-                candidates[0] = candidates[0].model_copy(
-                    update={"reasons": candidates[0].reasons + notes}
-                )
-        enforce_strict(request, warnings)
-        _record(decided.decision, decided.tie, outcome, started)
-        selection_id = uuid.uuid4()
-        if self.recorder is not None:
-            self.recorder.record(
-                _recorded(selection_id, request, decided.decision, enumerator, subject, plan)
-            )
-        reading = found.intent
-        return SelectionResult(
-            selection_id=str(selection_id),
-            decision=decided.decision,
-            reason=decided.reason,
-            intent=RequestIntent(
-                kind=reading.kind,
-                action=reading.action,
-                source=reading.source,
-                evidence=reading.explain(),
-            ),
-            warnings=warnings,
-            execution=execution,
-            sla=sla,
-            candidates=candidates,
-            excluded=found.excluded if request.explain else None,
-            preferences_used=prefs,
-            tie_break=decided.tie,
-            catalog_version=enumerator.index.generation,
-            elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
-            retrieval=found.retrieval,
+        margin, recorder = self._margin(plan), self.recorder
+        return answer(
+            enumerator, request, prefs, found, outcome, started, margin, recorder, subject, plan
         )
-
-
-def _recorded(
-    selection_id: uuid.UUID,
-    request: SelectionRequest,
-    decision: Decision | None,
-    enumerator: CandidateEnumerator,
-    subject: str | None,
-    plan: Assignment,
-) -> SelectionRecord:
-    return SelectionRecord(
-        selection_id=selection_id,
-        selected_at=datetime.now(UTC),
-        request=request.request,
-        tool_name=None if decision is None else decision.tool,
-        capability=None if decision is None else decision.capability,
-        pattern=None if decision is None else decision.pattern,
-        catalog_version=enumerator.index.generation,
-        experiment=plan.experiment,
-        variant=plan.variant,
-        subject=request.session_id or subject,
-    )
-
-
-def _record(
-    decision: Decision | None, tie: TieBreak, outcome: TieOutcome | None, started: float
-) -> None:
-    """Every select's metrics, whichever door asked (API, CLI, Python)."""
-    metrics.SELECTION_DURATION.observe(time.perf_counter() - started)
-    method = "none" if decision is None else ("llm" if tie.method == "llm" else "deterministic")
-    metrics.SELECTION_DECISIONS.labels(method).inc()
-    if outcome is not None and outcome.asked is not None:
-        metrics.SELECTION_TIE_BREAKS.labels(outcome.asked).inc()
