@@ -151,3 +151,21 @@ async def test_a_tool_page_sets_observed_figures_beside_the_declared_ones(
     assert "50 ms" in table  # declared
     assert "812 / 2400 ms" in table
     assert "95%" in table
+
+
+async def test_a_long_history_lists_the_newest_versions_and_diffs_old_ones_by_number(
+    browser: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    await _add(runtime, "busy_tool")
+    for i in range(2, 56):
+        await runtime.catalog.patch_tool("busy_tool", {"version": f"1.0.{i}"}, actor=Actor("t"))
+    page = (await browser.get("/ui/tools/busy_tool")).text
+    listed = re.findall(r'name="to" value="(\d+)"', page)
+    assert listed[0] == "55"
+    assert len(listed) == 50
+    assert "The 50 newest revisions" in page
+    old = await browser.get("/ui/tools/busy_tool/diff", params={"from": "1", "to": "3"})
+    assert old.status_code == 200
+    assert "1.0.3" in old.text
+    missing = await browser.get("/ui/tools/busy_tool/diff", params={"from": "1", "to": "99"})
+    assert missing.status_code == 404

@@ -22,7 +22,7 @@ from toolcatalog.catalog.writes import (
 )
 from toolcatalog.config import Settings
 from toolcatalog.errors import NotFound
-from toolcatalog.model.history import AuditRecord, VersionRecord
+from toolcatalog.model.history import AuditRecord, VersionRecord, VersionSummary
 from toolcatalog.model.listing import ToolFilter
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.store import audit as audit_store
@@ -140,6 +140,12 @@ class ToolCatalogService(CatalogWrites):
         async with self.db.connection("fetch_versions") as conn:
             record = await require_tool(conn, name)
             return await version_store.fetch_versions(conn, record.id)
+
+    async def version_summaries(self, name: str, *, limit: int) -> list[VersionSummary]:
+        """The newest `limit` versions of the tool, newest first, without definitions."""
+        async with self.db.connection("fetch_version_summaries") as conn:
+            record = await require_tool(conn, name)
+            return await version_store.fetch_version_summaries(conn, record.id, limit)
 
     async def version(self, name: str, revision: int) -> VersionRecord:
         async with self.db.connection("fetch_version") as conn:

@@ -26,6 +26,7 @@ Reader = Annotated[Visitor, Depends(reader)]
 
 PAGE_SIZES = (10, 25, 50, 100)
 AUDIT_ROWS = 20
+VERSION_ROWS = 50  # the newest; older ones are reached by revision number in the diff page
 _TOOL_NAME = re.compile(TOOL_NAME_RE)
 _SNAKE = re.compile(SNAKE_RE)
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_.+-]{0,63}$")
@@ -142,7 +143,7 @@ def check_name(name: str) -> str:
 async def tool_page(request: Request, name: str, who: Reader) -> Response:
     catalog = runtime_of(request).catalog
     cached = await catalog.get_tool(check_name(name))
-    versions = await catalog.versions(name)
+    versions = await catalog.version_summaries(name, limit=VERSION_ROWS)
     audit = await catalog.audit(tool_name=name, limit=AUDIT_ROWS)
     capabilities = _CAPABILITIES.get(
         (name, cached.etag), {"tool": cached.tool, "as_json": json_text}
@@ -154,7 +155,8 @@ async def tool_page(request: Request, name: str, who: Reader) -> Response:
             "who": who,
             "cached": cached,
             "tool": cached.tool,
-            "versions": list(reversed(versions)),
+            "versions": versions,
+            "version_rows": VERSION_ROWS,
             "audit": audit,
             "capabilities_html": capabilities,
             "observed": observed_rows(runtime_of(request).selector.observed, cached.tool),
@@ -182,16 +184,15 @@ def _revision(value: str, what: str) -> int:
 @router.get("/tools/{name}/diff")
 async def diff_page(request: Request, name: str, who: Reader) -> Response:
     catalog = runtime_of(request).catalog
-    check_name(name)
-    versions = await catalog.versions(name)
+    current = await catalog.get_tool(check_name(name))
     params = request.query_params
     before = _revision(params.get("from", ""), "from")
-    after = _revision(params.get("to") or str(versions[-1].revision), "to")
-    # From the versions just read: catalog.diff would read both again (4 more queries).
-    definitions = {v.revision: v.definition for v in versions}
-    for revision in (before, after):
-        if revision not in definitions:
-            raise NotFound(f"tool {name!r} has no version {revision}")
+    after = _revision(params.get("to") or str(current.revision), "to")
+    # Two versions by number, not the whole history (a tool may have thousands).
+    definitions = {
+        revision: (await catalog.version(name, revision)).definition
+        for revision in dict.fromkeys((before, after))
+    }
     changes = diff_documents(definitions[before], definitions[after])
     return render(
         request,

@@ -18,6 +18,19 @@ class VersionRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class VersionSummary:
+    """A version without its definition (a history listing): `version` is the definition's
+    semantic version."""
+
+    revision: int
+    version: str | None
+    actor: str
+    action: str
+    comment: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class AuditRecord:
     id: int
     occurred_at: datetime

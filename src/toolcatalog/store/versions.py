@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from toolcatalog.model.history import VersionRecord
+from toolcatalog.model.history import VersionRecord, VersionSummary
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +50,28 @@ async def fetch_versions(conn: Any, tool_id: int) -> list[VersionRecord]:
         tool_id,
     )
     return [row_to_version(r) for r in rows]
+
+
+async def fetch_version_summaries(conn: Any, tool_id: int, limit: int) -> list[VersionSummary]:
+    """The newest `limit` versions, newest first, without their definitions (a tool edited
+    a thousand times would otherwise send a thousand definitions to list them)."""
+    rows = await conn.fetch(
+        "SELECT revision, definition->>'version' AS version, actor, action, comment, created_at "
+        "FROM tool_versions WHERE tool_id = $1 ORDER BY revision DESC LIMIT $2",
+        tool_id,
+        limit,
+    )
+    return [
+        VersionSummary(
+            revision=r["revision"],
+            version=r["version"],
+            actor=r["actor"],
+            action=r["action"],
+            comment=r["comment"],
+            created_at=r["created_at"],
+        )
+        for r in rows
+    ]
 
 
 async def fetch_version(conn: Any, tool_id: int, revision: int) -> VersionRecord | None:
