@@ -33,6 +33,7 @@ from toolcatalog.selection.cosine_scan import CosineScan
 from toolcatalog.selection.embedding_cache import EmbeddingCache, SharedVectors
 from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder, model_dir
 from toolcatalog.selection.encoders.onnx import load_fast_encoder
+from toolcatalog.selection.spelling import Speller
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ class SemanticIndex:
         self._scan: CosineScan | None = None  # over one row per distinct text (see _keep)
         self._inverse: IntArray | None = None
         self.calibration: Calibration | None = None  # set before `ready`
+        self.speller: Speller | None = None  # set before `ready` (see spelling.py)
         self.calibrated_on: frozenset[str] = frozenset()  # the texts it was computed on
         self.embedded = 0  # texts in so far, of len(self.texts): progress for people
         self.ready = threading.Event()  # set once the embeddings are in
@@ -130,6 +132,9 @@ class SemanticIndex:
             started = time.monotonic()
             check()
             encoder, cache = prepare()
+            # An encoder of another make may not say which words it knows.
+            known = getattr(encoder, "known_words", frozenset)
+            self.speller = Speller(self.texts, known())
             check()
             computed, fetched = cache.computed, cache.fetched
             vectors = cache.embed(encoder, self.texts, check)
@@ -326,7 +331,8 @@ class SemanticEngine:
         queries = self.queries
         if queries is None or not index.ready.is_set():
             return None
-        return SemanticView(index, queries(text))
+        speller = index.speller
+        return SemanticView(index, queries(speller.spelled(text) if speller else text))
 
 
 class SemanticView:

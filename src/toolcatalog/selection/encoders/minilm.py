@@ -277,6 +277,12 @@ class MiniLMEncoder:
     def dimensions(self) -> int:
         return self.hidden
 
+    def known_words(self) -> frozenset[str]:
+        """The whole words of the vocabulary (no `##` continuations or [special] tokens):
+        words the encoder reads as themselves, never spelling-corrected (spelling.py)."""
+        vocab = getattr(getattr(self, "tokenizer", None), "vocab", {})
+        return frozenset(w for w in vocab if w.isalpha())
+
     def encode(self, texts: Sequence[str], batch_size: int | None = None) -> Array:
         """Embeddings of `texts`, in order. Texts are batched by similar length, so padding
         costs little (batch_size defaults to the class's `batch_size`)."""

@@ -1,0 +1,83 @@
+"""Misspelt request words put right before encoding (selection/spelling.py): toward the
+catalog's own words only, never an ordinary word or another form of a word."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from toolcatalog.selection.loader import FolderSource
+from toolcatalog.selection.semantic import SemanticEngine
+from toolcatalog.selection.spelling import Speller
+
+from .selection_catalog import terse_tool, write_catalog
+from .test_embedding import needs_model
+
+TEXTS = [
+    "Report the memory used by each process.",
+    "Inspect a TLS certificate and its expiry date.",
+    "Restart a container and follow its logs.",
+    "Export playbooks for the retriever service.",
+]
+
+
+def test_a_word_one_slip_from_a_catalog_word_is_put_right() -> None:
+    speller = Speller(TEXTS)
+    assert speller.spelled("memroy keeps climbing, which proccess is it?") == (
+        "memory keeps climbing, which process is it?"
+    )
+    assert speller.correct("certficate") == "certificate"
+    assert speller.correct("restrat") == "restart"
+    assert speller.correct("containr") == "container"
+
+
+def test_words_the_encoder_or_the_catalog_knows_are_left_alone() -> None:
+    speller = Speller(TEXTS, known=["reports", "restore"])
+    assert speller.correct("restore") is None  # the encoder knows it
+    assert speller.correct("process") is None
+    assert speller.spelled("Restore the process") == "Restore the process"
+
+
+def test_another_form_of_a_word_is_not_a_typo() -> None:
+    speller = Speller(TEXTS, known=["limit", "retrieve", "stove"])
+    assert speller.correct("playbook") is None  # an ending away from "playbooks"
+    assert speller.correct("retrievers") is None  # retrieve + rs: a form of a known word
+    assert speller.correct("stoves") is None
+
+
+def test_a_typo_keeps_its_first_letter_and_short_words_are_left_alone() -> None:
+    speller = Speller(["the reallocated blocks", "list the files"])
+    assert speller.correct("deallocated") is None  # one letter from "reallocated", the first
+    assert speller.correct("reallocatd") == "reallocated"
+    assert speller.correct("fils") is None  # under MIN_LENGTH
+
+
+@needs_model
+def test_a_misspelt_request_means_to_the_encoder_what_the_well_spelt_one_does(
+    tmp_path: Path,
+) -> None:
+    folder = write_catalog(
+        tmp_path / "c",
+        {
+            f"{name}.yaml": terse_tool(name, description)
+            for name, description in {
+                "ps": "Report a snapshot of the running processes and their memory use.",
+                "vmstat": "Report virtual memory statistics, swap, paging and CPU over time.",
+                "openssl": "Inspect TLS certificates and their expiry dates.",
+                "df": "Report file system disk space usage.",
+            }.items()
+        },
+    )
+    engine = SemanticEngine(tmp_path / "home")
+    index = engine.filled_index(FolderSource(folder).snapshot().tools, None)
+    assert index.ready.is_set(), index.error
+    for right, wrong in (
+        ("which processes eat the memory", "which proccesses eat the memroy"),
+        ("when do the certificates expire", "when do the certficates expire"),
+    ):
+        well = engine.view(index, right)
+        slipped = engine.view(index, wrong)
+        assert well is not None
+        assert slipped is not None
+        assert np.allclose(slipped.scores()[0], well.scores()[0]), wrong
