@@ -83,6 +83,7 @@ async def test_a_help_text_drafts_a_command_tool_that_is_saved_only_after_review
     answer = await _generate(browser, source="help", text=HELP)
     assert answer.status_code == 200, answer.text
     assert 'id="generated"' in answer.text
+    assert "examples: none given" in answer.text
     draft = _draft(answer.text)
     assert "name: logsieve" in draft
     assert "command: logsieve {pattern}" in draft

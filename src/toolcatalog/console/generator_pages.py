@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from toolcatalog.catalog.keys import Role
 from toolcatalog.console.authoring import yaml_editor
+from toolcatalog.console.drafts import check_draft
 from toolcatalog.console.generators import SOURCES, generate
 from toolcatalog.console.rendering import ConsoleRoute, render
 from toolcatalog.console.session import Visitor, form_fields, reader, runtime_of
@@ -53,4 +54,6 @@ async def draft(request: Request, who: Reader) -> Response:
             request, who, status=422, source=source, text=text, pick=pick, server=server,
             error=exc.detail, problems=problems,
         )  # fmt: skip
-    return yaml_editor(request, who, text=drafted.yaml, generated=drafted)
+    # Checked at once: the reviewer sees the warnings (no examples, say) before typing.
+    checked = await check_draft(runtime_of(request).catalog, drafted.yaml)
+    return yaml_editor(request, who, text=drafted.yaml, generated=drafted, checked=checked)
