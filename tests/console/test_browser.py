@@ -165,6 +165,8 @@ async def test_an_editor_edits_a_tool_as_a_form_with_errors_at_the_field_and_sav
     await page.goto("/ui/tools/restic")
     await page.get_by_role("link", name="Edit as a form").click()
     estimate = page.locator("#f-capabilities-0-patterns-0-profile-time_estimate_ms")
+    await expect(estimate).to_be_visible()
+    await screenshot(page, "form")
     await estimate.fill("40 * snapshots_nobody_declared")
     await expect(
         page.locator("#e-f-capabilities-0-patterns-0-profile-time_estimate_ms")

@@ -74,6 +74,10 @@ class FormNode:
             return [(self.path, ""), *((self.path, v) for v in self.selected)]
         return [(self.path, self.value)]
 
+    @property
+    def has_errors(self) -> bool:
+        return any(node.errors for node in self.walk())
+
     def walk(self) -> list[FormNode]:
         out = [self]
         for child in self.children:
