@@ -3,16 +3,14 @@ metrics by route template, the access log line, and the fast path of cached read
 
 Pure ASGI (not BaseHTTPMiddleware) because it runs on every request and must stay cheap.
 
-The fast path: a `GET /api/v1/tools/{name}` (no query string) whose tool this process holds
-(`CatalogState.held_tool`: the GET cache, else the current catalog version) is answered
-here, from the encoded bytes and ETag, without FastAPI's routing and dependency injection,
-which cost ~5x the rest of the request (measured in docs/performance.md). Everything else
-goes to the route in routes/tools.py, which asks the same `held_tool` first and loads the
-rest (an unknown or invalid stored tool, one a notice names, not yet re-read);
-`tests/api/test_ops.py` pins that both give the same headers and bytes. Skipped when
-reads need an API key (`TOOLCATALOG_AUTH=required`) or a key is sent (a key that is sent must
-be valid): checking keys is the route's job (api/auth.py); and when the path answers the
-seed's contract (TOOLCATALOG_OPSCONDUCTOR_API).
+The early path of `GET /api/v1/tools/{name}` (no query string): the route's own handler
+(api/tool_reads.py: held bytes and ETag, else a load, 304, stale fallbacks, 404 with the
+closest names) is called here, without FastAPI's routing and dependency injection, which
+cost ~5x the rest of the request (measured in docs/performance.md). Left to the route, which
+calls the same handler: reads that need an API key (`TOOLCATALOG_AUTH=required`) or send one
+(a key that is sent must be valid: checking keys is api/auth.py's job), a name or an
+If-None-Match the route refuses (422), and the seed's contract
+(TOOLCATALOG_OPSCONDUCTOR_API).
 """
 
 from __future__ import annotations
@@ -30,8 +28,11 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from toolcatalog import metrics
+from toolcatalog.api.problems import catalog_problem
 from toolcatalog.api.seed_answers import SEED_PREFIX, SHARED_PREFIX, SeedAnswers
+from toolcatalog.api.tool_reads import answer_tool, route_takes
 from toolcatalog.console import FORM_PATH_PREFIX
+from toolcatalog.errors import CatalogError
 from toolcatalog.logs import log_access, request_id_var
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -41,7 +42,6 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _FORM_TYPE = "application/x-www-form-urlencoded"
 _TOOL_PREFIX = "/api/v1/tools/"
 TOOL_ROUTE = "/api/v1/tools/{name}"
-_MAX_IF_NONE_MATCH = 1000  # the route's Header(max_length=...)
 _INTERNAL = "the server failed to handle this request; the request id identifies it in the logs"
 log = logging.getLogger(__name__)
 
@@ -63,13 +63,6 @@ def _too_large(limit: int) -> str:
         f"the body is over {limit} bytes, the limit TOOLCATALOG_MAX_BODY_BYTES sets; "
         "split the request"
     )
-
-
-def etag_matches(etag: str, if_none_match: str) -> bool:
-    """If-None-Match compares weakly (RFC 9110): `*`, or the ETag among the listed tags with
-    any W/ dropped. The route's rule (routes/tool.py); a test keeps the two identical."""
-    seen = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
-    return etag in seen or "*" in seen
 
 
 class RouteTemplates:
@@ -154,7 +147,7 @@ class RequestContextMiddleware:
                     template = await _serve_seed(scope, send_wrapper)
                     if template is not None:
                         return
-                if await _serve_cached(scope, if_none_match, send_wrapper):
+                if await _serve_tool(scope, if_none_match, send_wrapper):
                     template = TOOL_ROUTE
                     return
             try:
@@ -252,34 +245,33 @@ def _new_id() -> str:
     return f"{_id_prefix}{_id_counter:08x}"
 
 
-async def _serve_cached(scope: Scope, if_none_match: str | None, send: Send) -> bool:
-    """Answer a GET of a tool that is fresh in the cache; False (nothing sent) otherwise."""
+async def _serve_tool(scope: Scope, if_none_match: str | None, send: Send) -> bool:
+    """Answer a GET of one tool with the route's own handler (api/tool_reads.py), before
+    FastAPI's routing, when no key needs checking and the route would accept the request;
+    False (nothing sent) leaves it to the route."""
     path: str = scope["path"]
     if not path.startswith(_TOOL_PREFIX) or scope["query_string"]:
         return False
     name = path[len(_TOOL_PREFIX) :]
     runtime = getattr(scope["app"].state, "runtime", None)
-    if not name or "/" in name or runtime is None or runtime.settings.auth == "required":
+    if runtime is None or runtime.settings.auth == "required":
         return False
     if runtime.settings.opsconductor_api:
         return False  # the path answers the seed's shape (routes/seed_reads.py)
-    if if_none_match is not None and len(if_none_match) > _MAX_IF_NONE_MATCH:
-        return False  # the route refuses it (422)
-    cached = runtime.catalog.state.held_tool(name)
-    if cached is None:
-        return False
-    headers = [(b"etag", cached.etag.encode()), (b"cache-control", b"no-cache")]
-    if if_none_match is not None and etag_matches(cached.etag, if_none_match):
-        await send({"type": "http.response.start", "status": 304, "headers": headers})
-        await send({"type": "http.response.body", "body": b""})
+    if not route_takes(name, if_none_match):
+        return False  # a fixed route (/health), or the route refuses it (422)
+    try:
+        answer = await answer_tool(runtime.catalog, name, if_none_match)
+    except CatalogError as exc:
+        await catalog_problem(exc)(scope, _no_body, send)
         return True
-    headers += [
-        (b"content-length", str(len(cached.body)).encode()),
-        (b"content-type", b"application/json"),
-    ]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": cached.body})
+    await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
+    await send({"type": "http.response.body", "body": answer.body})
     return True
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 async def _serve_seed(scope: Scope, send: Send) -> str | None:

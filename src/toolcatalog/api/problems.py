@@ -58,6 +58,12 @@ def problem(
 
 async def _catalog_error(_request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, CatalogError)
+    return catalog_problem(exc)
+
+
+def catalog_problem(exc: CatalogError) -> ProblemResponse:
+    """The problem+json answer to a refused request (also sent by the middleware's early
+    path, api/tool_reads.py, before routing)."""
     status = status_of(exc)
     log.info("request refused", extra={"code": exc.code, "status": status})
     errors = None

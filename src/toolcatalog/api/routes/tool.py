@@ -15,10 +15,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Path, Query, Response
 from pydantic import BaseModel
 
-from toolcatalog import metrics
 from toolcatalog.api.auth import EditorDep, ReaderDep
 from toolcatalog.api.deps import CatalogDep, RuntimeDep
-from toolcatalog.api.middleware import etag_matches
 from toolcatalog.api.problems import problem
 from toolcatalog.api.routes.tools import TOOL_EXAMPLE, tool_response
 from toolcatalog.api.routing import ORJSONRoute
@@ -31,9 +29,10 @@ from toolcatalog.api.schemas import (
     example,
     problems,
 )
+from toolcatalog.api.tool_reads import MAX_IF_NONE_MATCH, answer_tool
 from toolcatalog.catalog.checks import DefinitionCheck, check_definition
 from toolcatalog.catalog.keys import Role
-from toolcatalog.errors import Problem, StoreUnavailable
+from toolcatalog.errors import Problem
 from toolcatalog.model.tool import TOOL_NAME_RE, Capability, Tool
 
 router = APIRouter(prefix="/api/v1/tools", tags=["tools"], route_class=ORJSONRoute)
@@ -46,9 +45,6 @@ IfMatch = Annotated[
         description="The ETag you last read. Stale: 412 and nothing changes. `*`: any.",
     ),
 ]
-# An expired cached tool whose reload takes longer than this is served as it was (marked
-# stale) while the reload goes on: a hung database must not hold reads for the command timeout.
-STALE_AFTER_S = 0.2
 _WRITTEN: dict[int | str, dict[str, Any]] = {
     200: {"description": "The stored definition", "headers": ETAG_HEADER}
 }
@@ -84,28 +80,13 @@ async def get_tool(
     name: Name,
     catalog: CatalogDep,
     _caller: ReaderDep,
-    if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
+    if_none_match: Annotated[str | None, Header(max_length=MAX_IF_NONE_MATCH)] = None,
 ) -> Response:
-    warning = None
-    try:
-        cached, slow = await catalog.get_tool_or_stale(name, STALE_AFTER_S)
-        if slow:
-            warning = "Response is stale: the database did not answer in time"
-    except StoreUnavailable:
-        fallback = catalog.peek_tool(name)
-        if fallback is None:
-            raise
-        cached, warning = fallback, "Response is stale: database unreachable"
-    headers: dict[str, str] = {}
-    if warning is not None:
-        metrics.STALE_SERVED.inc()
-        headers["X-Cache-Stale"] = "true"
-        headers["Warning"] = f'110 toolcatalog "{warning}"'
-    if if_none_match is not None and etag_matches(cached.etag, if_none_match):
-        return Response(
-            status_code=304, headers={"ETag": cached.etag, "Cache-Control": "no-cache", **headers}
-        )
-    return tool_response(cached, headers=headers)
+    # The middleware calls the same handler for reads that need no key check (middleware.py).
+    answer = await answer_tool(catalog, name, if_none_match)
+    response = Response(answer.body, status_code=answer.status)
+    response.raw_headers = answer.headers
+    return response
 
 
 @router.put(
