@@ -92,6 +92,19 @@ def test_batch_reads_stdin_and_exits_0_when_every_line_is_good() -> None:
     ]
 
 
+def test_the_batch_table_says_which_retrieval_answered_each_line() -> None:
+    stdin = "\n".join(json.dumps({"query": q}) for q in ("list open ports", "ping 10.0.0.1"))
+    env = {"TOOLCATALOG_SEMANTIC": "false", "COLUMNS": "200"}
+    done = run("--batch", "-", "--catalog", str(STARTER), stdin=stdin, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "retrieval" in done.stdout
+    rows = [
+        line for line in done.stdout.splitlines() if "list open ports" in line or "ping" in line
+    ]
+    assert len(rows) == 2
+    assert all("lexical" in row for row in rows)
+
+
 def test_one_request_prints_a_table_with_the_decision_and_reasons() -> None:
     done = run("how much disk space is free on web01", "--catalog", str(STARTER), "--top", "3")
     assert done.returncode == 0, done.stderr

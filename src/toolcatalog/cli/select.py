@@ -125,16 +125,17 @@ async def _run_batch(ask: Ask, source: Path, top_k: int, explain: bool, as_json:
             detail = exc.detail if isinstance(exc, CatalogError) else str(exc)
             if as_json:
                 _dump({"line": number, "error": detail}, indent=False)
-            rows.append([number, line.strip()[:60], "error", detail])
+            rows.append([number, line.strip()[:60], "error", detail, ""])
             continue
         if as_json:
             _dump(result.model_dump(mode="json"), indent=False)
         decision = result.decision
         picked = f"{decision.tool}.{decision.pattern}" if decision else "none"
         score = f"{result.candidates[0].score:.3f}" if decision and result.candidates else ""
-        rows.append([number, request.request[:60], picked, score or (result.reason or "")])
+        reason = score or (result.reason or "")
+        rows.append([number, request.request[:60], picked, reason, result.retrieval])
     if not as_json:
-        output.table(None, ["line", "request", "decision", "score / reason"], rows)
+        output.table(None, ["line", "request", "decision", "score / reason", "retrieval"], rows)
     return failed
 
 
