@@ -36,7 +36,7 @@ def unit_rows(count: int, seed: int) -> np.ndarray:
 @needs_onnx
 def test_the_int8_scan_stays_within_its_bound_of_the_exact_cosines() -> None:
     matrix = unit_rows(6000, seed=1)
-    scan = CosineScan(matrix)
+    scan = CosineScan(matrix, use_int8=True)
     assert scan.approximates
     for k in range(5):
         # A request near some rows, as a real one is near its tools' texts.
