@@ -8,7 +8,8 @@ So a large catalog is scanned in two passes that give the same answers:
 - `approximate`: the matrix in int8 on two levels (codes, then the codes of what they leave
   out, each with one scale per row), multiplied with the request quantised the same way by
   ONNX Runtime's MatMulInteger on a one-thread session that packed the matrix once: 2.2-2.5 ms
-  for the same matrix (scaling included), with a bound on how far any cosine may be off (about 1e-4, derived below);
+  for the same matrix (scaling included), with a bound on how far any cosine may be off
+  (about 1e-4, derived below);
 - `exact`: float32 cosines (einsum over the chosen rows: bit for bit what the full scan gives
   them) for the few tools that bound leaves in doubt (retrieve.fuse decides which).
 Catalogs under INT8_MIN_ROWS distinct texts (the starter's 1,900: 0.1 ms) and any catalog
