@@ -117,10 +117,14 @@ def toolcatalog_server(
 
 
 @contextmanager
-def bare_server(body_file: Path, workers: int, logs: Path) -> Iterator[Target]:
+def bare_server(
+    body_file: Path, workers: int, logs: Path, bodies: Path | None = None
+) -> Iterator[Target]:
     port = free_port()
     log = logs / f"bare-{workers}w-{port}.log"
     cmd = [sys.executable, str(BENCH / "bare_app.py"), str(body_file), "--port", str(port)]
+    if bodies is not None:
+        cmd += ["--bodies", str(bodies)]
     with process([*cmd, "--workers", str(workers)], dict(os.environ), log) as proc:
         base = f"http://127.0.0.1:{port}"
         wait_ready(base + "/api/v1/tools/x", proc, log)
