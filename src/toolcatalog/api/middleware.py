@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from toolcatalog import metrics
 from toolcatalog.api.problems import catalog_problem
-from toolcatalog.api.seed_answers import SEED_PREFIX, SHARED_PREFIX, SeedAnswers
+from toolcatalog.api.seed_answers import serve_seed
 from toolcatalog.api.tool_reads import answer_tool, route_takes
 from toolcatalog.console import FORM_PATH_PREFIX
 from toolcatalog.errors import CatalogError
@@ -144,7 +144,7 @@ class RequestContextMiddleware:
                     return
             elif method == "GET" and not credentials:  # a sent key is checked (api/auth.py)
                 if if_none_match is None:
-                    template = await _serve_seed(scope, send_wrapper)
+                    template = await serve_seed(scope, send_wrapper)
                     if template is not None:
                         return
                 if await _serve_tool(scope, if_none_match, send_wrapper):
@@ -272,43 +272,6 @@ async def _serve_tool(scope: Scope, if_none_match: str | None, send: Send) -> bo
 
 async def _no_body() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
-
-
-async def _serve_seed(scope: Scope, send: Send) -> str | None:
-    """Answer a GET of the seed's contract that its route answered before from the same
-    catalog snapshot (a list by its exact query string, a tool by its cache entry); the
-    route template served, or None (nothing sent). Like `_serve_cached`: never when reads
-    need a key. A request the route never validated is never answered here."""
-    path: str = scope["path"]
-    runtime = getattr(scope["app"].state, "runtime", None)
-    if runtime is None or runtime.settings.auth == "required":
-        return None
-    if path.startswith(SEED_PREFIX):
-        prefix = SEED_PREFIX
-    elif path.startswith(SHARED_PREFIX) and runtime.settings.opsconductor_api:
-        prefix = SHARED_PREFIX
-    else:
-        return None
-    answers = SeedAnswers.of_state(scope["app"].state)
-    rest = path[len(prefix) :]
-    headers = [(b"content-type", b"application/json")]
-    if not rest:
-        body = answers.fresh_page(runtime.catalog.peek_snapshot(), scope["query_string"])
-        template = prefix
-    elif rest[0] == "/" and "/" not in rest[1:] and not scope["query_string"]:
-        cached = runtime.catalog.state.held_tool(rest[1:])
-        body = answers.fresh_tool(cached)
-        template = prefix + "/{tool_name}"
-        if cached is not None:
-            headers.append((b"etag", cached.etag.encode()))
-    else:
-        return None
-    if body is None:
-        return None
-    headers.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-    return template
 
 
 async def _send_problem(

@@ -4,10 +4,12 @@ and performance stats. Mounted by `seed.mount` (see there for where and why).
 
 Lists are cut from the catalog snapshot the selector reads (in memory, invalidated by every
 write on every replica) and each tool on the page comes from the tool cache, so a seed
-list costs no database round trip once warm; its encoded answer is kept with the snapshot it
-was cut from (`SeedAnswers`), so a repeated list costs a dictionary lookup. Filters mean what
-they meant in the seed; parameters it never had are refused with 422
-(`refuse_unknown_query`), never ignored.
+list costs no database round trip once warm; each tool's seed shape is encoded once and an
+answer is those bytes joined, kept with the snapshot it was cut from (`SeedAnswers`), so a
+repeated list costs a dictionary lookup. The list and the get are answered by the same
+handler in the middleware too (`seed_answers.serve_seed`), without FastAPI, when their query
+is plain and their tools are in memory. Filters mean what they meant in the seed; parameters
+it never had are refused with 422 (`refuse_unknown_query`), never ignored.
 """
 
 from __future__ import annotations
@@ -28,14 +30,16 @@ from toolcatalog.api.routes import ops
 from toolcatalog.api.routes.capabilities import capability_list_compat
 from toolcatalog.api.routes.tools import health
 from toolcatalog.api.routing import ORJSONRoute
-from toolcatalog.api.seed_answers import SeedAnswers
-from toolcatalog.api.seed_shapes import (
-    OUR_STATUS,
-    SEED_STATUSES,
-    seed_capability_tool,
-    seed_tool,
-    seed_version,
+from toolcatalog.api.seed_answers import (
+    FILTER_MAX,
+    NAME_MAX,
+    PAGE_MAX,
+    PAGE_SIZE_DEFAULT,
+    PAGE_SIZE_MAX,
+    SeedAnswers,
+    SeedListQuery,
 )
+from toolcatalog.api.seed_shapes import SEED_STATUSES, seed_capability_tool, seed_version
 from toolcatalog.catalog.service import ToolCatalogService
 from toolcatalog.catalog.views import CachedTool
 from toolcatalog.errors import NotFound
@@ -60,7 +64,7 @@ router = seed_router()
 # otherwise take.
 named = seed_router()
 
-ToolName = Annotated[str, Path(max_length=200)]
+ToolName = Annotated[str, Path(max_length=NAME_MAX)]
 SeedStatus = Literal["active", "deprecated", "disabled", "testing", "experimental"]
 SEARCH_FIELDS = ("tool_name", "description", "category", "platform")
 assert set(SEED_STATUSES) == set(SeedStatus.__args__)  # type: ignore[attr-defined]
@@ -76,10 +80,6 @@ def _query_problem(name: str, message: str, value: Any) -> RequestValidationErro
     )
 
 
-async def _all_tools(catalog: ToolCatalogService) -> tuple[Tool, ...]:
-    return (await catalog.get_all_tools_with_structure()).tools
-
-
 async def _cached(catalog: ToolCatalogService, tools: Iterable[Tool]) -> list[CachedTool]:
     """The cache's entries of `tools` (ids, timestamps, revisions); one removed since the
     snapshot was read is left out. One after another: warm, each is a dictionary lookup;
@@ -93,10 +93,6 @@ async def _cached(catalog: ToolCatalogService, tools: Iterable[Tool]) -> list[Ca
     return found
 
 
-async def _seed_tools(catalog: ToolCatalogService, tools: Iterable[Tool]) -> list[dict[str, Any]]:
-    return [seed_tool(c) for c in await _cached(catalog, tools)]
-
-
 router.add_api_route("/health", health, methods=["GET"])
 
 
@@ -105,18 +101,19 @@ async def list_tools(
     request: Request,
     catalog: CatalogDep,
     _caller: ReaderDep,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 50,
-    platform: Annotated[str | None, Query(max_length=64)] = None,
-    category: Annotated[str | None, Query(max_length=64)] = None,
+    page: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=PAGE_SIZE_MAX)] = PAGE_SIZE_DEFAULT,
+    platform: Annotated[str | None, Query(max_length=FILTER_MAX)] = None,
+    category: Annotated[str | None, Query(max_length=FILTER_MAX)] = None,
     status: SeedStatus | None = None,
     enabled: bool | None = None,
-    name: Annotated[str | None, Query(max_length=200, description="Part of the name.")] = None,
+    name: Annotated[str | None, Query(max_length=NAME_MAX, description="Part of the name.")] = None,
     latest: bool | None = None,
 ) -> Response:
     """The seed's list: every tool (disabled ones too; `enabled=` filters), by name, in
     offset pages. `name` matches a part of the name, any case; `latest=true` is what every
-    list holds (each tool's current revision)."""
+    list holds (each tool's current revision). Answered by `SeedAnswers.list_page`, which
+    the middleware calls too for the plain spellings of these parameters."""
     if latest is False:
         raise _query_problem(
             "latest",
@@ -124,32 +121,17 @@ async def list_tools(
             "/{tool_name}/versions",
             False,
         )
+    query = SeedListQuery(page, page_size, platform, category, status, enabled, name or None)
     answers = SeedAnswers.of(request)
     snapshot = await catalog.get_all_tools_with_structure()
-    key = ("list", page, page_size, platform, category, status, enabled, name)
-    cached = answers.page(snapshot, key)
-    if cached is not None:
-        return _json(cached)
-    wanted_status = OUR_STATUS.get(status, status) if status else None
-    needle = name.lower() if name else None
-    tools = [
-        t
-        for t in snapshot.tools
-        if (platform is None or t.platform.value == platform)
-        and (category is None or t.category == category)
-        and (wanted_status is None or t.status.value == wanted_status)
-        and (enabled is None or t.enabled is enabled)
-        and (needle is None or needle in t.name or needle in (t.display_name or "").lower())
-    ]
-    start = (page - 1) * page_size
-    body = {
-        "tools": await _seed_tools(catalog, tools[start : start + page_size]),
-        "total": len(tools),
-        "page": page,
-        "page_size": page_size,
-    }
-    raw = request.scope["query_string"]
-    return _json(answers.keep_page(key, orjson.dumps(body), raw))
+    body = answers.list_page(snapshot, query, catalog.state.held_tool)
+    if body is None:  # a tool on the page is not in memory: load them, then answer
+        loaded = {
+            c.tool.name: c for c in await _cached(catalog, answers.page_tools(snapshot, query))
+        }
+        body = answers.list_page(snapshot, query, loaded.get, skip_missing=True)
+    assert body is not None
+    return _json(body)
 
 
 STATS_MAX_AGE_S = 1.0
@@ -185,46 +167,73 @@ async def performance_stats(request: Request, runtime: RuntimeDep, caller: Reade
 
 @router.get("/search/query")
 async def search(
+    request: Request,
     catalog: CatalogDep,
     _caller: ReaderDep,
     q: Annotated[str, Query(min_length=1, max_length=500)],
     fields: Annotated[list[Literal[SEARCH_FIELDS]] | None, Query()] = None,  # type: ignore[valid-type]
-) -> dict[str, Any]:
+) -> Response:
     """The seed's search: `q` as a part, any case, of any of `fields`."""
     chosen = list(dict.fromkeys(fields or ["tool_name", "description"]))
-    needle = q.lower()
+    snapshot = await catalog.get_all_tools_with_structure()
+    answers = SeedAnswers.of(request)
+    key = ("search", q, tuple(chosen))
+    body = answers.kept(snapshot, key)
+    if body is None:
+        needle = q.lower()
 
-    def text(tool: Tool, field: str) -> str:
-        if field == "tool_name":
-            return f"{tool.name} {tool.display_name or ''}"
-        if field == "platform":
-            return tool.platform.value
-        value: str = getattr(tool, field)
-        return value
+        def text(tool: Tool, field: str) -> str:
+            if field == "tool_name":
+                return f"{tool.name} {tool.display_name or ''}"
+            if field == "platform":
+                return tool.platform.value
+            value: str = getattr(tool, field)
+            return value
 
-    hits = [
-        t for t in await _all_tools(catalog) if any(needle in text(t, f).lower() for f in chosen)
-    ]
-    results = await _seed_tools(catalog, hits)
-    return {"query": q, "fields": chosen, "results": results, "total": len(results)}
+        hits = [t for t in snapshot.tools if any(needle in text(t, f).lower() for f in chosen)]
+        results = answers.joined(await _cached(catalog, hits))
+        answer = {"query": q, "fields": chosen, "results": results, "total": len(results)}
+        body = answers.keep(key, orjson.dumps(answer))
+    return _json(body)
+
+
+async def _tools_where(
+    request: Request, catalog: ToolCatalogService, field: str, value: str
+) -> Response:
+    """The seed's tools-by-platform and tools-by-category answers."""
+    snapshot = await catalog.get_all_tools_with_structure()
+    answers = SeedAnswers.of(request)
+    body = answers.kept(snapshot, (field, value))
+    if body is None:
+        matching = [t for t in snapshot.tools if _field_value(t, field) == value]
+        found = answers.joined(await _cached(catalog, matching))
+        answer = {field: value, "tools": found, "total": len(found)}
+        body = answers.keep((field, value), orjson.dumps(answer))
+    return _json(body)
+
+
+def _field_value(tool: Tool, field: str) -> str:
+    return tool.platform.value if field == "platform" else tool.category
 
 
 @router.get("/platform/{platform}")
 async def by_platform(
-    catalog: CatalogDep, _caller: ReaderDep, platform: Annotated[str, Path(max_length=64)]
-) -> dict[str, Any]:
-    tools = [t for t in await _all_tools(catalog) if t.platform.value == platform]
-    found = await _seed_tools(catalog, tools)
-    return {"platform": platform, "tools": found, "total": len(found)}
+    request: Request,
+    catalog: CatalogDep,
+    _caller: ReaderDep,
+    platform: Annotated[str, Path(max_length=FILTER_MAX)],
+) -> Response:
+    return await _tools_where(request, catalog, "platform", platform)
 
 
 @router.get("/category/{category}")
 async def by_category(
-    catalog: CatalogDep, _caller: ReaderDep, category: Annotated[str, Path(max_length=64)]
-) -> dict[str, Any]:
-    tools = [t for t in await _all_tools(catalog) if t.category == category]
-    found = await _seed_tools(catalog, tools)
-    return {"category": category, "tools": found, "total": len(found)}
+    request: Request,
+    catalog: CatalogDep,
+    _caller: ReaderDep,
+    category: Annotated[str, Path(max_length=FILTER_MAX)],
+) -> Response:
+    return await _tools_where(request, catalog, "category", category)
 
 
 router.add_api_route("/capabilities/list", capability_list_compat, methods=["GET"])
@@ -232,26 +241,33 @@ router.add_api_route("/capabilities/list", capability_list_compat, methods=["GET
 
 @router.get("/capabilities/{capability_name}/tools")
 async def by_capability(
+    request: Request,
     catalog: CatalogDep,
     _caller: ReaderDep,
-    capability_name: Annotated[str, Path(max_length=64)],
-) -> dict[str, Any]:
+    capability_name: Annotated[str, Path(max_length=FILTER_MAX)],
+) -> Response:
     """As the seed: the enabled, active tools offering it, with that capability's patterns
     (an alias names its canonical capability; an unknown name finds none, as the seed)."""
-    capability_name = await catalog.canonical_capability(capability_name, strict=False) or (
-        capability_name
-    )
-    tools = [
-        t
-        for t in await _all_tools(catalog)
-        if t.enabled and t.status is Status.active
-        and any(c.name == capability_name for c in t.capabilities)
-    ]  # fmt: skip
-    found = []
-    for cached in await _cached(catalog, tools):
-        capability = next(c for c in cached.tool.capabilities if c.name == capability_name)
-        found.append(seed_capability_tool(cached, capability))
-    return {"capability": capability_name, "tools": found, "total": len(found)}
+    snapshot = await catalog.get_all_tools_with_structure()
+    answers = SeedAnswers.of(request)
+    key = ("capability", capability_name)
+    body = answers.kept(snapshot, key)
+    if body is None:
+        name = await catalog.canonical_capability(capability_name, strict=False)
+        name = name or capability_name
+        tools = [
+            t
+            for t in snapshot.tools
+            if t.enabled and t.status is Status.active
+            and any(c.name == name for c in t.capabilities)
+        ]  # fmt: skip
+        found = []
+        for cached in await _cached(catalog, tools):
+            capability = next(c for c in cached.tool.capabilities if c.name == name)
+            found.append(seed_capability_tool(cached, capability))
+        answer = {"capability": name, "tools": found, "total": len(found)}
+        body = answers.keep(key, orjson.dumps(answer))
+    return _json(body)
 
 
 @router.get("/{tool_name}/versions")
