@@ -11,7 +11,12 @@ import orjson
 import pytest
 
 from builders import tool_doc
+from toolcatalog import metrics
+from toolcatalog.api.app import create_app
 from toolcatalog.api.seed_answers import SeedListQuery, parse_list_query
+from toolcatalog.api.seed_stats import SeedStats
+from toolcatalog.metrics import Samples
+from toolcatalog.runtime import Runtime
 
 from .support import ClientFactory, Keys
 
@@ -170,3 +175,49 @@ def test_the_fast_path_takes_the_plain_spellings_as_the_route_reads_them() -> No
 )
 def test_the_fast_path_leaves_every_other_spelling_to_the_route(raw: bytes) -> None:
     assert parse_list_query(raw) is None
+
+
+async def test_the_seed_stats_answer_the_seed_envelope_keyless_and_keyed(
+    make_client: ClientFactory, keys: Keys
+) -> None:
+    async with make_client(opsconductor_api=True) as client:
+        await _tools(client, keys)
+        await client.get(SEED)
+        for headers in (keys.none, keys.reader, keys.none):
+            r = await client.get(f"{SEED}/performance/stats", headers=headers)
+            assert r.status_code == 200, r.text
+            assert r.headers["content-type"] == "application/json"
+            body = r.json()
+            assert body["status"] == "success"
+            performance = body["performance"]
+            assert performance["connection_pool"]["status"] == "healthy"
+            assert {"cache", "snapshot_cache", "database", "requests", "routes"} <= set(performance)
+            assert SEED in performance["routes"]
+
+
+async def test_the_seed_stats_are_kept_fresh_only_while_polled_and_stop_with_the_app(
+    runtime: Runtime,
+) -> None:
+    app = create_app(runtime)
+    stats = SeedStats.of_state(app.state)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 123))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+    ):
+        assert stats.body is None  # nothing is made before anyone asks
+        assert (await client.get(f"{SEED}/performance/stats")).status_code == 200
+        assert stats.body is not None
+        assert stats.refreshing()
+    assert not stats.refreshing()  # the app's stop cancels the refresh
+
+
+def test_samples_grouped_by_a_label_equal_the_samples_read_one_label_value_at_a_time() -> None:
+    metrics.HTTP_DURATION.labels("/grouping-probe", "GET").observe(0.002)
+    metrics.HTTP_REQUESTS.labels("/grouping-probe", "GET", "200").inc()
+    s = Samples.collect()
+    histogram = "toolcatalog_http_request_duration_seconds"
+    counts = s.totals_by(histogram + "_count", "route")
+    assert counts["/grouping-probe"] >= 1
+    assert counts == {r: s.total(histogram + "_count", route=r) for r in counts}
+    assert s.buckets_by(histogram, "route") == {r: s.buckets(histogram, route=r) for r in counts}

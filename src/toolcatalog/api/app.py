@@ -37,6 +37,7 @@ from toolcatalog.api.routes import (
     upstream_import,
 )
 from toolcatalog.api.seed_answers import SEED_PREFIX, SHARED_PREFIX, note_fixed_paths
+from toolcatalog.api.seed_stats import SeedStats
 from toolcatalog.config import Settings, toolcatalog_version
 from toolcatalog.console import install_console
 from toolcatalog.runtime import Runtime, open_runtime
@@ -58,14 +59,17 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await _warm_routing(app)
-        if runtime is not None:
-            app.state.runtime = runtime
-            async with mcp.run(runtime):
+        try:
+            if runtime is not None:
+                app.state.runtime = runtime
+                async with mcp.run(runtime):
+                    yield
+                return
+            async with open_runtime(cfg) as opened, mcp.run(opened):
+                app.state.runtime = opened
                 yield
-            return
-        async with open_runtime(cfg) as opened, mcp.run(opened):
-            app.state.runtime = opened
-            yield
+        finally:
+            SeedStats.of_state(app.state).stop()
 
     app = FastAPI(
         title="Tool Catalog API",

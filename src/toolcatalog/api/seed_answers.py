@@ -20,6 +20,7 @@ from fastapi import Request
 from starlette.types import Scope, Send
 
 from toolcatalog.api.seed_shapes import OUR_STATUS, SEED_STATUSES, seed_tool
+from toolcatalog.api.seed_stats import SeedStats
 from toolcatalog.catalog.views import CachedTool
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Tool
@@ -221,11 +222,12 @@ def note_fixed_paths(state: Any, paths: Iterable[str]) -> None:
 
 
 async def serve_seed(scope: Scope, send: Send) -> str | None:
-    """The middleware's fast path of the seed's list and get: answered from the catalog this
-    process holds, by the handler the route uses (`SeedAnswers`), without FastAPI's routing
-    and validation. Returns the route template served, or None (nothing sent) to send the
-    request to the route: a query the route must validate, a tool not held in memory, reads
-    that need a key. The caller skips it when a key is sent (the route checks it)."""
+    """The middleware's fast path of the seed's list, get and performance stats: answered
+    from what this process holds, by the handlers the routes use (`SeedAnswers`,
+    `SeedStats`), without FastAPI's routing and validation. Returns the route template
+    served, or None (nothing sent) to send the request to the route: a query the route must
+    validate, a tool not held in memory, stats not kept fresh, reads that need a key. The
+    caller skips it when a key is sent (the route checks it)."""
     path: str = scope["path"]
     state = scope["app"].state
     runtime = getattr(state, "runtime", None)
@@ -258,6 +260,9 @@ async def serve_seed(scope: Scope, send: Send) -> str | None:
         body = answers.tool(cached)
         template = prefix + "/{tool_name}"
         headers.append((b"etag", cached.etag.encode()))
+    elif rest == "/performance/stats" and not scope["query_string"]:
+        body = SeedStats.of_state(state).answer_if_fresh()
+        template = prefix + rest
     else:
         return None
     if body is None:

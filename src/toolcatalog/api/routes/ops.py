@@ -116,12 +116,11 @@ def _api_figures(s: Samples) -> dict[str, Any]:
         elif status.startswith("4"):
             client_errors += sample.value
     histogram = "toolcatalog_http_request_duration_seconds"
+    counts = s.totals_by(histogram + "_count", "route")
+    buckets = s.buckets_by(histogram, "route")
     routes = {
-        route: {
-            "requests": int(s.total(histogram + "_count", route=route)),
-            "duration_ms": _latency(s.buckets(histogram, route=route)),
-        }
-        for route in sorted(s.label_values(histogram + "_count", "route"))
+        route: {"requests": int(counts[route]), "duration_ms": _latency(buckets.get(route, []))}
+        for route in sorted(counts)
     }
     return {
         "requests": int(requests),
@@ -192,6 +191,11 @@ async def json_metrics(runtime: RuntimeDep, _caller: ReaderDep) -> dict[str, Any
     responses=_READ,
 )
 async def performance_stats(runtime: RuntimeDep, _caller: ReaderDep) -> dict[str, Any]:
+    return performance_figures(runtime)
+
+
+def performance_figures(runtime: Runtime) -> dict[str, Any]:
+    """Cache, database and latency figures (also the seed's performance stats)."""
     s = Samples.collect()
     api = _api_figures(s)
     return {

@@ -14,9 +14,7 @@ it never had are refused with 422 (`refuse_unknown_query`), never ignored.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -26,7 +24,6 @@ from fastapi.exceptions import RequestValidationError
 from toolcatalog.api.auth import ReaderDep
 from toolcatalog.api.deps import CatalogDep, RuntimeDep
 from toolcatalog.api.query_params import refuse_unknown_query
-from toolcatalog.api.routes import ops
 from toolcatalog.api.routes.capabilities import capability_list_compat
 from toolcatalog.api.routes.tools import health
 from toolcatalog.api.routing import ORJSONRoute
@@ -40,6 +37,7 @@ from toolcatalog.api.seed_answers import (
     SeedListQuery,
 )
 from toolcatalog.api.seed_shapes import SEED_STATUSES, seed_capability_tool, seed_version
+from toolcatalog.api.seed_stats import SeedStats
 from toolcatalog.catalog.service import ToolCatalogService
 from toolcatalog.catalog.views import CachedTool
 from toolcatalog.errors import NotFound
@@ -134,35 +132,11 @@ async def list_tools(
     return _json(body)
 
 
-STATS_MAX_AGE_S = 1.0
-
-
 @router.get("/performance/stats")
-async def performance_stats(request: Request, runtime: RuntimeDep, caller: ReaderDep) -> Response:
-    """The seed's envelope around our figures, with its connection-pool block. Collecting the
-    figures reads every metric (~3 ms); a monitor polling faster than once a second gets the
-    same answer, at most STATS_MAX_AGE_S old."""
-    state = request.app.state
-    kept: tuple[float, bytes] | None = getattr(state, "seed_stats", None)
-    now = time.monotonic()
-    if kept is not None and now - kept[0] < STATS_MAX_AGE_S:
-        return _json(kept[1])
-    figures = await ops.performance_stats(runtime, caller)
-    settings = runtime.settings
-    pool = {
-        "min_connections": settings.pool_min_size,
-        "max_connections": settings.pool_max_size,
-        "status": "healthy" if figures["database"]["available"] else "unhealthy",
-    }
-    body = orjson.dumps(
-        {
-            "status": "success",
-            "timestamp": datetime.now(UTC).isoformat(),
-            "performance": {"connection_pool": pool, **figures},
-        }
-    )
-    state.seed_stats = (now, body)
-    return _json(body)
+async def performance_stats(request: Request, runtime: RuntimeDep, _caller: ReaderDep) -> Response:
+    """The seed's envelope around our figures, with its connection-pool block, at most 1 s
+    old (api/seed_stats.py keeps it fresh while it is polled)."""
+    return _json(SeedStats.of_state(request.app.state).answer(runtime))
 
 
 @router.get("/search/query")
