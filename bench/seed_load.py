@@ -14,6 +14,7 @@ same way:
                                                # (starter catalog, TOOLCATALOG_OPSCONDUCTOR_API)
     python bench/seed_load.py --duration 15    # a quick run
     python bench/seed_load.py --url http://127.0.0.1:3005/api/v1/tools   # a running server
+    python bench/seed_load.py --per-kind 200   # what each kind of request costs, one at a time
 
 Prints the overall and per-scenario figures, and the seed's target (0 % errors, P95 <= 6.86).
 Then it runs the same users, pacing, mix and client against the floor of this machine at
@@ -221,6 +222,25 @@ def floor(bodies: Path, users: int, duration: float, kind: str, folder: Path) ->
     return p95_ms(figures.times)
 
 
+async def per_kind(base: str, names: list[str], n: int, kind: str, floor_paths: bool) -> None:
+    """`n` requests of each kind one after another, no think time: what each kind costs
+    this server, its first (cold) answer apart. For the floor, paths are its names."""
+    ms: dict[str, list[float]] = defaultdict(list)
+    async with client(kind) as get:
+        for i in range(n):
+            for scenario, path, _ in SCENARIOS:
+                path = path.replace("TOOL_NAME", names[i % len(names)])
+                start = time.perf_counter()
+                error = await get(base + ("/" + floor_key(path) if floor_paths else path))
+                ms[scenario].append((time.perf_counter() - start) * 1000)
+                if error is not None:
+                    print(f"  {scenario}: {error}")
+    for scenario, times in ms.items():
+        rest = p95_ms([t / 1000 for t in times[1:]])
+        print(f"  {scenario:<22} first {times[0]:6.2f} ms   median {statistics.median(times):5.2f}"
+              f"   P95 {rest:6.2f}   max {max(times):6.2f}")  # fmt: skip
+
+
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -237,6 +257,13 @@ def main() -> None:
         default="aiohttp",
         help="aiohttp, the seed's (default); httpx, this bench's before 2026-12-02",
     )
+    parser.add_argument(
+        "--per-kind",
+        type=int,
+        metavar="N",
+        help="instead of the load test: N requests of each kind one after another, ours and "
+        "the floor's (first, median, P95 of the rest, max)",
+    )
     args = parser.parse_args()
     print(f"load average at start: {load_average()} ({os.cpu_count()} CPUs); client {args.client}")
     with tempfile.TemporaryDirectory(prefix="seed-load-") as tmp, ExitStack() as servers:
@@ -249,6 +276,22 @@ def main() -> None:
                 toolcatalog_server(url, folder / "home", 1, folder, opsconductor_api="true")
             )
             base = target.url + "/api/v1/tools"
+        if args.per_kind:
+            names = [t["tool_name"] for t in httpx.get(base).json()["tools"][:10]]
+            print(f"\ntoolcatalog, {args.per_kind} requests of each kind, one at a time:")
+            asyncio.run(per_kind(base, names, args.per_kind, args.client, False))
+            paths = {p.replace("TOOL_NAME", n) for _, p, _ in SCENARIOS for n in names}
+            bodies = keep_answers(base, paths, folder)
+            servers.close()
+            if not args.no_floor:
+                with bare_server(bodies / "k.json", 1, folder, bodies) as bare:
+                    print("floor, the same requests and bytes:")
+                    asyncio.run(
+                        per_kind(
+                            bare.url + "/api/v1/tools", names, args.per_kind, args.client, True
+                        )
+                    )
+            return
         figures, elapsed = asyncio.run(run(base, args.users, args.duration, args.client))
         bodies = keep_answers(base, {"", *figures.paths}, folder)
         servers.close()  # our server stops before the floor runs
