@@ -36,7 +36,7 @@ from toolcatalog.api.routes import (
     tools,
     upstream_import,
 )
-from toolcatalog.api.seed_answers import SEED_PREFIX, SHARED_PREFIX, note_fixed_paths
+from toolcatalog.api.seed_answers import SEED_PREFIX, SHARED_PREFIX
 from toolcatalog.api.seed_stats import SeedStats
 from toolcatalog.config import Settings, toolcatalog_version
 from toolcatalog.console import install_console
@@ -124,7 +124,6 @@ def _include_routes(app: FastAPI, cfg: Settings) -> None:
     if cfg.opsconductor_api:
         for router in [*native_fixed, tool.router]:
             app.include_router(router, prefix=seed.NATIVE_PREFIX, include_in_schema=False)
-    note_fixed_paths(app.state, seed.fixed_get_paths(native_fixed))
 
 
 def _warn_about(cfg: Settings) -> None:

@@ -21,6 +21,7 @@ from starlette.types import Scope, Send
 
 from toolcatalog.api.seed_shapes import OUR_STATUS, SEED_STATUSES, seed_tool
 from toolcatalog.api.seed_stats import SeedStats
+from toolcatalog.api.tool_reads import route_takes
 from toolcatalog.catalog.views import CachedTool
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Tool
@@ -120,7 +121,6 @@ class SeedAnswers:
         self.pages: dict[Any, bytes] = {}
         self.matching: dict[tuple[Any, ...], tuple[Tool, ...]] = {}
         self.tools: dict[str, tuple[CachedTool, bytes]] = {}
-        self.fixed: dict[str, frozenset[str]] = {}  # see note_fixed_paths
 
     @staticmethod
     def of(request: Request) -> SeedAnswers:
@@ -206,21 +206,6 @@ class SeedAnswers:
         return self.keep(query, orjson.dumps(answer))
 
 
-def note_fixed_paths(state: Any, paths: Iterable[str]) -> None:
-    """Keep the one-segment paths under each seed mount that a GET route takes before
-    `/{tool_name}` (`health`, `metrics`, ...): `serve_seed` never answers them as a tool.
-    `paths` are the GET routes included before the seed's `/{tool_name}` (app.py)."""
-    fixed = SeedAnswers.of_state(state).fixed
-    for prefix in (SEED_PREFIX, SHARED_PREFIX):
-        fixed[prefix] = frozenset(
-            rest
-            for path in paths
-            if path.startswith(prefix + "/")
-            and "/" not in (rest := path[len(prefix) + 1 :])
-            and "{" not in rest
-        )
-
-
 async def serve_seed(scope: Scope, send: Send) -> str | None:
     """The middleware's fast path of the seed's list, get and performance stats: answered
     from what this process holds, by the handlers the routes use (`SeedAnswers`,
@@ -252,8 +237,8 @@ async def serve_seed(scope: Scope, send: Send) -> str | None:
         template = prefix
     elif rest[0] == "/" and "/" not in rest[1:] and not scope["query_string"]:
         name = rest[1:]
-        if len(name) > NAME_MAX or name in answers.fixed.get(prefix, ()):
-            return None
+        if not route_takes(name, None):
+            return None  # a fixed route (/health), or a name the route refuses
         cached = catalog.state.held_tool(name)
         if cached is None:
             return None

@@ -14,7 +14,6 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from toolcatalog.api.routes import seed_reads, seed_writes
-from toolcatalog.api.seed_answers import SEED_PREFIX, SHARED_PREFIX
 
 NATIVE_PREFIX = "/native"
 
@@ -25,18 +24,6 @@ def fixed_routers() -> list[APIRouter]:
 
 def named_routers() -> list[APIRouter]:
     return [seed_reads.named, seed_writes.named]
-
-
-def fixed_get_paths(native_fixed: list[APIRouter]) -> list[str]:
-    """The GET paths a request meets before the seed's `/{tool_name}` under either mount:
-    the seed's fixed paths under both, and our fixed routes (absolute paths)."""
-    mounted = [(p, r) for p in (SEED_PREFIX, SHARED_PREFIX) for r in fixed_routers()]
-    return [
-        prefix + route.path
-        for prefix, router in [*mounted, *(("", r) for r in native_fixed)]
-        for route in router.routes
-        if isinstance(route, APIRoute) and "GET" in (route.methods or ())
-    ]
 
 
 def include(app: FastAPI, routers: list[APIRouter], prefix: str) -> None:
