@@ -228,3 +228,18 @@ async def test_switching_to_the_form_names_the_yaml_keys_it_would_drop(
     )
     assert answer.status_code == 422
     assert "<code>descripton</code></a>: not a field of a tool" in answer.text
+
+
+def test_an_explicit_empty_choice_list_reads_back_apart_from_an_unset_one() -> None:
+    pattern = "capabilities[0].patterns[0].policy.allowed_environments"
+    for given in ([], ["production"], None):
+        policy = {"production_safe": True} | (
+            {} if given is None else {"allowed_environments": given}
+        )
+        tool = make_tool("choosy_tool", capabilities=[{
+            "name": "disk_usage", "description": "d",
+            "patterns": [{"name": "p", "description": "d", "effect": "read", "policy": policy}],
+        }])  # fmt: skip
+        root = form_nodes(tool_document(tool))
+        back = Tool.model_validate(PostedForm(root.posted()).document())
+        assert back.capabilities[0].patterns[0].policy.allowed_environments == given, pattern

@@ -22,6 +22,8 @@ _MISSING: Any = object()
 # Items per list (capabilities, a capability's patterns) a posted form may hold; far more
 # than any tool has (the starter catalog's largest has 10 patterns).
 MAX_ITEMS = 200
+# A list of choices left empty is not given (allowed environments: all); this box says "none".
+NONE_CHOSEN = "~none"
 _INDEX = re.compile(r"\[(\d{1,6})\]")
 _PREFIX = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?:\[\d+\]|\.[A-Za-z_][A-Za-z0-9_]*)*): (.+)$", re.S)
 _ANY_INDEX = re.compile(r"\[\d+\]")
@@ -107,7 +109,8 @@ def _display(spec: FieldSpec, value: Any) -> tuple[str, tuple[str, ...]]:
         items = value if isinstance(value, list) else [value]
         return "\n".join(str(v) for v in items), ()
     if spec.kind == "choices":
-        return "", tuple(str(v) for v in value) if isinstance(value, list) else ()
+        chosen = tuple(str(v) for v in value) if isinstance(value, list) else ()
+        return "", chosen or ((NONE_CHOSEN,) if value == [] else ())
     if spec.kind == "data":
         return ("" if value in ({}, []) else dump_yaml(value)), ()
     return str(value), ()
@@ -189,8 +192,8 @@ class PostedForm:
         if given is None:
             return _MISSING
         if spec.kind == "choices":
-            chosen = [v for v in given if v]
-            return chosen or _MISSING
+            chosen = [v for v in given if v and v != NONE_CHOSEN]
+            return chosen or ([] if NONE_CHOSEN in given else _MISSING)
         text = given[-1]
         if spec.kind == "bool":
             return text == "true"
