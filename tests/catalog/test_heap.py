@@ -7,7 +7,10 @@ import gc
 
 import pytest
 
+from builders import make_tool
 from toolcatalog.catalog import heap
+from toolcatalog.catalog.service import ToolCatalogService
+from toolcatalog.errors import InvalidDefinition
 
 
 @pytest.fixture
@@ -39,3 +42,16 @@ def test_a_frozen_set_grown_past_its_limit_is_collected_in_full(
     with heap.frozen_heap():
         assert not gc.isenabled()  # paused while building
     assert unfreezes == [1]
+
+
+async def test_a_large_import_runs_with_the_collector_paused_and_restores_it(
+    service: ToolCatalogService,
+) -> None:
+    tools = [make_tool(f"bulk_tool_{i:04d}") for i in range(1_000)]
+    report = await service.import_definitions(tools)
+    assert len(report.created) == 1_000
+    assert gc.isenabled()
+
+    with pytest.raises(InvalidDefinition):  # refused inside the paused section
+        await service.import_definitions([*tools, tools[0]])
+    assert gc.isenabled()
