@@ -1,5 +1,6 @@
-"""Misspelt request words put right before encoding (selection/spelling.py): toward the
-catalog's own words only, never an ordinary word or another form of a word."""
+"""What the encoder reads of a request: misspelt words put right (selection/spelling.py),
+toward the catalog's own words only, never an ordinary word or another form of a word; and
+host names the catalog never uses left out (text.without_hosts)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from toolcatalog.config import Settings
 from toolcatalog.selection.loader import FolderSource
+from toolcatalog.selection.models import SelectionRequest
+from toolcatalog.selection.selector import Selector
 from toolcatalog.selection.semantic import SemanticEngine
 from toolcatalog.selection.spelling import Speller
 
@@ -81,3 +85,27 @@ def test_a_misspelt_request_means_to_the_encoder_what_the_well_spelt_one_does(
         assert well is not None
         assert slipped is not None
         assert np.allclose(slipped.scores()[0], well.scores()[0]), wrong
+
+
+@needs_model
+def test_a_host_named_after_a_tool_does_not_make_the_request_about_that_tool(
+    tmp_path: Path,
+) -> None:
+    tools = {
+        "kafka_cli": "Manage Kafka topics, partitions and consumer groups.",
+        "free": "Display the amount of free and used memory and swap.",
+        "df": "Report file system disk space usage.",
+    }
+    folder = write_catalog(
+        tmp_path / "c", {f"{n}.yaml": terse_tool(n, d) for n, d in tools.items()}
+    )
+    settings = Settings(llm_url=None, semantic=True, home=tmp_path / "home")
+    selector = Selector(FolderSource(folder), settings)
+    assert selector.wait_for_semantic(120), selector.semantic_status
+    for request in (
+        "how much swap does kafka-broker-2 have configured",
+        "is any swap in use on kafka-broker-2",
+    ):
+        decision = selector.select(SelectionRequest(request=request)).decision
+        assert decision is not None, request
+        assert decision.tool == "free", request

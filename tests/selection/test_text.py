@@ -10,7 +10,9 @@ from toolcatalog.selection.text import (
     query_terms,
     split_entities,
     stem,
+    text_chunks,
     tokenize,
+    without_hosts,
 )
 
 
@@ -79,3 +81,20 @@ def test_platform_words_give_a_hint() -> None:
 @given(st.text(max_size=200))
 def test_tokenize_never_fails_and_gives_non_empty_terms(text: str) -> None:
     assert all(term for term in tokenize(text))
+
+
+def test_host_names_the_catalog_never_uses_are_left_out_of_what_the_encoder_reads() -> None:
+    known = text_chunks(["Query the ec2 API", "why is / full on web01", "ipv6 routes"])
+    assert without_hosts("how much swap does kafka-broker-2 have", known) == (
+        "how much swap does  have"
+    )
+    assert without_hosts("ip-10-0-2-7 went NotReady", known) == " went NotReady"
+    assert without_hosts("logstore-1's disk is full", known) == "'s disk is full"
+    # The catalog names these: an example's host, a product, a protocol.
+    assert without_hosts("is ipv6 on for web01 and web5", known) == "is ipv6 on for web01 and "
+    assert without_hosts("list EC2 instances", known) == "list EC2 instances"
+
+
+def test_numbers_and_citations_that_look_like_hosts_are_kept() -> None:
+    for text in ("a 2-bedroom flat for a 5-day stay", "ABC Corp., 123 F.3d at 569"):
+        assert without_hosts(text, frozenset()) == text

@@ -34,6 +34,7 @@ from toolcatalog.selection.embedding_cache import EmbeddingCache, SharedVectors
 from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder, model_dir
 from toolcatalog.selection.encoders.onnx import load_fast_encoder
 from toolcatalog.selection.spelling import Speller
+from toolcatalog.selection.text import text_chunks, without_hosts
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class SemanticIndex:
         self._inverse: IntArray | None = None
         self.calibration: Calibration | None = None  # set before `ready`
         self.speller: Speller | None = None  # set before `ready` (see spelling.py)
+        self.chunks: frozenset[str] = frozenset()  # the texts' chunks (text.without_hosts)
         self.calibrated_on: frozenset[str] = frozenset()  # the texts it was computed on
         self.embedded = 0  # texts in so far, of len(self.texts): progress for people
         self.ready = threading.Event()  # set once the embeddings are in
@@ -135,6 +137,7 @@ class SemanticIndex:
             # An encoder of another make may not say which words it knows.
             known = getattr(encoder, "known_words", frozenset)
             self.speller = Speller(self.texts, known())
+            self.chunks = text_chunks(self.texts)
             check()
             computed, fetched = cache.computed, cache.fetched
             vectors = cache.embed(encoder, self.texts, check)
@@ -332,7 +335,9 @@ class SemanticEngine:
         if queries is None or not index.ready.is_set():
             return None
         speller = index.speller
-        return SemanticView(index, queries(speller.spelled(text) if speller else text))
+        if speller is not None:
+            text = speller.spelled(without_hosts(text, index.chunks))
+        return SemanticView(index, queries(text))
 
 
 class SemanticView:

@@ -260,6 +260,39 @@ def split_entities(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(chain.from_iterable(words)), tuple(chain.from_iterable(entities))
 
 
+# A host name the request gives ("kafka-broker-2", "web5", "ip-10-0-2-7") says where, not
+# what: the encoder reads "kafka" in it as a need for Kafka tools. Such a chunk (host-like,
+# starting with two letters, so "2-bedroom" and "F.3d" stay) that the catalog's own texts never
+# use is left out of the text the encoder reads; a catalog that names it (an example's host,
+# "ipv6", "ec2") keeps it. Measured on the starter catalog reduced to names and descriptions:
+# dev 0.650 -> 0.675, held-out 0.767 -> 0.783; unchanged elsewhere (MetaTool 1,000, dev and
+# held-out with examples, out-of-scope).
+_HOST_HEAD = re.compile(r"^[a-z]{2}", re.I)
+_CHUNK_EDGES = ".:-+_~#@"
+
+
+def _bare_chunk(chunk: str) -> str:
+    bare = chunk.strip(_CHUNK_EDGES).lower()
+    return bare[:-2] if bare.endswith("'s") else bare
+
+
+def text_chunks(texts: Iterable[str]) -> frozenset[str]:
+    """The distinct chunks of `texts` as without_hosts compares them."""
+    return frozenset(_bare_chunk(c) for text in texts for c in _CHUNK.findall(text))
+
+
+def without_hosts(text: str, known: frozenset[str]) -> str:
+    """`text` without the host names `known` (the catalog's chunks) does not hold."""
+
+    def keep(match: re.Match[str]) -> str:
+        bare = _bare_chunk(match.group())
+        if _HOST_HEAD.match(bare) and _HOSTLIKE.match(bare) and bare not in known:
+            return ""
+        return match.group()
+
+    return _CHUNK.sub(keep, text)
+
+
 def query_terms(text: str) -> dict[str, float]:
     """Distinct terms of a request with their weights: 1.0 for its own words, HOST_PART_WEIGHT
     for words inside host names (`kafka-broker-2` is context, not the request), RELATED_WEIGHT
