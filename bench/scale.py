@@ -57,6 +57,15 @@ def rss_mib(pid: int) -> float:
     return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
 
 
+def load_s(client: httpx.Client) -> float:
+    """The whole read's duration (toolcatalog_catalog_load_duration_seconds): the rest of
+    the start is mostly the selector's index build."""
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith("toolcatalog_catalog_load_duration_seconds_sum"):
+            return float(line.split()[-1])
+    return float("nan")
+
+
 def drive(url: str, ops: list[Op], connections: int, seconds: float) -> str:
     run = run_wrk if wrk_available() else run_python
     m = run(url, ops, connections=connections, seconds=seconds)
@@ -78,6 +87,7 @@ def measure(args: argparse.Namespace, url: str, folder: Path) -> None:
         client = httpx.Client(base_url=base, timeout=600)
         client.get("/api/v1/tools?limit=1")  # the version is loaded before serving
         print(f"start to serving (health answers, catalog loaded): {ready:.1f} s", flush=True)
+        print(f"  of which the whole read (catalog version): {load_s(client):.1f} s", flush=True)
         print(f"RSS of the worker: {rss_mib(target.pid):,.0f} MiB", flush=True)
         names = [f"gen_tool_{i:05d}" for i in range(0, args.tools, max(1, args.tools // 1000))]
         select = json.dumps({"request": "check disk usage with generated tool 4242"})
