@@ -3,6 +3,8 @@ only means "slow". (Stopping the server for real is tests/e2e/test_faults.py.)""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -11,40 +13,61 @@ import pytest
 from builders import make_settings, make_tool
 from toolcatalog.config import Settings
 from toolcatalog.errors import Busy, StoreUnavailable
-from toolcatalog.runtime import Runtime, open_runtime
-from toolcatalog.store.database import server_settings
+from toolcatalog.runtime import open_runtime
+from toolcatalog.store.database import Database, server_settings
+
+# Statements time out after IMPATIENT_S; the slow one sleeps far longer, and the quick ones
+# have ample time even on a CPU-starved machine, so which of them time out is certain.
+IMPATIENT_S = 2.0
 
 
-async def _slow_query(runtime: Runtime) -> None:
-    async with runtime.db.connection("slow") as conn:
-        await conn.execute("SELECT pg_sleep(1)")
+async def _slow_query(db: Database) -> None:
+    async with db.connection("slow") as conn:
+        await conn.execute("SELECT pg_sleep(60)")
+
+
+async def _quick_query(db: Database) -> None:
+    async with db.connection("query") as conn:
+        await conn.fetchval("SELECT 1")
+
+
+@asynccontextmanager
+async def _impatient_database(url: str, settings: Settings) -> AsyncIterator[Database]:
+    """The database alone, without a runtime: the runtime's background work (learning
+    refresh, recorders) queries on its own schedule, and one of its queries landing between
+    the test's would reset or extend the count of timeouts in a row."""
+    db = Database(
+        settings.model_copy(update={"database_url": url, "db_command_timeout_s": IMPATIENT_S})
+    )
+    await db.open()
+    try:
+        yield db
+    finally:
+        await db.close()
 
 
 async def test_timeouts_mean_down_only_when_several_come_in_a_row(
     fresh_db_url: str, settings: Settings
 ) -> None:
-    impatient = settings.model_copy(
-        update={"database_url": fresh_db_url, "db_command_timeout_s": 0.05}
-    )
-    async with open_runtime(impatient, listen=False, migrate=False) as runtime:
+    async with _impatient_database(fresh_db_url, settings) as db:
         recovered: list[str] = []
-        runtime.db.add_recovery_callback(lambda: recovered.append("recovered"))
+        db.add_recovery_callback(lambda: recovered.append("recovered"))
         for _ in range(2):
             with pytest.raises(StoreUnavailable, match="did not answer in time"):
-                await _slow_query(runtime)
-        assert runtime.db.available  # a busy server is not a dead one
-        await runtime.catalog.tool_count()  # a success starts the count again
+                await _slow_query(db)
+        assert db.available  # a busy server is not a dead one
+        await _quick_query(db)  # a success starts the count again
         for _ in range(2):
             with pytest.raises(StoreUnavailable):
-                await _slow_query(runtime)
-        assert runtime.db.available
+                await _slow_query(db)
+        assert db.available
         assert recovered == []
 
         with pytest.raises(StoreUnavailable):
-            await _slow_query(runtime)  # the third in a row
-        assert not runtime.db.available
-        await runtime.catalog.tool_count()
-        assert runtime.db.available
+            await _slow_query(db)  # the third in a row
+        assert not db.available
+        await _quick_query(db)
+        assert db.available
         assert recovered == ["recovered"]
 
 
@@ -54,22 +77,19 @@ async def test_a_client_side_protocol_error_is_unavailable_and_never_counts_as_a
     # asyncpg raises InternalClientError subclasses (ProtocolError: "cannot process message
     # ... in this state") when the server stops in the middle of an answer. Raised here in a
     # real connection block, after two timeouts: it is the third ambiguous failure in a row.
-    impatient = settings.model_copy(
-        update={"database_url": fresh_db_url, "db_command_timeout_s": 0.05}
-    )
-    async with open_runtime(impatient, listen=False, migrate=False) as runtime:
+    async with _impatient_database(fresh_db_url, settings) as db:
         for _ in range(2):
             with pytest.raises(StoreUnavailable):
-                await _slow_query(runtime)
+                await _slow_query(db)
 
         async def cut_mid_answer() -> None:
-            async with runtime.db.connection("query") as conn:
+            async with db.connection("query") as conn:
                 await conn.fetchval("SELECT 1")
                 raise asyncpg.ProtocolError("cannot process message 0x44 in this state")
 
         with pytest.raises(StoreUnavailable, match="unreachable: ProtocolError"):
             await cut_mid_answer()
-        assert not runtime.db.available
+        assert not db.available
 
 
 async def test_a_write_waiting_on_a_row_lock_is_refused_as_busy_not_as_an_outage(
