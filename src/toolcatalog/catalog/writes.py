@@ -146,11 +146,22 @@ def _planned(
         return None
     rev = old.revision + 1
     write = ToolWrite(tool, definition, rev, make_etag(definition, rev))
-    diff = diff_documents(old.definition, definition)
-    audit = AuditWrite(
-        actor.name, action, name, old.revision, rev, diff, actor.request_id, actor.client_address
+    return write, _audit_entry(actor, action, write, old)
+
+
+def _audit_entry(actor: Actor, action: str, write: ToolWrite, old: ToolRecord | None) -> AuditWrite:
+    """The audit entry of one tool's write: an import's change of an existing tool is an
+    update."""
+    return AuditWrite(
+        actor=actor.name,
+        action=action if action != "import" or old is None else "update",
+        tool_name=write.tool.name,
+        revision_before=old.revision if old else None,
+        revision_after=write.revision,
+        diff=diff_documents(old.definition if old else {}, write.definition),
+        request_id=actor.request_id,
+        client_address=actor.client_address,
     )
-    return write, audit
 
 
 # Imports of this many tools run with the cyclic collector paused (see import_definitions).
@@ -410,20 +421,7 @@ class CatalogWrites:
             ],
         )
         await audit_store.insert_audit(
-            conn,
-            [
-                AuditWrite(
-                    actor=actor.name,
-                    action=action if action != "import" or old is None else "update",
-                    tool_name=w.tool.name,
-                    revision_before=old.revision if old else None,
-                    revision_after=w.revision,
-                    diff=diff_documents(old.definition if old else {}, w.definition),
-                    request_id=actor.request_id,
-                    client_address=actor.client_address,
-                )
-                for w, old, _ in writes
-            ],
+            conn, [_audit_entry(actor, action, w, old) for w, old, _ in writes]
         )
 
     async def put_environment(
