@@ -6,9 +6,10 @@ from __future__ import annotations
 import math
 import random
 
+import numpy as np
 import pytest
 
-from toolcatalog.selection.bm25 import K1, BM25FIndex, FieldScorer, FieldSpec
+from toolcatalog.selection.bm25 import K1, BM25FIndex, FieldScorer, FieldSpec, FloatArray, IntArray
 
 FIELDS = {"name": FieldSpec(3.0, 0.0), "text": FieldSpec(1.0, 0.75, evidence=0.5)}
 
@@ -75,3 +76,55 @@ def test_field_scorer_agrees_with_the_index_on_one_document() -> None:
     doc = tuple((f, tuple(w)) for f, w in docs[0].items())
     expected, _, _ = index.score({"disk": 1.0, "full": 1.0}, {})
     assert scorer.score(doc, {"disk": 1.0, "full": 1.0}, index) == pytest.approx(expected[0])
+
+
+def _one_bincount(
+    index: BM25FIndex, query: dict[str, float], covering: dict[str, float]
+) -> list[FloatArray]:
+    """The scores as they were computed before: every term's postings concatenated and
+    summed by one bincount each (the per-term adds must give the same bits)."""
+    docs: list[IntArray] = []
+    score: list[FloatArray] = []
+    cover: list[FloatArray] = []
+    count: list[FloatArray] = []
+    for term, weight in query.items():
+        i = index.vocab.get(term)
+        if i is None:
+            continue
+        lo, hi = index._offsets[i], index._offsets[i + 1]
+        docs.append(index._docs[lo:hi])
+        score.append(index._contrib[lo:hi] * weight)
+        evidence = index._evidence[lo:hi]
+        cover.append(evidence * (index.idf[i] * covering.get(term, 0.0)))
+        count.append(evidence if term in covering else np.zeros(hi - lo))
+    if not docs:
+        return [np.zeros(index.size) for _ in range(3)]
+    at = np.concatenate(docs)
+    return [
+        np.bincount(at, weights=np.concatenate(parts), minlength=index.size)
+        for parts in (score, cover, count)
+    ]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_per_term_adds_give_the_bits_of_one_bincount(seed: int) -> None:
+    # Words every document holds (as "generated tool" in a generated catalog) take the
+    # whole-array path, the rest the scatter path; weights and covering vary.
+    rng = random.Random(seed)
+    words = [f"w{k}" for k in range(40)]
+    docs = [
+        {
+            "name": ["every", f"n{i % 7}"],
+            "text": ["shared", *rng.choices(words, k=rng.randint(0, 12))],
+        }
+        for i in range(300)
+    ]
+    index = _index(docs)
+    for _ in range(20):
+        terms = rng.sample([*words, "every", "shared", "n3", "absent"], 6)
+        query = {t: rng.choice([1.0, 0.8, 0.35, 2.0]) for t in terms}
+        covering = {t: rng.choice([1.0, 0.8]) for t in terms if rng.random() < 0.7}
+        got = index.score(query, covering)
+        want = _one_bincount(index, query, covering)
+        for g, w in zip(got, want, strict=True):
+            assert g.tobytes() == w.tobytes()

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import cast
 
 import numpy as np
+import pytest
 
 from toolcatalog.selection.bm25 import FloatArray
 from toolcatalog.selection.calibrate import Calibration
-from toolcatalog.selection.retrieve import fuse
+from toolcatalog.selection.retrieve import SAMPLE_MIN, fuse, top_indexes
 from toolcatalog.selection.semantic import SemanticView
 
 
@@ -102,3 +103,21 @@ def test_the_pool_from_approximate_cosines_is_the_pool_from_exact_ones() -> None
         assert found[2] == reference[2]
         assert found[3][found[0]].tolist() == reference[3][reference[0]].tolist()
         assert view.settled < tools / 4
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_top_indexes_of_a_large_catalog_are_those_of_the_full_partition(seed: int) -> None:
+    # Above SAMPLE_MIN the partition runs over what a strided sample's floor lets through:
+    # the same tools, in the same order (ties by index), as over every positive score.
+    rng = np.random.default_rng(seed)
+    n = SAMPLE_MIN + 1_234
+    scores = np.zeros(n)
+    hit = rng.choice(n, size=int(rng.integers(5, n)), replace=False)
+    scores[hit] = rng.choice([1e-6, 2e-6, 0.5, 0.7, 3.0], size=len(hit)) * rng.integers(
+        1, 4, len(hit)
+    )
+    scores[rng.choice(n, size=40, replace=False)] = 3.0  # ties at the top
+    for count in (1, 20, 40, 80):
+        positive = np.flatnonzero(scores > 0)
+        full = positive[np.lexsort((positive, -scores[positive]))][:count]
+        assert top_indexes(scores, count).tolist() == full.tolist()

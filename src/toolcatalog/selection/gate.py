@@ -59,12 +59,13 @@ def gate(pool: Pool, best_allowed_relevance: float | None) -> Verdict:
     """The verdict on `pool`; `best_allowed_relevance` is the relevance of the best tool
     policy allows (None when it allows none)."""
     mass = pool.retrieval.mass
-    strength = pool.raw / mass if mass > 0 else np.zeros_like(pool.raw)
-    about = about_request(pool.coverage, pool.matches, strength)
+    order = pool.order  # only the pool's tools are judged: the rest never reach a decision
+    raw = pool.raw[order]
+    strength = raw / mass if mass > 0 else np.zeros_like(raw)
+    about = about_request(pool.coverage[order], pool.matches[order], strength)
     if pool.vouched is not None:
-        about = about | pool.vouched
-    order = pool.order
-    relevant = bool(np.any(about[order])) if len(order) else False
+        about = about | pool.vouched[order]
+    relevant = bool(np.any(about)) if len(order) else False
     best, calibration = pool.semantic_best, pool.calibration
     if best is not None and calibration is not None:
         sure = best >= calibration.threshold + CORROBORATION_MARGIN

@@ -75,6 +75,8 @@ PLATFORM_PENALTY = 0.2
 _OS_NAMES = frozenset({Platform.linux.value, Platform.windows.value, Platform.macos.value})
 
 PatternDoc = tuple[Component, ...]
+# Capability names whose tools CatalogIndex.offering keeps (Stage A names a few).
+MAX_OFFERING = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +235,7 @@ class CatalogIndex:
         self.tool_capabilities: tuple[frozenset[str], ...] = tuple(
             frozenset(self.resolve_capability(c.name) for c in t.capabilities) for t in self.tools
         )
+        self._offering: dict[str, list[int]] = {}
         self.vocabulary = vocabulary
         self._active = np.array(
             [t.enabled and t.status != Status.disabled for t in self.tools], dtype=bool
@@ -267,6 +270,18 @@ class CatalogIndex:
                 factor[other_os] -= PLATFORM_PENALTY
             self._platform_factors[hinted] = factor
         return factor
+
+    def offering(self, capability: str) -> list[int]:
+        """Positions of the tools offering `capability` (canonical), ascending: found by one
+        pass over the catalog the first time a request names it, then kept (for MAX_OFFERING
+        names), so Stage A's evidence costs a request its few tools, not the catalog."""
+        found = self._offering.get(capability)
+        if found is None:
+            if len(self._offering) >= MAX_OFFERING:
+                self._offering.clear()
+            found = [i for i, caps in enumerate(self.tool_capabilities) if capability in caps]
+            self._offering[capability] = found  # a benign race: the same value either way
+        return found
 
     def resolve_capability(self, name: str) -> str:
         return self.canonical.get(name, name)

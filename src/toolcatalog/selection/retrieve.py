@@ -79,10 +79,33 @@ class Pool:
     vouched: npt.NDArray[np.bool_] | None = None
 
 
+# top_indexes: catalogs of SAMPLE_MIN tools or more first find a floor from every
+# SAMPLE_STRIDE-th score.
+SAMPLE_MIN = 20_000
+SAMPLE_STRIDE = 64
+
+
 def top_indexes(scores: npt.NDArray[np.float64], count: int) -> npt.NDArray[np.int64]:
     """Indexes of the `count` highest positive scores, best first, ties by index (tool name):
-    a partition then a sort of the few, not a sort of the whole catalog (0.5 ms at 10,000)."""
-    positive = np.flatnonzero(scores > 0)
+    a partition then a sort of the few, not a sort of the whole catalog (0.5 ms at 10,000).
+
+    In a large catalog the partition runs over the few scores that can be among the first
+    `count`: those at or above the count-th best of a strided sample (a sample's count-th
+    best is at most the whole's), the same answer from about 1/SAMPLE_STRIDE of the work
+    (100,000 tools, all scored: 2.0 -> 0.3 ms)."""
+    if len(scores) >= SAMPLE_MIN:
+        sample = scores[::SAMPLE_STRIDE]
+        if np.count_nonzero(sample > 0) >= count > 0:
+            floor = np.partition(sample, len(sample) - count)[len(sample) - count]
+            positive = np.flatnonzero(scores >= floor)
+            return _best_of(scores, positive, count)
+    return _best_of(scores, np.flatnonzero(scores > 0), count)
+
+
+def _best_of(
+    scores: npt.NDArray[np.float64], positive: npt.NDArray[np.int64], count: int
+) -> npt.NDArray[np.int64]:
+    """The `count` best of `positive` (indexes of positive scores holding the best)."""
     if len(positive) > count:
         cut = np.partition(scores[positive], len(positive) - count)[len(positive) - count]
         positive = positive[scores[positive] >= cut]
@@ -334,7 +357,12 @@ def retrieve(
     sure = not unsure(request)
     vouched = np.zeros(len(raw), dtype=bool)
     if capabilities or named:
-        for i, offered in enumerate(index.tool_capabilities):
+        # Only the tools offering a named capability, or named, can be lifted.
+        touched = {index.tool_position[name] for name in named}
+        for capability in capabilities:
+            touched.update(index.offering(capability))
+        for i in sorted(touched):
+            offered = index.tool_capabilities[i]
             lift = 0.0
             if capabilities and offered & capabilities:
                 lift += CAPABILITY_BOOST * confidence * reference
