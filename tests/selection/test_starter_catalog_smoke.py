@@ -47,3 +47,17 @@ def test_a_sure_stage_a_capability_retrieves_the_tool_the_words_do_not_name() ->
     )
     assert result.decision is not None
     assert result.decision.tool == "free"
+
+
+@pytest.mark.skipif(not CATALOG.is_dir(), reason="no starter catalog in this checkout")
+def test_a_diagnosis_gets_an_interactive_way_and_an_action_its_own_pattern() -> None:
+    # Issue #13: a symptom to explain is answered now, not by du's ten-second deep scan run
+    # off-peak; "restart" is restart_unit, not reload_unit.
+    selector = Selector(FolderSource(CATALOG), Settings(llm_url=None, semantic=False))
+    for text, tool, pattern in [
+        ("used space doesn't add up on /data, something is eating it", "du", "top_level_summary"),
+        ("restart nginx", "systemctl", "restart_unit"),
+    ]:
+        decision = selector.select(SelectionRequest(request=text)).decision
+        assert decision is not None
+        assert (decision.tool, decision.pattern) == (tool, pattern)

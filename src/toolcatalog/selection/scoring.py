@@ -99,11 +99,28 @@ _QUESTION = re.compile(
     r"^\s*(why|what|what's|whats|which|who|where|when|how|is|are|does|do|did|can|could|"
     r"has|have)\b|\?\s*$"
 )
+# ...and so does a diagnosis: a question in a later clause ("the root partition is at 97%,
+# what's taking the space"), or a symptom stated for someone to explain ("used space doesn't
+# add up on /data", "the GPO isn't applying", "explorer keeps crashing"), or asked to be
+# found out. A request for a long run says so in its own words ("overnight", "follow",
+# "record"), and its patterns are then all background or it names a mode.
+_DIAGNOSIS = re.compile(
+    r"[,;:]\s*(why|what|what's|whats|which|who|where|how)\b"
+    r"|\b(does ?n[o']t|do ?n[o']t|is ?n[o']t|are ?n[o']t|wo ?n[o']t|can ?n[o']t|cannot|"
+    r"did ?n[o']t) (add up|work|apply|applying|start|load|show|match|respond|resolve|boot)"
+    r"|\bkeeps? (crashing|failing|restarting|dying|dropping|timing out|hanging)"
+    r"|\b(find out|figure out|work out|troubleshoot|diagnose|investigate) (why|what|which|who"
+    r"|where|how)\b"
+)
 
 
 def wants_answer_now(request: SelectionRequest, prefs: PreferencesUsed) -> bool:
-    """A question asked under the default preference (see _QUESTION)."""
-    return prefs.source == "default" and bool(_QUESTION.search(request.request.lower()))
+    """A question or a diagnosis asked under the default preference (see _QUESTION and
+    _DIAGNOSIS)."""
+    if prefs.source != "default":
+        return False
+    text = request.request.lower()
+    return bool(_QUESTION.search(text) or _DIAGNOSIS.search(text))
 
 
 def infer_mode(text: str) -> Mode | None:
