@@ -4,7 +4,8 @@ rebuild as after a hot reload), tool embedding time, and `/api/v1/select` HTTP t
 against a real `toolcatalog serve`.
 
     python bench/select_bench.py [--catalog catalog] [--tools 10000] [--queries FILE.jsonl]
-        [--rounds 3] [--no-semantic] [--terse 6608] [--http SECONDS] [--connections 8]
+        [--rounds 3] [--no-semantic] [--terse 6608] [--scale 100000] [--http SECONDS]
+        [--connections 8]
 
 The generated tools reuse the starter catalog's wording, shuffled and renamed, so the index
 has a realistic vocabulary and posting lengths. LLM tie-breaks are off.
@@ -16,6 +17,10 @@ catalog's ~72,000 texts takes minutes and its word salad means nothing, so there
 vector is the normalised sum of its words' real embeddings while requests are really encoded:
 the latency is real (the encoder, the cosine scan over every text vector and the exact
 scores of the tools it leaves in doubt), the rankings are not.
+
+`--scale N` adds lexical selects over N tools of bench/import_bench.py's generator, the
+catalog bench/scale.py serves (every tool holds the words "generated" and "tool", so those
+postings cover the whole catalog), with scale.py's request first.
 
 `--terse N` adds a catalog of N terse tools (bench/terse.py: a name and a one-sentence
 description, as a public tool list arrives; 6,608 is the tldr pages' count) whose ~2 N texts
@@ -62,6 +67,10 @@ FALLBACK_QUERIES = [
     "is port 443 open on api.example.com",
     "show the last 100 lines of the app log",
 ]
+
+
+# bench/scale.py's select request: three of its words are in every generated tool.
+SCALE_REQUEST = "check disk usage with generated tool 4242"
 
 
 class StaticSource:
@@ -255,6 +264,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--terse", default=0, type=int, help="also a catalog of this many terse tools, embedded"
     )
+    parser.add_argument(
+        "--scale",
+        default=0,
+        type=int,
+        help="also lexical selects on this many tools of bench/import_bench's generator "
+        "(bench/scale.py's catalog: every tool shares 'generated tool')",
+    )
     parser.add_argument("--http", default=0.0, type=float, help="seconds of /select load")
     parser.add_argument("--connections", default=8, type=int)
     args = parser.parse_args(argv)
@@ -283,6 +299,12 @@ def main(argv: list[str] | None = None) -> int:
         measure("terse", terse, queries, args.rounds)
         if semantic:
             measure_semantic("terse", terse, queries, args.rounds, random=False)
+    if args.scale:
+        from import_bench import generate
+
+        tools = tuple(generate(args.scale))
+        scaled = CatalogSnapshot(tools, 1, datetime.now(UTC), starter.vocabulary, "scale")
+        measure("scale", scaled, [SCALE_REQUEST, *queries], 1)
     if args.http > 0:
         measure_http(queries, args.http, args.connections)
     return 0

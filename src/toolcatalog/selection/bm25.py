@@ -184,12 +184,13 @@ class BM25FIndex:
                 continue
             lo, hi = self._offsets[i], self._offsets[i + 1]
             # Postings are sorted and distinct, so n of them are every document in order.
-            docs = slice(None) if hi - lo == n else self._docs[lo:hi]
-            scores[docs] += self._contrib[lo:hi] * weight
+            docs = None if hi - lo == n else self._docs[lo:hi]
+            contrib = self._contrib[lo:hi]
+            _add(scores, docs, contrib if weight == 1.0 else contrib * weight)
             if term in covering:  # other terms add zeros to these, changing no bit
                 evidence = self._evidence[lo:hi]
-                cover[docs] += evidence * (self.idf[i] * covering[term])
-                count[docs] += evidence
+                _add(cover, docs, evidence * (self.idf[i] * covering[term]))
+                _add(count, docs, evidence)
         return scores, cover, count
 
     def terms_in(self, docs: Sequence[int], terms: Iterable[str]) -> list[list[str]]:
@@ -296,6 +297,14 @@ def field_averages(docs: Iterable[Document], fields: Iterable[str]) -> dict[str,
         for name, terms in doc:
             totals[name] += len(terms)
     return {f: t / max(count, 1) for f, t in totals.items()}
+
+
+def _add(into: FloatArray, docs: IntArray | None, values: FloatArray) -> None:
+    """`into[docs] += values` in place; None: every document."""
+    if docs is None:
+        into += values
+    else:
+        into[docs] += values
 
 
 def _deletions(word: str) -> set[str]:
