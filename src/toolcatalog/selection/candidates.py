@@ -38,7 +38,8 @@ from toolcatalog.selection.text import in_user_words, stem, user_words
 PATTERN_SHARE = 0.25
 PATTERN_SMOOTHING = 1.0
 # See scoring.wants_answer_now: enough to put a tool's inline pattern first, too little to
-# hand the request to another tool on its own.
+# hand the request to another tool on its own (a tool with no inline pattern keeps its
+# relevance: "which process is hammering the disk" lost iotop, all of whose ways sample).
 BACKGROUND_FACTOR = 0.9
 _TOKEN = re.compile(r"[a-z][a-z-]*")
 # A change that names the requested action only in its use cases ("roll back a bad update")
@@ -220,6 +221,9 @@ class CandidateEnumerator:
         own = self.index.pattern_scores(tool_index, pool.retrieval.weighted)
         top_own = max(own, default=0.0)
         start = int(self.index.pattern_start[tool_index])
+        # Only the choice among a tool's patterns moves: a tool whose every way runs in the
+        # background (iotop samples for seconds) keeps its place among the tools.
+        interactive = interactive and not all(p.estimate.background for p in ruled.allowed)
         out = []
         for p in ruled.allowed:
             fit = (own[p.j - start] + PATTERN_SMOOTHING) / (top_own + PATTERN_SMOOTHING)
