@@ -446,7 +446,12 @@ def test_closing_the_engine_stops_a_filling_index_at_its_next_step(tmp_path: Pat
 
 def test_texts_shared_by_tools_are_scanned_once_and_score_as_before(tmp_path: Path) -> None:
     from toolcatalog.model.tool import Tool
-    from toolcatalog.selection.semantic import SemanticEngine, tool_texts
+    from toolcatalog.selection.semantic import (
+        NAME_KIND,
+        NAME_WEIGHT,
+        SemanticEngine,
+        tool_texts,
+    )
 
     def vector(text: str) -> np.ndarray:
         v = np.array([len(text), text.count("e") + 1, sum(map(ord, text)) % 97 + 1], np.float32)
@@ -477,5 +482,31 @@ def test_texts_shared_by_tools_are_scanned_once_and_score_as_before(tmp_path: Pa
         by_kind: dict[int, float] = {}
         for kind, text in tool_texts(tool):
             by_kind[kind] = max(by_kind.get(kind, -1.0), float(vector(text) @ query))
+        name = by_kind.pop(NAME_KIND)  # its own field, not in the best single cosine
         assert best[k] == pytest.approx(max(by_kind.values()), abs=1e-6)
-        assert mean[k] == pytest.approx(sum(by_kind.values()) / len(by_kind), abs=1e-6)
+        fields = sum(by_kind.values()) / len(by_kind)
+        expected = (1 - NAME_WEIGHT) * fields + NAME_WEIGHT * name
+        assert mean[k] == pytest.approx(expected, abs=1e-6)
+
+
+def test_only_a_tool_without_examples_has_its_name_as_a_field_of_its_own() -> None:
+    from toolcatalog.model.tool import Tool
+    from toolcatalog.selection.semantic import NAME_KIND, tool_texts
+
+    base = {
+        "name": "finance_tool",
+        "description": "Stay informed with the latest financial updates.",
+        "platform": "linux",
+        "category": "system",
+        "capabilities": [
+            {
+                "name": "use",
+                "description": "Use it.",
+                "patterns": [{"name": "p", "description": "P."}],
+            }
+        ],
+    }
+    terse = tool_texts(Tool.model_validate(base))
+    assert terse[-1] == (NAME_KIND, "finance tool")
+    examples = tool_texts(Tool.model_validate({**base, "examples": ["price of tesla stock"]}))
+    assert all(kind != NAME_KIND for kind, _text in examples)
