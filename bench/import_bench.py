@@ -4,24 +4,34 @@ With `--terse`, terse tools instead (bench/terse.py: a name and a one-sentence d
 6,608 of them, the tldr pages' count, should import in under 10 s).
 
     python bench/import_bench.py [--tools 10000] [--terse] [--database-url URL]
+    python bench/import_bench.py --baseline-src /tmp/base/src   # then the same with old code
 
 Without --database-url (or DATABASE_URL) a private embedded PostgreSQL is started in a
-temporary folder and removed afterwards.
+temporary folder and removed afterwards; then the import's CPU is printed split between this
+process and PostgreSQL's (every process of that server), which on a shared machine says more
+than the wall time. `--baseline-src DIR` runs the same import again in a fresh process with
+the `toolcatalog` package of DIR (e.g. `git archive main | tar -x -C /tmp/base`), alternating
+`--rounds` times.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import asyncpg
+import psutil
 from terse import generated_terse
 
+import toolcatalog
 from toolcatalog.catalog.service import Actor, ToolCatalogService
 from toolcatalog.config import Settings
 from toolcatalog.model.tool import Tool
@@ -32,6 +42,9 @@ from toolcatalog.store.migrate import migrate
 
 PLATFORMS = ["linux", "windows", "cross-platform", "kubernetes", "cloud", "custom"]
 CAPABILITIES = ["disk_usage", "process_list", "log_search", "dns_lookup", "metrics_query"]
+
+
+BENCH = Path(__file__).resolve().parent
 
 
 def generate(n: int) -> list[Tool]:
@@ -88,31 +101,69 @@ def generate_terse(n: int) -> list[Tool]:
     return [Tool.model_validate(d) for d in generated_terse(base, n)]
 
 
-async def run(n: int, url: str, terse: bool = False) -> None:
+def server_cpu_s(data_dir: Path | None) -> float:
+    """CPU seconds used so far by the embedded server's processes (nan for another server)."""
+    try:
+        if data_dir is None:
+            raise FileNotFoundError
+        postmaster = psutil.Process(int((data_dir / "postmaster.pid").read_text().split()[0]))
+        procs = [postmaster, *postmaster.children()]
+    except (OSError, ValueError, psutil.Error):
+        return float("nan")
+    total = 0.0
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            cpu = proc.cpu_times()
+            total += cpu.user + cpu.system + cpu.children_user + cpu.children_system
+    return total
+
+
+def client_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def run(n: int, url: str, terse: bool = False, data_dir: Path | None = None) -> None:
     conn = await asyncpg.connect(url)
     await migrate(conn)
     await conn.close()
     settings = Settings(
-        database_url=url, import_on_start=False, catalog_dir=None, db_command_timeout_s=600
+        database_url=url, import_on_start=False, catalog_dir=None, db_command_timeout_s=3600
     )
     db = Database(settings)
     await db.open()
     service = ToolCatalogService(db, settings)
     t0 = time.perf_counter()
     tools = generate_terse(n) if terse else generate(n)
+    client0, server0 = client_cpu_s(), server_cpu_s(data_dir)
     t1 = time.perf_counter()
     report = await service.import_definitions(tools, actor=Actor("bench"))
     t2 = time.perf_counter()
+    client1, server1 = client_cpu_s(), server_cpu_s(data_dir)
     again = await service.import_definitions(tools, actor=Actor("bench"))
     t3 = time.perf_counter()
     await db.close()
     patterns = sum(t.pattern_count() for t in tools)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"code: {Path(toolcatalog.__file__).parent}; load average {os.getloadavg()[0]:.1f}")
     print(f"tools: {n} ({patterns} patterns); created {len(report.created)}")
     print(f"generate + validate models: {t1 - t0:.2f} s")
     print(f"import (one transaction):   {t2 - t1:.2f} s  -> {n / (t2 - t1):,.0f} tools/s")
+    print(f"  CPU: client {client1 - client0:.2f} s, PostgreSQL {server1 - server0:.2f} s")
     print(f"re-import, all unchanged:   {t3 - t2:.2f} s  ({len(again.unchanged)} unchanged)")
     print(f"peak RSS: {peak_mb:.0f} MiB")
+
+
+def compare(args: argparse.Namespace) -> None:
+    """The baseline's import and ours, alternating, each in a fresh process and server."""
+    ours = Path(__file__).resolve().parent.parent / "src"
+    cmd = [sys.executable, __file__, "--tools", str(args.tools), *(["--terse"] * args.terse)]
+    if args.database_url:
+        cmd += ["--database-url", args.database_url]
+    for _ in range(args.rounds):
+        for src in (args.baseline_src.resolve(), ours):
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), str(BENCH)])}
+            subprocess.run(cmd, env=env, check=True)
 
 
 def main() -> None:
@@ -120,14 +171,19 @@ def main() -> None:
     parser.add_argument("--tools", type=int, default=10_000)
     parser.add_argument("--terse", action="store_true", help="terse tools (bench/terse.py)")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument("--baseline-src", type=Path, help="old code's src/ to compare with")
+    parser.add_argument("--rounds", type=int, default=1, help="with --baseline-src")
     args = parser.parse_args()
+    if args.baseline_src:
+        compare(args)
+        return
     if args.database_url:
         asyncio.run(run(args.tools, args.database_url, args.terse))
         return
     with tempfile.TemporaryDirectory(prefix="toolcatalog-bench-") as folder:
         server = EmbeddedPostgres(Path(folder) / "pgdata", cleanup="delete")
         try:
-            asyncio.run(run(args.tools, server.start(), args.terse))
+            asyncio.run(run(args.tools, server.start(), args.terse, Path(folder) / "pgdata"))
         finally:
             server.stop()
 
