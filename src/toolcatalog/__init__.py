@@ -10,9 +10,10 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from toolcatalog.catalog.imports import ImportReport
     from toolcatalog.catalog.service import ToolCatalogService
     from toolcatalog.catalog.views import CachedTool
-    from toolcatalog.catalog.writes import Actor, ImportReport
+    from toolcatalog.catalog.writes import Actor
     from toolcatalog.config import Settings
     from toolcatalog.errors import (
         CatalogError,
@@ -73,7 +74,7 @@ _DEFINED_IN = {
     "Execution": "toolcatalog.model.tool",
     "Expression": "toolcatalog.model.expressions",
     "ExpressionError": "toolcatalog.model.expressions",
-    "ImportReport": "toolcatalog.catalog.writes",
+    "ImportReport": "toolcatalog.catalog.imports",
     "InvalidDefinition": "toolcatalog.errors",
     "NotFound": "toolcatalog.errors",
     "Pattern": "toolcatalog.model.tool",

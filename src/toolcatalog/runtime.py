@@ -26,11 +26,12 @@ from toolcatalog.catalog.changes import ChangeListener, ChangeNotice
 from toolcatalog.catalog.experiments import ExperimentService
 from toolcatalog.catalog.feedback import FeedbackService
 from toolcatalog.catalog.health import DatabaseHealth
+from toolcatalog.catalog.imports import ImportReport
 from toolcatalog.catalog.keys import ApiKeyService, ensure_initial_admin_key
 from toolcatalog.catalog.selection_log import SelectionLog
 from toolcatalog.catalog.service import ToolCatalogService
 from toolcatalog.catalog.telemetry import TelemetryService
-from toolcatalog.catalog.writes import Actor, ImportReport
+from toolcatalog.catalog.writes import Actor
 from toolcatalog.config import Settings, toolcatalog_version
 from toolcatalog.errors import CatalogError
 from toolcatalog.formats.catalog_folder import read_catalog_folder

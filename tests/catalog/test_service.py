@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from builders import make_tool, tool_doc
-from toolcatalog.catalog.documents import canonical_definition
+from toolcatalog.catalog.documents import canonical_definition, diff_documents
 from toolcatalog.catalog.service import Actor, ToolCatalogService
 from toolcatalog.errors import Conflict, InvalidDefinition, NotFound, PreconditionFailed
 from toolcatalog.model.listing import ToolFilter
@@ -125,6 +125,32 @@ async def test_every_write_is_audited_with_a_diff(service: ToolCatalogService) -
     ]
     assert entries[0].diff == [{"op": "change", "path": "enabled", "from": True, "to": False}]
     assert {(e.actor, e.request_id) for e in entries} == {("alice", "req-1")}
+
+
+async def test_an_import_records_each_creation_as_a_single_write_would(
+    service: ToolCatalogService,
+) -> None:
+    # An import's versions and audit entries are written in chunks beside the planning
+    # thread; they must read back as the document and as diff_documents({}, document).
+    actor = Actor("bob", request_id="req-2", client_address="10.0.0.2")
+    tools = [
+        make_tool("alpha_tool", tags=["disk", "linux"], display_name="Alpha"),
+        make_tool("beta_tool"),
+    ]
+    await service.import_definitions(tools, actor=actor)
+    for tool in tools:
+        definition = canonical_definition(tool)
+        [entry] = await service.audit(tool_name=tool.name)
+        assert (entry.action, entry.actor, entry.revision_before, entry.revision_after) == (
+            "import",
+            "bob",
+            None,
+            1,
+        )
+        assert (entry.request_id, entry.client_address) == ("req-2", "10.0.0.2")
+        assert entry.diff == diff_documents({}, definition)
+        [version] = await service.versions(tool.name)
+        assert (version.definition, version.actor, version.action) == (definition, "bob", "import")
 
 
 async def test_cached_reads_do_not_query_again(service: ToolCatalogService) -> None:

@@ -52,6 +52,11 @@ class ImportPlan:
     def changed(self) -> int:
         return len(self.inserts) + len(self.updates)
 
+    def extend(self, other: ImportPlan) -> None:
+        """Add a plan of other tools (an import planned in chunks)."""
+        for name in ImportPlan.__slots__:
+            getattr(self, name).extend(getattr(other, name))
+
 
 def plan_import(
     tools: Sequence[Tool],

@@ -1,6 +1,7 @@
 """ToolCatalogService: the one object the doors and the selector read and write the catalog
 through. Reads are answered from this process's CatalogState (state.py); writes are
-CatalogWrites (writes.py); history and audit are read from the database as they are asked.
+CatalogWrites (writes.py) and CatalogImports (imports.py); history and audit are read from
+the database as they are asked.
 """
 
 from __future__ import annotations
@@ -10,16 +11,11 @@ from typing import Any
 
 from toolcatalog.catalog.changes import ChangeNotice
 from toolcatalog.catalog.documents import diff_documents
+from toolcatalog.catalog.imports import CatalogImports, ImportReport
 from toolcatalog.catalog.registry import RegistryServer, registry_servers
 from toolcatalog.catalog.state import CatalogState
 from toolcatalog.catalog.views import CachedTool, ToolPage, decode_cursor, encode_cursor
-from toolcatalog.catalog.writes import (
-    Actor,
-    CatalogWrites,
-    ImportReport,
-    require_tool,
-    validate_tool,
-)
+from toolcatalog.catalog.writes import Actor, require_tool, validate_tool
 from toolcatalog.config import Settings
 from toolcatalog.errors import NotFound
 from toolcatalog.model.history import AuditRecord, VersionRecord, VersionSummary
@@ -42,7 +38,7 @@ __all__ = [
 ]
 
 
-class ToolCatalogService(CatalogWrites):
+class ToolCatalogService(CatalogImports):
     """Reads (from memory) and writes (transactional, audited, published) of the catalog."""
 
     def __init__(self, db: Database, settings: Settings, *, instance_id: str = "local") -> None:

@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 import anyio
 import httpx
 
+from toolcatalog.catalog.imports import ImportReport
 from toolcatalog.catalog.service import ToolCatalogService
-from toolcatalog.catalog.writes import Actor, ImportReport
+from toolcatalog.catalog.writes import Actor
 from toolcatalog.errors import InvalidDefinition, Problem, UpstreamUnavailable
 from toolcatalog.formats.definitions import MAX_FILE_BYTES, parse_text, read_definition_file
 from toolcatalog.formats.mcp_tools import tools_from_mcp

@@ -1,16 +1,16 @@
-"""CatalogWrites: every change to the catalog. Each is validate, plan, apply in one
-transaction (tool rows, `tool_versions`, `tool_audit_log`, the catalog generation and a change
-notification that PostgreSQL delivers only if it commits), then publish to this process's
-state right after the commit."""
+"""CatalogWrites: the changes to one tool (create, replace, patch, enable, delete, roll back),
+an environment, or a reload. Each is validate, plan, apply in one transaction (tool rows,
+`tool_versions`, `tool_audit_log`, the catalog generation and a change notification that
+PostgreSQL delivers only if it commits), then publish to this process's state right after the
+commit. Imports of many tools at once are catalog/imports.py."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable, Collection, Sequence
-from contextlib import nullcontext
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,10 +24,7 @@ from toolcatalog.catalog.documents import (
     make_etag,
     merge_patch,
 )
-from toolcatalog.catalog.environments import import_environments, store_environment
-from toolcatalog.catalog.heap import collector_paused
-from toolcatalog.catalog.import_plan import Drift, plan_import
-from toolcatalog.catalog.migration import ImportedHistory
+from toolcatalog.catalog.environments import store_environment
 from toolcatalog.catalog.state import CatalogState
 from toolcatalog.catalog.views import CachedTool
 from toolcatalog.errors import Conflict, InvalidDefinition, NotFound, PreconditionFailed, Problem
@@ -36,13 +33,11 @@ from toolcatalog.formats.problems import (
     nul_problems,
     problems_from_validation,
 )
-from toolcatalog.model.environment import EnvironmentPolicies, EnvironmentRules
+from toolcatalog.model.environment import EnvironmentRules
 from toolcatalog.model.tool import Status, Tool
-from toolcatalog.model.vocabulary import Vocabulary
 from toolcatalog.store import audit as audit_store
 from toolcatalog.store import tools as tool_store
 from toolcatalog.store import versions as version_store
-from toolcatalog.store import vocabulary as vocabulary_store
 from toolcatalog.store.audit import AuditWrite
 from toolcatalog.store.database import Database
 from toolcatalog.store.tools import ToolRecord, ToolWrite
@@ -59,27 +54,6 @@ class Actor:
     name: str = "system"
     request_id: str | None = None
     client_address: str | None = None
-
-
-@dataclass(slots=True)
-class ImportReport:
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    dry_run: bool = False
-    generation: int | None = None
-    history: tuple[int, int] = (0, 0)  # migrated audit entries and telemetry rows written
-    drifted: list[Drift] = field(default_factory=list)  # upstream changed since pinned
-
-    @property
-    def held(self) -> list[str]:
-        """Drifted tools left as they were (not accepted)."""
-        return [d.name for d in self.drifted if not d.accepted]
-
-    @property
-    def changed(self) -> int:
-        return len(self.created) + len(self.updated)
 
 
 def validate_tool(data: Any) -> Tool:
@@ -146,10 +120,10 @@ def _planned(
         return None
     rev = old.revision + 1
     write = ToolWrite(tool, definition, rev, make_etag(definition, rev))
-    return write, _audit_entry(actor, action, write, old)
+    return write, audit_entry(actor, action, write, old)
 
 
-def _audit_entry(actor: Actor, action: str, write: ToolWrite, old: ToolRecord | None) -> AuditWrite:
+def audit_entry(actor: Actor, action: str, write: ToolWrite, old: ToolRecord | None) -> AuditWrite:
     """The audit entry of one tool's write: an import's change of an existing tool is an
     update."""
     return AuditWrite(
@@ -164,12 +138,22 @@ def _audit_entry(actor: Actor, action: str, write: ToolWrite, old: ToolRecord | 
     )
 
 
-# Imports of this many tools run with the cyclic collector paused (see import_definitions).
-_PAUSE_COLLECTOR_FROM = 1_000
-
-
-class _DryRunRollback(Exception):
-    """Raised inside a dry-run transaction to roll it back."""
+async def record_history(
+    conn: Any,
+    actor: Actor,
+    writes: Sequence[tuple[ToolWrite, ToolRecord | None, int]],
+    action: str,
+    audits: Sequence[AuditWrite] | None = None,
+) -> None:
+    """The versions and audit entries of written tools ((write, old row or None, id)), in
+    the caller's transaction; `audits`: the entries when the caller built them already."""
+    await version_store.insert_versions(
+        conn,
+        [VersionWrite(tid, w.revision, w.definition, actor.name, action) for w, _, tid in writes],
+    )
+    if audits is None:
+        audits = [audit_entry(actor, action, w, old) for w, old, _ in writes]
+    await audit_store.insert_audit(conn, audits)
 
 
 class CatalogWrites:
@@ -182,75 +166,6 @@ class CatalogWrites:
         self.instance_id = instance_id
         self.reloads: deque[dict[str, Any]] = deque(maxlen=100)
 
-    async def import_definitions(
-        self,
-        tools: Sequence[Tool],
-        *,
-        actor: Actor = Actor(),
-        overwrite: bool = True,
-        dry_run: bool = False,
-        vocabulary: Vocabulary | None = None,
-        history: ImportedHistory | None = None,
-        environments: EnvironmentPolicies | None = None,
-        accept_drift: bool | Collection[str] = False,
-    ) -> ImportReport:
-        """Create or update many tools in one transaction: all or nothing (see plan_import;
-        `accept_drift` says which drifted upstream tools to update).
-        `dry_run` runs the whole transaction, including database constraints, then rolls
-        it back. `history` (migrated from the seed) is written, once, for the tools this
-        import creates or changes, in the same transaction."""
-        report = ImportReport(dry_run=dry_run)
-        # The import's own work allocates millions of objects at 100,000 tools (documents,
-        # rows, diffs) beside the caller's validated tools: the cyclic collector walking them
-        # was half its Python time (10,000 tools: 3.4 -> 1.6 s of CPU paused). Other requests'
-        # cyclic garbage meanwhile waits for the end of the import, not longer.
-        with collector_paused() if len(tools) >= _PAUSE_COLLECTOR_FROM else nullcontext():
-            try:
-                async with self.db.transaction("import") as conn:
-                    existing = await tool_store.fetch_tools(
-                        conn, [t.name for t in tools], for_update=True
-                    )
-                    plan = plan_import(
-                        tools, existing, overwrite=overwrite, accept_drift=accept_drift
-                    )
-                    report.created, report.updated = plan.created, plan.updated
-                    report.drifted = plan.drifted
-                    report.unchanged, report.skipped = plan.unchanged, plan.skipped
-                    vocabulary_changed = False
-                    if vocabulary is not None:
-                        vocabulary_changed = await vocabulary_store.replace_vocabulary(
-                            conn, vocabulary.vocabulary
-                        )
-                    if environments is not None:
-                        names = await import_environments(conn, actor, environments)
-                        vocabulary_changed = vocabulary_changed or bool(names)
-                    if plan.changed or vocabulary_changed:
-                        ids = await tool_store.insert_tools(conn, plan.inserts)
-                        ids |= await tool_store.update_tools(conn, [w for w, _ in plan.updates])
-                        await self._record_history(
-                            conn,
-                            actor,
-                            [(w, None, ids[w.tool.name]) for w in plan.inserts]
-                            + [(w, old, ids[w.tool.name]) for w, old in plan.updates],
-                            action="import",
-                        )
-                        if history is not None:
-                            changed = {*report.created, *report.updated}
-                            report.history = await history.write(conn, changed)
-                        report.generation = await self._publish(
-                            conn, [*report.created, *report.updated], everything=vocabulary_changed
-                        )
-                    if dry_run:
-                        raise _DryRunRollback
-            except _DryRunRollback:
-                report.generation = None
-                return report
-        if report.generation is not None:
-            await self.state.reread(
-                [*report.created, *report.updated], everything=vocabulary_changed
-            )
-        return report
-
     async def create_tool(self, tool: Tool, *, actor: Actor = Actor()) -> CachedTool:
         async with self.db.transaction("create_tool") as conn:
             if await tool_store.fetch_tool(conn, tool.name) is not None:
@@ -258,9 +173,9 @@ class CatalogWrites:
             definition = canonical_definition(tool)
             write = ToolWrite(tool, definition, 1, make_etag(definition, 1))
             ids = await tool_store.insert_tools(conn, [write])
-            await self._record_history(conn, actor, [(write, None, ids[tool.name])], "create")
+            await record_history(conn, actor, [(write, None, ids[tool.name])], "create")
             record = await require_tool(conn, tool.name)
-            generation = await self._publish(conn, [tool.name])
+            generation = await self.publish(conn, [tool.name])
         return self.state.written(record, generation)
 
     async def replace_tool(
@@ -346,7 +261,7 @@ class CatalogWrites:
                     )
                 ],
             )
-            generation = await self._publish(conn, [name])
+            generation = await self.publish(conn, [name])
         self.state.removed(name, generation)
         return None
 
@@ -406,24 +321,6 @@ class CatalogWrites:
             "applied; try again"
         )
 
-    async def _record_history(
-        self,
-        conn: Any,
-        actor: Actor,
-        writes: list[tuple[ToolWrite, ToolRecord | None, int]],
-        action: str,
-    ) -> None:
-        await version_store.insert_versions(
-            conn,
-            [
-                VersionWrite(tid, w.revision, w.definition, actor.name, action)
-                for w, _, tid in writes
-            ],
-        )
-        await audit_store.insert_audit(
-            conn, [_audit_entry(actor, action, w, old) for w, old, _ in writes]
-        )
-
     async def put_environment(
         self, name: str, rules: EnvironmentRules, *, actor: Actor = Actor()
     ) -> int:
@@ -431,11 +328,11 @@ class CatalogWrites:
         snapshot through the change notice; returns the environment's revision."""
         async with self.db.transaction("put_environment") as conn:
             revision = await store_environment(conn, name, rules, actor)
-            await self._publish(conn, [], everything=True)
+            await self.publish(conn, [], everything=True)
         await self.state.reread([], everything=True)
         return revision
 
-    async def _publish(self, conn: Any, names: list[str], *, everything: bool = False) -> int:
+    async def publish(self, conn: Any, names: list[str], *, everything: bool = False) -> int:
         """Bump the generation and queue the notice: the last statements of a write, as the
         generation row is one for the whole catalog and every writer waits for its lock from
         here to the commit."""
@@ -461,7 +358,7 @@ class CatalogWrites:
                     [AuditWrite(actor.name, "reload", None, None, None, [],
                                 actor.request_id, actor.client_address)],
                 )  # fmt: skip
-                generation = await self._publish(conn, [], everything=True)
+                generation = await self.publish(conn, [], everything=True)
             await self.state.reread([], everything=True)
             snapshot = await self.state.snapshot()
         except Exception as exc:

@@ -10,12 +10,13 @@ from typing import Annotated
 import typer
 
 from toolcatalog.catalog.checks import tool_warnings, vocabulary_warnings
+from toolcatalog.catalog.imports import ImportReport
 from toolcatalog.catalog.migration import (
     DatabaseMigration,
     ImportedHistory,
     read_opsconductor_database,
 )
-from toolcatalog.catalog.writes import Actor, ImportReport
+from toolcatalog.catalog.writes import Actor
 from toolcatalog.cli import findings, output
 from toolcatalog.cli import migration as migration_output
 from toolcatalog.cli.output import JsonFlag

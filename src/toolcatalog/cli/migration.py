@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from toolcatalog.catalog.imports import ImportReport
 from toolcatalog.catalog.migration import DatabaseMigration
-from toolcatalog.catalog.writes import ImportReport
 from toolcatalog.cli import output
 from toolcatalog.errors import InvalidDefinition, Problem
 from toolcatalog.formats.opsconductor import Kind, MigrationReport
