@@ -6,6 +6,11 @@ against a real `toolcatalog serve`.
     python bench/select_bench.py [--catalog catalog] [--tools 10000] [--queries FILE.jsonl]
         [--rounds 3] [--no-semantic] [--terse 6608] [--scale 100000] [--http SECONDS]
         [--connections 8]
+    python bench/select_bench.py --writes 20 [--tools 10000] [--no-semantic]
+
+`--writes N` measures only the selection index's update after each of N one-tool writes
+(CPU of the building thread), on the starter and the generated catalog; run it with
+PYTHONPATH=OTHER/src for another checkout's figures.
 
 The generated tools reuse the starter catalog's wording, shuffled and renamed, so the index
 has a realistic vocabulary and posting lengths. LLM tie-breaks are off.
@@ -221,6 +226,47 @@ class WordSumEncoder(OnnxMiniLMEncoder):
         return normed
 
 
+def written(snapshot: CatalogSnapshot, k: int) -> CatalogSnapshot:
+    """The snapshot after an update of one tool's description, the others the same objects
+    (as a catalog version hands them on)."""
+    tools = list(snapshot.tools)
+    at = (k * 7919) % len(tools)
+    tools[at] = tools[at].model_copy(update={"description": f"{tools[at].description} v{k}"})
+    return replace(snapshot, tools=tuple(tools), generation=snapshot.generation + 1)
+
+
+def measure_writes(name: str, snapshot: CatalogSnapshot, writes: int, semantic: bool) -> None:
+    """The selection index's update after each of `writes` one-tool writes, as the service's
+    selector makes it beside the loop (`_build_beside`): CPU seconds of the building thread
+    (median, max) and wall time. With `semantic`, the embeddings too (the starter catalog's
+    real ones; word-sum vectors for a generated catalog, see WordSumEncoder), after every
+    tool's are in."""
+    with tempfile.TemporaryDirectory() as home:
+        source = StaticSource(snapshot)
+        engine = None
+        if semantic and name != "starter":
+            engine = SemanticEngine(Path(home), load=WordSumEncoder)
+        settings = Settings(llm_url=None, semantic=semantic, home=Path(home))
+        selector = Selector(source, settings, engine=engine)
+        if semantic and not selector.wait_for_semantic(3600):
+            print(f"  writes: semantic unavailable ({selector.semantic_status})")
+            return
+        selector.select(SelectionRequest(request="warm up"))
+        cpu, wall = [], []
+        for k in range(writes):
+            source.snapshot_value = snapshot = written(snapshot, k)
+            started, thread = time.perf_counter(), time.thread_time()
+            selector._build_beside(snapshot)
+            cpu.append(time.thread_time() - thread)
+            wall.append(time.perf_counter() - started)
+        kind = "hybrid" if semantic else "lexical"
+        print(
+            f"{name:>10}: {len(snapshot.tools):>6} tools  index update per write ({kind}): "
+            f"CPU median {statistics.median(cpu) * 1000:7.1f} ms, max {max(cpu) * 1000:7.1f} ms;"
+            f" wall median {statistics.median(wall) * 1000:7.1f} ms ({writes} writes)"
+        )
+
+
 def measure_http(queries: list[str], seconds: float, connections: int) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from drivers import Op, run_python
@@ -273,6 +319,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--http", default=0.0, type=float, help="seconds of /select load")
     parser.add_argument("--connections", default=8, type=int)
+    parser.add_argument(
+        "--writes",
+        default=0,
+        type=int,
+        help="only the selection index's update per one-tool write, over this many writes",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     queries = FALLBACK_QUERIES
@@ -283,6 +335,13 @@ def main(argv: list[str] | None = None) -> int:
             if line.strip()
         ]
     starter = load_folder_snapshot(args.catalog, strict=False)
+    if args.writes:
+        semantic = not args.no_semantic and onnx_available()
+        for name, snapshot in [("starter", starter), ("generated", generated(starter, args.tools))]:
+            measure_writes(name, snapshot, args.writes, False)
+            if semantic:
+                measure_writes(name, snapshot, args.writes, True)
+        return 0
     measure("starter", starter, queries, args.rounds)
     semantic = not args.no_semantic and onnx_available()
     if not args.no_semantic and not semantic:

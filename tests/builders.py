@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from toolcatalog.config import Settings
+from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Tool
 
 
@@ -53,3 +54,19 @@ def make_settings(url: str, home: Path, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings.model_validate(values)
+
+
+class FixedSource:
+    """A selector's source that answers one snapshot (`value`, replaced by the test)."""
+
+    def __init__(self, snapshot: CatalogSnapshot) -> None:
+        self.value = snapshot
+
+    async def get_all_tools_with_structure(self) -> CatalogSnapshot:
+        return self.value
+
+    def snapshot(self) -> CatalogSnapshot:
+        return self.value
+
+    def peek_snapshot(self) -> CatalogSnapshot:
+        return self.value

@@ -14,10 +14,11 @@ generated tools went from 2.9 s (one token at a time) to about 0.5 s.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain, count
+from itertools import chain, compress, count
 
 import numpy as np
 import numpy.typing as npt
@@ -47,19 +48,31 @@ def saturate(tf: float) -> float:
     return tf / (K1 + tf)
 
 
-class _Components:
+class Interned:
     """Distinct component term lists, each interned and counted once. Keyed by the tuple's
     identity: the tokeniser's caches hand out one tuple per distinct text, and hashing long
-    tuples of terms cost more than the counting it saved."""
+    tuples of terms cost more than the counting it saved. Carried from one build to the next
+    of the same catalog (see BM25FIndex), so a write counts only its tool's new texts; one
+    build at a time uses it (`lock`)."""
 
     def __init__(self) -> None:
         # A term's id is the vocabulary's size when first seen: interning stays in C (map).
         self.vocab: defaultdict[str, int] = defaultdict(count().__next__)
         self.seen: dict[int, int] = {}
         self.keep: list[Terms] = []  # holds each keyed tuple, so its id cannot be reused
-        self.terms: list[list[int]] = []
-        self.counts: list[list[int]] = []
-        self.lengths: list[int] = []
+        self.used = 0  # distinct components the last build used
+        self.lock = threading.Lock()
+        self._terms: list[list[int]] = []  # components added since the last `arrays`
+        self._counts: list[list[int]] = []
+        self._lengths: list[int] = []
+        empty_int, empty_float = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        self._arrays: tuple[FloatArray, IntArray, IntArray, IntArray, FloatArray] = (
+            empty_float,
+            empty_int,
+            np.zeros(1, dtype=np.int64),
+            empty_int,
+            empty_float,
+        )
 
     def ids(self, components: Sequence[Terms]) -> list[int]:
         """The component id of each of `components`, adding those not seen before."""
@@ -72,39 +85,89 @@ class _Components:
     def _add(self, key: int, terms: Terms) -> None:
         self.keep.append(terms)
         counted = Counter(terms)  # counts in C; only distinct terms are interned
-        self.seen[key] = len(self.terms)
-        self.terms.append(list(map(self.vocab.__getitem__, counted)))
-        self.counts.append(list(counted.values()))
-        self.lengths.append(len(terms))
+        self.seen[key] = len(self.keep) - 1
+        self._terms.append(list(map(self.vocab.__getitem__, counted)))
+        self._counts.append(list(counted.values()))
+        self._lengths.append(len(terms))
+
+    def arrays(self) -> tuple[FloatArray, IntArray, IntArray, IntArray, FloatArray]:
+        """Per component: its length, its number of distinct terms and where they start in
+        the flat arrays of term ids and counts; then those two flat arrays."""
+        if not self._lengths:
+            return self._arrays
+        length, n, _start, terms, counts = self._arrays
+        new_n = np.fromiter(map(len, self._terms), dtype=np.int64, count=len(self._terms))
+        flat = int(new_n.sum())
+        n = np.concatenate((n, new_n))
+        self._arrays = (
+            np.concatenate((length, np.asarray(self._lengths, dtype=np.float64))),
+            n,
+            np.concatenate(([0], np.cumsum(n))),
+            np.concatenate(
+                (terms, np.fromiter(chain.from_iterable(self._terms), dtype=np.int64, count=flat))
+            ),
+            np.concatenate(
+                (
+                    counts,
+                    np.fromiter(chain.from_iterable(self._counts), dtype=np.float64, count=flat),
+                )
+            ),
+        )
+        self._terms, self._counts, self._lengths = [], [], []
+        return self._arrays
 
 
 class BM25FIndex:
-    """Immutable once built; `score` is safe to call from many threads."""
+    """Immutable once built; `score` is safe to call from many threads.
+
+    `parts` carries the interned components of an earlier build of the same catalog (a new
+    generation after a write): only the changed tools' new components are counted, and
+    `previous` (the index built with those parts last) lends its vocabulary and spelling
+    table when the terms did not change. The result is the same as a build from nothing:
+    term ids may differ, but every posting, statistic and score is equal to the bit (field
+    lengths are whole numbers, so their sums and averages do not depend on order)."""
 
     def __init__(
-        self, docs: Sequence[Document], fields: Mapping[str, FieldSpec], spelling: bool = True
+        self,
+        docs: Sequence[Document],
+        fields: Mapping[str, FieldSpec],
+        spelling: bool = True,
+        *,
+        parts: Interned | None = None,
+        previous: BM25FIndex | None = None,
+        kept: Sequence[int] = (),
     ) -> None:
+        """`kept[i]`: doc i's position in `previous` when it is unchanged (else -1); with
+        `parts` that `previous` was built with, its interned components are reused."""
         self.size = n = len(docs)
         self.fields = dict(fields)
         field_id = {name: i for i, name in enumerate(fields)}
         nf = len(field_id)
-        parts = _Components()
-        components = list(chain.from_iterable(docs))
-        names, texts = zip(*components, strict=True) if components else ((), ())
-        comps = np.asarray(parts.ids(texts), dtype=np.int64)
+        parts = parts if parts is not None else Interned()
+        self.parts = parts
+        # Each document's component ids and field ids (kept for the next generation).
+        reusable = previous is not None and previous.parts is parts and len(kept) == n
+        self._doc_parts: list[tuple[IntArray, IntArray]] = []
+        for i, doc in enumerate(docs):
+            j = kept[i] if reusable else -1
+            if previous is not None and j >= 0:
+                self._doc_parts.append(previous._doc_parts[j])
+                continue
+            names, texts = zip(*doc, strict=True) if doc else ((), ())
+            self._doc_parts.append(
+                (
+                    np.asarray(parts.ids(texts), dtype=np.int64),
+                    np.fromiter(map(field_id.__getitem__, names), dtype=np.int64, count=len(doc)),
+                )
+            )
+        per_doc = np.fromiter((len(c) for c, _f in self._doc_parts), dtype=np.int64, count=n)
+        empty = np.zeros(0, dtype=np.int64)
+        comps = np.concatenate([c for c, _f in self._doc_parts]) if n else empty
         # slot = document * fields + field, the cell of the (document, field) length table
-        slots = np.repeat(np.arange(n, dtype=np.int64) * nf, [len(doc) for doc in docs])
-        slots += np.fromiter(
-            map(field_id.__getitem__, names), dtype=np.int64, count=len(components)
-        )
-        self.vocab: dict[str, int] = dict(parts.vocab)
-        self.terms = list(parts.vocab)
-        comp_len = np.asarray(parts.lengths, dtype=np.float64)
-        comp_n = np.asarray([len(t) for t in parts.terms], dtype=np.int64)
-        comp_start = np.concatenate(([0], np.cumsum(comp_n)))
-        flat = int(comp_start[-1])
-        flat_terms = np.fromiter(chain.from_iterable(parts.terms), dtype=np.int64, count=flat)
-        flat_counts = np.fromiter(chain.from_iterable(parts.counts), dtype=np.float64, count=flat)
+        slots = np.repeat(np.arange(n, dtype=np.int64) * nf, per_doc)
+        slots += np.concatenate([f for _c, f in self._doc_parts]) if n else empty
+        parts.used = int(np.count_nonzero(np.bincount(comps, minlength=len(parts.keep))))
+        comp_len, comp_n, comp_start, flat_terms, flat_counts = parts.arrays()
         # Field lengths per document, and their averages over all documents.
         lengths = np.bincount(slots, weights=comp_len[comps], minlength=n * nf).reshape(n, nf)
         average = np.maximum(lengths.mean(axis=0) if n else np.ones(nf), 1.0)
@@ -124,11 +187,12 @@ class BM25FIndex:
         # Sum the fields of each (term, document) pair into one pseudo frequency; sorted by term
         # then document, so each term's postings are one slice.
         row_term = flat_terms[rows]
+        known = len(parts.vocab)
         key = row_term * max(n, 1) + row_doc
         # Rows are in document order, so a stable sort by term alone orders them by (term,
         # document). Term ids under 2**16 sort as uint16, which numpy radix-sorts: 18 ms for
         # the 1.5 million rows of 10,000 tools, against 145 ms sorting the int64 keys.
-        if len(self.vocab) < 2**16:
+        if known < 2**16:
             order = np.argsort(row_term.astype(np.uint16), kind="stable")
         else:
             order = np.argsort(key, kind="stable")
@@ -139,7 +203,28 @@ class BM25FIndex:
         unique = key[starts] if total else key
         pair_term = unique // max(n, 1)
         pair_doc = unique % max(n, 1)
-        df = np.bincount(pair_term, minlength=len(self.vocab)).astype(np.float64)
+        df = np.bincount(pair_term, minlength=known)
+        self._known = known
+        self.vocab: dict[str, int]
+        self.terms: list[str]
+        if df.all():
+            # Every term interned so far is in use (a build from nothing, or a write that
+            # removed no term): the ids are the interned ones.
+            if previous is not None and previous.parts is parts and previous._known == known:
+                self.vocab, self.terms = previous.vocab, previous.terms
+            else:
+                self.vocab = dict(parts.vocab)
+                self.terms = list(parts.vocab)
+        else:
+            # Terms only removed tools held: renumber the live ones, as a build from nothing
+            # would not know the others.
+            live = df > 0
+            renumber = np.cumsum(live) - 1
+            pair_term = renumber[pair_term]
+            df = df[live]
+            self.terms = list(compress(parts.vocab, live.tolist()))
+            self.vocab = dict(zip(self.terms, range(len(self.terms)), strict=True))
+        df = df.astype(np.float64)
         self.idf: FloatArray = np.log1p((self.size - df + 0.5) / (df + 0.5))
         self.df = df
         self.max_idf = float(np.log1p((self.size + 0.5) / 0.5))
@@ -147,8 +232,16 @@ class BM25FIndex:
         self._docs: IntArray = pair_doc
         self._contrib: FloatArray = self.idf[pair_term] * tf_sum / (K1 + tf_sum)
         self._evidence: FloatArray = strongest
-        # Built eagerly (about 3 ms per 1,000 terms) so no request pays for it.
-        self._deletes = self._build_deletes() if spelling else {}
+        # Built eagerly (about 3 ms per 1,000 terms) so no request pays for it; after a write,
+        # from the previous table and the terms that came and went.
+        self._deletes: dict[str, list[str]] = {}
+        if spelling:
+            if previous is not None and previous.vocab is self.vocab:
+                self._deletes = previous._deletes
+            elif previous is not None and previous._deletes:
+                self._deletes = _changed_deletes(previous._deletes, previous.vocab, self.vocab)
+            else:
+                self._deletes = _deletes_of(self.terms)
 
     def __contains__(self, term: str) -> bool:
         return term in self.vocab
@@ -226,17 +319,6 @@ class BM25FIndex:
             return None
         return max(sorted(found), key=lambda w: self.df[self.vocab[w]])
 
-    def _build_deletes(self) -> dict[str, list[str]]:
-        # Symmetric-delete spelling correction (SymSpell): each word and each of its one-letter
-        # deletions meet, covering insertions, deletions, substitutions and transpositions.
-        deletes: dict[str, list[str]] = {}
-        for word in self.terms:
-            if len(word) >= MIN_CORRECTED - 1 and word.isalpha():
-                deletes.setdefault(word, []).append(word)
-                for variant in _deletions(word):
-                    deletes.setdefault(variant, []).append(word)
-        return deletes
-
 
 class FieldScorer:
     """BM25F for a few small documents scored at query time (a pooled tool's patterns), with
@@ -288,15 +370,45 @@ class FieldScorer:
         return sum(w * tf.get(term, 0.0) for term, w in self.weigh(query, index).items())
 
 
-def field_averages(docs: Iterable[Document], fields: Iterable[str]) -> dict[str, float]:
-    """The mean length of each field over `docs` (for FieldScorer's length normalisation)."""
-    totals = dict.fromkeys(fields, 0)
-    count = 0
-    for doc in docs:
-        count += 1
-        for name, terms in doc:
-            totals[name] += len(terms)
-    return {f: t / max(count, 1) for f, t in totals.items()}
+def _spelled(word: str) -> bool:
+    return len(word) >= MIN_CORRECTED - 1 and word.isalpha()
+
+
+def _deletes_of(terms: Iterable[str]) -> dict[str, list[str]]:
+    # Symmetric-delete spelling correction (SymSpell): each word and each of its one-letter
+    # deletions meet, covering insertions, deletions, substitutions and transpositions.
+    deletes: dict[str, list[str]] = {}
+    for word in terms:
+        if _spelled(word):
+            deletes.setdefault(word, []).append(word)
+            for variant in _deletions(word):
+                deletes.setdefault(variant, []).append(word)
+    return deletes
+
+
+def _changed_deletes(
+    deletes: dict[str, list[str]], before: Mapping[str, int], after: Mapping[str, int]
+) -> dict[str, list[str]]:
+    """`deletes` (of the words of `before`) made the table of the words of `after`: only the
+    words that came or went are touched (lists are copied before they change, as the
+    previous index may be answering from them). The same words under each key as
+    `_deletes_of(after)`; `correction` does not depend on their order."""
+    gone = [w for w in before.keys() - after.keys() if _spelled(w)]
+    came = [w for w in after.keys() - before.keys() if _spelled(w)]
+    if not gone and not came:
+        return deletes
+    out = dict(deletes)
+    for word in gone:
+        for variant in (word, *_deletions(word)):
+            left = [w for w in out.get(variant, ()) if w != word]
+            if left:
+                out[variant] = left
+            else:
+                out.pop(variant, None)
+    for word in came:
+        for variant in (word, *_deletions(word)):
+            out[variant] = [*out.get(variant, ()), word]
+    return out
 
 
 def _add(into: FloatArray, docs: IntArray | None, values: FloatArray) -> None:

@@ -7,12 +7,13 @@ decision and explain.py says why; answer.py assembles the result."""
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from toolcatalog.model.environment import Outcome
 from toolcatalog.model.profile import Effect
-from toolcatalog.selection.checks import declared_input_names
 from toolcatalog.selection.features import Dimensions, PatternEstimate
 from toolcatalog.selection.feedback import FeedbackMemory
 from toolcatalog.selection.gate import gate
@@ -98,18 +99,48 @@ class Enumeration:
 class CandidateEnumerator:
     """Stateless apart from the index it reads; one per catalog generation."""
 
-    def __init__(self, index: CatalogIndex) -> None:
+    def __init__(self, index: CatalogIndex, previous: CandidateEnumerator | None = None) -> None:
+        """`previous`: the enumerator of an earlier generation `index` was derived from; what
+        it knows of the unchanged tools is kept when they kept their positions (a write that
+        updated tools): their rulings, plainness and effects."""
         self.index = index
-        self.declared_inputs = declared_input_names(e.pattern for e in index.patterns)
+        # How many patterns declare each input name (declared_inputs: those some pattern does).
+        self._inputs: Counter[str]
+        if previous is not None and index.base == previous.index.key:
+            self._inputs = previous._inputs.copy()
+            for k in index.dropped:
+                self._inputs.subtract(input_names(previous.index.tool_entries[k]))
+            added = [i for i, j in enumerate(index.moved_from) if j < 0]
+            for i in added:
+                self._inputs.update(input_names(index.tool_entries[i]))
+            self._inputs = +self._inputs  # without the names no pattern declares any more
+        else:
+            self._inputs = Counter(input_names(index.patterns))
+        self.declared_inputs = frozenset(self._inputs)
+        # Telemetry's figures (profiles.py); estimates and rulings depend on them.
+        self.observed: ObservedProfiles | None = None
         self.rulings = Rulings(index)
         self._plain: dict[tuple[int, str], int] = {}
-        # Per pattern (index.patterns order): whether its effect is read, for _role.
-        self._reads = [e.pattern.effect is Effect.read for e in index.patterns]
-        # ... and whether it was declared: an inferred effect (a description-only catalog)
-        # neither blocks nor demotes by intent.
-        self._declared = [e.pattern.effect_declared for e in index.patterns]
-        # Telemetry's figures (profiles.py); estimates and rulings above depend on them.
-        self.observed: ObservedProfiles | None = None
+        # Per pattern (index.patterns order): whether its effect is read, for _role; and
+        # whether it was declared: an inferred effect (a description-only catalog) neither
+        # blocks nor demotes by intent.
+        changed = index.changed_since(previous.index) if previous is not None else None
+        if previous is None or changed is None:
+            self._reads = [e.pattern.effect is Effect.read for e in index.patterns]
+            self._declared = [e.pattern.effect_declared for e in index.patterns]
+        else:
+            self.observed = previous.observed
+            self.rulings = previous.rulings.carried(index, changed)
+            self._reads, self._declared = list(previous._reads), list(previous._declared)
+            starts = index.pattern_start
+            gone: set[int] = set()
+            for i in changed:
+                for j in range(int(starts[i]), int(starts[i + 1])):
+                    gone.add(j)
+                    pattern = index.patterns[j].pattern
+                    self._reads[j] = pattern.effect is Effect.read
+                    self._declared[j] = pattern.effect_declared
+            self._plain = {k: v for k, v in list(previous._plain.items()) if k[0] not in gone}
         # Labelled requests from feedback (feedback.py), set by the selector per request.
         self.memory: FeedbackMemory | None = None
 
@@ -303,6 +334,12 @@ def _best(ranked: list[Scored]) -> float | None:
     """No candidate fits the intent: the gate still says whether the request is about the
     catalog, and decide() says why nothing that fits may run."""
     return ranked[0].relevance if ranked else None
+
+
+def input_names(entries: Iterable[PatternEntry]) -> Iterator[str]:
+    """The input names the patterns of `entries` declare, once per pattern."""
+    for entry in entries:
+        yield from entry.pattern.inputs.get("properties", {})
 
 
 def _plainness(entry: PatternEntry, action: str) -> int:

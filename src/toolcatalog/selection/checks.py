@@ -4,20 +4,13 @@ the request says `strict`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from toolcatalog.errors import InvalidDefinition, Problem
 from toolcatalog.model.names import closest
 from toolcatalog.model.tool import Pattern
 from toolcatalog.selection.inputs import MAX_SUGGESTED, check_inputs, unknown_input_names
 from toolcatalog.selection.models import SelectionRequest
-
-
-def declared_input_names(patterns: Iterable[Pattern]) -> frozenset[str]:
-    names: set[str] = set()
-    for pattern in patterns:
-        names.update(pattern.inputs.get("properties", {}))
-    return frozenset(names)
 
 
 def refuse_unknown_tools(request: SelectionRequest, tools: Mapping[str, object]) -> None:

@@ -59,6 +59,11 @@ class CosineScan:
         self._int8 = _Int8Product(self._matrix) if use_int8 and self.rows else None
 
     @property
+    def matrix(self) -> Vector:
+        """The rows scanned (read only: a later index reuses them)."""
+        return self._matrix
+
+    @property
     def approximates(self) -> bool:
         """Whether `approximate` answers with the int8 pass (a bound above 0)."""
         return self._int8 is not None

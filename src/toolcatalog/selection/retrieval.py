@@ -11,9 +11,11 @@ team's words still meets ours.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,8 +31,8 @@ from toolcatalog.selection.bm25 import (
     FieldSpec,
     FloatArray,
     IntArray,
+    Interned,
     Terms,
-    field_averages,
 )
 from toolcatalog.selection.policy import platform_matches
 from toolcatalog.selection.text import is_value_term, split_entities, tokens
@@ -111,6 +113,16 @@ class _Documents:
         self._capabilities: dict[tuple[str, str], tuple[Terms, Terms]] = {}
         self._patterns: dict[tuple[object, ...], PatternDoc] = {}
         self._blocks: dict[tuple[object, ...], list[Component]] = {}
+        self.limit = 0  # see oversized
+
+    def size(self) -> int:
+        return len(self._capabilities) + len(self._patterns) + len(self._blocks)
+
+    def oversized(self) -> bool:
+        """Whether it holds over twice the texts it held after its first build (plus some):
+        edits to capabilities and patterns add texts, and a carried table must not grow
+        without bound, so the next build starts a new one."""
+        return self.size() > self.limit
 
     def capability(self, capability: Capability) -> tuple[Terms, Terms]:
         """The capability's name terms (with its vocabulary aliases) and its text terms."""
@@ -178,6 +190,75 @@ class _Documents:
         return doc, patterns
 
 
+def positions_in(before: Sequence[Tool], after: Sequence[Tool]) -> tuple[list[int], set[int]]:
+    """For each tool of `after`, its position in `before` when it is the same object there
+    (else -1); and the positions of `before` so kept."""
+    where = dict(zip(map(id, before), range(len(before)), strict=True))
+    moved = [where.get(id(t), -1) for t in after]
+    return moved, set(moved) - {-1}
+
+
+def _per_tool(
+    before: npt.NDArray[Any] | None,
+    moved: list[int],
+    tools: Sequence[Tool],
+    value: Callable[[Tool], object],
+    dtype: type,
+) -> npt.NDArray[Any]:
+    """`value` of each tool, taken from `before` (the previous index's array) for the tools
+    that were there (`moved`, see positions_in): only the changed tools are asked."""
+    if before is None or not len(before):
+        return np.array([value(t) for t in tools], dtype=dtype)
+    at = np.asarray(moved, dtype=np.int64)
+    out: npt.NDArray[Any] = (
+        before.astype(dtype)[np.maximum(at, 0)] if len(at) else np.zeros(0, dtype=dtype)
+    )
+    for i in np.flatnonzero(at < 0).tolist():
+        out[i] = value(tools[i])
+    return out
+
+
+class _PatternLengths:
+    """The distinct pattern documents (by value) with the total length of each field over
+    them: the average pattern field lengths for FieldScorer. Derived from the previous
+    generation's by the patterns that came and went; whole numbers, so the averages equal a
+    count from nothing."""
+
+    def __init__(self, counts: Counter[PatternDoc], totals: dict[str, int]) -> None:
+        self.counts = counts
+        self.totals = totals
+
+    @classmethod
+    def of(
+        cls,
+        previous: _PatternLengths | None,
+        added: Sequence[PatternDoc],
+        removed: Sequence[PatternDoc],
+    ) -> _PatternLengths:
+        if previous is None:
+            counts: Counter[PatternDoc] = Counter()
+            totals = dict.fromkeys(PATTERN_FIELDS, 0)
+        elif not added and not removed:
+            return previous
+        else:
+            counts, totals = previous.counts.copy(), dict(previous.totals)
+        for doc in removed:
+            counts[doc] -= 1
+            if not counts[doc]:
+                del counts[doc]
+                for name, terms in doc:
+                    totals[name] -= len(terms)
+        for doc in added:
+            counts[doc] += 1
+            if counts[doc] == 1:
+                for name, terms in doc:
+                    totals[name] += len(terms)
+        return cls(counts, totals)
+
+    def averages(self) -> dict[str, float]:
+        return {f: t / max(len(self.counts), 1) for f, t in self.totals.items()}
+
+
 @dataclass(frozen=True, slots=True)
 class Retrieval:
     """What a request reaches: raw tool scores (BM25F units), the share of the request's
@@ -192,57 +273,149 @@ class Retrieval:
 
 
 class CatalogIndex:
-    """Everything the selector needs from one snapshot, built once per generation."""
+    """Everything the selector needs from one snapshot, built once per generation.
 
-    def __init__(self, snapshot: CatalogSnapshot) -> None:
+    With `previous` (the index of an earlier generation with the same vocabulary), the new
+    one is derived from it: unchanged tools (the same objects, as a catalog version keeps
+    them) keep their documents, pattern entries and interned texts, and only the changed
+    tools' texts are tokenised and counted. What depends on the whole catalog (BM25F's
+    document frequencies and average field lengths) is recomputed with numpy from per-text
+    counts, so the index is the one a build from nothing makes (tests/selection/
+    test_incremental_index.py)."""
+
+    _documents: _Documents
+    parts: Interned
+    tool_index: BM25FIndex
+    _pattern_lengths: _PatternLengths
+    _active: npt.NDArray[np.bool_]
+    _platforms: npt.NDArray[np.str_]
+
+    def __init__(self, snapshot: CatalogSnapshot, previous: CatalogIndex | None = None) -> None:
+        if previous is not None and previous.vocabulary is not snapshot.vocabulary:
+            previous = None
         with collector_paused():
-            self._build(snapshot)
+            if previous is not None and previous.parts.lock.acquire(blocking=False):
+                try:
+                    self._build(snapshot, previous)
+                finally:
+                    previous.parts.lock.release()
+            else:
+                self._build(snapshot, None)
 
-    def _build(self, snapshot: CatalogSnapshot) -> None:
+    def _build(self, snapshot: CatalogSnapshot, previous: CatalogIndex | None) -> None:
         self.generation = snapshot.generation
         self.snapshot = snapshot
         self.key = snapshot_key(snapshot)
         vocabulary = snapshot.vocabulary
-        self.canonical = canonical_names(vocabulary)
         self.tools: tuple[Tool, ...] = tuple(sorted(snapshot.tools, key=lambda t: t.name))
         self.tool_position = {t.name: i for i, t in enumerate(self.tools)}
         self.tool_names = tuple(t.name for t in self.tools)  # sorted: bisect finds prefixes
-        documents = _Documents(vocabulary, self.canonical)
-        tool_docs: list[list[Component]] = []
-        entries: list[PatternEntry] = []
-        pattern_docs: list[PatternDoc] = []
-        for i, tool in enumerate(self.tools):
-            doc, patterns = documents.build(tool)
-            tool_docs.append(doc)
-            pattern_docs += patterns
-            entries += [
-                PatternEntry(i, tool, capability, pattern)
-                for capability in tool.capabilities
-                for pattern in capability.patterns
-            ]
-        self.tool_index = BM25FIndex(tool_docs, TOOL_FIELDS)
-        self.patterns = tuple(entries)
-        self.pattern_docs = tuple(pattern_docs)
-        self.pattern_tool: IntArray = np.array([e.tool_index for e in entries], dtype=np.int64)
+        if previous is None or previous._documents.oversized():
+            self.canonical = canonical_names(vocabulary)
+            self._documents = _Documents(vocabulary, self.canonical)
+            fresh = True
+        else:
+            fresh = False
+            self.canonical, self._documents = previous.canonical, previous._documents
+        # Where each tool was in `previous` (-1: new or changed), by identity: a catalog
+        # version hands unchanged tools on as the same objects.
+        self.moved_from, reused = positions_in(previous.tools if previous else (), self.tools)
+        # The key of the index this one was derived from, and that index's positions of the
+        # tools that changed or went (see CandidateEnumerator).
+        self.base = previous.key if previous is not None else None
+        self.dropped = [k for k in range(len(previous.tools) if previous else 0) if k not in reused]
+        self.tool_docs: list[list[Component]] = []
+        self.tool_patterns: list[list[PatternDoc]] = []
+        self.tool_entries: list[tuple[PatternEntry, ...]] = []
+        tool_capabilities: list[frozenset[str]] = []
+        for i, (tool, j) in enumerate(zip(self.tools, self.moved_from, strict=True)):
+            if previous is not None and j >= 0:
+                doc, patterns = previous.tool_docs[j], previous.tool_patterns[j]
+                entries = previous.tool_entries[j]
+                if j != i:
+                    entries = tuple(
+                        PatternEntry(i, e.tool, e.capability, e.pattern) for e in entries
+                    )
+                capabilities = previous.tool_capabilities[j]
+            else:
+                doc, patterns = self._documents.build(tool)
+                entries = tuple(
+                    PatternEntry(i, tool, capability, pattern)
+                    for capability in tool.capabilities
+                    for pattern in capability.patterns
+                )
+                capabilities = frozenset(self.resolve_capability(c.name) for c in tool.capabilities)
+            self.tool_docs.append(doc)
+            self.tool_patterns.append(patterns)
+            self.tool_entries.append(entries)
+            tool_capabilities.append(capabilities)
+        if fresh:
+            self._documents.limit = 2 * self._documents.size() + 1000
+        parts = None
+        if previous is not None and len(previous.parts.keep) <= 2 * previous.parts.used + 1000:
+            parts = previous.parts  # else start afresh: it holds too many texts gone by now
+        self.tool_index = BM25FIndex(
+            self.tool_docs,
+            TOOL_FIELDS,
+            parts=parts,
+            previous=previous.tool_index if parts is not None and previous else None,
+            kept=self.moved_from,
+        )
+        self.parts = self.tool_index.parts
+        self.patterns = tuple(chain.from_iterable(self.tool_entries))
+        self.pattern_docs = tuple(chain.from_iterable(self.tool_patterns))
         # Patterns are stored tool by tool: tool i owns patterns[start[i]:start[i + 1]].
-        self.pattern_start: IntArray = np.searchsorted(
-            self.pattern_tool, np.arange(len(self.tools) + 1)
+        per_tool = np.fromiter(map(len, self.tool_entries), dtype=np.int64, count=len(self.tools))
+        self.pattern_tool: IntArray = np.repeat(
+            np.arange(len(self.tools), dtype=np.int64), per_tool
         )
-        self._pattern_scorer = FieldScorer(
-            PATTERN_FIELDS, field_averages(set(pattern_docs), PATTERN_FIELDS)
+        self.pattern_start: IntArray = np.concatenate(([0], np.cumsum(per_tool)))
+        self._pattern_lengths = _PatternLengths.of(
+            previous._pattern_lengths if previous is not None else None,
+            [
+                p
+                for t, j in zip(self.tool_patterns, self.moved_from, strict=True)
+                if j < 0
+                for p in t
+            ],
+            [p for k in self.dropped for p in previous.tool_patterns[k]] if previous else [],
         )
+        self._pattern_scorer = FieldScorer(PATTERN_FIELDS, self._pattern_lengths.averages())
         self._pattern_tables: dict[int, dict[str, list[tuple[int, float]]]] = {}
-        self.tool_capabilities: tuple[frozenset[str], ...] = tuple(
-            frozenset(self.resolve_capability(c.name) for c in t.capabilities) for t in self.tools
-        )
+        self.tool_capabilities: tuple[frozenset[str], ...] = tuple(tool_capabilities)
         self._offering: dict[str, list[int]] = {}
         self.vocabulary = vocabulary
-        self._active = np.array(
-            [t.enabled and t.status != Status.disabled for t in self.tools], dtype=bool
+        self._active = _per_tool(
+            previous._active if previous is not None else None,
+            self.moved_from,
+            self.tools,
+            lambda t: t.enabled and t.status != Status.disabled,
+            bool,
         )
         self._worlds: dict[Platform | None, npt.NDArray[np.bool_]] = {}
-        self._platforms = np.array([t.platform.value for t in self.tools])
+        self._platforms = _per_tool(
+            previous._platforms if previous is not None else None,
+            self.moved_from,
+            self.tools,
+            lambda t: t.platform.value,
+            object,
+        ).astype(str)
         self._platform_factors: dict[frozenset[str], FloatArray] = {}
+
+    def changed_since(self, previous: CatalogIndex) -> list[int] | None:
+        """The positions of the tools that differ from `previous` when every other tool and
+        pattern kept its position (an update of tools whose patterns did not change in
+        number), so what was computed per tool or pattern position for `previous` holds
+        here for the others; None otherwise (a tool came or went)."""
+        if (
+            self.base != previous.key
+            or len(self.tools) != len(previous.tools)
+            or self.snapshot.environments is not previous.snapshot.environments
+            or any(j not in (i, -1) for i, j in enumerate(self.moved_from))
+            or not np.array_equal(self.pattern_start, previous.pattern_start)
+        ):
+            return None
+        return [i for i, j in enumerate(self.moved_from) if j < 0]
 
     def world_mask(self, platform: Platform | None) -> npt.NDArray[np.bool_]:
         """Tools that can serve a request for `platform`: enabled and platform-compatible."""

@@ -6,6 +6,7 @@ computed once per tool the first time a request pools it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from toolcatalog.model.environment import DEFAULT_POLICIES, EnvironmentRules, Outcome
@@ -67,6 +68,24 @@ class Rulings:
         self.observed = observed
         self._default_estimates: dict[int, tuple[PatternEstimate, Dimensions]] = {}
         self._rulings: dict[PolicyContext, dict[int, Ruling]] = {}
+
+    def carried(self, index: CatalogIndex, changed: Sequence[int]) -> Rulings:
+        """These rulings for `index`, a later generation whose tools other than `changed`
+        are this one's at the same positions (CatalogIndex.changed_since): what was ruled
+        for the others is kept, so the selects after a write do not rule every pooled tool
+        again."""
+        out = Rulings(index, self.observed)
+        gone = set(changed)
+        out._default_estimates = {
+            j: found
+            for j, found in list(self._default_estimates.items())
+            if int(index.pattern_tool[j]) not in gone
+        }
+        out._rulings = {
+            ctx: {i: r for i, r in list(rulings.items()) if i not in gone}
+            for ctx, rulings in list(self._rulings.items())
+        }
+        return out
 
     def environment(self, ctx: PolicyContext) -> tuple[EnvironmentRules, str] | None:
         if ctx.environment is None:

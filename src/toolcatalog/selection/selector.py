@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from toolcatalog.catalog.heap import frozen_heap
+from toolcatalog.catalog.heap import collector_paused, frozen_heap
 from toolcatalog.config import Settings
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.selection.answer import SelectionRecorder, answer
@@ -235,13 +235,23 @@ class Selector:
         swap both in at once: selection stays hybrid across a write instead of turning
         lexical until the new embeddings are ready. While the current embeddings are still
         being computed (start-up), the index is swapped in at once as before."""
-        semantic = self._semantic
-        if self._engine is None or semantic is None or not semantic.done.is_set():
+        semantic, previous = self._semantic, self._enumerator
+        if previous is None or (
+            self._engine is not None and (semantic is None or not semantic.done.is_set())
+        ):
             self.enumerator_for(snapshot)
             return
-        with frozen_heap():
-            enumerator = CandidateEnumerator(CatalogIndex(snapshot))
-            filled = self._engine.filled_index(enumerator.index.tools, semantic)
+        # Derived from the current index: the work is the changed tools' (see CatalogIndex).
+        # Not frozen_heap: what a derived index allocates is the changed tools' texts and a
+        # few tables of references (a young heap of kilobytes), while that context's full
+        # collection and count of the frozen set walk the whole heap, and a freeze per write
+        # would also freeze each in-flight request's objects (those dying in a cycle leak
+        # until a full collection).
+        with collector_paused():
+            enumerator = CandidateEnumerator(CatalogIndex(snapshot, previous.index), previous)
+            filled = None
+            if self._engine is not None:
+                filled = self._engine.filled_index(enumerator.index.tools, semantic)
         with self._lock:
             self._enumerator, self._semantic = enumerator, filled
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -35,8 +36,9 @@ from toolcatalog.selection.cosine_scan import CosineScan
 from toolcatalog.selection.embedding_cache import EmbeddingCache, SharedVectors
 from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder, model_dir
 from toolcatalog.selection.encoders.onnx import load_fast_encoder
+from toolcatalog.selection.retrieval import positions_in
 from toolcatalog.selection.spelling import Speller
-from toolcatalog.selection.text import text_chunks, without_hosts
+from toolcatalog.selection.text import changed_chunks, text_chunks, without_hosts
 
 log = logging.getLogger(__name__)
 
@@ -86,20 +88,38 @@ class SemanticIndex:
     """The embeddings of one snapshot's tools (in CatalogIndex order), filled in the
     background; `ready` tells whether `tool_scores` may be called."""
 
-    def __init__(self, tools: Sequence[Tool]) -> None:
+    tool_texts: list[list[tuple[int, str]]]
+
+    def __init__(self, tools: Sequence[Tool], previous: SemanticIndex | None = None) -> None:
+        """`previous`: the index of an earlier generation; its unchanged tools (the same
+        objects) keep their texts, and `fill` reuses their vectors and spelling counts."""
         self.size = len(tools)
-        owners: list[int] = []
-        kinds: list[int] = []
-        texts: list[str] = []
-        for i, tool in enumerate(tools):
-            for kind, text in tool_texts(tool):
-                owners.append(i)
-                kinds.append(kind)
-                texts.append(text)
+        self.tools = tuple(tools)
+        moved, reused = positions_in(previous.tools if previous is not None else (), tools)
+        per_tool = [
+            previous.tool_texts[j] if previous is not None and j >= 0 else tool_texts(tool)
+            for tool, j in zip(tools, moved, strict=True)
+        ]
+        self.tool_texts = per_tool
+        # The texts a write took out and put in (all of them without `previous`).
+        self.went = [
+            text
+            for k, texts in enumerate(previous.tool_texts if previous is not None else ())
+            if k not in reused
+            for _kind, text in texts
+        ]
+        self.came = [
+            text for texts, j in zip(per_tool, moved, strict=True) if j < 0 for _, text in texts
+        ]
+        counts = np.fromiter(map(len, per_tool), dtype=np.int64, count=len(per_tool))
+        owners = np.repeat(np.arange(len(per_tool), dtype=np.int64), counts)
+        kinds = np.fromiter(
+            (kind for texts in per_tool for kind, _ in texts), dtype=np.int64, count=len(owners)
+        )
+        texts = [text for texts in per_tool for _, text in texts]
         # Texts sorted by (tool, kind), so each (tool, kind) group is one contiguous segment;
         # they are embedded in this order, so the vectors need no reordering copy.
-        owner_of = np.asarray(owners, dtype=np.int64)
-        kind_of = np.asarray(kinds, dtype=np.int64)
+        owner_of, kind_of = owners, kinds
         order = np.lexsort((kind_of, owner_of))
         self.texts = [texts[i] for i in order]
         self.text_kinds: IntArray = kind_of[order]
@@ -123,9 +143,10 @@ class SemanticIndex:
         )
         self._scan: CosineScan | None = None  # over one row per distinct text (see _keep)
         self._inverse: IntArray | None = None
+        self._rows: dict[str, int] = {}  # each distinct text's row in the scan
         self.calibration: Calibration | None = None  # set before `ready`
         self.speller: Speller | None = None  # set before `ready` (see spelling.py)
-        self.chunks: frozenset[str] = frozenset()  # the texts' chunks (text.without_hosts)
+        self.chunks: Counter[str] = Counter()  # the texts' chunks (text.without_hosts)
         self.calibrated_on: frozenset[str] = frozenset()  # the texts it was computed on
         self.embedded = 0  # texts in so far, of len(self.texts): progress for people
         self.ready = threading.Event()  # set once the embeddings are in
@@ -157,26 +178,30 @@ class SemanticIndex:
             started = time.monotonic()
             check()
             encoder, cache = prepare()
-            # An encoder of another make may not say which words it knows.
-            known = getattr(encoder, "known_words", frozenset)
-            self.speller = Speller(self.texts, known())
-            self.chunks = text_chunks(self.texts)
-            check()
             computed, fetched = cache.computed, cache.fetched
-            vectors = cache.embed(encoder, self.texts, check)
-            kept = _kept_calibration(previous, self.texts)
-            if kept is not None:
-                self.calibration, self.calibrated_on = kept
+            if previous is not None and previous.ready.is_set() and previous.speller is not None:
+                self._fill_from(previous, encoder, cache, check)
+                kept = _kept_calibration(previous, self.texts)
+                if kept is not None:
+                    self.calibration, self.calibrated_on = kept
+                    self.ready.set()
+                    return
+                self.embedded = len(self.texts)
+                vectors = self._vectors()
+            else:
+                # An encoder of another make may not say which words it knows.
+                known = getattr(encoder, "known_words", frozenset)
+                self.speller = Speller(self.texts, known())
+                self.chunks = text_chunks(self.texts)
+                check()
+                vectors = cache.embed(encoder, self.texts, check)
                 self._keep(vectors)
-                self.ready.set()
-                return
             negatives = cache.embed(encoder, list(generic_requests()), lambda _count: check())
             unnamed = self.text_kinds != NAME_KIND  # names take no part in the best cosine
             self.calibration = calibrate(
                 vectors[unnamed], self.text_kinds[unnamed], negatives, self.text_owners[unnamed]
             )
             self.calibrated_on = frozenset(self.texts)
-            self._keep(vectors)
             self.ready.set()
             log.info(
                 "semantic retrieval ready",
@@ -199,6 +224,46 @@ class SemanticIndex:
         finally:
             self.done.set()
 
+    def _fill_from(
+        self,
+        previous: SemanticIndex,
+        encoder: MiniLMEncoder,
+        cache: EmbeddingCache,
+        check: Callable[..., None],
+    ) -> None:
+        """Speller, chunks and vectors from `previous` (ready) and the texts that came and
+        went: only texts it did not hold are looked up in the cache (or embedded). The
+        same values as a fill from nothing: a text's vector is the cache's either way."""
+        assert previous.speller is not None
+        assert previous._scan is not None
+        self.speller = previous.speller.changed(self.went, self.came)
+        self.chunks = changed_chunks(previous.chunks, self.went, self.came)
+        rows: dict[str, int] = {}
+        for text in self.texts:
+            rows.setdefault(text, len(rows))
+        held = previous._rows
+        fresh = [text for text in rows if text not in held]
+        check(len(self.texts) - len(fresh))
+        vectors = cache.embed(encoder, fresh, lambda _count: check())
+        old = previous._scan.matrix
+        matrix = np.empty((len(rows), old.shape[1]), dtype=old.dtype)
+        kept = [(row, held[text]) for text, row in rows.items() if text in held]
+        if kept:
+            new_rows, old_rows = np.asarray(kept, dtype=np.int64).T
+            matrix[new_rows] = old[old_rows]
+        if fresh:
+            matrix[[rows[text] for text in fresh]] = vectors
+        self._rows = rows
+        self._scan = CosineScan(matrix)
+        inverse = np.fromiter(map(rows.__getitem__, self.texts), dtype=np.int64)
+        self._inverse = None if len(rows) == len(self.texts) else inverse
+
+    def _vectors(self) -> Array:
+        """Every text's vector, in `texts` order (for a calibration)."""
+        assert self._scan is not None
+        matrix = self._scan.matrix
+        return matrix if self._inverse is None else matrix[self._inverse]
+
     def _keep(self, vectors: Array) -> None:
         """Keep one vector per distinct text (`_inverse` maps each text to its row): a
         catalog repeats texts (shared capability descriptions; the generated 10,000-tool
@@ -211,6 +276,7 @@ class SemanticIndex:
             dtype=np.int64,
             count=len(self.texts),
         )
+        self._rows = rows
         if len(rows) == len(self.texts):
             self._scan, self._inverse = CosineScan(vectors), None
             return
@@ -361,7 +427,7 @@ class SemanticEngine:
         """A SemanticIndex of `tools` filled on this thread (only texts not cached are
         embedded; `previous`'s calibration kept when few texts changed), for a selector
         that swaps it in once ready."""
-        index = SemanticIndex(tools)
+        index = SemanticIndex(tools, previous)
         index.fill(self._prepare, previous, self._closing)
         return index
 

@@ -58,7 +58,22 @@ class Speller:
         for text in texts:
             counts.update(w.lower() for w in _WORD.findall(text))
         self.counts = counts
-        self.known = frozenset(known) | frozenset(counts)
+        self.encoder_known = frozenset(known)
+
+    def changed(self, went: Iterable[str], came: Iterable[str]) -> Speller:
+        """The speller of this one's texts less `went`, plus `came` (a write's changed
+        texts): the same counts as one built from the new texts, without reading the rest."""
+        out = Speller((), self.encoder_known)
+        counts = out.counts = self.counts.copy()
+        for text in went:
+            for word in _WORD.findall(text):
+                low = word.lower()
+                counts[low] -= 1
+                if not counts[low]:
+                    del counts[low]
+        for text in came:
+            counts.update(w.lower() for w in _WORD.findall(text))
+        return out
 
     def correct(self, word: str) -> str | None:
         """The catalog word one edit from `word` (lower case), None when `word` is known,
@@ -73,15 +88,19 @@ class Speller:
 
     def _inflected(self, word: str) -> bool:
         """`word` is known, or a known word with one of _ENDINGS."""
-        known = self.known
-        if word in known:
+        if self._known(word):
             return True
         for ending in _ENDINGS:
             if word.endswith(ending) and len(word) - len(ending) >= 3:
                 stem = word[: -len(ending)]
-                if stem in known or stem + "e" in known:
+                if self._known(stem) or self._known(stem + "e"):
                     return True
         return False
+
+    def _known(self, word: str) -> bool:
+        """A whole word of the encoder's or one of the catalog's texts' (two sets, not
+        their union: a write would copy the encoder's 20,000 words)."""
+        return word in self.encoder_known or word in self.counts
 
     def spelled(self, text: str) -> str:
         """`text` with each correctable word replaced by its correction."""

@@ -11,7 +11,8 @@ lightly stemmed (suffixes only, no dictionary).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Container, Iterable, Sequence
 from functools import lru_cache
 from itertools import chain
 
@@ -276,12 +277,24 @@ def _bare_chunk(chunk: str) -> str:
     return bare[:-2] if bare.endswith("'s") else bare
 
 
-def text_chunks(texts: Iterable[str]) -> frozenset[str]:
-    """The distinct chunks of `texts` as without_hosts compares them."""
-    return frozenset(_bare_chunk(c) for text in texts for c in _CHUNK.findall(text))
+def text_chunks(texts: Iterable[str]) -> Counter[str]:
+    """The chunks of `texts` as without_hosts compares them, each with how many times they
+    come (so a write's changed texts can be taken out and put in: `changed_chunks`)."""
+    return Counter(_bare_chunk(c) for text in texts for c in _CHUNK.findall(text))
 
 
-def without_hosts(text: str, known: frozenset[str]) -> str:
+def changed_chunks(chunks: Counter[str], went: Iterable[str], came: Iterable[str]) -> Counter[str]:
+    """`chunks` of some texts, less those of `went`, plus those of `came`: a copy."""
+    out = chunks.copy()
+    for chunk in text_chunks(went).elements():
+        out[chunk] -= 1
+        if not out[chunk]:
+            del out[chunk]
+    out.update(text_chunks(came))
+    return out
+
+
+def without_hosts(text: str, known: Container[str]) -> str:
     """`text` without the host names `known` (the catalog's chunks) does not hold."""
 
     def keep(match: re.Match[str]) -> str:
