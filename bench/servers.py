@@ -75,7 +75,11 @@ def wait_semantic(url: str, workers: int, timeout: float = 300) -> str:
     deadline = time.monotonic() + timeout
     settled, status = 0, "unknown"
     while time.monotonic() < deadline and settled < 3 * workers:
-        status = httpx.get(url, timeout=5).json().get("semantic_retrieval", "unknown")
+        try:
+            status = httpx.get(url, timeout=5).json().get("semantic_retrieval", "unknown")
+        except httpx.TimeoutException:  # a busy machine: the embedding thread holds the GIL
+            settled = 0
+            continue
         settled = settled + 1 if status not in ("waiting", "loading") else 0
         time.sleep(0.05 if settled else 0.5)
     return status
