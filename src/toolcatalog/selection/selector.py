@@ -243,7 +243,8 @@ class Selector:
             return
         # Derived from the current index: the work is the changed tools' (see CatalogIndex).
         # Not frozen_heap: what a derived index allocates is the changed tools' texts and a
-        # few tables of references (a young heap of kilobytes), while that context's full
+        # few tables of references (a handful of containers the collector walks in
+        # microseconds; the arrays are not tracked), while that context's full
         # collection and count of the frozen set walk the whole heap, and a freeze per write
         # would also freeze each in-flight request's objects (those dying in a cycle leak
         # until a full collection).
