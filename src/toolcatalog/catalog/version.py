@@ -9,13 +9,17 @@ keyset pages (the same pages the database gave: `name > after`)."""
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
+from toolcatalog.catalog.filter_index import FilterIndex, keys_asked
 from toolcatalog.catalog.heap import share_fields_sets
+from toolcatalog.catalog.search_index import Postings, search
+from toolcatalog.catalog.text_query import tokens
 from toolcatalog.catalog.views import CachedTool, summary_of
 from toolcatalog.errors import InvalidDefinition, Problem
 from toolcatalog.model.environment import EnvironmentPolicies
@@ -24,7 +28,7 @@ from toolcatalog.model.names import did_you_mean
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Tool
 from toolcatalog.model.vocabulary import Vocabulary
-from toolcatalog.store.tools import ToolRecord
+from toolcatalog.store.tools import ToolRecord, search_text
 
 # Matching names kept per filter and version: an agent fleet asks the same few filters.
 _MEMO_MAX = 256
@@ -43,6 +47,7 @@ def entry_of(record: ToolRecord, tool: Tool) -> CachedTool:
         updated_at=record.updated_at,
         id=record.id,
         summary=orjson.dumps(summary_of(tool, record.revision, record.updated_at)),
+        terms=tokens(search_text(tool)),
     )
 
 
@@ -53,8 +58,13 @@ class CatalogVersion:
     names: tuple[str, ...]  # sorted
     snapshot: CatalogSnapshot
     built_at: float  # time.monotonic() when read from the database (or changed by us)
+    # Full-text candidates, shared with the versions made from this one (search_index.py).
+    postings: Postings = field(default_factory=Postings, repr=False)
+    # The sorted names of the tools with each filter value (filter_index.py).
+    filtering: FilterIndex = field(default_factory=lambda: FilterIndex({}), repr=False)
     _memo: dict[ToolFilter, tuple[str, ...]] = field(default_factory=dict, repr=False)
     _derived: dict[str, dict[str, list[str]]] = field(default_factory=dict, repr=False)
+    _ranked: dict[ToolFilter, list[tuple[float, str]]] = field(default_factory=dict, repr=False)
     # Full-text answers (ranked names, total) per query and page, for this version's life.
     searches: dict[tuple[object, ...], tuple[list[tuple[str, float]], int]] = field(
         default_factory=dict, repr=False
@@ -77,7 +87,9 @@ class CatalogVersion:
             vocabulary,
             environments=environments,
         )
-        return cls(generation, entries, names, snapshot, built_at)
+        postings = Postings.of((n, e.terms) for n, e in entries.items())
+        filtering = FilterIndex.of(entries)
+        return cls(generation, entries, names, snapshot, built_at, postings, filtering)
 
     def changed(
         self,
@@ -88,10 +100,13 @@ class CatalogVersion:
     ) -> CatalogVersion:
         """A new version with `fresh` tools put and `gone` ones removed. Costs a copy of the
         name table (~1 ms at 10,000 tools), no validation of the unchanged tools."""
+        gone = tuple(gone)
         entries = dict(self.entries)
         for name in gone:
             entries.pop(name, None)
         entries.update(fresh)
+        for name, entry in fresh.items():
+            self.postings.add(name, entry.terms)
         if set(entries) == set(self.names):
             names = self.names
             tools = tuple(entries[n].tool for n in names)
@@ -105,7 +120,15 @@ class CatalogVersion:
             self.snapshot.vocabulary,
             environments=self.snapshot.environments,
         )
-        return CatalogVersion(max(generation, self.generation), entries, names, snapshot, built_at)
+        return CatalogVersion(
+            max(generation, self.generation),
+            entries,
+            names,
+            snapshot,
+            built_at,
+            self.postings,
+            self.filtering.changed(self.entries, fresh, gone),
+        )
 
     # ---------------------------------------------------------------- listing
 
@@ -150,13 +173,37 @@ class CatalogVersion:
         """The names of the tools matching `filters` (all but `q`), in name order."""
         if _unfiltered(filters):
             return self.names
+        asked = keys_asked(filters)
+        if len(asked) == 1 and filters.updated_since is None:
+            return self.filtering.names(asked[0])
         found = self._memo.get(filters)
         if found is None:
+            # The shortest of the lists asked for, checked for the rest of the filter.
+            lists = [self.filtering.names(key) for key in asked] or [self.names]
             test = _predicate(filters)
-            found = tuple(n for n in self.names if test(self.entries[n]))
+            found = tuple(n for n in min(lists, key=len) if test(self.entries[n]))
             if len(self._memo) >= _MEMO_MAX:
                 self._memo.clear()
             self._memo[filters] = found
+        return found
+
+    def ranked_if_kept(self, filters: ToolFilter) -> list[tuple[float, str]] | None:
+        """`ranked(filters)` if this version has already answered it, else None."""
+        return self._ranked.get(filters)
+
+    def ranked(self, filters: ToolFilter) -> list[tuple[float, str]]:
+        """Every tool matching `filters` (`q` set) as (rank, name), best first: rank
+        descending, then name descending, as the database ordered them. Kept for this
+        version's life (an agent fleet asks the same few searches)."""
+        found = self._ranked.get(filters)
+        if found is None:
+            found = search(filters.q or "", _Terms(self.entries), self.postings, self.names)
+            if not _unfiltered(filters):
+                test = _predicate(filters)
+                found = [(r, n) for r, n in found if test(self.entries[n])]
+            if len(self._ranked) >= _MEMO_MAX:
+                self._ranked.clear()
+            self._ranked[filters] = found
         return found
 
     def remember_search(
@@ -206,3 +253,25 @@ def _predicate(f: ToolFilter) -> Callable[[CachedTool], bool]:
         )
 
     return test
+
+
+class _Terms(Mapping[str, tuple[str | None, ...]]):
+    """A version's tools' terms by name, without copying them out."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self, entries: Mapping[str, CachedTool]) -> None:
+        self._entries = entries
+
+    def __getitem__(self, name: str) -> tuple[str | None, ...]:
+        return self._entries[name].terms
+
+    def get(self, name: str, default: object = None) -> Any:
+        entry = self._entries.get(name)
+        return default if entry is None else entry.terms
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)

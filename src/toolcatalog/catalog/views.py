@@ -26,6 +26,8 @@ class CachedTool:
     id: int = 0  # the row's id (the seed's clients read `id`)
     # The ToolSummary JSON of list and search pages, encoded once with the body.
     summary: bytes = b""
+    # The lexemes of its search text in order, one per position (search_index.py).
+    terms: tuple[str | None, ...] = ()
 
 
 def summary_of(tool: Tool, revision: int, updated_at: datetime) -> dict[str, object]:

@@ -1,0 +1,168 @@
+"""Full-text search from memory: the tools matching a websearch query (text_query.py), ranked
+as PostgreSQL's `ts_rank` ranked `to_tsvector('english', search_text)`, without a database
+round trip.
+
+Each served tool holds its text's lexemes in order (`CachedTool.terms`, made once with its
+encoded body), so a version's tools are the truth for what matches. `Postings` maps a lexeme
+to the names of the tools that hold it: it only finds candidates, each then checked against
+its own terms, so it may name more than match. It is shared by successive versions and only
+grows (a changed tool's new lexemes are added; a lexeme it lost stays until the next whole
+read): an update costs the changed tool, never the catalog."""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+
+from toolcatalog.catalog.text_query import And, Node, Not, Phrase, parse_query, query_lexemes
+
+Terms = tuple[str | None, ...]
+
+# ts_rank's default weight of a lexeme of weight D (the `search` column sets none): 0.1 as a
+# float4, as PostgreSQL multiplies it.
+_W = struct.unpack("f", struct.pack("f", 0.1))[0]
+_MAXENTRYPOS = 1 << 14
+
+
+def _f32(x: float) -> float:
+    """`x` rounded to a float4, as PostgreSQL's ranking stores each step."""
+    return float(struct.unpack("f", struct.pack("f", x))[0])
+
+
+class Postings:
+    """lexeme -> names of the tools that hold (or held) it. Grows only; see the module doc."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, set[str]] = {}
+
+    def add(self, name: str, terms: Terms) -> None:
+        for lexeme in set(terms):
+            if lexeme is not None:
+                self._names.setdefault(lexeme, set()).add(name)
+
+    @classmethod
+    def of(cls, entries: Iterable[tuple[str, Terms]]) -> Postings:
+        postings = cls()
+        for name, terms in entries:
+            postings.add(name, terms)
+        return postings
+
+    def names(self, lexeme: str) -> frozenset[str]:
+        # A copy: another version's update may add to the set meanwhile.
+        return frozenset(self._names.get(lexeme, ()))
+
+
+def _candidates(node: Node, postings: Postings) -> frozenset[str] | None:
+    """Names that may match `node`; None: any tool may (a query that is only exclusions)."""
+    if isinstance(node, Phrase):
+        sets = sorted((postings.names(lex) for lex, _ in node.steps), key=len)
+        return sets[0].intersection(*sets[1:])
+    if isinstance(node, Not):
+        return None
+    found = [_candidates(child, postings) for child in node.children]
+    if isinstance(node, And):
+        known = sorted((c for c in found if c is not None), key=len)
+        return known[0].intersection(*known[1:]) if known else None
+    if any(c is None for c in found):
+        return None
+    return frozenset().union(*(c for c in found if c is not None))
+
+
+def _positions(terms: Terms, wanted: frozenset[str]) -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {}
+    for position, lexeme in enumerate(terms, start=1):
+        if lexeme is not None and lexeme in wanted:
+            found.setdefault(lexeme, []).append(min(position, _MAXENTRYPOS - 1))
+    return found
+
+
+def _matches(node: Node, pos: Mapping[str, list[int]]) -> bool:
+    if isinstance(node, Phrase):
+        (first, _), *rest = node.steps
+        ends = set(pos.get(first, ()))
+        for lexeme, distance in rest:
+            ends = {p for p in pos.get(lexeme, ()) if p - distance in ends}
+        return bool(ends)
+    if isinstance(node, Not):
+        return not _matches(node.child, pos)
+    if isinstance(node, And):
+        return all(_matches(child, pos) for child in node.children)
+    return any(_matches(child, pos) for child in node.children)
+
+
+@lru_cache(maxsize=512)
+def _term_weight(occurrences: int) -> float:
+    """calc_rank_or's share of one lexeme occurring `occurrences` times (all weight D)."""
+    resj = 0.0
+    for j in range(occurrences):
+        resj = _f32(resj + _f32(_W / ((j + 1) * (j + 1))))
+    return _f32(_f32(_W + resj) - _W) / 1.64493406685
+
+
+@lru_cache(maxsize=4096)
+def _pair_weight(distance: int) -> float:
+    """calc_rank_and's weight of two query lexemes `distance` positions apart."""
+    if distance > 100:
+        word_distance = 1e-30
+    else:
+        word_distance = _f32(1.0 / (1.005 + 0.05 * math.exp(_f32(distance) / 1.5 - 2)))
+    return _f32(math.sqrt(_f32(_f32(_W * _W) * _f32(word_distance))))
+
+
+def _rank(node: Node, items: list[str], pos: Mapping[str, list[int]]) -> float:
+    """ts_rank(vector, query) with the default weights and normalisation (tsrank.c)."""
+    # tsrank.c's calc_rank: an AND or phrase at the top ranks by proximity (two lexemes or more)
+    top_and = isinstance(node, And) or (isinstance(node, Phrase) and len(node.steps) > 1)
+    if top_and and len(items) >= 2:
+        return _rank_and(items, pos)
+    res = 0.0
+    for lexeme in items:
+        found = pos.get(lexeme)
+        if found:
+            res = _f32(res + _term_weight(len(found)))
+    return _f32(res / len(items))
+
+
+def _rank_and(items: list[str], pos: Mapping[str, list[int]]) -> float:
+    res = -1.0
+    for i, lexeme in enumerate(items):
+        here = pos.get(lexeme)
+        if not here:
+            continue
+        for earlier in items[:i]:
+            there = pos.get(earlier)
+            if not there:
+                continue
+            for p in here:
+                for q in there:
+                    dist = abs(p - q)
+                    if dist:
+                        curw = _pair_weight(dist)
+                        res = curw if res < 0 else _f32(1.0 - (1.0 - res) * (1.0 - curw))
+    return res if res >= 0 else _f32(1e-20)
+
+
+def search(
+    query: str, terms_of: Mapping[str, Terms], postings: Postings, every: Iterable[str]
+) -> list[tuple[float, str]]:
+    """Every tool of `terms_of` matching `query`, best first as the database orders them
+    (rank descending, then name descending), with its rank. `every`: all names, for a query
+    that only excludes."""
+    node = parse_query(query)
+    if node is None:
+        return []
+    items = query_lexemes(node)
+    wanted = frozenset(items)
+    candidates = _candidates(node, postings)
+    found: list[tuple[float, str]] = []
+    for name in every if candidates is None else candidates:
+        terms = terms_of.get(name)
+        if terms is None:
+            continue  # a tool of another version
+        pos = _positions(terms, wanted)
+        if _matches(node, pos):
+            found.append((_rank(node, items, pos), name))
+    found.sort(reverse=True)
+    return found

@@ -1,0 +1,74 @@
+"""Filtered lists from the per-value name lists (catalog/filter_index.py): a version changed
+tool by tool answers every filter as one built from scratch, and as a scan of every tool."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+from builders import make_tool
+from toolcatalog.catalog.filter_index import FilterIndex
+from toolcatalog.catalog.version import CatalogVersion, _predicate
+from toolcatalog.catalog.views import CachedTool
+from toolcatalog.model.listing import ToolFilter
+
+PLATFORMS = ["linux", "windows", "macos"]
+CATEGORIES = ["system", "network", "storage"]
+
+
+def _entry(i: int, rng: random.Random) -> CachedTool:
+    tool = make_tool(
+        f"tool_{i:03d}",
+        platform=rng.choice(PLATFORMS),
+        category=rng.choice(CATEGORIES),
+        tags=rng.sample(["a", "b", "c", "d"], rng.randint(0, 3)),
+        enabled=rng.random() < 0.8,
+        status=rng.choice(["active", "experimental", "deprecated"]),
+    )
+    now = datetime.now(UTC)
+    return CachedTool(tool=tool, body=b"{}", etag='"e"', revision=1, created_at=now, updated_at=now)
+
+
+FILTERS = [
+    ToolFilter(platform="linux"),
+    ToolFilter(category="storage"),
+    ToolFilter(platform="windows", category="network"),
+    ToolFilter(tags=("a", "b")),
+    ToolFilter(enabled=False),
+    ToolFilter(status="deprecated", platform="macos"),
+    ToolFilter(capability="process_list", tags=("c",)),
+    ToolFilter(platform="linux", enabled=True, status="active", tags=("d",)),
+]
+
+
+def test_a_version_changed_tool_by_tool_filters_as_one_built_afresh() -> None:
+    rng = random.Random(14)
+    entries = {f"tool_{i:03d}": _entry(i, rng) for i in range(60)}
+    version = CatalogVersion.build(dict(entries), 1, None, None, 0.0)
+    for step in range(40):
+        fresh = {f"tool_{i:03d}": _entry(i, rng) for i in rng.sample(range(80), 3)}
+        gone = [f"tool_{i:03d}" for i in rng.sample(range(80), 2) if f"tool_{i:03d}" not in fresh]
+        version = version.changed(fresh, gone, step + 2, 0.0)
+        afresh = FilterIndex.of(version.entries)
+        for f in FILTERS:
+            scanned = tuple(n for n in version.names if _predicate(f)(version.entries[n]))
+            assert version.matching(f) == scanned, (step, f)
+            keys = [("platform", f.platform), ("category", f.category), ("tag", "a")]
+            for key in keys:
+                assert version.filtering.names(key) == afresh.names(key)
+
+
+def test_an_edit_that_keeps_the_filter_values_shares_the_index() -> None:
+    rng = random.Random(1)
+    entries = {f"tool_{i:03d}": _entry(i, rng) for i in range(10)}
+    version = CatalogVersion.build(dict(entries), 1, None, None, 0.0)
+    same = entries["tool_003"]
+    edited = CachedTool(
+        tool=same.tool.model_copy(update={"description": "Something else entirely."}),
+        body=b"{}",
+        etag='"f"',
+        revision=2,
+        created_at=same.created_at,
+        updated_at=same.updated_at,
+    )
+    assert version.changed({"tool_003": edited}, (), 2, 0.0).filtering is version.filtering
