@@ -189,6 +189,38 @@ async def test_a_tool_reads_alike_when_loaded_held_or_behind_a_key_check(
             assert all(a.headers["etag"] == etag for a in answers)
 
 
+async def test_lists_and_searches_read_alike_before_routing_and_behind_a_key_check(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    # One handler (api/tool_lists.py): before routing for an open list in a plain spelling,
+    # by the route for a keyed one or any other spelling (which it validates).
+    for name in ("beta_tool", "gamma_tool"):
+        await runtime.catalog.create_tool(make_tool(name, description="rotate the logs"))
+    reader = await runtime.keys.create("list_reader", Role.reader)
+    keyed = {"X-API-Key": reader.secret}
+
+    def comparable(r: httpx.Response) -> tuple[int, Any, dict[str, str]]:
+        kept = {k: v for k, v in r.headers.items() if k not in ("date", "x-request-id")}
+        if r.status_code == 200:
+            return r.status_code, r.content, kept
+        return r.status_code, {**r.json(), "request_id": None}, kept
+
+    first = (await client.get("/api/v1/tools?q=rotate%20logs&limit=1")).json()
+    spellings = [
+        "limit=2", "q=rotate%20logs&limit=1", "q=rotate%20logs&fields=full",
+        f"q=rotate%20logs&limit=1&cursor={first['next_cursor']}", "platform=linux&enabled=true",
+        "status=active&tag=x&tag=y", "capability=no_such_capability", "cursor=bogus",
+        "limit=0", "limit=501", "platform=mars", "enabled=yes", "limit=2&limit=3",
+        "category=Not_Snake", "page=2", "q=",
+    ]  # fmt: skip
+    for spelling in spellings:
+        url = f"/api/v1/tools?{spelling}"
+        open_read, keyed_read = await client.get(url), await client.get(url, headers=keyed)
+        assert comparable(open_read) == comparable(keyed_read), spelling
+    assert first["total"] == 2
+    assert len(first["items"]) == 1
+
+
 async def test_an_unknown_tool_is_a_problem_naming_the_closest_ones(
     client: httpx.AsyncClient,
 ) -> None:

@@ -10,7 +10,8 @@ cost ~5x the rest of the request (measured in docs/performance.md). Left to the 
 calls the same handler: reads that need an API key (`TOOLCATALOG_AUTH=required`) or send one
 (a key that is sent must be valid: checking keys is api/auth.py's job), a name or an
 If-None-Match the route refuses (422), and the seed's contract
-(TOOLCATALOG_OPSCONDUCTOR_API).
+(TOOLCATALOG_OPSCONDUCTOR_API). `GET /api/v1/tools` (lists, filters, search) the same way,
+for the query spellings api/tool_lists.py takes.
 """
 
 from __future__ import annotations
@@ -30,18 +31,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from toolcatalog import metrics
 from toolcatalog.api.problems import catalog_problem
 from toolcatalog.api.seed_answers import serve_seed
+from toolcatalog.api.tool_lists import answer_list, parse_list_query
 from toolcatalog.api.tool_reads import answer_tool, route_takes
 from toolcatalog.console import FORM_PATH_PREFIX
 from toolcatalog.errors import CatalogError
 from toolcatalog.logs import log_access, request_id_var
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_JSON_TYPE = b"application/json"
 _JSON_TYPES = ("application/json", "application/merge-patch+json", "application/problem+json")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # The web console's forms post application/x-www-form-urlencoded, under its prefix only.
 _FORM_TYPE = "application/x-www-form-urlencoded"
 _TOOL_PREFIX = "/api/v1/tools/"
 TOOL_ROUTE = "/api/v1/tools/{name}"
+LIST_ROUTE = "/api/v1/tools"
 _INTERNAL = "the server failed to handle this request; the request id identifies it in the logs"
 log = logging.getLogger(__name__)
 
@@ -149,6 +153,9 @@ class RequestContextMiddleware:
                         return
                 if await _serve_tool(scope, if_none_match, send_wrapper):
                     template = TOOL_ROUTE
+                    return
+                if scope["path"] == LIST_ROUTE and await _serve_list(scope, send_wrapper):
+                    template = LIST_ROUTE
                     return
             try:
                 await self.app(scope, self._limited(receive), send_wrapper)
@@ -267,6 +274,29 @@ async def _serve_tool(scope: Scope, if_none_match: str | None, send: Send) -> bo
         return True
     await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
     await send({"type": "http.response.body", "body": answer.body})
+    return True
+
+
+async def _serve_list(scope: Scope, send: Send) -> bool:
+    """Answer `GET /api/v1/tools` with the route's own handler (api/tool_lists.py) when no key
+    needs checking and the query is spelt as the route takes it; False leaves it to the
+    route."""
+    runtime = getattr(scope["app"].state, "runtime", None)
+    if runtime is None or runtime.settings.auth == "required":
+        return False
+    if runtime.settings.opsconductor_api:
+        return False  # the path answers the seed's shape (routes/seed_reads.py)
+    query = parse_list_query(scope["query_string"])
+    if query is None:
+        return False
+    try:
+        body = await answer_list(runtime.catalog, query)
+    except CatalogError as exc:
+        await catalog_problem(exc)(scope, _no_body, send)
+        return True
+    headers = [(b"content-length", str(len(body)).encode()), (b"content-type", _JSON_TYPE)]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
     return True
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import BaseModel, Field
 
@@ -24,6 +23,7 @@ from toolcatalog.api.schemas import (
     example,
     problems,
 )
+from toolcatalog.api.tool_lists import TAG_RE, ListQuery, answer_list
 from toolcatalog.catalog.views import CachedTool
 from toolcatalog.model.listing import ToolFilter
 from toolcatalog.model.tool import SNAKE_RE, Platform, Status, Tool
@@ -33,7 +33,7 @@ router = APIRouter(prefix="/api/v1/tools", tags=["tools"], route_class=ORJSONRou
 TOOL_EXAMPLE: dict[str, Any] = Tool.model_json_schema()["examples"][0]
 
 
-Tag = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.+-]{0,63}$")]
+Tag = Annotated[str, Field(pattern=TAG_RE)]
 
 
 class CacheHealth(BaseModel):
@@ -179,15 +179,10 @@ async def list_tools(
         q=q,
         updated_since=updated_since,
     )
-    page = await catalog.list_tools(filters, limit=limit, cursor=cursor)
-    # Joined from each tool's bytes, encoded once when the tool was read: no model, no
-    # encoding per request (a ToolPageOut, documented above).
-    items = b",".join(i.summary if fields == "summary" else i.body for i in page.items)
-    return Response(
-        b'{"items":[' + items + b'],"next_cursor":' + orjson.dumps(page.next_cursor)
-        + b',"total":' + str(page.total).encode() + b',"total_estimated":false}',
-        media_type="application/json",
-    )  # fmt: skip
+    # The handler the middleware calls for the plain spellings (api/tool_lists.py): joined
+    # from each tool's bytes, encoded once when the tool was read.
+    body = await answer_list(catalog, ListQuery(filters, limit, cursor, fields))
+    return Response(body, media_type="application/json")
 
 
 @router.post(
