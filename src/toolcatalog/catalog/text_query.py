@@ -81,11 +81,36 @@ def _hword_lexemes(hword: str) -> list[str | None]:
     return out
 
 
+_PUNCTUATION = ".,;:!?()[]{}\"'"
+
+
 def tokens(text: str) -> tuple[str | None, ...]:
     """The lexemes of `text` in order, one per position (None: a stopword's position)."""
     out: list[str | None] = []
+    # No token spans white space: most chunks are a plain word (with punctuation around it),
+    # the rest go through the token expression (10x cheaper than scanning the whole text).
+    for chunk in text.split():
+        core = chunk.strip(_PUNCTUATION)
+        if core.isalnum():
+            out.append(_plain(core))
+        elif "_" in core and core.replace("_", "").isalnum():
+            out += [_plain(part) for part in core.split("_") if part]
+        elif core:
+            _chunk_tokens(chunk, out)
+    # Interned: 100,000 tools hold the same few thousand lexemes once each.
+    return tuple(None if t is None else sys.intern(t) for t in out)
+
+
+def _plain(word: str) -> str | None:
+    """A run of letters and digits: a word (stemmed), a number, or a numword (as is)."""
+    if word.isalpha():
+        return stem(word)
+    return word if word.isdigit() else word.lower()
+
+
+def _chunk_tokens(chunk: str, out: list[str | None]) -> None:
     after_hword = -1  # where the last hyphenated word ended: its "-2" is a part, "2"
-    for m in _TOKEN.finditer(text):
+    for m in _TOKEN.finditer(chunk):
         kind = m.lastgroup
         token = m.group()
         if kind == "version":
@@ -105,8 +130,6 @@ def tokens(text: str) -> tuple[str | None, ...]:
         else:
             out.append(token.lower())
         after_hword = -1
-    # Interned: 100,000 tools hold the same few thousand lexemes once each.
-    return tuple(None if t is None else sys.intern(t) for t in out)
 
 
 def lexemes(text: str) -> dict[str, tuple[int, ...]]:
