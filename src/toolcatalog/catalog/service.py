@@ -30,6 +30,8 @@ from toolcatalog.store import tools as tool_store
 from toolcatalog.store import versions as version_store
 from toolcatalog.store.database import Database
 
+_Ranked = list[tuple[float, str]]
+
 # Up to this many tools a search's first answer is ranked on the loop (a few ms at most).
 _RANK_INLINE_TOOLS = 2000
 
@@ -54,6 +56,8 @@ class ToolCatalogService(CatalogImports):
         self.settings = settings
         self.invalid = self.state.invalid
         self._registry: tuple[object, str, list[RegistryServer]] | None = None
+        # Full-text rankings being computed beside the loop, by version and query.
+        self._ranking: dict[tuple[CatalogVersion, ToolFilter], asyncio.Future[_Ranked]] = {}
 
     # ---------------------------------------------------------------- reads
 
@@ -114,12 +118,10 @@ class ToolCatalogService(CatalogImports):
             if everything is None:
                 # ~10 us a matching tool: a large catalog's first answer is ranked beside the
                 # loop (a query every tool matches took ~0.1 s at 10,000 tools).
-                large = len(version.names) > _RANK_INLINE_TOOLS
-                everything = (
-                    await asyncio.to_thread(version.ranked, filters)
-                    if large
-                    else version.ranked(filters)
-                )
+                if len(version.names) > _RANK_INLINE_TOOLS:
+                    everything = await self._ranked_beside(version, filters)
+                else:
+                    everything = version.ranked(filters)
             total = len(everything)
             start = 0
             if after_name is not None:
@@ -135,6 +137,18 @@ class ToolCatalogService(CatalogImports):
         # a second) or no longer validating is left out of the page.
         found = [version.entries.get(name) for name, _ in ranked]
         return ToolPage([f for f in found if f is not None], next_cursor, total)
+
+    async def _ranked_beside(self, version: CatalogVersion, filters: ToolFilter) -> _Ranked:
+        """`version.ranked(filters)` in a thread, once for all the requests asking it
+        meanwhile (64 connections asking the same new query each ranked it before)."""
+        key = (version, filters)
+        ranking = self._ranking.get(key)
+        if ranking is None:
+            ranking = asyncio.ensure_future(asyncio.to_thread(version.ranked, filters))
+            self._ranking[key] = ranking
+            ranking.add_done_callback(lambda _: self._ranking.pop(key, None))
+        # shield: one caller's cancellation must not cancel the ranking the others wait for.
+        return await asyncio.shield(ranking)
 
     async def _ranked_by_database(
         self,
