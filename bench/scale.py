@@ -81,7 +81,8 @@ def measure(args: argparse.Namespace, url: str, folder: Path) -> None:
     env = {"semantic": "true" if args.semantic else "false", "access_log": "false"}
     env |= {"db_command_timeout_s": "600", "startup_retry_s": "600"}
     started = time.perf_counter()
-    with toolcatalog_server(url, folder / "home", 1, folder, 1800, **env) as target:
+    source = Path(args.baseline_src) if args.baseline_src else None
+    with toolcatalog_server(url, folder / "home", 1, folder, 1800, source, **env) as target:
         ready = time.perf_counter() - started
         base = target.url
         client = httpx.Client(base_url=base, timeout=600)
@@ -99,6 +100,10 @@ def measure(args: argparse.Namespace, url: str, folder: Path) -> None:
             ],
             "search (10 a page)": [
                 Op("search", "GET", "/api/v1/tools?q=disk%20usage%20tool%204242&limit=10", 1)
+            ],
+            # Every tool holds "generated tool": all of them match and are ranked.
+            "search, broad (10 a page)": [
+                Op("search", "GET", "/api/v1/tools?q=generated%20tool&limit=10", 1)
             ],
             "select": [
                 Op(
@@ -125,6 +130,9 @@ def main() -> None:
     parser.add_argument("--select-connections", type=int, default=8)
     parser.add_argument("-d", "--duration", type=float, default=5.0)
     parser.add_argument("--semantic", action="store_true")
+    parser.add_argument(
+        "--baseline-src", help="serve another checkout's src folder (a baseline) instead"
+    )
     parser.add_argument(
         "--reuse", action="store_true", help="with --database-url: its tools are already in"
     )
