@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     )
     cache_max_size: int = Field(default=1000, ge=1, description="Tools kept in the LRU cache.")
     cache_ttl_s: float = Field(default=300.0, gt=0, description="Seconds a cached entry lives.")
+    saved_version_min_tools: int = Field(
+        default=1000,
+        ge=0,
+        description="A whole read of at least this many tools is saved under "
+        "TOOLCATALOG_HOME/cache, and the next start reads from the database only the rows "
+        "changed since (0: always).",
+    )
     require_if_match: bool = Field(
         default=True,
         description="Refuse PUT and PATCH of a tool without If-Match (428); `false`: "

@@ -117,6 +117,8 @@ async def _warm_up(runtime: Runtime) -> None:
     except TimeoutError:
         # It keeps trying in the background and invalidates everything once connected.
         log.warning("change listener not connected yet; serving anyway")
+    # The catalog version read now is saved for the next start once this one is done.
+    runtime.catalog.state.saves_allowed.clear()
     try:
         await runtime.catalog.get_all_tools_with_structure()
         # Build the selector's index now: with semantic retrieval its tool embeddings start
@@ -124,6 +126,8 @@ async def _warm_up(runtime: Runtime) -> None:
         await runtime.selector.aselect_index()
     except CatalogError as exc:
         log.warning("could not load the catalog snapshot at start", extra={"error": exc.detail})
+    finally:
+        runtime.catalog.state.saves_allowed.set()
 
 
 def _apply_notice(runtime: Runtime, notice: ChangeNotice) -> None:

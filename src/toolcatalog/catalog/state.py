@@ -25,6 +25,7 @@ from toolcatalog import metrics
 from toolcatalog.catalog.cache import AsyncLRUCache
 from toolcatalog.catalog.changes import ChangeNotice
 from toolcatalog.catalog.heap import frozen_heap
+from toolcatalog.catalog.saved import SavedEntries, SavedVersion
 from toolcatalog.catalog.stored import InvalidStoredTools
 from toolcatalog.catalog.version import CatalogVersion, entry_of
 from toolcatalog.catalog.views import CachedTool
@@ -76,6 +77,21 @@ class CatalogState:
         self._behind = False
         # True while a change listener keeps this state current (set by the runtime).
         self.listening: Callable[[], bool] = lambda: False
+        # The version kept on disk between starts (saved.py): the first fill reads from the
+        # database only what changed since; a large whole read saves it beside the loop.
+        self.saved = SavedVersion(
+            settings.home / "cache", f"{settings.database_url or settings.home}"
+        )
+        self._saving: asyncio.Future[bool] | None = None
+        # The row stamp each tool of the current version was read at by a whole read (a tool
+        # changed since by a write or a notice is not in it): a later whole read (a missed
+        # notice, a listener reconnect) reads from the database only the rows whose stamps
+        # differ, as a start does from the saved version.
+        self._stamps: dict[str, str] = {}
+        # A save waits for this (set but while start-up builds the selector's index: saving
+        # 100,000 tools is ~20 s of CPU, and beside that build it only delayed serving).
+        self.saves_allowed = asyncio.Event()
+        self.saves_allowed.set()
 
     def holds_tools(self) -> bool:
         """Whether this process holds tools to answer reads with from memory (a catalog
@@ -217,17 +233,34 @@ class CatalogState:
         epoch = self._epoch
         start = time.perf_counter()
         began = time.monotonic()
+        # The first fill starts from the saved version, a later one from the current version.
+        saved = await asyncio.to_thread(self._load_saved) if self._version is None else None
+        if self._version is not None and self._stamps:
+            held = self._version.entries
+            saved = {n: (s, held[n]) for n, s in self._stamps.items() if n in held}
         async with self.db.snapshot_read("load_catalog") as conn:
             generation = await tool_store.fetch_generation(conn)
-            rows = await tool_store.fetch_all_tools_json(conn)
+            if saved is None:
+                rows = await tool_store.fetch_all_tools_json(conn)
+                stamps = {row["name"]: row["stamp"] for row in rows}
+            else:
+                stamps = await tool_store.fetch_tool_stamps(conn)
+                changed = [n for n, s in stamps.items() if n not in saved or saved[n][0] != s]
+                rows = await tool_store.fetch_all_tools_json(conn, changed)
             entries = await vocabulary_store.fetch_vocabulary(conn)
             environments = await environment_store.fetch_environments(conn)
         vocabulary = Vocabulary(vocabulary=entries) if entries else None
         # Validation and encoding are CPU work (~0.3 ms a tool): beside the loop, so reads
         # keep flowing from the previous version meanwhile.
         version = await asyncio.to_thread(
-            self._build_whole, rows, generation, vocabulary, environments, began
+            self._build_whole, rows, generation, vocabulary, environments, began, saved, stamps
         )
+        log.info(
+            "catalog read: %d tools, %d of them from the database, in %.1f s",
+            len(version.entries), len(rows), time.perf_counter() - start,
+        )  # fmt: skip
+        if len(rows) >= self.settings.saved_version_min_tools:
+            self._save(version, stamps)
         if epoch == self._epoch:
             self._stale = False
             self._behind = False
@@ -235,6 +268,7 @@ class CatalogState:
         if current is not None and current.generation > version.generation:
             return current  # a later change was applied while this one was read
         self._swap(version)
+        self._stamps = {n: stamps[n] for n in version.entries}
         metrics.CATALOG_LOAD_DURATION.observe(time.perf_counter() - start)
         return version
 
@@ -245,14 +279,45 @@ class CatalogState:
         vocabulary: Vocabulary | None,
         environments: EnvironmentPolicies | None,
         began: float,
+        saved: SavedEntries | None,
+        stamps: dict[str, str],
     ) -> CatalogVersion:
+        """The version of `rows` (every row, or with `saved` the rows whose stamps differ
+        from the saved ones: the saved entries of the others are kept)."""
         # Millions of objects at 100,000 tools: built with the collector paused, then frozen
         # out of its reach (heap.py), so no later collection on a request's path walks them.
         with frozen_heap():
             records = (tool_store.record_of_json_row(row) for row in rows)
-            return CatalogVersion.build(
-                self._entries(records, whole=True), generation, vocabulary, environments, began
-            )
+            entries = self._entries(records, whole=saved is None)
+            if saved is not None:
+                kept = {n: e for n, (s, e) in saved.items() if stamps.get(n) == s}
+                entries = kept | entries
+            return CatalogVersion.build(entries, generation, vocabulary, environments, began)
+
+    def _load_saved(self) -> SavedEntries | None:
+        # Only a file to load is a build (heap.py): the first build sets the baseline of the
+        # frozen heap, and a baseline of the empty process would make the selector's build
+        # right after the version's unfreeze and walk the whole heap.
+        if not self.saved.matches():
+            return None
+        with frozen_heap():
+            return self.saved.load()
+
+    def _save(self, version: CatalogVersion, stamps: dict[str, str]) -> None:
+        """Save `version` beside the loop (one save at a time; a later one waits its turn)."""
+        tools = [(n, stamps[n], version.entries[n]) for n in version.names]
+        previous = self._saving
+
+        async def save() -> bool:
+            if previous is not None:
+                await asyncio.wait({previous})
+            await self.saves_allowed.wait()
+            if self.saved.stopping.is_set():
+                return False
+            return await asyncio.to_thread(self.saved.store, tools)
+
+        self._saving = asyncio.ensure_future(save())
+        self._saving.add_done_callback(_retrieve)
 
     def _entries(self, records: Iterable[ToolRecord], *, whole: bool) -> dict[str, CachedTool]:
         return {r.name: entry_of(r, tool) for r, tool in self.invalid.valid(records, whole=whole)}
@@ -285,6 +350,7 @@ class CatalogState:
         self.tools.invalidate(record.name)
         self.tools.put(record.name, cached)
         self.invalid.forget([record.name])
+        self._stamps.pop(record.name, None)
         if generation is not None and self._version is not None:
             self._swap(
                 self._version.changed({record.name: cached}, (), generation, self._version.built_at)
@@ -295,6 +361,7 @@ class CatalogState:
         """Our own committed purge of `name`."""
         self.tools.invalidate(name)
         self.invalid.forget([name])
+        self._stamps.pop(name, None)
         if self._version is not None:
             self._swap(self._version.changed({}, (name,), generation, self._version.built_at))
 
@@ -332,6 +399,8 @@ class CatalogState:
         if current is None:
             return
         gone = [n for n in names if n not in fresh]
+        for name in names:
+            self._stamps.pop(name, None)
         # A record read before one of our own writes committed must not undo it.
         fresh = {
             n: e
@@ -347,6 +416,7 @@ class CatalogState:
         else:
             for name in names:
                 self.tools.invalidate(name)
+                self._stamps.pop(name, None)
             self.invalid.forget(names)  # re-checked when next read
 
     def forget(self, names: Sequence[str], *, everything: bool = False) -> None:
@@ -404,6 +474,11 @@ class CatalogState:
                 task.cancel()
                 with contextlib.suppress(BaseException):
                     await task
+        if self._saving is not None:
+            self.saved.stopping.set()  # a save in progress stops at its next chunk
+            self.saves_allowed.set()
+            with contextlib.suppress(BaseException):
+                await self._saving
 
 
 def _retrieve(task: asyncio.Future[Any]) -> None:
