@@ -7,7 +7,9 @@ Steps, each timed: import N generated tools (bench/import_bench.py's generator) 
 embedded PostgreSQL (or --database-url); start `toolcatalog serve` (one worker) and wait until
 its health answers and its catalog is loaded (start to serving); its RSS; then, one kind at a
 time at --connections: GETs spread over 1,000 tools, a list page, a full-text search, and a
-select (p95 is the figure of interest there). Semantic retrieval is off by default here:
+select (p95 is the figure of interest there). `--baseline-src DIR` measures another checkout
+first on the same database; `--restart` starts our worker a second time once it has saved its
+catalog version (catalog/saved.py), as a restart does. Semantic retrieval is off by default here:
 embedding N generated tools' texts takes hours on a small machine (--semantic to keep it).
 """
 
@@ -27,7 +29,7 @@ import httpx
 import psutil
 from drivers import Op, run_python, run_wrk, wrk_available
 from import_bench import generate
-from servers import embedded_database, toolcatalog_server
+from servers import embedded_database, toolcatalog_server, tree_cpu_s
 
 from toolcatalog.catalog.service import Actor, ToolCatalogService
 from toolcatalog.config import Settings
@@ -78,48 +80,81 @@ def drive(url: str, ops: list[Op], connections: int, seconds: float) -> str:
 
 def measure(args: argparse.Namespace, url: str, folder: Path) -> None:
     print(f"import {args.tools:,} tools (one transaction): {args.import_s:.1f} s", flush=True)
+    if args.baseline_src:
+        serve(args, url, folder / "base", "baseline", args.baseline_src)
+    serve(args, url, folder / "ours", "ours", None)
+    if args.restart:
+        serve(args, url, folder / "ours", "ours, restarted", None, restarted=True)
+
+
+def serve(
+    args: argparse.Namespace,
+    url: str,
+    folder: Path,
+    label: str,
+    source: Path | None,
+    *,
+    restarted: bool = False,
+) -> None:
+    """Start one worker on `url` (home `folder/home`, kept between calls), print its start
+    and what it answers, and stop it; with --restart, once its saved version is written."""
+    print(f"--- {label}", flush=True)
     env = {"semantic": "true" if args.semantic else "false", "access_log": "false"}
     env |= {"db_command_timeout_s": "600", "startup_retry_s": "600"}
+    folder.mkdir(parents=True, exist_ok=True)
+    home = folder / "home"
     started = time.perf_counter()
-    source = Path(args.baseline_src) if args.baseline_src else None
-    with toolcatalog_server(url, folder / "home", 1, folder, 1800, source, **env) as target:
+    with toolcatalog_server(url, home, 1, folder, 1800, source, **env) as target:
         ready = time.perf_counter() - started
+        cpu = tree_cpu_s(target.pid)
         base = target.url
         client = httpx.Client(base_url=base, timeout=600)
         client.get("/api/v1/tools?limit=1")  # the version is loaded before serving
         print(f"start to serving (health answers, catalog loaded): {ready:.1f} s", flush=True)
+        print(f"  the worker's CPU until then: {cpu:.1f} s", flush=True)
         print(f"  of which the whole read (catalog version): {load_s(client):.1f} s", flush=True)
         print(f"RSS of the worker: {rss_mib(target.pid):,.0f} MiB", flush=True)
-        names = [f"gen_tool_{i:05d}" for i in range(0, args.tools, max(1, args.tools // 1000))]
-        select = json.dumps({"request": "check disk usage with generated tool 4242"})
-        kinds = {
-            "get (1,000 tools spread)": [Op("get", "GET", f"/api/v1/tools/{n}", 1) for n in names],
-            "list (50 a page)": [Op("list", "GET", "/api/v1/tools?limit=50", 1)],
-            "list, filtered (platform)": [
-                Op("list", "GET", "/api/v1/tools?platform=linux&limit=50", 1)
-            ],
-            "search (10 a page)": [
-                Op("search", "GET", "/api/v1/tools?q=disk%20usage%20tool%204242&limit=10", 1)
-            ],
-            # Every tool holds "generated tool": all of them match and are ranked.
-            "search, broad (10 a page)": [
-                Op("search", "GET", "/api/v1/tools?q=generated%20tool&limit=10", 1)
-            ],
-            "select": [
-                Op(
-                    "select",
-                    "POST",
-                    "/api/v1/select",
-                    1,
-                    select,
-                    {"Content-Type": "application/json"},
-                )
-            ],
-        }
-        for kind, ops in kinds.items():
+        for kind, ops in kinds(args).items():
             conns = args.select_connections if kind == "select" else args.connections
             print(f"{kind:28} {conns:3} conns {drive(base, ops, conns, args.duration)}", flush=True)
         print(f"RSS of the worker after the runs: {rss_mib(target.pid):,.0f} MiB", flush=True)
+        if args.restart and source is None and not restarted:
+            waited = time.perf_counter()
+            while not list((home / "cache").glob("version-*.saved")):
+                if time.perf_counter() - waited > 1800:
+                    raise SystemExit("the catalog version was not saved within 30 minutes")
+                time.sleep(1)
+            saved_s = time.perf_counter() - started
+            print(f"catalog version saved {saved_s:.1f} s after the start", flush=True)
+
+
+def kinds(args: argparse.Namespace) -> dict[str, list[Op]]:
+    names = [f"gen_tool_{i:05d}" for i in range(0, args.tools, max(1, args.tools // 1000))]
+    select = json.dumps({"request": "check disk usage with generated tool 4242"})
+    return {
+        "get (1,000 tools spread)": [Op("get", "GET", f"/api/v1/tools/{n}", 1) for n in names],
+        "list (50 a page)": [Op("list", "GET", "/api/v1/tools?limit=50", 1)],
+        "list, filtered (platform)": [
+            Op("list", "GET", "/api/v1/tools?platform=linux&limit=50", 1)
+        ],
+        "search (10 a page)": [
+            Op("search", "GET", "/api/v1/tools?q=disk%20usage%20tool%204242&limit=10", 1)
+        ],
+        # Every tool holds "generated tool": all of them match and are ranked.
+        "search, broad (10 a page)": [
+            Op("search", "GET", "/api/v1/tools?q=generated%20tool&limit=10", 1)
+        ],
+        "select": [
+            Op(
+                "select",
+                "POST",
+                "/api/v1/select",
+                1,
+                select,
+                {"Content-Type": "application/json"},
+            )
+        ],
+    }
 
 
 def main() -> None:
@@ -131,10 +166,17 @@ def main() -> None:
     parser.add_argument("-d", "--duration", type=float, default=5.0)
     parser.add_argument("--semantic", action="store_true")
     parser.add_argument(
-        "--baseline-src", help="serve another checkout's src folder (a baseline) instead"
+        "--reuse", action="store_true", help="with --database-url: its tools are already in"
     )
     parser.add_argument(
-        "--reuse", action="store_true", help="with --database-url: its tools are already in"
+        "--baseline-src",
+        type=Path,
+        help="another checkout's src folder: its start measured first, on the same database",
+    )
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="once our worker has saved its catalog version, start it again and measure",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="toolcatalog-scale-") as name:
