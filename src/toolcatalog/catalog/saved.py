@@ -49,8 +49,16 @@ _LENGTH = struct.Struct("<Q")
 _CHUNK = 16
 _PAUSE_S = 0.001
 _PACKAGE = Path(__file__).resolve().parents[1]
-# What validates and encodes a stored tool: a change to any of it misses.
-_CODE = ("model", "formats", "catalog/views.py", "catalog/version.py", "catalog/saved.py")
+# What validates and encodes a stored tool: a change to any of it misses (text_query.py makes
+# each entry's search lexemes, CachedTool.terms).
+_CODE = (
+    "model",
+    "formats",
+    "catalog/views.py",
+    "catalog/version.py",
+    "catalog/saved.py",
+    "catalog/text_query.py",
+)
 
 # name -> (the row's stamp when saved, the entry built from it)
 SavedEntries = dict[str, tuple[str, CachedTool]]
