@@ -10,6 +10,7 @@ from toolcatalog.catalog import imports
 from toolcatalog.catalog.documents import canonical_definition, diff_documents
 from toolcatalog.catalog.service import Actor, ToolCatalogService
 from toolcatalog.errors import InvalidDefinition, NotFound
+from toolcatalog.model.listing import ToolFilter
 
 
 async def test_an_import_in_several_chunks_creates_updates_and_leaves_alone(
@@ -49,3 +50,17 @@ async def test_a_name_twice_in_different_chunks_is_refused_before_anything_is_wr
     ]
     with pytest.raises(NotFound):
         await service.get_tool("beta_tool")
+
+
+async def test_an_import_without_tools_writes_nothing_and_reports_nothing(
+    service: ToolCatalogService,
+) -> None:
+    # A catalog folder holding only its capabilities.yaml, or a seed tree's environments:
+    # there is no chunk to plan, and nothing to write or publish.
+    await service.import_definitions([make_tool("alpha_tool")])
+
+    report = await service.import_definitions([], actor=Actor("carol"))
+
+    assert (report.created, report.updated, report.unchanged) == ([], [], [])
+    assert report.generation is None
+    assert [t.tool.name for t in (await service.list_tools(ToolFilter())).items] == ["alpha_tool"]

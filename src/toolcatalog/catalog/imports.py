@@ -142,7 +142,9 @@ class CatalogImports(CatalogWrites):
 
         whole = ImportPlan()
         chunks = [tools[i : i + _CHUNK] for i in range(0, len(tools), _CHUNK)]
-        planning = start(chunks[0] if chunks else None)
+        if not chunks:  # an import of a vocabulary or environments alone
+            return whole
+        planning = start(chunks[0])
         try:
             for following in [*chunks[1:], None]:
                 assert planning is not None
