@@ -112,19 +112,18 @@ class SemanticIndex:
             text for texts, j in zip(per_tool, moved, strict=True) if j < 0 for _, text in texts
         ]
         counts = np.fromiter(map(len, per_tool), dtype=np.int64, count=len(per_tool))
-        owners = np.repeat(np.arange(len(per_tool), dtype=np.int64), counts)
-        kinds = np.fromiter(
-            (kind for texts in per_tool for kind, _ in texts), dtype=np.int64, count=len(owners)
+        owner_of = np.repeat(np.arange(len(per_tool), dtype=np.int64), counts)
+        kind_of = np.fromiter(
+            (kind for texts in per_tool for kind, _ in texts), dtype=np.int64, count=len(owner_of)
         )
         texts = [text for texts in per_tool for _, text in texts]
         # Texts sorted by (tool, kind), so each (tool, kind) group is one contiguous segment;
         # they are embedded in this order, so the vectors need no reordering copy.
-        owner_of, kind_of = owners, kinds
         order = np.lexsort((kind_of, owner_of))
         self.texts = [texts[i] for i in order]
         self.text_kinds: IntArray = kind_of[order]
         self.text_owners: IntArray = owner_of[order]
-        slot = owner_of[order] * len(KINDS) + kind_of[order]
+        slot = self.text_owners * len(KINDS) + self.text_kinds
         self._starts: IntArray = (
             np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]]) if len(slot) else slot
         )
@@ -134,7 +133,7 @@ class SemanticIndex:
         # Each tool's first (tool, kind) group: every tool has one, its description.
         self._tool_slots: IntArray = np.searchsorted(self._slot_tool, np.arange(self.size))
         # Each tool's texts are texts[_tool_start[i]:_tool_start[i + 1]] (see exact_scores).
-        self._tool_start: IntArray = np.searchsorted(owner_of[order], np.arange(self.size + 1))
+        self._tool_start: IntArray = np.searchsorted(self.text_owners, np.arange(self.size + 1))
         self._slot_named: npt.NDArray[np.bool_] = self._slots % len(KINDS) == NAME_KIND
         # How many kinds of text but its name each tool has (at least its description, so
         # never 0).

@@ -23,7 +23,14 @@ from toolcatalog.api.schemas import (
     example,
     problems,
 )
-from toolcatalog.api.tool_lists import TAG_RE, ListQuery, answer_list
+from toolcatalog.api.tool_lists import (
+    MAX_CURSOR,
+    MAX_LIMIT,
+    MAX_QUERY,
+    TAG_RE,
+    ListQuery,
+    answer_list,
+)
 from toolcatalog.catalog.views import CachedTool
 from toolcatalog.model.listing import ToolFilter
 from toolcatalog.model.tool import SNAKE_RE, Platform, Status, Tool
@@ -163,10 +170,10 @@ async def list_tools(
     tag: Annotated[list[Tag] | None, Query(description="Repeatable; all must match.")] = None,
     capability: Annotated[str | None, Query(pattern=SNAKE_RE)] = None,
     enabled: bool | None = None,
-    q: Annotated[str | None, Query(max_length=500, description="Full-text query.")] = None,
+    q: Annotated[str | None, Query(max_length=MAX_QUERY, description="Full-text query.")] = None,
     updated_since: Timestamp | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR)] = None,
     fields: Literal["summary", "full"] = "summary",
 ) -> Response:
     filters = ToolFilter(
