@@ -10,6 +10,7 @@ from builders import make_tool, tool_doc
 from toolcatalog.catalog.documents import canonical_definition, diff_documents
 from toolcatalog.catalog.service import Actor, ToolCatalogService
 from toolcatalog.errors import Conflict, InvalidDefinition, NotFound, PreconditionFailed
+from toolcatalog.metrics import REGISTRY
 from toolcatalog.model.listing import ToolFilter
 from toolcatalog.model.tool import Tool
 
@@ -281,3 +282,26 @@ async def test_a_repeated_search_follows_every_change_of_the_catalog(
     after = await service.list_tools(rotate, limit=10)
     assert sorted(t.tool.name for t in after.items) == ["alpha_tool", "beta_tool"]
     assert after.total == 2
+
+
+async def test_the_tools_gauge_counts_the_current_version_by_status_after_each_write(
+    service: ToolCatalogService,
+) -> None:
+    def gauge() -> dict[str, float | None]:
+        return {
+            status: REGISTRY.get_sample_value("toolcatalog_tools", {"status": status})
+            for status in ("active", "experimental", "deprecated", "disabled")
+        }
+
+    await service.import_definitions([make_tool("alpha_tool"), make_tool("beta_tool")])
+    await service.get_all_tools_with_structure()
+    assert gauge() == {"active": 2, "experimental": 0, "deprecated": 0, "disabled": 0}
+
+    await service.patch_tool("alpha_tool", {"status": "deprecated"})
+    assert gauge() == {"active": 1, "experimental": 0, "deprecated": 1, "disabled": 0}
+
+    await service.delete_tool("beta_tool")
+    assert gauge() == {"active": 0, "experimental": 0, "deprecated": 1, "disabled": 1}
+
+    await service.delete_tool("alpha_tool", purge=True)
+    assert gauge() == {"active": 0, "experimental": 0, "deprecated": 0, "disabled": 1}

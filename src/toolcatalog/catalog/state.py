@@ -325,11 +325,10 @@ class CatalogState:
     def _swap(self, version: CatalogVersion) -> None:
         self._version = version
         metrics.CATALOG_GENERATION.set(version.generation)
-        counts: dict[str, int] = {s.value: 0 for s in Status}
-        for tool in version.snapshot.tools:
-            counts[tool.status.value] += 1
-        for status, n in counts.items():
-            metrics.TOOLS.labels(status).set(n)
+        # The filter index's per-status lists, kept per version (a loop over every tool here
+        # cost ~10 ms on the loop per write at 100,000 tools).
+        for status in Status:
+            metrics.TOOLS.labels(status.value).set(version.count_with("status", status.value))
 
     # ---------------------------------------------------------------- changes
 

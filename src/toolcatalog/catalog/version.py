@@ -132,6 +132,10 @@ class CatalogVersion:
 
     # ---------------------------------------------------------------- listing
 
+    def count_with(self, field: str, value: object) -> int:
+        """How many tools have `value` for the filter field `field` (filter_index.py)."""
+        return len(self.filtering.names((field, value)))
+
     def capability_index(self) -> dict[str, list[str]]:
         """Every capability name with the tools that offer it (computed once a version)."""
         found = self._derived.get("capabilities")
