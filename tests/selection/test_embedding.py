@@ -11,6 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from toolcatalog.config import Settings
 from toolcatalog.selection.encoders.minilm import (
@@ -67,6 +70,20 @@ def test_wordpiece_splits_punctuation_accents_and_unknown_words(tmp_path: Path) 
     assert [vocab[i] for i in ids] == [
         "[CLS]", "hello", ",", "un", "##aff", "##able", "[UNK]", "[SEP]",
     ]  # fmt: skip
+
+
+@hypothesis_settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_the_ascii_shortcut_splits_as_the_character_loop(text: str) -> None:
+    assert WordPieceTokenizer._basic_ascii(text) == WordPieceTokenizer._basic_any(text)
+
+
+def test_a_cached_word_gives_the_same_pieces_again(tmp_path: Path) -> None:
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "un", "##aff", "##able", "x"]
+    (tmp_path / "vocab.txt").write_text("\n".join(vocab))
+    tok = WordPieceTokenizer(tmp_path / "vocab.txt")
+    first = tok.encode("unaffable x unaffable")
+    assert first == tok.encode("unaffable x unaffable") == [2, 4, 5, 6, 7, 4, 5, 6, 3]
 
 
 @needs_model
