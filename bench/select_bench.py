@@ -7,6 +7,7 @@ against a real `toolcatalog serve`.
         [--rounds 3] [--no-semantic] [--terse 6608] [--scale 100000] [--http SECONDS]
         [--connections 8]
     python bench/select_bench.py --writes 20 [--tools 10000] [--no-semantic]
+    python bench/select_bench.py --baseline-src /tmp/base/src [any of the above]
 
 `--writes N` measures only the selection index's update after each of N one-tool writes
 (CPU of the building thread), on the starter and the generated catalog; run it with
@@ -38,9 +39,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import random
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -127,21 +130,23 @@ def build_times(snapshot: CatalogSnapshot, repeats: int = 3) -> tuple[float, flo
     return statistics.median(cold), statistics.median(warm)
 
 
-Samples = tuple[list[float], list[float]]
+Samples = tuple[list[float], list[float], list[float]]
 
 
 def latencies(selector: Selector, queries: list[str], rounds: int) -> Samples:
-    """Each select's wall time and the CPU time of the thread that ran it (ms). On a shared
-    machine the CPU time is the steadier figure: it leaves out the time spent waiting for a
-    core (the request encoding's second ONNX thread is not in it)."""
-    wall, cpu = [], []
+    """Each select's wall time, the CPU time of the thread that ran it and the process's CPU
+    time meanwhile (ms). On a shared machine CPU time is the steadier figure: it leaves out
+    the time spent waiting for a core; the process's also counts any helper thread's work
+    (the background embedding is done before selects are timed)."""
+    wall, cpu, process = [], [], []
     for _ in range(rounds):
         for q in queries:
-            t0, c0 = time.perf_counter(), time.thread_time()
+            t0, c0, p0 = time.perf_counter(), time.thread_time(), time.process_time()
             selector.select(SelectionRequest(request=q, top_k=5))
             cpu.append((time.thread_time() - c0) * 1000)
+            process.append((time.process_time() - p0) * 1000)
             wall.append((time.perf_counter() - t0) * 1000)
-    return wall, cpu
+    return wall, cpu, process
 
 
 def _p95(ordered: list[float]) -> float:
@@ -149,10 +154,11 @@ def _p95(ordered: list[float]) -> float:
 
 
 def summary(samples: Samples) -> str:
-    wall, cpu = sorted(samples[0]), sorted(samples[1])
+    wall, cpu, process = (sorted(s) for s in samples)
     return (
         f"select p50 {statistics.median(wall):6.2f} ms  p95 {_p95(wall):6.2f} ms  "
-        f"(cpu {statistics.median(cpu):5.2f} / {_p95(cpu):5.2f})  ({len(wall)} selects)"
+        f"(cpu {statistics.median(cpu):5.2f} / {_p95(cpu):5.2f}, process "
+        f"{statistics.median(process):5.2f} / {_p95(process):5.2f})  ({len(wall)} selects)"
     )
 
 
@@ -172,10 +178,12 @@ def semantic_latencies(
 ) -> tuple[Samples, Samples]:
     wall: list[float] = []
     cpu: list[float] = []
+    process: list[float] = []
     for r in range(rounds):  # a suffix per round: every request is new to the query cache
-        w, c = latencies(selector, [f"{q} ({r})" for q in queries], 1)
-        wall, cpu = wall + w, cpu + c
-    return (wall, cpu), latencies(selector, [f"{q} ({rounds - 1})" for q in queries], 1)
+        w, c, p = latencies(selector, [f"{q} ({r})" for q in queries], 1)
+        wall, cpu, process = wall + w, cpu + c, process + p
+    repeated = latencies(selector, [f"{q} ({rounds - 1})" for q in queries], 1)
+    return (wall, cpu, process), repeated
 
 
 def measure_semantic(
@@ -298,6 +306,28 @@ def measure_http(queries: list[str], seconds: float, connections: int) -> None:
     )
 
 
+def interleaved(baseline: Path, argv: list[str]) -> int:
+    """This bench with `argv` (less --baseline-src) in child processes, alternately on
+    `baseline`'s code and on ours, twice each; the uptime load before each."""
+    rest, skip = [], False
+    for arg in argv:
+        if skip or arg == "--baseline-src":
+            skip = not skip
+            continue
+        if not arg.startswith("--baseline-src="):
+            rest.append(arg)
+    ours = Path(__file__).resolve().parent.parent / "src"
+    for turn in range(4):
+        name, src = ("base", baseline.resolve()) if turn % 2 == 0 else ("ours", ours)
+        load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"--- {name} ({src}), load {load}", flush=True)
+        env = {**os.environ, "PYTHONPATH": str(src)}
+        code = subprocess.run([sys.executable, __file__, *rest], env=env, check=False).returncode
+        if code:
+            return code
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--catalog", default=Path("catalog"), type=Path)
@@ -320,12 +350,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--http", default=0.0, type=float, help="seconds of /select load")
     parser.add_argument("--connections", default=8, type=int)
     parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="run the whole bench twice on this checkout's src and on ours, alternately "
+        "(base, ours, base, ours): before and after under the same load",
+    )
+    parser.add_argument(
         "--writes",
         default=0,
         type=int,
         help="only the selection index's update per one-tool write, over this many writes",
     )
     args = parser.parse_args(argv)
+    if args.baseline_src is not None:
+        return interleaved(args.baseline_src, sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.ERROR)
     queries = FALLBACK_QUERIES
     if args.queries.is_file():

@@ -228,7 +228,7 @@ def test_the_int8_onnx_encoder_agrees_with_the_float32_reference(
     # A text gets the same vector whatever it is encoded with (see OnnxMiniLMEncoder).
     alone = np.stack([fast.encode([t])[0] for t in texts])
     assert np.allclose(quantised, alone, atol=1e-6)
-    # Requests run on the two-thread session (encode_query): the same vectors.
+    # Requests (encode_query) get the same vectors too.
     queried = np.stack([fast.encode_query(t) for t in texts])
     assert np.allclose(quantised, queried, atol=1e-5)
 

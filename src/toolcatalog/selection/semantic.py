@@ -352,9 +352,10 @@ def _fields(
 
 class QueryEncoder:
     """Encodes requests and remembers recent ones within `max_bytes` (pipelines repeat
-    requests; one encoding costs ~2-3 ms with the int8 encoder, the lookup microseconds;
-    ~1.9 KB an entry for a 100-character request). Thread-safe; the encoder lets go of the
-    GIL while it computes, so concurrent requests proceed."""
+    requests; one encoding costs ~4-6 ms of CPU with the int8 encoder on this project's
+    2-core VM, the lookup microseconds; ~1.9 KB an entry for a 100-character request).
+    Thread-safe; the encoder lets go of the GIL while it computes, so concurrent requests
+    proceed."""
 
     def __init__(
         self, encoder: MiniLMEncoder, max_bytes: int = DEFAULT_SELECT_CACHE_BYTES // 2

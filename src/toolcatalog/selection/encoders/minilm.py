@@ -333,7 +333,7 @@ class MiniLMEncoder:
         return out
 
     def encode_query(self, text: str) -> Array:
-        """The embedding of one request (the ONNX encoder runs these on two threads)."""
+        """The embedding of one request."""
         out: Array = self.encode([text])[0]
         return out
 

@@ -165,13 +165,16 @@ def quantize(model: Any) -> bytes:
 class OnnxMiniLMEncoder(MiniLMEncoder):
     """MiniLMEncoder whose transformer layers run on ONNX Runtime with int8 weights.
 
-    Two sessions share the graph. `encode` (catalog texts, embedded in the background) runs
-    the one-thread session, on FILL_THREADS threads for a catalog's worth. `encode_query` (one
-    request, on a select's critical path) splits each operator over two threads, whose
-    helper spins briefly between operators instead of sleeping: measured over 480 selects,
-    semantic select p50 3.8-4.0 ms / p95 4.7-5.5 ms against 4.4-4.7 / 6.0-6.4 ms when the
-    request was encoded on ONNX Runtime's own thread while lexical retrieval ran (the
-    helper's spinning costs some throughput under heavy concurrent load instead).
+    One one-thread session, without spinning, serves both `encode` (catalog texts, embedded
+    in the background on FILL_THREADS threads for a catalog's worth) and `encode_query` (one
+    request, on the select's thread). Until session 7 requests ran on a two-thread session
+    whose helper spun between operators: on this 2-core VM under load (~10) the helper burnt
+    ~16 ms of CPU per new-request select beside the select's own ~16 ms, and the spinning
+    took the cores other requests needed (starter catalog, 64 held-out requests x 2, select
+    wall p50 67 ms); on one thread a select took ~12 ms of CPU in all (wall p50 17 ms). Both
+    give the same vectors, bit for bit (723 requests). Measured and rejected: encoding on a
+    worker thread beside the select's lexical work (the same process CPU and wall at load
+    10: the worker waits for the GIL until the select blocks on it).
     Thread-safe: ONNX Runtime sessions may be run from several threads at once."""
 
     name = "all-minilm-l6-v2-int8"
@@ -185,8 +188,7 @@ class OnnxMiniLMEncoder(MiniLMEncoder):
     def __init__(self, folder: Path | None = None, cache_dir: Path | None = None) -> None:
         super().__init__(folder)
         model = _cached_graph(self, folder or model_dir(), cache_dir)
-        self._session = _session(model, threads=1, spin=False)
-        self._query_session = _session(model, threads=2, spin=True)
+        self._session = _session(model)
         self.layers = []  # the float32 copies live on in the sessions only as int8
 
     def _transform(self, x: Array, bias: Array) -> Array:
@@ -210,7 +212,7 @@ class OnnxMiniLMEncoder(MiniLMEncoder):
 
     def encode_query(self, text: str) -> Array:
         x, mask = self._embed([self.tokenizer.encode(text)])
-        hidden = self._query_session.run(["hidden"], {"x": x, "bias": self._bias(mask)})[0]
+        hidden = self._session.run(["hidden"], {"x": x, "bias": self._bias(mask)})[0]
         out: Array = self._pool(hidden, mask)[0]
         return out
 
@@ -247,15 +249,16 @@ def _cached_graph(encoder: MiniLMEncoder, folder: Path, cache_dir: Path | None) 
     return model
 
 
-def _session(model: bytes, threads: int, spin: bool) -> Any:
+def _session(model: bytes) -> Any:
+    """One thread per run (runs on the calling thread, the GIL released), no spinning."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
+    options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
