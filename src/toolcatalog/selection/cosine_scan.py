@@ -38,7 +38,13 @@ Rows = npt.NDArray[np.int64]
 # pass and settling the tools in doubt: 6,608 terse tools (13,216 rows) measured alike both
 # ways, select CPU p50 7.5 ms; at 50,448 rows the int8 pass is 2.2-2.5 ms against 5.2-5.4.
 INT8_MIN_ROWS = 20_000
-_ZERO_POINT = 128  # the request's codes are unsigned: -127..127 is sent as 1..255
+# The request's codes are unsigned and at most 127: -63..63 is sent as 1..127. On x86 without
+# VNNI (AVX2: this project's VM), MLAS multiplies uint8 by int8 with VPMADDUBSW, which
+# saturates the sum of two adjacent products at 32,767: codes up to 255 (-127..127 sent as
+# 1..255) put cosines off by up to 0.02, 200 times the bound below (test_cosine_scan). Two
+# products of at most 127 x 127 cannot saturate.
+_ZERO_POINT = 64
+_QUERY_TOP = 63
 _BUILD_ROWS = 4096
 # The session computes in float32: the scale products and the four-term sum of each cosine
 # (terms of magnitude at most 1) round by a few units of 2^-24 (6e-8) each.
@@ -81,19 +87,19 @@ class CosineScan:
         return self._int8(query)
 
 
-def _levels(values: Floats) -> tuple[Floats, Floats, Floats, Floats]:
-    """Two int8 levels of each row of `values`: codes and scales of the row, codes and scales
-    of what the first leaves out; and what both leave out."""
-    codes, scales = _level(values)
+def _levels(values: Floats, top: int = 127) -> tuple[Floats, Floats, Floats, Floats]:
+    """Two int8 levels of each row of `values` (codes -top..top): codes and scales of the row,
+    codes and scales of what the first leaves out."""
+    codes, scales = _level(values, top)
     rest = values - codes * scales[:, None]
-    fine, fine_scales = _level(rest)
+    fine, fine_scales = _level(rest, top)
     return codes, scales, fine, fine_scales
 
 
-def _level(values: Floats) -> tuple[Floats, Floats]:
+def _level(values: Floats, top: int) -> tuple[Floats, Floats]:
     peak = np.abs(values).max(axis=1)
-    scales = np.where(peak > 0, peak / 127.0, 1.0)
-    return np.clip(np.rint(values / scales[:, None]), -127, 127), scales
+    scales = np.where(peak > 0, peak / top, 1.0)
+    return np.clip(np.rint(values / scales[:, None]), -top, top), scales
 
 
 class _Int8Product:
@@ -153,7 +159,7 @@ class _Int8Product:
 
     def __call__(self, query: Vector) -> tuple[Vector, float]:
         q = query.astype(np.float64).reshape(1, -1)
-        codes, scales, fine, fine_scales = _levels(q)
+        codes, scales, fine, fine_scales = _levels(q, _QUERY_TOP)
         held = codes * scales[:, None] + fine * fine_scales[:, None]
         sent = (np.concatenate([codes, fine]) + _ZERO_POINT).astype(np.uint8)
         steps = np.array([[scales[0], fine_scales[0]]], dtype=np.float32)
