@@ -27,6 +27,10 @@ from toolcatalog.selection.intent import action_words, read_intent
         ("set vm.swappiness to 10 on db2", "set"),
         ("shut the worker down on batch2", "stop"),
         ("how do I roll back a kubernetes deployment", "roll back"),
+        ("graceful reload of apache on web2", "reload"),
+        ("restart of the worker on batch2", "restart"),
+        ("run a long SMART self-test on /dev/sdb tonight", "run"),
+        ("run the nightly backup job on db2 now", "run"),
     ],
 )
 def test_a_request_that_asks_for_an_action_is_a_change(request_text: str, action: str) -> None:
@@ -48,6 +52,12 @@ def test_a_request_that_asks_for_an_action_is_a_change(request_text: str, action
         "when does the certbot renewal timer run next",
         "which processes use the most memory on app-03",
         "disk usage on db2",
+        "run uptime on every minion with role=db",
+        "run a speed test from the office",
+        "memory limit of the checkout pod",
+        "the reload of apache failed last night",
+        "don't run the backup job before noon",
+        "dry run of the rsync to the backup host",
     ],
 )
 def test_questions_negations_dry_runs_and_plain_looks_are_reads(request_text: str) -> None:

@@ -165,6 +165,22 @@ _DETERMINER = _words_of(
 )
 
 
+# "run" asks for a change when what it runs is an operation of its own ("run a long SMART
+# self-test tonight", "run the backup job"), not a command to look with ("run uptime on every
+# minion", "run a speed test": a measurement): one of these words within RUN_REACH words
+# after it.
+_RUNNABLE = _words_of(
+    "self-test selftest job jobs backup migration migrations playbook pipeline scrub"
+)
+RUN_REACH = 4
+# An action named as a noun at the head of a clause and followed by "of" asks for it as an
+# imperative does ("graceful reload of apache", "restart of the worker"): nothing before it, or
+# up to two words that read as its modifiers (an adjective's ending, or one of _MANNER), not a
+# thing it belongs to ("memory limit of the pod" names a setting).
+_MANNER = _words_of("full hard soft quick fast clean cold warm safe immediate")
+_ADJECTIVE = re.compile(r"(?:ful|ing|less|ous|ive|al|ic|ly|ed)$")
+
+
 def _words(text: str) -> list[str]:
     return [w.strip("'") for w in _WORD.findall(text.lower().replace("\u2019", "'"))]
 
@@ -224,11 +240,30 @@ def _asks_for(words: list[str], i: int, matched: str) -> bool:
     return head in _UNAMBIGUOUS and before not in _DETERMINER
 
 
+def _named_as_noun(words: list[str], i: int, matched: str) -> bool:
+    """Whether the action phrase at `i` heads its clause as a noun followed by "of"."""
+    after = i + len(matched.split())
+    if after >= len(words) or words[after] != "of" or i > 2 or "..." in matched:
+        return False
+    return all(w in _MANNER or _ADJECTIVE.search(w) for w in words[:i])
+
+
+def _runs_operation(words: list[str], i: int) -> bool:
+    return words[i] == "run" and any(w in _RUNNABLE for w in words[i + 1 : i + 1 + RUN_REACH])
+
+
 def _find_action(words: list[str]) -> tuple[str, str] | None:
     """The first action phrase in the clause that is asked for and not negated."""
     for i in range(len(words)):
         found = _phrase_at(words, i)
-        if found is not None and not _negated(words, i) and _asks_for(words, i, found[1]):
+        if found is None and _runs_operation(words, i):
+            runs = ("run", "run ... " + next(w for w in words[i + 1 :] if w in _RUNNABLE))
+            if not _negated(words, i) and _asks_for(words, i, "run"):
+                return runs
+            continue
+        if found is None or _negated(words, i):
+            continue
+        if _asks_for(words, i, found[1]) or _named_as_noun(words, i, found[1]):
             return found
     return None
 
