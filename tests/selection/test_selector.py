@@ -14,7 +14,7 @@ from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.models import SelectionRequest, SelectionResult
 from toolcatalog.selection.selector import Selector
 
-from .selection_catalog import CATALOG, LOGROTATE, ask, write_catalog
+from .selection_catalog import CATALOG, LOGROTATE, ask, terse_tool, write_catalog
 
 DISK = "how much disk space is used on the server"
 
@@ -374,6 +374,36 @@ def test_a_product_name_in_capitals_weighs_more_than_the_words_around_it(
     assert {t: w for t, w in terms.items() if t != "promql"} == {
         t: w for t, w in plain.items() if t != "promql"
     }  # XYZ: no tool has it; the other words keep their weight
+
+
+def test_a_product_named_in_capitals_outweighs_the_generic_words_of_the_request(
+    tmp_path: Path,
+) -> None:
+    folder = write_catalog(
+        tmp_path / "catalog",
+        {
+            "kubectl.yaml": terse_tool(
+                "kubectl", "Show the nodes, pods and events of a Kubernetes cluster."
+            ),
+            "gcloud.yaml": terse_tool(
+                "gcloud",
+                "Manage Google Cloud resources such as GKE, compute instances and buckets.",
+            ),
+            "aws.yaml": terse_tool(
+                "aws", "Manage AWS resources such as EKS, EC2 instances and S3."
+            ),
+        },
+    )
+    selector = Selector(
+        FolderSource(folder, check_interval_s=0), Settings(llm_url=None, semantic=False)
+    )
+
+    # One word is kubectl's, one gcloud's: the product, written in capitals, ranks first.
+    def first(text: str) -> str:
+        return selector.select(SelectionRequest(request=text)).candidates[0].tool
+
+    assert first("list the GKE nodes") == "gcloud"
+    assert first("list the gke nodes") == "kubectl"
 
 
 FREEZE = """

@@ -345,7 +345,9 @@ def retrieve(
     `learned`: tool position -> net feedback evidence in -1..1 (feedback.FeedbackMemory)."""
     steering = steering_values(request)
     text = request.request if not steering else f"{request.request} {' '.join(steering)}"
-    retrieval = index.retrieve(query_terms(text))
+    terms = query_terms(text)
+    weigh_acronyms(index, request.request, terms)
+    retrieval = index.retrieve(terms)
     raw = retrieval.tool_scores.copy()
     coverage = retrieval.tool_coverage.copy()
     matches = retrieval.tool_matches.copy()
