@@ -9,8 +9,11 @@ its health answers and its catalog is loaded (start to serving); its RSS; then, 
 time at --connections: GETs spread over 1,000 tools, a list page, a full-text search, and a
 select (p95 is the figure of interest there). `--baseline-src DIR` measures another checkout
 first on the same database; `--restart` starts our worker a second time once it has saved its
-catalog version (catalog/saved.py), as a restart does. Semantic retrieval is off by default here:
-embedding N generated tools' texts takes hours on a small machine (--semantic to keep it).
+catalog version (catalog/saved.py), as a restart does; `--home DIR` keeps our worker's home
+(and so its saved version) between runs. Each kind also prints the worker's CPU per answer,
+which the machine's load does not inflate as it does the latencies. Semantic retrieval is off
+by default here: embedding N generated tools' texts takes hours on a small machine
+(--semantic to keep it).
 """
 
 from __future__ import annotations
@@ -68,14 +71,16 @@ def load_s(client: httpx.Client) -> float:
     return float("nan")
 
 
-def drive(url: str, ops: list[Op], connections: int, seconds: float) -> str:
+def drive(url: str, ops: list[Op], connections: int, seconds: float) -> tuple[str, int]:
+    """The run's figures as a line, and how many requests were answered."""
     run = run_wrk if wrk_available() else run_python
     m = run(url, ops, connections=connections, seconds=seconds)
     errors = f" errors {m.errors} {m.error_detail}" if m.errors else ""
-    return (
+    line = (
         f"{m.rps:8.0f} req/s  p50 {m.p50_ms:7.1f}  p95 {m.p95_ms:7.1f}  "
         f"p99 {m.p99_ms:7.1f} ms{errors}"
     )
+    return line, m.requests
 
 
 def measure(args: argparse.Namespace, url: str, folder: Path) -> None:
@@ -102,7 +107,7 @@ def serve(
     env = {"semantic": "true" if args.semantic else "false", "access_log": "false"}
     env |= {"db_command_timeout_s": "600", "startup_retry_s": "600"}
     folder.mkdir(parents=True, exist_ok=True)
-    home = folder / "home"
+    home = args.home if args.home is not None and source is None else folder / "home"
     started = time.perf_counter()
     with toolcatalog_server(url, home, 1, folder, 1800, source, **env) as target:
         ready = time.perf_counter() - started
@@ -116,7 +121,12 @@ def serve(
         print(f"RSS of the worker: {rss_mib(target.pid):,.0f} MiB", flush=True)
         for kind, ops in kinds(args).items():
             conns = args.select_connections if kind == "select" else args.connections
-            print(f"{kind:28} {conns:3} conns {drive(base, ops, conns, args.duration)}", flush=True)
+            before = tree_cpu_s(target.pid)
+            line, requests = drive(base, ops, conns, args.duration)
+            # The worker's CPU per answer: what the kind costs, whatever the machine's load
+            # (the latencies above are mostly queueing on a shared machine).
+            cpu = (tree_cpu_s(target.pid) - before) * 1000 / max(requests, 1)
+            print(f"{kind:28} {conns:3} conns {line}  {cpu:5.2f} ms CPU each", flush=True)
         print(f"RSS of the worker after the runs: {rss_mib(target.pid):,.0f} MiB", flush=True)
         if args.restart and source is None and not restarted:
             waited = time.perf_counter()
@@ -172,6 +182,12 @@ def main() -> None:
         "--baseline-src",
         type=Path,
         help="another checkout's src folder: its start measured first, on the same database",
+    )
+    parser.add_argument(
+        "--home",
+        type=Path,
+        help="our worker's TOOLCATALOG_HOME, kept between runs (its saved catalog version "
+        "makes the first start a restart)",
     )
     parser.add_argument(
         "--restart",
