@@ -1,6 +1,7 @@
 """The in-memory full-text search (catalog/search_index.py, text_query.py) against PostgreSQL's
 own `to_tsvector('english', ...)`, `websearch_to_tsquery` and `ts_rank` on the starter
-catalog: the same lexemes and positions, the same matches, ranks and order."""
+catalog: the same lexemes and positions, the same matches, ranks and order, searching the
+whole text or only some fields."""
 
 from __future__ import annotations
 
@@ -11,10 +12,18 @@ from typing import Any
 
 from toolcatalog.catalog.search_index import Postings, search
 from toolcatalog.catalog.service import ToolCatalogService
-from toolcatalog.catalog.text_query import And, Not, Or, Phrase, lexemes, parse_query, tokens
+from toolcatalog.catalog.text_query import (
+    And,
+    Not,
+    Or,
+    Phrase,
+    lexemes,
+    parse_query,
+    search_text,
+    tokens,
+)
 from toolcatalog.model.listing import ToolFilter
 from toolcatalog.selection.loader import load_folder_snapshot
-from toolcatalog.store.tools import search_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,6 +100,73 @@ async def test_searches_match_and_rank_as_postgresql_on_the_starter_catalog(conn
         assert search(query, terms, postings, list(terms)) == expected, query
         matched += bool(expected)
     assert matched > 150  # the set exercises ranking, not only empty answers
+
+
+# The database's document for a search restricted to `$2` fields (the SQL that answered
+# `fields=` before search moved into memory, migration 0007), over the imported rows.
+_FIELDS_VECTOR = """to_tsvector('english', concat_ws(' ',
+    CASE WHEN $2::text[] && ARRAY['name', 'tool_name']
+         THEN replace(t.name, '_', ' ') || ' ' || coalesce(t.display_name, '') END,
+    CASE WHEN 'description' = ANY($2::text[]) THEN t.description END,
+    CASE WHEN 'category' = ANY($2::text[]) THEN replace(t.category, '_', ' ') END,
+    CASE WHEN 'platform' = ANY($2::text[]) THEN t.platform END,
+    CASE WHEN 'tags' = ANY($2::text[]) THEN array_to_string(t.tags, ' ') END,
+    CASE WHEN 'examples' = ANY($2::text[]) THEN array_to_string(t.examples, ' ') END,
+    CASE WHEN 'capabilities' = ANY($2::text[]) THEN (
+        SELECT string_agg(replace(c.name, '_', ' ') || ' ' || c.description, ' '
+                          ORDER BY c.position)
+        FROM tool_capabilities c WHERE c.tool_id = t.id) END))"""
+
+FIELD_SETS = [
+    ("tool_name",),
+    ("description",),
+    ("tool_name", "description"),
+    ("category",),
+    ("platform",),
+    ("tags",),
+    ("examples",),
+    ("capabilities",),
+    ("category", "platform", "name"),
+    ("name", "description", "category", "platform", "tags", "examples", "capabilities"),
+]
+
+
+async def test_searches_restricted_to_fields_match_and_rank_as_postgresql(
+    service: ToolCatalogService, conn: Any
+) -> None:
+    snapshot = load_folder_snapshot(ROOT / "catalog", strict=False)
+    await service.import_definitions(list(snapshot.tools))
+    await conn.execute("CREATE TEMP TABLE field_docs (k int, name text, v tsvector)")
+    for k, fields in enumerate(FIELD_SETS):
+        await conn.execute(
+            f"INSERT INTO field_docs SELECT $1, t.name, {_FIELDS_VECTOR} FROM tools t",  # noqa: S608
+            k,
+            list(fields),
+        )
+    version = await service.state.version()
+    matched = 0
+    # The query syntax, then every third held-out request and name word (~25 s for all of them).
+    queries = _queries(snapshot.tools)
+    for query in [*SYNTAX, *queries[len(SYNTAX) :: 3], "linux", "cloud or windows", "kubernetes"]:
+        rows = await conn.fetch(
+            "SELECT k, name, ts_rank(v, websearch_to_tsquery('english', $1))::float8 AS r "
+            "FROM field_docs WHERE v @@ websearch_to_tsquery('english', $1) "
+            "ORDER BY k, r DESC, name DESC",
+            query,
+        )
+        for k, fields in enumerate(FIELD_SETS):
+            expected = [(r["r"], r["name"]) for r in rows if r["k"] == k]
+            # The same tools, in the same order, with the same float4 rank.
+            assert version.ranked(ToolFilter(q=query, search_fields=fields)) == expected, (
+                fields,
+                query,
+            )
+            matched += bool(expected)
+    assert matched > 400
+    # Pages of a restricted search come from the same ranking.
+    page = await service.list_tools(ToolFilter(q="linux", search_fields=("platform",)), limit=5)
+    assert page.total == sum(t.platform.value == "linux" for t in snapshot.tools) > 5
+    assert [i.tool.platform.value for i in page.items] == ["linux"] * 5
 
 
 def test_websearch_syntax_makes_phrases_alternatives_and_exclusions() -> None:

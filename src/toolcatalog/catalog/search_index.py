@@ -7,7 +7,11 @@ encoded body), so a version's tools are the truth for what matches. `Postings` m
 to the names of the tools that hold it: it only finds candidates, each then checked against
 its own terms, so it may name more than match. It is shared by successive versions and only
 grows (a changed tool's new lexemes are added; a lexeme it lost stays until the next whole
-read): an update costs the changed tool, never the catalog."""
+read): an update costs the changed tool, never the catalog.
+
+A search restricted to some fields (`fields=`) matches those fields' texts joined
+(text_query.field_texts) as the database's `to_tsvector` of them did: `FieldTerms` makes each
+tool's field lexemes on the first such search and keeps them while the tool is unchanged."""
 
 from __future__ import annotations
 
@@ -17,7 +21,18 @@ import struct
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
-from toolcatalog.catalog.text_query import And, Node, Not, Phrase, parse_query, query_lexemes
+from toolcatalog.catalog.text_query import (
+    FIELD_ORDER,
+    And,
+    Node,
+    Not,
+    Phrase,
+    field_texts,
+    parse_query,
+    query_lexemes,
+    tokens,
+)
+from toolcatalog.model.tool import Tool
 
 Terms = tuple[str | None, ...]
 
@@ -54,6 +69,40 @@ class Postings:
     def names(self, lexeme: str) -> frozenset[str]:
         # A copy: another version's update may add to the set meanwhile.
         return frozenset(self._names.get(lexeme, ()))
+
+
+class FieldTerms:
+    """name -> (tool, the lexemes of each of its fields in FIELD_ORDER), made when a search
+    restricted to fields first asks for the tool (the starter catalog's 203 tools: ~15 ms)
+    and made again only for a tool that is another object (changed) since. Shared by
+    successive versions, as Postings."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[Tool, tuple[Terms, ...]]] = {}
+
+    def of(self, name: str, tool: Tool) -> tuple[Terms, ...]:
+        kept = self._kept.get(name)
+        if kept is None or kept[0] is not tool:
+            kept = (tool, tuple(tokens(text) for text in field_texts(tool)))
+            self._kept[name] = kept
+        return kept[1]
+
+
+def field_slots(fields: Iterable[str]) -> tuple[int, ...]:
+    """The positions in FIELD_ORDER of the fields named (`tool_name` is `name`), in order."""
+    chosen = {"name" if f == "tool_name" else f for f in fields}
+    return tuple(i for i, f in enumerate(FIELD_ORDER) if f in chosen)
+
+
+# Fields whose every lexeme is in the whole search text too, so Postings finds the candidates.
+_IN_SEARCH_TEXT = frozenset(
+    field_slots(("name", "description", "tags", "examples", "capabilities"))
+)
+
+
+def postings_cover(slots: Iterable[int]) -> bool:
+    """Whether every lexeme of these fields is posted (category and platform are not)."""
+    return _IN_SEARCH_TEXT.issuperset(slots)
 
 
 def _candidates(node: Node, postings: Postings) -> frozenset[str] | None:
@@ -160,16 +209,16 @@ def _rank_and(positions: tuple[tuple[int, ...], ...]) -> float:
 
 
 def search(
-    query: str, terms_of: Mapping[str, Terms], postings: Postings, every: Iterable[str]
+    query: str, terms_of: Mapping[str, Terms], postings: Postings | None, every: Iterable[str]
 ) -> list[tuple[float, str]]:
     """Every tool of `terms_of` matching `query`, best first as the database orders them
     (rank descending, then name descending), with its rank. `every`: all names, for a query
-    that only excludes."""
+    that only excludes or when there are no `postings` of these terms."""
     node = parse_query(query)
     if node is None:
         return []
     items = query_lexemes(node)
-    candidates = _candidates(node, postings)
+    candidates = None if postings is None else _candidates(node, postings)
     found: list[tuple[float, str]] = []
     for name in every if candidates is None else candidates:
         terms = terms_of.get(name)

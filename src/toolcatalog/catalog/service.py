@@ -25,7 +25,6 @@ from toolcatalog.model.history import AuditRecord, VersionRecord, VersionSummary
 from toolcatalog.model.listing import ToolFilter
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.store import audit as audit_store
-from toolcatalog.store import tool_listing
 from toolcatalog.store import tools as tool_store
 from toolcatalog.store import versions as version_store
 from toolcatalog.store.database import Database
@@ -97,8 +96,8 @@ class ToolCatalogService(CatalogImports):
         self, filters: ToolFilter, *, limit: int = 50, cursor: str | None = None
     ) -> ToolPage:
         """One page of tools matching `filters`; `cursor` is the previous page's next_cursor.
-        Served from the current version, full-text queries (`q`) too (search_index.py); one
-        restricted to some fields is ranked by the database once per version.
+        Served from the current version, full-text queries (`q`) too, restricted to some
+        fields (`search_fields`) or not (search_index.py).
         Raises InvalidDefinition for a cursor not made by us."""
         after_name, after_rank = decode_cursor(cursor) if cursor else (None, None)
         version = await self.state.version()
@@ -109,27 +108,22 @@ class ToolCatalogService(CatalogImports):
             items, more, total = version.page(filters, limit=limit, after_name=after_name)
             next_cursor = encode_cursor(items[-1].tool.name, 0.0) if more and items else None
             return ToolPage(items, next_cursor, total)
-        if filters.search_fields:
-            ranked, total = await self._ranked_by_database(
-                version, filters, limit=limit, after_name=after_name, after_rank=after_rank
+        everything = version.ranked_if_kept(filters)
+        if everything is None:
+            # ~20 us a matching tool: a large catalog's first answer is ranked beside the
+            # loop (a query all 10,000 generated tools match: 1.6 s at load average 15).
+            if len(version.names) > _RANK_INLINE_TOOLS:
+                everything = await self._ranked_beside(version, filters)
+            else:
+                everything = version.ranked(filters)
+        total = len(everything)
+        start = 0
+        if after_name is not None:
+            # Descending (rank, name): the first past the cursor's (rank, name).
+            start = bisect.bisect_right(
+                everything, (-(after_rank or 0.0), _Desc(after_name)), key=_descending
             )
-        else:
-            everything = version.ranked_if_kept(filters)
-            if everything is None:
-                # ~20 us a matching tool: a large catalog's first answer is ranked beside the
-                # loop (a query all 10,000 generated tools match: 1.6 s at load average 15).
-                if len(version.names) > _RANK_INLINE_TOOLS:
-                    everything = await self._ranked_beside(version, filters)
-                else:
-                    everything = version.ranked(filters)
-            total = len(everything)
-            start = 0
-            if after_name is not None:
-                # Descending (rank, name): the first past the cursor's (rank, name).
-                start = bisect.bisect_right(
-                    everything, (-(after_rank or 0.0), _Desc(after_name)), key=_descending
-                )
-            ranked = [(n, r) for r, n in everything[start : start + limit + 1]]
+        ranked = [(n, r) for r, n in everything[start : start + limit + 1]]
         more = len(ranked) > limit
         ranked = ranked[:limit]
         next_cursor = encode_cursor(*ranked[-1]) if more else None
@@ -149,29 +143,6 @@ class ToolCatalogService(CatalogImports):
             ranking.add_done_callback(lambda _: self._ranking.pop(key, None))
         # shield: one caller's cancellation must not cancel the ranking the others wait for.
         return await asyncio.shield(ranking)
-
-    async def _ranked_by_database(
-        self,
-        version: CatalogVersion,
-        filters: ToolFilter,
-        *,
-        limit: int,
-        after_name: str | None,
-        after_rank: float | None,
-    ) -> tuple[list[tuple[str, float]], int]:
-        """A search restricted to some fields (`search_fields`), ranked by the database once
-        per query, page and version: the in-memory index holds the whole search text only."""
-        key = (filters, limit, after_name, after_rank)
-        remembered = version.searches.get(key)
-        if remembered is not None:
-            return remembered
-        async with self.db.connection("search_tools") as conn:
-            ranked = await tool_listing.rank_names(
-                conn, filters, limit=limit + 1, after_name=after_name, after_rank=after_rank
-            )
-            total = await tool_listing.count_matching(conn, filters)
-        version.remember_search(key, ranked, total)
-        return ranked, total
 
     async def canonical_capability(self, name: str, *, strict: bool = True) -> str | None:
         """The canonical name of a capability named by itself or an alias. Unknown: raises

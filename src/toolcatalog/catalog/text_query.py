@@ -1,7 +1,8 @@
 """PostgreSQL's English full-text parsing, in Python: `lexemes(text)` is what
 `to_tsvector('english', text)` holds (lexeme -> positions), `parse_query(q)` what
 `websearch_to_tsquery('english', q)` makes, so the in-memory search (search_index.py) matches
-and ranks as the database's did without asking it.
+and ranks as the database's did without asking it. `search_text(tool)` and
+`field_texts(tool)` are the documents a tool is searched as.
 
 The database's default parser is a state machine with two dozen token types; this follows it
 for everything a catalog's texts hold (words, hyphenated words with their parts, numbers,
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import Stemmer
+
+from toolcatalog.model.tool import Tool
 
 # PostgreSQL's tsearch_data/english.stop: removed, though each still takes a position.
 _STOP_LIST = """
@@ -139,6 +142,41 @@ def lexemes(text: str) -> dict[str, tuple[int, ...]]:
         if lexeme is not None:
             found.setdefault(lexeme, []).append(min(position, 16383))
     return {k: tuple(dict.fromkeys(v))[:256] for k, v in found.items()}
+
+
+# ---------------------------------------------------------------------------- documents
+
+
+def search_text(tool: Tool) -> str:
+    """The text full-text search indexes: names, descriptions, capabilities, examples, tags."""
+    parts = [tool.name.replace("_", " "), tool.display_name or "", tool.description]
+    parts += tool.tags
+    for cap in tool.capabilities:
+        parts += [cap.name.replace("_", " "), cap.description]
+        for pat in cap.patterns:
+            parts += [pat.name.replace("_", " "), pat.description, *pat.typical_use_cases]
+    parts += tool.examples
+    return "\n".join(p for p in parts if p)
+
+
+# The fields a search may be restricted to (model/listing.py, SEARCH_FIELDS), in the order
+# their texts are joined; `tool_name` is `name`.
+FIELD_ORDER = ("name", "description", "category", "platform", "tags", "examples", "capabilities")
+
+
+def field_texts(tool: Tool) -> tuple[str, ...]:
+    """The text of each field of FIELD_ORDER. A search restricted to some fields matches the
+    chosen ones joined by spaces (the database's `concat_ws(' ', ...)` of these texts; words
+    never span a space, so each field's lexemes can be made once and joined)."""
+    return (
+        f"{tool.name.replace('_', ' ')} {tool.display_name or ''}",
+        tool.description,
+        tool.category.replace("_", " "),
+        tool.platform.value,
+        " ".join(tool.tags),
+        " ".join(tool.examples),
+        " ".join(f"{c.name.replace('_', ' ')} {c.description}" for c in tool.capabilities),
+    )
 
 
 # ------------------------------------------------------------------------------ queries

@@ -12,14 +12,21 @@ import bisect
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
 import orjson
 
 from toolcatalog.catalog.filter_index import FilterIndex, keys_asked
 from toolcatalog.catalog.heap import share_fields_sets
-from toolcatalog.catalog.search_index import Postings, search
-from toolcatalog.catalog.text_query import tokens
+from toolcatalog.catalog.search_index import (
+    FieldTerms,
+    Postings,
+    field_slots,
+    postings_cover,
+    search,
+)
+from toolcatalog.catalog.text_query import search_text, tokens
 from toolcatalog.catalog.views import CachedTool, summary_of
 from toolcatalog.errors import InvalidDefinition, Problem
 from toolcatalog.model.environment import EnvironmentPolicies
@@ -28,7 +35,7 @@ from toolcatalog.model.names import did_you_mean
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Tool
 from toolcatalog.model.vocabulary import Vocabulary
-from toolcatalog.store.tools import ToolRecord, search_text
+from toolcatalog.store.tools import ToolRecord
 
 # Matching names kept per filter and version: an agent fleet asks the same few filters.
 _MEMO_MAX = 256
@@ -62,13 +69,11 @@ class CatalogVersion:
     postings: Postings = field(default_factory=Postings, repr=False)
     # The sorted names of the tools with each filter value (filter_index.py).
     filtering: FilterIndex = field(default_factory=lambda: FilterIndex({}), repr=False)
+    # The tools' field lexemes for searches restricted to fields, shared as `postings`.
+    field_terms: FieldTerms = field(default_factory=FieldTerms, repr=False)
     _memo: dict[ToolFilter, tuple[str, ...]] = field(default_factory=dict, repr=False)
     _derived: dict[str, dict[str, list[str]]] = field(default_factory=dict, repr=False)
     _ranked: dict[ToolFilter, list[tuple[float, str]]] = field(default_factory=dict, repr=False)
-    # Full-text answers (ranked names, total) per query and page, for this version's life.
-    searches: dict[tuple[object, ...], tuple[list[tuple[str, float]], int]] = field(
-        default_factory=dict, repr=False
-    )
 
     @classmethod
     def build(
@@ -128,6 +133,7 @@ class CatalogVersion:
             built_at,
             self.postings,
             self.filtering.changed(self.entries, fresh, gone),
+            self.field_terms,
         )
 
     # ---------------------------------------------------------------- listing
@@ -201,7 +207,15 @@ class CatalogVersion:
         version's life (an agent fleet asks the same few searches)."""
         found = self._ranked.get(filters)
         if found is None:
-            found = search(filters.q or "", _Terms(self.entries), self.postings, self.names)
+            if filters.search_fields:
+                slots = field_slots(filters.search_fields)
+                terms: Mapping[str, tuple[str | None, ...]] = _FieldsTerms(
+                    self.entries, self.field_terms, slots
+                )
+                postings = self.postings if postings_cover(slots) else None
+            else:
+                terms, postings = _Terms(self.entries), self.postings
+            found = search(filters.q or "", terms, postings, self.names)
             if not _unfiltered(filters):
                 test = _predicate(filters)
                 found = [(r, n) for r, n in found if test(self.entries[n])]
@@ -209,15 +223,6 @@ class CatalogVersion:
                 self._ranked.clear()
             self._ranked[filters] = found
         return found
-
-    def remember_search(
-        self, key: tuple[object, ...], ranked: list[tuple[str, float]], total: int
-    ) -> None:
-        """Keep a full-text answer for the rest of this version's life (an agent fleet asks
-        the same few searches; a change makes a new version, which asks again)."""
-        if len(self.searches) >= _MEMO_MAX:
-            self.searches.clear()
-        self.searches[key] = (ranked, total)
 
     def page(
         self, filters: ToolFilter, *, limit: int, after_name: str | None
@@ -279,3 +284,28 @@ class _Terms(Mapping[str, tuple[str | None, ...]]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class _FieldsTerms(_Terms):
+    """A version's tools' lexemes of some fields (FIELD_ORDER positions `slots`), joined."""
+
+    __slots__ = ("_fields", "_slots")
+
+    def __init__(
+        self, entries: Mapping[str, CachedTool], fields: FieldTerms, slots: tuple[int, ...]
+    ) -> None:
+        super().__init__(entries)
+        self._fields, self._slots = fields, slots
+
+    def __getitem__(self, name: str) -> tuple[str | None, ...]:
+        found = self.get(name)
+        if found is None:
+            raise KeyError(name)
+        return found  # type: ignore[no-any-return]
+
+    def get(self, name: str, default: object = None) -> Any:
+        entry = self._entries.get(name)
+        if entry is None:
+            return default
+        each = self._fields.of(name, entry.tool)
+        return tuple(chain.from_iterable(each[i] for i in self._slots))

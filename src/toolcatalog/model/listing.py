@@ -1,6 +1,6 @@
 """What a listing or search asks for: filters that combine with AND, and the fields a search
-may be restricted to. Shared by the doors (which parse it), the catalog (which answers it from
-memory) and the store (which answers it in SQL)."""
+may be restricted to. Shared by the doors (which parse it) and the catalog (which answers it
+from memory)."""
 
 from __future__ import annotations
 

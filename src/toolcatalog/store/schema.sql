@@ -271,8 +271,6 @@ CREATE TABLE tool_catalog.tools (
     docs_url text,
     examples text[] DEFAULT '{}'::text[] NOT NULL,
     definition jsonb NOT NULL,
-    search_text text DEFAULT ''::text NOT NULL,
-    search tsvector DEFAULT to_tsvector('english'::regconfig, search_text),
     revision integer DEFAULT 1 NOT NULL,
     etag text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
@@ -293,7 +291,6 @@ CREATE INDEX tools_enabled_idx ON tool_catalog.tools USING btree (enabled);
 CREATE UNIQUE INDEX tools_name_key ON tool_catalog.tools USING btree (name);
 CREATE UNIQUE INDEX tools_pkey ON tool_catalog.tools USING btree (id);
 CREATE INDEX tools_platform_idx ON tool_catalog.tools USING btree (platform);
-CREATE INDEX tools_search_idx ON tool_catalog.tools USING gin (search);
 CREATE INDEX tools_status_idx ON tool_catalog.tools USING btree (status);
 CREATE INDEX tools_tags_idx ON tool_catalog.tools USING gin (tags);
 CREATE INDEX tools_updated_at_idx ON tool_catalog.tools USING btree (updated_at, id);

@@ -54,18 +54,6 @@ def row_to_record(row: Any, definition: dict[str, Any] | None = None) -> ToolRec
     )
 
 
-def search_text(tool: Tool) -> str:
-    """The text full-text search indexes: names, descriptions, capabilities, examples, tags."""
-    parts = [tool.name.replace("_", " "), tool.display_name or "", tool.description]
-    parts += tool.tags
-    for cap in tool.capabilities:
-        parts += [cap.name.replace("_", " "), cap.description]
-        for pat in cap.patterns:
-            parts += [pat.name.replace("_", " "), pat.description, *pat.typical_use_cases]
-    parts += tool.examples
-    return "\n".join(p for p in parts if p)
-
-
 async def fetch_tool(conn: Any, name: str, *, for_update: bool = False) -> ToolRecord | None:
     sql = f"SELECT {_RECORD_COLUMNS} FROM tools WHERE name = $1"  # noqa: S608 - constant columns
     row = await conn.fetchrow(sql + (" FOR UPDATE" if for_update else ""), name)
@@ -127,50 +115,75 @@ _PROJECTION = """
     d->>'name', d->>'version', d->>'display_name', d->>'description', d->>'platform',
     d->>'category', ARRAY(SELECT jsonb_array_elements_text(d->'tags')), d->>'status',
     (d->>'enabled')::boolean, d->>'owner', d->>'docs_url',
-    ARRAY(SELECT jsonb_array_elements_text(d->'examples')), d, s, r, e
+    ARRAY(SELECT jsonb_array_elements_text(d->'examples')), d, r, e
 """
 
 
-_INSERT_HEAD = """
-        INSERT INTO tools (name, version, display_name, description, platform, category, tags,
-                           status, enabled, owner, docs_url, examples, definition, search_text,
-                           revision, etag)
-        SELECT """
-_INSERT_TAIL = """
-        FROM unnest($1::jsonb[], $2::text[], $3::int[], $4::text[]) AS t(d, s, r, e)
-        RETURNING id, name
-        """
 _UPDATE_HEAD = """
         UPDATE tools AS x SET
             version = n.version, display_name = n.display_name, description = n.description,
             platform = n.platform, category = n.category, tags = n.tags, status = n.status,
             enabled = n.enabled, owner = n.owner, docs_url = n.docs_url, examples = n.examples,
-            definition = n.definition, search_text = n.search_text, revision = n.revision,
-            etag = n.etag
+            definition = n.definition, revision = n.revision, etag = n.etag
         FROM (SELECT """
 _UPDATE_TAIL = """
-              FROM unnest($1::jsonb[], $2::text[], $3::int[], $4::text[]) AS t(d, s, r, e)
+              FROM unnest($1::jsonb[], $2::int[], $3::text[]) AS t(d, r, e)
         ) AS n(name, version, display_name, description, platform, category, tags, status,
-               enabled, owner, docs_url, examples, definition, search_text, revision, etag)
+               enabled, owner, docs_url, examples, definition, revision, etag)
         WHERE x.name = n.name
         RETURNING x.id, x.name
         """
 # Built once from constants; every value is a $n parameter.
-_INSERT_TOOLS_SQL = _INSERT_HEAD + _PROJECTION + _INSERT_TAIL
 _UPDATE_TOOLS_SQL = _UPDATE_HEAD + _PROJECTION + _UPDATE_TAIL
 
 
 async def insert_tools(conn: Any, writes: Sequence[ToolWrite]) -> dict[str, int]:
-    """Insert new tools (and their structure); returns name -> id."""
+    """Insert new tools (and their structure); returns name -> id.
+
+    The rows are COPYed with ids drawn from the table's identity beforehand (COPY writes the
+    values given, as INSERT ... OVERRIDING SYSTEM VALUE would), their columns projected from
+    the definition here instead of by `d->>'...'` in the server (UPDATE's projection)."""
     if not writes:
         return {}
-    rows = await conn.fetch(
-        _INSERT_TOOLS_SQL,
-        *_columns(writes),
+    ids = dict(
+        zip((w.tool.name for w in writes), await _new_ids(conn, "tools", len(writes)), strict=True)
     )
-    ids = {r["name"]: r["id"] for r in rows}
+    await conn.copy_records_to_table(
+        "tools",
+        schema_name="tool_catalog",
+        columns=_TOOL_COLUMNS,
+        records=[(ids[w.tool.name], *_tool_values(w)) for w in writes],
+    )
     await insert_structure(conn, [(ids[w.tool.name], w.tool) for w in writes])
     return ids
+
+
+_TOOL_COLUMNS = [
+    "id", "name", "version", "display_name", "description", "platform", "category", "tags",
+    "status", "enabled", "owner", "docs_url", "examples", "definition", "revision", "etag",
+]  # fmt: skip
+
+
+def _tool_values(w: ToolWrite) -> tuple[Any, ...]:
+    """A write's columns after `id` (_TOOL_COLUMNS[1:]): what _PROJECTION makes of its
+    definition (a text column of a JSON value that is not a string would be its JSON text;
+    a valid definition has none)."""
+    d = w.definition
+    return (
+        d["name"], d["version"], d.get("display_name"), d["description"], d["platform"],
+        d["category"], d.get("tags", []), d["status"], d["enabled"], d.get("owner"),
+        d.get("docs_url"), d.get("examples", []), d, w.revision, w.etag,
+    )  # fmt: skip
+
+
+async def _new_ids(conn: Any, table: str, n: int) -> list[int]:
+    """`n` values of `table`'s identity column `id` (one round trip)."""
+    rows = await conn.fetch(
+        "SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id FROM generate_series(1, $2)",
+        f"tool_catalog.{table}",
+        n,
+    )
+    return [r["id"] for r in rows]
 
 
 async def update_tools(conn: Any, writes: Sequence[ToolWrite]) -> dict[str, int]:
@@ -192,7 +205,6 @@ async def update_tools(conn: Any, writes: Sequence[ToolWrite]) -> dict[str, int]
 def _columns(writes: Sequence[ToolWrite]) -> tuple[list[Any], ...]:
     return (
         [w.definition for w in writes],
-        [search_text(w.tool) for w in writes],
         [w.revision for w in writes],
         [w.etag for w in writes],
     )
@@ -200,28 +212,26 @@ def _columns(writes: Sequence[ToolWrite]) -> tuple[list[Any], ...]:
 
 async def insert_structure(conn: Any, tools: Sequence[tuple[int, Tool]]) -> None:
     """Insert the capability and pattern rows of freshly inserted or cleared tools."""
-    cap_cols: tuple[list[Any], ...] = ([], [], [], [])
-    for tool_id, tool in tools:
-        for pos, cap in enumerate(tool.capabilities):
-            for col, value in zip(cap_cols, (tool_id, cap.name, cap.description, pos), strict=True):
-                col.append(value)
-    if not cap_cols[0]:
+    count = sum(len(tool.capabilities) for _, tool in tools)
+    if not count:
         return
-    rows = await conn.fetch(
-        """
-        INSERT INTO tool_capabilities (tool_id, name, description, position)
-        SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::smallint[])
-        RETURNING id, tool_id, name
-        """,
-        *cap_cols,
+    cap_ids = iter(await _new_ids(conn, "tool_capabilities", count))
+    caps: list[tuple[Any, ...]] = []
+    records: list[tuple[Any, ...]] = []
+    for tool_id, tool in tools:
+        for position, cap in enumerate(tool.capabilities):
+            cap_id = next(cap_ids)
+            caps.append((cap_id, tool_id, cap.name, cap.description, position))
+            records += [
+                (cap_id, tool_id, *_pattern_values(pat, pos))
+                for pos, pat in enumerate(cap.patterns)
+            ]
+    await conn.copy_records_to_table(
+        "tool_capabilities",
+        schema_name="tool_catalog",
+        columns=["id", "tool_id", "name", "description", "position"],
+        records=caps,
     )
-    cap_ids = {(r["tool_id"], r["name"]): r["id"] for r in rows}
-    records = [
-        (cap_ids[(tool_id, cap.name)], tool_id, *_pattern_values(pat, pos))
-        for tool_id, tool in tools
-        for cap in tool.capabilities
-        for pos, pat in enumerate(cap.patterns)
-    ]
     # COPY is the fastest bulk path (measured: 60,000 patterns in ~1 s against ~4.5 s for
     # INSERT ... SELECT FROM unnest with per-row array conversion).
     await conn.copy_records_to_table(
@@ -301,9 +311,9 @@ async def write_tool(
     channel: str,
     notice: dict[str, Any],
 ) -> WriteOutcome:
-    """Update one tool in one round trip (migration 0006, `write_tool`): row, capabilities,
-    patterns, version, `audit`, the generation and the `notice`
-    (its generation filled in) on `channel`, all or nothing, provided the row is still at
+    """Update one tool in one round trip (migrations 0006 and 0007, `write_tool`): row,
+    capabilities, patterns, version, `audit`, the generation and the `notice` (its generation
+    filled in) on `channel`, all or nothing, provided the row is still at
     `expected_revision`. Run it as its own transaction (Database.statement)."""
     tool = write.tool
     capabilities = [
@@ -319,11 +329,10 @@ async def write_tool(
         for pos, p in enumerate(c.patterns)
     ]
     row = await conn.fetchrow(
-        "SELECT * FROM write_tool($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        "SELECT * FROM write_tool($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         tool.name,
         expected_revision,
         write.definition,
-        search_text(tool),
         write.etag,
         capabilities,
         patterns,
