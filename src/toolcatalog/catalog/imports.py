@@ -98,10 +98,11 @@ class CatalogImports(CatalogWrites):
                     plan = await self._apply_in_chunks(
                         conn, tools, existing, actor, overwrite, accept_drift
                     )
+                    del existing  # the stored documents, freed before the collector resumes
                     report.created, report.updated = plan.created, plan.updated
                     report.drifted = plan.drifted
                     report.unchanged, report.skipped = plan.unchanged, plan.skipped
-                    if plan.changed or vocabulary_changed:
+                    if report.changed or vocabulary_changed:
                         if history is not None:
                             changed = {*report.created, *report.updated}
                             report.history = await history.write(conn, changed)
@@ -130,7 +131,7 @@ class CatalogImports(CatalogWrites):
     ) -> ImportPlan:
         """Plan and write the tools _CHUNK at a time in the caller's transaction, the next
         chunk planned (documents, ETags, audit diffs) in a worker thread while PostgreSQL writes
-        the previous one; returns the whole plan."""
+        the previous one; returns the whole plan's outcome (its names, not its writes)."""
 
         def planned(chunk: Sequence[Tool]) -> tuple[ImportPlan, list[AuditWrite]]:
             part = plan_import(chunk, existing, overwrite=overwrite, accept_drift=accept_drift)
@@ -155,6 +156,11 @@ class CatalogImports(CatalogWrites):
                 writes = [(w, None, ids[w.tool.name]) for w in part.inserts]
                 writes += [(w, old, ids[w.tool.name]) for w, old in part.updates]
                 await record_history(conn, actor, writes, "import", audits)
+                # The chunk's documents and diffs die here, by reference counting, while the
+                # collector is paused: kept to the end of the import, they were what its first
+                # collection after the pause walked (5,000 tools: 0.57 s -> 1 ms at load 8).
+                part.inserts, part.updates = [], []
+                del writes, audits
                 whole.extend(part)
         finally:
             if planning is not None:  # refused: the thread's result is not wanted
