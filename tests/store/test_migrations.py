@@ -14,6 +14,7 @@ import pytest
 
 from toolcatalog.store.migrate import (
     MigrationError,
+    apply_pending,
     available_migrations,
     migrate,
     migration_lock,
@@ -160,3 +161,31 @@ async def test_a_migrator_waits_for_the_lock_no_longer_than_told_and_names_the_h
     finally:
         await holder.close()
         await waiter.close()
+
+
+async def test_upgrading_past_0007_keeps_the_tools_and_drops_the_full_text_columns(
+    empty_db_url: str,
+) -> None:
+    conn = await _connect(empty_db_url)
+    try:
+        async with migration_lock(conn, wait_s=60):
+            await apply_pending(conn, up_to=6)
+            await conn.execute(
+                "INSERT INTO tool_catalog.tools (name, version, description, platform, category,"
+                " definition, search_text, etag) VALUES ('old_tool', '1.0.0', 'An old tool.',"
+                " 'linux', 'misc', '{\"name\": \"old_tool\"}', 'old tool', '\"1-x\"')"
+            )
+            applied = await apply_pending(conn)
+        assert [m.version for m in applied] == [m.version for m in available_migrations()][6:]
+        assert await conn.fetchval("SELECT name FROM tool_catalog.tools") == "old_tool"
+        columns = await conn.fetch(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'tool_catalog' AND table_name = 'tools'"
+        )
+        assert {"search", "search_text"}.isdisjoint(r["column_name"] for r in columns)
+        # One write_tool, without the search text parameter.
+        assert await conn.fetchval(
+            "SELECT array_agg(pronargs) FROM pg_proc WHERE proname = 'write_tool'"
+        ) == [13]
+    finally:
+        await conn.close()

@@ -144,8 +144,7 @@ CREATE TABLE tool_catalog.tool_patterns (
     CONSTRAINT tool_patterns_max_execution_time_check CHECK (((max_execution_time_ms IS NULL) OR (max_execution_time_ms >= 0))),
     CONSTRAINT tool_patterns_name_format_check CHECK ((name ~ '^[a-z][a-z0-9_]{0,63}$'::text)),
     CONSTRAINT tool_patterns_pkey PRIMARY KEY (id),
-    CONSTRAINT tool_patterns_time_estimate_check CHECK (((time_estimate_ms IS NULL) OR (time_estimate_ms >= (0)::double precision))),
-    CONSTRAINT tool_patterns_tool_fkey FOREIGN KEY (tool_id) REFERENCES tool_catalog.tools(id) ON DELETE CASCADE
+    CONSTRAINT tool_patterns_time_estimate_check CHECK (((time_estimate_ms IS NULL) OR (time_estimate_ms >= (0)::double precision)))
 );
 CREATE UNIQUE INDEX tool_patterns_capability_name_key ON tool_catalog.tool_patterns USING btree (capability_id, name);
 CREATE UNIQUE INDEX tool_patterns_pkey ON tool_catalog.tool_patterns USING btree (id);
