@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -307,3 +308,70 @@ def run_python(url: str, ops: list[Op], *, connections: int, seconds: float) -> 
         client="python asyncio",
         error_detail=errors,
     )
+
+
+# ------------------------------------------------------------------------------ per kind
+
+
+class KindSampler:
+    """Each kind's own latency under the load another client makes: beside it, one
+    connection per kind sends that kind's request, waits for the answer, pauses `pause_s`,
+    and so on (a thread with its own event loop). wrk reports one latency distribution for
+    the whole mix; this says which kind forms its tail. A few requests a second per kind:
+    it hardly adds to the load it measures.
+
+        with KindSampler(url, ops) as sampler:
+            run_wrk(...)
+        sampler.latencies  # {kind: [seconds, ...]}
+    """
+
+    def __init__(self, url: str, ops: list[Op], pause_s: float = 0.05) -> None:
+        self.url = url
+        self.ops = {op.kind: op for op in ops}  # the first op of each kind
+        self.pause_s = pause_s
+        self.latencies: dict[str, list[float]] = {kind: [] for kind in self.ops}
+        self.errors: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+
+    def __enter__(self) -> KindSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    async def _run(self) -> None:
+        await asyncio.gather(*(self._kind(kind, op) for kind, op in self.ops.items()))
+
+    async def _kind(self, kind: str, op: Op) -> None:
+        parts = urlsplit(self.url)
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        rng = random.Random(kind)
+        count = 0
+        try:
+            while not self._stop.is_set():
+                count += 1
+                request = _encode(op, parts.netloc, f"s{rng.randrange(10**8)}_{count}", "0")
+                t0 = time.perf_counter()
+                writer.write(request)
+                status = await _read_response(reader)
+                self.latencies[kind].append(time.perf_counter() - t0)
+                if status >= 400:
+                    self.errors[f"{kind} {status}"] = self.errors.get(f"{kind} {status}", 0) + 1
+                await asyncio.sleep(self.pause_s)
+        finally:
+            writer.close()
+
+    def summary(self) -> str:
+        """`kind n p50/p99/max ms` per kind, on one line."""
+        parts = []
+        for kind, values in self.latencies.items():
+            ordered = sorted(values)
+            if not ordered:
+                continue
+            p50, p99 = (_percentile(ordered, q) * 1000 for q in (0.50, 0.99))
+            parts.append(f"{kind} {len(ordered)}: {p50:.1f}/{p99:.1f}/{ordered[-1] * 1000:.1f}")
+        errors = f"  errors: {self.errors}" if self.errors else ""
+        return "; ".join(parts) + errors

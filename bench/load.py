@@ -14,6 +14,8 @@ CPU from the server it measures. Mix kinds: get (a cached GET /api/v1/tools/{nam
 search, select, create, update (PUT), patch (merge patch); kinds whose route the server lacks
 are skipped, with a line. GETs are spread over every tool of the catalog (`--one-tool`: the
 same one each time).
+Under each mix, each kind's own latency (p50/p99/max), sampled by one more connection per kind
+beside the run (drivers.KindSampler): which kind forms the mix's tail.
 Each row says how the machine's CPU was shared: the server, the client, everything else
 (PostgreSQL, and other work on the machine that makes a figure less trustworthy).
 """
@@ -35,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from drivers import Measurement, Op, run_python, run_wrk, wrk_available
+from drivers import KindSampler, Measurement, Op, run_python, run_wrk, wrk_available
 from servers import (
     CpuShare,
     Target,
@@ -62,6 +64,7 @@ class Run:
     m: Measurement
     cpu: CpuShare
     hit_rate: float | None = None
+    kinds: str | None = None  # each kind's latency, sampled beside the run (KindSampler)
 
 
 # ------------------------------------------------------------------------------------ mix
@@ -174,13 +177,17 @@ def measure(target: Target, ops: list[Op], args: argparse.Namespace, ours: bool 
     the cache hit rate over the run (from its own metrics)."""
     _drive(target.url, ops, args, 1)
     before = cache_counts(target.url) if ours else (0, 0)
-    with cpu_watch(target) as cpu:
+    mixed = len({op.kind for op in ops}) > 1
+    with (
+        KindSampler(target.url, ops) if mixed else contextlib.nullcontext() as sampler,
+        cpu_watch(target) as cpu,
+    ):
         m = _drive(target.url, ops, args, args.duration)
     hit_rate = None
     if ours:
         hits, misses = (a - b for a, b in zip(cache_counts(target.url), before, strict=True))
         hit_rate = 100 * hits / (hits + misses) if hits + misses else None
-    return Run(m, cpu[0], hit_rate)
+    return Run(m, cpu[0], hit_rate, sampler.summary() if sampler is not None else None)
 
 
 def representative(runs: list[Run]) -> Run:
@@ -385,6 +392,8 @@ def _measure_mixes(
             out[f"{name}mix {spec}"] = [run := measure(target, ops, args)]
             print(row(f"{name}pure GET, every tool", pure))
             print(row(f"{name}mix {spec}", run))
+            if run.kinds:
+                print(f"  per kind, n: p50/p99/max ms (one connection each, beside): {run.kinds}")
             ratio = run.m.rps / pure.m.rps if pure.m.rps else 0
             print(
                 f"  p99 {run.m.p99_ms:.1f} ms (target <= 50), {ratio:.2f}x pure GET "

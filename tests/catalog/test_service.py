@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -9,10 +10,12 @@ import pytest
 from builders import make_tool, tool_doc
 from toolcatalog.catalog.documents import canonical_definition, diff_documents
 from toolcatalog.catalog.service import Actor, ToolCatalogService
+from toolcatalog.config import Settings
 from toolcatalog.errors import Conflict, InvalidDefinition, NotFound, PreconditionFailed
 from toolcatalog.metrics import REGISTRY
 from toolcatalog.model.listing import ToolFilter
 from toolcatalog.model.tool import Tool
+from toolcatalog.store.database import Database
 
 
 async def test_import_creates_then_is_idempotent(service: ToolCatalogService) -> None:
@@ -305,3 +308,47 @@ async def test_the_tools_gauge_counts_the_current_version_by_status_after_each_w
 
     await service.delete_tool("alpha_tool", purge=True)
     assert gauge() == {"active": 0, "experimental": 0, "deprecated": 0, "disabled": 1}
+
+
+async def test_a_write_planned_on_a_held_copy_that_another_replica_changed_is_planned_again(
+    service: ToolCatalogService, db: Database, settings: Settings
+) -> None:
+    created = await service.create_tool(make_tool("alpha_tool"))
+    assert (await service.get_tool("alpha_tool")).etag == created.etag  # held in memory
+    # Another replica's write, whose notice this service never hears (no listener here).
+    other = ToolCatalogService(db, settings)
+    moved = await other.patch_tool("alpha_tool", {"description": "Changed elsewhere."})
+    # The client read the other replica's ETag: the held copy's older one must not refuse it.
+    patched = await service.patch_tool("alpha_tool", {"owner": "sre"}, if_match=moved.etag)
+    assert patched.tool.description == "Changed elsewhere."  # not lost
+    assert patched.tool.owner == "sre"
+    assert patched.revision == 3
+    with pytest.raises(PreconditionFailed):
+        await service.patch_tool("alpha_tool", {"owner": "dba"}, if_match=moved.etag)
+    # A change that is none against the held copy is one against the stored row.
+    await other.patch_tool("alpha_tool", {"owner": "dba"})
+    back = await service.patch_tool("alpha_tool", {"owner": "sre"})
+    assert back.tool.owner == "sre"
+    assert back.revision == 5
+    assert (await ToolCatalogService(db, settings).get_tool("alpha_tool")).tool.owner == "sre"
+
+
+async def test_concurrent_writes_to_one_tool_in_one_process_all_land(
+    service: ToolCatalogService,
+) -> None:
+    await service.create_tool(make_tool("alpha_tool"))
+    changes: list[dict[str, Any]] = [
+        {"owner": "sre"},
+        {"tags": ["a", "b"]},
+        {"description": "Described again."},
+        {"version": "2.0.0"},
+    ]
+    results = await asyncio.gather(*(service.patch_tool("alpha_tool", c) for c in changes))
+    assert sorted(r.revision for r in results) == [2, 3, 4, 5]
+    final = await service.get_tool("alpha_tool")
+    assert final.revision == 5
+    assert (final.tool.owner, final.tool.tags) == ("sre", ["a", "b"])
+    assert (final.tool.description, final.tool.version) == ("Described again.", "2.0.0")
+    # What this process serves after its own writes equals the stored row, validated afresh.
+    stored = await ToolCatalogService(service.db, service.settings).get_tool("alpha_tool")
+    assert (final.tool, final.body, final.etag) == (stored.tool, stored.body, stored.etag)

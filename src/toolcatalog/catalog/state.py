@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import orjson
+
 from toolcatalog import metrics
 from toolcatalog.catalog.cache import AsyncLRUCache
 from toolcatalog.catalog.changes import ChangeNotice
@@ -110,6 +112,13 @@ class CatalogState:
         cached = self.tools.hit(name)
         if cached is not None:
             return cached
+        entry = self._current_entry(name)
+        if entry is not None:
+            self.tools.count_hit()
+        return entry
+
+    def _current_entry(self, name: str) -> CachedTool | None:
+        """The current version's entry for `name`, unless the version may be behind for it."""
         version = self._version
         if (
             version is None
@@ -120,10 +129,22 @@ class CatalogState:
             or self._expired(version)
         ):
             return None
-        entry = version.entries.get(name)
-        if entry is not None:
-            self.tools.count_hit()
-        return entry
+        return version.entries.get(name)
+
+    def held_record(self, name: str) -> tuple[ToolRecord, CachedTool] | None:
+        """The tool as `held_tool` would serve it, as the record a write is planned on (not
+        counted as a read), or None. It may be behind another replica's write that no
+        notice has brought yet: a write planned on it applies only if the row is still at
+        its revision (writes.py), so it can cost a second plan, never a lost change."""
+        entry = self.tools.peek(name) or self._current_entry(name)
+        if entry is None:
+            return None
+        definition = orjson.loads(entry.body)
+        record = ToolRecord(
+            entry.id, name, entry.revision, entry.etag, definition,
+            entry.created_at, entry.updated_at,
+        )  # fmt: skip
+        return record, entry
 
     async def get_tool(self, name: str) -> CachedTool:
         """The tool by name, from memory when possible. Raises NotFound naming the closest

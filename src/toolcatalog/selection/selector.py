@@ -303,17 +303,43 @@ class Selector:
         """Async select: the same answer as `select`, ranked in the selector's thread pool
         (SELECT_THREADS) so the event loop goes on serving other requests meanwhile. A new
         catalog generation's index is built in a worker thread too (see aselect_index)."""
+        return await self._aselect(request, subject, _same)
+
+    async def aselect_json(self, request: SelectionRequest, subject: str | None = None) -> bytes:
+        """`aselect`'s answer as JSON (by alias, as the API shows it), encoded in the same
+        hop beside the loop as the ranking: encoding a result on the loop (~1 ms of CPU)
+        was a tenth of a select's cost there, and every request waited behind it."""
+        return await self._aselect(request, subject, _json)
+
+    async def _aselect(
+        self,
+        request: SelectionRequest,
+        subject: str | None,
+        finish: Callable[[SelectionResult], T],
+    ) -> T:
         started = time.perf_counter()
         enumerator = await self.aselect_index()
         plan = assignment(self.experiment, self.promoted, request.session_id or subject)
         if not self.settings.llm_url:
-            return await self._beside(self._answer, enumerator, request, plan, started, subject)
+            return await self._beside(
+                _finished, finish, self._answer, enumerator, request, plan, started, subject
+            )
         prefs, found = await self._beside(self._rank, enumerator, request, plan.config)
         outcome = None
         if is_tied(found, self._margin(plan)):
             outcome = await self._ask(request, found, self._margin(plan))
         return await self._beside(
-            self._result, enumerator, request, prefs, found, outcome, started, subject, plan
+            _finished,
+            finish,
+            self._result,
+            enumerator,
+            request,
+            prefs,
+            found,
+            outcome,
+            started,
+            subject,
+            plan,
         )
 
     async def _beside(self, work: Callable[..., T], *args: object) -> T:
@@ -403,3 +429,20 @@ class Selector:
         return answer(
             enumerator, request, prefs, found, outcome, started, margin, recorder, subject, plan
         )
+
+
+def _same(result: SelectionResult) -> SelectionResult:
+    return result
+
+
+def _json(result: SelectionResult) -> bytes:
+    return result.model_dump_json(by_alias=True).encode()
+
+
+def _finished(
+    finish: Callable[[SelectionResult], T],
+    work: Callable[..., SelectionResult],
+    *args: object,
+) -> T:
+    """`finish(work(*args))`: a select's whole work in one hop beside the loop."""
+    return finish(work(*args))

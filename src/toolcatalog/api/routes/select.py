@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Response
 
 from toolcatalog.api.auth import ReaderDep
 from toolcatalog.api.deps import RuntimeDep
@@ -121,7 +121,9 @@ async def select(
     runtime: RuntimeDep,
     caller: ReaderDep,
     body: Annotated[SelectionRequest, Body(openapi_examples=_REQUEST_EXAMPLES)],
-) -> SelectionResult:
+) -> Response:
     # The API key's name is the experiment subject when the body names no session_id.
     subject = caller.name if caller.role is not None else None
-    return await runtime.selector.aselect(body, subject)
+    # Encoded beside the loop with the ranking; `response_model` still documents it.
+    encoded = await runtime.selector.aselect_json(body, subject)
+    return Response(encoded, media_type="application/json")
