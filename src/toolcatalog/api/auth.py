@@ -138,7 +138,16 @@ def document_open_reads(app: FastAPI, auth: str) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-ReaderDep = Annotated[Caller, Depends(require(None))]
+reader = require(None)
+ReaderDep = Annotated[Caller, Depends(reader)]
+
+
+async def reader_of(request: Request) -> Caller:
+    """The `ReaderDep` caller of `request` without FastAPI's dependency injection (for the
+    middleware's early paths): the same dependency, given the credentials it declares."""
+    return await reader(request, await _bearer(request), await _api_key(request))
+
+
 # Open with TOOLCATALOG_AUTH=required while TOOLCATALOG_OPEN_METRICS / _OPEN_DOCS are true.
 MetricsReaderDep = Annotated[Caller, Depends(require(None, open_when="open_metrics"))]
 DocsReader = Depends(require(None, open_when="open_docs"))

@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
 
-from toolcatalog.api.auth import ReaderDep
+from toolcatalog.api.auth import Caller, ReaderDep
 from toolcatalog.api.deps import RuntimeDep
 from toolcatalog.api.routing import ORJSONRoute
 from toolcatalog.api.schemas import BODY_ERRORS, problems
+from toolcatalog.runtime import Runtime
 from toolcatalog.selection.models import SelectionRequest, SelectionResult
 
 router = APIRouter(prefix="/api/v1", tags=["select"], route_class=ORJSONRoute)
@@ -122,8 +123,12 @@ async def select(
     caller: ReaderDep,
     body: Annotated[SelectionRequest, Body(openapi_examples=_REQUEST_EXAMPLES)],
 ) -> Response:
+    # Encoded beside the loop with the ranking; `response_model` still documents it.
+    return Response(await answer_select(runtime, caller, body), media_type="application/json")
+
+
+async def answer_select(runtime: Runtime, caller: Caller, body: SelectionRequest) -> bytes:
+    """The route's answer, also given by the middleware's early path (api/middleware.py)."""
     # The API key's name is the experiment subject when the body names no session_id.
     subject = caller.name if caller.role is not None else None
-    # Encoded beside the loop with the ranking; `response_model` still documents it.
-    encoded = await runtime.selector.aselect_json(body, subject)
-    return Response(encoded, media_type="application/json")
+    return await runtime.selector.aselect_json(body, subject)
