@@ -4,6 +4,8 @@ through the next builds until the frozen set has really grown."""
 from __future__ import annotations
 
 import gc
+import platform
+import sys
 
 import pytest
 
@@ -55,3 +57,11 @@ async def test_a_large_import_runs_with_the_collector_paused_and_restores_it(
     with pytest.raises(InvalidDefinition):  # refused inside the paused section
         await service.import_definitions([*tools, tools[0]])
     assert gc.isenabled()
+
+
+def test_free_memory_is_handed_back_where_the_c_library_can() -> None:
+    freed = [bytes(4096) for _ in range(10_000)]
+    del freed
+    assert heap.release_free_memory() is (
+        sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    )

@@ -5,11 +5,14 @@ generation-0 overflow made the collector walk the growing heap, and once built, 
 collection on some request's path walked it all again (seconds each on a busy machine). The
 builds create no reference cycles, so pausing the collector during one loses nothing, and
 freezing what is alive after it (gc.freeze) takes it out of every later collection; frozen
-objects are still freed by reference counting when a newer build replaces them."""
+objects are still freed by reference counting when a newer build replaces them. After a large
+build, the C allocator's free pages go back to the system (release_free_memory)."""
 
 from __future__ import annotations
 
+import ctypes
 import gc
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -85,3 +88,20 @@ def share_fields_sets(model: BaseModel) -> None:
         elif isinstance(value, list | tuple) and value and isinstance(value[0], BaseModel):
             for item in value:
                 share_fields_sets(item)
+
+
+def release_free_memory() -> bool:
+    """Hand the C allocator's free pages back to the system (glibc's `malloc_trim`); False
+    where there is none (another libc, another system). A whole read decodes every row's
+    document and frees it once validated and encoded; glibc keeps those pages mapped, so a
+    worker's RSS after a first start stayed ~1.1 GiB above the same catalog loaded from the
+    saved file (100,000 tools: 5,696 against 4,623 MiB). Blocking (a walk of the heap): call
+    it in a thread; ctypes releases the GIL meanwhile."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        trim = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim(0)
+    return True

@@ -26,7 +26,7 @@ import orjson
 from toolcatalog import metrics
 from toolcatalog.catalog.cache import AsyncLRUCache
 from toolcatalog.catalog.changes import ChangeNotice
-from toolcatalog.catalog.heap import frozen_heap
+from toolcatalog.catalog.heap import frozen_heap, release_free_memory
 from toolcatalog.catalog.saved import SavedEntries, SavedVersion
 from toolcatalog.catalog.stored import InvalidStoredTools
 from toolcatalog.catalog.version import CatalogVersion, entry_of
@@ -280,7 +280,9 @@ class CatalogState:
             "catalog read: %d tools, %d of them from the database, in %.1f s",
             len(version.entries), len(rows), time.perf_counter() - start,
         )  # fmt: skip
-        if len(rows) >= self.settings.saved_version_min_tools:
+        large = len(rows) >= self.settings.saved_version_min_tools
+        del rows  # their decoded documents are garbage now: see release_free_memory
+        if large:
             self._save(version, stamps)
         if epoch == self._epoch:
             self._stale = False
@@ -291,6 +293,8 @@ class CatalogState:
         self._swap(version)
         self._stamps = {n: stamps[n] for n in version.entries}
         metrics.CATALOG_LOAD_DURATION.observe(time.perf_counter() - start)
+        if large:
+            await asyncio.to_thread(release_free_memory)
         return version
 
     def _build_whole(
