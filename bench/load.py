@@ -357,7 +357,7 @@ def run_mixes(ours: Target, url: str, args: argparse.Namespace) -> dict[str, lis
     same window; prints the targets (mix p99 <= 50 ms, default mix >= 0.25x pure GET). With
     `--baseline-src`, the same mixes against that checkout (its own database and server),
     interleaved with ours so that both see the same neighbours."""
-    servers = [("", ours, url)]
+    servers: list[tuple[str, Target, str, Path | None]] = [("", ours, url, None)]
     with contextlib.ExitStack() as stack:
         if args.baseline_src:
             work = Path(tempfile.mkdtemp(prefix="toolcatalog-baseline-"))
@@ -369,16 +369,16 @@ def run_mixes(ours: Target, url: str, args: argparse.Namespace) -> dict[str, lis
                     base_url, work / "home", 1, work / "logs", source=args.baseline_src
                 )
             )
-            servers.append(("baseline ", base, base_url))
+            servers.append(("baseline ", base, base_url, args.baseline_src))
         return _measure_mixes(servers, args)
 
 
 def _measure_mixes(
-    servers: list[tuple[str, Target, str]], args: argparse.Namespace
+    servers: list[tuple[str, Target, str, Path | None]], args: argparse.Namespace
 ) -> dict[str, list[Run]]:
     prepared = []
-    for name, target, url in servers:
-        key = args.api_key or create_api_key(url, f"bench_{secrets.token_hex(3)}")
+    for name, target, url, source in servers:
+        key = args.api_key or create_api_key(url, f"bench_{secrets.token_hex(3)}", source=source)
         prepared.append((name, target, key, build_ops(target.url, {"get": 1}, args.tool, key)))
     out: dict[str, list[Run]] = {}
     print()

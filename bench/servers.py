@@ -147,8 +147,25 @@ def embedded_database(folder: Path) -> Iterator[str]:
         server.stop()
 
 
-def create_api_key(database_url: str, name: str, role: str = "editor") -> str:
-    """A key (editor by default) made directly in the database, for the writes of the mix."""
+def create_api_key(
+    database_url: str, name: str, role: str = "editor", source: Path | None = None
+) -> str:
+    """A key (editor by default) made directly in the database, for the writes of the mix.
+    `source`: another checkout's `src` folder whose server uses this database: the key is
+    made by that code (a process of its own), since opening our runtime would migrate the
+    database to our schema under the other server (a baseline's writes then failed)."""
+    if source is not None:
+        code = (
+            "import sys; sys.path.insert(0, sys.argv[1]); from servers import create_api_key; "
+            "print(create_api_key(*sys.argv[2:]))"
+        )
+        env = dict(os.environ) | {"PYTHONPATH": str(source)}
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(BENCH), database_url, name, role],
+            env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return done.stdout.strip().splitlines()[-1]
+
     from toolcatalog.catalog.keys import Role
     from toolcatalog.config import Settings
     from toolcatalog.runtime import open_runtime
