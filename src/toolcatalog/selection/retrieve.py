@@ -204,6 +204,10 @@ _FAILURE_AFTER_NAME = (
     r"|(?:fails?|failed|failing|hangs?|crashe[sd]|is broken)\b"
 )
 _CLAUSE_AFTER = r"[^.;!?]{0,60}?\b"
+# What follows a named tool's word when it is the problem, matched at the word's end: one
+# compiled pattern. Searched as one expression with the word in it, each new word compiled
+# it anew (~3.7 ms of CPU, in 48 of 552 starter-catalog selects at once, the p95's tail).
+_FAILURE_AFTER = re.compile(rf"\W*{_CLAUSE_AFTER}(?:{_FAILURE_AFTER_NAME})")
 # ...or that the request rules out before naming it ("instead of splunk", "rather than
 # kubectl", "without docker", "not psql but", "don't use curl"): the person wants another way.
 _RULED_OUT_BEFORE_NAME = re.compile(
@@ -279,7 +283,7 @@ def named_tools(index: CatalogIndex, text: str) -> tuple[list[int], list[int]]:
             continue
         named = rf"\b{re.escape(word)}\b"
         starts = [m.start() for m in re.finditer(named, low)]
-        if re.search(rf"{named}\W*{_CLAUSE_AFTER}(?:{_FAILURE_AFTER_NAME})", low) or any(
+        if any(_FAILURE_AFTER.match(low, at + len(word)) for at in starts) or any(
             _RULED_OUT_BEFORE_NAME.search(low, 0, at) for at in starts
         ):
             problems.append(position)
