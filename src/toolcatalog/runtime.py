@@ -38,6 +38,7 @@ from toolcatalog.errors import CatalogError
 from toolcatalog.formats.catalog_folder import read_catalog_folder
 from toolcatalog.selection.loader import ProfileLoader
 from toolcatalog.selection.refresh import LearningRefresher
+from toolcatalog.selection.saved_index import SavedIndex
 from toolcatalog.selection.selector import Selector
 from toolcatalog.selection.shared_vectors import DatabaseVectors
 from toolcatalog.store import migrate as migrations
@@ -122,6 +123,8 @@ async def _warm_up(runtime: Runtime) -> None:
     runtime.catalog.state.saves_allowed.clear()
     try:
         await runtime.catalog.get_all_tools_with_structure()
+        # Derived from the index saved with the catalog version, when one was loaded.
+        runtime.selector.resume(runtime.catalog.state.saved.take_attached())
         # Build the selector's index now: with semantic retrieval its tool embeddings start
         # computing in the background, instead of at the first select.
         await runtime.selector.aselect_index()
@@ -196,6 +199,8 @@ async def open_runtime(
         ),
     )
     selector.recorder = runtime.selections
+    # The selector's index is saved and loaded with the catalog version (saved_index.py).
+    catalog.state.saved.attachment = SavedIndex(lambda: selector.current)
     metrics.record_build_info(runtime.version)
     try:
         if migrate:

@@ -17,6 +17,12 @@ the key's digest and, at its end, the SHA-256 of everything after the key; one t
 match in any way (torn write, disk error, an older layout, classes that changed) is ignored
 and rewritten. Writes go to a temporary file renamed into place.
 
+An `Attachment` keeps another layer's state made from the same tools in the same file (the
+selector's index, selection/saved_index.py): its own key (the digest of its code), its bytes
+after the entries under the file's digest, made and read by the attachment itself, which gets
+the loaded tools by name. An attachment under another key, or one that fails to load, is
+dropped (logged) and the entries are used all the same.
+
 Pickle, because the payload is our own validated objects, as in selection/folder_cache.py:
 the file lives in TOOLCATALOG_HOME, which only the user who runs toolcatalog writes (the same
 trust as the installed code), and is checked against its digest before anything in it is used.
@@ -33,16 +39,17 @@ import struct
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from toolcatalog.catalog.views import CachedTool
 from toolcatalog.config import toolcatalog_version
+from toolcatalog.model.tool import Tool
 
 log = logging.getLogger(__name__)
 
-_MAGIC = b"toolcatalog-version-1\n"
+_MAGIC = b"toolcatalog-version-2\n"
 _LENGTH = struct.Struct("<Q")
 # Tools pickled per call: a call holds the GIL throughout (~0.27 ms a tool), so a save beside
 # a serving loop pickles a few at a time and lets the loop run in between.
@@ -64,19 +71,39 @@ _CODE = (
 SavedEntries = dict[str, tuple[str, CachedTool]]
 
 
-def _code_files() -> Iterator[Path]:
-    for part in _CODE:
+def _code_files(parts: Sequence[str]) -> Iterator[Path]:
+    for part in parts:
         path = _PACKAGE / part
-        yield from sorted(path.rglob("*.py")) if path.is_dir() else (path,)
+        yield from sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else (path,)
 
 
-def _code_stamp() -> str:
-    """The release and the digest of the code's contents (not mtimes: a checkout or a rebase
-    that leaves the code as it was keeps the saved version; ~1 ms)."""
+def code_stamp(parts: Sequence[str] = _CODE) -> str:
+    """The release and the digest of the contents of `parts` (files or folders of the package;
+    not mtimes: a checkout or a rebase that leaves the code as it was keeps the saved version;
+    ~1 ms for the catalog's, ~5 ms for the selector's with its data files)."""
     digest = hashlib.sha256()
-    for file in _code_files():
+    for file in _code_files(parts):
+        if file.suffix == ".pyc":
+            continue
         digest.update(str(file.relative_to(_PACKAGE)).encode() + b"\0" + file.read_bytes())
     return f"{toolcatalog_version()} {digest.hexdigest()}"
+
+
+class Attachment(Protocol):
+    """State another layer derives from the saved tools, saved and loaded with them."""
+
+    @property
+    def key(self) -> str:
+        """The digest of the code that makes and reads the state (see `code_stamp`): a saved
+        state under another key is not loaded."""
+
+    def dump(self, tools: Sequence[Tool]) -> bytes | None:
+        """The state made from exactly `tools` (the saved entries' models), or None when
+        there is none for them. Called in the save's thread."""
+
+    def load(self, data: bytes, tools: Mapping[str, Tool]) -> object:
+        """The state of `data`, referring to the loaded `tools` (by name). May raise: the
+        state is then dropped."""
 
 
 class SavedVersion:
@@ -86,8 +113,16 @@ class SavedVersion:
         self.directory = directory
         name = hashlib.sha256(database.encode()).hexdigest()[:24]
         self.file = directory / f"version-{name}.saved"
-        self._key = hashlib.sha256(repr((database, _code_stamp())).encode()).digest()
+        self._key = hashlib.sha256(repr((database, code_stamp())).encode()).digest()
         self.stopping = threading.Event()  # set to abandon a save in progress
+        # Saved and loaded with the entries when set (the runtime sets the selector's).
+        self.attachment: Attachment | None = None
+        self.attached: object | None = None  # what the last `load` loaded of it
+
+    def take_attached(self) -> object | None:
+        """The attachment's state the last `load` found (once: it is forgotten here)."""
+        found, self.attached = self.attached, None
+        return found
 
     def matches(self) -> bool:
         """Whether a file saved under this key is there (its contents are checked by `load`)."""
@@ -124,10 +159,34 @@ class SavedVersion:
             digest.update(chunk)
             for name, stamp, entry in pickle.loads(chunk):
                 found[name] = (stamp, entry)
+        key, data = self._read_attachment(f, digest)
         if f.read() != digest.digest():
             log.info("saved catalog version %s is damaged; reading it all", self.file)
             return None
+        self.attached = self._load_attachment(key, data, found)
         return found
+
+    @staticmethod
+    def _read_attachment(f: BinaryIO, digest: hashlib._Hash) -> tuple[bytes, bytes]:
+        parts = []
+        for _ in range(2):  # its key, then its bytes
+            head = f.read(_LENGTH.size)
+            (size,) = _LENGTH.unpack(head)
+            part = f.read(size)
+            digest.update(head)
+            digest.update(part)
+            parts.append(part)
+        return parts[0], parts[1]
+
+    def _load_attachment(self, key: bytes, data: bytes, found: SavedEntries) -> object | None:
+        attachment = self.attachment
+        if attachment is None or not data or key != attachment.key.encode():
+            return None
+        try:
+            return attachment.load(data, {name: entry.tool for name, (_s, entry) in found.items()})
+        except Exception as exc:  # any failure means: build it again
+            log.info("the state saved with %s is not usable (%s); building it", self.file, exc)
+            return None
 
     def store(self, tools: Iterable[tuple[str, str, CachedTool]]) -> bool:
         """Save (name, stamp, entry) for every tool; False (logged) when it could not be, or
@@ -161,8 +220,10 @@ class SavedVersion:
         out.write(_MAGIC + self._key)
         digest = hashlib.sha256()
         chunk: list[tuple[str, str, CachedTool]] = []
+        saved: list[Tool] = []
         for item in tools:
             chunk.append(item)
+            saved.append(item[2].tool)
             if len(chunk) == _CHUNK:
                 if self.stopping.is_set():
                     return False
@@ -173,7 +234,22 @@ class SavedVersion:
             _write_chunk(out, digest, chunk)
         end = _LENGTH.pack(0)
         digest.update(end)
-        out.write(end + digest.digest())
+        out.write(end)
+        attachment, key, data = self.attachment, b"", b""
+        if attachment is not None and not self.stopping.is_set():
+            try:
+                made = attachment.dump(saved)
+            except Exception as exc:  # the entries are worth saving without it
+                log.info("could not save the state attached to %s: %s", self.file, exc)
+                made = None
+            if made is not None:
+                key, data = attachment.key.encode(), made
+        for part in (key, data):
+            head = _LENGTH.pack(len(part))
+            digest.update(head)
+            digest.update(part)
+            out.write(head + part)
+        out.write(digest.digest())
         return True
 
 

@@ -78,6 +78,38 @@ class Interned:
             np.zeros(0, dtype=np.float32),
         )
 
+    def copy(self) -> Interned:
+        """A copy to save (selection/saved_index.py) while builds go on using this one: taken
+        under `lock` (a build adds to it), of the lists and tables only (the term tuples and
+        arrays are shared: nothing changes them)."""
+        with self.lock:
+            self.arrays()
+            out = Interned()
+            out.vocab = defaultdict(count(len(self.vocab)).__next__, self.vocab)
+            out.seen, out.keep = dict(self.seen), list(self.keep)
+            out.used, out._arrays = self.used, self._arrays
+        return out
+
+    def __getstate__(self) -> dict[str, object]:
+        # `seen` is keyed by the identity of the tuples in `keep`, which a load changes, and
+        # a lock is not data: both are made again by __setstate__.
+        return {
+            "vocab": dict(self.vocab),
+            "keep": self.keep,
+            "used": self.used,
+            "arrays": self.arrays(),
+        }
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__init__()  # type: ignore[misc]
+        vocab: dict[str, int] = state["vocab"]  # type: ignore[assignment]
+        # Ids go on from the loaded ones, in the order they were given (0, 1, ...).
+        self.vocab = defaultdict(count(len(vocab)).__next__, vocab)
+        self.keep = state["keep"]  # type: ignore[assignment]
+        self.seen = {id(terms): i for i, terms in enumerate(self.keep)}
+        self.used = state["used"]  # type: ignore[assignment]
+        self._arrays = state["arrays"]  # type: ignore[assignment]
+
     def ids(self, components: Sequence[Terms]) -> list[int]:
         """The component id of each of `components`, adding those not seen before."""
         by_id = dict(zip(map(id, components), components, strict=True))

@@ -144,6 +144,27 @@ class CandidateEnumerator:
         # Labelled requests from feedback (feedback.py), set by the selector per request.
         self.memory: FeedbackMemory | None = None
 
+    def saved_state(self) -> tuple[Counter[str], list[bool], list[bool]]:
+        """What `restored` needs besides the index (rulings and the rest start empty)."""
+        return self._inputs, self._reads, self._declared
+
+    @classmethod
+    def restored(
+        cls, index: CatalogIndex, state: tuple[Counter[str], list[bool], list[bool]]
+    ) -> CandidateEnumerator:
+        """The enumerator `saved_state` saved, over `index` (CatalogIndex.restored)."""
+        self = cls.__new__(cls)
+        self.index = index
+        self._inputs, self._reads, self._declared = state
+        if not len(self._reads) == len(self._declared) == len(index.patterns):
+            raise ValueError("the saved enumerator does not match its index")
+        self.declared_inputs = frozenset(self._inputs)
+        self.observed = None
+        self.rulings = Rulings(index)
+        self._plain = {}
+        self.memory = None
+        return self
+
     def use_observed(self, observed: ObservedProfiles | None) -> None:
         """Calibrate with `observed` from now on: a new object drops the estimates and
         rulings computed with the previous one (the index stays)."""

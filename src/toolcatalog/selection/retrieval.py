@@ -11,9 +11,10 @@ team's words still meets ours.
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import chain
 from typing import Any
 
@@ -362,14 +363,7 @@ class CatalogIndex:
             kept=self.moved_from,
         )
         self.parts = self.tool_index.parts
-        self.patterns = tuple(chain.from_iterable(self.tool_entries))
-        self.pattern_docs = tuple(chain.from_iterable(self.tool_patterns))
-        # Patterns are stored tool by tool: tool i owns patterns[start[i]:start[i + 1]].
-        per_tool = np.fromiter(map(len, self.tool_entries), dtype=np.int64, count=len(self.tools))
-        self.pattern_tool: IntArray = np.repeat(
-            np.arange(len(self.tools), dtype=np.int64), per_tool
-        )
-        self.pattern_start: IntArray = np.concatenate(([0], np.cumsum(per_tool)))
+        self._set_patterns()
         self._pattern_lengths = _PatternLengths.of(
             previous._pattern_lengths if previous is not None else None,
             [
@@ -380,11 +374,9 @@ class CatalogIndex:
             ],
             [p for k in self.dropped for p in previous.tool_patterns[k]] if previous else [],
         )
-        self._pattern_scorer = FieldScorer(PATTERN_FIELDS, self._pattern_lengths.averages())
-        self._pattern_tables: dict[int, dict[str, list[tuple[int, float]]]] = {}
         self.tool_capabilities: tuple[frozenset[str], ...] = tuple(tool_capabilities)
-        self._offering: dict[str, list[int]] = {}
         self.vocabulary = vocabulary
+        self._start_caches()
         self._active = _per_tool(
             previous._active if previous is not None else None,
             self.moved_from,
@@ -392,7 +384,6 @@ class CatalogIndex:
             lambda t: t.enabled and t.status != Status.disabled,
             bool,
         )
-        self._worlds: dict[Platform | None, npt.NDArray[np.bool_]] = {}
         self._platforms = _per_tool(
             previous._platforms if previous is not None else None,
             self.moved_from,
@@ -400,7 +391,111 @@ class CatalogIndex:
             lambda t: t.platform.value,
             object,
         ).astype(str)
+
+    def _set_patterns(self) -> None:
+        self.patterns = tuple(chain.from_iterable(self.tool_entries))
+        self.pattern_docs = tuple(chain.from_iterable(self.tool_patterns))
+        # Patterns are stored tool by tool: tool i owns patterns[start[i]:start[i + 1]].
+        per_tool = np.fromiter(map(len, self.tool_entries), dtype=np.int64, count=len(self.tools))
+        self.pattern_tool: IntArray = np.repeat(
+            np.arange(len(self.tools), dtype=np.int64), per_tool
+        )
+        self.pattern_start: IntArray = np.concatenate(([0], np.cumsum(per_tool)))
+
+    def _start_caches(self) -> None:
+        """What requests fill in (a benign race each: the same value either way)."""
+        self._pattern_scorer = FieldScorer(PATTERN_FIELDS, self._pattern_lengths.averages())
+        self._pattern_tables: dict[int, dict[str, list[tuple[int, float]]]] = {}
+        self._offering: dict[str, list[int]] = {}
+        self._worlds: dict[Platform | None, npt.NDArray[np.bool_]] = {}
         self._platform_factors: dict[frozenset[str], FloatArray] = {}
+
+    def saved_state(self) -> dict[str, Any]:
+        """What `restored` makes this index from again over the same tools (by name): each
+        tool's documents and the BM25F index with its interned texts, which are what a build
+        spends its time on (tokenising and counting every text). What is derived from the
+        tools themselves, or filled in by requests, is not kept. Safe beside a build derived
+        from this index (which adds to the shared interned texts: they are copied under
+        their lock)."""
+        tool_index = copy.copy(self.tool_index)
+        tool_index.parts = self.tool_index.parts.copy()
+        snapshot = self.snapshot
+        return {
+            "names": self.tool_names,
+            "snapshot": (
+                snapshot.generation,
+                snapshot.loaded_at,
+                snapshot.vocabulary,
+                snapshot.source,
+                snapshot.environments,
+            ),
+            "documents_limit": self._documents.limit,
+            "tool_docs": self.tool_docs,
+            "tool_patterns": self.tool_patterns,
+            "tool_capabilities": self.tool_capabilities,
+            "tool_index": tool_index,
+            "pattern_lengths": self._pattern_lengths,
+            "active": self._active,
+            "platforms": self._platforms,
+        }
+
+    @classmethod
+    def restored(cls, state: Mapping[str, Any], tools: Mapping[str, Tool]) -> CatalogIndex:
+        """The index `saved_state` saved, over `tools` (by name: the very tools it was built
+        from, as the saved catalog version loads them). Used to derive the current snapshot's
+        index from (see __init__'s `previous`), which then tokenises only the tools changed
+        since. Raises KeyError when a tool is missing."""
+        self = cls.__new__(cls)
+        generation, loaded_at, vocabulary, source, environments = state["snapshot"]
+        self.tool_names = tuple(state["names"])
+        self.tools = tuple(tools[name] for name in self.tool_names)
+        self.snapshot = CatalogSnapshot(
+            self.tools, generation, loaded_at, vocabulary, source, environments
+        )
+        self.generation, self.key, self.vocabulary = (
+            generation,
+            snapshot_key(self.snapshot),
+            vocabulary,
+        )
+        self.tool_position = {name: i for i, name in enumerate(self.tool_names)}
+        self.canonical = canonical_names(vocabulary)
+        # A fresh table of texts: the saved documents' texts are interned in `parts` already.
+        self._documents = _Documents(vocabulary, self.canonical)
+        self._documents.limit = state["documents_limit"]
+        self.moved_from, self.base, self.dropped = list(range(len(self.tools))), None, []
+        self.tool_docs, self.tool_patterns = state["tool_docs"], state["tool_patterns"]
+        self.tool_entries = [
+            tuple(
+                PatternEntry(i, tool, capability, pattern)
+                for capability in tool.capabilities
+                for pattern in capability.patterns
+            )
+            for i, tool in enumerate(self.tools)
+        ]
+        if not len(self.tools) == len(self.tool_docs) == len(self.tool_patterns):
+            raise ValueError("the saved index does not match its tools")
+        self.tool_capabilities = state["tool_capabilities"]
+        self.tool_index = state["tool_index"]
+        self.parts = self.tool_index.parts
+        self._set_patterns()
+        self._pattern_lengths = state["pattern_lengths"]
+        self._active, self._platforms = state["active"], state["platforms"]
+        self._start_caches()
+        return self
+
+    def adopt(self, snapshot: CatalogSnapshot) -> None:
+        """Take `snapshot`'s vocabulary and environment policies where they equal this
+        index's (a restored index holds copies): an index derived from this one for
+        `snapshot` then keeps what it can (see __init__ and changed_since)."""
+        mine = self.snapshot
+        if mine.vocabulary == snapshot.vocabulary:
+            self.vocabulary = snapshot.vocabulary
+        environments = (
+            snapshot.environments
+            if mine.environments == snapshot.environments
+            else mine.environments
+        )
+        self.snapshot = replace(mine, vocabulary=self.vocabulary, environments=environments)
 
     def changed_since(self, previous: CatalogIndex) -> list[int] | None:
         """The positions of the tools that differ from `previous` when every other tool and

@@ -95,6 +95,9 @@ class Selector:
         # Process-wide caches of request texts: the last selector made sets their budget.
         configure_request_caches(self.settings.select_cache_max_bytes)
         self._enumerator: CandidateEnumerator | None = None
+        # Loaded with the saved catalog version (saved_index.py): the first index is derived
+        # from it, so a restart tokenises only the tools changed since it was saved.
+        self._resumed: CandidateEnumerator | None = None
         self._semantic: SemanticIndex | None = None
         self._wanted: CatalogSnapshot | None = None  # the snapshot a background build is for
         self._rebuilding: asyncio.Task[None] | None = None
@@ -161,11 +164,29 @@ class Selector:
         with self._lock:
             current = self._enumerator
             if current is None or current.index.key != snapshot_key(snapshot):
+                resumed, self._resumed = self._resumed, None
                 with frozen_heap():
-                    current = self._enumerator = CandidateEnumerator(CatalogIndex(snapshot))
+                    if current is None and resumed is not None:
+                        resumed.index.adopt(snapshot)
+                        index = CatalogIndex(snapshot, resumed.index)
+                        current = CandidateEnumerator(index, resumed)
+                    else:
+                        current = CandidateEnumerator(CatalogIndex(snapshot))
+                    self._enumerator = current
                     if self._engine is not None:
                         self._semantic = self._engine.index(current.index.tools)
             return current
+
+    def resume(self, saved: object) -> None:
+        """Derive the first index from `saved` (what SavedIndex loaded with the saved catalog
+        version; anything else is ignored) instead of building it from nothing."""
+        if isinstance(saved, CandidateEnumerator) and self._enumerator is None:
+            self._resumed = saved
+
+    @property
+    def current(self) -> CandidateEnumerator | None:
+        """The enumerator requests answer from now (None before the first build)."""
+        return self._enumerator
 
     def wait_for_semantic(self, timeout: float | None = None) -> bool:
         """Build the current index if needed and wait until its embeddings are ready; False

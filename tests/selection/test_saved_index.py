@@ -1,0 +1,124 @@
+"""The selector's index saved with the catalog version (saved_index.py): a restart derives its
+first index from the saved one, and selects exactly as an index built from nothing over the
+same tools, whatever changed while the service was down (in SQL, or written by another
+process); a saved index another code made is not loaded, and the catalog's entries still are."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from builders import FixedSource, make_settings
+from toolcatalog.config import Settings
+from toolcatalog.formats.definitions import load_paths
+from toolcatalog.model.tool import Tool
+from toolcatalog.runtime import Runtime, open_runtime
+from toolcatalog.selection.candidates import CandidateEnumerator
+from toolcatalog.selection.models import SelectionRequest
+from toolcatalog.selection.saved_index import SavedIndex
+from toolcatalog.selection.selector import Selector
+from toolcatalog.store.database import SERVER_SETTINGS
+
+from .test_incremental_index import REQUESTS, answer, assert_same_index
+
+CATALOG = Path(__file__).resolve().parents[2] / "catalog"
+pytestmark = pytest.mark.skipif(not CATALOG.is_dir(), reason="no starter catalog")
+
+
+def _settings(url: str, home: Path) -> Settings:
+    return make_settings(url, home, semantic=False, saved_version_min_tools=0, llm_url=None)
+
+
+async def _saved(runtime: Runtime) -> None:
+    """Wait for the save the start's whole read made (with the selector's index)."""
+    saving = runtime.catalog.state._saving
+    assert saving is not None
+    assert await saving
+
+
+def _assert_selects_as_built_from_nothing(runtime: Runtime) -> None:
+    current = runtime.selector.current
+    assert current is not None
+    snapshot = current.index.snapshot
+    fresh = Selector(FixedSource(snapshot), Settings(semantic=False, llm_url=None))
+    built = fresh.enumerator_for(snapshot)
+    assert_same_index(current.index, built.index)
+    assert current._reads == built._reads
+    assert current._declared == built._declared
+    assert current.declared_inputs == built.declared_inputs
+    for text in REQUESTS:
+        request = SelectionRequest(request=text)
+        assert answer(runtime.selector.select(request)) == answer(fresh.select(request)), text
+
+
+async def test_a_restart_derives_the_index_saved_with_the_version_and_selects_as_a_fresh_build(
+    fresh_db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = _settings(fresh_db_url, tmp_path / "home")
+    tools = [t.tool for t in load_paths([CATALOG]).tools][:40]
+    async with open_runtime(settings) as first:
+        await first.catalog.import_definitions(tools)
+    async with open_runtime(settings) as second:  # reads everything, saves it with the index
+        await _saved(second)
+
+    names = sorted(t.name for t in tools)
+    edited, purged, written, *_ = names
+    # While no server runs: an edit and a delete in SQL, and a write by another process
+    # (here a runtime without warm-up, as a CLI would be) that changes a tool's patterns.
+    conn = await asyncpg.connect(fresh_db_url, server_settings=SERVER_SETTINGS)
+    try:
+        await conn.execute(
+            "UPDATE tools SET definition = jsonb_set(definition, '{description}', "
+            "'\"Quorum latency of the kafka brokers, edited in SQL.\"') WHERE name = $1",
+            edited,
+        )
+        await conn.execute("DELETE FROM tools WHERE name = $1", purged)
+    finally:
+        await conn.close()
+    async with open_runtime(settings, listen=False) as other:
+        doc = next(t for t in tools if t.name == written).model_dump(mode="json")
+        doc["capabilities"][0]["patterns"] = doc["capabilities"][0]["patterns"][:1]
+        doc["capabilities"][0]["description"] = "Rotate snapshot certificates"
+        await other.catalog.import_definitions([Tool.model_validate(doc)])
+
+    with caplog.at_level(logging.INFO, logger="toolcatalog"):
+        async with open_runtime(settings) as third:
+            current = third.selector.current
+            assert current is not None
+            assert current.index.base is not None  # derived from the saved index
+            assert "39 tools, 2 of them from the database" in caplog.text
+            held = {t.name: t for t in current.index.tools}
+            assert purged not in held
+            assert "edited in SQL" in held[edited].description
+            assert held[written].capabilities[0].description == "Rotate snapshot certificates"
+            _assert_selects_as_built_from_nothing(third)
+
+
+async def test_an_index_saved_by_other_selection_code_is_built_again_and_the_version_kept(
+    fresh_db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = _settings(fresh_db_url, tmp_path / "home")
+    async with open_runtime(settings) as first:
+        await first.catalog.import_definitions([t.tool for t in load_paths([CATALOG]).tools][:20])
+    async with open_runtime(settings) as second:
+        await _saved(second)
+
+    class OtherCode(SavedIndex):
+        def __init__(self, current: Any) -> None:
+            super().__init__(current)
+            self.key = "another selection code"
+
+        def load(self, data: bytes, tools: Any) -> CandidateEnumerator:
+            raise AssertionError("a state saved under another key is not loaded")
+
+    with caplog.at_level(logging.INFO, logger="toolcatalog"):
+        async with open_runtime(settings, listen=False) as third:
+            saved = third.catalog.state.saved
+            saved.attachment = OtherCode(lambda: third.selector.current)
+            await third.catalog.get_all_tools_with_structure()
+            assert saved.take_attached() is None
+            assert "20 tools, 0 of them from the database" in caplog.text
