@@ -10,7 +10,7 @@ time at --connections: GETs spread over 1,000 tools, a list page, a full-text se
 select (p95 is the figure of interest there). `--baseline-src DIR` measures another checkout
 first on the same database; `--restart` starts our worker a second time once it has saved its
 catalog version (catalog/saved.py), as a restart does; `--home DIR` keeps our worker's home
-(and so its saved version) between runs. Each kind also prints the worker's CPU per answer,
+(and so its saved version) between runs, `--baseline-home DIR` the baseline's. Each kind also prints the worker's CPU per answer,
 which the machine's load does not inflate as it does the latencies. Semantic retrieval is off
 by default here: embedding N generated tools' texts takes hours on a small machine
 (--semantic to keep it).
@@ -107,7 +107,8 @@ def serve(
     env = {"semantic": "true" if args.semantic else "false", "access_log": "false"}
     env |= {"db_command_timeout_s": "600", "startup_retry_s": "600"}
     folder.mkdir(parents=True, exist_ok=True)
-    home = args.home if args.home is not None and source is None else folder / "home"
+    kept = args.home if source is None else args.baseline_home
+    home = kept if kept is not None else folder / "home"
     started = time.perf_counter()
     with toolcatalog_server(url, home, 1, folder, 1800, source, **env) as target:
         ready = time.perf_counter() - started
@@ -188,6 +189,12 @@ def main() -> None:
         type=Path,
         help="our worker's TOOLCATALOG_HOME, kept between runs (its saved catalog version "
         "makes the first start a restart)",
+    )
+    parser.add_argument(
+        "--baseline-home",
+        type=Path,
+        help="the baseline's TOOLCATALOG_HOME, kept between runs as --home is ours (a "
+        "restart of each, measured in one run)",
     )
     parser.add_argument(
         "--restart",
