@@ -10,10 +10,10 @@ time at --connections: GETs spread over 1,000 tools, a list page, a full-text se
 select (p95 is the figure of interest there). `--baseline-src DIR` measures another checkout
 first on the same database; `--restart` starts our worker a second time once it has saved its
 catalog version (catalog/saved.py), as a restart does; `--home DIR` keeps our worker's home
-(and so its saved version) between runs, `--baseline-home DIR` the baseline's. Each kind also prints the worker's CPU per answer,
-which the machine's load does not inflate as it does the latencies. Semantic retrieval is off
-by default here: embedding N generated tools' texts takes hours on a small machine
-(--semantic to keep it).
+(and so its saved version) between runs, `--baseline-home DIR` the baseline's. Each kind also
+prints the worker's CPU per answer, which the machine's load does not inflate as it does the
+latencies. Semantic retrieval is off by default here: embedding N generated tools' texts takes
+hours on a small machine (--semantic to keep it).
 """
 
 from __future__ import annotations
