@@ -96,6 +96,15 @@ async def test_a_restart_derives_the_index_saved_with_the_version_and_selects_as
             assert "edited in SQL" in held[edited].description
             assert held[written].capabilities[0].description == "Rotate snapshot certificates"
             _assert_selects_as_built_from_nothing(third)
+            await _saved(third)  # with the index derived at its start
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="toolcatalog"):
+        async with open_runtime(settings) as fourth:  # nothing changed since
+            current = fourth.selector.current
+            assert current is not None
+            assert current.index.base is not None
+            assert "39 tools, 0 of them from the database" in caplog.text
+            _assert_selects_as_built_from_nothing(fourth)
 
 
 async def test_an_index_saved_by_other_selection_code_is_built_again_and_the_version_kept(

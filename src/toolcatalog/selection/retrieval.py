@@ -355,13 +355,19 @@ class CatalogIndex:
         parts = None
         if previous is not None and len(previous.parts.keep) <= 2 * previous.parts.used + 1000:
             parts = previous.parts  # else start afresh: it holds too many texts gone by now
-        self.tool_index = BM25FIndex(
-            self.tool_docs,
-            TOOL_FIELDS,
-            parts=parts,
-            previous=previous.tool_index if parts is not None and previous else None,
-            kept=self.moved_from,
-        )
+        if previous is not None and self.moved_from == list(range(len(previous.tools))):
+            # The same tools at the same places (a restart from the saved index with nothing
+            # changed, a change of environment policies): the same BM25F index, which is
+            # immutable (its postings again from the same counts: 2.7 s at 100,000 tools).
+            self.tool_index = previous.tool_index
+        else:
+            self.tool_index = BM25FIndex(
+                self.tool_docs,
+                TOOL_FIELDS,
+                parts=parts,
+                previous=previous.tool_index if parts is not None and previous else None,
+                kept=self.moved_from,
+            )
         self.parts = self.tool_index.parts
         self._set_patterns()
         self._pattern_lengths = _PatternLengths.of(
