@@ -15,6 +15,7 @@ from toolcatalog.selection.calibrate import (
     NEGATIVE_QUANTILE,
     NEIGHBOUR_MARGIN,
     NO_PROBES_QUANTILE,
+    Calibration,
     calibrate,
     generic_requests,
 )
@@ -157,9 +158,12 @@ def test_relevance_is_absolute_high_for_a_handled_request_low_for_chit_chat(
     assert all(c.relevance < 0.5 for c in chat.candidates)
 
 
-TERSE_OPS = {
-    name: terse_tool(name, description)
-    for name, description in {
+def _terse(descriptions: dict[str, str]) -> dict[str, str]:
+    return {name: terse_tool(name, text) for name, text in descriptions.items()}
+
+
+TERSE_OPS = _terse(
+    {
         "df": "Report file system disk space usage per mounted file system.",
         "du": "Estimate the disk space used by each file and directory.",
         "ls": "List the files and directories in a directory.",
@@ -178,39 +182,54 @@ TERSE_OPS = {
         "fsck": "Check and repair a Linux file system.",
         "rsync": "Synchronise files and directories between two locations.",
         "touch": "Change file timestamps, creating the file if it does not exist.",
-    }.items()
-}
+    }
+)
 
 
 def _terse_ops(tmp_path: Path) -> Path:
     return write_catalog(tmp_path / "c", {f"{n}.yaml": t for n, t in TERSE_OPS.items()})
 
 
+def _answers_and_refuses(
+    tmp_path: Path,
+    tools: dict[str, str],
+    answered: tuple[tuple[str, str], ...],
+    refused: tuple[str, ...],
+) -> None:
+    """A catalog of `tools` decides each `answered` request for its tool, none of `refused`."""
+    folder = write_catalog(tmp_path / "c", {f"{n}.yaml": t for n, t in tools.items()})
+    settings = Settings(llm_url=None, semantic=True, home=tmp_path / "home")
+    selector = Selector(FolderSource(folder), settings)
+    assert selector.wait_for_semantic(120), selector.semantic_status
+    for request, tool in answered:
+        decision = selector.select(SelectionRequest(request=request)).decision
+        assert decision is not None, request
+        assert decision.tool == tool, request
+    for request in refused:
+        assert selector.select(SelectionRequest(request=request)).decision is None, request
+
+
 @needs_model
 def test_a_catalog_of_bare_descriptions_answers_its_requests_and_refuses_others(
     tmp_path: Path,
 ) -> None:
-    folder = _terse_ops(tmp_path)
-    settings = Settings(llm_url=None, semantic=True, home=tmp_path / "home")
-    selector = Selector(FolderSource(folder), settings)
-    assert selector.wait_for_semantic(120), selector.semantic_status
-    for request, tool in (
-        ("how much space is left on the root filesystem", "df"),
-        ("which folders under /var take the most space", "du"),
-        ("extract the backup archive into /srv", "tar"),
-        ("find files bigger than 1 GB in /home", "find"),
-    ):
-        decision = selector.select(SelectionRequest(request=request)).decision
-        assert decision is not None, request
-        assert decision.tool == tool, request
-    for request in (
-        "recommend a good sci-fi novel for the holidays",
-        "write a birthday poem for my sister",
-        "when does the next train to manchester leave",
-        "best way to clean a cast iron pan",
-        "plan a road trip through the scottish highlands",
-    ):
-        assert selector.select(SelectionRequest(request=request)).decision is None, request
+    _answers_and_refuses(
+        tmp_path,
+        TERSE_OPS,
+        (
+            ("how much space is left on the root filesystem", "df"),
+            ("which folders under /var take the most space", "du"),
+            ("extract the backup archive into /srv", "tar"),
+            ("find files bigger than 1 GB in /home", "find"),
+        ),
+        (
+            "recommend a good sci-fi novel for the holidays",
+            "write a birthday poem for my sister",
+            "when does the next train to manchester leave",
+            "best way to clean a cast iron pan",
+            "plan a road trip through the scottish highlands",
+        ),
+    )
 
 
 @needs_model
@@ -224,3 +243,54 @@ def test_a_tight_catalog_of_bare_descriptions_refuses_nearly_every_generic_reque
     assert index.calibration.probes == 0
     # The generic requests' median took half of them (and the out-of-scope requests near it).
     assert index.calibration.negative_refusal >= NEGATIVE_QUANTILE - 0.01
+
+
+def test_the_calibration_keeps_the_generic_requests_and_gives_a_requests_nearest() -> None:
+    vectors, kinds = _catalog(examples_per_tool=0)
+    negatives = _negatives()
+    calibration = calibrate(vectors, kinds, negatives)
+    assert calibration.generic_cosine(negatives[3]) == pytest.approx(1.0)
+    query = vectors[0]
+    assert calibration.generic_cosine(query) == pytest.approx(float((negatives @ query).max()))
+    without = Calibration(0.3, False, 0.65, 0, None, 0.5)
+    assert without.generic_cosine(query) is None
+
+
+# A loose catalog of consumer tools, one sentence each: its threshold stays at the generic
+# requests' median, where chit-chat passes it.
+CONSUMER = _terse(
+    {
+        "weather": "Get the current weather and the forecast for any city.",
+        "recipes": "Find recipes, meal plans and cooking tips.",
+        "flights": "Search and book cheap flights and hotels for your trip.",
+        "music": "Create playlists and discover new songs and artists.",
+        "translate": "Translate text between any two languages.",
+        "currency": "Convert amounts between currencies at today's rates.",
+        "fitness": "Get a workout plan tailored to your goals.",
+        "books": "Personalised book recommendations and reviews.",
+        "news": "The latest news headlines on any topic.",
+        "stocks": "Stock prices, company financials and market news.",
+        "jobs": "Search job listings and get help with your resume.",
+        "movies": "Find films and TV shows to watch, with reviews.",
+        "shopping": "Search products and compare prices across online stores.",
+        "restaurants": "Find restaurants near you and book a table.",
+        "qr_codes": "Create QR codes for links, text and contact cards.",
+        "horoscope": "Your daily horoscope and astrology readings.",
+    }
+)
+
+
+@needs_model
+def test_a_loose_catalog_refuses_chit_chat_nearer_to_generic_requests_than_to_its_tools(
+    tmp_path: Path,
+) -> None:
+    _answers_and_refuses(
+        tmp_path,
+        CONSUMER,
+        (
+            ("will it rain in lisbon tomorrow", "weather"),
+            ("how do I say thank you in german", "translate"),
+            ("find me a cheap flight to rome in may", "flights"),
+        ),
+        ("hey, what's up", "nice to meet you", "I had a strange dream last night"),
+    )

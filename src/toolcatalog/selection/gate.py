@@ -9,13 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from toolcatalog.selection.calibrate import CORROBORATION_MARGIN
+from toolcatalog.selection.calibrate import CORROBORATION_MARGIN, GENERIC_MARGIN
 from toolcatalog.selection.retrieve import Pool
 
 # With embeddings and the catalog's calibration (calibrate.py), a request is about the catalog
 # when its best cosine reaches the calibrated threshold, with lexical corroboration (below)
-# near it where the calibration asks for it. Without a calibration (an engine that gives
-# none), the constants measured on the starter catalog apply.
+# near it where the calibration asks for it, and when it is not nearer to one of the generic
+# requests than to any tool text (calibrate.GENERIC_MARGIN). Without a calibration (an engine
+# that gives none), the constants measured on the starter catalog apply.
 # With embeddings, a request is about the catalog when the lexical test passes and some tool
 # text is at least SEMANTIC_RELEVANT close, or any is SEMANTIC_SURE close (a margin above every
 # out-of-scope request). Measured: in-scope requests' best cosine is >= 0.42 for all but one
@@ -72,6 +73,9 @@ def gate(pool: Pool, best_allowed_relevance: float | None) -> Verdict:
         relevant = best >= calibration.threshold and (
             relevant or sure or not calibration.corroborate
         )
+        generic = pool.generic_cosine
+        if generic is not None and generic > best + GENERIC_MARGIN:
+            relevant = False
     elif best is not None:
         relevant = (relevant and best >= SEMANTIC_RELEVANT) or best >= SEMANTIC_SURE
     decidable = (

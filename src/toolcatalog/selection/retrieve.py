@@ -77,6 +77,8 @@ class Pool:
     # Tools Stage A vouches for (a named tool, or a capability at confidence >= LOW_CONFIDENCE):
     # the gate counts them as about the request whatever the words' strength.
     vouched: npt.NDArray[np.bool_] | None = None
+    # The request's best cosine to one of the calibration's generic requests.
+    generic_cosine: float | None = None
 
 
 # top_indexes: catalogs of SAMPLE_MIN tools or more first find a floor from every
@@ -419,6 +421,9 @@ def retrieve(
             cosine,
             semantic.calibration,
             vouched,
+            None
+            if semantic.calibration is None
+            else semantic.calibration.generic_cosine(semantic.query),
         )
     order = top_indexes(in_world, size)
     top = float(in_world[order[0]]) if len(order) else 0.0
