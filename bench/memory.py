@@ -55,6 +55,7 @@ def measure(n: int, selector: bool, rss: bool) -> None:
 
     from toolcatalog.catalog.stored import InvalidStoredTools
     from toolcatalog.catalog.version import CatalogVersion, entry_of
+    from toolcatalog.catalog.views import CachedTool
     from toolcatalog.store.tools import ToolRecord
 
     source = Path(sys.modules["toolcatalog"].__file__ or "").parent
@@ -64,17 +65,17 @@ def measure(n: int, selector: bool, rss: bool) -> None:
     rows = [orjson.dumps(t.document()) for t in generate(n)]
     if not rss:
         tracemalloc.start()
-    records = [
-        ToolRecord(i + 1, f"gen_tool_{i:05d}", 1, f'"1-{i:016x}"', orjson.loads(r), now, now)
-        for i, r in enumerate(rows)
-    ]
     invalid = InvalidStoredTools()
-    entries, held = traced(
-        "entries (validated, encoded, search terms)",
-        n,
-        lambda: {r.name: entry_of(r, t) for r, t in invalid.valid(records, whole=True)},
-    )
-    records.clear()  # freed, as a whole read frees the decoded rows
+
+    def whole_read() -> dict[str, CachedTool]:
+        # The rows decoded, validated and encoded; the decoded rows freed at the end.
+        records = (
+            ToolRecord(i + 1, f"gen_tool_{i:05d}", 1, f'"1-{i:016x}"', orjson.loads(r), now, now)
+            for i, r in enumerate(rows)
+        )
+        return {r.name: entry_of(r, t) for r, t in invalid.valid(records, whole=True)}
+
+    entries, held = traced("entries (validated, encoded, search terms)", n, whole_read)
     version, built = traced(
         "version (names, snapshot, postings, filters)",
         n,

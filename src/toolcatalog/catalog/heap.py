@@ -70,6 +70,13 @@ def frozen_heap() -> Iterator[None]:
 # One set object per (model class, fields given) for every model the process holds (a
 # handful: the classes of a tool times the few shapes of definition).
 _shared_fields_sets: dict[tuple[type, frozenset[str]], set[str]] = {}
+# Strings up to this long are shared between tools (names, tags, types of JSON Schemas, short
+# use cases); longer ones are mostly one tool's own (descriptions), not worth a lookup.
+_SHARED_STR_MAX = 48
+_shared_floats: dict[float, float] = {}
+# Distinct floats kept for sharing; past it the table starts again (a long-lived process that
+# sees ever new estimates must not grow for ever).
+_SHARED_FLOATS_MAX = 1 << 16
 
 
 def share_fields_sets(model: BaseModel) -> None:
@@ -78,19 +85,54 @@ def share_fields_sets(model: BaseModel) -> None:
     sets are equal, and they were 43% of a held tool's memory (14 of 34 KB; 1.4 GB at
     100,000 tools). Only frozen models: nothing can add to a set they share (pydantic adds
     to it on attribute assignment, which a frozen model refuses), and nothing here reads it
-    but `exclude_unset` dumps, which the catalog never asks for."""
+    but `exclude_unset` dumps, which the catalog never asks for.
+
+    Equal short strings and floats of its fields (JSON Schemas and lists included) become
+    one object shared with every other tool's (each decoded value was its own object: a
+    generated tool held 'object', 'integer', its capability and pattern names, tags and
+    estimates once per use: 2.1 KiB a tool, for ~45 us of CPU). Values are replaced by equal
+    ones of the same type, so nothing that reads them can tell."""
     if not model.model_config.get("frozen"):
         return
     fields = model.__pydantic_fields_set__
     key = (type(model), frozenset(fields))
     shared = _shared_fields_sets.setdefault(key, fields)
     object.__setattr__(model, "__pydantic_fields_set__", shared)
-    for value in model.__dict__.values():
+    held = model.__dict__
+    for name, value in held.items():
         if isinstance(value, BaseModel):
             share_fields_sets(value)
         elif isinstance(value, list | tuple) and value and isinstance(value[0], BaseModel):
             for item in value:
                 share_fields_sets(item)
+        else:
+            held[name] = _shared_value(value)
+
+
+def _shared_value(value: object) -> object:
+    """`value` with its short strings and floats (inside lists and dicts too) the shared
+    objects; lists and dicts are changed in place (the model's own, made by validation)."""
+    kind = type(value)
+    if kind is str:
+        text: str = value  # type: ignore[assignment]
+        return sys.intern(text) if len(text) <= _SHARED_STR_MAX else text
+    if kind is float:
+        number: float = value  # type: ignore[assignment]
+        # 0.0 and -0.0 are equal but not the same value, and NaN equals nothing: both stay.
+        if not number or number != number:
+            return number
+        if len(_shared_floats) >= _SHARED_FLOATS_MAX:
+            _shared_floats.clear()
+        return _shared_floats.setdefault(number, number)
+    if kind is list:
+        items: list[object] = value  # type: ignore[assignment]
+        for i, item in enumerate(items):
+            items[i] = _shared_value(item)
+    elif kind is dict:
+        mapping: dict[object, object] = value  # type: ignore[assignment]
+        for k, item in mapping.items():
+            mapping[k] = _shared_value(item)
+    return value
 
 
 def release_free_memory() -> bool:

@@ -130,7 +130,8 @@ class CatalogVersion:
             entries.pop(name, None)
         entries.update(fresh)
         for name, entry in fresh.items():
-            self.postings.add(name, entry.terms)
+            before = self.entries.get(name)
+            self.postings.add(name, entry.terms, before.terms if before is not None else ())
         if set(entries) == set(self.names):
             names = self.names
             tools = tuple(entries[n].tool for n in names)
