@@ -206,7 +206,9 @@ def _answers_and_refuses(
         assert decision is not None, request
         assert decision.tool == tool, request
     for request in refused:
-        assert selector.select(SelectionRequest(request=request)).decision is None, request
+        result = selector.select(SelectionRequest(request=request))
+        assert result.decision is None, request
+        assert all(c.relevance < 0.5 for c in result.candidates), request
 
 
 @needs_model

@@ -108,9 +108,12 @@ class Calibration:
             return None
         return float((self.negatives @ query).max())
 
-    def confidence(self, cosine: FloatArray) -> FloatArray:
-        """Absolute relevance (0..1) of best cosines: 0.5 at the threshold."""
-        z = np.clip((cosine - self.threshold) / CONFIDENCE_WIDTH, -30.0, 30.0)
+    def confidence(self, cosine: FloatArray, generic: float | None = None) -> FloatArray:
+        """Absolute relevance (0..1) of best cosines: 0.5 at the threshold, or, for a request
+        whose best cosine to a generic request is `generic`, at that less GENERIC_MARGIN
+        when higher (so a request refused as chit-chat shows no tool above 0.5)."""
+        floor = self.threshold if generic is None else max(self.threshold, generic - GENERIC_MARGIN)
+        z = np.clip((cosine - floor) / CONFIDENCE_WIDTH, -30.0, 30.0)
         out: FloatArray = 1.0 / (1.0 + np.exp(-z))
         return out
 

@@ -208,7 +208,9 @@ class CandidateEnumerator:
                 )
         confidence = None
         if pool.calibration is not None and pool.tool_cosine is not None:
-            confidence = pool.calibration.confidence(pool.tool_cosine[order]).tolist()
+            confidence = pool.calibration.confidence(
+                pool.tool_cosine[order], pool.generic_cosine
+            ).tolist()
         preference = _Preference(weights, share)
         by_tool: dict[str, list[Scored]] = {}
         for k, i in enumerate(order.tolist()):
