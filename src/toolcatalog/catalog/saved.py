@@ -100,9 +100,10 @@ class Attachment(Protocol):
         """The digest of the code that makes and reads the state (see `code_stamp`): a saved
         state under another key is not loaded."""
 
-    def dump(self, tools: Sequence[Tool]) -> bytes | None:
+    def dump(self, tools: Sequence[Tool], stopping: threading.Event) -> bytes | None:
         """The state made from exactly `tools` (the saved entries' models), or None when
-        there is none for them. Called in the save's thread."""
+        there is none for them or `stopping` was set. Called in the save's thread; pauses
+        now and then so that the serving loop keeps the GIL."""
 
     def load(self, data: bytes, tools: Mapping[str, Tool]) -> object:
         """The state of `data`, referring to the loaded `tools` (by name). May raise: the
@@ -240,7 +241,7 @@ class SavedVersion:
         attachment, key, data = self.attachment, b"", b""
         if attachment is not None and not self.stopping.is_set():
             try:
-                made = attachment.dump(saved)
+                made = attachment.dump(saved, self.stopping)
             except Exception as exc:  # the entries are worth saving without it
                 log.info("could not save the state attached to %s: %s", self.file, exc)
                 made = None

@@ -105,10 +105,15 @@ class Interned:
         vocab: dict[str, int] = state["vocab"]  # type: ignore[assignment]
         # Ids go on from the loaded ones, in the order they were given (0, 1, ...).
         self.vocab = defaultdict(count(len(vocab)).__next__, vocab)
-        self.keep = state["keep"]  # type: ignore[assignment]
-        self.seen = {id(terms): i for i, terms in enumerate(self.keep)}
+        self.hold(state["keep"])  # type: ignore[arg-type]
         self.used = state["used"]  # type: ignore[assignment]
         self._arrays = state["arrays"]  # type: ignore[assignment]
+
+    def hold(self, keep: list[Terms]) -> None:
+        """Hold `keep` as the interned texts (loaded apart from the rest: see
+        CatalogIndex.saved_state), each keyed by its identity."""
+        self.keep = keep
+        self.seen = {id(terms): i for i, terms in enumerate(keep)}
 
     def ids(self, components: Sequence[Terms]) -> list[int]:
         """The component id of each of `components`, adding those not seen before."""

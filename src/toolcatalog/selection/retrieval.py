@@ -416,17 +416,27 @@ class CatalogIndex:
         self._worlds: dict[Platform | None, npt.NDArray[np.bool_]] = {}
         self._platform_factors: dict[frozenset[str], FloatArray] = {}
 
-    def saved_state(self) -> dict[str, Any]:
+    def saved_state(self) -> tuple[dict[str, Any], dict[str, list[Any]]]:
         """What `restored` makes this index from again over the same tools (by name): each
         tool's documents and the BM25F index with its interned texts, which are what a build
         spends its time on (tokenising and counting every text). What is derived from the
-        tools themselves, or filled in by requests, is not kept. Safe beside a build derived
-        from this index (which adds to the shared interned texts: they are copied under
-        their lock)."""
+        tools themselves, or filled in by requests, is not kept. The long per-tool and
+        per-text lists come apart (the second value), for a saver to write a few at a time
+        (one pickle of them all held the GIL ~1.6 s per 20,000 tools). Safe beside a build
+        derived from this index, which adds to the shared interned texts: they are copied
+        under their lock."""
+        parts = self.tool_index.parts.copy()
         tool_index = copy.copy(self.tool_index)
-        tool_index.parts = self.tool_index.parts.copy()
+        tool_index.parts = parts
+        lists: dict[str, list[Any]] = {
+            "tool_docs": self.tool_docs,
+            "tool_patterns": self.tool_patterns,
+            "doc_parts": tool_index._doc_parts,
+            "texts": parts.keep,
+        }
+        tool_index._doc_parts, parts.keep = [], []  # on the copies: `lists` holds them
         snapshot = self.snapshot
-        return {
+        state: dict[str, Any] = {
             "names": self.tool_names,
             "snapshot": (
                 snapshot.generation,
@@ -436,21 +446,22 @@ class CatalogIndex:
                 snapshot.environments,
             ),
             "documents_limit": self._documents.limit,
-            "tool_docs": self.tool_docs,
-            "tool_patterns": self.tool_patterns,
             "tool_capabilities": self.tool_capabilities,
             "tool_index": tool_index,
             "pattern_lengths": self._pattern_lengths,
             "active": self._active,
             "platforms": self._platforms,
         }
+        return state, lists
 
     @classmethod
-    def restored(cls, state: Mapping[str, Any], tools: Mapping[str, Tool]) -> CatalogIndex:
+    def restored(
+        cls, state: Mapping[str, Any], lists: Mapping[str, list[Any]], tools: Mapping[str, Tool]
+    ) -> CatalogIndex:
         """The index `saved_state` saved, over `tools` (by name: the very tools it was built
         from, as the saved catalog version loads them). Used to derive the current snapshot's
         index from (see __init__'s `previous`), which then tokenises only the tools changed
-        since. Raises KeyError when a tool is missing."""
+        since. Raises KeyError when a tool is missing, ValueError when the parts disagree."""
         self = cls.__new__(cls)
         generation, loaded_at, vocabulary, source, environments = state["snapshot"]
         self.tool_names = tuple(state["names"])
@@ -469,7 +480,7 @@ class CatalogIndex:
         self._documents = _Documents(vocabulary, self.canonical)
         self._documents.limit = state["documents_limit"]
         self.moved_from, self.base, self.dropped = list(range(len(self.tools))), None, []
-        self.tool_docs, self.tool_patterns = state["tool_docs"], state["tool_patterns"]
+        self.tool_docs, self.tool_patterns = lists["tool_docs"], lists["tool_patterns"]
         self.tool_entries = [
             tuple(
                 PatternEntry(i, tool, capability, pattern)
@@ -482,7 +493,11 @@ class CatalogIndex:
             raise ValueError("the saved index does not match its tools")
         self.tool_capabilities = state["tool_capabilities"]
         self.tool_index = state["tool_index"]
+        self.tool_index._doc_parts = lists["doc_parts"]
         self.parts = self.tool_index.parts
+        self.parts.hold(lists["texts"])
+        if len(self.tool_index._doc_parts) != len(self.tools):
+            raise ValueError("the saved index does not match its tools")
         self._set_patterns()
         self._pattern_lengths = state["pattern_lengths"]
         self._active, self._platforms = state["active"], state["platforms"]
