@@ -134,3 +134,28 @@ def test_the_lock_timeout_stays_under_the_command_timeout(
         db_command_timeout_s=command_s,
     )
     assert server_settings(settings)["lock_timeout"] == expected
+
+
+async def test_a_connection_goes_back_to_the_pool_beside_its_user_reset_and_awaited_at_close(
+    fresh_db_url: str, settings: Settings
+) -> None:
+    # One pooled connection: each block's release (run beside the block's caller, see
+    # Database._acquired) must be done before the next block can have it.
+    one = settings.model_copy(
+        update={"database_url": fresh_db_url, "pool_min_size": 1, "pool_max_size": 1}
+    )
+    db = Database(one)
+    await db.open()
+    try:
+        async with db.connection("set") as conn:
+            await conn.execute("SET statement_timeout = '123s'")
+        for _ in range(5):
+            async with db.transaction("read") as conn:
+                # The release still resets the session: the setting did not outlive its use.
+                assert await conn.fetchval("SHOW statement_timeout") != "123s"
+            async with db.statement("read") as conn:
+                assert await conn.fetchval("SELECT 1") == 1
+        assert db.pool_stats() == (1, 1)  # the last release has not run yet
+    finally:
+        await db.close()  # waits for it
+    assert db.pool_stats() == (0, 0)
