@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from pydantic import ValidationError
 
 from toolcatalog.model.tool import Pattern
 from toolcatalog.selection.features import cost_score, estimate_pattern, speed_score
+from toolcatalog.selection.loader import load_folder_snapshot
 from toolcatalog.selection.models import Mode, SelectionRequest
 from toolcatalog.selection.scoring import (
     final_score,
@@ -59,6 +61,39 @@ def test_a_failing_expression_gives_an_unknown_estimate_not_an_error() -> None:
 def test_an_unsafe_expression_is_refused_at_validation(source: str) -> None:
     with pytest.raises(ValidationError):
         _pattern({"time_estimate_ms": source})
+
+
+def test_without_inputs_every_starter_pattern_gets_what_the_full_evaluation_gives() -> None:
+    # A name no pattern declares is left out of the evaluation (check_inputs), so it asks for
+    # the full evaluation with the same values: the kept estimates at the defaults must agree.
+    catalog = load_folder_snapshot(Path(__file__).resolve().parents[2] / "catalog", strict=False)
+    patterns = [p for t in catalog.tools for c in t.capabilities for p in c.patterns]
+    assert patterns
+    for pattern in patterns:
+        plain, full = estimate_pattern(pattern, {}), estimate_pattern(pattern, {"no_such": 1})
+        assert plain == full, pattern.name
+        assert (type(plain.time_ms), type(plain.cost)) == (type(full.time_ms), type(full.cost))
+
+
+def test_without_inputs_problems_and_conditions_are_still_reported() -> None:
+    required = Pattern.model_validate(
+        {
+            "name": "scan",
+            "description": "Scan files.",
+            "inputs": {
+                "type": "object",
+                "properties": {"files": {"type": "integer"}, "depth": {"type": "integer"}},
+                "required": ["depth"],
+            },
+            "profile": {"time_estimate_ms": "200 + 0.02 * files"},
+        }
+    )
+    estimate = estimate_pattern(required, {})
+    assert estimate.time_ms is None
+    assert any("files" in p for p in estimate.problems)
+    assert any("inputs.depth: required" in p for p in estimate.problems)
+    forced = _pattern({"time_estimate_ms": 100}, {"requires_background_if": "files >= 1000"})
+    assert estimate_pattern(forced, {}).forced_background
 
 
 def test_background_when_slow_or_when_the_condition_holds() -> None:
