@@ -123,8 +123,6 @@ async def _warm_up(runtime: Runtime) -> None:
     runtime.catalog.state.saves_allowed.clear()
     try:
         await runtime.catalog.get_all_tools_with_structure()
-        # Derived from the index saved with the catalog version, when one was loaded.
-        runtime.selector.resume(runtime.catalog.state.saved.take_attached())
         # Build the selector's index now: with semantic retrieval its tool embeddings start
         # computing in the background, instead of at the first select.
         await runtime.selector.aselect_index()
@@ -199,8 +197,10 @@ async def open_runtime(
         ),
     )
     selector.recorder = runtime.selections
-    # The selector's index is saved and loaded with the catalog version (saved_index.py).
+    # The selector's index is saved and loaded with the catalog version (saved_index.py);
+    # the selector's first build derives its index from the one loaded.
     catalog.state.saved.attachment = SavedIndex(lambda: selector.current)
+    selector.resumed = catalog.state.saved.take_attached
     metrics.record_build_info(runtime.version)
     try:
         if migrate:

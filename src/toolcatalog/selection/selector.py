@@ -95,9 +95,10 @@ class Selector:
         # Process-wide caches of request texts: the last selector made sets their budget.
         configure_request_caches(self.settings.select_cache_max_bytes)
         self._enumerator: CandidateEnumerator | None = None
-        # Loaded with the saved catalog version (saved_index.py): the first index is derived
-        # from it, so a restart tokenises only the tools changed since it was saved.
-        self._resumed: CandidateEnumerator | None = None
+        # What was loaded with the saved catalog version (saved_index.py), taken by the first
+        # build (set by the runtime): the first index is derived from it, so a restart
+        # tokenises only the tools changed since it was saved.
+        self.resumed: Callable[[], object | None] = lambda: None
         self._semantic: SemanticIndex | None = None
         self._wanted: CatalogSnapshot | None = None  # the snapshot a background build is for
         self._rebuilding: asyncio.Task[None] | None = None
@@ -164,9 +165,9 @@ class Selector:
         with self._lock:
             current = self._enumerator
             if current is None or current.index.key != snapshot_key(snapshot):
-                resumed, self._resumed = self._resumed, None
+                resumed = self.resumed() if current is None else None
                 with frozen_heap():
-                    if current is None and resumed is not None:
+                    if isinstance(resumed, CandidateEnumerator):
                         resumed.index.adopt(snapshot)
                         index = CatalogIndex(snapshot, resumed.index)
                         current = CandidateEnumerator(index, resumed)
@@ -176,12 +177,6 @@ class Selector:
                     if self._engine is not None:
                         self._semantic = self._engine.index(current.index.tools)
             return current
-
-    def resume(self, saved: object) -> None:
-        """Derive the first index from `saved` (what SavedIndex loaded with the saved catalog
-        version; anything else is ignored) instead of building it from nothing."""
-        if isinstance(saved, CandidateEnumerator) and self._enumerator is None:
-            self._resumed = saved
 
     @property
     def current(self) -> CandidateEnumerator | None:
