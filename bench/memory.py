@@ -2,6 +2,7 @@
 worker <= 2 GB at 100,000 tools), measured with tracemalloc in one process, no database:
 
     python bench/memory.py --tools 10000 [--selector] [--baseline-src DIR]
+    python bench/memory.py --folder catalog      # the starter catalog's tools instead
 
 N generated tools (bench/import_bench.py's generator) go the way a whole read takes them: a
 stored row's JSON decoded, validated, encoded (`catalog.version.entry_of`), the version built
@@ -49,20 +50,24 @@ def traced(label: str, per: int, step: Callable[[], Any]) -> tuple[Any, int]:
     return result, grown
 
 
-def measure(n: int, selector: bool, rss: bool) -> None:
+def measure(n: int, selector: bool, rss: bool, folder: str | None) -> None:
     # Imported here so that --baseline-src measures the other checkout's package.
     from import_bench import generate
 
     from toolcatalog.catalog.stored import InvalidStoredTools
     from toolcatalog.catalog.version import CatalogVersion, entry_of
     from toolcatalog.catalog.views import CachedTool
+    from toolcatalog.selection.loader import load_folder_snapshot
     from toolcatalog.store.tools import ToolRecord
 
     source = Path(sys.modules["toolcatalog"].__file__ or "").parent
+    tools = load_folder_snapshot(Path(folder)).tools if folder else tuple(generate(n))
+    n = len(tools)
     print(f"{n} tools, {'RSS' if rss else 'tracemalloc'}, toolcatalog from {source}")
     now = datetime.now(UTC)
     # Each row's definition as fetch_all_tools_json hands it.
-    rows = [orjson.dumps(t.document()) for t in generate(n)]
+    rows = [orjson.dumps(t.document()) for t in tools]
+    del tools
     if not rss:
         tracemalloc.start()
     invalid = InvalidStoredTools()
@@ -70,8 +75,8 @@ def measure(n: int, selector: bool, rss: bool) -> None:
     def whole_read() -> dict[str, CachedTool]:
         # The rows decoded, validated and encoded; the decoded rows freed at the end.
         records = (
-            ToolRecord(i + 1, f"gen_tool_{i:05d}", 1, f'"1-{i:016x}"', orjson.loads(r), now, now)
-            for i, r in enumerate(rows)
+            ToolRecord(i + 1, d["name"], 1, f'"1-{i:016x}"', d, now, now)
+            for i, d in enumerate(map(orjson.loads, rows))
         )
         return {r.name: entry_of(r, t) for r, t in invalid.valid(records, whole=True)}
 
@@ -100,16 +105,18 @@ def main() -> None:
     parser.add_argument(
         "--rss", action="store_true", help="each step's growth of the RSS, not tracemalloc's"
     )
+    parser.add_argument("--folder", help="a catalog folder's tools instead of generated ones")
     parser.add_argument("--baseline-src", help="a checkout's src/ measured first")
     args = parser.parse_args()
     if args.baseline_src:
         env = {**os.environ, "PYTHONPATH": f"{args.baseline_src}{os.pathsep}{BENCH}"}
         command = [sys.executable, __file__, "--tools", str(args.tools)]
         command += ["--selector"] * args.selector + ["--rss"] * args.rss
+        command += ["--folder", args.folder] if args.folder else []
         print("baseline:", flush=True)
         subprocess.run(command, env=env, check=True)
         print("this tree:", flush=True)
-    measure(args.tools, args.selector, args.rss)
+    measure(args.tools, args.selector, args.rss, args.folder)
 
 
 if __name__ == "__main__":

@@ -4,15 +4,19 @@ through the next builds until the frozen set has really grown."""
 from __future__ import annotations
 
 import gc
+import math
 import platform
 import sys
+from typing import Any
 
+import orjson
 import pytest
 
-from builders import make_tool
+from builders import make_tool, tool_doc
 from toolcatalog.catalog import heap
 from toolcatalog.catalog.service import ToolCatalogService
 from toolcatalog.errors import InvalidDefinition
+from toolcatalog.model.tool import Tool
 
 
 @pytest.fixture
@@ -65,3 +69,34 @@ def test_free_memory_is_handed_back_where_the_c_library_can() -> None:
     assert heap.release_free_memory() is (
         sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
     )
+
+
+def _held(name: str, **overrides: Any) -> Tool:
+    """A tool as a whole read holds it: decoded from its stored JSON, validated, shared."""
+    tool = Tool.model_validate(orjson.loads(orjson.dumps(make_tool(name, **overrides).document())))
+    heap.share_fields_sets(tool)
+    return tool
+
+
+def test_held_tools_share_their_equal_values_and_keep_them_equal() -> None:
+    inputs = {"type": "object", "properties": {"n": {"type": "integer", "default": 10}}}
+    docs = [tool_doc(name) for name in ("one_tool", "two_tool")]
+    for doc in docs:
+        doc["capabilities"][0]["patterns"][0]["inputs"] = inputs
+    one, two = (_held(**d) for d in docs)
+    first, second = (t.capabilities[0].patterns[0] for t in (one, two))
+    assert first.policy is second.policy
+    assert first.profile is second.profile
+    assert first.inputs is second.inputs
+    assert first.inputs == inputs
+    assert one.category is two.category
+    assert one.model_dump() == make_tool(**docs[0]).model_dump()
+
+
+def test_values_equal_only_across_types_are_not_shared() -> None:
+    # 1.0, 1 and True are equal in Python, and so are 0.0 and -0.0: a held tool keeps its own.
+    metadata: list[dict[str, Any]] = [{"v": 1.0}, {"v": 1}, {"v": True}, {"v": 0.0}, {"v": -0.0}]
+    held = [_held(f"meta_{i}_tool", metadata=m) for i, m in enumerate(metadata)]
+    for tool, m in zip(held, metadata, strict=True):
+        assert type(tool.metadata["v"]) is type(m["v"])
+        assert math.copysign(1.0, tool.metadata["v"]) == math.copysign(1.0, m["v"])

@@ -15,6 +15,8 @@ import gc
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import Enum
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -72,7 +74,7 @@ def frozen_heap() -> Iterator[None]:
 _shared_fields_sets: dict[tuple[type, frozenset[str]], set[str]] = {}
 # Strings up to this long are shared between tools (names, tags, types of JSON Schemas, short
 # use cases); longer ones are mostly one tool's own (descriptions), not worth a lookup.
-_SHARED_STR_MAX = 48
+_SHARED_STR_MAX = 32
 _shared_floats: dict[float, float] = {}
 # Distinct floats kept for sharing; past it the table starts again (a long-lived process that
 # sees ever new estimates must not grow for ever).
@@ -87,52 +89,103 @@ def share_fields_sets(model: BaseModel) -> None:
     to it on attribute assignment, which a frozen model refuses), and nothing here reads it
     but `exclude_unset` dumps, which the catalog never asks for.
 
-    Equal short strings and floats of its fields (JSON Schemas and lists included) become
-    one object shared with every other tool's (each decoded value was its own object: a
-    generated tool held 'object', 'integer', its capability and pattern names, tags and
-    estimates once per use: 2.1 KiB a tool, for ~45 us of CPU). Values are replaced by equal
-    ones of the same type, so nothing that reads them can tell."""
+    Equal values of its fields become one object shared with every other tool's: short
+    strings, floats, JSON values (an input's schema, a list of use cases) and whole models
+    of plain values (a profile, a policy). Each decoded value was its own object: a
+    generated tool held 'object', 'integer', its pattern names, its six equal policies and
+    input schemas once per use (10,000 generated tools: 20.9 -> 12.1 KiB a held tool, for
+    ~125 us of CPU a tool, bench/memory.py; strings up to 48 characters kept 1 KiB more:
+    the interned table's places for names of one tool only). Values are replaced by equal
+    ones of the same type, and nothing changes a held tool's values in place (frozen models;
+    their JSON fields are only read), so nothing that reads them can tell."""
+    _share(model)
+
+
+def _share(model: BaseModel) -> BaseModel:
+    """`model` with its values shared, or an equal model already held: one of plain values
+    and no private state (a profile, a policy)."""
     if not model.model_config.get("frozen"):
-        return
+        return model
     fields = model.__pydantic_fields_set__
     key = (type(model), frozenset(fields))
     shared = _shared_fields_sets.setdefault(key, fields)
     object.__setattr__(model, "__pydantic_fields_set__", shared)
     held = model.__dict__
+    keys: list[object] | None = []
     for name, value in held.items():
         if isinstance(value, BaseModel):
-            share_fields_sets(value)
+            held[name] = _share(value)
+            keys = None
         elif isinstance(value, list | tuple) and value and isinstance(value[0], BaseModel):
             for item in value:
-                share_fields_sets(item)
+                _share(item)  # kept: a list of models is the parent's own
+            keys = None
         else:
-            held[name] = _shared_value(value)
+            held[name], plain = _shared_value(value)
+            if keys is not None:
+                keys.append(plain if plain is not _NOT_PLAIN else None)
+                if plain is _NOT_PLAIN:
+                    keys = None
+    if keys is None or model.__pydantic_private__ or model.__pydantic_extra__:
+        return model
+    return _shared_object(model, (type(model), *keys))  # type: ignore[no-any-return]
 
 
-def _shared_value(value: object) -> object:
-    """`value` with its short strings and floats (inside lists and dicts too) the shared
-    objects; lists and dicts are changed in place (the model's own, made by validation)."""
+# Equal plain values and models held once: key -> the object. Bounded like the floats
+# (a unique value only costs a place here until it starts again).
+_shared_plain: dict[object, Any] = {}
+_SHARED_PLAIN_MAX = 1 << 13
+_NOT_PLAIN = object()
+
+
+def _shared_object(value: Any, key: object) -> Any:
+    if len(_shared_plain) >= _SHARED_PLAIN_MAX:
+        _shared_plain.clear()
+    return _shared_plain.setdefault(key, value)
+
+
+def _shared_value(value: object) -> tuple[object, object]:
+    """`value` with its short strings and floats the shared objects, and a list or dict an
+    equal one already held (its items shared first, in place: the model's own, made by
+    validation); with a key equal only for values equal in type too (1, 1.0 and True differ;
+    so do 0.0 and -0.0), or _NOT_PLAIN for anything but JSON-like values and enums."""
     kind = type(value)
+    key: object
     if kind is str:
         text: str = value  # type: ignore[assignment]
-        return sys.intern(text) if len(text) <= _SHARED_STR_MAX else text
+        return (sys.intern(text) if len(text) <= _SHARED_STR_MAX else text), text
     if kind is float:
         number: float = value  # type: ignore[assignment]
+        key = (kind, number.hex())
         # 0.0 and -0.0 are equal but not the same value, and NaN equals nothing: both stay.
         if not number or number != number:
-            return number
+            return number, key
         if len(_shared_floats) >= _SHARED_FLOATS_MAX:
             _shared_floats.clear()
-        return _shared_floats.setdefault(number, number)
+        return _shared_floats.setdefault(number, number), key
     if kind is list:
         items: list[object] = value  # type: ignore[assignment]
+        keys: list[object] = []
         for i, item in enumerate(items):
-            items[i] = _shared_value(item)
+            items[i], key = _shared_value(item)
+            keys.append(key)
+        if _NOT_PLAIN in keys:
+            return value, _NOT_PLAIN
+        key = (kind, *keys)
     elif kind is dict:
         mapping: dict[object, object] = value  # type: ignore[assignment]
+        pairs: list[tuple[object, object]] = []
         for k, item in mapping.items():
-            mapping[k] = _shared_value(item)
-    return value
+            mapping[k], key = _shared_value(item)
+            pairs.append((k, key))
+        if any(key is _NOT_PLAIN for _, key in pairs):
+            return value, _NOT_PLAIN
+        key = (kind, *pairs)
+    elif kind in (int, bool) or value is None or isinstance(value, Enum):
+        return value, (kind, value)
+    else:
+        return value, _NOT_PLAIN
+    return _shared_object(value, key), key
 
 
 def release_free_memory() -> bool:
