@@ -6,7 +6,8 @@ worker <= 2 GB at 100,000 tools), measured with tracemalloc in one process, no d
 
 N generated tools (bench/import_bench.py's generator) go the way a whole read takes them: a
 stored row's JSON decoded, validated, encoded (`catalog.version.entry_of`), the version built
-(`CatalogVersion.build`), then, with --selector, the selector's index (`CatalogIndex`). Each
+(`CatalogVersion.build`), then, with --selector, the selector's index (`CatalogIndex`); and
+the entries as a restart loads them from the saved version instead. Each
 step prints the bytes it left allocated per tool; the total is projected to 100,000 tools.
 `--rss` measures each step's growth of the process's RSS instead (the allocator's slack
 included, tracemalloc's own tables not).
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import pickle
 import subprocess
 import sys
 import tracemalloc
@@ -87,6 +89,16 @@ def measure(n: int, selector: bool, rss: bool, folder: str | None) -> None:
         lambda: CatalogVersion.build(entries, 1, None, None, 0.0),
     )
     total = held + built
+    # A restart reads the entries from the saved version (catalog/saved.py), pickled 16
+    # tools a call: only what one call pickled shares its objects once loaded.
+    items = [(name, "stamp", entries[name]) for name in version.names]
+    saved = [pickle.dumps(items[i : i + 16], protocol=5) for i in range(0, len(items), 16)]
+    del items
+    traced(
+        "entries as a restart loads them (not in total)",
+        n,
+        lambda: [entry for data in saved for _, _, entry in pickle.loads(data)],
+    )
     if selector:
         from toolcatalog.selection.retrieval import CatalogIndex
 
