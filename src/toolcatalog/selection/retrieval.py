@@ -35,6 +35,7 @@ from toolcatalog.selection.bm25 import (
     Interned,
     Terms,
 )
+from toolcatalog.selection.negation import affirmed
 from toolcatalog.selection.policy import platform_matches
 from toolcatalog.selection.text import is_value_term, split_entities, tokens
 
@@ -136,7 +137,7 @@ class _Documents:
                 capability.name,
                 *tokens(" ".join([capability.name, *aliases]).replace("_", " ")),
             )
-            text = tokens(capability.description) + tokens(description)
+            text = tokens(affirmed(capability.description)) + tokens(description)
             found = self._capabilities[key] = (names, text)
         return found
 
@@ -146,7 +147,7 @@ class _Documents:
         if found is None:
             found = self._patterns[key] = (
                 ("name", tokens(pattern.name.replace("_", " "))),
-                ("description", tokens(pattern.description)),
+                ("description", tokens(affirmed(pattern.description))),
                 ("use_cases", tokens(" ; ".join(pattern.typical_use_cases))),
                 ("capability", capability[0]),
                 ("capability_text", capability[1]),
@@ -179,7 +180,7 @@ class _Documents:
             ("display", tokens(tool.display_name or "")),
             ("tags", tokens(" ".join(tool.tags))),
             ("category", tokens(tool.category)),
-            ("description", tokens(tool.description)),
+            ("description", tokens(affirmed(tool.description))),
             ("examples", words),
             ("example_entities", entities),
         ]

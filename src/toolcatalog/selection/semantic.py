@@ -36,6 +36,7 @@ from toolcatalog.selection.cosine_scan import CosineScan
 from toolcatalog.selection.embedding_cache import EmbeddingCache, SharedVectors
 from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder, model_dir
 from toolcatalog.selection.encoders.onnx import load_fast_encoder
+from toolcatalog.selection.negation import affirmed
 from toolcatalog.selection.retrieval import positions_in
 from toolcatalog.selection.spelling import Speller
 from toolcatalog.selection.text import changed_chunks, text_chunks, without_hosts
@@ -70,11 +71,11 @@ def tool_texts(tool: Tool) -> list[tuple[int, str]]:
     MetaTool 2000, top-1 0.579 -> 0.586 and recall@5 0.799 -> 0.805 (offline, ranking only);
     the starter catalog has display names."""
     title = tool.display_name or tool.name.replace("_", " ")
-    out = [(0, f"{title}: {tool.description}")]
+    out = [(0, f"{title}: {affirmed(tool.description)}")]
     out += [(1, example) for example in tool.examples]
     for capability in tool.capabilities:
         uses = "; ".join(u for p in capability.patterns for u in p.typical_use_cases)
-        out.append((2, f"{capability.description} {uses}".strip()))
+        out.append((2, f"{affirmed(capability.description)} {uses}".strip()))
     if not tool.examples:
         out.append((NAME_KIND, title))
     return out
