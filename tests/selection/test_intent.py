@@ -58,6 +58,9 @@ def test_a_request_that_asks_for_an_action_is_a_change(request_text: str, action
         "the reload of apache failed last night",
         "don't run the backup job before noon",
         "dry run of the rsync to the backup host",
+        # The dots of a host name do not end the sentence ("com about to expire").
+        "is the TLS certificate on shop.example.com about to expire",
+        "did the job on 10.0.2.7:8080 stop",
     ],
 )
 def test_questions_negations_dry_runs_and_plain_looks_are_reads(request_text: str) -> None:

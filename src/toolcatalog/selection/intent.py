@@ -99,7 +99,10 @@ _DRY_RUN = re.compile(
     r"\b(dry[- ]?run|preview|what would|what will|simulate|--check|without (?:actually|really)"
     r"|plan (?:only|first)|would happen|impact of)\b"
 )
-_SENTENCE = re.compile(r"[.;:!?,\n]+")
+# A mark ends a sentence only before a space or the end: the dots of "shop.example.com", the
+# colon of "D:\\Shares" or ":3000" and the comma of "1,000" are inside words ("is the cert on
+# shop.example.com about to expire" split at its dots left "com about to expire", a change).
+_SENTENCE = re.compile(r"[.;:!?,]+(?=\s|$)|\n+")
 _CLAUSE = re.compile(r"\b(?:and|but|then|or)\b")
 _WORD = re.compile(r"[a-z0-9][a-z0-9'_-]*")
 
