@@ -109,3 +109,23 @@ def test_a_host_named_after_a_tool_does_not_make_the_request_about_that_tool(
         decision = selector.select(SelectionRequest(request=request)).decision
         assert decision is not None, request
         assert decision.tool == "free", request
+
+
+def test_lexical_retrieval_corrects_a_slip_in_a_word_the_stemmer_keeps_whole(
+    tmp_path: Path,
+) -> None:
+    # "certificate" is a synonym group's canonical word, indexed whole; "certficate" is
+    # stemmed to "certficat", two edits from it (one with its final e back).
+    tools = {
+        "openssl": "Inspect TLS certificates and their expiry dates.",
+        "df": "Report file system disk space usage.",
+    }
+    folder = write_catalog(
+        tmp_path / "c", {f"{n}.yaml": terse_tool(n, d) for n, d in tools.items()}
+    )
+    selector = Selector(FolderSource(folder), Settings(llm_url=None, semantic=False))
+    for slip in ("certficate", "certifcate"):
+        result = selector.select(SelectionRequest(request=f"show the {slip} of web01"))
+        assert result.candidates, slip
+        assert result.candidates[0].tool == "openssl", slip
+        assert slip in result.candidates[0].reasons[0], slip  # the user's word, as written

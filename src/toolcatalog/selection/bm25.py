@@ -350,15 +350,27 @@ class BM25FIndex:
         alone: at that length one edit reaches too many unrelated words (paris -> pars)."""
         if len(term) < MIN_CORRECTED or not term.isalpha() or term in self.vocab:
             return None
+        found = self._neighbours(term)
+        if not found and not term.endswith("e"):
+            # The stemmer drops a final e ("rotate" -> "rotat") but words kept whole keep
+            # theirs (a synonym group's canonical "certificate"): the typo "certficate" stems
+            # to "certficat", two edits from "certificate" and one from it with its e back.
+            found = self._neighbours(term + "e")
+        if not found:
+            return None
+        return max(sorted(found), key=lambda w: self.df[self.vocab[w]])
+
+    def _neighbours(self, term: str) -> set[str]:
+        """The indexed terms one edit from `term` (itself too when indexed, unless that is
+        the term asked about)."""
         found: set[str] = set(self._deletes.get(term, ()))
+        if term in self.vocab:
+            found.add(term)
         for variant in _deletions(term):
             if variant in self.vocab:
                 found.add(variant)
             found.update(self._deletes.get(variant, ()))
-        found.discard(term)
-        if not found:
-            return None
-        return max(sorted(found), key=lambda w: self.df[self.vocab[w]])
+        return found
 
 
 class FieldScorer:
