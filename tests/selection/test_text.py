@@ -65,6 +65,14 @@ def test_every_inflection_of_a_phrase_is_rewritten() -> None:
     assert "full" in tokenize("the disk filled up")
 
 
+def test_the_verb_log_in_is_a_login_and_the_noun_log_stays_a_log() -> None:
+    # The stemmer made "logged into" the noun "log" (journals, log files).
+    for text in ("who logged into bastion01", "was anyone logged in as root", "logging in fails"):
+        assert "login" in tokenize(text), text
+        assert "log" not in tokenize(text), text
+    assert tokenize("the error log in /var/log")[:2] == ["error", "log"]
+
+
 def test_example_entities_are_set_apart_but_keep_their_kind() -> None:
     words, entities = split_entities("why is / full on db2; fsck /dev/sdd1 from 10.0.0.5")
     assert {"full", "fsck", "<path>", "dev", "<ip>"} <= set(words)

@@ -130,6 +130,13 @@ PHRASES: dict[str, str] = {
     "key pair": "keypair",
     "pull request": "pullrequest",
     "merge request": "pullrequest",
+    # The verb "log in" inflected: the stemmer made "logged into bastion01" the noun "log"
+    # (journals, log files) instead of a login. "log in" and "logs in" stay as they are
+    # ("the error log in /var/log").
+    "logged in": "login",
+    "logged into": "login",
+    "logging in": "login",
+    "logging into": "login",
 }
 
 RELATED_WEIGHT = 0.45
