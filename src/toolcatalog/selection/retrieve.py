@@ -18,6 +18,7 @@ import numpy.typing as npt
 from toolcatalog.selection.bm25 import FloatArray
 from toolcatalog.selection.calibrate import Calibration
 from toolcatalog.selection.feedback import LIFT, REJECT_SHARE
+from toolcatalog.selection.grain import asked_objects, lift_reporters
 from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.policy import PolicyContext
 from toolcatalog.selection.retrieval import CatalogIndex, Retrieval
@@ -404,10 +405,13 @@ def retrieve(
     # request's world: they neither enter the pool nor set the relevance scale.
     world = index.world_mask(ctx.platform)
     in_world = np.where(world, raw, 0.0)
+    asked = asked_objects(request.request)
     if semantic is not None:
         order, relevance, best, cosine = fuse(
             semantic, world, in_world, size, problems, instruments
         )
+        if asked:
+            order, relevance = lift_reporters(index.tools, order, relevance, asked)
         return Pool(
             retrieval,
             raw,
@@ -428,6 +432,8 @@ def retrieve(
     order = top_indexes(in_world, size)
     top = float(in_world[order[0]]) if len(order) else 0.0
     relevance = in_world / top if top > 0 else in_world
+    if asked:
+        order, relevance = lift_reporters(index.tools, order, relevance, asked)
     return Pool(
         retrieval, raw, coverage, matches, world, order, relevance, capabilities, vouched=vouched
     )
