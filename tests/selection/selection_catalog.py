@@ -197,6 +197,11 @@ def write_catalog(folder: Path, files: dict[str, str]) -> Path:
     return folder
 
 
+def write_terse_catalog(folder: Path, descriptions: dict[str, str]) -> Path:
+    """A catalog of `terse_tool`s, one per name -> description."""
+    return write_catalog(folder, {f"{n}.yaml": terse_tool(n, d) for n, d in descriptions.items()})
+
+
 def ask(selector: Selector, text: str, **fields: object) -> tuple[str | None, str | None]:
     """The decided (tool, pattern), or (None, None)."""
     result = selector.select(SelectionRequest.model_validate({"request": text, **fields}))

@@ -15,7 +15,7 @@ from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.selector import Selector
 
-from .selection_catalog import terse_tool, write_catalog
+from .selection_catalog import terse_tool, write_terse_catalog
 
 
 def test_the_thing_a_question_singles_out_is_the_word_after_which_or_what() -> None:
@@ -43,9 +43,7 @@ def test_a_question_about_which_thing_lifts_the_tool_that_reports_per_that_thing
         "iostat": "Shows disk I/O per device, with the I/O wait of each process on it.",
         "iotop": "Shows the disk I/O per process.",
     }
-    folder = write_catalog(
-        tmp_path / "c", {f"{n}.yaml": terse_tool(n, d) for n, d in tools.items()}
-    )
+    folder = write_terse_catalog(tmp_path / "c", tools)
     for semantic in (False, True):
         selector = Selector(
             FolderSource(folder), Settings(llm_url=None, semantic=semantic, home=tmp_path / "h")

@@ -15,7 +15,7 @@ from toolcatalog.selection.selector import Selector
 from toolcatalog.selection.semantic import SemanticEngine
 from toolcatalog.selection.spelling import Speller
 
-from .selection_catalog import terse_tool, write_catalog
+from .selection_catalog import terse_tool, write_catalog, write_terse_catalog
 from .test_embedding import needs_model
 
 TEXTS = [
@@ -96,9 +96,7 @@ def test_a_host_named_after_a_tool_does_not_make_the_request_about_that_tool(
         "free": "Display the amount of free and used memory and swap.",
         "df": "Report file system disk space usage.",
     }
-    folder = write_catalog(
-        tmp_path / "c", {f"{n}.yaml": terse_tool(n, d) for n, d in tools.items()}
-    )
+    folder = write_terse_catalog(tmp_path / "c", tools)
     settings = Settings(llm_url=None, semantic=True, home=tmp_path / "home")
     selector = Selector(FolderSource(folder), settings)
     assert selector.wait_for_semantic(120), selector.semantic_status
@@ -120,9 +118,7 @@ def test_lexical_retrieval_corrects_a_slip_in_a_word_the_stemmer_keeps_whole(
         "openssl": "Inspect TLS certificates and their expiry dates.",
         "df": "Report file system disk space usage.",
     }
-    folder = write_catalog(
-        tmp_path / "c", {f"{n}.yaml": terse_tool(n, d) for n, d in tools.items()}
-    )
+    folder = write_terse_catalog(tmp_path / "c", tools)
     selector = Selector(FolderSource(folder), Settings(llm_url=None, semantic=False))
     for slip in ("certficate", "certifcate"):
         result = selector.select(SelectionRequest(request=f"show the {slip} of web01"))
