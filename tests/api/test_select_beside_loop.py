@@ -4,10 +4,13 @@ while selects are still ranking, and every answer is the same."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 
 import httpx
+from starlette.types import Message
 
+from toolcatalog.api.app import create_app
 from toolcatalog.runtime import Runtime
 from toolcatalog.selection.answer import SelectionRecorder
 from toolcatalog.selection.selector import SELECT_THREADS
@@ -72,3 +75,41 @@ async def test_a_get_is_answered_while_selects_are_ranking_and_queued(
         assert result["decision"] == expected["decision"]
         assert result["candidates"] == expected["candidates"]
     assert len({a.json()["selection_id"] for a in answers}) == len(answers)
+
+
+async def test_a_selects_answer_is_sent_from_the_hops_completion_not_after_its_task_wakes(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    """The early path sends the answer from the loop callback that completes the ranking's
+    hop (a turn of the loop before the request's task wakes): no task is running when the
+    server's `send` is called. The answer is the route's."""
+    await import_starter(runtime)
+    body = {"request": "why is / full on db2", "top_k": 3}
+    expected = (await client.post(SELECT, json=body)).json()
+    raw = json.dumps(body).encode()
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": SELECT, "raw_path": SELECT.encode(), "query_string": b"",
+        "root_path": "", "client": ("127.0.0.1", 123), "server": ("test", 80),
+        "headers": [
+            (b"host", b"test"), (b"content-type", b"application/json"),
+            (b"content-length", str(len(raw)).encode()),
+        ],
+    }  # fmt: skip
+    sent: list[tuple[Message, bool]] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append((message, asyncio.current_task() is None))
+
+    await create_app(runtime)(scope, receive, send)
+    assert [(m["type"], from_callback) for m, from_callback in sent] == [
+        ("http.response.start", True),
+        ("http.response.body", True),
+    ]
+    assert sent[0][0]["status"] == 200
+    answer = json.loads(sent[1][0]["body"])
+    assert answer["decision"] == expected["decision"]
+    assert answer["candidates"] == expected["candidates"]

@@ -22,7 +22,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import orjson
@@ -34,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from toolcatalog import metrics
 from toolcatalog.api.auth import reader_of
+from toolcatalog.api.eager_send import start_sending
 from toolcatalog.api.problems import catalog_problem
 from toolcatalog.api.routes.select import answer_select
 from toolcatalog.api.seed_answers import serve_seed
@@ -349,16 +350,34 @@ async def _serve_select(
         )
     except (orjson.JSONDecodeError, ValidationError):
         return False, replay
+    # The answer is sent from the callback that completes the ranking's hop, a turn of the
+    # loop before this task wakes (api/eager_send.py); the rest of a send that had to wait
+    # for the client is awaited here.
+    sending: list[Awaitable[None] | None] = []
+
+    def send_answer(answer: bytes) -> None:
+        sending.append(start_sending(send, _json_answer(answer)))
+
     try:
         caller = await reader_of(Request(scope, replay))
-        answer = await answer_select(runtime, caller, body)
+        answer = await answer_select(runtime, caller, body, send_answer)
     except CatalogError as exc:
         await catalog_problem(exc)(scope, _no_body, send)
         return True, receive
-    headers = [(b"content-length", str(len(answer)).encode()), (b"content-type", _JSON_TYPE)]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": answer})
+    if not sending:  # answered without the hop's callback (none is promised)
+        for message in _json_answer(answer):
+            await send(message)
+    elif (rest := sending[0]) is not None:
+        await rest
     return True, receive
+
+
+def _json_answer(answer: bytes) -> tuple[Message, Message]:
+    headers = [(b"content-length", str(len(answer)).encode()), (b"content-type", _JSON_TYPE)]
+    return (
+        {"type": "http.response.start", "status": 200, "headers": headers},
+        {"type": "http.response.body", "body": answer},
+    )
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:

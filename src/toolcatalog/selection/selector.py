@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
 import threading
 import time
@@ -19,6 +18,7 @@ from toolcatalog.catalog.heap import collector_paused, frozen_heap
 from toolcatalog.config import Settings
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.selection.answer import SelectionRecorder, answer
+from toolcatalog.selection.beside import run_beside
 from toolcatalog.selection.breaker import CircuitBreaker
 from toolcatalog.selection.candidates import CandidateEnumerator, Enumeration
 from toolcatalog.selection.checks import (
@@ -321,24 +321,40 @@ class Selector:
         catalog generation's index is built in a worker thread too (see aselect_index)."""
         return await self._aselect(request, subject, _same)
 
-    async def aselect_json(self, request: SelectionRequest, subject: str | None = None) -> bytes:
+    async def aselect_json(
+        self,
+        request: SelectionRequest,
+        subject: str | None = None,
+        then: Callable[[bytes], None] | None = None,
+    ) -> bytes:
         """`aselect`'s answer as JSON (by alias, as the API shows it), encoded in the same
         hop beside the loop as the ranking: encoding a result on the loop (~1 ms of CPU)
-        was a tenth of a select's cost there, and every request waited behind it."""
-        return await self._aselect(request, subject, _json)
+        was a tenth of a select's cost there, and every request waited behind it. `then`
+        gets the answer on the loop the moment the hop completes, a turn of the loop before
+        this returns it (selection/beside.py): the API sends it from there."""
+        return await self._aselect(request, subject, _json, then)
 
     async def _aselect(
         self,
         request: SelectionRequest,
         subject: str | None,
         finish: Callable[[SelectionResult], T],
+        then: Callable[[T], None] | None = None,
     ) -> T:
         started = time.perf_counter()
         enumerator = await self.aselect_index()
         plan = assignment(self.experiment, self.promoted, request.session_id or subject)
         if not self.settings.llm_url:
             return await self._beside(
-                _finished, finish, self._answer, enumerator, request, plan, started, subject
+                _finished,
+                finish,
+                self._answer,
+                enumerator,
+                request,
+                plan,
+                started,
+                subject,
+                then=then,
             )
         prefs, found = await self._beside(self._rank, enumerator, request, plan.config)
         outcome = None
@@ -356,14 +372,15 @@ class Selector:
             started,
             subject,
             plan,
+            then=then,
         )
 
-    async def _beside(self, work: Callable[..., T], *args: object) -> T:
+    async def _beside(
+        self, work: Callable[..., T], *args: object, then: Callable[[T], None] | None = None
+    ) -> T:
         """`work(*args)` in the selector's thread pool, in this task's context (its request
-        id reaches the log records written there)."""
-        context = contextvars.copy_context()
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, context.run, work, *args)
+        id reaches the log records written there); `then` as in `run_beside`."""
+        return await run_beside(self._pool, work, *args, then=then)
 
     def _answer(
         self,
