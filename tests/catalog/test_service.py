@@ -85,6 +85,24 @@ async def test_patch_merges_and_revalidates(service: ToolCatalogService) -> None
     assert err.value.problems[0].path == "platform"
 
 
+async def test_a_patch_is_checked_for_depth_and_nul_on_its_own_with_its_paths(
+    service: ToolCatalogService,
+) -> None:
+    """The merged document is not walked again for depth and NULs (the stored definition
+    passed both): the patch's own checks refuse what the merge would have carried, at the
+    path the merged document would have had, and nothing is written."""
+    await service.create_tool(make_tool("alpha_tool"))
+    with pytest.raises(InvalidDefinition, match="NUL") as err:
+        await service.patch_tool("alpha_tool", {"metadata": {"team": "a\x00b"}})
+    assert [p.path for p in err.value.problems] == ["metadata.team"]
+    deep: dict[str, Any] = {}
+    for _ in range(80):
+        deep = {"x": deep}
+    with pytest.raises(InvalidDefinition, match="nests too deeply"):
+        await service.patch_tool("alpha_tool", {"metadata": deep})
+    assert (await service.get_tool("alpha_tool")).revision == 1
+
+
 async def test_soft_delete_disables_and_keeps_history(service: ToolCatalogService) -> None:
     await service.create_tool(make_tool("alpha_tool"))
     deleted = await service.delete_tool("alpha_tool", actor=Actor("ops"))
