@@ -4,7 +4,6 @@ the shrinkage rule (selection/profiles.py), used by selection and shown in `esti
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import pytest
 
@@ -12,23 +11,9 @@ from toolcatalog.selection.models import Candidate, SelectionRequest
 from toolcatalog.selection.profiles import ObservedProfiles, ProfileRules
 from toolcatalog.selection.selector import Selector
 
+from .observed import Seen
+
 DISK = "is the disk full"
-
-
-@dataclass(frozen=True)
-class Seen:
-    """Observed figures in telemetry's shape (model.telemetry.ObservedStats)."""
-
-    samples: int
-    successes: int
-    p50_ms: float
-    p95_ms: float
-    cost_mean: float | None = None
-    cost_samples: int = 0
-
-    @property
-    def success_rate(self) -> float:
-        return self.successes / self.samples
 
 
 def _candidate(selector: Selector, tool: str, **fields: object) -> Candidate:

@@ -167,10 +167,10 @@ class CandidateEnumerator:
 
     def use_observed(self, observed: ObservedProfiles | None) -> None:
         """Calibrate with `observed` from now on: a new object drops the estimates and
-        rulings computed with the previous one (the index stays)."""
+        rulings of the tools whose figures it changed (Rulings.recalibrated)."""
         if observed is not self.observed:
             self.observed = observed
-            self.rulings = Rulings(self.index, observed)
+            self.rulings = self.rulings.recalibrated(observed)
 
     def enumerate(
         self,

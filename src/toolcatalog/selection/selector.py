@@ -42,6 +42,7 @@ from toolcatalog.selection.models import (
 )
 from toolcatalog.selection.profiles import ObservedProfiles
 from toolcatalog.selection.retrieval import CatalogIndex, snapshot_key
+from toolcatalog.selection.rulings import Rulings, rule_beside
 from toolcatalog.selection.scoring import (
     normalised,
     preference_share,
@@ -103,6 +104,7 @@ class Selector:
         self._wanted: CatalogSnapshot | None = None  # the snapshot a background build is for
         self._rebuilding: asyncio.Task[None] | None = None
         self._lock = threading.Lock()
+        self._closing = threading.Event()  # ends the ruling thread (rule_ahead)
         self._pool = ThreadPoolExecutor(SELECT_THREADS, thread_name_prefix="toolcatalog-select")
         self._engine: SemanticEngine | None = engine
         self.breaker = CircuitBreaker(
@@ -176,6 +178,7 @@ class Selector:
                     self._enumerator = current
                     if self._engine is not None:
                         self._semantic = self._engine.index(current.index.tools)
+                self._rule_ahead(current)
             return current
 
     @property
@@ -271,11 +274,23 @@ class Selector:
                 filled = self._engine.filled_index(enumerator.index.tools, semantic)
         with self._lock:
             self._enumerator, self._semantic = enumerator, filled
+        self._rule_ahead(enumerator)
+
+    def _rule_ahead(self, enumerator: CandidateEnumerator) -> None:
+        """Rule the new index's tools under the default constraints beside the readers
+        (rulings.rule_beside; a derived index kept the unchanged tools' rulings), until done,
+        the index is replaced or the selector closes."""
+
+        def current() -> Rulings | None:
+            return enumerator.rulings if self._enumerator is enumerator else None
+
+        rule_beside(len(enumerator.index.tools), current, self._closing)
 
     async def close(self, timeout_s: float = 3.0) -> bool:
         """Stop building in the background, and the embedding threads at their next step
         (SemanticEngine.close) waiting up to `timeout_s` for them; True when none is left."""
         task, self._rebuilding = self._rebuilding, None
+        self._closing.set()
         # A ranking in progress finishes in milliseconds; queued ones are dropped.
         self._pool.shutdown(wait=False, cancel_futures=True)
         stopped = True

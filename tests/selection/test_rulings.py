@@ -1,0 +1,112 @@
+"""Rulings made ahead of the requests (rulings.rule_ahead, started by the selector after each
+build) are the ones a request would have made, and a new reading of telemetry keeps those of
+the tools whose figures it did not change (Rulings.recalibrated)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from builders import FixedSource
+from toolcatalog.config import Settings
+from toolcatalog.selection.candidates import CandidateEnumerator
+from toolcatalog.selection.loader import load_folder_snapshot
+from toolcatalog.selection.models import SelectionRequest
+from toolcatalog.selection.policy import PolicyContext
+from toolcatalog.selection.profiles import ObservedProfiles, ProfileRules
+from toolcatalog.selection.retrieval import CatalogIndex
+from toolcatalog.selection.rulings import AHEAD_SLICE, DEFAULT_CONTEXT, Rulings, rule_ahead
+from toolcatalog.selection.selector import Selector
+
+from .observed import Seen
+
+CATALOG = Path(__file__).resolve().parents[2] / "catalog"
+REQUEST = SelectionRequest(request="why is the disk full on db2")
+CONTEXT = PolicyContext.of(REQUEST)
+
+pytestmark = pytest.mark.skipif(not CATALOG.is_dir(), reason="no starter catalog")
+
+
+@pytest.fixture(scope="module")
+def index() -> CatalogIndex:
+    return CatalogIndex(load_folder_snapshot(CATALOG, strict=False))
+
+
+def test_a_request_without_constraints_has_the_default_context() -> None:
+    assert CONTEXT == DEFAULT_CONTEXT
+
+
+def test_tools_ruled_ahead_are_ruled_as_a_request_would_rule_them(index: CatalogIndex) -> None:
+    ahead, fresh = Rulings(index), Rulings(index)
+    count = len(index.tools)
+    assert rule_ahead(count, lambda: ahead, threading.Event()) == count
+    assert rule_ahead(count, lambda: ahead, threading.Event()) == 0  # each tool once
+    for i in range(count):
+        kept = ahead.ruling(i, REQUEST, CONTEXT)
+        assert kept == fresh.ruling(i, REQUEST, CONTEXT)
+        assert ahead.ruling(i, REQUEST, CONTEXT) is kept  # ruled once, not per request
+
+
+def test_ruling_ahead_stops_when_the_index_is_replaced_or_the_selector_closes(
+    index: CatalogIndex,
+) -> None:
+    rulings = Rulings(index)
+    answers = iter([rulings, None])
+    assert rule_ahead(len(index.tools), lambda: next(answers), threading.Event()) == AHEAD_SLICE
+    closing = threading.Event()
+    closing.set()
+    assert rule_ahead(len(index.tools), lambda: rulings, closing) == 0
+
+
+def test_a_new_reading_of_telemetry_keeps_the_rulings_of_tools_it_did_not_change(
+    index: CatalogIndex,
+) -> None:
+    df, du = ("df", "disk_usage", "summary"), ("du", "directory_size", "deep_scan")
+    first = ObservedProfiles({df: Seen(40, 40, 500, 900)}, ProfileRules())
+    rulings = Rulings(index, first)
+    p = index.tool_position
+    kept = {name: rulings.ruling(p[name], REQUEST, CONTEXT) for name in ("df", "du", "lsof")}
+
+    # The same figures in a new object: everything stays.
+    again = rulings.recalibrated(ObservedProfiles(dict(first.stats), ProfileRules()))
+    assert all(again.ruling(p[n], REQUEST, CONTEXT) is r for n, r in kept.items())
+
+    # du's figures are new: du is ruled again under them, the others stay.
+    second = ObservedProfiles({**first.stats, du: Seen(40, 10, 90_000, 120_000)}, ProfileRules())
+    later = again.recalibrated(second)
+    assert later.ruling(p["df"], REQUEST, CONTEXT) is kept["df"]
+    assert later.ruling(p["lsof"], REQUEST, CONTEXT) is kept["lsof"]
+    du_now = later.ruling(p["du"], REQUEST, CONTEXT)
+    assert du_now is not kept["du"]
+    assert du_now == Rulings(index, second).ruling(p["du"], REQUEST, CONTEXT)
+    assert du_now != kept["du"]  # its failures made it unreliable
+
+    # Other rules may change any tool's ruling: none is kept.
+    stricter = ObservedProfiles(dict(second.stats), ProfileRules(min_samples=100))
+    assert later.recalibrated(stricter).ruling(p["df"], REQUEST, CONTEXT) is not kept["df"]
+    # No reading at all: the tools that had figures are ruled again.
+    bare = later.recalibrated(None)
+    assert bare.ruling(p["lsof"], REQUEST, CONTEXT) is kept["lsof"]
+    assert bare.ruling(p["df"], REQUEST, CONTEXT) == Rulings(index).ruling(
+        p["df"], REQUEST, CONTEXT
+    )
+
+
+def _ruled(enumerator: CandidateEnumerator) -> int:
+    """How many tools the enumerator's rulings hold under the default constraints."""
+    return len(enumerator.rulings._rulings.get(DEFAULT_CONTEXT, {}))
+
+
+def test_a_selector_rules_its_catalog_ahead_of_the_requests() -> None:
+    snapshot = load_folder_snapshot(CATALOG, strict=False)
+    selector = Selector(FixedSource(snapshot), Settings(llm_url=None, semantic=False))
+    enumerator = selector.enumerator_for(snapshot)
+    deadline = time.monotonic() + 60
+    while _ruled(enumerator) < len(snapshot.tools) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _ruled(enumerator) == len(snapshot.tools)
+    assert selector.select(REQUEST).decision is not None
+    assert _ruled(enumerator) == len(snapshot.tools)
