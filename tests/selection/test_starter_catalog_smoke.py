@@ -61,3 +61,32 @@ def test_a_diagnosis_gets_an_interactive_way_and_an_action_its_own_pattern() -> 
         decision = selector.select(SelectionRequest(request=text)).decision
         assert decision is not None
         assert (decision.tool, decision.pattern) == (tool, pattern)
+
+
+@pytest.mark.skipif(not CATALOG.is_dir(), reason="no starter catalog in this checkout")
+def test_issue_13_classes_on_the_starter_catalog() -> None:
+    # Issue #13's named classes, each by a general rule (no tool is named in the code).
+    selector = Selector(FolderSource(CATALOG), Settings(llm_url=None, semantic=False))
+
+    def decided(text: str) -> str | None:
+        decision = selector.select(SelectionRequest(request=text)).decision
+        return decision.tool if decision is not None else None
+
+    # A vendor's product word in capitals outweighs the generic words around it.
+    assert decided("list the GKE clusters in project foo") == "gcloud"
+    assert decided("list the AKS clusters in rg-prod") == "azure_cli"
+    assert decided("run this SPL query for the last 24h") == "splunk_api"
+    assert decided("read the HKLM run keys on ws-12") == "reg"
+    # The tool named as the problem is where the person already looked.
+    assert decided("journalctl shows nothing for the unit") not in {"journalctl", None}
+    # A question about a certificate on a host name is a read, not a renewal.
+    result = selector.select(
+        SelectionRequest(request="is the TLS certificate on shop.example.com about to expire")
+    )
+    assert result.intent.kind == "read"
+    assert result.decision is not None
+    assert result.decision.effect == "read"
+    # Explanations show the request's words, not the index's stems.
+    top = selector.select(SelectionRequest(request="is there enough space left on the storage"))
+    matched = top.candidates[0].reasons[0].split(": matches ", 1)[1].split(", ")
+    assert {"space", "storage"} <= set(matched)
