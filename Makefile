@@ -29,15 +29,15 @@ run: $(STAMP) ## Serve the API on 127.0.0.1:3005 (embedded PostgreSQL, starter c
 
 .PHONY: lint
 lint: $(STAMP) ## ruff format --check, ruff check, mypy --strict, import-linter
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 .PHONY: fmt
 fmt: $(STAMP) ## Format and autofix
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench scripts
+	$(BIN)/ruff check --fix src tests bench scripts
 
 .PHONY: chromium
 chromium: ## Install Debian's Chromium for the console's browser tests (where root may apt-get)

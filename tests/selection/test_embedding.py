@@ -24,6 +24,7 @@ from toolcatalog.selection.encoders.minilm import (
     read_safetensors,
 )
 from toolcatalog.selection.encoders.onnx import OnnxMiniLMEncoder, onnx_available
+from toolcatalog.selection.encoders.pooling import POOLING
 from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.selector import Selector
@@ -44,6 +45,12 @@ HAVE_ST = importlib.util.find_spec("sentence_transformers") is not None
 @pytest.fixture(scope="module")
 def encoder() -> MiniLMEncoder:
     return MiniLMEncoder()
+
+
+@pytest.fixture(scope="module")
+def plain() -> MiniLMEncoder:
+    """The model's own plain mean pooling, which the published references use."""
+    return MiniLMEncoder(weighted=False)
 
 
 def test_safetensors_are_read_from_header_and_little_endian_data(tmp_path: Path) -> None:
@@ -88,10 +95,10 @@ def test_a_cached_word_gives_the_same_pieces_again(tmp_path: Path) -> None:
 
 @needs_model
 def test_the_encoder_reproduces_the_published_reference_similarities(
-    encoder: MiniLMEncoder,
+    plain: MiniLMEncoder,
 ) -> None:
     # The similarity matrix sentence-transformers' quickstart prints for all-MiniLM-L6-v2.
-    e = encoder.encode(
+    e = plain.encode(
         ["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."]
     )
     assert e.shape == (3, 384)
@@ -106,12 +113,12 @@ def test_the_encoder_reproduces_the_published_reference_similarities(
 @pytest.mark.skipif(
     not HAVE_ST, reason="sentence-transformers is not importable (never a dependency)"
 )
-def test_the_encoder_matches_sentence_transformers_numerically(encoder: MiniLMEncoder) -> None:
+def test_the_encoder_matches_sentence_transformers_numerically(plain: MiniLMEncoder) -> None:
     from sentence_transformers import SentenceTransformer
 
     texts = ["restart the web server", "why is / full on db2", "ünïcödé, punctuation!?"]
     reference = SentenceTransformer(str(model_dir())).encode(texts, normalize_embeddings=True)
-    assert np.allclose(encoder.encode(texts), reference, atol=1e-4)
+    assert np.allclose(plain.encode(texts), reference, atol=1e-4)
 
 
 @needs_model
@@ -166,6 +173,7 @@ def test_semantic_selection_is_hybrid_once_ready_and_caches_embeddings(tmp_path:
     assert result.decision is not None
     assert result.decision.tool == "systemctl"
     name = "all-minilm-l6-v2-int8" if onnx_available() else "all-minilm-l6-v2-f32"
+    name += f"-{POOLING}"
     cache = tmp_path / "home" / "embeddings" / f"{name}.npz"
     assert cache.is_file()
     # A second selector (a restart) reads the cache instead of embedding again.
@@ -274,7 +282,7 @@ def test_without_onnxruntime_the_numpy_encoder_is_used(monkeypatch: pytest.Monke
     monkeypatch.setattr(onnx_module, "onnx_available", lambda: False)
     encoder = onnx_module.load_fast_encoder()
     assert type(encoder) is MiniLMEncoder
-    assert encoder.name == "all-minilm-l6-v2-f32"
+    assert encoder.name == f"all-minilm-l6-v2-f32-{POOLING}"
 
 
 def test_semantic_retrieval_is_on_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:

