@@ -4,10 +4,12 @@ a file that is not exactly what was saved is ignored."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, ValidationError
 
 from builders import make_settings
 from toolcatalog.catalog.service import ToolCatalogService
@@ -107,3 +109,45 @@ async def test_a_whole_read_after_a_missed_notice_reads_only_the_rows_changed_si
     assert "30 tools, 2 of them from the database" in caplog.text
     assert held[edited].description == "Edited in SQL."
     assert held[written].description == "Written by this process."
+
+
+def _models(value: object) -> Iterator[BaseModel]:
+    """Every pydantic model in `value`, depth first."""
+    if isinstance(value, BaseModel):
+        yield value
+        value = list(value.__dict__.values())
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _models(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _models(item)
+
+
+async def test_a_restart_loads_every_entry_exactly_as_it_was_saved(
+    db: Database, module_db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = await _saved_service(db, module_db_url, tmp_path)
+    saved = (await first.state.version()).entries
+
+    second = ToolCatalogService(db, make_settings(module_db_url, tmp_path))
+    with caplog.at_level(logging.INFO, logger="toolcatalog.catalog"):
+        loaded = (await second.state.version()).entries
+
+    assert "30 tools, 0 of them from the database" in caplog.text
+    assert set(loaded) == set(saved)
+    for name, entry in loaded.items():
+        assert entry == saved[name]  # every field: the model, body, ETag, summary, terms...
+        pairs = list(zip(_models(entry.tool), _models(saved[name].tool), strict=True))
+        assert len(pairs) > 3
+        for got, want in pairs:
+            # What pydantic keeps beside the fields, and what validation cached in __dict__
+            # (Pattern.estimates_at_defaults), as the saved model had them.
+            assert type(got) is type(want)
+            assert got.__dict__ == want.__dict__
+            assert got.__pydantic_fields_set__ == want.__pydantic_fields_set__
+            assert got.__pydantic_private__ == want.__pydantic_private__
+            assert got.__pydantic_extra__ is None
+        with pytest.raises(ValidationError):
+            entry.tool.name = "renamed"  # still frozen
+        assert entry.tool.model_dump(mode="json") == saved[name].tool.model_dump(mode="json")

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import io
 import logging
 import os
 import pickle
@@ -41,8 +42,11 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
+
+from pydantic import BaseModel
 
 from toolcatalog.catalog.views import CachedTool
 from toolcatalog.config import toolcatalog_version
@@ -270,8 +274,57 @@ def _digest_of(fd: int, start: int, end: int) -> bytes:
     return digest.digest()
 
 
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _model(
+    cls: type[BaseModel], values: dict[str, Any], fields_set: set[str], private: Any
+) -> BaseModel:
+    """A pydantic model as pydantic's own `__setstate__` makes it (its four slots set), in one
+    call: the default form builds a state dict and reads it back key by key in pydantic's
+    `__setstate__`, for each of a generated tool's ~10 models (half of the entries' unpickling
+    under a profiler)."""
+    model = _new(cls)
+    _set(model, "__dict__", values)
+    _set(model, "__pydantic_fields_set__", fields_set)
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_private__", private)
+    return model
+
+
+_GETSTATE, _SETSTATE = BaseModel.__getstate__, BaseModel.__setstate__
+_CACHED_FIELDS = tuple(f.name for f in fields(CachedTool))  # its __init__'s order
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles a saved version's entries in a leaner form than the default: a pydantic model
+    (one without extra fields or its own pickling) as one `_model` call, a `CachedTool` as a
+    call of its class with its fields in order (a frozen dataclass with slots unpickles by
+    default through `fields()` and a `setattr` per field, in Python). The values and their
+    sharing inside a chunk are as before; unpickling 10,000 generated tools' entries took
+    0.37 -> 0.29 s of CPU, pickling them 0.47 -> 0.37 s. A model that keeps extra fields or
+    pickles itself keeps pydantic's form."""
+
+    def reducer_override(self, obj: object) -> Any:
+        if type(obj) is CachedTool:
+            return CachedTool, tuple(getattr(obj, name) for name in _CACHED_FIELDS)
+        if isinstance(obj, BaseModel) and obj.__pydantic_extra__ is None:
+            cls = type(obj)
+            if cls.__getstate__ is _GETSTATE and cls.__setstate__ is _SETSTATE:
+                state = (cls, obj.__dict__, obj.__pydantic_fields_set__, obj.__pydantic_private__)
+                return _model, state
+        return NotImplemented
+
+
+def _dumps_chunk(chunk: Sequence[object]) -> bytes:
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(chunk)
+    return buffer.getvalue()
+
+
 def _write_chunk(out: BinaryIO, digest: hashlib._Hash, chunk: Sequence[object]) -> None:
-    data = pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)
+    data = _dumps_chunk(chunk)
     head = _LENGTH.pack(len(data))
     digest.update(head)
     digest.update(data)
