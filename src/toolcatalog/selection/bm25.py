@@ -27,6 +27,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 K1 = 1.2
+_RECENT = 4096
 MIN_CORRECTED = 6
 
 
@@ -61,8 +62,14 @@ class Interned:
     def __init__(self) -> None:
         # A term's id is the vocabulary's size when first seen: interning stays in C (map).
         self.vocab: defaultdict[str, int] = defaultdict(count().__next__)
-        self.seen: dict[int, int] = {}
         self.keep: list[Terms] = []  # holds each keyed tuple, so its id cannot be reused
+        # Where each kept tuple is in `keep`, by its id: two arrays sorted by id (16 bytes an
+        # entry; a dict of them held ~100, 1.4 KiB a generated tool: ~15 distinct texts
+        # each), and a dict of those added since, merged into the arrays by `arrays` once
+        # it holds over _RECENT and a 16th of them (a write adds a few: not a sort each).
+        self._recent: dict[int, int] = {}
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._at = np.zeros(0, dtype=np.int64)
         self.used = 0  # distinct components the last build used
         self.lock = threading.Lock()
         self._terms: list[list[int]] = []  # components added since the last `arrays`
@@ -86,7 +93,8 @@ class Interned:
             self.arrays()
             out = Interned()
             out.vocab = defaultdict(count(len(self.vocab)).__next__, self.vocab)
-            out.seen, out.keep = dict(self.seen), list(self.keep)
+            out.keep = list(self.keep)
+            out._recent, out._ids, out._at = dict(self._recent), self._ids, self._at
             out.used, out._arrays = self.used, self._arrays
         return out
 
@@ -113,27 +121,46 @@ class Interned:
         """Hold `keep` as the interned texts (loaded apart from the rest: see
         CatalogIndex.saved_state), each keyed by its identity."""
         self.keep = keep
-        self.seen = {id(terms): i for i, terms in enumerate(keep)}
+        self._recent = {}
+        self._sort(
+            np.fromiter(map(id, keep), dtype=np.int64, count=len(keep)), np.arange(len(keep))
+        )
+
+    def _sort(self, ids: IntArray, at: IntArray) -> None:
+        order = np.argsort(ids)
+        self._ids, self._at = ids[order], at[order]
 
     def ids(self, components: Sequence[Terms]) -> list[int]:
         """The component id of each of `components`, adding those not seen before."""
-        by_id = dict(zip(map(id, components), components, strict=True))
-        for key, terms in by_id.items():
-            if key not in self.seen:
-                self._add(key, terms)
-        return list(map(self.seen.__getitem__, map(id, components)))
+        keys = list(map(id, components))
+        found = [-1] * len(keys)
+        if len(self._ids):
+            wanted = np.asarray(keys, dtype=np.int64)
+            at = np.minimum(np.searchsorted(self._ids, wanted), len(self._ids) - 1)
+            found = np.where(self._ids[at] == wanted, self._at[at], -1).tolist()
+        for k, where in enumerate(found):
+            if where < 0:
+                where = self._recent.get(keys[k], -1)
+                found[k] = where if where >= 0 else self._add(keys[k], components[k])
+        return found
 
-    def _add(self, key: int, terms: Terms) -> None:
+    def _add(self, key: int, terms: Terms) -> int:
         self.keep.append(terms)
         counted = Counter(terms)  # counts in C; only distinct terms are interned
-        self.seen[key] = len(self.keep) - 1
+        at = self._recent[key] = len(self.keep) - 1
         self._terms.append(list(map(self.vocab.__getitem__, counted)))
         self._counts.append(list(counted.values()))
         self._lengths.append(len(terms))
+        return at
 
     def arrays(self) -> _Flat:
         """Per component: its length, its number of distinct terms and where they start in
         the flat arrays of term ids and counts; then those two flat arrays."""
+        if len(self._recent) > max(_RECENT, len(self._ids) >> 4):
+            ids = np.fromiter(self._recent, dtype=np.int64, count=len(self._recent))
+            at = np.fromiter(self._recent.values(), dtype=np.int64, count=len(self._recent))
+            self._sort(np.concatenate((self._ids, ids)), np.concatenate((self._at, at)))
+            self._recent = {}
         if not self._lengths:
             return self._arrays
         length, n, _start, terms, counts = self._arrays
