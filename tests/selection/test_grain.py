@@ -27,13 +27,13 @@ def test_the_thing_a_question_singles_out_is_the_word_after_which_or_what() -> N
 
 def test_what_a_tool_reports_per_is_read_from_its_name_description_and_capabilities() -> None:
     description = (
-        "Shows read and write rates by thread. Batch mode by default. "
-        "It does not report per device (use iostat)."
+        "Shows read and write rates by thread. Batch mode by default. It answers "
+        "'which files are hot'. It does not report per device (use iostat)."
     )
     tool = Tool.model_validate(yaml.safe_load(textwrap.dedent(terse_tool("iotop", description))))
     tool = tool.model_copy(update={"display_name": "iotop (per-process disk I/O)"})
     # "by default" is a manner; what it says it does not do is not what it reports per.
-    assert reported_per(tool) == {"process", "thread"}
+    assert reported_per(tool) == {"process", "thread", "file"}
 
 
 def test_a_question_about_which_thing_lifts_the_tool_that_reports_per_that_thing(
