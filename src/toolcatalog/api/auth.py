@@ -148,10 +148,16 @@ async def reader_of(request: Request) -> Caller:
     return await reader(request, await _bearer(request), await _api_key(request))
 
 
+async def editor_of(request: Request) -> Caller:
+    """The `EditorDep` caller of `request`, as `reader_of` gives the reader's."""
+    return await editor(request, await _bearer(request), await _api_key(request))
+
+
 # Open with TOOLCATALOG_AUTH=required while TOOLCATALOG_OPEN_METRICS / _OPEN_DOCS are true.
 MetricsReaderDep = Annotated[Caller, Depends(require(None, open_when="open_metrics"))]
 DocsReader = Depends(require(None, open_when="open_docs"))
-EditorDep = Annotated[Caller, Depends(require(Role.editor))]
+editor = require(Role.editor)
+EditorDep = Annotated[Caller, Depends(editor)]
 # Reporting outcomes (telemetry, feedback on selections): reporter keys, editors and admins.
 ReporterDep = Annotated[Caller, Depends(require(Role.reporter))]
 AdminDep = Annotated[Caller, Depends(require(Role.admin))]

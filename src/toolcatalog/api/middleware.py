@@ -13,7 +13,9 @@ If-None-Match the route refuses (422), and the seed's contract
 (TOOLCATALOG_OPSCONDUCTOR_API). `GET /api/v1/tools` (lists, filters, search) the same way,
 for the query spellings api/tool_lists.py takes. `POST /api/v1/select` the same way when its
 JSON body validates (the route answers the rest, with the body replayed), its caller admitted
-by the route's own dependency (auth.reader_of).
+by the route's own dependency (auth.reader_of); its answer is sent from the callback that
+completes the ranking (api/eager_send.py). `PATCH /api/v1/tools/{name}` the same way
+(api/tool_writes.py).
 """
 
 from __future__ import annotations
@@ -36,10 +38,14 @@ from toolcatalog import metrics
 from toolcatalog.api.auth import reader_of
 from toolcatalog.api.eager_send import start_sending
 from toolcatalog.api.problems import catalog_problem
+from toolcatalog.api.request_body import no_body, read_body
 from toolcatalog.api.routes.select import answer_select
 from toolcatalog.api.seed_answers import serve_seed
 from toolcatalog.api.tool_lists import answer_list, parse_list_query
 from toolcatalog.api.tool_reads import answer_tool, route_takes
+from toolcatalog.api.tool_writes import TOOL_PREFIX as _TOOL_PREFIX
+from toolcatalog.api.tool_writes import TWICE as _TWICE
+from toolcatalog.api.tool_writes import serve_patch
 from toolcatalog.console import FORM_PATH_PREFIX
 from toolcatalog.errors import CatalogError
 from toolcatalog.logs import log_access, request_id_var
@@ -51,7 +57,6 @@ _JSON_TYPES = ("application/json", "application/merge-patch+json", "application/
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # The web console's forms post application/x-www-form-urlencoded, under its prefix only.
 _FORM_TYPE = "application/x-www-form-urlencoded"
-_TOOL_PREFIX = "/api/v1/tools/"
 TOOL_ROUTE = "/api/v1/tools/{name}"
 LIST_ROUTE = "/api/v1/tools"
 SELECT_ROUTE = "/api/v1/select"
@@ -118,7 +123,7 @@ class RequestContextMiddleware:
             return
         start = time.perf_counter()
         method: str = scope["method"]
-        given_id = if_none_match = content_type = content_length = None
+        given_id = if_none_match = content_type = content_length = if_match = None
         credentials = False
         for key, value in scope["headers"]:
             if key == b"x-request-id":
@@ -129,6 +134,8 @@ class RequestContextMiddleware:
                 content_type = value.decode("latin-1")
             elif key == b"content-length":
                 content_length = value.decode("latin-1")
+            elif key == b"if-match":
+                if_match = value.decode("latin-1") if if_match is None else _TWICE
             elif key in (b"authorization", b"x-api-key"):
                 credentials = True
         request_id = given_id if given_id and _REQUEST_ID_RE.match(given_id) else _new_id()
@@ -161,6 +168,13 @@ class RequestContextMiddleware:
                     )
                     if answered:
                         template = SELECT_ROUTE
+                        return
+                elif method == "PATCH" and scope["path"].startswith(_TOOL_PREFIX):
+                    answered, receive = await serve_patch(
+                        scope, receive, content_type, content_length, if_match, send_wrapper
+                    )
+                    if answered:
+                        template = TOOL_ROUTE
                         return
             elif method == "GET" and not credentials:  # a sent key is checked (api/auth.py)
                 if if_none_match is None:
@@ -286,7 +300,7 @@ async def _serve_tool(scope: Scope, if_none_match: str | None, send: Send) -> bo
     try:
         answer = await answer_tool(runtime.catalog, name, if_none_match)
     except CatalogError as exc:
-        await catalog_problem(exc)(scope, _no_body, send)
+        await catalog_problem(exc)(scope, no_body, send)
         return True
     await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
     await send({"type": "http.response.body", "body": answer.body})
@@ -308,7 +322,7 @@ async def _serve_list(scope: Scope, send: Send) -> bool:
     try:
         body = await answer_list(runtime.catalog, query)
     except CatalogError as exc:
-        await catalog_problem(exc)(scope, _no_body, send)
+        await catalog_problem(exc)(scope, no_body, send)
         return True
     headers = [(b"content-length", str(len(body)).encode()), (b"content-type", _JSON_TYPE)]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -335,19 +349,11 @@ async def _serve_select(
     ctype = (content_type or "").split(";")[0].strip().lower()
     if ctype != "application/json" or not (content_length or "").isdigit():
         return False, receive  # the length was checked against the limit (_refuse)
-    messages: list[Message] = []
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request" or not message.get("more_body", False):
-            break
-    replay = _replay(messages, receive)
-    if message["type"] != "http.request":
+    raw, replay = await read_body(receive)
+    if raw is None:
         return False, replay
     try:
-        body = SelectionRequest.model_validate(
-            orjson.loads(b"".join(m.get("body", b"") for m in messages))
-        )
+        body = SelectionRequest.model_validate(orjson.loads(raw))
     except (orjson.JSONDecodeError, ValidationError):
         return False, replay
     # The answer is sent from the callback that completes the ranking's hop, a turn of the
@@ -362,7 +368,7 @@ async def _serve_select(
         caller = await reader_of(Request(scope, replay))
         answer = await answer_select(runtime, caller, body, send_answer)
     except CatalogError as exc:
-        await catalog_problem(exc)(scope, _no_body, send)
+        await catalog_problem(exc)(scope, no_body, send)
         return True, receive
     if not sending:  # answered without the hop's callback (none is promised)
         for message in _json_answer(answer):
@@ -378,20 +384,6 @@ def _json_answer(answer: bytes) -> tuple[Message, Message]:
         {"type": "http.response.start", "status": 200, "headers": headers},
         {"type": "http.response.body", "body": answer},
     )
-
-
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    """`receive`, giving `messages` (already received) first."""
-    pending = list(messages)
-
-    async def replayed() -> Message:
-        return pending.pop(0) if pending else await receive()
-
-    return replayed
-
-
-async def _no_body() -> Message:
-    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 async def _send_problem(

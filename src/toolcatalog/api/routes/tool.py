@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Path, Query, Response
 from pydantic import BaseModel
 
-from toolcatalog.api.auth import EditorDep, ReaderDep
+from toolcatalog.api.auth import Caller, EditorDep, ReaderDep
 from toolcatalog.api.deps import CatalogDep, RuntimeDep
 from toolcatalog.api.problems import problem
 from toolcatalog.api.routes.tools import TOOL_EXAMPLE, tool_response
@@ -34,14 +34,16 @@ from toolcatalog.catalog.checks import DefinitionCheck, check_definition
 from toolcatalog.catalog.keys import Role
 from toolcatalog.errors import Problem
 from toolcatalog.model.tool import TOOL_NAME_RE, Capability, Tool
+from toolcatalog.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1/tools", tags=["tools"], route_class=ORJSONRoute)
 
 Name = Annotated[str, Path(pattern=TOOL_NAME_RE, description="The tool's name.")]
+MAX_IF_MATCH = 1000
 IfMatch = Annotated[
     str | None,
     Header(
-        max_length=1000,
+        max_length=MAX_IF_MATCH,
         description="The ETag you last read. Stale: 412 and nothing changes. `*`: any.",
     ),
 ]
@@ -53,7 +55,7 @@ _UNNAMED = {k: v for k, v in TOOL_EXAMPLE.items() if k != "name"}
 _PATCH_EXAMPLE = {"description": "Disk usage per mount, human-readable.", "tags": ["disk"]}
 
 
-def _if_match_required(runtime: RuntimeDep, if_match: str | None) -> Response | None:
+def _if_match_required(runtime: Runtime, if_match: str | None) -> Response | None:
     if if_match is None and runtime.settings.require_if_match:
         return problem(
             428,
@@ -133,6 +135,13 @@ async def patch_tool(
     ],
     if_match: IfMatch = None,
 ) -> Response:
+    return await answer_patch(runtime, caller, name, patch, if_match)
+
+
+async def answer_patch(
+    runtime: Runtime, caller: Caller, name: str, patch: dict[str, Any], if_match: str | None
+) -> Response:
+    """The route's answer, also given by the middleware's early path (api/middleware.py)."""
     refusal = _if_match_required(runtime, if_match)
     if refusal is not None:
         return refusal
