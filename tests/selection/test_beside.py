@@ -74,6 +74,7 @@ async def test_cancelling_before_the_work_starts_cancels_it_and_then_is_not_call
     ran: list[int] = []
     queued = run_beside(pool, lambda: ran.append(1), then=lambda _: ran.append(2))
     queued.cancel()
+    await asyncio.sleep(0)  # the cancellation reaches the pool (a done callback, next turn)
     gate.set()
     assert await busy is True
     with pytest.raises(asyncio.CancelledError):
