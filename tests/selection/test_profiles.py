@@ -7,11 +7,12 @@ import math
 
 import pytest
 
+from toolcatalog.model.telemetry import ObservedStats
 from toolcatalog.selection.models import Candidate, SelectionRequest
 from toolcatalog.selection.profiles import ObservedProfiles, ProfileRules
 from toolcatalog.selection.selector import Selector
 
-from .observed import Seen
+from .observed import observed_stats
 
 DISK = "is the disk full"
 
@@ -23,7 +24,7 @@ def _candidate(selector: Selector, tool: str, **fields: object) -> Candidate:
     return found[0]
 
 
-def _observe(selector: Selector, key: tuple[str, str, str], seen: Seen) -> None:
+def _observe(selector: Selector, key: tuple[str, str, str], seen: ObservedStats) -> None:
     selector.observed = ObservedProfiles({key: seen}, ProfileRules())
 
 
@@ -37,13 +38,13 @@ def test_without_telemetry_every_estimate_is_the_declaration(selector: Selector)
 
 
 def test_fewer_runs_than_the_minimum_keep_the_declaration(selector: Selector) -> None:
-    _observe(selector, DF, Seen(4, 4, p50_ms=5000, p95_ms=6000))
+    _observe(selector, DF, observed_stats(4, 4, p50_ms=5000, p95_ms=6000))
     est = _candidate(selector, "df").estimates
     assert (est.time_ms, est.source, est.samples) == (50, "declared", 4)
 
 
 def test_runs_are_blended_with_the_declaration_by_their_number(selector: Selector) -> None:
-    _observe(selector, DF, Seen(20, 20, p50_ms=500, p95_ms=900))
+    _observe(selector, DF, observed_stats(20, 20, p50_ms=500, p95_ms=900))
     est = _candidate(selector, "df").estimates
     # w = 20 / (20 + 20) = 0.5: 50 * (500 / 50) ** 0.5
     assert est.time_ms == pytest.approx(50 * math.sqrt(10), rel=1e-4)
@@ -56,7 +57,7 @@ def test_runs_are_blended_with_the_declaration_by_their_number(selector: Selecto
 
 
 def test_many_runs_replace_the_declaration(selector: Selector) -> None:
-    _observe(selector, DF, Seen(2000, 2000, p50_ms=500, p95_ms=900))
+    _observe(selector, DF, observed_stats(2000, 2000, p50_ms=500, p95_ms=900))
     est = _candidate(selector, "df").estimates
     assert est.source == "observed"
     assert est.time_ms == pytest.approx(50 * 10 ** (2000 / 2020), rel=1e-4)
@@ -67,20 +68,20 @@ def test_observed_figures_scale_a_declared_expression_for_every_input(
 ) -> None:
     # du's time is "500 + 0.05 * files" (10,500 ms at its default 200,000 files): runs twice as
     # slow as that declaration make a 2,000-file request's estimate about twice its 600 ms.
-    _observe(selector, DU, Seen(380, 380, p50_ms=21_000, p95_ms=30_000))
+    _observe(selector, DU, observed_stats(380, 380, p50_ms=21_000, p95_ms=30_000))
     est = _candidate(selector, "du", inputs={"files": 2000}).estimates
     assert est.source == "observed"
     assert est.time_ms == pytest.approx(600 * 2 ** (380 / 400), rel=1e-4)
 
 
 def test_observed_cost_is_blended_by_its_own_samples(selector: Selector) -> None:
-    _observe(selector, DF, Seen(20, 20, 50, 60, cost_mean=4.0, cost_samples=20))
+    _observe(selector, DF, observed_stats(20, 20, 50, 60, cost_mean=4.0, cost_samples=20))
     assert _candidate(selector, "df").estimates.cost == pytest.approx(1 * 4**0.5, rel=1e-4)
 
 
 def test_a_pattern_failing_too_often_is_flagged_and_scores_lower(selector: Selector) -> None:
     before = _candidate(selector, "df")
-    _observe(selector, DF, Seen(40, 20, p50_ms=50, p95_ms=60))
+    _observe(selector, DF, observed_stats(40, 20, p50_ms=50, p95_ms=60))
     after = _candidate(selector, "df")
     assert after.score < before.score
     assert any(
@@ -90,7 +91,7 @@ def test_a_pattern_failing_too_often_is_flagged_and_scores_lower(selector: Selec
 
 
 def test_slower_than_declared_moves_the_pattern_to_the_background(selector: Selector) -> None:
-    _observe(selector, DF, Seen(400, 400, p50_ms=60_000, p95_ms=90_000))
+    _observe(selector, DF, observed_stats(400, 400, p50_ms=60_000, p95_ms=90_000))
     df = _candidate(selector, "df")
     assert df.execution == "background"
     assert df.sla == "background"
@@ -99,7 +100,7 @@ def test_slower_than_declared_moves_the_pattern_to_the_background(selector: Sele
 def test_a_new_observation_reuses_the_index(selector: Selector) -> None:
     _candidate(selector, "df")
     index = selector.enumerator_for(selector.loader.snapshot()).index
-    _observe(selector, DF, Seen(20, 20, p50_ms=500, p95_ms=900))
+    _observe(selector, DF, observed_stats(20, 20, p50_ms=500, p95_ms=900))
     assert _candidate(selector, "df").estimates.source == "blended"
     assert selector.enumerator_for(selector.loader.snapshot()).index is index
     selector.observed = None

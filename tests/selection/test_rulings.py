@@ -21,7 +21,7 @@ from toolcatalog.selection.retrieval import CatalogIndex
 from toolcatalog.selection.rulings import AHEAD_SLICE, DEFAULT_CONTEXT, Rulings, rule_ahead
 from toolcatalog.selection.selector import Selector
 
-from .observed import Seen
+from .observed import observed_stats
 
 CATALOG = Path(__file__).resolve().parents[2] / "catalog"
 REQUEST = SelectionRequest(request="why is the disk full on db2")
@@ -65,7 +65,7 @@ def test_a_new_reading_of_telemetry_keeps_the_rulings_of_tools_it_did_not_change
     index: CatalogIndex,
 ) -> None:
     df, du = ("df", "disk_usage", "summary"), ("du", "directory_size", "deep_scan")
-    first = ObservedProfiles({df: Seen(40, 40, 500, 900)}, ProfileRules())
+    first = ObservedProfiles({df: observed_stats(40, 40, 500, 900)}, ProfileRules())
     rulings = Rulings(index, first)
     p = index.tool_position
     kept = {name: rulings.ruling(p[name], REQUEST, CONTEXT) for name in ("df", "du", "lsof")}
@@ -75,7 +75,9 @@ def test_a_new_reading_of_telemetry_keeps_the_rulings_of_tools_it_did_not_change
     assert all(again.ruling(p[n], REQUEST, CONTEXT) is r for n, r in kept.items())
 
     # du's figures are new: du is ruled again under them, the others stay.
-    second = ObservedProfiles({**first.stats, du: Seen(40, 10, 90_000, 120_000)}, ProfileRules())
+    second = ObservedProfiles(
+        {**first.stats, du: observed_stats(40, 10, 90_000, 120_000)}, ProfileRules()
+    )
     later = again.recalibrated(second)
     assert later.ruling(p["df"], REQUEST, CONTEXT) is kept["df"]
     assert later.ruling(p["lsof"], REQUEST, CONTEXT) is kept["lsof"]
