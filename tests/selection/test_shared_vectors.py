@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from builders import make_settings
 from toolcatalog.catalog.service import Actor
 from toolcatalog.formats.catalog_folder import load_catalog_folder
 from toolcatalog.runtime import open_runtime
+from toolcatalog.selection.embedding_cache import FORGET_AFTER_S
 from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.shared_vectors import DatabaseVectors
 from toolcatalog.store.database import Database
@@ -65,34 +67,42 @@ async def test_a_second_replica_fetches_the_embeddings_instead_of_computing_them
     assert result.decision.tool == "systemctl"
 
 
-async def test_shared_vectors_round_trip_and_ignore_foreign_rows(
+@pytest.fixture
+async def sharing(
     fresh_db_url: str, tmp_path: Path
-) -> None:
+) -> AsyncIterator[tuple[Database, DatabaseVectors]]:
+    """A database and the DatabaseVectors over it, on this test's loop."""
     db = Database(make_settings(fresh_db_url, tmp_path))
     await db.open()
     try:
-        shared = DatabaseVectors(db, asyncio.get_running_loop())
-        one, two = b"\x01" * 16, b"\x02" * 16
-        vectors = {one: np.arange(3, dtype=np.float32), two: np.ones(3, dtype=np.float32)}
-        await asyncio.to_thread(shared.publish, "embedding:test", vectors)
-        await asyncio.to_thread(shared.publish, "embedding:test", {one: np.zeros(3)})  # kept
-        async with db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO tool_cache (kind, content_hash, payload) VALUES ($1, $2, $3)",
-                "embedding:test",
-                (b"\x03" * 16).hex(),
-                b"short",
-            )
-        got = await asyncio.to_thread(
-            shared.fetch, "embedding:test", [one, two, b"\x03" * 16, b"\x04" * 16], 3
-        )
-        assert sorted(got) == [one, two]
-        assert got[one].tolist() == [0.0, 1.0, 2.0]
-        assert await asyncio.to_thread(shared.fetch, "embedding:other", [one], 3) == {}
-        with pytest.raises(RuntimeError, match="background threads"):
-            shared.fetch("embedding:test", [one], 3)  # on the event loop: would deadlock
+        yield db, DatabaseVectors(db, asyncio.get_running_loop())
     finally:
         await db.close()
+
+
+async def test_shared_vectors_round_trip_and_ignore_foreign_rows(
+    sharing: tuple[Database, DatabaseVectors],
+) -> None:
+    db, shared = sharing
+    one, two = b"\x01" * 16, b"\x02" * 16
+    vectors = {one: np.arange(3, dtype=np.float32), two: np.ones(3, dtype=np.float32)}
+    await asyncio.to_thread(shared.publish, "embedding:test", vectors)
+    await asyncio.to_thread(shared.publish, "embedding:test", {one: np.zeros(3)})  # kept
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO tool_cache (kind, content_hash, payload) VALUES ($1, $2, $3)",
+            "embedding:test",
+            (b"\x03" * 16).hex(),
+            b"short",
+        )
+    got = await asyncio.to_thread(
+        shared.fetch, "embedding:test", [one, two, b"\x03" * 16, b"\x04" * 16], 3
+    )
+    assert sorted(got) == [one, two]
+    assert got[one].tolist() == [0.0, 1.0, 2.0]
+    assert await asyncio.to_thread(shared.fetch, "embedding:other", [one], 3) == {}
+    with pytest.raises(RuntimeError, match="background threads"):
+        shared.fetch("embedding:test", [one], 3)  # on the event loop: would deadlock
 
 
 def test_when_sharing_fails_the_texts_are_embedded_locally(
@@ -110,6 +120,9 @@ def test_when_sharing_fails_the_texts_are_embedded_locally(
         def publish(self, kind: str, vectors: Mapping[bytes, Array]) -> None:
             raise AssertionError("not called once fetching failed")
 
+        def forget(self, kind: str, keep: Sequence[bytes], older_than_s: float) -> int:
+            raise AssertionError("not called once fetching failed")
+
     encoder = StubEncoder(filled(lambda _call: 1.0))
     cache = EmbeddingCache(None, Down(), "ones")
     vectors = cache.embed(encoder, ["a", "b"])
@@ -117,3 +130,31 @@ def test_when_sharing_fails_the_texts_are_embedded_locally(
     assert encoder.texts == ["a", "b"]
     assert (cache.computed, cache.fetched) == (2, 0)
     assert "could not read shared embeddings" in caplog.text
+
+
+async def test_shared_rows_unused_for_a_week_are_deleted_and_others_kept(
+    sharing: tuple[Database, DatabaseVectors],
+) -> None:
+    db, shared = sharing
+    live, gone, young = b"\x01" * 16, b"\x02" * 16, b"\x03" * 16
+    vector = np.ones(3, dtype=np.float32)
+    for kind in ("embedding:new", "embedding:old"):
+        await asyncio.to_thread(shared.publish, kind, dict.fromkeys((live, gone), vector))
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE tool_cache SET created_at = now() - interval '8 days'")
+        await conn.execute(
+            "INSERT INTO tool_cache (kind, content_hash, payload, created_at)"
+            " VALUES ('other:thing', 'x', 'y', now() - interval '30 days')"
+        )
+    await asyncio.to_thread(shared.publish, "embedding:new", {young: vector})
+    await asyncio.to_thread(shared.publish, "embedding:old", {young: vector})
+    deleted = await asyncio.to_thread(shared.forget, "embedding:new", [live], FORGET_AFTER_S)
+    async with db.connection() as conn:
+        rows = await conn.fetch("SELECT kind, content_hash FROM tool_cache ORDER BY 1, 2")
+    assert deleted == 3  # embedding:new's unused old row, embedding:old's two old rows
+    assert [(r["kind"], r["content_hash"]) for r in rows] == [
+        ("embedding:new", live.hex()),  # used by an index here
+        ("embedding:new", young.hex()),  # new: another replica's newer version may use it
+        ("embedding:old", young.hex()),  # new: a replica still on that encoder wrote it
+        ("other:thing", "x"),  # not an embedding
+    ]

@@ -1,6 +1,13 @@
 """The embedding cache: text -> embedding for every index a Selector builds, kept in an .npz
 file per encoder between runs and optionally shared with other processes (SharedVectors, the
-database's in the service), so a hot reload or a restart embeds only texts never seen."""
+database's in the service), so a hot reload or a restart embeds only texts never seen.
+
+Texts come and go (every changed description is a new text), so the cache is pruned to the
+texts its indexes use (`retain`): a vector no index has used is kept through at least one
+PRUNE_EVERY_S (a revert, another catalog in the same home, a replica on an older version
+find it still), and shared rows and other encoders' files unused for FORGET_AFTER_S are
+deleted. Without it a long-running service under writes grew by ~1.5 KB a changed text,
+in memory, in its file (rewritten whole) and in the database, forever."""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -24,6 +31,15 @@ log = logging.getLogger(__name__)
 EMBED_CHUNK = 128
 SAVE_EVERY_S = 30.0
 SAVE_AFTER_TEXTS = 64  # or this many new texts: a write's one changed text waits
+# A prune is considered once the cache holds PRUNE_SHARE more texts than its indexes use, plus
+# PRUNE_SLACK (each ~1.5 KB), and at most every PRUNE_EVERY_S: a vector not used since the last
+# prune goes at the next one, so it is kept between one and two intervals.
+PRUNE_SHARE = 0.25
+PRUNE_SLACK = 1024
+PRUNE_EVERY_S = 3600.0
+# Rows shared through the database that no index here uses, and other encoders' cache files,
+# are deleted once this old (a week: a replica still on an older version re-embeds at worst).
+FORGET_AFTER_S = 7 * 86400.0
 
 
 def _key(text: str) -> bytes:
@@ -37,6 +53,11 @@ class SharedVectors(Protocol):
     def fetch(self, kind: str, keys: Sequence[bytes], size: int) -> dict[bytes, Array]: ...
 
     def publish(self, kind: str, vectors: Mapping[bytes, Array]) -> None: ...
+
+    def forget(self, kind: str, keep: Sequence[bytes], older_than_s: float) -> int:
+        """Delete the rows of `kind` older than `older_than_s` but those of `keep`, and
+        every other encoder's rows that old; the number of rows deleted."""
+        ...
 
 
 class EmbeddingCache:
@@ -56,11 +77,16 @@ class EmbeddingCache:
         self._lock = threading.Lock()
         self._unsaved = 0  # texts embedded since the file was last written
         self._saved_at = time.monotonic()
+        # Texts cached since the last prune (or read from the file): the next prune keeps them.
+        self._young: set[bytes] = set()
+        self._pruned_at = time.monotonic()
+        self._forgot_foreign = False
         if path is not None and path.is_file():
             try:
                 with np.load(path) as data:
                     keys, vectors = data["keys"], data["vectors"]
                 self._vectors = {bytes(k): v for k, v in zip(keys, vectors, strict=True)}
+                self._young = set(self._vectors)
             except (OSError, ValueError, KeyError) as exc:
                 log.warning("ignoring unreadable embedding cache %s: %s", path, exc)
 
@@ -84,6 +110,7 @@ class EmbeddingCache:
             found = self._fetch(list(missing), encoder.hidden)
             with self._lock:
                 self._vectors.update(found)
+                self._young.update(found)
                 self.fetched += len(found)
             missing = {k: t for k, t in missing.items() if k not in found}
             if not missing:
@@ -100,6 +127,7 @@ class EmbeddingCache:
                 fresh = encoder.encode([missing[k] for k in chunk])
                 with self._lock:
                     self._vectors.update(zip(chunk, fresh, strict=True))
+                    self._young.update(chunk)
                     self.computed += len(chunk)
                 if progress is not None:
                     progress(len(texts) - len(missing) + at + len(chunk))
@@ -118,6 +146,57 @@ class EmbeddingCache:
                 self._save()
         with self._lock:
             return np.stack([self._vectors[k] for k in keys])
+
+    def retain(self, live: Collection[str], now: float | None = None) -> int:
+        """Once every PRUNE_EVERY_S: when the cache has outgrown the `live` texts (those the
+        indexes use; see PRUNE_SHARE), drop every vector but theirs and those cached in the
+        last interval, save the file and forget stale shared rows. Other encoders' old files
+        are deleted at the first call. The number of vectors dropped."""
+        now = time.monotonic() if now is None else now
+        if not self._forgot_foreign:
+            self._forgot_foreign = True
+            self._forget_files()
+        if now - self._pruned_at < PRUNE_EVERY_S:
+            return 0
+        if len(self._vectors) <= len(live) * (1 + PRUNE_SHARE) + PRUNE_SLACK:
+            with self._lock:  # an interval went by: what was young is old now
+                self._young = set()
+                self._pruned_at = now
+            return 0
+        keep = {_key(t) for t in live}
+        with self._lock:
+            stale = [k for k in self._vectors if k not in keep and k not in self._young]
+            for k in stale:
+                del self._vectors[k]
+            self._young = set()
+            self._pruned_at = now
+        log.info(
+            "embedding cache pruned",
+            extra={"dropped": len(stale), "kept": len(self._vectors), "kind": self.kind},
+        )
+        self._save()
+        if self.shared is not None:
+            try:
+                self.shared.forget(self.kind, sorted(keep), FORGET_AFTER_S)
+            except Exception as exc:  # the rows stay: deleting them is housekeeping
+                log.warning("could not delete stale shared embeddings: %r", exc)
+        return len(stale)
+
+    def _forget_files(self) -> None:
+        """Delete other encoders' cache files (and writers' leftover temporary files) that
+        have not been written for FORGET_AFTER_S: their texts are re-embedded by now."""
+        if self.path is None or not self.path.parent.is_dir():
+            return
+        cutoff = time.time() - FORGET_AFTER_S
+        for other in self.path.parent.glob("*.npz"):
+            if other == self.path:
+                continue
+            try:
+                if other.stat().st_mtime < cutoff:
+                    other.unlink()
+                    log.info("deleted an unused embedding cache", extra={"path": str(other)})
+            except OSError as exc:  # another worker's, gone already, or not ours to delete
+                log.debug("kept embedding cache %s: %s", other, exc)
 
     def _fetch(self, keys: list[bytes], size: int) -> dict[bytes, Array]:
         assert self.shared is not None

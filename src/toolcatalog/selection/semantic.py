@@ -185,6 +185,7 @@ class SemanticIndex:
                 if kept is not None:
                     self.calibration, self.calibrated_on = kept
                     self.ready.set()
+                    self._retain(cache)
                     return
                 self.embedded = len(self.texts)
                 vectors = self._vectors()
@@ -203,6 +204,7 @@ class SemanticIndex:
             )
             self.calibrated_on = frozenset(self.texts)
             self.ready.set()
+            self._retain(cache)
             log.info(
                 "semantic retrieval ready",
                 extra={
@@ -223,6 +225,14 @@ class SemanticIndex:
             log.warning("semantic index failed, selection stays lexical: %s", exc)
         finally:
             self.done.set()
+
+    def _retain(self, cache: EmbeddingCache) -> None:
+        """Let the cache drop what no index uses any more: this index's texts and the
+        calibration's generic requests are what the next index starts from."""
+        try:
+            cache.retain([*self._rows, *generic_requests()])
+        except Exception as exc:  # housekeeping: this index is ready either way
+            log.warning("could not prune the embedding cache: %r", exc)
 
     def _fill_from(
         self,

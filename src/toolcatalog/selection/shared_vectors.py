@@ -17,7 +17,7 @@ import numpy as np
 
 from toolcatalog.selection.encoders.minilm import Array
 from toolcatalog.store.database import Database
-from toolcatalog.store.derived import get_derived, put_derived
+from toolcatalog.store.derived import forget_derived, get_derived, put_derived
 
 TIMEOUT_S = 60.0
 T = TypeVar("T")
@@ -45,6 +45,12 @@ class DatabaseVectors:
     def publish(self, kind: str, vectors: Mapping[bytes, Array]) -> None:
         payloads = {k.hex(): np.asarray(v, dtype="<f4").tobytes() for k, v in vectors.items()}
         self._call(put_derived(self.db, kind, payloads))
+
+    def forget(self, kind: str, keep: Sequence[bytes], older_than_s: float) -> int:
+        family = kind.split(":", 1)[0] + ":"  # "embedding:": any encoder's rows
+        return self._call(
+            forget_derived(self.db, kind, [k.hex() for k in keep], older_than_s, family)
+        )
 
     def _call(self, work: Coroutine[object, object, T]) -> T:
         if threading.get_ident() == self._loop_thread:

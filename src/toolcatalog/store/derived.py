@@ -42,3 +42,34 @@ async def put_derived(db: Database, kind: str, payloads: Mapping[str, bytes]) ->
                 [h for h, _ in chunk],
                 [p for _, p in chunk],
             )
+
+
+async def forget_derived(
+    db: Database, kind: str, keep: Sequence[str], older_than_s: float, family: str
+) -> int:
+    """Delete the rows of `kind` older than `older_than_s` seconds but those of `keep`, and
+    the rows that old of every other kind starting with `family` (an older encoder's): the
+    number of rows deleted. Rows younger than that are kept (another replica may be on a
+    newer catalog version that uses them)."""
+    async with db.transaction("derived_forget") as conn:
+        stale = await conn.execute(
+            "DELETE FROM tool_cache WHERE kind = $1"
+            " AND created_at < now() - make_interval(secs => $2)"
+            " AND NOT content_hash = ANY($3::text[])",
+            kind,
+            older_than_s,
+            list(keep),
+        )
+        foreign = await conn.execute(
+            "DELETE FROM tool_cache WHERE starts_with(kind, $1) AND kind <> $2"
+            " AND created_at < now() - make_interval(secs => $3)",
+            family,
+            kind,
+            older_than_s,
+        )
+    return _count(stale) + _count(foreign)
+
+
+def _count(status: str) -> int:
+    """Rows of a 'DELETE n' status."""
+    return int(status.rsplit(" ", 1)[-1])
