@@ -147,6 +147,10 @@ class EmbeddingCache:
         with self._lock:
             return np.stack([self._vectors[k] for k in keys])
 
+    def due(self) -> bool:
+        """Whether `retain` would do anything now (it is called after every index fill)."""
+        return not self._forgot_foreign or time.monotonic() - self._pruned_at >= PRUNE_EVERY_S
+
     def retain(self, live: Collection[str], now: float | None = None) -> int:
         """Once every PRUNE_EVERY_S: when the cache has outgrown the `live` texts (those the
         indexes use; see PRUNE_SHARE), drop every vector but theirs and those cached in the

@@ -230,7 +230,8 @@ class SemanticIndex:
         """Let the cache drop what no index uses any more: this index's texts and the
         calibration's generic requests are what the next index starts from."""
         try:
-            cache.retain([*self._rows, *generic_requests()])
+            if cache.due():  # the list of texts is not made per write
+                cache.retain([*self._rows, *generic_requests()])
         except Exception as exc:  # housekeeping: this index is ready either way
             log.warning("could not prune the embedding cache: %r", exc)
 
