@@ -241,6 +241,23 @@ def test_the_int8_onnx_encoder_agrees_with_the_float32_reference(
     assert np.allclose(quantised, queried, atol=1e-5)
 
 
+@needs_onnx
+@pytest.mark.parametrize("weighted", [True, False])
+def test_one_text_gets_the_bits_of_the_padded_batch_steps(weighted: bool) -> None:
+    """The one-row path (OnnxMiniLMEncoder._one, every request and catalog text) is a
+    speed-up only: the same vector, bit for bit, as the padded batch's steps give."""
+    fast = OnnxMiniLMEncoder(weighted=weighted)
+    texts = ["restart nginx on web01", "", "Ünïcödé café 東京", "why " * 400, "ok"]
+    for text in texts:
+        ids = fast.tokenizer.encode(text)
+        x, mask = fast._embed([ids])
+        padded = fast._pool(fast._run(x, mask), fast._pool_weights([ids], mask))[0]
+        for one in (fast._one(ids), fast.encode_query(text), fast.encode([text])[0]):
+            assert one.dtype == np.float32
+            assert one.shape == (384,)
+            assert one.tobytes() == padded.tobytes(), text
+
+
 def test_query_encodings_are_remembered_most_recent_first() -> None:
     from toolcatalog.selection.byte_cache import ENTRY_OVERHEAD, text_bytes
     from toolcatalog.selection.semantic import QueryEncoder
