@@ -132,6 +132,8 @@ def assert_same_index(derived: CatalogIndex, fresh: CatalogIndex) -> None:
     assert a.average_length == b.average_length
     assert {k: set(v) for k, v in a._deletes.items()} == {k: set(v) for k, v in b._deletes.items()}
     assert derived.tools == fresh.tools
+    # Each tool's document, made again from the interned texts (the index keeps no copy).
+    assert [a.document(i) for i in range(a.size)] == [b.document(i) for i in range(b.size)]
     assert derived.patterns == fresh.patterns
     assert derived.pattern_docs == fresh.pattern_docs
     assert derived.pattern_start.tolist() == fresh.pattern_start.tolist()
@@ -158,6 +160,31 @@ def assert_same_semantic(derived: SemanticIndex, fresh: SemanticIndex) -> None:
     assert derived.speller.counts == fresh.speller.counts
     assert derived.speller.encoder_known == fresh.speller.encoder_known
     assert derived.chunks == fresh.chunks
+
+
+def test_an_index_derived_when_its_interned_texts_start_afresh_is_the_one_built_from_nothing() -> (
+    None
+):
+    # Each generation rewrites every tool's description, so the interned texts fill with
+    # texts no tool holds any more, until a derived index starts a table of its own: the
+    # unchanged tools' documents then come from the previous index (BM25FIndex.document).
+    snapshot = starter(30, random.Random(7))
+    index = CatalogIndex(snapshot)
+    for step in range(200):
+        tools = tuple(
+            t.model_copy(update={"description": f"{t.description} step{step}"})
+            if k % 3 == step % 3
+            else t
+            for k, t in enumerate(snapshot.tools)
+        )
+        snapshot = replace(snapshot, tools=tools, generation=snapshot.generation + 1)
+        derived = CatalogIndex(snapshot, index)
+        afresh = derived.parts is not index.parts
+        assert_same_index(derived, CatalogIndex(snapshot))
+        index = derived
+        if afresh:
+            break
+    assert afresh
 
 
 def answer(result: SelectionResult) -> dict[str, Any]:

@@ -216,11 +216,12 @@ class BM25FIndex:
         # Each document's component ids and field ids (kept for the next generation).
         reusable = previous is not None and previous.parts is parts and len(kept) == n
         self._doc_parts: list[tuple[IntArray, IntArray]] = []
-        for i, doc in enumerate(docs):
+        for i in range(n):
             j = kept[i] if reusable else -1
             if previous is not None and j >= 0:
                 self._doc_parts.append(previous._doc_parts[j])
                 continue
+            doc = docs[i]  # only the changed documents are asked for (see CatalogIndex)
             names, texts = zip(*doc, strict=True) if doc else ((), ())
             self._doc_parts.append(
                 (
@@ -313,6 +314,15 @@ class BM25FIndex:
 
     def __contains__(self, term: str) -> bool:
         return term in self.vocab
+
+    def document(self, i: int) -> list[Component]:
+        """Document `i` as it was given, made again from its component and field ids: the
+        very term tuples, held once in `parts`, so an index need not keep its documents
+        (a list and a pair per component: 1.3 KiB a generated tool, bench/memory.py)."""
+        names = tuple(self.fields)
+        texts = self.parts.keep
+        comps, fields = self._doc_parts[i]
+        return [(names[f], texts[c]) for c, f in zip(comps.tolist(), fields.tolist(), strict=True)]
 
     def document_frequency(self, term: str) -> int:
         """How many documents hold `term` (0 when none does)."""

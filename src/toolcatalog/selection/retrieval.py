@@ -192,6 +192,28 @@ class _Documents:
         return doc, patterns
 
 
+class _Docs(Sequence[Sequence[Component]]):
+    """The documents of a new index's tools: the changed ones' as just built (`built`, by
+    position), the others' made again by the previous BM25F index (`moved`: each tool's
+    position there, see positions_in). BM25FIndex asks only for those it does not reuse."""
+
+    def __init__(
+        self, built: dict[int, list[Component]], previous: BM25FIndex | None, moved: list[int]
+    ) -> None:
+        self._built, self._previous, self._moved = built, previous, moved
+
+    def __len__(self) -> int:
+        return len(self._moved)
+
+    def __getitem__(self, i: int) -> list[Component]:  # type: ignore[override]
+        found = self._built.get(i)
+        if found is not None:
+            return found
+        if self._previous is None or self._moved[i] < 0:
+            raise IndexError(i)
+        return self._previous.document(self._moved[i])
+
+
 def positions_in(before: Sequence[Tool], after: Sequence[Tool]) -> tuple[list[int], set[int]]:
     """For each tool of `after`, its position in `before` when it is the same object there
     (else -1); and the positions of `before` so kept."""
@@ -326,13 +348,15 @@ class CatalogIndex:
         # tools that changed or went (see CandidateEnumerator).
         self.base = previous.key if previous is not None else None
         self.dropped = [k for k in range(len(previous.tools) if previous else 0) if k not in reused]
-        self.tool_docs: list[list[Component]] = []
+        # The changed tools' documents, by position: the others' are their BM25F index's
+        # (BM25FIndex.document), which the new index reuses or asks for (see _Documents).
+        built: dict[int, list[Component]] = {}
         self.tool_patterns: list[list[PatternDoc]] = []
         self.tool_entries: list[tuple[PatternEntry, ...]] = []
         tool_capabilities: list[frozenset[str]] = []
         for i, (tool, j) in enumerate(zip(self.tools, self.moved_from, strict=True)):
             if previous is not None and j >= 0:
-                doc, patterns = previous.tool_docs[j], previous.tool_patterns[j]
+                patterns = previous.tool_patterns[j]
                 entries = previous.tool_entries[j]
                 if j != i:
                     entries = tuple(
@@ -340,14 +364,13 @@ class CatalogIndex:
                     )
                 capabilities = previous.tool_capabilities[j]
             else:
-                doc, patterns = self._documents.build(tool)
+                built[i], patterns = self._documents.build(tool)
                 entries = tuple(
                     PatternEntry(i, tool, capability, pattern)
                     for capability in tool.capabilities
                     for pattern in capability.patterns
                 )
                 capabilities = frozenset(self.resolve_capability(c.name) for c in tool.capabilities)
-            self.tool_docs.append(doc)
             self.tool_patterns.append(patterns)
             self.tool_entries.append(entries)
             tool_capabilities.append(capabilities)
@@ -363,7 +386,7 @@ class CatalogIndex:
             self.tool_index = previous.tool_index
         else:
             self.tool_index = BM25FIndex(
-                self.tool_docs,
+                _Docs(built, previous.tool_index if previous else None, self.moved_from),
                 TOOL_FIELDS,
                 parts=parts,
                 previous=previous.tool_index if parts is not None and previous else None,
@@ -430,7 +453,6 @@ class CatalogIndex:
         tool_index = copy.copy(self.tool_index)
         tool_index.parts = parts
         lists: dict[str, list[Any]] = {
-            "tool_docs": self.tool_docs,
             "tool_patterns": self.tool_patterns,
             "doc_parts": tool_index._doc_parts,
             "texts": parts.keep,
@@ -481,7 +503,7 @@ class CatalogIndex:
         self._documents = _Documents(vocabulary, self.canonical)
         self._documents.limit = state["documents_limit"]
         self.moved_from, self.base, self.dropped = list(range(len(self.tools))), None, []
-        self.tool_docs, self.tool_patterns = lists["tool_docs"], lists["tool_patterns"]
+        self.tool_patterns = lists["tool_patterns"]
         self.tool_entries = [
             tuple(
                 PatternEntry(i, tool, capability, pattern)
@@ -490,7 +512,7 @@ class CatalogIndex:
             )
             for i, tool in enumerate(self.tools)
         ]
-        if not len(self.tools) == len(self.tool_docs) == len(self.tool_patterns):
+        if len(self.tools) != len(self.tool_patterns):
             raise ValueError("the saved index does not match its tools")
         self.tool_capabilities = state["tool_capabilities"]
         self.tool_index = state["tool_index"]
