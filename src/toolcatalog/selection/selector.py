@@ -55,8 +55,16 @@ from toolcatalog.selection.tiebreak import TieOutcome, break_tie
 
 SEMANTIC_POLL_S = 0.05
 _DEFAULT = Assignment(None)
-# Between two background index builds: under a stream of writes, builds take at most
-# build / (build + pause) of a core from the readers (55 ms builds: ~20%).
+# Under a stream of writes, background index builds start at most once per
+# REBUILD_INTERVAL_S, and at least REBUILD_PAUSE_S after the previous one ended; the writes
+# that came meanwhile are coalesced into the next build (latest wins), and selection answers
+# from the previous index until it is in: at most about a second behind the catalog, as
+# another replica's write is. A single write after a quiet spell is built at once. Each build
+# embeds the texts changed since the last (a round trip to the shared vectors and back, two
+# hand-overs to the loop) and derives the index: at a fixed 0.25 s pause the default mix of
+# issue #14 (55 patches a second) made ~3 builds a second, ~20 % of a core beside the loop.
+# At 10,000 tools a build is longer than the interval and the pause alone spaces them.
+REBUILD_INTERVAL_S = 0.75
 REBUILD_PAUSE_S = 0.25
 # `aselect` ranks in a pool of this many threads beside the event loop, never on it: the loop
 # keeps answering cheap requests while a select ranks (~1-2.5 ms of CPU each for the starter
@@ -103,6 +111,7 @@ class Selector:
         self._semantic: SemanticIndex | None = None
         self._wanted: CatalogSnapshot | None = None  # the snapshot a background build is for
         self._rebuilding: asyncio.Task[None] | None = None
+        self._next_build_at = 0.0  # time.monotonic(): no background build starts before
         self._lock = threading.Lock()
         self._closing = threading.Event()  # ends the ruling thread (rule_ahead)
         self._pool = ThreadPoolExecutor(SELECT_THREADS, thread_name_prefix="toolcatalog-select")
@@ -232,8 +241,10 @@ class Selector:
     async def _rebuild(self) -> None:
         """Build the wanted snapshot's index until the built one is the latest wanted: one
         build at a time, the writes that came meanwhile coalesced into the next. A pause
-        between builds bounds the share of the CPU (and of the GIL) they take from the
-        readers under a stream of writes."""
+        between builds (rebuild_pause) bounds the share of the CPU (and of the GIL) they
+        take from the readers under a stream of writes; it is taken before the next build,
+        only when there is one to make, so the first write after a quiet spell is built at
+        once and `aselect_index(fresh=True)` waits for no pause after the last build."""
         while True:
             wanted = self._wanted
             current = self._enumerator
@@ -241,13 +252,20 @@ class Selector:
                 current is not None and current.index.key == snapshot_key(wanted)
             ):
                 return
+            wait = self._next_build_at - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue  # the writes of the pause are in `_wanted` now
+            started = time.monotonic()
             try:
                 await asyncio.to_thread(self._build_beside, wanted)
             except Exception:
                 # The next select starts another build; meanwhile the previous index answers.
                 log.exception("building the selection index failed; answering from the last one")
                 return
-            await asyncio.sleep(REBUILD_PAUSE_S)
+            finally:
+                ended = time.monotonic()
+                self._next_build_at = ended + rebuild_pause(ended - started)
 
     def _build_beside(self, snapshot: CatalogSnapshot) -> None:
         """Build `snapshot`'s index, and its embeddings when the current ones are in, then
@@ -477,6 +495,13 @@ class Selector:
         return answer(
             enumerator, request, prefs, found, outcome, started, margin, recorder, subject, plan
         )
+
+
+def rebuild_pause(took_s: float) -> float:
+    """Seconds to wait after a background build that took `took_s` before the next one:
+    the next starts REBUILD_INTERVAL_S after this one started, and never sooner than
+    REBUILD_PAUSE_S after it ended."""
+    return max(REBUILD_PAUSE_S, REBUILD_INTERVAL_S - took_s)
 
 
 def _same(result: SelectionResult) -> SelectionResult:
