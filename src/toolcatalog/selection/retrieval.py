@@ -78,7 +78,11 @@ PLATFORM_BOOST = 0.1
 PLATFORM_PENALTY = 0.2
 _OS_NAMES = frozenset({Platform.linux.value, Platform.windows.value, Platform.macos.value})
 
-PatternDoc = tuple[Component, ...]
+# A pattern's document: the terms of each of PATTERN_FIELDS, in that order. Held without
+# the field names (a (field, terms) pair is 56 bytes: 1.6 KiB a generated tool's six
+# patterns); `pattern_scores` pairs them again for the few tools a request scores.
+PatternDoc = tuple[Terms, ...]
+_PATTERN_FIELD_NAMES = tuple(PATTERN_FIELDS)
 # Capability names whose tools CatalogIndex.offering keeps (Stage A names a few).
 MAX_OFFERING = 1024
 
@@ -145,12 +149,12 @@ class _Documents:
         key = (pattern.name, pattern.description, *pattern.typical_use_cases, capability)
         found = self._patterns.get(key)
         if found is None:
-            found = self._patterns[key] = (
-                ("name", tokens(pattern.name.replace("_", " "))),
-                ("description", tokens(affirmed(pattern.description))),
-                ("use_cases", tokens(" ; ".join(pattern.typical_use_cases))),
-                ("capability", capability[0]),
-                ("capability_text", capability[1]),
+            found = self._patterns[key] = (  # in PATTERN_FIELDS' order
+                tokens(pattern.name.replace("_", " ")),
+                tokens(affirmed(pattern.description)),
+                tokens(" ; ".join(pattern.typical_use_cases)),
+                capability[0],
+                capability[1],
             )
         return found
 
@@ -162,8 +166,8 @@ class _Documents:
         key = (names, text, *(id(p) for p in patterns))
         found = self._blocks.get(key)
         if found is None:
-            pattern_terms = tuple(chain.from_iterable(p[0][1] + p[1][1] for p in patterns))
-            use_cases = tuple(chain.from_iterable(p[2][1] for p in patterns))
+            pattern_terms = tuple(chain.from_iterable(p[0] + p[1] for p in patterns))
+            use_cases = tuple(chain.from_iterable(p[2] for p in patterns))
             found = self._blocks[key] = [
                 ("capability", names),
                 ("capability_text", text),
@@ -270,12 +274,12 @@ class _PatternLengths:
             counts[doc] -= 1
             if not counts[doc]:
                 del counts[doc]
-                for name, terms in doc:
+                for name, terms in zip(_PATTERN_FIELD_NAMES, doc, strict=True):
                     totals[name] -= len(terms)
         for doc in added:
             counts[doc] += 1
             if counts[doc] == 1:
-                for name, terms in doc:
+                for name, terms in zip(_PATTERN_FIELD_NAMES, doc, strict=True):
                     totals[name] += len(terms)
         return cls(counts, totals)
 
@@ -611,7 +615,12 @@ class CatalogIndex:
             return [0.0]  # a lone pattern fits its tool's relevance whatever it scores
         table = self._pattern_tables.get(tool)
         if table is None:
-            table = self._pattern_scorer.table(self.pattern_docs[start:end])
+            table = self._pattern_scorer.table(
+                [
+                    tuple(zip(_PATTERN_FIELD_NAMES, doc, strict=True))
+                    for doc in self.pattern_docs[start:end]
+                ]
+            )
             self._pattern_tables[tool] = table  # a benign race: the same value either way
         scores = [0.0] * (end - start)
         for term, weight in weighted.items():
