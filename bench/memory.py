@@ -7,7 +7,8 @@ worker <= 2 GB at 100,000 tools), measured with tracemalloc in one process, no d
 N generated tools (bench/import_bench.py's generator) go the way a whole read takes them: a
 stored row's JSON decoded, validated, encoded (`catalog.version.entry_of`), the version built
 (`CatalogVersion.build`), then, with --selector, the selector's index (`CatalogIndex`); and
-the entries as a restart loads them from the saved version instead. Each
+the entries and the selector's index (with its enumerator's flags) as a restart loads them
+from the saved version instead. Each
 step prints the bytes it left allocated per tool; the total is projected to 100,000 tools.
 `--rss` measures each step's growth of the process's RSS instead (the allocator's slack
 included, tracemalloc's own tables not).
@@ -102,8 +103,24 @@ def measure(n: int, selector: bool, rss: bool, folder: str | None) -> None:
     if selector:
         from toolcatalog.selection.retrieval import CatalogIndex
 
-        _, index = traced("selector's CatalogIndex", n, lambda: CatalogIndex(version.snapshot))
+        built, index = traced("selector's CatalogIndex", n, lambda: CatalogIndex(version.snapshot))
         total += index
+        # A restart loads the index saved beside the version (selection/saved_index.py) over
+        # the loaded version's tools, with the candidate enumerator's per-pattern flags.
+        import threading
+
+        from toolcatalog.selection.candidates import CandidateEnumerator
+        from toolcatalog.selection.saved_index import SavedIndex
+
+        saver = SavedIndex(lambda: CandidateEnumerator(built))
+        data = saver.dump(version.snapshot.tools, threading.Event())
+        assert data is not None
+        by_name = {t.name: t for t in version.snapshot.tools}
+        traced(
+            "selector's index as a restart loads it (not in total)",
+            n,
+            lambda: saver.load(data, by_name),
+        )
     print(
         f"  {'total':<44} {total / n / 1024:8.2f} KiB/tool"
         f"  -> {total / n * 100_000 / 2**30:.2f} GiB at 100,000 tools"
