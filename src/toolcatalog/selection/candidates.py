@@ -6,18 +6,16 @@ decision and explain.py says why; answer.py assembles the result."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from toolcatalog.model.environment import Outcome
 from toolcatalog.model.profile import Effect
 from toolcatalog.selection.features import Dimensions, PatternEstimate
 from toolcatalog.selection.feedback import FeedbackMemory
 from toolcatalog.selection.gate import gate
-from toolcatalog.selection.intent import IntentReading, action_words, read_intent
+from toolcatalog.selection.intent import IntentReading, read_intent
 from toolcatalog.selection.models import (
     Excluded,
     RetrievalMethod,
@@ -25,6 +23,7 @@ from toolcatalog.selection.models import (
     SelectionRequest,
     Weights,
 )
+from toolcatalog.selection.plainness import plainness
 from toolcatalog.selection.policy import PolicyContext, tool_exclusions
 from toolcatalog.selection.profiles import ObservedProfiles
 from toolcatalog.selection.retrieval import CatalogIndex, PatternEntry
@@ -32,7 +31,7 @@ from toolcatalog.selection.retrieve import Pool, pool_size, retrieve, top_indexe
 from toolcatalog.selection.rulings import Ruling, Rulings, Verdict
 from toolcatalog.selection.scoring import PREFERENCE_SHARE, final_score, utility
 from toolcatalog.selection.semantic import SemanticView
-from toolcatalog.selection.text import in_user_words, stem, user_words
+from toolcatalog.selection.text import in_user_words, user_words
 
 # A pattern's own text moves it within its tool by up to PATTERN_SHARE of the tool's relevance;
 # PATTERN_SMOOTHING (BM25 units) keeps one stray shared word from deciding between patterns.
@@ -42,15 +41,14 @@ PATTERN_SMOOTHING = 1.0
 # hand the request to another tool on its own (a tool with no inline pattern keeps its
 # relevance: "which process is hammering the disk" lost iotop, all of whose ways sample).
 BACKGROUND_FACTOR = 0.9
-_TOKEN = re.compile(r"[a-z][a-z-]*")
 # A change that names the requested action only in its use cases ("roll back a bad update")
 # ranks below one whose name says it ("upgrade_all_packages").
 USE_CASE_FACTOR = 0.9
-# An action word of this length or more also matches longer words it begins ("flush" in
-# "flushdb", "rollback" in "rollbacks").
-MIN_STEM = 5
-# An action after these words is a circumstance, not what the pattern does ("after reboot").
-_IN_PASSING = frozenset({"after", "before", "since", "during", "without", "across", "no"})
+# A request asking for several changes ("open a P2 incident and page the on-call"): a change
+# pattern that names only some of them keeps this share of its relevance per action it misses,
+# so a pattern doing them all (Opsgenie's create_page) wins over one doing the first alone
+# (ServiceNow's create_incident) unless it is clearly less relevant.
+PARTIAL_FACTOR = 0.7
 # (pattern, action) pairs whose plainness is kept; cleared when full.
 MAX_PLAIN = 100_000
 # Preference weights whose utilities a ruling keeps (see _finish).
@@ -66,6 +64,7 @@ class Scored:
     verdict: Verdict
     reasons: list[str]
     role: Role = "answer"
+    missed: tuple[str, ...] = ()  # the request's other asked actions it does not name
     utility: float = 0.0
     score: float = 0.0
     confidence: float | None = None  # absolute relevance (calibrate.Calibration.confidence)
@@ -235,7 +234,9 @@ class CandidateEnumerator:
             index.tools[i].name: in_user_words(words, found)
             for i, found in zip(shown, index.tool_index.terms_in(shown, terms), strict=True)
         }
-        best_fit = ranked[0].relevance if ranked and ranked[0].fits else None
+        # The gate judges the tool, not how much of a several-action request it does.
+        top = ranked[0] if ranked and ranked[0].fits else None
+        best_fit = None if top is None else top.relevance / PARTIAL_FACTOR ** len(top.missed)
         verdict = gate(pool, best_fit if best_fit is not None else _best(ranked))
         best_coverage = float(pool.coverage[order].max()) if len(order) else 0.0
         method: RetrievalMethod = "lexical" if semantic is None else "hybrid"
@@ -286,33 +287,47 @@ class CandidateEnumerator:
             relevance = tool_relevance * p.factor * (1.0 - PATTERN_SHARE + PATTERN_SHARE * fit)
             if interactive and p.estimate.background:
                 relevance *= BACKGROUND_FACTOR
-            role, plain = self._role(p.j, p.entry, reading)
+            role, plain, missed = self._role(p.j, p.entry, reading)
             if plain == 1:
                 relevance *= USE_CASE_FACTOR
+            notes = list(p.notes)
+            if missed:
+                relevance *= PARTIAL_FACTOR ** len(missed)
+                notes.append(f"does not {' or '.join(missed)}, also asked for")
             out.append(
-                Scored(p.entry, relevance, p.estimate, p.dims, p.verdict, list(p.notes), role)
+                Scored(p.entry, relevance, p.estimate, p.dims, p.verdict, notes, role, missed)
             )
         return out
 
-    def _role(self, j: int, entry: PatternEntry, reading: IntentReading) -> tuple[Role, int]:
-        """The pattern's role for the request's intent, and how plainly it names the action
-        asked for (see _plainness; kept per pattern and action: the text does not change)."""
+    def _role(
+        self, j: int, entry: PatternEntry, reading: IntentReading
+    ) -> tuple[Role, int, tuple[str, ...]]:
+        """The pattern's role for the request's intent, how plainly it names the action asked
+        for (plainness.py; kept per pattern and action: the text does not change), and which
+        of the request's other asked actions (`also`) it does not name."""
         reads = self._reads[j]
         if not self._declared[j]:
-            return ("answer" if reading.kind == "read" else "action"), 2
+            return ("answer" if reading.kind == "read" else "action"), 2, ()
         if reading.kind == "read":
-            return ("answer" if reads else "unrequested_change"), 0
+            return ("answer" if reads else "unrequested_change"), 0, ()
         if reads:
-            return "helper", 0
+            return "helper", 0, ()
         if reading.action is None:
-            return "action", 2
-        key = (j, reading.action)
+            return "action", 2, ()
+        plain = self._plainness(j, entry, reading.action)
+        if not plain:
+            return "other_change", 0, ()
+        missed = tuple(a for a in reading.also if not self._plainness(j, entry, a))
+        return "action", plain, missed
+
+    def _plainness(self, j: int, entry: PatternEntry, action: str) -> int:
+        key = (j, action)
         plain = self._plain.get(key)
         if plain is None:
             if len(self._plain) >= MAX_PLAIN:
                 self._plain.clear()
-            plain = self._plain[key] = _plainness(entry, reading.action)
-        return ("action", plain) if plain else ("other_change", 0)
+            plain = self._plain[key] = plainness(entry, action)
+        return plain
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,35 +378,3 @@ def input_names(entries: Iterable[PatternEntry]) -> Iterator[str]:
     """The input names the patterns of `entries` declare, once per pattern."""
     for entry in entries:
         yield from entry.pattern.inputs.get("properties", {})
-
-
-def _plainness(entry: PatternEntry, action: str) -> int:
-    """How plainly a change pattern names `action`: 2 in its name or capability, 1 only in its
-    use cases, 0 not at all (restarting Apache is not rebooting the host)."""
-    if _names(f"{entry.pattern.name} {entry.capability.name}", action):
-        return 2
-    if _names(" ; ".join(entry.pattern.typical_use_cases), action):
-        return 1
-    return 0
-
-
-@lru_cache(maxsize=256)
-def _action_forms(action: str) -> tuple[frozenset[str], frozenset[str], tuple[str, ...]]:
-    """The action's words, their stems, and the words long enough to match as prefixes."""
-    words = action_words(action)
-    prefixes = tuple(sorted(w for w in words if len(w) >= MIN_STEM))
-    return words, frozenset(stem(w) for w in words), prefixes
-
-
-def _names(text: str, action: str) -> bool:
-    """Whether `text` names `action` as what it does: a word, its stem or a joined pair
-    ("power_cycle"), not after a word that makes it a circumstance ("after reboot")."""
-    words, stems, prefixes = _action_forms(action)
-    tokens = _TOKEN.findall(text.lower().replace("_", " "))
-    for k, t in enumerate(tokens):
-        if k and tokens[k - 1] in _IN_PASSING:
-            continue
-        pair = t + tokens[k + 1] if k + 1 < len(tokens) else ""
-        if stem(t) in stems or pair in words or t.startswith(prefixes):
-            return True
-    return False

@@ -116,6 +116,16 @@ class IntentReading:
     action: str | None
     source: IntentSource
     evidence: str
+    # A change request's other asked actions, in the order asked ("open an incident and page
+    # the on-call": action `create`, also `send`): a pattern doing them all fits best.
+    also: tuple[str, ...] = ()
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        """Every change the request asks for, `action` first (empty for a read)."""
+        if self.kind != "change" or self.action is None:
+            return ()
+        return (self.action, *self.also)
 
     @property
     def destructive(self) -> bool:
@@ -128,6 +138,8 @@ class IntentReading:
                 what += f"; it mentions {self.action!r} without asking for it"
         else:
             what = f"a change: {self.action or 'unnamed action'}"
+            if self.also:
+                what += f", also {', '.join(self.also)}"
         origin = {"request": "from the words", "stage_a": "from Stage A's intent.action"}
         return f"intent: {what} ({origin.get(self.source, 'default')}: {self.evidence})"
 
@@ -287,10 +299,14 @@ def _clauses(text: str) -> list[tuple[list[str], bool]]:
 
 
 def read_request(text: str) -> IntentReading | None:
-    """The intent the words state, or None when they state none (no action, no question)."""
+    """The intent the words state, or None when they state none (no action, no question).
+    A change request names its strongest asked action (the first destructive one, else the
+    first: "find and delete ...", "check nginx and restart it", "stop it and wipe the data"
+    -> delete), the others in `also`."""
     lowered = text.lower()
     dry = _DRY_RUN.search(lowered)
     asked: IntentReading | None = None
+    changes: list[tuple[str, str]] = []
     for words, asking in _clauses(text):
         found = _find_action(words)
         if found is None:
@@ -306,7 +322,13 @@ def read_request(text: str) -> IntentReading | None:
                 "read", action, "request", f"asks about {matched!r} ({opening} ...)"
             )
             continue
-        return IntentReading("change", action, "request", repr(matched))
+        if all(action != a for a, _ in changes):
+            changes.append(found)
+    if changes:
+        first = next((k for k, (a, _) in enumerate(changes) if a in DESTRUCTIVE_ACTIONS), 0)
+        action, matched = changes[first]
+        also = tuple(a for k, (a, _) in enumerate(changes) if k != first)
+        return IntentReading("change", action, "request", repr(matched), also)
     if asked is not None:
         return asked
     if any(w in _LOOK_WORDS for w in _words(lowered)):
