@@ -156,6 +156,15 @@ def test_relevance_is_absolute_high_for_a_handled_request_low_for_chit_chat(
     chat = selector.select(SelectionRequest(request="my cat is asleep on the sofa"))
     assert chat.decision is None
     assert all(c.relevance < 0.5 for c in chat.candidates)
+    # Scores are on the same scale, never above the relevance: a refused request shows no
+    # score above 0.5 either, though its candidates rank high relative to one another.
+    love = selector.select(SelectionRequest(request="restart my heart, it is full of love"))
+    assert love.decision is None
+    assert love.candidates
+    assert all(c.score < 0.5 for c in love.candidates)
+    for c in [*handled.candidates, *love.candidates]:
+        assert 0 <= c.score <= c.relevance + 1e-6
+    assert handled.candidates[0].score > 0.5
 
 
 def _terse(descriptions: dict[str, str]) -> dict[str, str]:

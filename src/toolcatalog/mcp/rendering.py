@@ -30,8 +30,8 @@ def render_selection(result: SelectionResult, *, alternatives: int = 3) -> str:
         cost = "?" if est.cost is None else f"{est.cost:g}"
         why = "; ".join(c.reasons[:2])
         lines.append(
-            f"{i}. {_where(c)} score {c.score:.3f}, est {time_ms}, cost {cost}"
-            + (f" - {why}" if why else "")
+            f"{i}. {_where(c)} score {c.score:.3f} (relevance {c.relevance:.2f}), "
+            f"est {time_ms}, cost {cost}" + (f" - {why}" if why else "")
         )
     lines.extend(f"warning: {w}" for w in result.warnings)
     if result.selection_id is not None:

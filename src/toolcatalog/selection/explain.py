@@ -14,10 +14,28 @@ from toolcatalog.selection.models import (
 )
 
 
+def shown_relevance(s: Scored) -> float:
+    """The relevance a caller sees: absolute (calibrated) with embeddings, else the lexical
+    share of the most relevant candidate's text score."""
+    return s.relevance if s.confidence is None else s.confidence
+
+
+def shown_score(s: Scored) -> float:
+    """The score a caller sees, on the scale of the shown relevance: that relevance lowered
+    as the ranking score lowers the fused one for preferences (score = relevance x
+    ((1 - A) + A x utility x rel^2), scoring.py), so never above it. The ranking score itself
+    is relative to the request's most relevant tool ("order me a pizza" ranked vault 0.97
+    beside an absolute relevance of 0.04); this one can be thresholded like relevance (0.5:
+    where the selector starts refusing). Lexical only, both are the ranking's own."""
+    if s.confidence is None:
+        return s.score
+    return s.confidence * s.score / s.relevance if s.relevance > 0 else 0.0
+
+
 def candidate(s: Scored, found: Enumeration, prefs: PreferencesUsed) -> Candidate:
     e = s.entry
     matched = found.matched.get(e.tool.name, [])
-    relevance = s.relevance if s.confidence is None else s.confidence
+    relevance = shown_relevance(s)
     reasons = [relevance_reason(relevance, matched), preference_reason(s, prefs)]
     reasons += estimate_reasons(s.estimate) + s.reasons
     evidence = found.learned.get(e.tool.name)
@@ -28,7 +46,7 @@ def candidate(s: Scored, found: Enumeration, prefs: PreferencesUsed) -> Candidat
         tool=e.tool.name,
         capability=e.capability.name,
         pattern=e.pattern.name,
-        score=round(s.score, 6),
+        score=round(shown_score(s), 6),
         relevance=round(relevance, 6),
         features=Features(
             relevance=round(s.relevance, 6),
@@ -156,21 +174,23 @@ MAX_SIBLINGS = 6
 
 def sibling_reasons(top: Scored, found: Enumeration, prefs: PreferencesUsed) -> list[str]:
     """The decided tool's other patterns and why each lost: its text fits the request less
-    (lower relevance), it suits the preference less (lower utility), or policy excluded it."""
+    (lower relevance), it suits the preference less (lower utility), or policy excluded it.
+    Scores are shown as the candidates' are (shown_score)."""
     name = top.entry.tool.name
     out = []
     for other in found.patterns.get(name, [])[1:]:
         why = []
         if other.relevance < top.relevance - 1e-9:
-            why.append(f"fits the request less (relevance {other.relevance:.2f})")
+            share = other.relevance / top.relevance
+            why.append(f"fits the request less ({share:.0%} of the decided pattern's relevance)")
         if other.utility < top.utility - 1e-9:
             pref = "the weights" if prefs.mode is None else f"mode {prefs.mode.value}"
             why.append(f"suits {pref} less (utility {other.utility:.2f})")
         if not why:
             why.append("scored equal and comes later in the catalog")
         out.append(
-            f"other pattern {other.entry.pattern.name} lost with score {other.score:.3f}: "
-            + " and ".join(why)
+            f"other pattern {other.entry.pattern.name} lost with score "
+            f"{shown_score(other):.3f}: " + " and ".join(why)
         )
     for ex in found.excluded:
         if ex.tool == name and ex.pattern is not None:

@@ -262,7 +262,11 @@ class Features(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    relevance: float
+    relevance: float = Field(
+        description="Fused relevance relative to the request's most relevant tool: the "
+        "ranking's input, not comparable across requests (threshold the candidate's "
+        "`relevance` or `score`)."
+    )
     speed: float
     cost: float
     complexity: float
@@ -282,7 +286,13 @@ class Candidate(BaseModel):
     tool: str
     capability: str
     pattern: str
-    score: float = Field(description="The ranking score among this request's candidates.")
+    score: float = Field(
+        description="On the scale of `relevance`, never above it: the relevance lowered as the "
+        "preferences lower the ranking score (see docs/architecture.md, Score), so a caller "
+        "may threshold it like relevance (0.5: where the selector starts refusing). The "
+        "candidates' order is the ranking's (fused lexical and semantic relevance), which "
+        "the absolute scale can disagree with."
+    )
     relevance: float = Field(
         description="Absolute relevance (0..1), comparable across requests: with embeddings, "
         "calibrated per catalog so that 0.5 is where the selector starts refusing; lexical "
