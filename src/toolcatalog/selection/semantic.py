@@ -40,6 +40,7 @@ from toolcatalog.selection.negation import affirmed
 from toolcatalog.selection.retrieval import positions_in
 from toolcatalog.selection.spelling import Speller
 from toolcatalog.selection.text import changed_chunks, text_chunks, without_hosts
+from toolcatalog.selection.tool_fields import ToolFields
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +132,6 @@ class SemanticIndex:
         self._slots: IntArray = slot[self._starts] if len(slot) else slot
         self._slot_tool: IntArray = self._slots // len(KINDS)
         self._text_slot: IntArray = slot
-        # Each tool's first (tool, kind) group: every tool has one, its description.
-        self._tool_slots: IntArray = np.searchsorted(self._slot_tool, np.arange(self.size))
         # Each tool's texts are texts[_tool_start[i]:_tool_start[i + 1]] (see exact_scores).
         self._tool_start: IntArray = np.searchsorted(self.text_owners, np.arange(self.size + 1))
         self._slot_named: npt.NDArray[np.bool_] = self._slots % len(KINDS) == NAME_KIND
@@ -140,6 +139,9 @@ class SemanticIndex:
         # never 0).
         self._kinds = np.maximum(
             np.bincount(self._slot_tool[~self._slot_named], minlength=self.size), 1
+        )
+        self._per_tool_fields = ToolFields(
+            self._starts, self._slot_tool, self._slot_named, self._kinds, len(slot), NAME_WEIGHT
         )
         self._scan: CosineScan | None = None  # over one row per distinct text (see _keep)
         self._inverse: IntArray | None = None
@@ -334,8 +336,7 @@ class SemanticIndex:
             return np.zeros(0), np.zeros(0)
         if self._inverse is not None:
             sims = sims[self._inverse]
-        best = np.maximum.reduceat(sims, self._starts)
-        return _fields(best, self._slot_tool, self._slot_named, self._tool_slots, self._kinds)
+        return self._per_tool_fields(sims)
 
 
 def _fields(

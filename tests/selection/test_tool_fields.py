@@ -1,0 +1,57 @@
+"""ToolFields (the whole scan's per-tool scores) against semantic._fields (the chosen tools'
+scores): the same bits, or a tool's score would depend on which path computed it."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from toolcatalog.selection.semantic import KINDS, NAME_KIND, NAME_WEIGHT, _fields
+from toolcatalog.selection.tool_fields import ToolFields
+
+Layout = tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.int64], int
+]
+
+
+def layout(rng: np.random.Generator, tools: int) -> Layout:
+    """A SemanticIndex's layout (and its number of texts): texts sorted by (tool, kind); each
+    tool has its description, maybe examples (several texts), a capability and a name."""
+    texts: list[int] = []
+    for tool in range(tools):
+        kinds = [0] + [k for k in (1, 2, NAME_KIND) if rng.random() < 0.5]
+        for kind in kinds:
+            texts += [tool * len(KINDS) + kind] * (int(rng.integers(1, 6)) if kind == 1 else 1)
+    slot = np.array(texts, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]])
+    owner = slot[starts] // len(KINDS)
+    named = slot[starts] % len(KINDS) == NAME_KIND
+    kinds = np.maximum(np.bincount(owner[~named], minlength=tools), 1)
+    return starts, owner, named, kinds, len(texts)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_every_tools_scores_are_those_of_the_chosen_tools_path(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    starts, owner, named, kinds, texts = layout(rng, int(rng.integers(1, 300)))
+    fields = ToolFields(starts, owner, named, kinds, texts, NAME_WEIGHT)
+    for _ in range(3):
+        sims = rng.uniform(-1, 1, texts).astype(np.float32)
+        sims[rng.random(texts) < 0.2] = 0.0  # ties and zeros
+        firsts = np.searchsorted(owner, np.arange(len(kinds)))
+        want = _fields(np.maximum.reduceat(sims, starts), owner, named, firsts, kinds)
+        got = fields(sims)
+        for a, b in zip(want, got, strict=True):
+            assert a.dtype == b.dtype == np.float64
+            assert a.tobytes() == b.tobytes()
+
+
+def test_one_text_a_group_and_no_names_score_alike() -> None:
+    owner = np.array([0, 0, 1, 2, 2, 2], dtype=np.int64)
+    named = np.zeros(6, dtype=bool)
+    kinds = np.array([2, 1, 3])
+    sims = np.array([0.5, 0.25, -0.5, 0.125, 0.75, 0.0], dtype=np.float32)
+    mean, best = ToolFields(np.arange(6), owner, named, kinds, 6, NAME_WEIGHT)(sims)
+    assert mean.tolist() == [0.375, -0.5, 0.875 / 3]
+    assert best.tolist() == [0.5, -0.5, 0.75]
