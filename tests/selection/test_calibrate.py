@@ -305,3 +305,18 @@ def test_a_loose_catalog_refuses_chit_chat_nearer_to_generic_requests_than_to_it
         ),
         ("hey, what's up", "nice to meet you", "I had a strange dream last night"),
     )
+
+
+@needs_model
+def test_a_request_of_words_nothing_knows_is_refused_a_typo_of_a_tool_is_not(
+    tmp_path: Path,
+) -> None:
+    # Keyboard mash lands near some tool ("sdfgh jkl" 0.82 relevant to webhooks,
+    # "qwerty uiop" 0.66 to qr_codes): the loose catalog's threshold let both through.
+    webhooks = "Create and run small JavaScript webhooks that receive HTTP callbacks."
+    _answers_and_refuses(
+        tmp_path,
+        {**CONSUMER, **_terse({"webhooks": webhooks})},
+        (("horoscpe", "horoscope"), ("wheather forecast", "weather")),
+        ("sdfgh jkl", "sdfgh jkl?", "qwerty uiop", "asdf qwerty"),
+    )

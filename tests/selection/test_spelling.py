@@ -57,6 +57,18 @@ def test_a_typo_keeps_its_first_letter_and_short_words_are_left_alone() -> None:
     assert speller.correct("fils") is None  # under MIN_LENGTH
 
 
+def test_a_request_of_words_nothing_knows_is_unreadable() -> None:
+    speller = Speller([*TEXTS, "kubectl: run commands against Kubernetes"], known=["hey", "the"])
+    assert speller.unreadable("sdfgh jkl")
+    assert speller.unreadable("asdf qwerty?!")
+    assert not speller.unreadable("hey jkl")  # one word the encoder knows
+    assert not speller.unreadable("kubectl")  # a word of the catalog
+    assert not speller.unreadable("restrat containr")  # typos of catalog words
+    # A digit, a symbol or a non-ASCII letter may be an identifier or another language.
+    for text in ("sdfgh 404", "ora-01555", "/var/lib/xyz", "grüße", "", "  "):
+        assert not speller.unreadable(text), text
+
+
 @needs_model
 def test_a_misspelt_request_means_to_the_encoder_what_the_well_spelt_one_does(
     tmp_path: Path,

@@ -207,9 +207,13 @@ class CandidateEnumerator:
                 )
         confidence = None
         if pool.calibration is not None and pool.tool_cosine is not None:
-            confidence = pool.calibration.confidence(
-                pool.tool_cosine[order], pool.generic_cosine
-            ).tolist()
+            confidence = (
+                [0.0] * len(order)  # words nothing knows: no tool is about them (gate.py)
+                if pool.unreadable
+                else pool.calibration.confidence(
+                    pool.tool_cosine[order], pool.generic_cosine
+                ).tolist()
+            )
         preference = _Preference(weights, share)
         by_tool: dict[str, list[Scored]] = {}
         for k, i in enumerate(order.tolist()):

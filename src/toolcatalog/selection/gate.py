@@ -78,6 +78,8 @@ def gate(pool: Pool, best_allowed_relevance: float | None) -> Verdict:
             relevant = False
     elif best is not None:
         relevant = (relevant and best >= SEMANTIC_RELEVANT) or best >= SEMANTIC_SURE
+    if pool.unreadable:  # words nothing knows: the embedding is noise (spelling.py)
+        relevant = False
     decidable = (
         relevant
         and best_allowed_relevance is not None

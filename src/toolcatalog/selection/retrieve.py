@@ -80,6 +80,9 @@ class Pool:
     vouched: npt.NDArray[np.bool_] | None = None
     # The request's best cosine to one of the calibration's generic requests.
     generic_cosine: float | None = None
+    # No word of the request is known to the encoder or the catalog and none matched
+    # lexically: its embedding means nothing, so no tool is about it (gate.py).
+    unreadable: bool = False
 
 
 # top_indexes: catalogs of SAMPLE_MIN tools or more first find a floor from every
@@ -428,6 +431,7 @@ def retrieve(
             None
             if semantic.calibration is None
             else semantic.calibration.generic_cosine(semantic.query),
+            semantic.unreadable(request.request) and not retrieval.tool_matches.any(),
         )
     order = top_indexes(in_world, size)
     top = float(in_world[order[0]]) if len(order) else 0.0

@@ -488,6 +488,12 @@ class SemanticView:
     def calibration(self) -> Calibration | None:
         return self.index.calibration
 
+    def unreadable(self, text: str) -> bool:
+        """Whether request `text` holds no word the encoder or the catalog knows
+        (spelling.Speller.unreadable)."""
+        speller = self.index.speller
+        return speller is not None and speller.unreadable(text)
+
 
 def _kept_calibration(
     previous: SemanticIndex | None, texts: Sequence[str]

@@ -20,6 +20,10 @@ from collections.abc import Iterable
 # At five letters one edit reaches too many unrelated words (bm25.MIN_CORRECTED alike).
 MIN_LENGTH = 6
 _WORD = re.compile(r"[A-Za-z]+")
+# Text an unreadable request may hold: ASCII letters, spaces and sentence marks only. A digit,
+# a symbol or a non-ASCII letter may be an identifier, a path, an error code or another
+# language's word, none of which is judged here.
+_PLAIN = re.compile(r"[A-Za-z\s.,;:!?'\"()-]+")
 
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -101,6 +105,20 @@ class Speller:
         """A whole word of the encoder's or one of the catalog's texts' (two sets, not
         their union: a write would copy the encoder's 20,000 words)."""
         return word in self.encoder_known or word in self.counts
+
+    def unreadable(self, text: str) -> bool:
+        """Whether `text` is plain words none of which anything knows: not the encoder, not
+        the catalog, not as a form or a one-edit typo of a catalog word ("sdfgh jkl", "asdf
+        qwerty"). The encoder's vector of such pieces means nothing, yet lands near some
+        tool: a loose catalog's threshold then lets it through (MetaTool: "sdfgh jkl" ->
+        webhooks). One known word ("hey jkl"), a digit or a symbol, and it is readable."""
+        if not _PLAIN.fullmatch(text) or not _WORD.search(text):
+            return False
+        words = [w.lower() for w in _WORD.findall(text)]
+        # Known words first: a correction tries ~54 x a word's length strings.
+        if any(self._inflected(w) for w in words):
+            return False
+        return all(self.correct(w) is None for w in words)
 
     def spelled(self, text: str) -> str:
         """`text` with each correctable word replaced by its correction."""
