@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import cast
 
 import numpy as np
@@ -9,8 +10,12 @@ import pytest
 
 from toolcatalog.selection.bm25 import FloatArray
 from toolcatalog.selection.calibrate import Calibration
-from toolcatalog.selection.retrieve import SAMPLE_MIN, fuse, top_indexes
+from toolcatalog.selection.loader import load_folder_snapshot
+from toolcatalog.selection.retrieval import PLATFORM_PENALTY, CatalogIndex
+from toolcatalog.selection.retrieve import SAMPLE_MIN, fuse, implied_platform, top_indexes
 from toolcatalog.selection.semantic import SemanticView
+
+from .selection_catalog import CATALOG, write_catalog
 
 
 class FixedCosines:
@@ -121,3 +126,35 @@ def test_top_indexes_of_a_large_catalog_are_those_of_the_full_partition(seed: in
         positive = np.flatnonzero(scores > 0)
         full = positive[np.lexsort((positive, -scores[positive]))][:count]
         assert top_indexes(scores, count).tolist() == full.tolist()
+
+
+def test_a_platform_the_request_names_or_implies_reaches_the_semantic_side() -> None:
+    # Two tools equal lexically; the second (bound to another OS) is nearer in meaning.
+    semantic = cast(SemanticView, FixedCosines(np.array([0.60, 0.66])))
+    world = np.ones(2, dtype=bool)
+    lexical = np.array([1.0, 1.0])
+    order, _, _, _ = fuse(semantic, world, lexical, 20)
+    assert order.tolist() == [1, 0]
+    penalty = np.array([1.0, 0.8])  # CatalogIndex.platform_factor(..., boost=False)
+    order, relevance, _, _ = fuse(semantic, world, lexical * penalty, 20, platforms=penalty)
+    assert order.tolist() == [0, 1]
+    assert relevance[1] < relevance[0] == 1.0
+
+
+def test_the_os_of_a_named_tool_is_implied_and_lowers_tools_of_other_oses(
+    tmp_path: Path,
+) -> None:
+    index = CatalogIndex(load_folder_snapshot(write_catalog(tmp_path / "c", CATALOG)))
+    assert implied_platform(index, "systemctl says active but nothing listens") == {"linux"}
+    assert implied_platform(index, "restart the spooler") == frozenset()
+    # Tools of two OSes named: nothing implied. A portable tool implies nothing.
+    assert implied_platform(index, "systemctl and get_service disagree") == frozenset()
+    assert implied_platform(index, "prometheus shows a gap") == frozenset()
+    factor = index.platform_factor(frozenset({"linux"}), boost=False)
+    position = index.tool_position
+    assert isinstance(factor, np.ndarray)
+    assert factor[position["get_service"]] == pytest.approx(1.0 - PLATFORM_PENALTY)
+    assert factor[position["systemctl"]] == factor[position["prometheus"]] == 1.0
+    boosted = index.platform_factor(frozenset({"linux"}))
+    assert isinstance(boosted, np.ndarray)
+    assert boosted[position["systemctl"]] > 1.0

@@ -76,7 +76,7 @@ FUZZY_WEIGHT = 0.8
 # values began to override clear text evidence ("no docker" made a container tool win).
 PLATFORM_BOOST = 0.1
 PLATFORM_PENALTY = 0.2
-_OS_NAMES = frozenset({Platform.linux.value, Platform.windows.value, Platform.macos.value})
+OS_NAMES = frozenset({Platform.linux.value, Platform.windows.value, Platform.macos.value})
 
 # A pattern's document: the terms of each of PATTERN_FIELDS, in that order. Held without
 # the field names (a (field, terms) pair is 56 bytes: 1.6 KiB a generated tool's six
@@ -442,7 +442,7 @@ class CatalogIndex:
         self._pattern_tables: dict[int, dict[str, list[tuple[int, float]]]] = {}
         self._offering: dict[str, list[int]] = {}
         self._worlds: dict[Platform | None, npt.NDArray[np.bool_]] = {}
-        self._platform_factors: dict[frozenset[str], FloatArray] = {}
+        self._platform_factors: dict[tuple[frozenset[str], bool], FloatArray] = {}
 
     def saved_state(self) -> tuple[dict[str, Any], dict[str, list[Any]]]:
         """What `restored` makes this index from again over the same tools (by name): each
@@ -570,21 +570,23 @@ class CatalogIndex:
             mask = self._worlds[platform] = self._active & fits
         return mask
 
-    def platform_factor(self, hinted: frozenset[str]) -> FloatArray | float:
+    def platform_factor(self, hinted: frozenset[str], boost: bool = True) -> FloatArray | float:
         """Per-tool score factors for platforms the request's words name (see PLATFORM_HINT):
-        a soft preference, never a filter. 1.0 when the request names none."""
+        a soft preference, never a filter. 1.0 when the request names none. Without `boost`,
+        only the penalty of tools bound to another OS."""
         if not hinted:
             return 1.0
-        factor = self._platform_factors.get(hinted)
+        factor = self._platform_factors.get((hinted, boost))
         if factor is None:
             names = self._platforms
             factor = np.ones(len(self.tools))
-            factor[np.isin(names, list(hinted))] += PLATFORM_BOOST
-            named_os = hinted & _OS_NAMES
+            if boost:
+                factor[np.isin(names, list(hinted))] += PLATFORM_BOOST
+            named_os = hinted & OS_NAMES
             if named_os:
-                other_os = np.isin(names, list(_OS_NAMES - named_os))
+                other_os = np.isin(names, list(OS_NAMES - named_os))
                 factor[other_os] -= PLATFORM_PENALTY
-            self._platform_factors[hinted] = factor
+            self._platform_factors[(hinted, boost)] = factor
         return factor
 
     def offering(self, capability: str) -> list[int]:

@@ -21,7 +21,7 @@ from toolcatalog.selection.feedback import LIFT, REJECT_SHARE
 from toolcatalog.selection.grain import asked_objects, lift_reporters
 from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.policy import PolicyContext
-from toolcatalog.selection.retrieval import CatalogIndex, Retrieval
+from toolcatalog.selection.retrieval import OS_NAMES, CatalogIndex, Retrieval
 from toolcatalog.selection.semantic import SemanticView
 from toolcatalog.selection.text import platform_hint, query_terms, request_tokens
 
@@ -126,6 +126,7 @@ def fuse(
     pool: int,
     problems: list[int] | None = None,
     instruments: list[int] | None = None,
+    platforms: FloatArray | float = 1.0,
 ) -> tuple[npt.NDArray[np.int64], FloatArray, float, FloatArray]:
     """The pool (best first) by fused relevance of the lexical and semantic scores, each
     tool's relevance (the most relevant tool at 1), the best single text cosine of any tool
@@ -135,7 +136,10 @@ def fuse(
     the tools whose place that bound leaves in doubt (near the most similar tool, near the
     pool's last place, near the best single cosine) get their exact scores, so the pool, its
     relevance and cosines, and the best cosine are those of the exact scan. Other tools'
-    relevance and cosines are within the bound (nothing reads them)."""
+    relevance and cosines are within the bound (nothing reads them). `platforms`: the
+    request's platform factors (CatalogIndex.platform_factor), which `lexical` already
+    carries, applied to the semantic share too: a platform the request names or implies
+    reaches the fused relevance, not only the lexical score."""
     mean, best, bound = semantic.approximate()
     settled = np.zeros(len(mean), dtype=bool)
 
@@ -167,7 +171,7 @@ def fuse(
                 settle(near)
                 return fused()
         span = max(top - SEMANTIC_FLOOR, 1e-9)
-        sem = np.clip((cosine - SEMANTIC_FLOOR) / span, 0.0, 1.0)
+        sem = np.clip((cosine - SEMANTIC_FLOOR) / span, 0.0, 1.0) * platforms
         return (1.0 - share) * lex + share * sem, span
 
     relevance, span = fused()
@@ -298,6 +302,22 @@ def named_tools(index: CatalogIndex, text: str) -> tuple[list[int], list[int]]:
     return sorted(problems), sorted(instruments)
 
 
+def implied_platform(index: CatalogIndex, text: str) -> frozenset[str]:
+    """The operating system the tools a request names are bound to, from the catalog's own
+    platform fields ("systemctl says active but ..." is on Linux, "wevtutil shows event 41"
+    on Windows): empty when it names none, or tools of more than one OS. A name counts as in
+    named_tools (the tool's own word, not plain English)."""
+    most = _rare_enough(index)
+    found: set[str] = set()
+    for word in set(re.findall(r"[a-z][a-z0-9_-]{1,40}", text.lower())):
+        position = tool_named(index, word)
+        if position is not None and index.tool_index.document_frequency(word) <= most:
+            platform = index.tools[position].platform.value
+            if platform in OS_NAMES:
+                found.add(platform)
+    return frozenset(found) if len(found) == 1 else frozenset()
+
+
 def stage_a_evidence(
     index: CatalogIndex, request: SelectionRequest
 ) -> tuple[frozenset[str], frozenset[str]]:
@@ -362,8 +382,18 @@ def retrieve(
     coverage = retrieval.tool_coverage.copy()
     matches = retrieval.tool_matches.copy()
     reference = max(float(raw.max(initial=0.0)), 1.0)
+    # Tools bound to another OS than the one the request names or implies lose a share of
+    # their semantic relevance too (fuse); the words' platform also lifts its own tools'
+    # lexical score, a named tool's OS does not (the named tool would gain by being named).
+    platforms: FloatArray | float = 1.0
     if ctx.platform is None:
-        raw *= index.platform_factor(platform_hint(retrieval.terms))
+        named = platform_hint(retrieval.terms)
+        if named:
+            raw *= index.platform_factor(named)
+            platforms = index.platform_factor(named, boost=False)
+        else:
+            platforms = index.platform_factor(implied_platform(index, request.request), False)
+            raw *= platforms
     capabilities, named = stage_a_evidence(index, request)
     confidence = stage_a_confidence(request) or 0.0
     sure = not unsure(request)
@@ -411,7 +441,7 @@ def retrieve(
     asked = asked_objects(request.request)
     if semantic is not None:
         order, relevance, best, cosine = fuse(
-            semantic, world, in_world, size, problems, instruments
+            semantic, world, in_world, size, problems, instruments, platforms
         )
         if asked:
             order, relevance = lift_reporters(index.tools, order, relevance, asked)
