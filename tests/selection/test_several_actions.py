@@ -99,6 +99,7 @@ def test_the_pattern_that_does_every_asked_change_wins(tmp_path: Path) -> None:
     assert result.decision is not None
     assert (result.decision.tool, result.decision.pattern) == ("pager", "create_page")
     assert result.intent is not None
+    assert (result.intent.action, result.intent.also) == ("create", ["send"])
     assert "also send" in result.intent.evidence
     # The ticket alone does the first change: still an action, marked as doing part of it.
     tickets = next(c for c in result.candidates if c.tool == "tickets")

@@ -86,6 +86,7 @@ def answer(
         intent=RequestIntent(
             kind=reading.kind,
             action=reading.action,
+            also=list(reading.also),
             source=reading.source,
             evidence=reading.explain(),
         ),

@@ -226,7 +226,15 @@ class RequestIntent(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     kind: Literal["read", "change"]
-    action: str | None = Field(description="The action it names (restart, delete, ...).")
+    action: str | None = Field(
+        description="The action it names (restart, delete, ...): of several asked changes, "
+        "the strongest (the first destructive one, else the first)."
+    )
+    also: list[str] = Field(
+        default_factory=list,
+        description="The other changes a change request asks for, in order: a pattern that "
+        "does them too wins over one that does only `action`.",
+    )
     source: Literal["request", "stage_a", "default"]
     evidence: str = Field(description="The words that decided.")
 
