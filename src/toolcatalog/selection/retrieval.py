@@ -458,10 +458,9 @@ class CatalogIndex:
         tool_index.parts = parts
         lists: dict[str, list[Any]] = {
             "tool_patterns": self.tool_patterns,
-            "doc_parts": tool_index._doc_parts,
             "texts": parts.keep,
         }
-        tool_index._doc_parts, parts.keep = [], []  # on the copies: `lists` holds them
+        parts.keep = []  # on the copy: `lists` holds them
         snapshot = self.snapshot
         state: dict[str, Any] = {
             "names": self.tool_names,
@@ -520,10 +519,9 @@ class CatalogIndex:
             raise ValueError("the saved index does not match its tools")
         self.tool_capabilities = state["tool_capabilities"]
         self.tool_index = state["tool_index"]
-        self.tool_index._doc_parts = lists["doc_parts"]
         self.parts = self.tool_index.parts
         self.parts.hold(lists["texts"])
-        if len(self.tool_index._doc_parts) != len(self.tools):
+        if len(self.tool_index._doc_start) != len(self.tools) + 1:
             raise ValueError("the saved index does not match its tools")
         self._set_patterns()
         self._pattern_lengths = state["pattern_lengths"]
