@@ -50,6 +50,9 @@ def test_a_version_changed_tool_by_tool_filters_as_one_built_afresh() -> None:
         gone = [f"tool_{i:03d}" for i in rng.sample(range(80), 2) if f"tool_{i:03d}" not in fresh]
         version = version.changed(fresh, gone, step + 2, 0.0)
         afresh = FilterIndex.of(version.entries)
+        # The snapshot the selector reads holds the version's tools in name order, by name.
+        assert version.snapshot.tools == tuple(version.entries[n].tool for n in version.names)
+        assert version.snapshot.by_name == {n: e.tool for n, e in version.entries.items()}
         for f in FILTERS:
             scanned = tuple(n for n in version.names if _predicate(f)(version.entries[n]))
             assert version.matching(f) == scanned, (step, f)

@@ -127,7 +127,8 @@ class CatalogVersion:
         built_at: float,
     ) -> CatalogVersion:
         """A new version with `fresh` tools put and `gone` ones removed. Costs a copy of the
-        name table (~1 ms at 10,000 tools), no validation of the unchanged tools."""
+        name table and of the snapshot's tools (~1 ms at 10,000 tools; sorting the names again
+        only when a tool came or went), no validation of the unchanged tools."""
         gone = tuple(gone)
         entries = dict(self.entries)
         for name in gone:
@@ -136,9 +137,16 @@ class CatalogVersion:
         for name, entry in fresh.items():
             before = self.entries.get(name)
             self.postings.add(name, entry.terms, before.terms if before is not None else ())
-        if set(entries) == set(self.names):
+        held = self.entries
+        if all(n in held for n in fresh) and not any(n in held for n in gone):
+            # The same names: the tools at the changed names' places replaced in a copy (a
+            # C-level copy; comparing the name sets and walking every tool was ~5 ms on the
+            # loop per write at 100,000 tools).
             names = self.names
-            tools = tuple(entries[n].tool for n in names)
+            listed = list(self.snapshot.tools)
+            for name, entry in fresh.items():
+                listed[bisect.bisect_left(names, name)] = entry.tool
+            tools = tuple(listed)
         else:
             names = tuple(sorted(entries))
             tools = tuple(entries[n].tool for n in names)
