@@ -67,9 +67,4 @@ async def forget_derived(
             kind,
             older_than_s,
         )
-    return _count(stale) + _count(foreign)
-
-
-def _count(status: str) -> int:
-    """Rows of a 'DELETE n' status."""
-    return int(status.rsplit(" ", 1)[-1])
+    return int(stale.split()[-1]) + int(foreign.split()[-1])  # "DELETE n" each
