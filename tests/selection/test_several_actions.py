@@ -33,14 +33,12 @@ def test_a_change_request_names_its_strongest_action_and_keeps_the_others(
 ) -> None:
     reading = read_intent(request_text)
     assert (reading.kind, reading.action, reading.also) == ("change", action, also)
-    assert reading.actions == (action, *also)
 
 
 def test_a_question_beside_an_asked_change_is_no_second_action() -> None:
     reading = read_intent("why did nginx restart and delete its cache?")
     assert reading.kind == "read"
     assert reading.also == ()
-    assert reading.actions == ()
 
 
 TICKETS = """

@@ -121,13 +121,6 @@ class IntentReading:
     also: tuple[str, ...] = ()
 
     @property
-    def actions(self) -> tuple[str, ...]:
-        """Every change the request asks for, `action` first (empty for a read)."""
-        if self.kind != "change" or self.action is None:
-            return ()
-        return (self.action, *self.also)
-
-    @property
     def destructive(self) -> bool:
         return self.action in DESTRUCTIVE_ACTIONS
 

@@ -461,7 +461,7 @@ def retrieve(
             None
             if semantic.calibration is None
             else semantic.calibration.generic_cosine(semantic.query),
-            semantic.unreadable(request.request) and not retrieval.tool_matches.any(),
+            not retrieval.tool_matches.any() and semantic.unreadable(request.request),
         )
     order = top_indexes(in_world, size)
     top = float(in_world[order[0]]) if len(order) else 0.0
