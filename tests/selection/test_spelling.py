@@ -137,3 +137,17 @@ def test_lexical_retrieval_corrects_a_slip_in_a_word_the_stemmer_keeps_whole(
         assert result.candidates, slip
         assert result.candidates[0].tool == "openssl", slip
         assert slip in result.candidates[0].reasons[0], slip  # the user's word, as written
+
+
+def test_an_identifier_the_catalog_holds_and_the_encoder_cannot_read_is_a_name() -> None:
+    texts = ["Drain a node that is NotReady.", "Walk a device over SNMP.", "summarize the log"]
+    speller = Speller(texts, known=["drain", "node", "went", "it", "the", "speaks"])
+    assert speller.names("node went NotReady") == ["notready"]
+    assert speller.names("it speaks snmp") == ["snmp"]  # the catalog writes it as one
+    assert speller.names("summarize it") == []  # a plain word, not an identifier
+    assert speller.names("what's her pwdLastSet") == []  # no text of the catalog holds it
+    assert Speller(texts, known=["snmp"]).names("SNMP") == []  # the encoder reads it
+    # A write's speller counts identifiers as one built from its texts does.
+    changed = speller.changed(["Walk a device over SNMP."], ["Query UPS batteries."])
+    assert changed.names("SNMP or UPS") == []  # UPS under MIN_NAME letters, SNMP gone
+    assert changed.identifiers == Speller([texts[0], texts[2], "Query UPS batteries."]).identifiers

@@ -347,6 +347,13 @@ class BM25FIndex:
         i = self.vocab.get(term)
         return 0 if i is None else int(self.df[i])
 
+    def documents_with(self, term: str) -> IntArray:
+        """The documents that hold `term`, in order (none when no document does)."""
+        i = self.vocab.get(term)
+        if i is None:
+            return np.zeros(0, dtype=np.int64)
+        return self._docs[self._offsets[i] : self._offsets[i + 1]].astype(np.int64)
+
     def idf_of(self, term: str) -> float:
         """The term's IDF; an unknown term counts as the rarest possible."""
         i = self.vocab.get(term)

@@ -83,6 +83,9 @@ class Pool:
     # No word of the request is known to the encoder or the catalog and none matched
     # lexically: its embedding means nothing, so no tool is about it (gate.py).
     unreadable: bool = False
+    # Some tools hold a name of the request the encoder cannot read (name_holders): its
+    # cosines miss that word, so lexical evidence counts for more at the gate.
+    names: bool = False
 
 
 # top_indexes: catalogs of SAMPLE_MIN tools or more first find a floor from every
@@ -318,6 +321,21 @@ def implied_platform(index: CatalogIndex, text: str) -> frozenset[str]:
     return frozenset(found) if len(found) == 1 else frozenset()
 
 
+def name_holders(index: CatalogIndex, semantic: SemanticView, text: str) -> list[int]:
+    """The tools that hold, word for word, a name of the request: a word the encoder cannot
+    read (spelling.Speller.names: "NotReady", "PasswordLastSet", "SIGTERM") that few tools
+    have (as for NAMED_MAX_SHARE). That is strong lexical evidence for them, which the
+    encoder, cutting the word into pieces that mean nothing, cannot give."""
+    holders: set[int] = set()
+    most = _rare_enough(index)
+    for name in semantic.names(text):
+        for term in request_tokens(name):
+            tools = index.tool_index.documents_with(term)
+            if len(tools) <= most:
+                holders.update(tools.tolist())
+    return sorted(holders)
+
+
 def stage_a_evidence(
     index: CatalogIndex, request: SelectionRequest
 ) -> tuple[frozenset[str], frozenset[str]]:
@@ -377,6 +395,7 @@ def retrieve(
     text = request.request if not steering else f"{request.request} {' '.join(steering)}"
     terms = query_terms(text)
     weigh_acronyms(index, request.request, terms)
+    holders = name_holders(index, semantic, request.request) if semantic is not None else []
     retrieval = index.retrieve(terms)
     raw = retrieval.tool_scores.copy()
     coverage = retrieval.tool_coverage.copy()
@@ -425,6 +444,7 @@ def retrieve(
         coverage[instruments] = np.maximum(coverage[instruments], 0.5)
         matches[instruments] = np.maximum(matches[instruments], 2.0)
         vouched[instruments] = True
+    vouched[holders] = True
     for i, evidence in (learned or {}).items():
         if evidence > 0:  # callers used this tool for requests like this one
             raw[i] += LIFT * evidence * reference
@@ -462,6 +482,7 @@ def retrieve(
             if semantic.calibration is None
             else semantic.calibration.generic_cosine(semantic.query),
             not retrieval.tool_matches.any() and semantic.unreadable(request.request),
+            bool(holders),
         )
     order = top_indexes(in_world, size)
     top = float(in_world[order[0]]) if len(order) else 0.0

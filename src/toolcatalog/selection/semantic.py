@@ -494,6 +494,12 @@ class SemanticView:
         speller = self.index.speller
         return speller is not None and speller.unreadable(text)
 
+    def names(self, text: str) -> list[str]:
+        """The words of request `text` the catalog holds but the encoder cannot read
+        (spelling.Speller.names)."""
+        speller = self.index.speller
+        return [] if speller is None else speller.names(text)
+
 
 def _kept_calibration(
     previous: SemanticIndex | None, texts: Sequence[str]

@@ -15,15 +15,28 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 # At five letters one edit reaches too many unrelated words (bm25.MIN_CORRECTED alike).
 MIN_LENGTH = 6
+# Shorter words the encoder lacks are mostly abbreviations and units ("gw", "ms", "rf"),
+# not names (see Speller.names).
+MIN_NAME = 4
 _WORD = re.compile(r"[A-Za-z]+")
 # Text an unreadable request may hold: ASCII letters, spaces and sentence marks only. A digit,
 # a symbol or a non-ASCII letter may be an identifier, a path, an error code or another
 # language's word, none of which is judged here.
 _PLAIN = re.compile(r"[A-Za-z\s.,;:!?'\"()-]+")
+
+
+# An identifier's shape: a capital inside a word (NotReady, pwdLastSet) or capitals only
+# (SIGTERM, SNMP).
+_INNER_CAPITAL = re.compile(r"[a-z][A-Z]")
+
+
+def _shaped(word: str) -> bool:
+    """Whether `word` (letters only) is written as an identifier."""
+    return word.isupper() or _INNER_CAPITAL.search(word) is not None
 
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -58,25 +71,31 @@ class Speller:
     (the encoder's whole words) or in the catalog."""
 
     def __init__(self, texts: Iterable[str], known: Iterable[str] = ()) -> None:
-        counts: Counter[str] = Counter()
+        self.counts: Counter[str] = Counter()
+        # The catalog's words written as identifiers (see _shaped), lower case.
+        self.identifiers: Counter[str] = Counter()
         for text in texts:
-            counts.update(w.lower() for w in _WORD.findall(text))
-        self.counts = counts
+            self._count(text, 1)
         self.encoder_known = frozenset(known)
+
+    def _count(self, text: str, sign: int) -> None:
+        for word in _WORD.findall(text):
+            low = word.lower()
+            for counts, counted in ((self.counts, True), (self.identifiers, _shaped(word))):
+                if counted:
+                    counts[low] += sign
+                    if not counts[low]:
+                        del counts[low]
 
     def changed(self, went: Iterable[str], came: Iterable[str]) -> Speller:
         """The speller of this one's texts less `went`, plus `came` (a write's changed
         texts): the same counts as one built from the new texts, without reading the rest."""
         out = Speller((), self.encoder_known)
-        counts = out.counts = self.counts.copy()
+        out.counts, out.identifiers = self.counts.copy(), self.identifiers.copy()
         for text in went:
-            for word in _WORD.findall(text):
-                low = word.lower()
-                counts[low] -= 1
-                if not counts[low]:
-                    del counts[low]
+            out._count(text, -1)
         for text in came:
-            counts.update(w.lower() for w in _WORD.findall(text))
+            out._count(text, 1)
         return out
 
     def correct(self, word: str) -> str | None:
@@ -90,16 +109,39 @@ class Speller:
             return None
         return max(sorted(found), key=lambda w: self.counts[w])
 
-    def _inflected(self, word: str) -> bool:
-        """`word` is known, or a known word with one of _ENDINGS."""
-        if self._known(word):
+    def _inflected(self, word: str, known: Callable[[str], bool] | None = None) -> bool:
+        """`word` is known (to `known`, else to the encoder or the catalog), or a known word
+        with one of _ENDINGS."""
+        known = known or self._known
+        if known(word):
             return True
         for ending in _ENDINGS:
             if word.endswith(ending) and len(word) - len(ending) >= 3:
                 stem = word[: -len(ending)]
-                if self._known(stem) or self._known(stem + "e"):
+                if known(stem) or known(stem + "e"):
                     return True
         return False
+
+    def names(self, text: str) -> list[str]:
+        """The identifiers of `text` the catalog's texts hold but the encoder cannot read,
+        neither as a whole word nor as a form of one (lower case): a word of MIN_NAME letters
+        or more written as an identifier (_shaped) by the request or by the catalog
+        ("NotReady", "PasswordLastSet", "SIGTERM", "snmp" where the catalog writes SNMP).
+        The encoder cuts them into pieces that mean nothing, so the request's vector misses
+        them. Plain words the encoder's vocabulary lacks ("summarize", "sourdough") are not
+        identifiers: its pieces read them well enough."""
+        encoder = self.encoder_known.__contains__
+        found = []
+        for word in _WORD.findall(text):
+            low = word.lower()
+            if (
+                len(low) >= MIN_NAME
+                and low in self.counts
+                and (low in self.identifiers or _shaped(word))
+                and not self._inflected(low, encoder)
+            ):
+                found.append(low)
+        return found
 
     def _known(self, word: str) -> bool:
         """A whole word of the encoder's or one of the catalog's texts' (two sets, not
