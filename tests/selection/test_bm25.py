@@ -83,7 +83,7 @@ def test_field_scorer_agrees_with_the_index_on_one_document() -> None:
     docs = [{"name": ["disk"], "text": ["disk", "space", "full"]}, {"text": ["log"]}]
     index = _index(docs)
     scorer = FieldScorer(FIELDS, {"name": 0.5, "text": 2.0})  # the index's own averages
-    doc = tuple((f, tuple(w)) for f, w in docs[0].items())
+    doc = tuple(tuple(docs[0].get(f, [])) for f in FIELDS)  # its terms in FIELDS' order
     expected, _, _ = index.score({"disk": 1.0, "full": 1.0}, {})
     assert scorer.score(doc, {"disk": 1.0, "full": 1.0}, index) == pytest.approx(expected[0])
 
@@ -163,3 +163,23 @@ def test_interned_components_keep_their_ids_when_merged_copied_and_pickled() -> 
     for held, keys in ((copy, [*texts, *extra]), (loaded, loaded.keep)):
         assert held.ids(keys) == list(range(len(texts) + 1))
         assert len(held.keep) == len(texts) + 1  # nothing added again
+
+
+def test_field_scorer_tables_documents_as_their_frequencies_say() -> None:
+    """A table of field-ordered documents holds each document's frequencies by term, in
+    document order, and equal tuples of documents share one table."""
+    rng = random.Random(5)
+    vocab = [f"w{i}" for i in range(30)]
+    scorer = FieldScorer(FIELDS, {"name": 1.5, "text": 4.0})
+    for _ in range(200):
+        docs = tuple(
+            tuple(tuple(rng.choice(vocab) for _ in range(rng.randint(0, 9))) for _ in FIELDS)
+            for _ in range(rng.randint(1, 6))
+        )
+        expected: dict[str, list[tuple[int, float]]] = {}
+        for k, doc in enumerate(docs):
+            for term, f in scorer.frequencies(doc).items():
+                expected.setdefault(term, []).append((k, f))
+        table = scorer.table(docs)
+        assert table == expected
+        assert scorer.table((*docs,)) is table  # an equal tuple, not the same one

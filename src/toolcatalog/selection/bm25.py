@@ -437,39 +437,45 @@ class BM25FIndex:
 
 class FieldScorer:
     """BM25F for a few small documents scored at query time (a pooled tool's patterns), with
-    the IDF of a larger index. Each distinct document is turned into pseudo frequencies once
-    and kept: a catalog repeats its patterns, and a request touches only its pool's."""
+    the IDF of a larger index. A document is the terms of each of `fields`, in that order
+    (no field names held beside them). Each distinct document is turned into pseudo
+    frequencies once and kept: a catalog repeats its patterns, and a request touches only its
+    pool's."""
 
     def __init__(self, fields: Mapping[str, FieldSpec], average: Mapping[str, float]) -> None:
         self.fields = dict(fields)
         self.average = {f: max(average.get(f, 1.0), 1.0) for f in fields}
-        self._cache: dict[tuple[Component, ...], dict[str, float]] = {}
+        # Per field, in order: (weight, b, average length).
+        self._specs = [(s.weight, s.b, self.average[f]) for f, s in self.fields.items()]
+        self._cache: dict[tuple[Terms, ...], dict[str, float]] = {}
+        self._tables: dict[tuple[tuple[Terms, ...], ...], dict[str, list[tuple[int, float]]]] = {}
 
-    def frequencies(self, doc: tuple[Component, ...]) -> dict[str, float]:
+    def frequencies(self, doc: tuple[Terms, ...]) -> dict[str, float]:
         """The document's saturated pseudo term frequencies (term -> tf / (K1 + tf))."""
         found = self._cache.get(doc)
         if found is not None:
             return found
-        lengths: dict[str, int] = {}
-        for name, terms in doc:
-            lengths[name] = lengths.get(name, 0) + len(terms)
         tf: dict[str, float] = {}
-        for name, terms in doc:
-            spec = self.fields[name]
-            norm = 1.0 - spec.b + spec.b * lengths[name] / self.average[name]
-            share = spec.weight / norm
+        for (weight, b, average), terms in zip(self._specs, doc, strict=True):
+            share = weight / (1.0 - b + b * len(terms) / average)
             for term in terms:
                 tf[term] = tf.get(term, 0.0) + share
         saturated = {term: saturate(f) for term, f in tf.items()}
         self._cache[doc] = saturated  # a benign race: two threads compute the same value
         return saturated
 
-    def table(self, docs: Sequence[tuple[Component, ...]]) -> dict[str, list[tuple[int, float]]]:
-        """term -> [(position in `docs`, saturated frequency)] over a few documents."""
+    def table(self, docs: tuple[tuple[Terms, ...], ...]) -> dict[str, list[tuple[int, float]]]:
+        """term -> [(position in `docs`, saturated frequency)] over a few documents (a tool's
+        patterns), kept per distinct tuple of documents: tools that share their patterns
+        (copies of one tool, a generated catalog's) share one table."""
+        found = self._tables.get(docs)
+        if found is not None:
+            return found
         out: dict[str, list[tuple[int, float]]] = {}
         for k, doc in enumerate(docs):
             for term, f in self.frequencies(doc).items():
                 out.setdefault(term, []).append((k, f))
+        self._tables[docs] = out  # a benign race, as in `frequencies`
         return out
 
     @staticmethod
@@ -478,9 +484,7 @@ class FieldScorer:
         then applied to each document's `frequencies` (or a `table` of them)."""
         return {term: weight * index.idf_of(term) for term, weight in query.items()}
 
-    def score(
-        self, doc: tuple[Component, ...], query: Mapping[str, float], index: BM25FIndex
-    ) -> float:
+    def score(self, doc: tuple[Terms, ...], query: Mapping[str, float], index: BM25FIndex) -> float:
         tf = self.frequencies(doc)
         return sum(w * tf.get(term, 0.0) for term, w in self.weigh(query, index).items())
 

@@ -80,7 +80,7 @@ OS_NAMES = frozenset({Platform.linux.value, Platform.windows.value, Platform.mac
 
 # A pattern's document: the terms of each of PATTERN_FIELDS, in that order. Held without
 # the field names (a (field, terms) pair is 56 bytes: 1.6 KiB a generated tool's six
-# patterns); `pattern_scores` pairs them again for the few tools a request scores.
+# patterns); FieldScorer reads them in that order.
 PatternDoc = tuple[Terms, ...]
 _PATTERN_FIELD_NAMES = tuple(PATTERN_FIELDS)
 # Capability names whose tools CatalogIndex.offering keeps (Stage A names a few).
@@ -609,18 +609,14 @@ class CatalogIndex:
     def pattern_scores(self, tool: int, weighted: Mapping[str, float]) -> list[float]:
         """BM25F scores of tool `tool`'s patterns for the request (`weigh`ed terms), in
         order. Each tool's patterns are tabled once (term -> saturated frequency in each
-        pattern), so a request looks each of its terms up once per tool, not per pattern."""
+        pattern; FieldScorer.table, shared by tools with the same patterns), so a request
+        looks each of its terms up once per tool, not per pattern."""
         start, end = int(self.pattern_start[tool]), int(self.pattern_start[tool + 1])
         if end - start == 1:
             return [0.0]  # a lone pattern fits its tool's relevance whatever it scores
         table = self._pattern_tables.get(tool)
         if table is None:
-            table = self._pattern_scorer.table(
-                [
-                    tuple(zip(_PATTERN_FIELD_NAMES, doc, strict=True))
-                    for doc in self.pattern_docs[start:end]
-                ]
-            )
+            table = self._pattern_scorer.table(self.pattern_docs[start:end])
             self._pattern_tables[tool] = table  # a benign race: the same value either way
         scores = [0.0] * (end - start)
         for term, weight in weighted.items():
