@@ -616,8 +616,7 @@ class CatalogIndex:
             return [0.0]  # a lone pattern fits its tool's relevance whatever it scores
         table = self._pattern_tables.get(tool)
         if table is None:
-            table = self._pattern_scorer.table(self.pattern_docs[start:end])
-            self._pattern_tables[tool] = table  # a benign race: the same value either way
+            table = self.pattern_table(tool)
         scores = [0.0] * (end - start)
         for term, weight in weighted.items():
             row = table.get(term)
@@ -625,6 +624,19 @@ class CatalogIndex:
                 for k, f in row:
                     scores[k] += weight * f
         return scores
+
+    def pattern_table(self, tool: int) -> dict[str, list[tuple[int, float]]]:
+        """Tool `tool`'s patterns tabled by term (see `pattern_scores`), made on first use
+        and kept (rulings.rule_ahead makes them ahead for smaller catalogs). A tool with one
+        pattern has none: its pattern's score is never read."""
+        table = self._pattern_tables.get(tool)
+        if table is None:
+            start, end = int(self.pattern_start[tool]), int(self.pattern_start[tool + 1])
+            if end - start == 1:
+                return {}
+            table = self._pattern_scorer.table(self.pattern_docs[start:end])
+            self._pattern_tables[tool] = table  # a benign race: the same value either way
+        return table
 
     def retrieve(self, terms: Mapping[str, float]) -> Retrieval:
         """Score every tool for the request's weighted terms (see `query_terms`).

@@ -43,6 +43,13 @@ AHEAD_MAX_TOOLS = 20_000
 # Tools ruled between two hand-overs of the GIL (~0.1-0.5 ms each): readers wait at most a
 # few milliseconds for the ruling thread.
 AHEAD_SLICE = 16
+# A catalog of at most this many tools also has each tool's patterns tabled ahead
+# (CatalogIndex.pattern_table), so no request pays a tool's first table (its patterns' term
+# frequencies, ~20 us a tool; ~20 tools a starter request pools). The starter catalog's
+# tables hold 19 KiB a tool (tracemalloc, their frequencies included; a tool with one pattern
+# has none): up to ~19 MiB here. Larger catalogs table a tool when a request first pools it
+# (tools with the same patterns share one table).
+TABLE_AHEAD_MAX_TOOLS = 1_000
 # Rulings made ahead are frozen out of the cyclic collector's reach when at least this many
 # tools were ruled (a build from nothing; see rule_beside).
 AHEAD_FREEZE_AFTER = 1_000
@@ -244,14 +251,18 @@ def rule_ahead(count: int, current: Callable[[], Rulings | None], stop: threadin
     time, letting go of the GIL between slices. `current()` gives the rulings to fill (a new
     observation replaces them: the remaining tools go into the new ones), or None once the
     index is no longer the current one; `stop` ends the work early. Returns the number of
-    tools it ruled (not those ruled before: a derived index keeps the unchanged tools')."""
+    tools it ruled (not those ruled before: a derived index keeps the unchanged tools').
+    Up to TABLE_AHEAD_MAX_TOOLS tools, each tool's patterns are tabled too."""
     ruled = 0
+    tables = count <= TABLE_AHEAD_MAX_TOOLS
     for at in range(0, count, AHEAD_SLICE):
         rulings = current()
         if rulings is None or stop.is_set():
             break
         for tool_index in range(at, min(at + AHEAD_SLICE, count)):
             ruled += rulings.rule_default(tool_index)
+            if tables:
+                rulings.index.pattern_table(tool_index)
         time.sleep(0)  # hands the GIL to a waiting reader
     return ruled
 
