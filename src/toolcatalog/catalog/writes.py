@@ -43,7 +43,6 @@ from toolcatalog.store import versions as version_store
 from toolcatalog.store.audit import AuditWrite
 from toolcatalog.store.database import Database
 from toolcatalog.store.tools import ToolRecord, ToolWrite
-from toolcatalog.store.versions import VersionWrite
 
 # A write rebuilt this many times because other writers moved the row first gives up (409).
 MAX_WRITE_ATTEMPTS = 16
@@ -169,9 +168,8 @@ async def record_history(
 ) -> None:
     """The versions and audit entries of written tools ((write, old row or None, id)), in
     the caller's transaction; `audits`: the entries when the caller built them already."""
-    await version_store.insert_versions(
-        conn,
-        [VersionWrite(tid, w.revision, w.definition, actor.name, action) for w, _, tid in writes],
+    await version_store.insert_current_versions(
+        conn, [tid for _, _, tid in writes], actor.name, action
     )
     if audits is None:
         audits = [audit_entry(actor, action, w, old) for w, old, _ in writes]

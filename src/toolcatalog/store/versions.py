@@ -3,20 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from toolcatalog.model.history import VersionRecord, VersionSummary
-
-
-@dataclass(frozen=True, slots=True)
-class VersionWrite:
-    tool_id: int
-    revision: int
-    definition: dict[str, Any]
-    actor: str
-    action: str
-    comment: str | None = None
 
 
 def row_to_version(row: Any) -> VersionRecord:
@@ -30,16 +19,22 @@ def row_to_version(row: Any) -> VersionRecord:
     )
 
 
-async def insert_versions(conn: Any, writes: Sequence[VersionWrite]) -> None:
-    if not writes:
+async def insert_current_versions(
+    conn: Any, tool_ids: Sequence[int], actor: str, action: str
+) -> None:
+    """Each of these tools' rows, as just written in the caller's transaction, as its version.
+    The stored definition is copied as it is (no JSON sent, parsed or compressed again):
+    100,000 generated tools' versions took ~12 s of PostgreSQL's CPU as a COPY of the
+    documents (load ~8), the most of any table after `tools` itself."""
+    if not tool_ids:
         return
-    await conn.copy_records_to_table(
-        "tool_versions",
-        schema_name="tool_catalog",
-        columns=["tool_id", "revision", "definition", "actor", "action", "comment"],
-        records=[
-            (w.tool_id, w.revision, w.definition, w.actor, w.action, w.comment) for w in writes
-        ],
+    await conn.execute(
+        "INSERT INTO tool_versions (tool_id, revision, definition, actor, action) "
+        "SELECT id, revision, definition, $2, $3 FROM tools WHERE id = ANY($1::bigint[]) "
+        "ORDER BY id",
+        list(tool_ids),
+        actor,
+        action,
     )
 
 
