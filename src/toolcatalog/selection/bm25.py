@@ -435,16 +435,31 @@ class BM25FIndex:
         return found
 
 
+# What a FieldScorer keeps: past either bound the kept entries are dropped at once and the
+# next requests make them again, so a long run of varied selects over a large catalog holds
+# at most this many, not one per pattern (and per tool) ever scored. A tool's table is ~12
+# KiB, a document's frequencies ~2 KiB (the starter catalog's, tracemalloc).
+FIELD_SCORER_DOCUMENTS = 8_192
+FIELD_SCORER_TABLES = 2_048
+
+
 class FieldScorer:
     """BM25F for a few small documents scored at query time (a pooled tool's patterns), with
     the IDF of a larger index. A document is the terms of each of `fields`, in that order
     (no field names held beside them). Each distinct document is turned into pseudo
-    frequencies once and kept: a catalog repeats its patterns, and a request touches only its
-    pool's."""
+    frequencies once and kept (up to `documents`; tables up to `tables`): a catalog repeats
+    its patterns, and a request touches only its pool's."""
 
-    def __init__(self, fields: Mapping[str, FieldSpec], average: Mapping[str, float]) -> None:
+    def __init__(
+        self,
+        fields: Mapping[str, FieldSpec],
+        average: Mapping[str, float],
+        documents: int = FIELD_SCORER_DOCUMENTS,
+        tables: int = FIELD_SCORER_TABLES,
+    ) -> None:
         self.fields = dict(fields)
         self.average = {f: max(average.get(f, 1.0), 1.0) for f in fields}
+        self.limits = documents, tables
         # Per field, in order: (weight, b, average length).
         self._specs = [(s.weight, s.b, self.average[f]) for f, s in self.fields.items()]
         self._cache: dict[tuple[Terms, ...], dict[str, float]] = {}
@@ -461,6 +476,8 @@ class FieldScorer:
             for term in terms:
                 tf[term] = tf.get(term, 0.0) + share
         saturated = {term: saturate(f) for term, f in tf.items()}
+        if len(self._cache) >= self.limits[0]:
+            self._cache.clear()  # one step, safe beside other threads' gets and sets
         self._cache[doc] = saturated  # a benign race: two threads compute the same value
         return saturated
 
@@ -475,6 +492,8 @@ class FieldScorer:
         for k, doc in enumerate(docs):
             for term, f in self.frequencies(doc).items():
                 out.setdefault(term, []).append((k, f))
+        if len(self._tables) >= self.limits[1]:
+            self._tables.clear()  # as in `frequencies`
         self._tables[docs] = out  # a benign race, as in `frequencies`
         return out
 

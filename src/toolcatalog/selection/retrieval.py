@@ -85,6 +85,13 @@ PatternDoc = tuple[Terms, ...]
 _PATTERN_FIELD_NAMES = tuple(PATTERN_FIELDS)
 # Capability names whose tools CatalogIndex.offering keeps (Stage A names a few).
 MAX_OFFERING = 1024
+# Tools whose pattern tables an index keeps (`pattern_table`): past it the kept tables are
+# dropped at once and made again by the next requests, so an index's memory does not grow
+# with every tool a long run of varied selects has scored (~20 KiB a starter tool with its
+# FieldScorer documents, tracemalloc: ~2 GiB were 100,000 such tools all scored once). A
+# request tables the ~20 tools it shortlists; above TABLE_AHEAD_MAX_TOOLS, so every tool of
+# a catalog tabled ahead stays.
+TABLED_TOOLS = 2_048
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,6 +447,7 @@ class CatalogIndex:
         """What requests fill in (a benign race each: the same value either way)."""
         self._pattern_scorer = FieldScorer(PATTERN_FIELDS, self._pattern_lengths.averages())
         self._pattern_tables: dict[int, dict[str, list[tuple[int, float]]]] = {}
+        self.tabled_tools = TABLED_TOOLS
         self._offering: dict[str, list[int]] = {}
         self._worlds: dict[Platform | None, npt.NDArray[np.bool_]] = {}
         self._platform_factors: dict[tuple[frozenset[str], bool], FloatArray] = {}
@@ -635,6 +643,8 @@ class CatalogIndex:
             if end - start == 1:
                 return {}
             table = self._pattern_scorer.table(self.pattern_docs[start:end])
+            if len(self._pattern_tables) >= self.tabled_tools:
+                self._pattern_tables.clear()  # one atomic step, safe beside other threads
             self._pattern_tables[tool] = table  # a benign race: the same value either way
         return table
 
