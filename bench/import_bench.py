@@ -9,7 +9,9 @@ With `--terse`, terse tools instead (bench/terse.py: a name and a one-sentence d
 Without --database-url (or DATABASE_URL) a private embedded PostgreSQL is started in a
 temporary folder and removed afterwards; then the import's CPU is printed split between this
 process and PostgreSQL's (every process of that server), which on a shared machine says more
-than the wall time. `--baseline-src DIR` runs the same import again in a fresh process with
+than the wall time. `--statements` also prints, per statement of the import, the CPU of
+the server process that ran it (read from /proc, so a local server) and of the event loop's
+thread, and the wall time. `--baseline-src DIR` runs the same import again in a fresh process with
 the `toolcatalog` package of DIR (e.g. `git archive main | tar -x -C /tmp/base`), alternating
 `--rounds` times.
 """
@@ -26,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import psutil
@@ -118,12 +121,67 @@ def server_cpu_s(data_dir: Path | None) -> float:
     return total
 
 
+class StatementCosts:
+    """Per statement (a COPY's table, else the SQL's start): calls, the backend's CPU (from
+    /proc/PID/stat around the call, so a server on this machine), the event loop thread's
+    CPU and the wall time. Installed by wrapping asyncpg's connection methods."""
+
+    METHODS = ("copy_records_to_table", "fetch", "execute", "fetchval", "fetchrow")
+
+    def __init__(self) -> None:
+        self.costs: dict[str, list[float]] = {}
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def backend_cpu_s(self, pid: int) -> float:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        return (int(stat[11]) + int(stat[12])) / self.tick
+
+    def install(self) -> None:
+        for name in self.METHODS:
+            setattr(asyncpg.Connection, name, self._wrapped(name))
+
+    def _wrapped(self, name: str) -> Any:
+        original = getattr(asyncpg.Connection, name)
+
+        async def call(conn: asyncpg.Connection, *args: Any, **kwargs: Any) -> Any:
+            key = args[0] if name == "copy_records_to_table" else " ".join(str(args[0]).split())
+            pid = conn.get_server_pid()
+            backend, loop, wall = self.backend_cpu_s(pid), time.thread_time(), time.perf_counter()
+            try:
+                return await original(conn, *args, **kwargs)
+            finally:
+                cost = self.costs.setdefault(key[:60], [0, 0.0, 0.0, 0.0])
+                cost[0] += 1
+                cost[1] += self.backend_cpu_s(pid) - backend
+                cost[2] += time.thread_time() - loop
+                cost[3] += time.perf_counter() - wall
+
+        return call
+
+    def print(self) -> None:
+        print("  per statement: calls, backend CPU, loop CPU, wall (s)")
+        for key, (calls, backend, loop, wall) in sorted(
+            self.costs.items(), key=lambda kv: -kv[1][1]
+        ):
+            if backend + loop >= 0.01:
+                print(f"  {calls:6.0f} {backend:7.2f} {loop:7.2f} {wall:7.2f}  {key}")
+
+
 def client_cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
 
-async def run(n: int, url: str, terse: bool = False, data_dir: Path | None = None) -> None:
+async def run(
+    n: int,
+    url: str,
+    terse: bool = False,
+    data_dir: Path | None = None,
+    statements: StatementCosts | None = None,
+) -> None:
     conn = await asyncpg.connect(url)
     await migrate(conn)
     await conn.close()
@@ -135,11 +193,14 @@ async def run(n: int, url: str, terse: bool = False, data_dir: Path | None = Non
     service = ToolCatalogService(db, settings)
     t0 = time.perf_counter()
     tools = generate_terse(n) if terse else generate(n)
+    if statements is not None:
+        statements.install()
     client0, server0 = client_cpu_s(), server_cpu_s(data_dir)
     t1 = time.perf_counter()
     report = await service.import_definitions(tools, actor=Actor("bench"))
     t2 = time.perf_counter()
     client1, server1 = client_cpu_s(), server_cpu_s(data_dir)
+    costs = dict(statements.costs) if statements is not None else None
     again = await service.import_definitions(tools, actor=Actor("bench"))
     t3 = time.perf_counter()
     await db.close()
@@ -150,6 +211,9 @@ async def run(n: int, url: str, terse: bool = False, data_dir: Path | None = Non
     print(f"generate + validate models: {t1 - t0:.2f} s")
     print(f"import (one transaction):   {t2 - t1:.2f} s  -> {n / (t2 - t1):,.0f} tools/s")
     print(f"  CPU: client {client1 - client0:.2f} s, PostgreSQL {server1 - server0:.2f} s")
+    if statements is not None and costs is not None:
+        statements.costs = costs  # the import's, not the re-import's
+        statements.print()
     print(f"re-import, all unchanged:   {t3 - t2:.2f} s  ({len(again.unchanged)} unchanged)")
     print(f"peak RSS: {peak_mb:.0f} MiB")
 
@@ -158,6 +222,7 @@ def compare(args: argparse.Namespace) -> None:
     """The baseline's import and ours, alternating, each in a fresh process and server."""
     ours = Path(__file__).resolve().parent.parent / "src"
     cmd = [sys.executable, __file__, "--tools", str(args.tools), *(["--terse"] * args.terse)]
+    cmd += ["--statements"] * args.statements
     if args.database_url:
         cmd += ["--database-url", args.database_url]
     for _ in range(args.rounds):
@@ -173,17 +238,20 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--baseline-src", type=Path, help="old code's src/ to compare with")
     parser.add_argument("--rounds", type=int, default=1, help="with --baseline-src")
+    parser.add_argument("--statements", action="store_true", help="the import's cost per statement")
     args = parser.parse_args()
+    statements = StatementCosts() if args.statements else None
     if args.baseline_src:
         compare(args)
         return
     if args.database_url:
-        asyncio.run(run(args.tools, args.database_url, args.terse))
+        asyncio.run(run(args.tools, args.database_url, args.terse, None, statements))
         return
     with tempfile.TemporaryDirectory(prefix="toolcatalog-bench-") as folder:
         server = EmbeddedPostgres(Path(folder) / "pgdata", cleanup="delete")
         try:
-            asyncio.run(run(args.tools, server.start(), args.terse, Path(folder) / "pgdata"))
+            data_dir = Path(folder) / "pgdata"
+            asyncio.run(run(args.tools, server.start(), args.terse, data_dir, statements))
         finally:
             server.stop()
 
