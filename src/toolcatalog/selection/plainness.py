@@ -1,6 +1,6 @@
 """How plainly a change pattern names an action a request asks for: in its name or its
-capability's, only in its use cases, or not at all (restarting Apache is not rebooting the
-host). Read from the words, for any catalog."""
+capability's, only in its use cases or description, or not at all (restarting Apache is not
+rebooting the host). Read from the words, for any catalog."""
 
 from __future__ import annotations
 
@@ -8,10 +8,15 @@ import re
 from functools import lru_cache
 
 from toolcatalog.selection.intent import action_words
+from toolcatalog.selection.negation import affirmed
 from toolcatalog.selection.retrieval import PatternEntry
 from toolcatalog.selection.text import stem
 
 _TOKEN = re.compile(r"[a-z][a-z-]*")
+_CODE = re.compile(r"`[^`]*`")
+_CLAUSE_START = re.compile(
+    r"(?:^|[.;:,()/]|\b(?:and|or|then)\b)\s*(?:(?:and|or|then|also)\s+)?([a-z]+)\b"
+)
 # An action word of this length or more also matches longer words it begins ("flush" in
 # "flushdb", "rollback" in "rollbacks").
 MIN_STEM = 5
@@ -21,12 +26,27 @@ _IN_PASSING = frozenset({"after", "before", "since", "during", "without", "acros
 
 def plainness(entry: PatternEntry, action: str) -> int:
     """How plainly a change pattern names `action`: 2 in its name or capability, 1 only in its
-    use cases, 0 not at all (restarting Apache is not rebooting the host)."""
+    use cases or its description's prose, 0 not at all (restarting Apache is not rebooting
+    the host)."""
     if _names(f"{entry.pattern.name} {entry.capability.name}", action):
         return 2
-    if _names(" ; ".join(entry.pattern.typical_use_cases), action):
+    pattern = entry.pattern
+    if _names(" ; ".join(pattern.typical_use_cases), action):
+        return 1
+    if action_words(action) & _leading_verbs(pattern.description):
         return 1
     return 0
+
+
+@lru_cache(maxsize=4096)
+def _leading_verbs(description: str) -> frozenset[str]:
+    """The words that open a clause of a description's prose ("Restarts the unit; then
+    drains it"): where a description says what the pattern does. Only there, and only as
+    whole words: elsewhere its words name things ("the assignment group", "a page of
+    results", "POST /api/..." in a code span: the mechanism), and what it says the pattern
+    does not do is cut first (negation.affirmed)."""
+    prose = affirmed(_CODE.sub(" ; ", description)).lower()
+    return frozenset(m.group(1) for m in _CLAUSE_START.finditer(prose))
 
 
 @lru_cache(maxsize=256)
