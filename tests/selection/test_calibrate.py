@@ -11,6 +11,8 @@ import pytest
 
 from toolcatalog.config import Settings
 from toolcatalog.selection.calibrate import (
+    GENERIC_MARGIN,
+    GENERIC_PROBE_REFUSAL,
     IN_SCOPE_REFUSAL,
     NEGATIVE_QUANTILE,
     NEIGHBOUR_MARGIN,
@@ -109,6 +111,45 @@ def test_with_examples_the_threshold_holds_the_stated_false_refusal_rate() -> No
     negatives = (_negatives() @ vectors.T).max(axis=1)
     assert calibration.threshold <= np.quantile(negatives, NEGATIVE_QUANTILE) + 1e-9
     assert calibration.corroborate
+
+
+def _tight(noise: float) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """40 tools in 40 directions, a description and 3 examples each, `noise` around it."""
+    rng = np.random.default_rng(11)
+    rows = [axis + noise * rng.standard_normal(64) for axis in np.eye(64)[:40] for _ in range(4)]
+    return _unit(np.array(rows)), np.array([0, 1, 1, 1] * 40, dtype=np.int64)
+
+
+def _lead(
+    calibration_vectors: npt.NDArray[np.float32],
+    kinds: npt.NDArray[np.int64],
+    negatives: npt.NDArray[np.float32],
+) -> npt.NDArray[np.float64]:
+    """How much nearer each example is to a generic request than to another catalog text."""
+    probes = calibration_vectors[kinds == 1]
+    sims = probes @ calibration_vectors.T
+    sims[sims >= 0.9999] = -1.0
+    return ((probes @ negatives.T).max(axis=1) - sims.max(axis=1)).astype(np.float64)
+
+
+def test_examples_far_from_generic_requests_narrow_the_generic_margin_to_zero() -> None:
+    # Random generic requests are far from every example of a tight catalog: a request
+    # nearer to one of them than to the catalog is refused without a margin.
+    vectors, kinds = _tight(0.1)
+    assert calibrate(vectors, kinds, _negatives()).generic_margin == 0.0
+    # Without examples the shipped margin holds.
+    bare, bare_kinds = _catalog(examples_per_tool=0)
+    assert calibrate(bare, bare_kinds, _negatives()).generic_margin == GENERIC_MARGIN
+
+
+def test_the_generic_margin_spares_all_but_a_few_examples_up_to_the_shipped_one() -> None:
+    for noise in (0.1, 0.3, 0.6, 1.0):
+        vectors, kinds = _tight(noise)
+        negatives = np.vstack([_negatives(), vectors[kinds == 1][::7]])
+        margin = calibrate(vectors, kinds, negatives).generic_margin
+        assert 0.0 <= margin <= GENERIC_MARGIN
+        refused = np.mean(_lead(vectors, kinds, negatives) > margin)
+        assert margin == GENERIC_MARGIN or refused <= GENERIC_PROBE_REFUSAL + 1e-9
 
 
 def test_without_examples_or_owners_the_threshold_is_the_generic_requests_median() -> None:

@@ -31,8 +31,9 @@ in-scope request (without probes: MetaTool's requests rarely share words with it
 descriptions, 21 % no decision with it).
 
 Whatever the threshold, a request nearer to one of the generic requests than to any of the
-catalog's texts (by GENERIC_MARGIN) is refused: the negatives also serve as the neighbours a
-request is compared with, which refuses chit-chat a loose catalog's low threshold lets pass.
+catalog's texts (by a margin: GENERIC_MARGIN, or with examples what they allow, between 0 and
+GENERIC_MARGIN) is refused: the negatives also serve as the neighbours a request is compared
+with, which refuses chit-chat a loose catalog's low threshold lets pass.
 
 `confidence` puts a tool's best cosine on an absolute scale: 0.5 at the threshold, rising to
 1 over about 4 x CONFIDENCE_WIDTH above it; comparable across requests and catalogs.
@@ -83,6 +84,12 @@ NEIGHBOUR_MARGIN = 0.1
 # offline: 20 of 30, 1.5 %); the starter catalog's sets, with and without examples, and the
 # manual pages answer as before at 0.1.
 GENERIC_MARGIN = 0.1
+# A catalog with examples measures its own margin (_generic_margin): what its examples allow,
+# refusing at most GENERIC_PROBE_REFUSAL of them. The starter catalog's 1,236 examples are
+# nearer to the catalog than to any generic request by 0.13 or more for 99 % of them: its
+# margin is 0 ("does anyone really know what time it is?" is refused: 0.055 nearer to a
+# generic request than to timedatectl's texts).
+GENERIC_PROBE_REFUSAL = 0.01
 
 
 @cache
@@ -101,6 +108,9 @@ class Calibration:
     negative_refusal: float  # share of the generic requests it refuses
     # the embedded generic requests (unit rows), for the nearest-neighbour test
     negatives: npt.NDArray[np.float32] | None = field(default=None, compare=False, repr=False)
+    # how much nearer to a generic request than to the catalog a request may be (see
+    # GENERIC_MARGIN and _generic_margin)
+    generic_margin: float = GENERIC_MARGIN
 
     def generic_cosine(self, query: npt.NDArray[np.float32]) -> float | None:
         """The request's best cosine to a generic request (None without them)."""
@@ -111,8 +121,13 @@ class Calibration:
     def confidence(self, cosine: FloatArray, generic: float | None = None) -> FloatArray:
         """Absolute relevance (0..1) of best cosines: 0.5 at the threshold, or, for a request
         whose best cosine to a generic request is `generic`, at that less GENERIC_MARGIN
-        when higher (so a request refused as chit-chat shows no tool above 0.5)."""
-        floor = self.threshold if generic is None else max(self.threshold, generic - GENERIC_MARGIN)
+        (generic_margin) when higher (so a request refused as chit-chat shows no tool above
+        0.5)."""
+        floor = (
+            self.threshold
+            if generic is None
+            else max(self.threshold, generic - self.generic_margin)
+        )
         z = np.clip((cosine - floor) / CONFIDENCE_WIDTH, -30.0, 30.0)
         out: FloatArray = 1.0 / (1.0 + np.exp(-z))
         return out
@@ -161,6 +176,19 @@ def _neighbour_cosines(
     return best
 
 
+def _generic_margin(
+    probes: npt.NDArray[np.float32], probe_best: FloatArray, negatives: npt.NDArray[np.float32]
+) -> float:
+    """The margin of the nearest-neighbour test for a catalog with examples: the
+    (1 - GENERIC_PROBE_REFUSAL) quantile of how much nearer each example is to a generic
+    request than to another text of the catalog, kept between 0 (a request nearer to a
+    generic request than to any text of the catalog is refused) and GENERIC_MARGIN."""
+    if not len(negatives):
+        return GENERIC_MARGIN
+    lead = (probes @ negatives.T).max(axis=1) - probe_best
+    return float(np.clip(np.quantile(lead, 1.0 - GENERIC_PROBE_REFUSAL), 0.0, GENERIC_MARGIN))
+
+
 def calibrate(
     vectors: npt.NDArray[np.float32],
     kinds: npt.NDArray[np.int64],
@@ -190,6 +218,7 @@ def calibrate(
             float(np.mean(probe_best < threshold)),
             float(np.mean(negative_best < threshold)),
             negatives,
+            _generic_margin(vectors[examples], probe_best, negatives),
         )
     median = float(np.quantile(negative_best, NO_PROBES_QUANTILE))
     threshold = median

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from toolcatalog.selection.calibrate import CORROBORATION_MARGIN, GENERIC_MARGIN
+from toolcatalog.selection.calibrate import CORROBORATION_MARGIN
 from toolcatalog.selection.retrieve import Pool
 
 # With embeddings and the catalog's calibration (calibrate.py), a request is about the catalog
 # when its best cosine reaches the calibrated threshold, with lexical corroboration (below)
 # near it where the calibration asks for it, and when it is not nearer to one of the generic
-# requests than to any tool text (calibrate.GENERIC_MARGIN). Without a calibration (an engine
+# requests than to any tool text (Calibration.generic_margin). Without a calibration (an engine
 # that gives none), the constants measured on the starter catalog apply.
 # With embeddings, a request is about the catalog when the lexical test passes and some tool
 # text is at least SEMANTIC_RELEVANT close, or any is SEMANTIC_SURE close (a margin above every
@@ -78,7 +78,7 @@ def gate(pool: Pool, best_allowed_relevance: float | None) -> Verdict:
             best >= reach and relevant
         )
         generic = pool.generic_cosine
-        if generic is not None and generic > best + GENERIC_MARGIN:
+        if generic is not None and generic > best + calibration.generic_margin:
             relevant = False
     elif best is not None:
         relevant = (relevant and best >= SEMANTIC_RELEVANT) or best >= SEMANTIC_SURE
