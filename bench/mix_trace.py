@@ -89,6 +89,14 @@ def report(events: list[Any]) -> None:
     for label in ("turn", "acquire", "write_tool", "update"):
         values = [s[label] for s in steps.values() if label in s]
         print(_line({"turn": "waiting for the tool's turn"}.get(label, label), values))
+    batches = [e for e in events if e[0] == "batch"]
+    if batches:
+        sizes = [e[3][0] for e in batches]
+        print(
+            f"  write_tools batches: {len(batches)}, writes a batch p50 "
+            f"{np.percentile(sizes, 50):.0f} max {max(sizes)}"
+        )
+        print(_line("write_tools (a batch's round trip)", [e[2] - e[1] for e in batches]))
     hops = [e for e in events if e[0] == "sel" and e[3][1] is not None]
     print("  select hop:")
     print(_line("queued for a pool thread", [e[3][1] - e[1] for e in hops]))

@@ -157,6 +157,21 @@ def _wrap_entered(owner: Any, name: str, label: str) -> None:
     setattr(owner, name, wrapped)
 
 
+def _wrap_batch(store: Any) -> None:
+    """write_tools (the write queue's batches, session 11): each call, with its size."""
+    original = store.write_tools
+
+    @functools.wraps(original)
+    async def wrapped(conn: Any, items: Any, *args: Any) -> Any:
+        began = _now()
+        try:
+            return await original(conn, items, *args)
+        finally:
+            _rec("batch", began, _now(), [len(items)])
+
+    store.write_tools = wrapped
+
+
 def _wrap_thread(owner: Any, name: str, label: str) -> None:
     original = getattr(owner, name)
 
@@ -210,8 +225,12 @@ def _patch(name: str, module: Any) -> None:
         _wrap_thread(module.CatalogState, "written", "written")
     elif name == "toolcatalog.catalog.writes":
         _wrap_async(module.CatalogWrites, "_update", "update")
-        _wrap_entered(module.CatalogWrites, "_turn", "turn")
-        _wrap_async(module.tool_store, "write_tool", "write_tool")
+        if hasattr(module.CatalogWrites, "_turn"):  # before the write queue (session 11)
+            _wrap_entered(module.CatalogWrites, "_turn", "turn")
+        if hasattr(module.tool_store, "write_tool"):
+            _wrap_async(module.tool_store, "write_tool", "write_tool")
+        if hasattr(module.tool_store, "write_tools"):
+            _wrap_batch(module.tool_store)
     elif name == "toolcatalog.store.database":
         _wrap_entered(module.Database, "_acquired", "acquire")
     elif name == "toolcatalog.api.tool_writes":

@@ -227,6 +227,7 @@ async def open_runtime(
             runtime.learning.start()
         yield runtime
     finally:
+        await runtime.catalog.queue.close()  # the writes in flight and queued land first
         await runtime.telemetry.close()
         await runtime.learning.close()
         await runtime.selections.close()

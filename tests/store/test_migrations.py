@@ -183,9 +183,10 @@ async def test_upgrading_past_0007_keeps_the_tools_and_drops_the_full_text_colum
             "WHERE table_schema = 'tool_catalog' AND table_name = 'tools'"
         )
         assert {"search", "search_text"}.isdisjoint(r["column_name"] for r in columns)
-        # One write_tool, without the search text parameter.
+        # write_tool (0006, 0007) gave way to the batch's write_tools (0008).
         assert await conn.fetchval(
-            "SELECT array_agg(pronargs) FROM pg_proc WHERE proname = 'write_tool'"
-        ) == [13]
+            "SELECT array_agg(proname::text || pronargs) FROM pg_proc "
+            "WHERE proname IN ('write_tool', 'write_tools')"
+        ) == ["write_tools3"]
     finally:
         await conn.close()

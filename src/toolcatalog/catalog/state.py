@@ -390,6 +390,21 @@ class CatalogState:
             )
         return cached
 
+    def written_many(
+        self, written: Sequence[tuple[ToolRecord, CachedTool]], generation: int
+    ) -> None:
+        """Several tools as one committed batch of our own writes left them (a tool written
+        twice: its last write): served at once, in one new version."""
+        fresh: dict[str, CachedTool] = {}
+        for record, cached in written:
+            self.tools.invalidate(record.name)
+            self.tools.put(record.name, cached)
+            self._stamps.pop(record.name, None)
+            fresh[record.name] = cached
+        self.invalid.forget(list(fresh))
+        if self._version is not None:
+            self._swap(self._version.changed(fresh, (), generation, self._version.built_at))
+
     def removed(self, name: str, generation: int) -> None:
         """Our own committed purge of `name`."""
         self.tools.invalidate(name)

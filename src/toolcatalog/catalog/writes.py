@@ -6,11 +6,9 @@ commit. Imports of many tools at once are catalog/imports.py."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from toolcatalog import metrics
-from toolcatalog.catalog.changes import CHANNEL, ChangeNotice, notify_change
+from toolcatalog.catalog.changes import ChangeNotice, notify_change
 from toolcatalog.catalog.documents import (
     canonical_definition,
     diff_documents,
@@ -27,8 +25,9 @@ from toolcatalog.catalog.documents import (
 )
 from toolcatalog.catalog.environments import store_environment
 from toolcatalog.catalog.state import CatalogState
-from toolcatalog.catalog.version import entry_of, tool_terms
+from toolcatalog.catalog.version import tool_terms
 from toolcatalog.catalog.views import CachedTool
+from toolcatalog.catalog.write_queue import Planned, ToolWriteQueue
 from toolcatalog.errors import Conflict, InvalidDefinition, NotFound, PreconditionFailed, Problem
 from toolcatalog.formats.problems import (
     nesting_problems,
@@ -43,15 +42,6 @@ from toolcatalog.store import versions as version_store
 from toolcatalog.store.audit import AuditWrite
 from toolcatalog.store.database import Database
 from toolcatalog.store.tools import ToolRecord, ToolWrite
-
-# A write rebuilt this many times because other writers moved the row first gives up (409).
-MAX_WRITE_ATTEMPTS = 16
-# A write to a tool whose definition is at most this long is planned (validated, encoded, its
-# search lexemes made) on the event loop, not in a thread: ~1-1.6 ms of CPU for a starter
-# tool of 4 KB (~3 ms for the largest, 10.7 KB). Under load a thread hop costs a whole turn
-# of the loop (~10 ms at 64 connections, far more on a busy machine) and the GIL is one: the
-# hop made the write wait much longer than the work it moved made anyone else wait.
-INLINE_PLAN_BYTES = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +108,10 @@ def _planned(
     if_match: str | None,
     actor: Actor,
     action: str,
-) -> tuple[ToolWrite, AuditWrite, tuple[str | None, ...]] | None:
+) -> Planned | None:
     """The write of `build(old)`, its audit entry and the new tool's search lexemes
-    (version.tool_terms), or None when nothing changes: all of a write's CPU work, in one
-    hop when it runs beside the loop. Raises PreconditionFailed (a stale `if_match`) or
+    (version.tool_terms), or None when nothing changes: all of a write's CPU work, beside
+    the loop when the write queue plans there. Raises PreconditionFailed (a stale `if_match`) or
     InvalidDefinition."""
     check_if_match(old, if_match)
     tool = build(old)
@@ -136,12 +126,6 @@ def _planned(
     rev = old.revision + 1
     write = ToolWrite(tool, definition, rev, make_etag(definition, rev))
     return write, audit_entry(actor, action, write, old), tool_terms(tool)
-
-
-@dataclass(slots=True)
-class _Turn:
-    lock: asyncio.Lock
-    users: int = 0
 
 
 def audit_entry(actor: Actor, action: str, write: ToolWrite, old: ToolRecord | None) -> AuditWrite:
@@ -185,7 +169,7 @@ class CatalogWrites:
         self.state = state
         self.instance_id = instance_id
         self.reloads: deque[dict[str, Any]] = deque(maxlen=100)
-        self._turns: dict[str, _Turn] = {}
+        self.queue = ToolWriteQueue(db, state, instance_id=instance_id)
 
     async def create_tool(self, tool: Tool, *, actor: Actor = Actor()) -> CachedTool:
         async with self.db.transaction("create_tool") as conn:
@@ -317,78 +301,18 @@ class CatalogWrites:
         action: str,
     ) -> CachedTool:
         """The one read-modify-write: check `if_match` against the current row, build the
-        new definition from it, and write it with its version, audit entry, generation and
-        change notice in one statement (store write_tool: one round trip) that applies only
-        if the row has not moved meanwhile. When it has, the change is built again on the
-        row the statement gave back: concurrent writers without If-Match never lose each
-        other's changes and never see a 412 they did not ask for, and a stale If-Match is a
-        412. An unchanged result writes nothing.
+        new definition from it, and write it with its version and audit entry, in a batch
+        with this process's other queued writes (write_queue.py: one round trip, the
+        generation and the change notice once for the batch), provided the row has not moved
+        meanwhile. When it has, the change is built again on the current row: concurrent
+        writers without If-Match never lose each other's changes and never see a 412 they
+        did not ask for, and a stale If-Match is a 412. An unchanged result writes
+        nothing."""
 
-        The row is the one this process holds in memory when it holds the tool (no round
-        trip to read it): a write planned on a held row that another replica has since
-        changed is refused by the statement and planned again on the row it gives back, and
-        a refusal (412, 422) or a no-op decided on a held row is decided again on the row
-        read from the database. Writes to one tool from this process take turns
-        (`_turn`), so they never race each other into planning again. Under load each
-        await is a turn of the whole event loop (a loop answering 64 connections:
-        ~10 ms), so a patch of a held tool is now one round trip (planned on the loop
-        below INLINE_PLAN_BYTES), where it was a read, two thread hops and a write, and a
-        retry each time two writers met."""
-        async with self._turn(name), self.db.statement(f"{action}_tool") as conn:
-            held = self.state.held_record(name)
-            old = held[0] if held is not None else await require_tool(conn, name)
-            for _ in range(MAX_WRITE_ATTEMPTS):
-                try:
-                    args = (name, old, build, if_match, actor, action)
-                    if held is not None and len(held[1].body) <= INLINE_PLAN_BYTES:
-                        planned = _planned(*args)
-                    else:
-                        planned = await asyncio.to_thread(_planned, *args)
-                except (PreconditionFailed, InvalidDefinition):
-                    if held is None:
-                        raise
-                    planned = None
-                if planned is None:
-                    if held is None:
-                        return self.state.written(old)
-                    held = None  # decided on the held row: decide again on the stored one
-                    old = await require_tool(conn, name)
-                    continue
-                write, audit, terms = planned
-                notice = ChangeNotice(self.instance_id, 0, (name,)).payload()
-                done = await tool_store.write_tool(
-                    conn, write, old.revision, audit, CHANNEL, notice
-                )
-                if done.record is None:
-                    raise NotFound(f"no tool named {name!r}")
-                if done.outcome == "written":
-                    # The tool was validated in full when planned: only encoded here.
-                    cached = entry_of(done.record, write.tool, terms)
-                    return self.state.written(done.record, done.generation, cached)
-                held = None
-                old = done.record  # moved on meanwhile: build the change again on it
-        raise Conflict(
-            f"tool {name!r} changed {MAX_WRITE_ATTEMPTS} times while this change was being "
-            "applied; try again"
-        )
+        def plan(old: ToolRecord) -> Planned | None:
+            return _planned(name, old, build, if_match, actor, action)
 
-    @contextlib.asynccontextmanager
-    async def _turn(self, name: str) -> AsyncIterator[None]:
-        """One write at a time to `name` in this process: concurrent writers of one tool
-        queue here instead of each planning on the same row, all but one being refused by
-        the statement, and planning again (at 64 connections patching 8 tools, 94 of 249
-        plans were such retries)."""
-        turn = self._turns.get(name)
-        if turn is None:
-            turn = self._turns[name] = _Turn(asyncio.Lock())
-        turn.users += 1
-        try:
-            async with turn.lock:
-                yield
-        finally:
-            turn.users -= 1
-            if not turn.users:
-                del self._turns[name]
+        return await self.queue.write(name, plan, operation=action)
 
     async def put_environment(
         self, name: str, rules: EnvironmentRules, *, actor: Actor = Actor()

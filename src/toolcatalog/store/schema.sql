@@ -301,4 +301,4 @@ CREATE TRIGGER tools_touch_updated_at BEFORE UPDATE ON tool_catalog.tools FOR EA
 
 -- function tool_catalog.touch_updated_at() returns trigger
 
--- function tool_catalog.write_tool() returns TABLE(outcome text, id bigint, revision integer, etag text, definition jsonb, created_at timestamp with time zone, updated_at timestamp with time zone, generation bigint)
+-- function tool_catalog.write_tools() returns TABLE(ord integer, outcome text, id bigint, revision integer, etag text, definition jsonb, created_at timestamp with time zone, updated_at timestamp with time zone, generation bigint, error_state text, error_constraint text, error_message text)

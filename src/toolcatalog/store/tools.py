@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 import orjson
 
 from toolcatalog.model.tool import Pattern, Tool
@@ -293,66 +294,103 @@ async def fetch_generation(conn: Any) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchedWrite:
+    """One write of a `write_tools` batch: `write` applies if the row is still at
+    `expected_revision`, with `audit` as its audit entry."""
+
+    write: ToolWrite
+    expected_revision: int
+    audit: AuditWrite
+
+
+@dataclass(frozen=True, slots=True)
 class WriteOutcome:
-    """What write_tool did: `written` (record is the new row, generation the catalog's),
-    `moved` (the row is past the expected revision: record is the current row, nothing
-    written) or `missing` (no such tool, record None)."""
+    """What write_tools did with one write: `written` (record is the new row), `moved` (the
+    row is past the expected revision: record is the current row, nothing written),
+    `missing` (no such tool), `skipped` (an earlier write of the same tool in the batch did
+    not land: nothing written) or `failed` (the database refused it: `error`)."""
 
     outcome: str
     record: ToolRecord | None
+    error: asyncpg.PostgresError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    """Each write's outcome, in order, and the catalog generation of the batch (None when
+    nothing was written)."""
+
+    outcomes: list[WriteOutcome]
     generation: int | None
 
 
-async def write_tool(
-    conn: Any,
-    write: ToolWrite,
-    expected_revision: int,
-    audit: AuditWrite,
-    channel: str,
-    notice: dict[str, Any],
-) -> WriteOutcome:
-    """Update one tool in one round trip (migrations 0006 and 0007, `write_tool`): row,
-    capabilities, patterns, version, `audit`, the generation and the `notice` (its generation
-    filled in) on `channel`, all or nothing, provided the row is still at
-    `expected_revision`. Run it as its own transaction (Database.statement)."""
-    tool = write.tool
-    capabilities = [
-        {"name": c.name, "description": c.description, "position": pos}
-        for pos, c in enumerate(tool.capabilities)
-    ]
-    patterns = [
-        {
-            "capability": c.name,
-            **dict(zip(_PATTERN_COLUMNS[2:], _pattern_values(p, pos), strict=True)),
-        }
-        for c in tool.capabilities
-        for pos, p in enumerate(c.patterns)
-    ]
-    row = await conn.fetchrow(
-        "SELECT * FROM write_tool($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        tool.name,
-        expected_revision,
-        write.definition,
-        write.etag,
-        capabilities,
-        patterns,
-        audit.actor,
-        audit.action,
-        audit.diff,
-        audit.request_id,
-        audit.client_address,
+def _write_document(item: BatchedWrite) -> dict[str, Any]:
+    write, tool, audit = item.write, item.write.tool, item.audit
+    return {
+        "name": tool.name,
+        "expected_revision": item.expected_revision,
+        "definition": write.definition,
+        "etag": write.etag,
+        "capabilities": [
+            {"name": c.name, "description": c.description, "position": pos}
+            for pos, c in enumerate(tool.capabilities)
+        ],
+        "patterns": [
+            {
+                "capability": c.name,
+                **dict(zip(_PATTERN_COLUMNS[2:], _pattern_values(p, pos), strict=True)),
+            }
+            for c in tool.capabilities
+            for pos, p in enumerate(c.patterns)
+        ],
+        "actor": audit.actor,
+        "action": audit.action,
+        "diff": audit.diff,
+        "request_id": audit.request_id,
+        "client_address": audit.client_address,
+    }
+
+
+async def write_tools(
+    conn: Any, items: Sequence[BatchedWrite], channel: str, notice: dict[str, Any]
+) -> BatchOutcome:
+    """Apply `items` in order in one round trip and one transaction (migration 0008,
+    `write_tools`): each write (row, capabilities, patterns, version, audit entry) lands
+    whole or not at all, provided its row is still at its expected revision; a write the
+    database refuses fails alone. The generation is bumped once for the batch and `notice`
+    (its generation and names filled in) sent on `channel` when anything landed. Run it as
+    its own transaction (Database.statement)."""
+    rows = await conn.fetch(
+        "SELECT * FROM write_tools($1, $2, $3)",
+        [_write_document(item) for item in items],
         channel,
         notice,
     )
-    if row["outcome"] == "missing":
-        return WriteOutcome("missing", None, None)
-    record = ToolRecord(
-        id=row["id"],
-        name=tool.name,
-        revision=row["revision"],
-        etag=row["etag"],
-        definition=row["definition"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
-    return WriteOutcome(row["outcome"], record, row["generation"])
+    outcomes: list[WriteOutcome] = []
+    generation: int | None = None
+    for row in rows:
+        if row["ord"] == 0:
+            generation = row["generation"]
+            continue
+        item = items[row["ord"] - 1]
+        outcome = row["outcome"]
+        record: ToolRecord | None = None
+        if outcome in ("written", "moved"):
+            record = ToolRecord(
+                row["id"], item.write.tool.name, row["revision"], row["etag"],
+                row["definition"], row["created_at"], row["updated_at"],
+            )  # fmt: skip
+        error = None
+        if outcome == "failed":
+            error = refusal(row["error_state"], row["error_constraint"], row["error_message"])
+        outcomes.append(WriteOutcome(outcome, record, error))
+    return BatchOutcome(outcomes, generation)
+
+
+def refusal(sqlstate: str, constraint: str | None, message: str) -> asyncpg.PostgresError:
+    """The asyncpg exception PostgreSQL's error `sqlstate` would have raised, for an error a
+    function caught and returned (store/errors.translate maps it as any other)."""
+    lookup = type(asyncpg.PostgresError).get_message_class_for_sqlstate  # type: ignore[attr-defined]
+    error: asyncpg.PostgresError = lookup(sqlstate)(message)
+    error.constraint_name = constraint
+    return error

@@ -1,6 +1,8 @@
-"""write_tool (migration 0006): one tool's whole update in one statement. It writes what the
-multi-statement path wrote (row, capabilities, patterns, version, audit, generation, notice),
-refuses a row that moved past the expected revision, and writes nothing when it fails."""
+"""write_tools (migration 0008): a batch of tool updates in one statement. Each write stores
+what the multi-statement path wrote (row, capabilities, patterns, version, audit), a row that
+moved past the expected revision is refused and given back, a write the database refuses fails
+alone with nothing of it written, the tool's later writes of the batch are skipped, and the
+generation and the notice come once for the batch, only when something landed."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ import asyncio
 from typing import Any
 
 import asyncpg
-import pytest
 
 from builders import make_tool, tool_doc
 from toolcatalog.catalog.changes import CHANNEL, ChangeNotice
@@ -17,7 +18,7 @@ from toolcatalog.model.tool import Tool
 from toolcatalog.store import tools as tool_store
 from toolcatalog.store.audit import AuditWrite
 from toolcatalog.store.database import SERVER_SETTINGS, init_connection
-from toolcatalog.store.tools import ToolWrite, WriteOutcome
+from toolcatalog.store.tools import BatchedWrite, BatchOutcome, ToolWrite, WriteOutcome
 
 HEARING_S = 30.0
 # A pattern with estimates as expressions, inputs and environments: every derived column.
@@ -79,12 +80,22 @@ async def _insert(conn: Any, tool: Tool) -> int:
     return (await tool_store.insert_tools(conn, [_write(tool, 1)]))[tool.name]
 
 
-async def _call(conn: Any, tool: Tool, expected: int) -> WriteOutcome:
+def _item(tool: Tool, expected: int, *, platform: str | None = None) -> BatchedWrite:
     audit = AuditWrite("tester", "update", tool.name, expected, expected + 1, [], "req-1", None)
-    notice = ChangeNotice("test-origin", 0, (tool.name,)).payload()
-    return await tool_store.write_tool(
-        conn, _write(tool, expected + 1), expected, audit, CHANNEL, notice
-    )
+    write = _write(tool, expected + 1)
+    if platform is not None:  # bypassing the model: a value the table's CHECK refuses
+        write.definition["platform"] = platform
+    return BatchedWrite(write, expected, audit)
+
+
+async def _batch(conn: Any, *items: BatchedWrite) -> BatchOutcome:
+    notice = ChangeNotice("test-origin", 0, ()).payload()
+    return await tool_store.write_tools(conn, items, CHANNEL, notice)
+
+
+async def _call(conn: Any, tool: Tool, expected: int) -> tuple[WriteOutcome, int | None]:
+    done = await _batch(conn, _item(tool, expected))
+    return done.outcomes[0], done.generation
 
 
 async def _patterns(conn: Any, tool_id: int) -> list[tuple[Any, ...]]:
@@ -112,12 +123,15 @@ async def test_a_write_stores_the_same_structure_as_an_insert_with_its_history(
     before = await _counts(conn, tool_id)
     changed = Tool.model_validate(tool_doc("alpha_tool", description="Changed.", **RICH))
 
-    done = await _call(conn, changed, 1)
+    done, generation = await _call(conn, changed, 1)
 
     assert done.outcome == "written"
     assert done.record is not None
     assert (done.record.revision, done.record.definition) == (2, canonical_definition(changed))
-    assert done.generation == before[2] + 1
+    stored = await tool_store.fetch_tool(conn, "alpha_tool")
+    assert stored is not None
+    assert stored.definition == canonical_definition(changed)
+    assert generation == before[2] + 1
     assert await _counts(conn, tool_id) == (before[0] + 1, before[1] + 1, before[2] + 1)
     # The same tool inserted by the bulk path (COPY) has the same capability/pattern rows.
     twin_id = await _insert(conn, Tool.model_validate(tool_doc("twin_tool", **RICH)))
@@ -140,22 +154,91 @@ async def test_a_row_that_moved_is_refused_and_given_back_with_nothing_written(
     await _call(conn, make_tool("alpha_tool", description="First."), 1)
     before = await _counts(conn, tool_id)
 
-    stale = await _call(conn, make_tool("alpha_tool", description="Second."), 1)
+    stale, generation = await _call(conn, make_tool("alpha_tool", description="Second."), 1)
 
     assert stale.outcome == "moved"
     assert stale.record is not None
     assert stale.record.revision == 2
     assert stale.record.definition["description"] == "First."
-    assert stale.generation is None
+    assert generation is None
     assert await _counts(conn, tool_id) == before
 
 
 async def test_a_missing_tool_is_said_so(conn: Any) -> None:
-    done = await _call(conn, make_tool("nobody_tool"), 1)
-    assert (done.outcome, done.record) == ("missing", None)
+    done, generation = await _call(conn, make_tool("nobody_tool"), 1)
+    assert (done.outcome, done.record, generation) == ("missing", None, None)
 
 
-async def test_a_committed_write_is_heard_and_a_refused_one_writes_and_tells_nothing(
+async def test_successive_revisions_of_several_tools_land_in_one_batch_each_audited(
+    conn: Any,
+) -> None:
+    alpha = await _insert(conn, make_tool("alpha_tool"))
+    beta = await _insert(conn, make_tool("beta_tool"))
+    before = await _counts(conn, alpha)
+
+    done = await _batch(
+        conn,
+        _item(make_tool("alpha_tool", description="Two."), 1),
+        _item(make_tool("beta_tool", description="Beta two."), 1),
+        _item(make_tool("alpha_tool", description="Three."), 2),
+    )
+
+    assert [(o.outcome, o.record.revision if o.record else None) for o in done.outcomes] == [
+        ("written", 2),
+        ("written", 2),
+        ("written", 3),
+    ]
+    assert done.generation == before[2] + 1  # once for the batch
+    versions = await conn.fetch(
+        "SELECT revision, definition->>'description' AS d FROM tool_versions "
+        "WHERE tool_id = $1 ORDER BY revision",
+        alpha,
+    )
+    assert [(v["revision"], v["d"]) for v in versions][-2:] == [(2, "Two."), (3, "Three.")]
+    audit = await conn.fetch(
+        "SELECT tool_name, revision_before, revision_after FROM tool_audit_log "
+        "WHERE actor = 'tester' ORDER BY id"
+    )
+    assert [tuple(a) for a in audit] == [
+        ("alpha_tool", 1, 2),
+        ("beta_tool", 1, 2),
+        ("alpha_tool", 2, 3),
+    ]
+    beta_row = await tool_store.fetch_tool(conn, "beta_tool")
+    assert beta_row is not None
+    assert (beta_row.id, beta_row.revision) == (beta, 2)
+
+
+async def test_a_refused_write_fails_alone_and_the_tools_later_writes_are_skipped(
+    conn: Any,
+) -> None:
+    alpha = await _insert(conn, make_tool("alpha_tool"))
+    await _insert(conn, make_tool("beta_tool"))
+    before = await _counts(conn, alpha)
+
+    done = await _batch(
+        conn,
+        _item(make_tool("alpha_tool", description="Refused."), 1, platform="amiga"),
+        _item(make_tool("beta_tool", description="Lands."), 1),
+        _item(make_tool("alpha_tool", description="After the refused one."), 2),
+    )
+
+    refused, landed, skipped = done.outcomes
+    assert refused.outcome == "failed"
+    assert isinstance(refused.error, asyncpg.CheckViolationError)
+    assert refused.error.constraint_name == "tools_platform_check"
+    assert (landed.outcome, skipped.outcome) == ("written", "skipped")
+    # Nothing of the refused write, nor of the write planned on it; the other landed.
+    alpha_row = await tool_store.fetch_tool(conn, "alpha_tool")
+    assert alpha_row is not None
+    assert alpha_row.revision == 1
+    assert await _counts(conn, alpha) == (before[0], before[1] + 1, before[2] + 1)
+    assert await conn.fetchval(
+        "SELECT count(*) FROM tool_capabilities WHERE tool_id = $1", alpha
+    ) == len(make_tool("alpha_tool").capabilities)
+
+
+async def test_a_committed_batch_is_heard_once_and_a_batch_that_wrote_nothing_tells_nothing(
     fresh_db_url: str,
 ) -> None:
     writer = await asyncpg.connect(fresh_db_url, server_settings=SERVER_SETTINGS)
@@ -167,24 +250,29 @@ async def test_a_committed_write_is_heard_and_a_refused_one_writes_and_tells_not
             CHANNEL, lambda *args: heard.put_nowait(ChangeNotice.decode(args[-1]))
         )
         tool_id = await _insert(writer, make_tool("alpha_tool"))
+        await _insert(writer, make_tool("beta_tool"))
         before = await _counts(writer, tool_id)
-        # Bypassing the model: a platform the table's CHECK refuses, after the row lock.
-        bad = make_tool("alpha_tool").model_copy(update={"description": "Refused."})
-        refused = _write(bad, 2)
-        refused.definition["platform"] = "amiga"
-        audit = AuditWrite("tester", "update", "alpha_tool", 1, 2, [], None, None)
-        payload = ChangeNotice("test-origin", 0, ("alpha_tool",)).payload()
-        with pytest.raises(asyncpg.CheckViolationError):
-            await tool_store.write_tool(writer, refused, 1, audit, CHANNEL, payload)
+        nothing = await _batch(
+            writer,
+            _item(make_tool("alpha_tool", description="Refused."), 1, platform="amiga"),
+            _item(make_tool("beta_tool", description="Stale."), 7),
+        )
+        assert [o.outcome for o in nothing.outcomes] == ["failed", "moved"]
+        assert nothing.generation is None
         assert await _counts(writer, tool_id) == before
-        assert await writer.fetchval("SELECT revision FROM tools WHERE id = $1", tool_id) == 1
 
-        done = await _call(writer, make_tool("alpha_tool", description="Heard."), 1)
+        done = await _batch(
+            writer,
+            _item(make_tool("alpha_tool", description="Heard."), 1),
+            _item(make_tool("beta_tool", description="Heard too."), 1),
+            _item(make_tool("alpha_tool", description="Heard again."), 2),
+        )
 
         notice = await asyncio.wait_for(heard.get(), HEARING_S)
-        assert (notice.origin, notice.names) == ("test-origin", ("alpha_tool",))
+        assert (notice.origin, notice.names) == ("test-origin", ("alpha_tool", "beta_tool"))
         assert notice.generation == done.generation
-        assert heard.empty()  # the refused write told nobody
+        await asyncio.sleep(0.2)
+        assert heard.empty()  # one notice for the batch; none for the batch that wrote nothing
     finally:
         await writer.close()
         await listener.close()
