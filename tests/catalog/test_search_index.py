@@ -22,6 +22,7 @@ from toolcatalog.catalog.text_query import (
     search_text,
     tokens,
 )
+from toolcatalog.catalog.version import tool_terms
 from toolcatalog.model.listing import ToolFilter
 from toolcatalog.selection.loader import load_folder_snapshot
 
@@ -200,3 +201,12 @@ async def test_search_pages_follow_the_ranking_without_repeats(
         if cursor is None:
             break
     assert seen == [item.tool.name for item in whole.items]
+
+
+def test_a_writes_lexemes_made_piece_by_piece_are_the_whole_texts() -> None:
+    # A write's plan makes each piece of the text through a memo (version.tool_terms): no
+    # token spans two pieces, so the pieces' lexemes one after the other are the whole's.
+    snapshot = load_folder_snapshot(ROOT / "catalog")
+    for tool in snapshot.tools:
+        assert tool_terms(tool, remembered=True) == tool_terms(tool), tool.name
+        assert tool_terms(tool, remembered=True) == tokens(search_text(tool)), tool.name

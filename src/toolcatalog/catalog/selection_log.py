@@ -70,7 +70,9 @@ class SelectionLog:
             while self._pending:
                 batch = [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]
                 try:
-                    async with self._db.transaction("record_selections") as conn:
+                    # One COPY is one statement: its own transaction, one round trip (a
+                    # transaction around it was three, each a turn of the busy loop).
+                    async with self._db.statement("record_selections") as conn:
                         await insert_selections(conn, batch)
                 except BaseException:
                     self._pending.extendleft(reversed(batch))

@@ -149,6 +149,12 @@ def lexemes(text: str) -> dict[str, tuple[int, ...]]:
 
 def search_text(tool: Tool) -> str:
     """The text full-text search indexes: names, descriptions, capabilities, examples, tags."""
+    return "\n".join(search_parts(tool))
+
+
+def search_parts(tool: Tool) -> list[str]:
+    """The pieces of `search_text`, in order: no token spans two of them, so its `tokens`
+    are theirs, one after the other."""
     parts = [tool.name.replace("_", " "), tool.display_name or "", tool.description]
     parts += tool.tags
     for cap in tool.capabilities:
@@ -156,7 +162,7 @@ def search_text(tool: Tool) -> str:
         for pat in cap.patterns:
             parts += [pat.name.replace("_", " "), pat.description, *pat.typical_use_cases]
     parts += tool.examples
-    return "\n".join(p for p in parts if p)
+    return [p for p in parts if p]
 
 
 # The fields a search may be restricted to (model/listing.py, SEARCH_FIELDS), in the order

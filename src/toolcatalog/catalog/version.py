@@ -12,6 +12,7 @@ import bisect
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from itertools import chain
 from typing import Any
 
@@ -26,7 +27,7 @@ from toolcatalog.catalog.search_index import (
     postings_cover,
     search,
 )
-from toolcatalog.catalog.text_query import search_text, tokens
+from toolcatalog.catalog.text_query import search_parts, search_text, tokens
 from toolcatalog.catalog.views import CachedTool, summary_of
 from toolcatalog.errors import InvalidDefinition, Problem
 from toolcatalog.model.environment import EnvironmentPolicies
@@ -73,11 +74,22 @@ def held_bytes(encoded: bytes) -> bytes:
     return memoryview(encoded).tobytes()
 
 
-def tool_terms(tool: Tool) -> tuple[str | None, ...]:
+def tool_terms(tool: Tool, *, remembered: bool = False) -> tuple[str | None, ...]:
     """The tool's search lexemes (CachedTool.terms), with its models made to share their
-    fields sets with every other tool's (heap.py): what `entry_of` costs beyond encoding."""
+    fields sets with every other tool's (heap.py): what `entry_of` costs beyond encoding.
+    `remembered` (a write's plan): each piece of its text through a memo of recent pieces, so
+    a write that changes a description makes that description's lexemes only (a quarter of
+    planning a patch of a large starter tool: ~0.6 of 2.6 ms). Not for imports and whole
+    reads, which see each piece once."""
     share_fields_sets(tool)
-    return tokens(search_text(tool))
+    if not remembered:
+        return tokens(search_text(tool))
+    return tuple(chain.from_iterable(_piece_tokens(p) for p in search_parts(tool)))
+
+
+# Pieces of recently written tools' texts: a piece is short (a name, a description, a use
+# case), and a catalog's writes mostly change a few pieces of tools written before.
+_piece_tokens = lru_cache(maxsize=8192)(tokens)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

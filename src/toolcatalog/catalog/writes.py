@@ -125,7 +125,7 @@ def _planned(
         return None
     rev = old.revision + 1
     write = ToolWrite(tool, definition, rev, make_etag(definition, rev))
-    return write, audit_entry(actor, action, write, old), tool_terms(tool)
+    return write, audit_entry(actor, action, write, old), tool_terms(tool, remembered=True)
 
 
 def audit_entry(actor: Actor, action: str, write: ToolWrite, old: ToolRecord | None) -> AuditWrite:
