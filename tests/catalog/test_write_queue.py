@@ -42,12 +42,21 @@ async def _patches(conn: Any) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in rows]
 
 
-async def test_concurrent_patches_of_several_tools_land_in_one_batch_as_successive_revisions(
-    service: ToolCatalogService, conn: Any
+@pytest.fixture
+async def runtime(fresh_db_url: str, settings: Settings) -> AsyncIterator[Runtime]:
+    """Committed writes through a pool: batches of different tools go side by side."""
+    async with open_runtime(settings.model_copy(update={"database_url": fresh_db_url})) as rt:
+        yield rt
+
+
+async def test_concurrent_patches_of_a_tool_land_in_one_batch_as_successive_revisions(
+    runtime: Runtime,
 ) -> None:
+    service = runtime.catalog
     names = ["alpha_tool", "beta_tool", "gamma_tool"]
     await service.import_definitions([make_tool(n) for n in names])
-    before = await _generation(conn)
+    async with runtime.db.connection() as conn:
+        before = await _generation(conn)
 
     results = await asyncio.gather(
         *(
@@ -61,24 +70,28 @@ async def test_concurrent_patches_of_several_tools_land_in_one_batch_as_successi
         (names[i % 3], 2 + i // 3, f"team_{i}") for i in range(9)
     ]
     assert len({r.etag for r in results}) == 9
-    # All nine were queued before the first batch left: one generation for them all.
-    assert await _generation(conn) == before + 1
-    assert await _patches(conn) == [(names[i % 3], 1 + i // 3, 2 + i // 3) for i in range(9)]
-    versions = await conn.fetch(
-        "SELECT t.name, v.revision, v.definition->>'owner' AS owner FROM tool_catalog.tool_versions"
-        " v JOIN tool_catalog.tools t ON t.id = v.tool_id WHERE v.revision > 1 ORDER BY v.id"
-    )
-    assert [tuple(v) for v in versions] == [
-        (names[i % 3], 2 + i // 3, f"team_{i}") for i in range(9)
-    ]
+    async with runtime.db.connection() as conn:
+        # Each tool's first write went at once, the two queued behind it in one batch: six
+        # generations (and commit flushes) for nine writes.
+        assert await _generation(conn) == before + 6
+        patches = await _patches(conn)
+        versions = await conn.fetch(
+            "SELECT t.name, v.revision, v.definition->>'owner' AS owner FROM "
+            "tool_catalog.tool_versions v JOIN tool_catalog.tools t ON t.id = v.tool_id "
+            "WHERE v.revision > 1 ORDER BY t.name, v.revision"
+        )
+    expected = sorted((names[i % 3], 2 + i // 3, f"team_{i}") for i in range(9))
+    assert sorted(patches) == sorted((n, r - 1, r) for n, r, _ in expected)
+    assert [tuple(v) for v in versions] == expected
     for name, last in zip(names, results[6:], strict=True):
         held = await service.get_tool(name)
         assert (held.revision, held.etag, held.body) == (last.revision, last.etag, last.body)
 
 
 async def test_a_failing_patch_fails_alone_with_its_own_error_and_the_others_land(
-    service: ToolCatalogService, conn: Any
+    runtime: Runtime,
 ) -> None:
+    service = runtime.catalog
     await service.import_definitions([make_tool("alpha_tool"), make_tool("beta_tool")])
     alpha = await service.get_tool("alpha_tool")
 
@@ -86,7 +99,7 @@ async def test_a_failing_patch_fails_alone_with_its_own_error_and_the_others_lan
         service.patch_tool("alpha_tool", {"owner": "first"}),
         # Planned after the first: its ETag is no longer alpha's by then, as one at a time.
         service.patch_tool("alpha_tool", {"owner": "stale"}, if_match=alpha.etag),
-        service.patch_tool("beta_tool", {"version": "not a version"}),
+        service.patch_tool("alpha_tool", {"version": "not a version"}),
         service.patch_tool("nobody_tool", {"owner": "x"}),
         service.patch_tool("beta_tool", {"owner": "second"}),
         service.patch_tool("alpha_tool", {"tags": ["third"]}),
@@ -104,11 +117,12 @@ async def test_a_failing_patch_fails_alone_with_its_own_error_and_the_others_lan
     assert not isinstance(third, BaseException)
     assert (second.revision, second.tool.owner) == (2, "second")
     assert (third.revision, third.tool.owner, third.tool.tags) == (3, "first", ["third"])
-    assert await _patches(conn) == [
-        ("alpha_tool", 1, 2),
-        ("beta_tool", 1, 2),
-        ("alpha_tool", 2, 3),
-    ]
+    async with runtime.db.connection() as conn:
+        assert sorted(await _patches(conn)) == [
+            ("alpha_tool", 1, 2),
+            ("alpha_tool", 2, 3),
+            ("beta_tool", 1, 2),
+        ]
 
 
 async def test_a_patch_matching_the_etag_a_queued_patch_makes_is_decided_on_the_stored_row(

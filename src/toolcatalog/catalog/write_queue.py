@@ -1,21 +1,23 @@
-"""ToolWriteQueue: this process's writes to existing tools, sent to the database in batches.
+"""ToolWriteQueue: this process's writes to existing tools, each tool's queued writes sent to
+the database together.
 
-A write waits here while the batch before it is in flight, then goes with every other write
-queued meanwhile in one `write_tools` call (store/tools.py): one round trip, one transaction
-and one commit flush for the batch, each write still its own revision, audit entry, answer
-and error. Under load writes used to queue one behind the other: on their tool (a per-tool
-turn, so two writers of a tool never planned on the same row) and in PostgreSQL on the one
-generation row, which every write held through its commit's flush. Session 10's trace of the
-default mix: a patch's p90 was 178-300 ms waiting for its tool's previous write, then
-162-262 ms for its own round trip.
+A write of a tool with nothing in flight goes at once, from its caller's task. Writes of a
+tool that come while one of its batches is in flight wait for it, then go together in one
+`write_tools` call (store/tools.py) as successive revisions: one round trip, one transaction,
+one commit flush and one generation bump for them all, each write still its own revision,
+audit entry, answer and error. Session 10's trace of the default mix: a patch's p90 was
+178-300 ms waiting for its tool's previous write (they went one at a time, each a round trip
+and a flush), then 162-262 ms for its own round trip. Different tools' batches go side by
+side (one queue for every tool's writes, one batch in flight at a time, was measured and was
+slower: under load a round trip is mostly the loop's turn, and a single pipeline pays the
+turns one after the other).
 
-Writes of one tool are planned in order, each on the one before it (a batch may hold several
-revisions of a tool). A write is planned on the row this process holds, which another
-replica may have changed since: the database refuses it (`moved`) and it is planned again on
-the row it gives back, with the tool's later writes of the batch (`skipped`). A refusal (412,
-422) or a no-op is final only when decided on a row just read from the database: decided on a
-held row, or on a write of the batch not yet committed, the write waits for the next batch
-and is decided again on the stored row.
+Writes of one tool are planned in order, each on the one before it. A write is planned on the
+row this process holds, which another replica may have changed since: the database refuses it
+(`moved`) and it is planned again on the row it gives back, with the tool's later writes of
+the batch (`skipped`). A refusal (412, 422) or a no-op is final only when decided on a row just
+read from the database: decided on a held row, or on a write of the batch not yet committed,
+the write waits for the next batch and is decided again on the stored row.
 """
 
 from __future__ import annotations
@@ -86,15 +88,17 @@ class _Round:
 
 
 class ToolWriteQueue:
-    """Writes to existing tools, applied in batches (one in flight at a time), published to
+    """Writes to existing tools, applied in batches (one in flight per tool), published to
     `state` right after each batch commits."""
 
     def __init__(self, db: Database, state: CatalogState, *, instance_id: str) -> None:
         self.db = db
         self.state = state
         self.instance_id = instance_id
-        self._queue: deque[_Queued] = deque()
-        self._runner: asyncio.Task[None] | None = None
+        # Writes waiting for their tool's batch in flight, by tool; the tools with one.
+        self._waiting: dict[str, deque[_Queued]] = {}
+        self._busy: set[str] = set()
+        self._following: set[asyncio.Future[None]] = set()  # the batches of queued writes
         # Tools whose next write must be decided on the stored row (with the row when known).
         self._reread: dict[str, ToolRecord | None] = {}
 
@@ -102,42 +106,64 @@ class ToolWriteQueue:
         """Apply `plan` to tool `name`'s current row; the tool as written (or unchanged).
         Raises what `plan` raises on the stored row, NotFound, Conflict (the row moved
         MAX_WRITE_ATTEMPTS times), or the database's refusal of this write alone."""
-        done: asyncio.Future[CachedTool] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Queued(name, plan, done))
-        if self._runner is None or self._runner.done():
-            self._runner = asyncio.ensure_future(self._run(operation))
-        return await done
+        queued = _Queued(name, plan, asyncio.get_running_loop().create_future())
+        self._waiting.setdefault(name, deque()).append(queued)
+        if name not in self._busy:
+            # Nothing of this tool in flight: this write is a batch of its own, sent from its
+            # caller's task (a task of the queue's would start a turn of the loop later and
+            # wake the caller a turn after it ends: under load a turn is a request's latency).
+            self._busy.add(name)
+            await self._turn(name, operation)
+        return await queued.done
 
-    async def _run(self, operation: str) -> None:
+    async def _turn(self, name: str, operation: str) -> None:
+        """Send the writes of `name` waiting now as one batch (`name` is busy meanwhile);
+        those that come meanwhile go next, together, from a task of their own."""
         try:
-            await self._batches(operation)
+            waiting = self._waiting.get(name, deque())
+            taken = [waiting.popleft() for _ in range(min(MAX_BATCH, len(waiting)))]
+            later = await self._one_batch(taken, operation)
+            if later:  # back ahead of the writes queued meanwhile
+                self._waiting.setdefault(name, deque()).extendleft(reversed(later))
+        finally:
+            if self._waiting.get(name):
+                follow = asyncio.ensure_future(self._follow(name, operation))
+                self._following.add(follow)
+                follow.add_done_callback(self._following.discard)
+            else:
+                self._waiting.pop(name, None)
+                self._busy.discard(name)
+
+    async def _follow(self, name: str, operation: str) -> None:
+        try:
+            await self._turn(name, operation)
         except BaseException as exc:  # cancelled (the loop ends): no caller waits forever
-            for queued in self._queue:
+            for queued in self._waiting.pop(name, ()):
                 if not queued.done.done():
                     queued.done.set_exception(exc)
-            self._queue.clear()
+            self._busy.discard(name)
             raise
 
-    async def _batches(self, operation: str) -> None:
-        while self._queue:
-            taken = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
-            round_ = _Round([q for q in taken if not q.done.done()])  # callers gone: dropped
-            try:
-                async with self.db.statement(f"{operation}_tools") as conn:
-                    await self._round(conn, round_)
-            except Exception as exc:  # the statement failed as a whole: every write with it
-                round_.later.clear()
-                round_.answers += [(q, exc) for q in round_.taken]
-            # Answered once the connection is given back (a caller may use it next).
-            for queued, answer in round_.answers:
-                if queued.done.done():
-                    continue
-                if isinstance(answer, BaseException):
-                    queued.done.set_exception(answer)
-                else:
-                    queued.done.set_result(answer)
-            round_.later.sort(key=round_.taken.index)  # back in arrival order, ahead of the
-            self._queue.extendleft(reversed(round_.later))  # writes queued meanwhile
+    async def _one_batch(self, taken: list[_Queued], operation: str) -> list[_Queued]:
+        """Send `taken` as one batch; answers them, but for those to send again (returned,
+        in their order)."""
+        round_ = _Round([q for q in taken if not q.done.done()])  # callers gone: dropped
+        try:
+            async with self.db.statement(f"{operation}_tools") as conn:
+                await self._round(conn, round_)
+        except Exception as exc:  # the statement failed as a whole: every write with it
+            round_.later.clear()
+            round_.answers += [(q, exc) for q in round_.taken]
+        # Answered once the connection is given back (a caller may use it next).
+        for queued, answer in round_.answers:
+            if queued.done.done():
+                continue
+            if isinstance(answer, BaseException):
+                queued.done.set_exception(answer)
+            else:
+                queued.done.set_result(answer)
+        round_.later.sort(key=round_.taken.index)
+        return round_.later
 
     async def _round(self, conn: object, round_: _Round) -> None:
         await self._bases(conn, round_)
@@ -222,9 +248,9 @@ class ToolWriteQueue:
             round_.later.append(queued)
 
     async def close(self) -> None:
-        """Wait for the batch in flight and the writes queued behind it."""
-        if self._runner is not None:
-            await asyncio.wait({self._runner})
+        """Wait for the batches in flight and the writes queued behind them."""
+        while self._following:
+            await asyncio.wait(set(self._following))
 
 
 def _plan(round_: _Round) -> None:
