@@ -6,7 +6,8 @@ Each tool has three kinds of text: its name and description, each example (writt
 requests), and each capability with its patterns' use cases. A tool's semantic score is the
 mean over the kinds it has of the best cosine in that kind; measured on the dev and held-out
 sets this beat the single best text (0.758 vs 0.708 top-1 on dev) and the description alone.
-Its name alone is a fourth field (see NAME_WEIGHT), left out of the best single cosine.
+Its name alone is a fourth field (see NAME_WEIGHT), left out of the best single cosine; so
+are the clauses of a tool's description when it has no examples (see CLAUSE_WEIGHT).
 
 Embedding tool texts is slow next to everything else here (the starter catalog's ~1,900
 texts take about 5 s with the int8 ONNX encoder on two threads, 40 s with the numpy one), so
@@ -32,6 +33,7 @@ from toolcatalog.model.tool import Tool
 from toolcatalog.selection.bm25 import FloatArray, IntArray
 from toolcatalog.selection.byte_cache import DEFAULT_SELECT_CACHE_BYTES, ByteLRU
 from toolcatalog.selection.calibrate import Calibration, calibrate, generic_requests
+from toolcatalog.selection.clauses import clauses
 from toolcatalog.selection.cosine_scan import CosineScan
 from toolcatalog.selection.embedding_cache import EmbeddingCache, SharedVectors
 from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder, model_dir
@@ -44,7 +46,7 @@ from toolcatalog.selection.tool_fields import ToolFields
 
 log = logging.getLogger(__name__)
 
-KINDS = ("description", "example", "capability", "name")
+KINDS = ("description", "example", "capability", "name", "clause")
 # The name alone of a tool without examples ("finance tool", "pg_dump (PostgreSQL logical
 # backup)") is a field of its own: NAME_WEIGHT of its semantic score, the mean over its other
 # kinds the rest. A name says what a tool is for in few words, which a one-sentence
@@ -60,6 +62,14 @@ KINDS = ("description", "example", "capability", "name")
 # held-out went 0.867 -> 0.900.
 NAME_KIND = 3
 NAME_WEIGHT = 0.15
+# Each clause of the description of a tool without examples is a text of its own (clauses.py):
+# the description's field is (1 - CLAUSE_WEIGHT) x the whole description's cosine +
+# CLAUSE_WEIGHT x the most of it and its clauses'. Like the name, clauses take no part in the
+# best single cosine nor in the calibration. Measured with bench/multi_vector.py (session 11,
+# `metatool`): the starter catalog's names and descriptions, held-out 0.817 -> 0.867, dev
+# 0.692 -> 0.692; MetaTool 2,000 0.592 / 0.812 -> 0.591 / 0.814; weight 1 lost dev 0.658.
+CLAUSE_KIND = 4
+CLAUSE_WEIGHT = 0.5
 # A calibration is kept for a new index while under this share of its texts differ from the
 # texts it was computed on (a write changes one tool's few texts; recalibrating cost ~0.2 s
 # of CPU per write for the starter catalog, more than the rest of the index).
@@ -79,6 +89,7 @@ def tool_texts(tool: Tool) -> list[tuple[int, str]]:
         out.append((2, f"{affirmed(capability.description)} {uses}".strip()))
     if not tool.examples:
         out.append((NAME_KIND, title))
+        out += [(CLAUSE_KIND, clause) for clause in clauses(affirmed(tool.description))]
     return out
 
 
@@ -135,13 +146,24 @@ class SemanticIndex:
         # Each tool's texts are texts[_tool_start[i]:_tool_start[i + 1]] (see exact_scores).
         self._tool_start: IntArray = np.searchsorted(self.text_owners, np.arange(self.size + 1))
         self._slot_named: npt.NDArray[np.bool_] = self._slots % len(KINDS) == NAME_KIND
-        # How many kinds of text but its name each tool has (at least its description, so
-        # never 0).
+        self._slot_clause: npt.NDArray[np.bool_] = self._slots % len(KINDS) == CLAUSE_KIND
+        # How many kinds of text but its name and clauses each tool has (at least its
+        # description, so never 0).
         self._kinds = np.maximum(
-            np.bincount(self._slot_tool[~self._slot_named], minlength=self.size), 1
+            np.bincount(
+                self._slot_tool[~(self._slot_named | self._slot_clause)], minlength=self.size
+            ),
+            1,
         )
         self._per_tool_fields = ToolFields(
-            self._starts, self._slot_tool, self._slot_named, self._kinds, len(slot), NAME_WEIGHT
+            self._starts,
+            self._slot_tool,
+            self._slot_named,
+            self._kinds,
+            len(slot),
+            NAME_WEIGHT,
+            self._slot_clause,
+            CLAUSE_WEIGHT,
         )
         self._scan: CosineScan | None = None  # over one row per distinct text (see _keep)
         self._inverse: IntArray | None = None
@@ -200,7 +222,8 @@ class SemanticIndex:
                 vectors = cache.embed(encoder, self.texts, check)
                 self._keep(vectors)
             negatives = cache.embed(encoder, list(generic_requests()), lambda _count: check())
-            unnamed = self.text_kinds != NAME_KIND  # names take no part in the best cosine
+            # Names and clauses take no part in the best cosine.
+            unnamed = (self.text_kinds != NAME_KIND) & (self.text_kinds != CLAUSE_KIND)
             self.calibration = calibrate(
                 vectors[unnamed], self.text_kinds[unnamed], negatives, self.text_owners[unnamed]
             )
@@ -329,7 +352,8 @@ class SemanticIndex:
         owner = np.searchsorted(tools, slots[segments] // len(KINDS))
         firsts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
         named = slots[segments] % len(KINDS) == NAME_KIND
-        return _fields(best_in_kind, owner, named, firsts, self._kinds[tools])
+        clause = slots[segments] % len(KINDS) == CLAUSE_KIND
+        return _fields(best_in_kind, owner, named, firsts, self._kinds[tools], clause)
 
     def _per_tool(self, sims: Array) -> tuple[FloatArray, FloatArray]:
         if not self.size:
@@ -345,13 +369,26 @@ def _fields(
     named: npt.NDArray[np.bool_],
     firsts: IntArray,
     kinds: IntArray,
+    clause: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Per tool, from the best cosine of each of its (tool, kind) groups (`owner`: the group's
     tool, 0..len(kinds)-1, grouped by tool; `named`: a name group; `firsts`: each tool's first
-    group; `kinds`: each tool's groups but its name): the mean over its kinds but the name,
-    mixed with the name's cosine (NAME_WEIGHT), and the best cosine of any text but its name.
-    One function for the whole scan and for chosen tools, so both give the same bits."""
-    fields = np.bincount(owner, weights=np.where(named, 0.0, best_in_kind), minlength=len(kinds))
+    group, its description; `kinds`: each tool's groups but its name and clauses; `clause`: a
+    clause group): the mean over its kinds but the name, the description's field mixed with
+    its clauses' (CLAUSE_WEIGHT), mixed with the name's cosine (NAME_WEIGHT), and the best
+    cosine of any text but its name and clauses. Computed as tool_fields.ToolFields computes
+    the whole scan, so both give the same bits."""
+    values = best_in_kind.astype(np.float64)
+    left_out = named
+    if clause is not None and clause.any():
+        at = np.flatnonzero(clause)
+        described = firsts[owner[at]]
+        whole = values[described]
+        values[described] = (1.0 - CLAUSE_WEIGHT) * whole + CLAUSE_WEIGHT * np.maximum(
+            whole, values[at]
+        )
+        left_out = named | clause
+    fields = np.bincount(owner, weights=np.where(left_out, 0.0, values), minlength=len(kinds))
     mean: FloatArray = fields / kinds
     if named.any():
         name = np.zeros(len(kinds))
@@ -359,7 +396,7 @@ def _fields(
         has_name = np.zeros(len(kinds), dtype=bool)
         has_name[owner[named]] = True
         mean = np.where(has_name, (1.0 - NAME_WEIGHT) * mean + NAME_WEIGHT * name, mean)
-    best = np.maximum.reduceat(np.where(named, -np.inf, best_in_kind), firsts)
+    best = np.maximum.reduceat(np.where(left_out, -np.inf, best_in_kind), firsts)
     return mean, best.astype(np.float64)
 
 

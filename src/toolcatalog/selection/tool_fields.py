@@ -20,8 +20,10 @@ Vector = npt.NDArray[np.float32]
 class ToolFields:
     """Built from a SemanticIndex's layout: `starts`, the first text of each (tool, kind)
     group (texts sorted by tool, then kind); `owner`, each group's tool; `named`, whether a
-    group is a name; `kinds`, how many groups but its name each tool has (never 0); `texts`,
-    how many texts there are. Read only after construction: shared by concurrent selects."""
+    group is a name; `kinds`, how many groups but its name and clauses each tool has (never
+    0); `texts`, how many texts there are; `clause`, whether a group is the clauses of its
+    tool's description (its first group). Read only after construction: shared by concurrent
+    selects."""
 
     def __init__(
         self,
@@ -31,6 +33,8 @@ class ToolFields:
         kinds: Ints,
         texts: int,
         name_weight: float,
+        clause: npt.NDArray[np.bool_] | None = None,
+        clause_weight: float = 0.0,
     ) -> None:
         self._starts = starts
         self._single = len(starts) == texts  # one text a group: no per-group maximum to take
@@ -40,9 +44,15 @@ class ToolFields:
         self._name_owner: Ints = owner[self._named_at]
         self._has_name = np.zeros(len(kinds), dtype=bool)
         self._has_name[self._name_owner] = True
-        # (width, tools): row j holds each tool's j-th group but its name, in group order;
-        # a tool with fewer holds len(owner), the position of the padding value.
-        others = np.flatnonzero(~named)
+        # A tool's clause group mixes into its description group, its first (semantic._fields).
+        clause = np.zeros(len(owner), dtype=bool) if clause is None else clause
+        self._clause_at: Ints = np.flatnonzero(clause)
+        firsts = np.searchsorted(owner, np.arange(len(kinds)))
+        self._described: Ints = firsts[owner[self._clause_at]]
+        self._clause_weight = clause_weight
+        # (width, tools): row j holds each tool's j-th group but its name and clauses, in
+        # group order; a tool with fewer holds len(owner), the position of the padding value.
+        others = np.flatnonzero(~(named | clause))
         mine = owner[others]
         counts = np.bincount(mine, minlength=len(kinds))
         width = int(counts.max(initial=0))
@@ -52,11 +62,20 @@ class ToolFields:
 
     def __call__(self, sims: Vector) -> tuple[Floats, Floats]:
         """`sims`: every text's cosine, in text order. Per tool: the mean over its groups
-        but its name (each group's best cosine), mixed with the name's (`name_weight`); and
-        the best cosine of any text but its name."""
+        but its name and clauses (each group's best cosine; the description's mixed with its
+        clauses' by `clause_weight`), mixed with the name's (`name_weight`); and the best
+        cosine of any text but its name and clauses."""
         best_in_kind = sims if self._single else np.maximum.reduceat(sims, self._starts)
         padded = np.append(best_in_kind.astype(np.float64), 0.0)
-        groups = padded[self._columns]
+        values = padded
+        if len(self._clause_at):
+            values = padded.copy()
+            whole = values[self._described]
+            weight = self._clause_weight
+            values[self._described] = (1.0 - weight) * whole + weight * np.maximum(
+                whole, values[self._clause_at]
+            )
+        groups = values[self._columns]
         fields = np.zeros(len(self._kinds))
         for row in groups:
             fields += row

@@ -1,0 +1,57 @@
+"""A description's clauses (clauses.py) and which tools get them as texts (semantic.tool_texts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from toolcatalog.model.tool import Tool
+from toolcatalog.selection.clauses import clauses
+from toolcatalog.selection.semantic import CLAUSE_KIND, NAME_KIND, tool_texts
+
+
+def test_a_description_is_cut_at_sentences_commas_and_conjunctions() -> None:
+    text = (
+        "Stay informed with the latest financial updates, real-time insights, and analysis "
+        "on a wide range of options. Track cryptocurrencies & compare stock prices"
+    )
+    assert clauses(text) == [
+        "Stay informed with the latest financial updates",
+        "and analysis on a wide range of options",
+        "compare stock prices",
+    ]  # "real-time insights" and "Track cryptocurrencies": too short to stand alone
+
+
+def test_one_clause_is_no_clause() -> None:
+    assert clauses("Tool for searching academic papers.") == []
+    assert clauses("Search papers, fast") == []  # the second part is too short
+    assert clauses("") == []
+
+
+def _tool(**overrides: Any) -> Tool:
+    return Tool.model_validate(
+        {
+            "name": "trip_tool",
+            "description": "Book discounted hotels and flights. Plan a trip with local guides.",
+            "platform": "linux",
+            "category": "system",
+            "capabilities": [
+                {
+                    "name": "use",
+                    "description": "Use it.",
+                    "patterns": [{"name": "p", "description": "P."}],
+                }
+            ],
+            **overrides,
+        }
+    )
+
+
+def test_only_a_tool_without_examples_has_its_clauses_as_texts() -> None:
+    terse = tool_texts(_tool())
+    assert [text for kind, text in terse if kind == CLAUSE_KIND] == [
+        "Book discounted hotels",
+        "Plan a trip with local guides",
+    ]
+    assert any(kind == NAME_KIND for kind, _text in terse)
+    with_examples = tool_texts(_tool(examples=["find me a hotel in lisbon"]))
+    assert all(kind not in (CLAUSE_KIND, NAME_KIND) for kind, _text in with_examples)
