@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toolcatalog.model.limits import MAX_JSON_DEPTH, MAX_NUMBER, check_json, number_problem
+from toolcatalog.model.limits import (
+    MAX_JSON_DEPTH,
+    MAX_NUMBER,
+    _raise_first_problem,
+    _within_limits,
+    check_json,
+    number_problem,
+)
 
 
 @pytest.mark.parametrize(
@@ -56,3 +63,27 @@ json_leaves |= st.floats(allow_nan=False, allow_infinity=False)
 )
 def test_finite_shallow_json_passes_unchanged(value: Any) -> None:
     assert check_json(value) is value
+
+
+json_any = json_leaves | st.floats() | st.integers()
+
+
+@given(
+    st.recursive(
+        json_any,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+        max_leaves=30,
+    ),
+    st.integers(0, 4),
+    st.booleans(),
+)
+def test_the_quick_check_and_the_walk_that_names_the_path_agree(
+    value: Any, max_depth: int, numbers: bool
+) -> None:
+    """check_json decides the common case without paths and walks again only to name one."""
+    try:
+        _raise_first_problem(value, max_depth, numbers)
+        walk_accepts = True
+    except ValueError:
+        walk_accepts = False
+    assert _within_limits(value, max_depth, numbers) is walk_accepts

@@ -57,6 +57,13 @@ def check_json(value: Any, *, max_depth: int = MAX_JSON_DEPTH, numbers: bool = T
     `numbers`, non-finite floats and integers beyond 64 bits; raises JsonLimitError naming
     the path inside the value. Iterative, so that no depth of input can exhaust the
     interpreter's recursion limit (the recursive walks after it rely on that)."""
+    if not _within_limits(value, max_depth, numbers):  # the common case: no path built
+        _raise_first_problem(value, max_depth, numbers)
+    return value
+
+
+def _raise_first_problem(value: Any, max_depth: int, numbers: bool) -> None:
+    """Raise JsonLimitError for the first problem of `value` met by a walk that names paths."""
     stack: list[tuple[Any, str, int]] = [(value, "", 0)]
     while stack:
         item, path, depth = stack.pop()
@@ -77,4 +84,28 @@ def check_json(value: Any, *, max_depth: int = MAX_JSON_DEPTH, numbers: bool = T
         elif isinstance(item, int) and not INT64_MIN <= item <= INT64_MAX:
             problem = f"{shown(item)} does not fit in 64 bits; write it as a string"
             raise JsonLimitError(path.lstrip("."), problem)
-    return value
+
+
+def _within_limits(value: Any, max_depth: int, numbers: bool) -> bool:
+    """Whether check_json accepts `value`: the same test without the paths it names, several
+    times faster (an import of 100,000 tools checks 1.2 million small schemas). On False,
+    check_json walks again in its own order, so which problem it reports does not change."""
+    if not isinstance(value, dict | list):
+        return not numbers or _number_fits(value)
+    stack: list[tuple[dict[Any, Any] | list[Any], int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth >= max_depth:
+            return False
+        for sub in item.values() if isinstance(item, dict) else item:
+            if isinstance(sub, dict | list):
+                stack.append((sub, depth + 1))
+            elif numbers and not _number_fits(sub):
+                return False
+    return True
+
+
+def _number_fits(item: Any) -> bool:
+    if isinstance(item, float):
+        return math.isfinite(item)
+    return not isinstance(item, int) or INT64_MIN <= item <= INT64_MAX

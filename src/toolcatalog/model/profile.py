@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from toolcatalog.model.expressions import ExpressionError, parse_expression
+from toolcatalog.model.expressions import ExpressionError, evaluate_number, parse_expression
 from toolcatalog.model.limits import MAX_NUMBER, number_problem
 
 # A number, or an expression of the pattern's inputs such as "200 + 5 * N".
@@ -69,6 +71,37 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def estimate_at_defaults(label: str, text: str, defaults: dict[str, float]) -> float:
+    """The estimate expression `text` at the input defaults, which must give a number from 0
+    to MAX_NUMBER (else ValueError naming `label`): it is what a request without inputs gets,
+    and such a selection would otherwise fail. Every name of `text` must have a default."""
+    names = parse_expression(text).names
+    # Keyed by the defaults it reads, exactly (hex keeps -0.0 apart from 0.0): a catalog
+    # repeats a few estimates over thousands of patterns.
+    value, problem = _at_defaults(label, text, tuple((n, defaults[n].hex()) for n in sorted(names)))
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+@lru_cache(maxsize=4096)
+def _at_defaults(
+    label: str, text: str, key: tuple[tuple[str, str], ...]
+) -> tuple[float, str | None]:
+    """(value, None), or (nan, why it is refused): the outcome, so that a cached refusal
+    gives the same message as the first."""
+    try:
+        value = evaluate_number(text, {name: float.fromhex(h) for name, h in key})
+    except ExpressionError as exc:
+        return math.nan, f"{label}: at the declared input defaults, {exc}"
+    if number_problem(value) is not None or value < 0:
+        return math.nan, (
+            f"{label}: expression {text!r} gives {value:g} at the declared input defaults; "
+            f"an estimate must be from 0 to {MAX_NUMBER:g}"
+        )
+    return value, None
 
 
 class Profile(BaseModel):

@@ -24,8 +24,8 @@ from pydantic import (
 )
 
 from toolcatalog.model.expressions import ExpressionError, evaluate_number, parse_expression
-from toolcatalog.model.limits import MAX_NUMBER, check_json, number_problem
-from toolcatalog.model.profile import Effect, Policy, Profile
+from toolcatalog.model.limits import check_json
+from toolcatalog.model.profile import Effect, Policy, Profile, estimate_at_defaults
 
 TOOL_NAME_RE = r"^[a-z][a-z0-9_]{1,63}$"
 SNAKE_RE = r"^[a-z][a-z0-9_]{0,63}$"
@@ -153,6 +153,9 @@ def inferred_effect(policy: Any) -> Effect:
     return Effect.change
 
 
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 class Pattern(BaseModel):
     """One way of using a capability, with its profile and policy."""
 
@@ -215,7 +218,7 @@ class Pattern(BaseModel):
         if not isinstance(props, dict):
             raise ValueError("'properties' must be a mapping of input name to JSON Schema")
         for key, sub in props.items():
-            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+            if not _IDENTIFIER.match(key):
                 raise ValueError(f"input name {key!r} must be an identifier")
             if not isinstance(sub, dict):
                 raise ValueError(f"properties.{key} must be a JSON Schema object")
@@ -249,7 +252,7 @@ class Pattern(BaseModel):
                 )
             at_defaults[label] = None  # an input has no default
             if label.startswith("profile.") and names <= defaults.keys():
-                at_defaults[label] = _check_at_defaults(label, text, defaults)
+                at_defaults[label] = estimate_at_defaults(label, text, defaults)
         # Primes estimates_at_defaults (a cached_property: kept out of equality and dumps).
         self.__dict__["estimates_at_defaults"] = (
             at_defaults["profile.time_estimate_ms"],
@@ -285,22 +288,6 @@ def _value_at(value: float | str, defaults: dict[str, float]) -> float | None:
         return evaluate_number(value, defaults)
     except ExpressionError:
         return None  # an input has no default
-
-
-def _check_at_defaults(label: str, text: str, defaults: dict[str, float]) -> float:
-    """An estimate whose inputs all have defaults is what a request without inputs gets: it
-    must evaluate to a number from 0 to MAX_NUMBER, or every such selection would fail."""
-    try:
-        value = evaluate_number(text, defaults)
-    except ExpressionError as exc:
-        raise ValueError(f"{label}: at the declared input defaults, {exc}") from None
-    problem = number_problem(value) or ("it is negative" if value < 0 else None)
-    if problem is not None:
-        raise ValueError(
-            f"{label}: expression {text!r} gives {value:g} at the declared input defaults; "
-            f"an estimate must be from 0 to {MAX_NUMBER:g}"
-        )
-    return value
 
 
 class Capability(BaseModel):
