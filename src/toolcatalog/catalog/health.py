@@ -2,11 +2,13 @@
 
 A health request never waits on the database for longer than ANSWER_WITHIN_S: it starts a
 probe (one at a time, at most one per PROBE_EVERY_S) and answers with the freshest state
-known by then. A probe that gets no answer within `health_probe_timeout_s` records the
-database as unreachable at that moment, without being cancelled: it may still finish (then
-its answer is recorded) or fail on the pool's own timeouts. Before, health awaited a count of
-the tools, and a hung database (SIGSTOP) made it take 3 s typically and 8 s at most, long
-enough for a liveness probe to take every replica out at once.
+known by then. Only a process's first one, with no state to answer with, waits for the first
+probe's outcome (at most `health_probe_timeout_s`). A probe that gets no answer within
+`health_probe_timeout_s` records the database as unreachable at that moment, without being
+cancelled: it may still finish (then its answer is recorded) or fail on the pool's own
+timeouts. Before, health awaited a count of the tools, and a hung database (SIGSTOP) made
+it take 3 s typically and 8 s at most, long enough for a liveness probe to take every
+replica out at once.
 """
 
 from __future__ import annotations
@@ -46,11 +48,17 @@ class DatabaseHealth:
         self.probe_timeout_s = probe_timeout_s
         self.state: DatabaseState | None = None
         self._probe: asyncio.Task[None] | None = None
+        self._recorded = asyncio.Event()  # set once a probe has recorded an outcome
 
     async def current(self, wait_s: float = ANSWER_WITHIN_S) -> DatabaseState | None:
-        """The freshest state known after waiting at most `wait_s` for a new probe; None
-        only before the first probe has finished."""
+        """The freshest state known after waiting at most `wait_s` for a new probe. With no
+        state known yet (a process's first health request) it waits for the first probe's
+        outcome, at most `probe_timeout_s`: there is no earlier answer to give, and a count
+        left unknown (None) only because a busy machine took over ANSWER_WITHIN_S to answer
+        it would read as a missing catalog to a client checking it. None only if that probe
+        has still not recorded anything."""
         state = self.state
+        first = state is None
         if state is not None and time.monotonic() - state.checked_at < PROBE_EVERY_S:
             return state
         if self._probe is not None and not self._probe.done() and state is not None:
@@ -58,7 +66,12 @@ class DatabaseHealth:
         if self._probe is None or self._probe.done():
             self._probe = asyncio.create_task(self._run_probe(), name="health-probe")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self._probe), timeout=wait_s)
+            if first:  # the probe records an outcome within probe_timeout_s, whatever happens
+                await asyncio.wait_for(
+                    self._recorded.wait(), timeout=self.probe_timeout_s + ANSWER_WITHIN_S
+                )
+            else:
+                await asyncio.wait_for(asyncio.shield(self._probe), timeout=wait_s)
         return self.state
 
     async def _run_probe(self) -> None:
@@ -86,6 +99,7 @@ class DatabaseHealth:
         # A slow probe that finishes late does not overwrite what a newer one found.
         if self.state is None or state.checked_at >= self.state.checked_at:
             self.state = state
+        self._recorded.set()
 
     async def close(self) -> None:
         if self._probe is not None and not self._probe.done():
