@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from toolcatalog.model.tool import Tool
+from builders import make_tool
 from toolcatalog.selection.clauses import clauses
 from toolcatalog.selection.semantic import CLAUSE_KIND, NAME_KIND, tool_texts
 
@@ -27,31 +25,17 @@ def test_one_clause_is_no_clause() -> None:
     assert clauses("") == []
 
 
-def _tool(**overrides: Any) -> Tool:
-    return Tool.model_validate(
-        {
-            "name": "trip_tool",
-            "description": "Book discounted hotels and flights. Plan a trip with local guides.",
-            "platform": "linux",
-            "category": "system",
-            "capabilities": [
-                {
-                    "name": "use",
-                    "description": "Use it.",
-                    "patterns": [{"name": "p", "description": "P."}],
-                }
-            ],
-            **overrides,
-        }
-    )
+TRIP = "Book discounted hotels and flights. Plan a trip with local guides."
 
 
 def test_only_a_tool_without_examples_has_its_clauses_as_texts() -> None:
-    terse = tool_texts(_tool())
+    terse = tool_texts(make_tool("trip_tool", description=TRIP, examples=[]))
     assert [text for kind, text in terse if kind == CLAUSE_KIND] == [
         "Book discounted hotels",
         "Plan a trip with local guides",
     ]
     assert any(kind == NAME_KIND for kind, _text in terse)
-    with_examples = tool_texts(_tool(examples=["find me a hotel in lisbon"]))
+    with_examples = tool_texts(
+        make_tool("trip_tool", description=TRIP, examples=["find me a hotel in lisbon"])
+    )
     assert all(kind not in (CLAUSE_KIND, NAME_KIND) for kind, _text in with_examples)
