@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from builders import make_tool
-from toolcatalog.catalog.documents import canonical_definition, make_etag
-from toolcatalog.catalog.import_plan import plan_import
+from toolcatalog.catalog.documents import canonical_definition, digest_of_etag, make_etag
+from toolcatalog.catalog.import_plan import plan_import, prepare, stored_otherwise
 from toolcatalog.errors import InvalidDefinition
-from toolcatalog.store.tools import ToolRecord
+from toolcatalog.store.tools import ToolHead, ToolRecord
 
 
 def _stored(tool_name: str, description: str, revision: int = 3) -> ToolRecord:
@@ -56,3 +56,38 @@ def test_a_name_given_twice_is_refused_with_its_position() -> None:
     with pytest.raises(InvalidDefinition) as caught:
         plan_import([make_tool("alpha_tool"), make_tool("alpha_tool")], {})
     assert [p.path for p in caught.value.problems] == ["[1].name"]
+
+
+def test_a_stored_tool_given_without_its_definition_is_identical_by_its_etags_hash() -> None:
+    stored = _stored("beta_tool", "Same.")
+    head = ToolHead(stored.id, stored.name, stored.revision, stored.etag)
+    same = prepare([make_tool("beta_tool", description="Same.")])
+
+    assert stored_otherwise(same, {"beta_tool": head}) == []
+    assert plan_import(same, {"beta_tool": head}).unchanged == ["beta_tool"]
+
+
+def test_a_changed_tool_given_without_its_definition_is_a_caller_error() -> None:
+    stored = _stored("beta_tool", "Old.")
+    head = ToolHead(stored.id, stored.name, stored.revision, stored.etag)
+    changed = prepare([make_tool("beta_tool", description="New.")])
+
+    assert stored_otherwise(changed, {"beta_tool": head}) == ["beta_tool"]
+    with pytest.raises(ValueError, match="beta_tool"):
+        plan_import(changed, {"beta_tool": head})
+    assert plan_import(changed, {"beta_tool": stored}).updated == ["beta_tool"]
+
+
+def test_an_etag_without_a_content_hash_is_compared_by_the_definitions() -> None:
+    # A row whose ETag was not made by make_etag (written by hand, or by another tool):
+    # its hash is unknown, so the stored definition decides, as before hashes were read.
+    same = _stored("beta_tool", "Same.")
+    legacy = ToolRecord(
+        same.id, same.name, 3, '"3-legacy"', same.definition, same.created_at, same.updated_at
+    )
+    tools = prepare([make_tool("beta_tool", description="Same.")])
+
+    assert stored_otherwise(tools, {"beta_tool": legacy}) == ["beta_tool"]
+    assert plan_import(tools, {"beta_tool": legacy}).unchanged == ["beta_tool"]
+    assert digest_of_etag('"3-legacy"') is None
+    assert digest_of_etag(same.etag) == same.etag[3:-1]

@@ -64,3 +64,19 @@ async def test_an_import_without_tools_writes_nothing_and_reports_nothing(
     assert (report.created, report.updated, report.unchanged) == ([], [], [])
     assert report.generation is None
     assert [t.tool.name for t in (await service.list_tools(ToolFilter())).items] == ["alpha_tool"]
+
+
+async def test_a_reimport_compares_by_definition_where_the_stored_etag_has_no_hash(
+    service: ToolCatalogService,
+) -> None:
+    # Rows whose ETag carries no content hash of ours (edited in SQL, say) are fetched and
+    # compared by their definitions; the others by the hash alone.
+    await service.import_definitions([make_tool(n) for n in ("alpha_tool", "beta_tool")])
+    async with service.db.transaction() as conn:
+        await conn.execute("UPDATE tools SET etag = '\"1-hand-made\"'")
+
+    changed = make_tool("beta_tool", description="Changed.")
+    report = await service.import_definitions([make_tool("alpha_tool"), changed])
+
+    assert (report.unchanged, report.updated) == (["alpha_tool"], ["beta_tool"])
+    assert [v.revision for v in await service.versions("beta_tool")] == [1, 2]

@@ -26,8 +26,23 @@ def canonical_bytes(definition: dict[str, Any]) -> bytes:
 def make_etag(definition: dict[str, Any], revision: int) -> str:
     """A strong ETag: the revision plus a content hash (a rollback to old content still gets
     a new ETag, so a client holding the old one cannot overwrite the changes in between)."""
-    digest = hashlib.sha256(canonical_bytes(definition)).hexdigest()[:16]
+    return etag_of(content_digest(definition), revision)
+
+
+def content_digest(definition: dict[str, Any]) -> str:
+    """The content hash of a definition that its ETag carries (64 bits of SHA-256 of the
+    canonical bytes)."""
+    return hashlib.sha256(canonical_bytes(definition)).hexdigest()[:16]
+
+
+def etag_of(digest: str, revision: int) -> str:
     return f'"{revision}-{digest}"'
+
+
+def digest_of_etag(etag: str) -> str | None:
+    """The content hash in an ETag made by make_etag, or None for any other string."""
+    revision, dash, digest = etag.strip('"').partition("-")
+    return digest if dash and revision.isdigit() and len(digest) == 16 else None
 
 
 def diff_documents(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:

@@ -8,11 +8,17 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from toolcatalog.catalog.documents import canonical_definition, diff_documents, make_etag
+from toolcatalog.catalog.documents import (
+    canonical_definition,
+    content_digest,
+    diff_documents,
+    digest_of_etag,
+    etag_of,
+)
 from toolcatalog.errors import InvalidDefinition, Problem
 from toolcatalog.formats.upstream import pin_key, pin_of
 from toolcatalog.model.tool import Tool
-from toolcatalog.store.tools import ToolRecord, ToolWrite
+from toolcatalog.store.tools import ToolHead, ToolRecord, ToolWrite
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +64,37 @@ class ImportPlan:
             getattr(self, name).extend(getattr(other, name))
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A tool to import with its stored form and that form's content hash (the one its ETag
+    carries): the bulk of an import's planning, made beside the event loop."""
+
+    tool: Tool
+    definition: dict[str, Any]
+    digest: str
+
+
+def prepare(tools: Sequence[Tool]) -> list[Prepared]:
+    prepared = []
+    for tool in tools:
+        definition = canonical_definition(tool)
+        prepared.append(Prepared(tool, definition, content_digest(definition)))
+    return prepared
+
+
+def stored_otherwise(prepared: Sequence[Prepared], heads: Mapping[str, ToolHead]) -> list[str]:
+    """The names of the tools stored with other content than `prepared` gives them, by the
+    content hash in the stored ETag: only their definitions are needed to plan the import."""
+    return [
+        p.tool.name
+        for p in prepared
+        if (head := heads.get(p.tool.name)) is not None and digest_of_etag(head.etag) != p.digest
+    ]
+
+
 def plan_import(
-    tools: Sequence[Tool],
-    existing: Mapping[str, ToolRecord],
+    tools: Sequence[Tool] | Sequence[Prepared],
+    existing: Mapping[str, ToolRecord | ToolHead],
     *,
     overwrite: bool = True,
     accept_drift: bool | Collection[str] = False,
@@ -70,12 +104,23 @@ def plan_import(
     audit entry), so importing the same files twice changes nothing. A tool pinned to an
     upstream (see formats.upstream) is compared by its pin instead: the same upstream leaves
     it as it is (local edits stay), a changed one is drifted and left unless `accept_drift`
-    (True, or the names accepted). Raises InvalidDefinition when a name appears twice."""
-    refuse_duplicate_names(tools)
+    (True, or the names accepted). Raises InvalidDefinition when a name appears twice.
+
+    A stored tool whose ETag carries the content hash of its new definition is identical
+    (the definitions are not compared): `existing` may give such tools as a ToolHead, every
+    other stored tool as its ToolRecord (see stored_otherwise); a ToolHead of a tool that
+    differs raises ValueError."""
+    items = [t if isinstance(t, Prepared) else prepare([t])[0] for t in tools]
+    refuse_duplicate_names([p.tool for p in items])
     plan = ImportPlan()
-    for tool in tools:
-        definition = canonical_definition(tool)
+    for item in items:
+        tool, definition = item.tool, item.definition
         old = existing.get(tool.name)
+        if old is not None and digest_of_etag(old.etag) == item.digest:
+            plan.unchanged.append(tool.name)
+            continue
+        if isinstance(old, ToolHead):
+            raise ValueError(f"tool {tool.name!r} is stored otherwise; its record is needed")
         if old is not None and (drift := _pinned(tool, definition, old, accept_drift)):
             if drift.name == "":  # the same upstream as pinned
                 plan.unchanged.append(tool.name)
@@ -84,7 +129,7 @@ def plan_import(
             if not drift.accepted:
                 continue
         if old is None:
-            plan.inserts.append(ToolWrite(tool, definition, 1, make_etag(definition, 1)))
+            plan.inserts.append(ToolWrite(tool, definition, 1, etag_of(item.digest, 1)))
             plan.created.append(tool.name)
         elif old.definition == definition:
             plan.unchanged.append(tool.name)
@@ -92,7 +137,7 @@ def plan_import(
             plan.skipped.append(tool.name)
         else:
             rev = old.revision + 1
-            plan.updates.append((ToolWrite(tool, definition, rev, make_etag(definition, rev)), old))
+            plan.updates.append((ToolWrite(tool, definition, rev, etag_of(item.digest, rev)), old))
             plan.updated.append(tool.name)
     return plan
 

@@ -39,6 +39,17 @@ class ToolWrite:
     etag: str
 
 
+@dataclass(frozen=True, slots=True)
+class ToolHead:
+    """A stored tool without its definition: enough to tell, from the content hash in its
+    ETag, whether a definition is the stored one without fetching and decoding it."""
+
+    id: int
+    name: str
+    revision: int
+    etag: str
+
+
 _RECORD_COLUMNS = "id, name, revision, etag, definition, created_at, updated_at"
 
 
@@ -67,6 +78,16 @@ async def fetch_tools(
     sql = f"SELECT {_RECORD_COLUMNS} FROM tools WHERE name = ANY($1::text[]) ORDER BY name"  # noqa: S608
     rows = await conn.fetch(sql + (" FOR UPDATE" if for_update else ""), list(names))
     return {r["name"]: row_to_record(r) for r in rows}
+
+
+async def fetch_tool_heads(
+    conn: Any, names: Sequence[str], *, for_update: bool = False
+) -> dict[str, ToolHead]:
+    """The tools of `names` that exist, without their definitions (in name order, so that
+    with `for_update` the rows are locked in the order every other writer locks them)."""
+    sql = "SELECT id, name, revision, etag FROM tools WHERE name = ANY($1::text[]) ORDER BY name"
+    rows = await conn.fetch(sql + (" FOR UPDATE" if for_update else ""), list(names))
+    return {r["name"]: ToolHead(r["id"], r["name"], r["revision"], r["etag"]) for r in rows}
 
 
 # A row version's stamp: `xmin` changes with every update of the row (an edit in SQL
