@@ -130,16 +130,18 @@ def _planned(
 
 def audit_entry(actor: Actor, action: str, write: ToolWrite, old: ToolRecord | None) -> AuditWrite:
     """The audit entry of one tool's write: an import's change of an existing tool is an
-    update."""
+    update. A creation's diff (every field added) is kept by reference to the version it
+    writes (store/audit.py's `added_fields`), not as the whole document once more."""
     return AuditWrite(
         actor=actor.name,
         action=action if action != "import" or old is None else "update",
         tool_name=write.tool.name,
         revision_before=old.revision if old else None,
         revision_after=write.revision,
-        diff=diff_documents(old.definition if old else {}, write.definition),
+        diff=diff_documents(old.definition, write.definition) if old else [],
         request_id=actor.request_id,
         client_address=actor.client_address,
+        added_fields=None if old else list(write.definition),
     )
 
 
@@ -256,6 +258,7 @@ class CatalogWrites:
         async with self.db.transaction("purge_tool") as conn:
             old = await require_tool(conn, name, for_update=True)
             check_if_match(old, if_match)
+            await audit_store.materialise_added_fields(conn, name)
             await tool_store.delete_tool(conn, old.id)
             await audit_store.insert_audit(
                 conn,

@@ -70,7 +70,9 @@ CREATE TABLE tool_catalog.tool_audit_log (
     diff jsonb DEFAULT '[]'::jsonb NOT NULL,
     request_id text,
     client_address text,
+    added_fields text[],
     CONSTRAINT tool_audit_log_action_check CHECK ((action = ANY (ARRAY['create'::text, 'update'::text, 'patch'::text, 'delete'::text, 'purge'::text, 'rollback'::text, 'enable'::text, 'disable'::text, 'import'::text, 'key_create'::text, 'key_revoke'::text, 'reload'::text, 'environment'::text]))),
+    CONSTRAINT tool_audit_log_added_fields_check CHECK (((added_fields IS NULL) OR ((tool_name IS NOT NULL) AND (revision_after IS NOT NULL) AND (diff = '[]'::jsonb)))),
     CONSTRAINT tool_audit_log_pkey PRIMARY KEY (id)
 );
 CREATE INDEX tool_audit_log_actor_idx ON tool_catalog.tool_audit_log USING btree (actor);
