@@ -32,6 +32,17 @@ def test_camel_and_snake_identifiers_split_and_stay_whole() -> None:
         tokenize("NullPointerException")
     )
     assert {"long_query_time", "long", "query", "time"} <= set(tokenize("long_query_time=1"))
+    assert {"pwdlastset", "pwd", "last", "set"} <= set(tokenize("pwdLastSet"))
+    assert {"passwordlastset", "password", "last", "set"} <= set(tokenize("PasswordLastSet"))
+    assert {"getuserinfo", "user", "info"} <= set(tokenize("getUserInfo"))
+
+
+def test_acronyms_keep_their_digits_and_versions_inside_identifiers() -> None:
+    assert {"snmpv3", "snmp", "v3"} <= set(tokenize("SNMPv3"))
+    assert {"ipv6", "ip", "v6"} <= set(tokenize("IPv6"))
+    assert {"ec2instance", *tokenize("EC2 instance")} <= set(tokenize("EC2Instance"))
+    assert {"http2server", *tokenize("HTTP2 server")} <= set(tokenize("HTTP2Server"))
+    assert {"httpserver", *tokenize("HTTP server")} <= set(tokenize("HTTPServer"))
 
 
 def test_synonyms_collapse_and_stemming_joins_word_forms() -> None:

@@ -63,7 +63,12 @@ _PATHISH = re.compile(r"^(?:/|~/|\./|[a-z]:\\|\\\\)")
 # which live inside hosts, paths, versions and identifiers).
 _CHUNK = re.compile(r"[^\s\"'`()\[\]{}<>,;!?|=*&$]+")
 _SEPARATORS = re.compile(r"[/\\.:@+#~-]+")
-_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+# Pieces of a mixed-case identifier: an acronym keeps its digits ("EC2Instance": ec2, instance)
+# and its version ("SNMPv3": snmp, v3; "IPv6": ip, v6) instead of losing its last letter to the
+# next word ("SNM", "Pv").
+_CAMEL = re.compile(
+    r"[A-Z]{2,}(?=v\d)|(?<=[A-Z])v\d+|[A-Z]+\d+|[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+"
+)
 _LETTERS_THEN_DIGITS = re.compile(r"^([a-z]{2,})\d+[a-z]?$")
 _ACRONYM_PLURAL = re.compile(r"^[A-Z]{2,}s$")
 
