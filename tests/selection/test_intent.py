@@ -31,6 +31,10 @@ from toolcatalog.selection.intent import action_words, read_intent
         ("restart of the worker on batch2", "restart"),
         ("run a long SMART self-test on /dev/sdb tonight", "run"),
         ("run the nightly backup job on db2 now", "run"),
+        # A subject asked to act, not telling what it did.
+        ("can someone set the TTL of api.example.com to 60", "set"),
+        ("we need to reset her password", "reset"),
+        ("someone restart nginx on web01", "restart"),
     ],
 )
 def test_a_request_that_asks_for_an_action_is_a_change(request_text: str, action: str) -> None:
@@ -61,6 +65,10 @@ def test_a_request_that_asks_for_an_action_is_a_change(request_text: str, action
         # The dots of a host name do not end the sentence ("com about to expire").
         "is the TLS certificate on shop.example.com about to expire",
         "did the job on 10.0.2.7:8080 stop",
+        # What someone did, told with a verb whose past tense is its base form.
+        "who besides the owner can get into /shared/projects? someone set ACLs on it",
+        "I reset her password but she is still locked out",
+        "we shut down the old replica last week, is anything still connecting to it",
     ],
 )
 def test_questions_negations_dry_runs_and_plain_looks_are_reads(request_text: str) -> None:

@@ -166,6 +166,12 @@ _UNAMBIGUOUS = _words_of(
     "pkill delete uninstall reinstall drain cordon uncordon evict failover scale unblock "
     "unban decommission redeploy"
 )
+# A subject right before a verb whose past tense is its base form tells what was done ("someone
+# set ACLs on it": a report, read as a look), unless the request addresses that subject ("can
+# someone set", "please you reset"). Other verbs show their past ("someone restarted nginx").
+_SUBJECTS = _words_of("i we you someone somebody they he she")
+_PAST_AS_BASE = _words_of("set reset shut put cut")
+_ADDRESSING = _MODAL | _words_of("please pls kindly let lets let's help to need needs")
 # A word before an action that makes it a thing talked about: "the last restart", "its reboot".
 _DETERMINER = _words_of(
     "the this that these those its his her their our my your last recent previous next "
@@ -236,10 +242,21 @@ def _phrase_at(words: list[str], i: int) -> tuple[str, str] | None:
     return None
 
 
+def _reports(words: list[str], i: int, matched: str) -> bool:
+    """Whether the action phrase at `i` tells what someone did: a verb whose past tense is
+    its base form, right after its subject ("someone set ACLs on it", "I reset it but it is
+    still locked"), not addressed to them ("can someone set ...", "please, you set ...")."""
+    if i == 0 or words[i - 1] not in _SUBJECTS or matched.split()[0] not in _PAST_AS_BASE:
+        return False
+    return i < 2 or words[i - 2] not in _ADDRESSING
+
+
 def _asks_for(words: list[str], i: int, matched: str) -> bool:
     """Whether the action phrase at `i` is asked for (imperative, infinitive, "needs a"),
     rather than named in passing."""
     before = words[i - 1] if i > 0 else None
+    if _reports(words, i, matched):
+        return False
     if before is None or before in _LEAD:
         return True
     if any(w in _ASKING for w in words[max(0, i - 3) : i]):  # "take an lvm snapshot"
