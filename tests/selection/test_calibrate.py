@@ -11,7 +11,9 @@ import pytest
 
 from toolcatalog.config import Settings
 from toolcatalog.selection.calibrate import (
+    DESCRIPTION_SLACK,
     GENERIC_MARGIN,
+    GENERIC_MARGIN_FLOOR,
     GENERIC_PROBE_REFUSAL,
     IN_SCOPE_REFUSAL,
     NEGATIVE_QUANTILE,
@@ -150,6 +152,36 @@ def test_the_generic_margin_spares_all_but_a_few_examples_up_to_the_shipped_one(
         assert 0.0 <= margin <= GENERIC_MARGIN
         refused = np.mean(_lead(vectors, kinds, negatives) > margin)
         assert margin == GENERIC_MARGIN or refused <= GENERIC_PROBE_REFUSAL + 1e-9
+
+
+def test_descriptions_far_from_generic_requests_narrow_the_generic_margin_to_its_floor() -> None:
+    # A tight catalog without examples: each description is far nearer to another tool's
+    # than to any generic request, so the test may refuse what is a little nearer to one.
+    vectors, kinds = _described(spread=0.1)
+    assert calibrate(vectors, kinds, _negatives(), np.arange(40)).generic_margin == (
+        GENERIC_MARGIN_FLOOR
+    )
+
+
+def test_descriptions_as_near_to_generic_requests_as_to_each_other_keep_the_shipped_margin() -> (
+    None
+):
+    vectors, kinds = _described(spread=3.0)
+    calibration = calibrate(vectors, kinds, _negatives(), np.arange(40))
+    assert calibration.generic_margin == GENERIC_MARGIN
+    assert "generic margin 0.100" in calibration.describe()
+
+
+def test_between_the_two_the_margin_is_the_descriptions_lead_and_the_slack() -> None:
+    vectors, kinds = _described(spread=0.16)
+    negatives = _negatives()
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -1.0)
+    lead = (vectors @ negatives.T).max(axis=1) - sims.max(axis=1)
+    expected = float(np.quantile(lead, 1.0 - GENERIC_PROBE_REFUSAL)) + DESCRIPTION_SLACK
+    assert GENERIC_MARGIN_FLOOR < expected < GENERIC_MARGIN
+    margin = calibrate(vectors, kinds, negatives, np.arange(40)).generic_margin
+    assert margin == pytest.approx(expected)
 
 
 def test_without_examples_or_owners_the_threshold_is_the_generic_requests_median() -> None:
@@ -295,6 +327,8 @@ def test_a_tight_catalog_of_bare_descriptions_refuses_nearly_every_generic_reque
     assert index.calibration.probes == 0
     # The generic requests' median took half of them (and the out-of-scope requests near it).
     assert index.calibration.negative_refusal >= NEGATIVE_QUANTILE - 0.01
+    # Its descriptions are far nearer to each other than to any generic request.
+    assert index.calibration.generic_margin == GENERIC_MARGIN_FLOOR
 
 
 def test_the_calibration_keeps_the_generic_requests_and_gives_a_requests_nearest() -> None:
