@@ -6,7 +6,8 @@
 Each line: {"id", "query", "tools": [acceptable tool names], "platform": null|"linux",
 "prefer": null|"fast"|...}. top-1: the decision's tool is acceptable (a null decision counts as
 wrong); recall@5: an acceptable tool is among the first 5 distinct candidate tools; MRR: the
-mean of 1/rank of the first acceptable tool (0 when absent). A line with `"tools": []` is a
+mean of 1/rank of the first acceptable tool (0 when absent); no decision: how many of these
+requests got none (in-scope abstention). A line with `"tools": []` is a
 request no tool should take: it is scored apart, as "null ok" when the decision is null, and
 left out of the three figures. A line may also carry `"patterns": ["tool.pattern", ...]`
 (`tool.*` for any of a tool's): the decision's pattern is then scored too ("pattern right",
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     nulls = [line for line in lines if not line["tools"]]
     lines = [line for line in lines if line["tools"]]
     missing = [line["id"] for line in lines if not set(line["tools"]) & known]
-    null_ok = 0
+    null_ok = undecided = 0
     labelled = pattern_hits = 0
     for line in nulls:
         result = selector.select(_request(line))
@@ -148,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         top1 = result.decision is not None and result.decision.tool in acceptable
         rank = next((i + 1 for i, t in enumerate(tools) if t in acceptable), None)
         hits += top1
+        undecided += result.decision is None
         if line.get("patterns"):
             labelled += 1
             decided = result.decision
@@ -169,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"queries {len(lines)}  tools {size}  top-1 {hits / n:.3f}  "
         f"recall@5 {recalled / n:.3f}  MRR {reciprocal / n:.3f}"
+        + (f"  no decision {undecided}" if lines else "")
         + (f"  null ok {null_ok}/{len(nulls)}" if nulls else "")
         + (f"  pattern right {pattern_hits}/{labelled}" if labelled else "")
     )
