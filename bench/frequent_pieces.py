@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from toolcatalog.model.tool import Tool
-from toolcatalog.selection import semantic
+from toolcatalog.selection import semantic, semantic_engine
 from toolcatalog.selection.encoders import minilm, pooling
 from toolcatalog.selection.encoders.minilm import MiniLMEncoder, WordPieceTokenizer, model_dir
 
@@ -65,7 +65,7 @@ def install(share: float, floor: float) -> None:
     factors: dict[int, float] = {}
     minilm.POOLING = f"{pooling.POOLING}-frequent-{share}-{floor}"  # type: ignore[attr-defined]
     index_init = semantic.SemanticIndex.__init__
-    load: Callable[..., MiniLMEncoder] = getattr(semantic, "load_fast_encoder")  # noqa: B009
+    load: Callable[..., MiniLMEncoder] = getattr(semantic_engine, "load_fast_encoder")  # noqa: B009
 
     def init(self: semantic.SemanticIndex, tools: Sequence[Tool], *args: Any) -> None:
         index_init(self, tools, *args)
@@ -89,7 +89,7 @@ def install(share: float, floor: float) -> None:
 
     # The module's own names, replaced for this process (the engine looks both up per call).
     setattr(semantic.SemanticIndex, "__init__", init)  # noqa: B010
-    setattr(semantic, "load_fast_encoder", corrected)  # noqa: B010
+    setattr(semantic_engine, "load_fast_encoder", corrected)  # noqa: B010
 
 
 def main() -> int:

@@ -48,14 +48,11 @@ class Causes:
     def descriptions(self, index: semantic.SemanticIndex) -> Any:
         """Each tool's description vector (its first text of kind 0), per index."""
         if id(index) not in self._descriptions:
-            vectors = index._vectors()
+            assert index.vectors is not None
+            vectors, layout = index.vectors.per_text(), index.vectors.layout
+            start = layout.tool_start
             rows = [
-                int(index._tool_start[i])
-                + int(
-                    np.argmax(
-                        index.text_kinds[index._tool_start[i] : index._tool_start[i + 1]] == 0
-                    )
-                )
+                int(start[i]) + int(np.argmax(layout.kinds[start[i] : start[i + 1]] == 0))
                 for i in range(index.size)
             ]
             self._descriptions[id(index)] = vectors[rows]

@@ -34,9 +34,9 @@ from typing import Any
 import numpy as np
 
 from toolcatalog.model.tool import Tool
-from toolcatalog.selection import semantic
+from toolcatalog.selection import semantic, text_vectors
 
-PIECE_KIND = 4  # a kind after semantic.KINDS' four
+PIECE_KIND = 4  # a kind after text_vectors.KINDS' four
 SOFT_TEMPERATURE = 0.05
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+")
 _CLAUSE = re.compile(r"(?<=[.!?;,:])\s+|\s+(?:and|or|-|&)\s+")
@@ -56,7 +56,7 @@ def install(
     """Patches the semantic engine of this process: texts, calibration and per-tool scores."""
     texts_of = semantic.tool_texts
     calibrate = semantic.calibrate
-    setattr(semantic, "KINDS", (*semantic.KINDS, "piece"))  # noqa: B010
+    setattr(text_vectors, "KINDS", (*text_vectors.KINDS, "piece"))  # noqa: B010
 
     def tool_texts(tool: Tool) -> list[tuple[int, str]]:
         out = texts_of(tool)
@@ -78,15 +78,15 @@ def install(
             vectors[keep], kinds[keep], negatives, None if owners is None else owners[keep]
         )
 
-    def scores(index: semantic.SemanticIndex, query: Any, tools: Sequence[int]) -> Any:
-        assert index._scan is not None
-        sims = index._scan.exact(query)
-        if index._inverse is not None:
-            sims = sims[index._inverse]
+    def scores(index: text_vectors.TextVectors, query: Any, tools: Sequence[int]) -> Any:
+        sims = index.scan.exact(query)
+        if index.inverse is not None:
+            sims = sims[index.inverse]
         mean, best = np.zeros(len(tools)), np.full(len(tools), -1.0)
+        layout = index.layout
         for out, i in enumerate(tools):
-            start, end = index._tool_start[i], index._tool_start[i + 1]
-            mine, kinds = sims[start:end], index.text_kinds[start:end]
+            start, end = layout.tool_start[i], layout.tool_start[i + 1]
+            mine, kinds = sims[start:end], layout.kinds[start:end]
             fields = {k: float(mine[kinds == k].max()) for k in range(4) if (kinds == k).any()}
             cut = mine[kinds == PIECE_KIND]
             if len(cut) and 0 in fields:
@@ -97,30 +97,30 @@ def install(
                 else:
                     most = max(whole, float(cut.max()))
                 fields[0] = (1 - weight) * whole + weight * most
-            others = [v for k, v in fields.items() if k != semantic.NAME_KIND]
+            others = [v for k, v in fields.items() if k != text_vectors.NAME_KIND]
             value = sum(others) / max(len(others), 1)
-            if semantic.NAME_KIND in fields:
-                w = semantic.NAME_WEIGHT
-                value = (1 - w) * value + w * fields[semantic.NAME_KIND]
+            if text_vectors.NAME_KIND in fields:
+                w = text_vectors.NAME_WEIGHT
+                value = (1 - w) * value + w * fields[text_vectors.NAME_KIND]
             mean[out] = value
-            plain = mine[(kinds != semantic.NAME_KIND) & (kinds != PIECE_KIND)]
+            plain = mine[(kinds != text_vectors.NAME_KIND) & (kinds != PIECE_KIND)]
             best[out] = float(plain.max()) if len(plain) else -1.0
         return mean, best
 
-    def tool_scores(self: semantic.SemanticIndex, query: Any) -> Any:
-        return scores(self, query, range(self.size))
+    def tool_scores(self: text_vectors.TextVectors, query: Any) -> Any:
+        return scores(self, query, range(self.layout.size))
 
-    def approximate_scores(self: semantic.SemanticIndex, query: Any) -> Any:
-        return (*scores(self, query, range(self.size)), 0.0)
+    def approximate_scores(self: text_vectors.TextVectors, query: Any) -> Any:
+        return (*scores(self, query, range(self.layout.size)), 0.0)
 
-    def exact_scores(self: semantic.SemanticIndex, query: Any, tools: Any) -> Any:
+    def exact_scores(self: text_vectors.TextVectors, query: Any, tools: Any) -> Any:
         return scores(self, query, [int(t) for t in tools])
 
     setattr(semantic, "tool_texts", tool_texts)  # noqa: B010
     setattr(semantic, "calibrate", calibrated)  # noqa: B010
-    setattr(semantic.SemanticIndex, "tool_scores", tool_scores)  # noqa: B010
-    setattr(semantic.SemanticIndex, "approximate_scores", approximate_scores)  # noqa: B010
-    setattr(semantic.SemanticIndex, "exact_scores", exact_scores)  # noqa: B010
+    setattr(text_vectors.TextVectors, "tool_scores", tool_scores)  # noqa: B010
+    setattr(text_vectors.TextVectors, "approximate_scores", approximate_scores)  # noqa: B010
+    setattr(text_vectors.TextVectors, "exact_scores", exact_scores)  # noqa: B010
 
 
 def main() -> int:

@@ -219,8 +219,9 @@ def _patch(name: str, module: Any) -> None:
     elif name == "toolcatalog.selection.selector":
         _wrap_thread(module.Selector, "_build_beside", "build")
         _wrap_run_beside(module)
-    elif name == "toolcatalog.selection.semantic":
-        _wrap_thread(module.SemanticEngine, "filled_index", "embed")
+    elif name in ("toolcatalog.selection.semantic", "toolcatalog.selection.semantic_engine"):
+        if hasattr(module, "SemanticEngine"):  # semantic.py's before session 12
+            _wrap_thread(module.SemanticEngine, "filled_index", "embed")
     elif name == "toolcatalog.catalog.state":
         _wrap_thread(module.CatalogState, "written", "written")
     elif name == "toolcatalog.catalog.writes":
@@ -244,6 +245,7 @@ class _AfterImport(importlib.abc.MetaPathFinder):
             "toolcatalog.api.asgi",
             "toolcatalog.selection.selector",
             "toolcatalog.selection.semantic",
+            "toolcatalog.selection.semantic_engine",
             "toolcatalog.catalog.state",
             "toolcatalog.catalog.writes",
             "toolcatalog.store.database",

@@ -12,7 +12,7 @@ from toolcatalog.selection import text
 from toolcatalog.selection.byte_cache import ByteLRU, terms_bytes
 from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.selector import Selector
-from toolcatalog.selection.semantic import QueryEncoder
+from toolcatalog.selection.semantic_engine import QueryEncoder
 
 from .selection_catalog import ask
 from .stub_encoder import StubEncoder, filled

@@ -26,7 +26,7 @@ from toolcatalog.selection.calibrate import (
 from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.selector import Selector
-from toolcatalog.selection.semantic import SemanticEngine
+from toolcatalog.selection.semantic_engine import SemanticEngine
 
 from .selection_catalog import CATALOG, terse_tool, write_catalog
 from .test_embedding import needs_model

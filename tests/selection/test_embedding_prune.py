@@ -130,7 +130,7 @@ def test_a_reload_leaves_an_old_description_out_of_the_cache(
     from toolcatalog.config import Settings
     from toolcatalog.selection.loader import FolderSource
     from toolcatalog.selection.selector import Selector
-    from toolcatalog.selection.semantic import SemanticEngine
+    from toolcatalog.selection.semantic_engine import SemanticEngine
 
     from .selection_catalog import CATALOG, LOGROTATE, write_catalog
 

@@ -24,7 +24,8 @@ from toolcatalog.selection.loader import load_folder_snapshot
 from toolcatalog.selection.models import SelectionRequest, SelectionResult
 from toolcatalog.selection.retrieval import CatalogIndex
 from toolcatalog.selection.selector import Selector
-from toolcatalog.selection.semantic import SemanticEngine, SemanticIndex
+from toolcatalog.selection.semantic import SemanticIndex
+from toolcatalog.selection.semantic_engine import SemanticEngine
 
 from .stub_encoder import StubEncoder
 
@@ -148,10 +149,12 @@ def assert_same_semantic(derived: SemanticIndex, fresh: SemanticIndex) -> None:
     assert derived.texts == fresh.texts
     assert derived.text_kinds.tolist() == fresh.text_kinds.tolist()
     assert derived.text_owners.tolist() == fresh.text_owners.tolist()
-    assert derived._scan is not None
-    assert fresh._scan is not None
-    assert np.array_equal(derived._scan.matrix, fresh._scan.matrix)
-    inverse = derived._inverse, fresh._inverse
+    assert derived.complete.is_set()
+    assert fresh.complete.is_set()
+    assert derived.vectors is not None
+    assert fresh.vectors is not None
+    assert np.array_equal(derived.vectors.scan.matrix, fresh.vectors.scan.matrix)
+    inverse = derived.vectors.inverse, fresh.vectors.inverse
     assert (inverse[0] is None) == (inverse[1] is None)
     if inverse[0] is not None and inverse[1] is not None:
         assert np.array_equal(inverse[0], inverse[1])

@@ -12,7 +12,7 @@ from toolcatalog.config import Settings
 from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.selector import Selector
-from toolcatalog.selection.semantic import SemanticEngine
+from toolcatalog.selection.semantic_engine import SemanticEngine
 from toolcatalog.selection.spelling import Speller
 
 from .selection_catalog import terse_tool, write_catalog, write_terse_catalog

@@ -1,4 +1,4 @@
-"""ToolFields (the whole scan's per-tool scores) against semantic._fields (the chosen tools'
+"""ToolFields (the whole scan's per-tool scores) against text_vectors._fields (the chosen tools'
 scores): the same bits, or a tool's score would depend on which path computed it."""
 
 from __future__ import annotations
@@ -7,14 +7,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from toolcatalog.selection.semantic import (
-    CLAUSE_KIND,
-    CLAUSE_WEIGHT,
-    KINDS,
-    NAME_KIND,
-    NAME_WEIGHT,
-    _fields,
-)
+from toolcatalog.selection.clauses import CLAUSE_KIND, CLAUSE_WEIGHT
+from toolcatalog.selection.text_vectors import KINDS, NAME_KIND, NAME_WEIGHT, _fields
 from toolcatalog.selection.tool_fields import ToolFields
 
 Layout = tuple[

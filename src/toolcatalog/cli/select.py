@@ -323,7 +323,9 @@ def select_command(
 # are cached under TOOLCATALOG_HOME after the first run; the 203-tool starter catalog takes
 # ~6 s, 6,608 tools about a minute), with a progress bar on stderr after SEMANTIC_NOTICE_S.
 # It answers lexically only when they cannot be had (model missing, embedding failed), and
-# says so. TOOLCATALOG_SEMANTIC=false selects lexically at once.
+# says so. The clauses of example-less tools' descriptions are embedded after the rest
+# (selection/semantic.py): the select answers without them meanwhile and says so; what was
+# embedded is kept for the next run. TOOLCATALOG_SEMANTIC=false selects lexically at once.
 SEMANTIC_NOTICE_S = 0.5
 SEMANTIC_POLL_S = 0.2
 
@@ -352,11 +354,17 @@ async def _asking(
             f"semantic retrieval not used ({selector.semantic_status}); answering lexically",
             highlight=False,
         )
+    elif selector.settings.semantic and (status := selector.semantic_status) != "ready":
+        output.err.print(
+            f"semantic retrieval {status}; answering without the description clauses until "
+            "they are in (what is embedded is kept for the next run)",
+            highlight=False,
+        )
     return await go(selector.aselect)
 
 
 async def _semantic_ready(selector: Selector, progress: bool) -> bool:
-    waiting = asyncio.ensure_future(selector.await_semantic())
+    waiting = asyncio.ensure_future(selector.await_semantic(complete=False))
     try:
         done, _ = await asyncio.wait({waiting}, timeout=SEMANTIC_NOTICE_S)
         if done:

@@ -122,19 +122,28 @@ class EmbeddingCache:
             # takes minutes, and a restart meanwhile keeps what was done.
             pending = list(missing)
             saved = time.monotonic()
-            for at in range(0, len(pending), EMBED_CHUNK):
-                chunk = pending[at : at + EMBED_CHUNK]
-                fresh = encoder.encode([missing[k] for k in chunk])
-                with self._lock:
-                    self._vectors.update(zip(chunk, fresh, strict=True))
-                    self._young.update(chunk)
-                    self.computed += len(chunk)
-                if progress is not None:
-                    progress(len(texts) - len(missing) + at + len(chunk))
-                self._publish(dict(zip(chunk, fresh, strict=True)))
-                if time.monotonic() - saved > SAVE_EVERY_S and at + EMBED_CHUNK < len(pending):
+            done = 0
+            try:
+                for at in range(0, len(pending), EMBED_CHUNK):
+                    chunk = pending[at : at + EMBED_CHUNK]
+                    fresh = encoder.encode([missing[k] for k in chunk])
+                    with self._lock:
+                        self._vectors.update(zip(chunk, fresh, strict=True))
+                        self._young.update(chunk)
+                        self.computed += len(chunk)
+                    done = at + len(chunk)
+                    if progress is not None:
+                        progress(len(texts) - len(missing) + done)
+                    self._publish(dict(zip(chunk, fresh, strict=True)))
+                    if time.monotonic() - saved > SAVE_EVERY_S and done < len(pending):
+                        self._save()
+                        saved = time.monotonic()
+            except BaseException:
+                # Stopped (a CLI run that answered, a shutdown) or failed: what was embedded
+                # is kept for the next run (a terse catalog's clauses come after its answers).
+                if done:
                     self._save()
-                    saved = time.monotonic()
+                raise
             self._unsaved += len(missing)
             # The file holds every vector (3 MB for the starter catalog): rewriting it for
             # the one text a write changed cost more than embedding that text. A few texts

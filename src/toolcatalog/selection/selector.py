@@ -49,7 +49,8 @@ from toolcatalog.selection.scoring import (
     resolve_preferences,
     wants_answer_now,
 )
-from toolcatalog.selection.semantic import SemanticEngine, SemanticIndex, SemanticView
+from toolcatalog.selection.semantic import Progress, SemanticIndex, SemanticView
+from toolcatalog.selection.semantic_engine import SemanticEngine
 from toolcatalog.selection.text import configure_request_caches
 from toolcatalog.selection.tiebreak import TieOutcome, break_tie
 
@@ -146,7 +147,9 @@ class Selector:
     @property
     def semantic_status(self) -> str:
         """off | unavailable: why | waiting (no index built yet) | loading (embedding the
-        current index's tools) | ready | failed: why. Selection is hybrid only when ready."""
+        current index's tools) | ready | ready; embedding the description clauses: N of M |
+        ready; description clauses not embedded: why | failed: why. Selection is hybrid once
+        ready; the description clauses' vectors join it when they are in."""
         if self._unavailable is not None:
             return f"unavailable: {self._unavailable}"
         if self._engine is None:
@@ -155,18 +158,22 @@ class Selector:
         if semantic is None:
             return "waiting"
         if semantic.ready.is_set():
-            return "ready"
+            if semantic.complete.is_set():
+                return "ready"
+            if semantic.error is not None:
+                return f"ready; description clauses not embedded: {semantic.error}"
+            done, of = semantic.progress[2:]
+            return f"ready; embedding the description clauses: {done} of {of}"
         if semantic.error is not None:
             return f"failed: {semantic.error}"
         return "loading"
 
     @property
-    def semantic_progress(self) -> tuple[int, int] | None:
-        """(texts embedded, texts to embed) of the current index, None before one exists."""
+    def semantic_progress(self) -> Progress | None:
+        """(texts embedded, texts selection waits for, description clauses embedded, clauses
+        that come after) of the current index, None before one exists."""
         semantic = self._semantic
-        if semantic is None:
-            return None
-        return semantic.embedded, len(semantic.texts)
+        return None if semantic is None else semantic.progress
 
     def enumerator_for(self, snapshot: CatalogSnapshot) -> CandidateEnumerator:
         """The enumerator over `snapshot`'s index, rebuilt only when the snapshot changed."""
@@ -186,6 +193,8 @@ class Selector:
                         current = CandidateEnumerator(CatalogIndex(snapshot))
                     self._enumerator = current
                     if self._engine is not None:
+                        if self._semantic is not None:  # its embedding is this one's now
+                            self._semantic.stop.set()
                         self._semantic = self._engine.index(current.index.tools)
                 self._rule_ahead(current)
             return current
@@ -195,23 +204,30 @@ class Selector:
         """The enumerator requests answer from now (None before the first build)."""
         return self._enumerator
 
-    def wait_for_semantic(self, timeout: float | None = None) -> bool:
-        """Build the current index if needed and wait until its embeddings are ready; False
-        when semantic retrieval is off, unavailable, failed, or the wait timed out."""
+    def wait_for_semantic(self, timeout: float | None = None, *, complete: bool = True) -> bool:
+        """Build the current index if needed and wait until its embeddings are all in (with
+        `complete` False: until selection is hybrid, the description clauses still to come);
+        False when semantic retrieval is off, unavailable, failed, or the wait timed out."""
         self.enumerator_for(self.loader.snapshot())
         semantic = self._semantic
-        return semantic is not None and semantic.done.wait(timeout) and semantic.ready.is_set()
+        if semantic is None:
+            return False
+        return (semantic.done if complete else semantic.settled).wait(
+            timeout
+        ) and semantic.ready.is_set()
 
-    async def await_semantic(self) -> bool:
+    async def await_semantic(self, *, complete: bool = True) -> bool:
         """Async form of wait_for_semantic: True once the current index's embeddings are
-        ready, False when semantic retrieval is off or failed. Bound it with asyncio.timeout
-        (it polls, so cancelling leaves no thread behind)."""
+        all in (`complete` False: once selection is hybrid), False when semantic retrieval
+        is off or failed. Bound it with asyncio.timeout (it polls, so cancelling leaves no
+        thread behind)."""
         await self.aselect_index()
         semantic = self._semantic
         if semantic is None:
             return False
         # A threading.Event set by the embedding thread: asyncio.Event is not thread-safe.
-        while not semantic.done.is_set():  # noqa: ASYNC110
+        waited = semantic.done if complete else semantic.settled
+        while not waited.is_set():  # noqa: ASYNC110
             await asyncio.sleep(SEMANTIC_POLL_S)
         return semantic.ready.is_set()
 
@@ -268,13 +284,14 @@ class Selector:
                 self._next_build_at = ended + rebuild_pause(ended - started)
 
     def _build_beside(self, snapshot: CatalogSnapshot) -> None:
-        """Build `snapshot`'s index, and its embeddings when the current ones are in, then
-        swap both in at once: selection stays hybrid across a write instead of turning
-        lexical until the new embeddings are ready. While the current embeddings are still
-        being computed (start-up), the index is swapped in at once as before."""
+        """Build `snapshot`'s index, and its embeddings when the current ones are ready,
+        then swap both in at once: selection stays hybrid across a write instead of turning
+        lexical until the new embeddings are ready (description clauses still to come are
+        embedded beside, SemanticEngine.filled_index). While the current embeddings are
+        still being computed (start-up), the index is swapped in at once as before."""
         semantic, previous = self._semantic, self._enumerator
         if previous is None or (
-            self._engine is not None and (semantic is None or not semantic.done.is_set())
+            self._engine is not None and (semantic is None or not semantic.settled.is_set())
         ):
             self.enumerator_for(snapshot)
             return
