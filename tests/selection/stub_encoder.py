@@ -28,6 +28,14 @@ class StubEncoder(MiniLMEncoder):
         return self.answer(texts, self.calls)
 
 
+def seeded(text: str) -> np.ndarray:
+    """A deterministic unit vector per text (of the stub's 3 dimensions)."""
+    seed = sum(ord(c) * (k + 1) for k, c in enumerate(text)) % (2**32)
+    v = np.random.default_rng(seed).standard_normal(3).astype(np.float32)
+    out: np.ndarray = v / np.linalg.norm(v)
+    return out
+
+
 def filled(value: Callable[[int], float]) -> Answer:
     """An answer whose vectors are all `value(call number)`."""
     return lambda texts, call: np.full((len(texts), 3), value(call), dtype=np.float32)

@@ -28,6 +28,7 @@ from toolcatalog.selection.semantic import SemanticIndex
 from toolcatalog.selection.semantic_engine import SemanticEngine
 
 from .stub_encoder import StubEncoder
+from .stub_encoder import seeded as vector
 
 CATALOG = Path(__file__).resolve().parents[2] / "catalog"
 REQUESTS = [
@@ -55,14 +56,6 @@ WORDS = [
 ]
 
 pytestmark = pytest.mark.skipif(not CATALOG.is_dir(), reason="no starter catalog")
-
-
-def vector(text: str) -> np.ndarray:
-    """A deterministic unit vector per text (the stub encoder's answer)."""
-    seed = sum(ord(c) * (k + 1) for k, c in enumerate(text)) % (2**32)
-    v = np.random.default_rng(seed).standard_normal(3).astype(np.float32)
-    out: np.ndarray = v / np.linalg.norm(v)
-    return out
 
 
 def engine(home: Path) -> SemanticEngine:

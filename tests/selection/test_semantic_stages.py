@@ -24,25 +24,18 @@ from toolcatalog.selection.semantic import tool_texts
 from toolcatalog.selection.semantic_engine import SemanticEngine
 
 from .stub_encoder import StubEncoder
+from .stub_encoder import seeded as vector
 
 CATALOG = Path(__file__).resolve().parents[2] / "catalog"
 REQUESTS = [
     "why is / full on db2",
-    "which process is eating memory on web01",
     "restart nginx on the load balancer",
+    "rotate the app logs, they fill the disk",
     "is port 443 open on api.example.com",
-    "show the last 100 lines of the app log",
+    "which process holds the most memory",
 ]
 
 pytestmark = pytest.mark.skipif(not CATALOG.is_dir(), reason="no starter catalog")
-
-
-def vector(text: str) -> np.ndarray:
-    """A deterministic unit vector per text."""
-    seed = sum(ord(c) * (k + 1) for k, c in enumerate(text)) % (2**32)
-    v = np.random.default_rng(seed).standard_normal(3).astype(np.float32)
-    out: np.ndarray = v / np.linalg.norm(v)
-    return out
 
 
 def terse(count: int) -> CatalogSnapshot:
