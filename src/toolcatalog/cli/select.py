@@ -337,11 +337,16 @@ async def _with_selector(
     progress: bool = True,
 ) -> int:
     if catalog is not None:
-        return await _asking(
-            Selector(FolderSource(catalog, cache_dir=settings.home / "cache"), settings),
-            go,
-            progress,
-        )
+        selector = Selector(FolderSource(catalog, cache_dir=settings.home / "cache"), settings)
+        try:
+            return await _asking(selector, go, progress)
+        finally:
+            # The description clauses may still be coming: their thread stops at its next
+            # step and saves what it embedded, rather than die at exit inside the encoder
+            # (interpreter finalisation can hang there), as a runtime's close does.
+            from toolcatalog.runtime import EMBEDDING_STOP_S
+
+            await selector.close(EMBEDDING_STOP_S)
     async with command_runtime(settings) as runtime:
         return await _asking(runtime.selector, go, progress)
 
