@@ -189,6 +189,13 @@ class Settings(BaseSettings):
     tie_margin: float = Field(
         default=0.08, ge=0, le=1, description="Score gap under which the top two are a tie."
     )
+    select_process: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Where a server worker ranks selects: on, in a process of its own beside "
+        "the worker (its own GIL and core: the worker's loop keeps serving reads and writes "
+        "while selects rank and the selection index is rebuilt); off, inside the worker; "
+        "auto, on for `serve` with one worker. The CLI always ranks in its own process.",
+    )
     semantic: bool = Field(
         default=True,
         description="Fuse an embedding ranking into retrieval. Needs the model package "
@@ -266,6 +273,12 @@ class Settings(BaseSettings):
         if level not in LOG_LEVELS:
             raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
         return level
+
+    def selects_in_a_process(self) -> bool:
+        """Whether a server worker hands selection to a selection process (select_process)."""
+        if self.select_process == "auto":
+            return self.workers == 1
+        return self.select_process == "on"
 
     def resolved_catalog_dir(self) -> Path | None:
         if self.catalog_dir is not None:

@@ -9,6 +9,7 @@ CatalogError            .code (stable slug), .detail (one line for people)
     Busy                409 | exit 1   a row lock was not granted in time: retry (Retry-After)
   PreconditionFailed    412            stale If-Match
   StoreUnavailable      503 | exit 1   database unreachable
+  SelectionUnavailable  503            the server's selection process is (re)starting
   UpstreamUnavailable   502 | exit 1   an import's MCP server or OpenAPI URL did not answer
   Unauthorized          401            missing or unknown API key
   Forbidden             403            role too low
@@ -93,6 +94,14 @@ class StoreUnavailable(CatalogError):
     title = "Database unavailable"
 
 
+class SelectionUnavailable(CatalogError):
+    """The server's selection process (selection/sidecar.py) died with the select in flight,
+    or is starting again: retry in a moment."""
+
+    code = "selection_unavailable"
+    title = "Selection unavailable"
+
+
 class UpstreamUnavailable(CatalogError):
     code = "upstream_unavailable"
     title = "Upstream unavailable"
@@ -116,6 +125,7 @@ HTTP_STATUS: dict[type[CatalogError], int] = {
     Conflict: 409,
     PreconditionFailed: 412,
     StoreUnavailable: 503,
+    SelectionUnavailable: 503,
     UpstreamUnavailable: 502,
     Unauthorized: 401,
     Forbidden: 403,

@@ -173,6 +173,17 @@ SELECTION_TIE_BREAKS = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+SELECTION_PROCESS_UP = Gauge(
+    "toolcatalog_selection_process_up",
+    "1 while the worker's selection process answers selects (TOOLCATALOG_SELECT_PROCESS).",
+    multiprocess_mode="livemin",
+    registry=REGISTRY,
+)
+SELECTION_PROCESS_RESTARTS = Counter(
+    "toolcatalog_selection_process_restarts_total",
+    "Times the worker's selection process ended unasked and was started again.",
+    registry=REGISTRY,
+)
 SELECTIONS_RECORDED = Counter(
     "toolcatalog_selections_recorded_total",
     "Selections written to tool_selections (in batches, off the request path).",

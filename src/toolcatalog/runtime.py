@@ -37,6 +37,7 @@ from toolcatalog.config import Settings, toolcatalog_version
 from toolcatalog.errors import CatalogError
 from toolcatalog.formats.catalog_folder import read_catalog_folder
 from toolcatalog.selection.loader import ProfileLoader
+from toolcatalog.selection.process import SelectionProcess
 from toolcatalog.selection.refresh import LearningRefresher
 from toolcatalog.selection.saved_index import SavedIndex
 from toolcatalog.selection.selector import Selector
@@ -58,8 +59,9 @@ class Runtime:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     listener: ChangeListener | None = None
     version: str = field(default_factory=toolcatalog_version)
-    # The Stage B selector over this runtime's catalog (rebuilt per catalog generation).
-    selector: Selector = field(kw_only=True)
+    # The Stage B selector over this runtime's catalog (rebuilt per catalog generation), or
+    # the handle of the process that runs it (a server worker's, TOOLCATALOG_SELECT_PROCESS).
+    selector: Selector | SelectionProcess = field(kw_only=True)
     # What health reports about the database, probed in the background.
     health: DatabaseHealth = field(kw_only=True)
     # API keys, with the keys this process verified (forgotten on every key change notice).
@@ -158,23 +160,39 @@ async def open_runtime(
     db: Database | None = None,
     listen: bool = True,
     migrate: bool = True,
+    select_process: bool = False,
+    maintenance: bool = True,
 ) -> AsyncIterator[Runtime]:
-    """Open everything the doors need. `db` may be given (tests pin it to one connection)."""
+    """Open everything the doors need. `db` may be given (tests pin it to one connection).
+    `select_process`: the selector runs in a process of its own (selection/process.py; a
+    server worker's, with a database of its own). `maintenance`: this process runs
+    telemetry's upkeep (a selection process leaves it to its worker)."""
     owns_db = db is None
+    select_process = select_process and owns_db and listen
     database = db or Database(settings)
     await database.open()
     instance_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     catalog = ToolCatalogService(database, settings, instance_id=instance_id)
-    selector = Selector(
-        ProfileLoader(source=catalog, config_path=settings.resolved_catalog_dir()),
-        settings,
-        # Embeddings are shared through the database from the embedding thread; a given
-        # `db` (tests pin one connection) could not serve that beside its own requests.
-        shared=DatabaseVectors(database, asyncio.get_running_loop()) if owns_db else None,
-    )
+    selector: Selector | SelectionProcess
+    process: SelectionProcess | None = None
+    if select_process:
+        selector = process = SelectionProcess(settings, database.url)
+    else:
+        selector = Selector(
+            ProfileLoader(source=catalog, config_path=settings.resolved_catalog_dir()),
+            settings,
+            # Embeddings are shared through the database from the embedding thread; a given
+            # `db` (tests pin one connection) could not serve that beside its own requests.
+            shared=DatabaseVectors(database, asyncio.get_running_loop()) if owns_db else None,
+        )
     telemetry = TelemetryService(database, settings, catalog.state)
     selections = SelectionLog(database, retention_days=settings.telemetry_retention_days)
-    feedback = FeedbackService(database, selections, telemetry)
+    feedback = FeedbackService(
+        database,
+        selections,
+        telemetry,
+        ensure_recorded=process.ensure_recorded if process is not None else None,
+    )
     experiments = ExperimentService(database)
     runtime = Runtime(
         settings,
@@ -194,14 +212,20 @@ async def open_runtime(
             observed=lambda since: telemetry.observed_stats(since=since),
             labelled=feedback.labelled,
             experiments=experiments.current,
+            process=process,
         ),
     )
-    selector.recorder = runtime.selections
-    # The selector's index is saved and loaded with the catalog version (saved_index.py);
-    # the selector's first build derives its index from the one loaded.
-    catalog.state.saved.attachment = SavedIndex(lambda: selector.current)
-    selector.resumed = catalog.state.saved.take_attached
+    if isinstance(selector, Selector):
+        in_process = selector
+        in_process.recorder = runtime.selections
+        # The selector's index is saved and loaded with the catalog version (saved_index.py);
+        # the selector's first build derives its index from the one loaded.
+        catalog.state.saved.attachment = SavedIndex(lambda: in_process.current)
+        in_process.resumed = catalog.state.saved.take_attached
+    else:
+        catalog.state.saved.writes = False  # the selection process saves it, index attached
     metrics.record_build_info(runtime.version)
+    starting: asyncio.Task[None] | None = None
     try:
         if migrate:
             async with database.connection("migrate") as conn:
@@ -219,14 +243,23 @@ async def open_runtime(
             )
             runtime.listener.start()
             catalog.state.listening = runtime.listener.connected.is_set
+            if process is not None:  # it reads the catalog while this process does
+                starting = asyncio.create_task(process.start(), name="selection-process-start")
             await _warm_up(runtime)
-            runtime.telemetry.start()
+            if starting is not None:
+                await starting
+            if maintenance:
+                runtime.telemetry.start()
         if owns_db:
             # A pinned `db` (tests) is one connection: they flush explicitly.
             runtime.selections.start()
             runtime.learning.start()
         yield runtime
     finally:
+        if starting is not None and not starting.done():
+            starting.cancel()
+            with contextlib.suppress(BaseException):
+                await starting
         await runtime.catalog.queue.close()  # the writes in flight and queued land first
         await runtime.telemetry.close()
         await runtime.learning.close()

@@ -77,7 +77,10 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
                 async with mcp.run(runtime):
                     yield
                 return
-            async with open_runtime(cfg) as opened, mcp.run(opened):
+            async with (
+                open_runtime(cfg, select_process=cfg.selects_in_a_process()) as opened,
+                mcp.run(opened),
+            ):
                 app.state.runtime = opened
                 yield
         finally:

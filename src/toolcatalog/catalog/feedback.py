@@ -4,6 +4,7 @@ another pattern), stored by selection_id and read back as labelled requests."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -33,10 +34,20 @@ def parse_selection_id(text: str) -> uuid.UUID:
 
 
 class FeedbackService:
-    def __init__(self, db: Database, selections: SelectionLog, telemetry: TelemetryService) -> None:
+    def __init__(
+        self,
+        db: Database,
+        selections: SelectionLog,
+        telemetry: TelemetryService,
+        *,
+        ensure_recorded: Callable[[uuid.UUID], Awaitable[None]] | None = None,
+    ) -> None:
+        """`ensure_recorded`: flushes a selection still queued where it was made, when that
+        is another process's log (a server worker's selection process) than `selections`."""
         self._db = db
         self._selections = selections
         self._telemetry = telemetry
+        self._ensure_recorded = ensure_recorded or selections.ensure_recorded
 
     async def record(
         self,
@@ -52,7 +63,7 @@ class FeedbackService:
         instead, which must be in the catalog. Raises NotFound for an unknown selection (its
         record is written within about a second of the answer), InvalidDefinition."""
         sid = parse_selection_id(selection_id)
-        await self._selections.ensure_recorded(sid)
+        await self._ensure_recorded(sid)
         async with self._db.connection("selection_fetch") as conn:
             selection = await fetch_selection(conn, sid)
         if selection is None:

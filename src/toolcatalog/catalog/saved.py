@@ -126,6 +126,10 @@ class SavedVersion:
         # Saved and loaded with the entries when set (the runtime sets the selector's).
         self.attachment: Attachment | None = None
         self.attached: object | None = None  # what the last `load` loaded of it
+        # False: load only. A server worker whose selector runs in its own process
+        # (selection/process.py) leaves the file to that process, which saves it with the
+        # selector's index attached (a save without it would drop it for the next start).
+        self.writes = True
 
     def take_attached(self) -> object | None:
         """The attachment's state the last `load` found (once: it is forgotten here)."""
@@ -199,6 +203,8 @@ class SavedVersion:
         """Save (name, stamp, entry) for every tool; False (logged) when it could not be, or
         was abandoned (`stopping`). Blocking and slow (100,000 tools: ~30 s of CPU): run it
         in a thread; it pauses between chunks so the loop keeps answering."""
+        if not self.writes:
+            return False
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             with self.file.with_suffix(".lock").open("ab") as lock:

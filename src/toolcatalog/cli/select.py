@@ -22,6 +22,7 @@ from toolcatalog.errors import CatalogError
 from toolcatalog.model.tool import Platform
 from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.models import Candidate, Mode, SelectionRequest, SelectionResult
+from toolcatalog.selection.process import SelectionProcess
 from toolcatalog.selection.selector import Selector
 
 Ask = Callable[[SelectionRequest], Awaitable[SelectionResult]]
@@ -354,7 +355,9 @@ async def _with_selector(
 
 
 async def _asking(
-    selector: Selector, go: Callable[[Ask], Awaitable[int]], progress: bool = True
+    selector: Selector | SelectionProcess,
+    go: Callable[[Ask], Awaitable[int]],
+    progress: bool = True,
 ) -> int:
     if selector.settings.semantic and not await _semantic_ready(selector, progress):
         output.err.print(
@@ -369,7 +372,7 @@ async def _asking(
     return await go(selector.aselect)
 
 
-async def _semantic_ready(selector: Selector, progress: bool) -> bool:
+async def _semantic_ready(selector: Selector | SelectionProcess, progress: bool) -> bool:
     waiting = asyncio.ensure_future(selector.await_semantic())
     try:
         done, _ = await asyncio.wait({waiting}, timeout=SEMANTIC_NOTICE_S)

@@ -18,6 +18,7 @@ from toolcatalog.errors import CatalogError
 from toolcatalog.model.telemetry import PatternKey
 from toolcatalog.selection.experiments import RunningExperiment, Variant
 from toolcatalog.selection.feedback import FeedbackMemory, LabelledExample
+from toolcatalog.selection.process import SelectionProcess
 from toolcatalog.selection.profiles import Observed, ObservedProfiles, ProfileRules
 from toolcatalog.selection.selector import Selector
 from toolcatalog.store.experiments import ExperimentRecord
@@ -41,14 +42,18 @@ def rules_of(settings: Settings) -> ProfileRules:
 class LearningRefresher:
     def __init__(
         self,
-        selector: Selector,
+        selector: Selector | SelectionProcess,
         settings: Settings,
         *,
         observed: ObservedReader | None = None,
         labelled: LabelledReader | None = None,
         experiments: ExperimentsReader | None = None,
+        process: SelectionProcess | None = None,
     ) -> None:
+        """`process`: the selection process to tell of feedback given and experiments changed
+        through this one (it refreshes the rest itself)."""
         self.selector = selector
+        self._process = process
         self.settings = settings
         self._observed = observed
         self._labelled = labelled
@@ -83,9 +88,17 @@ class LearningRefresher:
         if memory is None:
             memory = self.selector.memory = FeedbackMemory()
         memory.add(example)
+        if self._process is not None:
+            self._process.learned(example)
 
     async def refresh_experiments(self) -> None:
-        """The running experiment and the promoted configuration, into the selector."""
+        """The running experiment and the promoted configuration, into the selector, after a
+        change made through this process (the selection process is told to read them too)."""
+        await self._read_experiments()
+        if self._process is not None:
+            await self._process.experiments_changed()
+
+    async def _read_experiments(self) -> None:
         if self._experiments is None:
             return
         running, promoted = await self._experiments()
@@ -105,7 +118,7 @@ class LearningRefresher:
     async def refresh(self) -> None:
         await self.refresh_profiles()
         await self.refresh_feedback()
-        await self.refresh_experiments()
+        await self._read_experiments()
 
     def start(self) -> None:
         if self._task is None:
