@@ -118,7 +118,9 @@ class Door:
         elif kind is Kind.ENSURE_RECORDED:
             await runtime.selections.ensure_recorded(uuid.UUID(payload.decode()))
         elif kind is Kind.AWAIT_SEMANTIC:
-            return b"true" if await runtime.selector.await_semantic() else b"false"
+            ready = await runtime.selector.await_semantic()
+            self.report_status()  # ahead of the answer: the worker's status agrees with it
+            return b"true" if ready else b"false"
         else:
             raise InvalidDefinition(f"the selection process does not take {kind.name} frames")
         return b""

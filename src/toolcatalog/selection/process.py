@@ -105,7 +105,6 @@ class SelectionProcess:
         self._next_id = 0
         self._status: dict[str, Any] = {}
         self._down = "starting"  # why selects are refused now; "" while up
-        self._up = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
         self._closing = False
         self.restarts = 0
@@ -133,7 +132,7 @@ class SelectionProcess:
     async def close(self, timeout_s: float = STOP_S) -> bool:
         """Close the channel: the process finishes the selects it has, flushes its selection
         log and exits (SIGTERM, then SIGKILL, after `timeout_s`). True: nothing left."""
-        self._closing = True
+        self._closing, self._down = True, "closed"
         task, self._supervisor = self._supervisor, None
         writer = self._writer
         if writer is not None:
@@ -191,7 +190,6 @@ class SelectionProcess:
                 request_id, kind, payload = await read_frame(reader)
                 if kind is Kind.READY:
                     self._writer, self._down = writer, ""
-                    self._up.set()
                     metrics.SELECTION_PROCESS_UP.set(1)
                     if not first.done():
                         first.set_result(None)
@@ -204,7 +202,7 @@ class SelectionProcess:
             why = str(exc)
         finally:
             self._writer = None
-            self._up.clear()
+            self._down = "closed" if self._closing else "selection process ended; restarting"
             metrics.SELECTION_PROCESS_UP.set(0)
             writer.close()
             if process.returncode is None and not self._closing:

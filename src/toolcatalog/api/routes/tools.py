@@ -34,6 +34,7 @@ from toolcatalog.api.tool_lists import (
 from toolcatalog.catalog.views import CachedTool
 from toolcatalog.model.listing import ToolFilter
 from toolcatalog.model.tool import SNAKE_RE, Platform, Status, Tool
+from toolcatalog.selection.process import SelectionProcess
 
 router = APIRouter(prefix="/api/v1/tools", tags=["tools"], route_class=ORJSONRoute)
 
@@ -59,6 +60,7 @@ class Health(BaseModel):
                "hit_rate_percent": 96.19},
         semantic_retrieval="ready",
         llm_tie_break="closed",
+        selection_process="up (pid 4242)",
         reason=None,
     )  # fmt: skip
 
@@ -79,6 +81,12 @@ class Health(BaseModel):
         description="The LLM tie-break: off (no TOOLCATALOG_LLM_URL), closed (asked on ties), "
         "open: why (failed repeatedly; skipped until the cool-down ends), or half_open (the "
         "next tie probes it).",
+    )
+    selection_process: str = Field(
+        default="off",
+        description="Where selects rank (TOOLCATALOG_SELECT_PROCESS): off (in this worker), "
+        "up (pid N) (in the worker's selection process), starting, or why it is restarting "
+        "(selects are refused with 503 meanwhile; the status is then degraded).",
     )
     reason: str | None = None
     invalid_tools: dict[str, str] = Field(
@@ -137,6 +145,11 @@ async def health(runtime: RuntimeDep) -> ORJSONResponse:
             f"{len(invalid)} stored tool(s) no longer validate and are left out: "
             f"{', '.join(list(invalid)[:10])}; replace (PUT), fix (PATCH) or purge them"
         )
+    selection = "off"
+    if isinstance(runtime.selector, SelectionProcess):
+        selection = runtime.selector.process_status
+        if not selection.startswith("up") and status == "healthy":
+            status, reason = "degraded", f"selects refused: {selection}"
     body = Health(
         status=status,
         version=runtime.version,
@@ -145,6 +158,7 @@ async def health(runtime: RuntimeDep) -> ORJSONResponse:
         cache=cache,
         semantic_retrieval=runtime.selector.semantic_status,
         llm_tie_break=runtime.selector.llm_status,
+        selection_process=selection,
         reason=reason,
         invalid_tools=dict(list(invalid.items())[:100]),
     )
