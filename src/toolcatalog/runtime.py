@@ -267,7 +267,9 @@ async def open_runtime(
         await runtime.health.close()
         if runtime.listener is not None:
             await runtime.listener.stop()
-        if not await runtime.selector.close(EMBEDDING_STOP_S):
+        if process is not None:
+            await process.close()  # it drains and flushes its selection log first
+        elif not await runtime.selector.close(EMBEDDING_STOP_S):
             _skip_finalisation_in_a_worker()
         await runtime.catalog.state.close()
         if owns_db:

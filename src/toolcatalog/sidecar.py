@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import faulthandler
 import logging
 import signal
 import socket
@@ -39,8 +40,13 @@ from toolcatalog.selection.process import counter_totals
 log = logging.getLogger("toolcatalog.sidecar")
 
 STATUS_EVERY_S = 0.5
-# How long the selects in flight may finish once the worker closed the channel.
+# How long the selects in flight may finish once the worker closed the channel, and how long
+# the whole stop may take before the process exits regardless.
 DRAIN_S = 5.0
+FLUSH_S = 5.0
+# Seen: the change listener's stop waiting 30 s and more after SIGTERM from the parent-death
+# signal (its task cancelled inside asyncio.wait_for); the selections are flushed by then.
+STOP_S = 15.0
 _PR_SET_PDEATHSIG = 1
 
 
@@ -158,7 +164,7 @@ async def serve(fd: int) -> None:
     if kind is not Kind.HELLO:
         raise ChannelClosed(f"expected HELLO first, got {kind.name}")
     settings = Settings.model_validate_json(payload)
-    configure_logging(settings.log_level, buffer_s=0.2)
+    configure_logging(settings.log_level)  # a few lines: unbuffered, none lost at exit
     stopping = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
     async with open_runtime(settings, migrate=False, maintenance=False) as runtime:
@@ -168,11 +174,31 @@ async def serve(fd: int) -> None:
         serving = asyncio.create_task(door.serve(reader))
         stop = asyncio.create_task(stopping.wait())
         await asyncio.wait({serving, stop}, return_when=asyncio.FIRST_COMPLETED)
+        _exit_by_force_after(STOP_S)
+        log.info(
+            "selection process stopping: %s",
+            "SIGTERM" if stopping.is_set() else "the worker closed the channel",
+        )
         for task in (serving, stop):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        # What must not be lost goes first: the rest of the stop may be cut short.
+        with contextlib.suppress(CatalogError, TimeoutError):
+            await asyncio.wait_for(runtime.selections.flush(), FLUSH_S)
     writer.close()
+    log.info("selection process stopped")
+    # Now, not after asyncio.run: its clean-up joins the default executor's threads without
+    # a bound (an index or catalog build of a large catalog; the e2e test saw one exceed
+    # 120 s) and the interpreter's finalisation could hang on an encoder thread.
+    exit_without_finalising()
+
+
+def _exit_by_force_after(seconds: float) -> None:
+    """The worker is gone or going: this process ends within `seconds` whatever its
+    shutdown waits on (its selection log is flushed first), with every thread's stack on
+    stderr to say what that was."""
+    faulthandler.dump_traceback_later(seconds, exit=True)
 
 
 def _die_with_parent() -> None:
@@ -188,9 +214,7 @@ def main() -> None:
     _die_with_parent()
     with contextlib.suppress(ChannelClosed):
         asyncio.run(serve(int(sys.argv[1])))
-    # An embedding thread may still be inside the encoder: finalisation could hang on it
-    # (runtime.exit_without_finalising); everything of ours is closed by now.
-    exit_without_finalising()
+    exit_without_finalising()  # the channel closed before the runtime opened
 
 
 if __name__ == "__main__":
