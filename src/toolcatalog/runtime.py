@@ -161,18 +161,21 @@ async def open_runtime(
     listen: bool = True,
     migrate: bool = True,
     select_process: bool = False,
-    maintenance: bool = True,
+    selection_only: bool = False,
 ) -> AsyncIterator[Runtime]:
     """Open everything the doors need. `db` may be given (tests pin it to one connection).
     `select_process`: the selector runs in a process of its own (selection/process.py; a
-    server worker's, with a database of its own). `maintenance`: this process runs
-    telemetry's upkeep (a selection process leaves it to its worker)."""
+    server worker's, with a database of its own). `selection_only`: this is that process
+    (toolcatalog.sidecar): no telemetry upkeep (its worker's), and the tools that notices
+    name re-read at most every SELECTION_REREAD_PAUSE_S."""
     owns_db = db is None
     select_process = select_process and owns_db and listen
     database = db or Database(settings)
     await database.open()
     instance_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     catalog = ToolCatalogService(database, settings, instance_id=instance_id)
+    if selection_only:
+        catalog.state.reread_pause_s = SELECTION_REREAD_PAUSE_S
     selector: Selector | SelectionProcess
     process: SelectionProcess | None = None
     if select_process:
@@ -248,7 +251,7 @@ async def open_runtime(
             await _warm_up(runtime)
             if starting is not None:
                 await starting
-            if maintenance:
+            if not selection_only:
                 runtime.telemetry.start()
         if owns_db:
             # A pinned `db` (tests) is one connection: they flush explicitly.
@@ -324,6 +327,11 @@ async def restore_database(
     finally:
         await database.close()
 
+
+# A selection process re-reads changed tools at most this often: with the selector's paced
+# index builds (REBUILD_INTERVAL_S) a write shows in selection within about a second, as
+# another replica's write does in a worker's.
+SELECTION_REREAD_PAUSE_S = 0.2
 
 # How long closing a runtime waits for the embedding threads to stop at their next step.
 EMBEDDING_STOP_S = 3.0

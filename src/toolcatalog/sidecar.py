@@ -167,7 +167,7 @@ async def serve(fd: int) -> None:
     configure_logging(settings.log_level)  # a few lines: unbuffered, none lost at exit
     stopping = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
-    async with open_runtime(settings, migrate=False, maintenance=False) as runtime:
+    async with open_runtime(settings, migrate=False, selection_only=True) as runtime:
         door = Door(runtime, writer)
         door.send(0, Kind.READY)
         door.report_status()

@@ -36,7 +36,7 @@ def test_serve_selects_in_its_selection_process_and_sigterm_stops_both(
 
     server.proc.send_signal(signal.SIGTERM)
     assert server.proc.wait(timeout=PATIENCE_S) == 0
-    gone, alive = psutil.wait_procs([child], timeout=PATIENCE_S)
+    _gone, alive = psutil.wait_procs([child], timeout=PATIENCE_S)
     assert not alive, f"selection process {child.pid} outlived its worker"
 
 

@@ -66,6 +66,11 @@ class CatalogState:
         self._filling: asyncio.Task[CatalogVersion] | None = None
         self._pending: set[str] = set()  # named by notices, not yet re-read
         self._refreshing: asyncio.Task[None] | None = None
+        # Seconds between re-reads of the tools notices name (0: each at once). A selection
+        # process sets it: it reads only through the selector's paced index builds, and
+        # re-reading the default mix's ~40 patches a second one notice at a time cost it as
+        # much CPU as the worker that made them.
+        self.reread_pause_s = 0.0
         self._listeners: list[Callable[[ChangeNotice], None]] = []
         # Known stale (notices may have been missed): the next read waits for a whole read.
         # `_epoch` counts such moments, so a read that began before one cannot clear it.
@@ -494,6 +499,9 @@ class CatalogState:
                 log.warning("re-reading changed tools failed; reading the whole catalog")
                 self._start_fill()
                 return
+            if self.reread_pause_s > 0:
+                # The notices of the pause gather in `_pending`: one re-read for them all.
+                await asyncio.sleep(self.reread_pause_s)
 
     def apply_change(self, notice: ChangeNotice) -> None:
         """A change notice from the listener: another replica's write is applied; ours,

@@ -177,6 +177,9 @@ def _run_uvicorn(settings: Settings, sock: socket.socket) -> None:
     try:
         if settings.workers > 1:
             os.environ[WORKER_PARENT_PID_ENV] = str(os.getpid())  # workers die with this process
+            # Their Settings come from the environment: `--workers N` given on the command
+            # line decides TOOLCATALOG_SELECT_PROCESS=auto there too (off with N > 1).
+            os.environ["TOOLCATALOG_WORKERS"] = str(settings.workers)
             Multiprocess(config, sockets=[sock]).run()
         else:
             server.run(sockets=[sock])
