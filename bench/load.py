@@ -280,12 +280,15 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
     every: dict[str, list[Run]] = {}
     with _database(args, work) as url:
         home = work / "home"
-        with toolcatalog_server(url, home, 1, logs) as ours:
+        ours_settings = _select_process(args.select_process)
+        with toolcatalog_server(url, home, 1, logs, **ours_settings) as ours:
             body_file = work / "body.json"
             body_file.write_bytes(httpx.get(f"{ours.url}/api/v1/tools/{args.tool}").content)
             with (
                 bare_server(body_file, 1, logs) as bare,
-                toolcatalog_server(url, home, 1, logs, access_log="false") as quiet,
+                toolcatalog_server(
+                    url, home, 1, logs, access_log="false", **ours_settings
+                ) as quiet,
             ):
                 rounds: dict[str, list[Run]] = {"bare_1w": [], "get_1w": [], "get_1w_nolog": []}
                 for _ in range(args.rounds):
@@ -301,7 +304,7 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
                 every |= run_mixes(ours, url, args)
         if n > 1:
             with (
-                toolcatalog_server(url, home, n, logs) as ours_n,
+                toolcatalog_server(url, home, n, logs, **ours_settings) as ours_n,
                 bare_server(body_file, n, logs) as bare_n,
             ):
                 rounds = {"get_nw": [], "bare_nw": []}
@@ -366,11 +369,20 @@ def run_mixes(ours: Target, url: str, args: argparse.Namespace) -> dict[str, lis
             base_url = stack.enter_context(embedded_database(work))
             base = stack.enter_context(
                 toolcatalog_server(
-                    base_url, work / "home", 1, work / "logs", source=args.baseline_src
+                    base_url,
+                    work / "home",
+                    1,
+                    work / "logs",
+                    source=args.baseline_src,
+                    **_select_process(args.baseline_select_process),
                 )
             )
             servers.append(("baseline ", base, base_url, args.baseline_src))
         return _measure_mixes(servers, args)
+
+
+def _select_process(value: str | None) -> dict[str, str]:
+    return {} if value is None else {"select_process": value}
 
 
 def _measure_mixes(
@@ -423,6 +435,17 @@ def main() -> None:
         type=Path,
         help="with --mixes: also measure the mixes against this checkout's src folder "
         "(e.g. `git archive main | tar -x -C /tmp/base`, then /tmp/base/src), interleaved",
+    )
+    parser.add_argument(
+        "--select-process",
+        choices=["on", "off", "auto"],
+        help="TOOLCATALOG_SELECT_PROCESS of our servers (default: the tree's default)",
+    )
+    parser.add_argument(
+        "--baseline-select-process",
+        choices=["on", "off", "auto"],
+        help="the same for the --baseline-src server (with this tree as the baseline: "
+        "selection in a process against in the worker, interleaved)",
     )
     parser.add_argument("--tool", default="grep", help="the tool of the cached GET")
     parser.add_argument("--api-key", default=os.environ.get("TOOLCATALOG_API_KEY"))

@@ -190,11 +190,12 @@ class Settings(BaseSettings):
         default=0.08, ge=0, le=1, description="Score gap under which the top two are a tie."
     )
     select_process: Literal["auto", "on", "off"] = Field(
-        default="auto",
+        default="off",
         description="Where a server worker ranks selects: on, in a process of its own beside "
         "the worker (its own GIL and core: the worker's loop keeps serving reads and writes "
         "while selects rank and the selection index is rebuilt); off, inside the worker; "
-        "auto, on for `serve` with one worker. The CLI always ranks in its own process.",
+        "auto, on for `serve` with one worker. Off by default until it is measured on a quiet "
+        "machine (docs/performance.md). The CLI always ranks in its own process.",
     )
     semantic: bool = Field(
         default=True,
