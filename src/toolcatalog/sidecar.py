@@ -189,8 +189,8 @@ async def serve(fd: int) -> None:
     writer.close()
     log.info("selection process stopped")
     # Now, not after asyncio.run: its clean-up joins the default executor's threads without
-    # a bound (an index or catalog build of a large catalog; the e2e test saw one exceed
-    # 120 s) and the interpreter's finalisation could hang on an encoder thread.
+    # a bound (an index or catalog build of a large catalog in progress), and the
+    # interpreter's finalisation could hang on an encoder thread.
     exit_without_finalising()
 
 

@@ -205,11 +205,11 @@ class SelectionProcess:
             self._down = "closed" if self._closing else "selection process ended; restarting"
             metrics.SELECTION_PROCESS_UP.set(0)
             writer.close()
+            self._fail_waiting(why)  # at once: not after the process's stop below
             if process.returncode is None and not self._closing:
                 await _stop(process, STOP_S)
             code = await process.wait() if not self._closing else process.returncode
             why = f"exit status {code}" if code is not None else why
-            self._fail_waiting(why)
             if not first.done():
                 first.set_exception(SelectionUnavailable(f"selection process ended: {why}"))
         return why
