@@ -124,7 +124,7 @@ class Door:
         elif kind is Kind.ENSURE_RECORDED:
             await runtime.selections.ensure_recorded(uuid.UUID(payload.decode()))
         elif kind is Kind.AWAIT_SEMANTIC:
-            ready = await runtime.selector.await_semantic()
+            ready = await runtime.selector.await_semantic(complete=payload != b"settled")
             self.report_status()  # ahead of the answer: the worker's status agrees with it
             return b"true" if ready else b"false"
         else:

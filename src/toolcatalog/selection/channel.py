@@ -29,7 +29,7 @@ class Kind(IntEnum):
     LEARN = 2  # id 0: {"request", "tool", "positive"}, no answer
     REFRESH_EXPERIMENTS = 3  # -> ANSWER b""
     ENSURE_RECORDED = 4  # the selection id -> ANSWER b""
-    AWAIT_SEMANTIC = 5  # -> ANSWER b"true" | b"false"
+    AWAIT_SEMANTIC = 5  # b"complete" | b"settled" -> ANSWER b"true" | b"false"
     # selection process -> worker
     ANSWER = 64
     ERROR = 65  # {"type", "detail", "problems"}
