@@ -141,7 +141,7 @@ class Door:
         selector = self.runtime.selector
         status: dict[str, Any] = {
             "semantic_status": selector.semantic_status,
-            "semantic_progress": selector.semantic_progress,
+            "semantic_progress": _listed(selector.semantic_progress),
             "llm_status": selector.llm_status,
         }
         totals = counter_totals()
@@ -155,6 +155,10 @@ class Door:
         self._totals = totals
         self._sent_status = status
         self.send(0, Kind.STATUS, orjson.dumps(status | {"counts": counts}))
+
+
+def _listed(progress: tuple[int, ...] | None) -> list[int] | None:
+    return None if progress is None else list(progress)  # a NamedTuple orjson does not take
 
 
 async def serve(fd: int) -> None:

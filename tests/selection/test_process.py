@@ -98,6 +98,7 @@ async def test_the_worker_holds_a_handle_and_the_process_the_selector(
     assert worker.selector.pid != os.getpid()
     assert worker.selector.semantic_status == local.selector.semantic_status == "off"
     assert worker.selector.llm_status == "off"
+    assert worker.selector.semantic_progress == local.selector.semantic_progress
     assert worker.selector.process_status == f"up (pid {worker.selector.pid})"
 
 

@@ -82,8 +82,10 @@ class SelectionLog:
         return written
 
     async def ensure_recorded(self, selection_id: uuid.UUID) -> None:
-        """Flush first when `selection_id` is still queued in this process."""
-        if self.is_pending(selection_id):
+        """Flush first when `selection_id` is still queued in this process, or may be in the
+        batch being written (taken off the queue, not yet committed): the flush waits for
+        that batch."""
+        if self.is_pending(selection_id) or self._flushing.locked():
             await self.flush()
 
     def start(self, interval_s: float = FLUSH_INTERVAL_S) -> None:

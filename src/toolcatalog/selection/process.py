@@ -47,6 +47,7 @@ from toolcatalog.selection.experiments import RunningExperiment, VariantConfig
 from toolcatalog.selection.feedback import FeedbackMemory, LabelledExample
 from toolcatalog.selection.models import SelectionRequest, SelectionResult
 from toolcatalog.selection.profiles import ObservedProfiles
+from toolcatalog.selection.semantic import Progress
 
 log = logging.getLogger(__name__)
 
@@ -314,9 +315,9 @@ class SelectionProcess:
         return str(self._status.get("semantic_status", "waiting"))
 
     @property
-    def semantic_progress(self) -> tuple[int, int] | None:
+    def semantic_progress(self) -> Progress | None:
         progress = self._status.get("semantic_progress")
-        return None if progress is None else (int(progress[0]), int(progress[1]))
+        return None if progress is None else Progress(*(int(n) for n in progress))
 
     @property
     def llm_status(self) -> str:
