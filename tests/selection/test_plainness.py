@@ -8,8 +8,8 @@ import textwrap
 import yaml
 
 from toolcatalog.model.tool import Tool
+from toolcatalog.selection.pattern_entries import PatternEntry
 from toolcatalog.selection.plainness import plainness
-from toolcatalog.selection.retrieval import PatternEntry
 
 from .selection_catalog import terse_tool
 

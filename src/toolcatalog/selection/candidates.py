@@ -23,10 +23,11 @@ from toolcatalog.selection.models import (
     SelectionRequest,
     Weights,
 )
+from toolcatalog.selection.pattern_entries import PatternEntry
 from toolcatalog.selection.plainness import plainness
 from toolcatalog.selection.policy import PolicyContext, tool_exclusions
 from toolcatalog.selection.profiles import ObservedProfiles
-from toolcatalog.selection.retrieval import CatalogIndex, PatternEntry
+from toolcatalog.selection.retrieval import CatalogIndex
 from toolcatalog.selection.retrieve import Pool, pool_size, retrieve, top_indexes
 from toolcatalog.selection.rulings import Ruling, Rulings, Verdict
 from toolcatalog.selection.scoring import PREFERENCE_SHARE, final_score, utility
@@ -108,10 +109,10 @@ class CandidateEnumerator:
         if previous is not None and index.base == previous.index.key:
             self._inputs = previous._inputs.copy()
             for k in index.dropped:
-                self._inputs.subtract(input_names(previous.index.tool_entries[k]))
+                self._inputs.subtract(input_names(previous.index.patterns.of_tool(k)))
             added = [i for i, j in enumerate(index.moved_from) if j < 0]
             for i in added:
-                self._inputs.update(input_names(index.tool_entries[i]))
+                self._inputs.update(input_names(index.patterns.of_tool(i)))
             self._inputs = +self._inputs  # without the names no pattern declares any more
         else:
             self._inputs = Counter(input_names(index.patterns))

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from toolcatalog.selection.intent import action_words
 from toolcatalog.selection.negation import affirmed
-from toolcatalog.selection.retrieval import PatternEntry
+from toolcatalog.selection.pattern_entries import PatternEntry
 from toolcatalog.selection.text import stem
 
 _TOKEN = re.compile(r"[a-z][a-z-]*")

@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from toolcatalog.selection.features import BACKGROUND_AFTER_MS, PatternEstimate, estimate_pattern
-from toolcatalog.selection.retrieval import PatternEntry
+from toolcatalog.selection.pattern_entries import PatternEntry
 
 Source = Literal["declared", "observed", "blended"]
 OBSERVED_WEIGHT = 0.95

@@ -36,6 +36,7 @@ from toolcatalog.selection.bm25 import (
     Terms,
 )
 from toolcatalog.selection.negation import affirmed
+from toolcatalog.selection.pattern_entries import PatternEntries
 from toolcatalog.selection.policy import platform_matches
 from toolcatalog.selection.text import is_value_term, split_entities, tokens
 
@@ -94,14 +95,6 @@ MAX_OFFERING = 1024
 TABLED_TOOLS = 2_048
 
 
-@dataclass(frozen=True, slots=True)
-class PatternEntry:
-    tool_index: int
-    tool: Tool
-    capability: Capability
-    pattern: Pattern
-
-
 def canonical_names(vocabulary: Vocabulary | None) -> dict[str, str]:
     """Every vocabulary name and alias -> its canonical name, as a plain dict (the model's
     resolve() goes through pydantic's private-attribute lookup: 1 s per 44,000 calls)."""
@@ -125,6 +118,10 @@ class _Documents:
         self.canonical = canonical
         self._capabilities: dict[tuple[str, str], tuple[Terms, Terms]] = {}
         self._patterns: dict[tuple[object, ...], PatternDoc] = {}
+        # Equal pattern documents, and equal term tuples in them, held once (see _held).
+        self._distinct: dict[PatternDoc, PatternDoc] = {}
+        self._terms: dict[Terms, Terms] = {}
+        self._capability_sets: dict[frozenset[str], frozenset[str]] = {}
         self._blocks: dict[tuple[object, ...], list[Component]] = {}
         self.limit = 0  # see oversized
 
@@ -156,13 +153,32 @@ class _Documents:
         key = (pattern.name, pattern.description, *pattern.typical_use_cases, capability)
         found = self._patterns.get(key)
         if found is None:
-            found = self._patterns[key] = (  # in PATTERN_FIELDS' order
+            doc = (  # in PATTERN_FIELDS' order
                 tokens(pattern.name.replace("_", " ")),
                 tokens(affirmed(pattern.description)),
                 tokens(" ; ".join(pattern.typical_use_cases)),
                 capability[0],
                 capability[1],
             )
+            found = self._patterns[key] = self._held(doc)
+        return found
+
+    def capability_set(self, tool: Tool, canonical: Callable[[str], str]) -> frozenset[str]:
+        """The canonical names of the tool's capabilities, one set shared by every tool
+        that offers the same (a frozenset of three names is 216 bytes)."""
+        names = frozenset(canonical(c.name) for c in tool.capabilities)
+        return self._capability_sets.setdefault(names, names)
+
+    def _held(self, doc: PatternDoc) -> PatternDoc:
+        """`doc` as one object shared by every equal pattern document, its term tuples
+        likewise: texts that differ only in what the tokeniser drops (a number, a stop
+        word) make equal documents, and pattern names and use cases repeat across tools.
+        Each pattern's document was its own five tuples (0.9 KiB a generated tool; the
+        pickled index keeps the sharing, so a restart loads them shared too)."""
+        found = self._distinct.get(doc)
+        if found is None:
+            found = tuple(self._terms.setdefault(terms, terms) for terms in doc)
+            self._distinct[found] = found
         return found
 
     def capability_block(self, capability: Capability) -> tuple[list[Component], list[PatternDoc]]:
@@ -362,28 +378,17 @@ class CatalogIndex:
         # The changed tools' documents, by position: the others' are their BM25F index's
         # (BM25FIndex.document), which the new index reuses or asks for (see _Documents).
         built: dict[int, list[Component]] = {}
-        self.tool_patterns: list[list[PatternDoc]] = []
-        self.tool_entries: list[tuple[PatternEntry, ...]] = []
+        self.tool_patterns: list[tuple[PatternDoc, ...]] = []
         tool_capabilities: list[frozenset[str]] = []
         for i, (tool, j) in enumerate(zip(self.tools, self.moved_from, strict=True)):
             if previous is not None and j >= 0:
                 patterns = previous.tool_patterns[j]
-                entries = previous.tool_entries[j]
-                if j != i:
-                    entries = tuple(
-                        PatternEntry(i, e.tool, e.capability, e.pattern) for e in entries
-                    )
                 capabilities = previous.tool_capabilities[j]
             else:
-                built[i], patterns = self._documents.build(tool)
-                entries = tuple(
-                    PatternEntry(i, tool, capability, pattern)
-                    for capability in tool.capabilities
-                    for pattern in capability.patterns
-                )
-                capabilities = frozenset(self.resolve_capability(c.name) for c in tool.capabilities)
+                built[i], own = self._documents.build(tool)
+                patterns = tuple(own)  # 64 bytes a tool less than the list
+                capabilities = self._documents.capability_set(tool, self.resolve_capability)
             self.tool_patterns.append(patterns)
-            self.tool_entries.append(entries)
             tool_capabilities.append(capabilities)
         if fresh:
             self._documents.limit = 2 * self._documents.size() + 1000
@@ -434,14 +439,14 @@ class CatalogIndex:
         ).astype(str)
 
     def _set_patterns(self) -> None:
-        self.patterns = tuple(chain.from_iterable(self.tool_entries))
         self.pattern_docs = tuple(chain.from_iterable(self.tool_patterns))
         # Patterns are stored tool by tool: tool i owns patterns[start[i]:start[i + 1]].
-        per_tool = np.fromiter(map(len, self.tool_entries), dtype=np.int64, count=len(self.tools))
+        per_tool = np.fromiter(map(len, self.tool_patterns), dtype=np.int64, count=len(self.tools))
         self.pattern_tool: IntArray = np.repeat(
             np.arange(len(self.tools), dtype=np.int64), per_tool
         )
         self.pattern_start: IntArray = np.concatenate(([0], np.cumsum(per_tool)))
+        self.patterns = PatternEntries(self.tools, self.pattern_tool, self.pattern_start)
 
     def _start_caches(self) -> None:
         """What requests fill in (a benign race each: the same value either way)."""
@@ -515,14 +520,6 @@ class CatalogIndex:
         self._documents.limit = state["documents_limit"]
         self.moved_from, self.base, self.dropped = list(range(len(self.tools))), None, []
         self.tool_patterns = lists["tool_patterns"]
-        self.tool_entries = [
-            tuple(
-                PatternEntry(i, tool, capability, pattern)
-                for capability in tool.capabilities
-                for pattern in capability.patterns
-            )
-            for i, tool in enumerate(self.tools)
-        ]
         if len(self.tools) != len(self.tool_patterns):
             raise ValueError("the saved index does not match its tools")
         self.tool_capabilities = state["tool_capabilities"]

@@ -24,9 +24,10 @@ from toolcatalog.selection.features import (
 )
 from toolcatalog.selection.inputs import Inputs
 from toolcatalog.selection.models import Excluded, SelectionRequest
+from toolcatalog.selection.pattern_entries import PatternEntry
 from toolcatalog.selection.policy import PolicyContext, judge_pattern, tool_exclusions
 from toolcatalog.selection.profiles import ObservedProfiles, calibrated, reliability
-from toolcatalog.selection.retrieval import CatalogIndex, PatternEntry
+from toolcatalog.selection.retrieval import CatalogIndex
 
 DEPRECATED_FACTOR = 0.85
 # Constraint sets whose policy rulings are kept (see Rulings.ruling).
