@@ -40,7 +40,7 @@ from toolcatalog.selection.loader import ProfileLoader
 from toolcatalog.selection.process import SelectionProcess
 from toolcatalog.selection.refresh import LearningRefresher
 from toolcatalog.selection.saved_index import SavedIndex
-from toolcatalog.selection.selector import Selector
+from toolcatalog.selection.selector import EMBEDDING_STOP_S, Selector
 from toolcatalog.selection.shared_vectors import DatabaseVectors
 from toolcatalog.store import migrate as migrations
 from toolcatalog.store.database import Database
@@ -332,9 +332,6 @@ async def restore_database(
 # index builds (REBUILD_INTERVAL_S) a write shows in selection within about a second, as
 # another replica's write does in a worker's.
 SELECTION_REREAD_PAUSE_S = 0.2
-
-# How long closing a runtime waits for the embedding threads to stop at their next step.
-EMBEDDING_STOP_S = 3.0
 
 # Set by `serve --workers N` to its own pid before it starts the workers.
 WORKER_PARENT_PID_ENV = "TOOLCATALOG_WORKER_PARENT_PID"

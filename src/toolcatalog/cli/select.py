@@ -347,9 +347,7 @@ async def _with_selector(
             # The description clauses may still be coming: their thread stops at its next
             # step and saves what it embedded, rather than die at exit inside the encoder
             # (interpreter finalisation can hang there), as a runtime's close does.
-            from toolcatalog.runtime import EMBEDDING_STOP_S
-
-            await selector.close(EMBEDDING_STOP_S)
+            await selector.close()
     async with command_runtime(settings) as runtime:
         return await _asking(runtime.selector, go, progress)
 

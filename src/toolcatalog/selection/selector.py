@@ -74,6 +74,8 @@ REBUILD_PAUSE_S = 0.25
 # GIL from the loop more often; two let one select rank while another waits on the query
 # encoder, which releases the GIL.
 SELECT_THREADS = 2
+# How long closing a selector waits for its embedding threads to stop at their next step.
+EMBEDDING_STOP_S = 3.0
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -321,7 +323,7 @@ class Selector:
 
         rule_beside(len(enumerator.index.tools), current, self._closing)
 
-    async def close(self, timeout_s: float = 3.0) -> bool:
+    async def close(self, timeout_s: float = EMBEDDING_STOP_S) -> bool:
         """Stop building in the background, and the embedding threads at their next step
         (SemanticEngine.close) waiting up to `timeout_s` for them; True when none is left."""
         task, self._rebuilding = self._rebuilding, None
