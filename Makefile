@@ -50,7 +50,7 @@ chromium: ## Install Debian's Chromium for the console's browser tests (where ro
 
 .PHONY: test
 test: lint chromium ## Lint, then the whole test suite against real PostgreSQL
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q --durations=20 $(PYTEST_ARGS)
 
 .PHONY: bench
 bench: $(STAMP) ## Run the benchmarks in a quick mode (~2 minutes) and print their figures
