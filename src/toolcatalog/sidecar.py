@@ -44,8 +44,9 @@ STATUS_EVERY_S = 0.5
 # the whole stop may take before the process exits regardless.
 DRAIN_S = 5.0
 FLUSH_S = 5.0
-# Seen: the change listener's stop waiting 30 s and more after SIGTERM from the parent-death
-# signal (its task cancelled inside asyncio.wait_for); the selections are flushed by then.
+# A bound on the whole stop, kept as a guard: the change listener's stop once waited 30 s and
+# more after SIGTERM (a cancellation swallowed by Python 3.11's asyncio.wait_for as a drop came
+# with it; fixed in ChangeListener.stop). The selections are flushed by then.
 STOP_S = 15.0
 _PR_SET_PDEATHSIG = 1
 

@@ -189,3 +189,26 @@ async def test_a_listened_catalog_does_not_expire_and_an_unlistened_one_does(
         await unlistened.catalog.list_tools(ToolFilter())
         time.sleep(0.01)  # noqa: ASYNC251 - past the TTL, on purpose
         assert unlistened.catalog.state.held_tool("alpha_tool") is None
+
+
+@pytest.mark.parametrize("turns", range(6))
+async def test_stop_ends_the_listener_when_a_drop_and_the_stop_come_together(
+    fresh_db_url: str, turns: int
+) -> None:
+    """A drop noticed in the same turns as the stop's cancellation: Python 3.11's
+    `asyncio.wait_for` returns normally when its inner wait has just finished as the task is
+    cancelled, which once left the listener reconnecting forever and `stop()` waiting on it
+    (seen as a selection process that outlived SIGTERM by 30 s and more)."""
+    listener = ChangeListener(fresh_db_url, lambda _n: None, lambda: None, check_interval_s=30)
+    listener.start()
+    await asyncio.wait_for(listener.connected.wait(), PATIENCE_S)
+    task = listener._task
+    assert task is not None
+    await asyncio.sleep(0.05)  # in its watch, waiting for a drop
+    listener._dropped.set()
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    stopping = asyncio.ensure_future(listener.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=PATIENCE_S)
+    assert done, f"stop() still waiting after {PATIENCE_S} s"
+    assert task.done()

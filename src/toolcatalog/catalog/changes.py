@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 CHANNEL = "tool_catalog_changes"
 # NOTIFY payloads must stay under 8000 bytes; past this many names we say "everything".
 _MAX_NAMES = 100
+# How long stop() waits for the task between two cancellations.
+STOP_RETRY_S = 1.0
+# The liveness probe's bound (a silent network); a close's too.
+PROBE_TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,7 @@ class ChangeListener:
         self._task: asyncio.Task[None] | None = None
         self._conn: Any = None
         self._dropped = asyncio.Event()
+        self._stopping = False
         self.connected = asyncio.Event()
         self.reconnects = 0
         self.backend_pid: int | None = None  # of the LISTEN connection, for operators and tests
@@ -105,18 +110,25 @@ class ChangeListener:
         self._task = asyncio.create_task(self._run(), name="change-listener")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """End the listener and close its connection. The loop also checks `_stopping`, and
+        the cancellation is repeated until the task ends: a cancellation that lands as an
+        awaited call finishes can be lost inside a library (Python 3.11's `wait_for` returns
+        normally then), and once that left the task reconnecting forever."""
+        self._stopping = True
+        task, self._task = self._task, None
+        while task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=STOP_RETRY_S)
+        if task is not None and not task.cancelled() and task.exception() is not None:
+            log.warning("the change listener ended with an error", exc_info=task.exception())
         await self._close()
 
     async def _close(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
             try:
-                await asyncio.wait_for(conn.close(), timeout=2)
+                async with asyncio.timeout(PROBE_TIMEOUT_S):
+                    await conn.close()
             except Exception:  # already broken: cut it
                 conn.terminate()
         self.connected.clear()
@@ -143,18 +155,22 @@ class ChangeListener:
 
     async def _watch(self) -> None:
         """Return when the connection is gone."""
-        while not self._conn.is_closed():
+        # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that comes
+        # as the awaited call finishes (a drop and a stop together), and the task runs on.
+        while not self._conn.is_closed() and not self._stopping:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._dropped.wait(), timeout=self._check_interval_s)
+                async with asyncio.timeout(self._check_interval_s):
+                    await self._dropped.wait()
             if self._dropped.is_set() or self._conn.is_closed():
                 return
             # asyncpg learns of a silent network only when it uses the connection.
-            await asyncio.wait_for(self._conn.execute("SELECT 1"), timeout=2)
+            async with asyncio.timeout(PROBE_TIMEOUT_S):
+                await self._conn.execute("SELECT 1")
 
     async def _run(self) -> None:
         delay = 0.2
         missed = False  # True once a connection was lost or could not be made
-        while True:
+        while not self._stopping:
             try:
                 await self._connect()
                 if missed:
@@ -164,6 +180,8 @@ class ChangeListener:
                     self._on_reconnect()
                 delay = 0.2
                 await self._watch()
+                if self._stopping:
+                    return
                 log.warning("change listener connection lost; reconnecting")
             except asyncio.CancelledError:
                 raise
