@@ -31,7 +31,7 @@ async def eventually(condition: Callable[[], bool], what: str) -> None:
 
 
 async def _generation(conn: Any) -> int:
-    return int(await conn.fetchval("SELECT generation FROM tool_catalog.catalog_state"))
+    return int(await conn.fetchval("SELECT tool_catalog.catalog_generation()"))
 
 
 async def _patches(conn: Any) -> list[tuple[Any, ...]]:

@@ -95,7 +95,7 @@ async def _batch(conn: Any, *items: BatchedWrite) -> BatchOutcome:
 
 async def _call(conn: Any, tool: Tool, expected: int) -> tuple[WriteOutcome, int | None]:
     done = await _batch(conn, _item(tool, expected))
-    return done.outcomes[0], done.generation
+    return done.outcomes[0], done.published.generation if done.published else None
 
 
 async def _patterns(conn: Any, tool_id: int) -> list[tuple[Any, ...]]:
@@ -112,7 +112,7 @@ async def _patterns(conn: Any, tool_id: int) -> list[tuple[Any, ...]]:
 async def _counts(conn: Any, tool_id: int) -> tuple[int, int, int]:
     versions = await conn.fetchval("SELECT count(*) FROM tool_versions WHERE tool_id = $1", tool_id)
     audit = await conn.fetchval("SELECT count(*) FROM tool_audit_log WHERE actor = 'tester'")
-    generation = await conn.fetchval("SELECT generation FROM catalog_state")
+    generation = await conn.fetchval("SELECT catalog_generation()")
     return versions, audit, generation
 
 
@@ -188,7 +188,8 @@ async def test_successive_revisions_of_several_tools_land_in_one_batch_each_audi
         ("written", 2),
         ("written", 3),
     ]
-    assert done.generation == before[2] + 1  # once for the batch
+    assert done.published is not None
+    assert done.published.generation == before[2] + 1  # once for the batch
     versions = await conn.fetch(
         "SELECT revision, definition->>'description' AS d FROM tool_versions "
         "WHERE tool_id = $1 ORDER BY revision",
@@ -258,7 +259,7 @@ async def test_a_committed_batch_is_heard_once_and_a_batch_that_wrote_nothing_te
             _item(make_tool("beta_tool", description="Stale."), 7),
         )
         assert [o.outcome for o in nothing.outcomes] == ["failed", "moved"]
-        assert nothing.generation is None
+        assert nothing.published is None
         assert await _counts(writer, tool_id) == before
 
         done = await _batch(
@@ -270,7 +271,8 @@ async def test_a_committed_batch_is_heard_once_and_a_batch_that_wrote_nothing_te
 
         notice = await asyncio.wait_for(heard.get(), HEARING_S)
         assert (notice.origin, notice.names) == ("test-origin", ("alpha_tool", "beta_tool"))
-        assert notice.generation == done.generation
+        assert done.published is not None
+        assert notice.generation == done.published.generation
         await asyncio.sleep(0.2)
         assert heard.empty()  # one notice for the batch; none for the batch that wrote nothing
     finally:

@@ -21,14 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from toolcatalog.catalog.changes import ChangeNotice, notify_change
+from toolcatalog.catalog.changes import CHANNEL, ChangeNotice
 from toolcatalog.errors import Conflict
 from toolcatalog.formats import backup_archive as archive
 from toolcatalog.formats.backup_archive import InvalidBackup, Manifest, TableEntry
 from toolcatalog.store import backup as tables
+from toolcatalog.store import changes as change_store
 from toolcatalog.store.database import Database
 from toolcatalog.store.migrate import apply_pending, available_migrations, migration_lock
-from toolcatalog.store.tools import bump_generation
 
 log = logging.getLogger(__name__)
 
@@ -159,13 +159,17 @@ async def restore_backup(
                         "into an empty database or home (a new database in DATABASE_URL, or "
                         "a new TOOLCATALOG_HOME), or pass --replace to drop that data first"
                     )
+                # The restored database counts its changes afresh: it starts past the
+                # generation replicas saw here, so none takes the restore for older news.
+                before = await change_store.fetch_generation_of_any_schema(conn)
                 await tables.drop_schema(conn)
                 await apply_pending(conn, up_to=manifest.schema_version)
                 loaded = await _load(conn, reader)
                 later = await apply_pending(conn)
-                generation = await bump_generation(conn)
+                await change_store.advance_generation(conn, before)
                 # Replicas running on the target forget every cached tool and verified key.
-                await notify_change(conn, ChangeNotice("restore", generation, everything=True))
+                notice = ChangeNotice("restore", 0, everything=True)
+                await change_store.publish_change(conn, CHANNEL, notice.payload())
     log.info("backup restored", extra={"path": str(path), "migrated": [m.name for m in later]})
     return RestoreReport(
         path,

@@ -114,9 +114,10 @@ class CatalogImports(CatalogWrites):
                         if history is not None:
                             changed = {*report.created, *report.updated}
                             report.history = await history.write(conn, changed)
-                        report.generation = await self.publish(
+                        published = await self.publish(
                             conn, [*report.created, *report.updated], everything=vocabulary_changed
                         )
+                        report.generation = published.generation
                     if dry_run:
                         raise _DryRunRollback
             except _DryRunRollback:

@@ -19,6 +19,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -38,9 +39,11 @@ from toolcatalog.model.names import did_you_mean
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import STORED, Status, Tool
 from toolcatalog.model.vocabulary import Vocabulary
+from toolcatalog.store import changes as change_store
 from toolcatalog.store import environments as environment_store
 from toolcatalog.store import tools as tool_store
 from toolcatalog.store import vocabulary as vocabulary_store
+from toolcatalog.store.changes import Position, Published
 from toolcatalog.store.database import Database
 from toolcatalog.store.tools import ToolRecord
 
@@ -99,6 +102,9 @@ class CatalogState:
         # 100,000 tools is ~20 s of CPU, and beside that build it only delayed serving).
         self.saves_allowed = asyncio.Event()
         self.saves_allowed.set()
+        # What was applied to the current version while each whole read in flight was
+        # reading: at its end, what its snapshot did not see is kept (see _newer_than).
+        self._reads: list[list[_Applied]] = []
 
     def holds_tools(self) -> bool:
         """Whether this process holds tools to answer reads with from memory (a catalog
@@ -271,8 +277,24 @@ class CatalogState:
         if self._version is not None and self._stamps:
             held = self._version.entries
             saved = {n: (s, held[n]) for n, s in self._stamps.items() if n in held}
+        applied: list[_Applied] = []
+        self._reads.append(applied)
+        try:
+            return await self._read_whole_noting(applied, epoch, start, began, saved, loading)
+        finally:
+            self._reads.remove(applied)
+
+    async def _read_whole_noting(
+        self,
+        applied: list[_Applied],
+        epoch: int,
+        start: float,
+        began: float,
+        saved: SavedEntries | None,
+        loading: asyncio.Future[SavedEntries | None] | None,
+    ) -> CatalogVersion:
         async with self.db.snapshot_read("load_catalog") as conn:
-            generation = await tool_store.fetch_generation(conn)
+            position = await change_store.fetch_position(conn)
             if loading is not None or saved is not None:
                 stamps = await tool_store.fetch_tool_stamps(conn)
             if loading is not None:
@@ -289,8 +311,9 @@ class CatalogState:
         # Validation and encoding are CPU work (~0.3 ms a tool): beside the loop, so reads
         # keep flowing from the previous version meanwhile.
         version = await asyncio.to_thread(
-            self._build_whole, rows, generation, vocabulary, environments, began, saved, stamps
-        )
+            self._build_whole, rows, position.generation, vocabulary, environments, began,
+            saved, stamps,
+        )  # fmt: skip
         log.info(
             "catalog read: %d tools, %d of them from the database, in %.1f s",
             len(version.entries), len(rows), time.perf_counter() - start,
@@ -303,10 +326,18 @@ class CatalogState:
             self._stale = False
             self._behind = False
         current = self._version
-        if current is not None and current.generation > version.generation:
-            return current  # a later change was applied while this one was read
+        newer = _newer_than(position, applied)
+        if newer is None:
+            return current if current is not None else version  # a later whole read's
+        if current is not None and newer:
+            # Our own writes committed after the snapshot, and tools re-read in a later one,
+            # are newer in the current version: kept, whatever this read found.
+            fresh = {n: current.entries[n] for n in newer if n in current.entries}
+            gone = [n for n in newer if n not in current.entries]
+            version = version.changed(fresh, gone, current.generation, version.built_at)
         self._swap(version)
-        self._stamps = {n: stamps[n] for n in version.entries}
+        self._note((), generation=position.generation, whole=True)
+        self._stamps = {n: stamps[n] for n in version.entries if n in stamps and n not in newer}
         metrics.CATALOG_LOAD_DURATION.observe(time.perf_counter() - start)
         if large:
             await asyncio.to_thread(release_free_memory)
@@ -378,25 +409,30 @@ class CatalogState:
         return entry_of(record, Tool.model_validate(record.definition, context=STORED))
 
     def written(
-        self, record: ToolRecord, generation: int | None = None, cached: CachedTool | None = None
+        self,
+        record: ToolRecord,
+        published: Published | None = None,
+        cached: CachedTool | None = None,
     ) -> CachedTool:
-        """A tool as our own committed write left it: served at once, by GET and by the
-        version (the new version is a table copy). `cached`: `entry_for(record)` if already
-        made."""
+        """A tool as our own committed write left it: served at once, by GET and, given the
+        write's `published` change, by the version (the new version is a table copy).
+        `cached`: `entry_for(record)` if already made."""
         if cached is None:
             cached = self.entry_for(record)
         self.tools.invalidate(record.name)
         self.tools.put(record.name, cached)
         self.invalid.forget([record.name])
         self._stamps.pop(record.name, None)
-        if generation is not None and self._version is not None:
+        if published is not None and self._version is not None:
+            current = self._version
             self._swap(
-                self._version.changed({record.name: cached}, (), generation, self._version.built_at)
+                current.changed({record.name: cached}, (), published.generation, current.built_at)
             )
+            self._note([record.name], xid=published.xid)
         return cached
 
     def written_many(
-        self, written: Sequence[tuple[ToolRecord, CachedTool]], generation: int
+        self, written: Sequence[tuple[ToolRecord, CachedTool]], published: Published
     ) -> None:
         """Several tools as one committed batch of our own writes left them (a tool written
         twice: its last write): served at once, in one new version."""
@@ -408,15 +444,33 @@ class CatalogState:
             fresh[record.name] = cached
         self.invalid.forget(list(fresh))
         if self._version is not None:
-            self._swap(self._version.changed(fresh, (), generation, self._version.built_at))
+            current = self._version
+            self._swap(current.changed(fresh, (), published.generation, current.built_at))
+            self._note(fresh, xid=published.xid)
 
-    def removed(self, name: str, generation: int) -> None:
+    def removed(self, name: str, published: Published) -> None:
         """Our own committed purge of `name`."""
         self.tools.invalidate(name)
         self.invalid.forget([name])
         self._stamps.pop(name, None)
         if self._version is not None:
-            self._swap(self._version.changed({}, (name,), generation, self._version.built_at))
+            current = self._version
+            self._swap(current.changed({}, (name,), published.generation, current.built_at))
+            self._note([name], xid=published.xid)
+
+    def _note(
+        self,
+        names: Iterable[str],
+        *,
+        xid: int | None = None,
+        generation: int | None = None,
+        whole: bool = False,
+    ) -> None:
+        """Tell the whole reads in flight what was just applied to the current version."""
+        if self._reads:
+            change = _Applied(frozenset(names), xid, generation, whole)
+            for applied in self._reads:
+                applied.append(change)
 
     async def reread(self, names: Sequence[str], *, everything: bool = False) -> None:
         """Bring the version up to date with the database for `names` (or everything), and
@@ -442,7 +496,7 @@ class CatalogState:
 
     async def _reread_names_now(self, names: set[str]) -> None:
         async with self.db.snapshot_read("refresh_catalog") as conn:
-            generation = await tool_store.fetch_generation(conn)
+            generation = await change_store.fetch_generation(conn)
             records = list((await tool_store.fetch_tools(conn, sorted(names))).values())
         if len(records) > _INLINE_RECORDS:
             fresh = await asyncio.to_thread(self._entries, records, whole=False)
@@ -461,6 +515,7 @@ class CatalogState:
             if (held := current.entries.get(n)) is None or held.revision <= e.revision
         }
         self._swap(current.changed(fresh, gone, generation, current.built_at))
+        self._note(names, generation=generation)
 
     def forget_cached(self, names: Sequence[str], *, everything: bool = False) -> None:
         """Drop the GET cache entries a change to `names` (or to everything) made stale."""
@@ -541,3 +596,38 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
     # A failed background read is logged by whoever awaits it next; never "never retrieved".
     if not task.cancelled():
         task.exception()
+
+
+@dataclass(frozen=True, slots=True)
+class _Applied:
+    """A change applied to the current version: our own committed write (`xid`, its
+    transaction), or tools re-read in a snapshot (`generation`; `whole`: a whole read's)."""
+
+    names: frozenset[str]
+    xid: int | None
+    generation: int | None
+    whole: bool = False
+
+    def seen_by(self, position: Position) -> bool:
+        """Whether a read at `position` saw this change (or something newer for its tools).
+        Generations of snapshots count exactly the changes visible in them, and a later
+        snapshot sees every commit an earlier one saw: an equal or lower one saw no more.
+        A write's own generation is only a lower bound: its transaction is compared."""
+        if self.xid is not None:
+            return position.sees(self.xid)
+        assert self.generation is not None
+        return self.generation <= position.generation
+
+
+def _newer_than(position: Position, applied: Iterable[_Applied]) -> set[str] | None:
+    """The tools of the current version newer than a whole read at `position` (what was
+    applied to it while the read was in flight and the read's snapshot did not see), or None
+    when a later whole read replaced the version: then the read is dropped whole."""
+    newer: set[str] = set()
+    for change in applied:
+        if change.seen_by(position):
+            continue
+        if change.whole:
+            return None
+        newer |= change.names
+    return newer

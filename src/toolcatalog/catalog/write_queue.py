@@ -233,8 +233,8 @@ class ToolWriteQueue:
                 self._reread.setdefault(queued.name, None)
                 round_.answers.append((queued, translate(outcome.error) or outcome.error))
         if entries:
-            assert result.generation is not None
-            self.state.written_many(entries, result.generation)
+            assert result.published is not None
+            self.state.written_many(entries, result.published)
 
     def _again(self, queued: _Queued, round_: _Round) -> None:
         queued.attempts += 1

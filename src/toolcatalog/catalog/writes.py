@@ -1,6 +1,6 @@
 """CatalogWrites: the changes to one tool (create, replace, patch, enable, delete, roll back),
 an environment, or a reload. Each is validate, plan, apply in one transaction (tool rows,
-`tool_versions`, `tool_audit_log`, the catalog generation and a change notification that
+`tool_versions`, `tool_audit_log`, a row of the catalog's change log and a notification that
 PostgreSQL delivers only if it commits), then publish to this process's state right after the
 commit. Imports of many tools at once are catalog/imports.py."""
 
@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from toolcatalog import metrics
-from toolcatalog.catalog.changes import ChangeNotice, notify_change
+from toolcatalog.catalog.changes import CHANNEL, ChangeNotice
 from toolcatalog.catalog.documents import (
     canonical_definition,
     diff_documents,
@@ -37,9 +37,11 @@ from toolcatalog.formats.problems import (
 from toolcatalog.model.environment import EnvironmentRules
 from toolcatalog.model.tool import Status, Tool
 from toolcatalog.store import audit as audit_store
+from toolcatalog.store import changes as change_store
 from toolcatalog.store import tools as tool_store
 from toolcatalog.store import versions as version_store
 from toolcatalog.store.audit import AuditWrite
+from toolcatalog.store.changes import Published
 from toolcatalog.store.database import Database
 from toolcatalog.store.tools import ToolRecord, ToolWrite
 
@@ -182,8 +184,8 @@ class CatalogWrites:
             ids = await tool_store.insert_tools(conn, [write])
             await record_history(conn, actor, [(write, None, ids[tool.name])], "create")
             record = await require_tool(conn, tool.name)
-            generation = await self.publish(conn, [tool.name])
-        return self.state.written(record, generation)
+            published = await self.publish(conn, [tool.name])
+        return self.state.written(record, published)
 
     async def replace_tool(
         self,
@@ -275,8 +277,8 @@ class CatalogWrites:
                     )
                 ],
             )
-            generation = await self.publish(conn, [name])
-        self.state.removed(name, generation)
+            published = await self.publish(conn, [name])
+        self.state.removed(name, published)
         return None
 
     async def roll_back_tool(
@@ -328,15 +330,11 @@ class CatalogWrites:
         await self.state.reread([], everything=True)
         return revision
 
-    async def publish(self, conn: Any, names: list[str], *, everything: bool = False) -> int:
-        """Bump the generation and queue the notice: the last statements of a write, as the
-        generation row is one for the whole catalog and every writer waits for its lock from
-        here to the commit."""
-        generation = await tool_store.bump_generation(conn)
-        await notify_change(
-            conn, ChangeNotice(self.instance_id, generation, tuple(names), everything)
-        )
-        return generation
+    async def publish(self, conn: Any, names: list[str], *, everything: bool = False) -> Published:
+        """Record the change in the catalog's log and queue its notice (store/changes.py):
+        both take effect with the caller's commit, and no other writer waits for them."""
+        notice = ChangeNotice(self.instance_id, 0, tuple(names), everything)
+        return await change_store.publish_change(conn, CHANNEL, notice.payload())
 
     async def reload_all(self, *, trigger: str = "api", actor: Actor = Actor()) -> int:
         """Invalidate every replica's caches (through NOTIFY) and reload the snapshot here.
@@ -354,7 +352,7 @@ class CatalogWrites:
                     [AuditWrite(actor.name, "reload", None, None, None, [],
                                 actor.request_id, actor.client_address)],
                 )  # fmt: skip
-                generation = await self.publish(conn, [], everything=True)
+                generation = (await self.publish(conn, [], everything=True)).generation
             await self.state.reread([], everything=True)
             snapshot = await self.state.snapshot()
         except Exception as exc:

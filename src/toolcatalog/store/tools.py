@@ -14,6 +14,7 @@ import orjson
 
 from toolcatalog.model.tool import Pattern, Tool
 from toolcatalog.store.audit import AuditWrite
+from toolcatalog.store.changes import Published
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,20 +301,6 @@ async def delete_tool(conn: Any, tool_id: int) -> None:
     await conn.execute("DELETE FROM tools WHERE id = $1", tool_id)
 
 
-async def bump_generation(conn: Any) -> int:
-    """Advance the catalog generation (the version a snapshot reports); returns the new one."""
-    return int(
-        await conn.fetchval(
-            "UPDATE catalog_state SET generation = generation + 1, changed_at = now() "
-            "RETURNING generation"
-        )
-    )
-
-
-async def fetch_generation(conn: Any) -> int:
-    return int(await conn.fetchval("SELECT generation FROM catalog_state"))
-
-
 @dataclass(frozen=True, slots=True)
 class BatchedWrite:
     """One write of a `write_tools` batch: `write` applies if the row is still at
@@ -338,11 +325,11 @@ class WriteOutcome:
 
 @dataclass(frozen=True, slots=True)
 class BatchOutcome:
-    """Each write's outcome, in order, and the catalog generation of the batch (None when
-    nothing was written)."""
+    """Each write's outcome, in order, and the batch's change as published (None when nothing
+    was written)."""
 
     outcomes: list[WriteOutcome]
-    generation: int | None
+    published: Published | None
 
 
 def _write_document(item: BatchedWrite) -> dict[str, Any]:
@@ -375,12 +362,12 @@ def _write_document(item: BatchedWrite) -> dict[str, Any]:
 async def write_tools(
     conn: Any, items: Sequence[BatchedWrite], channel: str, notice: dict[str, Any]
 ) -> BatchOutcome:
-    """Apply `items` in order in one round trip and one transaction (migration 0008,
-    `write_tools`): each write (row, capabilities, patterns, version, audit entry) lands
-    whole or not at all, provided its row is still at its expected revision; a write the
-    database refuses fails alone. The generation is bumped once for the batch and `notice`
-    (its generation and names filled in) sent on `channel` when anything landed. Run it as
-    its own transaction (Database.statement)."""
+    """Apply `items` in order in one round trip and one transaction (`write_tools`,
+    migrations 0008 and 0010): each write (row, capabilities, patterns, version, audit entry)
+    lands whole or not at all, provided its row is still at its expected revision; a write the
+    database refuses fails alone. When anything landed, the batch is one change of the
+    catalog's log (store/changes.py) and `notice` (its generation and names filled in) is sent
+    on `channel`. Run it as its own transaction (Database.statement)."""
     rows = await conn.fetch(
         "SELECT * FROM write_tools($1, $2, $3)",
         [_write_document(item) for item in items],
@@ -388,10 +375,10 @@ async def write_tools(
         notice,
     )
     outcomes: list[WriteOutcome] = []
-    generation: int | None = None
+    published: Published | None = None
     for row in rows:
         if row["ord"] == 0:
-            generation = row["generation"]
+            published = Published(int(row["generation"]), int(row["xid"]))
             continue
         item = items[row["ord"] - 1]
         outcome = row["outcome"]
@@ -405,7 +392,7 @@ async def write_tools(
         if outcome == "failed":
             error = refusal(row["error_state"], row["error_constraint"], row["error_message"])
         outcomes.append(WriteOutcome(outcome, record, error))
-    return BatchOutcome(outcomes, generation)
+    return BatchOutcome(outcomes, published)
 
 
 def refusal(sqlstate: str, constraint: str | None, message: str) -> asyncpg.PostgresError:
