@@ -296,11 +296,11 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
                     rounds["get_1w"].append(measure(ours, get, args))
                     rounds["get_1w_nolog"].append(measure(quiet, get, args))
             every |= rounds
-            if args.mix and not args.mixes:
+            if args.mix and args.mixes is None:
                 key = args.api_key or create_api_key(url, f"bench_{secrets.token_hex(3)}")
                 ops = build_ops(ours.url, parse_mix(args.mix), args.tool, key)
                 every["mix_1w"] = [measure(ours, ops, args)]
-            if args.mixes:
+            if args.mixes is not None:
                 every |= run_mixes(ours, url, args)
         if n > 1:
             with (
@@ -395,7 +395,7 @@ def _measure_mixes(
     out: dict[str, list[Run]] = {}
     print()
     print(HEADER)
-    for spec in MIXES:
+    for spec in args.mixes or MIXES:
         for name, target, key, spread_get in prepared:
             out.setdefault(f"{name}get_spread", []).append(
                 pure := measure(target, spread_get, args)
@@ -428,7 +428,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="suite: the multi-worker run")
     parser.add_argument("--mix", default=DEFAULT_MIX, help=f"kind=weight,... ({DEFAULT_MIX})")
     parser.add_argument(
-        "--mixes", action="store_true", help="suite: the mixes of issue #14 (see MIXES)"
+        "--mixes",
+        nargs="*",
+        metavar="MIX",
+        help="suite: the mixes of issue #14 (see MIXES), or only the mixes named "
+        "(`--mixes get=98,patch=2`, to iterate on one)",
     )
     parser.add_argument(
         "--baseline-src",

@@ -1,0 +1,147 @@
+"""A whole read of the catalog (after a missed notice, a reload, another replica's import)
+against what is applied to the current version while it reads (catalog/state.py): our own
+writes committed after its snapshot and tools re-read in a later snapshot stay, what the read
+saw arrives, and a read older than one that already replaced the version is dropped. Each race
+is ordered explicitly: the read is held between its snapshot and the build of its version."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from builders import make_tool
+from toolcatalog.catalog.changes import ChangeNotice
+from toolcatalog.catalog.documents import canonical_definition, make_etag
+from toolcatalog.catalog.state import CatalogState
+from toolcatalog.config import Settings
+from toolcatalog.runtime import Runtime, open_runtime
+from toolcatalog.store import tools as tool_store
+from toolcatalog.store.audit import AuditWrite
+from toolcatalog.store.database import SERVER_SETTINGS, init_connection
+from toolcatalog.store.tools import BatchedWrite, ToolWrite
+
+# Liveness bound of the waits below (a hung test fails instead of hanging); no speed asserted.
+PATIENCE_S = 30.0
+
+
+class HeldRead:
+    """Holds the state's next whole read after its snapshot was read (its transaction over),
+    before its version is built, until `release`."""
+
+    def __init__(self, state: CatalogState) -> None:
+        self.reached = threading.Event()
+        self.go = threading.Event()
+        build = state._build_whole
+        calls = 0
+
+        def held(*args: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                self.reached.set()
+                self.go.wait(PATIENCE_S)
+            return build(*args)
+
+        state._build_whole = held  # type: ignore[method-assign]
+
+    async def snapshot_taken(self) -> None:
+        assert await asyncio.to_thread(self.reached.wait, PATIENCE_S)
+
+    def release(self) -> None:
+        self.go.set()
+
+
+@pytest.fixture
+async def runtime(fresh_db_url: str, settings: Settings) -> AsyncIterator[Runtime]:
+    async with open_runtime(settings.model_copy(update={"database_url": fresh_db_url})) as rt:
+        await rt.catalog.import_definitions([make_tool("alpha_tool"), make_tool("beta_tool")])
+        await rt.catalog.get_all_tools_with_structure()  # a version held
+        yield rt
+
+
+async def _write_unheard(url: str, name: str, description: str) -> None:
+    """Another writer's change of `name` (at revision 1) whose notice nobody hears."""
+    conn = await asyncpg.connect(url, server_settings=SERVER_SETTINGS)
+    try:
+        await init_connection(conn)
+        tool = make_tool(name, description=description)
+        definition = canonical_definition(tool)
+        write = ToolWrite(tool, definition, 2, make_etag(definition, 2))
+        audit = AuditWrite("elsewhere", "patch", name, 1, 2, [], None, None)
+        notice = ChangeNotice("elsewhere", 0, ()).payload()
+        done = await tool_store.write_tools(
+            conn, [BatchedWrite(write, 1, audit)], "nobody_listens", notice
+        )
+        assert [o.outcome for o in done.outcomes] == ["written"]
+    finally:
+        await conn.close()
+
+
+def _held(state: CatalogState, name: str) -> Any:
+    version = state._version
+    assert version is not None
+    return version.entries[name]
+
+
+async def test_a_whole_read_keeps_our_write_committed_after_its_snapshot_and_brings_the_rest(
+    runtime: Runtime, fresh_db_url: str
+) -> None:
+    state = runtime.catalog.state
+    await _write_unheard(fresh_db_url, "beta_tool", "Changed, notice missed.")
+    held = HeldRead(state)
+    state.invalidate_all()  # what the listener does on reconnecting
+    reading = asyncio.ensure_future(state.version())
+    await held.snapshot_taken()
+
+    written = await runtime.catalog.patch_tool("alpha_tool", {"owner": "after the snapshot"})
+    held.release()
+    version = await asyncio.wait_for(reading, PATIENCE_S)
+
+    assert version is state._version
+    assert version.entries["alpha_tool"].etag == written.etag  # ours, newer than the read
+    assert version.entries["beta_tool"].tool.description == "Changed, notice missed."
+    tools = {t.name: t for t in (await runtime.catalog.get_all_tools_with_structure()).tools}
+    assert tools["alpha_tool"].owner == "after the snapshot"
+    assert (await runtime.catalog.get_tool("alpha_tool")).etag == written.etag
+
+
+async def test_a_tool_re_read_after_the_whole_reads_snapshot_stays_as_re_read(
+    runtime: Runtime, fresh_db_url: str
+) -> None:
+    state = runtime.catalog.state
+    held = HeldRead(state)
+    state.invalidate_all()
+    reading = asyncio.ensure_future(state.version())
+    await held.snapshot_taken()
+
+    await _write_unheard(fresh_db_url, "beta_tool", "Changed after the snapshot.")
+    await state.reread(["beta_tool"])  # as a notice naming it would
+    assert _held(state, "beta_tool").tool.description == "Changed after the snapshot."
+    held.release()
+    await asyncio.wait_for(reading, PATIENCE_S)
+
+    assert _held(state, "beta_tool").tool.description == "Changed after the snapshot."
+    assert _held(state, "beta_tool").revision == 2
+
+
+async def test_a_whole_read_older_than_the_one_that_replaced_the_version_is_dropped(
+    runtime: Runtime, fresh_db_url: str
+) -> None:
+    state = runtime.catalog.state
+    held = HeldRead(state)
+    state.invalidate_all()
+    older = asyncio.ensure_future(state.version())
+    await held.snapshot_taken()
+
+    await _write_unheard(fresh_db_url, "beta_tool", "Seen by the later read only.")
+    await state.reread([], everything=True)  # a second whole read, not held: done first
+    assert _held(state, "beta_tool").revision == 2
+    held.release()
+    await asyncio.wait_for(older, PATIENCE_S)
+
+    assert _held(state, "beta_tool").tool.description == "Seen by the later read only."
