@@ -252,7 +252,7 @@ for _outcome in ("picked", "invalid", "timeout", "error", "skipped"):
     SELECTION_TIE_BREAKS.labels(_outcome)
 for _trigger in ("api", "cli"):
     RELOADS.labels(_trigger)
-for _kind in ("tools", "all"):
+for _kind in ("tools", "all", "missed"):
     NOTIFY_MESSAGES.labels(_kind)
 for _result in ("accepted", "rejected"):
     TELEMETRY_EVENTS.labels(_result)

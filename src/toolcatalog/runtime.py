@@ -246,6 +246,7 @@ async def open_runtime(
             )
             runtime.listener.start()
             catalog.state.listening = runtime.listener.connected.is_set
+            catalog.state.start_following()
             if process is not None:  # it reads the catalog while this process does
                 starting = asyncio.create_task(process.start(), name="selection-process-start")
             await _warm_up(runtime)
@@ -264,6 +265,7 @@ async def open_runtime(
             with contextlib.suppress(BaseException):
                 await starting
         await runtime.catalog.queue.close()  # the writes in flight and queued land first
+        await runtime.catalog.announcer.close()
         await runtime.telemetry.close()
         await runtime.learning.close()
         await runtime.selections.close()

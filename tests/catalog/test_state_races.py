@@ -1,21 +1,24 @@
-"""A whole read of the catalog (after a missed notice, a reload, another replica's import)
-against what is applied to the current version while it reads (catalog/state.py): our own
-writes committed after its snapshot and tools re-read in a later snapshot stay, what the read
-saw arrives, and a read older than one that already replaced the version is dropped. Each race
-is ordered explicitly: the read is held between its snapshot and the build of its version."""
+"""What a process holds against changes it did not hear of in order (catalog/state.py). A whole
+read of the catalog (after a missed notice, a reload, another replica's import) against what is
+applied to the current version while it reads: our own writes committed after its snapshot and
+tools re-read in a later snapshot stay, what the read saw arrives, and a read older than one
+that already replaced the version is dropped (each race ordered explicitly: the read is held
+between its snapshot and the build of its version). And the catch-up from the change log: a
+change whose notice never came is found, one whose notice came is not read twice, changes
+folded out of the log unread make a whole read."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
 import pytest
 
 from builders import make_tool
-from toolcatalog.catalog.changes import ChangeNotice
+from toolcatalog.catalog import state as state_module
 from toolcatalog.catalog.documents import canonical_definition, make_etag
 from toolcatalog.catalog.state import CatalogState
 from toolcatalog.config import Settings
@@ -56,12 +59,27 @@ class HeldRead:
         self.go.set()
 
 
+@pytest.fixture(autouse=True)
+def catch_up_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests call `catch_up` themselves, in their order: no periodic one in between."""
+    monkeypatch.setattr(state_module, "CATCH_UP_INTERVAL_S", 3600.0)
+
+
 @pytest.fixture
 async def runtime(fresh_db_url: str, settings: Settings) -> AsyncIterator[Runtime]:
     async with open_runtime(settings.model_copy(update={"database_url": fresh_db_url})) as rt:
         await rt.catalog.import_definitions([make_tool("alpha_tool"), make_tool("beta_tool")])
         await rt.catalog.get_all_tools_with_structure()  # a version held
         yield rt
+
+
+async def eventually(condition: Callable[[], bool], what: str) -> None:
+    waited = 0.0
+    while not condition():
+        if waited > PATIENCE_S:
+            pytest.fail(f"still waiting after {PATIENCE_S} s for: {what}")
+        await asyncio.sleep(0.01)
+        waited += 0.01
 
 
 async def _write_unheard(url: str, name: str, description: str) -> None:
@@ -73,10 +91,7 @@ async def _write_unheard(url: str, name: str, description: str) -> None:
         definition = canonical_definition(tool)
         write = ToolWrite(tool, definition, 2, make_etag(definition, 2))
         audit = AuditWrite("elsewhere", "patch", name, 1, 2, [], None, None)
-        notice = ChangeNotice("elsewhere", 0, ()).payload()
-        done = await tool_store.write_tools(
-            conn, [BatchedWrite(write, 1, audit)], "nobody_listens", notice
-        )
+        done = await tool_store.write_tools(conn, [BatchedWrite(write, 1, audit)], "elsewhere")
         assert [o.outcome for o in done.outcomes] == ["written"]
     finally:
         await conn.close()
@@ -145,3 +160,70 @@ async def test_a_whole_read_older_than_the_one_that_replaced_the_version_is_drop
     await asyncio.wait_for(older, PATIENCE_S)
 
     assert _held(state, "beta_tool").tool.description == "Seen by the later read only."
+
+
+def _description(state: CatalogState, name: str) -> str | None:
+    version = state._version
+    entry = version.entries.get(name) if version is not None else None
+    return entry.tool.description if entry is not None else None
+
+
+async def test_a_change_whose_notice_never_came_is_found_in_the_change_log(
+    runtime: Runtime, fresh_db_url: str
+) -> None:
+    state = runtime.catalog.state
+    assert await state.catch_up() == []  # nothing since the whole read
+
+    await _write_unheard(fresh_db_url, "beta_tool", "Its writer died before the notice.")
+    found = await state.catch_up()
+
+    assert len(found) == 1
+    assert (await runtime.catalog.get_tool("beta_tool")).revision == 2
+    await eventually(
+        lambda: _description(state, "beta_tool") == "Its writer died before the notice.",
+        "the version re-read",
+    )
+    assert await state.catch_up() == []
+
+
+async def test_a_change_whose_notice_came_is_not_read_again(
+    fresh_db_url: str, settings: Settings
+) -> None:
+    shared = settings.model_copy(update={"database_url": fresh_db_url})
+    async with open_runtime(shared) as a, open_runtime(shared) as b:
+        await a.catalog.import_definitions([make_tool("alpha_tool")])
+        await b.catalog.get_all_tools_with_structure()
+        assert b.listener is not None
+        await eventually(b.listener.connected.is_set, "b listens")
+        await b.catalog.state.catch_up()
+
+        written = await a.catalog.patch_tool("alpha_tool", {"owner": "heard"})
+        await eventually(
+            lambda: (
+                (held := b.catalog.state.held_tool("alpha_tool")) is not None
+                and held.etag == written.etag
+            ),
+            "b hears the notice",
+        )
+
+        assert await b.catalog.state.catch_up() == []
+        assert await a.catalog.state.catch_up() == []  # its own change
+
+
+async def test_changes_folded_out_of_the_log_unread_make_a_whole_read(
+    runtime: Runtime, fresh_db_url: str
+) -> None:
+    state = runtime.catalog.state
+    await _write_unheard(fresh_db_url, "beta_tool", "Folded away.")
+    conn = await asyncpg.connect(fresh_db_url, server_settings=SERVER_SETTINGS)
+    try:  # 1,300 more changes without notices: the first ones are folded out of the log
+        await conn.execute(
+            "SELECT publish_catalog_change('elsewhere', '{}', false) FROM generate_series(1, 1300)"
+        )
+        assert await conn.fetchval("SELECT min(id) FROM catalog_changes") > 1
+    finally:
+        await conn.close()
+
+    await state.catch_up()
+
+    await eventually(lambda: _description(state, "beta_tool") == "Folded away.", "read again")

@@ -14,7 +14,6 @@ import asyncpg
 import pytest
 
 from builders import make_tool
-from toolcatalog.catalog.changes import CHANNEL, ChangeNotice
 from toolcatalog.catalog.documents import canonical_definition, make_etag
 from toolcatalog.store import changes as change_store
 from toolcatalog.store import tools as tool_store
@@ -43,12 +42,8 @@ async def connect(fresh_db_url: str) -> AsyncIterator[Any]:
         await conn.close()
 
 
-def _notice(*names: str) -> dict[str, Any]:
-    return ChangeNotice("test-origin", 0, names).payload()
-
-
 async def _publish(conn: Any, *names: str) -> change_store.Published:
-    return await change_store.publish_change(conn, CHANNEL, _notice(*names))
+    return await change_store.publish_change(conn, "test-origin", names)
 
 
 async def _snapshot(conn: Any) -> tuple[Any, Position]:
@@ -74,11 +69,11 @@ async def test_writers_of_different_tools_commit_without_waiting_for_each_other(
         await tool_store.insert_tools(a, [ToolWrite(tool, definition, 1, make_etag(definition, 1))])
 
     async with a.transaction():
-        first = await tool_store.write_tools(a, [_patch("alpha_tool", "A.")], CHANNEL, _notice())
+        first = await tool_store.write_tools(a, [_patch("alpha_tool", "A.")], "test-origin")
         # alpha's batch is published and not committed: beta's batch, from another
         # connection, commits all the same (with one generation row it waited for a's commit).
         second = await asyncio.wait_for(
-            tool_store.write_tools(b, [_patch("beta_tool", "B.")], CHANNEL, _notice()),
+            tool_store.write_tools(b, [_patch("beta_tool", "B.")], "test-origin"),
             UNBLOCKED_S,
         )
         assert [o.outcome for o in second.outcomes] == ["written"]
@@ -137,9 +132,8 @@ async def test_folding_the_log_keeps_the_count_of_every_snapshot(connect: Any) -
     # Up to one change before a fold: every 256th change folds all but the last 1,024.
     async with writer.transaction():
         await writer.execute(
-            "SELECT publish_catalog_change($1, $2) FROM generate_series(1, 1279)",
-            CHANNEL,
-            _notice("tool"),
+            "SELECT publish_catalog_change('test-origin', '{tool}', false) "
+            "FROM generate_series(1, 1279)"
         )
     read_tx, before = await _snapshot(reader)
     assert before.generation == 1279
@@ -165,9 +159,8 @@ async def test_a_change_running_during_a_fold_is_folded_later_and_counted_once(
     slow_change = await _publish(slow, "slow_tool")  # change 1, not committed
     async with writer.transaction():
         await writer.execute(
-            "SELECT publish_catalog_change($1, $2) FROM generate_series(1, 1278)",
-            CHANNEL,
-            _notice("tool"),
+            "SELECT publish_catalog_change('test-origin', '{tool}', false) "
+            "FROM generate_series(1, 1278)"
         )
     await _publish(writer, "the_fold")  # change 1,280: folds 2-256; 1 is still running
     assert await change_store.fetch_generation(reader) == 1279

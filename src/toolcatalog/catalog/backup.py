@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from toolcatalog.catalog.changes import CHANNEL, ChangeNotice
+from toolcatalog.catalog.changes import ChangeNotice, notify_change
 from toolcatalog.errors import Conflict
 from toolcatalog.formats import backup_archive as archive
 from toolcatalog.formats.backup_archive import InvalidBackup, Manifest, TableEntry
@@ -168,8 +168,13 @@ async def restore_backup(
                 later = await apply_pending(conn)
                 await change_store.advance_generation(conn, before)
                 # Replicas running on the target forget every cached tool and verified key.
-                notice = ChangeNotice("restore", 0, everything=True)
-                await change_store.publish_change(conn, CHANNEL, notice.payload())
+                # (Notified inside the transaction: a restore is rare and may run from the
+                # CLI, which has no announcer; the notify lock holds no writer up here.)
+                published = await change_store.publish_change(conn, "restore", [], everything=True)
+                notice = ChangeNotice(
+                    "restore", published.generation, everything=True, change=published.id
+                )
+                await notify_change(conn, notice)
     log.info("backup restored", extra={"path": str(path), "migrated": [m.name for m in later]})
     return RestoreReport(
         path,

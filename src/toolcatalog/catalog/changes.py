@@ -1,9 +1,12 @@
 """Change notices between replicas over PostgreSQL LISTEN/NOTIFY.
 
-A write sends `pg_notify('tool_catalog_changes', ...)` inside its own transaction, so other
-replicas hear of it only if it commits. Each replica keeps one dedicated listening connection;
-when that connection drops it reconnects and invalidates everything, since it may have
-missed notices while it was away.
+A write of the catalog records its change in the change log (store/changes.py) in its own
+transaction and, once that committed, `ChangeAnnouncer` sends its notice
+(`pg_notify('tool_catalog_changes', ...)`) beside the writers; other replicas hear only of
+committed changes. Each replica keeps one dedicated listening connection; when that
+connection drops it reconnects and invalidates everything, since it may have missed notices
+while it was away. A notice lost while the listener stayed up (its writer died between the
+commit and the notice) is found in the change log (CatalogState.catch_up).
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ import asyncpg
 import orjson
 
 from toolcatalog import metrics
+from toolcatalog.store.database import Database
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "tool_catalog_changes"
 # NOTIFY payloads must stay under 8000 bytes; past this many names we say "everything".
-_MAX_NAMES = 100
+MAX_NAMES = 100
 # How long stop() waits for the task between two cancellations.
 STOP_RETRY_S = 1.0
 # The liveness probe's bound (a silent network); a close's too.
@@ -41,16 +45,21 @@ class ChangeNotice:
     names: tuple[str, ...] = ()
     everything: bool = False
     keys_changed: bool = False
+    change: int | None = None  # the change's id in the change log
 
     def payload(self) -> dict[str, Any]:
         """The notice as a JSON document (`encode` is its text)."""
-        everything = self.everything or len(self.names) > _MAX_NAMES
-        return {
-            "origin": self.origin,
-            "generation": self.generation,
-            "names": [] if everything else list(self.names),
-            "everything": everything,
-        } | ({"keys_changed": True} if self.keys_changed else {})
+        everything = self.everything or len(self.names) > MAX_NAMES
+        return (
+            {
+                "origin": self.origin,
+                "generation": self.generation,
+                "names": [] if everything else list(self.names),
+                "everything": everything,
+            }
+            | ({"keys_changed": True} if self.keys_changed else {})
+            | ({"change": self.change} if self.change is not None else {})
+        )
 
     def encode(self) -> str:
         return orjson.dumps(self.payload()).decode()
@@ -65,6 +74,7 @@ class ChangeNotice:
                 tuple(str(n) for n in doc.get("names", [])),
                 bool(doc.get("everything", False)),
                 bool(doc.get("keys_changed", False)),
+                int(doc["change"]) if doc.get("change") is not None else None,
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             # An unreadable notice still means "something changed".
@@ -73,6 +83,49 @@ class ChangeNotice:
 
 async def notify_change(conn: Any, notice: ChangeNotice) -> None:
     await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, notice.encode())
+
+
+class ChangeAnnouncer:
+    """Sends the notices of committed changes beside their writers: `announce` returns at
+    once; the notices announced while one statement is in flight go in the next, together.
+
+    Not in the write's transaction: there NOTIFY takes PostgreSQL's one notify lock from before
+    the commit to after its WAL flush, so every writer's commit waited for the others' (the
+    `object` lock waits of session 13's traces). A transaction that only notifies writes no
+    WAL and waits for no flush. A notice that cannot be sent is logged and dropped: replicas
+    find its change in the change log. On a database pinned to a test's transaction nothing is
+    sent (a notice there is never delivered: the transaction never commits)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._waiting: list[str] = []
+        self._sending: asyncio.Task[None] | None = None
+
+    def announce(self, notice: ChangeNotice) -> None:
+        if self.db.pinned:
+            return
+        self._waiting.append(notice.encode())
+        if self._sending is None or self._sending.done():
+            self._sending = asyncio.ensure_future(self._send())
+
+    async def _send(self) -> None:
+        while self._waiting:
+            payloads, self._waiting = self._waiting, []
+            try:
+                async with self.db.connection("notify") as conn:
+                    await conn.execute(
+                        "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", CHANNEL, payloads
+                    )
+            except Exception as exc:
+                log.warning(
+                    "change notices not sent; other replicas find the changes in the log",
+                    extra={"notices": len(payloads), "error": f"{exc.__class__.__name__}: {exc}"},
+                )
+
+    async def close(self) -> None:
+        """Wait for the notices announced so far."""
+        while self._sending is not None and not self._sending.done():
+            await asyncio.wait({self._sending})
 
 
 class ChangeListener:

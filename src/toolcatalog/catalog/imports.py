@@ -30,6 +30,7 @@ from toolcatalog.model.vocabulary import Vocabulary
 from toolcatalog.store import tools as tool_store
 from toolcatalog.store import vocabulary as vocabulary_store
 from toolcatalog.store.audit import AuditWrite
+from toolcatalog.store.changes import Published
 from toolcatalog.store.tools import ToolHead, ToolRecord, ToolWrite
 
 
@@ -85,6 +86,7 @@ class CatalogImports(CatalogWrites):
         it back. `history` (migrated from the seed) is written, once, for the tools this
         import creates or changes, in the same transaction."""
         report = ImportReport(dry_run=dry_run)
+        published: Published | None = None
         # The import's own work allocates millions of objects at 100,000 tools (documents,
         # rows, diffs) beside the caller's validated tools: the cyclic collector walking them
         # was half its Python time (10,000 tools: 3.4 -> 1.6 s of CPU paused). Other requests'
@@ -123,7 +125,10 @@ class CatalogImports(CatalogWrites):
             except _DryRunRollback:
                 report.generation = None
                 return report
-        if report.generation is not None:
+        if published is not None:
+            self.announce(
+                published, [*report.created, *report.updated], everything=vocabulary_changed
+            )
             await self.state.reread(
                 [*report.created, *report.updated], everything=vocabulary_changed
             )

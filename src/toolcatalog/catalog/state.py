@@ -51,6 +51,10 @@ log = logging.getLogger(__name__)
 
 # Below this many records, validating and encoding on the loop costs less than a thread hop.
 _INLINE_RECORDS = 20
+# How often a listening process looks in the change log for changes no notice brought (their
+# writer died between its commit and its notice): one small query, answered by the index on
+# the log's last ~1,000 rows.
+CATCH_UP_INTERVAL_S = 1.0
 
 
 class CatalogState:
@@ -105,6 +109,11 @@ class CatalogState:
         # What was applied to the current version while each whole read in flight was
         # reading: at its end, what its snapshot did not see is kept (see _newer_than).
         self._reads: list[list[_Applied]] = []
+        # Every change visible at this position is applied (set by whole reads, moved on by
+        # `catch_up`); the changes whose notices came since, by their ids in the log.
+        self._followed: Position | None = None
+        self._noticed: set[int] = set()
+        self._following: asyncio.Task[None] | None = None
 
     def holds_tools(self) -> bool:
         """Whether this process holds tools to answer reads with from memory (a catalog
@@ -336,6 +345,7 @@ class CatalogState:
             gone = [n for n in newer if n not in current.entries]
             version = version.changed(fresh, gone, current.generation, version.built_at)
         self._swap(version)
+        self._followed = position
         self._note((), generation=position.generation, whole=True)
         self._stamps = {n: stamps[n] for n in version.entries if n in stamps and n not in newer}
         metrics.CATALOG_LOAD_DURATION.observe(time.perf_counter() - start)
@@ -562,10 +572,64 @@ class CatalogState:
         """A change notice from the listener: another replica's write is applied; ours,
         echoed back, was applied right after its commit."""
         if notice.origin != self.origin:
+            if notice.change is not None:
+                self._noticed.add(notice.change)
             metrics.NOTIFY_MESSAGES.labels("all" if notice.everything else "tools").inc()
             self.forget(notice.names, everything=notice.everything)
         for listener in list(self._listeners):
             listener(notice)
+
+    def start_following(self) -> None:
+        """Look in the change log every CATCH_UP_INTERVAL_S while a listener is connected
+        (until `close`)."""
+        self._following = asyncio.ensure_future(self._follow())
+
+    async def _follow(self) -> None:
+        while True:
+            await asyncio.sleep(CATCH_UP_INTERVAL_S)
+            if not self.listening():
+                continue  # a reconnect invalidates everything anyway
+            try:
+                await self.catch_up()
+            except Exception as exc:  # the database away: its recovery invalidates it all
+                log.info("change log not read", extra={"error": f"{exc.__class__.__name__}"})
+
+    async def catch_up(self) -> list[int]:
+        """Apply the committed changes of other replicas that no notice brought (their writer
+        died between its commit and its notice, or could not send it): those the change log
+        holds past the position every change is applied to. The generation counts exactly
+        the changes a snapshot sees, so it also tells when some were folded out of the log
+        before this looked: then everything is read again. Returns the ids of the changes
+        applied (for tests and the log)."""
+        followed = self._followed
+        if followed is None or self._version is None or self._stale:
+            return []
+        noticed = set(self._noticed)  # their changes are visible to the snapshot below
+        async with self.db.snapshot_read("catch_up") as conn:
+            position = await change_store.fetch_position(conn)
+            changes = []
+            if position.generation != followed.generation:
+                changes = await change_store.fetch_changes_since(conn, followed)
+        if self._followed is not followed:
+            return []  # a whole read moved it meanwhile
+        self._followed = position
+        unseen = [c for c in changes if not followed.sees(c.xid)]
+        self._noticed -= noticed | {c.id for c in unseen}
+        if len(unseen) != position.generation - followed.generation:
+            log.warning("changes folded out of the change log unread; reading everything")
+            metrics.NOTIFY_MESSAGES.labels("missed").inc()
+            self.forget([], everything=True)
+            return [c.id for c in unseen]
+        missed = [c for c in unseen if c.origin != self.origin and c.id not in noticed]
+        if missed:
+            log.warning(
+                "changes without a notice found in the change log",
+                extra={"changes": [c.id for c in missed]},
+            )
+            metrics.NOTIFY_MESSAGES.labels("missed").inc(len(missed))
+            names = sorted({n for c in missed for n in c.names})
+            self.forget(names, everything=any(c.everything for c in missed))
+        return [c.id for c in missed]
 
     def invalidate_all(self) -> None:
         """Notices may have been missed (listener reconnect, database back): drop the GET
@@ -580,7 +644,7 @@ class CatalogState:
         self._listeners.append(callback)
 
     async def close(self) -> None:
-        for task in (self._filling, self._refreshing):
+        for task in (self._filling, self._refreshing, self._following):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(BaseException):

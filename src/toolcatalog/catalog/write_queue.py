@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from toolcatalog.catalog.changes import CHANNEL, ChangeNotice
+from toolcatalog.catalog.changes import ChangeAnnouncer, ChangeNotice
 from toolcatalog.catalog.state import CatalogState
 from toolcatalog.catalog.version import entry_of
 from toolcatalog.catalog.views import CachedTool
@@ -91,9 +91,17 @@ class ToolWriteQueue:
     """Writes to existing tools, applied in batches (one in flight per tool), published to
     `state` right after each batch commits."""
 
-    def __init__(self, db: Database, state: CatalogState, *, instance_id: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        state: CatalogState,
+        announcer: ChangeAnnouncer,
+        *,
+        instance_id: str,
+    ) -> None:
         self.db = db
         self.state = state
+        self.announcer = announcer
         self.instance_id = instance_id
         # Writes waiting for their tool's batch in flight, by tool; the tools with one.
         self._waiting: dict[str, deque[_Queued]] = {}
@@ -208,8 +216,7 @@ class ToolWriteQueue:
 
     async def _send(self, conn: object, round_: _Round) -> None:
         items = [BatchedWrite(p[0], p[0].revision - 1, p[1]) for _, p in round_.batch]
-        notice = ChangeNotice(self.instance_id, 0, ()).payload()
-        result = await tool_store.write_tools(conn, items, CHANNEL, notice)
+        result = await tool_store.write_tools(conn, items, self.instance_id)
         entries: list[tuple[ToolRecord, CachedTool]] = []
         for (queued, (write, _, terms)), outcome in zip(round_.batch, result.outcomes, strict=True):
             if outcome.outcome == "written":
@@ -233,8 +240,13 @@ class ToolWriteQueue:
                 self._reread.setdefault(queued.name, None)
                 round_.answers.append((queued, translate(outcome.error) or outcome.error))
         if entries:
-            assert result.published is not None
-            self.state.written_many(entries, result.published)
+            published = result.published
+            assert published is not None
+            self.state.written_many(entries, published)
+            names = tuple(dict.fromkeys(record.name for record, _ in entries))
+            self.announcer.announce(
+                ChangeNotice(self.instance_id, published.generation, names, change=published.id)
+            )
 
     def _again(self, queued: _Queued, round_: _Round) -> None:
         queued.attempts += 1

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from toolcatalog import metrics
-from toolcatalog.catalog.changes import CHANNEL, ChangeNotice
+from toolcatalog.catalog.changes import MAX_NAMES, ChangeAnnouncer, ChangeNotice
 from toolcatalog.catalog.documents import (
     canonical_definition,
     diff_documents,
@@ -173,7 +173,8 @@ class CatalogWrites:
         self.state = state
         self.instance_id = instance_id
         self.reloads: deque[dict[str, Any]] = deque(maxlen=100)
-        self.queue = ToolWriteQueue(db, state, instance_id=instance_id)
+        self.announcer = ChangeAnnouncer(db)
+        self.queue = ToolWriteQueue(db, state, self.announcer, instance_id=instance_id)
 
     async def create_tool(self, tool: Tool, *, actor: Actor = Actor()) -> CachedTool:
         async with self.db.transaction("create_tool") as conn:
@@ -185,6 +186,7 @@ class CatalogWrites:
             await record_history(conn, actor, [(write, None, ids[tool.name])], "create")
             record = await require_tool(conn, tool.name)
             published = await self.publish(conn, [tool.name])
+        self.announce(published, [tool.name])
         return self.state.written(record, published)
 
     async def replace_tool(
@@ -278,6 +280,7 @@ class CatalogWrites:
                 ],
             )
             published = await self.publish(conn, [name])
+        self.announce(published, [name])
         self.state.removed(name, published)
         return None
 
@@ -326,15 +329,32 @@ class CatalogWrites:
         snapshot through the change notice; returns the environment's revision."""
         async with self.db.transaction("put_environment") as conn:
             revision = await store_environment(conn, name, rules, actor)
-            await self.publish(conn, [], everything=True)
+            published = await self.publish(conn, [], everything=True)
+        self.announce(published, [], everything=True)
         await self.state.reread([], everything=True)
         return revision
 
-    async def publish(self, conn: Any, names: list[str], *, everything: bool = False) -> Published:
-        """Record the change in the catalog's log and queue its notice (store/changes.py):
-        both take effect with the caller's commit, and no other writer waits for them."""
-        notice = ChangeNotice(self.instance_id, 0, tuple(names), everything)
-        return await change_store.publish_change(conn, CHANNEL, notice.payload())
+    async def publish(
+        self, conn: Any, names: Sequence[str], *, everything: bool = False
+    ) -> Published:
+        """Record the change in the catalog's log (store/changes.py), in the caller's
+        transaction: it counts once that commits, and no other writer waits for it. The
+        caller then `announce`s it. Past MAX_NAMES tools it is logged, as noticed, as
+        "everything"."""
+        if len(names) > MAX_NAMES:
+            names, everything = [], True
+        return await change_store.publish_change(
+            conn, self.instance_id, [] if everything else names, everything=everything
+        )
+
+    def announce(
+        self, published: Published, names: Sequence[str], *, everything: bool = False
+    ) -> None:
+        """Notify the other replicas of a committed change (ChangeAnnouncer)."""
+        notice = ChangeNotice(
+            self.instance_id, published.generation, tuple(names), everything, change=published.id
+        )
+        self.announcer.announce(notice)
 
     async def reload_all(self, *, trigger: str = "api", actor: Actor = Actor()) -> int:
         """Invalidate every replica's caches (through NOTIFY) and reload the snapshot here.
@@ -352,7 +372,9 @@ class CatalogWrites:
                     [AuditWrite(actor.name, "reload", None, None, None, [],
                                 actor.request_id, actor.client_address)],
                 )  # fmt: skip
-                generation = (await self.publish(conn, [], everything=True)).generation
+                published = await self.publish(conn, [], everything=True)
+            self.announce(published, [], everything=True)
+            generation = published.generation
             await self.state.reread([], everything=True)
             snapshot = await self.state.snapshot()
         except Exception as exc:

@@ -4,18 +4,32 @@ Functions take a connection; the caller owns the transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
 class Published:
-    """A change recorded in the caller's transaction: `generation`, a lower bound of the
-    generation of every snapshot that sees it (concurrent writes may be told the same one),
-    and `xid`, the transaction's id, for `Position.sees`."""
+    """A change recorded in the caller's transaction: `id`, its row in the log (its notice
+    names it); `generation`, a lower bound of the generation of every snapshot that sees it
+    (concurrent writes may be told the same one); `xid`, the transaction's id, for
+    `Position.sees`."""
 
+    id: int
     generation: int
     xid: int
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedChange:
+    """A row of the change log."""
+
+    id: int
+    xid: int
+    origin: str
+    names: tuple[str, ...]
+    everything: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +56,30 @@ class Position:
         return xid < self.xmin or (xid < self.xmax and xid not in self.running)
 
 
-async def publish_change(conn: Any, channel: str, notice: dict[str, Any]) -> Published:
-    """Record a change of the caller's transaction as `notice` (a ChangeNotice payload) says,
-    and send the notice on `channel` with its generation filled in: both take effect only if
-    the transaction commits. Takes no lock another writer waits for."""
-    row = await conn.fetchrow("SELECT * FROM publish_catalog_change($1, $2)", channel, notice)
-    return Published(int(row["generation"]), int(row["xid"]))
+async def publish_change(
+    conn: Any, origin: str, names: Sequence[str], *, everything: bool = False
+) -> Published:
+    """Record a change of the caller's transaction (by replica `origin`: the tools `names`, or
+    `everything`); it counts once the transaction commits. Takes no lock another writer waits
+    for, and sends no notice: the caller does, after its commit (migration 0010 says why)."""
+    row = await conn.fetchrow(
+        "SELECT * FROM publish_catalog_change($1, $2, $3)", origin, list(names), everything
+    )
+    return Published(int(row["id"]), int(row["generation"]), int(row["xid"]))
+
+
+async def fetch_changes_since(conn: Any, position: Position) -> list[LoggedChange]:
+    """The logged changes a snapshot at `position` may not have seen (those of transactions
+    from its xmin on), in the caller's snapshot, oldest first (by id)."""
+    rows = await conn.fetch(
+        "SELECT id, xid::text::bigint AS xid, origin, names, everything FROM catalog_changes "
+        "WHERE xid >= $1::text::xid8 ORDER BY id",
+        str(position.xmin),
+    )
+    return [
+        LoggedChange(r["id"], r["xid"], r["origin"], tuple(r["names"]), r["everything"])
+        for r in rows
+    ]
 
 
 async def fetch_generation(conn: Any) -> int:

@@ -136,6 +136,11 @@ class Database:
         return cls(settings, url="pinned", pinned=conn)
 
     @property
+    def pinned(self) -> bool:
+        """Whether every operation happens on one connection inside a test's transaction."""
+        return self._pinned is not None
+
+    @property
     def url(self) -> str:
         return self._url or ""
 

@@ -310,7 +310,7 @@ CREATE TRIGGER tools_touch_updated_at BEFORE UPDATE ON tool_catalog.tools FOR EA
 
 -- function tool_catalog.catalog_generation() returns bigint
 
--- function tool_catalog.publish_catalog_change() returns TABLE(generation bigint, xid bigint)
+-- function tool_catalog.publish_catalog_change() returns TABLE(id bigint, generation bigint, xid bigint)
 
 -- function tool_catalog.tool_telemetry_add_counts() returns bigint[]
 

@@ -359,26 +359,21 @@ def _write_document(item: BatchedWrite) -> dict[str, Any]:
     }
 
 
-async def write_tools(
-    conn: Any, items: Sequence[BatchedWrite], channel: str, notice: dict[str, Any]
-) -> BatchOutcome:
+async def write_tools(conn: Any, items: Sequence[BatchedWrite], origin: str) -> BatchOutcome:
     """Apply `items` in order in one round trip and one transaction (`write_tools`,
     migrations 0008 and 0010): each write (row, capabilities, patterns, version, audit entry)
     lands whole or not at all, provided its row is still at its expected revision; a write the
     database refuses fails alone. When anything landed, the batch is one change of the
-    catalog's log (store/changes.py) and `notice` (its generation and names filled in) is sent
-    on `channel`. Run it as its own transaction (Database.statement)."""
+    catalog's log (store/changes.py), made by replica `origin`: its notice is the caller's to
+    send, after the commit. Run it as its own transaction (Database.statement)."""
     rows = await conn.fetch(
-        "SELECT * FROM write_tools($1, $2, $3)",
-        [_write_document(item) for item in items],
-        channel,
-        notice,
+        "SELECT * FROM write_tools($1, $2)", [_write_document(item) for item in items], origin
     )
     outcomes: list[WriteOutcome] = []
     published: Published | None = None
     for row in rows:
         if row["ord"] == 0:
-            published = Published(int(row["generation"]), int(row["xid"]))
+            published = Published(int(row["id"]), int(row["generation"]), int(row["xid"]))
             continue
         item = items[row["ord"] - 1]
         outcome = row["outcome"]

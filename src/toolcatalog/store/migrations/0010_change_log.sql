@@ -2,8 +2,9 @@
 -- catalog_state.generation as its last statement and held that row's lock through its commit's
 -- WAL flush, so writes of different tools (and of different replicas) committed one flush at a
 -- time, each waiting for the others' (sessions 10-12's traces: `transactionid` and `tuple` lock
--- waits beside `WALSync`). A write now appends one row to catalog_changes instead: appends do
--- not wait for each other, so PostgreSQL can group their flushes.
+-- waits beside `WALSync`). A write now appends one row to catalog_changes instead, and its
+-- notice leaves its transaction (publish_catalog_change): writes do not wait for each other,
+-- so PostgreSQL can group their flushes.
 --
 -- The generation a snapshot reads is still the number of changes visible in it, exactly:
 -- catalog_state.generation (the changes folded out of the log) + the log's rows visible in the
@@ -42,24 +43,22 @@ LANGUAGE sql STABLE SET search_path = tool_catalog, public AS $$
     SELECT s.generation + (SELECT count(*) FROM catalog_changes) FROM catalog_state AS s
 $$;
 
--- Record one change of the calling transaction, as `p_notice` (a ChangeNotice payload:
--- origin, names, everything) says, and send that notice on `p_channel` with its generation
--- filled in; PostgreSQL delivers it only if the transaction commits. Returns the generation
--- the write is told (see above) and the transaction's id (xid8 as a number).
-CREATE FUNCTION publish_catalog_change(p_channel text, p_notice jsonb)
-RETURNS TABLE (generation bigint, xid bigint)
+-- Record one change of the calling transaction (`p_origin`: the replica that made it;
+-- `p_names`: the tools, or `p_everything`). Returns the change's id, the generation the write
+-- is told (see above) and the transaction's id (xid8 as a number). No NOTIFY here: inside a
+-- write's transaction it takes PostgreSQL's one notify lock from before the commit to after
+-- its flush (async.c, PreCommit_Notify), and writers queued on that as they did on the row.
+-- The caller notifies after its commit, in a transaction of its own that writes no WAL and
+-- so waits for no flush; replicas find a change whose notice was lost in this log.
+CREATE FUNCTION publish_catalog_change(p_origin text, p_names text[], p_everything boolean)
+RETURNS TABLE (id bigint, generation bigint, xid bigint)
 LANGUAGE plpgsql SET search_path = tool_catalog, public AS $$
 DECLARE
     new_id bigint;
     folded bigint;
-    told bigint;
 BEGIN
     INSERT INTO catalog_changes (origin, names, everything)
-    VALUES (
-        coalesce(p_notice->>'origin', ''),
-        ARRAY(SELECT jsonb_array_elements_text(coalesce(p_notice->'names', '[]'::jsonb))),
-        coalesce((p_notice->>'everything')::boolean, false)
-    )
+    VALUES (p_origin, p_names, p_everything)
     RETURNING catalog_changes.id INTO new_id;
     IF new_id % 256 = 0 AND pg_try_advisory_xact_lock(8392569455105287015) THEN
         -- Only rows this statement sees committed are removed and counted; a row of a
@@ -68,18 +67,17 @@ BEGIN
         SELECT count(*) INTO folded FROM gone;
         UPDATE catalog_state AS s SET generation = s.generation + folded, changed_at = now();
     END IF;
-    told := catalog_generation();
-    PERFORM pg_notify(p_channel, jsonb_set(p_notice, '{generation}', to_jsonb(told))::text);
-    RETURN QUERY SELECT told, pg_current_xact_id()::text::bigint;
+    RETURN QUERY SELECT new_id, catalog_generation(), pg_current_xact_id()::text::bigint;
 END $$;
 
--- write_tools (0008) publishes through the log; its 'published' row also gives the xid.
+-- write_tools (0008) records its batch in the log and notifies no more (see above): its
+-- 'published' row gives the change's id (in `id`), generation and xid; `p_origin` replaces
+-- 0008's channel and notice.
 DROP FUNCTION write_tools(jsonb, text, jsonb);
 
 CREATE FUNCTION write_tools(
     p_writes jsonb,
-    p_channel text,
-    p_notice jsonb
+    p_origin text
 ) RETURNS TABLE (
     ord integer,
     outcome text,
@@ -198,10 +196,8 @@ BEGIN
             NULL::text;
     END LOOP;
     IF cardinality(done_names) > 0 THEN
-        SELECT * INTO published
-        FROM publish_catalog_change(p_channel, jsonb_set(p_notice, '{names}',
-                                                         to_jsonb(done_names))) AS p;
-        RETURN QUERY SELECT 0, 'published', NULL::bigint, NULL::integer, NULL::text,
+        SELECT * INTO published FROM publish_catalog_change(p_origin, done_names, false);
+        RETURN QUERY SELECT 0, 'published', published.id, NULL::integer, NULL::text,
             NULL::jsonb, NULL::timestamptz, NULL::timestamptz, published.generation,
             published.xid, NULL::text, NULL::text, NULL::text;
     END IF;
