@@ -183,10 +183,11 @@ async def test_upgrading_past_0007_keeps_the_tools_and_drops_the_full_text_colum
             "WHERE table_schema = 'tool_catalog' AND table_name = 'tools'"
         )
         assert {"search", "search_text"}.isdisjoint(r["column_name"] for r in columns)
-        # write_tool (0006, 0007) gave way to the batch's write_tools (0008).
+        # write_tool (0006, 0007) gave way to the batch's write_tools (0008), which takes its
+        # writer's origin instead of a channel and a notice since 0010.
         assert await conn.fetchval(
             "SELECT array_agg(proname::text || pronargs) FROM pg_proc "
             "WHERE proname IN ('write_tool', 'write_tools')"
-        ) == ["write_tools3"]
+        ) == ["write_tools2"]
     finally:
         await conn.close()
