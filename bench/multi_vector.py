@@ -111,7 +111,9 @@ def install(
         return scores(self, query, range(self.layout.size))
 
     def approximate_scores(self: text_vectors.TextVectors, query: Any) -> Any:
-        return (*scores(self, query, range(self.layout.size)), 0.0)
+        mean, best = scores(self, query, range(self.layout.size))
+        finer = lambda tools: scores(self, query, [int(t) for t in tools])  # noqa: E731
+        return text_vectors.Approximation(mean, best, 0.0, 0.0, finer)
 
     def exact_scores(self: text_vectors.TextVectors, query: Any, tools: Any) -> Any:
         return scores(self, query, [int(t) for t in tools])

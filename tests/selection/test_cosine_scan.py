@@ -38,25 +38,61 @@ def test_the_int8_scan_stays_within_its_bound_of_the_exact_cosines() -> None:
     matrix = unit_rows(6000, seed=1)
     scan = CosineScan(matrix, use_int8=True)
     assert scan.approximates
+    rows = np.array([0, 3, 17, 100, 4000, 5999])
     for k in range(5):
         # A request near some rows, as a real one is near its tools' texts.
         query = matrix[k] + matrix[k + 100] + unit_rows(1, seed=10 + k)[0]
         query = (query / np.linalg.norm(query)).astype(np.float32)
-        approximate, bound = scan.approximate(query)
+        cosines = scan.approximate(query)
         exact = scan.exact(query)
-        assert np.abs(approximate - exact).max() <= bound
-        assert bound < 0.05  # tight enough to leave few tools in doubt
-        rows = np.array([3, 17, 4000, 5999])
+        assert np.abs(cosines.sims - exact).max() <= cosines.bound
+        assert cosines.bound < 0.05  # tight enough to leave few tools in doubt
+        finer = cosines.finer(rows)
+        assert np.abs(finer - exact[rows]).max() <= cosines.fine_bound
+        assert np.abs(cosines.finer(np.arange(6000)) - exact).max() <= cosines.fine_bound
+        assert cosines.fine_bound < cosines.bound / 20
+        assert len(cosines.finer(np.zeros(0, dtype=np.int64))) == 0
         assert scan.exact(query, rows).tolist() == exact[rows].tolist()
+
+
+@needs_onnx
+@pytest.mark.parametrize("level", ["first", "second"])
+def test_codes_at_the_ends_of_their_ranges_do_not_saturate_the_products(level: str) -> None:
+    # Each level's session against integer arithmetic, with every code at an end of its
+    # range and adjacent products of one sign: where VPMADDUBSW's pair sums would saturate
+    # if the codes were wider.
+    rng = np.random.default_rng(4)
+    rows = np.where(rng.random((8, DIMENSIONS)) < 0.5, -127, 127)
+    rows[0], rows[1] = 127, -127
+    request = np.where(rng.random((2, DIMENSIONS)) < 0.5, -63, 63)
+    request[0] = 63
+    request[1] = np.where(rows[2] > 0, 63, -63)  # every product of row 2 positive
+    ones = np.ones(len(rows))
+    if level == "first":
+        session = cosine_scan._session(cosine_scan._first_level(rows.T.astype(np.int8), ones))
+        sent = (request + cosine_scan._ZERO_POINT).astype(np.uint8)
+        got = session.run(["s"], {"q": sent, "steps": np.array([[1.0, 1.0]], np.float32)})[0]
+    else:
+        fine = (rows + cosine_scan._ROW_ZERO_POINT).astype(np.uint8)
+        session = cosine_scan._session(cosine_scan._second_level(fine, ones))
+        feed = {
+            "rows": np.arange(len(rows), dtype=np.int64),
+            "q": request.T.astype(np.int8),
+            "steps": np.array([[1.0], [1.0]], np.float32),
+        }
+        got = session.run(["s"], feed)[0]
+    expected = rows.astype(np.int64) @ request.sum(axis=0)
+    assert got.tolist() == expected.astype(np.float32).tolist()
 
 
 def test_a_small_matrix_is_scanned_exactly_in_one_pass() -> None:
     matrix = unit_rows(50, seed=2)
     scan = CosineScan(matrix)
-    approximate, bound = scan.approximate(matrix[0])
+    cosines = scan.approximate(matrix[0])
     assert not scan.approximates
-    assert bound == 0.0
-    assert approximate.tolist() == scan.exact(matrix[0]).tolist()
+    assert cosines.bound == cosines.fine_bound == 0.0
+    assert cosines.sims.tolist() == scan.exact(matrix[0]).tolist()
+    assert cosines.finer(np.array([4, 9])).tolist() == scan.exact(matrix[0])[[4, 9]].tolist()
 
 
 WORDS = [f"w{n}" for n in range(400)]

@@ -8,12 +8,14 @@ from typing import cast
 import numpy as np
 import pytest
 
+from toolcatalog.selection import retrieve
 from toolcatalog.selection.bm25 import FloatArray
 from toolcatalog.selection.calibrate import Calibration
 from toolcatalog.selection.loader import load_folder_snapshot
 from toolcatalog.selection.retrieval import PLATFORM_PENALTY, CatalogIndex
 from toolcatalog.selection.retrieve import SAMPLE_MIN, fuse, implied_platform, top_indexes
 from toolcatalog.selection.semantic import SemanticView
+from toolcatalog.selection.text_vectors import Approximation
 
 from .selection_catalog import CATALOG, write_catalog
 
@@ -28,23 +30,39 @@ class FixedCosines:
     def scores(self) -> tuple[FloatArray, FloatArray]:
         return self.cosines, self.cosines
 
-    def approximate(self) -> tuple[FloatArray, FloatArray, float]:
-        return self.cosines, self.cosines, 0.0
+    def approximate(self) -> Approximation:
+        return Approximation(self.cosines, self.cosines, 0.0, 0.0, self.exact)
+
+    def exact(self, tools: np.ndarray) -> tuple[FloatArray, FloatArray]:
+        return self.cosines[tools], self.cosines[tools]
 
 
 class ApproximateCosines(FixedCosines):
-    """As FixedCosines, but the fast scan's answer is off by up to `bound` (as int8 is);
-    `exact` gives the true scores of the tools asked for, and counts them."""
+    """As FixedCosines, but the fast scan's answer is off by up to `bound` (as int8 is), and
+    `finer` (with a `fine` bound, if given) by up to that; `exact` gives the true scores of
+    the tools asked for. Each tier counts the tools it scored."""
 
-    def __init__(self, cosines: FloatArray, bound: float, seed: int) -> None:
+    def __init__(
+        self, cosines: FloatArray, bound: float, seed: int, fine: float | None = None
+    ) -> None:
         super().__init__(cosines)
         self.bound = bound
-        noise = np.random.default_rng(seed).uniform(-bound, bound, len(cosines))
-        self.noisy = cosines + noise
+        self.fine = bound if fine is None else fine
+        rng = np.random.default_rng(seed)
+        self.noisy = cosines + rng.uniform(-bound, bound, len(cosines))
+        self.finer_noisy = cosines + rng.uniform(-self.fine, self.fine, len(cosines))
         self.settled = 0
+        self.refined = 0
 
-    def approximate(self) -> tuple[FloatArray, FloatArray, float]:
-        return self.noisy.copy(), self.noisy.copy(), self.bound
+    def approximate(self) -> Approximation:
+        return Approximation(
+            self.noisy.copy(), self.noisy.copy(), self.bound, self.fine, self.finer
+        )
+
+    def finer(self, tools: np.ndarray) -> tuple[FloatArray, FloatArray]:
+        assert self.fine < self.bound  # a scan without a finer tier is never asked
+        self.refined += len(tools)
+        return self.finer_noisy[tools], self.finer_noisy[tools]
 
     def exact(self, tools: np.ndarray) -> tuple[FloatArray, FloatArray]:
         self.settled += len(tools)
@@ -86,10 +104,15 @@ def test_the_pool_never_leaves_out_a_tool_more_relevant_than_one_it_keeps() -> N
     assert relevance[left_out].max() <= relevance[order].min()
 
 
-def test_the_pool_from_approximate_cosines_is_the_pool_from_exact_ones() -> None:
+@pytest.mark.parametrize("fine", [None, 0.0002])
+def test_the_pool_from_approximate_cosines_is_the_pool_from_exact_ones(
+    fine: float | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The fast scan's cosines are off by up to a bound; the tools that bound leaves in doubt
+    # are scored on the finer tier (when there is one), and those its bound leaves in doubt
     # are settled exactly, so the pool, its relevance and the best cosine are the exact ones,
     # while most tools are never settled.
+    monkeypatch.setattr(retrieve, "FINER_MIN_TOOLS", 0)  # every set in doubt tiered
     rng = np.random.default_rng(11)
     tools = 5000
     for trial in range(20):
@@ -101,13 +124,31 @@ def test_the_pool_from_approximate_cosines_is_the_pool_from_exact_ones() -> None
         reference = fuse(
             cast(SemanticView, FixedCosines(cosines)), world, lexical, 20, problems, instruments
         )
-        view = ApproximateCosines(cosines, bound=0.01, seed=trial)
+        view = ApproximateCosines(cosines, bound=0.01, seed=trial, fine=fine)
         found = fuse(cast(SemanticView, view), world, lexical, 20, problems, instruments)
         assert found[0].tolist() == reference[0].tolist()
         assert found[1][found[0]].tolist() == reference[1][reference[0]].tolist()
         assert found[2] == reference[2]
         assert found[3][found[0]].tolist() == reference[3][reference[0]].tolist()
         assert view.settled < tools / 4
+        if fine is not None:
+            assert view.settled < view.refined  # the finer tier leaves fewer in doubt
+
+
+def test_a_pool_whose_cosines_cannot_move_it_is_still_settled() -> None:
+    # With no semantic share (a calibration may give none) the cosines move no relevance,
+    # but the pool's cosines are read (confidence): its tools are settled all the same.
+    tools = 200
+    rng = np.random.default_rng(5)
+    cosines = rng.random(tools) * 0.6
+    lexical = rng.random(tools) * 5.0
+    world = np.ones(tools, dtype=bool)
+    calibration = Calibration(0.3, False, 0.0, 0, None, 0.5)
+    view = ApproximateCosines(cosines, bound=0.01, seed=3, fine=0.001)
+    view.calibration = calibration
+    order, _, best, tool_cosine = fuse(cast(SemanticView, view), world, lexical, 20)
+    assert tool_cosine[order].tolist() == cosines[order].tolist()
+    assert best == cosines.max()
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])

@@ -4,19 +4,22 @@ read per request): `np.einsum` takes 4.4-6.0 ms of CPU for it on this project's 
 BLAS `@` is no faster on one thread and wakes OpenBLAS's threads, which spin after the call and
 take the second core from the next request's encoding).
 
-So a large catalog is scanned in two passes that give the same answers:
-- `approximate`: the matrix in int8 on two levels (codes, then the codes of what they leave
-  out, each with one scale per row), multiplied with the request quantised the same way by
-  ONNX Runtime's MatMulInteger on a one-thread session that packed the matrix once: 2.2-2.5 ms
-  for the same matrix (scaling included), with a bound on how far any cosine may be off
-  (about 1e-4, derived below);
+So a large catalog is scanned in tiers that give the same answers:
+- `approximate`: the matrix's rows in int8 (one code per dimension and one scale per row),
+  multiplied with the request quantised on two levels by ONNX Runtime's MatMulInteger on a
+  one-thread session that packed the matrix once, with a bound on how far any cosine may be
+  off (about 0.01, derived below). It reads 384 bytes a row: half of what session 8's pass,
+  which read the second level of every row too, read.
+- `Cosines.finer`: for the rows of the tools that bound leaves in doubt (retrieve.fuse
+  decides which), the codes of what the first level leaves out (a second int8 level, gathered
+  by row): a bound about 100 times tighter (about 1e-4);
 - `exact`: float32 cosines (einsum over the chosen rows: bit for bit what the full scan gives
-  them) for the few tools that bound leaves in doubt (retrieve.fuse decides which).
+  them) for the few tools even that bound leaves in doubt.
 Catalogs under INT8_MIN_ROWS distinct texts (the starter's 1,900: 0.1 ms) and any catalog
 without onnxruntime are scanned exactly in one pass (`approximate` then answers with a bound
 of 0).
 
-The bound: write a row m = m' + r (m' what the two levels hold, r the rest) and the request
+The bound: write a row m = m' + r (m' what the levels read hold, r the rest) and the request
 q = q' + f likewise; the computed q'.m' differs from q.m by q'.r + f.m' + f.r, at most
 |q'| |r| + |f| |m'| + |f| |r| (Cauchy-Schwarz, every norm known: per row at build, per request
 at scan), plus the float32 rounding of the exact dot product (at most d 2^-24 |q| |m|).
@@ -24,6 +27,7 @@ at scan), plus the float32 rounding of the exact dot product (at most d 2^-24 |q
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -38,17 +42,42 @@ Rows = npt.NDArray[np.int64]
 # pass and settling the tools in doubt: 6,608 terse tools (13,216 rows) measured alike both
 # ways, select CPU p50 7.5 ms; at 50,448 rows the int8 pass is 2.2-2.5 ms against 5.2-5.4.
 INT8_MIN_ROWS = 20_000
-# The request's codes are unsigned and at most 127: -63..63 is sent as 1..127. On x86 without
-# VNNI (AVX2: this project's VM), MLAS multiplies uint8 by int8 with VPMADDUBSW, which
-# saturates the sum of two adjacent products at 32,767: codes up to 255 (-127..127 sent as
-# 1..255) put cosines off by up to 0.02, 200 times the bound below (test_cosine_scan). Two
-# products of at most 127 x 127 cannot saturate.
+# The request's codes are at most 63 in magnitude. On x86 without VNNI (AVX2: this project's
+# VM), MLAS multiplies uint8 by int8 with VPMADDUBSW, which saturates the sum of two adjacent
+# products at 32,767: codes up to 255 put cosines off by up to 0.02, 200 times the bound
+# (test_cosine_scan). The first level sends the request as uint8 (-63..63 as 1..127) against
+# the rows' int8 codes (-127..127): two products of at most 127 x 127. The second sends the
+# rows' codes as uint8 (-127..127 as 0..254) against the request's int8 ones: at most 254 x 63.
 _ZERO_POINT = 64
+_ROW_ZERO_POINT = 127
 _QUERY_TOP = 63
 _BUILD_ROWS = 4096
-# The session computes in float32: the scale products and the four-term sum of each cosine
-# (terms of magnitude at most 1) round by a few units of 2^-24 (6e-8) each.
+# The session computes in float32: the scale products and the sums of each cosine (terms of
+# magnitude at most 1) round by a few units of 2^-24 (6e-8) each.
 _FLOAT_SLACK = 2e-6
+
+
+class Cosines:
+    """One request's cosines of every row (`sims`), each within `bound` of the exact one;
+    `finer(rows)` gives those of `rows` within `fine_bound` (at most `bound`)."""
+
+    def __init__(
+        self,
+        sims: Vector,
+        bound: float,
+        fine_bound: float | None = None,
+        finer: Callable[[Rows], Vector] | None = None,
+    ) -> None:
+        self.sims = sims
+        self.bound = bound
+        self.fine_bound = bound if fine_bound is None else fine_bound
+        self._finer = finer
+
+    def finer(self, rows: Rows) -> Vector:
+        """The cosines of `rows`, within `fine_bound`."""
+        if self._finer is None:
+            return self.sims[rows]
+        return self._finer(rows)
 
 
 class CosineScan:
@@ -80,10 +109,10 @@ class CosineScan:
         out: Vector = np.einsum("ij,j->i", matrix, query)
         return out
 
-    def approximate(self, query: Vector) -> tuple[Vector, float]:
-        """Every row's cosine, and a bound no cosine is off by more (0 when exact)."""
+    def approximate(self, query: Vector) -> Cosines:
+        """Every row's cosine within a bound (0 when exact), and finer ones on demand."""
         if self._int8 is None:
-            return self.exact(query), 0.0
+            return Cosines(self.exact(query), 0.0)
         return self._int8(query)
 
 
@@ -102,76 +131,157 @@ def _level(values: Floats, top: int) -> tuple[Floats, Floats]:
     return np.clip(np.rint(values / scales[:, None]), -top, top), scales
 
 
+class _Norms:
+    """The largest norms over every row, per tier: of the row, of what the levels read hold
+    (`held`) and of what they leave out (`rest`)."""
+
+    def __init__(self, size: int) -> None:
+        self.norm, self.held, self.rest, self.fine_held, self.fine_rest = (
+            np.zeros(size) for _ in range(5)
+        )
+
+
 class _Int8Product:
-    """The matrix's rows in two int8 levels, multiplied on ONNX Runtime."""
+    """The matrix's rows in two int8 levels: the first scanned whole on ONNX Runtime, the
+    second gathered by row for the rows asked for."""
 
     def __init__(self, matrix: Vector) -> None:
-        from onnx import TensorProto, helper, numpy_helper
-
         self.size, dimensions = matrix.shape
-        # (d, 2n): the codes of every row, then their second level: one pass over both.
-        both = np.empty((dimensions, 2 * self.size), dtype=np.int8)
+        codes_t = np.empty((dimensions, self.size), dtype=np.int8)  # packed once by MLAS
+        fine_rows = np.empty((self.size, dimensions), dtype=np.uint8)  # gathered per request
         scales, fine_scales = np.empty(self.size), np.empty(self.size)
-        norms, held_norms, rest_norms = (np.empty(self.size) for _ in range(3))
+        norms = _Norms(self.size)
         for at in range(0, self.size, _BUILD_ROWS):  # in slices: float64 copies stay small
             part = slice(at, min(at + _BUILD_ROWS, self.size))
             rows = matrix[part].astype(np.float64)
             codes, scales[part], fine, fine_scales[part] = _levels(rows)
-            held = codes * scales[part, None] + fine * fine_scales[part, None]
-            norms[part] = np.linalg.norm(rows, axis=1)
-            held_norms[part] = np.linalg.norm(held, axis=1)
-            rest_norms[part] = np.linalg.norm(rows - held, axis=1)
-            both[:, part] = codes.T
-            both[:, self.size + part.start : self.size + part.stop] = fine.T
-        # Per request only maxima are needed: the bound is taken over every row at once.
-        self.most_rest = float(rest_norms.max(initial=0.0))
-        self.most_held = float(held_norms.max(initial=0.0))
-        self.most_norm = float(norms.max(initial=0.0))
-        column_scales = np.concatenate([scales, fine_scales]).astype(np.float32)
-        # The products are scaled and summed in the session too: no pass over n in Python.
-        nodes = [
-            helper.make_node("MatMulInteger", ["q", "m", "zero"], ["ints"]),
-            helper.make_node("Cast", ["ints"], ["floats"], to=TensorProto.FLOAT),
-            helper.make_node("Mul", ["floats", "columns"], ["scaled"]),
-            helper.make_node("MatMul", ["steps", "scaled"], ["halves"]),
-            helper.make_node("Reshape", ["halves", "shape"], ["pair"]),
-            helper.make_node("ReduceSum", ["pair", "axis"], ["s"], keepdims=0),
-        ]
-        graph = helper.make_graph(
-            nodes,
-            "cosine-scan",
-            [
-                helper.make_tensor_value_info("q", TensorProto.UINT8, [2, dimensions]),
-                helper.make_tensor_value_info("steps", TensorProto.FLOAT, [1, 2]),
-            ],
-            [helper.make_tensor_value_info("s", TensorProto.FLOAT, [self.size])],
-            [
-                numpy_helper.from_array(both, "m"),
-                numpy_helper.from_array(np.array(_ZERO_POINT, dtype=np.uint8), "zero"),
-                numpy_helper.from_array(column_scales.reshape(1, -1), "columns"),
-                numpy_helper.from_array(np.array([2, self.size], dtype=np.int64), "shape"),
-                numpy_helper.from_array(np.array([0], dtype=np.int64), "axis"),
-            ],
-        )
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-        self._session = _session(model.SerializeToString())
-        self._rounding = dimensions * 2.0**-24 * 1.01  # float32 dot product, relative
+            first = codes * scales[part, None]
+            held = first + fine * fine_scales[part, None]
+            norms.norm[part] = np.linalg.norm(rows, axis=1)
+            norms.held[part] = np.linalg.norm(first, axis=1)
+            norms.rest[part] = np.linalg.norm(rows - first, axis=1)
+            norms.fine_held[part] = np.linalg.norm(held, axis=1)
+            norms.fine_rest[part] = np.linalg.norm(rows - held, axis=1)
+            codes_t[:, part] = codes.T
+            fine_rows[part] = fine + _ROW_ZERO_POINT
+        rounding = dimensions * 2.0**-24 * 1.01  # float32 dot product, relative
+        self._coarse = self._bounds(norms, rounding, fine=False)
+        self._fine = self._bounds(norms, rounding, fine=True)
+        self._session = _session(_first_level(codes_t, scales))
+        self._fine_session = _session(_second_level(fine_rows, fine_scales))
 
-    def __call__(self, query: Vector) -> tuple[Vector, float]:
+    @staticmethod
+    def _bounds(norms: _Norms, rounding: float, fine: bool) -> tuple[float, float, float]:
+        """Per request only maxima are needed: the bound is taken over every row at once."""
+        held = norms.fine_held if fine else norms.held
+        rest = norms.fine_rest if fine else norms.rest
+        return (
+            float(rest.max(initial=0.0)),
+            float(held.max(initial=0.0)),
+            rounding * float(norms.norm.max(initial=0.0)),
+        )
+
+    def __call__(self, query: Vector) -> Cosines:
         q = query.astype(np.float64).reshape(1, -1)
         codes, scales, fine, fine_scales = _levels(q, _QUERY_TOP)
         held = codes * scales[:, None] + fine * fine_scales[:, None]
-        sent = (np.concatenate([codes, fine]) + _ZERO_POINT).astype(np.uint8)
+        pair = np.concatenate([codes, fine])
+        sent = (pair + _ZERO_POINT).astype(np.uint8)
         steps = np.array([[scales[0], fine_scales[0]]], dtype=np.float32)
         sims: Vector = self._session.run(["s"], {"q": sent, "steps": steps})[0]
         held_norm = float(np.linalg.norm(held))
         rest_norm = float(np.linalg.norm(q - held))
-        off = (
-            held_norm * self.most_rest
-            + rest_norm * (self.most_held + self.most_rest)
-            + self._rounding * float(np.linalg.norm(q)) * self.most_norm
-        )
-        return sims, off + _FLOAT_SLACK
+        norm = float(np.linalg.norm(q))
+
+        def bound(most: tuple[float, float, float]) -> float:
+            most_rest, most_held, rounding = most
+            off = held_norm * most_rest + rest_norm * (most_held + most_rest) + norm * rounding
+            return off + _FLOAT_SLACK
+
+        columns = pair.T.astype(np.int8)
+        column_steps = steps.reshape(2, 1)
+
+        def finer(rows: Rows) -> Vector:
+            if not len(rows):
+                return np.zeros(0, dtype=np.float32)
+            feed = {"rows": rows.astype(np.int64), "q": columns, "steps": column_steps}
+            rest: Vector = self._fine_session.run(["s"], feed)[0]
+            out: Vector = sims[rows] + rest
+            return out
+
+        return Cosines(sims, bound(self._coarse), bound(self._fine), finer)
+
+
+def _first_level(codes_t: npt.NDArray[np.int8], scales: Floats) -> bytes:
+    """The graph of the whole scan: s = scale * (steps . codes(q) x codes(m)), a row each."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    dimensions, size = codes_t.shape
+    nodes = [
+        helper.make_node("MatMulInteger", ["q", "m", "zero"], ["ints"]),
+        helper.make_node("Cast", ["ints"], ["floats"], to=TensorProto.FLOAT),
+        helper.make_node("MatMul", ["steps", "floats"], ["summed"]),
+        helper.make_node("Mul", ["summed", "scales"], ["scaled"]),
+        helper.make_node("Reshape", ["scaled", "shape"], ["s"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "cosine-scan",
+        [
+            helper.make_tensor_value_info("q", TensorProto.UINT8, [2, dimensions]),
+            helper.make_tensor_value_info("steps", TensorProto.FLOAT, [1, 2]),
+        ],
+        [helper.make_tensor_value_info("s", TensorProto.FLOAT, [size])],
+        [
+            numpy_helper.from_array(codes_t, "m"),
+            numpy_helper.from_array(np.array(_ZERO_POINT, dtype=np.uint8), "zero"),
+            numpy_helper.from_array(scales.astype(np.float32).reshape(1, -1), "scales"),
+            numpy_helper.from_array(np.array([size], dtype=np.int64), "shape"),
+        ],
+    )
+    return _model(graph)
+
+
+def _second_level(fine_rows: npt.NDArray[np.uint8], fine_scales: Floats) -> bytes:
+    """The graph of the second level of chosen rows: their codes gathered, times the request's
+    two levels (columns), scaled."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    dimensions = fine_rows.shape[1]
+    nodes = [
+        helper.make_node("Gather", ["m", "rows"], ["chosen"], axis=0),
+        helper.make_node("Gather", ["scales", "rows"], ["chosen_scales"], axis=0),
+        helper.make_node("MatMulInteger", ["chosen", "q", "zero"], ["ints"]),
+        helper.make_node("Cast", ["ints"], ["floats"], to=TensorProto.FLOAT),
+        helper.make_node("MatMul", ["floats", "steps"], ["summed"]),
+        helper.make_node("Reshape", ["summed", "shape"], ["flat"]),
+        helper.make_node("Mul", ["flat", "chosen_scales"], ["s"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "cosine-scan-second-level",
+        [
+            helper.make_tensor_value_info("rows", TensorProto.INT64, ["k"]),
+            helper.make_tensor_value_info("q", TensorProto.INT8, [dimensions, 2]),
+            helper.make_tensor_value_info("steps", TensorProto.FLOAT, [2, 1]),
+        ],
+        [helper.make_tensor_value_info("s", TensorProto.FLOAT, ["k"])],
+        [
+            numpy_helper.from_array(fine_rows, "m"),
+            numpy_helper.from_array(fine_scales.astype(np.float32), "scales"),
+            numpy_helper.from_array(np.array(_ROW_ZERO_POINT, dtype=np.uint8), "zero"),
+            numpy_helper.from_array(np.array([-1], dtype=np.int64), "shape"),
+        ],
+    )
+    return _model(graph)
+
+
+def _model(graph: Any) -> bytes:
+    from onnx import helper
+
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    serialized: bytes = model.SerializeToString()
+    return serialized
 
 
 def _session(model: bytes) -> Any:

@@ -37,7 +37,7 @@ from toolcatalog.selection.negation import affirmed
 from toolcatalog.selection.retrieval import positions_in
 from toolcatalog.selection.spelling import Speller
 from toolcatalog.selection.text import changed_chunks, text_chunks
-from toolcatalog.selection.text_vectors import NAME_KIND, TextLayout, TextVectors
+from toolcatalog.selection.text_vectors import NAME_KIND, Approximation, TextLayout, TextVectors
 
 log = logging.getLogger(__name__)
 
@@ -338,7 +338,7 @@ class SemanticView:
     def scores(self) -> tuple[FloatArray, FloatArray]:
         return self.vectors.tool_scores(self.query)
 
-    def approximate(self) -> tuple[FloatArray, FloatArray, float]:
+    def approximate(self) -> Approximation:
         return self.vectors.approximate_scores(self.query)
 
     def exact(self, tools: IntArray) -> tuple[FloatArray, FloatArray]:

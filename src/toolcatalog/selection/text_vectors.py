@@ -13,7 +13,8 @@ both are left out of the best single cosine.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +41,19 @@ KINDS = ("description", "example", "capability", "name", "clause")
 # held-out went 0.867 -> 0.900.
 NAME_KIND = 3
 NAME_WEIGHT = 0.15
+
+
+class Approximation(NamedTuple):
+    """A request's scores of every tool from the fast scan: `mean` and `best` as
+    TextVectors.tool_scores gives them, each within `bound` of it; `finer(tools)` gives the
+    scores of `tools` (ascending positions) within `fine_bound` (at most `bound`; the same as
+    it when the scan has no finer tier)."""
+
+    mean: FloatArray
+    best: FloatArray
+    bound: float
+    fine_bound: float
+    finer: Callable[[IntArray], tuple[FloatArray, FloatArray]]
 
 
 class TextLayout:
@@ -161,16 +175,28 @@ class TextVectors:
         cosine of any one of its texts."""
         return self._per_tool(self.scan.exact(query))
 
-    def approximate_scores(self, query: Array) -> tuple[FloatArray, FloatArray, float]:
-        """tool_scores from the fast scan (cosine_scan.py), and a bound neither of a tool's
-        scores is off by more (0: exact); exact_scores settles the tools in doubt."""
-        sims, bound = self.scan.approximate(query)
-        mean, best = self._per_tool(sims)
-        return mean, best, bound
+    def approximate_scores(self, query: Array) -> Approximation:
+        """tool_scores from the fast scan (cosine_scan.py), within a bound (0: exact), with
+        finer scores of chosen tools on demand; exact_scores settles the tools in doubt."""
+        cosines = self.scan.approximate(query)
+        mean, best = self._per_tool(cosines.sims)
+        return Approximation(
+            mean,
+            best,
+            cosines.bound,
+            cosines.fine_bound,
+            lambda tools: self._scores_of(tools, cosines.finer),
+        )
 
     def exact_scores(self, query: Array, tools: IntArray) -> tuple[FloatArray, FloatArray]:
         """tool_scores of `tools` (ascending positions) alone: the same values, bit for bit,
         from their texts' rows only."""
+        return self._scores_of(tools, lambda rows: self.scan.exact(query, rows))
+
+    def _scores_of(
+        self, tools: IntArray, cosines: Callable[[IntArray], Array]
+    ) -> tuple[FloatArray, FloatArray]:
+        """The scores of `tools` (ascending positions) from `cosines` of their texts' rows."""
         if not len(tools):
             return np.zeros(0), np.zeros(0)
         layout = self.layout
@@ -179,12 +205,12 @@ class TextVectors:
         offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
         texts = offsets + np.arange(int(counts.sum()))
         rows = texts if self.inverse is None else self.inverse[texts]
-        sims = self.scan.exact(query, rows)
+        sims = cosines(rows)
         slots = layout.slots[texts]
-        segments = np.flatnonzero(np.r_[True, slots[1:] != slots[:-1]])
+        segments = _starts(slots)
         best_in_kind = np.maximum.reduceat(sims, segments)
         owner = np.searchsorted(tools, slots[segments] // len(KINDS))
-        firsts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        firsts = _starts(owner)
         named = slots[segments] % len(KINDS) == NAME_KIND
         clause = slots[segments] % len(KINDS) == CLAUSE_KIND
         return _fields(best_in_kind, owner, named, firsts, layout.kinds_per_tool[tools], clause)
@@ -195,6 +221,14 @@ class TextVectors:
         if self.inverse is not None:
             sims = sims[self.inverse]
         return self.layout.fields(sims)
+
+
+def _starts(values: IntArray) -> IntArray:
+    """Where each run of equal `values` starts."""
+    changed = np.empty(len(values), dtype=bool)
+    changed[:1] = True
+    np.not_equal(values[1:], values[:-1], out=changed[1:])
+    return np.flatnonzero(changed)
 
 
 def _fields(
