@@ -1,0 +1,133 @@
+"""Any quality bench run with one variant of the selector's lexical side or encoder patched
+in, to measure an idea on every set before building it (session 13, issue #13).
+
+    python bench/selector_variants.py --stemmer snowball bench/public_quality.py \
+        --tools PATH/tools.jsonl --queries PATH/queries.jsonl --limit 2000
+    python bench/selector_variants.py --idf-power 1.5 bench/select_quality.py --queries FILE --terse
+    python bench/selector_variants.py --english-rarity 0.5 [--bounds 6.5 3.5] bench/...
+    python bench/selector_variants.py --float32-encoder bench/public_quality.py ...
+
+- `--stemmer snowball`: the lexical index's and the request's words stemmed by Snowball's
+  English stemmer (PyStemmer, as PostgreSQL's `english` configuration) in place of
+  text.stem's light suffix stripper ("calculate" and "calculator" meet; synonyms rebuilt).
+- `--idf-power P`: each term's BM25 IDF raised to the power P (P > 1 favours a request's rare
+  cue over its generic words: "lobbying" over "company information").
+- `--english-rarity G`: a request term's lexical weight multiplied by 1 + G x how rare its
+  word is in English (data/token_frequencies.txt, the encoder pooling's table: 1 at Zipf
+  `--bounds` HI or more, 1 + G at LO or less or when the word is no whole piece), so that a
+  place or a common noun ("New York", "UK", "shops") weighs less than a rare cue ("TAF",
+  "flashcards") that the catalog holds as rarely.
+- `--float32-encoder`: the numpy float32 encoder (minilm.py) in place of the int8 ONNX one
+  (slow: for a quality ceiling only; keep a separate TOOLCATALOG_HOME, as its vectors differ).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import runpy
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def snowball() -> None:
+    import Stemmer
+
+    from toolcatalog.selection import plainness, text
+
+    english = Stemmer.Stemmer("english")
+
+    def stem(word: str) -> str:
+        if len(word) <= 3 or not word.isalpha():
+            return word
+        return str(english.stemWord(word))
+
+    setattr(text, "stem", stem)  # noqa: B010
+    setattr(plainness, "stem", stem)  # noqa: B010
+    setattr(text, "_SYNONYM", text._build_synonyms())  # noqa: B010
+    text._chunk_terms.cache_clear()
+
+
+def idf_power(power: float) -> None:
+    from toolcatalog.selection import bm25
+
+    class Numpy:
+        """numpy, but for the log1p that makes BM25's IDF."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(np, name)
+
+        def log1p(self, x: Any) -> Any:
+            return np.log1p(x) ** power
+
+    setattr(bm25, "np", Numpy())  # noqa: B010
+
+
+def english_rarity(gain: float, high: float, low: float) -> None:
+    from toolcatalog.selection import retrieve
+    from toolcatalog.selection.encoders.pooling import TOKEN_FREQUENCIES
+    from toolcatalog.selection.text import request_tokens
+
+    zipf: dict[str, float] = {}
+    for line in TOKEN_FREQUENCIES.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#") and "\t" in line:
+            piece, value = line.split("\t")
+            zipf[piece] = float(value)
+    weigh = retrieve.weigh_acronyms
+
+    def weighed(index: Any, text: str, terms: dict[str, float]) -> None:
+        weigh(index, text, terms)
+        factors: dict[str, float] = {}
+        for raw in re.findall(r"[A-Za-z][A-Za-z0-9_-]*", text):
+            word = raw.lower()
+            rare = min(max((high - zipf.get(word, low)) / (high - low), 0.0), 1.0)
+            for term in request_tokens(word):
+                if term in terms:
+                    factors[term] = max(factors.get(term, 0.0), 1.0 + gain * rare)
+        for term, factor in factors.items():
+            terms[term] *= factor
+
+    setattr(retrieve, "weigh_acronyms", weighed)  # noqa: B010
+
+
+def float32_encoder() -> None:
+    from toolcatalog.selection import semantic_engine
+    from toolcatalog.selection.encoders.minilm import MiniLMEncoder
+
+    def load(folder: Path | None = None, cache_dir: Path | None = None) -> MiniLMEncoder:
+        return MiniLMEncoder(folder)
+
+    setattr(semantic_engine, "load_fast_encoder", load)  # noqa: B010
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stemmer", choices=["light", "snowball"], default="light")
+    parser.add_argument("--idf-power", type=float, default=1.0)
+    parser.add_argument("--english-rarity", type=float, default=0.0, help="gain G")
+    parser.add_argument("--bounds", type=float, nargs=2, default=(6.5, 3.5), help="HI LO")
+    parser.add_argument("--float32-encoder", action="store_true")
+    parser.add_argument("bench", help="the bench script to run")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
+    args = parser.parse_args()
+    if args.bounds[0] <= args.bounds[1]:
+        parser.error("--bounds: HI must be above LO")
+    if args.stemmer == "snowball":
+        snowball()
+    if args.idf_power != 1.0:
+        idf_power(args.idf_power)
+    if args.english_rarity:
+        english_rarity(args.english_rarity, *args.bounds)
+    if args.float32_encoder:
+        float32_encoder()
+    sys.path.insert(0, str(Path(args.bench).resolve().parent))
+    sys.argv = [args.bench, *args.args]
+    runpy.run_path(args.bench, run_name="__main__")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
