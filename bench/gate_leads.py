@@ -1,0 +1,128 @@
+"""How a refusal rule on the nearest-neighbour lead would move a quality bench, replayed from
+one run of it: per request, how much nearer it is to a generic request than to the catalog
+(the lead gate.py compares with `Calibration.generic_margin`) and whether the lexical side
+finds a tool about it (gate.about_request).
+
+    python bench/gate_leads.py bench/public_quality.py --tools PATH/tools.jsonl \
+        --queries PATH/queries.jsonl --limit 2000 --out-of-scope bench/data/chit-chat.jsonl
+
+(a bench that counts with bench/quality.py's Tally: public_quality.py, not select_quality.py).
+
+Printed: the out-of-scope requests the gate lets through with their lead, then for each
+margin m, refusing a request whose lead is over m (alone, and only when no tool is lexically
+about it): in-scope requests newly refused (how many of them were decided right) and
+out-of-scope requests refused. The run's own decisions stand for every other rule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import runpy
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from toolcatalog.selection import candidates, gate
+
+MARGINS = (0.1, 0.08, 0.06, 0.05, 0.04, 0.03, 0.02, 0.0)
+
+
+@dataclass(frozen=True)
+class Seen:
+    query: str
+    in_scope: bool
+    decided: bool
+    right: bool
+    lead: float | None  # best generic cosine less the best tool cosine
+    lexical: bool  # some pooled tool is lexically about the request
+
+
+class Leads:
+    def __init__(self) -> None:
+        self.last: tuple[float | None, bool] | None = None
+        self.seen: list[Seen] = []
+
+    def report(self) -> None:
+        out = [s for s in self.seen if not s.in_scope]
+        inside = [s for s in self.seen if s.in_scope and s.decided and s.lead is not None]
+        print(f"\n{len(self.seen) - len(out)} in scope, {len(out)} out of scope")
+        for s in out:
+            if s.decided:
+                lead = "none" if s.lead is None else f"{s.lead:+.3f}"
+                print(f"  answered: lead {lead} lexical {int(s.lexical)} | {s.query}")
+        for margin in MARGINS:
+            for lexical in (False, True):
+
+                def refused(s: Seen, m: float = margin, need: bool = lexical) -> bool:
+                    return s.lead is not None and s.lead > m and not (need and s.lexical)
+
+                newly = [s for s in inside if refused(s)]
+                kept = sum(1 for s in out if not s.decided or (s.decided and refused(s)))
+                rule = "and no lexical match" if lexical else ""
+                print(
+                    f"  lead > {margin:.2f} {rule:21} in scope newly refused {len(newly):3d} "
+                    f"({sum(s.right for s in newly)} right), out of scope refused {kept}/{len(out)}"
+                )
+
+
+def install(leads: Leads) -> None:
+    """Patches the gate (to keep each select's lead) and Tally.add (to pair it with the
+    result and the right tools)."""
+    judge = gate.gate
+    import quality  # bench/quality.py, on the path of the bench being run
+
+    def recorded(pool: Any, best_allowed: float | None) -> gate.Verdict:
+        verdict = judge(pool, best_allowed)
+        mass, order = pool.retrieval.mass, pool.order
+        raw = pool.raw[order]
+        strength = raw / mass if mass > 0 else np.zeros_like(raw)
+        about = gate.about_request(pool.coverage[order], pool.matches[order], strength)
+        if pool.vouched is not None:
+            about = about | pool.vouched[order]
+        generic, best = pool.generic_cosine, pool.semantic_best
+        lead = None if generic is None or best is None else float(generic - best)
+        leads.last = (lead, bool(np.any(about)))
+        return verdict
+
+    add = quality.Tally.add
+
+    def counted(self: Any, query: str, result: Any, right: set[str]) -> bool:
+        lead, lexical = leads.last or (None, False)
+        leads.last = None
+        decision = result.decision
+        leads.seen.append(
+            Seen(
+                query,
+                bool(right),
+                decision is not None,
+                decision is not None and decision.tool in right,
+                lead,
+                lexical,
+            )
+        )
+        return bool(add(self, query, result, right))
+
+    setattr(candidates, "gate", recorded)  # noqa: B010
+    setattr(quality.Tally, "add", counted)  # noqa: B010
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bench", help="the bench script to run")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
+    args = parser.parse_args()
+    sys.path.insert(0, str(Path(args.bench).resolve().parent))
+    leads = Leads()
+    install(leads)
+    atexit.register(leads.report)
+    sys.argv = [args.bench, *args.args]
+    runpy.run_path(args.bench, run_name="__main__")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
