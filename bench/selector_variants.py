@@ -17,6 +17,11 @@ in, to measure an idea on every set before building it (session 13, issue #13).
   `--bounds` HI or more, 1 + G at LO or less or when the word is no whole piece), so that a
   place or a common noun ("New York", "UK", "shops") weighs less than a rare cue ("TAF",
   "flashcards") that the catalog holds as rarely.
+- `--project-generic A`: the request's vector less A x its projection on the mean direction
+  of the shipped generic requests (their chatty register), renormalised, before it is
+  compared with the catalog (the gate's generic cosine too).
+- `--extra-generic FILE`: more generic requests (one a line, # comments) appended to the
+  shipped ones (the calibration's negatives and the nearest-neighbour test's).
 - `--float32-encoder`: the numpy float32 encoder (minilm.py) in place of the int8 ONNX one
   (slow: for a quality ceiling only; keep a separate TOOLCATALOG_HOME, as its vectors differ).
 """
@@ -93,6 +98,42 @@ def english_rarity(gain: float, high: float, low: float) -> None:
     setattr(retrieve, "weigh_acronyms", weighed)  # noqa: B010
 
 
+def project_generic(share: float) -> None:
+    from toolcatalog.selection.calibrate import generic_requests
+    from toolcatalog.selection.encoders import minilm, onnx
+
+    direction: list[Any] = []
+
+    def projected(encode: Any) -> Any:
+        def encode_query(self: Any, text: str) -> Any:
+            query = encode(self, text)
+            if not direction:
+                mean = self.encode(list(generic_requests())).mean(axis=0)
+                direction.append(mean / np.linalg.norm(mean))
+            axis = direction[0]
+            out = query - share * float(query @ axis) * axis
+            return (out / np.linalg.norm(out)).astype(query.dtype)
+
+        return encode_query
+
+    for cls in (minilm.MiniLMEncoder, onnx.OnnxMiniLMEncoder):
+        setattr(cls, "encode_query", projected(cls.encode_query))  # noqa: B010
+
+
+def extra_generic(path: Path) -> None:
+    from toolcatalog.selection import calibrate, semantic
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    extra = tuple(t.strip() for t in lines if t.strip() and not t.startswith("#"))
+    shipped = calibrate.generic_requests()
+
+    def generic_requests() -> tuple[str, ...]:
+        return shipped + extra
+
+    setattr(calibrate, "generic_requests", generic_requests)  # noqa: B010
+    setattr(semantic, "generic_requests", generic_requests)  # noqa: B010
+
+
 def float32_encoder() -> None:
     from toolcatalog.selection import semantic_engine
     from toolcatalog.selection.encoders.minilm import MiniLMEncoder
@@ -109,6 +150,8 @@ def main() -> int:
     parser.add_argument("--idf-power", type=float, default=1.0)
     parser.add_argument("--english-rarity", type=float, default=0.0, help="gain G")
     parser.add_argument("--bounds", type=float, nargs=2, default=(6.5, 3.5), help="HI LO")
+    parser.add_argument("--project-generic", type=float, default=0.0, help="share A")
+    parser.add_argument("--extra-generic", type=Path, help="more generic requests (a file)")
     parser.add_argument("--float32-encoder", action="store_true")
     parser.add_argument("bench", help="the bench script to run")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
@@ -121,6 +164,10 @@ def main() -> int:
         idf_power(args.idf_power)
     if args.english_rarity:
         english_rarity(args.english_rarity, *args.bounds)
+    if args.project_generic:
+        project_generic(args.project_generic)
+    if args.extra_generic is not None:
+        extra_generic(args.extra_generic)
     if args.float32_encoder:
         float32_encoder()
     sys.path.insert(0, str(Path(args.bench).resolve().parent))
