@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import runpy
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from wrapped import run_bench
 
 from toolcatalog.model.tool import Tool
 from toolcatalog.selection import semantic, semantic_engine
@@ -102,8 +103,7 @@ def main() -> int:
     if not 0 < args.share < 1 or not 0 <= args.floor <= 1:
         parser.error("--share must be in (0, 1) and --floor in [0, 1]")
     install(args.share, args.floor)
-    sys.argv = [args.bench, *args.args]
-    runpy.run_path(args.bench, run_name="__main__")
+    run_bench(args.bench, args.args)
     return 0
 
 

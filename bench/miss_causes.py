@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import runpy
 import sys
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+from wrapped import run_bench
 
 from toolcatalog.selection import retrieve, semantic
 
@@ -132,12 +131,10 @@ def main() -> int:
     parser.add_argument("bench", help="the bench script to run")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
     args = parser.parse_args()
-    sys.path.insert(0, str(Path(args.bench).resolve().parent))
     causes = Causes(args.twin)
     install(causes)
     atexit.register(causes.report)
-    sys.argv = [args.bench, *args.args]
-    runpy.run_path(args.bench, run_name="__main__")
+    run_bench(args.bench, args.args)
     return 0
 
 

@@ -25,13 +25,12 @@ from __future__ import annotations
 
 import argparse
 import re
-import runpy
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+from wrapped import run_bench
 
 from toolcatalog.model.tool import Tool
 from toolcatalog.selection import semantic, text_vectors
@@ -149,9 +148,7 @@ def main() -> int:
             args.capabilities,
             args.without_examples,
         )
-    sys.path.insert(0, str(Path(args.bench).resolve().parent))
-    sys.argv = [args.bench, *args.args]
-    runpy.run_path(args.bench, run_name="__main__")
+    run_bench(args.bench, args.args)
     return 0
 
 

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import argparse
 import re
-import runpy
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from wrapped import run_bench
 
 
 def snowball() -> None:
@@ -170,9 +170,7 @@ def main() -> int:
         extra_generic(args.extra_generic)
     if args.float32_encoder:
         float32_encoder()
-    sys.path.insert(0, str(Path(args.bench).resolve().parent))
-    sys.argv = [args.bench, *args.args]
-    runpy.run_path(args.bench, run_name="__main__")
+    run_bench(args.bench, args.args)
     return 0
 
 
