@@ -27,7 +27,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from wrapped import run_bench
+from wrapped import add_bench_arguments, run_bench
 
 from toolcatalog.model.tool import Tool
 from toolcatalog.selection import semantic, semantic_engine
@@ -97,8 +97,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--share", type=float, default=0.05, help="df share above which")
     parser.add_argument("--floor", type=float, default=0.3, help="least factor")
-    parser.add_argument("bench", help="the bench script to run")
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
+    add_bench_arguments(parser)
     args = parser.parse_args()
     if not 0 < args.share < 1 or not 0 <= args.floor <= 1:
         parser.error("--share must be in (0, 1) and --floor in [0, 1]")

@@ -17,13 +17,12 @@ out-of-scope requests refused. The run's own decisions stand for every other rul
 from __future__ import annotations
 
 import argparse
-import atexit
 import sys
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from wrapped import run_bench
+from wrapped import add_bench_arguments, run_bench_then
 
 from toolcatalog.selection import candidates, gate
 
@@ -111,13 +110,11 @@ def install(leads: Leads) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("bench", help="the bench script to run")
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
+    add_bench_arguments(parser)
     args = parser.parse_args()
     leads = Leads()
     install(leads)
-    atexit.register(leads.report)
-    run_bench(args.bench, args.args)
+    run_bench_then(leads.report, args.bench, args.args)
     return 0
 
 

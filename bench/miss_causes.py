@@ -17,13 +17,12 @@ is often one of two defensible answers.
 from __future__ import annotations
 
 import argparse
-import atexit
 import sys
 from collections import Counter
 from typing import Any
 
 import numpy as np
-from wrapped import run_bench
+from wrapped import add_bench_arguments, run_bench_then
 
 from toolcatalog.selection import retrieve, semantic
 
@@ -128,13 +127,11 @@ def install(causes: Causes) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--twin", type=float, default=0.5, help="description cosine of twins")
-    parser.add_argument("bench", help="the bench script to run")
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
+    add_bench_arguments(parser)
     args = parser.parse_args()
     causes = Causes(args.twin)
     install(causes)
-    atexit.register(causes.report)
-    run_bench(args.bench, args.args)
+    run_bench_then(causes.report, args.bench, args.args)
     return 0
 
 

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from wrapped import run_bench
+from wrapped import add_bench_arguments, run_bench
 
 from toolcatalog.model.tool import Tool
 from toolcatalog.selection import semantic, text_vectors
@@ -134,8 +134,7 @@ def main() -> int:
     parser.add_argument(
         "--without-examples", action="store_true", help="pieces only for tools without examples"
     )
-    parser.add_argument("bench", help="the bench script to run")
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
+    add_bench_arguments(parser)
     args = parser.parse_args()
     if not 0 <= args.weight <= 1 or args.min_words < 1:
         parser.error("--weight must be in [0, 1] and --min-words at least 1")

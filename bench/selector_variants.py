@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from wrapped import run_bench
+from wrapped import add_bench_arguments, run_bench
 
 
 def snowball() -> None:
@@ -153,8 +153,7 @@ def main() -> int:
     parser.add_argument("--project-generic", type=float, default=0.0, help="share A")
     parser.add_argument("--extra-generic", type=Path, help="more generic requests (a file)")
     parser.add_argument("--float32-encoder", action="store_true")
-    parser.add_argument("bench", help="the bench script to run")
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
+    add_bench_arguments(parser)
     args = parser.parse_args()
     if args.bounds[0] <= args.bounds[1]:
         parser.error("--bounds: HI must be above LO")
