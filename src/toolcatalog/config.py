@@ -186,6 +186,15 @@ class Settings(BaseSettings):
         description="Bytes a worker keeps of what selection remembers per request text "
         "(query embeddings, request terms); the least recently used go first.",
     )
+    select_answers_max_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=0,
+        description="Bytes a selector keeps of its answers, to answer a repeated request "
+        "(every field but session_id the same, the same experiment variant) from memory "
+        "while the catalog generation, semantic stage, learned figures, feedback and "
+        "experiments it was ranked on stand (a fresh selection_id and log row each); "
+        "0 turns it off. Answers settled by an LLM tie-break are never kept.",
+    )
     tie_margin: float = Field(
         default=0.08, ge=0, le=1, description="Score gap under which the top two are a tie."
     )

@@ -168,3 +168,38 @@ async def test_the_selector_reorders_a_tie_by_the_llm_pick(stub: StubLLM, tmp_pa
     assert result.tie_break.method == "llm"
     assert result.tie_break.justification == "the canonical tool"
     assert result.tie_break.tied == ["bdf", "df"]
+
+
+async def test_an_llm_settled_tie_is_asked_again_at_every_repeat(
+    stub: StubLLM, tmp_path: Path
+) -> None:
+    twin = DF.replace("name: df", "name: bdf")
+    folder = write_catalog(tmp_path / "c", {"a.yaml": DF, "b.yaml": twin})
+    stub.content = '{"choice": "df", "justification": "the canonical tool"}'
+    selector = Selector(FolderSource(folder), _settings(PROTOCOLS[1](stub.port)))
+    request = SelectionRequest(request="is the disk full")
+    for asked in (1, 2, 3):
+        result = await selector.aselect(request)
+        assert result.tie_break.method == "llm"
+        assert len(stub.bodies) == asked
+    assert selector.answers is not None
+    assert len(selector.answers) == 0
+    stub.content = '{"choice": "bdf", "justification": "changed its mind"}'
+    result = await selector.aselect(request)
+    assert result.decision is not None
+    assert result.decision.tool == "bdf"
+
+
+async def test_without_a_tie_the_llm_is_not_asked_and_the_answer_is_kept(
+    stub: StubLLM, tmp_path: Path
+) -> None:
+    folder = write_catalog(tmp_path / "c", {"a.yaml": DF})
+    selector = Selector(FolderSource(folder), _settings(PROTOCOLS[0](stub.port)))
+    request = SelectionRequest(request="is the disk full")
+    first, again = await selector.aselect(request), await selector.aselect(request)
+    assert stub.bodies == []
+    assert selector.answers is not None
+    assert len(selector.answers) == 1
+    assert first.selection_id != again.selection_id
+    drop = {"selection_id", "elapsed_ms"}
+    assert first.model_dump(exclude=drop) == again.model_dump(exclude=drop)

@@ -75,8 +75,9 @@ def answer(
     _record(decided.decision, decided.tie, outcome, started)
     selection_id = uuid.uuid4()
     if recorder is not None:
+        generation = enumerator.index.generation
         recorder.record(
-            _recorded(selection_id, request, decided.decision, enumerator, subject, plan)
+            selection_row(selection_id, request, decided.decision, generation, subject, plan)
         )
     reading = found.intent
     return SelectionResult(
@@ -103,14 +104,15 @@ def answer(
     )
 
 
-def _recorded(
+def selection_row(
     selection_id: uuid.UUID,
     request: SelectionRequest,
     decision: Decision | None,
-    enumerator: CandidateEnumerator,
+    generation: int,
     subject: str | None,
     plan: Assignment,
 ) -> SelectionRecord:
+    """The selection log's row of one answer."""
     return SelectionRecord(
         selection_id=selection_id,
         selected_at=datetime.now(UTC),
@@ -118,7 +120,7 @@ def _recorded(
         tool_name=None if decision is None else decision.tool,
         capability=None if decision is None else decision.capability,
         pattern=None if decision is None else decision.pattern,
-        catalog_version=enumerator.index.generation,
+        catalog_version=generation,
         experiment=plan.experiment,
         variant=plan.variant,
         subject=request.session_id or subject,
@@ -129,8 +131,13 @@ def _record(
     decision: Decision | None, tie: TieBreak, outcome: TieOutcome | None, started: float
 ) -> None:
     """Every select's metrics, whichever door asked (API, CLI, Python)."""
-    metrics.SELECTION_DURATION.observe(time.perf_counter() - started)
     method = "none" if decision is None else ("llm" if tie.method == "llm" else "deterministic")
-    metrics.SELECTION_DECISIONS.labels(method).inc()
+    count_selection(method, started)
     if outcome is not None and outcome.asked is not None:
         metrics.SELECTION_TIE_BREAKS.labels(outcome.asked).inc()
+
+
+def count_selection(method: str, started: float) -> None:
+    """One select's duration and decision metrics (`method`: none | deterministic | llm)."""
+    metrics.SELECTION_DURATION.observe(time.perf_counter() - started)
+    metrics.SELECTION_DECISIONS.labels(method).inc()

@@ -41,6 +41,7 @@ from toolcatalog.selection.models import (
     SelectionResult,
 )
 from toolcatalog.selection.profiles import ObservedProfiles
+from toolcatalog.selection.remembered import Recall, RememberedAnswers, answer_again, request_key
 from toolcatalog.selection.retrieval import CatalogIndex, snapshot_key
 from toolcatalog.selection.rulings import Rulings, rule_beside
 from toolcatalog.selection.scoring import (
@@ -135,6 +136,9 @@ class Selector:
         # and the configuration an experiment promoted (everyone else's), from the refresher.
         self.experiment: RunningExperiment | None = None
         self.promoted: VariantConfig | None = None
+        # A repeated request's answer while what it was ranked on stands (remembered.py).
+        budget = self.settings.select_answers_max_bytes
+        self.answers = RememberedAnswers(budget) if budget > 0 else None
         if self.settings.semantic and engine is None:
             try:
                 self._engine = SemanticEngine(
@@ -353,6 +357,10 @@ class Selector:
         snapshot = self._peek() if self._peek is not None else None
         enumerator = self.enumerator_for(snapshot or self.loader.snapshot())
         plan = assignment(self.experiment, self.promoted, request.session_id or subject)
+        recall = self._recall(enumerator, request, plan)
+        if recall is not None and recall.found is not None:
+            again = answer_again(recall.found, request, started, self.recorder, subject, plan)
+            return _result_of(again)
         prefs, found = self._rank(enumerator, request, plan.config)
         outcome = None
         if is_tied(found, self._margin(plan)) and self.settings.llm_url:
@@ -363,7 +371,10 @@ class Selector:
             else:
                 why = "sync select inside an event loop does not call the LLM; use aselect"
                 outcome = TieOutcome(None, "deterministic", why)
-        return self._result(enumerator, request, prefs, found, outcome, started, subject, plan)
+        result = self._result(enumerator, request, prefs, found, outcome, started, subject, plan)
+        if recall is not None and outcome is None:
+            recall.keep(self._basis(enumerator), result, _json(result))
+        return result
 
     async def aselect(
         self, request: SelectionRequest, subject: str | None = None
@@ -371,7 +382,7 @@ class Selector:
         """Async select: the same answer as `select`, ranked in the selector's thread pool
         (SELECT_THREADS) so the event loop goes on serving other requests meanwhile. A new
         catalog generation's index is built in a worker thread too (see aselect_index)."""
-        return await self._aselect(request, subject, _same)
+        return await self._aselect(request, subject, _same, _result_of)
 
     async def aselect_json(
         self,
@@ -384,22 +395,32 @@ class Selector:
         was a tenth of a select's cost there, and every request waited behind it. `then`
         gets the answer on the loop the moment the hop completes, a turn of the loop before
         this returns it (selection/beside.py): the API sends it from there."""
-        return await self._aselect(request, subject, _json, then)
+        return await self._aselect(request, subject, _json, _same_bytes, then)
 
     async def _aselect(
         self,
         request: SelectionRequest,
         subject: str | None,
         finish: Callable[[SelectionResult], T],
+        again: Callable[[bytes], T],
         then: Callable[[T], None] | None = None,
     ) -> T:
+        """`finish` makes the answer of a ranked result; `again` of a remembered answer's
+        bytes, answered on the loop (a lookup and a join) without the hop beside it."""
         started = time.perf_counter()
         enumerator = await self.aselect_index()
         plan = assignment(self.experiment, self.promoted, request.session_id or subject)
+        recall = self._recall(enumerator, request, plan)
+        if recall is not None and recall.found is not None:
+            out = again(answer_again(recall.found, request, started, self.recorder, subject, plan))
+            if then is not None:
+                then(out)
+            return out
         if not self.settings.llm_url:
             return await self._beside(
-                _finished,
+                self._finished,
                 finish,
+                recall,
                 self._answer,
                 enumerator,
                 request,
@@ -412,9 +433,11 @@ class Selector:
         outcome = None
         if is_tied(found, self._margin(plan)):
             outcome = await self._ask(request, found, self._margin(plan))
+            recall = None  # an LLM's settling is not a function of what was ranked on
         return await self._beside(
-            _finished,
+            self._finished,
             finish,
+            recall,
             self._result,
             enumerator,
             request,
@@ -433,6 +456,49 @@ class Selector:
         """`work(*args)` in the selector's thread pool, in this task's context (its request
         id reaches the log records written there); `then` as in `run_beside`."""
         return await run_beside(self._pool, work, *args, then=then)
+
+    def _recall(
+        self, enumerator: CandidateEnumerator, request: SelectionRequest, plan: Assignment
+    ) -> Recall | None:
+        answers = self.answers
+        if answers is None:
+            return None
+        return answers.recall(self._basis(enumerator), request_key(request, plan))
+
+    def _basis(self, enumerator: CandidateEnumerator) -> tuple[object, ...]:
+        """What an answer from `enumerator` is a function of, besides the request and its
+        variant (`_rank` reads each): the index, the semantic stage and its query encoder,
+        the learned figures, the feedback memory and its size, the experiments."""
+        semantic, engine, memory = self._semantic, self._engine, self.memory
+        vectors = semantic.vectors if semantic is not None and semantic.ready.is_set() else None
+        return (
+            enumerator,
+            semantic,
+            vectors,
+            None if engine is None else engine.queries,
+            self.observed,
+            memory,
+            -1 if memory is None else len(memory),
+            self.experiment,
+            self.promoted,
+        )
+
+    def _finished(
+        self,
+        finish: Callable[[SelectionResult], T],
+        recall: Recall | None,
+        work: Callable[..., SelectionResult],
+        enumerator: CandidateEnumerator,
+        *args: object,
+    ) -> T:
+        """`finish(work(enumerator, *args))`: a select's whole work in one hop beside the
+        loop, its answer kept for a repeat (`recall`)."""
+        result = work(enumerator, *args)
+        out = finish(result)
+        if recall is not None:
+            body = out if isinstance(out, bytes) else _json(result)
+            recall.keep(self._basis(enumerator), result, body)
+        return out
 
     def _answer(
         self,
@@ -531,10 +597,9 @@ def _json(result: SelectionResult) -> bytes:
     return result.model_dump_json(by_alias=True).encode()
 
 
-def _finished(
-    finish: Callable[[SelectionResult], T],
-    work: Callable[..., SelectionResult],
-    *args: object,
-) -> T:
-    """`finish(work(*args))`: a select's whole work in one hop beside the loop."""
-    return finish(work(*args))
+def _same_bytes(body: bytes) -> bytes:
+    return body
+
+
+def _result_of(body: bytes) -> SelectionResult:
+    return SelectionResult.model_validate_json(body)
