@@ -327,7 +327,9 @@ class KindSampler:
 
     def __init__(self, url: str, ops: list[Op], pause_s: float = 0.05) -> None:
         self.url = url
-        self.ops = {op.kind: op for op in ops}  # the first op of each kind
+        self.ops: dict[str, list[Op]] = {}  # each kind's ops, drawn at random
+        for op in ops:
+            self.ops.setdefault(op.kind, []).append(op)
         self.pause_s = pause_s
         self.latencies: dict[str, list[float]] = {kind: [] for kind in self.ops}
         self.errors: dict[str, int] = {}
@@ -345,7 +347,7 @@ class KindSampler:
     async def _run(self) -> None:
         await asyncio.gather(*(self._kind(kind, op) for kind, op in self.ops.items()))
 
-    async def _kind(self, kind: str, op: Op) -> None:
+    async def _kind(self, kind: str, ops: list[Op]) -> None:
         parts = urlsplit(self.url)
         reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
         rng = random.Random(kind)
@@ -353,6 +355,7 @@ class KindSampler:
         try:
             while not self._stop.is_set():
                 count += 1
+                op = ops[0] if len(ops) == 1 else rng.choice(ops)
                 request = _encode(op, parts.netloc, f"s{rng.randrange(10**8)}_{count}", "0")
                 t0 = time.perf_counter()
                 writer.write(request)

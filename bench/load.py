@@ -32,7 +32,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,8 @@ MIXES = (
     "get=95,search=5",
     "get=95,select=5",
 )
+# The one request of the select kind unless --select-requests names others.
+SELECT_REQUEST = "which process is using the most memory on web1"
 
 
 @dataclass(slots=True)
@@ -100,11 +102,39 @@ def every_tool(client: httpx.Client) -> list[str]:
             return names
 
 
+def select_texts(path: Path | None, unique: bool = False) -> list[str]:
+    """The select kind's request texts: SELECT_REQUEST, or each line of `path` (JSON lines
+    with a "query" or "request" field, or plain text lines). `unique`: each request made new
+    (its text and a number unique per request), so nothing it asks was asked before."""
+    texts = [SELECT_REQUEST]
+    if path is not None:
+        texts = []
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if line.startswith("{"):
+                record = json.loads(line)
+                line = str(record.get("query") or record.get("request") or "")
+            if line:
+                texts.append(line)
+        if not texts:
+            raise SystemExit(f"{path}: no request in it")
+    # {n} becomes a number unique per request in the run (drivers.Op).
+    return [f"{t} {{n}}" for t in texts] if unique else texts
+
+
 def build_ops(
-    base: str, mix: dict[str, int], tool: str, api_key: str | None, *, spread: bool = True
+    base: str,
+    mix: dict[str, int],
+    tool: str,
+    api_key: str | None,
+    *,
+    spread: bool = True,
+    selects: list[str] | None = None,
 ) -> list[Op]:
     """The weighted requests; prints the kinds it has to skip and why. With `spread`, one
-    GET per tool of the catalog, the other kinds weighted to keep the mix's proportions."""
+    GET per tool of the catalog, the other kinds weighted to keep the mix's proportions.
+    `selects`: the select kind's request texts (select_texts), drawn alike."""
+    selects = selects or [SELECT_REQUEST]
     client = httpx.Client(base_url=base, timeout=10)
     names = every_tool(client) if spread and mix.get("get") else [tool]
     scale = len(names) / mix["get"] if mix.get("get") and spread else 1.0
@@ -130,8 +160,9 @@ def build_ops(
             if path is None:
                 print("  skipped select: the server has no POST .../select route", flush=True)
                 continue
-            body = json.dumps({"request": "which process is using the most memory on web1"})
-            ops.append(Op(kind, "POST", path, weight, body, json_headers))
+            for text in selects:
+                body = json.dumps({"request": text})
+                ops.append(Op(kind, "POST", path, weight, body, json_headers))
         elif kind == "create":
             doc = template | {"name": f"bench_{token}_{{n}}", "description": "bench {n}"}
             ops.append(Op(kind, "POST", "/api/v1/tools", weight, json.dumps(doc), json_headers))
@@ -153,6 +184,12 @@ def build_ops(
                     continue
                 doc = template | {"name": f"bench_{token}_target_{{k}}", "description": "up {n}"}
                 ops.append(Op(kind, "PUT", path, weight, json.dumps(doc), put_headers))
+    if any(op.kind == "select" for op in ops) and len(selects) > 1:
+        # Each select text has the kind's weight: the other kinds' are scaled alike.
+        ops = [
+            op if op.kind == "select" else replace(op, weight=op.weight * len(selects))
+            for op in ops
+        ]
     return ops
 
 
@@ -242,7 +279,7 @@ def machine() -> str:
 
 def run_single(args: argparse.Namespace) -> None:
     """Drive an already running server (CPU shares then count the whole machine as other)."""
-    ops = build_ops(args.url, parse_mix(args.mix), args.tool, args.api_key)
+    ops = build_ops(args.url, parse_mix(args.mix), args.tool, args.api_key, selects=args.selects)
     print(HEADER)
     print(row(f"mix {args.mix}", measure(Target(args.url), ops, args)))
     if args.bare_url:
@@ -298,7 +335,7 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
             every |= rounds
             if args.mix and args.mixes is None:
                 key = args.api_key or create_api_key(url, f"bench_{secrets.token_hex(3)}")
-                ops = build_ops(ours.url, parse_mix(args.mix), args.tool, key)
+                ops = build_ops(ours.url, parse_mix(args.mix), args.tool, key, selects=args.selects)
                 every["mix_1w"] = [measure(ours, ops, args)]
             if args.mixes is not None:
                 every |= run_mixes(ours, url, args)
@@ -400,7 +437,7 @@ def _measure_mixes(
             out.setdefault(f"{name}get_spread", []).append(
                 pure := measure(target, spread_get, args)
             )
-            ops = build_ops(target.url, parse_mix(spec), args.tool, key)
+            ops = build_ops(target.url, parse_mix(spec), args.tool, key, selects=args.selects)
             out[f"{name}mix {spec}"] = [run := measure(target, ops, args)]
             print(row(f"{name}pure GET, every tool", pure))
             print(row(f"{name}mix {spec}", run))
@@ -451,12 +488,25 @@ def main() -> None:
         help="the same for the --baseline-src server (with this tree as the baseline: "
         "selection in a process against in the worker, interleaved)",
     )
+    parser.add_argument(
+        "--select-requests",
+        type=Path,
+        help="the select kind's requests, drawn at random: JSON lines with a query or request "
+        "field (bench/data/heldout-queries.jsonl) or text lines (default: one fixed request)",
+    )
+    parser.add_argument(
+        "--select-unique",
+        action="store_true",
+        help="make every select a request never asked before (a number unique per request "
+        "added to its text): the cost of new requests, nothing remembered",
+    )
     parser.add_argument("--tool", default="grep", help="the tool of the cached GET")
     parser.add_argument("--api-key", default=os.environ.get("TOOLCATALOG_API_KEY"))
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
+    args.selects = select_texts(args.select_requests, args.select_unique)
     if args.url:
         run_single(args)
         return
