@@ -167,6 +167,11 @@ SELECTION_DECISIONS = Counter(
     ["method"],
     registry=REGISTRY,
 )
+SELECTION_REMEMBERED = Counter(
+    "toolcatalog_selection_remembered_total",
+    "Selects answered from a remembered answer to the same request (selection/remembered.py).",
+    registry=REGISTRY,
+)
 SELECTION_TIE_BREAKS = Counter(
     "toolcatalog_selection_tie_breaks_total",
     "Ties sent to the LLM, by outcome (picked, invalid, timeout, error, skipped).",

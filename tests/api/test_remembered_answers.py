@@ -15,6 +15,7 @@ import pytest
 from pydantic_core import to_json
 
 from builders import make_settings
+from toolcatalog import metrics
 from toolcatalog.config import Settings
 from toolcatalog.runtime import Runtime
 from toolcatalog.selection.models import SelectionRequest
@@ -170,8 +171,12 @@ async def test_every_repeat_has_its_own_selection_log_row(
 ) -> None:
     await import_starter(runtime)
     body = {"request": "which process is using the most memory on web1", "session_id": "a"}
+    remembered = metrics.REGISTRY.get_sample_value("toolcatalog_selection_remembered_total")
     answers = [(await client.post(SELECT, json=body)).json() for _ in range(3)]
     assert len({a["selection_id"] for a in answers}) == 3
+    again = metrics.REGISTRY.get_sample_value("toolcatalog_selection_remembered_total")
+    assert again is not None
+    assert again - (remembered or 0) == 2
     await runtime.selections.flush()
     for answer in answers:
         row = await fetch_selection(conn, uuid.UUID(answer["selection_id"]))

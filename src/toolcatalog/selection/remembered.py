@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from pydantic_core import to_json
 
+from toolcatalog import metrics
 from toolcatalog.selection.answer import SelectionRecorder, count_selection, selection_row
 from toolcatalog.selection.byte_cache import ByteLRU
 from toolcatalog.selection.experiments import Assignment
@@ -72,6 +73,7 @@ def answer_again(
     selection-log row, as `answer.answer` gives each select."""
     selection_id = uuid.uuid4()
     count_selection(remembered.method, started)
+    metrics.SELECTION_REMEMBERED.inc()
     if recorder is not None:
         recorder.record(
             selection_row(
