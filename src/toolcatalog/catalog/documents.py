@@ -32,7 +32,12 @@ def make_etag(definition: dict[str, Any], revision: int) -> str:
 def content_digest(definition: dict[str, Any]) -> str:
     """The content hash of a definition that its ETag carries (64 bits of SHA-256 of the
     canonical bytes)."""
-    return hashlib.sha256(canonical_bytes(definition)).hexdigest()[:16]
+    return digest_of_bytes(canonical_bytes(definition))
+
+
+def digest_of_bytes(canonical: bytes) -> str:
+    """content_digest of the definition whose canonical_bytes are `canonical`."""
+    return hashlib.sha256(canonical).hexdigest()[:16]
 
 
 def etag_of(digest: str, revision: int) -> str:

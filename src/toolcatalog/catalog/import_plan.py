@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from toolcatalog.catalog.documents import (
+    canonical_bytes,
     canonical_definition,
-    content_digest,
     diff_documents,
+    digest_of_bytes,
     digest_of_etag,
     etag_of,
 )
@@ -66,11 +67,13 @@ class ImportPlan:
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A tool to import with its stored form and that form's content hash (the one its ETag
-    carries): the bulk of an import's planning, made beside the event loop."""
+    """A tool to import with its stored form, that form's canonical JSON (sent as the row's
+    document: jsonb keeps no key order, so it stores the same value) and its content hash (the
+    one its ETag carries): the bulk of an import's planning, made beside the event loop."""
 
     tool: Tool
     definition: dict[str, Any]
+    encoded: bytes
     digest: str
 
 
@@ -78,7 +81,8 @@ def prepare(tools: Sequence[Tool]) -> list[Prepared]:
     prepared = []
     for tool in tools:
         definition = canonical_definition(tool)
-        prepared.append(Prepared(tool, definition, content_digest(definition)))
+        encoded = canonical_bytes(definition)
+        prepared.append(Prepared(tool, definition, encoded, digest_of_bytes(encoded)))
     return prepared
 
 
@@ -129,7 +133,8 @@ def plan_import(
             if not drift.accepted:
                 continue
         if old is None:
-            plan.inserts.append(ToolWrite(tool, definition, 1, etag_of(item.digest, 1)))
+            etag = etag_of(item.digest, 1)
+            plan.inserts.append(ToolWrite(tool, definition, 1, etag, item.encoded))
             plan.created.append(tool.name)
         elif old.definition == definition:
             plan.unchanged.append(tool.name)
@@ -137,7 +142,8 @@ def plan_import(
             plan.skipped.append(tool.name)
         else:
             rev = old.revision + 1
-            plan.updates.append((ToolWrite(tool, definition, rev, etag_of(item.digest, rev)), old))
+            write = ToolWrite(tool, definition, rev, etag_of(item.digest, rev), item.encoded)
+            plan.updates.append((write, old))
             plan.updated.append(tool.name)
     return plan
 

@@ -32,12 +32,19 @@ class ToolRecord:
 
 @dataclass(frozen=True, slots=True)
 class ToolWrite:
-    """One tool to insert or update, with its derived columns computed by the caller."""
+    """One tool to insert or update, with its derived columns computed by the caller;
+    `encoded`: the definition as JSON text when the caller has it (sent as it is)."""
 
     tool: Tool
     definition: dict[str, Any]
     revision: int
     etag: str
+    encoded: bytes | None = None
+
+    @property
+    def jsonb_value(self) -> Any:
+        """The definition as the jsonb codec takes it."""
+        return self.definition if self.encoded is None else orjson.Fragment(self.encoded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +168,14 @@ _UPDATE_TOOLS_SQL = _UPDATE_HEAD + _PROJECTION + _UPDATE_TAIL
 
 
 async def insert_tools(conn: Any, writes: Sequence[ToolWrite]) -> dict[str, int]:
-    """Insert new tools (and their structure); returns name -> id.
+    """Insert new tools (and their structure); returns name -> id."""
+    ids = await insert_tool_rows(conn, writes)
+    await insert_structure(conn, [(ids[w.tool.name], w.tool) for w in writes])
+    return ids
+
+
+async def insert_tool_rows(conn: Any, writes: Sequence[ToolWrite]) -> dict[str, int]:
+    """Insert new tools' rows alone; returns name -> id.
 
     The rows are COPYed with ids drawn from the table's identity beforehand (COPY writes the
     values given, as INSERT ... OVERRIDING SYSTEM VALUE would), their columns projected from
@@ -169,38 +183,38 @@ async def insert_tools(conn: Any, writes: Sequence[ToolWrite]) -> dict[str, int]
     if not writes:
         return {}
     ids = dict(
-        zip((w.tool.name for w in writes), await _new_ids(conn, "tools", len(writes)), strict=True)
+        zip((w.tool.name for w in writes), await new_ids(conn, "tools", len(writes)), strict=True)
     )
     await conn.copy_records_to_table(
         "tools",
         schema_name="tool_catalog",
-        columns=_TOOL_COLUMNS,
-        records=[(ids[w.tool.name], *_tool_values(w)) for w in writes],
+        columns=TOOL_COLUMNS,
+        records=[(ids[w.tool.name], *tool_values(w)) for w in writes],
     )
-    await insert_structure(conn, [(ids[w.tool.name], w.tool) for w in writes])
     return ids
 
 
-_TOOL_COLUMNS = [
+TOOL_COLUMNS = [
     "id", "name", "version", "display_name", "description", "platform", "category", "tags",
     "status", "enabled", "owner", "docs_url", "examples", "definition", "revision", "etag",
 ]  # fmt: skip
 
 
-def _tool_values(w: ToolWrite) -> tuple[Any, ...]:
-    """A write's columns after `id` (_TOOL_COLUMNS[1:]): what _PROJECTION makes of its
+def tool_values(w: ToolWrite) -> tuple[Any, ...]:
+    """A write's columns after `id` (TOOL_COLUMNS[1:]): what _PROJECTION makes of its
     definition (a text column of a JSON value that is not a string would be its JSON text;
     a valid definition has none)."""
     d = w.definition
     return (
         d["name"], d["version"], d.get("display_name"), d["description"], d["platform"],
         d["category"], d.get("tags", []), d["status"], d["enabled"], d.get("owner"),
-        d.get("docs_url"), d.get("examples", []), d, w.revision, w.etag,
+        d.get("docs_url"), d.get("examples", []), w.jsonb_value, w.revision, w.etag,
     )  # fmt: skip
 
 
-async def _new_ids(conn: Any, table: str, n: int) -> list[int]:
-    """`n` values of `table`'s identity column `id` (one round trip)."""
+async def new_ids(conn: Any, table: str, n: int) -> list[int]:
+    """`n` values of `table`'s identity column `id` (one round trip; a sequence is not
+    transactional, so any connection may draw them)."""
     rows = await conn.fetch(
         "SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id FROM generate_series(1, $2)",
         f"tool_catalog.{table}",
@@ -227,7 +241,7 @@ async def update_tools(conn: Any, writes: Sequence[ToolWrite]) -> dict[str, int]
 
 def _columns(writes: Sequence[ToolWrite]) -> tuple[list[Any], ...]:
     return (
-        [w.definition for w in writes],
+        [w.jsonb_value for w in writes],
         [w.revision for w in writes],
         [w.etag for w in writes],
     )
@@ -238,7 +252,7 @@ async def insert_structure(conn: Any, tools: Sequence[tuple[int, Tool]]) -> None
     count = sum(len(tool.capabilities) for _, tool in tools)
     if not count:
         return
-    cap_ids = iter(await _new_ids(conn, "tool_capabilities", count))
+    cap_ids = iter(await new_ids(conn, "tool_capabilities", count))
     caps: list[tuple[Any, ...]] = []
     records: list[tuple[Any, ...]] = []
     for tool_id, tool in tools:
