@@ -10,6 +10,9 @@ in, to measure an idea on every set before building it (session 13, issue #13).
 - `--stemmer snowball`: the lexical index's and the request's words stemmed by Snowball's
   English stemmer (PyStemmer, as PostgreSQL's `english` configuration) in place of
   text.stem's light suffix stripper ("calculate" and "calculator" meet; synonyms rebuilt).
+- `--stemmer both`: the light stems as they are, and beside each plain word's light stem its
+  Snowball stem as a term of its own ("~calcul"), in the index and the request alike: a
+  word's other forms match at the weight of one term, its own form at two.
 - `--idf-power P`: each term's BM25 IDF raised to the power P (P > 1 favours a request's rare
   cue over its generic words: "lobbying" over "company information").
 - `--english-rarity G`: a request term's lexical weight multiplied by 1 + G x how rare its
@@ -54,6 +57,31 @@ def snowball() -> None:
     setattr(plainness, "stem", stem)  # noqa: B010
     setattr(text, "_SYNONYM", text._build_synonyms())  # noqa: B010
     text._chunk_terms.cache_clear()
+
+
+def both_stems() -> None:
+    from functools import lru_cache
+
+    import Stemmer
+
+    from toolcatalog.selection import text
+
+    english = Stemmer.Stemmer("english")
+    light = text._chunk_terms.__wrapped__
+
+    def terms(chunk: str) -> tuple[str, ...]:
+        out = light(chunk)
+        word = chunk.strip(".:-+_~#@").lower()
+        if len(out) == 1 and len(word) > 3 and word.isalpha() and out[0] == text.stem(word):
+            other = str(english.stemWord(word))
+            if other != out[0]:
+                return (out[0], "~" + other)
+        return out
+
+    cached = lru_cache(maxsize=65536)(terms)
+    setattr(text, "_chunk_terms", cached)  # noqa: B010
+    setattr(text, "_request_chunk_terms", text.REQUEST_TERMS.memoised(terms))  # noqa: B010
+    text.clear_caches()
 
 
 def idf_power(power: float) -> None:
@@ -146,7 +174,7 @@ def float32_encoder() -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stemmer", choices=["light", "snowball"], default="light")
+    parser.add_argument("--stemmer", choices=["light", "snowball", "both"], default="light")
     parser.add_argument("--idf-power", type=float, default=1.0)
     parser.add_argument("--english-rarity", type=float, default=0.0, help="gain G")
     parser.add_argument("--bounds", type=float, nargs=2, default=(6.5, 3.5), help="HI LO")
@@ -159,6 +187,8 @@ def main() -> int:
         parser.error("--bounds: HI must be above LO")
     if args.stemmer == "snowball":
         snowball()
+    elif args.stemmer == "both":
+        both_stems()
     if args.idf_power != 1.0:
         idf_power(args.idf_power)
     if args.english_rarity:
