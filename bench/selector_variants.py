@@ -12,7 +12,8 @@ in, to measure an idea on every set before building it (session 13, issue #13).
   text.stem's light suffix stripper ("calculate" and "calculator" meet; synonyms rebuilt).
 - `--stemmer both`: the light stems as they are, and beside each plain word's light stem its
   Snowball stem as a term of its own ("~calcul"), in the index and the request alike: a
-  word's other forms match at the weight of one term, its own form at two.
+  word's other forms match at the weight of one term, its own form at two
+  (`--snowball-weight W`: the request's Snowball terms weigh W).
 - `--idf-power P`: each term's BM25 IDF raised to the power P (P > 1 favours a request's rare
   cue over its generic words: "lobbying" over "company information").
 - `--english-rarity G`: a request term's lexical weight multiplied by 1 + G x how rare its
@@ -59,7 +60,7 @@ def snowball() -> None:
     text._chunk_terms.cache_clear()
 
 
-def both_stems() -> None:
+def both_stems(weight: float) -> None:
     from functools import lru_cache
 
     import Stemmer
@@ -82,6 +83,17 @@ def both_stems() -> None:
     setattr(text, "_chunk_terms", cached)  # noqa: B010
     setattr(text, "_request_chunk_terms", text.REQUEST_TERMS.memoised(terms))  # noqa: B010
     text.clear_caches()
+    if weight != 1.0:
+        from toolcatalog.selection import retrieve
+
+        weigh = retrieve.weigh_acronyms
+
+        def weighed(index: Any, request: str, terms: dict[str, float]) -> None:
+            weigh(index, request, terms)
+            for term in [t for t in terms if t.startswith("~")]:
+                terms[term] *= weight
+
+        setattr(retrieve, "weigh_acronyms", weighed)  # noqa: B010
 
 
 def idf_power(power: float) -> None:
@@ -175,6 +187,7 @@ def float32_encoder() -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stemmer", choices=["light", "snowball", "both"], default="light")
+    parser.add_argument("--snowball-weight", type=float, default=1.0, help="with both")
     parser.add_argument("--idf-power", type=float, default=1.0)
     parser.add_argument("--english-rarity", type=float, default=0.0, help="gain G")
     parser.add_argument("--bounds", type=float, nargs=2, default=(6.5, 3.5), help="HI LO")
@@ -188,7 +201,7 @@ def main() -> int:
     if args.stemmer == "snowball":
         snowball()
     elif args.stemmer == "both":
-        both_stems()
+        both_stems(args.snowball_weight)
     if args.idf_power != 1.0:
         idf_power(args.idf_power)
     if args.english_rarity:
