@@ -605,11 +605,8 @@ class CatalogState:
         if followed is None or self._version is None or self._stale:
             return []
         noticed = set(self._noticed)  # their changes are visible to the snapshot below
-        async with self.db.snapshot_read("catch_up") as conn:
-            position = await change_store.fetch_position(conn)
-            changes = []
-            if position.generation != followed.generation:
-                changes = await change_store.fetch_changes_since(conn, followed)
+        async with self.db.connection("catch_up") as conn:
+            position, changes = await change_store.fetch_changes_after(conn, followed)
         if self._followed is not followed:
             return []  # a whole read moved it meanwhile
         self._followed = position

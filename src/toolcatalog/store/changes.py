@@ -68,18 +68,22 @@ async def publish_change(
     return Published(int(row["id"]), int(row["generation"]), int(row["xid"]))
 
 
-async def fetch_changes_since(conn: Any, position: Position) -> list[LoggedChange]:
-    """The logged changes a snapshot at `position` may not have seen (those of transactions
-    from its xmin on), in the caller's snapshot, oldest first (by id)."""
-    rows = await conn.fetch(
-        "SELECT id, xid::text::bigint AS xid, origin, names, everything FROM catalog_changes "
-        "WHERE xid >= $1::text::xid8 ORDER BY id",
-        str(position.xmin),
+async def fetch_changes_after(conn: Any, followed: Position) -> tuple[Position, list[LoggedChange]]:
+    """In one statement (one snapshot, one round trip, no transaction held open between two):
+    where a snapshot stands now, and the logged changes a snapshot at `followed` may not have
+    seen (those of transactions from its xmin on), oldest first (by id)."""
+    row = await conn.fetchrow(
+        "SELECT catalog_generation() AS generation, pg_current_snapshot()::text AS snapshot, "
+        "(SELECT jsonb_agg(jsonb_build_array(c.id, c.xid::text::bigint, c.origin, c.names, "
+        "c.everything) ORDER BY c.id) FROM catalog_changes AS c "
+        "WHERE c.xid >= $1::text::xid8) AS changes",
+        str(followed.xmin),
     )
-    return [
-        LoggedChange(r["id"], r["xid"], r["origin"], tuple(r["names"]), r["everything"])
-        for r in rows
+    changes = [
+        LoggedChange(int(i), int(x), str(o), tuple(n), bool(e))
+        for i, x, o, n, e in row["changes"] or ()
     ]
+    return Position.parse(int(row["generation"]), row["snapshot"]), changes
 
 
 async def fetch_generation(conn: Any) -> int:
