@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from toolcatalog.config import Settings
+from toolcatalog.formats.catalog_folder import load_catalog_folder
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Tool
+from toolcatalog.model.vocabulary import Vocabulary
+
+STARTER = Path(__file__).resolve().parents[1] / "catalog"
 
 
 def tool_doc(name: str = "sample_tool", **overrides: Any) -> dict[str, Any]:
@@ -40,6 +45,19 @@ def tool_doc(name: str = "sample_tool", **overrides: Any) -> dict[str, Any]:
 
 def make_tool(name: str = "sample_tool", **overrides: Any) -> Tool:
     return Tool.model_validate(tool_doc(name, **overrides))
+
+
+@cache
+def _starter_parsed() -> tuple[tuple[Tool, ...], Vocabulary | None]:
+    tools, vocabulary = load_catalog_folder(STARTER)
+    return tuple(tools), vocabulary
+
+
+def starter_definitions() -> tuple[list[Tool], Vocabulary | None]:
+    """The repository's starter catalog, parsed once per run (~0.6 s of CPU a parse): its
+    tools and vocabulary are frozen models, and each caller gets a list of its own."""
+    tools, vocabulary = _starter_parsed()
+    return list(tools), vocabulary
 
 
 def make_settings(url: str, home: Path, **overrides: Any) -> Settings:

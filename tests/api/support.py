@@ -10,10 +10,9 @@ from typing import Any
 
 import httpx
 
-from builders import tool_doc
+from builders import starter_definitions, tool_doc
 from toolcatalog.api.app import create_app
 from toolcatalog.catalog.service import Actor
-from toolcatalog.formats.catalog_folder import load_catalog_folder
 from toolcatalog.runtime import Runtime
 
 BASE = "http://testserver"
@@ -217,7 +216,7 @@ async def run_seed_check(client: httpx.AsyncClient, base: str, headers: dict[str
 
 async def import_starter(runtime: Runtime) -> int | None:
     """Import the repository's starter catalog through the service; its generation."""
-    tools, vocabulary = load_catalog_folder(STARTER)
+    tools, vocabulary = starter_definitions()
     report = await runtime.catalog.import_definitions(
         tools, actor=Actor("test"), vocabulary=vocabulary
     )

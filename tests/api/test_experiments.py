@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from builders import starter_definitions
 from toolcatalog.catalog.writes import Actor
-from toolcatalog.formats.catalog_folder import load_catalog_folder
 from toolcatalog.runtime import Runtime
 from toolcatalog.store.selections import fetch_selection
 
@@ -38,7 +38,7 @@ def spec(name: str = "weights-a-b", **overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture
 async def starter(runtime: Runtime) -> Runtime:
-    tools, vocabulary = load_catalog_folder(STARTER)
+    tools, vocabulary = starter_definitions()
     await runtime.catalog.import_definitions(tools, actor=Actor("test"), vocabulary=vocabulary)
     return runtime
 

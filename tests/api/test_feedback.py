@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from builders import starter_definitions
 from toolcatalog.catalog.writes import Actor
-from toolcatalog.formats.catalog_folder import load_catalog_folder
 from toolcatalog.runtime import Runtime
 
 from .support import Keys, assert_problem
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(not STARTER.is_dir(), reason="no starter catalog
 
 @pytest.fixture
 async def starter(runtime: Runtime) -> Runtime:
-    tools, vocabulary = load_catalog_folder(STARTER)
+    tools, vocabulary = starter_definitions()
     await runtime.catalog.import_definitions(tools, actor=Actor("test"), vocabulary=vocabulary)
     return runtime
 

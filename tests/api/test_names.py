@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from builders import starter_definitions
 from toolcatalog.catalog.service import Actor
-from toolcatalog.formats.catalog_folder import load_catalog_folder
 from toolcatalog.runtime import Runtime
 
 from .support import assert_problem
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(not STARTER.is_dir(), reason="no starter catalog
 
 
 async def _import_starter(runtime: Runtime) -> None:
-    tools, vocabulary = load_catalog_folder(STARTER)
+    tools, vocabulary = starter_definitions()
     await runtime.catalog.import_definitions(tools, actor=Actor("test"), vocabulary=vocabulary)
 
 

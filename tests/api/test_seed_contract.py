@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from builders import starter_definitions
 from toolcatalog.catalog.service import Actor
-from toolcatalog.formats.catalog_folder import load_catalog_folder
 from toolcatalog.runtime import Runtime
 
 from .support import ClientFactory, Keys, run_seed_check
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(not STARTER.is_dir(), reason="no starter catalog
 
 
 async def import_starter(runtime: Runtime) -> int:
-    tools, vocabulary = load_catalog_folder(STARTER)
+    tools, vocabulary = starter_definitions()
     await runtime.catalog.import_definitions(tools, actor=Actor("test"), vocabulary=vocabulary)
     return len(tools)
 

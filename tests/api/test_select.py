@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from builders import starter_definitions
 from toolcatalog.catalog.service import Actor
-from toolcatalog.formats.catalog_folder import load_catalog_folder
 from toolcatalog.runtime import Runtime
 
 from .support import ClientFactory, Keys, assert_problem
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(not STARTER.is_dir(), reason="no starter catalog
 
 
 async def _import_starter(runtime: Runtime) -> int | None:
-    tools, vocabulary = load_catalog_folder(STARTER)
+    tools, vocabulary = starter_definitions()
     report = await runtime.catalog.import_definitions(
         tools, actor=Actor("test"), vocabulary=vocabulary
     )
@@ -165,7 +165,7 @@ async def test_openapi_documents_select_with_examples(client: httpx.AsyncClient)
 async def test_with_embeddings_the_service_says_when_selection_turns_hybrid(
     runtime: Runtime, make_client: ClientFactory
 ) -> None:
-    tools, vocabulary = load_catalog_folder(STARTER)
+    tools, vocabulary = starter_definitions()
     few = [t for t in tools if t.name in {"systemctl", "df", "du", "dig", "journalctl"}]
     await runtime.catalog.import_definitions(few, actor=Actor("test"), vocabulary=vocabulary)
     async with make_client(semantic=True) as client:

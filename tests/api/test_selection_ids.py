@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
+from builders import starter_definitions
 from toolcatalog.catalog.selection_log import SelectionLog
 from toolcatalog.catalog.writes import Actor
-from toolcatalog.formats.catalog_folder import load_catalog_folder
 from toolcatalog.runtime import Runtime
 from toolcatalog.store.selections import SelectionRecord, fetch_selection
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(not STARTER.is_dir(), reason="no starter catalog
 
 
 async def _import_starter(runtime: Runtime) -> None:
-    tools, vocabulary = load_catalog_folder(STARTER)
+    tools, vocabulary = starter_definitions()
     await runtime.catalog.import_definitions(tools, actor=Actor("test"), vocabulary=vocabulary)
 
 

@@ -13,11 +13,10 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from builders import make_settings
+from builders import make_settings, starter_definitions
 from toolcatalog.api.app import create_app
 from toolcatalog.catalog.keys import ApiKeyService, Role
 from toolcatalog.catalog.writes import Actor
-from toolcatalog.formats.catalog_folder import load_catalog_folder
 from toolcatalog.runtime import Runtime, open_runtime
 from toolcatalog.store.database import Database
 
@@ -45,7 +44,7 @@ async def mcp_client(
 @pytest.fixture
 async def starter(settings: Any, db: Database) -> AsyncIterator[Runtime]:
     async with open_runtime(settings, db=db, listen=False, migrate=False) as runtime:
-        tools, vocabulary = load_catalog_folder(STARTER)
+        tools, vocabulary = starter_definitions()
         await runtime.catalog.import_definitions(tools, actor=Actor("test"), vocabulary=vocabulary)
         yield runtime
 
