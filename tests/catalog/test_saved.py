@@ -11,18 +11,15 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from builders import make_settings
+from builders import make_settings, starter_definitions
 from toolcatalog.catalog.service import ToolCatalogService
-from toolcatalog.formats.definitions import load_paths
 from toolcatalog.store.database import Database
-
-CATALOG = Path(__file__).resolve().parents[2] / "catalog"
 
 
 async def _saved_service(db: Database, url: str, home: Path) -> ToolCatalogService:
     """A service whose whole read of the starter tools has been saved."""
     service = ToolCatalogService(db, make_settings(url, home, saved_version_min_tools=0))
-    await service.import_definitions([t.tool for t in load_paths([CATALOG]).tools][:30])
+    await service.import_definitions(starter_definitions()[0][:30])
     service.invalidate_all()  # as after a restart: the next read is a whole read
     await service.get_all_tools_with_structure()
     saving = service.state._saving

@@ -4,22 +4,17 @@ tools as imported."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import orjson
 
+from builders import starter_definitions
 from toolcatalog.catalog.documents import canonical_definition
 from toolcatalog.catalog.service import ToolCatalogService
-from toolcatalog.formats.definitions import load_paths
 from toolcatalog.model.tool import STORED, Tool
-
-CATALOG = Path(__file__).resolve().parents[2] / "catalog"
 
 
 def starter_tools() -> list[Tool]:
-    loaded = load_paths([CATALOG])
-    assert not loaded.problems
-    return [t.tool for t in loaded.tools]
+    tools, _ = starter_definitions()  # raises on any problem
+    return tools
 
 
 def test_a_stored_definition_validates_to_the_same_tool_as_a_full_validation() -> None:

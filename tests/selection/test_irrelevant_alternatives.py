@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from builders import starter_definitions
 from toolcatalog.config import Settings
-from toolcatalog.formats.catalog_folder import load_catalog_folder
 from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.selector import Selector
@@ -31,7 +31,7 @@ def _selector() -> Selector:
 
 @cache
 def _requests() -> list[str]:
-    tools, _ = load_catalog_folder(CATALOG)
+    tools, _ = starter_definitions()
     return sorted({example for tool in tools for example in tool.examples})
 
 

@@ -12,9 +12,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from builders import FixedSource, make_settings
+from builders import FixedSource, make_settings, starter_definitions
 from toolcatalog.config import Settings
-from toolcatalog.formats.definitions import load_paths
 from toolcatalog.model.tool import Tool
 from toolcatalog.runtime import Runtime, open_runtime
 from toolcatalog.selection.candidates import CandidateEnumerator
@@ -59,7 +58,7 @@ async def test_a_restart_derives_the_index_saved_with_the_version_and_selects_as
     fresh_db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = _settings(fresh_db_url, tmp_path / "home")
-    tools = [t.tool for t in load_paths([CATALOG]).tools][:40]
+    tools = starter_definitions()[0][:40]
     async with open_runtime(settings) as first:
         await first.catalog.import_definitions(tools)
     async with open_runtime(settings) as second:  # reads everything, saves it with the index
@@ -112,7 +111,7 @@ async def test_an_index_saved_by_other_selection_code_is_built_again_and_the_ver
 ) -> None:
     settings = _settings(fresh_db_url, tmp_path / "home")
     async with open_runtime(settings) as first:
-        await first.catalog.import_definitions([t.tool for t in load_paths([CATALOG]).tools][:20])
+        await first.catalog.import_definitions(starter_definitions()[0][:20])
     async with open_runtime(settings) as second:
         await _saved(second)
 
