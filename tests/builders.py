@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from toolcatalog.config import Settings
-from toolcatalog.formats.catalog_folder import load_catalog_folder
+from toolcatalog.formats.catalog_folder import CatalogFolder, read_catalog_folder
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Tool
 from toolcatalog.model.vocabulary import Vocabulary
@@ -48,16 +48,21 @@ def make_tool(name: str = "sample_tool", **overrides: Any) -> Tool:
 
 
 @cache
-def _starter_parsed() -> tuple[tuple[Tool, ...], Vocabulary | None]:
-    tools, vocabulary = load_catalog_folder(STARTER)
-    return tuple(tools), vocabulary
+def _starter_parsed() -> CatalogFolder:
+    return read_catalog_folder(STARTER)
+
+
+def starter_folder() -> CatalogFolder:
+    """The repository's starter catalog, parsed once per run (~0.6 s of CPU a parse): its
+    tools, vocabulary and environments are frozen models; each caller gets its own list."""
+    parsed = _starter_parsed()
+    return CatalogFolder(list(parsed.tools), parsed.vocabulary, parsed.environments)
 
 
 def starter_definitions() -> tuple[list[Tool], Vocabulary | None]:
-    """The repository's starter catalog, parsed once per run (~0.6 s of CPU a parse): its
-    tools and vocabulary are frozen models, and each caller gets a list of its own."""
-    tools, vocabulary = _starter_parsed()
-    return list(tools), vocabulary
+    """The starter catalog's tools and vocabulary (see starter_folder)."""
+    folder = starter_folder()
+    return folder.tools, folder.vocabulary
 
 
 def make_settings(url: str, home: Path, **overrides: Any) -> Settings:

@@ -3,22 +3,19 @@ editor (a revision and an audit entry), imported with the folder, and used by se
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
 
+from builders import starter_folder
 from toolcatalog.catalog.service import Actor
-from toolcatalog.formats.catalog_folder import read_catalog_folder
 from toolcatalog.runtime import Runtime
 
 from .support import Keys
 
-STARTER = Path(__file__).resolve().parents[2] / "catalog"
 ENVIRONMENTS = "/api/v1/environments"
 
 
 async def _import_starter(runtime: Runtime) -> None:
-    folder = read_catalog_folder(STARTER)
+    folder = starter_folder()
     await runtime.catalog.import_definitions(
         folder.tools,
         actor=Actor("test"),
