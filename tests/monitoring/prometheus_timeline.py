@@ -53,11 +53,15 @@ class Timeline:
     select_statuses: list[int] = field(default_factory=list)
 
 
-async def _hold_row_lock(url: str, locked: threading.Event, release: threading.Event) -> None:
+async def _hold_change_log_lock(
+    url: str, locked: threading.Event, release: threading.Event
+) -> None:
+    """Hold a lock every catalog change waits for: a reload records its change in the change
+    log (migration 0010), and SHARE mode lets readers of the log through but no insert."""
     conn = await asyncpg.connect(url)
     try:
         async with conn.transaction():
-            await conn.execute("SELECT 1 FROM tool_catalog.catalog_state FOR UPDATE")
+            await conn.execute("LOCK TABLE tool_catalog.catalog_changes IN SHARE MODE")
             locked.set()
             await asyncio.to_thread(release.wait, PATIENCE_S)
     finally:
@@ -165,14 +169,16 @@ class Run:
             [TOOLCATALOG, "reload"], env=env, capture_output=True, timeout=60, check=True
         )
 
-    def reload_on_locked_row(self) -> int:
+    def reload_on_a_locked_change_log(self) -> int:
         locked, release = threading.Event(), threading.Event()
         holder = threading.Thread(
-            target=asyncio.run, args=(_hold_row_lock(self.url, locked, release),), daemon=True
+            target=asyncio.run,
+            args=(_hold_change_log_lock(self.url, locked, release),),
+            daemon=True,
         )
         holder.start()
         try:
-            assert locked.wait(10), "could not lock catalog_state"
+            assert locked.wait(10), "could not lock the change log"
             return self.client.post("/api/v1/tools/reload", headers=self.admin).status_code
         finally:
             release.set()
@@ -222,8 +228,8 @@ def run_timeline(run: Run, timeline: Timeline) -> None:
     timeline.firing["healthy"] = api.firing()
 
     t = time.monotonic()
-    timeline.reload_status["locked"] = run.reload_on_locked_row()
-    run.wait_firing({"ToolcatalogReloadFailures"}, "reload refused on a locked row")
+    timeline.reload_status["locked"] = run.reload_on_a_locked_change_log()
+    run.wait_firing({"ToolcatalogReloadFailures"}, "reload refused on a locked change log")
     timeline.fired_in_s["ToolcatalogReloadFailures"] = time.monotonic() - t
     run.read_some_tools(names)  # the database answers again and the cache fills
 
