@@ -4,22 +4,13 @@ sort paths (a vocabulary under 2**16 terms is radix-sorted as uint16)."""
 from __future__ import annotations
 
 import math
-import pickle
 import random
 
 import numpy as np
 import pytest
 
-from toolcatalog.selection.bm25 import (
-    _RECENT,
-    K1,
-    BM25FIndex,
-    FieldScorer,
-    FieldSpec,
-    FloatArray,
-    IntArray,
-    Interned,
-)
+from toolcatalog.selection.arrays import FloatArray, IntArray
+from toolcatalog.selection.bm25 import K1, BM25FIndex, FieldScorer, FieldSpec
 
 FIELDS = {"name": FieldSpec(3.0, 0.0), "text": FieldSpec(1.0, 0.75, evidence=0.5)}
 
@@ -138,31 +129,6 @@ def test_per_term_adds_give_the_bits_of_one_bincount(seed: int) -> None:
         want = _one_bincount(index, query, covering)
         for g, w in zip(got, want, strict=True):
             assert g.tobytes() == w.tobytes()
-
-
-def test_interned_components_keep_their_ids_when_merged_copied_and_pickled() -> None:
-    parts = Interned()
-    texts = [tuple(f"w{i} w{i % 7}".split()) for i in range(3 * _RECENT)]
-    first = parts.ids(texts[: _RECENT // 2])
-    parts.arrays()  # under the threshold: they stay in the dict
-    second = parts.ids(texts)  # the first ones again, found; the rest added
-    assert second[: len(first)] == first
-    assert second == list(range(len(texts)))
-    parts.arrays()  # merged into the sorted arrays
-    assert not parts._recent
-    assert len(parts._ids) == len(texts)
-    extra = (("late", "text"),)
-    assert parts.ids([texts[5], *extra, texts[-1], extra[0]]) == [
-        5,
-        len(texts),
-        len(texts) - 1,
-        len(texts),
-    ]
-    copy = parts.copy()
-    loaded: Interned = pickle.loads(pickle.dumps(parts))
-    for held, keys in ((copy, [*texts, *extra]), (loaded, loaded.keep)):
-        assert held.ids(keys) == list(range(len(texts) + 1))
-        assert len(held.keep) == len(texts) + 1  # nothing added again
 
 
 def test_field_scorer_tables_documents_as_their_frequencies_say() -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from toolcatalog.selection import retrieve
-from toolcatalog.selection.bm25 import FloatArray
+from toolcatalog.selection.arrays import FloatArray
 from toolcatalog.selection.calibrate import Calibration
 from toolcatalog.selection.loader import load_folder_snapshot
 from toolcatalog.selection.retrieval import PLATFORM_PENALTY, CatalogIndex

@@ -6,29 +6,43 @@ field's weight and length normalisation, then saturated once per document with k
 document-term contribution is known at build time, so the postings hold final contributions
 and a query does no arithmetic per document beyond adding them.
 
-A document is a list of components, (field, terms) pairs. Catalogs repeat their texts a lot
-(capability and pattern descriptions, vocabulary entries shared by many tools), so each distinct
-component is interned and counted once and documents refer to it: building the index of 10,000
-generated tools went from 2.9 s (one token at a time) to about 0.5 s.
+A document is a list of components, (field, terms) pairs, each interned once (interned.py).
 """
 
 from __future__ import annotations
 
-import threading
-from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain, compress, count
+from itertools import chain, compress
 
 import numpy as np
-import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
+from toolcatalog.selection.arrays import FloatArray, IntArray
+from toolcatalog.selection.interned import Interned, Terms
+from toolcatalog.selection.symmetric_deletes import (
+    MIN_CORRECTED,
+    changed_deletes,
+    deletes_of,
+    deletions,
+)
+
+# FloatArray, IntArray, Interned and Terms are imported from here by retrieval.py, retrieve.py
+# and semantic.py (the index's own vocabulary); they are defined in arrays.py and interned.py.
+__all__ = [
+    "K1",
+    "BM25FIndex",
+    "Component",
+    "Document",
+    "FieldScorer",
+    "FieldSpec",
+    "FloatArray",
+    "IntArray",
+    "Interned",
+    "Terms",
+    "saturate",
+]
 
 K1 = 1.2
-_RECENT = 4096
-MIN_CORRECTED = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,149 +54,12 @@ class FieldSpec:
     evidence: float = 1.0
 
 
-Terms = tuple[str, ...]
 Component = tuple[str, Terms]  # (field name, the terms of one text in that field)
 Document = Sequence[Component]
 
 
 def saturate(tf: float) -> float:
     return tf / (K1 + tf)
-
-
-_Flat = tuple[FloatArray, IntArray, IntArray, npt.NDArray[np.int32], npt.NDArray[np.float32]]
-
-
-class Interned:
-    """Distinct component term lists, each interned and counted once. Keyed by the tuple's
-    identity: the tokeniser's caches hand out one tuple per distinct text, and hashing long
-    tuples of terms cost more than the counting it saved. Carried from one build to the next
-    of the same catalog (see BM25FIndex), so a write counts only its tool's new texts; one
-    build at a time uses it (`lock`)."""
-
-    def __init__(self) -> None:
-        # A term's id is the vocabulary's size when first seen: interning stays in C (map).
-        self.vocab: defaultdict[str, int] = defaultdict(count().__next__)
-        self.keep: list[Terms] = []  # holds each keyed tuple, so its id cannot be reused
-        # Where each kept tuple is in `keep`, by its id: two arrays sorted by id (16 bytes an
-        # entry; a dict of them held ~100, 1.4 KiB a generated tool: ~15 distinct texts
-        # each), and a dict of those added since, merged into the arrays by `arrays` once
-        # it holds over _RECENT and a 16th of them (a write adds a few: not a sort each).
-        self._recent: dict[int, int] = {}
-        self._ids = np.zeros(0, dtype=np.int64)
-        self._at = np.zeros(0, dtype=np.int64)
-        self.used = 0  # distinct components the last build used
-        self.lock = threading.Lock()
-        self._terms: list[list[int]] = []  # components added since the last `arrays`
-        self._counts: list[list[int]] = []
-        self._lengths: list[int] = []
-        # Term ids and counts are held as int32 and float32 (whole numbers, exact): 8 bytes
-        # a (component, term) row instead of 16, kept between builds.
-        self._arrays: _Flat = (
-            np.zeros(0, dtype=np.float64),
-            np.zeros(0, dtype=np.int64),
-            np.zeros(1, dtype=np.int64),
-            np.zeros(0, dtype=np.int32),
-            np.zeros(0, dtype=np.float32),
-        )
-
-    def copy(self) -> Interned:
-        """A copy to save (selection/saved_index.py) while builds go on using this one: taken
-        under `lock` (a build adds to it), of the lists and tables only (the term tuples and
-        arrays are shared: nothing changes them)."""
-        with self.lock:
-            self.arrays()
-            out = Interned()
-            out.vocab = defaultdict(count(len(self.vocab)).__next__, self.vocab)
-            out.keep = list(self.keep)
-            out._recent, out._ids, out._at = dict(self._recent), self._ids, self._at
-            out.used, out._arrays = self.used, self._arrays
-        return out
-
-    def __getstate__(self) -> dict[str, object]:
-        # `seen` is keyed by the identity of the tuples in `keep`, which a load changes, and
-        # a lock is not data: both are made again by __setstate__.
-        return {
-            "vocab": dict(self.vocab),
-            "keep": self.keep,
-            "used": self.used,
-            "arrays": self.arrays(),
-        }
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__init__()  # type: ignore[misc]
-        vocab: dict[str, int] = state["vocab"]  # type: ignore[assignment]
-        # Ids go on from the loaded ones, in the order they were given (0, 1, ...).
-        self.vocab = defaultdict(count(len(vocab)).__next__, vocab)
-        self.hold(state["keep"])  # type: ignore[arg-type]
-        self.used = state["used"]  # type: ignore[assignment]
-        self._arrays = state["arrays"]  # type: ignore[assignment]
-
-    def hold(self, keep: list[Terms]) -> None:
-        """Hold `keep` as the interned texts (loaded apart from the rest: see
-        CatalogIndex.saved_state), each keyed by its identity."""
-        self.keep = keep
-        self._recent = {}
-        self._sort(
-            np.fromiter(map(id, keep), dtype=np.int64, count=len(keep)), np.arange(len(keep))
-        )
-
-    def _sort(self, ids: IntArray, at: IntArray) -> None:
-        order = np.argsort(ids)
-        self._ids, self._at = ids[order], at[order]
-
-    def ids(self, components: Sequence[Terms]) -> list[int]:
-        """The component id of each of `components`, adding those not seen before."""
-        keys = list(map(id, components))
-        found = [-1] * len(keys)
-        if len(self._ids):
-            wanted = np.asarray(keys, dtype=np.int64)
-            at = np.minimum(np.searchsorted(self._ids, wanted), len(self._ids) - 1)
-            found = np.where(self._ids[at] == wanted, self._at[at], -1).tolist()
-        for k, where in enumerate(found):
-            if where < 0:
-                where = self._recent.get(keys[k], -1)
-                found[k] = where if where >= 0 else self._add(keys[k], components[k])
-        return found
-
-    def _add(self, key: int, terms: Terms) -> int:
-        self.keep.append(terms)
-        counted = Counter(terms)  # counts in C; only distinct terms are interned
-        at = self._recent[key] = len(self.keep) - 1
-        self._terms.append(list(map(self.vocab.__getitem__, counted)))
-        self._counts.append(list(counted.values()))
-        self._lengths.append(len(terms))
-        return at
-
-    def arrays(self) -> _Flat:
-        """Per component: its length, its number of distinct terms and where they start in
-        the flat arrays of term ids and counts; then those two flat arrays."""
-        if len(self._recent) > max(_RECENT, len(self._ids) >> 4):
-            ids = np.fromiter(self._recent, dtype=np.int64, count=len(self._recent))
-            at = np.fromiter(self._recent.values(), dtype=np.int64, count=len(self._recent))
-            self._sort(np.concatenate((self._ids, ids)), np.concatenate((self._at, at)))
-            self._recent = {}
-        if not self._lengths:
-            return self._arrays
-        length, n, _start, terms, counts = self._arrays
-        new_n = np.fromiter(map(len, self._terms), dtype=np.int64, count=len(self._terms))
-        flat = int(new_n.sum())
-        n = np.concatenate((n, new_n))
-        self._arrays = (
-            np.concatenate((length, np.asarray(self._lengths, dtype=np.float64))),
-            n,
-            np.concatenate(([0], np.cumsum(n))),
-            np.concatenate(
-                (terms, np.fromiter(chain.from_iterable(self._terms), dtype=np.int32, count=flat))
-            ),
-            np.concatenate(
-                (
-                    counts,
-                    np.fromiter(chain.from_iterable(self._counts), dtype=np.float32, count=flat),
-                )
-            ),
-        )
-        self._terms, self._counts, self._lengths = [], [], []
-        return self._arrays
 
 
 class BM25FIndex:
@@ -325,9 +202,9 @@ class BM25FIndex:
             if previous is not None and previous.vocab is self.vocab:
                 self._deletes = previous._deletes
             elif previous is not None and previous._deletes:
-                self._deletes = _changed_deletes(previous._deletes, previous.vocab, self.vocab)
+                self._deletes = changed_deletes(previous._deletes, previous.vocab, self.vocab)
             else:
-                self._deletes = _deletes_of(self.terms)
+                self._deletes = deletes_of(self.terms)
 
     def __contains__(self, term: str) -> bool:
         return term in self.vocab
@@ -428,7 +305,7 @@ class BM25FIndex:
         found: set[str] = set(self._deletes.get(term, ()))
         if term in self.vocab:
             found.add(term)
-        for variant in _deletions(term):
+        for variant in deletions(term):
             if variant in self.vocab:
                 found.add(variant)
             found.update(self._deletes.get(variant, ()))
@@ -508,54 +385,9 @@ class FieldScorer:
         return sum(w * tf.get(term, 0.0) for term, w in self.weigh(query, index).items())
 
 
-def _spelled(word: str) -> bool:
-    return len(word) >= MIN_CORRECTED - 1 and word.isalpha()
-
-
-def _deletes_of(terms: Iterable[str]) -> dict[str, list[str]]:
-    # Symmetric-delete spelling correction (SymSpell): each word and each of its one-letter
-    # deletions meet, covering insertions, deletions, substitutions and transpositions.
-    deletes: dict[str, list[str]] = {}
-    for word in terms:
-        if _spelled(word):
-            deletes.setdefault(word, []).append(word)
-            for variant in _deletions(word):
-                deletes.setdefault(variant, []).append(word)
-    return deletes
-
-
-def _changed_deletes(
-    deletes: dict[str, list[str]], before: Mapping[str, int], after: Mapping[str, int]
-) -> dict[str, list[str]]:
-    """`deletes` (of the words of `before`) made the table of the words of `after`: only the
-    words that came or went are touched (lists are copied before they change, as the
-    previous index may be answering from them). The same words under each key as
-    `_deletes_of(after)`; `correction` does not depend on their order."""
-    gone = [w for w in before.keys() - after.keys() if _spelled(w)]
-    came = [w for w in after.keys() - before.keys() if _spelled(w)]
-    if not gone and not came:
-        return deletes
-    out = dict(deletes)
-    for word in gone:
-        for variant in (word, *_deletions(word)):
-            left = [w for w in out.get(variant, ()) if w != word]
-            if left:
-                out[variant] = left
-            else:
-                out.pop(variant, None)
-    for word in came:
-        for variant in (word, *_deletions(word)):
-            out[variant] = [*out.get(variant, ()), word]
-    return out
-
-
 def _add(into: FloatArray, docs: IntArray | None, values: FloatArray) -> None:
     """`into[docs] += values` in place; None: every document."""
     if docs is None:
         into += values
     else:
         into[docs] += values
-
-
-def _deletions(word: str) -> set[str]:
-    return {word[:i] + word[i + 1 :] for i in range(len(word))}

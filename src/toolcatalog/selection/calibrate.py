@@ -50,7 +50,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from toolcatalog.selection.bm25 import FloatArray
+from toolcatalog.selection.arrays import FloatArray
 
 GENERIC_REQUESTS = Path(__file__).parent / "data" / "generic_requests.txt"
 IN_SCOPE_REFUSAL = 0.03

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from toolcatalog.model.tool import Tool
-from toolcatalog.selection.bm25 import FloatArray
+from toolcatalog.selection.arrays import FloatArray
 from toolcatalog.selection.negation import affirmed
 from toolcatalog.selection.text import STOPWORDS, request_tokens
 

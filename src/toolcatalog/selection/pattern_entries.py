@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import overload
 
 from toolcatalog.model.tool import Capability, Pattern, Tool
-from toolcatalog.selection.bm25 import IntArray
+from toolcatalog.selection.arrays import IntArray
 
 
 @dataclass(frozen=True, slots=True)

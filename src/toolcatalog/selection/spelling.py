@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-# At five letters one edit reaches too many unrelated words (bm25.MIN_CORRECTED alike).
+# At five letters one edit reaches too many unrelated words (symmetric_deletes.MIN_CORRECTED alike).
 MIN_LENGTH = 6
 # Shorter words the encoder lacks are mostly abbreviations and units ("gw", "ms", "rf"),
 # not names (see Speller.names).

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from toolcatalog.selection.bm25 import FloatArray, IntArray
+from toolcatalog.selection.arrays import FloatArray, IntArray
 from toolcatalog.selection.clauses import CLAUSE_KIND, CLAUSE_WEIGHT
 from toolcatalog.selection.cosine_scan import CosineScan
 from toolcatalog.selection.encoders.minilm import Array

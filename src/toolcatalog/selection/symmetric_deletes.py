@@ -1,0 +1,53 @@
+"""Symmetric-delete spelling correction (SymSpell) over an index's terms: each word and each of
+its one-letter deletions meet, covering insertions, deletions, substitutions and transpositions.
+BM25FIndex.correction looks a request's term up in the table made here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+MIN_CORRECTED = 6
+
+
+def spelled(word: str) -> bool:
+    return len(word) >= MIN_CORRECTED - 1 and word.isalpha()
+
+
+def deletes_of(terms: Iterable[str]) -> dict[str, list[str]]:
+    deletes: dict[str, list[str]] = {}
+    for word in terms:
+        if spelled(word):
+            deletes.setdefault(word, []).append(word)
+            for variant in deletions(word):
+                deletes.setdefault(variant, []).append(word)
+    return deletes
+
+
+def changed_deletes(
+    deletes: dict[str, list[str]], before: Mapping[str, int], after: Mapping[str, int]
+) -> dict[str, list[str]]:
+    """`deletes` (of the words of `before`) made the table of the words of `after`: only the
+    words that came or went are touched (lists are copied before they change, as the
+    previous index may be answering from them). The same words under each key as
+    `deletes_of(after)`; `correction` does not depend on their order."""
+    gone = [w for w in before.keys() - after.keys() if spelled(w)]
+    came = [w for w in after.keys() - before.keys() if spelled(w)]
+    if not gone and not came:
+        return deletes
+    out = dict(deletes)
+    for word in gone:
+        for variant in (word, *deletions(word)):
+            left = [w for w in out.get(variant, ()) if w != word]
+            if left:
+                out[variant] = left
+            else:
+                out.pop(variant, None)
+    for word in came:
+        for variant in (word, *deletions(word)):
+            out[variant] = [*out.get(variant, ()), word]
+    return out
+
+
+def deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
