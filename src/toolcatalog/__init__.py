@@ -24,10 +24,12 @@ if TYPE_CHECKING:
         Problem,
         StoreUnavailable,
     )
+    from toolcatalog.model.execution import Execution
     from toolcatalog.model.expressions import Expression, ExpressionError, parse_expression
+    from toolcatalog.model.pattern import Pattern
     from toolcatalog.model.profile import Environment, Policy, Profile
     from toolcatalog.model.snapshot import CatalogSnapshot
-    from toolcatalog.model.tool import Capability, Execution, Pattern, Platform, Status, Tool
+    from toolcatalog.model.tool import Capability, Platform, Status, Tool
     from toolcatalog.model.vocabulary import Vocabulary, VocabularyEntry
     from toolcatalog.runtime import Runtime, open_runtime
 
@@ -71,13 +73,13 @@ _DEFINED_IN = {
     "CatalogSnapshot": "toolcatalog.model.snapshot",
     "Conflict": "toolcatalog.errors",
     "Environment": "toolcatalog.model.profile",
-    "Execution": "toolcatalog.model.tool",
+    "Execution": "toolcatalog.model.execution",
     "Expression": "toolcatalog.model.expressions",
     "ExpressionError": "toolcatalog.model.expressions",
     "ImportReport": "toolcatalog.catalog.imports",
     "InvalidDefinition": "toolcatalog.errors",
     "NotFound": "toolcatalog.errors",
-    "Pattern": "toolcatalog.model.tool",
+    "Pattern": "toolcatalog.model.pattern",
     "Platform": "toolcatalog.model.tool",
     "Policy": "toolcatalog.model.profile",
     "PreconditionFailed": "toolcatalog.errors",

@@ -11,8 +11,9 @@ import pytest
 import yaml
 
 from toolcatalog.formats.definitions import LoadResult, load_paths
+from toolcatalog.model.pattern import Pattern
 from toolcatalog.model.profile import Effect
-from toolcatalog.model.tool import Pattern, Tool
+from toolcatalog.model.tool import Tool
 from toolcatalog.model.vocabulary import Vocabulary
 
 ROOT = Path(__file__).resolve().parents[2]

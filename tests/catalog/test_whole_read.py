@@ -9,7 +9,8 @@ import orjson
 from builders import starter_definitions
 from toolcatalog.catalog.documents import canonical_definition
 from toolcatalog.catalog.service import ToolCatalogService
-from toolcatalog.model.tool import STORED, Tool
+from toolcatalog.model.fields import STORED
+from toolcatalog.model.tool import Tool
 
 
 def starter_tools() -> list[Tool]:

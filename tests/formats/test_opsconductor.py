@@ -21,7 +21,8 @@ from toolcatalog.formats.opsconductor import (
     convert_opsconductor,
     load_opsconductor_paths,
 )
-from toolcatalog.model.tool import Pattern, Tool
+from toolcatalog.model.pattern import Pattern
+from toolcatalog.model.tool import Tool
 
 FIXTURES = Path(__file__).parent / "fixtures" / "opsconductor"
 PROMETHEUS = FIXTURES / "prometheus.yaml"

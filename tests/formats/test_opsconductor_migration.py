@@ -22,7 +22,7 @@ from toolcatalog.formats.opsconductor import (
     load_opsconductor_paths,
     template_reason,
 )
-from toolcatalog.model.tool import SNAKE_RE
+from toolcatalog.model.fields import SNAKE_RE
 from toolcatalog.model.vocabulary import Vocabulary
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from toolcatalog.model.pattern import Pattern
 from toolcatalog.model.profile import Effect
-from toolcatalog.model.tool import Pattern
 
 
 def _pattern(**fields: Any) -> Pattern:

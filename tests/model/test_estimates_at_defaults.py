@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from toolcatalog.model.tool import Pattern
+from toolcatalog.model.pattern import Pattern
 
 
 def _pattern(estimate: str, **defaults: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from toolcatalog.model.tool import Pattern
+from toolcatalog.model.pattern import Pattern
 from toolcatalog.selection.features import cost_score, estimate_pattern, speed_score
 from toolcatalog.selection.loader import load_folder_snapshot
 from toolcatalog.selection.models import Mode, SelectionRequest

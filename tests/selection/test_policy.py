@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from toolcatalog.model.environment import EnvironmentPolicies, Outcome
-from toolcatalog.model.tool import Pattern, Platform, Tool
+from toolcatalog.model.pattern import Pattern
+from toolcatalog.model.tool import Platform, Tool
 from toolcatalog.selection.features import estimate_pattern
 from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.policy import (

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from toolcatalog.catalog.views import CachedTool
-from toolcatalog.model.tool import Capability, Pattern, Status, Tool
+from toolcatalog.model.pattern import Pattern
+from toolcatalog.model.tool import Capability, Status, Tool
 
 KEPT = "opsconductor"  # where the converter keeps the seed fields we have no place for
 # The seed's statuses are ours but for `testing`, which we call `experimental`.

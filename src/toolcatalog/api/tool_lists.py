@@ -15,8 +15,9 @@ from urllib.parse import parse_qsl
 import orjson
 
 from toolcatalog.catalog.service import ToolCatalogService
+from toolcatalog.model.fields import SNAKE_RE
 from toolcatalog.model.listing import ToolFilter
-from toolcatalog.model.tool import SNAKE_RE, Platform, Status
+from toolcatalog.model.tool import Platform, Status
 
 TAG_RE = r"^[a-z0-9][a-z0-9_.+-]{0,63}$"
 MAX_LIMIT = 500

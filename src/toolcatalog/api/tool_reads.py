@@ -14,7 +14,8 @@ from toolcatalog import metrics
 from toolcatalog.catalog.service import ToolCatalogService
 from toolcatalog.catalog.views import CachedTool
 from toolcatalog.errors import StoreUnavailable
-from toolcatalog.model.tool import RESERVED_NAMES, TOOL_NAME_RE
+from toolcatalog.model.fields import TOOL_NAME_RE
+from toolcatalog.model.tool import RESERVED_NAMES
 
 # An expired cached tool whose reload takes longer than this is served as it was (marked
 # stale) while the reload goes on: a hung database must not hold reads for the command timeout.

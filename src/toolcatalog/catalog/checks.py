@@ -11,9 +11,10 @@ from toolcatalog.catalog.documents import canonical_definition
 from toolcatalog.catalog.service import ToolCatalogService
 from toolcatalog.catalog.writes import validate_tool
 from toolcatalog.errors import InvalidDefinition, Problem, StoreUnavailable
+from toolcatalog.model.execution import Execution
 from toolcatalog.model.expressions import parse_expression
 from toolcatalog.model.snapshot import CatalogSnapshot
-from toolcatalog.model.tool import Execution, Status, Tool
+from toolcatalog.model.tool import Status, Tool
 from toolcatalog.model.vocabulary import Vocabulary
 
 

@@ -19,7 +19,8 @@ from pydantic import ValidationError
 from toolcatalog import metrics
 from toolcatalog.errors import StoredDefinitionInvalid
 from toolcatalog.formats.problems import problems_from_validation
-from toolcatalog.model.tool import STORED, Tool
+from toolcatalog.model.fields import STORED
+from toolcatalog.model.tool import Tool
 from toolcatalog.store.tools import ToolRecord
 
 log = logging.getLogger(__name__)

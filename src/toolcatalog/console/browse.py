@@ -17,8 +17,9 @@ from toolcatalog.catalog.keys import Role
 from toolcatalog.console.rendering import ConsoleRoute, FragmentCache, render
 from toolcatalog.console.session import Visitor, field, form_fields, reader, runtime_of
 from toolcatalog.errors import InvalidDefinition, NotFound, Problem
+from toolcatalog.model.fields import SNAKE_RE, TOOL_NAME_RE
 from toolcatalog.model.listing import ToolFilter
-from toolcatalog.model.tool import SNAKE_RE, TOOL_NAME_RE, Platform, Status, Tool
+from toolcatalog.model.tool import Platform, Status, Tool
 from toolcatalog.selection.profiles import ObservedProfiles
 
 router = APIRouter(prefix="/ui", route_class=ConsoleRoute, include_in_schema=False)

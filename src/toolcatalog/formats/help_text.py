@@ -17,7 +17,8 @@ from typing import Any
 from toolcatalog.errors import InvalidDefinition, Problem
 from toolcatalog.formats.opsconductor.values import snake
 from toolcatalog.formats.upstream import UNMEASURED, CapabilityNamer, UpstreamResult, UpstreamSource
-from toolcatalog.model.tool import RESERVED_NAMES, TOOL_NAME_RE
+from toolcatalog.model.fields import TOOL_NAME_RE
+from toolcatalog.model.tool import RESERVED_NAMES
 from toolcatalog.model.vocabulary import Vocabulary
 
 MAX_HELP_CHARS = 100_000

@@ -22,7 +22,8 @@ from toolcatalog.errors import Problem
 from toolcatalog.formats.opsconductor.naming import MappingEntry, Naming
 from toolcatalog.formats.opsconductor.values import snake
 from toolcatalog.formats.problems import problems_from_validation
-from toolcatalog.model.tool import RESERVED_NAMES, TOOL_NAME_RE, Tool
+from toolcatalog.model.fields import TOOL_NAME_RE
+from toolcatalog.model.tool import RESERVED_NAMES, Tool
 from toolcatalog.model.vocabulary import Vocabulary
 
 UPSTREAM_KEY = "upstream"

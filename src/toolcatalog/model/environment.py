@@ -13,8 +13,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from toolcatalog.model.fields import SNAKE_RE
 from toolcatalog.model.profile import Effect
-from toolcatalog.model.tool import SNAKE_RE
 
 EnvironmentName = Annotated[str, Field(pattern=SNAKE_RE)]
 

@@ -19,7 +19,7 @@ from typing import Annotated, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolcatalog.model.tool import SNAKE_RE, TOOL_NAME_RE
+from toolcatalog.model.fields import SNAKE_RE, TOOL_NAME_RE
 
 # An execution longer than a week is a clock slip or a stuck job, not a duration to learn.
 MAX_DURATION_MS = 7 * 24 * 3600 * 1000.0

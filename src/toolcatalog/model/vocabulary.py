@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from toolcatalog.model.tool import SNAKE_RE
+from toolcatalog.model.fields import SNAKE_RE
 
 CapabilityName = Annotated[str, Field(pattern=SNAKE_RE)]
 

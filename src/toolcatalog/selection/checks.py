@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from toolcatalog.errors import InvalidDefinition, Problem
 from toolcatalog.model.names import closest
-from toolcatalog.model.tool import Pattern
+from toolcatalog.model.pattern import Pattern
 from toolcatalog.selection.inputs import MAX_SUGGESTED, check_inputs, unknown_input_names
 from toolcatalog.selection.models import SelectionRequest
 

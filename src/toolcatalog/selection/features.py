@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from toolcatalog.model.expressions import ExpressionError, evaluate_number, parse_expression
-from toolcatalog.model.tool import Pattern
+from toolcatalog.model.pattern import Pattern
 from toolcatalog.selection.inputs import Inputs, check_inputs
 from toolcatalog.selection.models import Execution, SlaClass
 

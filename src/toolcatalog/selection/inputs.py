@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from toolcatalog.model.names import closest
-from toolcatalog.model.tool import Pattern
+from toolcatalog.model.pattern import Pattern
 
 InputValue = float | int | bool | str
 Inputs = Mapping[str, InputValue]

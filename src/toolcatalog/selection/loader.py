@@ -16,8 +16,9 @@ from typing import Literal, Protocol, runtime_checkable
 from toolcatalog.errors import CatalogError, InvalidDefinition, Problem, StoreUnavailable
 from toolcatalog.formats.catalog_folder import folder_environments
 from toolcatalog.formats.definitions import iter_definition_files, load_paths, parse_text
+from toolcatalog.model.pattern import Pattern
 from toolcatalog.model.snapshot import CatalogSnapshot
-from toolcatalog.model.tool import Capability, Pattern, Tool
+from toolcatalog.model.tool import Capability, Tool
 from toolcatalog.model.vocabulary import Vocabulary
 from toolcatalog.selection.folder_cache import FolderSnapshotCache
 

@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from toolcatalog.model.environment import EnvironmentName, Outcome
+from toolcatalog.model.execution import Execution as ToolExecution
 from toolcatalog.model.profile import Effect, Environment
-from toolcatalog.model.tool import Execution as ToolExecution
 from toolcatalog.model.tool import Platform
 
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]

@@ -7,7 +7,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import overload
 
-from toolcatalog.model.tool import Capability, Pattern, Tool
+from toolcatalog.model.pattern import Pattern
+from toolcatalog.model.tool import Capability, Tool
 from toolcatalog.selection.arrays import IntArray
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from toolcatalog.model.environment import EnvironmentRules, Outcome
+from toolcatalog.model.pattern import Pattern
 from toolcatalog.model.profile import Effect, Environment
-from toolcatalog.model.tool import Pattern, Platform, Status, Tool
+from toolcatalog.model.tool import Platform, Status, Tool
 from toolcatalog.selection.features import PatternEstimate
 from toolcatalog.selection.inputs import ENTITY_MIN_CONFIDENCE
 from toolcatalog.selection.models import SelectionRequest

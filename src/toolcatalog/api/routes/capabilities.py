@@ -21,8 +21,8 @@ from toolcatalog.api.schemas import (
     problems,
     summarize,
 )
+from toolcatalog.model.fields import SNAKE_RE
 from toolcatalog.model.listing import ToolFilter
-from toolcatalog.model.tool import SNAKE_RE
 
 router = APIRouter(prefix="/api/v1", tags=["capabilities"], route_class=ORJSONRoute)
 

@@ -14,7 +14,7 @@ from toolcatalog.api.deps import CatalogDep
 from toolcatalog.api.routing import ORJSONRoute
 from toolcatalog.api.schemas import BODY_ERRORS, READ_ERRORS, problems
 from toolcatalog.model.environment import DEFAULT_ENVIRONMENTS, EnvironmentRules
-from toolcatalog.model.tool import SNAKE_RE
+from toolcatalog.model.fields import SNAKE_RE
 
 router = APIRouter(prefix="/api/v1", tags=["environments"], route_class=ORJSONRoute)
 

@@ -30,8 +30,9 @@ from toolcatalog.api.schemas import (
 )
 from toolcatalog.errors import InvalidDefinition, Problem, StoredDefinitionInvalid
 from toolcatalog.formats.problems import problems_from_validation
+from toolcatalog.model.fields import TOOL_NAME_RE
 from toolcatalog.model.history import AuditRecord, VersionRecord
-from toolcatalog.model.tool import TOOL_NAME_RE, Tool
+from toolcatalog.model.tool import Tool
 
 router = APIRouter(prefix="/api/v1", tags=["history"], route_class=ORJSONRoute)
 

@@ -22,8 +22,8 @@ from toolcatalog.api.schemas import (
     summarize,
 )
 from toolcatalog.catalog.views import ToolPage
+from toolcatalog.model.fields import SNAKE_RE
 from toolcatalog.model.listing import ToolFilter
-from toolcatalog.model.tool import SNAKE_RE
 
 router = APIRouter(
     prefix="/api/v1/tools",

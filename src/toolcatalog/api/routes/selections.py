@@ -13,7 +13,7 @@ from toolcatalog.api.auth import EditorDep, ReporterDep
 from toolcatalog.api.deps import RuntimeDep
 from toolcatalog.api.routing import ORJSONRoute
 from toolcatalog.api.schemas import BODY_ERRORS, READ_ERRORS, problems
-from toolcatalog.model.tool import SNAKE_RE, TOOL_NAME_RE
+from toolcatalog.model.fields import SNAKE_RE, TOOL_NAME_RE
 from toolcatalog.selection.feedback import LabelledExample
 
 router = APIRouter(prefix="/api/v1", tags=["learning"], route_class=ORJSONRoute)

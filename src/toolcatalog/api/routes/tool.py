@@ -33,7 +33,8 @@ from toolcatalog.api.tool_reads import MAX_IF_NONE_MATCH, answer_tool
 from toolcatalog.catalog.checks import DefinitionCheck, check_definition
 from toolcatalog.catalog.keys import Role
 from toolcatalog.errors import Problem
-from toolcatalog.model.tool import TOOL_NAME_RE, Capability, Tool
+from toolcatalog.model.fields import TOOL_NAME_RE
+from toolcatalog.model.tool import Capability, Tool
 from toolcatalog.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1/tools", tags=["tools"], route_class=ORJSONRoute)

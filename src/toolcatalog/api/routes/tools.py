@@ -32,8 +32,9 @@ from toolcatalog.api.tool_lists import (
     answer_list,
 )
 from toolcatalog.catalog.views import CachedTool
+from toolcatalog.model.fields import SNAKE_RE
 from toolcatalog.model.listing import ToolFilter
-from toolcatalog.model.tool import SNAKE_RE, Platform, Status, Tool
+from toolcatalog.model.tool import Platform, Status, Tool
 from toolcatalog.selection.process import SelectionProcess
 
 router = APIRouter(prefix="/api/v1/tools", tags=["tools"], route_class=ORJSONRoute)

@@ -19,7 +19,8 @@ from toolcatalog.errors import InvalidDefinition, Problem
 from toolcatalog.formats.opsconductor.bookkeeping import Bookkeeping, Kind
 from toolcatalog.formats.opsconductor.values import is_text, snake
 from toolcatalog.formats.problems import problems_from_validation
-from toolcatalog.model.tool import SNAKE_RE, Platform
+from toolcatalog.model.fields import SNAKE_RE
+from toolcatalog.model.tool import Platform
 from toolcatalog.model.vocabulary import Vocabulary
 
 GENERIC_CAPABILITIES = frozenset({"primary_capability", "main_capability", "capability", "default"})

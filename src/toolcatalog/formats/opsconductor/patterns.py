@@ -15,7 +15,7 @@ from toolcatalog.formats.opsconductor.values import (
     to_float,
 )
 from toolcatalog.formats.problems import Loc
-from toolcatalog.model.tool import inferred_effect
+from toolcatalog.model.pattern import inferred_effect
 
 
 class PatternFields(SchemaFields):

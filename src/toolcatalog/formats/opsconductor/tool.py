@@ -16,7 +16,8 @@ from toolcatalog.formats.opsconductor.values import (
     snake,
 )
 from toolcatalog.formats.problems import Loc
-from toolcatalog.model.tool import SEMVER_RE, Platform
+from toolcatalog.model.fields import SEMVER_RE
+from toolcatalog.model.tool import Platform
 
 # The seed's tool statuses as ours; another value stays in metadata.
 STATUSES = {
