@@ -4,8 +4,10 @@ transaction that the service's own transactions nest into (rolled back afterward
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -28,6 +30,14 @@ ROOT = Path(__file__).resolve().parents[1]
 # the default computes them in a background thread of every selector, service and CLI run.
 # Set before any Settings is made; subprocesses inherit it.
 os.environ["TOOLCATALOG_SEMANTIC"] = "false"
+
+# Local state (the embedded server's data, the catalog snapshot cache) goes to a folder of this
+# run, never to the user's ~/.local/share/toolcatalog: a test that builds Settings without `home`,
+# or runs the CLI without TOOLCATALOG_HOME, must not read or leave files there. Subprocesses
+# inherit it.
+_RUN_HOME = tempfile.mkdtemp(prefix="toolcatalog-test-home-")
+os.environ["TOOLCATALOG_HOME"] = _RUN_HOME
+atexit.register(shutil.rmtree, _RUN_HOME, ignore_errors=True)
 
 
 def _with_database(url: str, name: str) -> str:
