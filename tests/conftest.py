@@ -20,7 +20,8 @@ import pytest
 from builders import make_settings
 from toolcatalog.catalog.service import ToolCatalogService
 from toolcatalog.config import Settings
-from toolcatalog.store.database import SERVER_SETTINGS, Database, init_connection
+from toolcatalog.store.connection_settings import SERVER_SETTINGS, init_connection
+from toolcatalog.store.database import Database
 from toolcatalog.store.embedded import EmbeddedPostgres
 from toolcatalog.store.migrate import migrate
 

@@ -25,7 +25,7 @@ from toolcatalog.config import Settings
 from toolcatalog.runtime import Runtime, open_runtime
 from toolcatalog.store import tools as tool_store
 from toolcatalog.store.audit import AuditWrite
-from toolcatalog.store.database import SERVER_SETTINGS, init_connection
+from toolcatalog.store.connection_settings import SERVER_SETTINGS, init_connection
 from toolcatalog.store.tools import BatchedWrite, ToolWrite
 
 # Liveness bound of the waits below (a hung test fails instead of hanging); no speed asserted.

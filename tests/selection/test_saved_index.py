@@ -20,7 +20,7 @@ from toolcatalog.selection.candidates import CandidateEnumerator
 from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.saved_index import SavedIndex
 from toolcatalog.selection.selector import Selector
-from toolcatalog.store.database import SERVER_SETTINGS
+from toolcatalog.store.connection_settings import SERVER_SETTINGS
 
 from .test_incremental_index import REQUESTS, answer, assert_same_index
 

@@ -19,7 +19,7 @@ from toolcatalog.store import changes as change_store
 from toolcatalog.store import tools as tool_store
 from toolcatalog.store.audit import AuditWrite
 from toolcatalog.store.changes import Position
-from toolcatalog.store.database import SERVER_SETTINGS, init_connection
+from toolcatalog.store.connection_settings import SERVER_SETTINGS, init_connection
 from toolcatalog.store.tools import BatchedWrite, ToolWrite
 
 # A bound on a statement that must not wait for another transaction: reached only if it does

@@ -14,7 +14,7 @@ from builders import make_settings, make_tool
 from toolcatalog.config import Settings
 from toolcatalog.errors import Busy, StoreUnavailable
 from toolcatalog.runtime import open_runtime
-from toolcatalog.store.database import Database, server_settings
+from toolcatalog.store.database import Database
 
 # Statements time out after IMPATIENT_S; the slow one sleeps far longer, and the quick ones
 # have ample time even on a CPU-starved machine, so which of them time out is certain.
@@ -117,23 +117,6 @@ async def test_a_write_waiting_on_a_row_lock_is_refused_as_busy_not_as_an_outage
         assert catalog.peek_tool("beta_tool") is not None  # nothing dropped
         written = await catalog.patch_tool("alpha_tool", {"description": "After the lock."})
         assert written.tool.description == "After the lock."
-
-
-@pytest.mark.parametrize(
-    ("lock_s", "command_s", "expected"),
-    [(2.0, 5.0, "2000ms"), (2.0, 2.0, "1000ms"), (0.25, 30.0, "250ms")],
-)
-def test_the_lock_timeout_stays_under_the_command_timeout(
-    tmp_path: Path, lock_s: float, command_s: float, expected: str
-) -> None:
-    # Equal timeouts raced: a lock wait was reported as an outage when the command timed out first.
-    settings = make_settings(
-        "postgresql://unused/db",
-        tmp_path,
-        db_lock_timeout_s=lock_s,
-        db_command_timeout_s=command_s,
-    )
-    assert server_settings(settings)["lock_timeout"] == expected
 
 
 async def test_a_connection_goes_back_to_the_pool_beside_its_user_reset_and_awaited_at_close(

@@ -5,96 +5,40 @@ the catalog service wraps them in `async with db.transaction() as conn:` so that
 is one transaction. Errors leave here already translated into the CatalogError tree.
 
 Faults: every wait is bounded (connect and acquire by `db_connect_timeout_s`, statements by
-`db_command_timeout_s`). Once the server is known to be unreachable (a connection refused or
-lost, or `_TIMEOUTS_MEAN_DOWN` timeouts in a row), operations fail at once with
-StoreUnavailable while one probe per `probe_interval_s` tries for real, so requests never
-queue behind a dead server; asyncpg's pool replaces dead connections by itself, and the
-first operation that succeeds again runs the `on_recovered` callbacks (the runtime invalidates
-the caches there: the replica may have missed change notices while the database was away).
+`db_command_timeout_s`). Once the server is known to be unreachable, operations fail at once
+with StoreUnavailable while one probe at a time tries for real (reachability.py); asyncpg's
+pool replaces dead connections by itself, and the first operation that succeeds again runs
+the recovery callbacks (the runtime invalidates the caches there: the replica may have missed
+change notices while the database was away). Each connection is opened as
+connection_settings.py says.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-import orjson
 
 from toolcatalog import metrics
 from toolcatalog.config import Settings
 from toolcatalog.errors import CatalogError, StoreUnavailable
+from toolcatalog.store.connection_settings import init_connection, redact, server_settings
 from toolcatalog.store.embedded import EmbeddedPostgres
 from toolcatalog.store.errors import translate
+from toolcatalog.store.reachability import Reachability
 
 log = logging.getLogger(__name__)
 
 Connection = asyncpg.Connection  # re-exported so upper layers need not import asyncpg
 
-# While the server is down, at most one real attempt per interval; the rest fail at once.
-_PROBE_INTERVAL_S = 0.5
 # How long side_connection waits for a free pooled connection before the caller does without.
 _SIDE_WAIT_S = 1.0
-# Timeouts in a row, with no success between them, that say the server is down.
-_TIMEOUTS_MEAN_DOWN = 3
-
-
-class _Unreachable(StoreUnavailable):
-    """Refused without trying, because the server is known to be down."""
-
-
-def redact(url: str) -> str:
-    """The URL without its password, for logs and banners."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        parts = parts._replace(netloc=netloc)
-    return urlunsplit(parts)
-
-
-SERVER_SETTINGS = {"search_path": "tool_catalog, public", "application_name": "toolcatalog"}
-
-
-def server_settings(settings: Settings) -> dict[str, str]:
-    """Startup parameters of every pooled connection. `lock_timeout` makes a write that waits
-    on another's row lock give up (LockNotAvailable, mapped to Busy) before the command
-    timeout would call the database unreachable: a queue of writers on one tool is
-    contention, not an outage. A startup parameter, not a SET: free, and RESET ALL keeps it.
-    Capped at half the command timeout: with the two equal (a command timeout of 2 s and the
-    default lock timeout), a busy machine let the command timeout win and a lock wait was
-    reported as an outage (503) about one run in two."""
-    lock_s = min(settings.db_lock_timeout_s, settings.db_command_timeout_s / 2)
-    lock_ms = max(1, round(lock_s * 1000))
-    return SERVER_SETTINGS | {"lock_timeout": f"{lock_ms}ms"}
-
-
-def _encode_jsonb(value: Any) -> bytes:
-    # jsonb's binary wire format: a version byte (1), then the JSON text. Binary is what COPY
-    # needs, and it skips a text round trip per value.
-    return b"\x01" + orjson.dumps(value)
-
-
-def _decode_jsonb(data: bytes) -> Any:
-    return orjson.loads(data[1:])
-
-
-async def init_connection(conn: Any) -> None:
-    """Per-connection set-up: jsonb as Python data via orjson. (The search path is a startup
-    parameter, SERVER_SETTINGS, because the pool's RESET ALL would undo a SET.)"""
-    await conn.set_type_codec(
-        "jsonb",
-        encoder=_encode_jsonb,
-        decoder=_decode_jsonb,
-        schema="pg_catalog",
-        format="binary",
-    )
 
 
 class Database:
@@ -113,23 +57,32 @@ class Database:
         self._pool: asyncpg.Pool | None = None
         # A pinned connection (tests): every transaction nests into its outer transaction.
         self._pinned = pinned
-        self._down_since: float | None = None  # time.monotonic() of the first failure
-        self._last_try = 0.0  # time.monotonic() of the last real attempt while down
-        self._timeouts = 0  # operations that timed out since the last success
-        self.probe_interval_s = _PROBE_INTERVAL_S
-        self.last_error: str | None = None
-        self._on_recovered: list[Callable[[], None]] = []
+        self._reach = Reachability()
         self._releasing: set[asyncio.Future[None]] = set()  # see _acquired
 
     @property
     def available(self) -> bool:
         """False from the first failure that says the server is unreachable until the next
         operation that succeeds."""
-        return self._down_since is None
+        return self._reach.available
+
+    @property
+    def last_error(self) -> str | None:
+        """The failure that made the server count as unreachable; None while it is reachable."""
+        return self._reach.last_error
+
+    @property
+    def probe_interval_s(self) -> float:
+        """While the server is down, at most one real attempt per this many seconds."""
+        return self._reach.probe_interval_s
+
+    @probe_interval_s.setter
+    def probe_interval_s(self, value: float) -> None:
+        self._reach.probe_interval_s = value
 
     def add_recovery_callback(self, callback: Callable[[], None]) -> None:
         """Call `callback` after the first successful operation that follows an outage."""
-        self._on_recovered.append(callback)
+        self._reach.on_recovered.append(callback)
 
     @classmethod
     def pinned_to(cls, settings: Settings, conn: Any) -> Database:
@@ -333,14 +286,7 @@ class Database:
     def _require_pool(self) -> asyncpg.Pool:
         if self._pool is None:
             raise StoreUnavailable("the database pool is not open")
-        if self._down_since is not None:
-            now = time.monotonic()
-            if now - self._last_try < self.probe_interval_s:
-                raise _Unreachable(
-                    f"the database has been unreachable for {now - self._down_since:.1f} s "
-                    f"({self.last_error})"
-                )
-            self._last_try = now  # this operation is the probe
+        self._reach.probe()
         return self._pool
 
     @asynccontextmanager
@@ -358,64 +304,23 @@ class Database:
             else:
                 error = translate(exc)
             if error is None:  # not from the database: a domain error or a bug, pass it on
-                self._mark_up()
+                self._reach.mark_up()
                 raise
             if isinstance(error, StoreUnavailable):
                 metrics.DB_ERRORS.labels(operation, "unavailable").inc()
-                self._mark_down(exc)
+                self._reach.mark_down(exc)
             else:
                 metrics.DB_ERRORS.labels(operation, "refused").inc()
-                self._mark_up()
+                self._reach.mark_up()
             if error is exc:
                 raise
             raise error from exc
         else:
-            self._mark_up()
+            self._reach.mark_up()
         finally:
             metrics.DB_QUERY_DURATION.labels(operation).observe(time.perf_counter() - start)
             if self._pool is not None:
                 self._update_pool_gauges()
-
-    def _mark_down(self, exc: BaseException) -> None:
-        if isinstance(exc, _Unreachable):
-            return  # refused without trying: nothing new learnt
-        self.last_error = f"{exc.__class__.__name__}: {exc}".rstrip(": ")
-        if isinstance(exc, TimeoutError | asyncpg.QueryCanceledError | asyncpg.InternalClientError):
-            # A timeout alone may be a busy server or a full pool, not a dead one: declaring
-            # it down would drop every cache at recovery and add load where there is too much.
-            # A silent network gives nothing but timeouts, so several in a row count. So do
-            # asyncpg's client-side protocol errors: they come with a server that stops
-            # mid-answer, but one alone says too little.
-            self._timeouts += 1
-            if self._timeouts < _TIMEOUTS_MEAN_DOWN:
-                return
-        now = time.monotonic()
-        if self._down_since is None:
-            self._down_since = now
-            self._last_try = -math.inf  # the next operation tries again at once (a blip?)
-            metrics.DB_UP.set(0)
-            log.warning(
-                "database unreachable; serving cached reads, refusing writes",
-                extra={"error": self.last_error},
-            )
-        else:
-            self._last_try = now
-
-    def _mark_up(self) -> None:
-        self._timeouts = 0
-        if self._down_since is None:
-            return
-        downtime = time.monotonic() - self._down_since
-        self._down_since = None
-        self.last_error = None
-        metrics.DB_UP.set(1)
-        metrics.DB_RECONNECTS.inc()
-        log.info(
-            "database reachable again; invalidating caches",
-            extra={"downtime_s": round(downtime, 3)},
-        )
-        for callback in list(self._on_recovered):
-            callback()
 
     def _update_pool_gauges(self) -> None:
         size, in_use = self.pool_stats()

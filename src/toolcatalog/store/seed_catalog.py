@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 
 from toolcatalog.errors import InvalidDefinition, Problem, StoreUnavailable
-from toolcatalog.store.database import init_connection, redact
+from toolcatalog.store.connection_settings import init_connection, redact
 
 SEED_SCHEMA = "tool_catalog"
 # Tables whose rows are read, and those only counted (their shapes have no home here).
