@@ -57,8 +57,9 @@ def measure(n: int, selector: bool, rss: bool, folder: str | None) -> None:
     # Imported here so that --baseline-src measures the other checkout's package.
     from import_bench import generate
 
+    from toolcatalog.catalog.entries import entry_of
     from toolcatalog.catalog.stored import InvalidStoredTools
-    from toolcatalog.catalog.version import CatalogVersion, entry_of
+    from toolcatalog.catalog.version import CatalogVersion
     from toolcatalog.catalog.views import CachedTool
     from toolcatalog.selection.loader import load_folder_snapshot
     from toolcatalog.store.tools import ToolRecord

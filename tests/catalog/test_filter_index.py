@@ -7,8 +7,8 @@ import random
 from datetime import UTC, datetime
 
 from builders import make_tool
-from toolcatalog.catalog.filter_index import FilterIndex
-from toolcatalog.catalog.version import CatalogVersion, _predicate
+from toolcatalog.catalog.filter_index import FilterIndex, predicate
+from toolcatalog.catalog.version import CatalogVersion
 from toolcatalog.catalog.views import CachedTool
 from toolcatalog.model.listing import ToolFilter
 
@@ -54,7 +54,7 @@ def test_a_version_changed_tool_by_tool_filters_as_one_built_afresh() -> None:
         assert version.snapshot.tools == tuple(version.entries[n].tool for n in version.names)
         assert version.snapshot.by_name == {n: e.tool for n, e in version.entries.items()}
         for f in FILTERS:
-            scanned = tuple(n for n in version.names if _predicate(f)(version.entries[n]))
+            scanned = tuple(n for n in version.names if predicate(f)(version.entries[n]))
             assert version.matching(f) == scanned, (step, f)
             keys = [("platform", f.platform), ("category", f.category), ("tag", "a")]
             for key in keys:

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from toolcatalog.catalog.entries import tool_terms
 from toolcatalog.catalog.search_index import Postings, search
 from toolcatalog.catalog.service import ToolCatalogService
 from toolcatalog.catalog.text_query import (
@@ -22,7 +23,6 @@ from toolcatalog.catalog.text_query import (
     search_text,
     tokens,
 )
-from toolcatalog.catalog.version import tool_terms
 from toolcatalog.model.listing import ToolFilter
 from toolcatalog.selection.loader import load_folder_snapshot
 

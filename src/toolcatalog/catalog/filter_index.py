@@ -10,7 +10,7 @@ the first platform list after each write)."""
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from toolcatalog.catalog.views import CachedTool
 from toolcatalog.model.listing import ToolFilter
@@ -44,6 +44,38 @@ def keys_asked(f: ToolFilter) -> list[Key]:
         if value is not None:
             keys.append((field, value))
     return keys
+
+
+def unfiltered(f: ToolFilter) -> bool:
+    """Whether `f` filters nothing (its `q` aside)."""
+    return (
+        f.platform is None
+        and f.category is None
+        and f.status is None
+        and not f.tags
+        and f.capability is None
+        and f.enabled is None
+        and f.updated_since is None
+    )
+
+
+def predicate(f: ToolFilter) -> Callable[[CachedTool], bool]:
+    """Whether a tool matches `f` (all but `q`), checked on the tool itself, not the index."""
+    tags = set(f.tags)
+
+    def test(entry: CachedTool) -> bool:
+        tool = entry.tool
+        return (
+            (f.platform is None or tool.platform.value == f.platform)
+            and (f.category is None or tool.category == f.category)
+            and (f.status is None or tool.status.value == f.status)
+            and (not tags or tags.issubset(tool.tags))
+            and (f.capability is None or any(c.name == f.capability for c in tool.capabilities))
+            and (f.enabled is None or tool.enabled == f.enabled)
+            and (f.updated_since is None or entry.updated_at >= f.updated_since)
+        )
+
+    return test
 
 
 class FilterIndex:

@@ -10,8 +10,8 @@ included, shows as a different stamp and that row is read and validated again; r
 dropped.
 
 The key is the database, the release and the source files of the code that validates and
-encodes a stored tool (model/, formats/, this package's views and version): an edit of any of
-them misses, and the whole catalog is read and validated again, so a row that no longer
+encodes a stored tool (model/, formats/, this package's views, version and entries): an edit of
+any of them misses, and the whole catalog is read and validated again, so a row that no longer
 validates under the current model is still left out with a log. The file carries a magic,
 the key's digest and, at its end, the SHA-256 of everything after the key; one that does not
 match in any way (torn write, disk error, an older layout, classes that changed) is ignored
@@ -70,6 +70,7 @@ _CODE = (
     "formats",
     "catalog/views.py",
     "catalog/version.py",
+    "catalog/entries.py",
     "catalog/saved.py",
     "catalog/text_query.py",
 )

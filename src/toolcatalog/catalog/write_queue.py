@@ -29,8 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from toolcatalog.catalog.changes import ChangeAnnouncer, ChangeNotice
+from toolcatalog.catalog.entries import entry_of
 from toolcatalog.catalog.state import CatalogState
-from toolcatalog.catalog.version import entry_of
 from toolcatalog.catalog.views import CachedTool
 from toolcatalog.errors import Conflict, InvalidDefinition, NotFound, PreconditionFailed
 from toolcatalog.store import tools as tool_store

@@ -1,4 +1,4 @@
-"""Full-text rankings carried from one catalog version to the next (catalog/version.py): a
+"""Full-text rankings carried from one catalog version to the next (catalog/rankings.py): a
 version made by writes derives each search an earlier version answered from that answer and
 the changed tools, and gives what a version built afresh from the same tools ranks."""
 
@@ -8,7 +8,8 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from toolcatalog.catalog.version import CatalogVersion, tool_terms
+from toolcatalog.catalog.entries import tool_terms
+from toolcatalog.catalog.version import CatalogVersion
 from toolcatalog.catalog.views import CachedTool
 from toolcatalog.model.listing import ToolFilter
 from toolcatalog.model.tool import Tool
