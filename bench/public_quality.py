@@ -36,7 +36,7 @@ import yaml
 from quality import Tally
 from terse import terse_definition
 
-from toolcatalog.cli.select import batch_request
+from toolcatalog.cli.selection_requests import batch_request
 from toolcatalog.config import Settings
 from toolcatalog.model.tool import RESERVED_NAMES
 from toolcatalog.selection.loader import FolderSource

@@ -1,98 +1,28 @@
 """`toolcatalog select`: ask the Stage B selector, one request or a JSONL batch, against the
-database (default) or a catalog folder (`--catalog DIR`, no database needed)."""
+database (default) or a catalog folder (`--catalog DIR`, no database needed). The requests are
+made by selection_requests.py, printed by selection_rendering.py, and asked of the selector
+that selector_session.py opens."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import orjson
 import typer
 from pydantic import ValidationError
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from toolcatalog.cli import output
-from toolcatalog.cli.running import EXIT_INVALID, EXIT_USAGE, cli_settings, command_runtime
-from toolcatalog.config import Settings
+from toolcatalog.cli.running import EXIT_INVALID, EXIT_USAGE, cli_settings
+from toolcatalog.cli.selection_rendering import render
+from toolcatalog.cli.selection_requests import batch_request, build_request, validation_message
+from toolcatalog.cli.selector_session import Ask, with_selector
 from toolcatalog.errors import CatalogError
 from toolcatalog.model.tool import Platform
-from toolcatalog.selection.loader import FolderSource
-from toolcatalog.selection.models import Candidate, Mode, SelectionRequest, SelectionResult
-from toolcatalog.selection.process import SelectionProcess
-from toolcatalog.selection.selector import Selector
-
-Ask = Callable[[SelectionRequest], Awaitable[SelectionResult]]
-BATCH_FIELDS = frozenset({"query", "platform", "prefer", "environment", "top_k", "explain"})
-
-
-def build_request(
-    query: str,
-    *,
-    platform: str | None = None,
-    prefer: str | None = None,
-    environment: str | None = None,
-    top_k: int = 5,
-    explain: bool = False,
-    patterns: str = "best",
-) -> SelectionRequest:
-    """A SelectionRequest from the command's options (or a batch line's fields); raises
-    pydantic's ValidationError for values it refuses."""
-    return SelectionRequest.model_validate(
-        {
-            "request": query,
-            "constraints": {"platform": platform, "environment": environment},
-            "preferences": {"mode": prefer} if prefer else None,
-            "top_k": top_k,
-            "explain": explain,
-            "patterns": patterns,
-        }
-    )
-
-
-def batch_request(line: str, top_k: int, explain: bool) -> SelectionRequest:
-    """One batch line: a JSON object with `query` and optional `platform`, `prefer`,
-    `environment` (and `top_k`, `explain`), or a whole `POST /api/v1/select` body (with
-    `request`); raises ValueError saying what is wrong."""
-    try:
-        data = orjson.loads(line)
-    except orjson.JSONDecodeError as exc:
-        raise ValueError(f"not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ValueError("not a JSON object")
-    if "request" in data and "query" not in data:
-        try:
-            return SelectionRequest.model_validate({"top_k": top_k, "explain": explain} | data)
-        except ValidationError as exc:
-            raise ValueError(_validation_message(exc)) from None
-    unknown = sorted(set(data) - BATCH_FIELDS)
-    if unknown:
-        raise ValueError(f"unknown field(s) {', '.join(unknown)}")
-    query = data.get("query")
-    if not isinstance(query, str) or not query.strip():
-        raise ValueError("'query' must be a non-empty string")
-    try:
-        return build_request(
-            query,
-            platform=data.get("platform"),
-            prefer=data.get("prefer"),
-            environment=data.get("environment"),
-            top_k=data.get("top_k", top_k),
-            explain=data.get("explain", explain),
-        )
-    except ValidationError as exc:
-        raise ValueError(_validation_message(exc)) from None
-
-
-def _validation_message(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        where = ".".join(str(p) for p in error["loc"])
-        parts.append(f"{where}: {error['msg']}" if where else error["msg"])
-    return "; ".join(parts)
+from toolcatalog.selection.models import Mode, SelectionRequest
 
 
 def _lines(source: Path) -> Iterator[tuple[int, str]]:
@@ -138,86 +68,6 @@ async def _run_batch(ask: Ask, source: Path, top_k: int, explain: bool, as_json:
     if not as_json:
         output.table(None, ["line", "request", "decision", "score / reason", "retrieval"], rows)
     return failed
-
-
-def _flags(c: Candidate) -> list[str]:
-    flags = [c.effect.value, c.role.replace("_", " ")]
-    if not c.policy.production_safe:
-        flags.append("not prod-safe")
-    flags.append(f"{c.sla}, run in background" if c.execution == "background" else c.sla)
-    return flags
-
-
-def render(result: SelectionResult, request: SelectionRequest) -> None:
-    """The decision, the runners-up with estimates, flags and reasons, and how it was chosen."""
-    out = output.out
-    decision = result.decision
-    if result.intent is not None:
-        out.print(f"[dim]{result.intent.evidence}[/]", highlight=False)
-    if decision is None:
-        out.print(f"[bold]No decision[/]: {result.reason}", highlight=False)
-    else:
-        # Execution and SLA are often the same word ("background"): say it once.
-        words = (decision.effect.value, result.execution, result.sla)
-        how = ", ".join(dict.fromkeys(w for w in words if w))
-        out.print(
-            f"[bold green]{decision.tool}[/] · {decision.capability} · {decision.pattern}  ({how})",
-            highlight=False,
-        )
-        outcome = decision.policy_outcome.value.replace("_", " ")
-        style = "green" if decision.policy_outcome == "allowed" else "bold yellow"
-        approval = f": {decision.approval}" if decision.approval else ""
-        out.print(f"[{style}]{outcome}[/]{approval} ({decision.policy_rule})", highlight=False)
-        run = decision.run
-        if run is not None:
-            how = run.command if run.command else f"{run.method or ''} {run.url or ''}".strip()
-            out.print(f"run: {how}", highlight=False, markup=False)
-        if decision.inputs:
-            given = ", ".join(f"{k}={v}" for k, v in decision.inputs.items())
-            out.print(f"inputs: {given}", highlight=False, markup=False)
-    for warning in result.warnings:
-        out.print(f"[yellow]warning[/]: {warning}", highlight=False)
-    table = Table(show_lines=False, header_style="bold")
-    columns = ("#", "tool", "capability · pattern", "policy", "score", "rel", "time", "cost")
-    for column in (*columns, "flags"):
-        table.add_column(column, overflow="fold")
-    for n, c in enumerate(result.candidates, start=1):
-        time_ms = "?" if c.estimates.time_ms is None else f"{c.estimates.time_ms:g} ms"
-        cost = "?" if c.estimates.cost is None else f"{c.estimates.cost:g}"
-        table.add_row(
-            str(n),
-            c.tool,
-            f"{c.capability} · {c.pattern}",
-            c.policy_outcome.value.replace("_", " "),
-            f"{c.score:.3f}",
-            f"{c.relevance:.2f}",
-            time_ms,
-            cost,
-            ", ".join(_flags(c)),
-        )
-    if result.candidates:
-        out.print(table)
-        for n, c in enumerate(result.candidates, start=1):
-            out.print(f"{n}. {c.tool}: " + "; ".join(c.reasons), highlight=False)
-    prefs = result.preferences_used
-    tie = result.tie_break
-    mode = prefs.mode.value if prefs.mode else "custom weights"
-    tie_text = f"tie settled by {tie.method}" if tie.used else "no tie"
-    out.print(
-        f"preferences: {mode} ({prefs.source}) · {tie_text} · retrieval {result.retrieval} · "
-        f"catalog v{result.catalog_version} · {result.elapsed_ms:g} ms",
-        highlight=False,
-    )
-    if tie.used and tie.justification:
-        out.print(f"tie-break: {tie.justification}", highlight=False)
-    if request.explain and result.excluded:
-        excluded = Table(title="excluded", header_style="bold")
-        for column in ("tool", "capability · pattern", "why"):
-            excluded.add_column(column, overflow="fold")
-        for e in result.excluded:
-            where = f"{e.capability} · {e.pattern}" if e.pattern else "(whole tool)"
-            excluded.add_row(e.tool, where, "; ".join(e.reasons))
-        out.print(excluded)
 
 
 def select_command(
@@ -293,7 +143,7 @@ def select_command(
                 patterns="all" if all_patterns else "best",
             )
         except ValidationError as exc:
-            output.err.print(f"error: {_validation_message(exc)}", highlight=False)
+            output.err.print(f"error: {validation_message(exc)}", highlight=False)
             raise typer.Exit(EXIT_INVALID) from None
     settings = cli_settings()
 
@@ -309,100 +159,12 @@ def select_command(
         return 0
 
     try:
-        failed = asyncio.run(_with_selector(settings, catalog, go, progress))
+        failed = asyncio.run(with_selector(settings, catalog, go, progress))
     except CatalogError as exc:
         output.report_error(exc)
         raise typer.Exit(EXIT_INVALID) from None
     except ValidationError as exc:
-        output.err.print(f"error: {_validation_message(exc)}", highlight=False)
+        output.err.print(f"error: {validation_message(exc)}", highlight=False)
         raise typer.Exit(EXIT_INVALID) from None
     if failed:
         raise typer.Exit(EXIT_INVALID)
-
-
-# With semantic retrieval (the default), a select waits until the tool embeddings are in (they
-# are cached under TOOLCATALOG_HOME after the first run; the 203-tool starter catalog takes
-# ~6 s, 6,608 tools about a minute), with a progress bar on stderr after SEMANTIC_NOTICE_S.
-# It answers lexically only when they cannot be had (model missing, embedding failed), and
-# says so. The clauses of example-less tools' descriptions are embedded after the rest
-# (selection/semantic.py); a server answers without them meanwhile, but a command is one
-# process: it waits for them too (the bar counts both), so its answers are the ones a settled
-# server gives and a `--batch` never changes index halfway. TOOLCATALOG_SEMANTIC=false
-# selects lexically at once.
-SEMANTIC_NOTICE_S = 0.5
-SEMANTIC_POLL_S = 0.2
-
-
-async def _with_selector(
-    settings: Settings,
-    catalog: Path | None,
-    go: Callable[[Ask], Awaitable[int]],
-    progress: bool = True,
-) -> int:
-    if catalog is not None:
-        selector = Selector(FolderSource(catalog, cache_dir=settings.home / "cache"), settings)
-        try:
-            return await _asking(selector, go, progress)
-        finally:
-            # The description clauses may still be coming: their thread stops at its next
-            # step and saves what it embedded, rather than die at exit inside the encoder
-            # (interpreter finalisation can hang there), as a runtime's close does.
-            await selector.close()
-    async with command_runtime(settings) as runtime:
-        return await _asking(runtime.selector, go, progress)
-
-
-async def _asking(
-    selector: Selector | SelectionProcess,
-    go: Callable[[Ask], Awaitable[int]],
-    progress: bool = True,
-) -> int:
-    if selector.settings.semantic and not await _semantic_ready(selector, progress):
-        output.err.print(
-            f"semantic retrieval not used ({selector.semantic_status}); answering lexically",
-            highlight=False,
-        )
-    elif selector.settings.semantic and (status := selector.semantic_status) != "ready":
-        output.err.print(  # the clauses could not be embedded (the whole texts are in)
-            f"semantic retrieval {status}; answering without the description clauses",
-            highlight=False,
-        )
-    return await go(selector.aselect)
-
-
-async def _semantic_ready(selector: Selector | SelectionProcess, progress: bool) -> bool:
-    waiting = asyncio.ensure_future(selector.await_semantic())
-    try:
-        done, _ = await asyncio.wait({waiting}, timeout=SEMANTIC_NOTICE_S)
-        if done:
-            return waiting.result()
-        where = selector.settings.home / "embeddings"
-        if not any(where.glob("*.npz")):  # the first run; later ones only load the cache
-            output.err.print(
-                f"computing the tool embeddings (once: cached under {where}; "
-                "TOOLCATALOG_SEMANTIC=false selects lexically without them)",
-                highlight=False,
-            )
-        if not progress:
-            return await waiting
-        with Progress(
-            TextColumn("embedding tool texts"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=output.err,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("embed", total=None)
-            while not waiting.done():
-                counts = selector.semantic_progress
-                if counts is not None:
-                    bar.update(
-                        task,
-                        completed=counts.embedded + counts.clauses_embedded,
-                        total=counts.texts + counts.clauses,
-                    )
-                await asyncio.wait({waiting}, timeout=SEMANTIC_POLL_S)
-        return waiting.result()
-    finally:
-        waiting.cancel()
