@@ -41,7 +41,7 @@ from toolcatalog.config import Settings
 from toolcatalog.model.tool import RESERVED_NAMES
 from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.selector import Selector
-from toolcatalog.selection.text import tokens
+from toolcatalog.selection.tokenizer import tokens
 
 
 def tool_name(raw: str, taken: set[str]) -> str:

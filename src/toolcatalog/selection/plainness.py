@@ -10,7 +10,7 @@ from functools import lru_cache
 from toolcatalog.selection.intent import action_words
 from toolcatalog.selection.negation import affirmed
 from toolcatalog.selection.pattern_entries import PatternEntry
-from toolcatalog.selection.text import stem
+from toolcatalog.selection.tokenizer import stem
 
 _TOKEN = re.compile(r"[a-z][a-z-]*")
 _CODE = re.compile(r"`[^`]*`")

@@ -14,8 +14,8 @@ from toolcatalog.selection.byte_cache import DEFAULT_SELECT_CACHE_BYTES, ByteLRU
 from toolcatalog.selection.embedding_cache import EmbeddingCache, SharedVectors
 from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder, model_dir
 from toolcatalog.selection.encoders.onnx import load_fast_encoder
+from toolcatalog.selection.hosts import without_hosts
 from toolcatalog.selection.semantic import SemanticIndex, SemanticView
-from toolcatalog.selection.text import without_hosts
 
 
 class QueryEncoder:
