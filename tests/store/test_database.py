@@ -119,16 +119,19 @@ async def test_a_write_waiting_on_a_row_lock_is_refused_as_busy_not_as_an_outage
         assert written.tool.description == "After the lock."
 
 
+async def _one_connection(url: str, settings: Settings) -> Database:
+    one = settings.model_copy(update={"database_url": url, "pool_min_size": 1, "pool_max_size": 1})
+    db = Database(one)
+    await db.open()
+    return db
+
+
 async def test_a_connection_goes_back_to_the_pool_beside_its_user_reset_and_awaited_at_close(
     fresh_db_url: str, settings: Settings
 ) -> None:
     # One pooled connection: each block's release (run beside the block's caller, see
     # Database._acquired) must be done before the next block can have it.
-    one = settings.model_copy(
-        update={"database_url": fresh_db_url, "pool_min_size": 1, "pool_max_size": 1}
-    )
-    db = Database(one)
-    await db.open()
+    db = await _one_connection(fresh_db_url, settings)
     try:
         async with db.connection("set") as conn:
             await conn.execute("SET statement_timeout = '123s'")
@@ -142,3 +145,34 @@ async def test_a_connection_goes_back_to_the_pool_beside_its_user_reset_and_awai
     finally:
         await db.close()  # waits for it
     assert db.pool_stats() == (0, 0)
+
+
+async def test_a_statement_block_goes_back_without_the_reset_query_but_one_that_fails_with_it(
+    fresh_db_url: str, settings: Settings
+) -> None:
+    # `statement` callers promise to leave no session state, so their connection skips the
+    # pool's reset query (one round trip fewer a write). The test breaks that promise on
+    # purpose to see which releases reset: the setting outlives a clean statement block,
+    # not a failed one, nor a `connection` block.
+    db = await _one_connection(fresh_db_url, settings)
+
+    async def timeout_seen() -> str:
+        async with db.connection("show") as conn:
+            return str(await conn.fetchval("SHOW statement_timeout"))
+
+    async def set_then_fail() -> None:
+        async with db.statement("set") as conn:
+            await conn.execute("SET statement_timeout = '123s'")
+            raise ValueError("refused")
+
+    try:
+        default = await timeout_seen()
+        async with db.statement("set") as conn:
+            await conn.execute("SET statement_timeout = '123s'")
+        assert await timeout_seen() == "123s"  # no reset after the statement block
+        assert await timeout_seen() == default  # but after the `connection` block
+        with pytest.raises(ValueError, match="refused"):
+            await set_then_fail()
+        assert await timeout_seen() == default
+    finally:
+        await db.close()

@@ -112,7 +112,7 @@ class ChangeAnnouncer:
         while self._waiting:
             payloads, self._waiting = self._waiting, []
             try:
-                async with self.db.connection("notify") as conn:
+                async with self.db.statement("notify") as conn:  # no reset after it
                     await conn.execute(
                         "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", CHANNEL, payloads
                     )
