@@ -23,7 +23,7 @@ from toolcatalog.selection.symmetric_deletes import (
     MIN_CORRECTED,
     changed_deletes,
     deletes_of,
-    deletions,
+    neighbours,
 )
 
 # FloatArray, IntArray, Interned and Terms are imported from here by retrieval.py, retrieve.py
@@ -84,16 +84,47 @@ class BM25FIndex:
     ) -> None:
         """`kept[i]`: doc i's position in `previous` when it is unchanged (else -1); with
         `parts` that `previous` was built with, its interned components are reused."""
-        self.size = n = len(docs)
+        self.size = len(docs)
         self.fields = dict(fields)
-        field_id = {name: i for i, name in enumerate(fields)}
-        nf = len(field_id)
         parts = parts if parts is not None else Interned()
         self.parts = parts
-        # Each document's component ids and field ids, all documents' in two flat arrays
-        # (document i's at _doc_start[i]:_doc_start[i + 1]), kept for the next generation.
-        # An array pair per document held 1.5 KiB a generated tool as a restart loads it
-        # (bench/memory.py); flat, 6 bytes a component.
+        row_doc = self._lay_out(docs, previous, kept)
+        pair_term, pair_doc, tf_sum, strongest = self._pairs(*self._term_rows(row_doc))
+        known = len(parts.vocab)
+        df = np.bincount(pair_term, minlength=known)
+        self._known = known
+        self.vocab: dict[str, int]
+        self.terms: list[str]
+        pair_term, df = self._number_terms(pair_term, df, previous)
+        df = df.astype(np.float64)
+        self.idf: FloatArray = np.log1p((self.size - df + 0.5) / (df + 0.5))
+        self.df = df
+        self.max_idf = float(np.log1p((self.size + 0.5) / 0.5))
+        self._offsets = np.searchsorted(pair_term, np.arange(len(self.vocab) + 1))
+        self._docs: IntArray = pair_doc
+        self._contrib: FloatArray = self.idf[pair_term] * tf_sum / (K1 + tf_sum)
+        self._evidence: FloatArray = strongest
+        # Built eagerly (about 3 ms per 1,000 terms) so no request pays for it; after a write,
+        # from the previous table and the terms that came and went.
+        self._deletes: dict[str, list[str]] = {}
+        if spelling:
+            if previous is not None and previous.vocab is self.vocab:
+                self._deletes = previous._deletes
+            elif previous is not None and previous._deletes:
+                self._deletes = changed_deletes(previous._deletes, previous.vocab, self.vocab)
+            else:
+                self._deletes = deletes_of(self.terms)
+
+    def _lay_out(
+        self, docs: Sequence[Document], previous: BM25FIndex | None, kept: Sequence[int]
+    ) -> IntArray:
+        """Each document's component ids and field ids, all documents' in two flat arrays
+        (document i's at _doc_start[i]:_doc_start[i + 1]), kept for the next generation; the
+        unchanged documents' copied from `previous`. Returns each entry's document.
+        An array pair per document held 1.5 KiB a generated tool as a restart loads it
+        (bench/memory.py); flat, 6 bytes a component."""
+        n, parts = self.size, self.parts
+        field_id = {name: i for i, name in enumerate(self.fields)}
         reusable = previous is not None and previous.parts is parts and len(kept) == n
         at = np.asarray(kept, dtype=np.int64) if reusable else np.full(n, -1, dtype=np.int64)
         new_comps: list[list[int]] = []
@@ -126,6 +157,15 @@ class BM25FIndex:
         self._doc_fields[~from_before] = np.fromiter(
             chain.from_iterable(new_fields), dtype=np.int16, count=fresh_rows
         )
+        return row_doc
+
+    def _term_rows(self, row_doc: IntArray) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+        """Every (document, field, component) entry expanded into its (term, count) rows: each
+        row's term, document, pseudo frequency (the count weighted and length-normalised by
+        its field) and field evidence. Sets `average_length` and `parts.used`."""
+        n, fields, parts = self.size, self.fields, self.parts
+        field_id = {name: i for i, name in enumerate(fields)}
+        nf = len(field_id)
         comps = self._doc_comps.astype(np.int64)
         # slot = document * fields + field, the cell of the (document, field) length table
         slots = row_doc * nf + self._doc_fields
@@ -137,7 +177,6 @@ class BM25FIndex:
         weight = np.array([fields[f].weight for f in field_id], dtype=np.float64)
         b = np.array([fields[f].b for f in field_id], dtype=np.float64)
         self.average_length = {f: float(average[i]) for f, i in field_id.items()}
-        # Expand every (document, field, component) entry into its (term, count) rows.
         per_entry = comp_n[comps]
         total = int(per_entry.sum())
         shift = np.repeat(comp_start[comps] - np.cumsum(per_entry) + per_entry, per_entry)
@@ -147,15 +186,20 @@ class BM25FIndex:
         norm = 1.0 - b[row_field] + b[row_field] * lengths.ravel()[row_slot] / average[row_field]
         pseudo = weight[row_field] * flat_counts[rows].astype(np.float64) / norm
         evidence = np.array([fields[f].evidence for f in field_id], dtype=np.float64)[row_field]
-        # Sum the fields of each (term, document) pair into one pseudo frequency; sorted by term
-        # then document, so each term's postings are one slice.
-        row_term = flat_terms[rows].astype(np.int64)
-        known = len(parts.vocab)
+        return flat_terms[rows].astype(np.int64), row_doc, pseudo, evidence
+
+    def _pairs(
+        self, row_term: IntArray, row_doc: IntArray, pseudo: FloatArray, evidence: FloatArray
+    ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+        """The fields of each (term, document) pair summed into one pseudo frequency, sorted by
+        term then document, so each term's postings are one slice: per pair its term, its
+        document, the summed pseudo frequency and the strongest field evidence."""
+        n, total = self.size, len(row_term)
         key = row_term * max(n, 1) + row_doc
         # Rows are in document order, so a stable sort by term alone orders them by (term,
         # document). Term ids under 2**16 sort as uint16, which numpy radix-sorts: 18 ms for
         # the 1.5 million rows of 10,000 tools, against 145 ms sorting the int64 keys.
-        if known < 2**16:
+        if len(self.parts.vocab) < 2**16:
             order = np.argsort(row_term.astype(np.uint16), kind="stable")
         else:
             order = np.argsort(key, kind="stable")
@@ -164,47 +208,30 @@ class BM25FIndex:
         tf_sum = np.add.reduceat(pseudo[order], starts) if total else np.zeros(0)
         strongest = np.maximum.reduceat(evidence[order], starts) if total else np.zeros(0)
         unique = key[starts] if total else key
-        pair_term = unique // max(n, 1)
-        pair_doc = unique % max(n, 1)
-        df = np.bincount(pair_term, minlength=known)
-        self._known = known
-        self.vocab: dict[str, int]
-        self.terms: list[str]
+        return unique // max(n, 1), unique % max(n, 1), tf_sum, strongest
+
+    def _number_terms(
+        self, pair_term: IntArray, df: IntArray, previous: BM25FIndex | None
+    ) -> tuple[IntArray, IntArray]:
+        """Set `vocab` and `terms`; returns the pairs' terms and the document frequencies,
+        renumbered when some interned terms are no longer in use."""
+        parts = self.parts
         if df.all():
             # Every term interned so far is in use (a build from nothing, or a write that
             # removed no term): the ids are the interned ones.
-            if previous is not None and previous.parts is parts and previous._known == known:
+            if previous is not None and previous.parts is parts and previous._known == self._known:
                 self.vocab, self.terms = previous.vocab, previous.terms
             else:
                 self.vocab = dict(parts.vocab)
                 self.terms = list(parts.vocab)
-        else:
-            # Terms only removed tools held: renumber the live ones, as a build from nothing
-            # would not know the others.
-            live = df > 0
-            renumber = np.cumsum(live) - 1
-            pair_term = renumber[pair_term]
-            df = df[live]
-            self.terms = list(compress(parts.vocab, live.tolist()))
-            self.vocab = dict(zip(self.terms, range(len(self.terms)), strict=True))
-        df = df.astype(np.float64)
-        self.idf: FloatArray = np.log1p((self.size - df + 0.5) / (df + 0.5))
-        self.df = df
-        self.max_idf = float(np.log1p((self.size + 0.5) / 0.5))
-        self._offsets = np.searchsorted(pair_term, np.arange(len(self.vocab) + 1))
-        self._docs: IntArray = pair_doc
-        self._contrib: FloatArray = self.idf[pair_term] * tf_sum / (K1 + tf_sum)
-        self._evidence: FloatArray = strongest
-        # Built eagerly (about 3 ms per 1,000 terms) so no request pays for it; after a write,
-        # from the previous table and the terms that came and went.
-        self._deletes: dict[str, list[str]] = {}
-        if spelling:
-            if previous is not None and previous.vocab is self.vocab:
-                self._deletes = previous._deletes
-            elif previous is not None and previous._deletes:
-                self._deletes = changed_deletes(previous._deletes, previous.vocab, self.vocab)
-            else:
-                self._deletes = deletes_of(self.terms)
+            return pair_term, df
+        # Terms only removed tools held: renumber the live ones, as a build from nothing
+        # would not know the others.
+        live = df > 0
+        renumber = np.cumsum(live) - 1
+        self.terms = list(compress(parts.vocab, live.tolist()))
+        self.vocab = dict(zip(self.terms, range(len(self.terms)), strict=True))
+        return renumber[pair_term], df[live]
 
     def __contains__(self, term: str) -> bool:
         return term in self.vocab
@@ -289,27 +316,15 @@ class BM25FIndex:
         alone: at that length one edit reaches too many unrelated words (paris -> pars)."""
         if len(term) < MIN_CORRECTED or not term.isalpha() or term in self.vocab:
             return None
-        found = self._neighbours(term)
+        found = neighbours(term, self._deletes, self.vocab)
         if not found and not term.endswith("e"):
             # The stemmer drops a final e ("rotate" -> "rotat") but words kept whole keep
             # theirs (a synonym group's canonical "certificate"): the typo "certficate" stems
             # to "certficat", two edits from "certificate" and one from it with its e back.
-            found = self._neighbours(term + "e")
+            found = neighbours(term + "e", self._deletes, self.vocab)
         if not found:
             return None
         return max(sorted(found), key=lambda w: self.df[self.vocab[w]])
-
-    def _neighbours(self, term: str) -> set[str]:
-        """The indexed terms one edit from `term` (itself too when indexed, unless that is
-        the term asked about)."""
-        found: set[str] = set(self._deletes.get(term, ()))
-        if term in self.vocab:
-            found.add(term)
-        for variant in deletions(term):
-            if variant in self.vocab:
-                found.add(variant)
-            found.update(self._deletes.get(variant, ()))
-        return found
 
 
 # What a FieldScorer keeps: past either bound the kept entries are dropped at once and the

@@ -5,7 +5,7 @@ BM25FIndex.correction looks a request's term up in the table made here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 
 MIN_CORRECTED = 6
 
@@ -51,3 +51,16 @@ def changed_deletes(
 
 def deletions(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def neighbours(term: str, deletes: Mapping[str, list[str]], vocab: Container[str]) -> set[str]:
+    """The words of `vocab` one edit from `term` (itself too when in `vocab`), by the table
+    `deletes` made of them."""
+    found: set[str] = set(deletes.get(term, ()))
+    if term in vocab:
+        found.add(term)
+    for variant in deletions(term):
+        if variant in vocab:
+            found.add(variant)
+        found.update(deletes.get(variant, ()))
+    return found
