@@ -19,6 +19,12 @@ def _flags(c: Candidate) -> list[str]:
 
 def render(result: SelectionResult, request: SelectionRequest) -> None:
     """The decision, the runners-up with estimates, flags and reasons, and how it was chosen."""
+    _render_decision(result)
+    _render_candidates(result)
+    _render_how(result, request)
+
+
+def _render_decision(result: SelectionResult) -> None:
     out = output.out
     decision = result.decision
     if result.intent is not None:
@@ -46,6 +52,11 @@ def render(result: SelectionResult, request: SelectionRequest) -> None:
             out.print(f"inputs: {given}", highlight=False, markup=False)
     for warning in result.warnings:
         out.print(f"[yellow]warning[/]: {warning}", highlight=False)
+
+
+def _render_candidates(result: SelectionResult) -> None:
+    if not result.candidates:
+        return
     table = Table(show_lines=False, header_style="bold")
     columns = ("#", "tool", "capability · pattern", "policy", "score", "rel", "time", "cost")
     for column in (*columns, "flags"):
@@ -64,10 +75,15 @@ def render(result: SelectionResult, request: SelectionRequest) -> None:
             cost,
             ", ".join(_flags(c)),
         )
-    if result.candidates:
-        out.print(table)
-        for n, c in enumerate(result.candidates, start=1):
-            out.print(f"{n}. {c.tool}: " + "; ".join(c.reasons), highlight=False)
+    output.out.print(table)
+    for n, c in enumerate(result.candidates, start=1):
+        output.out.print(f"{n}. {c.tool}: " + "; ".join(c.reasons), highlight=False)
+
+
+def _render_how(result: SelectionResult, request: SelectionRequest) -> None:
+    """The preferences, tie-break, retrieval and catalog version; with --explain, the
+    excluded candidates."""
+    out = output.out
     prefs = result.preferences_used
     tie = result.tie_break
     mode = prefs.mode.value if prefs.mode else "custom weights"
