@@ -96,22 +96,7 @@ class RequestContextMiddleware:
             return
         start = time.perf_counter()
         method: str = scope["method"]
-        given_id = if_none_match = content_type = content_length = if_match = None
-        credentials = False
-        for key, value in scope["headers"]:
-            if key == b"x-request-id":
-                given_id = value.decode("latin-1")
-            elif key == b"if-none-match":
-                if_none_match = value.decode("latin-1")
-            elif key == b"content-type":
-                content_type = value.decode("latin-1")
-            elif key == b"content-length":
-                content_length = value.decode("latin-1")
-            elif key == b"if-match":
-                if_match = value.decode("latin-1") if if_match is None else _TWICE
-            elif key in (b"authorization", b"x-api-key"):
-                credentials = True
-        headers = Headers(if_none_match, content_type, content_length, if_match, credentials)
+        given_id, headers = _read_headers(scope["headers"])
         request_id = given_id if given_id and _REQUEST_ID_RE.match(given_id) else _new_id()
         token = request_id_var.set(request_id)
         status_holder = [500]
@@ -130,7 +115,7 @@ class RequestContextMiddleware:
 
         try:
             if method in _BODY_METHODS:
-                refusal = self._refuse(content_type, content_length, scope["path"])
+                refusal = self._refuse(headers.content_type, headers.content_length, scope["path"])
                 if refusal is not None:
                     if self.templates is not None:
                         template = self.templates.match(scope["path"])
@@ -155,21 +140,12 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - start
             if template is None:
                 template = getattr(scope.get("route"), "path", None) or "unmatched"
-            self._record(template, method, status_holder[0], elapsed)
-            if self.access_log_enabled:
-                log_access(
-                    {
-                        "method": method,
-                        "route": template,
-                        "path": scope.get("path"),
-                        "status": status_holder[0],
-                        "duration_ms": round(elapsed * 1000, 3),
-                        "client": (scope.get("client") or ("-",))[0],
-                    }
-                )
+            self._record(scope, template, status_holder[0], elapsed)
             request_id_var.reset(token)
 
-    def _record(self, template: str, method: str, status: int, elapsed: float) -> None:
+    def _record(self, scope: Scope, template: str, status: int, elapsed: float) -> None:
+        """Count the request in the metrics by its route template; log its access line."""
+        method: str = scope["method"]
         label = method if method in metrics.HTTP_METHODS else "OTHER"
         key = (template, label, status)
         children = self._children.get(key)
@@ -181,6 +157,17 @@ class RequestContextMiddleware:
             self._children[key] = children
         children[0].inc()
         children[1].observe(elapsed)
+        if self.access_log_enabled:
+            log_access(
+                {
+                    "method": method,
+                    "route": template,
+                    "path": scope.get("path"),
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 3),
+                    "client": (scope.get("client") or ("-",))[0],
+                }
+            )
 
     def _refuse(
         self, content_type: str | None, content_length: str | None, path: str = ""
@@ -218,6 +205,27 @@ class RequestContextMiddleware:
             return message
 
         return wrapped
+
+
+def _read_headers(raw: Iterable[tuple[bytes, bytes]]) -> tuple[str | None, Headers]:
+    """The X-Request-ID given (or None), and the headers the early answers and the body
+    checks read; a second If-Match is TWICE (the patch refuses it)."""
+    given_id = if_none_match = content_type = content_length = if_match = None
+    credentials = False
+    for key, value in raw:
+        if key == b"x-request-id":
+            given_id = value.decode("latin-1")
+        elif key == b"if-none-match":
+            if_none_match = value.decode("latin-1")
+        elif key == b"content-type":
+            content_type = value.decode("latin-1")
+        elif key == b"content-length":
+            content_length = value.decode("latin-1")
+        elif key == b"if-match":
+            if_match = value.decode("latin-1") if if_match is None else _TWICE
+        elif key in (b"authorization", b"x-api-key"):
+            credentials = True
+    return given_id, Headers(if_none_match, content_type, content_length, if_match, credentials)
 
 
 _id_prefix = ""
