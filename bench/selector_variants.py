@@ -45,7 +45,7 @@ from wrapped import add_bench_arguments, run_bench
 def snowball() -> None:
     import Stemmer
 
-    from toolcatalog.selection import plainness, text
+    from toolcatalog.selection import plainness, tokenizer
 
     english = Stemmer.Stemmer("english")
 
@@ -54,10 +54,10 @@ def snowball() -> None:
             return word
         return str(english.stemWord(word))
 
-    setattr(text, "stem", stem)  # noqa: B010
+    setattr(tokenizer, "stem", stem)  # noqa: B010
     setattr(plainness, "stem", stem)  # noqa: B010
-    setattr(text, "_SYNONYM", text._build_synonyms())  # noqa: B010
-    text._chunk_terms.cache_clear()
+    setattr(tokenizer, "_SYNONYM", tokenizer._build_synonyms())  # noqa: B010
+    tokenizer.chunk_terms.cache_clear()
 
 
 def both_stems(weight: float) -> None:
@@ -65,22 +65,23 @@ def both_stems(weight: float) -> None:
 
     import Stemmer
 
-    from toolcatalog.selection import text
+    from toolcatalog.selection import hosts, text, tokenizer
 
     english = Stemmer.Stemmer("english")
-    light = text._chunk_terms.__wrapped__
+    light = tokenizer.chunk_terms.__wrapped__
 
     def terms(chunk: str) -> tuple[str, ...]:
         out = light(chunk)
         word = chunk.strip(".:-+_~#@").lower()
-        if len(out) == 1 and len(word) > 3 and word.isalpha() and out[0] == text.stem(word):
+        if len(out) == 1 and len(word) > 3 and word.isalpha() and out[0] == tokenizer.stem(word):
             other = str(english.stemWord(word))
             if other != out[0]:
                 return (out[0], "~" + other)
         return out
 
     cached = lru_cache(maxsize=65536)(terms)
-    setattr(text, "_chunk_terms", cached)  # noqa: B010
+    for module in (tokenizer, hosts, text):  # each calls chunk_terms by its own name
+        setattr(module, "chunk_terms", cached)  # noqa: B010
     setattr(text, "_request_chunk_terms", text.REQUEST_TERMS.memoised(terms))  # noqa: B010
     text.clear_caches()
     if weight != 1.0:

@@ -8,7 +8,7 @@ import string
 from pathlib import Path
 
 from toolcatalog.config import Settings
-from toolcatalog.selection import text
+from toolcatalog.selection import text, tokenizer
 from toolcatalog.selection.byte_cache import ByteLRU, terms_bytes
 from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.selector import Selector
@@ -33,8 +33,8 @@ def test_a_flood_of_unique_long_requests_keeps_the_request_caches_within_the_bud
     settings = Settings(llm_url=None, semantic=False, select_cache_max_bytes=BUDGET)
     selector = Selector(FolderSource(catalog_dir, check_interval_s=0), settings)
     ask(selector, "why is the disk full")  # the index is built (catalog texts cached)
-    catalog_chunks = text._chunk_terms.cache_info().currsize
-    catalog_tokens = text.tokens.cache_info().currsize
+    catalog_chunks = tokenizer.chunk_terms.cache_info().currsize
+    catalog_tokens = tokenizer.tokens.cache_info().currsize
     rng = random.Random(7)
     for _ in range(150):
         ask(selector, _unique_request(rng))
@@ -42,8 +42,8 @@ def test_a_flood_of_unique_long_requests_keeps_the_request_caches_within_the_bud
         assert held <= BUDGET // 2
     assert len(text.REQUEST_TERMS) > 0  # they do remember, within their share
     # The catalog's own caches took none of it.
-    assert text._chunk_terms.cache_info().currsize == catalog_chunks
-    assert text.tokens.cache_info().currsize == catalog_tokens
+    assert tokenizer.chunk_terms.cache_info().currsize == catalog_chunks
+    assert tokenizer.tokens.cache_info().currsize == catalog_tokens
 
 
 def test_query_embeddings_are_kept_within_their_byte_budget() -> None:
