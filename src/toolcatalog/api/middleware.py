@@ -17,13 +17,15 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import orjson
 from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from toolcatalog import metrics
 from toolcatalog.api.early_answers import Headers, answer_early
+from toolcatalog.api.problems import internal_problem, problem
+from toolcatalog.api.request_body import no_body
+from toolcatalog.api.responses import ProblemResponse
 from toolcatalog.api.tool_writes import TWICE as _TWICE
 from toolcatalog.console import FORM_PATH_PREFIX
 from toolcatalog.logs import log_access, request_id_var
@@ -33,20 +35,7 @@ _JSON_TYPES = ("application/json", "application/merge-patch+json", "application/
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # The web console's forms post application/x-www-form-urlencoded, under its prefix only.
 _FORM_TYPE = "application/x-www-form-urlencoded"
-_INTERNAL = "the server failed to handle this request; the request id identifies it in the logs"
 log = logging.getLogger(__name__)
-
-
-def _problem(status: int, title: str, detail: str, request_id: str, code: str = "") -> bytes:
-    return orjson.dumps(
-        {
-            "type": "https://toolcatalog.dev/problems/" + (code or title.lower().replace(" ", "_")),
-            "title": title,
-            "status": status,
-            "detail": detail,
-            "request_id": request_id,
-        }
-    )
 
 
 def _too_large(limit: int) -> str:
@@ -119,7 +108,7 @@ class RequestContextMiddleware:
                 if refusal is not None:
                     if self.templates is not None:
                         template = self.templates.match(scope["path"])
-                    await _send_problem(send_wrapper, *refusal, request_id)
+                    await refusal(scope, no_body, send_wrapper)
                     return
             template, receive = await answer_early(scope, receive, headers, send_wrapper)
             if template is not None:
@@ -133,9 +122,7 @@ class RequestContextMiddleware:
                 log.exception("unexpected error", extra={"path": scope.get("path")})
                 if started:
                     raise  # half an answer is out; the server can only drop the connection
-                await _send_problem(
-                    send_wrapper, 500, "Internal error", _INTERNAL, request_id, "internal"
-                )
+                await internal_problem()(scope, no_body, send_wrapper)
         finally:
             elapsed = time.perf_counter() - start
             if template is None:
@@ -171,22 +158,22 @@ class RequestContextMiddleware:
 
     def _refuse(
         self, content_type: str | None, content_length: str | None, path: str = ""
-    ) -> tuple[int, str, str] | None:
+    ) -> ProblemResponse | None:
+        """The problem answering a body too large or of a type the API does not read, before
+        it is read; None to go on."""
         if (
             content_length
             and content_length.isdigit()
             and int(content_length) > self.max_body_bytes
         ):
-            return 413, "Payload too large", _too_large(self.max_body_bytes)
+            detail = _too_large(self.max_body_bytes)
+            return problem(413, "Payload too large", detail, code="payload_too_large")
         ctype = (content_type or "").split(";")[0].strip().lower()
         if ctype == _FORM_TYPE and path.startswith(FORM_PATH_PREFIX):
             return None
         if ctype and ctype not in _JSON_TYPES:
-            return (
-                415,
-                "Unsupported media type",
-                f"send the body as application/json (got {ctype})",
-            )
+            detail = f"send the body as application/json (got {ctype})"
+            return problem(415, "Unsupported media type", detail, code="unsupported_media_type")
         return None
 
     def _limited(self, receive: Receive) -> Receive:
@@ -240,20 +227,3 @@ def _new_id() -> str:
         _id_prefix = os.urandom(6).hex()
     _id_counter += 1
     return f"{_id_prefix}{_id_counter:08x}"
-
-
-async def _send_problem(
-    send: Any, status: int, title: str, detail: str, rid: str, code: str = ""
-) -> None:
-    body = _problem(status, title, detail, rid, code)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

@@ -141,14 +141,20 @@ def allowed_methods(request: Request) -> list[str]:
     ]
 
 
-async def _unexpected(_request: Request, exc: Exception) -> ProblemResponse:
-    log.error("unexpected error", exc_info=exc)
+def internal_problem() -> ProblemResponse:
+    """The 500 answer: nothing of the failure reaches the client, the request id finds it in
+    the logs. (The middleware sends it for an error that escaped the handlers.)"""
     return problem(
         500,
         "Internal error",
         "the server failed to handle this request; the request id identifies it in the logs",
         code="internal",
     )
+
+
+async def _unexpected(_request: Request, exc: Exception) -> ProblemResponse:
+    log.error("unexpected error", exc_info=exc)
+    return internal_problem()
 
 
 def install_problem_handlers(app: FastAPI) -> None:
