@@ -26,6 +26,15 @@ in, to measure an idea on every set before building it (session 13, issue #13).
   compared with the catalog (the gate's generic cosine too).
 - `--extra-generic FILE`: more generic requests (one a line, # comments) appended to the
   shipped ones (the calibration's negatives and the nearest-neighbour test's).
+- `--term-centrality P`: a request term's lexical weight multiplied by (c / c_max)^P, where c
+  is the cosine of its word's contextual token states (the encoder's, before pooling) with the
+  pooled request vector, and c_max the request's most central word's: a word the request's
+  meaning rests on keeps its weight, an incidental one ("UK" in "job openings in the UK",
+  "company" in "lobbying by a company") weighs less (session 14).
+- `--templates DOC QUERY`: every catalog text embedded as DOC with the text in place of `{}`
+  ("Use this tool to: {}"), every request and generic request as QUERY ("{} Which tool?"):
+  the symmetric encoder given the asymmetry of a tool's text and a request (session 14; the
+  embeddings are kept in a temporary TOOLCATALOG_HOME, as their vectors differ).
 - `--float32-encoder`: the numpy float32 encoder (minilm.py) in place of the int8 ONNX one
   (slow: for a quality ceiling only; keep a separate TOOLCATALOG_HOME, as its vectors differ).
 """
@@ -175,6 +184,69 @@ def extra_generic(path: Path) -> None:
     setattr(semantic, "generic_requests", generic_requests)  # noqa: B010
 
 
+def term_centrality(power: float) -> None:
+    import tempfile
+
+    from semantic_ceiling import hidden_states
+
+    from toolcatalog.selection import retrieve
+    from toolcatalog.selection.encoders.onnx import load_fast_encoder
+    from toolcatalog.selection.text import request_tokens
+
+    with tempfile.TemporaryDirectory(prefix="centrality-") as tmp:
+        encoder: Any = load_fast_encoder(cache_dir=Path(tmp))
+    weigh = retrieve.weigh_acronyms
+
+    def centrality(text: str) -> dict[str, float]:
+        words = encoder.tokenizer.basic(text)
+        ids = encoder.tokenizer.encode(text)
+        hidden = hidden_states(encoder, ids)
+        pooled = encoder.encode_query(text)
+        out: dict[str, float] = {}
+        at_piece = 1
+        for word in words:
+            pieces = len(encoder.tokenizer.wordpieces(word))
+            if at_piece + pieces > len(ids) - 1:
+                break  # cut at the encoder's length
+            state = hidden[at_piece : at_piece + pieces].mean(axis=0)
+            at_piece += pieces
+            cosine = float(state @ pooled / max(float(np.linalg.norm(state)), 1e-9))
+            for term in request_tokens(word):
+                out[term] = max(out.get(term, -1.0), cosine)
+        return out
+
+    def weighed(index: Any, text: str, terms: dict[str, float]) -> None:
+        weigh(index, text, terms)
+        known = {t: c for t, c in centrality(text).items() if t in terms}
+        top = max(known.values(), default=0.0)
+        for term, cosine in known.items():
+            terms[term] *= min(max(cosine / top, 0.0), 1.0) ** power if top > 0 else 1.0
+
+    setattr(retrieve, "weigh_acronyms", weighed)  # noqa: B010
+
+
+def templates(doc: str, query: str) -> None:
+    import os
+    import tempfile
+
+    from toolcatalog.selection.calibrate import generic_requests
+    from toolcatalog.selection.encoders import onnx
+
+    os.environ["TOOLCATALOG_HOME"] = tempfile.mkdtemp(prefix="templates-")
+    generic = frozenset(generic_requests())
+    encode, encode_query = onnx.OnnxMiniLMEncoder.encode, onnx.OnnxMiniLMEncoder.encode_query
+
+    def framed(self: Any, texts: Any, batch_size: int | None = None) -> Any:
+        texts = [(query if t in generic else doc).format(t) for t in texts]
+        return encode(self, texts, batch_size)
+
+    def framed_query(self: Any, text: str) -> Any:
+        return encode_query(self, query.format(text))
+
+    setattr(onnx.OnnxMiniLMEncoder, "encode", framed)  # noqa: B010
+    setattr(onnx.OnnxMiniLMEncoder, "encode_query", framed_query)  # noqa: B010
+
+
 def float32_encoder() -> None:
     from toolcatalog.selection import semantic_engine
     from toolcatalog.selection.encoders.minilm import MiniLMEncoder
@@ -194,6 +266,8 @@ def main() -> int:
     parser.add_argument("--bounds", type=float, nargs=2, default=(6.5, 3.5), help="HI LO")
     parser.add_argument("--project-generic", type=float, default=0.0, help="share A")
     parser.add_argument("--extra-generic", type=Path, help="more generic requests (a file)")
+    parser.add_argument("--term-centrality", type=float, default=0.0, help="power P")
+    parser.add_argument("--templates", nargs=2, metavar=("DOC", "QUERY"))
     parser.add_argument("--float32-encoder", action="store_true")
     add_bench_arguments(parser)
     args = parser.parse_args()
@@ -211,6 +285,10 @@ def main() -> int:
         project_generic(args.project_generic)
     if args.extra_generic is not None:
         extra_generic(args.extra_generic)
+    if args.term_centrality:
+        term_centrality(args.term_centrality)
+    if args.templates:
+        templates(*args.templates)
     if args.float32_encoder:
         float32_encoder()
     run_bench(args.bench, args.args)
