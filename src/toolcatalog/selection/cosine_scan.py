@@ -43,11 +43,12 @@ Rows = npt.NDArray[np.int64]
 # ways, select CPU p50 7.5 ms; at 50,448 rows the int8 pass is 2.2-2.5 ms against 5.2-5.4.
 INT8_MIN_ROWS = 20_000
 # The request's codes are at most 63 in magnitude. On x86 without VNNI (AVX2: this project's
-# VM), MLAS multiplies uint8 by int8 with VPMADDUBSW, which saturates the sum of two adjacent
-# products at 32,767: codes up to 255 put cosines off by up to 0.02, 200 times the bound
-# (test_cosine_scan). The first level sends the request as uint8 (-63..63 as 1..127) against
-# the rows' int8 codes (-127..127): two products of at most 127 x 127. The second sends the
-# rows' codes as uint8 (-127..127 as 0..254) against the request's int8 ones: at most 254 x 63.
+# VM until session 13), MLAS multiplies uint8 by int8 with VPMADDUBSW, which saturates the sum
+# of two adjacent products at 32,767: codes up to 255 put cosines off by up to 0.02, 200 times
+# the bound (test_cosine_scan). The first level sends the request as uint8 (-63..63 as
+# 1..127) against the rows' int8 codes (-127..127): two products of at most 127 x 127. The
+# second sends the rows' codes as uint8 (-127..127 as 0..254) against the request's int8
+# ones: at most 254 x 63.
 _ZERO_POINT = 64
 _ROW_ZERO_POINT = 127
 _QUERY_TOP = 63
