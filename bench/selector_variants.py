@@ -226,13 +226,17 @@ def term_centrality(power: float) -> None:
 
 
 def templates(doc: str, query: str) -> None:
+    import atexit
     import os
+    import shutil
     import tempfile
 
     from toolcatalog.selection.calibrate import generic_requests
     from toolcatalog.selection.encoders import onnx
 
-    os.environ["TOOLCATALOG_HOME"] = tempfile.mkdtemp(prefix="templates-")
+    home = tempfile.mkdtemp(prefix="templates-")
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    os.environ["TOOLCATALOG_HOME"] = home
     generic = frozenset(generic_requests())
     encode, encode_query = onnx.OnnxMiniLMEncoder.encode, onnx.OnnxMiniLMEncoder.encode_query
 
