@@ -35,6 +35,10 @@ in, to measure an idea on every set before building it (session 13, issue #13).
   ("Use this tool to: {}"), every request and generic request as QUERY ("{} Which tool?"):
   the symmetric encoder given the asymmetry of a tool's text and a request (session 14; the
   embeddings are kept in a temporary TOOLCATALOG_HOME, as their vectors differ).
+- `--name-words-share S`: a word found in the names of more than a share S of the catalog's
+  tools ("tool" in 35 of MetaTool's 199: FinanceTool, BookTool) is left out of each name
+  where the encoder reads it (the name field, and "name: description"), unless it is the
+  name's only word (session 14).
 - `--float32-encoder`: the numpy float32 encoder (minilm.py) in place of the int8 ONNX one
   (slow: for a quality ceiling only; keep a separate TOOLCATALOG_HOME, as its vectors differ).
 """
@@ -251,6 +255,34 @@ def templates(doc: str, query: str) -> None:
     setattr(onnx.OnnxMiniLMEncoder, "encode_query", framed_query)  # noqa: B010
 
 
+def name_words_share(share: float) -> None:
+    from collections import Counter
+
+    from toolcatalog.selection import semantic
+
+    frequent: set[str] = set()
+    texts, build = semantic.tool_texts, semantic.SemanticIndex.__init__
+
+    def title(tool: Any) -> str:
+        return str(tool.display_name or tool.name.replace("_", " "))
+
+    def index(self: Any, tools: Any, previous: Any = None) -> None:
+        counts = Counter(w for tool in tools for w in set(title(tool).lower().split()))
+        frequent.clear()
+        frequent.update(w for w, n in counts.items() if n > share * len(tools))
+        build(self, tools, previous)
+
+    def tool_texts(tool: Any) -> Any:
+        words = title(tool).split()
+        kept = [w for w in words if w.lower() not in frequent]
+        if not kept or len(kept) == len(words):
+            return texts(tool)
+        return texts(tool.model_copy(update={"display_name": " ".join(kept)}))
+
+    setattr(semantic.SemanticIndex, "__init__", index)  # noqa: B010
+    setattr(semantic, "tool_texts", tool_texts)  # noqa: B010
+
+
 def float32_encoder() -> None:
     from toolcatalog.selection import semantic_engine
     from toolcatalog.selection.encoders.minilm import MiniLMEncoder
@@ -272,6 +304,7 @@ def main() -> int:
     parser.add_argument("--extra-generic", type=Path, help="more generic requests (a file)")
     parser.add_argument("--term-centrality", type=float, default=0.0, help="power P")
     parser.add_argument("--templates", nargs=2, metavar=("DOC", "QUERY"))
+    parser.add_argument("--name-words-share", type=float, default=0.0, help="share S")
     parser.add_argument("--float32-encoder", action="store_true")
     add_bench_arguments(parser)
     args = parser.parse_args()
@@ -293,6 +326,8 @@ def main() -> int:
         term_centrality(args.term_centrality)
     if args.templates:
         templates(*args.templates)
+    if args.name_words_share:
+        name_words_share(args.name_words_share)
     if args.float32_encoder:
         float32_encoder()
     run_bench(args.bench, args.args)
