@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import ChainMap
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
-from contextlib import asynccontextmanager, nullcontext, suppress
-from dataclasses import dataclass, field, replace
+from collections.abc import Collection, Mapping, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from typing import Any
 
 from toolcatalog.catalog.environments import import_environments
@@ -27,12 +27,10 @@ from toolcatalog.catalog.writes import Actor, CatalogWrites, audit_entry, record
 from toolcatalog.model.environment import EnvironmentPolicies
 from toolcatalog.model.tool import Tool
 from toolcatalog.model.vocabulary import Vocabulary
-from toolcatalog.store import import_rows
 from toolcatalog.store import tools as tool_store
 from toolcatalog.store import vocabulary as vocabulary_store
 from toolcatalog.store.audit import AuditWrite
 from toolcatalog.store.changes import Published
-from toolcatalog.store.database import Database
 from toolcatalog.store.tools import ToolHead, ToolRecord, ToolWrite
 
 
@@ -145,16 +143,21 @@ class CatalogImports(CatalogWrites):
         overwrite: bool,
         accept_drift: bool | Collection[str],
     ) -> ImportPlan:
-        """Plan and write the tools _CHUNK at a time in the caller's transaction; returns the
-        whole plan's outcome (its names, not its writes). Three things run at once: the next
-        chunk's documents and content hashes are made in a worker thread, its new tools rows
-        staged over a second connection (`_Staging`), while this transaction writes the chunk
-        before (its rows moved in, then capabilities, patterns, versions, audit entries).
+        """Plan and write the tools _CHUNK at a time in the caller's transaction, the next
+        chunk's documents and content hashes made in a worker thread while PostgreSQL writes
+        the previous one; returns the whole plan's outcome (its names, not its writes).
 
         Only the stored definitions of tools whose content hash differs are fetched (to plan
         an update, its audit diff, a pinned tool's drift): a re-import of unchanged tools
         reads no documents (20,000 generated tools: ~1 s of PostgreSQL CPU to send them and
-        ~1 s of the loop's to decode them, at load ~4)."""
+        ~1 s of the loop's to decode them, at load ~4).
+
+        One connection: session 13 staged the new tools rows over a second one (b29c8f6),
+        which on these 2 shared cores made the import slower, not faster (100,000 tools, two
+        interleaved pairs at load 5-8: 40.7 / 46.9 s staged against 37.8 / 31.7 s direct,
+        and the re-import right after 11.6 / 12.5 s against 6.3 / 6.4 s; docs/performance.md,
+        session 14): a third busy process, ~1.4 s more of PostgreSQL's CPU and 100,000 dead
+        staging rows for autovacuum, on cores the import's own chain already waits for."""
 
         def planned(
             chunk: Sequence[Prepared], stored: Mapping[str, Any]
@@ -171,116 +174,28 @@ class CatalogImports(CatalogWrites):
         if not chunks:  # an import of a vocabulary or environments alone
             return whole
         planning = start(chunks[0])
-        written: _Written | None = None  # rows in, structure and history still to write
         try:
-            async with _staging(self.db, wanted=len(chunks) > 1) as staging:
-                for following in [*chunks[1:], None]:
-                    assert planning is not None
-                    prepared = await planning
-                    planning = start(following)
-                    differing = stored_otherwise(prepared, existing)
-                    records = await tool_store.fetch_tools(conn, differing) if differing else {}
-                    stored = ChainMap[str, Any](records, existing)
-                    part, audits = await asyncio.to_thread(planned, prepared, stored)
-                    staging.stage(part.inserts)
-                    if written is not None:  # beside the staging of this chunk's rows
-                        await written.finish(conn, actor)
-                    ids = await staging.move(conn, part.inserts)
-                    ids |= await tool_store.update_tools(conn, [w for w, _ in part.updates])
-                    written = _Written(part, audits, ids)
-                    # The chunk's documents and diffs die once written, by reference counting,
-                    # while the collector is paused: kept to the end of the import, they were
-                    # what its first collection after the pause walked (5,000 tools: 0.57 s ->
-                    # 1 ms at load 8).
-                    del audits, prepared, records, stored
-                    whole.extend(replace(part, inserts=[], updates=[]))
-                if written is not None:
-                    await written.finish(conn, actor)
+            for following in [*chunks[1:], None]:
+                assert planning is not None
+                prepared = await planning
+                planning = start(following)
+                differing = stored_otherwise(prepared, existing)
+                records = await tool_store.fetch_tools(conn, differing) if differing else {}
+                stored = ChainMap[str, Any](records, existing)
+                part, audits = await asyncio.to_thread(planned, prepared, stored)
+                ids = await tool_store.insert_tools(conn, part.inserts)
+                ids |= await tool_store.update_tools(conn, [w for w, _ in part.updates])
+                writes: list[tuple[ToolWrite, ToolRecord | None, int]]
+                writes = [(w, None, ids[w.tool.name]) for w in part.inserts]
+                writes += [(w, old, ids[w.tool.name]) for w, old in part.updates]
+                await record_history(conn, actor, writes, "import", audits)
+                # The chunk's documents and diffs die here, by reference counting, while the
+                # collector is paused: kept to the end of the import, they were what its first
+                # collection after the pause walked (5,000 tools: 0.57 s -> 1 ms at load 8).
+                part.inserts, part.updates = [], []
+                del writes, audits, prepared, records, stored
+                whole.extend(part)
         finally:
             if planning is not None:  # refused: the thread's result is not wanted
                 planning.cancel()
         return whole
-
-
-@asynccontextmanager
-async def _staging(db: Database, *, wanted: bool) -> AsyncIterator[_Staging]:
-    """A _Staging on a side connection of `db` when `wanted` and one can be had (an import of
-    one chunk has nothing to overlap its staging with: its rows are COPYed in directly)."""
-    if not wanted:
-        yield _Staging(None)
-        return
-    async with db.side_connection("import_staging") as side:
-        staging = _Staging(side)
-        try:
-            yield staging
-        except BaseException:
-            with suppress(Exception):  # the import's own error is the one to report
-                await staging.close()
-            raise
-        await staging.close()
-
-
-@dataclass(slots=True)
-class _Written:
-    """A chunk whose tools rows are written: its capabilities and patterns (new tools'),
-    versions and audit entries (every written tool's) are next."""
-
-    part: ImportPlan
-    audits: list[AuditWrite]
-    ids: dict[str, int]
-
-    async def finish(self, conn: Any, actor: Actor) -> None:
-        part, ids = self.part, self.ids
-        await tool_store.insert_structure(conn, [(ids[w.tool.name], w.tool) for w in part.inserts])
-        writes: list[tuple[ToolWrite, ToolRecord | None, int]]
-        writes = [(w, None, ids[w.tool.name]) for w in part.inserts]
-        writes += [(w, old, ids[w.tool.name]) for w, old in part.updates]
-        await record_history(conn, actor, writes, "import", self.audits)
-        part.inserts, part.updates, self.audits = [], [], []
-
-
-class _Staging:
-    """New tools rows staged on `side` (None: COPYed into `tools` directly), one chunk ahead of
-    the import's transaction; every batch staged is deleted by the end, written or refused."""
-
-    def __init__(self, side: Any | None) -> None:
-        self.side = side
-        self.staging: asyncio.Future[tuple[str, dict[str, int]]] | None = None
-        self.batches: list[str] = []  # staged and not deleted yet
-        self.stale_deleted = False
-
-    def stage(self, writes: Sequence[ToolWrite]) -> None:
-        """Start staging `writes` (after deleting the batch moved before) on the side."""
-        if self.side is None or not writes:
-            return
-        self.staging = asyncio.ensure_future(self._stage(writes))
-
-    async def _stage(self, writes: Sequence[ToolWrite]) -> tuple[str, dict[str, int]]:
-        if not self.stale_deleted:
-            self.stale_deleted = True
-            await import_rows.delete_stale_tool_rows(self.side)
-        moved, self.batches = self.batches, []
-        if moved:
-            await import_rows.delete_staged_tool_rows(self.side, moved)
-        batch, ids = await import_rows.stage_tool_rows(self.side, writes)
-        self.batches.append(batch)
-        return batch, ids
-
-    async def move(self, conn: Any, writes: Sequence[ToolWrite]) -> dict[str, int]:
-        """The rows of `writes` into `tools` in the import's transaction; name -> id."""
-        if self.staging is None:
-            return await tool_store.insert_tool_rows(conn, writes)
-        staging, self.staging = self.staging, None
-        batch, ids = await staging
-        await import_rows.move_staged_tool_rows(conn, batch, len(ids))
-        return ids
-
-    async def close(self) -> None:
-        """Wait for a staging still running (a refused import's) and delete every batch left."""
-        if self.staging is not None:
-            staging, self.staging = self.staging, None
-            with suppress(Exception):  # the import's own error is the one to report
-                await staging
-        if self.batches:
-            await import_rows.delete_staged_tool_rows(self.side, self.batches)
-            self.batches = []

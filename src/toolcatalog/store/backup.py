@@ -16,15 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 SCHEMA = "tool_catalog"
-# Bookkeeping that the archive carries in its manifest instead of as data (migrations write
-# it on restore), and a running import's staged rows (tool_import_rows: not the catalog's).
-NOT_COPIED = frozenset({"schema_migrations", "tool_import_rows"})
+# Bookkeeping that the archive carries in its manifest instead of as data: migrations write
+# it on restore.
+NOT_COPIED = frozenset({"schema_migrations"})
 # Rows that only say what the migrations made (the one catalog_state row), the log of recent
 # changes (bookkeeping of the generation) or what is rebuilt by itself (cached embeddings):
 # they do not make a target "hold data".
-NOT_USER_DATA = frozenset(
-    {"schema_migrations", "catalog_state", "catalog_changes", "tool_cache", "tool_import_rows"}
-)
+NOT_USER_DATA = frozenset({"schema_migrations", "catalog_state", "catalog_changes", "tool_cache"})
 # A COPY of a large table outlives the pool's statement timeout; bounded all the same.
 COPY_TIMEOUT_S = 3600.0
 

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +36,6 @@ from toolcatalog.store.reachability import Reachability
 log = logging.getLogger(__name__)
 
 Connection = asyncpg.Connection  # re-exported so upper layers need not import asyncpg
-
-# How long side_connection waits for a free pooled connection before the caller does without.
-_SIDE_WAIT_S = 1.0
 
 
 class Database:
@@ -200,23 +197,6 @@ class Database:
                 yield conn
 
     @asynccontextmanager
-    async def side_connection(self, operation: str) -> AsyncIterator[Any | None]:
-        """A second connection for work beside a transaction held on another (its statements
-        commit on their own); None when there is none to spare: pinned, a pool of one, or
-        none free within _SIDE_WAIT_S (a busy pool: the caller does without)."""
-        if self._pinned is not None or self.settings.pool_max_size < 2:
-            yield None
-            return
-        stack = AsyncExitStack()
-        try:
-            conn = await stack.enter_async_context(self._acquired(_SIDE_WAIT_S))
-        except TimeoutError:
-            yield None
-            return
-        async with stack, self._measured(operation):
-            yield conn
-
-    @asynccontextmanager
     async def transaction(self, operation: str = "write") -> AsyncIterator[Any]:
         """One transaction: committed when the block ends, rolled back if it raises."""
         async with self._writing(operation, begin=True) as conn:
@@ -265,9 +245,7 @@ class Database:
                 yield conn
 
     @asynccontextmanager
-    async def _acquired(
-        self, wait_s: float | None = None, *, untouched: bool = False
-    ) -> AsyncIterator[Any]:
+    async def _acquired(self, *, untouched: bool = False) -> AsyncIterator[Any]:
         """A pooled connection, given back beside the caller: the caller goes on at once.
         asyncpg's release (its reset statement, a round trip, in a task of its own behind
         `asyncio.shield`) cost whoever awaited it two or three turns of the event loop, each
@@ -277,8 +255,7 @@ class Database:
         waited too. The connection is back in the pool a few turns later; `close` waits for
         such releases."""
         pool = self._require_pool()
-        wait = self.settings.db_connect_timeout_s if wait_s is None else wait_s
-        conn = await pool.acquire(timeout=wait)
+        conn = await pool.acquire(timeout=self.settings.db_connect_timeout_s)
         clean = False
         try:
             yield conn

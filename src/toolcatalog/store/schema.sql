@@ -126,28 +126,6 @@ CREATE TABLE tool_catalog.tool_environments (
 );
 CREATE UNIQUE INDEX tool_environments_pkey ON tool_catalog.tool_environments USING btree (name);
 
-CREATE TABLE tool_catalog.tool_import_rows (
-    batch uuid NOT NULL,
-    id bigint NOT NULL,
-    name text NOT NULL,
-    version text NOT NULL,
-    display_name text,
-    description text NOT NULL,
-    platform text NOT NULL,
-    category text NOT NULL,
-    tags text[] NOT NULL,
-    status text NOT NULL,
-    enabled boolean NOT NULL,
-    owner text,
-    docs_url text,
-    examples text[] NOT NULL,
-    definition jsonb NOT NULL,
-    revision integer NOT NULL,
-    etag text NOT NULL,
-    staged_at timestamp with time zone DEFAULT now() NOT NULL
-);
-CREATE INDEX tool_import_rows_batch_idx ON tool_catalog.tool_import_rows USING btree (batch);
-
 CREATE TABLE tool_catalog.tool_patterns (
     id bigint NOT NULL,
     capability_id bigint NOT NULL,

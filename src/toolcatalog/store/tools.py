@@ -168,14 +168,7 @@ _UPDATE_TOOLS_SQL = _UPDATE_HEAD + _PROJECTION + _UPDATE_TAIL
 
 
 async def insert_tools(conn: Any, writes: Sequence[ToolWrite]) -> dict[str, int]:
-    """Insert new tools (and their structure); returns name -> id."""
-    ids = await insert_tool_rows(conn, writes)
-    await insert_structure(conn, [(ids[w.tool.name], w.tool) for w in writes])
-    return ids
-
-
-async def insert_tool_rows(conn: Any, writes: Sequence[ToolWrite]) -> dict[str, int]:
-    """Insert new tools' rows alone; returns name -> id.
+    """Insert new tools (and their structure); returns name -> id.
 
     The rows are COPYed with ids drawn from the table's identity beforehand (COPY writes the
     values given, as INSERT ... OVERRIDING SYSTEM VALUE would), their columns projected from
@@ -183,25 +176,26 @@ async def insert_tool_rows(conn: Any, writes: Sequence[ToolWrite]) -> dict[str, 
     if not writes:
         return {}
     ids = dict(
-        zip((w.tool.name for w in writes), await new_ids(conn, "tools", len(writes)), strict=True)
+        zip((w.tool.name for w in writes), await _new_ids(conn, "tools", len(writes)), strict=True)
     )
     await conn.copy_records_to_table(
         "tools",
         schema_name="tool_catalog",
-        columns=TOOL_COLUMNS,
-        records=[(ids[w.tool.name], *tool_values(w)) for w in writes],
+        columns=_TOOL_COLUMNS,
+        records=[(ids[w.tool.name], *_tool_values(w)) for w in writes],
     )
+    await insert_structure(conn, [(ids[w.tool.name], w.tool) for w in writes])
     return ids
 
 
-TOOL_COLUMNS = [
+_TOOL_COLUMNS = [
     "id", "name", "version", "display_name", "description", "platform", "category", "tags",
     "status", "enabled", "owner", "docs_url", "examples", "definition", "revision", "etag",
 ]  # fmt: skip
 
 
-def tool_values(w: ToolWrite) -> tuple[Any, ...]:
-    """A write's columns after `id` (TOOL_COLUMNS[1:]): what _PROJECTION makes of its
+def _tool_values(w: ToolWrite) -> tuple[Any, ...]:
+    """A write's columns after `id` (_TOOL_COLUMNS[1:]): what _PROJECTION makes of its
     definition (a text column of a JSON value that is not a string would be its JSON text;
     a valid definition has none)."""
     d = w.definition
@@ -212,7 +206,7 @@ def tool_values(w: ToolWrite) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-async def new_ids(conn: Any, table: str, n: int) -> list[int]:
+async def _new_ids(conn: Any, table: str, n: int) -> list[int]:
     """`n` values of `table`'s identity column `id` (one round trip; a sequence is not
     transactional, so any connection may draw them)."""
     rows = await conn.fetch(
@@ -252,7 +246,7 @@ async def insert_structure(conn: Any, tools: Sequence[tuple[int, Tool]]) -> None
     count = sum(len(tool.capabilities) for _, tool in tools)
     if not count:
         return
-    cap_ids = iter(await new_ids(conn, "tool_capabilities", count))
+    cap_ids = iter(await _new_ids(conn, "tool_capabilities", count))
     caps: list[tuple[Any, ...]] = []
     records: list[tuple[Any, ...]] = []
     for tool_id, tool in tools:
