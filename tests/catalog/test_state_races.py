@@ -19,6 +19,7 @@ import pytest
 
 from builders import make_tool
 from toolcatalog.catalog import state as state_module
+from toolcatalog.catalog.changes import ChangeNotice
 from toolcatalog.catalog.documents import canonical_definition, make_etag
 from toolcatalog.catalog.state import CatalogState
 from toolcatalog.config import Settings
@@ -191,16 +192,25 @@ async def test_a_change_whose_notice_came_is_not_read_again(
 ) -> None:
     shared = settings.model_copy(update={"database_url": fresh_db_url})
     async with open_runtime(shared) as a, open_runtime(shared) as b:
-        await a.catalog.import_definitions([make_tool("alpha_tool")])
-        await b.catalog.get_all_tools_with_structure()
+        heard: list[ChangeNotice] = []  # a's notices, as b hears them
+        b.catalog.state.add_change_listener(
+            lambda n: heard.append(n) if n.origin == a.catalog.state.origin else None
+        )
         assert b.listener is not None
+        await b.catalog.get_all_tools_with_structure()
         await eventually(b.listener.connected.is_set, "b listens")
+        await a.catalog.import_definitions([make_tool("alpha_tool")])
+        # The import's notice must be in before the patch: heard late, it would make b re-read
+        # alpha_tool after the patch, so b would hold the patched tool before the patch's own
+        # notice came (notices go out up to ANNOUNCE_PAUSE_S after their commit).
+        await eventually(lambda: len(heard) == 1, "b hears the import")
         await b.catalog.state.catch_up()
 
         written = await a.catalog.patch_tool("alpha_tool", {"owner": "heard"})
         await eventually(
             lambda: (
-                (held := b.catalog.state.held_tool("alpha_tool")) is not None
+                len(heard) == 2
+                and (held := b.catalog.state.held_tool("alpha_tool")) is not None
                 and held.etag == written.etag
             ),
             "b hears the notice",
