@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from toolcatalog.catalog.environments import import_environments
-from toolcatalog.catalog.heap import collector_paused
 from toolcatalog.catalog.import_plan import (
     Drift,
     ImportPlan,
@@ -24,6 +23,7 @@ from toolcatalog.catalog.import_plan import (
 )
 from toolcatalog.catalog.migration import ImportedHistory
 from toolcatalog.catalog.writes import Actor, CatalogWrites, audit_entry, record_history
+from toolcatalog.collector import collector_paused
 from toolcatalog.model.environment import EnvironmentPolicies
 from toolcatalog.model.tool import Tool
 from toolcatalog.model.vocabulary import Vocabulary

@@ -17,6 +17,7 @@ import orjson
 import yaml
 from pydantic import ValidationError
 
+from toolcatalog.collector import collector_paused
 from toolcatalog.errors import InvalidDefinition, Problem
 from toolcatalog.formats.problems import (
     Loc,
@@ -153,6 +154,16 @@ def validate_documents(
     if docs is None:
         return [], [], True
     items, listed = docs
+    # Validation makes no reference cycles, and the collector walking the tools validated so
+    # far was two thirds of it (30,000 generated tools: 248 -> 86 us a tool, load ~6).
+    with collector_paused():
+        tools, problems = _validated(items, listed, file, text)
+    return tools, problems, False
+
+
+def _validated(
+    items: list[Any], listed: bool, file: str | None, text: str | None
+) -> tuple[list[LoadedTool], list[Problem]]:
     tools: list[LoadedTool] = []
     problems: list[Problem] = []
     line_index: LineIndex | None = None
@@ -182,11 +193,16 @@ def validate_documents(
                     exc, file=file, prefix=prefix, line_of=line_index.line if line_index else None
                 )
             )
-    return tools, problems, False
+    return tools, problems
 
 
 def load_paths(paths: Iterable[Path | str]) -> LoadResult:
     """Load every definition under `paths`; collects all problems instead of stopping early."""
+    with collector_paused():  # across the files too (see validate_documents)
+        return _loaded(paths)
+
+
+def _loaded(paths: Iterable[Path | str]) -> LoadResult:
     result = LoadResult()
     for path in iter_definition_files(Path(p) for p in paths):
         file = str(path)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from toolcatalog.catalog.heap import collector_paused
+from toolcatalog.collector import collector_paused
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Capability, Pattern, Platform, Status, Tool
 from toolcatalog.model.vocabulary import Vocabulary

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from toolcatalog.catalog.heap import collector_paused
+from toolcatalog.collector import collector_paused
 from toolcatalog.model.environment import DEFAULT_POLICIES, EnvironmentRules, Outcome
 from toolcatalog.model.tool import Status
 from toolcatalog.selection.features import (

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from toolcatalog.catalog.heap import collector_paused, frozen_heap
+from toolcatalog.catalog.heap import frozen_heap
+from toolcatalog.collector import collector_paused
 from toolcatalog.config import Settings
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.selection.answer import SelectionRecorder, answer
