@@ -13,7 +13,9 @@ than the wall time. `--statements` also prints, per statement of the import, the
 the server process that ran it (read from /proc, so a local server) and of the event loop's
 thread, and the wall time. `--baseline-src DIR` runs the same import again in a fresh process with
 the `toolcatalog` package of DIR (e.g. `git archive main | tar -x -C /tmp/base`), alternating
-`--rounds` times.
+`--rounds` times. `--files` writes the generated tools to a folder of JSON files first and
+loads and validates them as `toolcatalog import FOLDER` does (formats.load_paths), timed
+apart, then imports what it loaded.
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import orjson
 import psutil
 from terse import generated_terse
 
 import toolcatalog
 from toolcatalog.catalog.service import Actor, ToolCatalogService
 from toolcatalog.config import Settings
+from toolcatalog.formats.definitions import load_paths
 from toolcatalog.model.tool import Tool
 from toolcatalog.selection.loader import load_folder_snapshot
 from toolcatalog.store.database import Database
@@ -170,6 +174,23 @@ class StatementCosts:
                 print(f"  {calls:6.0f} {backend:7.2f} {loop:7.2f} {wall:7.2f}  {key}")
 
 
+def loaded_from_folder(tools: list[Tool], folder: Path) -> list[Tool]:
+    """`tools` written to `folder` as JSON files of 1,000 tools (a file may hold 5 MiB), then
+    loaded and validated from there."""
+    folder.mkdir()
+    for i in range(0, len(tools), 1_000):
+        docs = [t.document() for t in tools[i : i + 1_000]]
+        (folder / f"tools_{i // 1_000:04d}.json").write_bytes(orjson.dumps({"tools": docs}))
+    del tools[:]
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    result = load_paths([folder])
+    result.raise_if_invalid()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    size = sum(f.stat().st_size for f in folder.iterdir()) / 2**20
+    print(f"load + validate {size:.0f} MiB of files: {wall:.2f} s  (CPU {cpu:.2f} s)")
+    return [loaded.tool for loaded in result.tools]
+
+
 def client_cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -181,6 +202,7 @@ async def run(
     terse: bool = False,
     data_dir: Path | None = None,
     statements: StatementCosts | None = None,
+    folder: Path | None = None,
 ) -> None:
     conn = await asyncpg.connect(url)
     await migrate(conn)
@@ -194,6 +216,8 @@ async def run(
     t0, cpu0 = time.perf_counter(), time.process_time()
     tools = generate_terse(n) if terse else generate(n)
     cpu_models = time.process_time() - cpu0
+    if folder is not None:
+        tools = loaded_from_folder(tools, folder)
     if statements is not None:
         statements.install()
     client0, server0 = client_cpu_s(), server_cpu_s(data_dir)
@@ -230,7 +254,7 @@ def compare(args: argparse.Namespace) -> None:
     """The baseline's import and ours, alternating, each in a fresh process and server."""
     ours = Path(__file__).resolve().parent.parent / "src"
     cmd = [sys.executable, __file__, "--tools", str(args.tools), *(["--terse"] * args.terse)]
-    cmd += ["--statements"] * args.statements
+    cmd += ["--statements"] * args.statements + ["--files"] * args.files
     if args.database_url:
         cmd += ["--database-url", args.database_url]
     for _ in range(args.rounds):
@@ -247,19 +271,22 @@ def main() -> None:
     parser.add_argument("--baseline-src", type=Path, help="old code's src/ to compare with")
     parser.add_argument("--rounds", type=int, default=1, help="with --baseline-src")
     parser.add_argument("--statements", action="store_true", help="the import's cost per statement")
+    parser.add_argument("--files", action="store_true", help="load and validate from JSON files")
     args = parser.parse_args()
     statements = StatementCosts() if args.statements else None
     if args.baseline_src:
         compare(args)
         return
-    if args.database_url:
-        asyncio.run(run(args.tools, args.database_url, args.terse, None, statements))
-        return
     with tempfile.TemporaryDirectory(prefix="toolcatalog-bench-") as folder:
+        files = Path(folder) / "tools" if args.files else None
+        if args.database_url:
+            asyncio.run(run(args.tools, args.database_url, args.terse, None, statements, files))
+            return
         server = EmbeddedPostgres(Path(folder) / "pgdata", cleanup="delete")
         try:
             data_dir = Path(folder) / "pgdata"
-            asyncio.run(run(args.tools, server.start(), args.terse, data_dir, statements))
+            url = server.start()
+            asyncio.run(run(args.tools, url, args.terse, data_dir, statements, files))
         finally:
             server.stop()
 
