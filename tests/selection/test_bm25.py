@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from toolcatalog.selection.arrays import FloatArray, IntArray
-from toolcatalog.selection.bm25 import K1, BM25FIndex, FieldScorer, FieldSpec
+from toolcatalog.selection.bm25 import K1, BM25FIndex, FieldScorer, FieldSpec, _term_order
 
 FIELDS = {"name": FieldSpec(3.0, 0.0), "text": FieldSpec(1.0, 0.75, evidence=0.5)}
 
@@ -59,6 +59,15 @@ def test_scores_match_the_reference_bm25f(extra_terms: int) -> None:
     query = {"disk": 1.0, "restart": 0.5, "log": 1.0, "nowhere": 1.0}
     scores, _, _ = index.score(query, {})
     assert list(scores) == pytest.approx(reference(docs, query), rel=1e-9)
+
+
+@pytest.mark.parametrize("terms", [300, 2**16, 2**16 + 1, 2**20])
+def test_term_order_is_the_stable_sort_of_the_terms(terms: int) -> None:
+    """Past 2**16 terms the order comes from two 16-bit passes: the same permutation."""
+    rng = np.random.default_rng(terms)
+    row_term = rng.integers(0, terms, 50_000).astype(np.int64)
+    row_term[:3] = terms - 1  # the highest id, where the high half matters
+    assert np.array_equal(_term_order(row_term, terms), np.argsort(row_term, kind="stable"))
 
 
 def test_coverage_counts_a_weak_field_by_its_evidence() -> None:

@@ -20,6 +20,7 @@ from toolcatalog.selection.encoders.onnx import onnx_available
 from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.selector import Selector
 from toolcatalog.selection.semantic_engine import SemanticEngine
+from toolcatalog.selection.text_vectors import TextLayout, TextVectors
 
 from .stub_encoder import StubEncoder
 
@@ -53,6 +54,62 @@ def test_the_int8_scan_stays_within_its_bound_of_the_exact_cosines() -> None:
         assert cosines.fine_bound < cosines.bound / 20
         assert len(cosines.finer(np.zeros(0, dtype=np.int64))) == 0
         assert scan.exact(query, rows).tolist() == exact[rows].tolist()
+
+
+@needs_onnx
+def test_a_scan_derived_from_another_is_the_one_built_from_nothing() -> None:
+    """A write's scan copies the int8 levels of the rows it keeps (in new places) and
+    computes the rest: every level, norm and bound, and so every cosine, the same bits."""
+    before = unit_rows(9000, seed=5)
+    previous = CosineScan(before, use_int8=True)
+    rng = np.random.default_rng(6)
+    there = np.sort(rng.choice(len(before), 8000, replace=False))
+    here = np.sort(rng.choice(8500, 8000, replace=False))
+    matrix = unit_rows(8500, seed=7)  # the 500 rows not taken are new
+    matrix[here] = before[there]
+    derived = CosineScan(matrix, use_int8=True, previous=previous, taken=(here, there))
+    fresh = CosineScan(matrix, use_int8=True)
+    mine, theirs = derived._int8, fresh._int8
+    assert mine is not None
+    assert theirs is not None
+    for name in ("_codes_t", "_fine_rows", "_scales", "_fine_scales"):
+        assert np.array_equal(getattr(mine, name), getattr(theirs, name)), name
+    for a, b in zip(mine._norms.per_row(), theirs._norms.per_row(), strict=True):
+        assert a.tobytes() == b.tobytes()
+    assert (mine._coarse, mine._fine) == (theirs._coarse, theirs._fine)
+    query = matrix[3] + unit_rows(1, seed=8)[0]
+    query = (query / np.linalg.norm(query)).astype(np.float32)
+    got, want = derived.approximate(query), fresh.approximate(query)
+    assert got.sims.tobytes() == want.sims.tobytes()
+    assert got.bound == want.bound
+    rows = np.arange(0, 8500, 7)
+    assert got.finer(rows).tobytes() == want.finer(rows).tobytes()
+
+
+@needs_onnx
+def test_vectors_extended_after_a_write_scan_as_vectors_made_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """TextVectors.extended (a write: texts gone, new ones, shared ones) hands its scan the
+    rows it keeps: the int8 levels those of the vectors made from every text at once."""
+    monkeypatch.setattr(cosine_scan, "INT8_MIN_ROWS", 0)
+    vectors = dict(zip([f"text {i}" for i in range(700)], unit_rows(700, seed=11), strict=True))
+    per_tool = [[(k % 3, f"text {(7 * t + k) % 600}") for k in range(4)] for t in range(150)]
+    before = TextVectors.kept(
+        TextLayout.of(per_tool), np.stack([vectors[t] for t in TextLayout.of(per_tool).texts])
+    )
+    per_tool[40:45] = [[(0, f"text {600 + t}"), (1, "text 3")] for t in range(5)]  # a write
+    layout = TextLayout.of(per_tool)
+    missing = before.missing(layout)
+    extended = before.extended(layout, missing, np.stack([vectors[t] for t in missing]))
+    whole = TextVectors.kept(layout, np.stack([vectors[t] for t in layout.texts]))
+    assert extended.rows == whole.rows
+    mine, theirs = extended.scan._int8, whole.scan._int8
+    assert mine is not None
+    assert theirs is not None
+    for name in ("_codes_t", "_fine_rows", "_scales", "_fine_scales"):
+        assert np.array_equal(getattr(mine, name), getattr(theirs, name)), name
+    assert (mine._coarse, mine._fine) == (theirs._coarse, theirs._fine)
 
 
 @needs_onnx

@@ -62,6 +62,22 @@ def saturate(tf: float) -> float:
     return tf / (K1 + tf)
 
 
+def _term_order(row_term: IntArray, terms: int) -> IntArray:
+    """The stable order of `row_term` (ids under `terms`). Rows are in document order, so it
+    orders them by (term, document). numpy radix-sorts 16-bit keys: 18 ms for the 1.5 million
+    rows of 10,000 tools against 145 ms for int64 ones; past 2**16 terms (100,000 generated
+    tools: one name word each) two stable 16-bit passes, low half then high half, give the
+    same order (0.4 s for the ~5 million rows of a one-tool write there, against 1.2 s)."""
+    if terms <= 2**16:
+        return np.argsort(row_term.astype(np.uint16), kind="stable")
+    if terms > 2**32:
+        return np.argsort(row_term, kind="stable")
+    order = np.argsort((row_term & 0xFFFF).astype(np.uint16), kind="stable")
+    high = (row_term >> 16).astype(np.uint16)[order]
+    ordered: IntArray = order[np.argsort(high, kind="stable")]
+    return ordered
+
+
 class BM25FIndex:
     """Immutable once built; `score` is safe to call from many threads.
 
@@ -196,13 +212,7 @@ class BM25FIndex:
         document, the summed pseudo frequency and the strongest field evidence."""
         n, total = self.size, len(row_term)
         key = row_term * max(n, 1) + row_doc
-        # Rows are in document order, so a stable sort by term alone orders them by (term,
-        # document). Term ids under 2**16 sort as uint16, which numpy radix-sorts: 18 ms for
-        # the 1.5 million rows of 10,000 tools, against 145 ms sorting the int64 keys.
-        if len(self.parts.vocab) < 2**16:
-            order = np.argsort(row_term.astype(np.uint16), kind="stable")
-        else:
-            order = np.argsort(key, kind="stable")
+        order = _term_order(row_term, len(self.parts.vocab))
         key = key[order]
         starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1]))) if total else key
         tf_sum = np.add.reduceat(pseudo[order], starts) if total else np.zeros(0)

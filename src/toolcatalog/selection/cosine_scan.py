@@ -85,14 +85,25 @@ class CosineScan:
     """Dot products of a request's vector with each row of `vectors` (unit rows: cosines).
     Thread-safe."""
 
-    def __init__(self, vectors: Vector, use_int8: bool | None = None) -> None:
+    _int8: _Int8Product | None
+
+    def __init__(
+        self,
+        vectors: Vector,
+        use_int8: bool | None = None,
+        previous: CosineScan | None = None,
+        taken: tuple[Rows, Rows] | None = None,
+    ) -> None:
         """`use_int8`: force (True) or forbid (False) the int8 pass; by default it is used
-        for INT8_MIN_ROWS rows or more when onnxruntime is installed."""
+        for INT8_MIN_ROWS rows or more when onnxruntime is installed. `taken`: rows of
+        `vectors` that are `previous`'s rows (here, there), whose int8 levels are copied
+        from it rather than computed again (a write's few new texts are the rest)."""
         self.rows = len(vectors)
         self._matrix: Vector = np.ascontiguousarray(vectors)
         if use_int8 is None:
             use_int8 = self.rows >= INT8_MIN_ROWS and onnx_available()
-        self._int8 = _Int8Product(self._matrix) if use_int8 and self.rows else None
+        before = previous._int8 if previous is not None and taken is not None else None
+        self._int8 = _Int8Product(self._matrix, before, taken) if use_int8 and self.rows else None
 
     @property
     def matrix(self) -> Vector:
@@ -141,35 +152,68 @@ class _Norms:
             np.zeros(size) for _ in range(5)
         )
 
+    def take(self, here: Rows, other: _Norms, there: Rows) -> None:
+        """Rows `here` get `other`'s rows `there`."""
+        for mine, theirs in zip(self.per_row(), other.per_row(), strict=True):
+            mine[here] = theirs[there]
+
+    def per_row(self) -> tuple[Floats, ...]:
+        return self.norm, self.held, self.rest, self.fine_held, self.fine_rest
+
 
 class _Int8Product:
     """The matrix's rows in two int8 levels: the first scanned whole on ONNX Runtime, the
     second gathered by row for the rows asked for."""
 
-    def __init__(self, matrix: Vector) -> None:
+    def __init__(
+        self,
+        matrix: Vector,
+        previous: _Int8Product | None = None,
+        taken: tuple[Rows, Rows] | None = None,
+    ) -> None:
+        """Each row's levels and norms depend on that row alone: those of the rows `taken`
+        from `previous` (here, there) are copied, the others' computed (the same bits)."""
         self.size, dimensions = matrix.shape
-        codes_t = np.empty((dimensions, self.size), dtype=np.int8)  # packed once by MLAS
-        fine_rows = np.empty((self.size, dimensions), dtype=np.uint8)  # gathered per request
-        scales, fine_scales = np.empty(self.size), np.empty(self.size)
-        norms = _Norms(self.size)
-        for at in range(0, self.size, _BUILD_ROWS):  # in slices: float64 copies stay small
-            part = slice(at, min(at + _BUILD_ROWS, self.size))
-            rows = matrix[part].astype(np.float64)
-            codes, scales[part], fine, fine_scales[part] = _levels(rows)
-            first = codes * scales[part, None]
-            held = first + fine * fine_scales[part, None]
-            norms.norm[part] = np.linalg.norm(rows, axis=1)
-            norms.held[part] = np.linalg.norm(first, axis=1)
-            norms.rest[part] = np.linalg.norm(rows - first, axis=1)
-            norms.fine_held[part] = np.linalg.norm(held, axis=1)
-            norms.fine_rest[part] = np.linalg.norm(rows - held, axis=1)
-            codes_t[:, part] = codes.T
-            fine_rows[part] = fine + _ROW_ZERO_POINT
+        # Kept for a derived product: 2 bytes a dimension per row beside the sessions' copies.
+        self._codes_t = np.empty((dimensions, self.size), dtype=np.int8)  # packed by MLAS
+        self._fine_rows = np.empty((self.size, dimensions), dtype=np.uint8)  # gathered
+        self._scales, self._fine_scales = np.empty(self.size), np.empty(self.size)
+        self._norms = norms = _Norms(self.size)
+        fresh: Rows | None = None  # every row
+        if previous is not None and taken is not None and len(taken[0]):
+            here, there = taken
+            self._codes_t[:, here] = previous._codes_t[:, there]
+            self._fine_rows[here] = previous._fine_rows[there]
+            self._scales[here] = previous._scales[there]
+            self._fine_scales[here] = previous._fine_scales[there]
+            norms.take(here, previous._norms, there)
+            left = np.ones(self.size, dtype=bool)
+            left[here] = False
+            fresh = np.flatnonzero(left)
+        for at in range(0, self.size if fresh is None else len(fresh), _BUILD_ROWS):
+            # In slices: float64 copies stay small.
+            end = at + _BUILD_ROWS
+            self._fill(matrix, slice(at, min(end, self.size)) if fresh is None else fresh[at:end])
         rounding = dimensions * 2.0**-24 * 1.01  # float32 dot product, relative
         self._coarse = self._bounds(norms, rounding, fine=False)
         self._fine = self._bounds(norms, rounding, fine=True)
-        self._session = _session(_first_level(codes_t, scales))
-        self._fine_session = _session(_second_level(fine_rows, fine_scales))
+        self._session = _session(_first_level(self._codes_t, self._scales))
+        self._fine_session = _session(_second_level(self._fine_rows, self._fine_scales))
+
+    def _fill(self, matrix: Vector, part: Rows | slice) -> None:
+        """The levels and norms of rows `part` of `matrix`."""
+        norms = self._norms
+        rows = matrix[part].astype(np.float64)
+        codes, self._scales[part], fine, self._fine_scales[part] = _levels(rows)
+        first = codes * self._scales[part, None]
+        held = first + fine * self._fine_scales[part, None]
+        norms.norm[part] = np.linalg.norm(rows, axis=1)
+        norms.held[part] = np.linalg.norm(first, axis=1)
+        norms.rest[part] = np.linalg.norm(rows - first, axis=1)
+        norms.fine_held[part] = np.linalg.norm(held, axis=1)
+        norms.fine_rest[part] = np.linalg.norm(rows - held, axis=1)
+        self._codes_t[:, part] = codes.T
+        self._fine_rows[part] = fine + _ROW_ZERO_POINT
 
     @staticmethod
     def _bounds(norms: _Norms, rounding: float, fine: bool) -> tuple[float, float, float]:

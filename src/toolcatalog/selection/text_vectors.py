@@ -119,10 +119,16 @@ class TextVectors:
     that every request pays is memory-bound, so its cost is the rows kept. Equal texts have
     equal vectors (the cache is keyed by text), so the scores are the same. Read only."""
 
-    def __init__(self, layout: TextLayout, rows: dict[str, int], matrix: Array) -> None:
+    def __init__(
+        self,
+        layout: TextLayout,
+        rows: dict[str, int],
+        matrix: Array,
+        scan: CosineScan | None = None,
+    ) -> None:
         self.layout = layout
         self.rows = rows  # each distinct text's row in the scan
-        self.scan = CosineScan(matrix)
+        self.scan = CosineScan(matrix) if scan is None else scan
         self.inverse: IntArray | None = None
         if len(rows) != len(layout.texts):
             self.inverse = np.fromiter(
@@ -158,12 +164,14 @@ class TextVectors:
         matrix = np.empty((len(rows), old.shape[1]), dtype=old.dtype)
         held = self.rows
         kept = [(row, held[text]) for text, row in rows.items() if text in held]
+        taken = np.asarray(kept, dtype=np.int64).reshape(-1, 2).T
         if kept:
-            new_rows, old_rows = np.asarray(kept, dtype=np.int64).T
-            matrix[new_rows] = old[old_rows]
+            matrix[taken[0]] = old[taken[1]]
         if len(texts):
             matrix[[rows[text] for text in texts]] = vectors
-        return TextVectors(layout, rows, matrix)
+        # The kept rows' int8 levels are copied, not computed again (CosineScan).
+        scan = CosineScan(matrix, previous=self.scan, taken=(taken[0], taken[1]))
+        return TextVectors(layout, rows, matrix, scan)
 
     def per_text(self) -> Array:
         """Every text's vector, in layout order (for a calibration)."""
