@@ -197,11 +197,13 @@ class BM25FIndex:
         total = int(per_entry.sum())
         shift = np.repeat(comp_start[comps] - np.cumsum(per_entry) + per_entry, per_entry)
         rows = shift + np.arange(total, dtype=np.int64)
-        row_slot = np.repeat(slots, per_entry)
-        row_doc, row_field = row_slot // nf, row_slot % nf
-        norm = 1.0 - b[row_field] + b[row_field] * lengths.ravel()[row_slot] / average[row_field]
+        row_field = np.repeat(self._doc_fields, per_entry)
+        # Each (document, field) cell's length norm, then one gather per row: the same
+        # operations on the same operands as per row, so the same bits.
+        norm = (1.0 - b + b * lengths / average).ravel()[np.repeat(slots, per_entry)]
         pseudo = weight[row_field] * flat_counts[rows].astype(np.float64) / norm
         evidence = np.array([fields[f].evidence for f in field_id], dtype=np.float64)[row_field]
+        row_doc = np.repeat(row_doc, per_entry)
         return flat_terms[rows].astype(np.int64), row_doc, pseudo, evidence
 
     def _pairs(
