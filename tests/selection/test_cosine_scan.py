@@ -131,11 +131,13 @@ def test_codes_at_the_ends_of_their_ranges_do_not_saturate_the_products(level: s
         got = session.run(["s"], {"q": sent, "steps": np.array([[1.0, 1.0]], np.float32)})[0]
     else:
         fine = (rows + cosine_scan._ROW_ZERO_POINT).astype(np.uint8)
-        session = cosine_scan._session(cosine_scan._second_level(fine, ones))
+        session = cosine_scan._second_level_session(DIMENSIONS)
         feed = {
             "rows": np.arange(len(rows), dtype=np.int64),
             "q": request.T.astype(np.int8),
             "steps": np.array([[1.0], [1.0]], np.float32),
+            "m": fine,
+            "scales": ones.astype(np.float32),
         }
         got = session.run(["s"], feed)[0]
     expected = rows.astype(np.int64) @ request.sum(axis=0)

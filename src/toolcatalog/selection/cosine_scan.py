@@ -27,6 +27,7 @@ at scan), plus the float32 rounding of the exact dot product (at most d 2^-24 |q
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -198,7 +199,10 @@ class _Int8Product:
         self._coarse = self._bounds(norms, rounding, fine=False)
         self._fine = self._bounds(norms, rounding, fine=True)
         self._session = _session(_first_level(self._codes_t, self._scales))
-        self._fine_session = _session(_second_level(self._fine_rows, self._fine_scales))
+        # The second level's rows are fed per request (no copy: ONNX Runtime reads the
+        # array), so its session depends on the dimensions alone and is made once.
+        self._fine_feed = {"m": self._fine_rows, "scales": self._fine_scales.astype(np.float32)}
+        self._fine_session = _second_level_session(dimensions)
 
     def _fill(self, matrix: Vector, part: Rows | slice) -> None:
         """The levels and norms of rows `part` of `matrix`."""
@@ -249,7 +253,12 @@ class _Int8Product:
         def finer(rows: Rows) -> Vector:
             if not len(rows):
                 return np.zeros(0, dtype=np.float32)
-            feed = {"rows": rows.astype(np.int64), "q": columns, "steps": column_steps}
+            feed = {
+                "rows": rows.astype(np.int64),
+                "q": columns,
+                "steps": column_steps,
+                **self._fine_feed,
+            }
             rest: Vector = self._fine_session.run(["s"], feed)[0]
             out: Vector = sims[rows] + rest
             return out
@@ -287,12 +296,16 @@ def _first_level(codes_t: npt.NDArray[np.int8], scales: Floats) -> bytes:
     return _model(graph)
 
 
-def _second_level(fine_rows: npt.NDArray[np.uint8], fine_scales: Floats) -> bytes:
-    """The graph of the second level of chosen rows: their codes gathered, times the request's
-    two levels (columns), scaled."""
+@functools.cache
+def _second_level_session(dimensions: int) -> Any:
+    return _session(_second_level(dimensions))
+
+
+def _second_level(dimensions: int) -> bytes:
+    """The graph of the second level of chosen rows: their codes (`m`, fed with the scales)
+    gathered, times the request's two levels (columns), scaled."""
     from onnx import TensorProto, helper, numpy_helper
 
-    dimensions = fine_rows.shape[1]
     nodes = [
         helper.make_node("Gather", ["m", "rows"], ["chosen"], axis=0),
         helper.make_node("Gather", ["scales", "rows"], ["chosen_scales"], axis=0),
@@ -309,11 +322,11 @@ def _second_level(fine_rows: npt.NDArray[np.uint8], fine_scales: Floats) -> byte
             helper.make_tensor_value_info("rows", TensorProto.INT64, ["k"]),
             helper.make_tensor_value_info("q", TensorProto.INT8, [dimensions, 2]),
             helper.make_tensor_value_info("steps", TensorProto.FLOAT, [2, 1]),
+            helper.make_tensor_value_info("m", TensorProto.UINT8, ["n", dimensions]),
+            helper.make_tensor_value_info("scales", TensorProto.FLOAT, ["n"]),
         ],
         [helper.make_tensor_value_info("s", TensorProto.FLOAT, ["k"])],
         [
-            numpy_helper.from_array(fine_rows, "m"),
-            numpy_helper.from_array(fine_scales.astype(np.float32), "scales"),
             numpy_helper.from_array(np.array(_ROW_ZERO_POINT, dtype=np.uint8), "zero"),
             numpy_helper.from_array(np.array([-1], dtype=np.int64), "shape"),
         ],
