@@ -5,7 +5,7 @@ worker <= 2 GB at 100,000 tools), measured with tracemalloc in one process, no d
     python bench/memory.py --folder catalog      # the starter catalog's tools instead
 
 N generated tools (bench/import_bench.py's generator) go the way a whole read takes them: a
-stored row's JSON decoded, validated, encoded (`catalog.version.entry_of`), the version built
+stored row's JSON decoded, validated, encoded (`catalog.entries.entry_of`), the version built
 (`CatalogVersion.build`), then, with --selector, the selector's index (`CatalogIndex`); and
 the entries and the selector's index (with its enumerator's flags) as a restart loads them
 from the saved version instead. Each

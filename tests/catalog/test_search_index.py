@@ -204,7 +204,7 @@ async def test_search_pages_follow_the_ranking_without_repeats(
 
 
 def test_a_writes_lexemes_made_piece_by_piece_are_the_whole_texts() -> None:
-    # A write's plan makes each piece of the text through a memo (version.tool_terms): no
+    # A write's plan makes each piece of the text through a memo (entries.tool_terms): no
     # token spans two pieces, so the pieces' lexemes one after the other are the whole's.
     snapshot = load_folder_snapshot(ROOT / "catalog")
     for tool in snapshot.tools:

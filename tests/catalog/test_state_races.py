@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 
 from builders import make_tool
-from toolcatalog.catalog import state as state_module
+from toolcatalog.catalog import following as following_module
 from toolcatalog.catalog.changes import ChangeNotice
 from toolcatalog.catalog.documents import canonical_definition, make_etag
 from toolcatalog.catalog.state import CatalogState
@@ -63,7 +63,7 @@ class HeldRead:
 @pytest.fixture(autouse=True)
 def catch_up_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     """The tests call `catch_up` themselves, in their order: no periodic one in between."""
-    monkeypatch.setattr(state_module, "CATCH_UP_INTERVAL_S", 3600.0)
+    monkeypatch.setattr(following_module, "CATCH_UP_INTERVAL_S", 3600.0)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime
 
-from toolcatalog.catalog.entries import entry_of, tool_terms
 from toolcatalog.catalog.filter_index import FilterIndex, keys_asked, predicate, unfiltered
 from toolcatalog.catalog.rankings import Carry, Rankings
 from toolcatalog.catalog.search_index import FieldTerms, Postings
@@ -26,9 +25,7 @@ from toolcatalog.model.names import did_you_mean
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.vocabulary import Vocabulary
 
-# entry_of and tool_terms are imported from here by catalog/state.py and catalog/writes.py
-# (under edit elsewhere this session); they are defined in entries.py.
-__all__ = ["CatalogVersion", "entry_of", "tool_terms"]
+__all__ = ["CatalogVersion"]
 
 # Matching names kept per filter and version: an agent fleet asks the same few filters.
 _MEMO_MAX = 256

@@ -41,7 +41,7 @@ from toolcatalog.store.tools import BatchedWrite, ToolRecord, ToolWrite
 
 log = logging.getLogger(__name__)
 
-# A write, its audit entry and the new tool's search lexemes (version.tool_terms).
+# A write, its audit entry and the new tool's search lexemes (entries.tool_terms).
 Planned = tuple[ToolWrite, AuditWrite, tuple[str | None, ...]]
 # Plans a write on a row: None when nothing changes; raises PreconditionFailed or
 # InvalidDefinition.

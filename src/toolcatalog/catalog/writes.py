@@ -23,9 +23,9 @@ from toolcatalog.catalog.documents import (
     make_etag,
     merge_patch,
 )
+from toolcatalog.catalog.entries import tool_terms
 from toolcatalog.catalog.environments import store_environment
 from toolcatalog.catalog.state import CatalogState
-from toolcatalog.catalog.version import tool_terms
 from toolcatalog.catalog.views import CachedTool
 from toolcatalog.catalog.write_queue import Planned, ToolWriteQueue
 from toolcatalog.errors import Conflict, InvalidDefinition, NotFound, PreconditionFailed, Problem
@@ -112,7 +112,7 @@ def _planned(
     action: str,
 ) -> Planned | None:
     """The write of `build(old)`, its audit entry and the new tool's search lexemes
-    (version.tool_terms), or None when nothing changes: all of a write's CPU work, beside
+    (entries.tool_terms), or None when nothing changes: all of a write's CPU work, beside
     the loop when the write queue plans there. Raises PreconditionFailed (a stale `if_match`) or
     InvalidDefinition."""
     check_if_match(old, if_match)

@@ -18,18 +18,16 @@ from toolcatalog.model.execution import Execution
 from toolcatalog.model.fields import (
     SEMVER_RE,
     SNAKE_RE,
-    STORED,
     TOOL_NAME_RE,
     LongText,
     checked_json,
 )
 from toolcatalog.model.pattern import Pattern
 
-# Pattern and STORED are imported from here by modules under edit elsewhere this session
-# (catalog/state.py, store/tools.py, selection/retrieval.py); both are defined beside it.
+# Pattern is imported from here by selection/retrieval.py (under edit elsewhere this session);
+# it is defined in pattern.py.
 __all__ = [
     "RESERVED_NAMES",
-    "STORED",
     "Capability",
     "Pattern",
     "Platform",

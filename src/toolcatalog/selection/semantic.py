@@ -33,10 +33,10 @@ from toolcatalog.selection.calibrate import Calibration, calibrate, generic_requ
 from toolcatalog.selection.clauses import CLAUSE_KIND, clauses
 from toolcatalog.selection.embedding_cache import EmbeddingCache
 from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder
+from toolcatalog.selection.hosts import changed_chunks, text_chunks
 from toolcatalog.selection.negation import affirmed
 from toolcatalog.selection.retrieval import positions_in
 from toolcatalog.selection.spelling import Speller
-from toolcatalog.selection.text import changed_chunks, text_chunks
 from toolcatalog.selection.text_vectors import NAME_KIND, Approximation, TextLayout, TextVectors
 
 log = logging.getLogger(__name__)

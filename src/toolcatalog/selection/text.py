@@ -11,22 +11,18 @@ from itertools import chain
 from toolcatalog.selection.byte_cache import DEFAULT_SELECT_CACHE_BYTES, ByteLRU, terms_bytes
 from toolcatalog.selection.hosts import (
     HOSTLIKE,
-    changed_chunks,
     chunk_split,
     split_entities,
-    text_chunks,
 )
 from toolcatalog.selection.lexicon import PLATFORM_WORDS, RELATED, RELATED_WEIGHT
 from toolcatalog.selection.tokenizer import CHUNK, chunk_terms, rewrite_phrases, tokens
 
-# tokens, split_entities, text_chunks and changed_chunks are imported from here by retrieval.py
-# and semantic.py (under edit elsewhere this session); they are defined in tokenizer.py and
-# hosts.py.
+# tokens and split_entities are imported from here by retrieval.py (under edit elsewhere this
+# session); they are defined in tokenizer.py and hosts.py.
 __all__ = [
     "HOST_PART_WEIGHT",
     "REQUEST_TERMS",
     "REQUEST_WORDS",
-    "changed_chunks",
     "clear_caches",
     "configure_request_caches",
     "in_user_words",
@@ -35,7 +31,6 @@ __all__ = [
     "query_terms",
     "request_tokens",
     "split_entities",
-    "text_chunks",
     "tokens",
     "user_words",
 ]

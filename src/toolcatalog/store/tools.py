@@ -12,7 +12,8 @@ from typing import Any
 import asyncpg
 import orjson
 
-from toolcatalog.model.tool import Pattern, Tool
+from toolcatalog.model.pattern import Pattern
+from toolcatalog.model.tool import Tool
 from toolcatalog.store.audit import AuditWrite
 from toolcatalog.store.changes import Published
 
