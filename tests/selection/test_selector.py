@@ -12,12 +12,7 @@ import pytest
 from toolcatalog.config import Settings
 from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.models import SelectionRequest, SelectionResult
-from toolcatalog.selection.selector import (
-    REBUILD_INTERVAL_S,
-    REBUILD_PAUSE_S,
-    Selector,
-    rebuild_pause,
-)
+from toolcatalog.selection.selector import Selector
 
 from .selection_catalog import CATALOG, LOGROTATE, ask, terse_tool, write_catalog
 
@@ -514,11 +509,3 @@ def test_a_cycle_that_dies_after_the_heap_was_frozen_is_reclaimed_by_a_later_bui
     write_catalog(catalog_dir, {"logs/logrotate2.yaml": LOGROTATE.replace("logrotate", "lr2")})
     selector.select(SelectionRequest(request=DISK))
     assert ref() is None
-
-
-def test_background_builds_start_at_most_once_an_interval_and_pause_after_long_ones() -> None:
-    assert rebuild_pause(0.05) == pytest.approx(REBUILD_INTERVAL_S - 0.05)
-    assert rebuild_pause(REBUILD_INTERVAL_S) == REBUILD_PAUSE_S
-    assert rebuild_pause(5.0) == REBUILD_PAUSE_S
-    # Under a stream of writes the index is at most about a second behind the catalog.
-    assert REBUILD_INTERVAL_S + REBUILD_PAUSE_S <= 1.0

@@ -1,7 +1,7 @@
 """The Stage B selector: request in, the (tool, capability, pattern) to run out, with estimates,
 policy flags, reasons and how a tie was settled. Deterministic for a snapshot and a request
 (the LLM tie-break aside). A new catalog generation's index is built beside the readers,
-who answer from the previous one until it is ready."""
+who answer from the previous one until it is ready (current_index.py, a part of Selector)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from toolcatalog.catalog.heap import frozen_heap
-from toolcatalog.collector import collector_paused
 from toolcatalog.config import Settings
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.selection.answer import SelectionRecorder, answer
@@ -25,6 +23,7 @@ from toolcatalog.selection.candidates import CandidateEnumerator, Enumeration
 from toolcatalog.selection.checks import (
     refuse_unknown_tools,
 )
+from toolcatalog.selection.current_index import CurrentIndex
 from toolcatalog.selection.decide import is_tied, tied_candidates
 from toolcatalog.selection.embedding_cache import SharedVectors
 from toolcatalog.selection.encoders.minilm import ModelUnavailable
@@ -43,32 +42,18 @@ from toolcatalog.selection.models import (
 )
 from toolcatalog.selection.profiles import ObservedProfiles
 from toolcatalog.selection.remembered import Recall, RememberedAnswers, answer_again, request_key
-from toolcatalog.selection.retrieval import CatalogIndex, snapshot_key
-from toolcatalog.selection.rulings import Rulings, rule_beside
 from toolcatalog.selection.scoring import (
     normalised,
     preference_share,
     resolve_preferences,
     wants_answer_now,
 )
-from toolcatalog.selection.semantic import Progress, SemanticIndex, SemanticView
+from toolcatalog.selection.semantic import SemanticIndex, SemanticView
 from toolcatalog.selection.semantic_engine import SemanticEngine
 from toolcatalog.selection.text import configure_request_caches
 from toolcatalog.selection.tiebreak import TieOutcome, break_tie
 
-SEMANTIC_POLL_S = 0.05
 _DEFAULT = Assignment(None)
-# Under a stream of writes, background index builds start at most once per
-# REBUILD_INTERVAL_S, and at least REBUILD_PAUSE_S after the previous one ended; the writes
-# that came meanwhile are coalesced into the next build (latest wins), and selection answers
-# from the previous index until it is in: at most about a second behind the catalog, as
-# another replica's write is. A single write after a quiet spell is built at once. Each build
-# embeds the texts changed since the last (a round trip to the shared vectors and back, two
-# hand-overs to the loop) and derives the index: at a fixed 0.25 s pause the default mix of
-# issue #14 (55 patches a second) made ~3 builds a second, ~20 % of a core beside the loop.
-# At 10,000 tools a build is longer than the interval and the pause alone spaces them.
-REBUILD_INTERVAL_S = 0.75
-REBUILD_PAUSE_S = 0.25
 # `aselect` ranks in a pool of this many threads beside the event loop, never on it: the loop
 # keeps answering cheap requests while a select ranks (~1-2.5 ms of CPU each for the starter
 # catalog, tens of ms at 10,000 tools), and the rest queue in the pool without blocking it.
@@ -82,7 +67,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class Selector:
+class Selector(CurrentIndex):
     """`select` (sync) and `aselect` (async) over a ProfileLoader or any SnapshotSource.
 
     With `settings.semantic` (the default) and the model installed, each new catalog index
@@ -150,183 +135,6 @@ class Selector:
             except ModelUnavailable as exc:
                 self._unavailable = str(exc)
                 log.warning("semantic retrieval is on but %s; selection stays lexical", exc)
-
-    @property
-    def semantic_status(self) -> str:
-        """off | unavailable: why | waiting (no index built yet) | loading (embedding the
-        current index's tools) | ready | ready; embedding the description clauses: N of M |
-        ready; description clauses not embedded: why | failed: why. Selection is hybrid once
-        ready; the description clauses' vectors join it when they are in."""
-        if self._unavailable is not None:
-            return f"unavailable: {self._unavailable}"
-        if self._engine is None:
-            return "off"
-        semantic = self._semantic
-        if semantic is None:
-            return "waiting"
-        if semantic.ready.is_set():
-            if semantic.complete.is_set():
-                return "ready"
-            if semantic.error is not None:
-                return f"ready; description clauses not embedded: {semantic.error}"
-            done, of = semantic.progress[2:]
-            return f"ready; embedding the description clauses: {done} of {of}"
-        if semantic.error is not None:
-            return f"failed: {semantic.error}"
-        return "loading"
-
-    @property
-    def semantic_progress(self) -> Progress | None:
-        """(texts embedded, texts selection waits for, description clauses embedded, clauses
-        that come after) of the current index, None before one exists."""
-        semantic = self._semantic
-        return None if semantic is None else semantic.progress
-
-    def enumerator_for(self, snapshot: CatalogSnapshot) -> CandidateEnumerator:
-        """The enumerator over `snapshot`'s index, rebuilt only when the snapshot changed."""
-        current = self._enumerator
-        if current is not None and current.index.key == snapshot_key(snapshot):
-            return current
-        with self._lock:
-            current = self._enumerator
-            if current is None or current.index.key != snapshot_key(snapshot):
-                resumed = self.resumed() if current is None else None
-                with frozen_heap():
-                    if isinstance(resumed, CandidateEnumerator):
-                        resumed.index.adopt(snapshot)
-                        index = CatalogIndex(snapshot, resumed.index)
-                        current = CandidateEnumerator(index, resumed)
-                    else:
-                        current = CandidateEnumerator(CatalogIndex(snapshot))
-                    self._enumerator = current
-                    if self._engine is not None:
-                        if self._semantic is not None:  # its embedding is this one's now
-                            self._semantic.stop.set()
-                        self._semantic = self._engine.index(current.index.tools)
-                self._rule_ahead(current)
-            return current
-
-    @property
-    def current(self) -> CandidateEnumerator | None:
-        """The enumerator requests answer from now (None before the first build)."""
-        return self._enumerator
-
-    def wait_for_semantic(self, timeout: float | None = None, *, complete: bool = True) -> bool:
-        """Build the current index if needed and wait until its embeddings are all in (with
-        `complete` False: until selection is hybrid, the description clauses still to come);
-        False when semantic retrieval is off, unavailable, failed, or the wait timed out."""
-        self.enumerator_for(self.loader.snapshot())
-        semantic = self._semantic
-        if semantic is None:
-            return False
-        return (semantic.done if complete else semantic.settled).wait(
-            timeout
-        ) and semantic.ready.is_set()
-
-    async def await_semantic(self, *, complete: bool = True) -> bool:
-        """Async form of wait_for_semantic: True once the current index's embeddings are
-        all in (`complete` False: once selection is hybrid), False when semantic retrieval
-        is off or failed. Bound it with asyncio.timeout (it polls, so cancelling leaves no
-        thread behind)."""
-        await self.aselect_index()
-        semantic = self._semantic
-        if semantic is None:
-            return False
-        # A threading.Event set by the embedding thread: asyncio.Event is not thread-safe.
-        waited = semantic.done if complete else semantic.settled
-        while not waited.is_set():  # noqa: ASYNC110
-            await asyncio.sleep(SEMANTIC_POLL_S)
-        return semantic.ready.is_set()
-
-    async def aselect_index(self, *, fresh: bool = False) -> CandidateEnumerator:
-        """The enumerator to answer from. The first one is built off the event loop and
-        awaited; after that a new snapshot's index (55 ms of CPU for the starter catalog,
-        seconds at 10,000 tools) is built beside the readers, who keep answering from the
-        previous one until it is ready (`catalog_version` says which they used), the way
-        another replica's write shows through this one a moment later. `fresh` waits for the
-        current snapshot's index (read-your-writes, tests)."""
-        snapshot = self._peek() if self._peek is not None else None
-        if snapshot is None:
-            snapshot = await self.loader.asnapshot()
-        current = self._enumerator
-        if current is not None and current.index.key == snapshot_key(snapshot):
-            return current
-        if current is None:
-            return await asyncio.to_thread(self.enumerator_for, snapshot)
-        self._wanted = snapshot
-        if self._rebuilding is None or self._rebuilding.done():
-            self._rebuilding = asyncio.ensure_future(self._rebuild())
-        if fresh:
-            await asyncio.shield(self._rebuilding)
-            return await self.aselect_index(fresh=True)
-        return current
-
-    async def _rebuild(self) -> None:
-        """Build the wanted snapshot's index until the built one is the latest wanted: one
-        build at a time, the writes that came meanwhile coalesced into the next. A pause
-        between builds (rebuild_pause) bounds the share of the CPU (and of the GIL) they
-        take from the readers under a stream of writes; it is taken before the next build,
-        only when there is one to make, so the first write after a quiet spell is built at
-        once and `aselect_index(fresh=True)` waits for no pause after the last build."""
-        while True:
-            wanted = self._wanted
-            current = self._enumerator
-            if wanted is None or (
-                current is not None and current.index.key == snapshot_key(wanted)
-            ):
-                return
-            wait = self._next_build_at - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-                continue  # the writes of the pause are in `_wanted` now
-            started = time.monotonic()
-            try:
-                await asyncio.to_thread(self._build_beside, wanted)
-            except Exception:
-                # The next select starts another build; meanwhile the previous index answers.
-                log.exception("building the selection index failed; answering from the last one")
-                return
-            finally:
-                ended = time.monotonic()
-                self._next_build_at = ended + rebuild_pause(ended - started)
-
-    def _build_beside(self, snapshot: CatalogSnapshot) -> None:
-        """Build `snapshot`'s index, and its embeddings when the current ones are ready,
-        then swap both in at once: selection stays hybrid across a write instead of turning
-        lexical until the new embeddings are ready (description clauses still to come are
-        embedded beside, SemanticEngine.filled_index). While the current embeddings are
-        still being computed (start-up), the index is swapped in at once as before."""
-        semantic, previous = self._semantic, self._enumerator
-        if previous is None or (
-            self._engine is not None and (semantic is None or not semantic.settled.is_set())
-        ):
-            self.enumerator_for(snapshot)
-            return
-        # Derived from the current index: the work is the changed tools' (see CatalogIndex).
-        # Not frozen_heap: what a derived index allocates is the changed tools' texts and a
-        # few tables of references (a handful of containers the collector walks in
-        # microseconds; the arrays are not tracked), while that context's full
-        # collection and count of the frozen set walk the whole heap, and a freeze per write
-        # would also freeze each in-flight request's objects (those dying in a cycle leak
-        # until a full collection).
-        with collector_paused():
-            enumerator = CandidateEnumerator(CatalogIndex(snapshot, previous.index), previous)
-            filled = None
-            if self._engine is not None:
-                filled = self._engine.filled_index(enumerator.index.tools, semantic)
-        with self._lock:
-            self._enumerator, self._semantic = enumerator, filled
-        self._rule_ahead(enumerator)
-
-    def _rule_ahead(self, enumerator: CandidateEnumerator) -> None:
-        """Rule the new index's tools under the default constraints beside the readers
-        (rulings.rule_beside; a derived index kept the unchanged tools' rulings), until done,
-        the index is replaced or the selector closes."""
-
-        def current() -> Rulings | None:
-            return enumerator.rulings if self._enumerator is enumerator else None
-
-        rule_beside(len(enumerator.index.tools), current, self._closing)
 
     async def close(self, timeout_s: float = EMBEDDING_STOP_S) -> bool:
         """Stop building in the background, and the embedding threads at their next step
@@ -581,13 +389,6 @@ class Selector:
         return answer(
             enumerator, request, prefs, found, outcome, started, margin, recorder, subject, plan
         )
-
-
-def rebuild_pause(took_s: float) -> float:
-    """Seconds to wait after a background build that took `took_s` before the next one:
-    the next starts REBUILD_INTERVAL_S after this one started, and never sooner than
-    REBUILD_PAUSE_S after it ended."""
-    return max(REBUILD_PAUSE_S, REBUILD_INTERVAL_S - took_s)
 
 
 def _same(result: SelectionResult) -> SelectionResult:
