@@ -24,12 +24,9 @@ from toolcatalog.model.fields import (
 )
 from toolcatalog.model.pattern import Pattern
 
-# Pattern is imported from here by selection/retrieval.py (under edit elsewhere this session);
-# it is defined in pattern.py.
 __all__ = [
     "RESERVED_NAMES",
     "Capability",
-    "Pattern",
     "Platform",
     "Status",
     "Tool",

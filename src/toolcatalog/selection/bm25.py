@@ -26,8 +26,6 @@ from toolcatalog.selection.symmetric_deletes import (
     neighbours,
 )
 
-# FloatArray, IntArray, Interned and Terms are imported from here by retrieval.py, retrieve.py
-# and semantic.py (the index's own vocabulary); they are defined in arrays.py and interned.py.
 __all__ = [
     "K1",
     "BM25FIndex",
@@ -35,10 +33,6 @@ __all__ = [
     "Document",
     "FieldScorer",
     "FieldSpec",
-    "FloatArray",
-    "IntArray",
-    "Interned",
-    "Terms",
     "saturate",
 ]
 

@@ -23,23 +23,19 @@ import numpy as np
 import numpy.typing as npt
 
 from toolcatalog.collector import collector_paused
+from toolcatalog.model.pattern import Pattern
 from toolcatalog.model.snapshot import CatalogSnapshot
-from toolcatalog.model.tool import Capability, Pattern, Platform, Status, Tool
+from toolcatalog.model.tool import Capability, Platform, Status, Tool
 from toolcatalog.model.vocabulary import Vocabulary
-from toolcatalog.selection.bm25 import (
-    BM25FIndex,
-    Component,
-    FieldScorer,
-    FieldSpec,
-    FloatArray,
-    IntArray,
-    Interned,
-    Terms,
-)
+from toolcatalog.selection.arrays import FloatArray, IntArray
+from toolcatalog.selection.bm25 import BM25FIndex, Component, FieldScorer, FieldSpec
+from toolcatalog.selection.hosts import split_entities
+from toolcatalog.selection.interned import Interned, Terms
 from toolcatalog.selection.negation import affirmed
 from toolcatalog.selection.pattern_entries import PatternEntries
 from toolcatalog.selection.policy import platform_matches
-from toolcatalog.selection.text import is_value_term, split_entities, tokens
+from toolcatalog.selection.text import is_value_term
+from toolcatalog.selection.tokenizer import tokens
 
 # Field weights: names and tags are short and deliberate, examples are written like requests.
 # Names of hosts, interfaces and devices in examples (web01, bond0, sdd) are mostly incidental

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from toolcatalog.selection.bm25 import FloatArray
+from toolcatalog.selection.arrays import FloatArray
 from toolcatalog.selection.calibrate import Calibration
 from toolcatalog.selection.feedback import LIFT, REJECT_SHARE
 from toolcatalog.selection.grain import asked_objects, lift_reporters

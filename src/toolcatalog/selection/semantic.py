@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from toolcatalog.model.tool import Tool
-from toolcatalog.selection.bm25 import FloatArray, IntArray
+from toolcatalog.selection.arrays import FloatArray, IntArray
 from toolcatalog.selection.calibrate import Calibration, calibrate, generic_requests
 from toolcatalog.selection.clauses import CLAUSE_KIND, clauses
 from toolcatalog.selection.embedding_cache import EmbeddingCache

@@ -17,8 +17,6 @@ from toolcatalog.selection.hosts import (
 from toolcatalog.selection.lexicon import PLATFORM_WORDS, RELATED, RELATED_WEIGHT
 from toolcatalog.selection.tokenizer import CHUNK, chunk_terms, rewrite_phrases, tokens
 
-# tokens and split_entities are imported from here by retrieval.py (under edit elsewhere this
-# session); they are defined in tokenizer.py and hosts.py.
 __all__ = [
     "HOST_PART_WEIGHT",
     "REQUEST_TERMS",
@@ -30,8 +28,6 @@ __all__ = [
     "platform_hint",
     "query_terms",
     "request_tokens",
-    "split_entities",
-    "tokens",
     "user_words",
 ]
 
