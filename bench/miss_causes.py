@@ -4,7 +4,7 @@ by what put the winner above the right tool, measured with the real bench.
     python bench/miss_causes.py bench/public_quality.py --tools PATH/tools.jsonl \
         --queries PATH/queries.jsonl --limit 2000
 
-For every request with right tools whose first candidate (by fused relevance, retrieve.fuse)
+For every request with right tools whose first candidate (by fused relevance, fusion.fuse)
 is not one of them, the best-ranked right tool is compared with the winner: "lexical" when
 the winner leads on the lexical score only (its cosine is not higher), "encoder" when it
 leads on the semantic score only, "both" when it leads on both. Printed by the right tool's

@@ -317,8 +317,8 @@ def test_a_question_under_the_default_preference_gets_an_inline_pattern_first(
 
 def test_a_tool_named_as_the_problem_is_not_the_answer(catalog_dir: Path) -> None:
     from toolcatalog.selection.loader import load_folder_snapshot
+    from toolcatalog.selection.request_names import named_as_problem
     from toolcatalog.selection.retrieval import CatalogIndex
-    from toolcatalog.selection.retrieve import named_as_problem
 
     index = CatalogIndex(load_folder_snapshot(catalog_dir))
     df = index.tool_position["df"]
@@ -346,8 +346,8 @@ def test_a_tool_the_request_says_to_use_is_the_answer(selector: Selector) -> Non
 
 def test_a_word_that_heads_one_tool_name_names_that_tool(tmp_path: Path) -> None:
     from toolcatalog.selection.loader import load_folder_snapshot
+    from toolcatalog.selection.request_names import tool_named
     from toolcatalog.selection.retrieval import CatalogIndex
-    from toolcatalog.selection.retrieve import tool_named
 
     index = CatalogIndex(load_folder_snapshot(write_catalog(tmp_path / "c", CATALOG)))
     get_service = index.tool_position["get_service"]
@@ -361,8 +361,8 @@ def test_a_product_name_in_capitals_weighs_more_than_the_words_around_it(
     catalog_dir: Path,
 ) -> None:
     from toolcatalog.selection.loader import load_folder_snapshot
+    from toolcatalog.selection.request_names import ACRONYM_WEIGHT, weigh_acronyms
     from toolcatalog.selection.retrieval import CatalogIndex
-    from toolcatalog.selection.retrieve import ACRONYM_WEIGHT, weigh_acronyms
     from toolcatalog.selection.text import query_terms
 
     index = CatalogIndex(load_folder_snapshot(catalog_dir))

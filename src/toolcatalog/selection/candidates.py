@@ -14,6 +14,7 @@ from toolcatalog.model.environment import Outcome
 from toolcatalog.model.profile import Effect
 from toolcatalog.selection.features import Dimensions, PatternEstimate
 from toolcatalog.selection.feedback import FeedbackMemory
+from toolcatalog.selection.fusion import top_indexes
 from toolcatalog.selection.gate import gate
 from toolcatalog.selection.intent import IntentReading, read_intent
 from toolcatalog.selection.models import (
@@ -28,7 +29,7 @@ from toolcatalog.selection.plainness import plainness
 from toolcatalog.selection.policy import PolicyContext, tool_exclusions
 from toolcatalog.selection.profiles import ObservedProfiles
 from toolcatalog.selection.retrieval import CatalogIndex
-from toolcatalog.selection.retrieve import Pool, pool_size, retrieve, top_indexes
+from toolcatalog.selection.retrieve import Pool, pool_size, retrieve
 from toolcatalog.selection.rulings import Ruling, Rulings, Verdict
 from toolcatalog.selection.scoring import PREFERENCE_SHARE, final_score, utility
 from toolcatalog.selection.semantic import SemanticView

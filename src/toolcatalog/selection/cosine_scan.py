@@ -10,7 +10,7 @@ So a large catalog is scanned in tiers that give the same answers:
   one-thread session that packed the matrix once, with a bound on how far any cosine may be
   off (about 0.01, derived below). It reads 384 bytes a row: half of what session 8's pass,
   which read the second level of every row too, read.
-- `Cosines.finer`: for the rows of the tools that bound leaves in doubt (retrieve.fuse
+- `Cosines.finer`: for the rows of the tools that bound leaves in doubt (fusion.fuse
   decides which), the codes of what the first level leaves out (a second int8 level, gathered
   by row): a bound about 100 times tighter (about 1e-4);
 - `exact`: float32 cosines (einsum over the chosen rows: bit for bit what the full scan gives

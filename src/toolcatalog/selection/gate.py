@@ -70,7 +70,7 @@ def gate(pool: Pool, best_allowed_relevance: float | None) -> Verdict:
     best, calibration = pool.semantic_best, pool.calibration
     if best is not None and calibration is not None:
         sure = best >= calibration.threshold + CORROBORATION_MARGIN
-        # A request holding names the encoder cannot read (retrieve.read_names) is partly
+        # A request holding names the encoder cannot read (request_names.name_holders) is partly
         # invisible to its cosine: lexical evidence then carries it from CORROBORATION_MARGIN
         # under the threshold, as the cosine alone does from as far above it.
         reach = calibration.threshold - (CORROBORATION_MARGIN if pool.names else 0.0)

@@ -1,21 +1,19 @@
 """Candidate retrieval: the catalog index built from one snapshot, and the ranked tools and
 patterns a request reaches, with how much of the request each covers.
 
-One BM25F index over tools (name, tags, description, capabilities, patterns, examples) decides
-which tools are relevant; a pooled tool's patterns are then scored at query time with the same
-IDF, which decides which way of using it fits best (a second full index over every pattern
-doubled the build time for a ranking only the pool's few hundred patterns need). Capability
-names are indexed with their vocabulary aliases and description, so text written in another
-team's words still meets ours.
+One BM25F index over tools (their documents: documents.py) decides which tools are relevant;
+a pooled tool's patterns are then scored at query time with the same IDF, which decides which
+way of using it fits best (a second full index over every pattern doubled the build time for
+a ranking only the pool's few hundred patterns need). A new generation's index is derived
+from the previous one's (derivation.py).
 """
 
 from __future__ import annotations
 
 import copy
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from itertools import chain, repeat
+from itertools import chain
 from operator import attrgetter
 from typing import Any
 
@@ -23,49 +21,23 @@ import numpy as np
 import numpy.typing as npt
 
 from toolcatalog.collector import collector_paused
-from toolcatalog.model.pattern import Pattern
 from toolcatalog.model.snapshot import CatalogSnapshot
-from toolcatalog.model.tool import Capability, Platform, Status, Tool
-from toolcatalog.model.vocabulary import Vocabulary
+from toolcatalog.model.tool import Platform, Status, Tool
 from toolcatalog.selection.arrays import FloatArray, IntArray
-from toolcatalog.selection.bm25 import BM25FIndex, Component, FieldScorer, FieldSpec
-from toolcatalog.selection.hosts import split_entities
-from toolcatalog.selection.interned import Interned, Terms
-from toolcatalog.selection.negation import affirmed
+from toolcatalog.selection.bm25 import BM25FIndex, Component, FieldScorer
+from toolcatalog.selection.derivation import Docs, PatternLengths, per_tool, positions_in
+from toolcatalog.selection.documents import (
+    PATTERN_FIELDS,
+    TOOL_FIELDS,
+    Documents,
+    PatternDoc,
+    canonical_names,
+)
+from toolcatalog.selection.interned import Interned
 from toolcatalog.selection.pattern_entries import PatternEntries
 from toolcatalog.selection.policy import platform_matches
 from toolcatalog.selection.text import is_value_term
-from toolcatalog.selection.tokenizer import tokens
 
-# Field weights: names and tags are short and deliberate, examples are written like requests.
-# Names of hosts, interfaces and devices in examples (web01, bond0, sdd) are mostly incidental
-# ("why is / full on db2"): indexed like any word they made "which folder under /var/log is
-# huge on app3" pick restic, whose example mentions app3. They keep a small weight, as
-# interface and device names still say something about a tool (dropped entirely, the dev set
-# lost "MTU on bond0"). Limitations are not indexed: they mostly name *other* tools ("use
-# lsof") and at their old weight (0.15) moved no ranking while costing a tenth of the build.
-# `evidence` (coverage, see bm25.FieldSpec): a word a tool only has in an example ("tokyo" in a
-# speedtest example) says less that the tool is about it than a word in its own description.
-TOOL_FIELDS: dict[str, FieldSpec] = {
-    "name": FieldSpec(3.0, 0.0),
-    "display": FieldSpec(1.5, 0.3),
-    "tags": FieldSpec(1.5, 0.3),
-    "category": FieldSpec(0.5, 0.0),
-    "description": FieldSpec(1.0, 0.75),
-    "capability": FieldSpec(1.5, 0.5),
-    "capability_text": FieldSpec(0.8, 0.75),
-    "pattern": FieldSpec(0.8, 0.75),
-    "use_cases": FieldSpec(1.2, 0.75),
-    "examples": FieldSpec(1.5, 0.75, evidence=0.5),
-    "example_entities": FieldSpec(0.2, 0.75, evidence=0.2),
-}
-PATTERN_FIELDS: dict[str, FieldSpec] = {
-    "name": FieldSpec(1.5, 0.0),
-    "description": FieldSpec(1.0, 0.75),
-    "use_cases": FieldSpec(1.5, 0.75),
-    "capability": FieldSpec(1.0, 0.5),
-    "capability_text": FieldSpec(0.7, 0.75),
-}
 FUZZY_WEIGHT = 0.8
 # A platform named in the request's words ("on the windows file server", "ubuntu box", "pod"):
 # tools of that platform gain PLATFORM_BOOST of their score; when an OS is named, tools bound
@@ -76,11 +48,6 @@ PLATFORM_BOOST = 0.1
 PLATFORM_PENALTY = 0.2
 OS_NAMES = frozenset({Platform.linux.value, Platform.windows.value, Platform.macos.value})
 
-# A pattern's document: the terms of each of PATTERN_FIELDS, in that order. Held without
-# the field names (a (field, terms) pair is 56 bytes: 1.6 KiB a generated tool's six
-# patterns); FieldScorer reads them in that order.
-PatternDoc = tuple[Terms, ...]
-_PATTERN_FIELD_NAMES = tuple(PATTERN_FIELDS)
 # Capability names whose tools CatalogIndex.offering keeps (Stage A names a few).
 MAX_OFFERING = 1024
 # Tools whose pattern tables an index keeps (`pattern_table`): past it the kept tables are
@@ -92,225 +59,10 @@ MAX_OFFERING = 1024
 TABLED_TOOLS = 2_048
 
 
-def canonical_names(vocabulary: Vocabulary | None) -> dict[str, str]:
-    """Every vocabulary name and alias -> its canonical name, as a plain dict (the model's
-    resolve() goes through pydantic's private-attribute lookup: 1 s per 44,000 calls)."""
-    table: dict[str, str] = {}
-    if vocabulary is not None:
-        for entry in vocabulary.vocabulary:
-            for word in (entry.name, *entry.aliases):
-                table[word] = entry.name
-    return table
-
-
-class _Documents:
-    """Builds tool and pattern documents from shared, cached term tuples: a catalog repeats
-    its capability and pattern texts, so each distinct one is tokenised once."""
-
-    def __init__(self, vocabulary: Vocabulary | None, canonical: dict[str, str]) -> None:
-        self.entries: dict[str, tuple[list[str], str]] = {}
-        if vocabulary is not None:
-            for entry in vocabulary.vocabulary:
-                self.entries[entry.name] = (entry.aliases, entry.description)
-        self.canonical = canonical
-        self._capabilities: dict[tuple[str, str], tuple[Terms, Terms]] = {}
-        self._patterns: dict[tuple[object, ...], PatternDoc] = {}
-        # Equal pattern documents, and equal term tuples in them, held once (see _held).
-        self._distinct: dict[PatternDoc, PatternDoc] = {}
-        self._terms: dict[Terms, Terms] = {}
-        self._capability_sets: dict[frozenset[str], frozenset[str]] = {}
-        self._blocks: dict[tuple[object, ...], list[Component]] = {}
-        self.limit = 0  # see oversized
-
-    def size(self) -> int:
-        return len(self._capabilities) + len(self._patterns) + len(self._blocks)
-
-    def oversized(self) -> bool:
-        """Whether it holds over twice the texts it held after its first build (plus some):
-        edits to capabilities and patterns add texts, and a carried table must not grow
-        without bound, so the next build starts a new one."""
-        return self.size() > self.limit
-
-    def capability(self, capability: Capability) -> tuple[Terms, Terms]:
-        """The capability's name terms (with its vocabulary aliases) and its text terms."""
-        key = (capability.name, capability.description)
-        found = self._capabilities.get(key)
-        if found is None:
-            name = self.canonical.get(capability.name, capability.name)
-            aliases, description = self.entries.get(name, ([], ""))
-            names = (
-                capability.name,
-                *tokens(" ".join([capability.name, *aliases]).replace("_", " ")),
-            )
-            text = tokens(affirmed(capability.description)) + tokens(description)
-            found = self._capabilities[key] = (names, text)
-        return found
-
-    def pattern(self, pattern: Pattern, capability: tuple[Terms, Terms]) -> PatternDoc:
-        key = (pattern.name, pattern.description, *pattern.typical_use_cases, capability)
-        found = self._patterns.get(key)
-        if found is None:
-            doc = (  # in PATTERN_FIELDS' order
-                tokens(pattern.name.replace("_", " ")),
-                tokens(affirmed(pattern.description)),
-                tokens(" ; ".join(pattern.typical_use_cases)),
-                capability[0],
-                capability[1],
-            )
-            found = self._patterns[key] = self._held(doc)
-        return found
-
-    def capability_set(self, tool: Tool, canonical: Callable[[str], str]) -> frozenset[str]:
-        """The canonical names of the tool's capabilities, one set shared by every tool
-        that offers the same (a frozenset of three names is 216 bytes)."""
-        names = frozenset(canonical(c.name) for c in tool.capabilities)
-        return self._capability_sets.setdefault(names, names)
-
-    def _held(self, doc: PatternDoc) -> PatternDoc:
-        """`doc` as one object shared by every equal pattern document, its term tuples
-        likewise: texts that differ only in what the tokeniser drops (a number, a stop
-        word) make equal documents, and pattern names and use cases repeat across tools.
-        Each pattern's document was its own five tuples (0.9 KiB a generated tool; the
-        pickled index keeps the sharing, so a restart loads them shared too)."""
-        found = self._distinct.get(doc)
-        if found is None:
-            found = tuple(self._terms.setdefault(terms, terms) for terms in doc)
-            self._distinct[found] = found
-        return found
-
-    def capability_block(self, capability: Capability) -> tuple[list[Component], list[PatternDoc]]:
-        """The capability's part of a tool document, its patterns' texts merged per field (the
-        same BM25F sums, fewer components to count), and one document per pattern."""
-        names, text = cap = self.capability(capability)
-        patterns = [self.pattern(p, cap) for p in capability.patterns]
-        key = (names, text, *(id(p) for p in patterns))
-        found = self._blocks.get(key)
-        if found is None:
-            pattern_terms = tuple(chain.from_iterable(p[0] + p[1] for p in patterns))
-            use_cases = tuple(chain.from_iterable(p[2] for p in patterns))
-            found = self._blocks[key] = [
-                ("capability", names),
-                ("capability_text", text),
-                ("pattern", pattern_terms),
-                ("use_cases", use_cases),
-            ]
-        return found, patterns
-
-    def build(self, tool: Tool) -> tuple[list[Component], list[PatternDoc]]:
-        """The tool's document and one document per pattern, in order."""
-        words, entities = split_entities(" ; ".join(tool.examples))
-        doc: list[Component] = [
-            ("name", (tool.name, *tokens(tool.name))),
-            ("display", tokens(tool.display_name or "")),
-            ("tags", tokens(" ".join(tool.tags))),
-            ("category", tokens(tool.category)),
-            ("description", tokens(affirmed(tool.description))),
-            ("examples", words),
-            ("example_entities", entities),
-        ]
-        patterns: list[PatternDoc] = []
-        for capability in tool.capabilities:
-            block, own = self.capability_block(capability)
-            doc += block
-            patterns += own
-        return doc, patterns
-
-
-class _Docs(Sequence[Sequence[Component]]):
-    """The documents of a new index's tools: the changed ones' as just built (`built`, by
-    position), the others' made again by the previous BM25F index (`moved`: each tool's
-    position there, see positions_in). BM25FIndex asks only for those it does not reuse."""
-
-    def __init__(
-        self, built: dict[int, list[Component]], previous: BM25FIndex | None, moved: list[int]
-    ) -> None:
-        self._built, self._previous, self._moved = built, previous, moved
-
-    def __len__(self) -> int:
-        return len(self._moved)
-
-    def __getitem__(self, i: int) -> list[Component]:  # type: ignore[override]
-        found = self._built.get(i)
-        if found is not None:
-            return found
-        if self._previous is None or self._moved[i] < 0:
-            raise IndexError(i)
-        return self._previous.document(self._moved[i])
-
-
-def positions_in(before: Sequence[Tool], after: Sequence[Tool]) -> tuple[list[int], set[int]]:
-    """For each tool of `after`, its position in `before` when it is the same object there
-    (else -1); and the positions of `before` so kept."""
-    where = dict(zip(map(id, before), range(len(before)), strict=True))
-    moved = list(map(where.get, map(id, after), repeat(-1)))  # C-level: 100,000 tools a write
-    return moved, set(moved) - {-1}
-
-
 def _moved(moved_from: list[int]) -> bool:
     """Whether a kept tool is at another position than before."""
     at = np.asarray(moved_from, dtype=np.int64)
     return bool(((at != np.arange(len(at))) & (at >= 0)).any())
-
-
-def _per_tool(
-    before: npt.NDArray[Any] | None,
-    moved: list[int],
-    tools: Sequence[Tool],
-    value: Callable[[Tool], object],
-    dtype: type,
-) -> npt.NDArray[Any]:
-    """`value` of each tool, taken from `before` (the previous index's array) for the tools
-    that were there (`moved`, see positions_in): only the changed tools are asked."""
-    if before is None or not len(before):
-        return np.array([value(t) for t in tools], dtype=dtype)
-    at = np.asarray(moved, dtype=np.int64)
-    out: npt.NDArray[Any] = (
-        before.astype(dtype)[np.maximum(at, 0)] if len(at) else np.zeros(0, dtype=dtype)
-    )
-    for i in np.flatnonzero(at < 0).tolist():
-        out[i] = value(tools[i])
-    return out
-
-
-class _PatternLengths:
-    """The distinct pattern documents (by value) with the total length of each field over
-    them: the average pattern field lengths for FieldScorer. Derived from the previous
-    generation's by the patterns that came and went; whole numbers, so the averages equal a
-    count from nothing."""
-
-    def __init__(self, counts: Counter[PatternDoc], totals: dict[str, int]) -> None:
-        self.counts = counts
-        self.totals = totals
-
-    @classmethod
-    def of(
-        cls,
-        previous: _PatternLengths | None,
-        added: Sequence[PatternDoc],
-        removed: Sequence[PatternDoc],
-    ) -> _PatternLengths:
-        if previous is None:
-            counts: Counter[PatternDoc] = Counter()
-            totals = dict.fromkeys(PATTERN_FIELDS, 0)
-        elif not added and not removed:
-            return previous
-        else:
-            counts, totals = previous.counts.copy(), dict(previous.totals)
-        for doc in removed:
-            counts[doc] -= 1
-            if not counts[doc]:
-                del counts[doc]
-                for name, terms in zip(_PATTERN_FIELD_NAMES, doc, strict=True):
-                    totals[name] -= len(terms)
-        for doc in added:
-            counts[doc] += 1
-            if counts[doc] == 1:
-                for name, terms in zip(_PATTERN_FIELD_NAMES, doc, strict=True):
-                    totals[name] += len(terms)
-        return cls(counts, totals)
-
-    def averages(self) -> dict[str, float]:
-        return {f: t / max(len(self.counts), 1) for f, t in self.totals.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,10 +89,10 @@ class CatalogIndex:
     counts, so the index is the one a build from nothing makes (tests/selection/
     test_incremental_index.py)."""
 
-    _documents: _Documents
+    _documents: Documents
     parts: Interned
     tool_index: BM25FIndex
-    _pattern_lengths: _PatternLengths
+    _pattern_lengths: PatternLengths
     _active: npt.NDArray[np.bool_]
     _platforms: npt.NDArray[np.str_]
 
@@ -367,7 +119,7 @@ class CatalogIndex:
         self.tool_position = dict(zip(self.tool_names, range(len(self.tools)), strict=True))
         if previous is None or previous._documents.oversized():
             self.canonical = canonical_names(vocabulary)
-            self._documents = _Documents(vocabulary, self.canonical)
+            self._documents = Documents(vocabulary, self.canonical)
             fresh = True
         else:
             fresh = False
@@ -380,7 +132,7 @@ class CatalogIndex:
         self.base = previous.key if previous is not None else None
         self.dropped = [k for k in range(len(previous.tools) if previous else 0) if k not in reused]
         # The changed tools' documents, by position: the others' are their BM25F index's
-        # (BM25FIndex.document), which the new index reuses or asks for (see _Documents).
+        # (BM25FIndex.document), which the new index reuses or asks for (see Documents).
         built: dict[int, list[Component]] = {}
         self.tool_patterns: list[tuple[PatternDoc, ...]] = []
         tool_capabilities: list[frozenset[str]] = []
@@ -406,7 +158,7 @@ class CatalogIndex:
             self.tool_index = previous.tool_index
         else:
             self.tool_index = BM25FIndex(
-                _Docs(built, previous.tool_index if previous else None, self.moved_from),
+                Docs(built, previous.tool_index if previous else None, self.moved_from),
                 TOOL_FIELDS,
                 parts=parts,
                 previous=previous.tool_index if parts is not None and previous else None,
@@ -414,7 +166,7 @@ class CatalogIndex:
             )
         self.parts = self.tool_index.parts
         self._set_patterns()
-        self._pattern_lengths = _PatternLengths.of(
+        self._pattern_lengths = PatternLengths.of(
             previous._pattern_lengths if previous is not None else None,
             [
                 p
@@ -427,14 +179,14 @@ class CatalogIndex:
         self.tool_capabilities: tuple[frozenset[str], ...] = tuple(tool_capabilities)
         self.vocabulary = vocabulary
         self._start_caches()
-        self._active = _per_tool(
+        self._active = per_tool(
             previous._active if previous is not None else None,
             self.moved_from,
             self.tools,
             lambda t: t.enabled and t.status != Status.disabled,
             bool,
         )
-        self._platforms = _per_tool(
+        self._platforms = per_tool(
             previous._platforms if previous is not None else None,
             self.moved_from,
             self.tools,
@@ -520,7 +272,7 @@ class CatalogIndex:
         self.tool_position = {name: i for i, name in enumerate(self.tool_names)}
         self.canonical = canonical_names(vocabulary)
         # A fresh table of texts: the saved documents' texts are interned in `parts` already.
-        self._documents = _Documents(vocabulary, self.canonical)
+        self._documents = Documents(vocabulary, self.canonical)
         self._documents.limit = state["documents_limit"]
         self.moved_from, self.base, self.dropped = list(range(len(self.tools))), None, []
         self.tool_patterns = lists["tool_patterns"]

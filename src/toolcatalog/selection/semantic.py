@@ -31,11 +31,11 @@ from toolcatalog.model.tool import Tool
 from toolcatalog.selection.arrays import FloatArray, IntArray
 from toolcatalog.selection.calibrate import Calibration, calibrate, generic_requests
 from toolcatalog.selection.clauses import CLAUSE_KIND, clauses
+from toolcatalog.selection.derivation import positions_in
 from toolcatalog.selection.embedding_cache import EmbeddingCache
 from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder
 from toolcatalog.selection.hosts import changed_chunks, text_chunks
 from toolcatalog.selection.negation import affirmed
-from toolcatalog.selection.retrieval import positions_in
 from toolcatalog.selection.spelling import Speller
 from toolcatalog.selection.text_vectors import NAME_KIND, Approximation, TextLayout, TextVectors
 

@@ -1,23 +1,18 @@
-"""Stage 1, retrieve: how the lexical and semantic sides make the pool."""
+"""The pool ranked: how the lexical and semantic sides make it (fusion.fuse, top_indexes)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import cast
 
 import numpy as np
 import pytest
 
-from toolcatalog.selection import retrieve
+from toolcatalog.selection import fusion
 from toolcatalog.selection.arrays import FloatArray
 from toolcatalog.selection.calibrate import Calibration
-from toolcatalog.selection.loader import load_folder_snapshot
-from toolcatalog.selection.retrieval import PLATFORM_PENALTY, CatalogIndex
-from toolcatalog.selection.retrieve import SAMPLE_MIN, fuse, implied_platform, top_indexes
+from toolcatalog.selection.fusion import SAMPLE_MIN, fuse, top_indexes
 from toolcatalog.selection.semantic import SemanticView
 from toolcatalog.selection.text_vectors import Approximation
-
-from .selection_catalog import CATALOG, write_catalog
 
 
 class FixedCosines:
@@ -112,7 +107,7 @@ def test_the_pool_from_approximate_cosines_is_the_pool_from_exact_ones(
     # are scored on the finer tier (when there is one), and those its bound leaves in doubt
     # are settled exactly, so the pool, its relevance and the best cosine are the exact ones,
     # while most tools are never settled.
-    monkeypatch.setattr(retrieve, "FINER_MIN_TOOLS", 0)  # every set in doubt tiered
+    monkeypatch.setattr(fusion, "FINER_MIN_TOOLS", 0)  # every set in doubt tiered
     rng = np.random.default_rng(11)
     tools = 5000
     for trial in range(20):
@@ -180,39 +175,3 @@ def test_a_platform_the_request_names_or_implies_reaches_the_semantic_side() -> 
     order, relevance, _, _ = fuse(semantic, world, lexical * penalty, 20, platforms=penalty)
     assert order.tolist() == [0, 1]
     assert relevance[1] < relevance[0] == 1.0
-
-
-def test_the_os_of_a_named_tool_is_implied_and_lowers_tools_of_other_oses(
-    tmp_path: Path,
-) -> None:
-    index = CatalogIndex(load_folder_snapshot(write_catalog(tmp_path / "c", CATALOG)))
-    assert implied_platform(index, "systemctl says active but nothing listens") == {"linux"}
-    assert implied_platform(index, "restart the spooler") == frozenset()
-    # Tools of two OSes named: nothing implied. A portable tool implies nothing.
-    assert implied_platform(index, "systemctl and get_service disagree") == frozenset()
-    assert implied_platform(index, "prometheus shows a gap") == frozenset()
-    factor = index.platform_factor(frozenset({"linux"}), boost=False)
-    position = index.tool_position
-    assert isinstance(factor, np.ndarray)
-    assert factor[position["get_service"]] == pytest.approx(1.0 - PLATFORM_PENALTY)
-    assert factor[position["systemctl"]] == factor[position["prometheus"]] == 1.0
-    boosted = index.platform_factor(frozenset({"linux"}))
-    assert isinstance(boosted, np.ndarray)
-    assert boosted[position["systemctl"]] > 1.0
-
-
-def test_pattern_tables_stay_bounded_and_score_as_a_fresh_index_does() -> None:
-    # A long run of varied requests tables every tool it scores; the tables (and the pattern
-    # scorer's documents) are dropped past their bound and made again alike.
-    snapshot = load_folder_snapshot(Path(__file__).resolve().parents[2] / "catalog", strict=False)
-    bounded, fresh = CatalogIndex(snapshot), CatalogIndex(snapshot)
-    bounded.tabled_tools, bounded._pattern_scorer.limits = 7, (11, 5)
-    fresh.tabled_tools, fresh._pattern_scorer.limits = 10**9, (10**9, 10**9)
-    for words in ({"disk": 1.0, "usage": 1.0}, {"log": 1.0, "search": 2.0, "error": 1.0}):
-        for tool in range(len(snapshot.tools)):
-            got = bounded.pattern_scores(tool, bounded.weigh(words))
-            assert len(bounded._pattern_tables) <= 7
-            assert len(bounded._pattern_scorer._cache) <= 11
-            assert len(bounded._pattern_scorer._tables) <= 5
-            assert got == fresh.pattern_scores(tool, fresh.weigh(words))
-    assert len(fresh._pattern_tables) > 100
