@@ -32,7 +32,8 @@ from wrapped import add_bench_arguments, run_bench
 from toolcatalog.model.tool import Tool
 from toolcatalog.selection import semantic, semantic_engine
 from toolcatalog.selection.encoders import minilm, pooling
-from toolcatalog.selection.encoders.minilm import MiniLMEncoder, WordPieceTokenizer, model_dir
+from toolcatalog.selection.encoders.minilm import MiniLMEncoder, model_dir
+from toolcatalog.selection.encoders.wordpiece import WordPieceTokenizer
 
 MIN_TOOLS = 20
 

@@ -11,15 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import settings as hypothesis_settings
-from hypothesis import strategies as st
 
 from toolcatalog.config import Settings
 from toolcatalog.selection.encoders.minilm import (
     MiniLMEncoder,
     ModelUnavailable,
-    WordPieceTokenizer,
     read_safetensors,
 )
 from toolcatalog.selection.encoders.onnx import OnnxMiniLMEncoder, onnx_available
@@ -64,31 +60,6 @@ def test_safetensors_are_read_from_header_and_little_endian_data(tmp_path: Path)
     tensors = read_safetensors(path)
     assert tensors["w"].tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
     assert tensors["ids"].tolist() == [7, -1]
-
-
-def test_wordpiece_splits_punctuation_accents_and_unknown_words(tmp_path: Path) -> None:
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "un", "##aff", "##able", "hello", ",", "'", "t"]
-    (tmp_path / "vocab.txt").write_text("\n".join(vocab))
-    tok = WordPieceTokenizer(tmp_path / "vocab.txt")
-    assert tok.basic("Héllo, UNaffable don't") == ["hello", ",", "unaffable", "don", "'", "t"]
-    ids = tok.encode("Hello, unaffable zzz")
-    assert [vocab[i] for i in ids] == [
-        "[CLS]", "hello", ",", "un", "##aff", "##able", "[UNK]", "[SEP]",
-    ]  # fmt: skip
-
-
-@hypothesis_settings(max_examples=400, deadline=None)
-@given(st.text(alphabet=st.characters(max_codepoint=127)))
-def test_the_ascii_shortcut_splits_as_the_character_loop(text: str) -> None:
-    assert WordPieceTokenizer._basic_ascii(text) == WordPieceTokenizer._basic_any(text)
-
-
-def test_a_cached_word_gives_the_same_pieces_again(tmp_path: Path) -> None:
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "un", "##aff", "##able", "x"]
-    (tmp_path / "vocab.txt").write_text("\n".join(vocab))
-    tok = WordPieceTokenizer(tmp_path / "vocab.txt")
-    first = tok.encode("unaffable x unaffable")
-    assert first == tok.encode("unaffable x unaffable") == [2, 4, 5, 6, 7, 4, 5, 6, 3]
 
 
 @needs_model
