@@ -12,6 +12,7 @@ import pytest
 from toolcatalog.config import Settings
 from toolcatalog.selection.calibrate import (
     DESCRIPTION_SLACK,
+    EVERYDAY_NEIGHBOURS,
     GENERIC_MARGIN,
     GENERIC_MARGIN_FLOOR,
     GENERIC_PROBE_REFUSAL,
@@ -338,6 +339,10 @@ def test_the_calibration_keeps_the_generic_requests_and_gives_a_requests_nearest
     assert calibration.generic_cosine(negatives[3]) == pytest.approx(1.0)
     query = vectors[0]
     assert calibration.generic_cosine(query) == pytest.approx(float((negatives @ query).max()))
+    nearest = calibration.generic_nearest(query)
+    assert nearest is not None
+    expected = np.sort(negatives @ query)[::-1][: min(EVERYDAY_NEIGHBOURS, len(negatives))]
+    assert nearest == pytest.approx(expected)
     without = Calibration(0.3, False, 0.65, 0, None, 0.5)
     assert without.generic_cosine(query) is None
 

@@ -31,7 +31,7 @@ def _pool(best: float, *, lexical: bool, names: bool, corroborate: bool = True) 
         tool_cosine=np.array([best]),
         calibration=Calibration(THRESHOLD, corroborate, 0.5, 0, None, 0.9),
         vouched=np.array([names]),
-        generic_cosine=0.2,
+        generic_nearest=np.array([0.2]),
         names=names,
     )
 
@@ -56,3 +56,61 @@ def test_a_name_the_catalog_holds_but_the_encoder_cannot_read_reaches_under_the_
             corroborate=corroborate,
         )
         assert not gate(far, 1.0).relevant
+
+
+def _chatty_pool(tools: np.ndarray, generic: np.ndarray, negatives: int = 132) -> Pool:
+    """A pool whose request has best tool cosines `tools` and generic cosines `generic`
+    (best first), under a calibration of `negatives` generic requests whose margin (0.1)
+    the request's lead stays under."""
+    count = len(tools)
+    covered = np.full(count, 0.6)
+    retrieval = Retrieval(covered * 3, covered, covered * 4, {}, 3.0, {})
+    calibration = Calibration(
+        0.2, False, 0.65, 0, None, 0.5, np.zeros((negatives, 4), dtype=np.float32), 0.1
+    )
+    return Pool(
+        retrieval,
+        raw=covered * 3,
+        coverage=covered,
+        matches=covered * 4,
+        world=np.ones(count, dtype=bool),
+        order=np.arange(count, dtype=np.int64),
+        relevance=np.ones(count),
+        capabilities=frozenset(),
+        semantic_best=float(tools.max()),
+        tool_cosine=tools,
+        calibration=calibration,
+        vouched=np.zeros(count, dtype=bool),
+        generic_nearest=generic,
+    )
+
+
+def test_a_request_among_generic_requests_is_refused_under_the_margin() -> None:
+    # 200 tools, one at 0.40 and the rest at 0.30; the request's nearest generic request is
+    # 0.45, under best + margin, so only its neighbourhood can refuse it.
+    tools = np.r_[0.40, np.full(199, 0.30)]
+    crowded = np.full(15, 0.44)
+    crowded[0] = 0.45
+    assert not gate(_chatty_pool(tools, crowded), 1.0).relevant
+    # The same nearest generic request alone (the others far): the tools are its neighbours.
+    alone = np.r_[0.45, np.full(14, 0.10)]
+    assert gate(_chatty_pool(tools, alone), 1.0).relevant
+    # Nearer to a tool than to any generic request: no neighbourhood test at all.
+    below = np.full(15, 0.39)
+    assert gate(_chatty_pool(tools, below), 1.0).relevant
+
+
+def test_the_neighbourhood_is_read_against_the_catalogs_size() -> None:
+    # 16 tools beside 132 generic requests: a neighbourhood drawn at random is 89 % generic,
+    # so all 15 nearest must be generic requests to refuse.
+    tools = np.r_[0.40, np.full(15, 0.30)]
+    fourteen = np.r_[np.full(14, 0.45), 0.25]  # the 15th generic request under the tools
+    assert gate(_chatty_pool(tools, fourteen), 1.0).relevant
+    fifteen = np.full(15, 0.45)
+    assert not gate(_chatty_pool(tools, fifteen), 1.0).relevant
+    # 200 tools: 11 of 15 are enough (halfway from 40 % to all), 10 are not.
+    many = np.r_[0.40, np.full(3, 0.35), np.full(196, 0.30)]
+    eleven = np.r_[np.full(11, 0.45), np.full(4, 0.10)]
+    assert not gate(_chatty_pool(many, eleven), 1.0).relevant
+    ten = np.r_[np.full(10, 0.45), np.full(5, 0.10)]
+    assert gate(_chatty_pool(many, ten), 1.0).relevant

@@ -34,7 +34,10 @@ Whatever the threshold, a request nearer to one of the generic requests than to 
 catalog's texts (by a margin: what the catalog's examples allow, between 0 and GENERIC_MARGIN,
 or without examples what its descriptions allow, between GENERIC_MARGIN_FLOOR and
 GENERIC_MARGIN) is refused: the negatives also serve as the neighbours a request is compared
-with, which refuses chit-chat a loose catalog's low threshold lets pass.
+with, which refuses chit-chat a loose catalog's low threshold lets pass. Under the margin, a
+request nearer to a generic request than to any tool is refused when its nearest neighbours
+are generic requests far more often than the catalog's size would make them
+(EVERYDAY_NEIGHBOURS): a kNN test, for catalogs whose requests read as chatty as chit-chat.
 
 `confidence` puts a tool's best cosine on an absolute scale: 0.5 at the threshold, rising to
 1 over about 4 x CONFIDENCE_WIDTH above it; comparable across requests and catalogs.
@@ -107,6 +110,21 @@ GENERIC_PROBE_REFUSAL = 0.01
 # of 30, manual pages 27 -> 28, MetaTool 26 (unchanged), no in-scope request newly refused.
 DESCRIPTION_SLACK = 0.15
 GENERIC_MARGIN_FLOOR = 0.02
+# Under the margin, a request whose nearest neighbour is a generic request is still refused
+# when its neighbourhood is everyday talk: of its EVERYDAY_NEIGHBOURS nearest neighbours, among
+# the generic requests and the catalog's tools (each tool by its nearest text), the generic
+# requests' share is at least halfway from what a neighbourhood drawn at random would hold
+# (G / (G + N), G generic requests and N tools) to all of them (gate.everyday): a kNN test
+# read against the catalog's size, so a catalog of 16 tools (a random neighbourhood 89 %
+# generic) needs all 15 neighbours generic, MetaTool's 199 tools 11 of 15, 1,601 manual pages
+# 9. A chatty request lands among many generic requests at once ("can you keep a secret?"
+# beside "what's your name?", "do you dream?", ...); a chatty request for a tool lands beside
+# that tool and its neighbours. Measured (docs/performance.md, session 15 `refusal`): MetaTool
+# 2,000, chit-chat refused 26 -> 30 of 30 for 9 in-scope requests newly refused (5 of them
+# decided right); 10 to 20 neighbours refuse 30 of 30 for 9-12; the starter catalog (with and
+# without examples) and the manual pages lose no in-scope request, and none of the four
+# catalogs' own descriptions, taken as requests, would be refused.
+EVERYDAY_NEIGHBOURS = 15
 
 
 @cache
@@ -131,20 +149,30 @@ class Calibration:
 
     def generic_cosine(self, query: npt.NDArray[np.float32]) -> float | None:
         """The request's best cosine to a generic request (None without them)."""
+        nearest = self.generic_nearest(query)
+        return None if nearest is None else float(nearest[0])
+
+    def generic_nearest(self, query: npt.NDArray[np.float32]) -> FloatArray | None:
+        """The request's cosines to its EVERYDAY_NEIGHBOURS nearest generic requests (all of
+        them when fewer), best first; None without them."""
         if self.negatives is None or not len(self.negatives):
             return None
-        return float((self.negatives @ query).max())
+        cosines = (self.negatives @ query).astype(np.float64)
+        if len(cosines) > EVERYDAY_NEIGHBOURS:
+            cosines = np.partition(cosines, -EVERYDAY_NEIGHBOURS)[-EVERYDAY_NEIGHBOURS:]
+        nearest: FloatArray = np.sort(cosines)[::-1]
+        return nearest
 
-    def confidence(self, cosine: FloatArray, generic: float | None = None) -> FloatArray:
+    def confidence(
+        self, cosine: FloatArray, generic: float | None = None, everyday: bool = False
+    ) -> FloatArray:
         """Absolute relevance (0..1) of best cosines: 0.5 at the threshold, or, for a request
         whose best cosine to a generic request is `generic`, at that less GENERIC_MARGIN
-        (generic_margin) when higher (so a request refused as chit-chat shows no tool above
-        0.5)."""
-        floor = (
-            self.threshold
-            if generic is None
-            else max(self.threshold, generic - self.generic_margin)
-        )
+        (generic_margin) when higher, and at `generic` itself when the request's neighbourhood
+        is `everyday` talk (gate.everyday); so a request refused as chit-chat shows no tool
+        above 0.5."""
+        margin = 0.0 if everyday else self.generic_margin
+        floor = self.threshold if generic is None else max(self.threshold, generic - margin)
         z = np.clip((cosine - floor) / CONFIDENCE_WIDTH, -30.0, 30.0)
         out: FloatArray = 1.0 / (1.0 + np.exp(-z))
         return out

@@ -15,7 +15,7 @@ from toolcatalog.model.profile import Effect
 from toolcatalog.selection.features import Dimensions, PatternEstimate
 from toolcatalog.selection.feedback import FeedbackMemory
 from toolcatalog.selection.fusion import top_indexes
-from toolcatalog.selection.gate import gate
+from toolcatalog.selection.gate import everyday, gate
 from toolcatalog.selection.intent import IntentReading, read_intent
 from toolcatalog.selection.models import (
     Excluded,
@@ -213,7 +213,7 @@ class CandidateEnumerator:
                 [0.0] * len(order)  # words nothing knows: no tool is about them (gate.py)
                 if pool.unreadable
                 else pool.calibration.confidence(
-                    pool.tool_cosine[order], pool.generic_cosine
+                    pool.tool_cosine[order], pool.generic_cosine, everyday(pool)
                 ).tolist()
             )
         preference = _Preference(weights, share)

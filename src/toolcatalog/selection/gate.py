@@ -4,12 +4,17 @@ allowed tool")."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from toolcatalog.selection.calibrate import CORROBORATION_MARGIN
+from toolcatalog.selection.arrays import FloatArray
+from toolcatalog.selection.calibrate import (
+    CORROBORATION_MARGIN,
+    EVERYDAY_NEIGHBOURS,
+)
 from toolcatalog.selection.retrieve import Pool
 
 # With embeddings and the catalog's calibration (calibrate.py), a request is about the catalog
@@ -56,6 +61,37 @@ def about_request(
     return broad & (strength >= MIN_STRENGTH)
 
 
+def everyday(pool: Pool) -> bool:
+    """Is the request nearer to a generic request than to any tool, with a neighbourhood of
+    everyday talk? (calibrate.EVERYDAY_NEIGHBOURS)"""
+    nearest, tools, best = pool.generic_nearest, pool.tool_cosine, pool.semantic_best
+    calibration = pool.calibration
+    if nearest is None or tools is None or best is None or calibration is None:
+        return False
+    if calibration.negatives is None or not nearest[0] > best:
+        return False
+    return _mostly_generic(nearest, len(calibration.negatives), tools)
+
+
+def _mostly_generic(nearest: FloatArray, generic: int, tools: FloatArray) -> bool:
+    """Of the EVERYDAY_NEIGHBOURS nearest neighbours among `generic` generic requests (the
+    nearest's cosines, best first) and the tools (their best cosines, `tools`), are the
+    generic requests a share at least halfway from a random neighbourhood's to all? Counted
+    without a sort: `need` of them are among the nearest when the need-th generic request is
+    nearer than the (EVERYDAY_NEIGHBOURS - need + 1)-th tool (a partition of the tools'
+    cosines, done only for a request whose nearest neighbour is a generic request). Tools
+    outside the pool have their cosines within the scan's bound (fusion.fuse)."""
+    share = (1.0 + generic / (generic + len(tools))) / 2.0
+    need = math.ceil(share * EVERYDAY_NEIGHBOURS - 1e-9)
+    rank = EVERYDAY_NEIGHBOURS - need + 1  # of the tool the need-th generic must beat
+    if len(nearest) < need:
+        return False
+    if len(tools) < rank:
+        return True
+    tool = float(np.partition(tools, -rank)[-rank])
+    return bool(nearest[need - 1] > tool)
+
+
 def gate(pool: Pool, best_allowed_relevance: float | None) -> Verdict:
     """The verdict on `pool`; `best_allowed_relevance` is the relevance of the best tool
     policy allows (None when it allows none)."""
@@ -78,7 +114,8 @@ def gate(pool: Pool, best_allowed_relevance: float | None) -> Verdict:
             best >= reach and relevant
         )
         generic = pool.generic_cosine
-        if generic is not None and generic > best + calibration.generic_margin:
+        over = generic is not None and generic > best + calibration.generic_margin
+        if over or everyday(pool):  # nearer to everyday talk than to the catalog
             relevant = False
     elif best is not None:
         relevant = (relevant and best >= SEMANTIC_RELEVANT) or best >= SEMANTIC_SURE

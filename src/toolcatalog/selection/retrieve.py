@@ -71,14 +71,20 @@ class Pool:
     # Tools Stage A vouches for (a named tool, or a capability at confidence >= LOW_CONFIDENCE):
     # the gate counts them as about the request whatever the words' strength.
     vouched: npt.NDArray[np.bool_] | None = None
-    # The request's best cosine to one of the calibration's generic requests.
-    generic_cosine: float | None = None
+    # The request's cosines to its nearest generic requests of the calibration, best first
+    # (Calibration.generic_nearest).
+    generic_nearest: FloatArray | None = None
     # No word of the request is known to the encoder or the catalog and none matched
     # lexically: its embedding means nothing, so no tool is about it (gate.py).
     unreadable: bool = False
     # Some tools hold a name of the request the encoder cannot read (name_holders): its
     # cosines miss that word, so lexical evidence counts for more at the gate.
     names: bool = False
+
+    @property
+    def generic_cosine(self) -> float | None:
+        """The request's best cosine to one of the calibration's generic requests."""
+        return None if self.generic_nearest is None else float(self.generic_nearest[0])
 
 
 def stage_a_evidence(
@@ -225,7 +231,7 @@ def retrieve(
             vouched,
             None
             if semantic.calibration is None
-            else semantic.calibration.generic_cosine(semantic.query),
+            else semantic.calibration.generic_nearest(semantic.query),
             not retrieval.tool_matches.any() and semantic.unreadable(request.request),
             bool(holders),
         )
