@@ -254,6 +254,25 @@ def test_an_empty_request_is_refused_before_the_database_is_reached() -> None:
     assert "database" not in refused.stderr.lower()
 
 
+def test_a_catalog_refused_or_out_of_reach_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    # The CLI's one error mapping (cli/running.refusals) answers a select as any command: an
+    # invalid catalog folder names each problem under one line; an unreachable database is
+    # one line. Never a trace.
+    (tmp_path / "broken.yaml").write_text("name: Not A Name\ndescription: x\n")
+    lexical = {"TOOLCATALOG_SEMANTIC": "false"}
+    invalid = run("disk usage", "--no-progress", "--catalog", str(tmp_path), env=lexical)
+    assert invalid.returncode == 1, invalid.stderr
+    first, *problems = invalid.stderr.splitlines()
+    assert first.startswith("error: ")
+    assert "problem(s)" in first
+    assert any("broken.yaml:1: name:" in line for line in problems)
+    unreachable = run("disk usage", url="postgresql://toolcatalog@127.0.0.1:1/nowhere", env=lexical)
+    assert unreachable.returncode == 1
+    assert unreachable.stderr.startswith("error: cannot reach PostgreSQL")
+    assert len(unreachable.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in invalid.stderr + unreachable.stderr
+
+
 def test_a_description_only_catalog_decides_change_requests_when_served_from_the_database(
     fresh_db_url: str, tmp_path: Path
 ) -> None:

@@ -71,6 +71,14 @@ def test_a_mistyped_command_is_answered_with_the_closest_names() -> None:
     assert "Did you mean 'select'?" in result.output
 
 
+def test_the_root_group_maps_a_refusal_to_one_line_and_exit_1() -> None:
+    # In process, without main(): every command runs inside the one error mapping.
+    result = CliRunner().invoke(app, ["select", "", "--catalog", "."])
+    assert result.exit_code == 1
+    assert result.output.startswith("error: request")
+    assert isinstance(result.exception, SystemExit)
+
+
 @pytest.mark.skipif(not STARTER.is_dir(), reason="no starter catalog in checkout")
 def test_a_repeated_select_on_a_catalog_folder_answers_alike_from_the_kept_snapshot(
     tmp_path: Path,

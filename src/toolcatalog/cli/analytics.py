@@ -3,6 +3,7 @@ from the hourly telemetry rollups, as tables or (`--json`) the API's shapes."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -11,7 +12,7 @@ import typer
 from toolcatalog.catalog.analytics import CapacityTrend, GroupBy, Interval, ProfileDrift, UsageRow
 from toolcatalog.cli import output
 from toolcatalog.cli.output import JsonFlag
-from toolcatalog.cli.running import cli_settings, command_runtime, run_async
+from toolcatalog.cli.running import cli_settings, command_runtime
 
 analytics_app = typer.Typer(
     help="Usage, declared vs observed profiles and capacity, from reported telemetry.",
@@ -63,7 +64,7 @@ def usage_command(
         async with command_runtime(cli_settings()) as runtime:
             return await runtime.telemetry.usage(by, start, end, interval)
 
-    rows = run_async(go())
+    rows = asyncio.run(go())
     if as_json:
         buckets = [r.to_json() for r in rows]
         output.print_json(
@@ -101,7 +102,7 @@ def profiles_command(
             drift = await runtime.telemetry.profiles(start, end, min_samples=min_samples)
             return drift, min_samples or runtime.settings.telemetry_min_samples
 
-    drift, least = run_async(go())
+    drift, least = asyncio.run(go())
     if as_json:
         patterns = [d.to_json() for d in drift]
         output.print_json(
@@ -139,7 +140,7 @@ def capacity_command(
         async with command_runtime(cli_settings()) as runtime:
             return await runtime.telemetry.capacity(days=days, horizon=horizon)
 
-    trends = run_async(go())[:limit]
+    trends = asyncio.run(go())[:limit]
     if as_json:
         tools = [t.to_json() for t in trends]
         output.print_json({"days": days, "horizon": horizon, "tools": tools})

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from toolcatalog.cli import output
-from toolcatalog.cli.running import cli_settings, run_async
+from toolcatalog.cli.running import cli_settings
 from toolcatalog.runtime import backup_database, restore_database
 
 
@@ -22,7 +23,7 @@ def backup_command(
 ) -> None:
     """Back up everything (tools, versions, audit log, vocabulary, environments, API key
     hashes, telemetry, experiments...) as of one snapshot, while the service runs."""
-    where, report = run_async(backup_database(cli_settings(), file))
+    where, report = asyncio.run(backup_database(cli_settings(), file))
     if as_json:
         output.print_json(
             {"database": where, "file": str(file), "schema_version": report.schema_version,
@@ -47,7 +48,7 @@ def restore_command(
 ) -> None:
     """Restore a backup into an empty database or home (one transaction; an older backup is
     migrated to this release's schema). Stop the service on the target first."""
-    where, report = run_async(restore_database(cli_settings(), file, replace=replace))
+    where, report = asyncio.run(restore_database(cli_settings(), file, replace=replace))
     if as_json:
         output.print_json(
             {"database": where, "file": str(file), "backup_created_at": report.created_at,

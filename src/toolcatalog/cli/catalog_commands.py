@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Annotated
 
@@ -24,14 +25,12 @@ from toolcatalog.cli.running import (
     EXIT_USAGE,
     cli_settings,
     command_runtime,
-    run_async,
 )
 from toolcatalog.errors import InvalidDefinition
 from toolcatalog.formats.catalog_folder import load_vocabulary
 from toolcatalog.formats.dump import dump_tool, dump_yaml
 from toolcatalog.model.listing import ToolFilter
 from toolcatalog.model.tool import Platform, Status
-from toolcatalog.model.vocabulary import Vocabulary
 
 Paths = Annotated[
     list[Path], typer.Argument(help="YAML/JSON files or folders.", show_default=False)
@@ -66,16 +65,8 @@ def export_command(
             (out / "capabilities.yaml").write_text(dump_yaml(vocab), encoding="utf-8")
         return count
 
-    count = run_async(go())
+    count = asyncio.run(go())
     output.out.print(f"exported {count} tool(s) to {out}", highlight=False)
-
-
-def _read_vocabulary(path: Path) -> Vocabulary | None:
-    try:
-        return load_vocabulary(path) if path.is_file() else None
-    except InvalidDefinition as exc:
-        output.report_error(exc)
-        raise typer.Exit(EXIT_INVALID) from None
 
 
 def validate_command(
@@ -99,7 +90,7 @@ def validate_command(
         raise typer.Exit(EXIT_USAGE)
     folder = cli_settings().resolved_catalog_dir()
     vocab_file = folder / "capabilities.yaml" if folder is not None else None
-    folder_vocabulary = _read_vocabulary(vocab_file) if vocab_file else None
+    folder_vocabulary = load_vocabulary(vocab_file) if vocab_file and vocab_file.is_file() else None
     naming = None
     if fmt is SourceFormat.opsconductor:
         naming = naming_for(folder_vocabulary, mapping)
@@ -165,7 +156,7 @@ def list_command(
             for i in page.items
         ]  # fmt: skip
 
-    rows = run_async(go())
+    rows = asyncio.run(go())
     if as_json:
         keys = ["name", "platform", "category", "status", "revision", "capabilities"]
         output.print_json([dict(zip(keys, row, strict=True)) for row in rows])
@@ -182,7 +173,7 @@ def show_command(name: str, as_json: JsonFlag = False) -> None:
             cached = await runtime.catalog.get_tool(name)
         return cached.tool.model_dump(mode="json") if as_json else dump_tool(cached.tool)
 
-    shown = run_async(go())
+    shown = asyncio.run(go())
     if isinstance(shown, dict):
         output.print_json(shown)
     else:
@@ -196,5 +187,5 @@ def reload_command() -> None:
         async with command_runtime(cli_settings()) as runtime:
             return await runtime.catalog.reload_all(trigger="cli", actor=Actor("cli"))
 
-    generation = run_async(go())
+    generation = asyncio.run(go())
     output.out.print(f"reload sent to all replicas (catalog generation {generation})")

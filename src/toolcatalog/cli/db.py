@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 import typer
 
 from toolcatalog.cli import output
-from toolcatalog.cli.running import EXIT_INVALID, cli_settings, run_async
+from toolcatalog.cli.running import EXIT_INVALID, cli_settings
 from toolcatalog.runtime import MigrationState, database_migrations, migrate_database
 
 db_app = typer.Typer(help="Database schema: apply and inspect migrations.", no_args_is_help=True)
@@ -16,7 +17,7 @@ db_app = typer.Typer(help="Database schema: apply and inspect migrations.", no_a
 @db_app.command("migrate")
 def migrate_command() -> None:
     """Apply pending migrations (safe to run from several replicas at once)."""
-    where, applied = run_async(migrate_database(cli_settings()))
+    where, applied = asyncio.run(migrate_database(cli_settings()))
     if applied:
         output.out.print(
             f"applied {len(applied)} migration(s) to {where}: {', '.join(map(str, applied))}"
@@ -31,7 +32,7 @@ def status_command(
 ) -> None:
     """Show applied and pending migrations; exits 1 when the database has drifted from this
     release (an applied migration edited since, or one this release does not know)."""
-    where, rows = run_async(database_migrations(cli_settings()))
+    where, rows = asyncio.run(database_migrations(cli_settings()))
     _print_status(where, rows, as_json=as_json)
     drifted = [s for s in rows if s.drifted]
     if drifted:

@@ -3,6 +3,7 @@ its running database), all or nothing unless --skip-invalid."""
 
 from __future__ import annotations
 
+import asyncio
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -20,7 +21,7 @@ from toolcatalog.catalog.writes import Actor
 from toolcatalog.cli import findings, output
 from toolcatalog.cli import migration as migration_output
 from toolcatalog.cli.output import JsonFlag
-from toolcatalog.cli.running import EXIT_INVALID, cli_settings, command_runtime, run_async
+from toolcatalog.cli.running import EXIT_INVALID, cli_settings, command_runtime
 from toolcatalog.cli.upstream_import import run_upstream_import
 from toolcatalog.errors import InvalidDefinition
 from toolcatalog.formats.catalog_folder import folder_environments, load_vocabulary
@@ -241,7 +242,7 @@ def import_command(
             )
             return report, result, migration
 
-    report, result, migration = run_async(go())
+    report, result, migration = asyncio.run(go())
     refused = {p.file for p in result.problems}
     if result.problems:
         migration_output.print_refused(result.problems, imported=report is not None)

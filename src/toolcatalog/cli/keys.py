@@ -6,6 +6,7 @@ captures it) and a note on stderr; the key is shown only this once.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from typing import Annotated
 
@@ -14,7 +15,7 @@ import typer
 from toolcatalog.catalog.keys import ApiKey, CreatedKey, Role
 from toolcatalog.catalog.writes import Actor
 from toolcatalog.cli import output
-from toolcatalog.cli.running import cli_settings, command_runtime, run_async
+from toolcatalog.cli.running import cli_settings, command_runtime
 
 keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
 CLI_ACTOR = Actor("cli")
@@ -34,7 +35,7 @@ def create_command(
         async with command_runtime(cli_settings()) as runtime:
             return await runtime.keys.create(name, role, actor=CLI_ACTOR)
 
-    created = run_async(go())
+    created = asyncio.run(go())
     sys.stdout.write(created.secret + "\n")
     output.err.print(
         f"created {created.key.role} key {created.key.name!r}; it is shown only this once",
@@ -53,7 +54,7 @@ def list_command(
         async with command_runtime(cli_settings()) as runtime:
             return await runtime.keys.list_keys()
 
-    keys = run_async(go())
+    keys = asyncio.run(go())
     if as_json:
         output.print_json(
             [
@@ -85,5 +86,5 @@ def revoke_command(name: Annotated[str, typer.Argument(help="The key's name.")])
         async with command_runtime(cli_settings()) as runtime:
             return await runtime.keys.revoke(name, actor=CLI_ACTOR)
 
-    revoked = run_async(go())
+    revoked = asyncio.run(go())
     output.out.print(f"revoked key {revoked.name!r}", highlight=False, markup=False)

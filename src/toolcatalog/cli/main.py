@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from difflib import get_close_matches
 from importlib import import_module
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from typer._click.core import Command, Context  # Typer 0.29 carries its own click
@@ -16,9 +16,7 @@ from typer._click.exceptions import UsageError
 from typer.core import TyperGroup
 from typer.models import CommandInfo
 
-from toolcatalog.cli import output
-from toolcatalog.cli.running import EXIT_INVALID
-from toolcatalog.errors import CatalogError
+from toolcatalog.cli.running import refusals
 
 # Every command, as "module:attribute" (a function is a command, a Typer app a group of them),
 # imported only when it runs: one command's start-up no longer pays for importing every
@@ -68,6 +66,10 @@ class LazyCommands(TyperGroup):
         command.name = cmd_name
         return command
 
+    def invoke(self, ctx: Context) -> Any:
+        with refusals():  # the CLI's one error mapping, around every command
+            return super().invoke(ctx)
+
     def resolve_command(
         self, ctx: Context, args: list[str]
     ) -> tuple[str | None, Command | None, list[str]]:
@@ -115,9 +117,6 @@ def _root(
 def main() -> None:
     try:
         app()
-    except CatalogError as exc:  # one refusal that a command did not map itself: no traceback
-        output.report_error(exc)
-        sys.exit(EXIT_INVALID)
     except KeyboardInterrupt:  # pragma: no cover - interactive
         sys.exit(130)
 

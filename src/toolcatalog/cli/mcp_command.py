@@ -5,7 +5,9 @@ catalog's changes like a replica. stdout carries the protocol only; logs go to s
 
 from __future__ import annotations
 
-from toolcatalog.cli.running import cli_settings, run_async
+import asyncio
+
+from toolcatalog.cli.running import cli_settings
 from toolcatalog.config import Settings
 from toolcatalog.mcp.server import build_mcp_server
 from toolcatalog.runtime import open_runtime
@@ -19,4 +21,4 @@ async def _serve_stdio(settings: Settings) -> None:
 
 def mcp_command() -> None:
     """Serve the catalog's MCP server (select_tool, find_tools, describe_tool) over stdio."""
-    run_async(_serve_stdio(cli_settings()))
+    asyncio.run(_serve_stdio(cli_settings()))

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import orjson
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -43,3 +44,12 @@ def report_error(exc: CatalogError) -> None:
     if isinstance(exc, InvalidDefinition):
         for problem in exc.problems:
             err.print(f"  {problem}", highlight=False, markup=False)
+
+
+def validation_message(exc: ValidationError) -> str:
+    """What pydantic refused, on one line: `where: why` per error, `; ` between them."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"])
+        parts.append(f"{where}: {error['msg']}" if where else error["msg"])
+    return "; ".join(parts)

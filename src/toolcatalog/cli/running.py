@@ -1,11 +1,11 @@
-"""Running async work from commands, with CatalogErrors turned into exit code 1."""
+"""Running commands: the CLI's one error mapping (`refusals`, around every command), and the
+settings and runtime a command uses."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import TYPE_CHECKING, Any
 
 import typer
 from pydantic import ValidationError
@@ -18,27 +18,33 @@ from toolcatalog.logs import configure_logging
 if TYPE_CHECKING:
     from toolcatalog.runtime import Runtime
 
-T = TypeVar("T")
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """Run `coro`; a CatalogError becomes one line on stderr and exit code 1."""
+@contextmanager
+def refusals() -> Iterator[None]:
+    """The CLI's one error mapping, around every command (main.LazyCommands.invoke): a
+    CatalogError is one line on stderr (plus one per problem of an invalid definition), a
+    value pydantic refuses one line saying which and why (a setting: one line per bad
+    variable), and exit code 1. Never a trace."""
     try:
-        return asyncio.run(coro)
+        yield
     except CatalogError as exc:
         output.report_error(exc)
+        raise typer.Exit(EXIT_INVALID) from None
+    except ValidationError as exc:
+        if exc.title == Settings.__name__:
+            for line in settings_problems(exc):
+                output.report_message(f"invalid setting {line}")
+        else:
+            output.report_message(output.validation_message(exc))
         raise typer.Exit(EXIT_INVALID) from None
 
 
 def cli_settings(**overrides: Any) -> Settings:
-    """Settings from the environment; commands log warnings and above unless asked."""
-    try:
-        settings = Settings(**overrides) if overrides else Settings()
-    except ValidationError as exc:
-        for line in settings_problems(exc):
-            output.report_message(f"invalid setting {line}")
-        raise typer.Exit(EXIT_INVALID) from None
+    """Settings from the environment (a bad one is refused by `refusals`); commands log
+    warnings and above unless asked."""
+    settings = Settings(**overrides) if overrides else Settings()
     configure_logging("WARNING" if settings.log_level.upper() == "INFO" else settings.log_level)
     return settings
 

@@ -13,12 +13,11 @@ from typing import Annotated, Any, TextIO
 
 import orjson
 import typer
-from pydantic import ValidationError
 
 from toolcatalog.cli import output
 from toolcatalog.cli.running import EXIT_INVALID, EXIT_USAGE, cli_settings
 from toolcatalog.cli.selection_rendering import render
-from toolcatalog.cli.selection_requests import batch_request, build_request, validation_message
+from toolcatalog.cli.selection_requests import batch_request, build_request
 from toolcatalog.cli.selector_session import Ask, with_selector
 from toolcatalog.errors import CatalogError
 from toolcatalog.model.tool import Platform
@@ -132,19 +131,16 @@ def select_command(
         raise typer.Exit(EXIT_USAGE)
     request: SelectionRequest | None = None
     if query is not None:
-        try:  # refused at once (an empty request, say), before any catalog or model is loaded
-            request = build_request(
-                query,
-                platform=platform.value if platform else None,
-                prefer=prefer.value if prefer else None,
-                environment=env,
-                top_k=top,
-                explain=explain,
-                patterns="all" if all_patterns else "best",
-            )
-        except ValidationError as exc:
-            output.err.print(f"error: {validation_message(exc)}", highlight=False)
-            raise typer.Exit(EXIT_INVALID) from None
+        # Refused at once (an empty request, say), before any catalog or model is loaded.
+        request = build_request(
+            query,
+            platform=platform.value if platform else None,
+            prefer=prefer.value if prefer else None,
+            environment=env,
+            top_k=top,
+            explain=explain,
+            patterns="all" if all_patterns else "best",
+        )
     settings = cli_settings()
 
     async def go(ask: Ask) -> int:
@@ -158,13 +154,6 @@ def select_command(
             render(result, request)
         return 0
 
-    try:
-        failed = asyncio.run(with_selector(settings, catalog, go, progress))
-    except CatalogError as exc:
-        output.report_error(exc)
-        raise typer.Exit(EXIT_INVALID) from None
-    except ValidationError as exc:
-        output.err.print(f"error: {validation_message(exc)}", highlight=False)
-        raise typer.Exit(EXIT_INVALID) from None
+    failed = asyncio.run(with_selector(settings, catalog, go, progress))
     if failed:
         raise typer.Exit(EXIT_INVALID)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import orjson
 from pydantic import ValidationError
 
+from toolcatalog.cli.output import validation_message
 from toolcatalog.selection.models import SelectionRequest
 
 BATCH_FIELDS = frozenset({"query", "platform", "prefer", "environment", "top_k", "explain"})
@@ -67,11 +68,3 @@ def batch_request(line: str, top_k: int, explain: bool) -> SelectionRequest:
         )
     except ValidationError as exc:
         raise ValueError(validation_message(exc)) from None
-
-
-def validation_message(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        where = ".".join(str(p) for p in error["loc"])
-        parts.append(f"{where}: {error['msg']}" if where else error["msg"])
-    return "; ".join(parts)

@@ -21,7 +21,7 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from toolcatalog.cli import output
-from toolcatalog.cli.running import EXIT_INVALID, cli_settings, run_async
+from toolcatalog.cli.running import EXIT_INVALID, cli_settings
 from toolcatalog.config import Settings
 from toolcatalog.logs import configure_logging
 from toolcatalog.runtime import (
@@ -94,7 +94,7 @@ def serve(
         # Workers (and this process's runtime) reach the same server through the URL.
         os.environ["DATABASE_URL"] = url
         settings = settings.model_copy(update={"database_url": url})
-        count, imported = run_async(_prepare(settings))
+        count, imported = asyncio.run(_prepare(settings))
         where = database.display_url
         output.out.print(
             f"toolcatalog {_version()} listening on http://{settings.host}:{settings.port} "

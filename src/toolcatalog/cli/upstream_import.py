@@ -3,6 +3,7 @@ catalog, pinned, with drift reported (exit 1) rather than applied unless --accep
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Literal
 
@@ -11,7 +12,7 @@ import typer
 from toolcatalog.catalog.upstream import UpstreamImport, import_upstream
 from toolcatalog.catalog.writes import Actor
 from toolcatalog.cli import output
-from toolcatalog.cli.running import EXIT_INVALID, cli_settings, command_runtime, run_async
+from toolcatalog.cli.running import EXIT_INVALID, cli_settings, command_runtime
 from toolcatalog.errors import InvalidDefinition, Problem
 from toolcatalog.formats.openapi import Grouping
 
@@ -51,7 +52,7 @@ def run_upstream_import(
                 group=group,
             )
 
-    done = run_async(go())
+    done = asyncio.run(go())
     held = done.report.held if done.report is not None else []
     if as_json:
         output.print_json(done.as_json())
