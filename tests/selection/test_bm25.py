@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from toolcatalog.selection.arrays import FloatArray, IntArray
-from toolcatalog.selection.bm25 import K1, BM25FIndex, FieldScorer, FieldSpec, _term_order
+from toolcatalog.selection.bm25 import K1, BM25FIndex, FieldScorer, FieldSpec
+from toolcatalog.selection.bm25_rows import term_order
 
 FIELDS = {"name": FieldSpec(3.0, 0.0), "text": FieldSpec(1.0, 0.75, evidence=0.5)}
 
@@ -67,7 +68,7 @@ def test_term_order_is_the_stable_sort_of_the_terms(terms: int) -> None:
     rng = np.random.default_rng(terms)
     row_term = rng.integers(0, terms, 50_000).astype(np.int64)
     row_term[:3] = terms - 1  # the highest id, where the high half matters
-    assert np.array_equal(_term_order(row_term, terms), np.argsort(row_term, kind="stable"))
+    assert np.array_equal(term_order(row_term, terms), np.argsort(row_term, kind="stable"))
 
 
 def test_coverage_counts_a_weak_field_by_its_evidence() -> None:

@@ -18,6 +18,7 @@ from itertools import chain, compress
 import numpy as np
 
 from toolcatalog.selection.arrays import FloatArray, IntArray
+from toolcatalog.selection.bm25_rows import Rows
 from toolcatalog.selection.interned import Interned, Terms
 from toolcatalog.selection.symmetric_deletes import (
     MIN_CORRECTED,
@@ -56,22 +57,6 @@ def saturate(tf: float) -> float:
     return tf / (K1 + tf)
 
 
-def _term_order(row_term: IntArray, terms: int) -> IntArray:
-    """The stable order of `row_term` (ids under `terms`). Rows are in document order, so it
-    orders them by (term, document). numpy radix-sorts 16-bit keys: 18 ms for the 1.5 million
-    rows of 10,000 tools against 145 ms for int64 ones; past 2**16 terms (100,000 generated
-    tools: one name word each) two stable 16-bit passes, low half then high half, give the
-    same order (0.4 s for the ~5 million rows of a one-tool write there, against 1.2 s)."""
-    if terms <= 2**16:
-        return np.argsort(row_term.astype(np.uint16), kind="stable")
-    if terms > 2**32:
-        return np.argsort(row_term, kind="stable")
-    order = np.argsort((row_term & 0xFFFF).astype(np.uint16), kind="stable")
-    high = (row_term >> 16).astype(np.uint16)[order]
-    ordered: IntArray = order[np.argsort(high, kind="stable")]
-    return ordered
-
-
 class BM25FIndex:
     """Immutable once built; `score` is safe to call from many threads.
 
@@ -99,7 +84,7 @@ class BM25FIndex:
         parts = parts if parts is not None else Interned()
         self.parts = parts
         row_doc = self._lay_out(docs, previous, kept)
-        pair_term, pair_doc, tf_sum, strongest = self._pairs(*self._term_rows(row_doc))
+        pair_term, pair_doc, tf_sum, strongest = self._pairs(row_doc, previous, kept)
         known = len(parts.vocab)
         df = np.bincount(pair_term, minlength=known)
         self._known = known
@@ -169,52 +154,56 @@ class BM25FIndex:
         )
         return row_doc
 
-    def _term_rows(self, row_doc: IntArray) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
-        """Every (document, field, component) entry expanded into its (term, count) rows: each
-        row's term, document, pseudo frequency (the count weighted and length-normalised by
-        its field) and field evidence. Sets `average_length` and `parts.used`."""
+    def _pairs(
+        self, row_doc: IntArray, previous: BM25FIndex | None, kept: Sequence[int]
+    ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+        """The fields of each (term, document) pair summed into one pseudo frequency (each
+        term's count weighted and length-normalised by its field), sorted by term then
+        document, so each term's postings are one slice: per pair its term, its document,
+        the summed pseudo frequency and the strongest field evidence. The rows under them
+        are `previous`'s with the changed documents' merged in (bm25_rows.Rows) when it
+        kept them for these interned texts. Sets `average_length` and `parts.used`."""
         n, fields, parts = self.size, self.fields, self.parts
-        field_id = {name: i for i, name in enumerate(fields)}
-        nf = len(field_id)
+        nf = len(fields)
         comps = self._doc_comps.astype(np.int64)
         # slot = document * fields + field, the cell of the (document, field) length table
         slots = row_doc * nf + self._doc_fields
         parts.used = int(np.count_nonzero(np.bincount(comps, minlength=len(parts.keep))))
-        comp_len, comp_n, comp_start, flat_terms, flat_counts = parts.arrays()
-        # Field lengths per document, and their averages over all documents.
+        comp_len = parts.arrays()[0]
+        # Field lengths per document, and their averages over all documents: whole
+        # numbers, so the same bits whatever the order (a write recounts every document's:
+        # one bincount, ~10 ms at 100,000 tools).
         lengths = np.bincount(slots, weights=comp_len[comps], minlength=n * nf).reshape(n, nf)
         average = np.maximum(lengths.mean(axis=0) if n else np.ones(nf), 1.0)
-        weight = np.array([fields[f].weight for f in field_id], dtype=np.float64)
-        b = np.array([fields[f].b for f in field_id], dtype=np.float64)
-        self.average_length = {f: float(average[i]) for f, i in field_id.items()}
-        per_entry = comp_n[comps]
-        total = int(per_entry.sum())
-        shift = np.repeat(comp_start[comps] - np.cumsum(per_entry) + per_entry, per_entry)
-        rows = shift + np.arange(total, dtype=np.int64)
-        row_field = np.repeat(self._doc_fields, per_entry)
-        # Each (document, field) cell's length norm, then one gather per row: the same
-        # operations on the same operands as per row, so the same bits.
-        norm = (1.0 - b + b * lengths / average).ravel()[np.repeat(slots, per_entry)]
-        pseudo = weight[row_field] * flat_counts[rows].astype(np.float64) / norm
-        evidence = np.array([fields[f].evidence for f in field_id], dtype=np.float64)[row_field]
-        row_doc = np.repeat(row_doc, per_entry)
-        return flat_terms[rows].astype(np.int64), row_doc, pseudo, evidence
-
-    def _pairs(
-        self, row_term: IntArray, row_doc: IntArray, pseudo: FloatArray, evidence: FloatArray
-    ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
-        """The fields of each (term, document) pair summed into one pseudo frequency, sorted by
-        term then document, so each term's postings are one slice: per pair its term, its
-        document, the summed pseudo frequency and the strongest field evidence."""
-        n, total = self.size, len(row_term)
-        key = row_term * max(n, 1) + row_doc
-        order = _term_order(row_term, len(self.parts.vocab))
-        key = key[order]
-        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1]))) if total else key
-        tf_sum = np.add.reduceat(pseudo[order], starts) if total else np.zeros(0)
-        strongest = np.maximum.reduceat(evidence[order], starts) if total else np.zeros(0)
-        unique = key[starts] if total else key
-        return unique // max(n, 1), unique % max(n, 1), tf_sum, strongest
+        specs = list(fields.values())
+        weight = np.array([f.weight for f in specs], dtype=np.float64)
+        b = np.array([f.b for f in specs], dtype=np.float64)
+        evidence = np.array([f.evidence for f in specs], dtype=np.float64)
+        self.average_length = {f: float(average[i]) for i, f in enumerate(fields)}
+        # Each (document, field) cell's length norm, gathered per row.
+        norm = (1.0 - b + b * lengths / average).ravel()
+        before = getattr(previous, "_rows", None)  # an index saved before it kept rows: None
+        rows = None
+        # As _lay_out: the unchanged documents were laid out from `previous`.
+        if (
+            before is not None
+            and previous is not None
+            and previous.parts is parts
+            and len(kept) == n
+        ):
+            at = np.asarray(kept, dtype=np.int64)
+            changed = np.flatnonzero(at < 0)
+            starts = self._doc_start[changed]
+            counts = self._doc_start[changed + 1] - starts
+            entries = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(
+                int(counts.sum()), dtype=np.int64
+            )
+            fields_of, docs_of = self._doc_fields[entries], row_doc[entries]
+            rows = before.merged(at, parts, comps[entries], fields_of, docs_of, previous.size)
+        if rows is None:
+            rows = Rows.fresh(parts, comps, self._doc_fields, row_doc)
+        self._rows: Rows | None = rows
+        return rows.pairs(norm, weight, evidence, nf)
 
     def _number_terms(
         self, pair_term: IntArray, df: IntArray, previous: BM25FIndex | None
