@@ -159,3 +159,53 @@ def test_field_scorer_tables_documents_as_their_frequencies_say() -> None:
         table = scorer.table(docs)
         assert table == expected
         assert scorer.table((*docs,)) is table  # an equal tuple, not the same one
+
+
+def _postings(index: BM25FIndex) -> dict[str, tuple[bytes, bytes, bytes, float]]:
+    out = {}
+    for term, i in index.vocab.items():
+        lo, hi = index._offsets[i], index._offsets[i + 1]
+        postings = index._docs[lo:hi], index._contrib[lo:hi], index._evidence[lo:hi]
+        out[term] = (*(a.tobytes() for a in postings), float(index.idf[i]))
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_an_index_with_merged_rows_has_the_postings_of_one_built_from_nothing(
+    seed: int,
+) -> None:
+    """Each write derives the index from the previous one (the changed documents' rows merged
+    into the kept ones, bm25_rows.Rows.merged); its postings, IDF and averages are those of
+    an index built from nothing, to the bit, through updates, creations and deletions, new
+    terms and terms no document holds any more, and a write too large to merge."""
+    rng = random.Random(seed)
+    words = [f"w{k}" for k in range(60)]
+
+    def doc(tag: str) -> list[tuple[str, tuple[str, ...]]]:
+        text = tuple(rng.choices(words, k=rng.randint(0, 15))) + (tag,) * rng.randint(0, 2)
+        return [("name", (tag,)), ("text", text), ("text", tuple(rng.sample(words, 3)))]
+
+    docs = [doc(f"n{i}") for i in range(200)]
+    index = BM25FIndex(docs, FIELDS, spelling=False)
+    for step in range(25):
+        kept = list(range(len(docs)))
+        kind = rng.choice(["update", "update", "create", "delete", "many"])
+        at = rng.randrange(len(docs))
+        if kind == "update":
+            docs[at] = doc(f"new{step}")
+            kept[at] = -1
+        elif kind == "create":
+            docs.insert(at, doc(f"made{step}"))
+            kept.insert(at, -1)
+        elif kind == "delete":
+            del docs[at], kept[at]
+        else:  # over MERGE_SHARE of the rows: built from nothing
+            for k in rng.sample(range(len(docs)), len(docs) // 3):
+                docs[k], kept[k] = doc(f"m{step}_{k}"), -1
+        derived = BM25FIndex(
+            docs, FIELDS, spelling=False, parts=index.parts, previous=index, kept=kept
+        )
+        fresh = BM25FIndex(docs, FIELDS, spelling=False)
+        assert _postings(derived) == _postings(fresh)
+        assert derived.average_length == fresh.average_length
+        index = derived
