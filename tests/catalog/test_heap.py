@@ -100,3 +100,18 @@ def test_values_equal_only_across_types_are_not_shared() -> None:
     for tool, m in zip(held, metadata, strict=True):
         assert type(tool.metadata["v"]) is type(m["v"])
         assert math.copysign(1.0, tool.metadata["v"]) == math.copysign(1.0, m["v"])
+
+
+async def test_a_patched_tool_shares_its_values_once_shared_beside(
+    service: ToolCatalogService,
+) -> None:
+    """A write's plan hands the new tool to the sharing thread (heap.share_beside) instead
+    of sharing its values on the loop; once shared, it holds the fields sets every tool of
+    its shape holds."""
+    await service.import_definitions([make_tool("first_tool"), make_tool("second_tool")])
+    patched = await service.patch_tool("second_tool", {"description": "Patched beside."})
+    heap.shared_beside()
+    other = _held("other_tool")
+    assert patched.tool.description == "Patched beside."
+    assert patched.tool.__pydantic_fields_set__ is other.__pydantic_fields_set__
+    assert patched.tool.category is other.category

@@ -8,7 +8,7 @@ from itertools import chain
 
 import orjson
 
-from toolcatalog.catalog.heap import share_fields_sets
+from toolcatalog.catalog.heap import share_beside, share_fields_sets
 from toolcatalog.catalog.text_query import search_parts, search_text, tokens
 from toolcatalog.catalog.views import CachedTool, summary_of
 from toolcatalog.model.tool import Tool
@@ -50,10 +50,12 @@ def tool_terms(tool: Tool, *, remembered: bool = False) -> tuple[str | None, ...
     `remembered` (a write's plan): each piece of its text through a memo of recent pieces, so
     a write that changes a description makes that description's lexemes only (a quarter of
     planning a patch of a large starter tool: ~0.6 of 2.6 ms). Not for imports and whole
-    reads, which see each piece once."""
-    share_fields_sets(tool)
+    reads, which see each piece once; its models are shared beside (heap.share_beside: the
+    larger part of a plan's CPU on the loop)."""
     if not remembered:
+        share_fields_sets(tool)
         return tokens(search_text(tool))
+    share_beside(tool)
     return tuple(chain.from_iterable(_piece_tokens(p) for p in search_parts(tool)))
 
 
