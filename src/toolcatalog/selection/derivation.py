@@ -6,6 +6,7 @@ is the one a build from nothing makes).
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from collections.abc import Callable, Sequence
 from itertools import repeat
@@ -19,6 +20,8 @@ from toolcatalog.selection.bm25 import BM25FIndex, Component
 from toolcatalog.selection.documents import PATTERN_FIELDS, PatternDoc
 
 _PATTERN_FIELD_NAMES = tuple(PATTERN_FIELDS)
+# positions_in takes tools at the same places as kept when at most this many differ.
+MAX_PLACES_CHANGED = 64
 
 
 class Docs(Sequence[Sequence[Component]]):
@@ -45,7 +48,16 @@ class Docs(Sequence[Sequence[Component]]):
 
 def positions_in(before: Sequence[Tool], after: Sequence[Tool]) -> tuple[list[int], set[int]]:
     """For each tool of `after`, its position in `before` when it is the same object there
-    (else -1); and the positions of `before` so kept."""
+    (else -1); and the positions of `before` so kept. When as many tools as before are
+    mostly the same objects at the same places (a write that updated a few tools), those
+    are kept without a table of every tool's identity (a tool a write moved counts as
+    changed then: it is made again, the same either way)."""
+    if len(before) == len(after):
+        same = np.fromiter(map(operator.is_, before, after), dtype=bool, count=len(after))
+        if len(after) - int(np.count_nonzero(same)) <= MAX_PLACES_CHANGED:
+            kept = np.arange(len(after), dtype=np.int64)
+            moved = np.where(same, kept, -1).tolist()
+            return moved, set(kept[same].tolist())
     where = dict(zip(map(id, before), range(len(before)), strict=True))
     moved = list(map(where.get, map(id, after), repeat(-1)))  # C-level: 100,000 tools a write
     return moved, set(moved) - {-1}
