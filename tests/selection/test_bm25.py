@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from toolcatalog.selection.arrays import FloatArray, IntArray
-from toolcatalog.selection.bm25 import K1, BM25FIndex, FieldScorer, FieldSpec
+from toolcatalog.selection.bm25 import K1, BM25FIndex, FieldSpec
 from toolcatalog.selection.bm25_rows import term_order
+from toolcatalog.selection.field_scorer import FieldScorer
 
 FIELDS = {"name": FieldSpec(3.0, 0.0), "text": FieldSpec(1.0, 0.75, evidence=0.5)}
 

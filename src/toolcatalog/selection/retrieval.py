@@ -24,7 +24,7 @@ from toolcatalog.collector import collector_paused
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Platform, Status, Tool
 from toolcatalog.selection.arrays import FloatArray, IntArray
-from toolcatalog.selection.bm25 import BM25FIndex, Component, FieldScorer
+from toolcatalog.selection.bm25 import BM25FIndex, Component
 from toolcatalog.selection.derivation import Docs, PatternLengths, per_tool, positions_in
 from toolcatalog.selection.documents import (
     PATTERN_FIELDS,
@@ -33,6 +33,7 @@ from toolcatalog.selection.documents import (
     PatternDoc,
     canonical_names,
 )
+from toolcatalog.selection.field_scorer import FieldScorer
 from toolcatalog.selection.interned import Interned
 from toolcatalog.selection.pattern_entries import PatternEntries
 from toolcatalog.selection.policy import platform_matches
