@@ -133,7 +133,7 @@ def assert_same_index(derived: CatalogIndex, fresh: CatalogIndex) -> None:
     assert derived.pattern_start.tolist() == fresh.pattern_start.tolist()
     assert derived.pattern_tool.tolist() == fresh.pattern_tool.tolist()
     assert derived.tool_capabilities == fresh.tool_capabilities
-    assert derived._pattern_scorer.average == fresh._pattern_scorer.average
+    assert derived.pattern_tables.scorer.average == fresh.pattern_tables.scorer.average
 
 
 def assert_same_semantic(derived: SemanticIndex, fresh: SemanticIndex) -> None:

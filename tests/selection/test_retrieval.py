@@ -13,13 +13,13 @@ def test_pattern_tables_stay_bounded_and_score_as_a_fresh_index_does() -> None:
     # scorer's documents) are dropped past their bound and made again alike.
     snapshot = load_folder_snapshot(Path(__file__).resolve().parents[2] / "catalog", strict=False)
     bounded, fresh = CatalogIndex(snapshot), CatalogIndex(snapshot)
-    bounded.tabled_tools, bounded._pattern_scorer.limits = 7, (11, 5)
-    fresh.tabled_tools, fresh._pattern_scorer.limits = 10**9, (10**9, 10**9)
+    bounded.pattern_tables.limit, bounded.pattern_tables.scorer.limits = 7, (11, 5)
+    fresh.pattern_tables.limit, fresh.pattern_tables.scorer.limits = 10**9, (10**9, 10**9)
     for words in ({"disk": 1.0, "usage": 1.0}, {"log": 1.0, "search": 2.0, "error": 1.0}):
         for tool in range(len(snapshot.tools)):
-            got = bounded.pattern_scores(tool, bounded.weigh(words))
-            assert len(bounded._pattern_tables) <= 7
-            assert len(bounded._pattern_scorer._cache) <= 11
-            assert len(bounded._pattern_scorer._tables) <= 5
-            assert got == fresh.pattern_scores(tool, fresh.weigh(words))
-    assert len(fresh._pattern_tables) > 100
+            got = bounded.pattern_tables.scores(tool, bounded.pattern_tables.weigh(words))
+            assert len(bounded.pattern_tables.tables) <= 7
+            assert len(bounded.pattern_tables.scorer._cache) <= 11
+            assert len(bounded.pattern_tables.scorer._tables) <= 5
+            assert got == fresh.pattern_tables.scores(tool, fresh.pattern_tables.weigh(words))
+    assert len(fresh.pattern_tables.tables) > 100

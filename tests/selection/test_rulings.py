@@ -50,7 +50,7 @@ def test_tools_ruled_ahead_are_ruled_as_a_request_would_rule_them(index: Catalog
         assert ahead.ruling(i, REQUEST, CONTEXT) is kept  # ruled once, not per request
     # Each tool's patterns were tabled too (a small catalog): a request finds them made.
     several = [i for i in range(count) if index.pattern_start[i + 1] - index.pattern_start[i] > 1]
-    assert index._pattern_tables.keys() == set(several)
+    assert index.pattern_tables.tables.keys() == set(several)
 
 
 def test_ruling_ahead_stops_when_the_index_is_replaced_or_the_selector_closes(

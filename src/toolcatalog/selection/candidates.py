@@ -279,7 +279,7 @@ class CandidateEnumerator:
         """The tool's allowed patterns for the request: each gets the tool's relevance, moved
         by how well the pattern's own text fits the request (PATTERN_SHARE) and lowered for a
         deprecated tool; each with its role for the request's intent."""
-        own = self.index.pattern_scores(tool_index, pool.retrieval.weighted)
+        own = self.index.pattern_tables.scores(tool_index, pool.retrieval.weighted)
         top_own = max(own, default=0.0)
         start = int(self.index.pattern_start[tool_index])
         # Only the choice among a tool's patterns moves: a tool whose every way runs in the

@@ -2,10 +2,10 @@
 patterns a request reaches, with how much of the request each covers.
 
 One BM25F index over tools (their documents: documents.py) decides which tools are relevant;
-a pooled tool's patterns are then scored at query time with the same IDF, which decides which
-way of using it fits best (a second full index over every pattern doubled the build time for
-a ranking only the pool's few hundred patterns need). A new generation's index is derived
-from the previous one's (derivation.py).
+a pooled tool's patterns are then scored at query time with the same IDF (pattern_tables.py),
+which decides which way of using it fits best (a second full index over every pattern doubled
+the build time for a ranking only the pool's few hundred patterns need). A new generation's
+index is derived from the previous one's (derivation.py).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from toolcatalog.selection.documents import (
 from toolcatalog.selection.field_scorer import FieldScorer
 from toolcatalog.selection.interned import Interned
 from toolcatalog.selection.pattern_entries import PatternEntries
+from toolcatalog.selection.pattern_tables import PatternTables
 from toolcatalog.selection.policy import platform_matches
 from toolcatalog.selection.text import is_value_term
 
@@ -51,13 +52,6 @@ OS_NAMES = frozenset({Platform.linux.value, Platform.windows.value, Platform.mac
 
 # Capability names whose tools CatalogIndex.offering keeps (Stage A names a few).
 MAX_OFFERING = 1024
-# Tools whose pattern tables an index keeps (`pattern_table`): past it the kept tables are
-# dropped at once and made again by the next requests, so an index's memory does not grow
-# with every tool a long run of varied selects has scored (~20 KiB a starter tool with its
-# FieldScorer documents, tracemalloc: ~2 GiB were 100,000 such tools all scored once). A
-# request tables the ~20 tools it shortlists; above TABLE_AHEAD_MAX_TOOLS, so every tool of
-# a catalog tabled ahead stays.
-TABLED_TOOLS = 2_048
 
 
 def _moved(moved_from: list[int]) -> bool:
@@ -209,9 +203,12 @@ class CatalogIndex:
 
     def _start_caches(self) -> None:
         """What requests fill in (a benign race each: the same value either way)."""
-        self._pattern_scorer = FieldScorer(PATTERN_FIELDS, self._pattern_lengths.averages())
-        self._pattern_tables: dict[int, dict[str, list[tuple[int, float]]]] = {}
-        self.tabled_tools = TABLED_TOOLS
+        self.pattern_tables = PatternTables(
+            self.pattern_docs,
+            self.pattern_start,
+            FieldScorer(PATTERN_FIELDS, self._pattern_lengths.averages()),
+            self.tool_index,
+        )
         self._offering: dict[str, list[int]] = {}
         self._worlds: dict[Platform | None, npt.NDArray[np.bool_]] = {}
         self._platform_factors: dict[tuple[frozenset[str], bool], FloatArray] = {}
@@ -367,44 +364,6 @@ class CatalogIndex:
     def resolve_capability(self, name: str) -> str:
         return self.canonical.get(name, name)
 
-    def weigh(self, terms: Mapping[str, float]) -> dict[str, float]:
-        """The request's terms weighted by their IDF, for `pattern_scores`."""
-        return self._pattern_scorer.weigh(terms, self.tool_index)
-
-    def pattern_scores(self, tool: int, weighted: Mapping[str, float]) -> list[float]:
-        """BM25F scores of tool `tool`'s patterns for the request (`weigh`ed terms), in
-        order. Each tool's patterns are tabled once (term -> saturated frequency in each
-        pattern; FieldScorer.table, shared by tools with the same patterns), so a request
-        looks each of its terms up once per tool, not per pattern."""
-        start, end = int(self.pattern_start[tool]), int(self.pattern_start[tool + 1])
-        if end - start == 1:
-            return [0.0]  # a lone pattern fits its tool's relevance whatever it scores
-        table = self._pattern_tables.get(tool)
-        if table is None:
-            table = self.pattern_table(tool)
-        scores = [0.0] * (end - start)
-        for term, weight in weighted.items():
-            row = table.get(term)
-            if row is not None:
-                for k, f in row:
-                    scores[k] += weight * f
-        return scores
-
-    def pattern_table(self, tool: int) -> dict[str, list[tuple[int, float]]]:
-        """Tool `tool`'s patterns tabled by term (see `pattern_scores`), made on first use
-        and kept (rulings.rule_ahead makes them ahead for smaller catalogs). A tool with one
-        pattern has none: its pattern's score is never read."""
-        table = self._pattern_tables.get(tool)
-        if table is None:
-            start, end = int(self.pattern_start[tool]), int(self.pattern_start[tool + 1])
-            if end - start == 1:
-                return {}
-            table = self._pattern_scorer.table(self.pattern_docs[start:end])
-            if len(self._pattern_tables) >= self.tabled_tools:
-                self._pattern_tables.clear()  # one atomic step, safe beside other threads
-            self._pattern_tables[tool] = table  # a benign race: the same value either way
-        return table
-
     def retrieve(self, terms: Mapping[str, float]) -> Retrieval:
         """Score every tool for the request's weighted terms (see `query_terms`).
 
@@ -429,7 +388,8 @@ class CatalogIndex:
                 mass += self.tool_index.idf_of(term)
         tool_scores, covered, matches = self.tool_index.score(searched, covering)
         coverage = covered / mass if mass > 0 else np.zeros_like(covered)
-        return Retrieval(tool_scores, coverage, matches, searched, mass, self.weigh(searched))
+        weighted = self.pattern_tables.weigh(searched)
+        return Retrieval(tool_scores, coverage, matches, searched, mass, weighted)
 
 
 def snapshot_key(snapshot: CatalogSnapshot) -> tuple[str, int, float]:

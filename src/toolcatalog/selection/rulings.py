@@ -45,7 +45,7 @@ AHEAD_MAX_TOOLS = 20_000
 # few milliseconds for the ruling thread.
 AHEAD_SLICE = 16
 # A catalog of at most this many tools also has each tool's patterns tabled ahead
-# (CatalogIndex.pattern_table), so no request pays a tool's first table (its patterns' term
+# (CatalogIndex.pattern_tables), so no request pays a tool's first table (its patterns' term
 # frequencies, ~20 us a tool; ~20 tools a starter request pools). The starter catalog's
 # tables hold 19 KiB a tool (tracemalloc, their frequencies included; a tool with one pattern
 # has none): up to ~19 MiB here. Larger catalogs table a tool when a request first pools it
@@ -263,7 +263,7 @@ def rule_ahead(count: int, current: Callable[[], Rulings | None], stop: threadin
         for tool_index in range(at, min(at + AHEAD_SLICE, count)):
             ruled += rulings.rule_default(tool_index)
             if tables:
-                rulings.index.pattern_table(tool_index)
+                rulings.index.pattern_tables.table(tool_index)
         time.sleep(0)  # hands the GIL to a waiting reader
     return ruled
 
