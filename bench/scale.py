@@ -117,6 +117,9 @@ def serve(
         client = httpx.Client(base_url=base, timeout=600)
         client.get("/api/v1/tools?limit=1")  # the version is loaded before serving
         print(f"start to serving (health answers, catalog loaded): {ready:.1f} s", flush=True)
+        print(f"  semantic retrieval then: {target.semantic}", flush=True)
+        if args.semantic and target.semantic in ("waiting", "loading", "unknown"):
+            raise SystemExit("semantic retrieval was not ready: the start is not measured")
         print(f"  the worker's CPU until then: {cpu:.1f} s", flush=True)
         print(f"  of which the whole read (catalog version): {load_s(client):.1f} s", flush=True)
         print(f"RSS of the worker: {rss_mib(target.pid):,.0f} MiB", flush=True)

@@ -27,6 +27,7 @@ BENCH = Path(__file__).resolve().parent
 class Target:
     url: str
     pid: int | None = None  # the server's main process, for CPU accounting
+    semantic: str = "unknown"  # the health's semantic_retrieval when it was first served
 
 
 def free_port() -> int:
@@ -116,8 +117,10 @@ def toolcatalog_server(
     with process([exe, "serve"], env, log) as proc:
         base = f"http://127.0.0.1:{port}"
         wait_ready(base + "/api/v1/tools/health", proc, log, ready_timeout)
-        wait_semantic(base + "/api/v1/tools/health", workers)
-        yield Target(base, proc.pid)
+        # As long as the start may take: a start that gave up waiting here was measured as
+        # served while still embedding, and stopped before its embeddings were all in.
+        status = wait_semantic(base + "/api/v1/tools/health", workers, max(300, ready_timeout))
+        yield Target(base, proc.pid, status)
 
 
 @contextmanager
