@@ -252,16 +252,21 @@ class SemanticIndex:
         total = len(target.texts)
         if counter == "clauses_embedded":
             total = self.clause_count
-        fresh = list(target.texts) if held is None else held.missing(target)
+        # Each distinct text once (equal texts have one row): at 100,000 generated tools the
+        # vectors of all 721,117 texts stacked were 1.1 GB beside the 500,405 rows kept.
+        fresh = TextVectors.distinct(target) if held is None else held.missing(target)
         offset = total - len(fresh) if held is not None else 0
+        # Without `held`, distinct texts stand for their copies in the count shown.
+        share = total / len(fresh) if held is None and fresh else 1.0
 
         def progress(count: int) -> None:
-            setattr(self, counter, offset + count)
+            shown = total if held is None and count == len(fresh) else int(count * share)
+            setattr(self, counter, offset + shown)
             self._check(stop)
 
         vectors = cache.embed(encoder, fresh, progress)
         if held is None:
-            return TextVectors.kept(target, vectors)
+            return TextVectors.of_distinct(target, fresh, vectors)
         return held.extended(target, fresh, vectors)
 
     def _calibrate(self, encoder: MiniLMEncoder, cache: EmbeddingCache, stop: Stop) -> None:

@@ -153,6 +153,17 @@ class TextVectors:
         first[inverse[::-1]] = np.arange(len(inverse) - 1, -1, -1)  # each row's first text
         return cls(layout, rows, vectors[first])
 
+    @staticmethod
+    def distinct(layout: TextLayout) -> list[str]:
+        """The distinct texts of `layout`, in first-seen order (the rows' order)."""
+        return list(dict.fromkeys(layout.texts))
+
+    @classmethod
+    def of_distinct(cls, layout: TextLayout, texts: list[str], vectors: Array) -> TextVectors:
+        """From the vectors of `distinct(layout)` (`texts`), in its order: the rows `kept`
+        makes of every text's vector, without a vector per text."""
+        return cls(layout, dict(zip(texts, range(len(texts)), strict=True)), vectors)
+
     def missing(self, layout: TextLayout) -> list[str]:
         """The distinct texts of `layout` these vectors do not hold, in first-seen order."""
         return [text for text in dict.fromkeys(layout.texts) if text not in self.rows]
