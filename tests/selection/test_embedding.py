@@ -18,7 +18,7 @@ from toolcatalog.selection.encoders.minilm import (
     ModelUnavailable,
     read_safetensors,
 )
-from toolcatalog.selection.encoders.onnx import OnnxMiniLMEncoder, onnx_available
+from toolcatalog.selection.encoders.onnx import OnnxMiniLMEncoder, numeric_path, onnx_available
 from toolcatalog.selection.encoders.pooling import POOLING
 from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.models import SelectionRequest
@@ -131,6 +131,8 @@ def test_semantic_selection_is_hybrid_once_ready_and_caches_embeddings(tmp_path:
     assert result.decision.tool == "systemctl"
     name = "all-minilm-l6-v2-int8" if onnx_available() else "all-minilm-l6-v2-f32"
     name += f"-{POOLING}"
+    if onnx_available():  # and the int8 kernels' numeric path (onnx.numeric_path)
+        name += f"-{numeric_path(selector._engine._prepare()[0])}"  # type: ignore[union-attr]
     cache = tmp_path / "home" / "embeddings" / f"{name}.npz"
     assert cache.is_file()
     # A second selector (a restart) reads the cache instead of embedding again.
@@ -507,3 +509,32 @@ def test_only_a_tool_without_examples_has_its_name_as_a_field_of_its_own() -> No
     assert terse[-1] == (NAME_KIND, "finance tool")
     examples = tool_texts(Tool.model_validate({**base, "examples": ["price of tesla stock"]}))
     assert all(kind != NAME_KIND for kind, _text in examples)
+
+
+class _Probed(StubEncoder):
+    """A stand-in whose query vector is fixed: what numeric_path reads."""
+
+    def __init__(self, vector: list[float]) -> None:
+        super().__init__(filled(float))
+        self.vector = np.array(vector, dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.vector
+
+
+def test_the_numeric_path_follows_the_probe_vector_beyond_rounding() -> None:
+    base = numeric_path(_Probed([0.61234, -0.31234, 0.72734]))
+    # A float rounding's difference (what fusing two operators does): the same path.
+    assert numeric_path(_Probed([0.61234 + 1e-7, -0.31234, 0.72734])) == base
+    # An int8 kernel's (AVX2's saturated sums, ~1e-3): another path, so another cache.
+    assert numeric_path(_Probed([0.61334, -0.31234, 0.72734])) != base
+    assert numeric_path(_Probed([0.0, -0.0, 1.0])) == numeric_path(_Probed([-0.0, 0.0, 1.0]))
+
+
+@needs_onnx
+def test_the_int8_encoder_is_named_by_its_numeric_path(tmp_path: Path) -> None:
+    encoder = OnnxMiniLMEncoder(cache_dir=tmp_path)
+    again = OnnxMiniLMEncoder(cache_dir=tmp_path)  # a restart on the same machine
+    assert (
+        encoder.name == again.name == f"{OnnxMiniLMEncoder.name}-{POOLING}-{numeric_path(encoder)}"
+    )

@@ -67,6 +67,49 @@ async def test_a_second_replica_fetches_the_embeddings_instead_of_computing_them
     assert result.decision.tool == "systemctl"
 
 
+@needs_model
+async def test_a_replica_whose_int8_kernels_compute_other_vectors_embeds_its_own(
+    fresh_db_url: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Replicas on CPUs whose int8 kernels differ (AVX2 against AVX-512 VNNI) compute
+    slightly different vectors, which the encoder's numeric path tells apart: the second
+    replica here reports another one (as such a CPU would; this machine has one kernel), so
+    it embeds the catalog itself, beside the first one's rows, instead of fetching them."""
+    pytest.importorskip("onnxruntime")
+    import toolcatalog.selection.encoders.onnx as onnx_module
+
+    tools, vocabulary = load_catalog_folder(write_catalog(tmp_path / "c", CATALOG))
+    caplog.set_level(logging.INFO, logger="toolcatalog.selection.semantic")
+    first_settings = make_settings(fresh_db_url, tmp_path / "a", semantic=True)
+    async with open_runtime(first_settings, listen=False) as first:
+        await first.catalog.import_definitions(tools, actor=Actor("test"), vocabulary=vocabulary)
+        async with asyncio.timeout(120):
+            assert await first.selector.await_semantic()
+    [made] = _ready_records(caplog)
+
+    monkeypatch.setattr(onnx_module, "numeric_path", lambda _encoder: "0a0b0c0d")
+    caplog.clear()
+    second_settings = make_settings(fresh_db_url, tmp_path / "b", semantic=True)  # empty home
+    async with open_runtime(second_settings, listen=False) as second:
+        async with asyncio.timeout(120):
+            assert await second.selector.await_semantic()
+        async with second.db.connection() as conn:
+            kinds = await conn.fetch("SELECT kind, count(*) AS n FROM tool_cache GROUP BY kind")
+    [other] = _ready_records(caplog)
+    assert other.encoder == made.encoder.rsplit("-", 1)[0] + "-0a0b0c0d"  # type: ignore[attr-defined]
+    assert other.fetched == 0  # type: ignore[attr-defined]
+    assert other.embedded == made.embedded  # type: ignore[attr-defined]
+    assert sorted((k["kind"], k["n"]) for k in kinds) == sorted(
+        [
+            (f"embedding:{made.encoder}", made.embedded),  # type: ignore[attr-defined]
+            (f"embedding:{other.encoder}", other.embedded),  # type: ignore[attr-defined]
+        ]
+    )
+
+
 @pytest.fixture
 async def sharing(
     fresh_db_url: str, tmp_path: Path

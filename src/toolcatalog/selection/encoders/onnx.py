@@ -40,6 +40,10 @@ CONTRIB = "com.microsoft"  # ONNX Runtime's own operators (MultiHeadAttention, G
 # Catalog texts are embedded on this many threads (at most one per core), FILL_SLICE at a time.
 FILL_THREADS = 2
 FILL_SLICE = 16
+# The text whose vector names the encoder's numeric path (numeric_path): words of every kind
+# the int8 products see, long enough that a kernel's difference shows (~0.01 in cosine).
+PROBE = "restart the nginx service on web2 when its disk usage passes 90 % of /var/log"
+PROBE_DECIMALS = 4
 
 
 def onnx_available() -> bool:
@@ -200,6 +204,11 @@ class OnnxMiniLMEncoder(MiniLMEncoder):
         self._session = _session(model)
         self._ones = np.ones((1, self.tokenizer.max_length), dtype=np.int32)  # a row's mask
         self.layers = []  # the float32 copies live on in the sessions only as int8
+        # The name also names this CPU's numeric path: ONNX Runtime's int8 products differ
+        # between CPUs (AVX2 saturates sums VNNI does not), and the same text's vectors by
+        # up to ~0.01 in cosine, so replicas on different CPUs sharing one database keep
+        # their embeddings apart (caches are kept per encoder name) instead of mixing them.
+        self.name = f"{self.name}-{numeric_path(self)}"
 
     def _forward(self, batch: list[list[int]]) -> Array:
         if len(batch) == 1:  # every call but a padded batch's (batch_size is 1)
@@ -248,6 +257,15 @@ class OnnxMiniLMEncoder(MiniLMEncoder):
 
     def encode_query(self, text: str) -> Array:
         return self._one(self.tokenizer.encode(text))
+
+
+def numeric_path(encoder: MiniLMEncoder) -> str:
+    """A digest of PROBE's vector, rounded to PROBE_DECIMALS (-0.0 as 0.0): the same on
+    every machine whose kernels compute this encoder's vectors alike, another where they
+    differ beyond rounding. A value that lands by a hair on either side of a rounding step
+    only costs a cache of its own."""
+    vector = np.round(encoder.encode_query(PROBE), PROBE_DECIMALS) + 0.0
+    return hashlib.blake2b(vector.astype("<f4").tobytes(), digest_size=4).hexdigest()
 
 
 def _graph_file(folder: Path, cache_dir: Path) -> Path:
