@@ -67,7 +67,8 @@ def test_a_restarted_cache_answers_from_its_file_as_the_first_did(
     first = EmbeddingCache(path)
     made = first.embed(encoder, texts[:6])
     # Saved after the embedding: its rows are mapped from the file now, and more come.
-    assert first._file._mapping is not None and not first._added
+    assert first._file._mapping is not None
+    assert not first._added
     more = first.embed(encoder, texts)
     assert more[:6].tobytes() == made.tobytes()
     restarted = EmbeddingCache(path)
