@@ -26,11 +26,18 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import compress
 from typing import NamedTuple
 
 from toolcatalog.model.tool import Tool
 from toolcatalog.selection.arrays import FloatArray, IntArray
 from toolcatalog.selection.calibrate import Calibration, calibrate, generic_requests
+from toolcatalog.selection.calibration_file import (
+    calibration_key,
+    calibration_path,
+    read_calibration,
+    write_calibration,
+)
 from toolcatalog.selection.clauses import CLAUSE_KIND, clauses
 from toolcatalog.selection.derivation import positions_in
 from toolcatalog.selection.embedding_cache import EmbeddingCache
@@ -274,15 +281,22 @@ class SemanticIndex:
 
     def _calibrate(self, encoder: MiniLMEncoder, cache: EmbeddingCache, stop: Stop) -> None:
         """The calibration of the texts but names and clauses (which take no part in the best
-        cosine) against the generic requests."""
+        cosine) against the generic requests; read from the file beside the cache's when it
+        was computed from the same (calibration_file.py: a restart's)."""
         assert self.vectors is not None
-        negatives = cache.embed(encoder, list(generic_requests()), lambda _n: self._check(stop))
+        generic = generic_requests()
+        negatives = cache.embed(encoder, list(generic), lambda _n: self._check(stop))
         layout = self.vectors.layout
         counted = (layout.kinds != NAME_KIND) & (layout.kinds != CLAUSE_KIND)
-        vectors = self.vectors.per_text()
-        self.calibration = calibrate(
-            vectors[counted], layout.kinds[counted], negatives, layout.owners[counted]
-        )
+        kinds, owners = layout.kinds[counted], layout.owners[counted]
+        texts = list(compress(layout.texts, counted.tolist()))
+        key = calibration_key(encoder.name, generic, texts, kinds, owners)
+        path = calibration_path(cache.path)
+        self.calibration = read_calibration(path, key, negatives)
+        if self.calibration is None:
+            vectors = self.vectors.per_text()
+            self.calibration = calibrate(vectors[counted], kinds, negatives, owners)
+            write_calibration(path, key, self.calibration)
         self.calibrated_on = frozenset(self.texts)
 
     def _ready(self, complete: bool) -> None:
