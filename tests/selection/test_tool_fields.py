@@ -9,7 +9,7 @@ import pytest
 
 from toolcatalog.selection.clauses import CLAUSE_KIND, CLAUSE_WEIGHT
 from toolcatalog.selection.text_vectors import KINDS, NAME_KIND, NAME_WEIGHT, _fields
-from toolcatalog.selection.tool_fields import ToolFields
+from toolcatalog.selection.tool_fields import GATHER_WIDTH, GroupMaxima, ToolFields
 
 Layout = tuple[
     npt.NDArray[np.int64],
@@ -77,3 +77,19 @@ def test_a_description_clause_lifts_its_field_but_not_the_best_cosine() -> None:
     mean, best = fields(sims)
     assert mean.tolist() == [((0.5 * 0.25 + 0.5 * 0.75) + 0.5) / 2]
     assert best.tolist() == [0.5]  # the clauses are not a text of their own to the gate
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_group_maxima_are_reduceats_whatever_the_groups_lengths(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    # Mostly short groups, some longer than GATHER_WIDTH, the last one long or short.
+    sizes = rng.choice([1, 1, 2, 3, GATHER_WIDTH, GATHER_WIDTH + 1, 3 * GATHER_WIDTH], 200)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    texts = int(sizes.sum())
+    maxima = GroupMaxima(starts, texts)
+    for _ in range(3):
+        sims = rng.uniform(-1, 1, texts).astype(np.float32)
+        sims[rng.random(texts) < 0.2] = 0.0
+        got = maxima(sims)
+        assert got.dtype == np.float32
+        assert got.tobytes() == np.maximum.reduceat(sims, starts).tobytes()

@@ -15,6 +15,8 @@ import numpy.typing as npt
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 Vector = npt.NDArray[np.float32]
+# GroupMaxima gathers the first this many texts of each group side by side.
+GATHER_WIDTH = 8
 
 
 class ToolFields:
@@ -36,8 +38,8 @@ class ToolFields:
         clause: npt.NDArray[np.bool_] | None = None,
         clause_weight: float = 0.0,
     ) -> None:
-        self._starts = starts
         self._single = len(starts) == texts  # one text a group: no per-group maximum to take
+        self._maxima = GroupMaxima(starts, texts)
         self._kinds = kinds
         self._name_weight = name_weight
         self._named_at: Ints = np.flatnonzero(named)
@@ -65,7 +67,7 @@ class ToolFields:
         but its name and clauses (each group's best cosine; the description's mixed with its
         clauses' by `clause_weight`), mixed with the name's (`name_weight`); and the best
         cosine of any text but its name and clauses."""
-        best_in_kind = sims if self._single else np.maximum.reduceat(sims, self._starts)
+        best_in_kind = sims if self._single else self._maxima(sims)
         padded = np.append(best_in_kind.astype(np.float64), 0.0)
         values = padded
         if len(self._clause_at):
@@ -90,3 +92,40 @@ class ToolFields:
         for row in padded[self._columns]:
             np.maximum(best, row, out=best)
         return mean, best
+
+
+class GroupMaxima:
+    """`np.maximum.reduceat(sims, starts)` for fixed groups (`starts`: the first of each
+    group's texts, `texts`: how many there are), computed as a few whole-array steps: each
+    group's first text, then its second, ... up to its GATHER_WIDTH-th, the texts of longer
+    groups beyond that by reduceat. A maximum is exact in any order: the same bits. reduceat
+    pays per group, and most groups hold one to a few texts: 10,000 generated tools (50,448
+    texts in ~40,000 groups), ~0.2 of its ~0.3 ms a request saved."""
+
+    def __init__(self, starts: Ints, texts: int) -> None:
+        sizes = np.diff(np.append(starts, texts))
+        self._first: Ints = starts.astype(np.intp)
+        # Row j: the groups holding a (j+1)-th text and where that text is.
+        self._rows: list[tuple[Ints, Ints]] = []
+        for j in range(1, GATHER_WIDTH):
+            at = np.flatnonzero(sizes > j)
+            if not len(at):
+                break
+            self._rows.append((at, self._first[at] + j))
+        self._long: Ints = np.flatnonzero(sizes > GATHER_WIDTH)
+        # reduceat's bounds of the long groups' remaining texts, [from, to) in turn: the
+        # values between two of them (to, next from) are not read.
+        bounds = np.empty(2 * len(self._long), dtype=np.intp)
+        bounds[0::2] = self._first[self._long] + GATHER_WIDTH
+        bounds[1::2] = self._first[self._long] + sizes[self._long]
+        self._bounds = bounds
+
+    def __call__(self, sims: Vector) -> Vector:
+        best: Vector = sims[self._first]
+        for at, text in self._rows:
+            best[at] = np.maximum(best[at], sims[text])
+        if len(self._long):
+            # The last bound may be len(sims): one more value makes it a valid index.
+            tails = np.maximum.reduceat(np.append(sims, sims[-1:]), self._bounds)[0::2]
+            best[self._long] = np.maximum(best[self._long], tails)
+        return best
