@@ -175,7 +175,7 @@ async def open_runtime(
     instance_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     catalog = ToolCatalogService(database, settings, instance_id=instance_id)
     if selection_only:
-        catalog.state.reread_pause_s = SELECTION_REREAD_PAUSE_S
+        catalog.state.rereads.pause_s = SELECTION_REREAD_PAUSE_S
     selector: Selector | SelectionProcess
     process: SelectionProcess | None = None
     if select_process:

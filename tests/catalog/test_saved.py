@@ -22,7 +22,7 @@ async def _saved_service(db: Database, url: str, home: Path) -> ToolCatalogServi
     await service.import_definitions(starter_definitions()[0][:30])
     service.invalidate_all()  # as after a restart: the next read is a whole read
     await service.get_all_tools_with_structure()
-    saving = service.state._saving
+    saving = service.state.whole.saving
     assert saving is not None
     assert await saving
     return service

@@ -40,7 +40,7 @@ class HeldRead:
     def __init__(self, state: CatalogState) -> None:
         self.reached = threading.Event()
         self.go = threading.Event()
-        build = state._build_whole
+        build = state.whole.build_whole
         calls = 0
 
         def held(*args: Any) -> Any:
@@ -51,7 +51,7 @@ class HeldRead:
                 self.go.wait(PATIENCE_S)
             return build(*args)
 
-        state._build_whole = held  # type: ignore[method-assign]
+        state.whole.build_whole = held  # type: ignore[method-assign]
 
     async def snapshot_taken(self) -> None:
         assert await asyncio.to_thread(self.reached.wait, PATIENCE_S)
@@ -99,7 +99,7 @@ async def _write_unheard(url: str, name: str, description: str) -> None:
 
 
 def _held(state: CatalogState, name: str) -> Any:
-    version = state._version
+    version = state.current_version
     assert version is not None
     return version.entries[name]
 
@@ -118,7 +118,7 @@ async def test_a_whole_read_keeps_our_write_committed_after_its_snapshot_and_bri
     held.release()
     version = await asyncio.wait_for(reading, PATIENCE_S)
 
-    assert version is state._version
+    assert version is state.current_version
     assert version.entries["alpha_tool"].etag == written.etag  # ours, newer than the read
     assert version.entries["beta_tool"].tool.description == "Changed, notice missed."
     tools = {t.name: t for t in (await runtime.catalog.get_all_tools_with_structure()).tools}
@@ -164,7 +164,7 @@ async def test_a_whole_read_older_than_the_one_that_replaced_the_version_is_drop
 
 
 def _description(state: CatalogState, name: str) -> str | None:
-    version = state._version
+    version = state.current_version
     entry = version.entries.get(name) if version is not None else None
     return entry.tool.description if entry is not None else None
 

@@ -34,7 +34,7 @@ def _settings(url: str, home: Path) -> Settings:
 
 async def _saved(runtime: Runtime) -> None:
     """Wait for the save the start's whole read made (with the selector's index)."""
-    saving = runtime.catalog.state._saving
+    saving = runtime.catalog.state.whole.saving
     assert saving is not None
     assert await saving
 

@@ -12,8 +12,8 @@ database back), when it is older than TTL without a listener to keep it current,
 tools a notice names.
 
 Here: reads of one tool (GET), of the version, and our own writes applied. The whole read of a
-version is whole_read.py, re-reading the tools a notice names rereads.py (both parts of this
-class), following other replicas' notices and change log following.py.
+version is whole_read.py, re-reading the tools a notice names rereads.py, following other
+replicas' notices and change log following.py: objects this state owns.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from collections.abc import Callable, Sequence
 import orjson
 
 from toolcatalog import metrics
-from toolcatalog.catalog.applied import Applied
 from toolcatalog.catalog.cache import AsyncLRUCache
 from toolcatalog.catalog.changes import ChangeNotice
 from toolcatalog.catalog.entries import entry_of
@@ -37,6 +36,7 @@ from toolcatalog.catalog.saved import SavedVersion
 from toolcatalog.catalog.stored import InvalidStoredTools
 from toolcatalog.catalog.version import CatalogVersion
 from toolcatalog.catalog.views import CachedTool
+from toolcatalog.catalog.whole_read import WholeReads
 from toolcatalog.config import Settings
 from toolcatalog.errors import NotFound, StoredDefinitionInvalid
 from toolcatalog.model.fields import STORED
@@ -51,7 +51,7 @@ from toolcatalog.store.tools import ToolRecord
 log = logging.getLogger(__name__)
 
 
-class CatalogState(Rereads):
+class CatalogState:
     """The in-memory catalog of one process. `origin` tells our own change notices (already
     applied right after their commit) from other replicas'."""
 
@@ -64,24 +64,6 @@ class CatalogState(Rereads):
         )
         self.invalid = InvalidStoredTools()
         self._version: CatalogVersion | None = None
-        self._filling: asyncio.Task[CatalogVersion] | None = None
-        self._pending: set[str] = set()  # named by notices, not yet re-read
-        self._refreshing: asyncio.Task[None] | None = None
-        # Seconds between re-reads of the tools notices name (0: each at once). A selection
-        # process sets it: it reads only through the selector's paced index builds, and
-        # re-reading the default mix's ~40 patches a second one notice at a time cost it as
-        # much CPU as the worker that made them.
-        self.reread_pause_s = 0.0
-        # Known stale (notices may have been missed): the next read waits for a whole read.
-        # `_epoch` counts such moments, so a read that began before one cannot clear it.
-        self._stale = False
-        self._epoch = 0
-        # Being re-read after a notice: GET does not answer them from the version meanwhile.
-        self._rereading: set[str] = set()
-        # A notice said "everything" changed (another replica's large import) and the whole
-        # read it started has not finished: GET reads the database meanwhile, lists and
-        # select keep the previous version.
-        self._behind = False
         # True while a change listener keeps this state current (set by the runtime).
         self.listening: Callable[[], bool] = lambda: False
         # The version kept on disk between starts (saved.py): the first fill reads from the
@@ -89,21 +71,20 @@ class CatalogState(Rereads):
         self.saved = SavedVersion(
             settings.home / "cache", f"{settings.database_url or settings.home}"
         )
-        self._saving: asyncio.Future[bool] | None = None
-        # The row stamp each tool of the current version was read at by a whole read (a tool
-        # changed since by a write or a notice is not in it): a later whole read (a missed
-        # notice, a listener reconnect) reads from the database only the rows whose stamps
-        # differ, as a start does from the saved version.
-        self._stamps: dict[str, str] = {}
         # A save waits for this (set but while start-up builds the selector's index: saving
         # 100,000 tools is ~20 s of CPU, and beside that build it only delayed serving).
         self.saves_allowed = asyncio.Event()
         self.saves_allowed.set()
-        # What was applied to the current version while each whole read in flight was
-        # reading: at its end, what its snapshot did not see is kept (see newer_than).
-        self._reads: list[list[Applied]] = []
         # Other replicas' changes: the position every change is applied at, their notices.
         self.follower = ReplicaFollower(self)
+        # Whole reads of the version (a missed notice is `whole.stale`: the next read waits
+        # for one; a notice that everything changed `whole.behind`: GET reads the database
+        # until its whole read is in, lists and select keep the previous version), and
+        # re-reads of the tools notices name.
+        self.whole = WholeReads(
+            db, settings, self.invalid, self.saved, self.saves_allowed, self, self.follower
+        )
+        self.rereads = Rereads(db, settings, self.tools, self.invalid, self.whole, self)
 
     def holds_tools(self) -> bool:
         """Whether this process holds tools to answer reads with from memory (a catalog
@@ -132,10 +113,9 @@ class CatalogState(Rereads):
         version = self._version
         if (
             version is None
-            or self._stale
-            or self._behind
-            or name in self._pending
-            or name in self._rereading
+            or self.whole.stale
+            or self.whole.behind
+            or self.rereads.behind_for(name)
             or self._expired(version)
         ):
             return None
@@ -222,10 +202,10 @@ class CatalogState(Rereads):
         """The current version. Waits only when there is none yet; an expired one (no
         listener kept it current) is answered while its successor is read beside it."""
         current = self._version
-        if current is None or self._stale:
-            return await self._fill()
+        if current is None or self.whole.stale:
+            return await self.whole.fill()
         if self._expired(current):
-            self._start_fill()
+            self.whole.start_fill()
         return current
 
     def _expired(self, version: CatalogVersion) -> bool:
@@ -247,10 +227,16 @@ class CatalogState(Rereads):
         if current is None:
             return None
         if self._expired(current):
-            self._start_fill()
+            self.whole.start_fill()
         return current.snapshot
 
-    def _swap(self, version: CatalogVersion) -> None:
+    @property
+    def current_version(self) -> CatalogVersion | None:
+        """The version held now, without I/O or a refresh (None before the first fill)."""
+        return self._version
+
+    def swap(self, version: CatalogVersion) -> None:
+        """Replace the current version (whole reads, re-reads and our own writes do)."""
         self._version = version
         metrics.CATALOG_GENERATION.set(version.generation)
         # The filter index's per-status lists, kept per version (a loop over every tool here
@@ -280,13 +266,13 @@ class CatalogState(Rereads):
         self.tools.invalidate(record.name)
         self.tools.put(record.name, cached)
         self.invalid.forget([record.name])
-        self._stamps.pop(record.name, None)
+        self.whole.stamps.pop(record.name, None)
         if published is not None and self._version is not None:
             current = self._version
-            self._swap(
+            self.swap(
                 current.changed({record.name: cached}, (), published.generation, current.built_at)
             )
-            self._note([record.name], xid=published.xid)
+            self.whole.note([record.name], xid=published.xid)
         return cached
 
     def written_many(
@@ -298,23 +284,23 @@ class CatalogState(Rereads):
         for record, cached in written:
             self.tools.invalidate(record.name)
             self.tools.put(record.name, cached)
-            self._stamps.pop(record.name, None)
+            self.whole.stamps.pop(record.name, None)
             fresh[record.name] = cached
         self.invalid.forget(list(fresh))
         if self._version is not None:
             current = self._version
-            self._swap(current.changed(fresh, (), published.generation, current.built_at))
-            self._note(fresh, xid=published.xid)
+            self.swap(current.changed(fresh, (), published.generation, current.built_at))
+            self.whole.note(fresh, xid=published.xid)
 
     def removed(self, name: str, published: Published) -> None:
         """Our own committed purge of `name`."""
         self.tools.invalidate(name)
         self.invalid.forget([name])
-        self._stamps.pop(name, None)
+        self.whole.stamps.pop(name, None)
         if self._version is not None:
             current = self._version
-            self._swap(current.changed({}, (name,), published.generation, current.built_at))
-            self._note([name], xid=published.xid)
+            self.swap(current.changed({}, (name,), published.generation, current.built_at))
+            self.whole.note([name], xid=published.xid)
 
     def apply_change(self, notice: ChangeNotice) -> None:
         """A change notice from the listener (following.py)."""
@@ -332,28 +318,33 @@ class CatalogState(Rereads):
     def is_whole(self) -> bool:
         """Whether a version is held and not known stale (missed notices wait for a whole
         read): the changes the change log holds past its position can be applied to it."""
-        return self._version is not None and not self._stale
+        return self._version is not None and not self.whole.stale
 
     def invalidate_all(self) -> None:
         """Notices may have been missed (listener reconnect, database back): drop the GET
         cache; the next read of the version waits for the whole catalog to be read again
         (the selector's cheap `peek_snapshot` keeps the previous one meanwhile)."""
         self.tools.clear()
-        self._stale = True
-        self._epoch += 1
-        self._filling = None
+        self.whole.invalidate()
 
     def add_change_listener(self, callback: Callable[[ChangeNotice], None]) -> None:
         self.follower.add_change_listener(callback)
 
+    async def reread(self, names: Sequence[str], *, everything: bool = False) -> None:
+        """Bring the version up to date with the database for `names` (or everything), and
+        drop their GET cache entries (rereads.py)."""
+        await self.rereads.reread(names, everything=everything)
+
+    def forget(self, names: Sequence[str], *, everything: bool = False) -> None:
+        """A change made elsewhere: GET entries dropped now, the version re-read beside the
+        readers (rereads.py)."""
+        self.rereads.forget(names, everything=everything)
+
     async def close(self) -> None:
-        for task in (self._filling, self._refreshing, self.follower.task):
-            if task is not None and not task.done():
-                task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
-        if self._saving is not None:
-            self.saved.stopping.set()  # a save in progress stops at its next chunk
-            self.saves_allowed.set()
+        await self.rereads.close()
+        task = self.follower.task
+        if task is not None and not task.done():
+            task.cancel()
             with contextlib.suppress(BaseException):
-                await self._saving
+                await task
+        await self.whole.close()

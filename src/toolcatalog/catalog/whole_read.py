@@ -3,16 +3,17 @@ version saved on disk, later from the current one: only the rows whose stamps di
 built beside the loop, and reconciled with what was applied to the current version while it
 read (applied.py). A large one is saved for the next start (saved.py).
 
-WholeReads is the part of CatalogState (state.py) that does it; the state's fields it reads
-and writes are declared here for the type checker."""
+WholeReads is owned by CatalogState (state.py, `state.whole`), whose current version it reads
+and replaces (HeldVersion)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from toolcatalog import metrics
 from toolcatalog.catalog.applied import Applied, newer_than
@@ -36,29 +37,63 @@ from toolcatalog.store.tools import ToolRecord
 log = logging.getLogger(__name__)
 
 
+class HeldVersion(Protocol):
+    """The current version a whole read starts from and replaces (CatalogState's)."""
+
+    @property
+    def current_version(self) -> CatalogVersion | None: ...
+
+    def swap(self, version: CatalogVersion) -> None: ...
+
+
 class WholeReads:
-    """Reading the whole catalog into a new version (a mixin of CatalogState)."""
+    """Reading the whole catalog into a new version. `stale`: notices may have been missed,
+    the next read of the version waits for a whole read; `behind`: a notice said everything
+    changed and the whole read it started has not finished; `stamps`: the row stamp each tool
+    of the current version was read at (a later whole read reads only the rows whose stamps
+    differ); `saving`: the save in progress or last made."""
 
-    db: Database
-    settings: Settings
-    invalid: InvalidStoredTools
-    saved: SavedVersion
-    saves_allowed: asyncio.Event
-    follower: ReplicaFollower
-    _version: CatalogVersion | None
-    _stale: bool
-    _behind: bool
-    _epoch: int
-    _stamps: dict[str, str]
-    _reads: list[list[Applied]]
-    _saving: asyncio.Future[bool] | None
-    _filling: asyncio.Task[CatalogVersion] | None
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        invalid: InvalidStoredTools,
+        saved: SavedVersion,
+        saves_allowed: asyncio.Event,
+        held: HeldVersion,
+        follower: ReplicaFollower,
+    ) -> None:
+        self.db, self.settings, self.invalid = db, settings, invalid
+        self.saved, self.saves_allowed = saved, saves_allowed
+        self.held, self.follower = held, follower
+        self.stale = False
+        self.behind = False
+        # Counts the moments the version became known stale or behind, so a read that
+        # began before one cannot clear it.
+        self._epoch = 0
+        self.stamps: dict[str, str] = {}
+        # What was applied to the current version while each whole read in flight was
+        # reading: at its end, what its snapshot did not see is kept (see newer_than).
+        self._reads: list[list[Applied]] = []
+        self.saving: asyncio.Future[bool] | None = None
+        self._filling: asyncio.Task[CatalogVersion] | None = None
 
-    if TYPE_CHECKING:
+    def invalidate(self) -> None:
+        """Notices may have been missed: the next read of the version waits for a new whole
+        read (one in flight, begun before, does not count)."""
+        self.stale = True
+        self._epoch += 1
+        self._filling = None
 
-        def _swap(self, version: CatalogVersion) -> None: ...
+    def fall_behind(self) -> None:
+        """Everything changed elsewhere: a new whole read starts beside the readers, who keep
+        the current version meanwhile."""
+        self._epoch += 1
+        self.behind = True
+        self._filling = None
+        self.start_fill()
 
-    def _note(
+    def note(
         self,
         names: Iterable[str],
         *,
@@ -72,15 +107,15 @@ class WholeReads:
             for applied in self._reads:
                 applied.append(change)
 
-    def _start_fill(self) -> asyncio.Task[CatalogVersion]:
+    def start_fill(self) -> asyncio.Task[CatalogVersion]:
         if self._filling is None or self._filling.done():
             self._filling = asyncio.ensure_future(self._read_whole())
             self._filling.add_done_callback(retrieve)
         return self._filling
 
-    async def _fill(self) -> CatalogVersion:
+    async def fill(self) -> CatalogVersion:
         # shield: one reader's cancellation must not cancel the fill the others wait for.
-        return await asyncio.shield(self._start_fill())
+        return await asyncio.shield(self.start_fill())
 
     async def _read_whole(self) -> CatalogVersion:
         epoch = self._epoch
@@ -92,12 +127,13 @@ class WholeReads:
         # stamps, on another core).
         saved: SavedEntries | None = None
         loading: asyncio.Future[SavedEntries | None] | None = None
-        if self._version is None and self.saved.matches():
+        current = self.held.current_version
+        if current is None and self.saved.matches():
             loading = asyncio.ensure_future(asyncio.to_thread(self._load_saved))
             loading.add_done_callback(retrieve)
-        if self._version is not None and self._stamps:
-            held = self._version.entries
-            saved = {n: (s, held[n]) for n, s in self._stamps.items() if n in held}
+        if current is not None and self.stamps:
+            held = current.entries
+            saved = {n: (s, held[n]) for n, s in self.stamps.items() if n in held}
         applied: list[Applied] = []
         self._reads.append(applied)
         try:
@@ -132,7 +168,7 @@ class WholeReads:
         # Validation and encoding are CPU work (~0.3 ms a tool): beside the loop, so reads
         # keep flowing from the previous version meanwhile.
         version = await asyncio.to_thread(
-            self._build_whole, rows, position.generation, vocabulary, environments, began,
+            self.build_whole, rows, position.generation, vocabulary, environments, began,
             saved, stamps,
         )  # fmt: skip
         log.info(
@@ -144,9 +180,9 @@ class WholeReads:
         if large:
             self._save(version, stamps)
         if epoch == self._epoch:
-            self._stale = False
-            self._behind = False
-        current = self._version
+            self.stale = False
+            self.behind = False
+        current = self.held.current_version
         newer = newer_than(position, applied)
         if newer is None:
             return current if current is not None else version  # a later whole read's
@@ -156,16 +192,16 @@ class WholeReads:
             fresh = {n: current.entries[n] for n in newer if n in current.entries}
             gone = [n for n in newer if n not in current.entries]
             version = version.changed(fresh, gone, current.generation, version.built_at)
-        self._swap(version)
+        self.held.swap(version)
         self.follower.followed = position
-        self._note((), generation=position.generation, whole=True)
-        self._stamps = {n: stamps[n] for n in version.entries if n in stamps and n not in newer}
+        self.note((), generation=position.generation, whole=True)
+        self.stamps = {n: stamps[n] for n in version.entries if n in stamps and n not in newer}
         metrics.CATALOG_LOAD_DURATION.observe(time.perf_counter() - start)
         if large:
             await asyncio.to_thread(release_free_memory)
         return version
 
-    def _build_whole(
+    def build_whole(
         self,
         rows: Sequence[Any],
         generation: int,
@@ -181,7 +217,7 @@ class WholeReads:
         # out of its reach (heap.py), so no later collection on a request's path walks them.
         with frozen_heap():
             records = (tool_store.record_of_json_row(row) for row in rows)
-            entries = self._entries(records, whole=saved is None)
+            entries = self.entries(records, whole=saved is None)
             if saved is not None:
                 kept = {n: e for n, (s, e) in saved.items() if stamps.get(n) == s}
                 entries = kept | entries
@@ -198,7 +234,7 @@ class WholeReads:
     def _save(self, version: CatalogVersion, stamps: dict[str, str]) -> None:
         """Save `version` beside the loop (one save at a time; a later one waits its turn)."""
         tools = [(n, stamps[n], version.entries[n]) for n in version.names]
-        previous = self._saving
+        previous = self.saving
 
         async def save() -> bool:
             if previous is not None:
@@ -208,11 +244,23 @@ class WholeReads:
                 return False
             return await asyncio.to_thread(self.saved.store, tools)
 
-        self._saving = asyncio.ensure_future(save())
-        self._saving.add_done_callback(retrieve)
+        self.saving = asyncio.ensure_future(save())
+        self.saving.add_done_callback(retrieve)
 
-    def _entries(self, records: Iterable[ToolRecord], *, whole: bool) -> dict[str, CachedTool]:
+    def entries(self, records: Iterable[ToolRecord], *, whole: bool) -> dict[str, CachedTool]:
         return {r.name: entry_of(r, tool) for r, tool in self.invalid.valid(records, whole=whole)}
+
+    async def close(self) -> None:
+        """Cancel the whole read in flight; a save in progress stops at its next chunk."""
+        if self._filling is not None and not self._filling.done():
+            self._filling.cancel()
+            with contextlib.suppress(BaseException):
+                await self._filling
+        if self.saving is not None:
+            self.saved.stopping.set()
+            self.saves_allowed.set()
+            with contextlib.suppress(BaseException):
+                await self.saving
 
 
 def retrieve(task: asyncio.Future[Any]) -> None:
