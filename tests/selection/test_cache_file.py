@@ -76,3 +76,15 @@ def test_a_restarted_cache_answers_from_its_file_as_the_first_did(
     again = restarted.embed(encoder, [*reversed(texts), texts[3]])
     assert encoder.calls == calls  # nothing embedded again
     assert again.tobytes() == more[[*range(9, -1, -1), 3]].tobytes()
+
+
+@pytest.mark.parametrize("content", [b"", b"not a cache", b"PK\x03\x04 cut short"])
+def test_a_file_that_is_not_a_cache_is_ignored_and_replaced(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "e.npz"
+    path.write_bytes(content)
+    encoder = StubEncoder(lambda texts, _call: np.stack([seeded(t) for t in texts]))
+    cache = EmbeddingCache(path)
+    assert len(cache) == 0
+    made = cache.embed(encoder, [f"text {i}" for i in range(cache_module.SAVE_AFTER_TEXTS)])
+    keys, _mapped = read_rows(path)  # a cache file again, with what was embedded
+    assert len(keys) == len(made)

@@ -53,9 +53,12 @@ class MappedRows:
 def read_rows(path: Path) -> tuple[list[bytes], MappedRows]:
     """The keys and vectors of a cache file. Raises OSError, ValueError or KeyError for a
     file that is not one."""
-    with zipfile.ZipFile(path) as archive:
-        keys = np.load(archive.open("keys.npy"))
-        info = archive.getinfo("vectors.npy")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            keys = np.load(archive.open("keys.npy"))
+            info = archive.getinfo("vectors.npy")
+    except (zipfile.BadZipFile, EOFError) as exc:  # not a zip, or a truncated one
+        raise ValueError(f"not an embedding cache file: {exc}") from exc
     if keys.ndim != 2 or keys.shape[1] != KEY_BYTES or keys.dtype != np.uint8:
         raise ValueError("the keys are not 16-byte digests")
     raw = keys.tobytes()
@@ -76,7 +79,10 @@ def _mapped(path: Path, info: zipfile.ZipInfo) -> MappedRows | None:
         return None
     with path.open("rb") as file:
         file.seek(info.header_offset)
-        header = _LOCAL_HEADER.unpack(file.read(_LOCAL_HEADER.size))
+        local = file.read(_LOCAL_HEADER.size)
+        if len(local) != _LOCAL_HEADER.size:
+            return None
+        header = _LOCAL_HEADER.unpack(local)
         if header[0] != b"PK\x03\x04":
             return None
         file.seek(info.header_offset + _LOCAL_HEADER.size + header[-2] + header[-1])
