@@ -91,12 +91,21 @@ def test_other_encoders_files_unwritten_for_a_week_are_deleted(tmp_path: Path) -
     leftover = folder / ".encoder-2.123.456.npz"  # a writer that died mid-save
     for path in (ours, stale, recent, leftover):
         np.savez(path, keys=np.zeros((0, 16), dtype=np.uint8), vectors=np.zeros((0, 3)))
+    # And their calibrations (calibration_file.py), ours kept whatever its age.
+    calibrations = [folder / f"encoder-{n}.calibration.json" for n in (2, 1, 0)]
+    for path in calibrations:
+        path.write_text("{}")
     week_ago = time.time() - cache_module.FORGET_AFTER_S - 60
-    for path in (ours, stale, leftover):  # ours too: it is in use whatever its age
+    for path in (ours, stale, leftover, *calibrations[:2]):  # ours too: in use whatever its age
         os.utime(path, (week_ago, week_ago))
     cache = EmbeddingCache(ours)
     cache.retain([])
-    assert sorted(p.name for p in folder.iterdir()) == ["encoder-0.npz", "encoder-2.npz"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "encoder-0.calibration.json",
+        "encoder-0.npz",
+        "encoder-2.calibration.json",
+        "encoder-2.npz",
+    ]
 
 
 @pytest.mark.usefixtures("eager")

@@ -23,6 +23,7 @@ from typing import Protocol
 import numpy as np
 
 from toolcatalog.selection.cache_file import MappedRows, read_rows, write_rows
+from toolcatalog.selection.calibration_file import calibration_path
 from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder
 
 log = logging.getLogger(__name__)
@@ -227,13 +228,15 @@ class EmbeddingCache:
         return len(stale)
 
     def _forget_files(self) -> None:
-        """Delete other encoders' cache files (and writers' leftover temporary files) that
-        have not been written for FORGET_AFTER_S: their texts are re-embedded by now."""
+        """Delete other encoders' cache and calibration files (and writers' leftover
+        temporary files) that have not been written for FORGET_AFTER_S: their texts are
+        re-embedded by now."""
         if self.path is None or not self.path.parent.is_dir():
             return
         cutoff = time.time() - FORGET_AFTER_S
-        for other in self.path.parent.glob("*.npz"):
-            if other == self.path:
+        folder = self.path.parent
+        for other in [*folder.glob("*.npz"), *folder.glob("*.calibration.json*")]:
+            if other in (self.path, calibration_path(self.path)):
                 continue
             try:
                 if other.stat().st_mtime < cutoff:
