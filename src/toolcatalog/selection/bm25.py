@@ -84,20 +84,22 @@ class BM25FIndex:
         parts = parts if parts is not None else Interned()
         self.parts = parts
         row_doc = self._lay_out(docs, previous, kept)
-        pair_term, pair_doc, tf_sum, strongest = self._pairs(row_doc, previous, kept)
-        known = len(parts.vocab)
-        df = np.bincount(pair_term, minlength=known)
-        self._known = known
+        # Each term's pairs are a slice: as many as documents hold the term.
+        df, pair_doc, tf_sum, strongest = self._pairs(row_doc, previous, kept)
+        self._known = len(parts.vocab)
         self.vocab: dict[str, int]
         self.terms: list[str]
-        pair_term, df = self._number_terms(pair_term, df, previous)
+        df = self._number_terms(df, previous)
+        self._offsets = np.zeros(len(df) + 1, dtype=np.int64)
+        np.cumsum(df, out=self._offsets[1:])
         df = df.astype(np.float64)
         self.idf: FloatArray = np.log1p((self.size - df + 0.5) / (df + 0.5))
         self.df = df
         self.max_idf = float(np.log1p((self.size + 0.5) / 0.5))
-        self._offsets = np.searchsorted(pair_term, np.arange(len(self.vocab) + 1))
         self._docs: IntArray = pair_doc
-        self._contrib: FloatArray = self.idf[pair_term] * tf_sum / (K1 + tf_sum)
+        self._contrib: FloatArray = np.repeat(self.idf, self._offsets[1:] - self._offsets[:-1])
+        self._contrib *= tf_sum
+        self._contrib /= K1 + tf_sum
         self._evidence: FloatArray = strongest
         # Built eagerly (about 3 ms per 1,000 terms) so no request pays for it; after a write,
         # from the previous table and the terms that came and went.
@@ -205,11 +207,9 @@ class BM25FIndex:
         self._rows: Rows | None = rows
         return rows.pairs(norm, weight, evidence, nf)
 
-    def _number_terms(
-        self, pair_term: IntArray, df: IntArray, previous: BM25FIndex | None
-    ) -> tuple[IntArray, IntArray]:
-        """Set `vocab` and `terms`; returns the pairs' terms and the document frequencies,
-        renumbered when some interned terms are no longer in use."""
+    def _number_terms(self, df: IntArray, previous: BM25FIndex | None) -> IntArray:
+        """Set `vocab` and `terms`; returns the document frequencies, of the terms in use
+        only when some interned terms are no longer in use (their ids renumbered)."""
         parts = self.parts
         if df.all():
             # Every term interned so far is in use (a build from nothing, or a write that
@@ -219,14 +219,13 @@ class BM25FIndex:
             else:
                 self.vocab = dict(parts.vocab)
                 self.terms = list(parts.vocab)
-            return pair_term, df
+            return df
         # Terms only removed tools held: renumber the live ones, as a build from nothing
         # would not know the others.
         live = df > 0
-        renumber = np.cumsum(live) - 1
         self.terms = list(compress(parts.vocab, live.tolist()))
         self.vocab = dict(zip(self.terms, range(len(self.terms)), strict=True))
-        return renumber[pair_term], df[live]
+        return df[live]
 
     def __contains__(self, term: str) -> bool:
         return term in self.vocab

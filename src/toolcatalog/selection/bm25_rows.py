@@ -14,6 +14,7 @@ expanded and sorted ~5 million rows again (1.5 s of its 2.7 s of postings); kept
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -99,51 +100,66 @@ class Rows:
         """These rows (of `before` documents) for a new generation: `at[i]` is document i's
         number here when it is unchanged, else -1; the entries (`comps`, `fields`, `docs`
         ascending) are the changed documents'. The kept documents keep their order (tools are
-        sorted by name in both), so their rows stay sorted when renumbered. None when the
-        changed documents have many rows (over MERGE_SHARE): `fresh` is quicker then."""
+        sorted by name in both), so their rows stay sorted when renumbered. The changed
+        documents' rows are cut out and theirs spliced in, one copy of each array in slices.
+        None when they are many (over MERGE_SHARE of the rows, or MAX_SPLICES places):
+        `fresh` is quicker then."""
         kept = np.flatnonzero(at >= 0)
-        renumber = np.full(before, -1, dtype=np.int32)
-        renumber[at[kept]] = kept
-        doc = renumber[self.doc]
-        keep = doc >= 0
-        dropped = np.flatnonzero(~keep)
-        terms, known = len(parts.vocab), len(self.start) - 1
-        # Where each term's kept rows start among the kept rows.
-        gone = np.bincount(np.searchsorted(self.start, dropped, side="right") - 1, minlength=known)
-        kept_start = np.empty(terms + 1, dtype=np.int64)
-        kept_start[: known + 1] = self.start
-        kept_start[1 : known + 1] -= np.cumsum(gone)
-        kept_start[known + 1 :] = kept_start[known]
+        old_kept = at[kept]  # ascending, as `kept`
+        held = np.zeros(before, dtype=bool)
+        held[old_kept] = True
+        gone = np.flatnonzero(~held)
         term, field, count, new_doc = expanded(parts, comps, fields, docs)
-        if len(term) > MERGE_SHARE * kept_start[-1]:
+        if len(term) > MERGE_SHARE * len(self.doc):
             return None
+        if len(gone) <= 8:  # a compare per document beats a gather of every row's
+            hit = np.zeros(len(self.doc), dtype=bool)
+            for number in gone.tolist():
+                hit |= self.doc == number
+        else:
+            hit = ~held[self.doc]
+        dropped = np.flatnonzero(hit)
         order = np.argsort(term << 32 | new_doc, kind="stable")
         term, field, count, new_doc = term[order], field[order], count[order], new_doc[order]
-        old_doc = doc[keep]
-        # Each new row's place among the kept rows: in its term's block, by document.
-        placed = np.empty(len(term), dtype=np.int64)
-        bounds = np.flatnonzero(np.r_[True, term[1:] != term[:-1], True]) if len(term) else term[:1]
-        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-            t = int(term[lo])
-            a, b = int(kept_start[t]), int(kept_start[t + 1])
-            placed[lo:hi] = a + np.searchsorted(old_doc[a:b], new_doc[lo:hi])
-        placed += np.arange(len(term))
-        total = len(old_doc) + len(term)
-        is_new = np.zeros(total, dtype=bool)
-        is_new[placed] = True
-        is_old = ~is_new
-        out_doc = np.empty(total, dtype=np.int32)
-        out_field = np.empty(total, dtype=np.int8)
-        out_count = np.empty(total, dtype=np.float32)
-        out_doc[placed], out_field[placed], out_count[placed] = new_doc, field, count
-        out_doc[is_old], out_field[is_old], out_count[is_old] = (
-            old_doc,
-            self.field[keep],
-            self.count[keep],
+        placed = self._places(term, new_doc, kept, old_kept, before)
+        splices = _splices(dropped, placed)
+        if len(splices) > MAX_SPLICES:
+            return None
+        doc = self.doc
+        if not np.array_equal(old_kept, kept):  # documents came or went: renumber
+            renumber = np.full(before, -1, dtype=np.int32)
+            renumber[old_kept] = kept
+            doc = renumber[doc]
+        terms, known = len(parts.vocab), len(self.start) - 1
+        per_term = np.bincount(term, minlength=terms)
+        per_term[:known] += np.diff(self.start)
+        per_term -= np.bincount(
+            np.searchsorted(self.start, dropped, side="right") - 1, minlength=terms
         )
-        start = kept_start
-        start[1:] += np.cumsum(np.bincount(term, minlength=terms))
-        return Rows(start, out_doc, out_field, out_count)
+        start = np.zeros(terms + 1, dtype=np.int64)
+        np.cumsum(per_term, out=start[1:])
+        return Rows(
+            start,
+            _spliced(doc, new_doc.astype(np.int32), splices),
+            _spliced(self.field, field.astype(np.int8), splices),
+            _spliced(self.count, count, splices),
+        )
+
+    def _places(
+        self, term: IntArray, doc: IntArray, kept: IntArray, old_kept: IntArray, before: int
+    ) -> IntArray:
+        """Where each new row (sorted) goes among these rows: before the row of its term of
+        the first kept document that follows its document (its number here: `bound`)."""
+        follows = np.searchsorted(kept, doc)
+        bound = np.where(follows < len(kept), old_kept[np.minimum(follows, len(kept) - 1)], before)
+        placed = np.empty(len(term), dtype=np.int64)
+        known, end = len(self.start) - 1, len(self.doc)
+        cuts = np.flatnonzero(np.r_[True, term[1:] != term[:-1], True]) if len(term) else term[:1]
+        for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+            t = int(term[lo])
+            a, b = (int(self.start[t]), int(self.start[t + 1])) if t < known else (end, end)
+            placed[lo:hi] = a + np.searchsorted(self.doc[a:b], bound[lo:hi])
+        return placed
 
     def pairs(
         self,
@@ -152,22 +168,60 @@ class Rows:
         evidence: FloatArray,
         fields: int,
     ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
-        """Per (term, document) pair, sorted: its term, its document, the fields' pseudo
-        frequencies summed (each row's count weighted and divided by its (document, field)
-        cell of `norm`, `fields` per document) and the strongest field evidence."""
+        """Per (term, document) pair, sorted: how many pairs each term has, each pair's
+        document, the fields' pseudo frequencies summed (each row's count weighted and
+        divided by its (document, field) cell of `norm`, `fields` per document) and the
+        strongest field evidence."""
         doc, field = self.doc, self.field
-        if not len(doc):
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, np.zeros(0), np.zeros(0)
-        slot = doc.astype(np.int64) * fields + field
+        total = len(doc)
+        slot = doc * np.int32(fields) + field
         pseudo = weight[field] * self.count.astype(np.float64) / norm[slot]
-        changed = np.empty(len(doc), dtype=bool)
-        changed[0] = True
+        changed = np.empty(total, dtype=bool)
+        changed[:1] = True
         np.not_equal(doc[1:], doc[:-1], out=changed[1:])
-        changed[self.start[:-1][self.start[:-1] < len(doc)]] = True  # a new term
+        term_start = self.start[:-1]
+        changed[term_start[term_start < total]] = True  # a new term
         starts = np.flatnonzero(changed)
         tf_sum = np.add.reduceat(pseudo, starts)
         strongest = np.maximum.reduceat(evidence[field], starts)
         per_term = np.diff(np.searchsorted(starts, self.start))
-        pair_term = np.repeat(np.arange(len(self.start) - 1, dtype=np.int64), per_term)
-        return pair_term, doc[starts].astype(np.int64), tf_sum, strongest
+        return per_term, doc[starts].astype(np.int64), tf_sum, strongest
+
+
+# A write whose rows go to more places than this (cuts and insertions) builds them afresh.
+MAX_SPLICES = 4096
+_Array = TypeVar("_Array", bound=np.ndarray)
+
+
+def _splices(dropped: IntArray, placed: IntArray) -> list[tuple[int, int, int]]:
+    """The pieces of a spliced array, in order: (0, lo, hi) the old rows lo:hi, (1, lo, hi)
+    the new rows lo:hi. Old rows `dropped` are cut out; new row r goes before old row
+    `placed[r]` (ascending)."""
+    pieces: list[tuple[int, int, int]] = []
+    at = 0  # the next old row
+    drops, places = dropped.tolist(), placed.tolist()
+    i = j = 0
+    while i < len(drops) or j < len(places):
+        if j < len(places) and (i == len(drops) or places[j] <= drops[i]):
+            k = j
+            while k < len(places) and places[k] == places[j]:
+                k += 1
+            pieces.append((0, at, places[j]))
+            pieces.append((1, j, k))
+            at, j = places[j], k
+        else:
+            pieces.append((0, at, drops[i]))
+            at, i = drops[i] + 1, i + 1
+        if len(pieces) > 2 * MAX_SPLICES:
+            break
+    pieces.append((0, at, -1))
+    return [p for p in pieces if p[0] or p[2] < 0 or p[2] > p[1]]
+
+
+def _spliced(old: _Array, new: _Array, pieces: list[tuple[int, int, int]]) -> _Array:
+    end = len(old)
+    parts = [
+        (new if source else old)[lo : (end if hi < 0 and not source else hi)]
+        for source, lo, hi in pieces
+    ]
+    return np.concatenate(parts) if parts else old[:0].copy()  # type: ignore[return-value]
