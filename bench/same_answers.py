@@ -50,8 +50,11 @@ def answers(out: Path, catalogs: list[str], tools: int, extra: list[Path]) -> No
 
     texts = requests(extra)
     catalog = HERE.parent / "catalog"
-    home = Path(tempfile.mkdtemp(prefix="same-answers-"))
-    with out.open("w", encoding="utf-8") as f:
+    with (
+        tempfile.TemporaryDirectory(prefix="same-answers-") as folder,
+        out.open("w", encoding="utf-8") as f,
+    ):
+        home = Path(folder)
         for name in catalogs:
             engine, asked = None, texts
             if name == "starter":
@@ -96,18 +99,18 @@ def main() -> int:
         return 0
     if args.baseline_src is None:
         parser.error("--baseline-src is required")
-    work = Path(tempfile.mkdtemp(prefix="same-answers-"))
     outputs = []
-    for name, src in (("base", args.baseline_src.resolve()), ("ours", HERE.parent / "src")):
-        print(f"--- {name} ({src})", flush=True)
-        out = work / f"{name}.jsonl"
-        command = [sys.executable, __file__, "--out", str(out), "--catalogs", args.catalogs]
-        command += ["--tools", str(args.tools)]
-        for file in args.queries:
-            command += ["--queries", str(file.resolve())]
-        env = {**os.environ, "PYTHONPATH": str(src)}
-        subprocess.run(command, env=env, check=True)
-        outputs.append(out.read_text(encoding="utf-8").splitlines())
+    with tempfile.TemporaryDirectory(prefix="same-answers-") as work:
+        for name, src in (("base", args.baseline_src.resolve()), ("ours", HERE.parent / "src")):
+            print(f"--- {name} ({src})", flush=True)
+            out = Path(work) / f"{name}.jsonl"
+            command = [sys.executable, __file__, "--out", str(out), "--catalogs", args.catalogs]
+            command += ["--tools", str(args.tools)]
+            for file in args.queries:
+                command += ["--queries", str(file.resolve())]
+            env = {**os.environ, "PYTHONPATH": str(src)}
+            subprocess.run(command, env=env, check=True)
+            outputs.append(out.read_text(encoding="utf-8").splitlines())
     base, ours = outputs
     differ = [(a, b) for a, b in zip(base, ours, strict=True) if a != b]
     print(f"{len(base)} answers, {len(differ)} differ")

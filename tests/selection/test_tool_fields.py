@@ -93,3 +93,8 @@ def test_group_maxima_are_reduceats_whatever_the_groups_lengths(seed: int) -> No
         got = maxima(sims)
         assert got.dtype == np.float32
         assert got.tobytes() == np.maximum.reduceat(sims, starts).tobytes()
+        # Read through rows (texts that repeat share a row of the scan).
+        rows = rng.integers(0, max(texts // 2, 1), texts)
+        scan = rng.uniform(-1, 1, max(texts // 2, 1)).astype(np.float32)
+        through = GroupMaxima(starts, texts, rows)(scan)
+        assert through.tobytes() == np.maximum.reduceat(scan[rows], starts).tobytes()

@@ -24,7 +24,7 @@ from toolcatalog.selection.arrays import FloatArray, IntArray
 from toolcatalog.selection.clauses import CLAUSE_KIND, CLAUSE_WEIGHT
 from toolcatalog.selection.cosine_scan import CosineScan
 from toolcatalog.selection.encoders.minilm import Array
-from toolcatalog.selection.tool_fields import ToolFields
+from toolcatalog.selection.tool_fields import GroupMaxima, ToolFields
 
 KINDS = ("description", "example", "capability", "name", "clause")
 # The name alone of a tool without examples ("finance tool", "pg_dump (PostgreSQL logical
@@ -133,10 +133,14 @@ class TextVectors:
         self.rows = rows  # each distinct text's row in the scan
         self.scan = CosineScan(matrix) if scan is None else scan
         self.inverse: IntArray | None = None
+        self._maxima: GroupMaxima | None = None
         if len(rows) != len(layout.texts):
             self.inverse = np.fromiter(
                 map(rows.__getitem__, layout.texts), dtype=np.int64, count=len(layout.texts)
             )
+            # Each group's best cosine read from the scan's rows: no gather of every text's.
+            fields = layout.fields
+            self._maxima = GroupMaxima(fields.starts, fields.texts, self.inverse)
 
     @classmethod
     def kept(cls, layout: TextLayout, vectors: Array) -> TextVectors:
@@ -242,8 +246,8 @@ class TextVectors:
     def _per_tool(self, sims: Array) -> tuple[FloatArray, FloatArray]:
         if not self.layout.size:
             return np.zeros(0), np.zeros(0)
-        if self.inverse is not None:
-            sims = sims[self.inverse]
+        if self._maxima is not None:
+            return self.layout.fields.of_groups(self._maxima(sims))
         return self.layout.fields(sims)
 
 
