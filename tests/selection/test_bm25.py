@@ -210,3 +210,14 @@ def test_an_index_with_merged_rows_has_the_postings_of_one_built_from_nothing(
         assert _postings(derived) == _postings(fresh)
         assert derived.average_length == fresh.average_length
         index = derived
+
+
+def test_a_write_that_replaces_every_document_builds_the_rows_from_nothing() -> None:
+    # No document kept (here a long one replaced by a short one): nothing to merge into.
+    long = [[("name", tuple(f"w{i}" for i in range(100)))]]
+    short = [[("name", ("x", "y"))]]
+    index = BM25FIndex(long, FIELDS, spelling=False)
+    derived = BM25FIndex(
+        short, FIELDS, spelling=False, parts=index.parts, previous=index, kept=[-1]
+    )
+    assert _postings(derived) == _postings(BM25FIndex(short, FIELDS, spelling=False))

@@ -110,7 +110,7 @@ class Rows:
         held[old_kept] = True
         gone = np.flatnonzero(~held)
         term, field, count, new_doc = expanded(parts, comps, fields, docs)
-        if len(term) > MERGE_SHARE * len(self.doc):
+        if not len(kept) or len(term) > MERGE_SHARE * len(self.doc):
             return None
         if len(gone) <= 8:  # a compare per document beats a gather of every row's
             hit = np.zeros(len(self.doc), dtype=bool)
