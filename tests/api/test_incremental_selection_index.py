@@ -1,6 +1,8 @@
 """Through the service and real PostgreSQL: after each create, update and delete, the
 selector's index derived from the previous generation's answers every request as a selector
-built from nothing over the same catalog version."""
+built from nothing over the same catalog version: on the starter catalog, and on one generated
+from its wording (shuffled descriptions and examples, renamed tools, as bench/select_bench.py
+makes them) beside it."""
 
 from __future__ import annotations
 
@@ -11,13 +13,14 @@ from typing import Any
 import pytest
 
 from builders import FixedSource, make_settings
+from toolcatalog.catalog.service import Actor
 from toolcatalog.config import Settings
 from toolcatalog.model.tool import Tool
 from toolcatalog.runtime import Runtime
 from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.selector import Selector
 
-from .support import import_starter
+from .support import import_starter, starter_definitions
 
 REQUESTS = [
     "why is / full on db2",
@@ -60,10 +63,30 @@ def answers(selector: Selector) -> list[dict[str, Any]]:
     return out
 
 
-async def test_selection_after_writes_answers_as_an_index_built_from_nothing(
-    runtime: Runtime,
-) -> None:
+async def import_generated(runtime: Runtime, count: int, seed: int) -> None:
+    """The starter catalog and `count` tools made from its wording."""
     await import_starter(runtime)
+    tools, _vocabulary = starter_definitions()
+    rng = random.Random(seed)
+    words = " ".join(t.description for t in tools).split()
+    made = []
+    for n in range(count):
+        doc = rng.choice(tools).model_dump(mode="json", exclude_none=True)
+        doc["name"] = f"gen_{n:04d}_{doc['name']}"[:64]
+        doc["description"] = " ".join(rng.sample(words, 30))
+        doc["examples"] = [" ".join(rng.sample(words, 8)) for _ in range(3)]
+        made.append(Tool.model_validate(doc))
+    await runtime.catalog.import_definitions(made, actor=Actor("test"))
+
+
+@pytest.mark.parametrize("catalog", ["starter", "generated"])
+async def test_selection_after_writes_answers_as_an_index_built_from_nothing(
+    runtime: Runtime, catalog: str
+) -> None:
+    if catalog == "starter":
+        await import_starter(runtime)
+    else:
+        await import_generated(runtime, 300, seed=15)
     selector = runtime.selector
     selector.recorder = None
     current = await selector.aselect_index(fresh=True)
