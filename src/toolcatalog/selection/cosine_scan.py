@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from toolcatalog.selection.encoders.onnx import onnx_available
+from toolcatalog.selection.scan_file import Int8Levels
 
 Vector = npt.NDArray[np.float32]
 Floats = npt.NDArray[np.float64]
@@ -94,17 +95,27 @@ class CosineScan:
         use_int8: bool | None = None,
         previous: CosineScan | None = None,
         taken: tuple[Rows, Rows] | None = None,
+        saved: Int8Levels | None = None,
     ) -> None:
         """`use_int8`: force (True) or forbid (False) the int8 pass; by default it is used
         for INT8_MIN_ROWS rows or more when onnxruntime is installed. `taken`: rows of
         `vectors` that are `previous`'s rows (here, there), whose int8 levels are copied
-        from it rather than computed again (a write's few new texts are the rest)."""
+        from it rather than computed again (a write's few new texts are the rest). `saved`:
+        the levels of `vectors` as `levels()` gave them (ignored when they do not fit)."""
         self.rows = len(vectors)
         self._matrix: Vector = np.ascontiguousarray(vectors)
         if use_int8 is None:
-            use_int8 = self.rows >= INT8_MIN_ROWS and onnx_available()
+            use_int8 = uses_int8(self.rows)
         before = previous._int8 if previous is not None and taken is not None else None
-        self._int8 = _Int8Product(self._matrix, before, taken) if use_int8 and self.rows else None
+        if saved is not None and not saved.fits(*self._matrix.shape):
+            saved = None
+        self._int8 = (
+            _Int8Product(self._matrix, before, taken, saved) if use_int8 and self.rows else None
+        )
+
+    def levels(self) -> Int8Levels | None:
+        """The int8 pass's levels (None without it), to be kept and given back as `saved`."""
+        return None if self._int8 is None else self._int8.levels()
 
     @property
     def matrix(self) -> Vector:
@@ -127,6 +138,11 @@ class CosineScan:
         if self._int8 is None:
             return Cosines(self.exact(query), 0.0)
         return self._int8(query)
+
+
+def uses_int8(rows: int) -> bool:
+    """Whether a scan of `rows` rows takes the int8 pass by default."""
+    return rows >= INT8_MIN_ROWS and onnx_available()
 
 
 def _levels(values: Floats, top: int = 127) -> tuple[Floats, Floats, Floats, Floats]:
@@ -171,9 +187,11 @@ class _Int8Product:
         matrix: Vector,
         previous: _Int8Product | None = None,
         taken: tuple[Rows, Rows] | None = None,
+        saved: Int8Levels | None = None,
     ) -> None:
         """Each row's levels and norms depend on that row alone: those of the rows `taken`
-        from `previous` (here, there) are copied, the others' computed (the same bits)."""
+        from `previous` (here, there) are copied, the others' computed (the same bits);
+        `saved` (levels of `matrix`, fitting it) are used as they are."""
         self.size, dimensions = matrix.shape
         # Kept for a derived product: 2 bytes a dimension per row beside the sessions' copies.
         self._codes_t = np.empty((dimensions, self.size), dtype=np.int8)  # packed by MLAS
@@ -181,7 +199,13 @@ class _Int8Product:
         self._scales, self._fine_scales = np.empty(self.size), np.empty(self.size)
         self._norms = norms = _Norms(self.size)
         fresh: Rows | None = None  # every row
-        if previous is not None and taken is not None and len(taken[0]):
+        if saved is not None:
+            self._codes_t, self._fine_rows = saved.codes_t, saved.fine_rows
+            self._scales, self._fine_scales = saved.scales, saved.fine_scales
+            for mine, kept in zip(norms.per_row(), saved.norms, strict=True):
+                mine[:] = kept
+            fresh = np.zeros(0, dtype=np.int64)  # no row left to compute
+        elif previous is not None and taken is not None and len(taken[0]):
             here, there = taken
             self._codes_t[:, here] = previous._codes_t[:, there]
             self._fine_rows[here] = previous._fine_rows[there]
@@ -218,6 +242,16 @@ class _Int8Product:
         norms.fine_rest[part] = np.linalg.norm(rows - held, axis=1)
         self._codes_t[:, part] = codes.T
         self._fine_rows[part] = fine + _ROW_ZERO_POINT
+
+    def levels(self) -> Int8Levels:
+        """The levels and norms of every row (cosine_scan's arrays, not copies)."""
+        return Int8Levels(
+            self._codes_t,
+            self._fine_rows,
+            self._scales,
+            self._fine_scales,
+            np.stack(self._norms.per_row()),
+        )
 
     @staticmethod
     def _bounds(norms: _Norms, rounding: float, fine: bool) -> tuple[float, float, float]:

@@ -25,6 +25,7 @@ import numpy as np
 from toolcatalog.selection.cache_file import MappedRows, read_rows, write_rows
 from toolcatalog.selection.calibration_file import calibration_path
 from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder
+from toolcatalog.selection.scan_file import levels_path
 
 log = logging.getLogger(__name__)
 
@@ -228,15 +229,16 @@ class EmbeddingCache:
         return len(stale)
 
     def _forget_files(self) -> None:
-        """Delete other encoders' cache and calibration files (and writers' leftover
+        """Delete other encoders' cache, calibration and scan level files (and writers' leftover
         temporary files) that have not been written for FORGET_AFTER_S: their texts are
         re-embedded by now."""
         if self.path is None or not self.path.parent.is_dir():
             return
         cutoff = time.time() - FORGET_AFTER_S
         folder = self.path.parent
-        for other in [*folder.glob("*.npz"), *folder.glob("*.calibration.json*")]:
-            if other in (self.path, calibration_path(self.path)):
+        kept = (self.path, calibration_path(self.path), levels_path(self.path))
+        for other in [*folder.glob("*.npz*"), *folder.glob("*.calibration.json*")]:
+            if other in kept:
                 continue
             try:
                 if other.stat().st_mtime < cutoff:

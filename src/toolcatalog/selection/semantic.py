@@ -44,6 +44,7 @@ from toolcatalog.selection.embedding_cache import EmbeddingCache
 from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder
 from toolcatalog.selection.hosts import changed_chunks, text_chunks
 from toolcatalog.selection.negation import affirmed
+from toolcatalog.selection.scan_file import levels_path
 from toolcatalog.selection.spelling import Speller
 from toolcatalog.selection.text_vectors import NAME_KIND, Approximation, TextLayout, TextVectors
 
@@ -276,7 +277,7 @@ class SemanticIndex:
 
         vectors = cache.embed(encoder, fresh, progress)
         if held is None:
-            return TextVectors.of_distinct(target, fresh, vectors)
+            return TextVectors.of_distinct(target, fresh, vectors, levels_path(cache.path))
         return held.extended(target, fresh, vectors)
 
     def _calibrate(self, encoder: MiniLMEncoder, cache: EmbeddingCache, stop: Stop) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from itertools import chain, repeat
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -22,8 +23,9 @@ import numpy.typing as npt
 
 from toolcatalog.selection.arrays import FloatArray, IntArray
 from toolcatalog.selection.clauses import CLAUSE_KIND, CLAUSE_WEIGHT
-from toolcatalog.selection.cosine_scan import CosineScan
+from toolcatalog.selection.cosine_scan import CosineScan, uses_int8
 from toolcatalog.selection.encoders.minilm import Array
+from toolcatalog.selection.scan_file import levels_key, read_levels, write_levels
 from toolcatalog.selection.tool_fields import GroupMaxima, ToolFields
 
 KINDS = ("description", "example", "capability", "name", "clause")
@@ -163,10 +165,23 @@ class TextVectors:
         return list(dict.fromkeys(layout.texts))
 
     @classmethod
-    def of_distinct(cls, layout: TextLayout, texts: list[str], vectors: Array) -> TextVectors:
+    def of_distinct(
+        cls, layout: TextLayout, texts: list[str], vectors: Array, levels: Path | None = None
+    ) -> TextVectors:
         """From the vectors of `distinct(layout)` (`texts`), in its order: the rows `kept`
-        makes of every text's vector, without a vector per text."""
-        return cls(layout, dict(zip(texts, range(len(texts)), strict=True)), vectors)
+        makes of every text's vector, without a vector per text. `levels`: the file where
+        the scan's int8 levels are kept (scan_file.py), read when they are those of
+        `vectors`, written when they are built."""
+        rows = dict(zip(texts, range(len(texts)), strict=True))
+        if levels is None or not uses_int8(len(vectors)):
+            return cls(layout, rows, vectors)
+        key = levels_key(vectors)
+        saved = read_levels(levels, key, vectors.shape)
+        scan = CosineScan(vectors, saved=saved)
+        built = scan.levels()
+        if saved is None and built is not None:
+            write_levels(levels, key, built)
+        return cls(layout, rows, vectors, scan)
 
     def missing(self, layout: TextLayout) -> list[str]:
         """The distinct texts of `layout` these vectors do not hold, in first-seen order."""

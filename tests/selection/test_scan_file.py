@@ -1,0 +1,126 @@
+"""The int8 scan's levels are kept beside the embedding cache: a restart over the same rows
+reads them (the same bits, so the same cosines and bounds), and other rows, a file cut short,
+garbage or levels that do not fit are ignored and built again (and the file replaced)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from toolcatalog.selection import cosine_scan
+from toolcatalog.selection.cosine_scan import CosineScan
+from toolcatalog.selection.scan_file import (
+    Int8Levels,
+    levels_key,
+    levels_path,
+    read_levels,
+    write_levels,
+)
+from toolcatalog.selection.semantic_engine import SemanticEngine
+from toolcatalog.selection.text_vectors import TextLayout, TextVectors
+
+from .stub_encoder import StubEncoder, seeded
+from .test_calibration_file import _tools
+from .test_cosine_scan import needs_onnx, unit_rows
+
+
+def _same_scans(got: CosineScan, want: CosineScan, matrix: np.ndarray) -> None:
+    for k in range(3):
+        noise = np.random.default_rng(40 + k).standard_normal(matrix.shape[1])
+        query = matrix[k] + (noise / np.linalg.norm(noise)).astype(np.float32)
+        query = (query / np.linalg.norm(query)).astype(np.float32)
+        a, b = got.approximate(query), want.approximate(query)
+        assert a.sims.tobytes() == b.sims.tobytes()
+        assert (a.bound, a.fine_bound) == (b.bound, b.fine_bound)
+        rows = np.arange(0, len(matrix), 5)
+        assert a.finer(rows).tobytes() == b.finer(rows).tobytes()
+
+
+def _layout(count: int) -> tuple[TextLayout, list[str]]:
+    layout = TextLayout.of([[(0, f"text {t}"), (1, f"text {t} again")] for t in range(count)])
+    return layout, TextVectors.distinct(layout)
+
+
+@needs_onnx
+def test_levels_read_back_scan_as_the_levels_built(tmp_path: Path) -> None:
+    matrix = unit_rows(3000, seed=21)
+    built = CosineScan(matrix, use_int8=True)
+    levels = built.levels()
+    assert levels is not None
+    path = tmp_path / "encoder.levels.npz"
+    write_levels(path, levels_key(matrix), levels)
+    read = read_levels(path, levels_key(matrix), matrix.shape)
+    assert read is not None
+    assert read.fits(3000, matrix.shape[1])
+    _same_scans(CosineScan(matrix, use_int8=True, saved=read), built, matrix)
+    other = matrix.copy()
+    other[7, 3] = np.nextafter(other[7, 3], np.float32(2))  # one bit of one row
+    assert read_levels(path, levels_key(other), matrix.shape) is None
+    assert CosineScan(matrix, use_int8=False).levels() is None
+
+
+@needs_onnx
+@pytest.mark.parametrize(
+    "damage", ["garbage", "cut short", "empty", "an array", "levels of fewer rows"]
+)
+def test_a_damaged_levels_file_is_ignored_and_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    monkeypatch.setattr(cosine_scan, "INT8_MIN_ROWS", 0)
+    layout, texts = _layout(1000)
+    matrix = unit_rows(len(texts), seed=22)
+    path = tmp_path / "encoder.levels.npz"
+    first = TextVectors.of_distinct(layout, texts, matrix, path)
+    written = path.read_bytes()
+    if damage == "garbage":
+        path.write_bytes(b"not a zip at all" * 100)
+    elif damage == "cut short":
+        path.write_bytes(written[: len(written) // 2])
+    elif damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "an array":
+        with path.open("wb") as out:
+            np.save(out, matrix)
+    else:  # the right key over levels of another size
+        levels = first.scan.levels()
+        assert levels is not None
+        fewer = Int8Levels(
+            levels.codes_t[:, :10],
+            levels.fine_rows[:10],
+            levels.scales[:10],
+            levels.fine_scales[:10],
+            levels.norms[:, :10],
+        )
+        write_levels(path, levels_key(matrix), fewer)
+    again = TextVectors.of_distinct(layout, texts, matrix, path)
+    _same_scans(again.scan, first.scan, matrix)
+    assert path.read_bytes() == written  # replaced by the levels built again
+
+
+@needs_onnx
+def test_a_restart_reads_the_levels_instead_of_building_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cosine_scan, "INT8_MIN_ROWS", 0)
+    home = tmp_path / "home"
+
+    def started() -> TextVectors:
+        stub = StubEncoder(lambda texts, _call: np.stack([seeded(t) for t in texts]))
+        index = SemanticEngine(home, load=lambda: stub).filled_index(_tools(), None)
+        assert index.ready.is_set(), index.error
+        assert index.vectors is not None
+        return index.vectors
+
+    first = started()
+    [kept] = (home / "embeddings").glob("*.levels.npz")
+    [cache] = [p for p in (home / "embeddings").glob("*.npz") if p != kept]
+    assert levels_path(cache) == kept
+
+    def no_build(*_args: object) -> None:
+        raise AssertionError("the levels were built again")
+
+    monkeypatch.setattr(cosine_scan._Int8Product, "_fill", no_build)
+    again = started()
+    _same_scans(again.scan, first.scan, first.scan.matrix)
