@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -17,12 +19,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-def servers(tmp_path: Path) -> Iterator[Servers]:
-    started = Servers(tmp_path)
+def servers() -> Iterator[Servers]:
+    """Their home (logs, and the embedded PostgreSQL of a serve without DATABASE_URL) is a
+    fresh folder under the system's temporary directory, not the test's tmp_path: as root,
+    pgserver runs PostgreSQL as the `pgserver` user, which must traverse every parent folder,
+    and each pytest session that starts beside this one resets /tmp/pytest-of-<user> to mode
+    0700. initdb then failed with "Permission denied" (as StoppablePostgres did)."""
+    started = Servers(Path(tempfile.mkdtemp(prefix="toolcatalog-e2e-home-")))
     try:
         yield started
     finally:
         started.stop_all()
+        shutil.rmtree(started.home, ignore_errors=True)
 
 
 @pytest.fixture

@@ -160,11 +160,9 @@ def test_workers_stay_coherent_and_share_their_metrics(
     assert counted >= 60
 
 
-def test_sigterm_stops_the_workers_and_the_embedded_database(
-    servers: Servers, tmp_path: Path
-) -> None:
+def test_sigterm_stops_the_workers_and_the_embedded_database(servers: Servers) -> None:
     server = servers.start({}, workers=2)  # no DATABASE_URL: the embedded server
-    postmaster = tmp_path / "pgdata" / "postmaster.pid"
+    postmaster = servers.home / "pgdata" / "postmaster.pid"
     assert postmaster.exists()
     server.proc.send_signal(signal.SIGTERM)
     assert server.proc.wait(timeout=PATIENCE_S) == 0, server.logs()[-3000:]
