@@ -95,9 +95,10 @@ async def test_a_client_side_protocol_error_is_unavailable_and_never_counts_as_a
 async def test_a_write_waiting_on_a_row_lock_is_refused_as_busy_not_as_an_outage(
     fresh_db_url: str, tmp_path: Path
 ) -> None:
-    settings = make_settings(
-        fresh_db_url, tmp_path, db_lock_timeout_s=0.2, db_command_timeout_s=1.5
-    )
+    # The statement timeout stays at its default (5 s), far above the lock timeout, as in
+    # production: with 1.5 s, a lock wait's error that came back late on a starved machine
+    # lost the race to the client's timeout and was an outage (StoreUnavailable), not Busy.
+    settings = make_settings(fresh_db_url, tmp_path, db_lock_timeout_s=0.2)
     async with open_runtime(settings, listen=False, migrate=False) as runtime:
         catalog = runtime.catalog
         await catalog.import_definitions([make_tool("alpha_tool"), make_tool("beta_tool")])
