@@ -4,6 +4,7 @@ rows shared through the database or other encoders' files unused for a week are 
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
@@ -59,7 +60,10 @@ def test_a_text_no_index_uses_goes_at_the_second_prune_after_it_was_cached(
 def test_a_cache_as_large_as_its_indexes_is_not_pruned(tmp_path: Path) -> None:
     cache = EmbeddingCache(tmp_path / "e.npz")
     cache.embed(StubEncoder(filled(float)), ["a", "b"])
-    later = time.monotonic() + 10 * PRUNE_EVERY_S
+    # Whole seconds, so the prunes below fall exactly PRUNE_EVERY_S apart: with the clock's
+    # fraction, (later + 4 x interval) - (later + 3 x interval) came out a hair under the
+    # interval in ~1 run of 10, and the due prune was skipped.
+    later = math.floor(time.monotonic()) + 10 * PRUNE_EVERY_S
     assert cache.retain(["a", "b"], now=later) == 0
     assert cache.retain(["a", "b"], now=later + 2 * PRUNE_EVERY_S) == 0
     assert len(cache) == 2
