@@ -187,6 +187,32 @@ async def test_a_change_whose_notice_never_came_is_found_in_the_change_log(
     assert await state.catch_up() == []
 
 
+async def test_a_change_whose_notice_comes_while_the_log_is_read_is_not_missed(
+    runtime: Runtime, fresh_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The notice of a change committed before the log's read arrives during that read (seen
+    # under load): it is applied as it comes, so the catch-up must not report the change
+    # missed and forget its tools again after a reader re-read them.
+    state = runtime.catalog.state
+    await _write_unheard(fresh_db_url, "beta_tool", "Announced while the log is read.")
+    fetch = following_module.change_store.fetch_changes_after
+
+    async def notice_arrives_meanwhile(conn: Any, followed: Any) -> Any:
+        position, changes = await fetch(conn, followed)
+        for change in changes:
+            state.follower.apply_change(
+                ChangeNotice(change.origin, position.generation, change.names, change=change.id)
+            )
+        return position, changes
+
+    monkeypatch.setattr(
+        following_module.change_store, "fetch_changes_after", notice_arrives_meanwhile
+    )
+    assert await state.catch_up() == []
+    monkeypatch.setattr(following_module.change_store, "fetch_changes_after", fetch)
+    assert await state.catch_up() == []  # nothing left over for the next one either
+
+
 async def test_a_change_whose_notice_came_is_not_read_again(
     fresh_db_url: str, settings: Settings
 ) -> None:

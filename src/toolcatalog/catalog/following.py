@@ -81,6 +81,10 @@ class ReplicaFollower:
             position, changes = await change_store.fetch_changes_after(conn, followed)
         if self.followed is not followed:
             return []  # a whole read moved it meanwhile
+        # A notice that came while the log was read was applied when it came: not missed.
+        # (Counting only those heard before, a change committed just before the read and
+        # announced during it was forgotten again, after the reader had re-read it.)
+        heard = noticed | self._noticed
         self.followed = position
         unseen = [c for c in changes if not followed.sees(c.xid)]
         self._noticed -= noticed | {c.id for c in unseen}
@@ -89,7 +93,7 @@ class ReplicaFollower:
             metrics.NOTIFY_MESSAGES.labels("missed").inc()
             self.state.forget([], everything=True)
             return [c.id for c in unseen]
-        missed = [c for c in unseen if c.origin != self.state.origin and c.id not in noticed]
+        missed = [c for c in unseen if c.origin != self.state.origin and c.id not in heard]
         if missed:
             log.warning(
                 "changes without a notice found in the change log",
