@@ -12,6 +12,7 @@ import struct
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import numpy.lib.format as npy
@@ -105,10 +106,15 @@ def _mapped(path: Path, info: zipfile.ZipInfo) -> MappedRows | None:
 
 
 def write_rows(
-    path: Path, keys: Sequence[bytes], rows: np.ndarray, mapped: MappedRows, added: list[Array]
+    path: Path | BinaryIO,
+    keys: Sequence[bytes],
+    rows: np.ndarray,
+    mapped: MappedRows,
+    added: list[Array],
 ) -> None:
-    """Write a cache file of `keys`, key i's vector being row rows[i] of `mapped` followed by
-    `added` (rows past the mapped ones index `added`)."""
+    """Write a cache file (at `path`, or to a seekable binary file) of `keys`, key i's
+    vector being row rows[i] of `mapped` followed by `added` (rows past the mapped ones
+    index `added`)."""
     size = mapped.rows.shape[1] if len(mapped) else (len(added[0]) if added else 0)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
         with archive.open("keys.npy", "w", force_zip64=True) as out:

@@ -14,14 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from toolcatalog.files import replace_atomically
 from toolcatalog.selection import calibrate as calibrate_module
 from toolcatalog.selection.calibrate import Calibration
 
@@ -85,10 +84,8 @@ def write_calibration(path: Path | None, key: str, calibration: Calibration) -> 
     if path is None:
         return
     kept = {"key": key, **{name: getattr(calibration, name) for name in _FIELDS}}
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    text = json.dumps(kept).encode("utf-8")  # floats as repr: exact
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(kept), encoding="utf-8")  # floats as repr: exact
-        tmp.replace(path)
+        replace_atomically(path, lambda out: out.write(text))
     except OSError as exc:
         log.warning("could not keep the calibration %s: %s", path, exc)

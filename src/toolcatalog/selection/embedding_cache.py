@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -22,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+from toolcatalog.files import replace_atomically
 from toolcatalog.selection.cache_file import MappedRows, read_rows, write_rows
 from toolcatalog.selection.calibration_file import calibration_path
 from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder
@@ -266,8 +266,8 @@ class EmbeddingCache:
             self.shared = None
 
     def _save(self) -> None:
-        """Write every held row to the file (one temporary file per writer, then renamed:
-        the workers of one server share it), then hold them mapped from it."""
+        """Write every held row to the file (files.replace_atomically: the workers of one
+        server share it), then hold them mapped from it."""
         self._unsaved, self._saved_at = 0, time.monotonic()
         if self.path is None:
             return
@@ -277,12 +277,9 @@ class EmbeddingCache:
                 rows = np.fromiter(self._rows.values(), dtype=np.int64, count=len(keys))
                 mapped, added = self._file, list(self._added)
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = self.path.with_name(
-                    f".{self.path.stem}.{os.getpid()}.{threading.get_ident()}.npz"
+                replace_atomically(
+                    self.path, lambda out: write_rows(out, keys, rows, mapped, added)
                 )
-                write_rows(tmp, keys, rows, mapped, added)
-                tmp.replace(self.path)
                 written, remapped = read_rows(self.path)
             except (OSError, ValueError, KeyError) as exc:
                 log.warning("could not write the embedding cache %s: %s", self.path, exc)

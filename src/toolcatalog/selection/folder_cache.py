@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import pickle
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from toolcatalog.config import toolcatalog_version
+from toolcatalog.files import replace_atomically
 from toolcatalog.model.snapshot import CatalogSnapshot
 
 log = logging.getLogger(__name__)
@@ -84,15 +83,7 @@ class FolderSnapshotCache:
         """Keep the snapshot for these files; a failure only costs the next run the folder."""
         try:
             payload = pickle.dumps(snapshot, protocol=pickle.HIGHEST_PROTOCOL)
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".snapshot-")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(_MAGIC + self._key(files) + hashlib.sha256(payload).digest())
-                    out.write(payload)
-                os.replace(tmp, self.file)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            header = _MAGIC + self._key(files) + hashlib.sha256(payload).digest()
+            replace_atomically(self.file, lambda out: out.writelines((header, payload)))
         except (OSError, pickle.PicklingError, TypeError, AttributeError) as exc:
             log.info("could not keep the catalog cache %s: %s", self.file, exc)

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+
+from toolcatalog.files import replace_atomically
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +97,8 @@ def write_levels(path: Path | None, key: str, levels: Int8Levels) -> None:
     cannot be written is only logged: the next start computes them again)."""
     if path is None:
         return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    arrays = {name: getattr(levels, name) for name in _ARRAYS}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("wb") as out:
-            arrays = {name: getattr(levels, name) for name in _ARRAYS}
-            np.savez(out, key=np.array(key), **arrays)
-        tmp.replace(path)
+        replace_atomically(path, lambda out: np.savez(out, key=np.array(key), **arrays))
     except OSError as exc:
         log.warning("could not keep the scan levels %s: %s", path, exc)
-        tmp.unlink(missing_ok=True)

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from toolcatalog.files import replace_atomically
 from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder, _layer_norm, model_dir
 
 log = logging.getLogger(__name__)
@@ -291,10 +292,7 @@ def _cached_graph(encoder: MiniLMEncoder, folder: Path, cache_dir: Path | None) 
         pass
     model = quantize(build_model(encoder))
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=cache_dir, suffix=".tmp", delete=False) as out:
-            out.write(model)
-        os.replace(out.name, path)
+        replace_atomically(path, lambda out: out.write(model))
     except OSError as exc:
         log.warning("could not keep the quantised model in %s: %s", cache_dir, exc)
     return model
