@@ -7,6 +7,7 @@ import asyncio
 import importlib.util
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ import pytest
 from builders import make_settings
 from toolcatalog.catalog.service import Actor
 from toolcatalog.formats.catalog_folder import load_catalog_folder
-from toolcatalog.runtime import open_runtime
+from toolcatalog.runtime import Runtime, open_runtime
 from toolcatalog.selection.embedding_cache import FORGET_AFTER_S
 from toolcatalog.selection.models import SelectionRequest
 from toolcatalog.selection.shared_vectors import DatabaseVectors
@@ -34,30 +35,46 @@ def _ready_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.getMessage() == "semantic retrieval ready"]
 
 
+@asynccontextmanager
+async def _ready_replica(
+    db_url: str, home: Path, catalog: Path | None = None, patience_s: float = 120
+) -> AsyncIterator[Runtime]:
+    """A replica on `db_url` with its own `home` and semantic selection, once its semantic
+    index is ready; with `catalog`, it first imports the test catalog written there."""
+    async with open_runtime(make_settings(db_url, home, semantic=True), listen=False) as replica:
+        if catalog is not None:
+            tools, vocabulary = load_catalog_folder(write_catalog(catalog, CATALOG))
+            await replica.catalog.import_definitions(
+                tools, actor=Actor("test"), vocabulary=vocabulary
+            )
+        async with asyncio.timeout(patience_s):
+            assert await replica.selector.await_semantic()
+        yield replica
+
+
+async def _cached_kinds(replica: Runtime) -> list[tuple[str, int]]:
+    """tool_cache's rows per kind."""
+    async with replica.db.connection() as conn:
+        rows = await conn.fetch("SELECT kind, count(*) AS n FROM tool_cache GROUP BY kind")
+    return [(r["kind"], r["n"]) for r in rows]
+
+
 @needs_model
 async def test_a_second_replica_fetches_the_embeddings_instead_of_computing_them(
     fresh_db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    tools, vocabulary = load_catalog_folder(write_catalog(tmp_path / "c", CATALOG))
     caplog.set_level(logging.INFO, logger="toolcatalog.selection.semantic")
-    first_settings = make_settings(fresh_db_url, tmp_path / "a", semantic=True)
-    async with open_runtime(first_settings, listen=False) as first:
-        await first.catalog.import_definitions(tools, actor=Actor("test"), vocabulary=vocabulary)
-        async with asyncio.timeout(120):
-            assert await first.selector.await_semantic()
-        async with first.db.connection() as conn:
-            kinds = await conn.fetch("SELECT kind, count(*) AS n FROM tool_cache GROUP BY kind")
+    async with _ready_replica(fresh_db_url, tmp_path / "a", tmp_path / "c") as first:
+        kinds = await _cached_kinds(first)
     [made] = _ready_records(caplog)
     assert made.embedded > 0  # type: ignore[attr-defined]
     # One row per distinct text (two tools may share one), all under the encoder's name.
     encoder, embedded = made.encoder, made.embedded  # type: ignore[attr-defined]
-    assert [(k["kind"], k["n"]) for k in kinds] == [(f"embedding:{encoder}", embedded)]
+    assert kinds == [(f"embedding:{encoder}", embedded)]
 
     caplog.clear()
-    second_settings = make_settings(fresh_db_url, tmp_path / "b", semantic=True)  # empty home
-    async with open_runtime(second_settings, listen=False) as second:
-        async with asyncio.timeout(60):
-            assert await second.selector.await_semantic()
+    # An empty home: the vectors can only come from the first replica's rows.
+    async with _ready_replica(fresh_db_url, tmp_path / "b", patience_s=60) as second:
         result = await second.selector.aselect(SelectionRequest(request="bounce nginx"))
     [fetched] = _ready_records(caplog)
     assert fetched.embedded == 0  # type: ignore[attr-defined]
@@ -81,28 +98,20 @@ async def test_a_replica_whose_int8_kernels_compute_other_vectors_embeds_its_own
     pytest.importorskip("onnxruntime")
     import toolcatalog.selection.encoders.onnx as onnx_module
 
-    tools, vocabulary = load_catalog_folder(write_catalog(tmp_path / "c", CATALOG))
     caplog.set_level(logging.INFO, logger="toolcatalog.selection.semantic")
-    first_settings = make_settings(fresh_db_url, tmp_path / "a", semantic=True)
-    async with open_runtime(first_settings, listen=False) as first:
-        await first.catalog.import_definitions(tools, actor=Actor("test"), vocabulary=vocabulary)
-        async with asyncio.timeout(120):
-            assert await first.selector.await_semantic()
+    async with _ready_replica(fresh_db_url, tmp_path / "a", tmp_path / "c"):
+        pass
     [made] = _ready_records(caplog)
 
     monkeypatch.setattr(onnx_module, "numeric_path", lambda _encoder: "0a0b0c0d")
     caplog.clear()
-    second_settings = make_settings(fresh_db_url, tmp_path / "b", semantic=True)  # empty home
-    async with open_runtime(second_settings, listen=False) as second:
-        async with asyncio.timeout(120):
-            assert await second.selector.await_semantic()
-        async with second.db.connection() as conn:
-            kinds = await conn.fetch("SELECT kind, count(*) AS n FROM tool_cache GROUP BY kind")
+    async with _ready_replica(fresh_db_url, tmp_path / "b") as second:  # an empty home
+        kinds = await _cached_kinds(second)
     [other] = _ready_records(caplog)
     assert other.encoder == made.encoder.rsplit("-", 1)[0] + "-0a0b0c0d"  # type: ignore[attr-defined]
     assert other.fetched == 0  # type: ignore[attr-defined]
     assert other.embedded == made.embedded  # type: ignore[attr-defined]
-    assert sorted((k["kind"], k["n"]) for k in kinds) == sorted(
+    assert sorted(kinds) == sorted(
         [
             (f"embedding:{made.encoder}", made.embedded),  # type: ignore[attr-defined]
             (f"embedding:{other.encoder}", other.embedded),  # type: ignore[attr-defined]
