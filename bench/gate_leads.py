@@ -127,8 +127,10 @@ def install(leads: Leads) -> None:
         setattr(gate, "everyday", lambda _pool: False)  # noqa: B010
         setattr(candidates, "everyday", lambda _pool: False)  # noqa: B010
 
-    def recorded(pool: Any, best_allowed: float | None) -> gate.Verdict:
-        verdict = judge(pool, best_allowed)
+    def recorded(
+        pool: Any, best_allowed: float | None, everyday_talk: bool | None = None
+    ) -> gate.Verdict:
+        verdict = judge(pool, best_allowed, everyday_talk)
         mass, order = pool.retrieval.mass, pool.order
         raw = pool.raw[order]
         strength = raw / mass if mass > 0 else np.zeros_like(raw)

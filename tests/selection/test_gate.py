@@ -98,6 +98,9 @@ def test_a_request_among_generic_requests_is_refused_under_the_margin() -> None:
     # Nearer to a tool than to any generic request: no neighbourhood test at all.
     below = np.full(15, 0.39)
     assert gate(_chatty_pool(tools, below), 1.0).relevant
+    # The caller's own judgement of the neighbourhood (candidates.py judges it once) stands.
+    assert not gate(_chatty_pool(tools, alone), 1.0, everyday_talk=True).relevant
+    assert gate(_chatty_pool(tools, crowded), 1.0, everyday_talk=False).relevant
 
 
 def test_the_neighbourhood_is_read_against_the_catalogs_size() -> None:

@@ -208,12 +208,13 @@ class CandidateEnumerator:
                     Excluded(tool=tool.name, capability=None, pattern=None, reasons=reasons)
                 )
         confidence = None
+        talk = everyday(pool)  # judged once: for the relevance shown and for the gate
         if pool.calibration is not None and pool.tool_cosine is not None:
             confidence = (
                 [0.0] * len(order)  # words nothing knows: no tool is about them (gate.py)
                 if pool.unreadable
                 else pool.calibration.confidence(
-                    pool.tool_cosine[order], pool.generic_cosine, everyday(pool)
+                    pool.tool_cosine[order], pool.generic_cosine, talk
                 ).tolist()
             )
         preference = _Preference(weights, share)
@@ -243,7 +244,7 @@ class CandidateEnumerator:
         # The gate judges the tool, not how much of a several-action request it does.
         top = ranked[0] if ranked and ranked[0].fits else None
         best_fit = None if top is None else top.relevance / PARTIAL_FACTOR ** len(top.missed)
-        verdict = gate(pool, best_fit if best_fit is not None else _best(ranked))
+        verdict = gate(pool, best_fit if best_fit is not None else _best(ranked), talk)
         best_coverage = float(pool.coverage[order].max()) if len(order) else 0.0
         method: RetrievalMethod = "lexical" if semantic is None else "hybrid"
         return Enumeration(

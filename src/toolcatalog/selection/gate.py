@@ -92,9 +92,12 @@ def _mostly_generic(nearest: FloatArray, generic: int, tools: FloatArray) -> boo
     return bool(nearest[need - 1] > tool)
 
 
-def gate(pool: Pool, best_allowed_relevance: float | None) -> Verdict:
+def gate(
+    pool: Pool, best_allowed_relevance: float | None, everyday_talk: bool | None = None
+) -> Verdict:
     """The verdict on `pool`; `best_allowed_relevance` is the relevance of the best tool
-    policy allows (None when it allows none)."""
+    policy allows (None when it allows none); `everyday_talk` is `everyday(pool)` when the
+    caller has it already (judged here when None)."""
     mass = pool.retrieval.mass
     order = pool.order  # only the pool's tools are judged: the rest never reach a decision
     raw = pool.raw[order]
@@ -115,7 +118,9 @@ def gate(pool: Pool, best_allowed_relevance: float | None) -> Verdict:
         )
         generic = pool.generic_cosine
         over = generic is not None and generic > best + calibration.generic_margin
-        if over or everyday(pool):  # nearer to everyday talk than to the catalog
+        if everyday_talk is None:
+            everyday_talk = everyday(pool)
+        if over or everyday_talk:  # nearer to everyday talk than to the catalog
             relevant = False
     elif best is not None:
         relevant = (relevant and best >= SEMANTIC_RELEVANT) or best >= SEMANTIC_SURE
