@@ -39,6 +39,12 @@ in, to measure an idea on every set before building it (session 13, issue #13).
   tools ("tool" in 35 of MetaTool's 199: FinanceTool, BookTool) is left out of each name
   where the encoder reads it (the name field, and "name: description"), unless it is the
   name's only word (session 14).
+- `--calibration NAME=VALUE`: a constant of selection/calibrate.py set to VALUE (repeatable:
+  `--calibration DESCRIPTION_QUANTILE=0.99 --calibration DESCRIPTION_SLACK=0.15` is the
+  descriptions' margin before session 16); the calibration is computed afresh, not read from
+  the file a run of the shipped constants kept (session 16, `abstain13`).
+- `--nearest-generic-only`: the everyday-neighbourhood test (gate.everyday) judges only a
+  request whose nearest neighbour is a generic request, as before session 16 (no allowance).
 - `--float32-encoder`: the numpy float32 encoder (minilm.py) in place of the int8 ONNX one
   (slow: for a quality ceiling only; keep a separate TOOLCATALOG_HOME, as its vectors differ).
 """
@@ -293,6 +299,25 @@ def float32_encoder() -> None:
     setattr(semantic_engine, "load_fast_encoder", load)  # noqa: B010
 
 
+def calibration_constants(settings: list[str]) -> None:
+    from toolcatalog.selection import calibrate, semantic
+
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        if not name.isupper() or not isinstance(getattr(calibrate, name, None), float):
+            raise SystemExit(f"--calibration: {name} is no float constant of calibrate.py")
+        setattr(calibrate, name, float(value))
+    # The kept calibration's key digests calibrate.py's text, not the patched constants.
+    setattr(semantic, "read_calibration", lambda *_args: None)  # noqa: B010
+    setattr(semantic, "write_calibration", lambda *_args: None)  # noqa: B010
+
+
+def nearest_generic_only() -> None:
+    from toolcatalog.selection.calibrate import Calibration
+
+    setattr(Calibration, "everyday_allowance", property(lambda _self: 0.0))  # noqa: B010
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stemmer", choices=["light", "snowball", "both"], default="light")
@@ -305,6 +330,8 @@ def main() -> int:
     parser.add_argument("--term-centrality", type=float, default=0.0, help="power P")
     parser.add_argument("--templates", nargs=2, metavar=("DOC", "QUERY"))
     parser.add_argument("--name-words-share", type=float, default=0.0, help="share S")
+    parser.add_argument("--calibration", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--nearest-generic-only", action="store_true")
     parser.add_argument("--float32-encoder", action="store_true")
     add_bench_arguments(parser)
     args = parser.parse_args()
@@ -328,6 +355,10 @@ def main() -> int:
         templates(*args.templates)
     if args.name_words_share:
         name_words_share(args.name_words_share)
+    if args.calibration:
+        calibration_constants(args.calibration)
+    if args.nearest_generic_only:
+        nearest_generic_only()
     if args.float32_encoder:
         float32_encoder()
     run_bench(args.bench, args.args)

@@ -58,15 +58,17 @@ def test_a_name_the_catalog_holds_but_the_encoder_cannot_read_reaches_under_the_
         assert not gate(far, 1.0).relevant
 
 
-def _chatty_pool(tools: np.ndarray, generic: np.ndarray, negatives: int = 132) -> Pool:
+def _chatty_pool(
+    tools: np.ndarray, generic: np.ndarray, negatives: int = 132, margin: float = 0.1
+) -> Pool:
     """A pool whose request has best tool cosines `tools` and generic cosines `generic`
-    (best first), under a calibration of `negatives` generic requests whose margin (0.1)
-    the request's lead stays under."""
+    (best first), under a calibration of `negatives` generic requests whose `margin` the
+    request's lead stays under."""
     count = len(tools)
     covered = np.full(count, 0.6)
     retrieval = Retrieval(covered * 3, covered, covered * 4, {}, 3.0, {})
     calibration = Calibration(
-        0.2, False, 0.65, 0, None, 0.5, np.zeros((negatives, 4), dtype=np.float32), 0.1
+        0.2, False, 0.65, 0, None, 0.5, np.zeros((negatives, 4), dtype=np.float32), margin
     )
     return Pool(
         retrieval,
@@ -117,3 +119,28 @@ def test_the_neighbourhood_is_read_against_the_catalogs_size() -> None:
     assert not gate(_chatty_pool(many, eleven), 1.0).relevant
     ten = np.r_[np.full(10, 0.45), np.full(5, 0.10)]
     assert gate(_chatty_pool(many, ten), 1.0).relevant
+
+
+def test_a_tight_catalog_also_judges_the_neighbourhood_of_a_request_nearest_to_a_tool() -> None:
+    # "can you keep a secret?" beside the one tool that keeps secrets, then among a dozen
+    # generic requests: nearest to a tool by 0.02.
+    tools = np.r_[0.47, np.full(199, 0.30)]
+    crowded = np.full(15, 0.45)
+    # A catalog as loose as everyday talk (margin GENERIC_MARGIN): its requests read as
+    # chatty, so a tool nearest keeps the request.
+    assert gate(_chatty_pool(tools, crowded, margin=0.1), 1.0).relevant
+    # A tight one (margin 0.02): allowed 0.08 nearer to a tool, the neighbourhood refuses it.
+    assert not gate(_chatty_pool(tools, crowded, margin=0.02), 1.0).relevant
+    # ...but not a request its tool is nearer to by more than that.
+    near = np.r_[0.56, np.full(199, 0.30)]
+    assert gate(_chatty_pool(near, crowded, margin=0.02), 1.0).relevant
+    # Nor one among tools: 4 generic requests of its 15 nearest neighbours.
+    alone = np.r_[np.full(4, 0.45), np.full(11, 0.10)]
+    among = np.r_[0.47, np.full(15, 0.44), np.full(184, 0.30)]
+    assert gate(_chatty_pool(among, alone, margin=0.02), 1.0).relevant
+
+
+def test_a_request_refused_by_its_neighbourhood_shows_no_tool_above_one_half() -> None:
+    calibration = Calibration(0.2, False, 0.65, 0, None, 0.5, None, 0.02)
+    shown = calibration.confidence(np.array([0.47, 0.40]), 0.45, everyday=True)
+    assert float(shown.max()) <= 0.5

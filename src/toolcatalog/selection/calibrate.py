@@ -95,20 +95,25 @@ GENERIC_MARGIN = 0.1
 # generic request than to timedatectl's texts).
 GENERIC_PROBE_REFUSAL = 0.01
 # A catalog without examples measures it on its descriptions (_description_margin): how much
-# nearer each is to a generic request than to another tool's text, at the same quantile, plus
-# DESCRIPTION_SLACK, as a description is no request (requests sit nearer to everyday talk than
-# descriptions do: the 99th percentile of that lead is 0.09-0.22 higher for the requests of
-# MetaTool, the manual pages and the starter catalog's names and descriptions than for their
-# descriptions). Any slack from 0.105 to 0.22 gives those three catalogs the same margins
-# (MetaTool 0.1, as before: its descriptions sit as near to generic requests as to each other;
-# the other two GENERIC_MARGIN_FLOOR); 0.15 is the middle. The floor: a request a hair nearer
-# to a generic request than to the catalog is a tie, not chit-chat (manual pages: "what is the
-# current date and time" is 0.0004 nearer to one than to `date`'s text, and refused at 0). Any
-# floor from 0.01 to 0.045 answers the measured sets alike (one under 0.01 would also refuse
-# "can you keep a secret?" on the starter's names and descriptions: 0.0099 nearer; too close
-# to a tie to count on). Measured, chit-chat refused: starter names and descriptions 28 -> 29
-# of 30, manual pages 27 -> 28, MetaTool 26 (unchanged), no in-scope request newly refused.
-DESCRIPTION_SLACK = 0.15
+# nearer each is to a generic request than to another tool's text, at DESCRIPTION_QUANTILE,
+# plus DESCRIPTION_SLACK, as a description is no request (requests sit nearer to everyday talk
+# than descriptions do). The 95th percentile, not the 99th the examples use: over a few hundred
+# descriptions the 99th is the catalog's two or three oddest (Python's standard library: 177
+# modules, 99th percentile -0.054 against a 95th of -0.18, like the manual pages' and the
+# starter's -0.28, while MetaTool's consumer plugins sit near everyday talk throughout: -0.10);
+# with the 99th the standard library got MetaTool's loose margin and answered "why do cats
+# purr?" (tabnanny, 0.091 nearer to a generic request). Measured (docs/performance.md, session
+# 16 `abstain13`): any slack from 0.195 (MetaTool's margin 0.095: none of its 2,000 in-scope
+# requests is nearer to a generic request by more) to 0.27 (the standard library's 0.088, under
+# that request's lead) answers every measured set alike; 0.23 is the middle: MetaTool 0.1, the
+# standard library 0.048, the manual pages and the starter's names and descriptions
+# GENERIC_MARGIN_FLOOR. The floor: a request a hair nearer to a generic request than to the
+# catalog is a tie, not chit-chat (manual pages: "what is the current date and time" is 0.0004
+# nearer to one than to `date`'s text, and refused at 0). Any floor from 0.01 to 0.045 answers
+# the measured sets alike (one under 0.01 would also refuse "can you keep a secret?" on the
+# starter's names and descriptions: 0.0099 nearer; too close to a tie to count on).
+DESCRIPTION_QUANTILE = 0.95
+DESCRIPTION_SLACK = 0.23
 GENERIC_MARGIN_FLOOR = 0.02
 # Under the margin, a request whose nearest neighbour is a generic request is still refused
 # when its neighbourhood is everyday talk: of its EVERYDAY_NEIGHBOURS nearest neighbours, among
@@ -125,6 +130,17 @@ GENERIC_MARGIN_FLOOR = 0.02
 # without examples) and the manual pages lose no in-scope request, and none of the four
 # catalogs' own descriptions, taken as requests, would be refused.
 EVERYDAY_NEIGHBOURS = 15
+# The nearest neighbour need not be a generic request in a catalog whose own texts sit far from
+# everyday talk: the test also judges a request up to GENERIC_MARGIN - generic_margin nearer to
+# a tool than to any generic request (Calibration.everyday_allowance; 0 for a catalog as loose
+# as MetaTool, whose in-scope requests read as chatty as chit-chat, up to 0.1 for the starter
+# catalog with its examples). "can you keep a secret?" lands beside the one tool that holds
+# secrets, then among a dozen generic requests ("what's your name?", "do you dream?", ...).
+# Measured (docs/performance.md, session 16 `abstain13`): chit-chat refused on the starter
+# catalog 29 -> 30 of 30 (vault, 0.039 nearer), the manual pages 27 -> 28 (gpg_agent, 0.011);
+# none of 2,263 in-scope requests of five catalogs newly refused; the nearest call is `--terse`
+# "who logged into bastion01 over the weekend" (0.031 nearer to a tool, 10 of the 11 generic
+# neighbours it would take).
 
 
 @cache
@@ -163,16 +179,24 @@ class Calibration:
         nearest: FloatArray = np.sort(cosines)[::-1]
         return nearest
 
+    @property
+    def everyday_allowance(self) -> float:
+        """How much nearer to a tool than to any generic request a request judged by its
+        neighbourhood (gate.everyday) may be: GENERIC_MARGIN less the catalog's margin."""
+        return max(0.0, GENERIC_MARGIN - self.generic_margin)
+
     def confidence(
         self, cosine: FloatArray, generic: float | None = None, everyday: bool = False
     ) -> FloatArray:
         """Absolute relevance (0..1) of best cosines: 0.5 at the threshold, or, for a request
         whose best cosine to a generic request is `generic`, at that less GENERIC_MARGIN
         (generic_margin) when higher, and at `generic` itself when the request's neighbourhood
-        is `everyday` talk (gate.everyday); so a request refused as chit-chat shows no tool
-        above 0.5."""
+        is `everyday` talk (gate.everyday), or at the best of `cosine` when that is higher; so a
+        request refused as chit-chat shows no tool above 0.5."""
         margin = 0.0 if everyday else self.generic_margin
         floor = self.threshold if generic is None else max(self.threshold, generic - margin)
+        if everyday and len(cosine):
+            floor = max(floor, float(np.max(cosine)))
         z = np.clip((cosine - floor) / CONFIDENCE_WIDTH, -30.0, 30.0)
         out: FloatArray = 1.0 / (1.0 + np.exp(-z))
         return out
@@ -186,7 +210,8 @@ class Calibration:
         return (
             f"threshold {self.threshold:.3f}: {probes}; "
             f"{self.negative_refusal:.1%} of generic requests refused; "
-            f"generic margin {self.generic_margin:.3f}"
+            f"generic margin {self.generic_margin:.3f}, "
+            f"everyday allowance {self.everyday_allowance:.3f}"
         )
 
 
@@ -245,13 +270,13 @@ def _description_margin(
     negatives: npt.NDArray[np.float32],
 ) -> float:
     """The margin of the nearest-neighbour test for a catalog without examples: how much
-    nearer each description is to a generic request than to another tool's text, at the
-    (1 - GENERIC_PROBE_REFUSAL) quantile, plus DESCRIPTION_SLACK, kept between
-    GENERIC_MARGIN_FLOOR and GENERIC_MARGIN."""
+    nearer each description is to a generic request than to another tool's text, at
+    DESCRIPTION_QUANTILE, plus DESCRIPTION_SLACK, kept between GENERIC_MARGIN_FLOOR and
+    GENERIC_MARGIN."""
     if not len(negatives) or not len(neighbours):
         return GENERIC_MARGIN
     lead = (descriptions @ negatives.T).max(axis=1) - neighbours
-    margin = float(np.quantile(lead, 1.0 - GENERIC_PROBE_REFUSAL)) + DESCRIPTION_SLACK
+    margin = float(np.quantile(lead, DESCRIPTION_QUANTILE)) + DESCRIPTION_SLACK
     return float(np.clip(margin, GENERIC_MARGIN_FLOOR, GENERIC_MARGIN))
 
 

@@ -62,13 +62,14 @@ def about_request(
 
 
 def everyday(pool: Pool) -> bool:
-    """Is the request nearer to a generic request than to any tool, with a neighbourhood of
-    everyday talk? (calibrate.EVERYDAY_NEIGHBOURS)"""
+    """Is the request's neighbourhood everyday talk (calibrate.EVERYDAY_NEIGHBOURS), with its
+    nearest generic request at most the catalog's allowance (calibrate.everyday_allowance)
+    less near than its nearest tool?"""
     nearest, tools, best = pool.generic_nearest, pool.tool_cosine, pool.semantic_best
     calibration = pool.calibration
     if nearest is None or tools is None or best is None or calibration is None:
         return False
-    if calibration.negatives is None or not nearest[0] > best:
+    if calibration.negatives is None or not nearest[0] > best - calibration.everyday_allowance:
         return False
     return _mostly_generic(nearest, len(calibration.negatives), tools)
 
