@@ -57,9 +57,19 @@ async def import_tools(n: int, url: str) -> float:
         await db.close()
 
 
-def rss_mib(pid: int) -> float:
+def rss(pid: int) -> str:
+    """The resident memory of `pid` and its children, MiB, and its parts: anonymous (the
+    heap: the worker's own) and file pages (mapped files such as the scan's levels: shared
+    by the workers of one server, and given back to the kernel under pressure)."""
     proc = psutil.Process(pid)
-    return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
+    parts = {"RssAnon:": 0, "RssFile:": 0, "RssShmem:": 0}
+    for each in [proc, *proc.children(recursive=True)]:
+        for line in Path(f"/proc/{each.pid}/status").read_text().splitlines():
+            name, *value = line.split()
+            if name in parts:
+                parts[name] += int(value[0])  # kB
+    anon, file, shmem = (kb / 1024 for kb in parts.values())
+    return f"{anon + file + shmem:,.0f} MiB (anonymous {anon:,.0f}, file {file:,.0f})"
 
 
 def load_s(client: httpx.Client) -> float:
@@ -122,7 +132,7 @@ def serve(
             raise SystemExit("semantic retrieval was not ready: the start is not measured")
         print(f"  the worker's CPU until then: {cpu:.1f} s", flush=True)
         print(f"  of which the whole read (catalog version): {load_s(client):.1f} s", flush=True)
-        print(f"RSS of the worker: {rss_mib(target.pid):,.0f} MiB", flush=True)
+        print(f"RSS of the worker: {rss(target.pid)}", flush=True)
         for kind, ops in kinds(args).items():
             conns = args.select_connections if kind == "select" else args.connections
             before = tree_cpu_s(target.pid)
@@ -131,7 +141,7 @@ def serve(
             # (the latencies above are mostly queueing on a shared machine).
             cpu = (tree_cpu_s(target.pid) - before) * 1000 / max(requests, 1)
             print(f"{kind:28} {conns:3} conns {line}  {cpu:5.2f} ms CPU each", flush=True)
-        print(f"RSS of the worker after the runs: {rss_mib(target.pid):,.0f} MiB", flush=True)
+        print(f"RSS of the worker after the runs: {rss(target.pid)}", flush=True)
         if args.restart and source is None and not restarted:
             waited = time.perf_counter()
             while not list((home / "cache").glob("version-*.saved")):

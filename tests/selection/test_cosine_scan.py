@@ -69,14 +69,7 @@ def test_a_scan_derived_from_another_is_the_one_built_from_nothing() -> None:
     matrix[here] = before[there]
     derived = CosineScan(matrix, use_int8=True, previous=previous, taken=(here, there))
     fresh = CosineScan(matrix, use_int8=True)
-    mine, theirs = derived._int8, fresh._int8
-    assert mine is not None
-    assert theirs is not None
-    for name in ("_codes_t", "_fine_rows", "_scales", "_fine_scales"):
-        assert np.array_equal(getattr(mine, name), getattr(theirs, name)), name
-    for a, b in zip(mine._norms.per_row(), theirs._norms.per_row(), strict=True):
-        assert a.tobytes() == b.tobytes()
-    assert (mine._coarse, mine._fine) == (theirs._coarse, theirs._fine)
+    _same_levels(derived, fresh)
     query = matrix[3] + unit_rows(1, seed=8)[0]
     query = (query / np.linalg.norm(query)).astype(np.float32)
     got, want = derived.approximate(query), fresh.approximate(query)
@@ -104,11 +97,17 @@ def test_vectors_extended_after_a_write_scan_as_vectors_made_whole(
     extended = before.extended(layout, missing, np.stack([vectors[t] for t in missing]))
     whole = TextVectors.kept(layout, np.stack([vectors[t] for t in layout.texts]))
     assert extended.rows == whole.rows
-    mine, theirs = extended.scan._int8, whole.scan._int8
+    _same_levels(extended.scan, whole.scan)
+
+
+def _same_levels(got: CosineScan, want: CosineScan) -> None:
+    """Every level and norm of the two scans, and so their bounds, the same bits."""
+    mine, theirs = got._int8, want._int8
     assert mine is not None
     assert theirs is not None
-    for name in ("_codes_t", "_fine_rows", "_scales", "_fine_scales"):
-        assert np.array_equal(getattr(mine, name), getattr(theirs, name)), name
+    for name in ("codes_t", "fine_rows", "scales", "fine_scales", "norms"):
+        a, b = getattr(mine.levels(), name), getattr(theirs.levels(), name)
+        assert a.tobytes() == b.tobytes(), name
     assert (mine._coarse, mine._fine) == (theirs._coarse, theirs._fine)
 
 
@@ -126,7 +125,7 @@ def test_codes_at_the_ends_of_their_ranges_do_not_saturate_the_products(level: s
     request[1] = np.where(rows[2] > 0, 63, -63)  # every product of row 2 positive
     ones = np.ones(len(rows))
     if level == "first":
-        session = cosine_scan._session(cosine_scan._first_level(rows.T.astype(np.int8), ones))
+        session = cosine_scan._first_level_session(rows.T.astype(np.int8), ones)
         sent = (request + cosine_scan._ZERO_POINT).astype(np.uint8)
         got = session.run(["s"], {"q": sent, "steps": np.array([[1.0, 1.0]], np.float32)})[0]
     else:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from toolcatalog.files import replace_atomically
 from toolcatalog.selection import cosine_scan
 from toolcatalog.selection.cosine_scan import CosineScan
 from toolcatalog.selection.scan_file import (
@@ -50,11 +51,21 @@ def test_levels_read_back_scan_as_the_levels_built(tmp_path: Path) -> None:
     levels = built.levels()
     assert levels is not None
     path = tmp_path / "encoder.levels.npz"
-    write_levels(path, levels_key(matrix), levels)
+    write_levels(path, levels_key(matrix), levels, matrix)
     read = read_levels(path, levels_key(matrix), matrix.shape)
     assert read is not None
     assert read.fits(3000, matrix.shape[1])
-    _same_scans(CosineScan(matrix, use_int8=True, saved=read), built, matrix)
+    # The codes, the second level and the rows are read in place, from the file's mapping.
+    assert read.mapping is not None
+    assert read.matrix is not None
+    assert read.matrix.tobytes() == matrix.tobytes()
+    for name in ("codes_t", "fine_rows", "matrix"):
+        assert not getattr(read, name).flags.owndata, name
+    scan = CosineScan(matrix, use_int8=True, saved=read)
+    assert scan.matrix.base is not None
+    assert not scan.matrix.flags.owndata
+    _same_scans(scan, built, matrix)
+    assert scan.exact(matrix[5]).tobytes() == built.exact(matrix[5]).tobytes()
     other = matrix.copy()
     other[7, 3] = np.nextafter(other[7, 3], np.float32(2))  # one bit of one row
     assert read_levels(path, levels_key(other), matrix.shape) is None
@@ -74,15 +85,16 @@ def test_a_damaged_levels_file_is_ignored_and_rebuilt(
     path = tmp_path / "encoder.levels.npz"
     first = TextVectors.of_distinct(layout, texts, matrix, path)
     written = path.read_bytes()
+    # Replaced, as every writer of the home replaces it (files.replace_atomically): `first`
+    # still reads the file it mapped.
     if damage == "garbage":
-        path.write_bytes(b"not a zip at all" * 100)
+        replace_atomically(path, lambda out: out.write(b"not a zip at all" * 100))
     elif damage == "cut short":
-        path.write_bytes(written[: len(written) // 2])
+        replace_atomically(path, lambda out: out.write(written[: len(written) // 2]))
     elif damage == "empty":
-        path.write_bytes(b"")
+        replace_atomically(path, lambda out: out.write(b""))
     elif damage == "an array":
-        with path.open("wb") as out:
-            np.save(out, matrix)
+        replace_atomically(path, lambda out: np.save(out, matrix))
     else:  # the right key over levels of another size
         levels = first.scan.levels()
         assert levels is not None
@@ -93,7 +105,7 @@ def test_a_damaged_levels_file_is_ignored_and_rebuilt(
             levels.fine_scales[:10],
             levels.norms[:, :10],
         )
-        write_levels(path, levels_key(matrix), fewer)
+        write_levels(path, levels_key(matrix), fewer, matrix[:10])
     again = TextVectors.of_distinct(layout, texts, matrix, path)
     _same_scans(again.scan, first.scan, matrix)
     assert path.read_bytes() == written  # replaced by the levels built again
@@ -121,6 +133,42 @@ def test_a_restart_reads_the_levels_instead_of_building_them(
     def no_build(*_args: object) -> None:
         raise AssertionError("the levels were built again")
 
-    monkeypatch.setattr(cosine_scan._Int8Product, "_fill", no_build)
+    monkeypatch.setattr(cosine_scan, "_fill", no_build)
     again = started()
     _same_scans(again.scan, first.scan, first.scan.matrix)
+
+
+def _resident_kib(path: Path) -> int:
+    """This process's resident KiB of the mappings of `path` (/proc/self/smaps)."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        fields = line.split()
+        if "-" in fields[0] and len(fields) >= 5:  # a mapping's header line
+            inside = fields[-1] == str(path)
+        elif inside and fields[0] == "Rss:":
+            total += int(fields[1])
+    return total
+
+
+@needs_onnx
+def test_rows_read_from_the_mapped_file_do_not_stay_resident(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan reads the matrix and the second level in place; the pages it reads go back
+    to the kernel once RELEASE_ROWS rows were read, so a worker does not end up holding the
+    whole file however many requests read it."""
+    monkeypatch.setattr(cosine_scan, "RELEASE_ROWS", 1000)
+    matrix = unit_rows(4000, seed=23)
+    path = tmp_path / "encoder.levels.npz"
+    write_levels(path, levels_key(matrix), cosine_scan.int8_levels(matrix), matrix)
+    read = read_levels(path, levels_key(matrix), matrix.shape)
+    scan = CosineScan(matrix, use_int8=True, saved=read)
+    assert _resident_kib(path) == 0  # the codes were read once, by ONNX Runtime's packing
+    query = matrix[9]
+    some = np.arange(0, 4000, 8)  # 500 rows: under RELEASE_ROWS
+    assert scan.exact(query, some).tobytes() == CosineScan(matrix).exact(query, some).tobytes()
+    assert _resident_kib(path) > 0
+    scan.approximate(query).finer(some)  # 1,000 rows read: the pages go back
+    assert _resident_kib(path) == 0
+    scan.exact(query)  # every row
+    assert _resident_kib(path) == 0

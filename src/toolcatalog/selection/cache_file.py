@@ -76,33 +76,69 @@ def read_rows(path: Path) -> tuple[list[bytes], MappedRows]:
 def _mapped(path: Path, info: zipfile.ZipInfo) -> MappedRows | None:
     """The `vectors` member mapped in place, or None when it cannot be (compressed, not
     float32 rows)."""
-    if info.compress_type != zipfile.ZIP_STORED:
-        return None
     with path.open("rb") as file:
-        file.seek(info.header_offset)
-        local = file.read(_LOCAL_HEADER.size)
-        if len(local) != _LOCAL_HEADER.size:
+        found = _member(file, info)
+        if found is None:
             return None
-        header = _LOCAL_HEADER.unpack(local)
-        if header[0] != b"PK\x03\x04":
+        offset, shape, dtype = found
+        if dtype != np.dtype("<f4") or len(shape) != 2:
             return None
-        file.seek(info.header_offset + _LOCAL_HEADER.size + header[-2] + header[-1])
-        version = npy.read_magic(file)
-        if version == (1, 0):
-            shape, fortran, dtype = npy.read_array_header_1_0(file)
-        elif version == (2, 0):
-            shape, fortran, dtype = npy.read_array_header_2_0(file)
-        else:
-            return None
-        if fortran or dtype != np.dtype("<f4") or len(shape) != 2:
-            return None
-        offset = file.tell()
         if shape[0] == 0:
             return MappedRows(np.zeros(shape, dtype=np.float32))
         mapping = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
     count = shape[0] * shape[1]
     rows = np.frombuffer(mapping, dtype="<f4", count=count, offset=offset).reshape(shape)
     return MappedRows(rows, mapping)
+
+
+def map_arrays(path: Path, names: Sequence[str]) -> tuple[dict[str, np.ndarray], mmap.mmap]:
+    """The arrays `names` (`name`.npy members, stored uncompressed, as np.savez writes them)
+    of the .npz file at `path`, read-only views of one mapping of the file (returned with
+    them: `madvise` hands their pages back). Raises OSError, ValueError or KeyError for a
+    file that does not hold them so."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = [archive.getinfo(f"{name}.npy") for name in names]
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise ValueError(f"not an .npz file: {exc}") from exc
+    with path.open("rb") as file:
+        found = [_member(file, info) for info in infos]
+        if any(f is None for f in found):
+            raise ValueError("a member is compressed or not an array")
+        mapping = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    arrays = {}
+    for name, (offset, shape, dtype) in zip(names, filter(None, found), strict=True):
+        count = int(np.prod(shape))
+        if offset + count * dtype.itemsize > len(mapping):
+            raise ValueError(f"{name} is cut short")
+        array = np.frombuffer(mapping, dtype=dtype, count=count, offset=offset)
+        arrays[name] = array.reshape(shape)
+    return arrays, mapping
+
+
+def _member(file: BinaryIO, info: zipfile.ZipInfo) -> tuple[int, tuple[int, ...], np.dtype] | None:
+    """Where the array of an .npy member starts in the file, its shape and type; None when
+    it cannot be read in place (compressed, Fortran order, objects, another .npy version)."""
+    if info.compress_type != zipfile.ZIP_STORED:
+        return None
+    file.seek(info.header_offset)
+    local = file.read(_LOCAL_HEADER.size)
+    if len(local) != _LOCAL_HEADER.size:
+        return None
+    header = _LOCAL_HEADER.unpack(local)
+    if header[0] != b"PK\x03\x04":
+        return None
+    file.seek(info.header_offset + _LOCAL_HEADER.size + header[-2] + header[-1])
+    version = npy.read_magic(file)
+    if version == (1, 0):
+        shape, fortran, dtype = npy.read_array_header_1_0(file)
+    elif version == (2, 0):
+        shape, fortran, dtype = npy.read_array_header_2_0(file)
+    else:
+        return None
+    if fortran or dtype.hasobject:
+        return None
+    return file.tell(), tuple(shape), dtype
 
 
 def write_rows(

@@ -55,6 +55,11 @@ _ZERO_POINT = 64
 _ROW_ZERO_POINT = 127
 _QUERY_TOP = 63
 _BUILD_ROWS = 4096
+# Rows of a mapped file read (by the exact tier and the second level) before its pages are
+# handed back: at most ~60 MB of the file stays in a worker's resident memory (a page of the
+# matrix or two and one of the second level a row), and a select at 100,000 tools reads a
+# few hundred rows, so the release (~0.1 ms) comes every few dozen selects.
+RELEASE_ROWS = 5000
 # The session computes in float32: the scale products and the sums of each cosine (terms of
 # magnitude at most 1) round by a few units of 2^-24 (6e-8) each.
 _FLOAT_SLACK = 2e-6
@@ -103,15 +108,42 @@ class CosineScan:
         from it rather than computed again (a write's few new texts are the rest). `saved`:
         the levels of `vectors` as `levels()` gave them (ignored when they do not fit)."""
         self.rows = len(vectors)
-        self._matrix: Vector = np.ascontiguousarray(vectors)
+        if saved is not None and not saved.fits(*vectors.shape):
+            saved = None
+        # Levels read from a file come with their matrix, mapped: the same bits as `vectors`
+        # (scan_file.py's digest), held by the file rather than by this process.
+        kept = None if saved is None else saved.matrix
+        self._matrix: Vector = np.ascontiguousarray(vectors) if kept is None else kept
+        self._mapped = saved if kept is not None else None
+        self._touched = 0  # rows read from the mapping since its pages were last released
         if use_int8 is None:
             use_int8 = uses_int8(self.rows)
-        before = previous._int8 if previous is not None and taken is not None else None
-        if saved is not None and not saved.fits(*self._matrix.shape):
-            saved = None
-        self._int8 = (
-            _Int8Product(self._matrix, before, taken, saved) if use_int8 and self.rows else None
-        )
+        self._int8 = None
+        if use_int8 and self.rows:
+            if saved is None:
+                before = None
+                if previous is not None and previous._int8 is not None and taken is not None:
+                    before = previous._int8.levels()
+                saved = int8_levels(self._matrix, before, taken)
+                if previous is not None:
+                    previous.release()
+            self._int8 = _Int8Product(saved, self._touch)
+
+    def release(self) -> None:
+        """Hand back the pages of the mapped file read so far (scan_file.Int8Levels)."""
+        if self._mapped is not None:
+            self._mapped.release()
+
+    def _touch(self, rows: int) -> None:
+        """Count `rows` rows read from the mapping (each a page or two of the matrix and one of
+        the second level); past RELEASE_ROWS, hand the pages back, so a worker's resident
+        memory holds no more than that of the file however many requests read it."""
+        if self._mapped is None:
+            return
+        self._touched += rows
+        if self._touched >= RELEASE_ROWS:
+            self._touched = 0
+            self._mapped.release()
 
     def levels(self) -> Int8Levels | None:
         """The int8 pass's levels (None without it), to be kept and given back as `saved`."""
@@ -131,6 +163,7 @@ class CosineScan:
         """Exact cosines of every row, or of `rows` (the same bits either way)."""
         matrix = self._matrix if rows is None else self._matrix[rows]
         out: Vector = np.einsum("ij,j->i", matrix, query)
+        self._touch(self.rows if rows is None else len(rows))
         return out
 
     def approximate(self, query: Vector) -> Cosines:
@@ -160,108 +193,91 @@ def _level(values: Floats, top: int) -> tuple[Floats, Floats]:
     return np.clip(np.rint(values / scales[:, None]), -top, top), scales
 
 
-class _Norms:
-    """The largest norms over every row, per tier: of the row, of what the levels read hold
-    (`held`) and of what they leave out (`rest`)."""
+# The rows of Int8Levels.norms: per row, the norm of the row, of what the first level holds
+# and leaves out, and of what both levels hold and leave out.
+_NORM, _HELD, _REST, _FINE_HELD, _FINE_REST = range(5)
 
-    def __init__(self, size: int) -> None:
-        self.norm, self.held, self.rest, self.fine_held, self.fine_rest = (
-            np.zeros(size) for _ in range(5)
-        )
 
-    def take(self, here: Rows, other: _Norms, there: Rows) -> None:
-        """Rows `here` get `other`'s rows `there`."""
-        for mine, theirs in zip(self.per_row(), other.per_row(), strict=True):
-            mine[here] = theirs[there]
+def int8_levels(
+    matrix: Vector, previous: Int8Levels | None = None, taken: tuple[Rows, Rows] | None = None
+) -> Int8Levels:
+    """The levels and norms of `matrix`'s rows. Each row's depend on that row alone: those of
+    the rows `taken` from `previous` (here, there) are copied, the others' computed (the
+    same bits)."""
+    size, dimensions = matrix.shape
+    codes_t = np.empty((dimensions, size), dtype=np.int8)  # packed by MLAS
+    fine_rows = np.empty((size, dimensions), dtype=np.uint8)  # gathered
+    levels = Int8Levels(codes_t, fine_rows, np.empty(size), np.empty(size), np.zeros((5, size)))
+    fresh: Rows | None = None  # every row
+    if previous is not None and taken is not None and len(taken[0]):
+        here, there = taken
+        codes_t[:, here] = previous.codes_t[:, there]
+        fine_rows[here] = previous.fine_rows[there]
+        levels.scales[here] = previous.scales[there]
+        levels.fine_scales[here] = previous.fine_scales[there]
+        levels.norms[:, here] = previous.norms[:, there]
+        left = np.ones(size, dtype=bool)
+        left[here] = False
+        fresh = np.flatnonzero(left)
+    for at in range(0, size if fresh is None else len(fresh), _BUILD_ROWS):
+        # In slices: float64 copies stay small.
+        end = at + _BUILD_ROWS
+        _fill(levels, matrix, slice(at, min(end, size)) if fresh is None else fresh[at:end])
+    return levels
 
-    def per_row(self) -> tuple[Floats, ...]:
-        return self.norm, self.held, self.rest, self.fine_held, self.fine_rest
+
+def _fill(levels: Int8Levels, matrix: Vector, part: Rows | slice) -> None:
+    """The levels and norms of rows `part` of `matrix`."""
+    norms = levels.norms
+    rows = matrix[part].astype(np.float64)
+    codes, levels.scales[part], fine, levels.fine_scales[part] = _levels(rows)
+    first = codes * levels.scales[part, None]
+    held = first + fine * levels.fine_scales[part, None]
+    norms[_NORM, part] = np.linalg.norm(rows, axis=1)
+    norms[_HELD, part] = np.linalg.norm(first, axis=1)
+    norms[_REST, part] = np.linalg.norm(rows - first, axis=1)
+    norms[_FINE_HELD, part] = np.linalg.norm(held, axis=1)
+    norms[_FINE_REST, part] = np.linalg.norm(rows - held, axis=1)
+    levels.codes_t[:, part] = codes.T
+    levels.fine_rows[part] = fine + _ROW_ZERO_POINT
 
 
 class _Int8Product:
     """The matrix's rows in two int8 levels: the first scanned whole on ONNX Runtime, the
     second gathered by row for the rows asked for."""
 
-    def __init__(
-        self,
-        matrix: Vector,
-        previous: _Int8Product | None = None,
-        taken: tuple[Rows, Rows] | None = None,
-        saved: Int8Levels | None = None,
-    ) -> None:
-        """Each row's levels and norms depend on that row alone: those of the rows `taken`
-        from `previous` (here, there) are copied, the others' computed (the same bits);
-        `saved` (levels of `matrix`, fitting it) are used as they are."""
-        self.size, dimensions = matrix.shape
-        # Kept for a derived product: 2 bytes a dimension per row beside the sessions' copies.
-        self._codes_t = np.empty((dimensions, self.size), dtype=np.int8)  # packed by MLAS
-        self._fine_rows = np.empty((self.size, dimensions), dtype=np.uint8)  # gathered
-        self._scales, self._fine_scales = np.empty(self.size), np.empty(self.size)
-        self._norms = norms = _Norms(self.size)
-        fresh: Rows | None = None  # every row
-        if saved is not None:
-            self._codes_t, self._fine_rows = saved.codes_t, saved.fine_rows
-            self._scales, self._fine_scales = saved.scales, saved.fine_scales
-            for mine, kept in zip(norms.per_row(), saved.norms, strict=True):
-                mine[:] = kept
-            fresh = np.zeros(0, dtype=np.int64)  # no row left to compute
-        elif previous is not None and taken is not None and len(taken[0]):
-            here, there = taken
-            self._codes_t[:, here] = previous._codes_t[:, there]
-            self._fine_rows[here] = previous._fine_rows[there]
-            self._scales[here] = previous._scales[there]
-            self._fine_scales[here] = previous._fine_scales[there]
-            norms.take(here, previous._norms, there)
-            left = np.ones(self.size, dtype=bool)
-            left[here] = False
-            fresh = np.flatnonzero(left)
-        for at in range(0, self.size if fresh is None else len(fresh), _BUILD_ROWS):
-            # In slices: float64 copies stay small.
-            end = at + _BUILD_ROWS
-            self._fill(matrix, slice(at, min(end, self.size)) if fresh is None else fresh[at:end])
+    def __init__(self, levels: Int8Levels, touch: Callable[[int], None]) -> None:
+        """`touch(n)` is told of every n rows of the second level read."""
+        self.size, dimensions = levels.fine_rows.shape
+        self._levels = levels
+        self._touch = touch
         rounding = dimensions * 2.0**-24 * 1.01  # float32 dot product, relative
-        self._coarse = self._bounds(norms, rounding, fine=False)
-        self._fine = self._bounds(norms, rounding, fine=True)
-        self._session = _session(_first_level(self._codes_t, self._scales))
+        self._coarse = self._bounds(levels.norms, rounding, fine=False)
+        self._fine = self._bounds(levels.norms, rounding, fine=True)
+        # The codes reach the session as an external initializer: MLAS packs them once (a
+        # copy of their size) and reads nothing else of them. Inside the model, as
+        # session 15's build put them, ONNX Runtime held ~3.4x the codes (the model's bytes,
+        # its initializer, the packed copy): 1.2 GB at 100,000 tools.
+        self._session = _first_level_session(levels.codes_t, levels.scales)
+        levels.release()  # the codes' pages, when mapped: packed, they are not read again
         # The second level's rows are fed per request (no copy: ONNX Runtime reads the
         # array), so its session depends on the dimensions alone and is made once.
-        self._fine_feed = {"m": self._fine_rows, "scales": self._fine_scales.astype(np.float32)}
+        self._fine_feed = {"m": levels.fine_rows, "scales": levels.fine_scales.astype(np.float32)}
         self._fine_session = _second_level_session(dimensions)
-
-    def _fill(self, matrix: Vector, part: Rows | slice) -> None:
-        """The levels and norms of rows `part` of `matrix`."""
-        norms = self._norms
-        rows = matrix[part].astype(np.float64)
-        codes, self._scales[part], fine, self._fine_scales[part] = _levels(rows)
-        first = codes * self._scales[part, None]
-        held = first + fine * self._fine_scales[part, None]
-        norms.norm[part] = np.linalg.norm(rows, axis=1)
-        norms.held[part] = np.linalg.norm(first, axis=1)
-        norms.rest[part] = np.linalg.norm(rows - first, axis=1)
-        norms.fine_held[part] = np.linalg.norm(held, axis=1)
-        norms.fine_rest[part] = np.linalg.norm(rows - held, axis=1)
-        self._codes_t[:, part] = codes.T
-        self._fine_rows[part] = fine + _ROW_ZERO_POINT
 
     def levels(self) -> Int8Levels:
         """The levels and norms of every row (cosine_scan's arrays, not copies)."""
-        return Int8Levels(
-            self._codes_t,
-            self._fine_rows,
-            self._scales,
-            self._fine_scales,
-            np.stack(self._norms.per_row()),
-        )
+        return self._levels
 
     @staticmethod
-    def _bounds(norms: _Norms, rounding: float, fine: bool) -> tuple[float, float, float]:
+    def _bounds(norms: Floats, rounding: float, fine: bool) -> tuple[float, float, float]:
         """Per request only maxima are needed: the bound is taken over every row at once."""
-        held = norms.fine_held if fine else norms.held
-        rest = norms.fine_rest if fine else norms.rest
+        held = norms[_FINE_HELD if fine else _HELD]
+        rest = norms[_FINE_REST if fine else _REST]
         return (
             float(rest.max(initial=0.0)),
             float(held.max(initial=0.0)),
-            rounding * float(norms.norm.max(initial=0.0)),
+            rounding * float(norms[_NORM].max(initial=0.0)),
         )
 
     def __call__(self, query: Vector) -> Cosines:
@@ -294,17 +310,26 @@ class _Int8Product:
                 **self._fine_feed,
             }
             rest: Vector = self._fine_session.run(["s"], feed)[0]
+            self._touch(len(rows))
             out: Vector = sims[rows] + rest
             return out
 
         return Cosines(sims, bound(self._coarse), bound(self._fine), finer)
 
 
-def _first_level(codes_t: npt.NDArray[np.int8], scales: Floats) -> bytes:
-    """The graph of the whole scan: s = scale * (steps . codes(q) x codes(m)), a row each."""
+def _first_level_session(codes_t: npt.NDArray[np.int8], scales: Floats) -> Any:
+    """The session of the whole scan over `codes_t`, the rows' codes transposed (dimensions x
+    size), given to it as they are, not copied into its model."""
+    dimensions, size = codes_t.shape
+    codes = _ort().OrtValue.ortvalue_from_numpy(np.ascontiguousarray(codes_t))
+    return _session(_first_level(dimensions, size, scales), {"m": codes})
+
+
+def _first_level(dimensions: int, size: int, scales: Floats) -> bytes:
+    """The graph of the whole scan: s = scale * (steps . codes(q) x codes(m)), a row each;
+    `m`, the rows' codes transposed (dimensions x size int8), is given to the session."""
     from onnx import TensorProto, helper, numpy_helper
 
-    dimensions, size = codes_t.shape
     nodes = [
         helper.make_node("MatMulInteger", ["q", "m", "zero"], ["ints"]),
         helper.make_node("Cast", ["ints"], ["floats"], to=TensorProto.FLOAT),
@@ -312,6 +337,9 @@ def _first_level(codes_t: npt.NDArray[np.int8], scales: Floats) -> bytes:
         helper.make_node("Mul", ["summed", "scales"], ["scaled"]),
         helper.make_node("Reshape", ["scaled", "shape"], ["s"]),
     ]
+    codes = TensorProto(name="m", data_type=TensorProto.INT8, dims=[dimensions, size])
+    codes.data_location = TensorProto.EXTERNAL  # given as an OrtValue (_session)
+    codes.external_data.add(key="location", value="given-at-session-creation")
     graph = helper.make_graph(
         nodes,
         "cosine-scan",
@@ -321,7 +349,7 @@ def _first_level(codes_t: npt.NDArray[np.int8], scales: Floats) -> bytes:
         ],
         [helper.make_tensor_value_info("s", TensorProto.FLOAT, [size])],
         [
-            numpy_helper.from_array(codes_t, "m"),
+            codes,
             numpy_helper.from_array(np.array(_ZERO_POINT, dtype=np.uint8), "zero"),
             numpy_helper.from_array(scales.astype(np.float32).reshape(1, -1), "scales"),
             numpy_helper.from_array(np.array([size], dtype=np.int64), "shape"),
@@ -376,12 +404,22 @@ def _model(graph: Any) -> bytes:
     return serialized
 
 
-def _session(model: bytes) -> Any:
-    """A one-thread session (it runs on the calling thread, the GIL released), no spinning."""
+def _ort() -> Any:
     import onnxruntime as ort
 
+    return ort
+
+
+def _session(model: bytes, given: dict[str, Any] | None = None) -> Any:
+    """A one-thread session (it runs on the calling thread, the GIL released), no spinning;
+    `given`: initializers of the model's given as OrtValues, kept with the session."""
+    ort = _ort()
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    if given:
+        options.add_external_initializers(list(given), list(given.values()))
+    session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    session.given = given  # they live as long as the session
+    return session

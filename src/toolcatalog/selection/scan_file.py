@@ -5,15 +5,23 @@ the largest part of a restart's semantic index once the vectors and the calibrat
 read back).
 
 The file (`<encoder>.levels.npz`, uncompressed) holds the levels of one matrix (the last
-built, by any worker of the home) and the digest they were built from: the scan's code and
-the matrix, bit for bit. Any other digest, a file that does not fit the matrix or cannot be
-read, and the levels are computed (and the file replaced). The digest reads the matrix once
-(blake2b, ~0.7 ms a MB: ~0.6 s at 100,000 tools, against the ~8 s it saves)."""
+built, by any worker of the home), the matrix itself, and the digest they were built from:
+the scan's code and the matrix, bit for bit. Any other digest, a file that does not fit the
+matrix or cannot be read, and the levels are computed (and the file replaced). The digest
+reads the matrix once (blake2b, ~0.7 ms a MB: ~0.6 s at 100,000 tools, against the ~8 s it
+saves).
+
+The levels read and the matrix stay in the file, mapped, not in the process's memory: a
+request reads a few rows of the matrix and of the second level (the tiers that settle the
+tools in doubt), and the first level's codes are read once, when ONNX Runtime packs them.
+At 100,000 generated tools that is 1.3 GB a worker no longer holds (its float32 rows
+879 MiB, the second level 220 MiB, its copy of the codes 220 MiB)."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import mmap
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,35 +30,50 @@ import numpy as np
 import numpy.typing as npt
 
 from toolcatalog.files import replace_atomically
+from toolcatalog.selection.cache_file import map_arrays
 
 log = logging.getLogger(__name__)
 
 Floats = npt.NDArray[np.float64]
 _ARRAYS = ("codes_t", "fine_rows", "scales", "fine_scales", "norms")
+_MAPPED = ("codes_t", "fine_rows", "matrix")  # read in place; the others (~50 B a row) copied
 
 
 @dataclass(frozen=True)
 class Int8Levels:
     """What the int8 pass computes from the rows (each row's alone): the first level's codes
     transposed (d x n int8) and scales, the second level's codes as sent (n x d uint8) and
-    scales, and the norms of each tier (5 x n, cosine_scan._Norms's order)."""
+    scales, and the norms of each tier (5 x n, cosine_scan._Norms's order). Read from a file,
+    they come with the rows they are the levels of (`matrix`) and the file's `mapping`,
+    which holds the codes, the second level and the matrix."""
 
     codes_t: npt.NDArray[np.int8]
     fine_rows: npt.NDArray[np.uint8]
     scales: Floats
     fine_scales: Floats
     norms: Floats
+    matrix: npt.NDArray[np.float32] | None = None
+    mapping: mmap.mmap | None = None
 
     def fits(self, rows: int, dimensions: int) -> bool:
         """Whether these are levels of `rows` rows of `dimensions`, in the types built."""
-        expected = (
+        expected: list[tuple[np.ndarray, type, tuple[int, ...]]] = [
             (self.codes_t, np.int8, (dimensions, rows)),
             (self.fine_rows, np.uint8, (rows, dimensions)),
             (self.scales, np.float64, (rows,)),
             (self.fine_scales, np.float64, (rows,)),
             (self.norms, np.float64, (5, rows)),
-        )
+        ]
+        if self.matrix is not None:
+            expected.append((self.matrix, np.float32, (rows, dimensions)))
         return all(a.dtype == dtype and a.shape == shape for a, dtype, shape in expected)
+
+    def release(self) -> None:
+        """Hand the mapped pages read so far back to the kernel (clean file pages: they
+        leave this process's resident memory and are read again from the page cache when
+        next needed)."""
+        if self.mapping is not None:
+            self.mapping.madvise(mmap.MADV_DONTNEED)
 
 
 def levels_path(cache_file: Path | None) -> Path | None:
@@ -71,7 +94,8 @@ def levels_key(matrix: npt.NDArray[np.float32]) -> str:
 
 def read_levels(path: Path | None, key: str, shape: tuple[int, int]) -> Int8Levels | None:
     """The levels kept at `path` when they were computed from what `key` digests, of a
-    matrix of `shape`."""
+    matrix of `shape`, with that matrix: the codes, the second level and the matrix mapped
+    from the file (Int8Levels.mapping), the rest in memory."""
     if path is None:
         return None
     try:
@@ -82,7 +106,9 @@ def read_levels(path: Path | None, key: str, shape: tuple[int, int]) -> Int8Leve
                 raise ValueError("not an .npz file")
             if str(kept["key"]) != key:
                 return None
-            levels = Int8Levels(*(kept[name] for name in _ARRAYS))
+            small = {name: kept[name] for name in _ARRAYS if name not in _MAPPED}
+        mapped, mapping = map_arrays(path, _MAPPED)
+        levels = Int8Levels(**small, **mapped, mapping=mapping)
         if not levels.fits(*shape):
             raise ValueError(f"they are not the levels of {shape[0]} rows of {shape[1]}")
         return levels
@@ -92,12 +118,15 @@ def read_levels(path: Path | None, key: str, shape: tuple[int, int]) -> Int8Leve
         return None
 
 
-def write_levels(path: Path | None, key: str, levels: Int8Levels) -> None:
-    """Keep `levels`, computed from what `key` digests, at `path` (atomically; a file that
-    cannot be written is only logged: the next start computes them again)."""
+def write_levels(
+    path: Path | None, key: str, levels: Int8Levels, matrix: npt.NDArray[np.float32]
+) -> None:
+    """Keep `levels` of `matrix`, computed from what `key` digests, and `matrix`, at `path`
+    (atomically; a file that cannot be written is only logged: the next start computes them
+    again)."""
     if path is None:
         return
-    arrays = {name: getattr(levels, name) for name in _ARRAYS}
+    arrays = {name: getattr(levels, name) for name in _ARRAYS} | {"matrix": matrix}
     try:
         replace_atomically(path, lambda out: np.savez(out, key=np.array(key), **arrays))
     except OSError as exc:

@@ -297,6 +297,7 @@ class SemanticIndex:
         if self.calibration is None:
             vectors = self.vectors.per_text()
             self.calibration = calibrate(vectors[counted], kinds, negatives, owners)
+            self.vectors.scan.release()  # every row was read: the mapped pages go back
             write_calibration(path, key, self.calibration)
         self.calibrated_on = frozenset(self.texts)
 

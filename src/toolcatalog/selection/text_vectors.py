@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from toolcatalog.selection.arrays import FloatArray, IntArray
 from toolcatalog.selection.clauses import CLAUSE_KIND, CLAUSE_WEIGHT
-from toolcatalog.selection.cosine_scan import CosineScan, uses_int8
+from toolcatalog.selection.cosine_scan import CosineScan, int8_levels, uses_int8
 from toolcatalog.selection.encoders.minilm import Array
 from toolcatalog.selection.scan_file import levels_key, read_levels, write_levels
 from toolcatalog.selection.tool_fields import GroupMaxima, ToolFields
@@ -171,17 +171,19 @@ class TextVectors:
         """From the vectors of `distinct(layout)` (`texts`), in its order: the rows `kept`
         makes of every text's vector, without a vector per text. `levels`: the file where
         the scan's int8 levels are kept (scan_file.py), read when they are those of
-        `vectors`, written when they are built."""
+        `vectors`, written when they are built; the scan then reads the file's matrix and
+        levels through a mapping, and `vectors` can go."""
         rows = dict(zip(texts, range(len(texts)), strict=True))
         if levels is None or not uses_int8(len(vectors)):
             return cls(layout, rows, vectors)
         key = levels_key(vectors)
         saved = read_levels(levels, key, vectors.shape)
-        scan = CosineScan(vectors, saved=saved)
-        built = scan.levels()
-        if saved is None and built is not None:
-            write_levels(levels, key, built)
-        return cls(layout, rows, vectors, scan)
+        if saved is None:
+            built = int8_levels(vectors)
+            write_levels(levels, key, built, vectors)
+            # Read back, so the scan holds the file's mapping, not the arrays just built.
+            saved = read_levels(levels, key, vectors.shape) or built
+        return cls(layout, rows, vectors, CosineScan(vectors, saved=saved))
 
     def missing(self, layout: TextLayout) -> list[str]:
         """The distinct texts of `layout` these vectors do not hold, in first-seen order."""
