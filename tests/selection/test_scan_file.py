@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from toolcatalog.files import replace_atomically
-from toolcatalog.selection import cosine_scan
+from toolcatalog.selection import cosine_scan, semantic_engine
 from toolcatalog.selection.cosine_scan import CosineScan
 from toolcatalog.selection.scan_file import (
     Int8Levels,
@@ -172,3 +172,39 @@ def test_rows_read_from_the_mapped_file_do_not_stay_resident(
     assert _resident_kib(path) == 0
     scan.exact(query)  # every row
     assert _resident_kib(path) == 0
+
+
+@needs_onnx
+def test_a_written_catalogs_scan_is_kept_in_the_file_and_read_from_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write's scan, derived in memory from the previous one, is written beside the cache
+    once no newer index took over (KEEP_AFTER_S): it then reads the file, answers as a scan
+    built from its rows, and a restart over the written catalog reads it too."""
+    monkeypatch.setattr(cosine_scan, "INT8_MIN_ROWS", 0)
+    monkeypatch.setattr(semantic_engine, "KEEP_AFTER_S", 0.0)
+    home = tmp_path / "home"
+
+    def engine() -> SemanticEngine:
+        stub = StubEncoder(lambda texts, _call: np.stack([seeded(t) for t in texts]))
+        return SemanticEngine(home, load=lambda: stub)
+
+    writer = engine()
+    first = writer.filled_index(_tools(), None)
+    written = writer.filled_index(_tools(" It also reports."), first)
+    assert writer.close(60)  # the keeping thread is done
+    assert written.vectors is not None
+    scan = written.vectors.scan
+    assert scan._mapped is not None
+    assert not scan.matrix.flags.owndata
+    rows = np.array(scan.matrix)
+    _same_scans(scan, CosineScan(rows, use_int8=True), rows)
+
+    def no_build(*_args: object) -> None:
+        raise AssertionError("the levels were built again")
+
+    monkeypatch.setattr(cosine_scan, "_fill", no_build)
+    restarted = engine().filled_index(_tools(" It also reports."), None)
+    assert restarted.vectors is not None
+    assert restarted.vectors.scan.matrix.tobytes() == rows.tobytes()
+    _same_scans(restarted.vectors.scan, scan, rows)

@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from toolcatalog.selection.encoders.onnx import onnx_available
-from toolcatalog.selection.scan_file import Int8Levels
+from toolcatalog.selection.scan_file import Int8Levels, levels_key, read_levels, write_levels
 
 Vector = npt.NDArray[np.float32]
 Floats = npt.NDArray[np.float64]
@@ -128,6 +129,23 @@ class CosineScan:
                 if previous is not None:
                     previous.release()
             self._int8 = _Int8Product(saved, self._touch)
+
+    def keep(self, path: Path) -> bool:
+        """Write the int8 pass's levels and the matrix to `path` (scan_file.py) and read them
+        from there from now on, as a scan made from the file reads them: the same bits, no
+        longer in this process's memory (a write's scan, derived from the previous one, holds
+        its matrix and levels in the heap: 1.3 GB at 100,000 generated tools). A request
+        under way keeps the product it took. Whether the scan now reads the file."""
+        if self._int8 is None or self._mapped is not None:
+            return self._mapped is not None
+        key = levels_key(self._matrix)
+        write_levels(path, key, self._int8.levels(), self._matrix)
+        saved = read_levels(path, key, self._matrix.shape)
+        if saved is None or saved.matrix is None:
+            return False
+        product = _Int8Product(saved, self._touch)
+        self._matrix, self._mapped, self._int8 = saved.matrix, saved, product
+        return True
 
     def release(self) -> None:
         """Hand back the pages of the mapped file read so far (scan_file.Int8Levels)."""
