@@ -17,7 +17,8 @@ out-of-scope requests refused. The run's own decisions stand for every other rul
 `--without-everyday` runs the bench without the everyday-neighbourhood test (gate.everyday)
 and replays it instead, for each number of neighbours k and share of generic requests among
 them (the gate's own: halfway from a random neighbourhood's share to all; or a fixed share),
-on the requests nearer to a generic request than to any tool (lead > 0).
+on the requests nearer to a generic request than to any tool, or nearer to a tool by at most
+the catalog's allowance (lead > -Calibration.everyday_allowance).
 """
 
 from __future__ import annotations
@@ -48,11 +49,12 @@ class Seen:
     lexical: bool  # some pooled tool is lexically about the request
     generic: tuple[bool, ...] = ()  # of its nearest neighbours, which are generic requests
     prior: float = 0.0  # the generic requests' share of generic requests and tools
+    allowance: float = 0.0  # Calibration.everyday_allowance
 
 
 class Leads:
     def __init__(self, everyday: bool) -> None:
-        self.last: tuple[float | None, bool, tuple[bool, ...], float] | None = None
+        self.last: tuple[float | None, bool, tuple[bool, ...], float, float] | None = None
         self.seen: list[Seen] = []
         self.everyday = everyday  # replay the everyday-neighbourhood test
 
@@ -85,7 +87,7 @@ class Leads:
             for share in SHARES:
 
                 def refused(s: Seen, k: int = k, share: float | None = share) -> bool:
-                    if s.lead is None or s.lead <= 0 or len(s.generic) < k:
+                    if s.lead is None or s.lead <= -s.allowance or len(s.generic) < k:
                         return False
                     want = (1.0 + s.prior) / 2.0 if share is None else share
                     return sum(s.generic[:k]) >= math.ceil(want * k - 1e-9)
@@ -139,13 +141,15 @@ def install(leads: Leads) -> None:
             about = about | pool.vouched[order]
         generic, best = pool.generic_cosine, pool.semantic_best
         lead = None if generic is None or best is None else float(generic - best)
-        leads.last = (lead, bool(np.any(about)), *neighbourhood(pool))
+        calibration = pool.calibration
+        allowance = 0.0 if calibration is None else calibration.everyday_allowance
+        leads.last = (lead, bool(np.any(about)), *neighbourhood(pool), allowance)
         return verdict
 
     add = quality.Tally.add
 
     def counted(self: Any, query: str, result: Any, right: set[str]) -> bool:
-        lead, lexical, generic, prior = leads.last or (None, False, (), 0.0)
+        lead, lexical, generic, prior, allowance = leads.last or (None, False, (), 0.0, 0.0)
         leads.last = None
         decision = result.decision
         leads.seen.append(
@@ -158,6 +162,7 @@ def install(leads: Leads) -> None:
                 lexical,
                 generic,
                 prior,
+                allowance,
             )
         )
         return bool(add(self, query, result, right))
