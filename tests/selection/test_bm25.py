@@ -11,7 +11,7 @@ import pytest
 
 from toolcatalog.selection.arrays import FloatArray, IntArray
 from toolcatalog.selection.bm25 import K1, BM25FIndex, FieldSpec
-from toolcatalog.selection.bm25_rows import term_order
+from toolcatalog.selection.bm25_postings import AVERAGE_BITS, rounded_average, term_order
 from toolcatalog.selection.field_scorer import FieldScorer
 
 FIELDS = {"name": FieldSpec(3.0, 0.0), "text": FieldSpec(1.0, 0.75, evidence=0.5)}
@@ -19,7 +19,7 @@ FIELDS = {"name": FieldSpec(3.0, 0.0), "text": FieldSpec(1.0, 0.75, evidence=0.5
 
 def reference(docs: list[dict[str, list[str]]], query: dict[str, float]) -> list[float]:
     n = len(docs)
-    average = {f: max(sum(len(d.get(f, [])) for d in docs) / n, 1.0) for f in FIELDS}
+    average = {f: rounded_average(sum(len(d.get(f, [])) for d in docs) / n) for f in FIELDS}
     scores = []
     for doc in docs:
         total = 0.0
@@ -105,7 +105,7 @@ def _one_bincount(
             continue
         lo, hi = index._offsets[i], index._offsets[i + 1]
         docs.append(index._docs[lo:hi])
-        score.append(index._contrib[lo:hi] * weight)
+        score.append(index._saturated[lo:hi] * (weight * index.idf[i]))
         evidence = index._evidence[lo:hi]
         cover.append(evidence * (index.idf[i] * covering.get(term, 0.0)))
         count.append(evidence if term in covering else np.zeros(hi - lo))
@@ -166,7 +166,7 @@ def _postings(index: BM25FIndex) -> dict[str, tuple[bytes, bytes, bytes, float]]
     out = {}
     for term, i in index.vocab.items():
         lo, hi = index._offsets[i], index._offsets[i + 1]
-        postings = index._docs[lo:hi], index._contrib[lo:hi], index._evidence[lo:hi]
+        postings = index._docs[lo:hi], index._saturated[lo:hi], index._evidence[lo:hi]
         out[term] = (*(a.tobytes() for a in postings), float(index.idf[i]))
     return out
 
@@ -176,7 +176,7 @@ def test_an_index_with_merged_rows_has_the_postings_of_one_built_from_nothing(
     seed: int,
 ) -> None:
     """Each write derives the index from the previous one (the changed documents' rows merged
-    into the kept ones, bm25_rows.Rows.merged); its postings, IDF and averages are those of
+    into the kept ones, bm25_postings.Pairs.merged); its postings, IDF and averages are those of
     an index built from nothing, to the bit, through updates, creations and deletions, new
     terms and terms no document holds any more, and a write too large to merge."""
     rng = random.Random(seed)
@@ -221,3 +221,21 @@ def test_a_write_that_replaces_every_document_builds_the_rows_from_nothing() -> 
         short, FIELDS, spelling=False, parts=index.parts, previous=index, kept=[-1]
     )
     assert _postings(derived) == _postings(BM25FIndex(short, FIELDS, spelling=False))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_averages_are_rounded_to_a_fixed_relative_step(seed: int) -> None:
+    """The length norm's averages keep AVERAGE_BITS significant bits: within half a step of
+    the exact mean, never below 1, unchanged by a small move of the mean, and ordered as the
+    means are (a write recomputes every pair only when its catalog's rounded average moves)."""
+    rng = random.Random(seed)
+    means = sorted([rng.uniform(0.0, 1e4) for _ in range(2_000)] + [0.0, 1.0, 2.0, 3.0, 64.5])
+    rounded = [rounded_average(m) for m in means]
+    assert rounded == sorted(rounded)
+    for mean, value in zip(means, rounded, strict=True):
+        assert value >= 1.0
+        fraction, _ = math.frexp(value)
+        assert (fraction * 2**AVERAGE_BITS).is_integer()
+        if mean >= 1.0:
+            assert abs(value - mean) <= mean / 2**AVERAGE_BITS
+    assert rounded_average(1_000.0) == rounded_average(1_000.0 + 1e-5) == 1_000.0

@@ -111,7 +111,7 @@ def postings(index: BM25FIndex) -> dict[str, tuple[list[int], list[float], list[
         lo, hi = index._offsets[i], index._offsets[i + 1]
         out[term] = (
             index._docs[lo:hi].tolist(),
-            index._contrib[lo:hi].tolist(),
+            index._saturated[lo:hi].tolist(),
             index._evidence[lo:hi].tolist(),
         )
     return out

@@ -2,9 +2,11 @@
 arrays so that scoring a request is a handful of vectorised gathers and one bincount.
 
 BM25F (Robertson & Zaragoza 2009): a term's frequency is summed over fields, each scaled by the
-field's weight and length normalisation, then saturated once per document with k1. Every
-document-term contribution is known at build time, so the postings hold final contributions
-and a query does no arithmetic per document beyond adding them.
+field's weight and length normalisation, then saturated once per document with k1. The
+postings hold each (term, document) pair's saturated frequency, and a query multiplies a
+term's postings by its weight x IDF and adds them: the IDF, which almost every write moves,
+is not baked into the postings, so a write recomputes only its own documents' pairs
+(bm25_postings.py, where the average field lengths are rounded for the same reason).
 
 A document is a list of components, (field, terms) pairs, each interned once (interned.py). A few
 documents scored at query time with this index's IDF (a tool's patterns): field_scorer.py.
@@ -17,9 +19,10 @@ from dataclasses import dataclass
 from itertools import chain, compress
 
 import numpy as np
+import numpy.typing as npt
 
 from toolcatalog.selection.arrays import FloatArray, IntArray
-from toolcatalog.selection.bm25_rows import Rows
+from toolcatalog.selection.bm25_postings import K1, Norms, Pairs, rounded_average
 from toolcatalog.selection.interned import Interned, Terms
 from toolcatalog.selection.symmetric_deletes import (
     MIN_CORRECTED,
@@ -36,8 +39,6 @@ __all__ = [
     "FieldSpec",
     "saturate",
 ]
-
-K1 = 1.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,8 @@ class BM25FIndex:
     `previous` (the index built with those parts last) lends its vocabulary and spelling
     table when the terms did not change. The result is the same as a build from nothing:
     term ids may differ, but every posting, statistic and score is equal to the bit (field
-    lengths are whole numbers, so their sums and averages do not depend on order)."""
+    lengths are whole numbers, so their sums and averages do not depend on order, and the
+    averages are rounded alike: bm25_postings.rounded_average)."""
 
     def __init__(
         self,
@@ -85,7 +87,7 @@ class BM25FIndex:
         self.parts = parts
         row_doc = self._lay_out(docs, previous, kept)
         # Each term's pairs are a slice: as many as documents hold the term.
-        df, pair_doc, tf_sum, strongest = self._pairs(row_doc, previous, kept)
+        df, pair_doc, saturated, strongest = self._pairs(row_doc, previous, kept)
         self._known = len(parts.vocab)
         self.vocab: dict[str, int]
         self.terms: list[str]
@@ -96,11 +98,8 @@ class BM25FIndex:
         self.idf: FloatArray = np.log1p((self.size - df + 0.5) / (df + 0.5))
         self.df = df
         self.max_idf = float(np.log1p((self.size + 0.5) / 0.5))
-        self._docs: IntArray = pair_doc
-        self._contrib: FloatArray = np.repeat(self.idf, self._offsets[1:] - self._offsets[:-1])
-        self._contrib *= tf_sum
-        tf_sum += K1  # in place: tf_sum is not needed after (idf x tf / (K1 + tf))
-        self._contrib /= tf_sum
+        self._docs = pair_doc
+        self._saturated: FloatArray = saturated  # tf / (K1 + tf), without the IDF
         self._evidence: FloatArray = strongest
         # Built eagerly (about 3 ms per 1,000 terms) so no request pays for it; after a write,
         # from the previous table and the terms that came and went.
@@ -159,13 +158,13 @@ class BM25FIndex:
 
     def _pairs(
         self, row_doc: IntArray, previous: BM25FIndex | None, kept: Sequence[int]
-    ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
-        """The fields of each (term, document) pair summed into one pseudo frequency (each
-        term's count weighted and length-normalised by its field), sorted by term then
-        document, so each term's postings are one slice: per pair its term, its document,
-        the summed pseudo frequency and the strongest field evidence. The rows under them
-        are `previous`'s with the changed documents' merged in (bm25_rows.Rows) when it
-        kept them for these interned texts. Sets `average_length` and `parts.used`."""
+    ) -> tuple[IntArray, npt.NDArray[np.int32], FloatArray, FloatArray]:
+        """The (term, document) pairs (bm25_postings.Pairs), sorted by term then document,
+        so each term's postings are one slice: per term its document frequency, per pair
+        its document, saturated pseudo frequency and strongest field evidence. `previous`'s
+        pairs with the changed documents' spliced in when it kept them for these interned
+        texts under the same rounded averages; else made from every document's terms. Sets
+        `average_length` and `parts.used`."""
         n, fields, parts = self.size, self.fields, self.parts
         nf = len(fields)
         comps = self._doc_comps.astype(np.int64)
@@ -175,24 +174,28 @@ class BM25FIndex:
         comp_len = parts.arrays()[0]
         # Field lengths per document, and their averages over all documents: whole
         # numbers, so the same bits whatever the order (a write recounts every document's:
-        # one bincount, ~10 ms at 100,000 tools).
+        # one bincount, ~10 ms at 100,000 tools), then rounded (bm25_postings.AVERAGE_BITS).
         lengths = np.bincount(slots, weights=comp_len[comps], minlength=n * nf).reshape(n, nf)
-        average = np.maximum(lengths.mean(axis=0) if n else np.ones(nf), 1.0)
+        means = lengths.mean(axis=0).tolist() if n else [1.0] * nf
+        average = np.array([rounded_average(m) for m in means], dtype=np.float64)
         specs = list(fields.values())
-        weight = np.array([f.weight for f in specs], dtype=np.float64)
         b = np.array([f.b for f in specs], dtype=np.float64)
-        evidence = np.array([f.evidence for f in specs], dtype=np.float64)
         self.average_length = {f: float(average[i]) for i, f in enumerate(fields)}
-        # Each (document, field) cell's length norm, gathered per row.
-        norm = (1.0 - b + b * lengths / average).ravel()
-        before = getattr(previous, "_rows", None)  # an index saved before it kept rows: None
-        rows = None
+        norms = Norms(
+            (1.0 - b + b * lengths / average).ravel(),  # each (document, field) cell's
+            np.array([f.weight for f in specs], dtype=np.float64),
+            np.array([f.evidence for f in specs], dtype=np.float64),
+            nf,
+        )
+        before = getattr(previous, "_kept_pairs", None)  # an index saved before: None
+        pairs = None
         # As _lay_out: the unchanged documents were laid out from `previous`.
         if (
             before is not None
             and previous is not None
             and previous.parts is parts
             and len(kept) == n
+            and previous.average_length == self.average_length
         ):
             at = np.asarray(kept, dtype=np.int64)
             changed = np.flatnonzero(at < 0)
@@ -201,12 +204,12 @@ class BM25FIndex:
             entries = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(
                 int(counts.sum()), dtype=np.int64
             )
-            fields_of, docs_of = self._doc_fields[entries], row_doc[entries]
-            rows = before.merged(at, parts, comps[entries], fields_of, docs_of, previous.size)
-        if rows is None:
-            rows = Rows.fresh(parts, comps, self._doc_fields, row_doc)
-        self._rows: Rows | None = rows
-        return rows.pairs(norm, weight, evidence, nf)
+            changed_entries = (comps[entries], self._doc_fields[entries], row_doc[entries])
+            pairs = before.merged(at, parts, changed_entries, norms, previous.size)
+        if pairs is None:
+            pairs = Pairs.fresh(parts, comps, self._doc_fields, row_doc, norms)
+        self._kept_pairs: Pairs = pairs
+        return np.diff(pairs.start), pairs.doc, pairs.saturated, pairs.evidence
 
     def _number_terms(self, df: IntArray, previous: BM25FIndex | None) -> IntArray:
         """Set `vocab` and `terms`; returns the document frequencies, of the terms in use
@@ -280,8 +283,7 @@ class BM25FIndex:
             lo, hi = self._offsets[i], self._offsets[i + 1]
             # Postings are sorted and distinct, so n of them are every document in order.
             docs = None if hi - lo == n else self._docs[lo:hi]
-            contrib = self._contrib[lo:hi]
-            _add(scores, docs, contrib if weight == 1.0 else contrib * weight)
+            _add(scores, docs, self._saturated[lo:hi] * (weight * self.idf[i]))
             if term in covering:  # other terms add zeros to these, changing no bit
                 evidence = self._evidence[lo:hi]
                 _add(cover, docs, evidence * (self.idf[i] * covering[term]))
@@ -322,7 +324,7 @@ class BM25FIndex:
         return max(sorted(found), key=lambda w: self.df[self.vocab[w]])
 
 
-def _add(into: FloatArray, docs: IntArray | None, values: FloatArray) -> None:
+def _add(into: FloatArray, docs: npt.NDArray[np.int32] | None, values: FloatArray) -> None:
     """`into[docs] += values` in place; None: every document."""
     if docs is None:
         into += values

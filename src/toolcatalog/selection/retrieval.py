@@ -225,7 +225,6 @@ class CatalogIndex:
         parts = self.tool_index.parts.copy()
         tool_index = copy.copy(self.tool_index)
         tool_index.parts = parts
-        tool_index._rows = None  # made again by the first write after a restart
         lists: dict[str, list[Any]] = {
             "tool_patterns": self.tool_patterns,
             "texts": parts.keep,
