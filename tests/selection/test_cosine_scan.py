@@ -97,6 +97,7 @@ def test_vectors_extended_after_a_write_scan_as_vectors_made_whole(
     extended = before.extended(layout, missing, np.stack([vectors[t] for t in missing]))
     whole = TextVectors.kept(layout, np.stack([vectors[t] for t in layout.texts]))
     assert extended.rows == whole.rows
+    assert extended.scan.matrix.tobytes() == whole.scan.matrix.tobytes()  # copied by runs
     _same_levels(extended.scan, whole.scan)
 
 

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from toolcatalog.selection.arrays import FloatArray, IntArray
+from toolcatalog.selection.arrays import FloatArray, IntArray, copy_rows
 from toolcatalog.selection.clauses import CLAUSE_KIND, CLAUSE_WEIGHT
 from toolcatalog.selection.cosine_scan import CosineScan, int8_levels, uses_int8
 from toolcatalog.selection.encoders.minilm import Array
@@ -203,7 +203,7 @@ class TextVectors:
         )
         here = np.flatnonzero(held >= 0)
         there = held[here]
-        matrix[here] = old[there]
+        copy_rows(matrix, here, old, there)
         if len(texts):
             matrix[[rows[text] for text in texts]] = vectors
         # The kept rows' int8 levels are copied, not computed again (CosineScan).
