@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from toolcatalog.selection.arrays import copy_rows
 from toolcatalog.selection.encoders.onnx import onnx_available
 from toolcatalog.selection.scan_file import Int8Levels, levels_key, read_levels, write_levels
 
@@ -229,11 +230,13 @@ def int8_levels(
     fresh: Rows | None = None  # every row
     if previous is not None and taken is not None and len(taken[0]):
         here, there = taken
-        codes_t[:, here] = previous.codes_t[:, there]
-        fine_rows[here] = previous.fine_rows[there]
-        levels.scales[here] = previous.scales[there]
-        levels.fine_scales[here] = previous.fine_scales[there]
-        levels.norms[:, here] = previous.norms[:, there]
+        # By runs of rows (a write keeps them in order): a gather of every column of the
+        # transposed codes took 3.2 s of a write at 100,000 generated tools.
+        copy_rows(codes_t.T, here, previous.codes_t.T, there)
+        copy_rows(fine_rows, here, previous.fine_rows, there)
+        copy_rows(levels.scales, here, previous.scales, there)
+        copy_rows(levels.fine_scales, here, previous.fine_scales, there)
+        copy_rows(levels.norms.T, here, previous.norms.T, there)
         left = np.ones(size, dtype=bool)
         left[here] = False
         fresh = np.flatnonzero(left)
