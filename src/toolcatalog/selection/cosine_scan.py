@@ -140,8 +140,10 @@ class CosineScan:
         if self._int8 is None or self._mapped is not None:
             return self._mapped is not None
         key = levels_key(self._matrix)
-        write_levels(path, key, self._int8.levels(), self._matrix)
-        saved = read_levels(path, key, self._matrix.shape)
+        saved = read_levels(path, key, self._matrix.shape)  # another worker's, of the same rows
+        if saved is None:
+            write_levels(path, key, self._int8.levels(), self._matrix)
+            saved = read_levels(path, key, self._matrix.shape)
         if saved is None or saved.matrix is None:
             return False
         product = _Int8Product(saved, self._touch)
