@@ -61,6 +61,10 @@ def test_levels_read_back_scan_as_the_levels_built(tmp_path: Path) -> None:
     assert read.matrix.tobytes() == matrix.tobytes()
     for name in ("codes_t", "fine_rows", "matrix"):
         assert not getattr(read, name).flags.owndata, name
+        assert getattr(read, name).ctypes.data % 64 == 0, name  # aligned: full-speed reads
+    with np.load(path) as kept:  # still what numpy reads
+        assert kept["matrix"].tobytes() == matrix.tobytes()
+        assert kept["codes_t"].tobytes() == levels.codes_t.tobytes()
     scan = CosineScan(matrix, use_int8=True, saved=read)
     assert scan.matrix.base is not None
     assert not scan.matrix.flags.owndata

@@ -6,10 +6,10 @@ read back).
 
 The file (`<encoder>.levels.npz`, uncompressed) holds the levels of one matrix (the last
 built, by any worker of the home), the matrix itself, and the digest they were built from:
-the scan's code and the matrix, bit for bit. Any other digest, a file that does not fit the
-matrix or cannot be read, and the levels are computed (and the file replaced). The digest
-reads the matrix once (blake2b, ~0.7 ms a MB: ~0.6 s at 100,000 tools, against the ~8 s it
-saves).
+the scan's code, this file's, and the matrix, bit for bit. Any other digest, a file that
+does not fit the matrix or cannot be read, and the levels are computed (and the file
+replaced). The digest reads the matrix once (blake2b, ~0.7 ms a MB: ~0.6 s at 100,000
+tools, against the ~8 s it saves).
 
 The levels read and the matrix stay in the file, mapped, not in the process's memory: a
 request reads a few rows of the matrix and of the second level (the tiers that settle the
@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from toolcatalog.files import replace_atomically
-from toolcatalog.selection.cache_file import map_arrays
+from toolcatalog.selection.cache_file import map_arrays, write_aligned
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,7 @@ def levels_key(matrix: npt.NDArray[np.float32]) -> str:
     docstring)."""
     digest = hashlib.blake2b(digest_size=20)
     digest.update(Path(__file__).with_name("cosine_scan.py").read_bytes())
+    digest.update(Path(__file__).read_bytes())  # and how the file is written and read
     digest.update(f"{matrix.dtype.str} {matrix.shape}".encode())
     digest.update(np.ascontiguousarray(matrix).data)
     return digest.hexdigest()
@@ -128,6 +129,6 @@ def write_levels(
         return
     arrays = {name: getattr(levels, name) for name in _ARRAYS} | {"matrix": matrix}
     try:
-        replace_atomically(path, lambda out: np.savez(out, key=np.array(key), **arrays))
+        replace_atomically(path, lambda out: write_aligned(out, {"key": np.array(key), **arrays}))
     except OSError as exc:
         log.warning("could not keep the scan levels %s: %s", path, exc)
