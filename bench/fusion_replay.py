@@ -13,7 +13,10 @@ printed as the first tool's top-1 / recall@5 (by relevance alone: no gate, no pr
 `as fused` is the check that the replay ranks as fusion.fuse did):
 
 - `as fused`: fusion.fuse's relevance, (1 - s) x lexical + s x the cosine placed between
-  SEMANTIC_FLOOR (clipped there) and the request's best cosine (s: the catalog's share);
+  SEMANTIC_FLOOR (clipped there) and the request's best cosine, or over the catalog's
+  constant span (Calibration.semantic_span, not clipped) (s: the catalog's share);
+- `per-request span`: the cosine placed between the floor and the request's best, clipped
+  (how every catalog was fused before session 16);
 - `lexical alone`, `semantic alone`;
 - `best share per request`: the most requests any share from 0 to 1 (step 0.05) ranks right,
   each request at its own share: a ceiling for any weighting of these two scores;
@@ -23,8 +26,8 @@ printed as the first tool's top-1 / recall@5 (by relevance alone: no gate, no pr
 - `cosine + k x lexical`: the lexical score at a constant weight in cosine units (a product
   of the two sides' softmax experts ranks the same way);
 - `centred`: every text vector and the request less the catalog's mean text vector,
-  renormalised, fused as fusion.fuse does with the floor at 0.1 (what the catalog's texts all
-  share removed).
+  renormalised, placed between a floor of 0.1 and the request's best (what the catalog's texts
+  all share removed).
 Then the requests whose right tool is not first (not in the first five) by fused relevance,
 counted by where the lexical score alone ("none": the right tool shares no word with the
 request) and the semantic score alone rank their right tool (1, 2-5, 6-20, >20).
@@ -77,6 +80,7 @@ class Replay:
                 if view.calibration is not None
                 else fusion.SEMANTIC_SHARE
             ),
+            "span": view.calibration.semantic_span if view.calibration is not None else None,
         }
 
     def selected(self, request: str) -> None:
@@ -96,13 +100,18 @@ class Replay:
         cosine = np.stack([r["mean"] for r in self.rows])
         world = np.stack([r["world"] for r in self.rows])
         share = float(self.rows[0]["share"])
+        constant = self.rows[0]["span"]
 
         def show(label: str, scores: Matrix) -> None:
             first, recalled = ranked(np.where(world, scores, -np.inf), right)
             print(f"{label:<34} top-1 {first.mean():.4f}  recall@5 {recalled.mean():.4f}")
 
         print(f"\n{len(self.rows)} requests, {len(position)} tools, semantic share {share}")
-        show("as fused", fused(lexical, cosine, share))
+        if constant is None:
+            show("as fused", fused(lexical, cosine, share))
+        else:
+            show("as fused", fused(lexical, cosine, share, span=constant, clip=False, fixed=True))
+            show("per-request span", fused(lexical, cosine, share))
         show("lexical alone", lexical)
         show("semantic alone", cosine)
         firsts = np.zeros(len(right), dtype=bool)
@@ -160,10 +169,12 @@ def fused(
     floor: float = fusion.SEMANTIC_FLOOR,
     span: float = 1e-9,
     clip: bool = True,
+    fixed: bool = False,
 ) -> Matrix:
-    """fusion.fuse's relevance order for every request at once (span: the least span)."""
+    """fusion.fuse's relevance order for every request at once (span: the least span, or
+    with `fixed` the span itself)."""
     top = cosine.max(axis=1, keepdims=True)
-    placed = (cosine - floor) / np.maximum(top - floor, span)
+    placed = (cosine - floor) / (span if fixed else np.maximum(top - floor, span))
     if clip:
         placed = np.clip(placed, 0.0, 1.0)
     out: Matrix = (1.0 - share) * lexical + share * placed

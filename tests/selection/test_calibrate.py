@@ -21,6 +21,7 @@ from toolcatalog.selection.calibrate import (
     NEGATIVE_QUANTILE,
     NEIGHBOUR_MARGIN,
     NO_PROBES_QUANTILE,
+    SEMANTIC_SPAN_WITHOUT,
     Calibration,
     calibrate,
     generic_requests,
@@ -358,6 +359,14 @@ def test_the_calibration_keeps_the_generic_requests_and_gives_a_requests_nearest
     assert nearest == pytest.approx(expected)
     without = Calibration(0.3, False, 0.65, 0, None, 0.5)
     assert without.generic_cosine(query) is None
+
+
+def test_only_a_catalog_without_examples_places_cosines_over_a_constant_span() -> None:
+    negatives = _negatives()
+    vectors, kinds = _catalog(examples_per_tool=0)
+    assert calibrate(vectors, kinds, negatives).semantic_span == SEMANTIC_SPAN_WITHOUT
+    vectors, kinds = _catalog(examples_per_tool=3)
+    assert calibrate(vectors, kinds, negatives).semantic_span is None
 
 
 # A loose catalog of consumer tools, one sentence each: its threshold stays at the generic

@@ -175,3 +175,49 @@ def test_a_platform_the_request_names_or_implies_reaches_the_semantic_side() -> 
     order, relevance, _, _ = fuse(semantic, world, lexical * penalty, 20, platforms=penalty)
     assert order.tolist() == [0, 1]
     assert relevance[1] < relevance[0] == 1.0
+
+
+# A catalog of bare descriptions places cosines over a constant span (SEMANTIC_SPAN_WITHOUT);
+# PER_REQUEST is the same catalog placing them between the floor and each request's best.
+BARE = Calibration(0.3, False, 0.65, 0, None, 0.5, semantic_span=0.2)
+PER_REQUEST = Calibration(0.3, False, 0.65, 0, None, 0.5)
+
+
+def _fused(calibration: Calibration, cosines: list[float], lexical: list[float]) -> FloatArray:
+    semantic = cast(SemanticView, FixedCosines(np.array(cosines), calibration))
+    world = np.ones(len(cosines), dtype=bool)
+    order, relevance, _, _ = fuse(semantic, world, np.array(lexical), 20)
+    assert relevance[order[0]] == 1.0
+    return cast(FloatArray, order)
+
+
+def test_a_word_match_weighs_alike_whether_the_encoder_finds_the_request_close_or_not() -> None:
+    # Tool 0 shares the request's words and is 0.08 further in meaning than tool 1. Placed
+    # between the floor and each request's best, the gap fills most of the semantic share
+    # when the best is 0.3 (tool 1 wins) and little of it when the best is 0.7 (tool 0 wins);
+    # over a constant span the same evidence gives the same answer at either level.
+    for best in (0.3, 0.7):
+        assert _fused(BARE, [best - 0.08, best], [1.0, 0.0])[0] == 0
+    assert _fused(PER_REQUEST, [0.22, 0.3], [1.0, 0.0])[0] == 1
+    assert _fused(PER_REQUEST, [0.62, 0.7], [1.0, 0.0])[0] == 0
+
+
+def test_under_the_floor_the_nearer_of_two_tools_sharing_the_words_ranks_first() -> None:
+    # Tools 1 and 2 share the same words; both are under the floor (0.2) in meaning, tool 2
+    # the nearer. Clipped at the floor they tie, and the tie goes to the catalog's order.
+    cosines, lexical = [0.5, 0.12, 0.18], [0.0, 1.0, 1.0]
+    assert _fused(BARE, cosines, lexical).tolist() == [0, 2, 1]
+    assert _fused(PER_REQUEST, cosines, lexical).tolist() == [0, 1, 2]
+
+
+def test_a_platform_penalty_lowers_a_tool_under_the_floor_too() -> None:
+    # Over a constant span a cosine under the floor counts against the tool; multiplied by a
+    # penalty factor it would count less, and a tool bound to another OS would gain by it
+    # (the lexical scores are equal here, so the semantic side alone must lower it).
+    semantic = cast(SemanticView, FixedCosines(np.array([0.5, 0.15, 0.15]), BARE))
+    world = np.ones(3, dtype=bool)
+    penalty = np.array([1.0, 1.0, 0.8])
+    lexical = np.array([1.0, 0.9, 0.9])
+    order, relevance, _, _ = fuse(semantic, world, lexical, 20, platforms=penalty)
+    assert order.tolist() == [0, 1, 2]
+    assert 0.0 < relevance[2] < relevance[1]

@@ -70,6 +70,17 @@ CONFIDENCE_WIDTH = 0.08
 # catalogs).
 SEMANTIC_SHARE_WITH_EXAMPLES = 0.5
 SEMANTIC_SHARE_WITHOUT = 0.65
+# How far above fusion.SEMANTIC_FLOOR the semantic side reaches its whole share. A catalog with
+# examples places each request's cosines between the floor and the request's best (None);
+# one of bare descriptions over this constant span of cosine, not clipped, so a word match
+# weighs the same in cosine units (0.35 / 0.65 x 0.2 = 0.11) whether the encoder finds the
+# request close to a tool (best 0.7) or to nothing (best 0.3, where the per-request span
+# stretched a few hundredths of cosine to the whole share), and tools under the floor keep
+# their order. Measured (docs/performance.md, session 16 `rank13`): MetaTool's whole even
+# half recall@5 0.800 -> 0.809 (179 requests won, 87 lost), top-1 0.592 -> 0.591 (132 won,
+# 139 lost); manual pages 0.488 -> 0.558, standard library 0.800 -> 0.850, `--terse` held-out
+# 0.850 -> 0.883. With examples it lost the starter dev set 4 of 120: they keep the span.
+SEMANTIC_SPAN_WITHOUT = 0.2
 IDENTICAL = 0.9999
 EXAMPLE_KIND = 1
 DESCRIPTION_KIND = 0
@@ -162,6 +173,8 @@ class Calibration:
     # how much nearer to a generic request than to the catalog a request may be (see
     # GENERIC_MARGIN and _generic_margin)
     generic_margin: float = GENERIC_MARGIN
+    # the semantic side's constant span (SEMANTIC_SPAN_WITHOUT), or None: each request's own
+    semantic_span: float | None = None
 
     def generic_cosine(self, query: npt.NDArray[np.float32]) -> float | None:
         """The request's best cosine to a generic request (None without them)."""
@@ -289,7 +302,16 @@ def calibrate(
     """The calibration of a catalog whose texts are `vectors` (unit rows) of `kinds` (see
     semantic.KINDS), against the embedded generic requests `negatives`."""
     if len(vectors) == 0:
-        return Calibration(1.0, False, SEMANTIC_SHARE_WITHOUT, 0, None, 1.0, negatives)
+        return Calibration(
+            1.0,
+            False,
+            SEMANTIC_SHARE_WITHOUT,
+            0,
+            None,
+            1.0,
+            negatives,
+            semantic_span=SEMANTIC_SPAN_WITHOUT,
+        )
     negative_best = (negatives @ vectors.T).max(axis=1).astype(np.float64)
     examples = np.flatnonzero(kinds == EXAMPLE_KIND)
     if len(examples) > MAX_PROBES:
@@ -329,4 +351,5 @@ def calibrate(
         float(np.mean(negative_best < threshold)),
         negatives,
         margin,
+        SEMANTIC_SPAN_WITHOUT,
     )

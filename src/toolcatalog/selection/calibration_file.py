@@ -34,6 +34,7 @@ _FIELDS = (
     "probe_refusal",
     "negative_refusal",
     "generic_margin",
+    "semantic_span",
 )
 
 

@@ -14,7 +14,8 @@ from toolcatalog.selection.request_names import NAMED_INSTRUMENT_COSINE, NAMED_P
 from toolcatalog.selection.semantic import SemanticView
 
 # Semantic fusion (Settings.semantic). A tool's relevance is the weighted mean of its lexical
-# score (over the best) and its semantic score placed between SEMANTIC_FLOOR and the best
+# score (over the best) and its semantic score placed between SEMANTIC_FLOOR and the best, or
+# over the catalog's constant span above the floor (calibrate.SEMANTIC_SPAN_WITHOUT)
 # (rank-fused values squeeze the top ten into 0.85..1 and would hand the choice to
 # preferences), and the pool is the tools of highest relevance: the order the candidates are
 # ranked in. (A pool by reciprocal-rank fusion, then ranked by relevance, left out tools that
@@ -142,6 +143,7 @@ def fuse(
 
     calibration = semantic.calibration
     share = calibration.semantic_share if calibration is not None else SEMANTIC_SHARE
+    fixed_span = calibration.semantic_span if calibration is not None else None
     top_lexical = float(lexical.max(initial=0.0))
     lex = lexical / top_lexical if top_lexical > 0 else lexical
     # An exact scan (bound 0: a catalog under cosine_scan.INT8_MIN_ROWS distinct texts) leaves
@@ -157,13 +159,22 @@ def fuse(
         # floor).
         settle(np.union1d(doubtful(cosines()), doubtful(best_cosines())))
         cosine, top = greatest(cosines)
-    span = max(top - SEMANTIC_FLOOR, 1e-9)
+    # Between the floor and the best (clipped to 0..1), or over the catalog's constant span,
+    # not clipped: a cosine under the floor then counts against the tool, a platform factor
+    # still lowers a tool bound to another OS (dividing a negative side) and lifts a named one.
+    span = max(top - SEMANTIC_FLOOR, 1e-9) if fixed_span is None else fixed_span
 
     def fused(at: npt.NDArray[np.int64], moved: FloatArray) -> FloatArray:
         """The relevance of tools `at` at cosines `moved` (an element-wise formula: the same
         bits for a tool whichever others are computed beside it)."""
         factor = platforms if isinstance(platforms, float) else platforms[at]
-        sem = np.clip((moved - SEMANTIC_FLOOR) / span, 0.0, 1.0) * factor
+        placed = (moved - SEMANTIC_FLOOR) / span
+        if fixed_span is None:
+            sem = np.clip(placed, 0.0, 1.0) * factor
+        elif isinstance(factor, float) and factor == 1.0:
+            sem = placed
+        else:
+            sem = np.where(placed < 0.0, placed / factor, placed * factor)
         out: FloatArray = (1.0 - share) * lex[at] + share * sem
         return out
 
