@@ -265,7 +265,8 @@ class SemanticIndex:
             total = self.clause_count
         # Each distinct text once (equal texts have one row): at 100,000 generated tools the
         # vectors of all 721,117 texts stacked were 1.1 GB beside the 500,405 rows kept.
-        fresh = TextVectors.distinct(target) if held is None else held.missing(target)
+        extension = None if held is None else held.extension(target)
+        fresh = TextVectors.distinct(target) if extension is None else extension.missing
         offset = total - len(fresh) if held is not None else 0
         # Without `held`, distinct texts stand for their copies in the count shown.
         share = total / len(fresh) if held is None and fresh else 1.0
@@ -278,7 +279,7 @@ class SemanticIndex:
         vectors = cache.embed(encoder, fresh, progress)
         if held is None:
             return TextVectors.of_distinct(target, fresh, vectors, levels_path(cache.path))
-        return held.extended(target, fresh, vectors)
+        return held.extended(target, fresh, vectors, extension)
 
     def _calibrate(self, encoder: MiniLMEncoder, cache: EmbeddingCache, stop: Stop) -> None:
         """The calibration of the texts but names and clauses (which take no part in the best
