@@ -19,6 +19,7 @@ At 100,000 generated tools that is 1.3 GB a worker no longer holds (its float32 
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import logging
 import mmap
@@ -35,6 +36,10 @@ from toolcatalog.selection.cache_file import map_arrays, write_aligned
 log = logging.getLogger(__name__)
 
 Floats = npt.NDArray[np.float64]
+# libc's madvise through ctypes, which lets go of the GIL for the call.
+_madvise = ctypes.CDLL(None, use_errno=True).madvise
+_madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+_madvise.restype = ctypes.c_int
 _ARRAYS = ("codes_t", "fine_rows", "scales", "fine_scales", "norms")
 _MAPPED = ("codes_t", "fine_rows", "matrix")  # read in place; the others (~50 B a row) copied
 
@@ -71,9 +76,12 @@ class Int8Levels:
     def release(self) -> None:
         """Hand the mapped pages read so far back to the kernel (clean file pages: they
         leave this process's resident memory and are read again from the page cache when
-        next needed)."""
+        next needed). Lets go of the GIL meanwhile: mmap.madvise keeps it, and the call
+        waits for the other CPUs' TLB flushes (5,000 rows' pages at 100,000 tools: 3.7 ms of
+        CPU, 25-30 ms of wall time on this project's VM under load)."""
         if self.mapping is not None:
-            self.mapping.madvise(mmap.MADV_DONTNEED)
+            start = np.frombuffer(self.mapping, dtype=np.uint8).ctypes.data
+            _madvise(start, len(self.mapping), mmap.MADV_DONTNEED)  # an error only keeps them
 
 
 def levels_path(cache_file: Path | None) -> Path | None:
