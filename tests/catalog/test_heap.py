@@ -89,8 +89,29 @@ def test_held_tools_share_their_equal_values_and_keep_them_equal() -> None:
     assert first.profile is second.profile
     assert first.inputs is second.inputs
     assert first.inputs == inputs
+    assert first.estimates_at_defaults is second.estimates_at_defaults
     assert one.category is two.category
     assert one.model_dump() == make_tool(**docs[0]).model_dump()
+
+
+def test_patterns_share_their_equal_private_state_and_keep_its_meaning() -> None:
+    # A pattern's private state (whether the definition declared its effect) was a dict per
+    # pattern; equal ones are one dict now, and each pattern still answers for itself.
+    declared = tool_doc("declared_tool")
+    declared["capabilities"][0]["patterns"][0]["effect"] = "read"
+    one, two, three = _held("one_tool"), _held("two_tool"), _held(**declared)
+    first, second, third = (t.capabilities[0].patterns[0] for t in (one, two, three))
+    assert first.__pydantic_private__ is second.__pydantic_private__
+    assert third.__pydantic_private__ is not first.__pydantic_private__
+    assert (first.effect_declared, second.effect_declared, third.effect_declared) == (
+        False,
+        False,
+        True,
+    )
+    copied = first.model_copy()
+    copied._effect_declared = True
+    assert copied.effect_declared
+    assert not second.effect_declared
 
 
 def test_values_equal_only_across_types_are_not_shared() -> None:

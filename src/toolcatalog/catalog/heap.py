@@ -137,6 +137,9 @@ def _share(model: BaseModel) -> BaseModel:
     key = (type(model), frozenset(fields))
     shared = _shared_fields_sets.setdefault(key, fields)
     object.__setattr__(model, "__pydantic_fields_set__", shared)
+    private = model.__pydantic_private__
+    if private:
+        object.__setattr__(model, "__pydantic_private__", _shared_private(type(model), private))
     held = model.__dict__
     keys: list[object] | None = []
     for name, value in held.items():
@@ -158,6 +161,19 @@ def _share(model: BaseModel) -> BaseModel:
     return _shared_object(model, (type(model), *keys))  # type: ignore[no-any-return]
 
 
+def _shared_private(kind: type, private: dict[str, Any]) -> dict[str, Any]:
+    """An equal private-state dict already held by a model of the same class, when its
+    values are plain: a pattern's `_effect_declared` was a dict of its own (184 bytes; six
+    patterns a generated tool, ~105 MiB at 100,000 tools). Set once by validation, before
+    the model is shared, and never after on a held (frozen) model."""
+    key: list[object] = ["private", kind]
+    for name, value in private.items():
+        if type(value) not in (bool, int, str) and value is not None:
+            return private
+        key += (name, type(value), value)
+    return _shared_object(private, tuple(key))  # type: ignore[no-any-return]
+
+
 # Equal plain values and models held once: key -> the object. Bounded like the floats
 # (a unique value only costs a place here until it starts again).
 _shared_plain: dict[object, Any] = {}
@@ -174,8 +190,9 @@ def _shared_object(value: Any, key: object) -> Any:
 def _shared_value(value: object) -> tuple[object, object]:
     """`value` with its short strings and floats the shared objects, and a list or dict an
     equal one already held (its items shared first, in place: the model's own, made by
-    validation); with a key equal only for values equal in type too (1, 1.0 and True differ;
-    so do 0.0 and -0.0), or _NOT_PLAIN for anything but JSON-like values and enums."""
+    validation), a tuple an equal one; with a key equal only for values equal in type too
+    (1, 1.0 and True differ; so do 0.0 and -0.0), or _NOT_PLAIN for anything but JSON-like
+    values, tuples of them and enums."""
     kind = type(value)
     key: object
     if kind is str:
@@ -199,6 +216,14 @@ def _shared_value(value: object) -> tuple[object, object]:
         if _NOT_PLAIN in keys:
             return value, _NOT_PLAIN
         key = (kind, *keys)
+    elif kind is tuple:
+        # A pattern's estimates at its inputs' defaults (two numbers, ~100 bytes a pattern
+        # as a tuple of its own): equal ones are one tuple.
+        parts = [_shared_value(item) for item in value]  # type: ignore[attr-defined]
+        if any(key is _NOT_PLAIN for _, key in parts):
+            return value, _NOT_PLAIN
+        key = (kind, *(key for _, key in parts))
+        value = tuple(item for item, _ in parts)
     elif kind is dict:
         mapping: dict[object, object] = value  # type: ignore[assignment]
         pairs: list[tuple[object, object]] = []
