@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from builders import make_tool
 from toolcatalog.catalog.filter_index import FilterIndex, predicate
 from toolcatalog.catalog.version import CatalogVersion
-from toolcatalog.catalog.views import CachedTool
+from toolcatalog.catalog.views import CachedTool, pack_body
 from toolcatalog.model.listing import ToolFilter
 
 PLATFORMS = ["linux", "windows", "macos"]
@@ -26,7 +26,9 @@ def _entry(i: int, rng: random.Random) -> CachedTool:
         status=rng.choice(["active", "experimental", "deprecated"]),
     )
     now = datetime.now(UTC)
-    return CachedTool(tool=tool, body=b"{}", etag='"e"', revision=1, created_at=now, updated_at=now)
+    return CachedTool(
+        tool=tool, packed=pack_body(b"{}"), etag='"e"', revision=1, created_at=now, updated_at=now
+    )
 
 
 FILTERS = [
@@ -68,7 +70,7 @@ def test_an_edit_that_keeps_the_filter_values_shares_the_index() -> None:
     same = entries["tool_003"]
     edited = CachedTool(
         tool=same.tool.model_copy(update={"description": "Something else entirely."}),
-        body=b"{}",
+        packed=pack_body(b"{}"),
         etag='"f"',
         revision=2,
         created_at=same.created_at,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from toolcatalog.catalog.entries import tool_terms
 from toolcatalog.catalog.version import CatalogVersion
-from toolcatalog.catalog.views import CachedTool
+from toolcatalog.catalog.views import CachedTool, pack_body
 from toolcatalog.model.listing import ToolFilter
 from toolcatalog.model.tool import Tool
 from toolcatalog.selection.loader import load_folder_snapshot
@@ -33,7 +33,7 @@ FILTERS = [
 
 def _entry(tool: Tool, day: int) -> CachedTool:
     at = T0 + timedelta(days=day)
-    return CachedTool(tool, b"{}", f'"{day}"', day, T0, at, terms=tool_terms(tool))
+    return CachedTool(tool, pack_body(b"{}"), f'"{day}"', day, T0, at, terms=tool_terms(tool))
 
 
 def _rewritten(tool: Tool, rng: random.Random, step: int) -> Tool:

@@ -84,5 +84,6 @@ def _answer(
         ]
     if if_none_match is not None and etag_matches(cached.etag, if_none_match):
         return ToolAnswer(304, headers, b"")
-    headers += [(b"content-length", str(len(cached.body)).encode()), _JSON]
-    return ToolAnswer(200, headers, cached.body)
+    body = cached.body
+    headers += [(b"content-length", str(len(body)).encode()), _JSON]
+    return ToolAnswer(200, headers, body)
