@@ -242,10 +242,19 @@ class WholeReads:
             await self.saves_allowed.wait()
             if self.saved.stopping.is_set():
                 return False
-            return await asyncio.to_thread(self.saved.store, tools)
+            return await asyncio.to_thread(self._store, tools)
 
         self.saving = asyncio.ensure_future(save())
         self.saving.add_done_callback(retrieve)
+
+    def _store(self, tools: list[tuple[str, str, CachedTool]]) -> bool:
+        """The save, then the C allocator's free pages handed back: its pickled chunks and
+        the selector's index as bytes are garbage once written, and glibc kept them mapped
+        (20,000 tools: anonymous memory 373 MiB before the save, 512 after, 445 trimmed)."""
+        try:
+            return self.saved.store(tools)
+        finally:
+            release_free_memory()
 
     def entries(self, records: Iterable[ToolRecord], *, whole: bool) -> dict[str, CachedTool]:
         return {r.name: entry_of(r, tool) for r, tool in self.invalid.valid(records, whole=whole)}
