@@ -88,3 +88,36 @@ def test_a_file_that_is_not_a_cache_is_ignored_and_replaced(tmp_path: Path, cont
     made = cache.embed(encoder, [f"text {i}" for i in range(cache_module.SAVE_AFTER_TEXTS)])
     keys, _mapped = read_rows(path)  # a cache file again, with what was embedded
     assert len(keys) == len(made)
+
+
+def test_a_few_texts_after_the_save_interval_are_saved_beside_the_caller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write's few new texts wait for no rewrite of every vector: `embed` returns while the
+    save is still held back, and the save beside it writes them (a new cache reads them)."""
+    import threading
+
+    monkeypatch.setattr(cache_module, "SAVE_EVERY_S", 0.0)
+    release, writing = threading.Event(), threading.Event()
+    real = cache_file.write_rows
+
+    def held_back(*args: object) -> None:
+        writing.set()
+        assert release.wait(60)  # a safety net: the test sets it at once
+        real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cache_module, "write_rows", held_back)
+    path = tmp_path / "e.npz"
+    cache = EmbeddingCache(path)
+    encoder = StubEncoder(lambda texts, _call: np.stack([seeded(t) for t in texts]))
+    made = cache.embed(encoder, ["one text", "another"])  # under SAVE_AFTER_TEXTS
+    assert writing.wait(60)  # the save started, and embed returned before it could end
+    assert not path.exists()
+    release.set()
+    saving = cache._saving
+    assert saving is not None
+    saving.join(60)
+    again = EmbeddingCache(path)
+    assert len(again) == 2
+    assert again.embed(encoder, ["one text", "another"]).tobytes() == made.tobytes()
+    assert encoder.calls == 1  # read from the file, not embedded again
