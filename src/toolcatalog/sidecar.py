@@ -25,6 +25,7 @@ from toolcatalog.config import Settings
 from toolcatalog.errors import CatalogError, InvalidDefinition
 from toolcatalog.logs import configure_logging, request_id_var
 from toolcatalog.runtime import Runtime, exit_without_finalising, open_runtime
+from toolcatalog.selection.beside import short_switch_interval
 from toolcatalog.selection.channel import (
     ChannelClosed,
     Kind,
@@ -217,7 +218,9 @@ def main() -> None:
     if len(sys.argv) != 2 or not sys.argv[1].isdigit():
         sys.exit("usage: python -m toolcatalog.sidecar FD (started by a server worker)")
     _die_with_parent()
-    with contextlib.suppress(ChannelClosed):
+    # Its loop reads the worker's frames and sends the answers beside the ranking threads, as
+    # a worker's loop does: at CPython's default interval each hand-over waited up to 5 ms.
+    with short_switch_interval(), contextlib.suppress(ChannelClosed):
         asyncio.run(serve(int(sys.argv[1])))
     exit_without_finalising()  # the channel closed before the runtime opened
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from toolcatalog.selection.beside import run_beside
+from toolcatalog.selection.beside import SWITCH_INTERVAL_S, run_beside, short_switch_interval
 
 where: contextvars.ContextVar[str] = contextvars.ContextVar("where", default="unset")
 
@@ -81,3 +82,19 @@ async def test_cancelling_before_the_work_starts_cancels_it_and_then_is_not_call
         await queued
     await run_beside(pool, lambda: None)  # queued after it: the pool is past it
     assert ran == []
+
+
+def test_short_switch_interval_shortens_the_switch_interval_inside_and_restores_it() -> None:
+    before = sys.getswitchinterval()
+    inside: list[float] = []
+
+    def fail_inside() -> None:
+        with short_switch_interval():
+            inside.append(sys.getswitchinterval())
+            raise RuntimeError("the block failed")
+
+    with pytest.raises(RuntimeError, match="the block failed"):
+        fail_inside()
+    assert inside == [pytest.approx(SWITCH_INTERVAL_S)]
+    assert before > SWITCH_INTERVAL_S
+    assert sys.getswitchinterval() == before

@@ -4,7 +4,6 @@ resource; errors are mapped once in problems.py."""
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -42,6 +41,7 @@ from toolcatalog.api.seed_stats import SeedStats
 from toolcatalog.config import Settings, toolcatalog_version
 from toolcatalog.console import install_console
 from toolcatalog.runtime import Runtime, open_runtime
+from toolcatalog.selection.beside import short_switch_interval
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +49,6 @@ DESCRIPTION = """
 The catalog of tools an AI operations agent may use, and the Stage B selector that picks
 the (tool, capability, pattern) to run for a request. Errors are `application/problem+json`.
 """
-
-
-# The event loop shares the GIL with the selector's ranking threads. A thread that wants the
-# GIL waits up to the switch interval for it at every hand-over, and a select hands over many
-# times (each query encoding and large array operation releases it): at CPython's default of
-# 5 ms a select ranking beside a loop busy with GETs took tens of ms to its few ms of CPU.
-# `python bench/load.py --mixes` (quiet machine, get 95 / select 5): p99 76-84 ms at 5 ms,
-# 40-42 ms at 0.5 ms, the same throughput.
-GIL_SWITCH_INTERVAL_S = 0.0005
 
 
 def create_app(runtime: Runtime | None = None, *, settings: Settings | None = None) -> FastAPI:
@@ -69,23 +60,21 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await _warm_routing(app)
-        switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
         try:
-            if runtime is not None:
-                app.state.runtime = runtime
-                async with mcp.run(runtime):
+            with short_switch_interval():
+                if runtime is not None:
+                    app.state.runtime = runtime
+                    async with mcp.run(runtime):
+                        yield
+                    return
+                async with (
+                    open_runtime(cfg, select_process=cfg.selects_in_a_process()) as opened,
+                    mcp.run(opened),
+                ):
+                    app.state.runtime = opened
                     yield
-                return
-            async with (
-                open_runtime(cfg, select_process=cfg.selects_in_a_process()) as opened,
-                mcp.run(opened),
-            ):
-                app.state.runtime = opened
-                yield
         finally:
             SeedStats.of_state(app.state).stop()
-            sys.setswitchinterval(switch_interval)
 
     app = FastAPI(
         title="Tool Catalog API",

@@ -7,6 +7,9 @@ cached GET's latency (docs/performance.md, "Mixed load"), so a select spent abou
 after its ranking was done. `run_beside` calls `then(result)` in the completing callback
 itself (on the loop, in the caller's context), so a door can send the answer from there
 (api/eager_send.py), and the task that awaits the future finishes the request afterwards.
+
+`short_switch_interval` is the GIL's switch interval of a process whose loop shares the GIL
+with such threads (a server worker, a selection process).
 """
 
 from __future__ import annotations
@@ -14,11 +17,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+# The event loop shares the GIL with the threads beside it (the selector's ranking). A thread
+# that wants the GIL waits up to the switch interval for it at every hand-over, and a select
+# hands over many times (each query encoding and large array operation releases it): at
+# CPython's default of 5 ms a select ranking beside a loop busy with GETs took tens of ms to
+# its few ms of CPU.
+# `python bench/load.py --mixes` (quiet machine, get 95 / select 5): p99 76-84 ms at 5 ms,
+# 40-42 ms at 0.5 ms, the same throughput (docs/performance.md, "the GIL's switch interval").
+SWITCH_INTERVAL_S = 0.0005
+
+
+@contextlib.contextmanager
+def short_switch_interval() -> Iterator[None]:
+    """The process runs with SWITCH_INTERVAL_S as the GIL's switch interval inside the block
+    (the previous one after it): for a process whose loop answers beside `run_beside`'s
+    threads, so that neither waits the default 5 ms for the other at a hand-over."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 def run_beside(
