@@ -4,6 +4,7 @@ at 64 connections, then shared out by request kind and background task.
 
     python bench/loop_profile.py --mix get=98,patch=2
     python bench/loop_profile.py --src /tmp/base/src --src src -d 10 --rounds 2
+    python bench/loop_profile.py --mix get=95,select=5 --select-unique --gil
 
 Needs `py-spy` on PATH or `--py-spy PATH` (`pip install py-spy`; not a project dependency).
 Samples count wall time the loop thread spends in a frame, running or not (py-spy without
@@ -11,7 +12,10 @@ Samples count wall time the loop thread spends in a frame, running or not (py-sp
 backend it wakes takes the core), which its CPU alone (~12 us) would not show. Prints per
 round the mix's row (as bench/load.py) and, per line, the share of the loop thread's samples
 whose stack passes through that frame (a request kind's early path, a background task);
-`--out DIR` keeps the raw samples (py-spy's `raw` format, one stack a line)."""
+`--gil`: only samples of the thread holding the GIL (its CPU, not its waits), and each
+thread's share of them (the loop against the selector's threads). `--select-unique`: every
+select a new request (bench/load.py's). `--out DIR` keeps the raw samples (py-spy's `raw`
+format, one stack a line)."""
 
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from load import build_ops, measure, parse_mix, row
+from load import build_ops, measure, parse_mix, row, select_texts
 from servers import create_api_key, embedded_database, toolcatalog_server
 
 DEFAULT = "get=90,list=2,search=3,select=3,patch=2"
@@ -48,6 +52,16 @@ PARTS = (
     ("uvicorn: reading requests", "HttpToolsProtocol.data_received"),
     ("uvicorn: sending answers", "RequestResponseCycle.send"),
 )
+
+
+def thread_shares(raw: Path) -> collections.Counter[str]:
+    """Each thread's samples, by its name (numbered pool threads counted together)."""
+    counts: collections.Counter[str] = collections.Counter()
+    for line in raw.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        thread = next((f for f in stack.split(";")[:2] if f.startswith("thread ")), "?")
+        counts[re.sub(r"_\d+$", "", thread.rpartition(": ")[2])] += int(n)
+    return counts
 
 
 def shares(raw: Path) -> tuple[int, list[tuple[str, int]]]:
@@ -77,6 +91,8 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=200, help="py-spy samples a second")
     parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy")
     parser.add_argument("--out", type=Path, help="keep the raw samples here")
+    parser.add_argument("--gil", action="store_true", help="sample the GIL's holder only")
+    parser.add_argument("--select-unique", action="store_true", help="every select new")
     args = parser.parse_args()
     sources = args.src or [Path(__file__).resolve().parents[1] / "src"]
     drive = argparse.Namespace(client="auto", connections=64, threads=1, duration=args.duration)
@@ -85,6 +101,7 @@ def main() -> None:
         out = args.out or work
         out.mkdir(parents=True, exist_ok=True)
         servers = []
+        selects = select_texts(None, args.select_unique)
         for k, source in enumerate(sources):
             home = work / f"server{k}"
             (home / "logs").mkdir(parents=True)
@@ -94,7 +111,12 @@ def main() -> None:
             )
             key = create_api_key(url, f"bench_{secrets.token_hex(3)}", source=source)
             servers.append(
-                (k, source, target, build_ops(target.url, parse_mix(args.mix), "grep", key))
+                (
+                    k,
+                    source,
+                    target,
+                    build_ops(target.url, parse_mix(args.mix), "grep", key, selects=selects),
+                )
             )
         for r in range(args.rounds):
             for k, source, target, ops in servers:
@@ -102,7 +124,7 @@ def main() -> None:
                 spy = subprocess.Popen(
                     [args.py_spy, "record", "-p", str(target.pid), "-r", str(args.rate),
                      "-d", str(round(args.duration) + 1), "-f", "raw", "-o", str(raw),
-                     "--threads", "--nonblocking"],
+                     "--threads", "--nonblocking", *(["--gil"] if args.gil else [])],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ,
                 )  # fmt: skip
                 run = measure(target, ops, drive)
@@ -112,6 +134,11 @@ def main() -> None:
                 if not raw.exists():
                     print("  py-spy wrote nothing (is it allowed to read the process?)")
                     continue
+                threads = thread_shares(raw)
+                every = sum(threads.values()) or 1
+                print("  threads: " + ", ".join(
+                    f"{name} {100 * n / every:.1f} %" for name, n in threads.most_common()
+                ))  # fmt: skip
                 total, parts = shares(raw)
                 print(f"  loop thread, {total} samples:")
                 for label, n in parts:
