@@ -163,6 +163,7 @@ def test_rows_read_from_the_mapped_file_do_not_stay_resident(
     to the kernel once RELEASE_ROWS rows were read, so a worker does not end up holding the
     whole file however many requests read it."""
     monkeypatch.setattr(cosine_scan, "RELEASE_ROWS", 1000)
+    monkeypatch.setattr(cosine_scan, "RELEASE_EVERY_S", 0.0)
     matrix = unit_rows(4000, seed=23)
     path = tmp_path / "encoder.levels.npz"
     write_levels(path, levels_key(matrix), cosine_scan.int8_levels(matrix), matrix)
