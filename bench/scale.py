@@ -13,7 +13,9 @@ catalog version (catalog/saved.py), as a restart does; `--home DIR` keeps our wo
 (and so its saved version) between runs, `--baseline-home DIR` the baseline's. Each kind also
 prints the worker's CPU per answer, which the machine's load does not inflate as it does the
 latencies. Semantic retrieval is off by default here: embedding N generated tools' texts takes
-hours on a small machine (--semantic to keep it).
+hours on a small machine (--semantic to keep it; `bench/prefill_embeddings.py --tools N
+--home H` first fills H's cache, so that --semantic --home H measures a start with embeddings
+cached).
 """
 
 from __future__ import annotations
