@@ -6,12 +6,13 @@ whole text or only some fields."""
 from __future__ import annotations
 
 import json
+import random
 import re
 from pathlib import Path
 from typing import Any
 
 from toolcatalog.catalog.entries import tool_terms
-from toolcatalog.catalog.search_index import Postings, search
+from toolcatalog.catalog.search_index import Postings, _matches, _positions, _rank, search
 from toolcatalog.catalog.service import ToolCatalogService
 from toolcatalog.catalog.text_query import (
     And,
@@ -20,6 +21,7 @@ from toolcatalog.catalog.text_query import (
     Phrase,
     lexemes,
     parse_query,
+    query_lexemes,
     search_text,
     tokens,
 )
@@ -210,3 +212,33 @@ def test_a_writes_lexemes_made_piece_by_piece_are_the_whole_texts() -> None:
     for tool in snapshot.tools:
         assert tool_terms(tool, remembered=True) == tool_terms(tool), tool.name
         assert tool_terms(tool, remembered=True) == tokens(search_text(tool)), tool.name
+
+
+def test_word_queries_rank_as_the_general_walk_of_the_query() -> None:
+    # Searches of one word or words joined by AND skip the walk of the query (search_index.
+    # _ranked_all_of) and the candidates go in the names' order: same matches, ranks and
+    # order as _matches and _rank over _positions, which the tests above pin to PostgreSQL.
+    # Few lexemes, repeated, with stopword holes and ties by the hundred.
+    rng = random.Random(1416)
+    vocabulary = ["disk", "usag", "tool", "generat", "log", "rotat", None]
+    terms_of = {
+        f"tool_{i:04d}": tuple(rng.choice(vocabulary) for _ in range(rng.randint(1, 40)))
+        for i in range(1500)
+    }
+    terms_of["tool_long"] = ("disk",) * 16_390 + ("tool",)  # positions capped at 16,383
+    postings = Postings.of(terms_of.items())
+    every = tuple(sorted(terms_of))
+    words = ["disk", "usage", "tool", "generated", "log", "rotate", "absent"]
+    queries = [*words, *(f"{a} {b}" for a in words for b in words), "disk tool log rotate"]
+    for query in queries:
+        node = parse_query(query)
+        assert node is not None
+        items = query_lexemes(node)
+        walked = []
+        for name in every:
+            pos = _positions(terms_of[name], items)
+            if _matches(node, pos):
+                walked.append((_rank(node, items, pos), name))
+        walked.sort(reverse=True)
+        assert search(query, terms_of, postings, every) == walked, query
+        assert search(query, terms_of, None, every[::-1]) == walked, query

@@ -20,6 +20,7 @@ import math
 import struct
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import lru_cache
+from operator import itemgetter
 
 from toolcatalog.catalog.text_query import (
     FIELD_ORDER,
@@ -210,15 +211,24 @@ def _rank(node: Node, items: list[str], pos: Mapping[str, list[int]]) -> float:
     # tsrank.c's calc_rank: an AND or phrase at the top ranks by proximity (two lexemes or more)
     top_and = isinstance(node, And) or (isinstance(node, Phrase) and len(node.steps) > 1)
     if top_and and len(items) >= 2:
-        # Only the distances count: tools of one template share the answer.
-        here = [tuple(pos.get(lexeme, ())) for lexeme in items]
-        first = min(p[0] for p in here if p)
-        return _rank_and(tuple(tuple(q - first for q in p) for p in here))
+        return _rank_near(items, pos)
+    return _rank_or(items, [len(pos.get(lexeme, ())) for lexeme in items])
+
+
+def _rank_near(items: list[str], pos: Mapping[str, list[int]]) -> float:
+    """calc_rank_and's answer, by the query lexemes' distances only: tools of one template
+    share it (remembered by _rank_and)."""
+    here = [tuple(pos.get(lexeme, ())) for lexeme in items]
+    first = min(p[0] for p in here if p)
+    return _rank_and(tuple(tuple(q - first for q in p) for p in here))
+
+
+def _rank_or(items: list[str], counts: Iterable[int]) -> float:
+    """calc_rank_or's answer, from how often each query lexeme occurs."""
     res = 0.0
-    for lexeme in items:
-        found = pos.get(lexeme)
-        if found:
-            res = _f32(res + _term_weight(len(found)))
+    for count in counts:
+        if count:
+            res = _f32(res + _term_weight(count))
     return _f32(res / len(items))
 
 
@@ -252,13 +262,66 @@ def search(
         return []
     items = query_lexemes(node)
     candidates = None if postings is None else _candidates(node, postings)
+    names = every if candidates is None else _in_order(candidates, every)
+    if _all_of(node):
+        found = _ranked_all_of(items, terms_of, names)
+    else:
+        found = []
+        for name in names:
+            terms = terms_of.get(name)
+            if terms is None:
+                continue  # a tool of another version
+            pos = _positions(terms, items)
+            if _matches(node, pos):
+                found.append((_rank(node, items, pos), name))
+    # (rank, name) descending: names are unique, so by name then stably by rank; each a
+    # float or str key, not a tuple compared item by item (100,000 ties: 0.18 s in cProfile).
+    found.sort(key=itemgetter(1), reverse=True)
+    found.sort(key=itemgetter(0), reverse=True)
+    return found
+
+
+def _in_order(candidates: frozenset[str], every: Iterable[str]) -> Iterable[str]:
+    """The candidates, in `every`'s order when they are most of it: the version's tools in
+    the order they were made, whose terms lie near each other in memory (a set's order is
+    the hashes': 100,000 tools, 0.92 -> 0.73 s of a broad query's checks)."""
+    if isinstance(every, Collection) and len(candidates) * 4 > len(every):
+        return filter(candidates.__contains__, every)
+    return candidates
+
+
+def _all_of(node: Node) -> bool:
+    """Whether `node` asks for every one of some single lexemes (one word, or words joined
+    by AND, as most searches are): a tool matches when it holds them all."""
+    if isinstance(node, Phrase):
+        return len(node.steps) == 1
+    return isinstance(node, And) and all(
+        isinstance(child, Phrase) and len(child.steps) == 1 for child in node.children
+    )
+
+
+def _ranked_all_of(
+    items: list[str], terms_of: Mapping[str, Terms], names: Iterable[str]
+) -> list[tuple[float, str]]:
+    """search's loop for an `_all_of` query, as `_matches` and `_rank` answer it without
+    their walks of the query: one lexeme needs only its count (tuple.count, one C scan),
+    several their positions."""
     found: list[tuple[float, str]] = []
-    for name in every if candidates is None else candidates:
-        terms = terms_of.get(name)
+    get = terms_of.get
+    if len(items) == 1:
+        (lexeme,) = items
+        for name in names:
+            terms = get(name)
+            count = 0 if terms is None else terms.count(lexeme)
+            if count:
+                found.append((_rank_or(items, (count,)), name))
+        return found
+    wanted = len(items)
+    for name in names:
+        terms = get(name)
         if terms is None:
             continue  # a tool of another version
         pos = _positions(terms, items)
-        if _matches(node, pos):
-            found.append((_rank(node, items, pos), name))
-    found.sort(reverse=True)
+        if len(pos) == wanted:
+            found.append((_rank_near(items, pos), name))
     return found
