@@ -1,0 +1,99 @@
+"""A full-text query's first ranking over N generated tools, in process: the work one search
+of a new query (or of a new catalog version) costs before its first page is answered.
+
+    python bench/search_rank.py [--tools 20000] [--rounds 2] [--baseline-src /tmp/base/src]
+
+The tools are bench/import_bench.py's generator, the catalog bench/scale.py serves (every
+tool holds "generated" and "tool"), their search lexemes made as the catalog makes them
+(entries.tool_terms), then written once to a temporary pickle. Each round starts one process
+per tree (ours, and `--baseline-src`'s when given, alternating which goes first) that reads
+the pickle, builds the postings and ranks each query three times with
+`search_index.search`: the best thread CPU is printed, and a digest of every query's whole
+ranking, which must be the same in both trees.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from import_bench import generate
+
+from toolcatalog.catalog.entries import tool_terms
+
+QUERIES = ["generated tool", "tool", "disk usage", "disk or memory", '"generated tool"']
+
+# Run by each tree's process: argv = pickle path, queries as JSON.
+_CHILD = r"""
+import hashlib, json, pickle, sys, time
+from toolcatalog.catalog.search_index import Postings, search
+terms = pickle.loads(open(sys.argv[1], "rb").read())
+postings, names = Postings.of(terms.items()), tuple(sorted(terms))
+digest, best = hashlib.sha256(), {}
+for query in json.loads(sys.argv[2]):
+    times = []
+    for _ in range(3):
+        started = time.thread_time()
+        found = search(query, terms, postings, names)
+        times.append(time.thread_time() - started)
+    best[query] = min(times) * 1000
+    digest.update(pickle.dumps(found))
+print(json.dumps({"best": best, "digest": digest.hexdigest()}))
+"""
+
+
+def measure(src: Path, terms_file: Path) -> dict[str, object]:
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(terms_file), json.dumps(QUERIES)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tools", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--baseline-src", type=Path)
+    args = parser.parse_args()
+    ours = Path(__file__).resolve().parents[1] / "src"
+    trees = {"ours": ours}
+    if args.baseline_src:
+        trees = {"base": args.baseline_src, "ours": ours}
+    started = time.perf_counter()
+    terms = {tool.name: tool_terms(tool) for tool in generate(args.tools)}
+    print(f"{args.tools:,} tools' lexemes made in {time.perf_counter() - started:.1f} s")
+    with tempfile.TemporaryDirectory(prefix="toolcatalog-search-rank-") as folder:
+        terms_file = Path(folder) / "terms.pickle"
+        terms_file.write_bytes(pickle.dumps(terms))
+        del terms
+        results: dict[str, list[dict[str, object]]] = {tree: [] for tree in trees}
+        for round_ in range(args.rounds):
+            order = list(trees) if round_ % 2 == 0 else list(reversed(trees))
+            for tree in order:
+                results[tree].append(measure(trees[tree], terms_file))
+    for query in QUERIES:
+        line = "   ".join(
+            f"{tree} " + " / ".join(f"{r['best'][query]:.1f}" for r in runs)  # type: ignore[index]
+            for tree, runs in results.items()
+        )
+        print(f"{query!r:20} {line} ms")
+    digests = {tree: {r["digest"] for r in runs} for tree, runs in results.items()}
+    print("rankings digest:", "; ".join(f"{t} {' '.join(sorted(d))}" for t, d in digests.items()))  # type: ignore[arg-type]
+    if len({d for each in digests.values() for d in each}) > 1:
+        raise SystemExit("the trees ranked differently")
+
+
+if __name__ == "__main__":
+    main()
