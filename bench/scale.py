@@ -41,6 +41,9 @@ from toolcatalog.config import Settings
 from toolcatalog.store.database import Database
 from toolcatalog.store.migrate import migrate
 
+# How long the worker is left without requests before its RSS is read again.
+IDLE_S = 3.0
+
 
 async def import_tools(n: int, url: str) -> float:
     settings = Settings(
@@ -144,6 +147,8 @@ def serve(
             cpu = (tree_cpu_s(target.pid) - before) * 1000 / max(requests, 1)
             print(f"{kind:28} {conns:3} conns {line}  {cpu:5.2f} ms CPU each", flush=True)
         print(f"RSS of the worker after the runs: {rss(target.pid)}", flush=True)
+        time.sleep(IDLE_S)  # what it keeps once requests stop (the scan's idle release)
+        print(f"RSS of the worker {IDLE_S:.0f} s after the runs: {rss(target.pid)}", flush=True)
         if args.restart and source is None and not restarted:
             waited = time.perf_counter()
             while not list((home / "cache").glob("version-*.saved")):

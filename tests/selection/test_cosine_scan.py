@@ -57,6 +57,25 @@ def test_the_int8_scan_stays_within_its_bound_of_the_exact_cosines() -> None:
 
 
 @needs_onnx
+def test_many_chosen_rows_read_in_parts_give_the_same_bits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The exact tier and the second level read many chosen rows a part at a time
+    (_READ_ROWS: what a request holds, and ONNX Runtime's arena keeps, stays small); the
+    cosines are those read at once, bit for bit."""
+    matrix = unit_rows(5000, seed=7)
+    scan = CosineScan(matrix, use_int8=True)
+    query = matrix[11]
+    rows = np.flatnonzero(np.arange(5000) % 3 != 1)  # 3,333 rows, with gaps
+    cosines = scan.approximate(query)
+    exact, finer = scan.exact(query, rows), cosines.finer(rows)
+    assert exact.tobytes() == scan.exact(query)[rows].tobytes()
+    monkeypatch.setattr(cosine_scan, "_READ_ROWS", 1000)  # four parts, the last short
+    assert scan.exact(query, rows).tobytes() == exact.tobytes()
+    assert cosines.finer(rows).tobytes() == finer.tobytes()
+
+
+@needs_onnx
 def test_a_scan_derived_from_another_is_the_one_built_from_nothing() -> None:
     """A write's scan copies the int8 levels of the rows it keeps (in new places) and
     computes the rest: every level, norm and bound, and so every cosine, the same bits."""

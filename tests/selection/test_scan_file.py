@@ -5,6 +5,7 @@ garbage or levels that do not fit are ignored and built again (and the file repl
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -164,6 +165,7 @@ def test_rows_read_from_the_mapped_file_do_not_stay_resident(
     whole file however many requests read it."""
     monkeypatch.setattr(cosine_scan, "RELEASE_ROWS", 1000)
     monkeypatch.setattr(cosine_scan, "RELEASE_EVERY_S", 0.0)
+    monkeypatch.setattr(cosine_scan, "RELEASE_IDLE_S", 3600.0)  # not while the test reads
     matrix = unit_rows(4000, seed=23)
     path = tmp_path / "encoder.levels.npz"
     write_levels(path, levels_key(matrix), cosine_scan.int8_levels(matrix), matrix)
@@ -180,6 +182,30 @@ def test_rows_read_from_the_mapped_file_do_not_stay_resident(
     scan.exact(query)  # every row
     _released()
     assert _resident_kib(path) == 0
+    _cancel_idle_releases()
+
+
+@needs_onnx
+def test_rows_read_go_back_once_reads_stop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows read under RELEASE_ROWS, or within RELEASE_EVERY_S of the last release, go
+    back once no row was read for RELEASE_IDLE_S: a worker that stops serving does not keep
+    the last requests' pages (a whole exact scan's: the whole matrix)."""
+    monkeypatch.setattr(cosine_scan, "RELEASE_EVERY_S", 3600.0)  # only the idle release
+    monkeypatch.setattr(cosine_scan, "RELEASE_IDLE_S", 0.05)
+    matrix = unit_rows(4000, seed=29)
+    path = tmp_path / "encoder.levels.npz"
+    write_levels(path, levels_key(matrix), cosine_scan.int8_levels(matrix), matrix)
+    scan = CosineScan(
+        matrix, use_int8=True, saved=read_levels(path, levels_key(matrix), matrix.shape)
+    )
+    query = matrix[3]
+    for rows in (np.arange(0, 4000, 16), None):  # a few rows; then every row
+        before = scan.exact(query, rows)
+        _settled()
+        assert _resident_kib(path) == 0
+        assert scan.exact(query, rows).tobytes() == before.tobytes()  # read again alike
+        _settled()
+        assert _resident_kib(path) == 0
 
 
 def _released() -> None:
@@ -187,6 +213,22 @@ def _released() -> None:
     for thread in threading.enumerate():
         if thread.name == "toolcatalog-release":
             thread.join()
+
+
+def _settled() -> None:
+    """Wait until no idle release is pending (CosineScan._settle arms itself again while
+    rows were read within RELEASE_IDLE_S)."""
+    deadline = time.monotonic() + 60  # a safety net only
+    while pending := [t for t in threading.enumerate() if t.name == "toolcatalog-release-idle"]:
+        assert time.monotonic() < deadline, "an idle release never ran"
+        for thread in pending:
+            thread.join(timeout=60)
+
+
+def _cancel_idle_releases() -> None:
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer) and thread.name == "toolcatalog-release-idle":
+            thread.cancel()
 
 
 @needs_onnx

@@ -59,6 +59,12 @@ _ZERO_POINT = 64
 _ROW_ZERO_POINT = 127
 _QUERY_TOP = 63
 _BUILD_ROWS = 4096
+# Chosen rows are read (the exact tier's copy, the second level's gather) this many at a time:
+# a request with many tools in doubt (the whole catalog, at worst) then holds a few MB of
+# copies rather than its rows' share of the matrix, and ONNX Runtime's arena, which keeps the
+# largest run's buffers for the process's life, stays that small (all 600,000 rows of
+# 100,000 tools gathered at once: ~300 MB held after one such request).
+_READ_ROWS = 4096
 # Rows of a mapped file read (by the exact tier and the second level) before its pages are
 # handed back, so that a worker's resident memory holds a bounded part of the file however
 # many requests read it (the kernel maps up to 16 pages around each page read: at most
@@ -69,6 +75,10 @@ RELEASE_ROWS = 2000
 # and releasing after each (8 threads at 100,000 tools) took 2-3x the wall time of the scans
 # from the heap (the faults and the TLB flushes queue); a second's reads stay resident.
 RELEASE_EVERY_S = 1.0
+# And once no row was read for this long, whatever was read since the last release: without
+# it the pages of the last requests stayed resident once they stopped (a whole exact scan
+# read within the second before: the whole matrix, 879 MiB at 100,000 tools).
+RELEASE_IDLE_S = 1.0
 # The session computes in float32: the scale products and the sums of each cosine (terms of
 # magnitude at most 1) round by a few units of 2^-24 (6e-8) each.
 _FLOAT_SLACK = 2e-6
@@ -126,6 +136,9 @@ class CosineScan:
         self._mapped = saved if kept is not None else None
         self._touched = 0  # rows read from the mapping since its pages were last released
         self._released_at = 0.0
+        self._touched_at = 0.0  # when rows were last read from it
+        self._idle: threading.Timer | None = None  # the release once reads stop (_settle)
+        self._touch_lock = threading.Lock()
         if use_int8 is None:
             use_int8 = uses_int8(self.rows)
         self._int8 = None
@@ -169,12 +182,38 @@ class CosineScan:
         memory holds no more than that of the file however many requests read it."""
         if self._mapped is None:
             return
-        self._touched += rows
         now = time.monotonic()
-        if self._touched >= RELEASE_ROWS and now - self._released_at >= RELEASE_EVERY_S:
+        with self._touch_lock:
+            self._touched += rows
+            self._touched_at = now
+            if self._touched >= RELEASE_ROWS and now - self._released_at >= RELEASE_EVERY_S:
+                self._touched, self._released_at = 0, now
+                # Beside the request: the release waits on the other CPUs (Int8Levels.release).
+                threading.Thread(target=self.release, name="toolcatalog-release").start()
+            elif self._touched and self._idle is None:
+                self._arm(RELEASE_IDLE_S)
+
+    def _arm(self, delay: float) -> None:
+        """Run `_settle` in `delay` seconds (the touch lock held)."""
+        self._idle = threading.Timer(delay, self._settle)
+        self._idle.name, self._idle.daemon = "toolcatalog-release-idle", True
+        self._idle.start()
+
+    def _settle(self) -> None:
+        """Hand back the pages read since the last release once no row was read for
+        RELEASE_IDLE_S (a timer's thread; armed again while reads go on), so that a worker
+        which stops serving does not keep the last requests' pages."""
+        with self._touch_lock:
+            self._idle = None
+            if not self._touched:
+                return
+            now = time.monotonic()
+            waited = now - self._touched_at
+            if waited < RELEASE_IDLE_S:
+                self._arm(RELEASE_IDLE_S - waited)
+                return
             self._touched, self._released_at = 0, now
-            # Beside the request: the release waits on the other CPUs (Int8Levels.release).
-            threading.Thread(target=self._mapped.release, name="toolcatalog-release").start()
+        self.release()
 
     def levels(self) -> Int8Levels | None:
         """The int8 pass's levels (None without it), to be kept and given back as `saved`."""
@@ -192,8 +231,13 @@ class CosineScan:
 
     def exact(self, query: Vector, rows: Rows | None = None) -> Vector:
         """Exact cosines of every row, or of `rows` (the same bits either way)."""
-        matrix = self._matrix if rows is None else self._matrix[rows]
-        out: Vector = np.einsum("ij,j->i", matrix, query)
+        if rows is None:
+            out: Vector = np.einsum("ij,j->i", self._matrix, query)
+        else:
+            out = np.empty(len(rows), dtype=np.float32)
+            for at in range(0, len(rows), _READ_ROWS):
+                part = rows[at : at + _READ_ROWS]
+                out[at : at + len(part)] = np.einsum("ij,j->i", self._matrix[part], query)
         self._touch(self.rows if rows is None else len(rows))
         return out
 
@@ -336,15 +380,12 @@ class _Int8Product:
         def finer(rows: Rows) -> Vector:
             if not len(rows):
                 return np.zeros(0, dtype=np.float32)
-            feed = {
-                "rows": rows.astype(np.int64),
-                "q": columns,
-                "steps": column_steps,
-                **self._fine_feed,
-            }
-            rest: Vector = self._fine_session.run(["s"], feed)[0]
+            out: Vector = sims[rows]
+            feed = {"q": columns, "steps": column_steps, **self._fine_feed}
+            for at in range(0, len(rows), _READ_ROWS):
+                part = rows[at : at + _READ_ROWS].astype(np.int64)
+                out[at : at + len(part)] += self._fine_session.run(["s"], feed | {"rows": part})[0]
             self._touch(len(rows))
-            out: Vector = sims[rows] + rest
             return out
 
         return Cosines(sims, bound(self._coarse), bound(self._fine), finer)
