@@ -12,6 +12,7 @@ import pytest
 
 from builders import FixedSource
 from toolcatalog.config import Settings
+from toolcatalog.selection import rulings as rulings_module
 from toolcatalog.selection.candidates import CandidateEnumerator
 from toolcatalog.selection.loader import load_folder_snapshot
 from toolcatalog.selection.models import SelectionRequest
@@ -51,6 +52,28 @@ def test_tools_ruled_ahead_are_ruled_as_a_request_would_rule_them(index: Catalog
     # Each tool's patterns were tabled too (a small catalog): a request finds them made.
     several = [i for i in range(count) if index.pattern_start[i + 1] - index.pattern_start[i] > 1]
     assert index.pattern_tables.tables.keys() == set(several)
+
+
+def test_the_rulings_kept_are_bounded_and_a_dropped_one_is_ruled_again_alike(
+    index: CatalogIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past KEPT_MAX_TOOLS tools under one constraint set the oldest ruled is dropped: a
+    long run of varied requests on a large catalog holds a bounded number of rulings, and a
+    tool pooled again is ruled as before."""
+    monkeypatch.setattr(rulings_module, "KEPT_MAX_TOOLS", 5)
+    monkeypatch.setattr(rulings_module, "KEPT_MAX_PATTERNS", 7)
+    kept, fresh = Rulings(index), Rulings(index)
+    count = len(index.tools)
+    assert count > 10
+    first = [kept.ruling(i, REQUEST, CONTEXT) for i in range(count)]
+    assert len(kept._rulings[CONTEXT]) == 5
+    assert list(kept._rulings[CONTEXT]) == list(range(count - 5, count))  # the last ruled
+    assert kept.ruling(count - 1, REQUEST, CONTEXT) is first[-1]  # still kept
+    again = kept.ruling(0, REQUEST, CONTEXT)  # dropped: ruled again
+    assert again is not first[0]
+    assert again == first[0] == fresh.ruling(0, REQUEST, CONTEXT)
+    assert len(kept._rulings[CONTEXT]) == 5
+    assert len(kept._default_estimates) == 7
 
 
 def test_ruling_ahead_stops_when_the_index_is_replaced_or_the_selector_closes(

@@ -41,6 +41,13 @@ DEFAULT_CONTEXT = PolicyContext.of(SelectionRequest(request="any"))
 # MiB), what the rulings reach anyway once requests have pooled every tool. Above it tools
 # are ruled when first pooled, as before (100,000 tools would hold ~270 MiB of rulings).
 AHEAD_MAX_TOOLS = 20_000
+# Tools whose rulings are kept per constraint set: past it the oldest ruled is dropped (ruled
+# again if pooled again, ~0.2 ms). Requests that pool varied tools of a larger catalog made
+# them grow until every tool was ruled (100,000 generated tools: ~270 MiB a constraint set);
+# a catalog ruled ahead holds all of its tools.
+KEPT_MAX_TOOLS = AHEAD_MAX_TOOLS
+# And patterns whose estimates at their defaults are kept (the rulings hold those they used).
+KEPT_MAX_PATTERNS = 8 * KEPT_MAX_TOOLS
 # Tools ruled between two hand-overs of the GIL (~0.1-0.5 ms each): readers wait at most a
 # few milliseconds for the ruling thread.
 AHEAD_SLICE = 16
@@ -140,7 +147,7 @@ class Rulings:
         """Policy and estimates of a tool's patterns under the request's constraints: the
         same for every request with the same constraints and no `inputs`, so kept for
         MAX_CONTEXTS constraint sets (the oldest dropped first; the usual request has
-        none)."""
+        none), KEPT_MAX_TOOLS tools each (likewise)."""
         if request.inputs:
             return self._rule(tool_index, request.inputs, ctx)
         return self._kept(tool_index, ctx)
@@ -163,6 +170,8 @@ class Rulings:
             rulings = self._rulings[ctx] = {}
         found = rulings.get(tool_index)
         if found is None:
+            if len(rulings) >= KEPT_MAX_TOOLS:
+                rulings.pop(next(iter(rulings)), None)  # the oldest ruled
             found = rulings[tool_index] = self._rule(tool_index, {}, ctx)
         return found
 
@@ -228,6 +237,8 @@ class Rulings:
             return estimate, dimensions(entry.pattern, estimate)
         cached = self._default_estimates.get(j)
         if cached is None:
+            if len(self._default_estimates) >= KEPT_MAX_PATTERNS:
+                self._default_estimates.pop(next(iter(self._default_estimates)), None)
             estimate = calibrated(self.observed, entry, estimate_pattern(entry.pattern, {}))
             cached = self._default_estimates[j] = (estimate, dimensions(entry.pattern, estimate))
         return cached
