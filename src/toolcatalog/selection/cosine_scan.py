@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from toolcatalog.catalog.heap import release_free_memory
 from toolcatalog.selection.arrays import copy_rows
 from toolcatalog.selection.encoders.onnx import onnx_available
 from toolcatalog.selection.scan_file import Int8Levels, levels_key, read_levels, write_levels
@@ -77,7 +78,10 @@ RELEASE_ROWS = 2000
 RELEASE_EVERY_S = 1.0
 # And once no row was read for this long, whatever was read since the last release: without
 # it the pages of the last requests stayed resident once they stopped (a whole exact scan
-# read within the second before: the whole matrix, 879 MiB at 100,000 tools).
+# read within the second before: the whole matrix, 879 MiB at 100,000 tools). The C
+# allocator's free pages go back then too: the selects' temporaries (numpy arrays of a
+# select thread's malloc arena) left 54 MiB free but mapped after bench/scale.py's runs at
+# 100,000 tools (malloc_trim: ~6 ms of CPU with ~1 GB of small blocks, ~0 with nothing free).
 RELEASE_IDLE_S = 1.0
 # The session computes in float32: the scale products and the sums of each cosine (terms of
 # magnitude at most 1) round by a few units of 2^-24 (6e-8) each.
@@ -202,7 +206,8 @@ class CosineScan:
     def _settle(self) -> None:
         """Hand back the pages read since the last release once no row was read for
         RELEASE_IDLE_S (a timer's thread; armed again while reads go on), so that a worker
-        which stops serving does not keep the last requests' pages."""
+        which stops serving does not keep the last requests' pages, nor the free memory
+        their temporaries left in the C allocator's heaps."""
         with self._touch_lock:
             self._idle = None
             if not self._touched:
@@ -214,6 +219,7 @@ class CosineScan:
                 return
             self._touched, self._released_at = 0, now
         self.release()
+        release_free_memory()
 
     def levels(self) -> Int8Levels | None:
         """The int8 pass's levels (None without it), to be kept and given back as `saved`."""
