@@ -40,7 +40,7 @@ import numpy.typing as npt
 from toolcatalog.catalog.heap import release_free_memory
 from toolcatalog.selection.arrays import copy_rows
 from toolcatalog.selection.encoders.onnx import onnx_available
-from toolcatalog.selection.scan_file import Int8Levels, levels_key, read_levels, write_levels
+from toolcatalog.selection.scan_file import Int8Levels, kept_levels
 
 Vector = npt.NDArray[np.float32]
 Floats = npt.NDArray[np.float64]
@@ -164,12 +164,8 @@ class CosineScan:
         under way keeps the product it took. Whether the scan now reads the file."""
         if self._int8 is None or self._mapped is not None:
             return self._mapped is not None
-        key = levels_key(self._matrix)
-        saved = read_levels(path, key, self._matrix.shape)  # another worker's, of the same rows
-        if saved is None:
-            write_levels(path, key, self._int8.levels(), self._matrix)
-            saved = read_levels(path, key, self._matrix.shape)
-        if saved is None or saved.matrix is None:
+        saved = kept_levels(path, self._matrix, self._int8.levels)
+        if saved.matrix is None:  # not read back from the file: the scan stays as it is
             return False
         product = _Int8Product(saved, self._touch)
         self._matrix, self._mapped, self._int8 = saved.matrix, saved, product

@@ -24,6 +24,7 @@ import hashlib
 import logging
 import mmap
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,3 +141,19 @@ def write_levels(
         replace_atomically(path, lambda out: write_aligned(out, {"key": np.array(key), **arrays}))
     except OSError as exc:
         log.warning("could not keep the scan levels %s: %s", path, exc)
+
+
+def kept_levels(
+    path: Path, matrix: npt.NDArray[np.float32], build: Callable[[], Int8Levels]
+) -> Int8Levels:
+    """The levels of `matrix` as kept at `path` (a restart's, or another worker's of the same
+    rows), else `build()`'s, written there and read back, so that they come mapped with the
+    matrix; `build()`'s as they are (no `matrix`) when the file could not be written or read
+    back."""
+    key = levels_key(matrix)
+    saved = read_levels(path, key, matrix.shape)
+    if saved is None:
+        built = build()
+        write_levels(path, key, built, matrix)
+        saved = read_levels(path, key, matrix.shape) or built
+    return saved

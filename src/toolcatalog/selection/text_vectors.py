@@ -25,7 +25,7 @@ from toolcatalog.selection.arrays import FloatArray, IntArray, copy_rows
 from toolcatalog.selection.clauses import CLAUSE_KIND, CLAUSE_WEIGHT
 from toolcatalog.selection.cosine_scan import CosineScan, int8_levels, uses_int8
 from toolcatalog.selection.encoders.minilm import Array
-from toolcatalog.selection.scan_file import levels_key, read_levels, write_levels
+from toolcatalog.selection.scan_file import kept_levels
 from toolcatalog.selection.tool_fields import GroupMaxima, ToolFields
 
 KINDS = ("description", "example", "capability", "name", "clause")
@@ -185,13 +185,7 @@ class TextVectors:
         rows = dict(zip(texts, range(len(texts)), strict=True))
         if levels is None or not uses_int8(len(vectors)):
             return cls(layout, rows, vectors)
-        key = levels_key(vectors)
-        saved = read_levels(levels, key, vectors.shape)
-        if saved is None:
-            built = int8_levels(vectors)
-            write_levels(levels, key, built, vectors)
-            # Read back, so the scan holds the file's mapping, not the arrays just built.
-            saved = read_levels(levels, key, vectors.shape) or built
+        saved = kept_levels(levels, vectors, lambda: int8_levels(vectors))
         return cls(layout, rows, vectors, CosineScan(vectors, saved=saved))
 
     def extension(self, layout: TextLayout) -> Extension:
