@@ -91,9 +91,13 @@ def drive(url: str, ops: list[Op], connections: int, seconds: float) -> tuple[st
     run = run_wrk if wrk_available() else run_python
     m = run(url, ops, connections=connections, seconds=seconds)
     errors = f" errors {m.errors} {m.error_detail}" if m.errors else ""
+    # wrk's own p99 counts the samples its correction invents (bench/wrk_latency.py); shown
+    # beside the answers' own, with Little's law's check: connections busy = req/s x mean.
+    wrk = f"  (wrk's own p99 {m.wrk_p99_ms:.1f})" if m.wrk_p99_ms is not None else ""
     line = (
         f"{m.rps:8.0f} req/s  p50 {m.p50_ms:7.1f}  p95 {m.p95_ms:7.1f}  "
-        f"p99 {m.p99_ms:7.1f} ms{errors}"
+        f"p99 {m.p99_ms:7.1f}  max {m.max_ms:7.1f} ms  busy {m.rps * m.mean_ms / 1000:4.1f}"
+        f"{wrk}{errors}"
     )
     return line, m.requests
 
