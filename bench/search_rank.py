@@ -8,8 +8,10 @@ tool holds "generated" and "tool"), their search lexemes made as the catalog mak
 (entries.tool_terms), then written once to a temporary pickle. Each round starts one process
 per tree (ours, and `--baseline-src`'s when given, alternating which goes first) that reads
 the pickle, builds the postings and ranks each query three times with
-`search_index.search`: the best thread CPU is printed, and a digest of every query's whole
-ranking, which must be the same in both trees.
+`search_index.search`: the first's thread CPU is printed, then the best's in brackets, and a
+digest of every query's whole ranking, which must be the same in both trees. A tree with
+catalog/term_codes.py makes the TermCodes a version holds first (their time printed apart)
+and searches with them.
 """
 
 from __future__ import annotations
@@ -36,16 +38,26 @@ import hashlib, json, pickle, sys, time
 from toolcatalog.catalog.search_index import Postings, search
 terms = pickle.loads(open(sys.argv[1], "rb").read())
 postings, names = Postings.of(terms.items()), tuple(sorted(terms))
-digest, best = hashlib.sha256(), {}
+extra, built = (), None
+try:  # a tree with TermCodes (session 17) makes them as a version does, timed apart
+    from toolcatalog.catalog.term_codes import Codes, TermCodes
+except ImportError:
+    pass
+else:
+    started = time.thread_time()
+    made = Codes(TermCodes.of(names, terms), frozenset())
+    built = (time.thread_time() - started) * 1000
+    extra = (lambda: made,)
+digest, best, first = hashlib.sha256(), {}, {}
 for query in json.loads(sys.argv[2]):
     times = []
     for _ in range(3):
         started = time.thread_time()
-        found = search(query, terms, postings, names)
+        found = search(query, terms, postings, names, *extra)
         times.append(time.thread_time() - started)
-    best[query] = min(times) * 1000
+    best[query], first[query] = min(times) * 1000, times[0] * 1000
     digest.update(pickle.dumps(found))
-print(json.dumps({"best": best, "digest": digest.hexdigest()}))
+print(json.dumps({"best": best, "first": first, "built": built, "digest": digest.hexdigest()}))
 """
 
 
@@ -85,10 +97,15 @@ def main() -> None:
                 results[tree].append(measure(trees[tree], terms_file))
     for query in QUERIES:
         line = "   ".join(
-            f"{tree} " + " / ".join(f"{r['best'][query]:.1f}" for r in runs)  # type: ignore[index]
+            f"{tree} "
+            + " / ".join(f"{r['first'][query]:.1f} ({r['best'][query]:.1f})" for r in runs)  # type: ignore[index]
             for tree, runs in results.items()
         )
         print(f"{query!r:20} {line} ms")
+    for tree, runs in results.items():
+        built = [r["built"] for r in runs if r["built"] is not None]
+        if built:
+            print(f"{tree}: TermCodes made in " + " / ".join(f"{b:.0f}" for b in built) + " ms")  # type: ignore[str-format]
     digests = {tree: {r["digest"] for r in runs} for tree, runs in results.items()}
     print("rankings digest:", "; ".join(f"{t} {' '.join(sorted(d))}" for t, d in digests.items()))  # type: ignore[arg-type]
     if len({d for each in digests.values() for d in each}) > 1:

@@ -18,6 +18,7 @@ from toolcatalog.catalog.search_index import (
     postings_cover,
     search,
 )
+from toolcatalog.catalog.term_codes import Codes, TermCodes
 from toolcatalog.catalog.views import CachedTool
 from toolcatalog.model.listing import ToolFilter
 
@@ -26,6 +27,11 @@ _KEPT_MAX = 256
 # A version's rankings are derived from an earlier version's while at most this many tools,
 # or an eighth of the catalog, changed since (see Carry); past that, ranked afresh.
 _CARRY_MIN = 64
+# A version's TermCodes are kept by the versions made from it while at most this many tools,
+# or 1 % of the catalog, changed since: each search of single lexemes ranks those one by one
+# (~6 us each) and leaves them out of the codes' answer. Past that, made again on the first
+# search that wants them (~0.1 s of the ranking thread at 20,000 tools).
+_STALE_MIN = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +46,15 @@ class Rankings:
     """One version's rankings: its tools (`entries`, `names` sorted), its full-text indexes,
     and what it carried from an earlier version."""
 
-    __slots__ = ("_carried", "_entries", "_field_terms", "_names", "_postings", "_ranked")
+    __slots__ = (
+        "_carried",
+        "_codes",
+        "_entries",
+        "_field_terms",
+        "_names",
+        "_postings",
+        "_ranked",
+    )
 
     def __init__(
         self,
@@ -49,11 +63,33 @@ class Rankings:
         postings: Postings,
         field_terms: FieldTerms,
         carried: Carry | None,
+        codes: Codes | None,
     ) -> None:
         self._entries, self._names = entries, names
         self._postings, self._field_terms = postings, field_terms
         self._ranked: dict[ToolFilter, list[tuple[float, str]]] = {}
         self._carried = carried
+        self._codes = codes
+
+    def codes_after(self, touched: set[str]) -> Codes | None:
+        """The codes of the next version (this one with `touched` put or removed): these,
+        with `touched` stale too, while few are; else None (made again when wanted)."""
+        kept = self._codes
+        if kept is None:
+            return None
+        stale = kept.stale.union(touched)
+        if len(stale) > max(_STALE_MIN, len(kept.codes.names) // 100):
+            return None
+        return Codes(kept.codes, stale)
+
+    def _term_codes(self) -> Codes:
+        """This version's codes, made now if it has none (in the ranking's thread)."""
+        kept = self._codes
+        if kept is None:
+            kept = self._codes = Codes(
+                TermCodes.of(self._names, _Terms(self._entries)), frozenset()
+            )
+        return kept
 
     def carry(self, touched: set[str], size: int) -> Carry | None:
         """What the next version (this one with `touched` put or removed) derives its
@@ -100,9 +136,12 @@ class Rankings:
                 self._entries, self._field_terms, slots
             )
             postings = self._postings if postings_cover(slots) else None
+            found = search(filters.q or "", terms, postings if everywhere else None, names)
+        elif everywhere:
+            terms = _Terms(self._entries)
+            found = search(filters.q or "", terms, self._postings, names, self._term_codes)
         else:
-            terms, postings = _Terms(self._entries), self._postings
-        found = search(filters.q or "", terms, postings if everywhere else None, names)
+            found = search(filters.q or "", _Terms(self._entries), None, names)
         if not unfiltered(filters):
             test = predicate(filters)
             found = [(r, n) for r, n in found if test(self._entries[n])]

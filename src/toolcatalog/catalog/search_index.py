@@ -15,12 +15,10 @@ tool's field lexemes on the first such search and keeps them while the tool is u
 
 from __future__ import annotations
 
-import math
-import struct
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from functools import lru_cache
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from operator import itemgetter
 
+from toolcatalog.catalog.term_codes import Codes, Terms
 from toolcatalog.catalog.text_query import (
     FIELD_ORDER,
     And,
@@ -32,20 +30,8 @@ from toolcatalog.catalog.text_query import (
     query_lexemes,
     tokens,
 )
+from toolcatalog.catalog.ts_rank import MAXENTRYPOS, rank_and, rank_or
 from toolcatalog.model.tool import Tool
-
-Terms = tuple[str | None, ...]
-
-# ts_rank's default weight of a lexeme of weight D (the `search` column sets none): 0.1 as a
-# float4, as PostgreSQL multiplies it.
-_FLOAT4 = struct.Struct("f")
-_W = _FLOAT4.unpack(_FLOAT4.pack(0.1))[0]
-_MAXENTRYPOS = 1 << 14
-
-
-def _f32(x: float) -> float:
-    """`x` rounded to a float4, as PostgreSQL's ranking stores each step."""
-    return float(_FLOAT4.unpack(_FLOAT4.pack(x))[0])
 
 
 class Postings:
@@ -123,6 +109,8 @@ def postings_cover(slots: Iterable[int]) -> bool:
 
 # Going through a posted name costs ~0.08 us, checking a candidate against its terms ~10-40.
 _CHECKED_INSTEAD = 256
+# A query's candidates, as a share of the catalog, past which TermCodes answers it: 1 in 32.
+_CHECKED_PER_SCAN = 32
 
 
 def _candidates(node: Node, postings: Postings) -> frozenset[str] | None:
@@ -170,8 +158,8 @@ def _positions(terms: Terms, wanted: Iterable[str]) -> dict[str, list[int]]:
             pass
         if at:
             found[lexeme] = at
-    if len(terms) >= _MAXENTRYPOS:  # positions past 16,383 count as 16,383
-        found = {k: [min(p, _MAXENTRYPOS - 1) for p in v] for k, v in found.items()}
+    if len(terms) >= MAXENTRYPOS:  # positions past 16,383 count as 16,383
+        found = {k: [min(p, MAXENTRYPOS - 1) for p in v] for k, v in found.items()}
     return found
 
 
@@ -189,32 +177,13 @@ def _matches(node: Node, pos: Mapping[str, list[int]]) -> bool:
     return any(_matches(child, pos) for child in node.children)
 
 
-@lru_cache(maxsize=512)
-def _term_weight(occurrences: int) -> float:
-    """calc_rank_or's share of one lexeme occurring `occurrences` times (all weight D)."""
-    resj = 0.0
-    for j in range(occurrences):
-        resj = _f32(resj + _f32(_W / ((j + 1) * (j + 1))))
-    return _f32(_f32(_W + resj) - _W) / 1.64493406685
-
-
-@lru_cache(maxsize=4096)
-def _pair_weight(distance: int) -> float:
-    """calc_rank_and's weight of two query lexemes `distance` positions apart."""
-    if distance > 100:
-        word_distance = 1e-30
-    else:
-        word_distance = _f32(1.0 / (1.005 + 0.05 * math.exp(_f32(distance) / 1.5 - 2)))
-    return _f32(math.sqrt(_f32(_f32(_W * _W) * _f32(word_distance))))
-
-
 def _rank(node: Node, items: list[str], pos: Mapping[str, list[int]]) -> float:
     """ts_rank(vector, query) with the default weights and normalisation (tsrank.c)."""
     # tsrank.c's calc_rank: an AND or phrase at the top ranks by proximity (two lexemes or more)
     top_and = isinstance(node, And) or (isinstance(node, Phrase) and len(node.steps) > 1)
     if top_and and len(items) >= 2:
         return _rank_near(items, pos)
-    return _rank_or(items, [len(pos.get(lexeme, ())) for lexeme in items])
+    return rank_or(items, [len(pos.get(lexeme, ())) for lexeme in items])
 
 
 def _rank_near(items: list[str], pos: Mapping[str, list[int]]) -> float:
@@ -222,48 +191,34 @@ def _rank_near(items: list[str], pos: Mapping[str, list[int]]) -> float:
     share it (remembered by _rank_and)."""
     here = [tuple(pos.get(lexeme, ())) for lexeme in items]
     first = min(p[0] for p in here if p)
-    return _rank_and(tuple(tuple(q - first for q in p) for p in here))
-
-
-def _rank_or(items: list[str], counts: Iterable[int]) -> float:
-    """calc_rank_or's answer, from how often each query lexeme occurs."""
-    res = 0.0
-    for count in counts:
-        if count:
-            res = _f32(res + _term_weight(count))
-    return _f32(res / len(items))
-
-
-@lru_cache(maxsize=65536)
-def _rank_and(positions: tuple[tuple[int, ...], ...]) -> float:
-    """calc_rank_and over the positions of each query lexeme (in the query's order)."""
-    res = -1.0
-    for i, here in enumerate(positions):
-        if not here:
-            continue
-        for there in positions[:i]:
-            if not there:
-                continue
-            for p in here:
-                for q in there:
-                    dist = abs(p - q)
-                    if dist:
-                        curw = _pair_weight(dist)
-                        res = curw if res < 0 else _f32(1.0 - (1.0 - res) * (1.0 - curw))
-    return res if res >= 0 else _f32(1e-20)
+    return rank_and(tuple(tuple(q - first for q in p) for p in here))
 
 
 def search(
-    query: str, terms_of: Mapping[str, Terms], postings: Postings | None, every: Iterable[str]
+    query: str,
+    terms_of: Mapping[str, Terms],
+    postings: Postings | None,
+    every: Iterable[str],
+    codes: Callable[[], Codes] | None = None,
 ) -> list[tuple[float, str]]:
     """Every tool of `terms_of` matching `query`, best first as the database orders them
     (rank descending, then name descending), with its rank. `every`: all names, for a query
-    that only excludes or when there are no `postings` of these terms."""
+    that only excludes or when there are no `postings` of these terms. `codes`: gives every
+    tool's terms as codes (term_codes.py; asked only for a query of single lexemes that many
+    tools may match), which answer it with numpy but for their stale names."""
     node = parse_query(query)
     if node is None:
         return []
     items = query_lexemes(node)
     candidates = None if postings is None else _candidates(node, postings)
+    if codes is not None and _all_of(node) and _broad(candidates, terms_of):
+        kept = codes()
+        found = kept.codes.ranked_all_of(items, leave_out=kept.stale)
+        came = _ranked_all_of(items, terms_of, [n for n in kept.stale if n in terms_of])
+        if came:  # a few tools into a sorted list: sorting it again is linear (its runs)
+            found.extend(came)
+            found.sort(reverse=True)
+        return found
     names = every if candidates is None else _in_order(candidates, every)
     if _all_of(node):
         found = _ranked_all_of(items, terms_of, names)
@@ -276,8 +231,18 @@ def search(
             pos = _positions(terms, items)
             if _matches(node, pos):
                 found.append((_rank(node, items, pos), name))
-    # (rank, name) descending: names are unique, so by name then stably by rank; each a
-    # float or str key, not a tuple compared item by item (100,000 ties: 0.18 s in cProfile).
+    return _best_first(found)
+
+
+def _broad(candidates: Collection[str] | None, terms_of: Mapping[str, Terms]) -> bool:
+    """Whether the codes' scans of the whole catalog (~1-2 ms a lexeme at 20,000 tools) cost
+    less than checking the candidates one by one (~2-7 us each)."""
+    return candidates is None or len(candidates) * _CHECKED_PER_SCAN > len(terms_of)
+
+
+def _best_first(found: list[tuple[float, str]]) -> list[tuple[float, str]]:
+    """(rank, name) descending: names are unique, so by name then stably by rank; each a
+    float or str key, not a tuple compared item by item (100,000 ties: 0.18 s in cProfile)."""
     found.sort(key=itemgetter(1), reverse=True)
     found.sort(key=itemgetter(0), reverse=True)
     return found
@@ -316,7 +281,7 @@ def _ranked_all_of(
             terms = get(name)
             count = 0 if terms is None else terms.count(lexeme)
             if count:
-                found.append((_rank_or(items, (count,)), name))
+                found.append((rank_or(items, (count,)), name))
         return found
     wanted = len(items)
     for name in names:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from toolcatalog.catalog.filter_index import FilterIndex, keys_asked, predicate, unfiltered
 from toolcatalog.catalog.rankings import Carry, Rankings
 from toolcatalog.catalog.search_index import FieldTerms, Postings
+from toolcatalog.catalog.term_codes import Codes, TermCodes
 from toolcatalog.catalog.views import CachedTool
 from toolcatalog.errors import InvalidDefinition, Problem
 from toolcatalog.model.environment import EnvironmentPolicies
@@ -47,10 +48,14 @@ class CatalogVersion:
     _memo: dict[ToolFilter, tuple[str, ...]] = field(default_factory=dict, repr=False)
     _derived: dict[str, dict[str, list[str]]] = field(default_factory=dict, repr=False)
     _carried: InitVar[Carry | None] = None
+    # Every tool's lexemes as codes for broad searches (term_codes.py), kept by later versions.
+    _codes: InitVar[Codes | None] = None
     _rankings: Rankings = field(init=False, repr=False)
 
-    def __post_init__(self, _carried: Carry | None) -> None:
-        rankings = Rankings(self.entries, self.names, self.postings, self.field_terms, _carried)
+    def __post_init__(self, _carried: Carry | None, _codes: Codes | None) -> None:
+        rankings = Rankings(
+            self.entries, self.names, self.postings, self.field_terms, _carried, _codes
+        )
         object.__setattr__(self, "_rankings", rankings)
 
     @classmethod
@@ -72,7 +77,11 @@ class CatalogVersion:
         )
         postings = Postings.of((n, e.terms) for n, e in entries.items())
         filtering = FilterIndex.of(entries)
-        return cls(generation, entries, names, snapshot, built_at, postings, filtering)
+        # ~0.1 s and ~4 bytes a position (~12 MiB) at 20,000 generated tools.
+        codes = Codes(TermCodes.of(names, {n: e.terms for n, e in entries.items()}), frozenset())
+        return cls(
+            generation, entries, names, snapshot, built_at, postings, filtering, _codes=codes
+        )
 
     def changed(
         self,
@@ -122,6 +131,7 @@ class CatalogVersion:
             self.filtering.changed(self.entries, fresh, gone),
             self.field_terms,
             _carried=self._rankings.carry({*fresh, *gone}, len(entries)),
+            _codes=self._rankings.codes_after({*fresh, *gone}),
         )
 
     # ---------------------------------------------------------------- listing

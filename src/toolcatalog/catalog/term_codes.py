@@ -1,0 +1,217 @@
+"""Every tool's lexemes as one array of integer codes, so that a query of single lexemes (one
+word, or words joined by AND: most searches, and the broad ones that match most tools) is
+matched and ranked over the whole catalog with numpy, without a Python step per tool.
+
+The first search of "generated tool" at 100,000 tools checked each tool's terms in Python:
+~590 ms of one thread, during which every connection asking it waited (docs/performance.md,
+"Session 16 (broad100k)"). Here it is a few scans of one array; the rank (ts_rank, exactly as
+search_index computes it) is computed once per distinct count (one lexeme) or per distinct
+arrangement of the query's lexemes in a tool (several), which tools made from templates share.
+
+`TermCodes` is made for one version's tools (names sorted). A version made by writes from it
+keeps it, with the names changed since (`stale`): those are left out of its answers and
+ranked by search_index's per-tool path, as few as a write's tools."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import chain, count
+
+import numpy as np
+import numpy.typing as npt
+
+from toolcatalog.catalog.ts_rank import MAXENTRYPOS, rank_and, rank_or
+
+__all__ = ["Codes", "TermCodes", "Terms"]
+
+# A tool's search-text lexemes in order, one per position (None: a stopword's hole).
+Terms = tuple[str | None, ...]
+
+
+# Codes compared with a lexeme's per part (256 Ki positions: 256 KiB of booleans).
+_PART = 1 << 18
+
+
+class TermCodes:
+    """Lexeme codes of `names`' terms, one uint32 per position (None, a stopword's hole, is
+    0), with each tool's start: ~4 bytes a position (154 positions a generated tool)."""
+
+    __slots__ = ("_codes", "_lengths", "_lexemes", "_starts", "names")
+
+    def __init__(self, names: Sequence[str], terms: Sequence[Terms]) -> None:
+        lexemes: defaultdict[str | None, int] = defaultdict(count(1).__next__)
+        lexemes[None] = 0
+        lengths = np.fromiter(map(len, terms), dtype=np.int64, count=len(terms))
+        total = int(lengths.sum())
+        # One C-level pass: each lexeme's code (a new one numbered as it first comes).
+        codes = np.fromiter(
+            map(lexemes.__getitem__, chain.from_iterable(terms)), dtype=np.uint32, count=total
+        )
+        starts = np.zeros(len(terms) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=starts[1:])
+        self.names = tuple(names)
+        self._lexemes = dict(lexemes)
+        self._codes, self._starts, self._lengths = codes, starts, lengths
+
+    @classmethod
+    def of(cls, names: Sequence[str], terms_of: Mapping[str, Terms]) -> TermCodes:
+        return cls(names, [terms_of[n] for n in names])
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._codes.nbytes + self._starts.nbytes + self._lengths.nbytes)
+
+    def ranked_all_of(
+        self, items: list[str], leave_out: Collection[str] = ()
+    ) -> list[tuple[float, str]]:
+        """The tools holding every lexeme of `items` (query_lexemes: unique, byte order), as
+        search_index ranks them, best first (rank descending, then name descending);
+        `leave_out`: names whose terms here are stale."""
+        tools, ranks = self._ranked(items)
+        names = self.names
+        if leave_out:
+            indexes = [bisect_left(names, n) for n in leave_out]
+            gone = [i for i, n in zip(indexes, leave_out, strict=True) if names[i : i + 1] == (n,)]
+            kept = ~np.isin(tools, gone)
+            tools, ranks = tools[kept], ranks[kept]
+        order = np.lexsort((-tools, -ranks))
+        return list(
+            zip(ranks[order].tolist(), map(names.__getitem__, tools[order].tolist()), strict=True)
+        )
+
+    def _occurrences(self, lexeme: str) -> npt.NDArray[np.int64]:
+        """Where `lexeme` stands in the codes, ascending: compared a part at a time, so the
+        comparison's booleans stay one small buffer (the whole array's, 15 MB at 100,000
+        tools, was fresh pages each search: 2-5x the time of the scan)."""
+        code = self._lexemes.get(lexeme)
+        if code is None:
+            return np.empty(0, dtype=np.int64)
+        codes = self._codes
+        equal = np.empty(min(_PART, len(codes)), dtype=np.bool_)
+        found = []
+        for begin in range(0, len(codes), _PART):
+            part = codes[begin : begin + _PART]
+            here = equal[: len(part)]
+            np.equal(part, code, out=here)
+            found.append(np.flatnonzero(here) + begin)
+        return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+
+    def _ranked(self, items: list[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        occurrences = [self._occurrences(lexeme) for lexeme in items]
+        # Each tool's occurrences of a lexeme: the run of them between its start and the next
+        # (one binary search a tool, not one an occurrence).
+        counts = [np.diff(np.searchsorted(at, self._starts)) for at in occurrences]
+        held = counts[0] > 0
+        for each in counts[1:]:
+            held &= each > 0
+        tools = np.flatnonzero(held)
+        if len(tools) == 0:
+            return tools, np.empty(0, dtype=np.float64)
+        if len(items) == 1:
+            distinct, which = np.unique(counts[0][tools], return_inverse=True)
+            values = np.array([rank_or(items, (int(c),)) for c in distinct], dtype=np.float64)
+            return tools, values[which.reshape(-1)]
+        runs = [
+            self._runs(at, count, held, tools)
+            for at, count in zip(occurrences, counts, strict=True)
+        ]
+        return tools, _ranked_near(runs)
+
+    def _runs(
+        self,
+        at: npt.NDArray[np.int64],
+        count: npt.NDArray[np.int64],
+        held: npt.NDArray[np.bool_],
+        tools: npt.NDArray[np.int64],
+    ) -> _Runs:
+        """One lexeme's positions in the `tools` (every one holds it), as search_index's
+        _positions finds them: 1-based, capped at 16,383 in a tool of 16,384 or more."""
+        owner = np.repeat(np.arange(len(count), dtype=np.int64), count)
+        kept = held[owner]
+        owner, at = owner[kept], at[kept]
+        position = at - self._starts[owner] + 1
+        capped = self._lengths[owner] >= MAXENTRYPOS
+        if capped.any():
+            position = np.where(capped, np.minimum(position, MAXENTRYPOS - 1), position)
+        length = count[tools]
+        start = np.zeros(len(tools), dtype=np.int64)
+        np.cumsum(length[:-1], out=start[1:])
+        return _Runs(position, start, length)
+
+
+@dataclass(frozen=True, slots=True)
+class Codes:
+    """A version's tools' TermCodes, and the names put or removed since they were made."""
+
+    codes: TermCodes
+    stale: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Runs:
+    """One query lexeme's positions in each matching tool: tool i's are
+    position[start[i] : start[i] + length[i]], ascending."""
+
+    position: npt.NDArray[np.int64]
+    start: npt.NDArray[np.int64]
+    length: npt.NDArray[np.int64]
+
+    def of(self, i: int, first: int) -> tuple[int, ...]:
+        begin = int(self.start[i])
+        here = self.position[begin : begin + int(self.length[i])] - first
+        return tuple(here.tolist())
+
+
+# splitmix64's finaliser: each occurrence (lexeme, offset in its run, relative position)
+# packed into one uint64 is mixed, then a tool's are summed: its arrangement's hash. A
+# linear mix made arrangements of equal sums collide (5 of 1,311 tools in the tests).
+_MIX = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
+
+
+def _mixed(value: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    value = value ^ (value >> np.uint64(30))
+    value *= _MIX[0]
+    value ^= value >> np.uint64(27)
+    value *= _MIX[1]
+    value ^= value >> np.uint64(31)
+    return value
+
+
+def _ranked_near(runs: list[_Runs]) -> npt.NDArray[np.float64]:
+    """rank_and of each tool's arrangement (its query lexemes' positions from the first of
+    them), computed once per distinct arrangement: tools are grouped by a hash of theirs, and
+    each is compared with its group's first, element by element (exact: a tool that differs
+    is ranked on its own)."""
+    first = runs[0].position[runs[0].start]
+    for each in runs[1:]:
+        first = np.minimum(first, each.position[each.start])
+    size = len(first)
+    hashed = np.zeros(size, dtype=np.uint64)
+    relative = []
+    for j, each in enumerate(runs):
+        rel = each.position - np.repeat(first, each.length)
+        offset = np.arange(len(rel), dtype=np.int64) - np.repeat(each.start, each.length)
+        packed = (np.int64(j) << 40) | (offset << 16) | rel  # rel < 2^14, offset < 2^24
+        hashed += np.add.reduceat(_mixed(packed.astype(np.uint64)), each.start)
+        relative.append(rel)
+    _, leader, which = np.unique(hashed, return_index=True, return_inverse=True)
+    which = which.reshape(-1)
+    lead = leader[which]  # each tool's group's first tool
+    same = np.ones(size, dtype=np.bool_)
+    for each, rel in zip(runs, relative, strict=True):
+        same &= each.length == each.length[lead]
+        # Each position against the one at the same offset in its leader's run (a differing
+        # length is already caught: those compare within bounds, any value).
+        across = np.repeat(each.start[lead] - each.start, each.length)
+        there = np.minimum(np.arange(len(rel)) + across, len(rel) - 1)
+        differs = rel != rel[there]
+        same &= np.logical_or.reduceat(differs, each.start) == 0
+    ranks = np.empty(size, dtype=np.float64)
+    values = [rank_and(tuple(r.of(int(t), int(first[t])) for r in runs)) for t in leader]
+    ranks[:] = np.array(values, dtype=np.float64)[which]
+    for t in np.flatnonzero(~same).tolist():
+        ranks[t] = rank_and(tuple(r.of(t, int(first[t])) for r in runs))
+    return ranks

@@ -1,0 +1,119 @@
+"""term_codes.TermCodes: searches of single lexemes answered over every tool's codes with numpy
+match, rank and order as the general walk of the query (pinned to PostgreSQL in
+test_search_index.py), also with tools changed, removed or added since the codes were made."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from toolcatalog.catalog import term_codes
+from toolcatalog.catalog.search_index import (
+    Postings,
+    Terms,
+    _matches,
+    _positions,
+    _rank,
+    search,
+)
+from toolcatalog.catalog.term_codes import Codes, TermCodes
+from toolcatalog.catalog.text_query import parse_query, query_lexemes
+
+VOCABULARY = ["disk", "usag", "tool", "generat", "log", "rotat", None]
+WORDS = ["disk", "usage", "tool", "generated", "log", "rotate", "absent"]
+QUERIES = [*WORDS, *(f"{a} {b}" for a in WORDS for b in WORDS), "disk tool log rotate"]
+
+
+def _random_terms(rng: random.Random, n: int) -> dict[str, Terms]:
+    """Few lexemes, repeated, with stopword holes: ties by the hundred, and arrangements that
+    repeat (grouped by their hash) beside ones that do not."""
+    terms_of: dict[str, Terms] = {
+        f"tool_{i:04d}": tuple(rng.choice(VOCABULARY) for _ in range(rng.randint(1, 40)))
+        for i in range(n)
+    }
+    template = tuple(rng.choice(VOCABULARY) for _ in range(30))
+    for i in range(n // 3):
+        terms_of[f"tmpl_{i:04d}"] = template  # one arrangement shared by many tools
+    terms_of["tool_long"] = ("disk",) * 16_390 + ("tool",)  # positions capped at 16,383
+    # Several occurrences capped to the same position (a distance of 0).
+    terms_of["tool_long_2"] = ("log",) * 16_380 + ("tool", "disk", "usag", "tool", "disk")
+    return terms_of
+
+
+def _walked(query: str, terms_of: dict[str, Terms]) -> list[tuple[float, str]]:
+    node = parse_query(query)
+    assert node is not None
+    items = query_lexemes(node)
+    found = []
+    for name, terms in terms_of.items():
+        pos = _positions(terms, items)
+        if _matches(node, pos):
+            found.append((_rank(node, items, pos), name))
+    found.sort(reverse=True)
+    return found
+
+
+def test_word_queries_over_codes_rank_as_the_general_walk() -> None:
+    terms_of = _random_terms(random.Random(2017), 1200)
+    every = tuple(sorted(terms_of))
+    codes = Codes(TermCodes.of(every, terms_of), frozenset())
+    postings = Postings.of(terms_of.items())
+    for query in QUERIES:
+        walked = _walked(query, terms_of)
+        assert search(query, terms_of, postings, every, lambda: codes) == walked, query
+        assert search(query, terms_of, None, every, lambda: codes) == walked, query
+
+
+def test_tools_changed_since_the_codes_were_made_are_ranked_from_their_terms() -> None:
+    rng = random.Random(1717)
+    before = _random_terms(rng, 800)
+    codes = TermCodes.of(tuple(sorted(before)), before)
+    now = dict(before)
+    names = sorted(before)
+    touched = rng.sample(names, 60)
+    for name in touched[:30]:
+        now[name] = tuple(rng.choice(VOCABULARY) for _ in range(rng.randint(1, 40)))
+    for name in touched[30:50]:
+        del now[name]
+    added = {f"new_{i}": tuple(rng.choice(VOCABULARY) for _ in range(12)) for i in range(10)}
+    now |= added
+    stale = Codes(codes, frozenset([*touched[:50], *added]))
+    every = tuple(sorted(now))
+    postings = Postings.of(now.items())
+    for query in QUERIES:
+        walked = _walked(query, now)
+        assert search(query, now, postings, every, lambda: stale) == walked, query
+
+
+def test_codes_are_asked_for_only_when_a_query_of_single_lexemes_is_broad() -> None:
+    terms_of = _random_terms(random.Random(7), 300)
+    every = tuple(sorted(terms_of))
+    asked: list[str] = []
+    codes = Codes(TermCodes.of(every, terms_of), frozenset())
+
+    def give() -> Codes:
+        asked.append("codes")
+        return codes
+
+    postings = Postings.of(terms_of.items())
+    search("disk or log", terms_of, postings, every, give)  # not single lexemes
+    search('"disk tool"', terms_of, postings, every, give)  # a phrase
+    search("absent", terms_of, postings, every, give)  # no candidates
+    assert asked == []
+    search("disk tool", terms_of, postings, every, give)
+    assert asked == ["codes"]
+
+
+def test_arrangements_whose_hashes_collide_are_still_ranked_each_as_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every arrangement hashed alike: each tool is compared with its group's first, element by
+    # element, and the ones that differ are ranked on their own.
+    monkeypatch.setattr(term_codes, "_mixed", np.zeros_like)
+    terms_of = _random_terms(random.Random(99), 400)
+    every = tuple(sorted(terms_of))
+    codes = Codes(TermCodes.of(every, terms_of), frozenset())
+    for query in ["disk tool", "generated log rotate", "usage tool"]:
+        assert search(query, terms_of, None, every, lambda: codes) == _walked(query, terms_of)
