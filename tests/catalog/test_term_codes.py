@@ -117,3 +117,19 @@ def test_arrangements_whose_hashes_collide_are_still_ranked_each_as_its_own(
     codes = Codes(TermCodes.of(every, terms_of), frozenset())
     for query in ["disk tool", "generated log rotate", "usage tool"]:
         assert search(query, terms_of, None, every, lambda: codes) == _walked(query, terms_of)
+
+
+def test_a_lexeme_past_the_65535_most_frequent_is_left_to_the_per_tool_path() -> None:
+    # Codes are uint16 by frequency: the rarest lexemes share RARE, so the codes cannot tell
+    # them apart and a query of one is answered from the tools' own terms.
+    many: dict[str, Terms] = {
+        f"tool_{i}": ("disk", "tool", *(f"w{i}x{j}" for j in range(700))) for i in range(100)
+    }
+    many["tool_5"] = (*many["tool_5"], "disk", "tool")
+    every = tuple(sorted(many))
+    codes = TermCodes.of(every, many)
+    assert codes.ranked_all_of(["w99x3"]) is None  # the last of 70,000 lexemes seen once
+    assert codes.ranked_all_of(["disk", "tool"]) is not None
+    kept = Codes(codes, frozenset())
+    for query in ["w99x3", "disk w99x3", "disk tool", "tool"]:
+        assert search(query, many, None, every, lambda: kept) == _walked(query, many), query

@@ -213,12 +213,13 @@ def search(
     candidates = None if postings is None else _candidates(node, postings)
     if codes is not None and _all_of(node) and _broad(candidates, terms_of):
         kept = codes()
-        found = kept.codes.ranked_all_of(items, leave_out=kept.stale)
-        came = _ranked_all_of(items, terms_of, [n for n in kept.stale if n in terms_of])
-        if came:  # a few tools into a sorted list: sorting it again is linear (its runs)
-            found.extend(came)
-            found.sort(reverse=True)
-        return found
+        from_codes = kept.codes.ranked_all_of(items, leave_out=kept.stale)
+        if from_codes is not None:
+            came = _ranked_all_of(items, terms_of, [n for n in kept.stale if n in terms_of])
+            if came:  # a few tools into a sorted list: sorting it again is linear (its runs)
+                from_codes.extend(came)
+                from_codes.sort(reverse=True)
+            return from_codes
     names = every if candidates is None else _in_order(candidates, every)
     if _all_of(node):
         found = _ranked_all_of(items, terms_of, names)
