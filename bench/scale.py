@@ -15,7 +15,9 @@ prints the worker's CPU per answer, which the machine's load does not inflate as
 latencies. Semantic retrieval is off by default here: embedding N generated tools' texts takes
 hours on a small machine (--semantic to keep it; `bench/prefill_embeddings.py --tools N
 --home H` first fills H's cache, so that --semantic --home H measures a start with embeddings
-cached).
+cached). `--writes K` then patches K tools one at a time through each checkout's last worker and
+times each from the patch's answer (its commit) to the first select that answers with the
+patched tool (issue #14's "at most 1 s later").
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import httpx
 import psutil
 from drivers import Op, run_python, run_wrk, wrk_available
 from import_bench import generate
-from servers import embedded_database, toolcatalog_server, tree_cpu_s
+from servers import create_api_key, embedded_database, toolcatalog_server, tree_cpu_s
 
 from toolcatalog.catalog.service import Actor, ToolCatalogService
 from toolcatalog.config import Settings
@@ -161,6 +163,43 @@ def serve(
                 time.sleep(1)
             saved_s = time.perf_counter() - started
             print(f"catalog version saved {saved_s:.1f} s after the start", flush=True)
+        elif args.writes and (restarted or not args.restart or source is not None):
+            key = create_api_key(url, f"scale-writes-{time.monotonic_ns()}", source=source)
+            visible(client, key, args.tools, args.writes)
+
+
+def visible(client: httpx.Client, key: str, tools: int, writes: int) -> None:
+    """Patch `writes` tools one at a time (a quiet second between them, so that each is a
+    single write's index build, not one coalesced with the last) and time each from the
+    patch's answer to the first select that answers with the patched tool: a request
+    naming a word only the new description holds, sent every ~10 ms."""
+    auth = {"Authorization": f"Bearer {key}"}
+    headers = auth | {"Content-Type": "application/merge-patch+json", "If-Match": "*"}
+    took: list[float] = []
+    for k in range(writes):
+        name = f"gen_tool_{(k * 7919 + 17) % tools:05d}"
+        word = f"zq{k}visible{os.getpid()}"
+        body = json.dumps({"description": f"checks {word} disk usage, written by the bench"})
+        answer = client.patch(f"/api/v1/tools/{name}", content=body, headers=headers)
+        answer.raise_for_status()
+        committed = time.perf_counter()
+        request = {"request": f"{word} disk usage", "top_k": 5}
+        while True:
+            got = client.post("/api/v1/select", json=request, headers=auth).json()
+            if any(c["tool"] == name for c in got.get("candidates", [])):
+                break
+            if time.perf_counter() - committed > 120:
+                raise SystemExit(f"the patch of {name} was not selected within 120 s")
+            time.sleep(0.01)
+        took.append(time.perf_counter() - committed)
+        time.sleep(1.0)
+    took.sort()
+    print(
+        f"write -> first select answering with it ({writes} patches, {got.get('retrieval')}):"
+        f" median {took[len(took) // 2] * 1000:,.0f} ms, max {took[-1] * 1000:,.0f} ms"
+        f" (each: {', '.join(f'{t * 1000:,.0f}' for t in took)})",
+        flush=True,
+    )
 
 
 def kinds(args: argparse.Namespace) -> dict[str, list[Op]]:
@@ -219,6 +258,13 @@ def main() -> None:
         type=Path,
         help="the baseline's TOOLCATALOG_HOME, kept between runs as --home is ours (a "
         "restart of each, measured in one run)",
+    )
+    parser.add_argument(
+        "--writes",
+        type=int,
+        default=0,
+        help="then patch this many tools through our (last) worker, each timed from its "
+        "commit to the first select answering with it",
     )
     parser.add_argument(
         "--restart",

@@ -125,7 +125,12 @@ class SemanticEngine:
         if vectors is None or path is None:
             return
         try:
-            vectors.scan.keep(path)
+            # Rows appended by writes (delta_scan.py) are put in the layout's order first: a
+            # restart over the same texts then reads the file.
+            compacted = vectors.compacted()
+            compacted.scan.keep(path)
+            if compacted is not vectors and not index.stop.is_set():
+                index.vectors = compacted  # a request under way keeps the vectors it took
         except Exception as exc:  # the scan answers from memory as before
             log.warning("could not keep the scan of a written catalog: %r", exc)
 

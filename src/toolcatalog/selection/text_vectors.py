@@ -1,8 +1,7 @@
-"""The semantic index's scoring side: which texts a snapshot's tools have, in (tool, kind)
-order (TextLayout), and their vectors, one row per distinct text (TextVectors), turned into
-per-tool scores for one request. Neither changes once made, so a request reads one
-TextVectors from start to end while a fuller one (semantic.SemanticIndex, clauses) is swapped
-in beside it.
+"""The semantic index's scoring side: the vectors of a layout's texts (text_layout.py), one
+row per distinct text (TextVectors), turned into per-tool scores for one request. Neither
+changes once made, so a request reads one TextVectors from start to end while a fuller one
+(semantic.SemanticIndex, clauses) is swapped in beside it.
 
 A tool's semantic score is the mean over the kinds of text it has of the best cosine in that
 kind; measured on the dev and held-out sets this beat the single best text (0.758 vs 0.708
@@ -14,7 +13,7 @@ both are left out of the best single cosine.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import chain, compress, repeat
+from itertools import compress, repeat
 from pathlib import Path
 from typing import NamedTuple
 
@@ -24,26 +23,19 @@ import numpy.typing as npt
 from toolcatalog.selection.arrays import FloatArray, IntArray, copy_rows
 from toolcatalog.selection.clauses import CLAUSE_KIND, CLAUSE_WEIGHT
 from toolcatalog.selection.cosine_scan import CosineScan, int8_levels, uses_int8
+from toolcatalog.selection.delta_scan import DeltaScan, Scan, appended, scan_vectors
 from toolcatalog.selection.encoders.minilm import Array
 from toolcatalog.selection.scan_file import kept_levels
-from toolcatalog.selection.tool_fields import GroupMaxima, ToolFields
+from toolcatalog.selection.text_layout import KINDS, NAME_KIND, NAME_WEIGHT, Splice, TextLayout
+from toolcatalog.selection.tool_fields import GroupMaxima
 
-KINDS = ("description", "example", "capability", "name", "clause")
-# The name alone of a tool without examples ("finance tool", "pg_dump (PostgreSQL logical
-# backup)") is a field of its own: NAME_WEIGHT of its semantic score, the mean over its other
-# kinds the rest. A name says what a tool is for in few words, which a one-sentence
-# description's other words blur; it takes no part in the best single cosine (what the gate
-# and the calibration read), since a short text can sit near a request by accident. Measured
-# offline on three terse catalogs (fused ranking, top-1 / recall@5), weights 0 -> 0.15 ->
-# 0.25: MetaTool 2,000 0.586 / 0.805 -> 0.590 / 0.807 -> 0.592 / 0.810; the starter catalog's
-# names and descriptions (180 dev and held-out requests) 0.683 / 0.894 -> 0.700 / 0.894 ->
-# 0.672 / 0.894; manual pages (43 shell requests) 0.442 / 0.744 -> 0.465 / 0.744 -> 0.512 /
-# 0.767. 0.15 gains on all three. A tool with examples has request-like texts already: given
-# to every tool of the starter catalog with its examples, the name field cost dev 0.833 ->
-# 0.808 (a tool the request names won: "no docker", "NIC Link is Down" -> ethtool) while
-# held-out went 0.867 -> 0.900.
-NAME_KIND = 3
-NAME_WEIGHT = 0.15
+# A write's vectors are appended to the scan's rows (TextVectors.appended) until this many
+# rows were appended (each request scans them exactly: 8,192 rows, 12.6 MB, ~0.5 ms) or
+# this share of the rows is held by no text (the int8 pass reads them for nothing); then
+# the rows are made again in the layout's order, as whenever writes pause
+# (semantic_engine.SemanticEngine._kept_later).
+DELTA_MAX_ROWS = 8192
+DEAD_MAX_SHARE = 0.05
 
 
 class Approximation(NamedTuple):
@@ -68,64 +60,6 @@ class Extension(NamedTuple):
     missing: list[str]
 
 
-class TextLayout:
-    """Every text of a snapshot's tools (`size` of them, in CatalogIndex order), sorted by
-    (tool, kind) so each (tool, kind) group is one contiguous segment, and the tables that
-    turn one cosine per text into each tool's scores."""
-
-    def __init__(self, texts: list[str], kinds: IntArray, owners: IntArray, size: int) -> None:
-        self.size = size
-        self.texts = texts
-        self.kinds: IntArray = kinds
-        self.owners: IntArray = owners
-        slot = owners * len(KINDS) + kinds
-        self.slots: IntArray = slot
-        starts = np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]]) if len(slot) else slot
-        group_slots = slot[starts] if len(slot) else slot
-        group_tool = group_slots // len(KINDS)
-        named = group_slots % len(KINDS) == NAME_KIND
-        clause = group_slots % len(KINDS) == CLAUSE_KIND
-        # Each tool's texts are texts[tool_start[i]:tool_start[i + 1]] (see exact_scores).
-        self.tool_start: IntArray = np.searchsorted(owners, np.arange(size + 1))
-        # How many kinds of text but its name and clauses each tool has (at least its
-        # description, so never 0).
-        self.kinds_per_tool: IntArray = np.maximum(
-            np.bincount(group_tool[~(named | clause)], minlength=size), 1
-        )
-        self.fields = ToolFields(
-            starts,
-            group_tool,
-            named,
-            self.kinds_per_tool,
-            len(slot),
-            NAME_WEIGHT,
-            clause,
-            CLAUSE_WEIGHT,
-        )
-
-    @classmethod
-    def of(cls, per_tool: Sequence[Sequence[tuple[int, str]]]) -> TextLayout:
-        """The layout of each tool's (kind, text) pairs (semantic.tool_texts)."""
-        counts = np.fromiter(map(len, per_tool), dtype=np.int64, count=len(per_tool))
-        owner_of = np.repeat(np.arange(len(per_tool), dtype=np.int64), counts)
-        kinds, texts = (
-            zip(*chain.from_iterable(per_tool), strict=True) if len(owner_of) else ((), ())
-        )
-        kind_of = np.fromiter(kinds, dtype=np.int64, count=len(owner_of))
-        # Owners ascend already: a stable sort of (owner, kind) is lexsort's order.
-        order = np.argsort(owner_of * len(KINDS) + kind_of, kind="stable")
-        ordered = list(map(texts.__getitem__, order.tolist()))
-        return cls(ordered, kind_of[order], owner_of[order], len(per_tool))
-
-    def without(self, kind: int) -> TextLayout:
-        """The same layout without the texts of `kind`: what `of` gives for the same tools'
-        texts but those (the sort is stable)."""
-        keep = self.kinds != kind
-        at = np.flatnonzero(keep)
-        texts = [self.texts[i] for i in at]
-        return TextLayout(texts, self.kinds[keep], self.owners[keep], self.size)
-
-
 class TextVectors:
     """A layout's vectors, one row per distinct text (`inverse` maps each text to its row; None
     when every text is distinct): a catalog repeats texts (shared capability descriptions; the
@@ -138,17 +72,21 @@ class TextVectors:
         layout: TextLayout,
         rows: dict[str, int],
         matrix: Array,
-        scan: CosineScan | None = None,
+        scan: Scan | None = None,
+        inverse: IntArray | None = None,
     ) -> None:
+        """`inverse`: each text's row, when already known (`appended`: rows of texts no
+        tool holds any more may remain, so the rows' count says nothing)."""
         self.layout = layout
         self.rows = rows  # each distinct text's row in the scan
-        self.scan = CosineScan(matrix) if scan is None else scan
-        self.inverse: IntArray | None = None
+        self.scan: Scan = CosineScan(matrix) if scan is None else scan
+        self.inverse: IntArray | None = inverse
         self._maxima: GroupMaxima | None = None
-        if len(rows) != len(layout.texts):
+        if inverse is None and len(rows) != len(layout.texts):
             self.inverse = np.fromiter(
                 map(rows.__getitem__, layout.texts), dtype=np.int64, count=len(layout.texts)
             )
+        if self.inverse is not None:
             # Each group's best cosine read from the scan's rows: no gather of every text's.
             fields = layout.fields
             self._maxima = GroupMaxima(fields.starts, fields.texts, self.inverse)
@@ -216,21 +154,67 @@ class TextVectors:
         # 100,000 generated tools).
         distinct, held, _missing = extension if extension is not None else self.extension(layout)
         rows = dict(zip(distinct, range(len(distinct)), strict=True))
-        old = self.scan.matrix
-        matrix = np.empty((len(rows), old.shape[1]), dtype=old.dtype)
+        old = self.scan
+        base = old.base if isinstance(old, DeltaScan) else old
+        matrix = np.empty((len(rows), base.matrix.shape[1]), dtype=base.matrix.dtype)
         here = np.flatnonzero(held >= 0)
         there = held[here]
-        copy_rows(matrix, here, old, there)
+        if isinstance(old, DeltaScan):  # the rows writes appended come from its delta
+            late = there >= old.base_rows
+            matrix[here[late]] = old.delta[there[late] - old.base_rows]
+            here, there = here[~late], there[~late]
+        copy_rows(matrix, here, base.matrix, there)
         if len(texts):
             matrix[[rows[text] for text in texts]] = vectors
         # The kept rows' int8 levels are copied, not computed again (CosineScan).
-        scan = CosineScan(matrix, previous=self.scan, taken=(here, there))
+        scan = CosineScan(matrix, previous=base, taken=(here, there))
         return TextVectors(layout, rows, matrix, scan)
+
+    def appended(
+        self, layout: TextLayout, splice: Splice, texts: Sequence[str], vectors: Array
+    ) -> TextVectors | None:
+        """Vectors of `layout`, spliced from these vectors' layout (`splice`), with `vectors`
+        of `texts` (the distinct texts of its fresh positions these rows lack) appended
+        after these rows: the scan keeps its matrix, levels and first-level session
+        (delta_scan.py). The rows' order is not `extended`'s, the scores are the same bits.
+        None when this scan has no int8 pass (a small catalog: `extended` is cheap) or when
+        the appended rows or the rows no text holds would pass their bounds (DELTA_MAX_ROWS,
+        DEAD_MAX_SHARE): then `extended` makes the rows again in the layout's order."""
+        scan = self.scan
+        if not scan.approximates:
+            return None
+        base_rows = scan.base_rows if isinstance(scan, DeltaScan) else scan.rows
+        if scan.rows + len(texts) - base_rows > DELTA_MAX_ROWS:
+            return None
+        rows = self.rows.copy()
+        rows.update(zip(texts, range(scan.rows, scan.rows + len(texts)), strict=True))
+        before = np.arange(len(self.layout.texts)) if self.inverse is None else self.inverse
+        inverse = np.empty(len(layout.texts), dtype=np.int64)
+        for here, there, length in splice.runs:
+            inverse[here : here + length] = before[there : there + length]
+        fresh = splice.fresh.tolist()
+        inverse[splice.fresh] = [rows[layout.texts[at]] for at in fresh]
+        total = scan.rows + len(texts)
+        live = int(np.count_nonzero(np.bincount(inverse, minlength=total)))
+        if total - live > DEAD_MAX_SHARE * total:
+            return None
+        grown = appended(scan, np.asarray(vectors, dtype=np.float32)) if len(texts) else scan
+        return TextVectors(layout, rows, np.zeros((0, 0), np.float32), grown, inverse)
+
+    def compacted(self) -> TextVectors:
+        """These vectors with their rows in the layout's order (`extended`'s, a start's):
+        the scan made from nothing, but for the kept rows' levels, which are copied."""
+        if not isinstance(self.scan, DeltaScan):
+            return self
+        return self.extended(self.layout, [], np.zeros((0, 0), dtype=np.float32))
 
     def per_text(self) -> Array:
         """Every text's vector, in layout order (for a calibration)."""
-        matrix = self.scan.matrix
-        return matrix if self.inverse is None else matrix[self.inverse]
+        if self.inverse is not None:
+            return scan_vectors(self.scan, self.inverse)
+        if isinstance(self.scan, DeltaScan):
+            return scan_vectors(self.scan, np.arange(len(self.layout.texts)))
+        return self.scan.matrix
 
     def tool_scores(self, query: Array) -> tuple[FloatArray, FloatArray]:
         """Per tool: the mean over text kinds of the best cosine in each kind, and the best
