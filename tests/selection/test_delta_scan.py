@@ -7,19 +7,32 @@ from __future__ import annotations
 
 import random
 import zlib
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from toolcatalog.config import Settings
+from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.selection import cosine_scan, semantic, text_vectors
 from toolcatalog.selection.delta_scan import DeltaScan
 from toolcatalog.selection.encoders.onnx import onnx_available
+from toolcatalog.selection.models import SelectionRequest
+from toolcatalog.selection.selector import Selector
 from toolcatalog.selection.semantic_engine import SemanticEngine
 from toolcatalog.selection.text_layout import TextLayout
 from toolcatalog.selection.text_vectors import TextVectors
 
-from .test_cosine_scan import WideStub, _same_levels, bag_of_words, generated_tools
+from .test_cosine_scan import (
+    WORDS,
+    Source,
+    WideStub,
+    _same_levels,
+    bag_of_words,
+    generated_tools,
+)
 
 needs_onnx = pytest.mark.skipif(not onnx_available(), reason="the embeddings extra is absent")
 DIMENSIONS = 384
@@ -173,3 +186,60 @@ def test_a_written_index_counts_its_calibration_drift_as_a_set_of_every_text_doe
         assert index.tool_scores(query)[0].tobytes() == fresh.tool_scores(query)[0].tobytes()
     assert recalibrated >= 1
     engine.close(5)
+
+
+@needs_onnx
+def test_a_selector_after_many_appending_writes_answers_as_one_built_fresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writes (an update, an insert, a delete) derived one after another, the rows appended:
+    every answer (decision, candidates, scores and relevance) is that of a selector built
+    from nothing on the same catalog, given the same calibration (kept by rule while few
+    texts change, semantic.RECALIBRATE_SHARE)."""
+    monkeypatch.setattr(cosine_scan, "INT8_MIN_ROWS", 0)
+    snapshot = CatalogSnapshot(generated_tools(300), 1, datetime.now(UTC), None, "generated")
+    rng = random.Random(12)
+    requests = [" ".join(rng.sample(WORDS, rng.randint(3, 8))) for _ in range(25)]
+
+    def selector_of(source: Source, home: Path) -> Selector:
+        stub = WideStub(bag_of_words)
+        settings = Settings(llm_url=None, semantic=True, home=home)
+        selector = Selector(source, settings, engine=SemanticEngine(home, load=lambda: stub))
+        assert selector.wait_for_semantic(300)
+        return selector
+
+    def answers(selector: Selector) -> list[object]:
+        out: list[object] = []
+        for text in requests:
+            result = selector.select(SelectionRequest(request=text, top_k=8))
+            assert result.retrieval == "hybrid"
+            decided = None if result.decision is None else result.decision.tool
+            out.append((decided, [(c.tool, c.score, c.relevance) for c in result.candidates]))
+        return out
+
+    source = Source(snapshot)
+    selector = selector_of(source, tmp_path / "written")
+    extra = iter(generated_tools(40, seed=9))
+    for k in range(12):
+        tools = list(snapshot.tools)
+        at = rng.randrange(len(tools))
+        if k % 3 == 0:
+            tools[at] = tools[at].model_copy(update={"description": f"{rng.choice(WORDS)} w{k}"})
+        elif k % 3 == 1:
+            new = next(extra)
+            tools.append(new.model_copy(update={"name": f"{new.name}_new_{k}"}))
+            tools.sort(key=lambda tool: tool.name)
+        else:
+            del tools[at]
+        snapshot = replace(snapshot, tools=tuple(tools), generation=snapshot.generation + 1)
+        source.value = snapshot
+        selector._build_beside(snapshot)
+        semantic = selector._semantic
+        assert semantic is not None
+        assert semantic.vectors is not None
+        assert isinstance(semantic.vectors.scan, DeltaScan)
+        if k % 4 == 3:
+            fresh = selector_of(Source(snapshot), tmp_path / f"fresh{k}")
+            assert fresh._semantic is not None
+            fresh._semantic.calibration = semantic.calibration
+            assert answers(selector) == answers(fresh)
