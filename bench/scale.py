@@ -92,6 +92,8 @@ def drive(url: str, ops: list[Op], connections: int, seconds: float) -> tuple[st
     """The run's figures as a line, and how many requests were answered."""
     run = run_wrk if wrk_available() else run_python
     m = run(url, ops, connections=connections, seconds=seconds)
+    if m.requests == 0:  # every request still waiting when the run ended: no percentiles
+        return f"no answer within the {seconds:.0f} s run (each latency > {seconds:.0f} s)", 0
     errors = f" errors {m.errors} {m.error_detail}" if m.errors else ""
     # wrk's own p99 counts the samples its correction invents (bench/wrk_latency.py); shown
     # beside the answers' own, with Little's law's check: connections busy = req/s x mean.
