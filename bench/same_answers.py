@@ -2,7 +2,9 @@
 `--queries FILE.jsonl` given) selected on the starter catalog, on it with examples and use
 cases removed (`--terse` as in bench/select_quality.py) and on bench/select_bench.py's
 generated catalog (word-sum vectors, its first 200 requests), each with `explain` and with
-`patterns: all`; each answer's JSON (selection_id and elapsed_ms aside) written a line each.
+`patterns: all`, and on bench/import_bench.py's catalog (`scale`: what bench/scale.py imports,
+tools that share their texts but a number, word-sum vectors; not in the default list); each
+answer's JSON (selection_id and elapsed_ms aside) written a line each.
 For a change meant to keep every decision, score and reason bit for bit.
 
     python bench/same_answers.py --baseline-src /tmp/base/src [--queries FILE.jsonl]
@@ -21,6 +23,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -40,9 +43,11 @@ def answers(out: Path, catalogs: list[str], tools: int, extra: list[Path]) -> No
     """Write this tree's answers (imported here: PYTHONPATH picks the tree)."""
     sys.path.insert(0, str(HERE))
     import select_bench as sb
+    from import_bench import generate
     from select_quality import TerseSource
 
     from toolcatalog.config import Settings
+    from toolcatalog.model.snapshot import CatalogSnapshot
     from toolcatalog.selection.loader import FolderSource, load_folder_snapshot
     from toolcatalog.selection.models import SelectionRequest
     from toolcatalog.selection.selector import Selector
@@ -61,6 +66,11 @@ def answers(out: Path, catalogs: list[str], tools: int, extra: list[Path]) -> No
                 source: object = sb.StaticSource(load_folder_snapshot(catalog))
             elif name == "terse":
                 source = TerseSource(FolderSource(catalog))
+            elif name == "scale":
+                snapshot = CatalogSnapshot(tuple(generate(tools)), 1, datetime.now(UTC), None, name)
+                source = sb.StaticSource(snapshot)
+                engine = SemanticEngine(home / "words", load=sb.WordSumEncoder)
+                asked = texts[:GENERATED_REQUESTS]
             else:
                 source = sb.StaticSource(sb.generated(load_folder_snapshot(catalog), tools))
                 engine = SemanticEngine(home / "words", load=sb.WordSumEncoder)

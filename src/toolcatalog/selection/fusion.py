@@ -114,6 +114,28 @@ def fuse(
             off[tools] = 0.0
         return tools
 
+    def settle_pool(
+        doubt: npt.NDArray[np.int64], least: FloatArray, most: FloatArray, relevance: FloatArray
+    ) -> npt.NDArray[np.int64]:
+        """Settle the tools in `doubt` (unsettled, they may be in the pool) whose relevance
+        the bound can move; once none can, those of the pool (ties by index) that are still
+        unsettled, whose cosines the pool reads. The tools settled (none: the pool is exact).
+
+        A tool whose least and most relevance are equal has its exact relevance already
+        (`fused` is monotone in the cosine, which lies between the two ends): a cosine under
+        SEMANTIC_FLOOR, or over the top, at both ends of its bound, clipped. Such tools tie:
+        a catalog of tools that share a description but a number (bench/scale.py's) put up
+        to 60 % of the catalog at one relevance at the pool's cut, and settling them all
+        read every row of the scan's matrix exactly (879 MiB at 100,000 tools, the worker's
+        resident memory while they are mapped) to find the few the pool takes."""
+        moving = doubt[least[doubt] < most[doubt]]
+        if not len(moving):
+            chosen = top_indexes(relevance, pool)
+            moving = np.sort(chosen[off[chosen] > 0])  # settle takes ascending positions
+            if not len(moving):
+                return moving
+        return settle(moving)
+
     def doubtful(values: FloatArray) -> npt.NDArray[np.int64]:
         """The unsettled tools that may hold the greatest of `values` (in the world: each
         within `off` of its exact value): those whose most reaches the greatest least."""
@@ -180,8 +202,8 @@ def fuse(
 
     # The pool is the `pool` most relevant tools of positive relevance. A tool whose most is
     # under the pool-th greatest least (or not positive) cannot be in it; every tool that can
-    # is settled (even one whose relevance the cosines cannot move: the pool's cosines are
-    # read), so the pool and its values are the exact scan's.
+    # is settled, one whose relevance the cosines cannot move once the pool takes it (its
+    # cosines are read: settle_pool), so the pool and its values are the exact scan's.
     relevance = fused(everything, cosine)
     if not exact:
         margin = np.where(world, off, 0.0)
@@ -190,9 +212,9 @@ def fuse(
             positive = least[least > 0]
             cut = 0.0 if len(positive) < pool else float(np.partition(positive, -pool)[-pool])
             doubt = np.flatnonzero(((most >= cut) if cut > 0 else (most > 0)) & (off > 0))
-            if not len(doubt):
+            at = settle_pool(doubt, least, most, relevance)
+            if not len(at):
                 break
-            at = settle(doubt)
             cosine = cosines()  # the top stays: every tool that could hold it is exact
             margin = np.where(world, off, 0.0)
             relevance[at] = fused(at, cosine[at])
