@@ -1,6 +1,6 @@
-"""The description clauses come after every other text (semantic.SemanticIndex): selection is
-hybrid as soon as the rest is in, picks the clauses up when they are in without a pause, and
-answers the same for a given catalog and stage, whether an index was filled in one go, in
+"""The names and description clauses come after every other text (semantic.SemanticIndex):
+selection is hybrid as soon as the rest is in, picks them up when they are in without a pause,
+and answers the same for a given catalog and stage, whether an index was filled in one go, in
 two stages or derived from a write's previous index."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from toolcatalog.selection.clauses import CLAUSE_KIND
 from toolcatalog.selection.loader import load_folder_snapshot
 from toolcatalog.selection.models import SelectionRequest, SelectionResult
 from toolcatalog.selection.selector import Selector
-from toolcatalog.selection.semantic import tool_texts
+from toolcatalog.selection.semantic import LATER_KINDS, tool_texts
 from toolcatalog.selection.semantic_engine import SemanticEngine
 
 from .stub_encoder import StubEncoder
@@ -106,12 +106,14 @@ def test_selection_is_hybrid_before_the_clauses_are_in_and_takes_them_when_in(
         progress = selector.semantic_progress
         assert progress is not None
         assert progress.embedded == progress.texts == len(index.whole.texts)
-        assert progress.clauses == len(index.texts) - len(index.whole.texts)
-        assert progress.clauses_embedded < progress.clauses  # those held as other texts
+        assert progress.later == len(index.texts) - len(index.whole.texts)
+        assert progress.later_embedded < progress.later  # those held as other texts
         assert selector.semantic_status == (
-            "ready; embedding the description clauses: "
-            f"{progress.clauses_embedded} of {progress.clauses}"
+            "ready; embedding the names and description clauses: "
+            f"{progress.later_embedded} of {progress.later}"
         )
+        # Selection waits for no name: hybrid without them, as without the clauses.
+        assert not set(np.asarray(index.whole.kinds).tolist()) & set(LATER_KINDS)
         before = answers(selector)
         assert answers(selector) == before  # the same stage, the same answers
         in_flight = engine.view(index, REQUESTS[0])
@@ -157,7 +159,9 @@ def test_a_write_while_the_clauses_come_stays_hybrid_and_gets_its_clauses_beside
         assert index.ready.is_set()
         assert not index.complete.is_set()
         assert previous.stop.is_set()  # the new index embeds the clauses now
-        assert selector.semantic_status.startswith("ready; embedding the description clauses")
+        assert selector.semantic_status.startswith(
+            "ready; embedding the names and description clauses"
+        )
         answers(selector)
     finally:
         held.release.set()

@@ -23,7 +23,7 @@ Ask = Callable[[SelectionRequest], Awaitable[SelectionResult]]
 # are cached under TOOLCATALOG_HOME after the first run; the 203-tool starter catalog takes
 # ~6 s, 6,608 tools about a minute), with a progress bar on stderr after SEMANTIC_NOTICE_S.
 # It answers lexically only when they cannot be had (model missing, embedding failed), and
-# says so. The clauses of example-less tools' descriptions are embedded after the rest
+# says so. The names and description clauses of example-less tools are embedded after the rest
 # (selection/semantic.py); a server answers without them meanwhile, but a command is one
 # process: it waits for them too (the bar counts both), so its answers are the ones a settled
 # server gives and a `--batch` never changes index halfway. TOOLCATALOG_SEMANTIC=false
@@ -43,7 +43,7 @@ async def with_selector(
         try:
             return await _asking(selector, go, progress)
         finally:
-            # The description clauses may still be coming: their thread stops at its next
+            # The names and description clauses may still be coming: their thread stops at its next
             # step and saves what it embedded, rather than die at exit inside the encoder
             # (interpreter finalisation can hang there), as a runtime's close does.
             await selector.close()
@@ -62,8 +62,8 @@ async def _asking(
             highlight=False,
         )
     elif selector.settings.semantic and (status := selector.semantic_status) != "ready":
-        output.err.print(  # the clauses could not be embedded (the whole texts are in)
-            f"semantic retrieval {status}; answering without the description clauses",
+        output.err.print(  # the later texts could not be embedded (the rest are in)
+            f"semantic retrieval {status}; answering without the names and description clauses",
             highlight=False,
         )
     return await go(selector.aselect)
@@ -98,8 +98,8 @@ async def _semantic_ready(selector: Selector | SelectionProcess, progress: bool)
                 if counts is not None:
                     bar.update(
                         task,
-                        completed=counts.embedded + counts.clauses_embedded,
-                        total=counts.texts + counts.clauses,
+                        completed=counts.embedded + counts.later_embedded,
+                        total=counts.texts + counts.later,
                     )
                 await asyncio.wait({waiting}, timeout=SEMANTIC_POLL_S)
         return waiting.result()

@@ -58,9 +58,9 @@ class CurrentIndex:
     @property
     def semantic_status(self) -> str:
         """off | unavailable: why | waiting (no index built yet) | loading (embedding the
-        current index's tools) | ready | ready; embedding the description clauses: N of M |
-        ready; description clauses not embedded: why | failed: why. Selection is hybrid once
-        ready; the description clauses' vectors join it when they are in."""
+        current index's tools) | ready | ready; embedding the names and description clauses:
+        N of M | ready; names and description clauses not embedded: why | failed: why.
+        Selection is hybrid once ready; the names' and clauses' vectors join it when in."""
         if self._unavailable is not None:
             return f"unavailable: {self._unavailable}"
         if self._engine is None:
@@ -72,17 +72,17 @@ class CurrentIndex:
             if semantic.complete.is_set():
                 return "ready"
             if semantic.error is not None:
-                return f"ready; description clauses not embedded: {semantic.error}"
+                return f"ready; names and description clauses not embedded: {semantic.error}"
             done, of = semantic.progress[2:]
-            return f"ready; embedding the description clauses: {done} of {of}"
+            return f"ready; embedding the names and description clauses: {done} of {of}"
         if semantic.error is not None:
             return f"failed: {semantic.error}"
         return "loading"
 
     @property
     def semantic_progress(self) -> Progress | None:
-        """(texts embedded, texts selection waits for, description clauses embedded, clauses
-        that come after) of the current index, None before one exists."""
+        """(texts embedded, texts selection waits for, names and description clauses
+        embedded, those that come after) of the current index, None before one exists."""
         semantic = self._semantic
         return None if semantic is None else semantic.progress
 
@@ -117,7 +117,7 @@ class CurrentIndex:
 
     def wait_for_semantic(self, timeout: float | None = None, *, complete: bool = True) -> bool:
         """Build the current index if needed and wait until its embeddings are all in (with
-        `complete` False: until selection is hybrid, the description clauses still to come);
+        `complete` False: until selection is hybrid, the names and clauses still to come);
         False when semantic retrieval is off, unavailable, failed, or the wait timed out."""
         self.enumerator_for(self.loader.snapshot())
         semantic = self._semantic
@@ -197,8 +197,8 @@ class CurrentIndex:
     def _build_beside(self, snapshot: CatalogSnapshot) -> None:
         """Build `snapshot`'s index, and its embeddings when the current ones are ready,
         then swap both in at once: selection stays hybrid across a write instead of turning
-        lexical until the new embeddings are ready (description clauses still to come are
-        embedded beside, SemanticEngine.filled_index). While the current embeddings are
+        lexical until the new embeddings are ready (names and description clauses still to
+        come are embedded beside, SemanticEngine.filled_index). While the current embeddings are
         still being computed (start-up), the index is swapped in at once as before."""
         semantic, previous = self._semantic, self._enumerator
         if previous is None or (

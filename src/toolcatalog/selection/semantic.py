@@ -11,10 +11,10 @@ Embedding tool texts is slow next to everything else here (the starter catalog's
 texts take about 5 s with the int8 ONNX encoder on two threads, 40 s with the numpy one), so
 it never blocks: an index's embeddings are computed in a background thread
 (semantic_engine.py), cached by text across catalog generations (a hot reload re-embeds only
-changed texts) and kept in a file per encoder between runs. Until every text but the
-description clauses is in (`ready`), selection is lexical and the result says so; the clauses
-come after (a 6,608-tool terse catalog: 19,824 texts, then 8,589 clauses) and their vectors
-are swapped in when in (`complete`), without a pause.
+changed texts) and kept in a file per encoder between runs. Until every text but the names
+and the description clauses is in (`ready`), selection is lexical and the result says so;
+those LATER_KINDS come after (a 6,608-tool terse catalog: 13,216 texts, then 6,608 names and
+8,589 clauses) and their vectors are swapped in when in (`complete`), without a pause.
 """
 
 from __future__ import annotations
@@ -57,6 +57,11 @@ log = logging.getLogger(__name__)
 # texts it was computed on (a write changes one tool's few texts; recalibrating cost ~0.2 s
 # of CPU per write for the starter catalog, more than the rest of the index).
 RECALIBRATE_SHARE = 0.02
+# Kinds of text embedded after selection turns hybrid: fields mixed into a tool's mean that
+# take no part in its best single cosine, so not in the calibration or the gate either (the
+# ready stage's calibration is the complete stage's). A terse catalog's names were a fifth of
+# the CPU before hybrid (6,608 tools: 6,608 names of ~9 tokens beside 13,181 texts of ~25).
+LATER_KINDS = (NAME_KIND, CLAUSE_KIND)
 
 Prepare = Callable[[], tuple[MiniLMEncoder, EmbeddingCache]]
 Stop = threading.Event | None  # the engine's: set when the service shuts down
@@ -81,12 +86,12 @@ def tool_texts(tool: Tool) -> list[tuple[int, str]]:
 
 class Progress(NamedTuple):
     """How far an index's embedding is: `embedded` of `texts` before selection turns hybrid,
-    then `clauses_embedded` of `clauses`, the description clauses that come after."""
+    then `later_embedded` of `later`, the names and description clauses that come after."""
 
     embedded: int
     texts: int
-    clauses_embedded: int
-    clauses: int
+    later_embedded: int
+    later: int
 
 
 class _Stopped(Exception):
@@ -95,10 +100,10 @@ class _Stopped(Exception):
 
 class SemanticIndex:
     """The embeddings of one snapshot's tools (in CatalogIndex order), filled in the
-    background in two stages: every text but the description clauses (then `ready`: `vectors`
-    may be read), then the clauses (then `complete`: `vectors` is replaced by one that holds
-    them). Each `vectors` never changes, so a request that took one is answered from it alone:
-    the same answer for a given catalog and stage."""
+    background in two stages: every text but the LATER_KINDS (then `ready`: `vectors` may be
+    read), then those (then `complete`: `vectors` is replaced by one that holds them). Each
+    `vectors` never changes, so a request that took one is answered from it alone: the same
+    answer for a given catalog and stage."""
 
     tool_texts: list[list[tuple[int, str]]]
 
@@ -114,7 +119,7 @@ class SemanticIndex:
         self.splice: Splice | None = None  # how `layout` came from `previous`'s
         if previous is None or not previous.tool_texts:
             per_tool = [tool_texts(tool) for tool in tools]
-            self.layout = TextLayout.of(per_tool)  # every text, clauses too
+            self.layout = TextLayout.of(per_tool)  # every text, names and clauses too
         else:
             # C-level: 100,000 tools a write (a comprehension took 0.35 s of it).
             per_tool = list(map(previous.tool_texts.__getitem__, np.maximum(at, 0).tolist()))
@@ -130,17 +135,17 @@ class SemanticIndex:
         self.texts = self.layout.texts
         self.text_kinds: IntArray = self.layout.kinds
         self.text_owners: IntArray = self.layout.owners
-        self.clause_count = int((self.text_kinds == CLAUSE_KIND).sum())
+        self.later_count = int(np.isin(self.text_kinds, LATER_KINDS).sum())
         self.vectors: TextVectors | None = None  # set before `ready`, replaced at `complete`
         self.calibration: Calibration | None = None  # set before `ready`
         self.speller: Speller | None = None  # set before `ready` (see spelling.py)
         self.chunks: Counter[str] = Counter()  # the texts' chunks (text.without_hosts)
         self.calibrated_on: frozenset[str] = frozenset()  # the texts it was computed on
         self.drift: int | None = None  # how many of `texts` differ from those (when counted)
-        self.embedded = 0  # of the texts but the clauses, in so far: progress for people
-        self.clauses_embedded = 0  # of the clause texts
-        self.ready = threading.Event()  # set once every text but the clauses is in
-        self.complete = threading.Event()  # set once the clauses are in too
+        self.embedded = 0  # of the texts but the later ones, in so far: progress for people
+        self.later_embedded = 0  # of the names and clauses
+        self.ready = threading.Event()  # set once every text but the later ones is in
+        self.complete = threading.Event()  # set once those are in too
         self.done = threading.Event()  # set once filling ended, complete or failed
         self.settled = threading.Event()  # set once ready or done: what an answer waits for
         self.stop = threading.Event()  # set when a newer index takes over (fill stops)
@@ -149,41 +154,43 @@ class SemanticIndex:
 
     @functools.cached_property
     def whole(self) -> TextLayout:
-        """Every text but the clauses: what selection waits for. Made when first needed: an
-        index derived from a complete one (a write after start-up) never needs it (~8 ms of
-        a 6,608-tool terse catalog's ~42 ms derived index)."""
-        return self.layout.without(CLAUSE_KIND) if self.clause_count else self.layout
+        """Every text but the names and clauses: what selection waits for. Made when first
+        needed: an index derived from a complete one (a write after start-up) never needs it
+        (~8 ms of a 6,608-tool terse catalog's ~42 ms derived index)."""
+        if not self.later_count:
+            return self.layout
+        return self.layout.without(CLAUSE_KIND).without(NAME_KIND)
 
     @property
     def progress(self) -> Progress:
-        whole = len(self.texts) - self.clause_count
-        return Progress(self.embedded, whole, self.clauses_embedded, self.clause_count)
+        whole = len(self.texts) - self.later_count
+        return Progress(self.embedded, whole, self.later_embedded, self.later_count)
 
     def fill(
         self, prepare: Prepare, previous: SemanticIndex | None = None, stop: Stop = None
     ) -> None:
-        """Both stages on this thread (fill_whole, then fill_clauses). Never raises."""
+        """Both stages on this thread (fill_whole, then fill_later). Never raises."""
         self.fill_whole(prepare, previous, stop)
-        self.fill_clauses(prepare, stop)
+        self.fill_later(prepare, stop)
 
     def fill_whole(
         self, prepare: Prepare, previous: SemanticIndex | None = None, stop: Stop = None
     ) -> None:
-        """Embed every text but the clauses (cached ones are free) with the encoder and cache
-        `prepare` gives, calibrate, and set `ready`; with a `previous` (ready) index, only the
-        texts it does not hold are looked up, and its calibration is kept when few texts
-        differ from those it was computed on (see RECALIBRATE_SHARE). When `previous` holds
-        its clauses too, so does this index at once (a write's few new ones are embedded
-        here). Never raises; on failure `error` and `done` are set. When `stop` or `self.stop`
-        is set, filling ends at its next step (after loading the encoder, after each chunk of
-        texts) without `ready`."""
+        """Embed every text but the names and clauses (cached ones are free) with the encoder
+        and cache `prepare` gives, calibrate, and set `ready`; with a `previous` (ready) index,
+        only the texts it does not hold are looked up, and its calibration is kept when few
+        texts differ from those it was computed on (see RECALIBRATE_SHARE). When `previous`
+        holds its names and clauses too, so does this index at once (a write's few new ones
+        are embedded here). Never raises; on failure `error` and `done` are set. When `stop`
+        or `self.stop` is set, filling ends at its next step (after loading the encoder, after
+        each chunk of texts) without `ready`."""
         counting: Future[tuple[Speller, Counter[str]]] | None = None
         try:
             self._check(stop)
             encoder, cache = prepare()
             computed, fetched = cache.computed, cache.fetched
             # A complete previous index: all at once, as only a write's texts are new (read
-            # first: its vectors hold the clauses once it is complete).
+            # first: its vectors hold the names and clauses once it is complete).
             full = previous is not None and previous.complete.is_set()
             held = previous.vectors if previous is not None and previous.ready.is_set() else None
             if previous is not None and held is not None and previous.speller is not None:
@@ -216,7 +223,7 @@ class SemanticIndex:
                 extra={
                     "tools": self.size,
                     "texts": len(self.vectors.layout.texts),
-                    "clauses_to_come": len(self.texts) - len(self.vectors.layout.texts),
+                    "later_to_come": len(self.texts) - len(self.vectors.layout.texts),
                     "embedded": cache.computed - computed,
                     "fetched": cache.fetched - fetched,
                     "encoder": encoder.name,
@@ -227,10 +234,10 @@ class SemanticIndex:
         except BaseException as exc:
             self._failed(exc)
 
-    def fill_clauses(self, prepare: Prepare, stop: Stop = None) -> None:
-        """Once `ready`: embed the description clauses and swap in the vectors that hold them
-        (`complete`); then let the cache drop what no index uses. Sets `done`; never raises.
-        Nothing to do for an index that failed or holds them already."""
+    def fill_later(self, prepare: Prepare, stop: Stop = None) -> None:
+        """Once `ready`: embed the names and description clauses and swap in the vectors that
+        hold them (`complete`); then let the cache drop what no index uses. Sets `done`; never
+        raises. Nothing to do for an index that failed or holds them already."""
         if not self.ready.is_set() or self.done.is_set():
             return
         try:
@@ -239,16 +246,16 @@ class SemanticIndex:
                 assert self.vectors is not None
                 computed = cache.computed
                 vectors = self._embedded(
-                    self.layout, self.vectors, encoder, cache, stop, "clauses_embedded"
+                    self.layout, self.vectors, encoder, cache, stop, "later_embedded"
                 )
                 self.vectors = vectors
-                self.clauses_embedded = self.clause_count
+                self.later_embedded = self.later_count
                 self.complete.set()
                 log.info(
-                    "description clauses in",
+                    "names and description clauses in",
                     extra={
                         "tools": self.size,
-                        "clauses": self.clause_count,
+                        "later": self.later_count,
                         "embedded": cache.computed - computed,
                         "seconds": round(time.monotonic() - self._started, 2),
                     },
@@ -271,12 +278,12 @@ class SemanticIndex:
     ) -> TextVectors:
         """The vectors of `target`: `held`'s rows and the cache's (or the encoder's) for the
         texts `held` lacks; every text's from the cache without `held`. `counter` names the
-        progress attribute told how many of target's texts (clauses: of the clause texts)
-        are in. `splice`: how `target` was spliced from `held`'s layout, whose vectors are
-        then appended to rather than made again (TextVectors.appended)."""
+        progress attribute told how many of target's texts (later_embedded: of the names
+        and clauses) are in. `splice`: how `target` was spliced from `held`'s layout, whose
+        vectors are then appended to rather than made again (TextVectors.appended)."""
         total = len(target.texts)
-        if counter == "clauses_embedded":
-            total = self.clause_count
+        if counter == "later_embedded":
+            total = self.later_count
         # Each distinct text once (equal texts have one row): at 100,000 generated tools the
         # vectors of all 721,117 texts stacked were 1.1 GB beside the 500,405 rows kept.
         extension = None
@@ -329,9 +336,9 @@ class SemanticIndex:
         self.drift = 0
 
     def _ready(self, complete: bool) -> None:
-        self.embedded = len(self.texts) - self.clause_count
+        self.embedded = len(self.texts) - self.later_count
         if complete:
-            self.clauses_embedded = self.clause_count
+            self.later_embedded = self.later_count
             self.complete.set()
         self.ready.set()
         self.settled.set()
@@ -348,7 +355,7 @@ class SemanticIndex:
         elif isinstance(exc, Exception):  # a failed embedding must not take selection down
             self.error = str(exc)
             if self.ready.is_set():
-                log.warning("description clauses not embedded, answering without: %s", exc)
+                log.warning("names and clauses not embedded, answering without: %s", exc)
             else:
                 log.warning("semantic index failed, selection stays lexical: %s", exc)
         self.done.set()

@@ -86,8 +86,8 @@ class SemanticEngine:
 
     def index(self, tools: Sequence[Tool]) -> SemanticIndex:
         """A SemanticIndex of `tools`, filled by a daemon thread (a process may exit without
-        waiting for it): `ready` once every text but the description clauses is in, then
-        `complete`."""
+        waiting for it): `ready` once every text but the names and description clauses is in,
+        then `complete`."""
         index = SemanticIndex(tools)
         self._beside(index.fill, (self._prepare, None, self._closing))
         return index
@@ -95,8 +95,8 @@ class SemanticEngine:
     def filled_index(self, tools: Sequence[Tool], previous: SemanticIndex | None) -> SemanticIndex:
         """A SemanticIndex of `tools` filled on this thread (only texts not cached are
         embedded; `previous`'s calibration kept when few texts changed), for a selector that
-        swaps it in once ready. When `previous` is ready but its description clauses are
-        still coming (a write meanwhile), this index's clauses are embedded by a daemon
+        swaps it in once ready. When `previous` is ready but its names and description clauses
+        are still coming (a write meanwhile), this index's are embedded by a daemon
         thread after it is returned ready; `previous`'s filling stops (this one takes over)."""
         index = SemanticIndex(tools, previous)
         beside = previous is not None and previous.ready.is_set() and not previous.complete.is_set()
@@ -104,9 +104,9 @@ class SemanticEngine:
         if previous is not None:
             previous.stop.set()
         if beside and not index.complete.is_set():
-            self._beside(index.fill_clauses, (self._prepare, self._closing))
+            self._beside(index.fill_later, (self._prepare, self._closing))
         else:
-            index.fill_clauses(self._prepare, self._closing)
+            index.fill_later(self._prepare, self._closing)
         if index.vectors is not None and index.vectors.scan.approximates:
             self._beside(self._kept_later, (index,))
         return index

@@ -73,9 +73,10 @@ class Health(BaseModel):
     cache: CacheHealth
     semantic_retrieval: str = Field(
         description="The selector's embeddings: off, unavailable: why, waiting, loading (being "
-        "computed; selection is lexical meanwhile), ready, ready; embedding the description "
-        "clauses: N of M (selection is hybrid, the clauses of example-less tools' descriptions "
-        "join when all are in), ready; description clauses not embedded: why, or failed: why."
+        "computed; selection is lexical meanwhile), ready, ready; embedding the names and "
+        "description clauses: N of M (selection is hybrid, the names and description clauses "
+        "of example-less tools join when all are in), ready; names and description clauses "
+        "not embedded: why, or failed: why."
     )
     llm_tie_break: str = Field(
         default="off",
