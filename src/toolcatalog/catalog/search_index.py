@@ -188,7 +188,7 @@ def _rank(node: Node, items: list[str], pos: Mapping[str, list[int]]) -> float:
 
 def _rank_near(items: list[str], pos: Mapping[str, list[int]]) -> float:
     """calc_rank_and's answer, by the query lexemes' distances only: tools of one template
-    share it (remembered by _rank_and)."""
+    share it (remembered by ts_rank.rank_and)."""
     here = [tuple(pos.get(lexeme, ())) for lexeme in items]
     first = min(p[0] for p in here if p)
     return rank_and(tuple(tuple(q - first for q in p) for p in here))
