@@ -106,14 +106,14 @@ def neighbourhood(pool: Any) -> tuple[tuple[bool, ...], float]:
     """Which of the request's max(NEIGHBOURS) nearest neighbours (generic requests and tools,
     each tool by its best cosine) are generic requests, and the generic requests' share."""
     nearest, tools, calibration = pool.generic_nearest, pool.tool_cosine, pool.calibration
-    if nearest is None or tools is None or calibration is None or calibration.negatives is None:
+    if nearest is None or tools is None or calibration is None or calibration.neighbours is None:
         return (), 0.0
     count = max(NEIGHBOURS)
     top = np.sort(tools)[::-1][:count]
     both = np.concatenate([nearest[:count], top])
     generic = np.r_[np.ones(min(count, len(nearest)), bool), np.zeros(len(top), bool)]
     order = np.argsort(-both, kind="stable")[:count]
-    negatives = len(calibration.negatives)
+    negatives = len(calibration.neighbours)
     return tuple(bool(g) for g in generic[order]), negatives / (negatives + len(tools))
 
 

@@ -25,6 +25,7 @@ from toolcatalog.selection.calibrate import (
     Calibration,
     calibrate,
     generic_requests,
+    neighbour_requests,
 )
 from toolcatalog.selection.loader import FolderSource
 from toolcatalog.selection.models import SelectionRequest
@@ -228,6 +229,49 @@ def test_the_shipped_generic_requests_are_many_and_distinct() -> None:
     requests = generic_requests()
     assert len(requests) >= 100
     assert len(set(requests)) == len(requests)
+    neighbours = neighbour_requests()
+    assert neighbours[: len(requests)] == requests  # the calibrating ones come first
+    assert len(neighbours) > len(requests)
+    assert len(set(neighbours)) == len(neighbours)
+
+
+@pytest.mark.parametrize(("examples_per_tool", "tight"), [(0, False), (30, True)])
+def test_everyday_talk_joins_the_neighbours_but_does_not_calibrate(
+    examples_per_tool: int, tight: bool
+) -> None:
+    # Everyday talk near the catalog's own texts (each near a tool's description) would
+    # loosen the threshold and the margin were it measured on; as neighbours only, the
+    # calibration is the generic requests' and a request nearest to such a line finds it.
+    vectors, kinds = _catalog(examples_per_tool)
+    negatives = _negatives()
+    noise = 0.3 * np.random.default_rng(3).standard_normal((10, 64))
+    near = _unit(vectors[kinds == 0][:10] + noise)
+    both = np.vstack([negatives, near]).astype(np.float32)
+    owners = np.repeat(np.arange(40), 1 + examples_per_tool)
+    alone = calibrate(vectors, kinds, negatives, owners)
+    joined = calibrate(vectors, kinds, both, owners, len(negatives))
+    assert (joined.threshold, joined.generic_margin) == (alone.threshold, alone.generic_margin)
+    assert joined.negative_refusal == alone.negative_refusal
+    assert joined.negatives is not None
+    assert len(joined.negatives) == len(both)
+    assert (joined.everyday_allowance > 0) is tight
+    # In a tight catalog a request on that line has it for its nearest neighbour (the margin's
+    # and the kNN test's); a loose one compares the generic requests proper only.
+    nearest = joined.generic_nearest(near[4])
+    assert nearest is not None
+    assert joined.neighbours is not None
+    if tight:
+        assert len(joined.neighbours) == len(both)
+        assert nearest[0] == pytest.approx(1.0)
+        assert joined.generic_cosine(near[4]) == pytest.approx(1.0)
+    else:
+        assert len(joined.neighbours) == len(negatives)
+        assert nearest == pytest.approx(alone.generic_nearest(near[4]))
+    measured_on_all = calibrate(vectors, kinds, both, owners)
+    assert (measured_on_all.threshold, measured_on_all.generic_margin) != (
+        alone.threshold,
+        alone.generic_margin,
+    )
 
 
 @needs_model
@@ -327,6 +371,27 @@ def test_a_catalog_of_bare_descriptions_answers_its_requests_and_refuses_others(
             "when does the next train to manchester leave",
             "best way to clean a cast iron pan",
             "plan a road trip through the scottish highlands",
+        ),
+    )
+
+
+@needs_model
+def test_a_tight_catalog_refuses_everyday_talk_in_its_own_words(tmp_path: Path) -> None:
+    # Everyday talk that borrows the catalog's words ("directory", "copy", "archived") lands
+    # beside the tool that owns the word; the everyday talk shipped as neighbours
+    # (neighbour_requests) is nearer. None of these lines is among the shipped ones.
+    _answers_and_refuses(
+        tmp_path,
+        TERSE_OPS,
+        (
+            ("how much space is left on the root filesystem", "df"),
+            ("copy the config directory to /backup", "cp"),
+            ("extract the backup archive into /srv", "tar"),
+        ),
+        (
+            "the kids left their toys scattered in every directory of the house",
+            "my sister keeps a copy of every letter I ever sent her",
+            "my childhood memories are archived somewhere in my head",
         ),
     )
 

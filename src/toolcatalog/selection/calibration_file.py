@@ -27,6 +27,7 @@ from toolcatalog.selection.calibrate import Calibration
 log = logging.getLogger(__name__)
 
 _FIELDS = (
+    "calibrating",
     "threshold",
     "corroborate",
     "semantic_share",

@@ -69,9 +69,10 @@ def everyday(pool: Pool) -> bool:
     calibration = pool.calibration
     if nearest is None or tools is None or best is None or calibration is None:
         return False
-    if calibration.negatives is None or not nearest[0] > best - calibration.everyday_allowance:
+    neighbours = calibration.neighbours  # the generic requests nearest was drawn from
+    if neighbours is None or not nearest[0] > best - calibration.everyday_allowance:
         return False
-    return _mostly_generic(nearest, len(calibration.negatives), tools)
+    return _mostly_generic(nearest, len(neighbours), tools)
 
 
 def _mostly_generic(nearest: FloatArray, generic: int, tools: FloatArray) -> bool:

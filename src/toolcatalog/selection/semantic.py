@@ -33,7 +33,12 @@ import numpy as np
 
 from toolcatalog.model.tool import Tool
 from toolcatalog.selection.arrays import FloatArray, IntArray
-from toolcatalog.selection.calibrate import Calibration, calibrate, generic_requests
+from toolcatalog.selection.calibrate import (
+    Calibration,
+    calibrate,
+    generic_requests,
+    neighbour_requests,
+)
 from toolcatalog.selection.calibration_file import (
     calibration_key,
     calibration_path,
@@ -318,7 +323,7 @@ class SemanticIndex:
         cosine) against the generic requests; read from the file beside the cache's when it
         was computed from the same (calibration_file.py: a restart's)."""
         assert self.vectors is not None
-        generic = generic_requests()
+        generic = neighbour_requests()
         negatives = cache.embed(encoder, list(generic), lambda _n: self._check(stop))
         layout = self.vectors.layout
         counted = (layout.kinds != NAME_KIND) & (layout.kinds != CLAUSE_KIND)
@@ -329,7 +334,9 @@ class SemanticIndex:
         self.calibration = read_calibration(path, key, negatives)
         if self.calibration is None:
             vectors = self.vectors.per_text()
-            self.calibration = calibrate(vectors[counted], kinds, negatives, owners)
+            self.calibration = calibrate(
+                vectors[counted], kinds, negatives, owners, len(generic_requests())
+            )
             self.vectors.scan.release()  # every row was read: the mapped pages go back
             write_calibration(path, key, self.calibration)
         self.calibrated_on = frozenset(self.texts)
@@ -368,7 +375,7 @@ class SemanticIndex:
         calibration's generic requests are what the next index starts from."""
         try:
             if cache.due() and self.vectors is not None:  # the list is not made per write
-                cache.retain([*self.vectors.rows, *generic_requests()])
+                cache.retain([*self.vectors.rows, *neighbour_requests()])
         except Exception as exc:  # housekeeping: this index is ready either way
             log.warning("could not prune the embedding cache: %r", exc)
 
