@@ -55,12 +55,16 @@ from toolcatalog.selection.tiebreak import TieOutcome, break_tie
 
 _DEFAULT = Assignment(None)
 # `aselect` ranks in a pool of this many threads beside the event loop, never on it: the loop
-# keeps answering cheap requests while a select ranks (~1-2.5 ms of CPU each for the starter
-# catalog, tens of ms at 10,000 tools), and the rest queue in the pool without blocking it.
-# Ranking is Python holding the GIL, so more threads would not rank faster, only take the
-# GIL from the loop more often; two let one select rank while another waits on the query
-# encoder, which releases the GIL.
-SELECT_THREADS = 2
+# keeps answering cheap requests while a select ranks (~4-6 ms of CPU for a new request on the
+# starter catalog, ~6-8 ms at 10,000 generated tools), and the rest queue in the pool without
+# blocking it. More threads do not rank faster (ranking is Python holding the GIL); they set
+# the selects' share of the GIL against the loop's, which hands it over turn by turn: with k
+# threads ranking, the loop gets about 1/(k+1). With every select a new request, 64
+# connections and one worker, two threads left the loop half the GIL, and selects queued
+# until ~40 of the 64 connections waited on them (get 95 / select 5: p99 466-1,031 ms).
+# Four: p99 130-291 ms there, about the same throughput, the GETs' own p99 ~85 -> ~140 ms; six
+# did no better (docs/performance.md, "Session 17 (selnew)").
+SELECT_THREADS = 4
 # How long closing a selector waits for its embedding threads to stop at their next step.
 EMBEDDING_STOP_S = 3.0
 log = logging.getLogger(__name__)
