@@ -45,6 +45,9 @@ from toolcatalog.store.migrate import migrate
 
 # How long the worker is left without requests before its RSS is read again.
 IDLE_S = 3.0
+# And after --writes: the written catalog's scan is put back in order and kept in its file
+# once no write came for semantic_engine.KEEP_AFTER_S (5 s).
+WRITES_SETTLE_S = 20.0
 
 
 async def import_tools(n: int, url: str) -> float:
@@ -168,6 +171,12 @@ def serve(
         elif args.writes and (restarted or not args.restart or source is not None):
             key = create_api_key(url, f"scale-writes-{time.monotonic_ns()}", source=source)
             visible(client, key, args.tools, args.writes)
+            print(f"RSS of the worker after the writes: {rss(target.pid)}", flush=True)
+            time.sleep(WRITES_SETTLE_S)  # the scan written back to its file (KEEP_AFTER_S)
+            print(
+                f"RSS of the worker {WRITES_SETTLE_S:.0f} s after the writes: {rss(target.pid)}",
+                flush=True,
+            )
 
 
 def visible(client: httpx.Client, key: str, tools: int, writes: int) -> None:
