@@ -16,7 +16,7 @@ import pytest
 
 from toolcatalog.config import Settings
 from toolcatalog.model.snapshot import CatalogSnapshot
-from toolcatalog.selection import cosine_scan, semantic, text_vectors
+from toolcatalog.selection import cosine_scan, semantic, semantic_engine, text_vectors
 from toolcatalog.selection.delta_scan import DeltaScan
 from toolcatalog.selection.encoders.onnx import onnx_available
 from toolcatalog.selection.models import SelectionRequest
@@ -164,9 +164,11 @@ def test_a_written_index_counts_its_calibration_drift_as_a_set_of_every_text_doe
     and the scores are those of an index filled from nothing."""
     monkeypatch.setattr(cosine_scan, "INT8_MIN_ROWS", 0)
     monkeypatch.setattr(semantic, "RECALIBRATE_SHARE", 0.01)
+    _no_compaction_while_writing(monkeypatch)
     tools = list(generated_tools(120))
     stub = WideStub(bag_of_words)
     engine = SemanticEngine(tmp_path / "home", load=lambda: stub)
+    engines = [engine]
     index = engine.filled_index(tools, None)
     rng = random.Random(4)
     recalibrated = 0
@@ -182,10 +184,11 @@ def test_a_written_index_counts_its_calibration_drift_as_a_set_of_every_text_doe
         current = set(index.texts)
         assert index.drift == len(current - base) + len(base - current)
         recalibrated += index.calibration is not previous.calibration
-        fresh = SemanticEngine(tmp_path / f"fresh{k}", load=lambda: stub).filled_index(tools, None)
+        engines.append(SemanticEngine(tmp_path / f"fresh{k}", load=lambda: stub))
+        fresh = engines[-1].filled_index(tools, None)
         assert index.tool_scores(query)[0].tobytes() == fresh.tool_scores(query)[0].tobytes()
     assert recalibrated >= 1
-    engine.close(5)
+    assert all(engine.close(60) for engine in engines)  # no keeping thread outlives the test
 
 
 @needs_onnx
@@ -197,14 +200,17 @@ def test_a_selector_after_many_appending_writes_answers_as_one_built_fresh(
     from nothing on the same catalog, given the same calibration (kept by rule while few
     texts change, semantic.RECALIBRATE_SHARE)."""
     monkeypatch.setattr(cosine_scan, "INT8_MIN_ROWS", 0)
+    _no_compaction_while_writing(monkeypatch)
     snapshot = CatalogSnapshot(generated_tools(300), 1, datetime.now(UTC), None, "generated")
     rng = random.Random(12)
     requests = [" ".join(rng.sample(WORDS, rng.randint(3, 8))) for _ in range(25)]
+    engines: list[SemanticEngine] = []
 
     def selector_of(source: Source, home: Path) -> Selector:
         stub = WideStub(bag_of_words)
         settings = Settings(llm_url=None, semantic=True, home=home)
-        selector = Selector(source, settings, engine=SemanticEngine(home, load=lambda: stub))
+        engines.append(SemanticEngine(home, load=lambda: stub))
+        selector = Selector(source, settings, engine=engines[-1])
         assert selector.wait_for_semantic(300)
         return selector
 
@@ -243,3 +249,12 @@ def test_a_selector_after_many_appending_writes_answers_as_one_built_fresh(
             assert fresh._semantic is not None
             fresh._semantic.calibration = semantic.calibration
             assert answers(selector) == answers(fresh)
+    assert all(engine.close(60) for engine in engines)  # no keeping thread outlives the test
+
+
+def _no_compaction_while_writing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rows are compacted once no write came for KEEP_AFTER_S (5 s; test_scan_file.py
+    tests it): a step of these tests that took that long on a busy machine found its scan
+    compacted before it looked (`isinstance(..., DeltaScan)` failed, 1 run in 1 with
+    KEEP_AFTER_S at 0). Not while they write: the keeping threads wait for the close."""
+    monkeypatch.setattr(semantic_engine, "KEEP_AFTER_S", 3600.0)
