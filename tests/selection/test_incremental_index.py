@@ -26,6 +26,7 @@ from toolcatalog.selection.retrieval import CatalogIndex
 from toolcatalog.selection.selector import Selector
 from toolcatalog.selection.semantic import SemanticIndex
 from toolcatalog.selection.semantic_engine import SemanticEngine
+from toolcatalog.selection.tokenizer import tokens
 
 from .stub_encoder import StubEncoder
 from .stub_encoder import seeded as vector
@@ -181,6 +182,27 @@ def test_an_index_derived_when_its_interned_texts_start_afresh_is_the_one_built_
         if afresh:
             break
     assert afresh
+
+
+def test_a_build_from_nothing_keeps_what_a_restart_keeps_and_derives_the_same() -> None:
+    # A build from nothing empties its table of texts, and once it ran through more texts
+    # than the tokeniser's cache keeps (a large catalog; filled here beforehand) it forgets
+    # the tokeniser's caches: what a restart's index (loaded, not tokenised) holds. Indexes
+    # derived from it after writes tokenise their changed tools afresh and are still the
+    # ones built from nothing.
+    rng = random.Random(11)
+    snapshot = starter(40, rng)
+    for i in range(tokens.cache_info().maxsize or 0):
+        tokens(f"filler{i}")
+    index = CatalogIndex(snapshot)
+    assert index._documents.size() == 0
+    assert index._documents.limit > 0
+    assert tokens.cache_info().currsize == 0
+    for step in range(30):
+        snapshot = written(snapshot, rng, step)
+        derived = CatalogIndex(snapshot, index)
+        assert_same_index(derived, CatalogIndex(snapshot))
+        index = derived
 
 
 def answer(result: SelectionResult) -> dict[str, Any]:

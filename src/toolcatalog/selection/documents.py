@@ -8,6 +8,7 @@ in another team's words still meets ours.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from itertools import chain
 
@@ -77,6 +78,10 @@ class Documents:
             for entry in vocabulary.vocabulary:
                 self.entries[entry.name] = (entry.aliases, entry.description)
         self.canonical = canonical
+        self._forget()
+        self.limit = 0  # see oversized
+
+    def _forget(self) -> None:
         self._capabilities: dict[tuple[str, str], tuple[Terms, Terms]] = {}
         self._patterns: dict[tuple[object, ...], PatternDoc] = {}
         # Equal pattern documents, and equal term tuples in them, held once (see _held).
@@ -84,7 +89,16 @@ class Documents:
         self._terms: dict[Terms, Terms] = {}
         self._capability_sets: dict[frozenset[str], frozenset[str]] = {}
         self._blocks: dict[tuple[object, ...], list[Component]] = {}
-        self.limit = 0  # see oversized
+
+    def emptied(self) -> Documents:
+        """This table without its texts (the same vocabulary and limit), as a restart's index
+        starts (CatalogIndex.restored): a fresh build's table held every distinct capability
+        and pattern text of the catalog with its terms (~1.6 KiB a generated tool, 157 MiB at
+        100,000), live for the index's lifetime although only later builds derived from it
+        read it, for the texts of the tools they change."""
+        out = copy.copy(self)
+        out._forget()
+        return out
 
     def size(self) -> int:
         return len(self._capabilities) + len(self._patterns) + len(self._blocks)

@@ -38,7 +38,7 @@ from toolcatalog.selection.interned import Interned
 from toolcatalog.selection.pattern_entries import PatternEntries
 from toolcatalog.selection.pattern_tables import PatternTables
 from toolcatalog.selection.policy import platform_matches
-from toolcatalog.selection.text import is_value_term
+from toolcatalog.selection.text import is_value_term, release_catalog_caches
 
 FUZZY_WEIGHT = 0.8
 # A platform named in the request's words ("on the windows file server", "ubuntu box", "pod"):
@@ -149,7 +149,13 @@ class CatalogIndex:
             self.tool_patterns[i] = tuple(own)  # 64 bytes a tool less than the list
             tool_capabilities[i] = self._documents.capability_set(tool, self.resolve_capability)
         if fresh:
+            # The table's texts are not kept, nor the tokeniser's caches of a large catalog's:
+            # the index then holds what a restart's (restored) holds. A first start at 20,000
+            # tools held ~50 MiB more than a restart, these (docs/performance.md, firstmem).
             self._documents.limit = 2 * self._documents.size() + 1000
+            self._documents = self._documents.emptied()
+            if previous is None:
+                release_catalog_caches()
         parts = None
         if previous is not None and len(previous.parts.keep) <= 2 * previous.parts.used + 1000:
             parts = previous.parts  # else start afresh: it holds too many texts gone by now

@@ -15,6 +15,7 @@ from toolcatalog.selection.hosts import (
     split_entities,
 )
 from toolcatalog.selection.lexicon import PLATFORM_WORDS, RELATED, RELATED_WEIGHT
+from toolcatalog.selection.negation import affirmed
 from toolcatalog.selection.tokenizer import CHUNK, chunk_terms, rewrite_phrases, tokens
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "is_value_term",
     "platform_hint",
     "query_terms",
+    "release_catalog_caches",
     "request_tokens",
     "user_words",
 ]
@@ -74,10 +76,25 @@ def platform_hint(terms: Iterable[str]) -> frozenset[str]:
 
 def clear_caches() -> None:
     """Forget every cached tokenisation (benchmarks measuring a cold index build)."""
-    for cached in (tokens, split_entities, chunk_terms, chunk_split):
-        cached.cache_clear()
+    release_catalog_caches(overflowed_only=False)
     for request_cache in (REQUEST_TERMS, REQUEST_WORDS):
         request_cache.clear()
+
+
+def release_catalog_caches(*, overflowed_only: bool = True) -> bool:
+    """Forget the catalog texts' cached tokenisations once a build from nothing has run
+    through more distinct texts than `tokens` keeps (a large catalog): they then hold the
+    build's last 65,536 texts of each kind, not a working set, ~25 MiB at 10,000 generated
+    tools and up to ~45 MiB at more, which a restart (the index loaded, not tokenised) never
+    fills. Later builds tokenise only the texts of the tools they change, as after a
+    restart. Whether they were forgotten."""
+    if overflowed_only:
+        info = tokens.cache_info()
+        if info.currsize < (info.maxsize or 0):
+            return False
+    for cached in (tokens, split_entities, chunk_terms, chunk_split, affirmed):
+        cached.cache_clear()
+    return True
 
 
 # Request texts go through byte-bounded caches of their own: the lru_caches above hold
