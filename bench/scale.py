@@ -187,9 +187,12 @@ def visible(client: httpx.Client, key: str, tools: int, writes: int) -> None:
     auth = {"Authorization": f"Bearer {key}"}
     headers = auth | {"Content-Type": "application/merge-patch+json", "If-Match": "*"}
     took: list[float] = []
+    # Other tools and words each run: a tool --baseline-src's run patched holds "disk usage"
+    # in a short description, so it ranked among ours' candidates before our patch was in.
+    run = time.monotonic_ns() % 10**9
     for k in range(writes):
-        name = f"gen_tool_{(k * 7919 + 17) % tools:05d}"
-        word = f"zq{k}visible{os.getpid()}"
+        name = f"gen_tool_{(k * 7919 + 17 + run) % tools:05d}"
+        word = f"zq{k}visible{os.getpid()}r{run}"
         body = json.dumps({"description": f"checks {word} disk usage, written by the bench"})
         answer = client.patch(f"/api/v1/tools/{name}", content=body, headers=headers)
         answer.raise_for_status()

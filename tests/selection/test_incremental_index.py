@@ -17,7 +17,7 @@ import pytest
 from builders import FixedSource
 from toolcatalog.config import Settings
 from toolcatalog.model.snapshot import CatalogSnapshot
-from toolcatalog.model.tool import Tool
+from toolcatalog.model.tool import Platform, Tool
 from toolcatalog.selection.bm25 import BM25FIndex
 from toolcatalog.selection.candidates import CandidateEnumerator
 from toolcatalog.selection.loader import load_folder_snapshot
@@ -127,6 +127,11 @@ def assert_same_index(derived: CatalogIndex, fresh: CatalogIndex) -> None:
     assert a.average_length == b.average_length
     assert {k: set(v) for k, v in a._deletes.items()} == {k: set(v) for k, v in b._deletes.items()}
     assert derived.tools == fresh.tools
+    assert derived.tool_names == fresh.tool_names
+    assert derived.tool_position == fresh.tool_position
+    assert derived._platforms.tolist() == fresh._platforms.tolist()
+    for platform in (None, *Platform):
+        assert derived.world_mask(platform).tolist() == fresh.world_mask(platform).tolist()
     # Each tool's document, made again from the interned texts (the index keeps no copy).
     assert [a.document(i) for i in range(a.size)] == [b.document(i) for i in range(b.size)]
     assert list(derived.patterns) == list(fresh.patterns)
@@ -202,6 +207,35 @@ def test_a_build_from_nothing_keeps_what_a_restart_keeps_and_derives_the_same() 
         snapshot = written(snapshot, rng, step)
         derived = CatalogIndex(snapshot, index)
         assert_same_index(derived, CatalogIndex(snapshot))
+        index = derived
+
+
+def test_a_derived_index_keeps_the_name_order_and_platforms_only_when_they_hold() -> None:
+    # Updates under the same names in name order keep the previous index's order and name
+    # table (in_name_order); a tool moved to a platform with a longer value widens the kept
+    # platform array (str_per_tool); a snapshot not in name order, and a rename, are sorted.
+    snapshot = starter(30, random.Random(11))
+    tools = [t.model_copy(update={"platform": Platform.linux}) for t in snapshot.tools]
+    snapshot = replace(snapshot, tools=tuple(tools))
+    index = CatalogIndex(snapshot)
+    assert index._platforms.dtype == np.dtype("<U5")
+    for k, platform in ((3, Platform.linux), (7, Platform.cross_platform), (9, Platform.custom)):
+        tools[k] = tools[k].model_copy(update={"platform": platform})
+    steps = [
+        tuple(tools),
+        tuple(tools[k].model_copy(update={"platform": Platform.kubernetes}) if k == 2 else t
+              for k, t in enumerate(tools)),
+        tuple(reversed(tools)),
+        (tools[0].model_copy(update={"name": "zz_renamed"}), *tools[1:]),
+    ]  # fmt: skip
+    for step, listed in enumerate(steps):
+        snapshot = replace(snapshot, tools=listed, generation=snapshot.generation + 1)
+        derived = CatalogIndex(snapshot, index)
+        fresh = CatalogIndex(snapshot)
+        assert_same_index(derived, fresh)
+        assert (derived.tool_position is index.tool_position) == (step < 2), step
+        assert list(derived.tool_names) == sorted(derived.tool_names)
+        assert derived._platforms.dtype == np.dtype("<U14")  # widened, or made afresh
         index = derived
 
 

@@ -25,7 +25,14 @@ from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Platform, Status, Tool
 from toolcatalog.selection.arrays import FloatArray, IntArray
 from toolcatalog.selection.bm25 import BM25FIndex, Component
-from toolcatalog.selection.derivation import Docs, PatternLengths, per_tool, positions_in
+from toolcatalog.selection.derivation import (
+    Docs,
+    PatternLengths,
+    in_name_order,
+    per_tool,
+    positions_in,
+    str_per_tool,
+)
 from toolcatalog.selection.documents import (
     PATTERN_FIELDS,
     TOOL_FIELDS,
@@ -91,6 +98,9 @@ class CatalogIndex:
     _pattern_lengths: PatternLengths
     _active: npt.NDArray[np.bool_]
     _platforms: npt.NDArray[np.str_]
+    tools: tuple[Tool, ...]
+    tool_names: tuple[str, ...]  # sorted: bisect finds prefixes
+    tool_position: dict[str, int]  # never changed once made (a derived index shares it)
 
     def __init__(self, snapshot: CatalogSnapshot, previous: CatalogIndex | None = None) -> None:
         if previous is not None and previous.vocabulary is not snapshot.vocabulary:
@@ -109,10 +119,15 @@ class CatalogIndex:
         self.snapshot = snapshot
         self.key = snapshot_key(snapshot)
         vocabulary = snapshot.vocabulary
-        self.tools: tuple[Tool, ...] = tuple(sorted(snapshot.tools, key=attrgetter("name")))
-        # Sorted: bisect finds prefixes.
-        self.tool_names: tuple[str, ...] = tuple(map(attrgetter("name"), self.tools))
-        self.tool_position = dict(zip(self.tool_names, range(len(self.tools)), strict=True))
+        held = (previous.tools, previous.tool_names) if previous is not None else ((), ())
+        ordered = in_name_order(*held, snapshot.tools)
+        if previous is not None and ordered is not None:
+            self.tools, self.tool_names = ordered, previous.tool_names
+            self.tool_position = previous.tool_position
+        else:
+            self.tools = tuple(sorted(snapshot.tools, key=attrgetter("name")))
+            self.tool_names = tuple(map(attrgetter("name"), self.tools))
+            self.tool_position = dict(zip(self.tool_names, range(len(self.tools)), strict=True))
         if previous is None or previous._documents.oversized():
             self.canonical = canonical_names(vocabulary)
             self._documents = Documents(vocabulary, self.canonical)
@@ -189,13 +204,12 @@ class CatalogIndex:
             lambda t: t.enabled and t.status != Status.disabled,
             bool,
         )
-        self._platforms = per_tool(
+        self._platforms = str_per_tool(
             previous._platforms if previous is not None else None,
             self.moved_from,
             self.tools,
             lambda t: t.platform.value,
-            object,
-        ).astype(str)
+        )
 
     def _set_patterns(self) -> None:
         self.pattern_docs = tuple(chain.from_iterable(self.tool_patterns))
@@ -329,9 +343,9 @@ class CatalogIndex:
         """Tools that can serve a request for `platform`: enabled and platform-compatible."""
         mask = self._worlds.get(platform)
         if mask is None:
-            fits = np.array(
-                [platform_matches(t.platform, platform) for t in self.tools], dtype=bool
-            )
+            # By platform value, not a call per tool (the first select of each new index asks).
+            fitting = [p.value for p in Platform if platform_matches(p, platform)]
+            fits = np.isin(self._platforms, fitting)
             mask = self._worlds[platform] = self._active & fits
         return mask
 
