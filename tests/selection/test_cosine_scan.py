@@ -3,7 +3,9 @@ those of the full scan, and a selector on the fast path answers as on the exact 
 
 from __future__ import annotations
 
+import gc
 import random
+import weakref
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,6 +56,26 @@ def test_the_int8_scan_stays_within_its_bound_of_the_exact_cosines() -> None:
         assert cosines.fine_bound < cosines.bound / 20
         assert len(cosines.finer(np.zeros(0, dtype=np.int64))) == 0
         assert scan.exact(query, rows).tolist() == exact[rows].tolist()
+
+
+@needs_onnx
+def test_a_scan_no_one_holds_is_freed_without_the_cyclic_collector(tmp_path: Path) -> None:
+    # A start freezes what is alive (gc.freeze): a scan in a reference cycle (its product
+    # holding its bound method) outlived the write that replaced it, session and all.
+    matrix = unit_rows(3000, seed=5)
+    heap = CosineScan(matrix, use_int8=True)
+    kept = CosineScan(matrix, use_int8=True)
+    assert kept.keep(tmp_path / "levels.bin")
+    for scan in (heap, kept):
+        scan.approximate(matrix[0]).finer(np.arange(10))
+        scan.exact(matrix[0], np.arange(10))
+    refs = [weakref.ref(heap), weakref.ref(kept)]
+    gc.freeze()
+    try:
+        del heap, kept, scan
+        assert [ref() for ref in refs] == [None, None]
+    finally:
+        gc.unfreeze()
 
 
 @needs_onnx
