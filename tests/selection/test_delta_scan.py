@@ -101,7 +101,7 @@ def test_a_spliced_layout_is_the_one_sorted_from_nothing() -> None:
 
 @needs_onnx
 def test_vectors_appended_over_many_writes_score_as_vectors_made_whole(
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """30 generations of writes, the rows appended until the delta passes its bound (then
     made again in the layout's order): every tool's exact scores the same bits as vectors
@@ -152,6 +152,14 @@ def test_vectors_appended_over_many_writes_score_as_vectors_made_whole(
     assert compacted.rows == whole.rows
     assert compacted.scan.matrix.tobytes() == whole.scan.matrix.tobytes()  # type: ignore[union-attr]
     _same_levels(compacted.scan, whole.scan)  # type: ignore[arg-type]
+    # Compacted into the levels file (as a written worker's pause does): read from it at once,
+    # the same rows and levels.
+    filed = vectors.compacted(tmp_path / "written.levels.npz")
+    assert filed.rows == whole.rows
+    assert filed.scan.matrix.tobytes() == whole.scan.matrix.tobytes()  # type: ignore[union-attr]
+    assert filed.scan.keep(tmp_path / "elsewhere.npz")  # reads a file already: nothing written
+    assert not (tmp_path / "elsewhere.npz").exists()
+    _same_levels(filed.scan, whole.scan)  # type: ignore[arg-type]
 
 
 @needs_onnx

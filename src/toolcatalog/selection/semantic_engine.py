@@ -129,8 +129,8 @@ class SemanticEngine:
         try:
             # Rows appended by writes (delta_scan.py) are put in the layout's order first: a
             # restart over the same texts then reads the file.
-            compacted = vectors.compacted()
-            compacted.scan.keep(path)
+            compacted = vectors.compacted(path)
+            compacted.scan.keep(path)  # already read from the file when it was compacted
             if compacted is not vectors and not index.stop.is_set():
                 index.vectors = compacted  # a request under way keeps the vectors it took
         except Exception as exc:  # the scan answers from memory as before

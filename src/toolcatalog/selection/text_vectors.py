@@ -146,10 +146,14 @@ class TextVectors:
         texts: Sequence[str],
         vectors: Array,
         extension: Extension | None = None,
+        levels: Path | None = None,
     ) -> TextVectors:
         """Vectors of `layout` from these rows and `vectors` of `texts` (what `missing` said
         they lack; `extension`: this `extension(layout)` when already made): the same rows,
-        bit for bit, as `kept` of every text's vector."""
+        bit for bit, as `kept` of every text's vector. `levels`: the file where the scan's
+        int8 levels are kept (scan_file.py): written, and the scan reads it, as
+        CosineScan.keep would make it, without a first-level session of the heap's levels
+        made first (a copy of the codes packed: ~200 MiB and ~1 s at 100,000 tools)."""
         # Each distinct text's row, in first-seen order (C-level loops: 720,000 texts at
         # 100,000 generated tools).
         distinct, held, _missing = extension if extension is not None else self.extension(layout)
@@ -167,7 +171,13 @@ class TextVectors:
         if len(texts):
             matrix[[rows[text] for text in texts]] = vectors
         # The kept rows' int8 levels are copied, not computed again (CosineScan).
-        scan = CosineScan(matrix, previous=base, taken=(here, there))
+        if levels is not None and base.approximates and uses_int8(len(matrix)):
+            before, taken = base.levels(), (here, there)
+            saved = kept_levels(levels, matrix, lambda: int8_levels(matrix, before, taken))
+            scan = CosineScan(matrix, saved=saved)
+            base.release()
+        else:
+            scan = CosineScan(matrix, previous=base, taken=(here, there))
         return TextVectors(layout, rows, matrix, scan)
 
     def appended(
@@ -201,12 +211,14 @@ class TextVectors:
         grown = appended(scan, np.asarray(vectors, dtype=np.float32)) if len(texts) else scan
         return TextVectors(layout, rows, np.zeros((0, 0), np.float32), grown, inverse)
 
-    def compacted(self) -> TextVectors:
+    def compacted(self, levels: Path | None = None) -> TextVectors:
         """These vectors with their rows in the layout's order (`extended`'s, a start's):
-        the scan made from nothing, but for the kept rows' levels, which are copied."""
+        the scan made from nothing, but for the kept rows' levels, which are copied (and
+        kept in the file `levels`, read from there: `extended`)."""
         if not isinstance(self.scan, DeltaScan):
             return self
-        return self.extended(self.layout, [], np.zeros((0, 0), dtype=np.float32))
+        empty = np.zeros((0, 0), dtype=np.float32)
+        return self.extended(self.layout, [], empty, levels=levels)
 
     def per_text(self) -> Array:
         """Every text's vector, in layout order (for a calibration)."""
