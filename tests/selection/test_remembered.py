@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from builders import FixedSource
 from toolcatalog.config import Settings
 from toolcatalog.selection.loader import load_folder_snapshot
 from toolcatalog.selection.models import SelectionRequest
-from toolcatalog.selection.remembered import same_basis, split_answer
+from toolcatalog.selection.remembered import RememberedAnswers, same_basis, split_answer
 from toolcatalog.selection.selector import Selector
 from toolcatalog.selection.semantic_engine import SemanticEngine
 
@@ -95,3 +96,22 @@ def test_a_basis_is_the_same_objects_and_counts() -> None:
     assert not same_basis((a, 3), (b, 3))
     assert not same_basis((a, 3), (a, 4))
     assert not same_basis(([1],), ([1],))  # equal contents are not the same object
+
+
+class Part:
+    """A basis object that takes a weak reference (as the index and the vectors do)."""
+
+
+def test_the_remembered_basis_does_not_keep_what_it_was_made_of_alive() -> None:
+    # At 100,000 tools the semantic vectors a compaction replaced (and the scan they held,
+    # ~400 MiB) stayed alive in the basis until the next select's lookup.
+    answers = RememberedAnswers(1 << 20)
+    held, other = Part(), Part()
+    assert answers.get((held, None, 3), "k") is None  # a new basis
+    gone = weakref.ref(held)
+    assert answers.get((gone(), None, 3), "k") is None  # the same basis: nothing kept yet
+    del held
+    assert gone() is None
+    # A basis with another object, or None, where the dead one was is not the old one.
+    assert answers.get((None, None, 3), "k") is None
+    assert answers.get((other, None, 3), "k") is None

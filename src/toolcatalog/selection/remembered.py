@@ -23,6 +23,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
 
 from pydantic_core import to_json
@@ -123,6 +124,31 @@ def same_basis(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
     )
 
 
+def weakly_held(basis: tuple[object, ...]) -> tuple[object, ...]:
+    """`basis` as the remembered answers keep it: each object by a weak reference where it
+    takes one, so that the basis does not keep what a newer one replaced alive (at 100,000
+    tools the semantic vectors a compaction replaced held the restart's scan, ~400 MiB,
+    until the next select's lookup). `same_basis` reads it back."""
+    return tuple(_weakly(x) for x in basis)
+
+
+def _weakly(x: object) -> object:
+    if x is None or type(x) is int:
+        return x
+    try:
+        return weakref.ref(x)
+    except TypeError:
+        return x
+
+
+def _held(x: object) -> object:
+    """What `weakly_held` kept: the object, or a new one when it is gone (the same as none)."""
+    if type(x) is weakref.ref:
+        alive = x()
+        return object() if alive is None else alive
+    return x
+
+
 @dataclass(frozen=True, slots=True)
 class Recall:
     """One request's lookup: the answer found, or where to keep the one it will rank."""
@@ -151,9 +177,9 @@ class RememberedAnswers:
     def get(self, basis: tuple[object, ...], key: str) -> Remembered | None:
         """The answer kept for `key` on `basis`; a new basis drops every answer kept."""
         with self._lock:
-            if not same_basis(basis, self._basis):
+            if not same_basis(basis, tuple(map(_held, self._basis))):
                 self._answers.clear()
-                self._basis = basis
+                self._basis = weakly_held(basis)
                 return None
             return self._answers.get(key)
 
@@ -173,7 +199,7 @@ class RememberedAnswers:
         if remembered is None:
             return
         with self._lock:
-            if not same_basis(ranked_on, self._basis):
+            if not same_basis(ranked_on, tuple(map(_held, self._basis))):
                 return
             self._answers.put(key, remembered)
 
