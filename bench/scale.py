@@ -46,8 +46,10 @@ from toolcatalog.store.migrate import migrate
 # How long the worker is left without requests before its RSS is read again.
 IDLE_S = 3.0
 # And after --writes: the written catalog's scan is put back in order and kept in its file
-# once no write came for semantic_engine.KEEP_AFTER_S (5 s).
+# once no write came for semantic_engine.KEEP_AFTER_S (5 s); RSS is read every WATCH_EVERY_S
+# until --watch-after-writes (default 20 s) has passed.
 WRITES_SETTLE_S = 20.0
+WATCH_EVERY_S = 10.0
 
 
 async def import_tools(n: int, url: str) -> float:
@@ -172,11 +174,15 @@ def serve(
             key = create_api_key(url, f"scale-writes-{time.monotonic_ns()}", source=source)
             visible(client, key, args.tools, args.writes)
             print(f"RSS of the worker after the writes: {rss(target.pid)}", flush=True)
-            time.sleep(WRITES_SETTLE_S)  # the scan written back to its file (KEEP_AFTER_S)
-            print(
-                f"RSS of the worker {WRITES_SETTLE_S:.0f} s after the writes: {rss(target.pid)}",
-                flush=True,
-            )
+            watched = 0.0  # the scan written back to its file (KEEP_AFTER_S), and after
+            while watched < args.watch_after_writes:
+                step = min(WATCH_EVERY_S, args.watch_after_writes - watched)
+                time.sleep(step)
+                watched += step
+                print(
+                    f"RSS of the worker {watched:.0f} s after the writes: {rss(target.pid)}",
+                    flush=True,
+                )
 
 
 def visible(client: httpx.Client, key: str, tools: int, writes: int) -> None:
@@ -279,6 +285,14 @@ def main() -> None:
         default=0,
         help="then patch this many tools through our (last) worker, each timed from its "
         "commit to the first select answering with it",
+    )
+    parser.add_argument(
+        "--watch-after-writes",
+        type=float,
+        default=WRITES_SETTLE_S,
+        metavar="S",
+        help=f"after --writes, read the worker's RSS every {WATCH_EVERY_S:.0f} s for this "
+        f"many seconds (default {WRITES_SETTLE_S:.0f}: once the scan is kept in its file)",
     )
     parser.add_argument(
         "--restart",
