@@ -222,10 +222,9 @@ class TextVectors:
 
     def per_text(self) -> Array:
         """Every text's vector, in layout order (for a calibration)."""
-        if self.inverse is not None:
+        if self.inverse is not None:  # always, over a DeltaScan (`appended` sets it)
             return scan_vectors(self.scan, self.inverse)
-        if isinstance(self.scan, DeltaScan):
-            return scan_vectors(self.scan, np.arange(len(self.layout.texts)))
+        assert not isinstance(self.scan, DeltaScan)
         return self.scan.matrix
 
     def tool_scores(self, query: Array) -> tuple[FloatArray, FloatArray]:
