@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
-from builders import make_tool
+from builders import make_tool, tool_doc
 from toolcatalog.catalog.filter_index import FilterIndex, predicate
 from toolcatalog.catalog.version import CatalogVersion
 from toolcatalog.catalog.views import CachedTool, pack_body
@@ -16,9 +16,18 @@ PLATFORMS = ["linux", "windows", "macos"]
 CATEGORIES = ["system", "network", "storage"]
 
 
+def _capabilities(rng: random.Random) -> list[dict[str, object]]:
+    template = tool_doc()["capabilities"][0]
+    names = rng.sample(
+        ["process_list", "disk_usage", "log_search", "dns_lookup"], rng.randint(1, 3)
+    )
+    return [{**template, "name": name} for name in names]
+
+
 def _entry(i: int, rng: random.Random) -> CachedTool:
     tool = make_tool(
         f"tool_{i:03d}",
+        capabilities=_capabilities(rng),
         platform=rng.choice(PLATFORMS),
         category=rng.choice(CATEGORIES),
         tags=rng.sample(["a", "b", "c", "d"], rng.randint(0, 3)),
@@ -61,6 +70,15 @@ def test_a_version_changed_tool_by_tool_filters_as_one_built_afresh() -> None:
             keys = [("platform", f.platform), ("category", f.category), ("tag", "a")]
             for key in keys:
                 assert version.filtering.names(key) == afresh.names(key)
+        # The capability index (GET /capabilities) made from the lists, as a walk would.
+        walked: dict[str, list[str]] = {}
+        for name in version.names:
+            for cap in version.entries[name].tool.capabilities:
+                walked.setdefault(cap.name, []).append(name)
+        index = version.capability_index()
+        assert {k: list(v) for k, v in index.items()} == dict(sorted(walked.items()))
+        assert list(index) == sorted(walked)
+        assert version.capability_index() is index  # made once a version
 
 
 def test_an_edit_that_keeps_the_filter_values_shares_the_index() -> None:

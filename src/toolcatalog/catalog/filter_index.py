@@ -97,6 +97,11 @@ class FilterIndex:
     def names(self, key: Key) -> tuple[str, ...]:
         return self._names.get(key, ())
 
+    def by_value(self, field: str) -> dict[object, tuple[str, ...]]:
+        """Each value of `field` with the sorted names of the tools that have it: a walk of
+        the index's keys (a few thousand), not of the tools."""
+        return {key[1]: names for key, names in self._names.items() if key[0] == field}
+
     def changed(
         self,
         before: Mapping[str, CachedTool],

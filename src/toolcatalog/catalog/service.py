@@ -150,8 +150,9 @@ class ToolCatalogService(CatalogImports):
         version = await self.state.version()
         return version.resolve_capability(name) if strict else version.canonical_capability(name)
 
-    async def capability_index(self) -> dict[str, list[str]]:
-        """Every capability name with the tools that offer it, by name."""
+    async def capability_index(self) -> dict[str, tuple[str, ...]]:
+        """Every capability name with the tools that offer it, by name (one dict a catalog
+        version: the same object until the catalog changes)."""
         return (await self.state.version()).capability_index()
 
     async def tool_count(self) -> int:

@@ -46,7 +46,7 @@ class CatalogVersion:
     # The tools' field lexemes for searches restricted to fields, shared as `postings`.
     field_terms: FieldTerms = field(default_factory=FieldTerms, repr=False)
     _memo: dict[ToolFilter, tuple[str, ...]] = field(default_factory=dict, repr=False)
-    _derived: dict[str, dict[str, list[str]]] = field(default_factory=dict, repr=False)
+    _derived: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict, repr=False)
     _carried: InitVar[Carry | None] = None
     # Every tool's lexemes as codes for broad searches (term_codes.py), kept by later versions.
     _codes: InitVar[Codes | None] = None
@@ -140,15 +140,16 @@ class CatalogVersion:
         """How many tools have `value` for the filter field `field` (filter_index.py)."""
         return len(self.filtering.names((field, value)))
 
-    def capability_index(self) -> dict[str, list[str]]:
-        """Every capability name with the tools that offer it (computed once a version)."""
+    def capability_index(self) -> dict[str, tuple[str, ...]]:
+        """Every capability name with the tools that offer it, both sorted (made once a
+        version from the filter index's lists: a walk of every tool's capabilities was ~50 ms
+        at 20,000 tools, after each write)."""
         found = self._derived.get("capabilities")
         if found is None:
-            index: dict[str, list[str]] = {}
-            for name in self.names:
-                for cap in self.entries[name].tool.capabilities:
-                    index.setdefault(cap.name, []).append(name)
-            found = self._derived["capabilities"] = dict(sorted(index.items()))
+            offered = self.filtering.by_value("capability")
+            found = self._derived["capabilities"] = {
+                str(name): offered[name] for name in sorted(offered, key=str)
+            }
         return found
 
     def canonical_capability(self, name: str) -> str | None:
