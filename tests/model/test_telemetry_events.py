@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from builders import make_tool
-from toolcatalog.catalog.telemetry import check_events, labels_of
+from toolcatalog.catalog.telemetry import HINTS_MAX, check_events, labels_of
 from toolcatalog.model.snapshot import CatalogSnapshot
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -44,3 +44,17 @@ def test_each_event_is_accepted_or_rejected_once_by_its_index(batch: list[Any]) 
     assert len(set(indices)) == len(indices)
     assert all(0 <= i < len(batch) and r.reason for i, r in zip(indices, rejected, strict=True))
     assert len(rows) >= sum(e == GOOD for e in batch)
+
+
+def test_a_batch_names_the_closest_tools_for_its_first_unknown_tools_only() -> None:
+    # Each hint compares up to 2,000 known names: a batch of made-up names must stay cheap.
+    batch = [{**GOOD, "tool": f"alpha_tol{i}"} for i in range(HINTS_MAX + 5)]
+    rows, rejected = check_events(batch, LABELS, NOW, NOW - timedelta(days=90), "r")
+    assert rows == [] and [r.index for r in rejected] == list(range(len(batch)))
+    hinted = ["did you mean alpha_tool" in r.reason for r in rejected]
+    assert hinted == [True] * HINTS_MAX + [False] * 5
+    assert all(r.reason.startswith(f"unknown tool 'alpha_tol{r.index}'") for r in rejected)
+    # A known tool's wrong capability or pattern is always named with its near ones.
+    wrong = [{**GOOD, "capability": "process_lst"}] * 3
+    _, rejected = check_events(batch + wrong, LABELS, NOW, NOW - timedelta(days=90), "r")
+    assert all("did you mean process_list" in r.reason for r in rejected[-3:])
