@@ -50,7 +50,8 @@ def test_a_batch_names_the_closest_tools_for_its_first_unknown_tools_only() -> N
     # Each hint compares up to 2,000 known names: a batch of made-up names must stay cheap.
     batch = [{**GOOD, "tool": f"alpha_tol{i}"} for i in range(HINTS_MAX + 5)]
     rows, rejected = check_events(batch, LABELS, NOW, NOW - timedelta(days=90), "r")
-    assert rows == [] and [r.index for r in rejected] == list(range(len(batch)))
+    assert rows == []
+    assert [r.index for r in rejected] == list(range(len(batch)))
     hinted = ["did you mean alpha_tool" in r.reason for r in rejected]
     assert hinted == [True] * HINTS_MAX + [False] * 5
     assert all(r.reason.startswith(f"unknown tool 'alpha_tol{r.index}'") for r in rejected)
