@@ -5,13 +5,14 @@ of a new query (or of a new catalog version) costs before its first page is answ
 
 The tools are bench/import_bench.py's generator, the catalog bench/scale.py serves (every
 tool holds "generated" and "tool"), their search lexemes made as the catalog makes them
-(entries.tool_terms), then written once to a temporary pickle. Each round starts one process
-per tree (ours, and `--baseline-src`'s when given, alternating which goes first) that reads
-the pickle, builds the postings and ranks each query three times with
+(text_query.tokens of the search text), then written once to a temporary pickle. Each round
+starts one process per tree (ours, and `--baseline-src`'s when given, alternating which goes
+first) that reads the pickle, builds the postings and ranks each query three times with
 `search_index.search`: the first's thread CPU is printed, then the best's in brackets, and a
 digest of every query's whole ranking, which must be the same in both trees. A tree with
 catalog/term_codes.py makes the TermCodes a version holds first (their time printed apart)
-and searches with them.
+and searches with them; a tree with catalog/lexicon.py (session 18) holds each tool's lexemes
+as its codes, as CachedTool.terms does, made before the timing.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 
 from import_bench import generate
 
-from toolcatalog.catalog.entries import tool_terms
+from toolcatalog.catalog.text_query import search_text, tokens
 
 QUERIES = ["generated tool", "tool", "disk usage", "disk or memory", '"generated tool"']
 
@@ -37,6 +38,12 @@ _CHILD = r"""
 import hashlib, json, pickle, sys, time
 from toolcatalog.catalog.search_index import Postings, search
 terms = pickle.loads(open(sys.argv[1], "rb").read())
+try:  # a tree whose tools hold their lexemes as codes (session 18)
+    from toolcatalog.catalog.lexicon import LEXICON
+except ImportError:
+    pass
+else:
+    terms = {name: LEXICON.encode(lexemes) for name, lexemes in terms.items()}
 postings, names = Postings.of(terms.items()), tuple(sorted(terms))
 extra, built = (), None
 try:  # a tree with TermCodes (session 17) makes them as a version does, timed apart
@@ -84,7 +91,7 @@ def main() -> None:
     if args.baseline_src:
         trees = {"base": args.baseline_src, "ours": ours}
     started = time.perf_counter()
-    terms = {tool.name: tool_terms(tool) for tool in generate(args.tools)}
+    terms = {tool.name: tokens(search_text(tool)) for tool in generate(args.tools)}
     print(f"{args.tools:,} tools' lexemes made in {time.perf_counter() - started:.1f} s")
     with tempfile.TemporaryDirectory(prefix="toolcatalog-search-rank-") as folder:
         terms_file = Path(folder) / "terms.pickle"

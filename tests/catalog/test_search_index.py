@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from toolcatalog.catalog.entries import tool_terms
+from toolcatalog.catalog.lexicon import LEXICON
 from toolcatalog.catalog.search_index import Postings, _matches, _positions, _rank, search
 from toolcatalog.catalog.service import ToolCatalogService
 from toolcatalog.catalog.text_query import (
@@ -84,7 +85,7 @@ async def test_lexemes_and_positions_are_postgresqls_for_every_starter_tool(conn
 async def test_searches_match_and_rank_as_postgresql_on_the_starter_catalog(conn: Any) -> None:
     snapshot = load_folder_snapshot(ROOT / "catalog", strict=False)
     texts = {tool.name: search_text(tool) for tool in snapshot.tools}
-    terms = {name: tokens(text) for name, text in texts.items()}
+    terms = {name: LEXICON.encode(tokens(text)) for name, text in texts.items()}
     postings = Postings.of(terms.items())
     await conn.execute("CREATE TEMP TABLE search_docs (name text, v tsvector)")
     await conn.executemany(
@@ -211,7 +212,7 @@ def test_a_writes_lexemes_made_piece_by_piece_are_the_whole_texts() -> None:
     snapshot = load_folder_snapshot(ROOT / "catalog")
     for tool in snapshot.tools:
         assert tool_terms(tool, remembered=True) == tool_terms(tool), tool.name
-        assert tool_terms(tool, remembered=True) == tokens(search_text(tool)), tool.name
+        assert LEXICON.decode(tool_terms(tool)) == tokens(search_text(tool)), tool.name
 
 
 def test_word_queries_rank_as_the_general_walk_of_the_query() -> None:
@@ -222,10 +223,11 @@ def test_word_queries_rank_as_the_general_walk_of_the_query() -> None:
     rng = random.Random(1416)
     vocabulary = ["disk", "usag", "tool", "generat", "log", "rotat", None]
     terms_of = {
-        f"tool_{i:04d}": tuple(rng.choice(vocabulary) for _ in range(rng.randint(1, 40)))
+        f"tool_{i:04d}": LEXICON.encode(rng.choice(vocabulary) for _ in range(rng.randint(1, 40)))
         for i in range(1500)
     }
-    terms_of["tool_long"] = ("disk",) * 16_390 + ("tool",)  # positions capped at 16,383
+    # Positions capped at 16,383.
+    terms_of["tool_long"] = LEXICON.encode(("disk",) * 16_390 + ("tool",))
     postings = Postings.of(terms_of.items())
     every = tuple(sorted(terms_of))
     words = ["disk", "usage", "tool", "generated", "log", "rotate", "absent"]

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from toolcatalog.catalog import term_codes
+from toolcatalog.catalog.lexicon import LEXICON, Terms
 from toolcatalog.catalog.search_index import (
     Postings,
-    Terms,
     _matches,
     _positions,
     _rank,
@@ -29,7 +29,7 @@ QUERIES = [*WORDS, *(f"{a} {b}" for a in WORDS for b in WORDS), "disk tool log r
 def _random_terms(rng: random.Random, n: int) -> dict[str, Terms]:
     """Few lexemes, repeated, with stopword holes: ties by the hundred, and arrangements that
     repeat (grouped by their hash) beside ones that do not."""
-    terms_of: dict[str, Terms] = {
+    terms_of: dict[str, tuple[str | None, ...]] = {
         f"tool_{i:04d}": tuple(rng.choice(VOCABULARY) for _ in range(rng.randint(1, 40)))
         for i in range(n)
     }
@@ -39,7 +39,7 @@ def _random_terms(rng: random.Random, n: int) -> dict[str, Terms]:
     terms_of["tool_long"] = ("disk",) * 16_390 + ("tool",)  # positions capped at 16,383
     # Several occurrences capped to the same position (a distance of 0).
     terms_of["tool_long_2"] = ("log",) * 16_380 + ("tool", "disk", "usag", "tool", "disk")
-    return terms_of
+    return {name: LEXICON.encode(terms) for name, terms in terms_of.items()}
 
 
 def _walked(query: str, terms_of: dict[str, Terms]) -> list[tuple[float, str]]:
@@ -74,10 +74,12 @@ def test_tools_changed_since_the_codes_were_made_are_ranked_from_their_terms() -
     names = sorted(before)
     touched = rng.sample(names, 60)
     for name in touched[:30]:
-        now[name] = tuple(rng.choice(VOCABULARY) for _ in range(rng.randint(1, 40)))
+        now[name] = LEXICON.encode(rng.choice(VOCABULARY) for _ in range(rng.randint(1, 40)))
     for name in touched[30:50]:
         del now[name]
-    added = {f"new_{i}": tuple(rng.choice(VOCABULARY) for _ in range(12)) for i in range(10)}
+    added = {
+        f"new_{i}": LEXICON.encode(rng.choice(VOCABULARY) for _ in range(12)) for i in range(10)
+    }
     now |= added
     stale = Codes(codes, frozenset([*touched[:50], *added]))
     every = tuple(sorted(now))
@@ -123,9 +125,10 @@ def test_a_lexeme_past_the_65535_most_frequent_is_left_to_the_per_tool_path() ->
     # Codes are uint16 by frequency: the rarest lexemes share RARE, so the codes cannot tell
     # them apart and a query of one is answered from the tools' own terms.
     many: dict[str, Terms] = {
-        f"tool_{i}": ("disk", "tool", *(f"w{i}x{j}" for j in range(700))) for i in range(100)
+        f"tool_{i}": LEXICON.encode(("disk", "tool", *(f"w{i}x{j}" for j in range(700))))
+        for i in range(100)
     }
-    many["tool_5"] = (*many["tool_5"], "disk", "tool")
+    many["tool_5"] += LEXICON.encode(("disk", "tool"))
     every = tuple(sorted(many))
     codes = TermCodes.of(every, many)
     assert codes.ranked_all_of(["w99x3"]) is None  # the last of 70,000 lexemes seen once

@@ -9,15 +9,14 @@ from itertools import chain
 import orjson
 
 from toolcatalog.catalog.heap import share_beside, share_fields_sets
+from toolcatalog.catalog.lexicon import LEXICON, Terms
 from toolcatalog.catalog.text_query import search_parts, search_text, tokens
 from toolcatalog.catalog.views import CachedTool, pack_body, summary_of
 from toolcatalog.model.tool import Tool
 from toolcatalog.store.tools import ToolRecord
 
 
-def entry_of(
-    record: ToolRecord, tool: Tool, terms: tuple[str | None, ...] | None = None
-) -> CachedTool:
+def entry_of(record: ToolRecord, tool: Tool, terms: Terms | None = None) -> CachedTool:
     """A validated record ready to serve: body (compressed), summary and ETag encoded once, the
     tool's models sharing their fields sets with every other tool's (heap.py). `terms`: the
     tool's search lexemes (`tool_terms`) when already made, the costly part (~0.3-1.5 ms of
@@ -44,9 +43,10 @@ def held_bytes(encoded: bytes) -> bytes:
     return memoryview(encoded).tobytes()
 
 
-def tool_terms(tool: Tool, *, remembered: bool = False) -> tuple[str | None, ...]:
-    """The tool's search lexemes (CachedTool.terms), with its models made to share their
-    fields sets with every other tool's (heap.py): what `entry_of` costs beyond encoding.
+def tool_terms(tool: Tool, *, remembered: bool = False) -> Terms:
+    """The tool's search lexemes (CachedTool.terms: lexicon.py's codes), with its models made
+    to share their fields sets with every other tool's (heap.py): what `entry_of` costs
+    beyond encoding.
     `remembered` (a write's plan): each piece of its text through a memo of recent pieces, so
     a write that changes a description makes that description's lexemes only (a quarter of
     planning a patch of a large starter tool: ~0.6 of 2.6 ms). Not for imports and whole
@@ -54,9 +54,9 @@ def tool_terms(tool: Tool, *, remembered: bool = False) -> tuple[str | None, ...
     larger part of a plan's CPU on the loop)."""
     if not remembered:
         share_fields_sets(tool)
-        return tokens(search_text(tool))
+        return LEXICON.encode(tokens(search_text(tool)))
     share_beside(tool)
-    return tuple(chain.from_iterable(_piece_tokens(p) for p in search_parts(tool)))
+    return LEXICON.encode(tuple(chain.from_iterable(_piece_tokens(p) for p in search_parts(tool))))
 
 
 # Pieces of recently written tools' texts: a piece is short (a name, a description, a use

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from itertools import chain
 from typing import Any
 
 from toolcatalog.catalog.filter_index import predicate, unfiltered
+from toolcatalog.catalog.lexicon import Terms
 from toolcatalog.catalog.search_index import (
     FieldTerms,
     Postings,
@@ -132,9 +132,7 @@ class Rankings:
         tool, so the postings may narrow them)."""
         if filters.search_fields:
             slots = field_slots(filters.search_fields)
-            terms: Mapping[str, tuple[str | None, ...]] = _FieldsTerms(
-                self._entries, self._field_terms, slots
-            )
+            terms: Mapping[str, Terms] = _FieldsTerms(self._entries, self._field_terms, slots)
             postings = self._postings if postings_cover(slots) else None
             found = search(filters.q or "", terms, postings if everywhere else None, names)
         elif everywhere:
@@ -173,7 +171,7 @@ class Rankings:
         self._ranked[filters] = found
 
 
-class _Terms(Mapping[str, tuple[str | None, ...]]):
+class _Terms(Mapping[str, Terms]):
     """A version's tools' terms by name, without copying them out."""
 
     __slots__ = ("_entries",)
@@ -181,7 +179,7 @@ class _Terms(Mapping[str, tuple[str | None, ...]]):
     def __init__(self, entries: Mapping[str, CachedTool]) -> None:
         self._entries = entries
 
-    def __getitem__(self, name: str) -> tuple[str | None, ...]:
+    def __getitem__(self, name: str) -> Terms:
         return self._entries[name].terms
 
     def get(self, name: str, default: object = None) -> Any:
@@ -206,7 +204,7 @@ class _FieldsTerms(_Terms):
         super().__init__(entries)
         self._fields, self._slots = fields, slots
 
-    def __getitem__(self, name: str) -> tuple[str | None, ...]:
+    def __getitem__(self, name: str) -> Terms:
         found = self.get(name)
         if found is None:
             raise KeyError(name)
@@ -217,4 +215,4 @@ class _FieldsTerms(_Terms):
         if entry is None:
             return default
         each = self._fields.of(name, entry.tool)
-        return tuple(chain.from_iterable(each[i] for i in self._slots))
+        return "".join([each[i] for i in self._slots])

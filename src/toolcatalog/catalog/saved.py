@@ -17,6 +17,10 @@ the key's digest and, at its end, the SHA-256 of everything after the key; one t
 match in any way (torn write, disk error, an older layout, classes that changed) is ignored
 and rewritten. Writes go to a temporary file renamed into place.
 
+The entries' search lexemes are codes of the process's lexicon (lexicon.py): the file holds that
+lexicon first, and a load takes its codes back into the loading process's (`Lexicon.adopt`;
+the same codes in a process that knew no lexeme before, else each entry's terms translated).
+
 An `Attachment` keeps another layer's state made from the same tools in the same file (the
 selector's index, selection/saved_index.py): its own key (the digest of its code), its bytes
 after the entries under the file's digest, made and read by the attachment itself, which gets
@@ -48,6 +52,7 @@ from typing import Any, BinaryIO, Protocol
 
 from pydantic import BaseModel
 
+from toolcatalog.catalog.lexicon import LEXICON, Lexicon
 from toolcatalog.catalog.views import CachedTool
 from toolcatalog.config import toolcatalog_version
 from toolcatalog.model.tool import Tool
@@ -73,6 +78,7 @@ _CODE = (
     "catalog/entries.py",
     "catalog/saved.py",
     "catalog/text_query.py",
+    "catalog/lexicon.py",
 )
 
 # name -> (the row's stamp when saved, the entry built from it)
@@ -118,8 +124,9 @@ class Attachment(Protocol):
 class SavedVersion:
     """The saved catalog version of one database, under `directory`."""
 
-    def __init__(self, directory: Path, database: str) -> None:
+    def __init__(self, directory: Path, database: str, lexicon: Lexicon = LEXICON) -> None:
         self.directory = directory
+        self.lexicon = lexicon  # whose codes the entries' terms are
         name = hashlib.sha256(database.encode()).hexdigest()[:24]
         self.file = directory / f"version-{name}.saved"
         self._key = hashlib.sha256(repr((database, code_stamp())).encode()).digest()
@@ -167,12 +174,16 @@ class SavedVersion:
         end = os.fstat(fd).st_size - _DIGEST_SIZE
         with ThreadPoolExecutor(1, thread_name_prefix="toolcatalog-digest") as pool:
             digest = pool.submit(_digest_of, fd, start, end)
+            (size,) = _LENGTH.unpack(f.read(_LENGTH.size))
+            moved = self.lexicon.adopt(pickle.loads(f.read(size)))
             found: SavedEntries = {}
             while True:
                 (size,) = _LENGTH.unpack(f.read(_LENGTH.size))
                 if size == 0:
                     break
                 for name, stamp, entry in pickle.loads(f.read(size)):
+                    if moved is not None:
+                        _set(entry, "terms", entry.terms.translate(moved))
                     found[name] = (stamp, entry)
             key, data = self._read_attachment(f)
             whole = f.tell() == end and f.read() == digest.result()
@@ -233,6 +244,8 @@ class SavedVersion:
     def _write(self, out: BinaryIO, tools: Iterable[tuple[str, str, CachedTool]]) -> bool:
         out.write(_MAGIC + self._key)
         digest = hashlib.sha256()
+        # Every code of the entries' terms: they were made before the save began.
+        _write_chunk(out, digest, self.lexicon.lexemes())
         chunk: list[tuple[str, str, CachedTool]] = []
         saved: list[Tool] = []
         for item in tools:

@@ -3,7 +3,8 @@ as PostgreSQL's `ts_rank` ranked `to_tsvector('english', search_text)`, without 
 round trip.
 
 Each served tool holds its text's lexemes in order (`CachedTool.terms`, made once with its
-encoded body), so a version's tools are the truth for what matches. `Postings` maps a lexeme
+encoded body; one code point a lexeme, lexicon.py), so a version's tools are the truth for
+what matches. `Postings` maps a lexeme
 to the names of the tools that hold it: it only finds candidates, each then checked against
 its own terms, so it may name more than match. It is shared by successive versions and only
 grows (a changed tool's new lexemes are added; a lexeme it lost stays until the next whole
@@ -18,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from operator import itemgetter
 
-from toolcatalog.catalog.term_codes import Codes, Terms
+from toolcatalog.catalog.lexicon import LEXICON, Terms
+from toolcatalog.catalog.term_codes import Codes
 from toolcatalog.catalog.text_query import (
     FIELD_ORDER,
     And,
@@ -43,12 +45,14 @@ class Postings:
         # (10,000 tools, tracemalloc).
         self._names: dict[str, str | list[str]] = {}
 
-    def add(self, name: str, terms: Terms, before: Terms = ()) -> None:
+    def add(self, name: str, terms: Terms, before: Terms = "") -> None:
         """Post `name` under its `terms`' lexemes; `before`: the terms it was posted with
         (the tool's previous version), whose lexemes are not posted again. A lexeme the tool
         lost and took again is posted twice (`names` answers a set)."""
         held = self._names
-        for lexeme in set(terms).difference(before):
+        lexeme_of = LEXICON.lexeme
+        for char in set(terms).difference(before):
+            lexeme = lexeme_of(char)
             if lexeme is None:
                 continue
             found = held.get(lexeme)
@@ -85,7 +89,7 @@ class FieldTerms:
     def of(self, name: str, tool: Tool) -> tuple[Terms, ...]:
         kept = self._kept.get(name)
         if kept is None or kept[0] is not tool:
-            kept = (tool, tuple(tokens(text) for text in field_texts(tool)))
+            kept = (tool, tuple(LEXICON.encode(tokens(text)) for text in field_texts(tool)))
             self._kept[name] = kept
         return kept[1]
 
@@ -143,19 +147,20 @@ def _common(collections: Sequence[Collection[str]]) -> frozenset[str]:
 
 
 def _positions(terms: Terms, wanted: Iterable[str]) -> dict[str, list[int]]:
-    """Where each wanted lexeme stands in `terms` (1-based), found by tuple.index: a C scan
-    per occurrence, ~10x a Python loop over a tool's ~150-300 positions."""
+    """Where each wanted lexeme stands in `terms` (1-based), found by str.find: a C scan per
+    occurrence, ~10x a Python loop over a tool's ~150-300 positions."""
     found: dict[str, list[int]] = {}
-    index = terms.index
+    find = terms.find
+    char_of = LEXICON.char
     for lexeme in wanted:
+        char = char_of(lexeme)
+        if char is None:
+            continue  # no terms hold it
         at: list[int] = []
-        i = -1
-        try:  # not contextlib.suppress: its object and calls, each lexeme of each tool
-            while True:
-                i = index(lexeme, i + 1)
-                at.append(i + 1)
-        except ValueError:
-            pass
+        i = find(char)
+        while i >= 0:
+            at.append(i + 1)
+            i = find(char, i + 1)
         if at:
             found[lexeme] = at
     if len(terms) >= MAXENTRYPOS:  # positions past 16,383 count as 16,383
@@ -277,10 +282,12 @@ def _ranked_all_of(
     found: list[tuple[float, str]] = []
     get = terms_of.get
     if len(items) == 1:
-        (lexeme,) = items
+        char = LEXICON.char(items[0])
+        if char is None:
+            return found  # no terms hold it
         for name in names:
             terms = get(name)
-            count = 0 if terms is None else terms.count(lexeme)
+            count = 0 if terms is None else terms.count(char)
             if count:
                 found.append((rank_or(items, (count,)), name))
         return found

@@ -15,22 +15,17 @@ ranked by search_index's per-tool path, as few as a write's tools."""
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain, count
 
 import numpy as np
 import numpy.typing as npt
 
 from toolcatalog.catalog.heap import release_free_memory
+from toolcatalog.catalog.lexicon import LEXICON, Lexicon, Terms
 from toolcatalog.catalog.ts_rank import MAXENTRYPOS, rank_and, rank_or
 
-__all__ = ["RARE", "Codes", "TermCodes", "Terms"]
-
-# A tool's search-text lexemes in order, one per position (None: a stopword's hole).
-Terms = tuple[str | None, ...]
-
+__all__ = ["RARE", "Codes", "TermCodes"]
 
 # Codes compared with a lexeme's per part (256 Ki positions: 256 KiB of booleans).
 _PART = 1 << 18
@@ -40,6 +35,16 @@ _PART = 1 << 18
 _TRIM_MIN = 1 << 20
 # The code shared by the lexemes past the 65,535 most frequent.
 RARE = (1 << 16) - 1
+# A lexicon code that none of the tools holds, in TermCodes' table.
+_ABSENT = (1 << 32) - 1
+# Tools whose terms are read as one array at a time: the whole catalog's as UTF-32 at once
+# would be ~120 MB of temporaries at 100,000 tools.
+_TOOLS_PER_PART = 4096
+
+
+def _lexicon_codes(terms: Sequence[Terms]) -> npt.NDArray[np.uint32]:
+    """The lexicon codes of `terms`, one after the other (one C pass: join, then encode)."""
+    return np.frombuffer("".join(terms).encode("utf-32-le"), dtype="<u4")
 
 
 class TermCodes:
@@ -49,26 +54,38 @@ class TermCodes:
     to search_index's per-tool path (its few tools: the 65,535th most frequent lexeme of
     100,000 generated tools is in 1)."""
 
-    __slots__ = ("_codes", "_lengths", "_lexemes", "_starts", "names")
+    __slots__ = ("_codes", "_lengths", "_lexicon", "_starts", "_table", "names")
 
-    def __init__(self, names: Sequence[str], terms: Sequence[Terms]) -> None:
-        first: defaultdict[str | None, int] = defaultdict(count().__next__)
+    def __init__(
+        self, names: Sequence[str], terms: Sequence[Terms], lexicon: Lexicon = LEXICON
+    ) -> None:
         lengths = np.fromiter(map(len, terms), dtype=np.int64, count=len(terms))
-        total = int(lengths.sum())
-        # One C-level pass: each lexeme's code as it first comes, then renumbered by frequency.
-        codes = np.fromiter(
-            map(first.__getitem__, chain.from_iterable(terms)), dtype=np.uint32, count=total
-        )
-        frequency = np.bincount(codes, minlength=len(first))
-        by_frequency = np.empty(len(first), dtype=np.int64)
-        by_frequency[np.argsort(-frequency, kind="stable")] = np.arange(len(first))
-        renumbered = np.minimum(by_frequency, RARE).astype(np.uint16)
+        parts = [terms[i : i + _TOOLS_PER_PART] for i in range(0, len(terms), _TOOLS_PER_PART)]
+        # Two passes over the terms (a part at a time): each lexicon code's frequency, then
+        # the codes renumbered by it.
+        frequency = np.zeros(1, dtype=np.int64)
+        for part in parts:
+            counted = np.bincount(_lexicon_codes(part))
+            if len(counted) > len(frequency):
+                counted[: len(frequency)] += frequency
+                frequency = counted
+            else:
+                frequency[: len(counted)] += counted
+        by_frequency = np.empty(len(frequency), dtype=np.int64)
+        by_frequency[np.argsort(-frequency, kind="stable")] = np.arange(len(frequency))
+        table = np.where(frequency > 0, np.minimum(by_frequency, RARE), _ABSENT)
+        self._table = table.astype(np.uint32)
+        codes = np.empty(int(lengths.sum()), dtype=np.uint16)
+        at = 0
+        for part in parts:
+            found = _lexicon_codes(part)
+            codes[at : at + len(found)] = self._table[found]
+            at += len(found)
         starts = np.zeros(len(terms) + 1, dtype=np.int64)
         np.cumsum(lengths, out=starts[1:])
         self.names = tuple(names)
-        now = renumbered.tolist()
-        self._lexemes = {lexeme: now[code] for lexeme, code in first.items()}
-        self._codes, self._starts, self._lengths = renumbered[codes], starts, lengths
+        self._lexicon = lexicon
+        self._codes, self._starts, self._lengths = codes, starts, lengths
 
     @classmethod
     def of(cls, names: Sequence[str], terms_of: Mapping[str, Terms]) -> TermCodes:
@@ -76,7 +93,16 @@ class TermCodes:
 
     @property
     def nbytes(self) -> int:
-        return int(self._codes.nbytes + self._starts.nbytes + self._lengths.nbytes)
+        arrays = (self._codes, self._starts, self._lengths, self._table)
+        return sum(int(a.nbytes) for a in arrays)
+
+    def _code(self, lexeme: str) -> int | None:
+        """`lexeme`'s code here, None when none of these tools holds it."""
+        code = self._lexicon.code(lexeme)
+        if code is None or code >= len(self._table):
+            return None
+        found = int(self._table[code])
+        return None if found == _ABSENT else found
 
     def ranked_all_of(
         self, items: list[str], leave_out: Collection[str] = ()
@@ -84,7 +110,7 @@ class TermCodes:
         """The tools holding every lexeme of `items` (query_lexemes: unique, byte order), as
         search_index ranks them, best first (rank descending, then name descending);
         `leave_out`: names whose terms here are stale. None when a lexeme is RARE here."""
-        if any(self._lexemes.get(lexeme) == RARE for lexeme in items):
+        if any(self._code(lexeme) == RARE for lexeme in items):
             return None
         tools, ranks = self._ranked(items)
         names = self.names
@@ -106,7 +132,7 @@ class TermCodes:
         """Where `lexeme` stands in the codes, ascending: compared a part at a time, so the
         comparison's booleans stay one small buffer (the whole array's, 15 MB at 100,000
         tools, was fresh pages each search: 2-5x the time of the scan)."""
-        code = self._lexemes.get(lexeme)
+        code = self._code(lexeme)
         if code is None:
             return np.empty(0, dtype=np.int64)
         codes = self._codes

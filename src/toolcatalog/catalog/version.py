@@ -100,7 +100,7 @@ class CatalogVersion:
         entries.update(fresh)
         for name, entry in fresh.items():
             before = self.entries.get(name)
-            self.postings.add(name, entry.terms, before.terms if before is not None else ())
+            self.postings.add(name, entry.terms, before.terms if before is not None else "")
         held = self.entries
         if all(n in held for n in fresh) and not any(n in held for n in gone):
             # The same names: the tools at the changed names' places replaced in a copy (a

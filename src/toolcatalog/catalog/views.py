@@ -30,8 +30,9 @@ class CachedTool:
     id: int = 0  # the row's id (the seed's clients read `id`)
     # The ToolSummary JSON of list and search pages, encoded once with the body.
     summary: bytes = b""
-    # The lexemes of its search text in order, one per position (search_index.py).
-    terms: tuple[str | None, ...] = ()
+    # The lexemes of its search text in order, one code point a position (lexicon.py; a
+    # tuple of the lexemes took ~0.9 KiB a generated tool more; search_index.py reads it).
+    terms: str = ""
 
     @property
     def body(self) -> bytes:

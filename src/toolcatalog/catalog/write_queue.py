@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from toolcatalog.catalog.changes import ChangeAnnouncer, ChangeNotice
 from toolcatalog.catalog.entries import entry_of
+from toolcatalog.catalog.lexicon import Terms
 from toolcatalog.catalog.state import CatalogState
 from toolcatalog.catalog.views import CachedTool
 from toolcatalog.errors import Conflict, InvalidDefinition, NotFound, PreconditionFailed
@@ -42,7 +43,7 @@ from toolcatalog.store.tools import BatchedWrite, ToolRecord, ToolWrite
 log = logging.getLogger(__name__)
 
 # A write, its audit entry and the new tool's search lexemes (entries.tool_terms).
-Planned = tuple[ToolWrite, AuditWrite, tuple[str | None, ...]]
+Planned = tuple[ToolWrite, AuditWrite, Terms]
 # Plans a write on a row: None when nothing changes; raises PreconditionFailed or
 # InvalidDefinition.
 Plan = Callable[[ToolRecord], Planned | None]

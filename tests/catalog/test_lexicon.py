@@ -1,0 +1,108 @@
+"""lexicon.Lexicon: a tool's search lexemes held as one code point each, the same lexemes back
+whatever the order they came in, across threads, past the surrogates and the limit, and from
+a saved version made under another process's codes."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from toolcatalog.catalog.entries import entry_of
+from toolcatalog.catalog.lexicon import HOLE, LEXICON, SHARED, Lexicon
+from toolcatalog.catalog.saved import SavedVersion
+from toolcatalog.catalog.text_query import search_text, tokens
+from toolcatalog.selection.loader import load_folder_snapshot
+from toolcatalog.store.tools import ToolRecord
+
+ROOT = Path(__file__).resolve().parents[2]
+_AT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_terms_give_back_their_lexemes_and_holes_in_order() -> None:
+    lexicon = Lexicon()
+    lexemes = ("disk", None, "usag", "disk", None, "5xx")
+    terms = lexicon.encode(lexemes)
+    assert len(terms) == len(lexemes)
+    assert terms[1] == HOLE
+    assert terms.count(lexicon.char("disk") or "") == 2
+    assert lexicon.decode(terms) == lexemes
+    assert lexicon.encode(iter(lexemes)) == terms  # codes never change
+    assert lexicon.char("absent") is None
+    assert len(lexicon) == 3
+
+
+def test_codes_skip_the_surrogates_so_terms_encode_as_any_text() -> None:
+    lexicon = Lexicon()
+    words = [f"w{i}" for i in range(0xD800 + 40)]
+    terms = lexicon.encode(words)
+    assert lexicon.decode(terms) == tuple(words)
+    assert not any(0xD800 <= ord(c) < 0xE000 for c in terms)
+    assert terms.encode("utf-8").decode("utf-8") == terms
+
+
+def test_lexemes_past_the_limit_are_found_by_no_query() -> None:
+    lexicon = Lexicon(limit=10)
+    words = [f"w{i}" for i in range(20)]
+    terms = lexicon.encode(words)
+    assert lexicon.decode(terms)[:9] == tuple(words[:9])
+    assert terms[9:] == chr(SHARED) * 11
+    assert lexicon.char("w15") is None
+    assert lexicon.lexeme(chr(SHARED)) is None
+
+
+def test_threads_adding_the_same_new_lexemes_give_each_one_code() -> None:
+    lexicon = Lexicon()
+    words = [f"w{i % 500}" for i in range(4000)]
+    made: list[str] = []
+    start = threading.Barrier(4)
+
+    def encode(shift: int) -> None:
+        start.wait()
+        made.append(lexicon.encode(words[shift:] + words[:shift]))
+
+    threads = [threading.Thread(target=encode, args=(s * 37,)) for s in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(lexicon) == 500
+    assert sorted(lexicon.decode(t) for t in made) == sorted(
+        tuple(words[s * 37 :] + words[: s * 37]) for s in range(4)
+    )
+
+
+def test_another_lexicons_terms_are_translated_when_taken() -> None:
+    theirs, ours = Lexicon(), Lexicon()
+    ours.encode(("tool", "log"))
+    terms = theirs.encode(("log", None, "rotat", "tool", "log"))
+    moved = ours.adopt(theirs.lexemes())
+    assert moved is not None
+    assert ours.decode(terms.translate(moved)) == ("log", None, "rotat", "tool", "log")
+    assert Lexicon().adopt(theirs.lexemes()) is None  # a fresh process keeps the codes
+
+
+def test_a_saved_version_made_under_other_codes_loads_with_this_processs(
+    tmp_path: Path,
+) -> None:
+    # Another process numbered lexemes in another order: its file's terms are made ours.
+    theirs = Lexicon()
+    theirs.encode([f"only-theirs-{i}" for i in range(300)])
+    tools = load_folder_snapshot(ROOT / "catalog", strict=False).tools[:12]
+    saved = []
+    for i, tool in enumerate(tools):
+        record = ToolRecord(i + 1, tool.name, 1, f'"1-{i}"', tool.document(), _AT, _AT)
+        entry = entry_of(record, tool)
+        theirs_terms = theirs.encode(tokens(search_text(tool)))
+        assert theirs_terms != entry.terms
+        saved.append((tool.name, "stamp", dataclasses.replace(entry, terms=theirs_terms)))
+    assert SavedVersion(tmp_path, "db", theirs).store(saved)
+
+    loaded = SavedVersion(tmp_path, "db").load()
+
+    assert loaded is not None
+    for tool in tools:
+        terms = loaded[tool.name][1].terms
+        assert terms == LEXICON.encode(tokens(search_text(tool)))
+        assert LEXICON.decode(terms) == tokens(search_text(tool))
