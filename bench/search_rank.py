@@ -8,8 +8,9 @@ tool holds "generated" and "tool"), their search lexemes made as the catalog mak
 (text_query.tokens of the search text), then written once to a temporary pickle. Each round
 starts one process per tree (ours, and `--baseline-src`'s when given, alternating which goes
 first) that reads the pickle, builds the postings and ranks each query three times with
-`search_index.search`: the first's thread CPU is printed, then the best's in brackets, and a
-digest of every query's whole ranking, which must be the same in both trees. A tree with
+`search_index.search`, taking its first page of 51 (a list's slice, or made from a session-18
+Ranked): the first's thread CPU is printed, then the best's in brackets, and a digest of
+every query's whole ranking, which must be the same in both trees. A tree with
 catalog/term_codes.py makes the TermCodes a version holds first (their time printed apart)
 and searches with them; a tree with catalog/lexicon.py (session 18) holds each tool's lexemes
 as its codes, as CachedTool.terms does, made before the timing.
@@ -61,9 +62,10 @@ for query in json.loads(sys.argv[2]):
     for _ in range(3):
         started = time.thread_time()
         found = search(query, terms, postings, names, *extra)
+        page = found[:51]  # the first page a search answers (a list's slice, or made now)
         times.append(time.thread_time() - started)
     best[query], first[query] = min(times) * 1000, times[0] * 1000
-    digest.update(pickle.dumps(found))
+    digest.update(pickle.dumps(list(found)))
 print(json.dumps({"best": best, "first": first, "built": built, "digest": digest.hexdigest()}))
 """
 

@@ -101,7 +101,7 @@ async def test_searches_match_and_rank_as_postgresql_on_the_starter_catalog(conn
         )
         expected = [(r["r"], r["name"]) for r in rows]
         # The same tools, in the same order, with the same float4 rank.
-        assert search(query, terms, postings, list(terms)) == expected, query
+        assert list(search(query, terms, postings, list(terms))) == expected, query
         matched += bool(expected)
     assert matched > 150  # the set exercises ranking, not only empty answers
 
@@ -161,7 +161,7 @@ async def test_searches_restricted_to_fields_match_and_rank_as_postgresql(
         for k, fields in enumerate(FIELD_SETS):
             expected = [(r["r"], r["name"]) for r in rows if r["k"] == k]
             # The same tools, in the same order, with the same float4 rank.
-            assert version.ranked(ToolFilter(q=query, search_fields=fields)) == expected, (
+            assert list(version.ranked(ToolFilter(q=query, search_fields=fields))) == expected, (
                 fields,
                 query,
             )
@@ -242,5 +242,5 @@ def test_word_queries_rank_as_the_general_walk_of_the_query() -> None:
             if _matches(node, pos):
                 walked.append((_rank(node, items, pos), name))
         walked.sort(reverse=True)
-        assert search(query, terms_of, postings, every) == walked, query
-        assert search(query, terms_of, None, every[::-1]) == walked, query
+        assert list(search(query, terms_of, postings, every)) == walked, query
+        assert list(search(query, terms_of, None, every[::-1])) == walked, query

@@ -62,8 +62,8 @@ def test_word_queries_over_codes_rank_as_the_general_walk() -> None:
     postings = Postings.of(terms_of.items())
     for query in QUERIES:
         walked = _walked(query, terms_of)
-        assert search(query, terms_of, postings, every, lambda: codes) == walked, query
-        assert search(query, terms_of, None, every, lambda: codes) == walked, query
+        assert list(search(query, terms_of, postings, every, lambda: codes)) == walked, query
+        assert list(search(query, terms_of, None, every, lambda: codes)) == walked, query
 
 
 def test_tools_changed_since_the_codes_were_made_are_ranked_from_their_terms() -> None:
@@ -86,7 +86,7 @@ def test_tools_changed_since_the_codes_were_made_are_ranked_from_their_terms() -
     postings = Postings.of(now.items())
     for query in QUERIES:
         walked = _walked(query, now)
-        assert search(query, now, postings, every, lambda: stale) == walked, query
+        assert list(search(query, now, postings, every, lambda: stale)) == walked, query
 
 
 def test_codes_are_asked_for_only_when_a_query_of_single_lexemes_is_broad() -> None:
@@ -118,7 +118,7 @@ def test_arrangements_whose_hashes_collide_are_still_ranked_each_as_its_own(
     every = tuple(sorted(terms_of))
     codes = Codes(TermCodes.of(every, terms_of), frozenset())
     for query in ["disk tool", "generated log rotate", "usage tool"]:
-        assert search(query, terms_of, None, every, lambda: codes) == _walked(query, terms_of)
+        assert list(search(query, terms_of, None, every, lambda: codes)) == _walked(query, terms_of)
 
 
 def test_a_lexeme_past_the_65535_most_frequent_is_left_to_the_per_tool_path() -> None:
@@ -135,4 +135,4 @@ def test_a_lexeme_past_the_65535_most_frequent_is_left_to_the_per_tool_path() ->
     assert codes.ranked_all_of(["disk", "tool"]) is not None
     kept = Codes(codes, frozenset())
     for query in ["w99x3", "disk w99x3", "disk tool", "tool"]:
-        assert search(query, many, None, every, lambda: kept) == _walked(query, many), query
+        assert list(search(query, many, None, every, lambda: kept)) == _walked(query, many), query

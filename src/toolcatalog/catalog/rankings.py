@@ -11,6 +11,7 @@ from typing import Any
 
 from toolcatalog.catalog.filter_index import predicate, unfiltered
 from toolcatalog.catalog.lexicon import Terms
+from toolcatalog.catalog.ranked import Ranked
 from toolcatalog.catalog.search_index import (
     FieldTerms,
     Postings,
@@ -38,7 +39,7 @@ _STALE_MIN = 256
 class Carry:
     """An earlier version's rankings, and the names put or removed since it."""
 
-    ranked: Mapping[ToolFilter, list[tuple[float, str]]]
+    ranked: Mapping[ToolFilter, Ranked]
     changed: frozenset[str]
 
 
@@ -67,7 +68,7 @@ class Rankings:
     ) -> None:
         self._entries, self._names = entries, names
         self._postings, self._field_terms = postings, field_terms
-        self._ranked: dict[ToolFilter, list[tuple[float, str]]] = {}
+        self._ranked: dict[ToolFilter, Ranked] = {}
         self._carried = carried
         self._codes = codes
 
@@ -95,7 +96,7 @@ class Rankings:
         """What the next version (this one with `touched` put or removed) derives its
         rankings from: this version's, or the earlier ones this version carried when it
         ranked nothing itself (only one earlier version's rankings are ever held)."""
-        base: Mapping[ToolFilter, list[tuple[float, str]]]
+        base: Mapping[ToolFilter, Ranked]
         if self._ranked:
             base, changed = self._ranked, frozenset(touched)
         elif self._carried is not None:
@@ -104,7 +105,7 @@ class Rankings:
             return None
         return Carry(base, changed) if len(changed) <= max(_CARRY_MIN, size // 8) else None
 
-    def kept(self, filters: ToolFilter) -> list[tuple[float, str]] | None:
+    def kept(self, filters: ToolFilter) -> Ranked | None:
         """`ranked(filters)` if this version has already answered it or derives it from an
         earlier version's answer (the work of the tools changed since), else None."""
         found = self._ranked.get(filters)
@@ -112,7 +113,7 @@ class Rankings:
             found = self._carried_ranking(filters)
         return found
 
-    def ranked(self, filters: ToolFilter) -> list[tuple[float, str]]:
+    def ranked(self, filters: ToolFilter) -> Ranked:
         """Every tool matching `filters` (`q` set) as (rank, name), best first: rank
         descending, then name descending, as the database ordered them. Kept for this
         version's life (an agent fleet asks the same few searches), and carried to the
@@ -125,9 +126,7 @@ class Rankings:
             self._keep(filters, found)
         return found
 
-    def _search(
-        self, filters: ToolFilter, names: Iterable[str], *, everywhere: bool
-    ) -> list[tuple[float, str]]:
+    def _search(self, filters: ToolFilter, names: Iterable[str], *, everywhere: bool) -> Ranked:
         """The tools of `names` matching `filters`, ranked (`everywhere`: `names` is every
         tool, so the postings may narrow them)."""
         if filters.search_fields:
@@ -142,10 +141,10 @@ class Rankings:
             found = search(filters.q or "", _Terms(self._entries), None, names)
         if not unfiltered(filters):
             test = predicate(filters)
-            found = [(r, n) for r, n in found if test(self._entries[n])]
+            found = Ranked.of([(r, n) for r, n in found if test(self._entries[n])])
         return found
 
-    def _carried_ranking(self, filters: ToolFilter) -> list[tuple[float, str]] | None:
+    def _carried_ranking(self, filters: ToolFilter) -> Ranked | None:
         """`filters`' ranking derived from the earlier version's (the changed tools left
         out, then those still here ranked and merged in), or None when it had none. A
         tool's rank depends only on its own lexemes and the query (ts_rank), and the
@@ -157,15 +156,12 @@ class Rankings:
         if carried is None or before is None:
             return None
         changed = carried.changed
-        found = [item for item in before if item[1] not in changed]
         came = self._search(filters, [n for n in changed if n in self._entries], everywhere=False)
-        if came:
-            found.extend(came)
-            found.sort(reverse=True)
+        found = before.without(changed).merged(list(came))
         self._keep(filters, found)
         return found
 
-    def _keep(self, filters: ToolFilter, found: list[tuple[float, str]]) -> None:
+    def _keep(self, filters: ToolFilter, found: Ranked) -> None:
         if len(self._ranked) >= _KEPT_MAX:
             self._ranked.clear()
         self._ranked[filters] = found

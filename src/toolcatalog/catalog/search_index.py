@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from operator import itemgetter
 
 from toolcatalog.catalog.lexicon import LEXICON, Terms
+from toolcatalog.catalog.ranked import Ranked
 from toolcatalog.catalog.term_codes import Codes
 from toolcatalog.catalog.text_query import (
     FIELD_ORDER,
@@ -205,7 +206,7 @@ def search(
     postings: Postings | None,
     every: Iterable[str],
     codes: Callable[[], Codes] | None = None,
-) -> list[tuple[float, str]]:
+) -> Ranked:
     """Every tool of `terms_of` matching `query`, best first as the database orders them
     (rank descending, then name descending), with its rank. `every`: all names, for a query
     that only excludes or when there are no `postings` of these terms. `codes`: gives every
@@ -213,7 +214,7 @@ def search(
     tools may match), which answer it with numpy but for their stale names."""
     node = parse_query(query)
     if node is None:
-        return []
+        return Ranked.of([])
     items = query_lexemes(node)
     candidates = None if postings is None else _candidates(node, postings)
     if codes is not None and _all_of(node) and _broad(candidates, terms_of):
@@ -221,10 +222,7 @@ def search(
         from_codes = kept.codes.ranked_all_of(items, leave_out=kept.stale)
         if from_codes is not None:
             came = _ranked_all_of(items, terms_of, [n for n in kept.stale if n in terms_of])
-            if came:  # a few tools into a sorted list: sorting it again is linear (its runs)
-                from_codes.extend(came)
-                from_codes.sort(reverse=True)
-            return from_codes
+            return from_codes.merged(came)
     names = every if candidates is None else _in_order(candidates, every)
     if _all_of(node):
         found = _ranked_all_of(items, terms_of, names)
@@ -237,7 +235,7 @@ def search(
             pos = _positions(terms, items)
             if _matches(node, pos):
                 found.append((_rank(node, items, pos), name))
-    return _best_first(found)
+    return Ranked.of(_best_first(found))
 
 
 def _broad(candidates: Collection[str] | None, terms_of: Mapping[str, Terms]) -> bool:

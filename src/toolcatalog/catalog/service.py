@@ -14,6 +14,7 @@ from typing import Any
 from toolcatalog.catalog.changes import ChangeNotice
 from toolcatalog.catalog.documents import diff_documents
 from toolcatalog.catalog.imports import CatalogImports, ImportReport
+from toolcatalog.catalog.ranked import Ranked
 from toolcatalog.catalog.registry import RegistryServer, registry_servers
 from toolcatalog.catalog.state import CatalogState
 from toolcatalog.catalog.version import CatalogVersion
@@ -28,8 +29,6 @@ from toolcatalog.store import audit as audit_store
 from toolcatalog.store import tools as tool_store
 from toolcatalog.store import versions as version_store
 from toolcatalog.store.database import Database
-
-_Ranked = list[tuple[float, str]]
 
 # Up to this many tools a search's first answer is ranked on the loop (a few ms at most).
 _RANK_INLINE_TOOLS = 2000
@@ -56,7 +55,7 @@ class ToolCatalogService(CatalogImports):
         self.invalid = self.state.invalid
         self._registry: tuple[object, str, list[RegistryServer]] | None = None
         # Full-text rankings being computed beside the loop, by version and query.
-        self._ranking: dict[tuple[CatalogVersion, ToolFilter], asyncio.Future[_Ranked]] = {}
+        self._ranking: dict[tuple[CatalogVersion, ToolFilter], asyncio.Future[Ranked]] = {}
 
     # ---------------------------------------------------------------- reads
 
@@ -132,7 +131,7 @@ class ToolCatalogService(CatalogImports):
         found = [version.entries.get(name) for name, _ in ranked]
         return ToolPage([f for f in found if f is not None], next_cursor, total)
 
-    async def _ranked_beside(self, version: CatalogVersion, filters: ToolFilter) -> _Ranked:
+    async def _ranked_beside(self, version: CatalogVersion, filters: ToolFilter) -> Ranked:
         """`version.ranked(filters)` in a thread, once for all the requests asking it
         meanwhile (64 connections asking the same new query each ranked it before)."""
         key = (version, filters)

@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from toolcatalog.catalog.heap import release_free_memory
 from toolcatalog.catalog.lexicon import LEXICON, Lexicon, Terms
+from toolcatalog.catalog.ranked import Ranked
 from toolcatalog.catalog.ts_rank import MAXENTRYPOS, rank_and, rank_or
 
 __all__ = ["RARE", "Codes", "TermCodes"]
@@ -104,9 +105,7 @@ class TermCodes:
         found = int(self._table[code])
         return None if found == _ABSENT else found
 
-    def ranked_all_of(
-        self, items: list[str], leave_out: Collection[str] = ()
-    ) -> list[tuple[float, str]] | None:
+    def ranked_all_of(self, items: list[str], leave_out: Collection[str] = ()) -> Ranked | None:
         """The tools holding every lexeme of `items` (query_lexemes: unique, byte order), as
         search_index ranks them, best first (rank descending, then name descending);
         `leave_out`: names whose terms here are stale. None when a lexeme is RARE here."""
@@ -120,9 +119,8 @@ class TermCodes:
             kept = ~np.isin(tools, gone)
             tools, ranks = tools[kept], ranks[kept]
         order = np.lexsort((-tools, -ranks))
-        found = list(
-            zip(ranks[order].tolist(), map(names.__getitem__, tools[order].tolist()), strict=True)
-        )
+        lowered = np.negative(ranks[order]).astype(np.float32)
+        found = Ranked(lowered, tools[order].astype(np.int32), names, [])
         del tools, ranks, order
         if len(self._codes) >= _TRIM_MIN:
             release_free_memory()

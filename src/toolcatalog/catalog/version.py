@@ -15,6 +15,7 @@ from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime
 
 from toolcatalog.catalog.filter_index import FilterIndex, keys_asked, predicate, unfiltered
+from toolcatalog.catalog.ranked import Ranked
 from toolcatalog.catalog.rankings import Carry, Rankings
 from toolcatalog.catalog.search_index import FieldTerms, Postings
 from toolcatalog.catalog.term_codes import Codes, TermCodes
@@ -196,12 +197,12 @@ class CatalogVersion:
             self._memo[filters] = found
         return found
 
-    def ranked_if_kept(self, filters: ToolFilter) -> list[tuple[float, str]] | None:
+    def ranked_if_kept(self, filters: ToolFilter) -> Ranked | None:
         """`ranked(filters)` if this version has already answered it or derives it from an
         earlier version's answer (the work of the tools changed since), else None."""
         return self._rankings.kept(filters)
 
-    def ranked(self, filters: ToolFilter) -> list[tuple[float, str]]:
+    def ranked(self, filters: ToolFilter) -> Ranked:
         """Every tool matching `filters` (`q` set) as (rank, name), best first: rank
         descending, then name descending, as the database ordered them (rankings.py)."""
         return self._rankings.ranked(filters)
