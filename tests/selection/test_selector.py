@@ -509,3 +509,29 @@ def test_a_cycle_that_dies_after_the_heap_was_frozen_is_reclaimed_by_a_later_bui
     write_catalog(catalog_dir, {"logs/logrotate2.yaml": LOGROTATE.replace("logrotate", "lr2")})
     selector.select(SelectionRequest(request=DISK))
     assert ref() is None
+
+
+def test_silent_words_take_the_change_when_only_a_change_is_relevant(tmp_path: Path) -> None:
+    """A request that names no action and asks nothing is read as a look; when its most
+    relevant tool can only change something and no tool that reads is near it, the look
+    would refuse what the catalog answers: the change is decided, with the policy's say."""
+    folder = write_catalog(tmp_path / "catalog", {**CATALOG, "logs/logrotate.yaml": LOGROTATE})
+    selector = Selector(FolderSource(folder, check_interval_s=0), Settings(llm_url=None))
+    text = "old log files on web01 pile up uncompressed"
+    result = _production(selector, text)
+    assert result.decision is not None
+    assert (result.decision.tool, result.decision.pattern) == ("logrotate", "force")
+    assert result.decision.effect == "change"
+    assert result.intent is not None
+    assert (result.intent.kind, result.intent.source) == ("change", "default")
+    assert "only change" in result.intent.evidence
+
+
+def test_silent_words_still_read_when_a_tool_that_reads_is_relevant(
+    selector: Selector,
+) -> None:
+    result = _production(selector, "nginx service on web01 since this morning")
+    assert result.decision is not None
+    assert (result.decision.tool, result.decision.pattern) == ("systemctl", "status")
+    assert result.intent is not None
+    assert (result.intent.kind, result.intent.source) == ("read", "default")

@@ -15,7 +15,7 @@ from toolcatalog.model.profile import Effect
 from toolcatalog.selection.features import Dimensions, PatternEstimate
 from toolcatalog.selection.feedback import FeedbackMemory
 from toolcatalog.selection.fusion import top_indexes
-from toolcatalog.selection.gate import everyday, gate
+from toolcatalog.selection.gate import MIN_RELATIVE_RELEVANCE, everyday, gate
 from toolcatalog.selection.intent import IntentReading, read_intent
 from toolcatalog.selection.models import (
     Excluded,
@@ -218,22 +218,31 @@ class CandidateEnumerator:
                 ).tolist()
             )
         preference = _Preference(weights, share)
-        by_tool: dict[str, list[Scored]] = {}
-        for k, i in enumerate(order.tolist()):
-            ruled = self.rulings.ruling(i, request, ctx)
+        rulings = [self.rulings.ruling(i, request, ctx) for i in order.tolist()]
+        for ruled in rulings:
             excluded += ruled.excluded
-            if ruled.allowed:
-                found = self._scored(i, float(relevance[i]), ruled, pool, reading, interactive)
-                _finish(found, ruled, preference, None if confidence is None else confidence[k])
-                # Stable: equal scores keep the catalog's pattern order, as the first-best
-                # did. What fits the intent comes first: a read-only helper never stands for a
-                # change.
-                found.sort(key=_within_tool)
-                by_tool[found[0].entry.tool.name] = found
-        ranked = sorted(
-            (group[0] for group in by_tool.values()),
-            key=lambda s: (not s.fits, -round(s.score, 9), s.entry.tool.name),
-        )
+
+        def rank(reading: IntentReading) -> tuple[dict[str, list[Scored]], list[Scored]]:
+            by_tool: dict[str, list[Scored]] = {}
+            for k, (i, ruled) in enumerate(zip(order.tolist(), rulings, strict=True)):
+                if ruled.allowed:
+                    found = self._scored(i, float(relevance[i]), ruled, pool, reading, interactive)
+                    _finish(found, ruled, preference, None if confidence is None else confidence[k])
+                    # Stable: equal scores keep the catalog's pattern order, as the first-best
+                    # did. What fits the intent comes first: a read-only helper never stands
+                    # for a change.
+                    found.sort(key=_within_tool)
+                    by_tool[found[0].entry.tool.name] = found
+            ranked = sorted(
+                (group[0] for group in by_tool.values()),
+                key=lambda s: (not s.fits, -round(s.score, 9), s.entry.tool.name),
+            )
+            return by_tool, ranked
+
+        by_tool, ranked = rank(reading)
+        if reading.source == "default" and only_changes(ranked):
+            reading = SILENT_CHANGE
+            by_tool, ranked = rank(reading)
         terms = list(pool.retrieval.terms)
         words = user_words(request.request, index.tool_index.correction)
         shown = [s.entry.tool_index for s in ranked[: request.top_k]]
@@ -369,6 +378,27 @@ def _finish(
         s.utility = u
         s.score = final_score(s.relevance, u, share)
         s.confidence = confidence
+
+
+# A request whose words name no action and ask nothing ("worker 4821 ignores SIGTERM and won't
+# die", "DM the on-call the runbook link on slack": a verb the reader does not know) is read as a
+# look. When its most relevant tools can only change something and no tool that reads is near
+# them, reading it as a look refuses what the catalog plainly answers: it is read as asking for
+# that change instead (the policy and its approvals still apply to the decision).
+SILENT_CHANGE = IntentReading(
+    "change", None, "default", "names no action; its most relevant tools only change"
+)
+
+
+def only_changes(ranked: list[Scored]) -> bool:
+    """Whether a look has no decision among `ranked` for want of a fitting tool: the best
+    fitting one (ranked first when any fits) is under MIN_RELATIVE_RELEVANCE of the most
+    relevant, which does not fit (gate.gate's test of a decidable tool)."""
+    if not ranked:
+        return False
+    most = max(s.relevance for s in ranked)
+    fitting = ranked[0].relevance if ranked[0].fits else 0.0
+    return fitting < MIN_RELATIVE_RELEVANCE * most
 
 
 def _within_tool(s: Scored) -> tuple[bool, float]:
