@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from toolcatalog.model.environment import Outcome
 from toolcatalog.model.profile import Effect
+from toolcatalog.selection.everyday_words import speaks_of_private_life
 from toolcatalog.selection.features import Dimensions, PatternEstimate
 from toolcatalog.selection.feedback import FeedbackMemory
 from toolcatalog.selection.fusion import top_indexes
@@ -208,7 +209,10 @@ class CandidateEnumerator:
                     Excluded(tool=tool.name, capability=None, pattern=None, reasons=reasons)
                 )
         confidence = None
-        talk = everyday(pool)  # judged once: for the relevance shown and for the gate
+        # Judged once: for the relevance shown and for the gate.
+        talk = everyday(pool) or speaks_of_private_life(
+            request.request, index.tool_index, pool.calibration
+        )
         if pool.calibration is not None and pool.tool_cosine is not None:
             confidence = (
                 [0.0] * len(order)  # words nothing knows: no tool is about them (gate.py)

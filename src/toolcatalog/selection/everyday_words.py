@@ -1,0 +1,49 @@
+"""Everyday talk told by its words: a request that speaks of private life (data/private_life.txt:
+family, pets, the body, moods) in a catalog far from everyday talk.
+
+The nearest-neighbour tests (gate.everyday, Calibration.neighbours) read the request's meaning,
+and figurative talk borrows a tool's word for it: "my brain needs a firewall against bad news"
+lands beside ufw, "my toddler's tantrums need a kill switch" beside kill, among no generic
+request. What gives such a line away is the rest of its words: operations requests do not talk
+of a person's family, pets or moods. So in a catalog whose texts sit far from everyday talk
+(Calibration.everyday_allowance > 0: a consumer catalog such as MetaTool's plugins answers
+requests about a family dinner or a dog, and has 0), a request holding a word of private life
+that no tool's text holds is everyday talk, unless it also names a machine, an address or a
+file (a word with a digit, a path, a dotted or underscored name: "db4", "10.0.0.7",
+"/var/log", "fs01.corp"), which only requests about systems do.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+from toolcatalog.selection.bm25 import BM25FIndex
+from toolcatalog.selection.calibrate import Calibration
+from toolcatalog.selection.text import request_tokens
+
+PRIVATE_LIFE = Path(__file__).parent / "data" / "private_life.txt"
+_WORD = re.compile(r"[a-z]+")
+# A machine, an address or a file: a word with a digit, a path, a dotted or underscored name.
+_SYSTEM_NAME = re.compile(r"\w*\d\w*|[\w.~-]*[/\\][\w./\\-]*|\w+[._]\w+")
+
+
+@cache
+def private_life_words() -> frozenset[str]:
+    """The shipped words of private life."""
+    lines = PRIVATE_LIFE.read_text(encoding="utf-8").splitlines()
+    return frozenset(w for t in lines if not t.startswith("#") for w in t.split())
+
+
+def speaks_of_private_life(text: str, tools: BM25FIndex, calibration: Calibration | None) -> bool:
+    """Whether `text` is everyday talk by its words (see the module's docstring); `tools` is
+    the catalog's lexical index, whose documents say which words its tools hold."""
+    if calibration is None or calibration.everyday_allowance <= 0:
+        return False
+    lowered = text.lower()
+    life = private_life_words()
+    for word in set(_WORD.findall(lowered)) & life:
+        if not any(tools.document_frequency(t) for t in request_tokens(word)):
+            return _SYSTEM_NAME.search(lowered) is None
+    return False
