@@ -1,6 +1,7 @@
-"""term_codes.TermCodes: searches of single lexemes answered over every tool's codes with numpy
-match, rank and order as the general walk of the query (pinned to PostgreSQL in
-test_search_index.py), also with tools changed, removed or added since the codes were made."""
+"""term_codes.TermCodes: searches of single lexemes (joined by AND or OR) and phrases answered
+over every tool's codes with numpy match, rank and order as the general walk of the query
+(pinned to PostgreSQL in test_search_index.py), also with tools changed, removed or added
+since the codes were made."""
 
 from __future__ import annotations
 
@@ -23,7 +24,17 @@ from toolcatalog.catalog.text_query import parse_query, query_lexemes
 
 VOCABULARY = ["disk", "usag", "tool", "generat", "log", "rotat", None]
 WORDS = ["disk", "usage", "tool", "generated", "log", "rotate", "absent"]
-QUERIES = [*WORDS, *(f"{a} {b}" for a in WORDS for b in WORDS), "disk tool log rotate"]
+QUERIES = [
+    *WORDS,
+    *(f"{a} {b}" for a in WORDS for b in WORDS),
+    "disk tool log rotate",
+    *(f"{a} or {b}" for a in WORDS for b in WORDS),
+    "disk or tool or log",
+    *(f'"{a} {b}"' for a in WORDS for b in WORDS),
+    '"disk the tool"',  # a stopword's hole: the next lexeme two positions on
+    '"disk tool log"',
+    '"tool tool tool"',
+]
 
 
 def _random_terms(rng: random.Random, n: int) -> dict[str, Terms]:
@@ -39,6 +50,9 @@ def _random_terms(rng: random.Random, n: int) -> dict[str, Terms]:
     terms_of["tool_long"] = ("disk",) * 16_390 + ("tool",)  # positions capped at 16,383
     # Several occurrences capped to the same position (a distance of 0).
     terms_of["tool_long_2"] = ("log",) * 16_380 + ("tool", "disk", "usag", "tool", "disk")
+    # A phrase does not run from one tool's end into the next tool's start.
+    terms_of["edge_a"] = ("tool", "log", "disk")
+    terms_of["edge_b"] = ("tool", "usag", "log")
     return {name: LEXICON.encode(terms) for name, terms in terms_of.items()}
 
 
@@ -89,7 +103,7 @@ def test_tools_changed_since_the_codes_were_made_are_ranked_from_their_terms() -
         assert list(search(query, now, postings, every, lambda: stale)) == walked, query
 
 
-def test_codes_are_asked_for_only_when_a_query_of_single_lexemes_is_broad() -> None:
+def test_codes_are_asked_for_only_when_a_query_of_their_shapes_is_broad() -> None:
     terms_of = _random_terms(random.Random(7), 300)
     every = tuple(sorted(terms_of))
     asked: list[str] = []
@@ -100,12 +114,15 @@ def test_codes_are_asked_for_only_when_a_query_of_single_lexemes_is_broad() -> N
         return codes
 
     postings = Postings.of(terms_of.items())
-    search("disk or log", terms_of, postings, every, give)  # not single lexemes
-    search('"disk tool"', terms_of, postings, every, give)  # a phrase
+    search("disk -log", terms_of, postings, every, give)  # an exclusion: the per-tool path
+    search('"disk tool" or log', terms_of, postings, every, give)  # a phrase within OR
     search("absent", terms_of, postings, every, give)  # no candidates
+    search("absent or disk_x", terms_of, postings, every, give)
     assert asked == []
     search("disk tool", terms_of, postings, every, give)
-    assert asked == ["codes"]
+    search("disk or log", terms_of, postings, every, give)
+    search('"disk tool"', terms_of, postings, every, give)
+    assert asked == ["codes"] * 3
 
 
 def test_arrangements_whose_hashes_collide_are_still_ranked_each_as_its_own(
@@ -117,7 +134,7 @@ def test_arrangements_whose_hashes_collide_are_still_ranked_each_as_its_own(
     terms_of = _random_terms(random.Random(99), 400)
     every = tuple(sorted(terms_of))
     codes = Codes(TermCodes.of(every, terms_of), frozenset())
-    for query in ["disk tool", "generated log rotate", "usage tool"]:
+    for query in ["disk tool", "generated log rotate", "usage tool", '"disk the tool log"']:
         assert list(search(query, terms_of, None, every, lambda: codes)) == _walked(query, terms_of)
 
 
@@ -134,5 +151,5 @@ def test_a_lexeme_past_the_65535_most_frequent_is_left_to_the_per_tool_path() ->
     assert codes.ranked_all_of(["w99x3"]) is None  # the last of 70,000 lexemes seen once
     assert codes.ranked_all_of(["disk", "tool"]) is not None
     kept = Codes(codes, frozenset())
-    for query in ["w99x3", "disk w99x3", "disk tool", "tool"]:
+    for query in ["w99x3", "disk w99x3", "disk tool", "tool", "disk or w99x3", '"w99x3 disk"']:
         assert list(search(query, many, None, every, lambda: kept)) == _walked(query, many), query

@@ -27,6 +27,7 @@ from toolcatalog.catalog.text_query import (
     And,
     Node,
     Not,
+    Or,
     Phrase,
     field_texts,
     parse_query,
@@ -116,7 +117,7 @@ def postings_cover(slots: Iterable[int]) -> bool:
 _CHECKED_INSTEAD = 256
 # A query's candidates, as a share of the catalog, past which TermCodes answers it: 1 in 32.
 _CHECKED_PER_SCAN = 32
-# A lexeme posted for more than this share of the catalog (1 in 4) is common (see _each_common).
+# A lexeme posted for more than this share of the catalog (1 in 4) is common (see _surely_broad).
 _COMMON = 4
 
 
@@ -212,46 +213,80 @@ def search(
     """Every tool of `terms_of` matching `query`, best first as the database orders them
     (rank descending, then name descending), with its rank. `every`: all names, for a query
     that only excludes or when there are no `postings` of these terms. `codes`: gives every
-    tool's terms as codes (term_codes.py; asked only for a query of single lexemes that many
-    tools may match), which answer it with numpy but for their stale names."""
+    tool's terms as codes (term_codes.py; asked only for words joined by AND or by OR, or a
+    phrase, that many tools may match), which answer it with numpy but for their stale
+    names."""
     node = parse_query(query)
     if node is None:
         return Ranked.of([])
     items = query_lexemes(node)
-    single = codes is not None and _all_of(node)
-    if single and postings is not None and _each_common(items, postings, len(terms_of)):
+    shape = _shape(node) if codes is not None else None
+    if (
+        shape is not None
+        and postings is not None
+        and _surely_broad(shape, items, postings, terms_of)
+    ):
         candidates = None  # most tools: no need to know which
     else:
         candidates = None if postings is None else _candidates(node, postings)
-    if codes is not None and single and _broad(candidates, terms_of):
-        kept = codes()
-        from_codes = kept.codes.ranked_all_of(items, leave_out=kept.stale)
+    if codes is not None and shape is not None and _broad(candidates, terms_of):
+        from_codes = _from_codes(node, shape, items, terms_of, codes())
         if from_codes is not None:
-            came = _ranked_all_of(items, terms_of, [n for n in kept.stale if n in terms_of])
-            return from_codes.merged(came)
+            return from_codes
         if postings is not None:  # a RARE lexeme: its few tools, one by one
             candidates = _candidates(node, postings)
     names = every if candidates is None else _in_order(candidates, every)
+    return Ranked.of(_best_first(_ranked_each(node, items, terms_of, names)))
+
+
+def _ranked_each(
+    node: Node, items: list[str], terms_of: Mapping[str, Terms], names: Iterable[str]
+) -> list[tuple[float, str]]:
+    """The tools of `names` matching `node`, each checked against its own terms, unsorted."""
     if _all_of(node):
-        found = _ranked_all_of(items, terms_of, names)
+        return _ranked_all_of(items, terms_of, names)
+    found = []
+    for name in names:
+        terms = terms_of.get(name)
+        if terms is None:
+            continue  # a tool of another version
+        pos = _positions(terms, items)
+        if _matches(node, pos):
+            found.append((_rank(node, items, pos), name))
+    return found
+
+
+def _from_codes(
+    node: Node, shape: str, items: list[str], terms_of: Mapping[str, Terms], kept: Codes
+) -> Ranked | None:
+    """`node` (of `shape`) answered from the codes, the tools they cannot answer (stale, and
+    for a phrase those of capped positions) checked one by one and merged in; None when a
+    lexeme is RARE in the codes."""
+    codes, apart = kept.codes, kept.stale
+    if shape == _ALL:
+        found = codes.ranked_all_of(items, leave_out=apart)
+    elif shape == _ANY:
+        found = codes.ranked_any_of(items, leave_out=apart)
     else:
-        found = []
-        for name in names:
-            terms = terms_of.get(name)
-            if terms is None:
-                continue  # a tool of another version
-            pos = _positions(terms, items)
-            if _matches(node, pos):
-                found.append((_rank(node, items, pos), name))
-    return Ranked.of(_best_first(found))
+        assert isinstance(node, Phrase)
+        found = codes.ranked_phrase(node.steps, items, leave_out=apart)
+        apart = apart.union(codes.capped)
+    if found is None:
+        return None
+    return found.merged(_ranked_each(node, items, terms_of, [n for n in apart if n in terms_of]))
 
 
-def _each_common(items: list[str], postings: Postings, size: int) -> bool:
-    """Whether each of `items` is posted for more than a quarter of the catalog's `size`
-    tools: a query of them goes to the codes however few tools hold them all, without the
-    intersection of their postings (100,000 generated tools, "generated tool": ~12 ms of
-    sets made and intersected, to learn that every tool may match)."""
-    return all(len(postings.names(lexeme)) * _COMMON > size for lexeme in items)
+def _surely_broad(
+    shape: str, items: list[str], postings: Postings, terms_of: Mapping[str, Terms]
+) -> bool:
+    """Whether a query of `shape` surely goes to the codes: each of `items` (one of them,
+    for words joined by OR) is posted for more than a quarter of the catalog. Then the
+    intersection or union of their postings is not made (100,000 generated tools,
+    "generated tool": ~12 ms of sets made and intersected, to learn that every tool may
+    match)."""
+    size = len(terms_of)
+    common = [len(postings.names(lexeme)) * _COMMON > size for lexeme in items]
+    return any(common) if shape == _ANY else all(common)
 
 
 def _broad(candidates: Collection[str] | None, terms_of: Mapping[str, Terms]) -> bool:
@@ -275,6 +310,21 @@ def _in_order(candidates: frozenset[str], every: Iterable[str]) -> Iterable[str]
     if isinstance(every, Collection) and len(candidates) * 4 > len(every):
         return filter(candidates.__contains__, every)
     return candidates
+
+
+# The queries TermCodes answers: words joined by AND (or one word), by OR, and a phrase.
+_ALL, _ANY, _PHRASE = "all", "any", "phrase"
+
+
+def _shape(node: Node) -> str | None:
+    """Which of the codes' queries `node` is, or None (the per-tool path answers it)."""
+    if _all_of(node):
+        return _ALL
+    if isinstance(node, Or) and all(
+        isinstance(child, Phrase) and len(child.steps) == 1 for child in node.children
+    ):
+        return _ANY
+    return _PHRASE if isinstance(node, Phrase) else None
 
 
 def _all_of(node: Node) -> bool:

@@ -1,6 +1,7 @@
 """Every tool's lexemes as one array of integer codes, so that a query of single lexemes (one
-word, or words joined by AND: most searches, and the broad ones that match most tools) is
-matched and ranked over the whole catalog with numpy, without a Python step per tool.
+word, or words joined by AND or by OR: most searches, and the broad ones that match most
+tools) or a phrase is matched and ranked over the whole catalog with numpy, without a Python
+step per tool.
 
 The first search of "generated tool" at 100,000 tools checked each tool's terms in Python:
 ~590 ms of one thread, during which every connection asking it waited (docs/performance.md,
@@ -109,9 +110,86 @@ class TermCodes:
         """The tools holding every lexeme of `items` (query_lexemes: unique, byte order), as
         search_index ranks them, best first (rank descending, then name descending);
         `leave_out`: names whose terms here are stale. None when a lexeme is RARE here."""
-        if any(self._code(lexeme) == RARE for lexeme in items):
+        if self._rare(items):
             return None
-        tools, ranks = self._ranked(items)
+        occurrences = [self._occurrences(lexeme) for lexeme in items]
+        counts = [self._counts(at) for at in occurrences]
+        held = counts[0] > 0
+        for each in counts[1:]:
+            held &= each > 0
+        return self._answer(*self._ranked(items, occurrences, counts, held), leave_out)
+
+    def ranked_any_of(self, items: list[str], leave_out: Collection[str] = ()) -> Ranked | None:
+        """`ranked_all_of` for the tools holding any lexeme of `items` (words joined by OR):
+        ts_rank's calc_rank_or of their counts, once per distinct counts."""
+        if self._rare(items):
+            return None
+        counts = [self._counts(self._occurrences(lexeme)) for lexeme in items]
+        held = counts[0] > 0
+        for each in counts[1:]:
+            held |= each > 0
+        tools = np.flatnonzero(held)
+        each_count = np.stack([c[tools] for c in counts], axis=1)
+        distinct, which = np.unique(each_count, axis=0, return_inverse=True)
+        values = np.array([rank_or(items, row) for row in distinct.tolist()], dtype=np.float64)
+        return self._answer(tools, values[which.reshape(-1)], leave_out)
+
+    def ranked_phrase(
+        self, steps: Sequence[tuple[str, int]], items: list[str], leave_out: Collection[str] = ()
+    ) -> Ranked | None:
+        """`ranked_all_of` for the tools holding the phrase `steps` (text_query.Phrase's:
+        each lexeme at its distance from the one before), ranked by all of `items` (the
+        phrase's lexemes) as search_index ranks a phrase. Tools of 16,384 positions or more
+        (`capped`: their positions are capped) are left out, for the caller to rank."""
+        if self._rare(items):
+            return None
+        occurrences = {lexeme: self._occurrences(lexeme) for lexeme in items}
+        counts = {lexeme: self._counts(at) for lexeme, at in occurrences.items()}
+        held = np.ones(len(self.names), dtype=np.bool_)
+        for each in counts.values():
+            held &= each > 0
+        held &= self._lengths < MAXENTRYPOS
+        # Each occurrence of the first lexeme in a tool holding them all, kept while the
+        # next lexemes stand at their distances after it, in the same tool.
+        starts = self._starts
+        at = occurrences[steps[0][0]]
+        owner = np.searchsorted(starts, at, "right") - 1
+        kept = held[owner]
+        at, owner = at[kept], owner[kept]
+        end = starts[owner + 1]
+        for lexeme, distance in steps[1:]:
+            at = at + distance
+            there = occurrences[lexeme]
+            found = np.minimum(np.searchsorted(there, at), len(there) - 1)
+            kept = (at < end) & (there[found] == at)
+            at, owner, end = at[kept], owner[kept], end[kept]
+        matched = np.zeros(len(self.names), dtype=np.bool_)
+        matched[owner] = True
+        return self._answer(
+            *self._ranked(items, list(occurrences.values()), list(counts.values()), matched),
+            leave_out,
+        )
+
+    @property
+    def capped(self) -> tuple[str, ...]:
+        """The names of the tools of 16,384 positions or more (ts_rank caps their positions)."""
+        return tuple(self.names[i] for i in np.flatnonzero(self._lengths >= MAXENTRYPOS))
+
+    def _rare(self, items: list[str]) -> bool:
+        return any(self._code(lexeme) == RARE for lexeme in items)
+
+    def _counts(self, at: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Each tool's occurrences of a lexeme found `at`: the run of them between its start
+        and the next (one binary search a tool, not one an occurrence)."""
+        return np.diff(np.searchsorted(at, self._starts))
+
+    def _answer(
+        self,
+        tools: npt.NDArray[np.int64],
+        ranks: npt.NDArray[np.float64],
+        leave_out: Collection[str],
+    ) -> Ranked:
+        """`tools` ranked `ranks`, less `leave_out`, in the database's order."""
         names = self.names
         if leave_out:
             indexes = [bisect_left(names, n) for n in leave_out]
@@ -143,14 +221,15 @@ class TermCodes:
             found.append(np.flatnonzero(here) + begin)
         return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
-    def _ranked(self, items: list[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-        occurrences = [self._occurrences(lexeme) for lexeme in items]
-        # Each tool's occurrences of a lexeme: the run of them between its start and the next
-        # (one binary search a tool, not one an occurrence).
-        counts = [np.diff(np.searchsorted(at, self._starts)) for at in occurrences]
-        held = counts[0] > 0
-        for each in counts[1:]:
-            held &= each > 0
+    def _ranked(
+        self,
+        items: list[str],
+        occurrences: list[npt.NDArray[np.int64]],
+        counts: list[npt.NDArray[np.int64]],
+        held: npt.NDArray[np.bool_],
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """The `held` tools (each holds every lexeme of `items`) and their ranks by all of
+        `items`: by count (one lexeme) or by arrangement (several)."""
         tools = np.flatnonzero(held)
         if len(tools) == 0:
             return tools, np.empty(0, dtype=np.float64)
