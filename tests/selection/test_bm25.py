@@ -100,7 +100,7 @@ def _one_bincount(
     cover: list[FloatArray] = []
     count: list[FloatArray] = []
     for term, weight in query.items():
-        i = index.vocab.get(term)
+        i = index._id(term)
         if i is None:
             continue
         lo, hi = index._offsets[i], index._offsets[i + 1]
@@ -164,7 +164,8 @@ def test_field_scorer_tables_documents_as_their_frequencies_say() -> None:
 
 def _postings(index: BM25FIndex) -> dict[str, tuple[bytes, bytes, bytes, float]]:
     out = {}
-    for term, i in index.vocab.items():
+    for term in index.words():
+        i = index.vocab[term]
         lo, hi = index._offsets[i], index._offsets[i + 1]
         postings = index._docs[lo:hi], index._saturated[lo:hi], index._evidence[lo:hi]
         out[term] = (*(a.tobytes() for a in postings), float(index.idf[i]))
@@ -239,3 +240,67 @@ def test_averages_are_rounded_to_a_fixed_relative_step(seed: int) -> None:
         if mean >= 1.0:
             assert abs(value - mean) <= mean / 2**AVERAGE_BITS
     assert rounded_average(1_000.0) == rounded_average(1_000.0 + 1e-5) == 1_000.0
+
+
+def _spelling(index: BM25FIndex) -> dict[str, set[str]]:
+    return {variant: set(words) for variant, words in index._deletes.items()}
+
+
+def _word(step: int) -> str:
+    """An alphabetic word per step (the spelling table holds only such words)."""
+    return "written" + "".join("abcdefghij"[int(d)] for d in str(step))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_derived_index_spells_as_one_built_from_nothing_and_leaves_the_previous_alone(
+    seed: int,
+) -> None:
+    """Derived indexes share the previous one's table of terms and add the terms that came
+    (bm25.BM25FIndex._number_terms): each has the terms, IDF, spelling table and corrections
+    of an index built from nothing, through writes that add words, remove them and bring
+    them back, and the indexes before it answer as they did (a later word is unknown there)."""
+    rng = random.Random(seed)
+    words = [f"{stem}{tail}" for stem in ("restart", "compress", "archive") for tail in "abcd"]
+    extras: list[list[str]] = [[] for _ in range(40)]
+    texts = [rng.choices(words, k=rng.randint(1, 6)) for _ in range(40)]
+
+    def doc(i: int) -> list[tuple[str, tuple[str, ...]]]:
+        return [("name", (_word(1000 + i),)), ("text", (*texts[i], *extras[i]))]
+
+    docs = [doc(i) for i in range(40)]
+    index = BM25FIndex(docs, FIELDS)
+    history: list[tuple[BM25FIndex, dict[str, float]]] = []
+    kinds = ["add", "add", "add", "text", "drop", "back", "delete"]
+    shared = 0
+    for step in range(40):
+        kept = list(range(len(docs)))
+        at = rng.randrange(len(docs))
+        kind = rng.choice(kinds)
+        if kind == "delete":
+            del docs[at], kept[at], extras[at], texts[at]
+        else:
+            if kind == "text":
+                texts[at] = rng.choices(words, k=rng.randint(1, 6))
+            elif kind == "add":
+                extras[at].append(_word(step))
+            elif kind == "drop":
+                extras[at] = []
+            elif kind == "back" and step:
+                extras[at].append(_word(rng.randrange(step)))
+            docs[at], kept[at] = doc(at), -1
+        derived = BM25FIndex(docs, FIELDS, parts=index.parts, previous=index, kept=kept)
+        fresh = BM25FIndex(docs, FIELDS)
+        shared += derived.vocab is index.vocab
+        idf = {t: fresh.idf_of(t) for t in fresh.words()}
+        assert {t: derived.idf_of(t) for t in derived.words()} == idf
+        assert _spelling(derived) == _spelling(fresh)
+        for typo in ("writtenb", "writtenbj", "restarte", "compresa", "writenbaaa"):
+            assert derived.correction(typo) == fresh.correction(typo)
+        history.append((derived, idf))
+        index = derived
+    assert shared == 40  # every derived index shares the previous one's table
+    every = list(map(_word, range(40)))
+    for old, idf in history:
+        assert {t: old.idf_of(t) for t in old.words()} == idf
+        assert [t for t in every if t in old] == [t for t in every if t in idf]
+        assert [old.idf_of(t) for t in every] == [idf.get(t, old.max_idf) for t in every]

@@ -106,9 +106,14 @@ def written(snapshot: CatalogSnapshot, rng: random.Random, step: int) -> Catalog
     )
 
 
+def ids(index: BM25FIndex) -> dict[str, int]:
+    """The index's terms and their ids (its table may hold others: BM25FIndex._id)."""
+    return {term: i for term in index.words() if (i := index._id(term)) is not None}
+
+
 def postings(index: BM25FIndex) -> dict[str, tuple[list[int], list[float], list[float]]]:
     out = {}
-    for term, i in index.vocab.items():
+    for term, i in ids(index).items():
         lo, hi = index._offsets[i], index._offsets[i + 1]
         out[term] = (
             index._docs[lo:hi].tolist(),
@@ -120,10 +125,10 @@ def postings(index: BM25FIndex) -> dict[str, tuple[list[int], list[float], list[
 
 def assert_same_index(derived: CatalogIndex, fresh: CatalogIndex) -> None:
     a, b = derived.tool_index, fresh.tool_index
-    assert set(a.vocab) == set(b.vocab)
+    assert set(a.words()) == set(b.words())
     assert postings(a) == postings(b)
-    assert {t: a.df[i] for t, i in a.vocab.items()} == {t: b.df[i] for t, i in b.vocab.items()}
-    assert {t: a.idf[i] for t, i in a.vocab.items()} == {t: b.idf[i] for t, i in b.vocab.items()}
+    assert {t: a.df[i] for t, i in ids(a).items()} == {t: b.df[i] for t, i in ids(b).items()}
+    assert {t: a.idf[i] for t, i in ids(a).items()} == {t: b.idf[i] for t, i in ids(b).items()}
     assert a.average_length == b.average_length
     assert {k: set(v) for k, v in a._deletes.items()} == {k: set(v) for k, v in b._deletes.items()}
     assert derived.tools == fresh.tools

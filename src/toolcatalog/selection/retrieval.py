@@ -10,7 +10,6 @@ index is derived from the previous one's (derivation.py).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from itertools import chain
@@ -240,11 +239,10 @@ class CatalogIndex:
         tools themselves, or filled in by requests, is not kept. The long per-tool and
         per-text lists come apart (the second value), for a saver to write a few at a time
         (one pickle of them all held the GIL ~1.6 s per 20,000 tools). Safe beside a build
-        derived from this index, which adds to the shared interned texts: they are copied
-        under their lock."""
+        derived from this index, which adds to the shared interned texts and terms: they are
+        copied under their lock."""
         parts = self.tool_index.parts.copy()
-        tool_index = copy.copy(self.tool_index)
-        tool_index.parts = parts
+        tool_index = self.tool_index.detached(parts)
         lists: dict[str, list[Any]] = {
             "tool_patterns": self.tool_patterns,
             "texts": parts.keep,

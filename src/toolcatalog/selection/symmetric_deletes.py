@@ -25,14 +25,14 @@ def deletes_of(terms: Iterable[str]) -> dict[str, list[str]]:
 
 
 def changed_deletes(
-    deletes: dict[str, list[str]], before: Mapping[str, int], after: Mapping[str, int]
+    deletes: dict[str, list[str]], came: Iterable[str], gone: Iterable[str]
 ) -> dict[str, list[str]]:
-    """`deletes` (of the words of `before`) made the table of the words of `after`: only the
-    words that came or went are touched (lists are copied before they change, as the
-    previous index may be answering from them). The same words under each key as
-    `deletes_of(after)`; `correction` does not depend on their order."""
-    gone = [w for w in before.keys() - after.keys() if spelled(w)]
-    came = [w for w in after.keys() - before.keys() if spelled(w)]
+    """`deletes` (a table of some words) made the table of those words with the words that
+    `came` and without those `gone`: only they are touched (lists are copied before they
+    change, as the previous index may be answering from them). The same words under each
+    key as `deletes_of` the words after; `correction` does not depend on their order."""
+    gone = [w for w in gone if spelled(w)]
+    came = [w for w in came if spelled(w)]
     if not gone and not came:
         return deletes
     out = dict(deletes)
