@@ -191,7 +191,7 @@ def test_an_index_with_merged_rows_has_the_postings_of_one_built_from_nothing(
     index = BM25FIndex(docs, FIELDS, spelling=False)
     for step in range(25):
         kept = list(range(len(docs)))
-        kind = rng.choice(["update", "update", "create", "delete", "many"])
+        kind = rng.choice(["update", "update", "create", "delete", "many", "several"])
         at = rng.randrange(len(docs))
         if kind == "update":
             docs[at] = doc(f"new{step}")
@@ -201,6 +201,12 @@ def test_an_index_with_merged_rows_has_the_postings_of_one_built_from_nothing(
             kept.insert(at, -1)
         elif kind == "delete":
             del docs[at], kept[at]
+        elif kind == "several":  # a few updates, a creation and a deletion at once
+            for k in rng.sample(range(len(docs)), 3):
+                docs[k], kept[k] = doc(f"s{step}_{k}"), -1
+            docs.insert(at, doc(f"made{step}"))
+            kept.insert(at, -1)
+            del docs[-1], kept[-1]
         else:  # over MERGE_SHARE of the rows: built from nothing
             for k in rng.sample(range(len(docs)), len(docs) // 3):
                 docs[k], kept[k] = doc(f"m{step}_{k}"), -1
@@ -210,6 +216,12 @@ def test_an_index_with_merged_rows_has_the_postings_of_one_built_from_nothing(
         fresh = BM25FIndex(docs, FIELDS, spelling=False)
         assert _postings(derived) == _postings(fresh)
         assert derived.average_length == fresh.average_length
+        # The layout copied by runs, the lengths and component uses carried: as counted.
+        assert [derived.document(i) for i in range(len(docs))] == [list(d) for d in docs]
+        assert derived._lengths.tobytes() == fresh._lengths.tobytes()
+        used = np.bincount(derived._doc_comps, minlength=len(derived.parts.keep))
+        assert derived._uses.tolist() == used.tolist()
+        assert derived.parts.used == np.count_nonzero(used)
         index = derived
 
 

@@ -78,7 +78,7 @@ class BM25FIndex:
         *,
         parts: Interned | None = None,
         previous: BM25FIndex | None = None,
-        kept: Sequence[int] = (),
+        kept: Sequence[int] | IntArray = (),
     ) -> None:
         """`kept[i]`: doc i's position in `previous` when it is unchanged (else -1); with
         `parts` that `previous` was built with, its interned components are reused."""
@@ -86,9 +86,9 @@ class BM25FIndex:
         self.fields = dict(fields)
         parts = parts if parts is not None else Interned()
         self.parts = parts
-        row_doc = self._lay_out(docs, previous, kept)
+        layout = self._lay_out(docs, previous, kept)
         # Each term's pairs are a slice: as many as documents hold the term.
-        df, pair_doc, saturated, strongest = self._pairs(row_doc, previous, kept)
+        df, pair_doc, saturated, strongest = self._pairs(layout, previous)
         self._known = len(parts.vocab)
         self.vocab: dict[str, int]
         self._terms: list[str]
@@ -114,51 +114,43 @@ class BM25FIndex:
                 self._deletes = deletes_of(self.words())
 
     def _lay_out(
-        self, docs: Sequence[Document], previous: BM25FIndex | None, kept: Sequence[int]
-    ) -> IntArray:
+        self, docs: Sequence[Document], previous: BM25FIndex | None, kept: Sequence[int] | IntArray
+    ) -> _Layout:
         """Each document's component ids and field ids, all documents' in two flat arrays
         (document i's at _doc_start[i]:_doc_start[i + 1]), kept for the next generation; the
-        unchanged documents' copied from `previous`. Returns each entry's document.
+        unchanged documents' copied from `previous` by runs (documents kept in a row: a
+        write's few cuts; a gather of every entry was ~40 ms a write at 100,000 tools).
         An array pair per document held 1.5 KiB a generated tool as a restart loads it
         (bench/memory.py); flat, 6 bytes a component."""
         n, parts = self.size, self.parts
         field_id = {name: i for i, name in enumerate(self.fields)}
         reusable = previous is not None and previous.parts is parts and len(kept) == n
         at = np.asarray(kept, dtype=np.int64) if reusable else np.full(n, -1, dtype=np.int64)
+        changed = np.flatnonzero(at < 0)
         new_comps: list[list[int]] = []
         new_fields: list[list[int]] = []
-        for i in np.flatnonzero(at < 0).tolist():
+        for i in changed.tolist():
             doc = docs[i]  # only the changed documents are asked for (see CatalogIndex)
             names, texts = zip(*doc, strict=True) if doc else ((), ())
             new_comps.append(parts.ids(texts))
             new_fields.append(list(map(field_id.__getitem__, names)))
         per_doc = np.zeros(n, dtype=np.int64)
-        per_doc[at < 0] = np.fromiter(map(len, new_comps), dtype=np.int64, count=len(new_comps))
+        per_doc[changed] = np.fromiter(map(len, new_comps), dtype=np.int64, count=len(new_comps))
         if previous is not None and reusable:
             per_doc[at >= 0] = np.diff(previous._doc_start)[at[at >= 0]]
         self._doc_start: IntArray = np.concatenate(([0], np.cumsum(per_doc))).astype(np.int64)
-        row_doc = np.repeat(np.arange(n, dtype=np.int64), per_doc)
-        from_before = at[row_doc] >= 0
-        self._doc_comps = np.empty(len(row_doc), dtype=np.int32)
-        self._doc_fields = np.empty(len(row_doc), dtype=np.int16)
-        if previous is not None and reusable and from_before.any():
-            owner = row_doc[from_before]
-            source = previous._doc_start[at[owner]] + (
-                np.flatnonzero(from_before) - self._doc_start[owner]
+        comps = np.fromiter(chain.from_iterable(new_comps), dtype=np.int32)
+        fields = np.fromiter(chain.from_iterable(new_fields), dtype=np.int16)
+        if previous is None or not reusable or len(changed) == n:
+            self._doc_comps, self._doc_fields = comps, fields
+        else:
+            self._doc_comps, self._doc_fields = _by_runs(
+                at, changed, previous, self._doc_start, comps, fields
             )
-            self._doc_comps[from_before] = previous._doc_comps[source]
-            self._doc_fields[from_before] = previous._doc_fields[source]
-        fresh_rows = int(np.count_nonzero(~from_before))
-        self._doc_comps[~from_before] = np.fromiter(
-            chain.from_iterable(new_comps), dtype=np.int32, count=fresh_rows
-        )
-        self._doc_fields[~from_before] = np.fromiter(
-            chain.from_iterable(new_fields), dtype=np.int16, count=fresh_rows
-        )
-        return row_doc
+        return _Layout(at, changed, comps, fields)
 
     def _pairs(
-        self, row_doc: IntArray, previous: BM25FIndex | None, kept: Sequence[int]
+        self, layout: _Layout, previous: BM25FIndex | None
     ) -> tuple[IntArray, npt.NDArray[np.int32], FloatArray, FloatArray]:
         """The (term, document) pairs (bm25_postings.Pairs), sorted by term then document,
         so each term's postings are one slice: per term its document frequency, per pair
@@ -168,15 +160,10 @@ class BM25FIndex:
         `average_length` and `parts.used`."""
         n, fields, parts = self.size, self.fields, self.parts
         nf = len(fields)
-        comps = self._doc_comps.astype(np.int64)
-        # slot = document * fields + field, the cell of the (document, field) length table
-        slots = row_doc * nf + self._doc_fields
-        parts.used = int(np.count_nonzero(np.bincount(comps, minlength=len(parts.keep))))
-        comp_len = parts.arrays()[0]
-        # Field lengths per document, and their averages over all documents: whole
-        # numbers, so the same bits whatever the order (a write recounts every document's:
-        # one bincount, ~10 ms at 100,000 tools), then rounded (bm25_postings.AVERAGE_BITS).
-        lengths = np.bincount(slots, weights=comp_len[comps], minlength=n * nf).reshape(n, nf)
+        # Field lengths per document (the changed ones' counted, the others' kept), and
+        # their averages over all documents: whole numbers, so the same bits whatever the
+        # order, then rounded (bm25_postings.AVERAGE_BITS).
+        lengths = self._lengths_of(layout, previous)
         means = lengths.mean(axis=0).tolist() if n else [1.0] * nf
         average = np.array([rounded_average(m) for m in means], dtype=np.float64)
         specs = list(fields.values())
@@ -188,29 +175,73 @@ class BM25FIndex:
             np.array([f.evidence for f in specs], dtype=np.float64),
             nf,
         )
-        before = getattr(previous, "_kept_pairs", None)  # an index saved before: None
+        before = getattr(previous, "_kept_pairs", None)
         pairs = None
         # As _lay_out: the unchanged documents were laid out from `previous`.
         if (
             before is not None
             and previous is not None
-            and previous.parts is parts
-            and len(kept) == n
+            and len(layout.changed) < n
             and previous.average_length == self.average_length
         ):
-            at = np.asarray(kept, dtype=np.int64)
-            changed = np.flatnonzero(at < 0)
-            starts = self._doc_start[changed]
-            counts = self._doc_start[changed + 1] - starts
-            entries = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(
-                int(counts.sum()), dtype=np.int64
+            per_changed = np.diff(self._doc_start)[layout.changed]
+            changed_entries = (
+                layout.comps.astype(np.int64),
+                layout.fields,
+                np.repeat(layout.changed, per_changed),
             )
-            changed_entries = (comps[entries], self._doc_fields[entries], row_doc[entries])
-            pairs = before.merged(at, parts, changed_entries, norms, previous.size)
+            pairs = before.merged(layout.at, parts, changed_entries, norms, previous.size)
         if pairs is None:
+            row_doc = np.repeat(np.arange(n, dtype=np.int64), np.diff(self._doc_start))
+            comps = self._doc_comps.astype(np.int64)
             pairs = Pairs.fresh(parts, comps, self._doc_fields, row_doc, norms)
         self._kept_pairs: Pairs = pairs
         return np.diff(pairs.start), pairs.doc, pairs.saturated, pairs.evidence
+
+    def _lengths_of(self, layout: _Layout, previous: BM25FIndex | None) -> FloatArray:
+        """Each document's field lengths (documents x fields), the unchanged documents' as
+        `previous` counted them; sets `parts.used` from the count of documents using each
+        interned component (`_uses`), the changed and dropped documents' taken off and on.
+        Counting every entry again was ~15 ms a write at 100,000 tools."""
+        n, parts, nf = self.size, self.parts, len(self.fields)
+        comp_len = parts.arrays()[0]
+        kept_before = getattr(previous, "_lengths", None)
+        if previous is None or kept_before is None or len(layout.changed) == n:
+            row_doc = np.repeat(np.arange(n, dtype=np.int64), np.diff(self._doc_start))
+            comps = self._doc_comps.astype(np.int64)
+            slots = row_doc * nf + self._doc_fields
+            lengths: FloatArray = np.asarray(
+                np.bincount(slots, weights=comp_len[comps], minlength=n * nf), dtype=np.float64
+            )
+            self._uses = np.bincount(comps, minlength=len(parts.keep)).astype(np.int32)
+        else:
+            at, changed = layout.at, layout.changed
+            lengths = kept_before[np.maximum(at, 0)]
+            per_changed = np.diff(self._doc_start)[changed]
+            local = np.repeat(np.arange(len(changed)), per_changed)
+            comps = layout.comps.astype(np.int64)
+            counted = np.bincount(
+                local * nf + layout.fields, weights=comp_len[comps], minlength=len(changed) * nf
+            )
+            lengths[changed] = counted.reshape(len(changed), nf)
+            held = np.zeros(previous.size, dtype=bool)
+            held[at[at >= 0]] = True
+            dropped = np.flatnonzero(~held)
+            starts = previous._doc_start[dropped]
+            counts = previous._doc_start[dropped + 1] - starts
+            entries = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(
+                int(counts.sum()), dtype=np.int64
+            )
+            uses = np.zeros(len(parts.keep), dtype=np.int32)
+            uses[: len(previous._uses)] = previous._uses
+            uses -= np.bincount(previous._doc_comps[entries], minlength=len(parts.keep)).astype(
+                np.int32
+            )
+            uses += np.bincount(comps, minlength=len(parts.keep)).astype(np.int32)
+            self._uses = uses
+        parts.used = int(np.count_nonzero(self._uses))
+        self._lengths: FloatArray = lengths.reshape(n, nf)
+        return self._lengths
 
     def _name_terms(self, previous: BM25FIndex | None) -> None:
         """Set `vocab` (each term's interned id) and `_terms` (each id's term) for the
@@ -363,3 +394,49 @@ def _add(into: FloatArray, docs: npt.NDArray[np.int32] | None, values: FloatArra
         into += values
     else:
         into[docs] += values
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """A build's documents against the previous index's: per document its number there
+    (-1: changed or new), the changed documents, and their entries' component and field
+    ids (in document order)."""
+
+    at: IntArray
+    changed: IntArray
+    comps: npt.NDArray[np.int32]
+    fields: npt.NDArray[np.int16]
+
+
+def _by_runs(
+    at: IntArray,
+    changed: IntArray,
+    previous: BM25FIndex,
+    doc_start: IntArray,
+    comps: npt.NDArray[np.int32],
+    fields: npt.NDArray[np.int16],
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int16]]:
+    """The flat component and field ids of every document: the kept documents' copied from
+    `previous` a run at a time (documents kept in a row, at consecutive numbers there), the
+    changed ones' from `comps` and `fields` (their entries, in document order)."""
+    kept = np.flatnonzero(at >= 0)
+    cut = np.flatnonzero((np.diff(kept) != 1) | (np.diff(at[kept]) != 1)) + 1
+    first, last = kept[np.r_[0, cut]], kept[np.r_[cut - 1, len(kept) - 1]]
+    new_start = np.r_[0, np.cumsum(np.diff(doc_start)[changed])].tolist()
+    # In document order: (document, previous's entries lo:hi, -1) for a run of kept
+    # documents, (document, 0, 0, k) for the k-th changed one.
+    pieces = [
+        (d, int(previous._doc_start[a]), int(previous._doc_start[z + 1]), -1)
+        for d, a, z in zip(first.tolist(), at[first].tolist(), at[last].tolist(), strict=True)
+    ]
+    pieces += [(d, 0, 0, k) for k, d in enumerate(changed.tolist())]
+    pieces.sort()
+    out_comps, out_fields = [], []
+    for _document, lo, hi, k in pieces:
+        if k < 0:
+            out_comps.append(previous._doc_comps[lo:hi])
+            out_fields.append(previous._doc_fields[lo:hi])
+        else:
+            out_comps.append(comps[new_start[k] : new_start[k + 1]])
+            out_fields.append(fields[new_start[k] : new_start[k + 1]])
+    return np.concatenate(out_comps), np.concatenate(out_fields)

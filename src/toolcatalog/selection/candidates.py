@@ -112,8 +112,7 @@ class CandidateEnumerator:
             self._inputs = previous._inputs.copy()
             for k in index.dropped:
                 self._inputs.subtract(input_names(previous.index.patterns.of_tool(k)))
-            added = [i for i, j in enumerate(index.moved_from) if j < 0]
-            for i in added:
+            for i in index.positions.changed:
                 self._inputs.update(input_names(index.patterns.of_tool(i)))
             self._inputs = +self._inputs  # without the names no pattern declares any more
         else:

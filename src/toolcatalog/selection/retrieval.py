@@ -27,6 +27,8 @@ from toolcatalog.selection.bm25 import BM25FIndex, Component
 from toolcatalog.selection.derivation import (
     Docs,
     PatternLengths,
+    Positions,
+    identical,
     in_name_order,
     per_tool,
     positions_in,
@@ -58,12 +60,6 @@ OS_NAMES = frozenset({Platform.linux.value, Platform.windows.value, Platform.mac
 
 # Capability names whose tools CatalogIndex.offering keeps (Stage A names a few).
 MAX_OFFERING = 1024
-
-
-def _moved(moved_from: list[int]) -> bool:
-    """Whether a kept tool is at another position than before."""
-    at = np.asarray(moved_from, dtype=np.int64)
-    return bool(((at != np.arange(len(at))) & (at >= 0)).any())
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +115,8 @@ class CatalogIndex:
         self.key = snapshot_key(snapshot)
         vocabulary = snapshot.vocabulary
         held = (previous.tools, previous.tool_names) if previous is not None else ((), ())
-        ordered = in_name_order(*held, snapshot.tools)
+        same = identical(held[0], snapshot.tools) if previous is not None else None
+        ordered = in_name_order(*held, snapshot.tools, same)
         if previous is not None and ordered is not None:
             self.tools, self.tool_names = ordered, previous.tool_names
             self.tool_position = previous.tool_position
@@ -136,14 +133,17 @@ class CatalogIndex:
             self.canonical, self._documents = previous.canonical, previous._documents
         # Where each tool was in `previous` (-1: new or changed), by identity: a catalog
         # version hands unchanged tools on as the same objects.
-        self.moved_from, reused = positions_in(previous.tools if previous else (), self.tools)
+        self.positions = positions_in(
+            previous.tools if previous else (),
+            self.tools,
+            same if ordered is not None and previous is not None else None,
+        )
+        self.moved_from = self.positions.at
         # The key of the index this one was derived from, and that index's positions of the
         # tools that changed or went (see CandidateEnumerator).
         self.base = previous.key if previous is not None else None
-        before = len(previous.tools) if previous is not None else 0
-        self.dropped = [k for k in range(before) if k not in reused] if len(reused) < before else []
-        at = np.asarray(self.moved_from, dtype=np.int64)
-        changed = np.flatnonzero(at < 0).tolist()
+        self.dropped = self.positions.dropped
+        changed = self.positions.changed
         # The changed tools' documents, by position: the others' are their BM25F index's
         # (BM25FIndex.document), which the new index reuses or asks for (see Documents).
         built: dict[int, list[Component]] = {}
@@ -151,9 +151,13 @@ class CatalogIndex:
         # over every tool was ~70 ms of a write at 20,000 tools); a changed tool's (at -1 for
         # now: the last tool's) are made below.
         tool_capabilities: list[frozenset[str]]
-        if previous is not None and previous.tools:
-            self.tool_patterns = list(map(previous.tool_patterns.__getitem__, self.moved_from))
-            tool_capabilities = list(map(previous.tool_capabilities.__getitem__, self.moved_from))
+        if previous is not None and previous.tools and self.positions.in_place:
+            self.tool_patterns = list(previous.tool_patterns)  # a copy, then the changed ones
+            tool_capabilities = list(previous.tool_capabilities)
+        elif previous is not None and previous.tools:
+            moved = self.moved_from.tolist()
+            self.tool_patterns = list(map(previous.tool_patterns.__getitem__, moved))
+            tool_capabilities = list(map(previous.tool_capabilities.__getitem__, moved))
         else:
             self.tool_patterns = [()] * len(self.tools)
             tool_capabilities = [frozenset[str]()] * len(self.tools)
@@ -173,7 +177,7 @@ class CatalogIndex:
         parts = None
         if previous is not None and len(previous.parts.keep) <= 2 * previous.parts.used + 1000:
             parts = previous.parts  # else start afresh: it holds too many texts gone by now
-        if previous is not None and self.moved_from == list(range(len(previous.tools))):
+        if previous is not None and self.positions.in_place and not changed:
             # The same tools at the same places (a restart from the saved index with nothing
             # changed, a change of environment policies): the same BM25F index, which is
             # immutable (its postings again from the same counts: 2.7 s at 100,000 tools).
@@ -292,7 +296,8 @@ class CatalogIndex:
         # A fresh table of texts: the saved documents' texts are interned in `parts` already.
         self._documents = Documents(vocabulary, self.canonical)
         self._documents.limit = state["documents_limit"]
-        self.moved_from, self.base, self.dropped = list(range(len(self.tools))), None, []
+        self.positions = Positions.kept(len(self.tools))
+        self.moved_from, self.base, self.dropped = self.positions.at, None, []
         self.tool_patterns = lists["tool_patterns"]
         if len(self.tools) != len(self.tool_patterns):
             raise ValueError("the saved index does not match its tools")
@@ -331,11 +336,11 @@ class CatalogIndex:
             self.base != previous.key
             or len(self.tools) != len(previous.tools)
             or self.snapshot.environments is not previous.snapshot.environments
-            or _moved(self.moved_from)
+            or not self.positions.in_place
             or not np.array_equal(self.pattern_start, previous.pattern_start)
         ):
             return None
-        return np.flatnonzero(np.asarray(self.moved_from) < 0).tolist()
+        return self.positions.changed
 
     def world_mask(self, platform: Platform | None) -> npt.NDArray[np.bool_]:
         """Tools that can serve a request for `platform`: enabled and platform-compatible."""

@@ -117,9 +117,8 @@ class SemanticIndex:
         objects) keep their texts, and the fill reuses their vectors and spelling counts."""
         self.size = len(tools)
         self.tools = tuple(tools)
-        moved, _reused = positions_in(previous.tools if previous is not None else (), tools)
-        at = np.asarray(moved, dtype=np.int64)
-        changed = np.flatnonzero(at < 0).tolist()
+        positions = positions_in(previous.tools if previous is not None else (), tools)
+        at, changed = positions.at, positions.changed
         self.went: list[str] = []  # the texts a write took out and put in (`came`)
         self.splice: Splice | None = None  # how `layout` came from `previous`'s
         if previous is None or not previous.tool_texts:
@@ -134,7 +133,7 @@ class SemanticIndex:
             gone[at[at >= 0]] = False
             went = [previous.tool_texts[k] for k in np.flatnonzero(gone).tolist()]
             self.went = [text for texts in went for _kind, text in texts]
-            self.layout, self.splice = TextLayout.spliced(previous.layout, moved, per_tool)
+            self.layout, self.splice = TextLayout.spliced(previous.layout, at, per_tool)
         self.tool_texts = per_tool
         self.came = [text for i in changed for _kind, text in per_tool[i]]
         self.texts = self.layout.texts

@@ -88,7 +88,7 @@ class TextLayout:
     def spliced(
         cls,
         previous: TextLayout,
-        moved: Sequence[int],
+        moved: Sequence[int] | IntArray,
         per_tool: Sequence[Sequence[tuple[int, str]]],
     ) -> tuple[TextLayout, Splice | None]:
         """The layout `of(per_tool)` gives, from `previous`'s: `moved`, each tool's position
@@ -124,7 +124,9 @@ class Splice(NamedTuple):
 
 
 def _spliced(
-    previous: TextLayout, moved: Sequence[int], per_tool: Sequence[Sequence[tuple[int, str]]]
+    previous: TextLayout,
+    moved: Sequence[int] | IntArray,
+    per_tool: Sequence[Sequence[tuple[int, str]]],
 ) -> tuple[TextLayout, Splice] | None:
     """TextLayout.spliced; None when the kept tools changed order or too many runs."""
     at = np.asarray(moved, dtype=np.int64)
