@@ -140,7 +140,7 @@ def assert_same_index(derived: CatalogIndex, fresh: CatalogIndex) -> None:
     # Each tool's document, made again from the interned texts (the index keeps no copy).
     assert [a.document(i) for i in range(a.size)] == [b.document(i) for i in range(b.size)]
     assert list(derived.patterns) == list(fresh.patterns)
-    assert derived.pattern_docs == fresh.pattern_docs
+    assert derived.tool_patterns == fresh.tool_patterns
     assert derived.pattern_start.tolist() == fresh.pattern_start.tolist()
     assert derived.pattern_tool.tolist() == fresh.pattern_tool.tolist()
     assert derived.tool_capabilities == fresh.tool_capabilities

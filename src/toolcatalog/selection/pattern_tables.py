@@ -4,7 +4,7 @@ kept, so a request looks each of its terms up once per tool, not once per patter
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from toolcatalog.selection.arrays import IntArray
 from toolcatalog.selection.bm25 import BM25FIndex
@@ -23,12 +23,16 @@ Table = dict[str, list[tuple[int, float]]]  # term -> [(pattern of the tool, fre
 
 
 class PatternTables:
-    """The pattern tables of one CatalogIndex (`CatalogIndex.pattern_tables`): `docs` are its
-    pattern documents, tool i owning docs[start[i]:start[i + 1]]. What requests fill in is a
-    benign race each: the same value either way."""
+    """The pattern tables of one CatalogIndex (`CatalogIndex.pattern_tables`): `docs[i]` are
+    tool i's pattern documents, at start[i]:start[i + 1] in the index's pattern order. What
+    requests fill in is a benign race each: the same value either way."""
 
     def __init__(
-        self, docs: tuple[PatternDoc, ...], start: IntArray, scorer: FieldScorer, index: BM25FIndex
+        self,
+        docs: Sequence[tuple[PatternDoc, ...]],
+        start: IntArray,
+        scorer: FieldScorer,
+        index: BM25FIndex,
     ) -> None:
         self.docs, self.start, self.scorer, self.index = docs, start, scorer, index
         self.tables: dict[int, Table] = {}
@@ -66,7 +70,7 @@ class PatternTables:
             start, end = int(self.start[tool]), int(self.start[tool + 1])
             if end - start == 1:
                 return {}
-            table = self.scorer.table(self.docs[start:end])
+            table = self.scorer.table(self.docs[tool])
             if len(self.tables) >= self.limit:
                 self.tables.clear()  # one atomic step, safe beside other threads
             self.tables[tool] = table  # a benign race: the same value either way

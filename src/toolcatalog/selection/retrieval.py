@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from itertools import chain
 from operator import attrgetter
 from typing import Any
 
@@ -89,6 +88,8 @@ class CatalogIndex:
     _documents: Documents
     parts: Interned
     tool_patterns: list[tuple[PatternDoc, ...]]
+    pattern_tool: IntArray  # per pattern, its tool
+    pattern_start: IntArray  # tool i's patterns are pattern_start[i]:pattern_start[i + 1]
     tool_index: BM25FIndex
     _pattern_lengths: PatternLengths
     _active: npt.NDArray[np.bool_]
@@ -191,7 +192,7 @@ class CatalogIndex:
                 kept=self.moved_from,
             )
         self.parts = self.tool_index.parts
-        self._set_patterns()
+        self._set_patterns(previous)
         self._pattern_lengths = PatternLengths.of(
             previous._pattern_lengths if previous is not None else None,
             [p for i in changed for p in self.tool_patterns[i]],
@@ -214,20 +215,30 @@ class CatalogIndex:
             lambda t: t.platform.value,
         )
 
-    def _set_patterns(self) -> None:
-        self.pattern_docs = tuple(chain.from_iterable(self.tool_patterns))
-        # Patterns are stored tool by tool: tool i owns patterns[start[i]:start[i + 1]].
-        per_tool = np.fromiter(map(len, self.tool_patterns), dtype=np.int64, count=len(self.tools))
-        self.pattern_tool: IntArray = np.repeat(
-            np.arange(len(self.tools), dtype=np.int64), per_tool
-        )
-        self.pattern_start: IntArray = np.concatenate(([0], np.cumsum(per_tool)))
+    def _set_patterns(self, previous: CatalogIndex | None = None) -> None:
+        """Where each tool's patterns are in the index's pattern order: the previous index's
+        tables when the tools kept their places and the changed ones their pattern counts."""
+        if (
+            previous is not None
+            and self.positions.in_place
+            and all(
+                len(self.tool_patterns[i]) == len(previous.tool_patterns[i])
+                for i in self.positions.changed
+            )
+        ):
+            self.pattern_tool, self.pattern_start = previous.pattern_tool, previous.pattern_start
+        else:
+            # Patterns are stored tool by tool: tool i owns patterns[start[i]:start[i + 1]].
+            count = len(self.tools)
+            per_tool = np.fromiter(map(len, self.tool_patterns), dtype=np.int64, count=count)
+            self.pattern_tool = np.repeat(np.arange(count, dtype=np.int64), per_tool)
+            self.pattern_start = np.concatenate(([0], np.cumsum(per_tool)))
         self.patterns = PatternEntries(self.tools, self.pattern_tool, self.pattern_start)
 
     def _start_caches(self) -> None:
         """What requests fill in (a benign race each: the same value either way)."""
         self.pattern_tables = PatternTables(
-            self.pattern_docs,
+            self.tool_patterns,
             self.pattern_start,
             FieldScorer(PATTERN_FIELDS, self._pattern_lengths.averages()),
             self.tool_index,
