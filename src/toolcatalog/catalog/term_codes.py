@@ -253,11 +253,12 @@ class TermCodes:
         """One lexeme's positions in the `tools` (every one holds it), as search_index's
         _positions finds them: 1-based, capped at 16,383 in a tool of 16,384 or more."""
         owner = np.repeat(np.arange(len(count), dtype=np.int64), count)
-        kept = held[owner]
-        owner, at = owner[kept], at[kept]
+        if len(tools) < np.count_nonzero(count):  # some tools holding it are not asked for
+            kept = held[owner]
+            owner, at = owner[kept], at[kept]
         position = at - self._starts[owner] + 1
-        capped = self._lengths[owner] >= MAXENTRYPOS
-        if capped.any():
+        if self._lengths[tools].max() >= MAXENTRYPOS:
+            capped = self._lengths[owner] >= MAXENTRYPOS
             position = np.where(capped, np.minimum(position, MAXENTRYPOS - 1), position)
         length = count[tools]
         start = np.zeros(len(tools), dtype=np.int64)
@@ -330,8 +331,10 @@ def _ranked_near(runs: list[_Runs]) -> npt.NDArray[np.float64]:
         # length is already caught: those compare within bounds, any value).
         across = np.repeat(each.start[lead] - each.start, each.length)
         there = np.minimum(np.arange(len(rel)) + across, len(rel) - 1)
-        differs = rel != rel[there]
-        same &= np.logical_or.reduceat(differs, each.start) == 0
+        # The few tools with a differing position (an occurrence's tool: the last run
+        # starting at or before it), not a reduction over every tool's run.
+        odd = np.flatnonzero(rel != rel[there])
+        same[np.searchsorted(each.start, odd, "right") - 1] = False
     ranks = np.empty(size, dtype=np.float64)
     values = [rank_and(tuple(r.of(int(t), int(first[t])) for r in runs)) for t in leader]
     ranks[:] = np.array(values, dtype=np.float64)[which]
