@@ -35,6 +35,7 @@ trust as the installed code), and is checked against its digest before anything 
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import io
 import logging
@@ -88,13 +89,24 @@ SavedEntries = dict[str, tuple[str, CachedTool]]
 def _code_files(parts: Sequence[str]) -> Iterator[Path]:
     for part in parts:
         path = _PACKAGE / part
-        yield from sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else (path,)
+        if path.is_dir():
+            # Not the bytecode caches: not the code, and a compile writes a temporary file
+            # there (`name.pyc.<id>`, renamed into place) that a walk could meet half-written.
+            found = (p for p in path.rglob("*") if "__pycache__" not in p.parts and p.is_file())
+            yield from sorted(found)
+        else:
+            yield path
 
 
-def code_stamp(parts: Sequence[str] = _CODE) -> str:
+@functools.cache
+def code_stamp(parts: tuple[str, ...] = _CODE) -> str:
     """The release and the digest of the contents of `parts` (files or folders of the package;
     not mtimes: a checkout or a rebase that leaves the code as it was keeps the saved version;
-    ~1 ms for the catalog's, ~5 ms for the selector's with its data files)."""
+    ~1 ms for the catalog's, ~5 ms for the selector's with its data files). Taken once a
+    process, at its first use: the code this process runs. Read again at each runtime, a
+    file edited, checked out or upgraded while the process ran gave its later runtimes
+    another key than its earlier ones (their saved state missed: a test of a restart failed
+    so while selection's files were being edited), and the old code's state the new key."""
     digest = hashlib.sha256()
     for file in _code_files(parts):
         if file.suffix == ".pyc":
