@@ -18,6 +18,7 @@ as the installed code), and is checked against its digest before it is unpickled
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import pickle
@@ -37,13 +38,17 @@ _CODE = Path(__file__).resolve().parents[1]
 _CODE_FOLDERS = ("model", "formats")
 
 
-def _code_stamp() -> list[tuple[str, int, int]]:
+@functools.cache
+def _code_stamp() -> tuple[tuple[str, int, int], ...]:
+    """The code's files' mtimes and sizes, taken once a process (the code it runs; as
+    catalog/saved.py's code_stamp: read again at each cache, an edit while the process ran
+    made its later caches miss what its earlier ones kept)."""
     stamps: list[tuple[str, int, int]] = [(toolcatalog_version(), 0, 0)]
     for folder in _CODE_FOLDERS:
         for file in sorted((_CODE / folder).rglob("*.py")):
             st = file.stat()
             stamps.append((str(file.relative_to(_CODE)), st.st_mtime_ns, st.st_size))
-    return stamps
+    return tuple(stamps)
 
 
 class FolderSnapshotCache:
