@@ -31,6 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from toolcatalog.catalog.heap import release_free_memory
 from toolcatalog.model.tool import Tool
 from toolcatalog.selection.arrays import FloatArray, IntArray
 from toolcatalog.selection.calibrate import (
@@ -235,6 +236,9 @@ class SemanticIndex:
                     "calibration": self.calibration.describe() if self.calibration else None,
                 },
             )
+            # The embedding and calibration runs' buffers, freed to malloc (the encoder has no
+            # arena of its own): ~90 MiB kept mapped at 100,000 tools until the next trim.
+            release_free_memory()
         except BaseException as exc:
             self._failed(exc)
 

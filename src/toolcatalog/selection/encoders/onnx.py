@@ -308,6 +308,9 @@ def _session(model: bytes) -> Any:
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # No arena of its own: its buffers go back to malloc after each run, where the idle trim
+    # returns them (cosine_scan's _session says why).
+    options.enable_cpu_mem_arena = False
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
