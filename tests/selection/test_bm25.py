@@ -216,9 +216,9 @@ def test_an_index_with_merged_rows_has_the_postings_of_one_built_from_nothing(
         fresh = BM25FIndex(docs, FIELDS, spelling=False)
         assert _postings(derived) == _postings(fresh)
         assert derived.average_length == fresh.average_length
-        # The layout copied by runs, the lengths and component uses carried: as counted.
+        # The layout copied by runs, the length totals and component uses carried: as counted.
         assert [derived.document(i) for i in range(len(docs))] == [list(d) for d in docs]
-        assert derived._lengths.tobytes() == fresh._lengths.tobytes()
+        assert derived._totals.tobytes() == fresh._totals.tobytes()
         used = np.bincount(derived._doc_comps, minlength=len(derived.parts.keep))
         assert derived._uses.tolist() == used.tolist()
         assert derived.parts.used == np.count_nonzero(used)

@@ -160,30 +160,31 @@ class BM25FIndex:
         `average_length` and `parts.used`."""
         n, fields, parts = self.size, self.fields, self.parts
         nf = len(fields)
-        # Field lengths per document (the changed ones' counted, the others' kept), and
-        # their averages over all documents: whole numbers, so the same bits whatever the
-        # order, then rounded (bm25_postings.AVERAGE_BITS).
-        lengths = self._lengths_of(layout, previous)
-        means = lengths.mean(axis=0).tolist() if n else [1.0] * nf
+        # The field lengths' totals over all documents (the changed and dropped documents'
+        # counted, the others' carried in the previous totals), and their averages: whole
+        # numbers, so the same bits whatever the order, then rounded (AVERAGE_BITS).
+        totals, counted = self._totals_of(layout, previous)
+        means = (totals / n).tolist() if n else [1.0] * nf
         average = np.array([rounded_average(m) for m in means], dtype=np.float64)
         specs = list(fields.values())
         b = np.array([f.b for f in specs], dtype=np.float64)
+        weight = np.array([f.weight for f in specs], dtype=np.float64)
+        evidence = np.array([f.evidence for f in specs], dtype=np.float64)
         self.average_length = {f: float(average[i]) for i, f in enumerate(fields)}
-        norms = Norms(
-            (1.0 - b + b * lengths / average).ravel(),  # each (document, field) cell's
-            np.array([f.weight for f in specs], dtype=np.float64),
-            np.array([f.evidence for f in specs], dtype=np.float64),
-            nf,
-        )
         before = getattr(previous, "_kept_pairs", None)
         pairs = None
         # As _lay_out: the unchanged documents were laid out from `previous`.
         if (
             before is not None
             and previous is not None
-            and len(layout.changed) < n
+            and counted is not None
             and previous.average_length == self.average_length
         ):
+            # Only the changed documents' pairs are made: their (document, field) cells'
+            # length norms (the others' cells are never read; zero pages until written).
+            norm = np.zeros(n * nf, dtype=np.float64)
+            norm.reshape(n, nf)[layout.changed] = 1.0 - b + b * counted / average
+            norms = Norms(norm, weight, evidence, nf)
             per_changed = np.diff(self._doc_start)[layout.changed]
             changed_entries = (
                 layout.comps.astype(np.int64),
@@ -194,54 +195,68 @@ class BM25FIndex:
         if pairs is None:
             row_doc = np.repeat(np.arange(n, dtype=np.int64), np.diff(self._doc_start))
             comps = self._doc_comps.astype(np.int64)
+            lengths = self._lengths(row_doc, comps)
+            # Each (document, field) cell's length norm.
+            norms = Norms((1.0 - b + b * lengths / average).ravel(), weight, evidence, nf)
             pairs = Pairs.fresh(parts, comps, self._doc_fields, row_doc, norms)
         self._kept_pairs: Pairs = pairs
         return np.diff(pairs.start), pairs.doc, pairs.saturated, pairs.evidence
 
-    def _lengths_of(self, layout: _Layout, previous: BM25FIndex | None) -> FloatArray:
-        """Each document's field lengths (documents x fields), the unchanged documents' as
-        `previous` counted them; sets `parts.used` from the count of documents using each
-        interned component (`_uses`), the changed and dropped documents' taken off and on.
-        Counting every entry again was ~15 ms a write at 100,000 tools."""
+    def _lengths(self, row_doc: IntArray, comps: IntArray) -> FloatArray:
+        """Every document's field lengths (documents x fields), counted from its entries."""
+        n, nf = self.size, len(self.fields)
+        comp_len = self.parts.arrays()[0]
+        slots = row_doc * nf + self._doc_fields
+        counted = np.bincount(slots, weights=comp_len[comps], minlength=n * nf)
+        return np.asarray(counted, dtype=np.float64).reshape(n, nf)
+
+    def _totals_of(
+        self, layout: _Layout, previous: BM25FIndex | None
+    ) -> tuple[FloatArray, FloatArray | None]:
+        """Each field's total length over all documents (`_totals`) and the changed
+        documents' lengths (None when every document was counted); sets `parts.used` from
+        the count of documents using each interned component (`_uses`). From `previous`'s
+        totals and uses, the dropped documents' taken off and the changed ones' put on:
+        counting every entry again was ~15 ms a write at 100,000 tools, and a table of every
+        document's lengths would hold 11 MB there."""
         n, parts, nf = self.size, self.parts, len(self.fields)
         comp_len = parts.arrays()[0]
-        kept_before = getattr(previous, "_lengths", None)
-        if previous is None or kept_before is None or len(layout.changed) == n:
+        if previous is None or len(layout.changed) == n:
             row_doc = np.repeat(np.arange(n, dtype=np.int64), np.diff(self._doc_start))
             comps = self._doc_comps.astype(np.int64)
-            slots = row_doc * nf + self._doc_fields
-            lengths: FloatArray = np.asarray(
-                np.bincount(slots, weights=comp_len[comps], minlength=n * nf), dtype=np.float64
-            )
+            self._totals: FloatArray = self._lengths(row_doc, comps).sum(axis=0)
             self._uses = np.bincount(comps, minlength=len(parts.keep)).astype(np.int32)
-        else:
-            at, changed = layout.at, layout.changed
-            lengths = kept_before[np.maximum(at, 0)]
-            per_changed = np.diff(self._doc_start)[changed]
-            local = np.repeat(np.arange(len(changed)), per_changed)
-            comps = layout.comps.astype(np.int64)
-            counted = np.bincount(
+            parts.used = int(np.count_nonzero(self._uses))
+            return self._totals, None
+        at, changed = layout.at, layout.changed
+        local = np.repeat(np.arange(len(changed)), np.diff(self._doc_start)[changed])
+        comps = layout.comps.astype(np.int64)
+        counted: FloatArray = np.asarray(
+            np.bincount(
                 local * nf + layout.fields, weights=comp_len[comps], minlength=len(changed) * nf
-            )
-            lengths[changed] = counted.reshape(len(changed), nf)
-            held = np.zeros(previous.size, dtype=bool)
-            held[at[at >= 0]] = True
-            dropped = np.flatnonzero(~held)
-            starts = previous._doc_start[dropped]
-            counts = previous._doc_start[dropped + 1] - starts
-            entries = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(
-                int(counts.sum()), dtype=np.int64
-            )
-            uses = np.zeros(len(parts.keep), dtype=np.int32)
-            uses[: len(previous._uses)] = previous._uses
-            uses -= np.bincount(previous._doc_comps[entries], minlength=len(parts.keep)).astype(
-                np.int32
-            )
-            uses += np.bincount(comps, minlength=len(parts.keep)).astype(np.int32)
-            self._uses = uses
-        parts.used = int(np.count_nonzero(self._uses))
-        self._lengths: FloatArray = lengths.reshape(n, nf)
-        return self._lengths
+            ),
+            dtype=np.float64,
+        ).reshape(len(changed), nf)
+        held = np.zeros(previous.size, dtype=bool)
+        held[at[at >= 0]] = True
+        dropped = np.flatnonzero(~held)
+        starts = previous._doc_start[dropped]
+        counts = previous._doc_start[dropped + 1] - starts
+        entries = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(
+            int(counts.sum()), dtype=np.int64
+        )
+        gone = previous._doc_comps[entries].astype(np.int64)
+        gone_lengths = np.bincount(
+            previous._doc_fields[entries], weights=comp_len[gone], minlength=nf
+        )
+        self._totals = previous._totals - gone_lengths + counted.sum(axis=0)
+        uses = np.zeros(len(parts.keep), dtype=np.int32)
+        uses[: len(previous._uses)] = previous._uses
+        uses -= np.bincount(gone, minlength=len(parts.keep)).astype(np.int32)
+        uses += np.bincount(comps, minlength=len(parts.keep)).astype(np.int32)
+        self._uses = uses
+        parts.used = int(np.count_nonzero(uses))
+        return self._totals, counted
 
     def _name_terms(self, previous: BM25FIndex | None) -> None:
         """Set `vocab` (each term's interned id) and `_terms` (each id's term) for the
