@@ -15,7 +15,8 @@ prints the worker's CPU per answer, which the machine's load does not inflate as
 latencies. Semantic retrieval is off by default here: embedding N generated tools' texts takes
 hours on a small machine (--semantic to keep it; `bench/prefill_embeddings.py --tools N
 --home H` first fills H's cache, so that --semantic --home H measures a start with embeddings
-cached). `--writes K` then patches K tools one at a time through each checkout's last worker and
+cached). RSS is read at points, and its peak per phase (start, runs, writes) from the
+kernel's high-water mark (VmHWM, reset between phases). `--writes K` then patches K tools one at a time through each checkout's last worker and
 times each from the patch's answer (its commit) to the first select that answers with the
 patched tool (issue #14's "at most 1 s later").
 """
@@ -82,6 +83,44 @@ def rss(pid: int) -> str:
                 parts[name] += int(value[0])  # kB
     anon, file, shmem = (kb / 1024 for kb in parts.values())
     return f"{anon + file + shmem:,.0f} MiB (anonymous {anon:,.0f}, file {file:,.0f})"
+
+
+def status_kb(text: str, names: tuple[str, ...]) -> dict[str, int]:
+    """The fields `names` (such as "VmHWM") of a /proc/<pid>/status text, kB (0 when absent)."""
+    found = dict.fromkeys(names, 0)
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        if name in found:
+            found[name] = int(value.split()[0])
+    return found
+
+
+def _tree(pid: int) -> list[int]:
+    proc = psutil.Process(pid)
+    return [proc.pid, *(each.pid for each in proc.children(recursive=True))]
+
+
+def peak_rss(pid: int) -> str:
+    """The peak resident memory of `pid` and its children (VmHWM: the kernel's high-water
+    mark, every page counted, since the start or the last `reset_peak`), MiB; summed over the
+    processes (each one's own peak: an upper bound when there are several)."""
+    kb = sum(
+        status_kb(Path(f"/proc/{each}/status").read_text(), ("VmHWM",))["VmHWM"]
+        for each in _tree(pid)
+    )
+    return f"{kb / 1024:,.0f} MiB"
+
+
+def reset_peak(pid: int) -> bool:
+    """Set the peak of `pid` and its children back to their RSS now (`echo 5 >
+    /proc/<pid>/clear_refs`, Linux 4.0 and later); False when the kernel does not allow it
+    (the next peak is then the one since the start)."""
+    try:
+        for each in _tree(pid):
+            Path(f"/proc/{each}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
 
 
 def load_s(client: httpx.Client) -> float:
@@ -151,6 +190,8 @@ def serve(
         print(f"  the worker's CPU until then: {cpu:.1f} s", flush=True)
         print(f"  of which the whole read (catalog version): {load_s(client):.1f} s", flush=True)
         print(f"RSS of the worker: {rss(target.pid)}", flush=True)
+        print(f"  peak RSS of the worker since its start: {peak_rss(target.pid)}", flush=True)
+        since = "serving" if reset_peak(target.pid) else "its start"
         for kind, ops in kinds(args).items():
             conns = args.select_connections if kind == "select" else args.connections
             before = tree_cpu_s(target.pid)
@@ -160,6 +201,7 @@ def serve(
             cpu = (tree_cpu_s(target.pid) - before) * 1000 / max(requests, 1)
             print(f"{kind:28} {conns:3} conns {line}  {cpu:5.2f} ms CPU each", flush=True)
         print(f"RSS of the worker after the runs: {rss(target.pid)}", flush=True)
+        print(f"  peak RSS of the worker since {since}: {peak_rss(target.pid)}", flush=True)
         time.sleep(IDLE_S)  # what it keeps once requests stop (the scan's idle release)
         print(f"RSS of the worker {IDLE_S:.0f} s after the runs: {rss(target.pid)}", flush=True)
         if args.restart and source is None and not restarted:
@@ -172,6 +214,7 @@ def serve(
             print(f"catalog version saved {saved_s:.1f} s after the start", flush=True)
         elif args.writes and (restarted or not args.restart or source is not None):
             key = create_api_key(url, f"scale-writes-{time.monotonic_ns()}", source=source)
+            since = "the writes began" if reset_peak(target.pid) else since
             visible(client, key, args.tools, args.writes)
             print(f"RSS of the worker after the writes: {rss(target.pid)}", flush=True)
             watched = 0.0  # the scan written back to its file (KEEP_AFTER_S), and after
@@ -183,6 +226,9 @@ def serve(
                     f"RSS of the worker {watched:.0f} s after the writes: {rss(target.pid)}",
                     flush=True,
                 )
+            # The compaction's peak (semantic_engine.KEEP_AFTER_S) lasts a few seconds: the
+            # samples above may miss it, the kernel's high-water mark does not.
+            print(f"  peak RSS of the worker since {since}: {peak_rss(target.pid)}", flush=True)
 
 
 def visible(client: httpx.Client, key: str, tools: int, writes: int) -> None:
