@@ -16,7 +16,8 @@ latencies. Semantic retrieval is off by default here: embedding N generated tool
 hours on a small machine (--semantic to keep it; `bench/prefill_embeddings.py --tools N
 --home H` first fills H's cache, so that --semantic --home H measures a start with embeddings
 cached). RSS is read at points, and its peak per phase (start, runs, writes) from the
-kernel's high-water mark (VmHWM, reset between phases). `--writes K` then patches K tools one at a time through each checkout's last worker and
+kernel's high-water mark (VmHWM, reset between phases). `--writes K` then patches K tools one
+at a time through each checkout's last worker and
 times each from the patch's answer (its commit) to the first select that answers with the
 patched tool (issue #14's "at most 1 s later").
 """

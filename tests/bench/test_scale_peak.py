@@ -39,7 +39,8 @@ def test_the_peak_holds_memory_already_freed_until_it_is_reset() -> None:
         [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     ) as proc:
         try:
-            assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+            assert proc.stdout is not None
+            assert proc.stdout.readline() == "ready\n"
             before = _mib(peak_rss(proc.pid))
             assert before >= 96
             if reset_peak(proc.pid):  # a kernel that refuses leaves the peak since the start

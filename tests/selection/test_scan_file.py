@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import threading
 import time
+import tracemalloc
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +117,39 @@ def test_a_damaged_levels_file_is_ignored_and_rebuilt(
     again = TextVectors.of_distinct(layout, texts, matrix, path)
     _same_scans(again.scan, first.scan, matrix)
     assert path.read_bytes() == written  # replaced by the levels built again
+
+
+@needs_onnx
+def test_a_scan_written_in_parts_is_the_file_written_whole_without_a_whole_copy_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Made in parts straight into the file (a compaction's, a first start's), the matrix and
+    its levels are the same bytes, in the same file, as when built whole and written; the
+    heap holds a few parts of them, not a copy of either."""
+    monkeypatch.setattr(cosine_scan, "PART_ROWS", 500)
+    matrix = unit_rows(40_123, seed=24)
+    whole = tmp_path / "whole.levels.npz"
+    write_levels(whole, levels_key(matrix), cosine_scan.int8_levels(matrix), matrix)
+    parts = tmp_path / "parts.levels.npz"
+    tracemalloc.start()
+    try:
+        saved = cosine_scan.levels_in_parts(
+            parts, matrix.shape, lambda start, stop: (matrix[start:stop], None)
+        )
+        _size, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert saved is not None
+    assert saved.matrix is not None
+    # The matrix 62 MB, its levels 33 MB; a part's rows 0.8 MB, int8_levels' float64
+    # slices of them ~1.5 MB each, and the CRC's read back 8 MB: ~12 MB in all.
+    assert peak < matrix.nbytes / 4
+    assert parts.read_bytes() == whole.read_bytes()
+    with zipfile.ZipFile(parts) as archive:
+        assert archive.testzip() is None  # every member's CRC-32
+    with np.load(parts) as read:
+        assert read["matrix"].tobytes() == matrix.tobytes()
+    _same_scans(CosineScan(matrix, use_int8=True, saved=saved), CosineScan(matrix, True), matrix)
 
 
 @needs_onnx

@@ -22,8 +22,6 @@ from toolcatalog.selection.encoders.minilm import Array
 KEY_BYTES = 16
 _SLICE = 8192  # rows copied per step when writing (12 MB of 384 float32)
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # a zip member's local header (30 bytes)
-_PAD = struct.Struct("<2H")  # an extra field's id and size
-_PAD_ID = 0xD935  # the id Android's zipalign gives its padding; readers skip unknown ids
 
 
 class MappedRows:
@@ -141,24 +139,6 @@ def _member(file: BinaryIO, info: zipfile.ZipInfo) -> tuple[int, tuple[int, ...]
     if fortran or dtype.hasobject:
         return None
     return file.tell(), tuple(shape), dtype
-
-
-def write_aligned(out: BinaryIO, arrays: dict[str, np.ndarray]) -> None:
-    """Write `arrays` as an uncompressed .npz (what np.savez writes, np.load reads) to the
-    seekable binary file `out`, each array's data at a multiple of 64 bytes in the file: a
-    mapping of the file then gives aligned arrays (np.savez's may start anywhere, and numpy
-    reads unaligned float32 rows at about half speed: an exact scan of 600,000 rows took 56
-    ms instead of 31)."""
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
-        for name, array in arrays.items():
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            # The local header, the name, then the extra fields: this padding and the zip64
-            # sizes zipfile adds (20 bytes). The .npy header is a multiple of 64 bytes long.
-            start = out.tell() + _LOCAL_HEADER.size + len(info.filename) + _PAD.size + 20
-            padding = -start % 64
-            info.extra = _PAD.pack(_PAD_ID, padding) + bytes(padding)
-            with archive.open(info, "w", force_zip64=True) as member:
-                npy.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
 def write_rows(

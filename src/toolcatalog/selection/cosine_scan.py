@@ -31,7 +31,7 @@ import functools
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ import numpy.typing as npt
 from toolcatalog.catalog.heap import release_free_memory
 from toolcatalog.selection.arrays import copy_rows
 from toolcatalog.selection.encoders.onnx import onnx_available
-from toolcatalog.selection.scan_file import Int8Levels, kept_levels
+from toolcatalog.selection.scan_file import Int8Levels, levels_key, written_levels
 
 Vector = npt.NDArray[np.float32]
 Floats = npt.NDArray[np.float64]
@@ -165,8 +165,13 @@ class CosineScan:
         under way keeps the product it took. Whether the scan now reads the file."""
         if self._int8 is None or self._mapped is not None:
             return self._mapped is not None
-        saved = kept_levels(path, self._matrix, self._int8.levels)
-        if saved.matrix is None:  # not read back from the file: the scan stays as it is
+        matrix = self._matrix
+
+        def rows(start: int, stop: int) -> tuple[Vector, tuple[Rows, Rows]]:
+            return matrix[start:stop], (np.arange(stop - start), np.arange(start, stop))
+
+        saved = levels_in_parts(path, matrix.shape, rows, self, levels_key(matrix))
+        if saved is None or saved.matrix is None:  # not written or read: the scan stays as it is
             return False
         product = _Int8Product(saved, _weakly(self._touch))
         self._matrix, self._mapped, self._int8 = saved.matrix, saved, product
@@ -249,6 +254,45 @@ class CosineScan:
         if self._int8 is None:
             return Cosines(self.exact(query), 0.0)
         return self._int8(query)
+
+
+# Rows of a scan written to its levels file at a time (levels_in_parts): what the heap holds
+# of the scan being written is this many rows and their levels (~20 MB at 384 dimensions,
+# and int8_levels' float64 slices), not the whole matrix and levels (1.2 GB at 100,000
+# generated tools).
+PART_ROWS = 8192
+# The previous scan's pages read while writing (its mapped file's) are handed back every
+# this many parts: a compaction reads all of that file.
+_RELEASE_PARTS = 4
+
+
+def levels_in_parts(
+    path: Path,
+    shape: tuple[int, int],
+    rows: Callable[[int, int], tuple[Vector, tuple[Rows, Rows] | None]],
+    previous: CosineScan | None = None,
+    key: str | None = None,
+) -> Int8Levels | None:
+    """The levels of the matrix of `shape` whose rows `rows(start, stop)` gives, with the
+    rows of `previous` they are (here, in the part; there), whose levels are copied from it
+    rather than computed (the same bits): written to the levels file `path` PART_ROWS rows at
+    a time and mapped from there with the matrix, or read from there when it holds them
+    already (`key`, when known: levels_key of the matrix). None when the file could not be
+    written or read (scan_file.written_levels)."""
+    before = None if previous is None else previous.levels()
+    size = shape[0]
+
+    def parts() -> Iterator[tuple[int, Vector, Int8Levels]]:
+        for number, start in enumerate(range(0, size, PART_ROWS)):
+            matrix, taken = rows(start, min(start + PART_ROWS, size))
+            yield start, matrix, int8_levels(matrix, before, taken)
+            if previous is not None and number % _RELEASE_PARTS == _RELEASE_PARTS - 1:
+                previous.release()
+        if previous is not None:
+            previous.release()
+
+    saved = written_levels(path, shape, parts, key)
+    return None if saved is None or saved.matrix is None else saved
 
 
 def _weakly(method: Callable[..., None]) -> Callable[..., None]:

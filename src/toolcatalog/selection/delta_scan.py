@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from toolcatalog.selection.arrays import copy_rows
 from toolcatalog.selection.cosine_scan import Cosines, CosineScan
 
 Vector = npt.NDArray[np.float32]
@@ -107,3 +108,25 @@ def scan_vectors(scan: Scan, rows: Rows) -> Vector:
         return scan.vectors(rows)
     out: Vector = scan.matrix[rows]
     return out
+
+
+def gathered(
+    scan: Scan, source: Rows, added: Vector, start: int, stop: int
+) -> tuple[Vector, tuple[Rows, Rows]]:
+    """Rows `start` to `stop` of a matrix whose row i is row source[i] of `scan` (its base's
+    rows, then its delta's) or, from scan.rows on, row source[i] - scan.rows of `added`; with
+    the rows that are its base's (here, in the part; there, in the base), whose int8 levels
+    can be copied from it. A part at a time: a compaction never holds the whole matrix."""
+    base = scan.base if isinstance(scan, DeltaScan) else scan
+    part = source[start:stop]
+    out = np.empty((len(part), base.matrix.shape[1]), dtype=base.matrix.dtype)
+    here = np.flatnonzero(part < base.rows)
+    there = part[here]
+    copy_rows(out, here, base.matrix, there)  # by runs: a kept layout's rows stay in order
+    if isinstance(scan, DeltaScan):
+        late = np.flatnonzero((part >= base.rows) & (part < scan.rows))
+        out[late] = scan.delta[part[late] - base.rows]
+    new = np.flatnonzero(part >= scan.rows)
+    if len(new):
+        out[new] = added[part[new] - scan.rows]
+    return out, (here, there)

@@ -24,15 +24,17 @@ import hashlib
 import logging
 import mmap
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 
 from toolcatalog.files import replace_atomically
-from toolcatalog.selection.cache_file import map_arrays, write_aligned
+from toolcatalog.selection.cache_file import map_arrays
+from toolcatalog.selection.npz_parts import NpzParts, write_npz
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +96,18 @@ def levels_path(cache_file: Path | None) -> Path | None:
 def levels_key(matrix: npt.NDArray[np.float32]) -> str:
     """The digest of what the levels of `matrix` are computed from (the module's
     docstring)."""
+    digest = _key_digest(matrix.dtype, matrix.shape)
+    digest.update(np.ascontiguousarray(matrix).data)
+    return digest.hexdigest()
+
+
+def _key_digest(dtype: np.dtype[Any], shape: tuple[int, ...]) -> hashlib.blake2b:
+    """levels_key's digest before the matrix's bytes (fed in row order, whole or in parts)."""
     digest = hashlib.blake2b(digest_size=20)
     digest.update(Path(__file__).with_name("cosine_scan.py").read_bytes())
     digest.update(Path(__file__).read_bytes())  # and how the file is written and read
-    digest.update(f"{matrix.dtype.str} {matrix.shape}".encode())
-    digest.update(np.ascontiguousarray(matrix).data)
-    return digest.hexdigest()
+    digest.update(f"{dtype.str} {shape}".encode())
+    return digest
 
 
 def read_levels(path: Path | None, key: str, shape: tuple[int, int]) -> Int8Levels | None:
@@ -138,22 +146,85 @@ def write_levels(
         return
     arrays = {name: getattr(levels, name) for name in _ARRAYS} | {"matrix": matrix}
     try:
-        replace_atomically(path, lambda out: write_aligned(out, {"key": np.array(key), **arrays}))
+        replace_atomically(
+            path, lambda out: write_npz(out.fileno(), {"key": np.array(key)} | arrays)
+        )
     except OSError as exc:
         log.warning("could not keep the scan levels %s: %s", path, exc)
 
 
-def kept_levels(
-    path: Path, matrix: npt.NDArray[np.float32], build: Callable[[], Int8Levels]
-) -> Int8Levels:
-    """The levels of `matrix` as kept at `path` (a restart's, or another worker's of the same
-    rows), else `build()`'s, written there and read back, so that they come mapped with the
-    matrix; `build()`'s as they are (no `matrix`) when the file could not be written or read
-    back."""
-    key = levels_key(matrix)
-    saved = read_levels(path, key, matrix.shape)
-    if saved is None:
-        built = build()
-        write_levels(path, key, built, matrix)
-        saved = read_levels(path, key, matrix.shape) or built
-    return saved
+# A scan written in parts (`written_levels`): row `start`'s on, the rows and their levels.
+Part = tuple[int, npt.NDArray[np.float32], Int8Levels]
+
+
+def written_levels(
+    path: Path, shape: tuple[int, int], parts: Callable[[], Iterable[Part]], key: str | None = None
+) -> Int8Levels | None:
+    """The levels of the matrix of `shape` whose rows and levels `parts()` gives (every row
+    once, in parts of a few thousand rows), with that matrix, mapped from the file `path`:
+    read from there when it already holds them (`key`, when known: levels_key of the
+    matrix), else written there part by part (neither the matrix nor its levels are held
+    whole) and read back. None when the file could not be written or read back (logged):
+    the caller builds them in memory."""
+    if key is not None:
+        saved = read_levels(path, key, shape)
+        if saved is not None:
+            return saved
+    written: list[str] = []
+    try:
+        replace_atomically(
+            path, lambda out: written.append(_write_parts(out, path, shape, parts()))
+        )
+    except _AlreadyKept as kept:  # another worker's, of the same rows: read that one
+        written.append(kept.key)
+    except OSError as exc:
+        log.warning("could not keep the scan levels %s: %s", path, exc)
+        return None
+    return read_levels(path, written[0], shape)
+
+
+class _AlreadyKept(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _write_parts(out: BinaryIO, path: Path, shape: tuple[int, int], parts: Iterable[Part]) -> str:
+    """Write the scan file of `parts` to `out`; its key. Raises _AlreadyKept when `path`
+    holds the same rows by then (the workers of a home compact the same rows at about the
+    same time: one file's pages, in the page cache, serve them all)."""
+    size, dimensions = shape
+    digest = _key_digest(np.dtype(np.float32), shape)
+    layout = {
+        "key": (np.dtype("<U40"), ()),
+        "codes_t": (np.dtype(np.int8), (dimensions, size)),
+        "fine_rows": (np.dtype(np.uint8), (size, dimensions)),
+        "scales": (np.dtype(np.float64), (size,)),
+        "fine_scales": (np.dtype(np.float64), (size,)),
+        "norms": (np.dtype(np.float64), (5, size)),
+        "matrix": (np.dtype(np.float32), (size, dimensions)),
+    }
+    file = NpzParts(out.fileno(), layout)
+    for start, matrix, levels in parts:
+        digest.update(np.ascontiguousarray(matrix).data)
+        file.write("matrix", matrix, start * dimensions * 4)
+        file.write("fine_rows", levels.fine_rows, start * dimensions)
+        file.write("scales", levels.scales, start * 8)
+        file.write("fine_scales", levels.fine_scales, start * 8)
+        for j, codes in enumerate(levels.codes_t):  # by column: read back for its CRC
+            file.write("codes_t", codes, j * size + start)
+        for k, norms in enumerate(levels.norms):
+            file.write("norms", norms, (k * size + start) * 8)
+    key = str(digest.hexdigest())
+    if _kept_key(path) == key and read_levels(path, key, shape) is not None:
+        raise _AlreadyKept(key)
+    file.write("key", np.array(key))
+    file.close()
+    return key
+
+
+def _kept_key(path: Path) -> str | None:
+    try:
+        with path.open("rb") as file, np.load(file, allow_pickle=False) as kept:
+            return str(kept["key"])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, TypeError, AttributeError):
+        return None

@@ -20,12 +20,12 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from toolcatalog.selection.arrays import FloatArray, IntArray, copy_rows
+from toolcatalog.selection.arrays import FloatArray, IntArray
 from toolcatalog.selection.clauses import CLAUSE_KIND, CLAUSE_WEIGHT
-from toolcatalog.selection.cosine_scan import CosineScan, int8_levels, uses_int8
-from toolcatalog.selection.delta_scan import DeltaScan, Scan, appended, scan_vectors
+from toolcatalog.selection.cosine_scan import CosineScan, levels_in_parts, uses_int8
+from toolcatalog.selection.delta_scan import DeltaScan, Scan, appended, gathered, scan_vectors
 from toolcatalog.selection.encoders.minilm import Array
-from toolcatalog.selection.scan_file import kept_levels
+from toolcatalog.selection.scan_file import levels_key
 from toolcatalog.selection.text_layout import KINDS, NAME_KIND, NAME_WEIGHT, Splice, TextLayout
 from toolcatalog.selection.tool_fields import GroupMaxima
 
@@ -123,7 +123,10 @@ class TextVectors:
         rows = dict(zip(texts, range(len(texts)), strict=True))
         if levels is None or not uses_int8(len(vectors)):
             return cls(layout, rows, vectors)
-        saved = kept_levels(levels, vectors, lambda: int8_levels(vectors))
+        saved = levels_in_parts(
+            levels, vectors.shape, lambda start, stop: (vectors[start:stop], None),
+            key=levels_key(vectors),
+        )  # fmt: skip
         return cls(layout, rows, vectors, CosineScan(vectors, saved=saved))
 
     def extension(self, layout: TextLayout) -> Extension:
@@ -151,34 +154,35 @@ class TextVectors:
         """Vectors of `layout` from these rows and `vectors` of `texts` (what `missing` said
         they lack; `extension`: this `extension(layout)` when already made): the same rows,
         bit for bit, as `kept` of every text's vector. `levels`: the file where the scan's
-        int8 levels are kept (scan_file.py): written, and the scan reads it, as
-        CosineScan.keep would make it, without a first-level session of the heap's levels
-        made first (a copy of the codes packed: ~200 MiB and ~1 s at 100,000 tools)."""
+        int8 levels are kept (scan_file.py): the matrix and its levels are made a part at a
+        time straight into it (cosine_scan.levels_in_parts: neither is held whole, 1.2 GB at
+        100,000 generated tools), and the scan reads it, as CosineScan.keep would make it;
+        in memory when the file cannot be written."""
         # Each distinct text's row, in first-seen order (C-level loops: 720,000 texts at
         # 100,000 generated tools).
         distinct, held, _missing = extension if extension is not None else self.extension(layout)
         rows = dict(zip(distinct, range(len(distinct)), strict=True))
         old = self.scan
         base = old.base if isinstance(old, DeltaScan) else old
-        matrix = np.empty((len(rows), base.matrix.shape[1]), dtype=base.matrix.dtype)
-        here = np.flatnonzero(held >= 0)
-        there = held[here]
-        if isinstance(old, DeltaScan):  # the rows writes appended come from its delta
-            late = there >= old.base_rows
-            matrix[here[late]] = old.delta[there[late] - old.base_rows]
-            here, there = here[~late], there[~late]
-        copy_rows(matrix, here, base.matrix, there)
+        source = held.copy()  # each row's in `old`, or past its rows in `vectors`
         if len(texts):
-            matrix[[rows[text] for text in texts]] = vectors
-        # The kept rows' int8 levels are copied, not computed again (CosineScan).
-        if levels is not None and base.approximates and uses_int8(len(matrix)):
-            before, taken = base.levels(), (here, there)
-            saved = kept_levels(levels, matrix, lambda: int8_levels(matrix, before, taken))
-            scan = CosineScan(matrix, saved=saved)
-            base.release()
-        else:
-            scan = CosineScan(matrix, previous=base, taken=(here, there))
-        return TextVectors(layout, rows, matrix, scan)
+            source[[rows[text] for text in texts]] = old.rows + np.arange(len(texts))
+        added = np.asarray(vectors, dtype=base.matrix.dtype)
+
+        def part(start: int, stop: int) -> tuple[Array, tuple[IntArray, IntArray]]:
+            return gathered(old, source, added, start, stop)
+
+        shape = (len(rows), base.matrix.shape[1])
+        saved = None
+        if levels is not None and base.approximates and uses_int8(shape[0]):
+            # Made in parts straight into the file (the kept rows' int8 levels copied).
+            saved = levels_in_parts(levels, shape, part, previous=base)
+        if saved is not None and saved.matrix is not None:
+            scan = CosineScan(saved.matrix, saved=saved)
+        else:  # in memory, the kept rows' int8 levels copied (CosineScan)
+            matrix, taken = part(0, shape[0])
+            scan = CosineScan(matrix, previous=base, taken=taken)
+        return TextVectors(layout, rows, scan.matrix, scan)
 
     def appended(
         self, layout: TextLayout, splice: Splice, texts: Sequence[str], vectors: Array
