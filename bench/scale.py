@@ -218,6 +218,10 @@ def serve(
             since = "the writes began" if reset_peak(target.pid) else since
             visible(client, key, args.tools, args.writes)
             print(f"RSS of the worker after the writes: {rss(target.pid)}", flush=True)
+            print(f"  peak RSS of the worker since {since}: {peak_rss(target.pid)}", flush=True)
+            # Reset before the compaction, which starts once no write came for
+            # semantic_engine.KEEP_AFTER_S (5 s; the last write was answered a second ago).
+            since = "the writes ended" if reset_peak(target.pid) else since
             watched = 0.0  # the scan written back to its file (KEEP_AFTER_S), and after
             while watched < args.watch_after_writes:
                 step = min(WATCH_EVERY_S, args.watch_after_writes - watched)

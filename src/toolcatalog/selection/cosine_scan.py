@@ -41,7 +41,7 @@ import numpy.typing as npt
 from toolcatalog.catalog.heap import release_free_memory
 from toolcatalog.selection.arrays import copy_rows
 from toolcatalog.selection.encoders.onnx import onnx_available
-from toolcatalog.selection.scan_file import Int8Levels, levels_key, written_levels
+from toolcatalog.selection.scan_file import Int8Levels, levels_key, parts_key, written_levels
 
 Vector = npt.NDArray[np.float32]
 Floats = npt.NDArray[np.float64]
@@ -264,6 +264,8 @@ PART_ROWS = 8192
 # The previous scan's pages read while writing (its mapped file's) are handed back every
 # this many parts: a compaction reads all of that file.
 _RELEASE_PARTS = 4
+# A part's rows, with those of the previous scan they are (levels_in_parts).
+_Part = tuple[Vector, tuple[Rows, Rows] | None]
 
 
 def levels_in_parts(
@@ -275,23 +277,31 @@ def levels_in_parts(
 ) -> Int8Levels | None:
     """The levels of the matrix of `shape` whose rows `rows(start, stop)` gives, with the
     rows of `previous` they are (here, in the part; there), whose levels are copied from it
-    rather than computed (the same bits): written to the levels file `path` PART_ROWS rows at
-    a time and mapped from there with the matrix, or read from there when it holds them
-    already (`key`, when known: levels_key of the matrix). None when the file could not be
-    written or read (scan_file.written_levels)."""
-    before = None if previous is None else previous.levels()
-    size = shape[0]
+    rather than computed (the same bits): read from the levels file `path` when it holds
+    them (`key`: levels_key of the matrix, computed from the parts when not given), else
+    written there PART_ROWS rows at a time; mapped from there with the matrix. None when the
+    file could not be written or read (scan_file.written_levels)."""
+    spans = [(start, min(start + PART_ROWS, shape[0])) for start in range(0, shape[0], PART_ROWS)]
 
-    def parts() -> Iterator[tuple[int, Vector, Int8Levels]]:
-        for number, start in enumerate(range(0, size, PART_ROWS)):
-            matrix, taken = rows(start, min(start + PART_ROWS, size))
-            yield start, matrix, int8_levels(matrix, before, taken)
+    def released(parts: Iterator[_Part]) -> Iterator[_Part]:
+        for number, part in enumerate(parts):
+            yield part
             if previous is not None and number % _RELEASE_PARTS == _RELEASE_PARTS - 1:
-                previous.release()
+                previous.release()  # the pages read so far, when its rows are mapped
         if previous is not None:
             previous.release()
 
-    saved = written_levels(path, shape, parts, key)
+    if key is None:  # a pass that reads the rows alone: another worker may have kept them
+        key = parts_key(shape, (matrix for matrix, _taken in released(rows(*s) for s in spans)))
+    before = None if previous is None else previous.levels()
+
+    def parts() -> Iterator[tuple[int, Vector, Int8Levels]]:
+        for (start, _stop), (matrix, taken) in zip(
+            spans, released(rows(*s) for s in spans), strict=True
+        ):
+            yield start, matrix, int8_levels(matrix, before, taken)
+
+    saved = written_levels(path, shape, key, parts)
     return None if saved is None or saved.matrix is None else saved
 
 

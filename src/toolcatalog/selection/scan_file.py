@@ -27,7 +27,7 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -96,18 +96,18 @@ def levels_path(cache_file: Path | None) -> Path | None:
 def levels_key(matrix: npt.NDArray[np.float32]) -> str:
     """The digest of what the levels of `matrix` are computed from (the module's
     docstring)."""
-    digest = _key_digest(matrix.dtype, matrix.shape)
-    digest.update(np.ascontiguousarray(matrix).data)
-    return digest.hexdigest()
+    return parts_key(matrix.shape, [matrix])
 
 
-def _key_digest(dtype: np.dtype[Any], shape: tuple[int, ...]) -> hashlib.blake2b:
-    """levels_key's digest before the matrix's bytes (fed in row order, whole or in parts)."""
+def parts_key(shape: tuple[int, ...], parts: Iterable[npt.NDArray[np.float32]]) -> str:
+    """levels_key of the float32 matrix of `shape` whose rows `parts` gives, in order."""
     digest = hashlib.blake2b(digest_size=20)
     digest.update(Path(__file__).with_name("cosine_scan.py").read_bytes())
     digest.update(Path(__file__).read_bytes())  # and how the file is written and read
-    digest.update(f"{dtype.str} {shape}".encode())
-    return digest
+    digest.update(f"{np.dtype(np.float32).str} {tuple(shape)}".encode())
+    for part in parts:
+        digest.update(np.ascontiguousarray(part, dtype=np.float32).data)
+    return digest.hexdigest()
 
 
 def read_levels(path: Path | None, key: str, shape: tuple[int, int]) -> Int8Levels | None:
@@ -158,42 +158,28 @@ Part = tuple[int, npt.NDArray[np.float32], Int8Levels]
 
 
 def written_levels(
-    path: Path, shape: tuple[int, int], parts: Callable[[], Iterable[Part]], key: str | None = None
+    path: Path, shape: tuple[int, int], key: str, parts: Callable[[], Iterable[Part]]
 ) -> Int8Levels | None:
-    """The levels of the matrix of `shape` whose rows and levels `parts()` gives (every row
-    once, in parts of a few thousand rows), with that matrix, mapped from the file `path`:
-    read from there when it already holds them (`key`, when known: levels_key of the
-    matrix), else written there part by part (neither the matrix nor its levels are held
-    whole) and read back. None when the file could not be written or read back (logged):
-    the caller builds them in memory."""
-    if key is not None:
+    """The levels of the matrix of `shape` (levels_key `key`) whose rows and levels `parts()`
+    gives (every row once, in parts of a few thousand rows), with that matrix, mapped from
+    the file `path`: read from there when it holds them already (a restart's, or another
+    worker's of the same rows), else written there part by part (neither the matrix nor its
+    levels held whole) and read back. None when the file could not be written or read back
+    (logged): the caller builds them in memory."""
+    saved = read_levels(path, key, shape)
+    if saved is None:
+        try:
+            replace_atomically(path, lambda out: _write_parts(out, shape, key, parts()))
+        except OSError as exc:
+            log.warning("could not keep the scan levels %s: %s", path, exc)
+            return None
         saved = read_levels(path, key, shape)
-        if saved is not None:
-            return saved
-    written: list[str] = []
-    try:
-        replace_atomically(
-            path, lambda out: written.append(_write_parts(out, path, shape, parts()))
-        )
-    except _AlreadyKept as kept:  # another worker's, of the same rows: read that one
-        written.append(kept.key)
-    except OSError as exc:
-        log.warning("could not keep the scan levels %s: %s", path, exc)
-        return None
-    return read_levels(path, written[0], shape)
+    return saved
 
 
-class _AlreadyKept(Exception):
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-
-def _write_parts(out: BinaryIO, path: Path, shape: tuple[int, int], parts: Iterable[Part]) -> str:
-    """Write the scan file of `parts` to `out`; its key. Raises _AlreadyKept when `path`
-    holds the same rows by then (the workers of a home compact the same rows at about the
-    same time: one file's pages, in the page cache, serve them all)."""
+def _write_parts(out: BinaryIO, shape: tuple[int, int], key: str, parts: Iterable[Part]) -> None:
+    """Write the scan file of `parts` (its matrix's levels_key `key`) to `out`."""
     size, dimensions = shape
-    digest = _key_digest(np.dtype(np.float32), shape)
     layout = {
         "key": (np.dtype("<U40"), ()),
         "codes_t": (np.dtype(np.int8), (dimensions, size)),
@@ -204,8 +190,8 @@ def _write_parts(out: BinaryIO, path: Path, shape: tuple[int, int], parts: Itera
         "matrix": (np.dtype(np.float32), (size, dimensions)),
     }
     file = NpzParts(out.fileno(), layout)
+    file.write("key", np.array(key))
     for start, matrix, levels in parts:
-        digest.update(np.ascontiguousarray(matrix).data)
         file.write("matrix", matrix, start * dimensions * 4)
         file.write("fine_rows", levels.fine_rows, start * dimensions)
         file.write("scales", levels.scales, start * 8)
@@ -214,17 +200,4 @@ def _write_parts(out: BinaryIO, path: Path, shape: tuple[int, int], parts: Itera
             file.write("codes_t", codes, j * size + start)
         for k, norms in enumerate(levels.norms):
             file.write("norms", norms, (k * size + start) * 8)
-    key = str(digest.hexdigest())
-    if _kept_key(path) == key and read_levels(path, key, shape) is not None:
-        raise _AlreadyKept(key)
-    file.write("key", np.array(key))
     file.close()
-    return key
-
-
-def _kept_key(path: Path) -> str | None:
-    try:
-        with path.open("rb") as file, np.load(file, allow_pickle=False) as kept:
-            return str(kept["key"])
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, TypeError, AttributeError):
-        return None
