@@ -17,7 +17,6 @@ import pytest
 from toolcatalog.config import Settings
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.selection import cosine_scan, semantic, semantic_engine, text_vectors
-from toolcatalog.selection.cosine_scan import CosineScan
 from toolcatalog.selection.delta_scan import DeltaScan
 from toolcatalog.selection.encoders.onnx import onnx_available
 from toolcatalog.selection.models import SelectionRequest
@@ -260,37 +259,6 @@ def test_a_selector_after_many_appending_writes_answers_as_one_built_fresh(
             fresh._semantic.calibration = semantic.calibration
             assert answers(selector) == answers(fresh)
     assert all(engine.close(60) for engine in engines)  # no keeping thread outlives the test
-
-
-@needs_onnx
-def test_a_write_past_the_delta_bound_is_made_again_straight_into_the_levels_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A write whose rows would pass the delta's bound makes the scan again in the layout's
-    order, a part at a time straight into the levels file, and reads it from there (no copy
-    of the matrix in the heap, nothing left for the keep after the pause to write): the
-    scores those of an index filled from nothing."""
-    monkeypatch.setattr(cosine_scan, "INT8_MIN_ROWS", 0)
-    monkeypatch.setattr(cosine_scan, "PART_ROWS", 50)
-    monkeypatch.setattr(text_vectors, "DELTA_MAX_ROWS", 0)
-    _no_compaction_while_writing(monkeypatch)
-    tools = list(generated_tools(120))
-    stub = WideStub(bag_of_words)
-    engines = [SemanticEngine(tmp_path / "home", load=lambda: stub)]
-    index = engines[0].filled_index(tools, None)
-    query = bag_of_words(["w1 w2 w3 w40"], 0)[0]
-    for k in range(3):
-        tools[k] = tools[k].model_copy(update={"description": f"w{k} now says something new"})
-        index = engines[0].filled_index(tools, index)
-        assert index.vectors is not None
-        scan = index.vectors.scan
-        assert isinstance(scan, CosineScan)
-        assert scan.keep(tmp_path / "elsewhere.npz")  # reads its file already: nothing written
-        assert not (tmp_path / "elsewhere.npz").exists()
-        engines.append(SemanticEngine(tmp_path / f"fresh{k}", load=lambda: stub))
-        fresh = engines[-1].filled_index(tools, None)
-        assert index.tool_scores(query)[0].tobytes() == fresh.tool_scores(query)[0].tobytes()
-    assert all(engine.close(60) for engine in engines)
 
 
 def _no_compaction_while_writing(monkeypatch: pytest.MonkeyPatch) -> None:

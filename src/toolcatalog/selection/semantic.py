@@ -319,10 +319,7 @@ class SemanticIndex:
             grown = held.appended(target, splice, fresh, vectors)
             if grown is not None:
                 return grown
-        # Past the delta's bounds (or no splice): made again, straight into the levels file
-        # (not 1.2 GB of heap at 100,000 tools); the keep after the pause then has nothing
-        # to write.
-        return held.extended(target, fresh, vectors, extension, levels_path(cache.path))
+        return held.extended(target, fresh, vectors, extension)
 
     def _calibrate(self, encoder: MiniLMEncoder, cache: EmbeddingCache, stop: Stop) -> None:
         """The calibration of the texts but names and clauses (which take no part in the best
