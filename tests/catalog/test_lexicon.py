@@ -9,10 +9,14 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from toolcatalog.catalog.entries import entry_of
-from toolcatalog.catalog.lexicon import HOLE, LEXICON, SHARED, Lexicon
+from toolcatalog.catalog.lexicon import DEAD_MAX, HOLE, LEXICON, SHARED, Lexicon
 from toolcatalog.catalog.saved import SavedVersion
 from toolcatalog.catalog.text_query import search_text, tokens
+from toolcatalog.catalog.views import CachedTool
+from toolcatalog.model.tool import Tool
 from toolcatalog.selection.loader import load_folder_snapshot
 from toolcatalog.store.tools import ToolRecord
 
@@ -83,20 +87,26 @@ def test_another_lexicons_terms_are_translated_when_taken() -> None:
     assert Lexicon().adopt(theirs.lexemes()) is None  # a fresh process keeps the codes
 
 
+def _starter_entries(lexicon: Lexicon) -> tuple[list[Tool], list[tuple[str, str, CachedTool]]]:
+    """A dozen starter tools and their saved entries, with terms made under `lexicon`."""
+    tools = load_folder_snapshot(ROOT / "catalog", strict=False).tools[:12]
+    saved = []
+    for i, tool in enumerate(tools):
+        record = ToolRecord(i + 1, tool.name, 1, f'"1-{i}"', tool.document(), _AT, _AT)
+        terms = lexicon.encode(tokens(search_text(tool)))
+        saved.append((tool.name, "stamp", dataclasses.replace(entry_of(record, tool), terms=terms)))
+    return tools, saved
+
+
 def test_a_saved_version_made_under_other_codes_loads_with_this_processs(
     tmp_path: Path,
 ) -> None:
     # Another process numbered lexemes in another order: its file's terms are made ours.
     theirs = Lexicon()
     theirs.encode([f"only-theirs-{i}" for i in range(300)])
-    tools = load_folder_snapshot(ROOT / "catalog", strict=False).tools[:12]
-    saved = []
-    for i, tool in enumerate(tools):
-        record = ToolRecord(i + 1, tool.name, 1, f'"1-{i}"', tool.document(), _AT, _AT)
-        entry = entry_of(record, tool)
-        theirs_terms = theirs.encode(tokens(search_text(tool)))
-        assert theirs_terms != entry.terms
-        saved.append((tool.name, "stamp", dataclasses.replace(entry, terms=theirs_terms)))
+    tools, saved = _starter_entries(theirs)
+    for tool, (_n, _s, entry) in zip(tools, saved, strict=True):
+        assert entry.terms != LEXICON.encode(tokens(search_text(tool)))
     assert SavedVersion(tmp_path, "db", theirs).store(saved)
 
     loaded = SavedVersion(tmp_path, "db").load()
@@ -106,3 +116,35 @@ def test_a_saved_version_made_under_other_codes_loads_with_this_processs(
         terms = loaded[tool.name][1].terms
         assert terms == LEXICON.encode(tokens(search_text(tool)))
         assert LEXICON.decode(terms) == tokens(search_text(tool))
+
+
+@pytest.mark.parametrize("dead", [5, 500])
+def test_a_save_keeps_only_the_lexemes_its_entries_use(tmp_path: Path, dead: int) -> None:
+    # Lexemes of tools since changed or removed stay in the process's lexicon, not in what it
+    # saves: a restart's lexicon (adopted from the file) holds the catalog's lexemes only.
+    # A few dead codes are left as holes (no code moves); many, and the save numbers again.
+    ours = Lexicon()
+    ours.encode([f"gone-{i}" for i in range(dead)])
+    tools, saved = _starter_entries(ours)
+    ours.encode(["gone-after"])
+    assert SavedVersion(tmp_path, "db", ours).store(saved)
+
+    restarted = Lexicon()
+    loaded = SavedVersion(tmp_path, "db", restarted).load()
+
+    assert loaded is not None
+    used = {lexeme for tool in tools for lexeme in tokens(search_text(tool)) if lexeme is not None}
+    assert len(restarted) == len(used)
+    holes = dead <= DEAD_MAX * (len(used) + dead)
+    for (name, _s, entry), tool in zip(saved, tools, strict=True):
+        terms = loaded[name][1].terms
+        assert restarted.decode(terms) == tokens(search_text(tool))
+        assert (terms == entry.terms) is holes  # the same codes, or numbered again
+        assert ours.decode(entry.terms) == tokens(search_text(tool))  # the saver's own
+    # What the restart saves again has nothing to drop.
+    kept, table = restarted.compacted(entry.terms for _s, entry in loaded.values())
+    assert table is None
+    assert kept == restarted.lexemes()
+    # New lexemes of the restart take codes past the file's, holes left alone.
+    fresh = restarted.encode(["brand-new"])
+    assert ord(fresh) == len(kept)

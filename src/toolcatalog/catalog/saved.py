@@ -47,7 +47,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -256,11 +256,17 @@ class SavedVersion:
     def _write(self, out: BinaryIO, tools: Iterable[tuple[str, str, CachedTool]]) -> bool:
         out.write(_MAGIC + self._key)
         digest = hashlib.sha256()
-        # Every code of the entries' terms: they were made before the save began.
-        _write_chunk(out, digest, self.lexicon.lexemes())
+        # The lexemes of the entries' terms (made before the save began), without those no
+        # entry uses any more: a lexicon carried from restart to restart would only grow.
+        tools = tools if isinstance(tools, list) else list(tools)
+        lexemes, table = self.lexicon.compacted(entry.terms for _n, _s, entry in tools)
+        _write_chunk(out, digest, lexemes)
         chunk: list[tuple[str, str, CachedTool]] = []
         saved: list[Tool] = []
         for item in tools:
+            if table is not None:
+                name, stamp, entry = item
+                item = (name, stamp, replace(entry, terms=entry.terms.translate(table)))
             chunk.append(item)
             saved.append(item[2].tool)
             if len(chunk) == _CHUNK:
