@@ -11,6 +11,7 @@ generic requests' vectors, which the caller embeds (from the cache) either way."
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -44,6 +45,12 @@ def calibration_path(cache_file: Path | None) -> Path | None:
     return None if cache_file is None else cache_file.with_suffix(".calibration.json")
 
 
+@functools.cache
+def _code() -> bytes:
+    """calibrate.py, read once a process (the code it runs; as catalog/saved.py's code_stamp)."""
+    return Path(calibrate_module.__file__).read_bytes()
+
+
 def calibration_key(
     encoder: str,
     generic: Sequence[str],
@@ -53,7 +60,7 @@ def calibration_key(
 ) -> str:
     """The digest of what a calibration is computed from (see the module's docstring)."""
     digest = hashlib.blake2b(digest_size=20)
-    digest.update(Path(calibrate_module.__file__).read_bytes())
+    digest.update(_code())
     for part in (encoder, "\x00".join(generic), "\x00".join(texts)):
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\x01")

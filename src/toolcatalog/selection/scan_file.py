@@ -20,6 +20,7 @@ At 100,000 generated tools that is 1.3 GB a worker no longer holds (its float32 
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import logging
 import mmap
@@ -93,6 +94,15 @@ def levels_path(cache_file: Path | None) -> Path | None:
     return None if cache_file is None else cache_file.with_suffix(".levels.npz")
 
 
+@functools.cache
+def _code() -> tuple[bytes, bytes]:
+    """The code the levels are made with, and how the file is written and read: read once a
+    process (the code it runs; as catalog/saved.py's code_stamp), so an edit or an upgrade
+    while it runs does not key its old code's levels as the new code's."""
+    here = Path(__file__)
+    return here.with_name("cosine_scan.py").read_bytes(), here.read_bytes()
+
+
 def levels_key(matrix: npt.NDArray[np.float32]) -> str:
     """The digest of what the levels of `matrix` are computed from (the module's
     docstring)."""
@@ -102,8 +112,8 @@ def levels_key(matrix: npt.NDArray[np.float32]) -> str:
 def parts_key(shape: tuple[int, ...], parts: Iterable[npt.NDArray[np.float32]]) -> str:
     """levels_key of the float32 matrix of `shape` whose rows `parts` gives, in order."""
     digest = hashlib.blake2b(digest_size=20)
-    digest.update(Path(__file__).with_name("cosine_scan.py").read_bytes())
-    digest.update(Path(__file__).read_bytes())  # and how the file is written and read
+    for code in _code():
+        digest.update(code)
     digest.update(f"{np.dtype(np.float32).str} {tuple(shape)}".encode())
     for part in parts:
         digest.update(np.ascontiguousarray(part, dtype=np.float32).data)
