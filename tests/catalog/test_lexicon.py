@@ -5,6 +5,7 @@ a saved version made under another process's codes."""
 from __future__ import annotations
 
 import dataclasses
+import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -148,3 +149,47 @@ def test_a_save_keeps_only_the_lexemes_its_entries_use(tmp_path: Path, dead: int
     # New lexemes of the restart take codes past the file's, holes left alone.
     fresh = restarted.encode(["brand-new"])
     assert ord(fresh) == len(kept)
+
+
+def test_a_thread_adding_lexemes_while_an_empty_lexicon_adopts_a_saved_one_keeps_both() -> None:
+    # A load adopts a saved numbering while another thread encodes: the encoded lexemes keep
+    # their codes and the saved terms read back their lexemes. (`adopt` replaced an empty
+    # lexicon's tables while the encoder held the old ones: 55 rounds in 3,347 gave the new
+    # lexemes codes the adopted table did not hold.) A switch of threads every microsecond
+    # makes the interleaving likely; each round is checked, whichever thread went first.
+    saved = Lexicon()
+    kept = tuple(f"saved{i}" for i in range(50))
+    saved_terms = saved.encode(kept)
+    numbering = saved.lexemes()
+    words = [f"new{i}" for i in range(20)]
+
+    def encode(lexicon: Lexicon, start: threading.Barrier, made: list[str]) -> None:
+        start.wait()
+        made.append(lexicon.encode(words))
+
+    def adopt(
+        lexicon: Lexicon, start: threading.Barrier, moved: list[dict[int, int] | None]
+    ) -> None:
+        start.wait()
+        moved.append(lexicon.adopt(numbering))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for _ in range(500):
+            lexicon, start = Lexicon(), threading.Barrier(2)
+            made: list[str] = []
+            moved: list[dict[int, int] | None] = []
+            threads = [
+                threading.Thread(target=encode, args=(lexicon, start, made)),
+                threading.Thread(target=adopt, args=(lexicon, start, moved)),
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert lexicon.decode(made[0]) == tuple(words)
+            table = moved[0]
+            assert lexicon.decode(saved_terms.translate(table) if table else saved_terms) == kept
+    finally:
+        sys.setswitchinterval(interval)

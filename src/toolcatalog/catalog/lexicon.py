@@ -67,6 +67,7 @@ class Lexicon:
             found = array("I", map(codes.__getitem__, lexemes))
         except KeyError:
             self._add(lexemes)
+            codes = self._codes  # `adopt` may have replaced the tables meanwhile
             found = array("I", (codes.get(lexeme, SHARED) for lexeme in lexemes))
         return found.tobytes().decode(_UTF32)
 
@@ -147,8 +148,9 @@ class Lexicon:
         return moved or None
 
     def _add(self, lexemes: Iterable[str | None]) -> None:
-        codes, known = self._codes, self._lexemes
         with self._lock:
+            # Under the lock: `adopt` replaces the tables of an empty lexicon (under it too).
+            codes, known = self._codes, self._lexemes
             for lexeme in lexemes:
                 if lexeme in codes:
                     continue
