@@ -4,6 +4,7 @@ cache holding its rows mapped answers as it did with them in memory."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -90,14 +91,8 @@ def test_a_file_that_is_not_a_cache_is_ignored_and_replaced(tmp_path: Path, cont
     assert len(keys) == len(made)
 
 
-def test_a_few_texts_after_the_save_interval_are_saved_beside_the_caller(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A write's few new texts wait for no rewrite of every vector: `embed` returns while the
-    save is still held back, and the save beside it writes them (a new cache reads them)."""
-    import threading
-
-    monkeypatch.setattr(cache_module, "SAVE_EVERY_S", 0.0)
+def _held_back_writes(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """(release, writing): the cache file's writes wait for `release` once `writing` is set."""
     release, writing = threading.Event(), threading.Event()
     real = cache_file.write_rows
 
@@ -107,9 +102,30 @@ def test_a_few_texts_after_the_save_interval_are_saved_beside_the_caller(
         real(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(cache_module, "write_rows", held_back)
+    return release, writing
+
+
+@pytest.mark.parametrize("due", ["interval", "texts of many writes"])
+def test_a_few_texts_are_saved_beside_the_caller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, due: str
+) -> None:
+    """A write's few new texts wait for no rewrite of every vector: `embed` returns while the
+    save is still held back, and the save beside it writes them (a new cache reads them).
+    The save is due after SAVE_EVERY_S, or once many writes' texts add up to SAVE_AFTER_TEXTS
+    (each call's own under it: at 100,000 tools that rewrite is 0.9 GB)."""
+    if due == "interval":
+        monkeypatch.setattr(cache_module, "SAVE_EVERY_S", 0.0)
+        first: list[str] = []
+    else:
+        monkeypatch.setattr(cache_module, "SAVE_AFTER_TEXTS", 3)
+        first = ["an earlier write's text"]
     path = tmp_path / "e.npz"
     cache = EmbeddingCache(path)
     encoder = StubEncoder(lambda texts, _call: np.stack([seeded(t) for t in texts]))
+    if first:
+        cache.embed(encoder, first)  # under both: not saved
+        assert cache._saving is None
+    release, writing = _held_back_writes(monkeypatch)
     made = cache.embed(encoder, ["one text", "another"])  # under SAVE_AFTER_TEXTS
     assert writing.wait(60)  # the save started, and embed returned before it could end
     assert not path.exists()
@@ -118,6 +134,21 @@ def test_a_few_texts_after_the_save_interval_are_saved_beside_the_caller(
     assert saving is not None
     saving.join(60)
     again = EmbeddingCache(path)
-    assert len(again) == 2
+    assert len(again) == 2 + len(first)
     assert again.embed(encoder, ["one text", "another"]).tobytes() == made.tobytes()
-    assert encoder.calls == 1  # read from the file, not embedded again
+    assert encoder.calls == 1 + bool(first)  # read from the file, not embedded again
+
+
+def test_a_caller_that_embeds_many_texts_saves_them_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A start, an import or a CLI run (which may exit at once): the file is written before
+    # embed returns, with no thread beside.
+    monkeypatch.setattr(cache_module, "SAVE_AFTER_TEXTS", 3)
+    path = tmp_path / "e.npz"
+    cache = EmbeddingCache(path)
+    encoder = StubEncoder(lambda texts, _call: np.stack([seeded(t) for t in texts]))
+    cache.embed(encoder, ["a", "b", "c"])
+    assert cache._saving is None
+    keys, _mapped = read_rows(path)
+    assert len(keys) == 3

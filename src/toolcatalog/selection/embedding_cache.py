@@ -157,12 +157,19 @@ class EmbeddingCache:
                     self._save()
                 raise
             self._unsaved += len(missing)
-            # The file holds every vector (3 MB for the starter catalog): rewriting it for
-            # the one text a write changed cost more than embedding that text. A few texts
-            # wait for the next save (other replicas get them from `shared` meanwhile).
-            if self._unsaved >= SAVE_AFTER_TEXTS:
+            # The file holds every vector (3 MB for the starter catalog, 0.9 GB at 100,000
+            # generated tools): rewriting it for the one text a write changed cost more than
+            # embedding that text. A few texts wait for the next save (other replicas get
+            # them from `shared` meanwhile); the save is the caller's own only when the
+            # caller embedded many (a start, an import, a CLI run that may exit next), else
+            # it goes beside: the texts of many small writes no longer made one of them wait
+            # for a rewrite of every vector.
+            if len(missing) >= SAVE_AFTER_TEXTS:
                 self._save()
-            elif time.monotonic() - self._saved_at > SAVE_EVERY_S:
+            elif (
+                self._unsaved >= SAVE_AFTER_TEXTS
+                or time.monotonic() - self._saved_at > SAVE_EVERY_S
+            ):
                 self._save_beside()
         return self._gather(keys, encoder.hidden)
 
