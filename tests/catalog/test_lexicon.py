@@ -143,7 +143,7 @@ def test_a_save_keeps_only_the_lexemes_its_entries_use(tmp_path: Path, dead: int
         assert (terms == entry.terms) is holes  # the same codes, or numbered again
         assert ours.decode(entry.terms) == tokens(search_text(tool))  # the saver's own
     # What the restart saves again has nothing to drop.
-    kept, table = restarted.compacted(entry.terms for _s, entry in loaded.values())
+    kept, table = restarted.compacted([entry.terms for _s, entry in loaded.values()])
     assert table is None
     assert kept == restarted.lexemes()
     # New lexemes of the restart take codes past the file's, holes left alone.

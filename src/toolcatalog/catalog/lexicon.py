@@ -24,9 +24,10 @@ import logging
 import sys
 import threading
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["HOLE", "LEXICON", "SHARED", "Lexicon", "Terms"]
 
@@ -95,7 +96,7 @@ class Lexicon:
         saved version keeps to give its terms' codes back (`adopt`)."""
         return self._lexemes[:]
 
-    def compacted(self, terms: Iterable[Terms]) -> tuple[list[str | None], dict[int, int] | None]:
+    def compacted(self, terms: Sequence[Terms]) -> tuple[list[str | None], dict[int, int] | None]:
         """What a save keeps: the lexemes that `terms` use (lexemes that left the catalog keep
         their codes in this process, not in what it saves, so a restart's lexicon holds only
         the catalog's). Returns the lexemes by code (as `lexemes()`) and None while at most
@@ -106,14 +107,8 @@ class Lexicon:
         tools of 150 positions; this ~0.15 s)."""
         known = self._lexemes[:]  # terms made before this call hold codes below its length
         used = np.zeros(len(known), dtype=bool)
-        batch: list[Terms] = []
-        for t in (*terms, None):
-            if t is not None:
-                batch.append(t)
-            if len(batch) == _BATCH or (t is None and batch):
-                found = np.frombuffer("".join(batch).encode("utf-32-le"), dtype="<u4")
-                used[found[found < len(known)]] = True
-                batch = []
+        for found in code_parts(terms):
+            used[found[found < len(known)]] = True
         used[0] = False  # a stopword's hole
         codes = [int(c) for c in np.flatnonzero(used) if known[c] is not None]
         live = sum(lexeme is not None for lexeme in known)
@@ -171,10 +166,19 @@ class Lexicon:
                 codes[lexeme] = code
 
 
-# Terms read as UTF-32 this many tools at a time (`compacted`).
-_BATCH = 4096
+# Terms read as UTF-32 this many tools at a time (`code_parts`): the whole catalog's at once
+# would be ~120 MB of temporaries at 100,000 tools.
+TOOLS_PER_PART = 4096
 # The share of a lexicon's codes a save may leave as holes before it numbers them again.
 DEAD_MAX = 0.25
+
+
+def code_parts(terms: Sequence[Terms]) -> Iterator[npt.NDArray[np.uint32]]:
+    """The lexicon codes of `terms`, one after the other, an array a TOOLS_PER_PART of them
+    (one C pass each: join, then encode)."""
+    for at in range(0, len(terms), TOOLS_PER_PART):
+        part = "".join(terms[at : at + TOOLS_PER_PART])
+        yield np.frombuffer(part.encode("utf-32-le"), dtype="<u4")
 
 
 def _numbering(lexemes: Sequence[str | None], limit: int) -> bool:

@@ -259,7 +259,7 @@ class SavedVersion:
         # The lexemes of the entries' terms (made before the save began), without those no
         # entry uses any more: a lexicon carried from restart to restart would only grow.
         tools = tools if isinstance(tools, list) else list(tools)
-        lexemes, table = self.lexicon.compacted(entry.terms for _n, _s, entry in tools)
+        lexemes, table = self.lexicon.compacted([entry.terms for _n, _s, entry in tools])
         _write_chunk(out, digest, lexemes)
         chunk: list[tuple[str, str, CachedTool]] = []
         saved: list[Tool] = []

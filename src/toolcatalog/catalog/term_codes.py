@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from toolcatalog.catalog.heap import release_free_memory
-from toolcatalog.catalog.lexicon import LEXICON, Lexicon, Terms
+from toolcatalog.catalog.lexicon import LEXICON, Lexicon, Terms, code_parts
 from toolcatalog.catalog.ranked import Ranked
 from toolcatalog.catalog.ts_rank import MAXENTRYPOS, rank_and, rank_or
 
@@ -39,14 +39,6 @@ _TRIM_MIN = 1 << 20
 RARE = (1 << 16) - 1
 # A lexicon code that none of the tools holds, in TermCodes' table.
 _ABSENT = (1 << 32) - 1
-# Tools whose terms are read as one array at a time: the whole catalog's as UTF-32 at once
-# would be ~120 MB of temporaries at 100,000 tools.
-_TOOLS_PER_PART = 4096
-
-
-def _lexicon_codes(terms: Sequence[Terms]) -> npt.NDArray[np.uint32]:
-    """The lexicon codes of `terms`, one after the other (one C pass: join, then encode)."""
-    return np.frombuffer("".join(terms).encode("utf-32-le"), dtype="<u4")
 
 
 class TermCodes:
@@ -62,12 +54,11 @@ class TermCodes:
         self, names: Sequence[str], terms: Sequence[Terms], lexicon: Lexicon = LEXICON
     ) -> None:
         lengths = np.fromiter(map(len, terms), dtype=np.int64, count=len(terms))
-        parts = [terms[i : i + _TOOLS_PER_PART] for i in range(0, len(terms), _TOOLS_PER_PART)]
         # Two passes over the terms (a part at a time): each lexicon code's frequency, then
         # the codes renumbered by it.
         frequency = np.zeros(1, dtype=np.int64)
-        for part in parts:
-            counted = np.bincount(_lexicon_codes(part))
+        for found in code_parts(terms):
+            counted = np.bincount(found)
             if len(counted) > len(frequency):
                 counted[: len(frequency)] += frequency
                 frequency = counted
@@ -79,8 +70,7 @@ class TermCodes:
         self._table = table.astype(np.uint32)
         codes = np.empty(int(lengths.sum()), dtype=np.uint16)
         at = 0
-        for part in parts:
-            found = _lexicon_codes(part)
+        for found in code_parts(terms):
             codes[at : at + len(found)] = self._table[found]
             at += len(found)
         starts = np.zeros(len(terms) + 1, dtype=np.int64)
