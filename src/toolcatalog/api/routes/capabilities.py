@@ -1,8 +1,9 @@
 """Capabilities across the catalog: every capability name with the tools that offer it.
 
 Served from the catalog version in memory, so these reads do not touch the database: the index
-is made once a version from the filter index (filter_index.py) and encoded once, so a read costs
-a lookup, not a walk of every tool (~50 ms at 20,000 tools before). The seed's paths under
+is made once a version from the filter index (filter_index.py) and encoded once a snapshot
+(kept by SeedAnswers), so a read costs a lookup, not a walk of every tool (~50 ms at 20,000
+tools before). The seed's paths under
 /api/v1/tools are kept alongside."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from toolcatalog.api.auth import ReaderDep
@@ -24,6 +25,7 @@ from toolcatalog.api.schemas import (
     problems,
     summarize,
 )
+from toolcatalog.api.seed_answers import SeedAnswers
 from toolcatalog.model.fields import SNAKE_RE
 from toolcatalog.model.listing import ToolFilter
 
@@ -59,35 +61,21 @@ class CapabilityTools(BaseModel):
     next_cursor: str | None = Field(description=CURSOR_DESCRIPTION)
 
 
-class _Encoded:
-    """The two answers of the last capability index asked for, encoded once. The index is one
-    dict a catalog version (`CatalogVersion.capability_index`), held here with its answers, so
-    its identity says whether they are still the catalog's."""
-
-    __slots__ = ("index", "listed", "wrapped")
-
-    def __init__(self) -> None:
-        self.index: dict[str, tuple[str, ...]] | None = None
-        self.listed = b"[]"
-        self.wrapped = b""
-
-    def of(self, index: dict[str, tuple[str, ...]]) -> _Encoded:
-        if index is not self.index:
-            entries = [
-                {"capability_name": name, "tool_count": len(tools), "tools": tools}
-                for name, tools in index.items()
-            ]
-            self.listed = orjson.dumps(entries)
-            self.wrapped = orjson.dumps({"capabilities": entries, "total": len(entries)})
-            self.index = index
-        return self
-
-
-_encoded = _Encoded()
-
-
-async def _index(catalog: CatalogDep) -> _Encoded:
-    return _encoded.of(await catalog.capability_index())
+async def _index(request: Request, catalog: CatalogDep, *, listed: bool) -> Response:
+    """The capability index encoded once a catalog snapshot (`SeedAnswers` keeps it while the
+    snapshot is current): as the seed's list (`listed`) or in our wrapper."""
+    snapshot = await catalog.get_all_tools_with_structure()
+    answers = SeedAnswers.of(request)
+    key = ("capability index", listed)
+    body = answers.kept(snapshot, key)
+    if body is None:
+        entries = [
+            {"capability_name": name, "tool_count": len(tools), "tools": tools}
+            for name, tools in (await catalog.capability_index()).items()
+        ]
+        answer = entries if listed else {"capabilities": entries, "total": len(entries)}
+        body = answers.keep(key, orjson.dumps(answer))
+    return Response(body, media_type="application/json")
 
 
 async def _tools(catalog: CatalogDep, name: str, limit: int, cursor: str | None) -> Any:
@@ -112,8 +100,8 @@ Cursor = Annotated[str | None, Query(max_length=1000, description=CURSOR_DESCRIP
     response_model=CapabilityIndex,
     responses=problems(*READ_ERRORS),
 )
-async def capability_index(catalog: CatalogDep, _caller: ReaderDep) -> Any:
-    return Response((await _index(catalog)).wrapped, media_type="application/json")
+async def capability_index(request: Request, catalog: CatalogDep, _caller: ReaderDep) -> Any:
+    return await _index(request, catalog, listed=False)
 
 
 @router.get(
@@ -138,8 +126,8 @@ async def capability_tools(
     response_model=list[CapabilityEntry],
     responses=problems(*READ_ERRORS),
 )
-async def capability_list_compat(catalog: CatalogDep, _caller: ReaderDep) -> Any:
-    return Response((await _index(catalog)).listed, media_type="application/json")
+async def capability_list_compat(request: Request, catalog: CatalogDep, _caller: ReaderDep) -> Any:
+    return await _index(request, catalog, listed=True)
 
 
 @router.get(
