@@ -10,11 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from builders import make_tool
+from toolcatalog.catalog.entries import entry_of
 from toolcatalog.catalog.telemetry import HINTS_MAX, check_events, labels_of
-from toolcatalog.model.snapshot import CatalogSnapshot
+from toolcatalog.catalog.version import CatalogVersion
+from toolcatalog.store.tools import ToolRecord
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
-LABELS = labels_of(CatalogSnapshot((make_tool("alpha_tool"),), 1, NOW))
+TOOL = make_tool("alpha_tool")
+ENTRY = entry_of(ToolRecord(1, TOOL.name, 1, '"1"', TOOL.document(), NOW, NOW), TOOL)
+LABELS = labels_of(CatalogVersion.build({TOOL.name: ENTRY}, 1, None, None, 0.0))
 GOOD = {
     "tool": "alpha_tool",
     "capability": "process_list",

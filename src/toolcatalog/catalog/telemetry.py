@@ -85,12 +85,7 @@ class _Labels:
     environments: frozenset[str]
 
 
-def labels_of(snapshot: CatalogSnapshot) -> _Labels:
-    tools = snapshot.by_name
-    return _Labels(snapshot.generation, tools.get, tools.keys(), _environments(snapshot))
-
-
-def labels_of_version(version: CatalogVersion) -> _Labels:
+def labels_of(version: CatalogVersion) -> _Labels:
     """The labels of a catalog version, read from its entries (no walk of its tools)."""
     entries = version.entries
 
@@ -229,7 +224,7 @@ class TelemetryService:
     async def _current_labels(self) -> _Labels:
         version = await self._state.version()
         if self._labels is None or self._labels.generation != version.generation:
-            self._labels = labels_of_version(version)
+            self._labels = labels_of(version)
         return self._labels
 
     async def ingest(
