@@ -155,7 +155,8 @@ EVERYDAY_NEIGHBOURS = 15
 # neighbours it would take).
 
 
-def _lines(path: Path) -> tuple[str, ...]:
+def data_lines(path: Path) -> tuple[str, ...]:
+    """The lines of a shipped data file (selection/data/), without blanks and # comments."""
     lines = path.read_text(encoding="utf-8").splitlines()
     return tuple(t.strip() for t in lines if t.strip() and not t.startswith("#"))
 
@@ -180,7 +181,7 @@ def _lines(path: Path) -> tuple[str, ...]:
 @cache
 def generic_requests() -> tuple[str, ...]:
     """The shipped generic requests: the negatives that calibrate the threshold and margin."""
-    return _lines(GENERIC_REQUESTS)
+    return data_lines(GENERIC_REQUESTS)
 
 
 @cache
@@ -188,7 +189,7 @@ def neighbour_requests() -> tuple[str, ...]:
     """The generic requests, then the everyday talk in the words of technology
     (data/everyday_talk.txt): the neighbours of the nearest-neighbour tests. Only the first
     len(generic_requests()) calibrate (see calibrate)."""
-    return generic_requests() + _lines(EVERYDAY_TALK)
+    return generic_requests() + data_lines(EVERYDAY_TALK)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from functools import cache
 from pathlib import Path
 
 from toolcatalog.selection.bm25 import BM25FIndex
-from toolcatalog.selection.calibrate import Calibration
+from toolcatalog.selection.calibrate import Calibration, data_lines
 from toolcatalog.selection.text import request_tokens
 
 PRIVATE_LIFE = Path(__file__).parent / "data" / "private_life.txt"
@@ -32,8 +32,7 @@ _SYSTEM_NAME = re.compile(r"\w*\d\w*|[\w.~-]*[/\\][\w./\\-]*|\w+[._]\w+")
 @cache
 def private_life_words() -> frozenset[str]:
     """The shipped words of private life."""
-    lines = PRIVATE_LIFE.read_text(encoding="utf-8").splitlines()
-    return frozenset(w for t in lines if not t.startswith("#") for w in t.split())
+    return frozenset(w for line in data_lines(PRIVATE_LIFE) for w in line.split())
 
 
 def speaks_of_private_life(text: str, tools: BM25FIndex, calibration: Calibration | None) -> bool:
