@@ -22,6 +22,7 @@ import numpy as np
 from import_bench import generate
 
 from toolcatalog.selection.cache_file import MappedRows, write_rows
+from toolcatalog.selection.cache_log import log_path
 from toolcatalog.selection.embedding_cache import _key
 from toolcatalog.selection.encoders.onnx import load_fast_encoder
 from toolcatalog.selection.semantic import SemanticIndex
@@ -40,6 +41,7 @@ def prefill(tools: int, home: Path, seed: int = 1) -> tuple[Path, int]:
     path = home / "embeddings" / f"{encoder.name}.npz"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_rows(path, [_key(text) for text in texts], np.arange(len(texts)), MappedRows(vectors), [])
+    log_path(path).unlink(missing_ok=True)  # a side file of an earlier run's: not these vectors
     return path, len(texts)
 
 

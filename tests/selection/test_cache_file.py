@@ -4,7 +4,7 @@ cache holding its rows mapped answers as it did with them in memory."""
 
 from __future__ import annotations
 
-import threading
+import multiprocessing
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,8 @@ import pytest
 import toolcatalog.selection.cache_file as cache_file
 import toolcatalog.selection.embedding_cache as cache_module
 from toolcatalog.selection.cache_file import MappedRows, read_rows, write_rows
-from toolcatalog.selection.embedding_cache import EmbeddingCache
+from toolcatalog.selection.cache_log import log_path, records
+from toolcatalog.selection.embedding_cache import EmbeddingCache, _key
 
 from .stub_encoder import StubEncoder, seeded
 
@@ -62,6 +63,7 @@ def test_a_restarted_cache_answers_from_its_file_as_the_first_did(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(cache_module, "SAVE_AFTER_TEXTS", 1)
+    monkeypatch.setattr(cache_module, "FOLD_SLACK", 0)
     path = tmp_path / "e.npz"
     encoder = StubEncoder(lambda texts, _call: np.stack([seeded(t) for t in texts]))
     texts = [f"text {i}" for i in range(10)]
@@ -80,7 +82,10 @@ def test_a_restarted_cache_answers_from_its_file_as_the_first_did(
 
 
 @pytest.mark.parametrize("content", [b"", b"not a cache", b"PK\x03\x04 cut short"])
-def test_a_file_that_is_not_a_cache_is_ignored_and_replaced(tmp_path: Path, content: bytes) -> None:
+def test_a_file_that_is_not_a_cache_is_ignored_and_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes
+) -> None:
+    monkeypatch.setattr(cache_module, "FOLD_SLACK", 0)
     path = tmp_path / "e.npz"
     path.write_bytes(content)
     encoder = StubEncoder(lambda texts, _call: np.stack([seeded(t) for t in texts]))
@@ -91,64 +96,135 @@ def test_a_file_that_is_not_a_cache_is_ignored_and_replaced(tmp_path: Path, cont
     assert len(keys) == len(made)
 
 
-def _held_back_writes(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
-    """(release, writing): the cache file's writes wait for `release` once `writing` is set."""
-    release, writing = threading.Event(), threading.Event()
-    real = cache_file.write_rows
-
-    def held_back(*args: object) -> None:
-        writing.set()
-        assert release.wait(60)  # a safety net: the test sets it at once
-        real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(cache_module, "write_rows", held_back)
-    return release, writing
-
-
-@pytest.mark.parametrize("due", ["interval", "texts of many writes"])
-def test_a_few_texts_are_saved_beside_the_caller(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, due: str
-) -> None:
-    """A write's few new texts wait for no rewrite of every vector: `embed` returns while the
-    save is still held back, and the save beside it writes them (a new cache reads them).
-    The save is due after SAVE_EVERY_S, or once many writes' texts add up to SAVE_AFTER_TEXTS
-    (each call's own under it: at 100,000 tools that rewrite is 0.9 GB)."""
-    if due == "interval":
-        monkeypatch.setattr(cache_module, "SAVE_EVERY_S", 0.0)
-        first: list[str] = []
-    else:
-        monkeypatch.setattr(cache_module, "SAVE_AFTER_TEXTS", 3)
-        first = ["an earlier write's text"]
-    path = tmp_path / "e.npz"
-    cache = EmbeddingCache(path)
-    encoder = StubEncoder(lambda texts, _call: np.stack([seeded(t) for t in texts]))
-    if first:
-        cache.embed(encoder, first)  # under both: not saved
-        assert cache._saving is None
-    release, writing = _held_back_writes(monkeypatch)
-    made = cache.embed(encoder, ["one text", "another"])  # under SAVE_AFTER_TEXTS
-    assert writing.wait(60)  # the save started, and embed returned before it could end
-    assert not path.exists()
-    release.set()
-    saving = cache._saving
-    assert saving is not None
-    saving.join(60)
-    again = EmbeddingCache(path)
-    assert len(again) == 2 + len(first)
-    assert again.embed(encoder, ["one text", "another"]).tobytes() == made.tobytes()
-    assert encoder.calls == 1 + bool(first)  # read from the file, not embedded again
-
-
-def test_a_caller_that_embeds_many_texts_saves_them_itself(
+def test_a_few_texts_are_appended_and_the_main_file_is_not_rewritten(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A start, an import or a CLI run (which may exit at once): the file is written before
-    # embed returns, with no thread beside.
-    monkeypatch.setattr(cache_module, "SAVE_AFTER_TEXTS", 3)
+    """A write's few new texts go to the side file (one record each call); the main file, 0.9 GB
+    at 100,000 generated tools, stays as it was, and a restart reads both."""
+    monkeypatch.setattr(cache_module, "FOLD_SLACK", 0)
     path = tmp_path / "e.npz"
+    encoder = StubEncoder(lambda texts, _call: np.stack([seeded(t) for t in texts]))
+    many = [f"text {i}" for i in range(cache_module.SAVE_AFTER_TEXTS)]
+    cache = EmbeddingCache(path)
+    cache.embed(encoder, many)  # a start: the side file is folded in (larger than the main)
+    assert len(read_rows(path)[0]) == len(many)
+    written = path.stat().st_mtime_ns, path.stat().st_ino
+    for write in range(3):
+        cache.embed(encoder, [f"a write's text {write}", "shared by every write"])
+    assert (path.stat().st_mtime_ns, path.stat().st_ino) == written
+    assert len(records(log_path(path).read_bytes()[16:])[0]) == 3
+    restarted = EmbeddingCache(path)
+    texts = [*many, "a write's text 2", "shared by every write", "a write's text 0"]
+    calls = encoder.calls
+    assert restarted.embed(encoder, texts).tobytes() == cache.embed(encoder, texts).tobytes()
+    assert encoder.calls == calls  # nothing embedded again
+
+
+def test_a_caller_that_embeds_many_texts_folds_a_large_side_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A start, an import or a CLI run (which may exit at once) folds the side file into the
+    main file once it is large beside it, and the side file is emptied."""
+    monkeypatch.setattr(cache_module, "SAVE_AFTER_TEXTS", 3)
+    monkeypatch.setattr(cache_module, "FOLD_SLACK", 4)
+    path = tmp_path / "e.npz"
+    encoder = StubEncoder(lambda texts, _call: np.stack([seeded(t) for t in texts]))
+    cache = EmbeddingCache(path)
+    cache.embed(encoder, ["a", "b", "c"])  # 3 rows: not over the slack, appended
+    assert not path.exists()
+    cache.embed(encoder, ["d", "e"])  # a write's: appended, whatever the side file's size
+    assert not path.exists()
+    cache.embed(encoder, ["f", "g", "h"])  # many, and the side file large: folded
+    assert read_rows(path)[0] == [_key(t) for t in "abcdefgh"]
+    assert log_path(path).stat().st_size == 0
+    again = EmbeddingCache(path)
+    assert (
+        again.embed(encoder, list("hgfedcba")).tobytes()
+        == cache.embed(encoder, list("hgfedcba")).tobytes()
+    )
+
+
+def _appended(path: Path, texts: list[str]) -> bytes:
+    """The side file of a cache at `path` after one call embedding `texts`."""
+    encoder = StubEncoder(lambda texts, _call: np.stack([seeded(t) for t in texts]))
+    EmbeddingCache(path).embed(encoder, texts)
+    return log_path(path).read_bytes()
+
+
+def test_a_torn_last_record_is_dropped_at_every_byte(tmp_path: Path) -> None:
+    """A crash mid-append leaves part of the last record: a restart keeps every record before
+    it and none of it, whichever byte the file ends at, and appends after it are read."""
+    path = tmp_path / "e.npz"
+    _appended(path, ["one", "two"])
+    whole = _appended(path, ["three"])
+    last = whole.rindex(b"TCEMBREC")
+    encoder = StubEncoder(lambda texts, _call: np.stack([seeded(t) for t in texts]))
+    for end in range(last, len(whole)):
+        log_path(path).write_bytes(whole[:end])
+        cache = EmbeddingCache(path)
+        assert len(cache) == 2, end
+        assert cache.embed(encoder, ["one", "two"]).tobytes() == b"".join(
+            seeded(t).tobytes() for t in ["one", "two"]
+        )
+        cache.embed(encoder, [f"after {end}"])  # appended after the torn bytes
+        assert len(EmbeddingCache(path)) == 3, end
+    assert encoder.texts == [f"after {end}" for end in range(last, len(whole))]
+
+
+def test_damaged_bytes_in_the_side_file_are_skipped(tmp_path: Path) -> None:
+    """A record whose bytes changed (a disk's, or a torn append followed by others) is dropped;
+    the records after it are read."""
+    path = tmp_path / "e.npz"
+    _appended(path, ["one"])
+    _appended(path, ["two"])
+    whole = bytearray(_appended(path, ["three"]))
+    second = whole.index(b"TCEMBREC", whole.index(b"TCEMBREC") + 1)
+    whole[second + 30] ^= 0xFF  # in its key
+    log_path(path).write_bytes(bytes(whole))
     cache = EmbeddingCache(path)
     encoder = StubEncoder(lambda texts, _call: np.stack([seeded(t) for t in texts]))
-    cache.embed(encoder, ["a", "b", "c"])
-    assert cache._saving is None
-    keys, _mapped = read_rows(path)
-    assert len(keys) == 3
+    cache.embed(encoder, ["one", "two", "three"])
+    assert encoder.texts == ["two"]
+
+
+def test_a_side_file_that_is_not_one_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "e.npz"
+    log_path(path).write_bytes(b"not a side file at all")
+    encoder = StubEncoder(lambda texts, _call: np.stack([seeded(t) for t in texts]))
+    EmbeddingCache(path).embed(encoder, ["one"])
+    assert len(EmbeddingCache(path)) == 1
+
+
+def _writer(path: Path, name: str, count: int, fold_every: int) -> None:
+    """A process appending `count` texts of its own one at a time (as writes do), folding the
+    side file into the main file every `fold_every` (0: never)."""
+    encoder = StubEncoder(lambda texts, _call: np.stack([seeded(t) for t in texts]))
+    cache = EmbeddingCache(path)
+    for i in range(count):
+        cache.embed(encoder, [f"{name} {i}"])
+        if fold_every and i % fold_every == fold_every - 1:
+            cache._save()
+
+
+def test_two_processes_append_and_fold_without_losing_or_mixing_rows(tmp_path: Path) -> None:
+    """Two processes of one home (workers, the CLI) append at once, one of them folding
+    meanwhile: a restart reads every text of both, each with its own vector."""
+    path = tmp_path / "e.npz"
+    forked = multiprocessing.get_context("fork")
+    count = 120
+    writers = [
+        forked.Process(target=_writer, args=(path, "first", count, 0)),
+        forked.Process(target=_writer, args=(path, "second", count, 25)),
+    ]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(120)  # a safety net
+        assert writer.exitcode == 0
+    texts = [f"{name} {i}" for name in ("first", "second") for i in range(count)]
+    restarted = EmbeddingCache(path)
+    assert len(restarted) == len(texts)
+    encoder = StubEncoder(lambda texts, _call: np.stack([seeded(t) for t in texts]))
+    vectors = restarted.embed(encoder, texts)
+    assert encoder.calls == 0
+    assert vectors.tobytes() == np.stack([seeded(t) for t in texts]).tobytes()

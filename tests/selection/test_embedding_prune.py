@@ -20,11 +20,12 @@ from .stub_encoder import StubEncoder, filled
 
 @pytest.fixture
 def eager(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Prune as soon as the cache holds one text more than its indexes use; save the file
-    after every embedding."""
+    """Prune as soon as the cache holds one text more than its indexes use; fold the side
+    file into the main file after every embedding."""
     monkeypatch.setattr(cache_module, "PRUNE_SLACK", 0)
     monkeypatch.setattr(cache_module, "SAVE_AFTER_TEXTS", 1)
     monkeypatch.setattr(cache_module, "PRUNE_SHARE", 0.0)
+    monkeypatch.setattr(cache_module, "FOLD_SLACK", 0)
 
 
 def _embedded_again(path: Path, texts: list[str]) -> list[str]:
@@ -161,3 +162,21 @@ def test_a_reload_leaves_an_old_description_out_of_the_cache(
     path = next((settings.home / "embeddings").glob("*.npz"))
     again = _embedded_again(path, [old, old.replace("on a schedule", "by size or age")])
     assert again == [old]
+
+
+def test_a_prune_drops_texts_held_in_the_side_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Texts a write appended (no fold: the side file is small) are pruned as the main file's
+    are: the prune folds, and a restart reads neither file's dropped texts."""
+    monkeypatch.setattr(cache_module, "PRUNE_SLACK", 0)
+    monkeypatch.setattr(cache_module, "PRUNE_SHARE", 0.0)
+    path = tmp_path / "e.npz"
+    cache = EmbeddingCache(path)
+    cache.embed(StubEncoder(filled(float)), ["kept", "old description"])
+    assert not path.exists()  # appended only
+    start = time.monotonic()
+    later = start + PRUNE_EVERY_S + 1
+    assert cache.retain(["kept"], now=later) == 0  # young through the first interval
+    assert cache.retain(["kept"], now=later + PRUNE_EVERY_S + 1) == 1
+    assert _embedded_again(path, ["kept", "old description"]) == ["old description"]

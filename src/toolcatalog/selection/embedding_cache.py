@@ -7,7 +7,13 @@ texts its indexes use (`retain`): a vector no index has used is kept through at 
 PRUNE_EVERY_S (a revert, another catalog in the same home, a replica on an older version
 find it still), and shared rows and other encoders' files unused for FORGET_AFTER_S are
 deleted. Without it a long-running service under writes grew by ~1.5 KB a changed text,
-in memory, in its file (rewritten whole) and in the database, forever."""
+in memory, in its file and in the database, forever.
+
+New vectors are appended to a side file (cache_log.py: one small write and fsync a call) and
+folded into the main file, which is rewritten whole, only by a call that embeds many texts
+(a start, an import, a CLI run) or by `retain` (at the first index filled and hourly), and
+only once the side file is large beside it (FOLD_SHARE) or a prune dropped vectors: a
+write's few texts never rewrite every vector."""
 
 from __future__ import annotations
 
@@ -23,17 +29,25 @@ import numpy as np
 
 from toolcatalog.files import replace_atomically
 from toolcatalog.selection.cache_file import MappedRows, read_rows, write_rows
+from toolcatalog.selection.cache_log import Batch, CacheLog, log_path
 from toolcatalog.selection.calibration_file import calibration_path
 from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder
 from toolcatalog.selection.scan_file import levels_path
 
 log = logging.getLogger(__name__)
 
-# Texts embedded between progress reports, stop checks and checks whether to save the cache
-# file: small enough that a stop waits a second or two, not the ~10 s of 512 under load.
+# Texts embedded between progress reports, stop checks and checks whether to append to the
+# side file: small enough that a stop waits a second or two, not the ~10 s of 512 under load.
 EMBED_CHUNK = 128
-SAVE_EVERY_S = 30.0
-SAVE_AFTER_TEXTS = 64  # or this many new texts: a write's one changed text waits
+SAVE_EVERY_S = 30.0  # a long embedding appends what it did this often (a restart keeps it)
+# A call embedding this many texts may fold the side file into the main file (a start, an
+# import, a CLI run that may exit next); a write's few texts are only appended.
+SAVE_AFTER_TEXTS = 64
+# The side file is folded once it holds more rows than FOLD_SHARE of the main file's, plus
+# FOLD_SLACK: its vectors are held in memory (the main file's are mapped), and a start reads
+# it whole (at 100,000 generated tools: up to 30,000 rows, 46 MB).
+FOLD_SHARE = 0.05
+FOLD_SLACK = 4096
 # A prune is considered once the cache holds PRUNE_SHARE more texts than its indexes use, plus
 # PRUNE_SLACK (each ~1.5 KB), and at most every PRUNE_EVERY_S: a vector not used since the last
 # prune goes at the next one, so it is kept between one and two intervals.
@@ -65,12 +79,14 @@ class SharedVectors(Protocol):
 
 class EmbeddingCache:
     """Text -> embedding, shared by every index a Selector builds; optionally persisted in an
-    .npz file (written while new texts are embedded, read at start) and shared with other
-    processes through `shared` under `kind` (the encoder's name). Thread-safe.
+    .npz file and its side file (appended to as new texts are embedded, both read at start)
+    and shared with other processes through `shared` under `kind` (the encoder's name).
+    Thread-safe.
 
-    One row per text: the rows read from the file stay in the file, mapped (cache_file.py:
+    One row per text: the rows read from the main file stay in it, mapped (cache_file.py:
     a restart gathers the rows its index needs and the pages go back to the kernel), and
-    those embedded or fetched since are kept in memory until the next save maps them too.
+    those read from the side file, embedded or fetched since are kept in memory until a
+    fold writes them into the main file and maps them too.
     At 100,000 generated tools (500,405 texts, 0.77 GB of float32) a restart held them
     once as a dict of per-row arrays, once stacked per text (1.1 GB) and once per row."""
 
@@ -87,10 +103,9 @@ class EmbeddingCache:
         self._file: MappedRows = MappedRows.empty()
         self._added: list[Array] = []
         self._lock = threading.Lock()
-        self._save_lock = threading.Lock()  # one writer of the file at a time
-        self._saving: threading.Thread | None = None  # a save beside (_save_beside)
-        self._unsaved = 0  # texts embedded since the file was last written
-        self._saved_at = time.monotonic()
+        self._save_lock = threading.Lock()  # one fold at a time
+        self._log = CacheLog(log_path(path)) if path is not None else None
+        self._pending: list[bytes] = []  # held, but in neither file yet
         # Texts cached since the last prune (or read from the file): the next prune keeps them.
         self._young: set[bytes] = set()
         self._pruned_at = time.monotonic()
@@ -102,6 +117,11 @@ class EmbeddingCache:
                 self._young = set(self._rows)
             except (OSError, ValueError, KeyError) as exc:
                 log.warning("ignoring unreadable embedding cache %s: %s", path, exc)
+        if self._log is not None:
+            try:
+                self._take(self._log.read())
+            except OSError as exc:
+                log.warning("ignoring unreadable embedding cache %s: %s", self._log.path, exc)
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -126,12 +146,10 @@ class EmbeddingCache:
                 self._add(found.keys(), found.values())
                 self.fetched += len(found)
             missing = {k: t for k, t in missing.items() if k not in found}
-            if not missing:
-                self._save()
         if progress is not None:
             progress(len(texts) - len(missing))
         if missing:
-            # In chunks, saved every SAVE_EVERY_S and published as they come: a large catalog
+            # In chunks, kept every SAVE_EVERY_S and published as they come: a large catalog
             # takes minutes, and a restart meanwhile keeps what was done.
             pending = list(missing)
             saved = time.monotonic()
@@ -148,38 +166,69 @@ class EmbeddingCache:
                         progress(len(texts) - len(missing) + done)
                     self._publish(dict(zip(chunk, fresh, strict=True)))
                     if time.monotonic() - saved > SAVE_EVERY_S and done < len(pending):
-                        self._save()
+                        self._keep(many=True)
                         saved = time.monotonic()
             except BaseException:
                 # Stopped (a CLI run that answered, a shutdown) or failed: what was embedded
                 # is kept for the next run (a terse catalog's clauses come after its answers).
-                if done:
-                    self._save()
+                self._keep(many=False)
                 raise
-            self._unsaved += len(missing)
-            # The file holds every vector (3 MB for the starter catalog, 0.9 GB at 100,000
-            # generated tools): rewriting it for the one text a write changed cost more than
-            # embedding that text. A few texts wait for the next save (other replicas get
-            # them from `shared` meanwhile); the save is the caller's own only when the
-            # caller embedded many (a start, an import, a CLI run that may exit next), else
-            # it goes beside: the texts of many small writes no longer made one of them wait
-            # for a rewrite of every vector.
-            if len(missing) >= SAVE_AFTER_TEXTS:
-                self._save()
-            elif (
-                self._unsaved >= SAVE_AFTER_TEXTS
-                or time.monotonic() - self._saved_at > SAVE_EVERY_S
-            ):
-                self._save_beside()
+        # The main file holds every vector (3 MB for the starter catalog, 0.9 GB at 100,000
+        # generated tools): rewriting it for the one text a write changed held the GIL for
+        # seconds beside the serving threads. A write's texts are appended to the side file;
+        # only a caller that embedded many folds it in, and only once it is large.
+        self._keep(many=len(missing) >= SAVE_AFTER_TEXTS)
         return self._gather(keys, encoder.hidden)
 
-    def _add(self, keys: Iterable[bytes], vectors: Iterable[Array]) -> None:
-        """Hold `vectors` as the rows of `keys` (under the lock)."""
+    def _add(self, keys: Iterable[bytes], vectors: Iterable[Array], kept: bool = False) -> None:
+        """Hold `vectors` as the rows of `keys` (under the lock); `kept`: they are in the
+        side file already, else they are pending."""
         for key, vector in zip(keys, vectors, strict=True):
             if key not in self._rows:
                 self._rows[key] = len(self._file) + len(self._added)
                 self._added.append(vector)
                 self._young.add(key)
+                if not kept:
+                    self._pending.append(key)
+
+    def _take(self, batches: list[Batch]) -> None:
+        """Hold the rows of side file records (others' appends, or a start's read) that are
+        not held yet; records of another vector size are ignored."""
+        with self._lock:
+            size = self._file.rows.shape[1] if len(self._file) else None
+            for batch in batches:
+                if size is None or batch.vectors.shape[1] == size:
+                    self._add(batch.keys, batch.vectors, kept=True)
+                    size = batch.vectors.shape[1]
+
+    def _keep(self, many: bool) -> None:
+        """Put the pending rows in a file: fold the side file into the main file when `many`
+        (the caller embedded many texts) and it is large, else append them to it."""
+        if self._log is None:
+            self._pending = []
+        elif many and self._log.rows + len(self._pending) > (
+            FOLD_SHARE * len(self._file) + FOLD_SLACK
+        ):
+            self._save()
+        else:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Append the pending rows to the side file (and hold those others appended)."""
+        assert self._log is not None
+        with self._lock:
+            keys = [k for k in self._pending if k in self._rows]  # not dropped meanwhile
+            self._pending = []
+            if not keys:
+                return
+            base = len(self._file)
+            vectors = np.stack([self._added[self._rows[k] - base] for k in keys])
+        try:
+            others = self._log.append(keys, vectors)
+        except OSError as exc:  # they stay held: a restart embeds them again
+            log.warning("could not append to the embedding cache %s: %s", self._log.path, exc)
+            return
+        self._take(others)
 
     def _gather(self, keys: Sequence[bytes], size: int) -> Array:
         """The vectors of `keys` (all held), in their order: one array, the file's rows read
@@ -204,17 +253,20 @@ class EmbeddingCache:
         """Once every PRUNE_EVERY_S: when the cache has outgrown the `live` texts (those the
         indexes use; see PRUNE_SHARE), drop every vector but theirs and those cached in the
         last interval, save the file and forget stale shared rows. Other encoders' old files
-        are deleted at the first call. The number of vectors dropped."""
+        are deleted at the first call. A side file grown large is folded into the main file
+        (at the first call, a start's, and hourly). The number of vectors dropped."""
         now = time.monotonic() if now is None else now
         if not self._forgot_foreign:
             self._forgot_foreign = True
             self._forget_files()
         if now - self._pruned_at < PRUNE_EVERY_S:
+            self._keep(many=True)
             return 0
         if len(self._rows) <= len(live) * (1 + PRUNE_SHARE) + PRUNE_SLACK:
             with self._lock:  # an interval went by: what was young is old now
                 self._young = set()
                 self._pruned_at = now
+            self._keep(many=True)
             return 0
         keep = {_key(t) for t in live}
         with self._lock:
@@ -243,7 +295,9 @@ class EmbeddingCache:
             return
         cutoff = time.time() - FORGET_AFTER_S
         folder = self.path.parent
-        kept = (self.path, calibration_path(self.path), levels_path(self.path))
+        side = log_path(self.path)
+        kept: tuple[Path | None, ...] = (self.path, side, side.with_name(side.name + ".lock"))
+        kept += (calibration_path(self.path), levels_path(self.path))
         for other in [*folder.glob("*.npz*"), *folder.glob("*.calibration.json*")]:
             if other in kept:
                 continue
@@ -272,37 +326,39 @@ class EmbeddingCache:
             log.warning("could not share embeddings with other replicas: %r", exc)
             self.shared = None
 
-    def _save_beside(self) -> None:
-        """`_save` in a daemon thread (one at a time), so the few texts of a write wait for
-        no rewrite of every vector: at 100,000 generated tools that rewrite held a write's
-        new index back 13.5 s (wall, load 8). A process that ends meanwhile keeps the file
-        it had (written whole or not at all); the texts embed again in the next."""
-        with self._lock:
-            if self._saving is not None and self._saving.is_alive():
-                return
-            self._saving = threading.Thread(
-                target=self._save, name="embedding-cache-save", daemon=True
-            )
-            self._saving.start()
-
     def _save(self) -> None:
-        """Write every held row to the file (files.replace_atomically: the workers of one
-        server share it), then hold them mapped from it."""
-        self._unsaved, self._saved_at = 0, time.monotonic()
-        if self.path is None:
+        """Fold: write every held row to the main file (files.replace_atomically: the workers
+        of one server share it), hold them mapped from it, and cut the side file to the
+        records appended meanwhile. Skipped (the rows appended instead) while another
+        process folds."""
+        if self._log is None or self.path is None:
+            self._pending = []
             return
-        with self._save_lock:
+        path = self.path
+        with self._save_lock, self._log.folding() as alone:
+            if not alone:
+                self._flush()
+                return
+            try:
+                others, mark = self._log.mark()
+            except OSError as exc:
+                log.warning("could not read the embedding cache %s: %s", self._log.path, exc)
+                return
+            self._take(others)
             with self._lock:
                 keys = list(self._rows)
                 rows = np.fromiter(self._rows.values(), dtype=np.int64, count=len(keys))
                 mapped, added = self._file, list(self._added)
+                pending, self._pending = self._pending, []
             try:
-                replace_atomically(
-                    self.path, lambda out: write_rows(out, keys, rows, mapped, added)
-                )
-                written, remapped = read_rows(self.path)
+                replace_atomically(path, lambda out: write_rows(out, keys, rows, mapped, added))
+                self._take(self._log.cut(mark))
+                written, remapped = read_rows(path)
             except (OSError, ValueError, KeyError) as exc:
                 log.warning("could not write the embedding cache %s: %s", self.path, exc)
+                with self._lock:
+                    self._pending = pending + self._pending
+                self._flush()
                 return
             with self._lock:
                 # Rows added while writing stay in memory; rows dropped meanwhile stay out.
