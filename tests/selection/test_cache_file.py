@@ -96,17 +96,14 @@ def test_a_file_that_is_not_a_cache_is_ignored_and_replaced(
     assert len(keys) == len(made)
 
 
-def test_a_few_texts_are_appended_and_the_main_file_is_not_rewritten(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_few_texts_are_appended_and_the_main_file_is_not_rewritten(tmp_path: Path) -> None:
     """A write's few new texts go to the side file (one record each call); the main file, 0.9 GB
     at 100,000 generated tools, stays as it was, and a restart reads both."""
-    monkeypatch.setattr(cache_module, "FOLD_SLACK", 0)
     path = tmp_path / "e.npz"
     encoder = StubEncoder(lambda texts, _call: np.stack([seeded(t) for t in texts]))
     many = [f"text {i}" for i in range(cache_module.SAVE_AFTER_TEXTS)]
     cache = EmbeddingCache(path)
-    cache.embed(encoder, many)  # a start: the side file is folded in (larger than the main)
+    cache.embed(encoder, many)  # a first start: the main file is written
     assert len(read_rows(path)[0]) == len(many)
     written = path.stat().st_mtime_ns, path.stat().st_ino
     for write in range(3):
@@ -126,21 +123,23 @@ def test_a_caller_that_embeds_many_texts_folds_a_large_side_file(
     """A start, an import or a CLI run (which may exit at once) folds the side file into the
     main file once it is large beside it, and the side file is emptied."""
     monkeypatch.setattr(cache_module, "SAVE_AFTER_TEXTS", 3)
-    monkeypatch.setattr(cache_module, "FOLD_SLACK", 4)
+    monkeypatch.setattr(cache_module, "FOLD_SLACK", 6)
     path = tmp_path / "e.npz"
     encoder = StubEncoder(lambda texts, _call: np.stack([seeded(t) for t in texts]))
     cache = EmbeddingCache(path)
-    cache.embed(encoder, ["a", "b", "c"])  # 3 rows: not over the slack, appended
-    assert not path.exists()
-    cache.embed(encoder, ["d", "e"])  # a write's: appended, whatever the side file's size
-    assert not path.exists()
-    cache.embed(encoder, ["f", "g", "h"])  # many, and the side file large: folded
-    assert read_rows(path)[0] == [_key(t) for t in "abcdefgh"]
+    cache.embed(encoder, ["a", "b", "c"])  # a first run: the main file is written
+    assert read_rows(path)[0] == [_key(t) for t in "abc"]
+    written = path.stat().st_ino
+    cache.embed(encoder, ["d", "e"])  # a write's: appended
+    cache.embed(encoder, ["f", "g", "h"])  # many, but 5 rows appended: not over 6 + 5%
+    assert path.stat().st_ino == written
+    cache.embed(encoder, ["i", "j", "k"])  # many, and the side file large: folded
+    assert read_rows(path)[0] == [_key(t) for t in "abcdefghijk"]
     assert log_path(path).stat().st_size == 0
     again = EmbeddingCache(path)
     assert (
-        again.embed(encoder, list("hgfedcba")).tobytes()
-        == cache.embed(encoder, list("hgfedcba")).tobytes()
+        again.embed(encoder, list("kjihgfedcba")).tobytes()
+        == cache.embed(encoder, list("kjihgfedcba")).tobytes()
     )
 
 

@@ -203,11 +203,13 @@ class EmbeddingCache:
 
     def _keep(self, many: bool) -> None:
         """Put the pending rows in a file: fold the side file into the main file when `many`
-        (the caller embedded many texts) and it is large, else append them to it."""
+        (the caller embedded many texts) and it is large or there is no main file yet (a
+        first run), else append them to it."""
         if self._log is None:
             self._pending = []
-        elif many and self._log.rows + len(self._pending) > (
-            FOLD_SHARE * len(self._file) + FOLD_SLACK
+        elif many and (
+            self._log.rows + len(self._pending)
+            > (FOLD_SHARE * len(self._file) + FOLD_SLACK if len(self._file) else 0)
         ):
             self._save()
         else:
