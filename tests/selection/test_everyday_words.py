@@ -50,10 +50,18 @@ def test_private_life_in_an_ops_catalog_is_everyday_talk(text: str) -> None:
         "my manager's laptop 10.2.0.7 can't pass the firewall",
         "the baby-monitor vm web-04 ignores SIGTERM",
         "mum's notes are in /srv/share/notes, who can read them",
+        # A word of private life inside a hyphenated compound is part of a name.
+        "the dog-food cluster nodes are NotReady",
+        "restart the pet-store api pods",
     ],
 )
 def test_requests_about_systems_are_not(text: str) -> None:
     assert not speaks_of_private_life(text, OPS, TIGHT)
+
+
+def test_a_name_does_not_hide_private_life_said_beside_it() -> None:
+    assert speaks_of_private_life("my dog ate the dog-food firewall", OPS, TIGHT)
+    assert speaks_of_private_life("my sister's well-being needs a kill switch", OPS, TIGHT)
 
 
 def test_a_catalog_near_everyday_talk_answers_talk_of_private_life() -> None:
