@@ -9,7 +9,8 @@ tool holds "generated" and "tool"), their search lexemes made as the catalog mak
 starts one process per tree (ours, and `--baseline-src`'s when given, alternating which goes
 first) that reads the pickle, builds the postings and ranks each query three times with
 `search_index.search`, taking its first page of 51 (a list's slice, or made from a session-18
-Ranked): the first's thread CPU is printed, then the best's in brackets, and a digest of
+Ranked): the first's thread CPU is printed, then the best's in brackets, the most minor page
+faults of the three (fresh pages the kernel zeroed for the ranking's temporaries), and a digest of
 every query's whole ranking, which must be the same in both trees. A tree with
 catalog/term_codes.py makes the TermCodes a version holds first (their time printed apart)
 and searches with them; a tree with catalog/lexicon.py (session 18) holds each tool's lexemes
@@ -36,7 +37,7 @@ QUERIES = ["generated tool", "tool", "disk usage", "disk or memory", '"generated
 
 # Run by each tree's process: argv = pickle path, queries as JSON.
 _CHILD = r"""
-import hashlib, json, pickle, sys, time
+import hashlib, json, pickle, resource, sys, time
 from toolcatalog.catalog.search_index import Postings, search
 terms = pickle.loads(open(sys.argv[1], "rb").read())
 try:  # a tree whose tools hold their lexemes as codes (session 18)
@@ -56,17 +57,22 @@ else:
     made = Codes(TermCodes.of(names, terms), frozenset())
     built = (time.thread_time() - started) * 1000
     extra = (lambda: made,)
-digest, best, first = hashlib.sha256(), {}, {}
+def faults():  # this thread's minor page faults: fresh pages the kernel zeroed
+    return resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+digest, best, first, fresh = hashlib.sha256(), {}, {}, {}
 for query in json.loads(sys.argv[2]):
-    times = []
+    times, pages = [], []
     for _ in range(3):
-        started = time.thread_time()
+        before, started = faults(), time.thread_time()
         found = search(query, terms, postings, names, *extra)
         page = found[:51]  # the first page a search answers (a list's slice, or made now)
         times.append(time.thread_time() - started)
+        pages.append(faults() - before)
     best[query], first[query] = min(times) * 1000, times[0] * 1000
+    fresh[query] = max(pages)
     digest.update(pickle.dumps(list(found)))
-print(json.dumps({"best": best, "first": first, "built": built, "digest": digest.hexdigest()}))
+print(json.dumps({"best": best, "first": first, "faults": fresh, "built": built,
+                  "digest": digest.hexdigest()}))
 """
 
 
@@ -104,13 +110,17 @@ def main() -> None:
             order = list(trees) if round_ % 2 == 0 else list(reversed(trees))
             for tree in order:
                 results[tree].append(measure(trees[tree], terms_file))
+    print("thread CPU of a query's first search (best of 3) in ms, each round; then the most")
+    print("minor page faults of its 3 searches (pages of 4 KiB, or 2 MiB where numpy asked)")
     for query in QUERIES:
         line = "   ".join(
             f"{tree} "
             + " / ".join(f"{r['first'][query]:.1f} ({r['best'][query]:.1f})" for r in runs)  # type: ignore[index]
+            + " ms, faults "
+            + " / ".join(str(r["faults"][query]) for r in runs)  # type: ignore[index]
             for tree, runs in results.items()
         )
-        print(f"{query!r:20} {line} ms")
+        print(f"{query!r:20} {line}")
     for tree, runs in results.items():
         built = [r["built"] for r in runs if r["built"] is not None]
         if built:

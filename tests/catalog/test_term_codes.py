@@ -80,6 +80,21 @@ def test_word_queries_over_codes_rank_as_the_general_walk() -> None:
         assert list(search(query, terms_of, None, every, lambda: codes)) == walked, query
 
 
+def test_blocks_of_a_few_tools_answer_as_the_whole_codes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A search goes through the codes a block of whole tools at a time: blocks of ~512
+    # positions here (the long tools each a block alone), so phrases, arrangements and
+    # counts meet block edges and arrangements are grouped across blocks.
+    monkeypatch.setattr(term_codes, "_PART", 512)
+    terms_of = _random_terms(random.Random(2019), 600)
+    terms_of["empty_first"] = ""  # a tool of no positions (sorts before the others)
+    every = tuple(sorted(terms_of))
+    codes = Codes(TermCodes.of(every, terms_of), frozenset())
+    assert len(codes.codes._bounds) > 30
+    for query in QUERIES:
+        walked = _walked(query, terms_of)
+        assert list(search(query, terms_of, None, every, lambda: codes)) == walked, query
+
+
 def test_tools_changed_since_the_codes_were_made_are_ranked_from_their_terms() -> None:
     rng = random.Random(1717)
     before = _random_terms(rng, 800)
