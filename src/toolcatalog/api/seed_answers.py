@@ -10,7 +10,7 @@ read costs what our native GET costs: no validation, no serialisation of models,
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -22,6 +22,7 @@ from starlette.types import Scope, Send
 from toolcatalog.api.seed_shapes import OUR_STATUS, SEED_STATUSES, seed_tool
 from toolcatalog.api.seed_stats import SeedStats
 from toolcatalog.api.tool_reads import route_takes
+from toolcatalog.catalog.version import CatalogVersion
 from toolcatalog.catalog.views import CachedTool
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Tool
@@ -35,6 +36,8 @@ PAGE_SIZE_MAX = 100
 PAGE_SIZE_DEFAULT = 50
 FILTER_MAX = 64  # platform, category
 NAME_MAX = 200  # name=, a tool name in a path
+# The texts the list's `name=` is looked for in (catalog/substrings.py).
+NAME_COLUMNS = ("name", "display_name")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,32 @@ class SeedListQuery:
 
     def filters(self) -> tuple[Any, ...]:
         return (self.platform, self.category, self.status, self.enabled, self.name)
+
+    def names(self, version: CatalogVersion) -> tuple[str, ...]:
+        """The names of `version`'s tools matching these filters, in name order: the
+        shortest of the filter index's lists asked for and the names holding `name`,
+        checked for the rest. An unknown value or a needle costs no walk of the catalog
+        (it walked every tool once per distinct filters)."""
+        status = OUR_STATUS.get(self.status, self.status) if self.status else None
+        lists = [
+            version.names_with(field, value)
+            for field, value in (
+                ("platform", self.platform),
+                ("category", self.category),
+                ("status", status),
+                ("enabled", self.enabled),
+            )
+            if value is not None
+        ]
+        if self.name:
+            lists.append(version.names_containing(self.name.lower(), NAME_COLUMNS))
+        if not lists:
+            return version.names
+        shortest = min(lists, key=len)
+        if len(lists) == 1:
+            return shortest
+        entries = version.entries
+        return tuple(n for n in shortest if self.matches(entries[n].tool))
 
     def matches(self, tool: Tool) -> bool:
         status = OUR_STATUS.get(self.status, self.status) if self.status else None
@@ -119,7 +148,7 @@ class SeedAnswers:
     def __init__(self) -> None:
         self.snapshot: CatalogSnapshot | None = None
         self.pages: dict[Any, bytes] = {}
-        self.matching: dict[tuple[Any, ...], tuple[Tool, ...]] = {}
+        self.matching: dict[tuple[Any, ...], tuple[str, ...]] = {}
         self.tools: dict[str, tuple[CachedTool, bytes]] = {}
 
     @staticmethod
@@ -161,37 +190,39 @@ class SeedAnswers:
         """The seed shapes of `found`, to place in an answer as they are."""
         return [orjson.Fragment(self.tool(c)) for c in found]
 
-    def listed(self, snapshot: CatalogSnapshot, query: SeedListQuery) -> Sequence[Tool]:
-        """The snapshot's tools matching the list's filters, by name (the snapshot's order)."""
-        self.kept(snapshot, None)
+    def listed(self, version: CatalogVersion, query: SeedListQuery) -> tuple[str, ...]:
+        """The names of the version's tools matching the list's filters, by name."""
+        self.kept(version.snapshot, None)
         key = query.filters()
-        tools = self.matching.get(key)
-        if tools is None:
+        names = self.matching.get(key)
+        if names is None:
             if len(self.matching) >= self.MAX_PAGES:
                 self.matching.clear()
-            tools = self.matching[key] = tuple(t for t in snapshot.tools if query.matches(t))
-        return tools
+            names = self.matching[key] = query.names(version)
+        return names
 
-    def page_tools(self, snapshot: CatalogSnapshot, query: SeedListQuery) -> Sequence[Tool]:
+    def page_names(self, version: CatalogVersion, query: SeedListQuery) -> tuple[str, ...]:
         start = (query.page - 1) * query.page_size
-        return self.listed(snapshot, query)[start : start + query.page_size]
+        return self.listed(version, query)[start : start + query.page_size]
 
     def list_page(
         self,
-        snapshot: CatalogSnapshot,
+        version: CatalogVersion,
         query: SeedListQuery,
         lookup: Lookup,
         *,
         skip_missing: bool = False,
     ) -> bytes | None:
         """The seed's list page, from `lookup`'s entries of the page's tools. None if one of
-        them is missing, unless `skip_missing` (a tool removed since the snapshot was cut)."""
-        body = self.kept(snapshot, query)
+        them is missing, unless `skip_missing` (a tool removed since the snapshot was cut).
+        A `name=` needs the version's texts of names (`ToolCatalogService.with_columns`:
+        the callers make them beside the loop first)."""
+        body = self.kept(version.snapshot, query)
         if body is not None:
             return body
         found = []
-        for tool in self.page_tools(snapshot, query):
-            cached = lookup(tool.name)
+        for name in self.page_names(version, query):
+            cached = lookup(name)
             if cached is None:
                 if skip_missing:
                     continue
@@ -199,7 +230,7 @@ class SeedAnswers:
             found.append(cached)
         answer = {
             "tools": self.joined(found),
-            "total": len(self.listed(snapshot, query)),
+            "total": len(self.listed(version, query)),
             "page": query.page,
             "page_size": query.page_size,
         }
@@ -230,10 +261,12 @@ async def serve_seed(scope: Scope, send: Send) -> str | None:
     headers = [(b"content-type", b"application/json")]
     if not rest:
         query = parse_list_query(scope["query_string"])
-        snapshot = catalog.peek_snapshot()
-        if query is None or snapshot is None:
+        version = catalog.peek_version()
+        if query is None or version is None:
             return None
-        body = answers.list_page(snapshot, query, catalog.state.held_tool)
+        if query.name:
+            await catalog.with_columns(version, NAME_COLUMNS)
+        body = answers.list_page(version, query, catalog.state.held_tool)
         template = prefix
     elif rest[0] == "/" and "/" not in rest[1:] and not scope["query_string"]:
         name = rest[1:]

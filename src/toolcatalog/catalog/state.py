@@ -223,12 +223,17 @@ class CatalogState:
 
     def peek_snapshot(self) -> CatalogSnapshot | None:
         """The current snapshot without I/O (None before the first fill)."""
+        current = self.peek_version()
+        return None if current is None else current.snapshot
+
+    def peek_version(self) -> CatalogVersion | None:
+        """The current version without I/O (None before the first fill)."""
         current = self._version
         if current is None:
             return None
         if self._expired(current):
             self.whole.start_fill()
-        return current.snapshot
+        return current
 
     @property
     def current_version(self) -> CatalogVersion | None:
