@@ -109,7 +109,12 @@ class ToolCatalogService(CatalogImports):
         version = await self.state.version()
         kept = self._registry
         if kept is None or kept[0] is not version or kept[1] != namespace:
-            kept = (version, namespace, registry_servers(version.entries, namespace))
+            # A walk of every tool once a version: beside the loop for a large catalog.
+            if len(version.names) > _RANK_INLINE_TOOLS:
+                servers = await asyncio.to_thread(registry_servers, version.entries, namespace)
+            else:
+                servers = registry_servers(version.entries, namespace)
+            kept = (version, namespace, servers)
             self._registry = kept
         return kept[2]
 
@@ -125,6 +130,10 @@ class ToolCatalogService(CatalogImports):
         if filters.capability is not None:
             # Aliases of the vocabulary name the same tools; an unknown name is refused.
             filters = replace(filters, capability=version.resolve_capability(filters.capability))
+        big = len(version.names) > _RANK_INLINE_TOOLS
+        if big and filters.updated_since is not None and not version.holds_stamps():
+            # Once a version (a write carries it): a walk of every tool's updated_at.
+            await asyncio.to_thread(version.updated_stamps)
         if not filters.q:
             items, more, total = version.page(filters, limit=limit, after_name=after_name)
             next_cursor = encode_cursor(items[-1].tool.name, 0.0) if more and items else None
