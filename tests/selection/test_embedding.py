@@ -146,20 +146,20 @@ async def test_a_failed_embedding_leaves_selection_lexical_and_says_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import toolcatalog.selection.semantic_engine as semantic_module
-    from toolcatalog.selection.embedding_cache import EmbeddingCache
 
     def broken(*_args: object) -> np.ndarray:
         raise MemoryError("no room for the embeddings")
 
     class Stand:
         name = "stand-in"
+        hidden = 384
+        encode = staticmethod(broken)  # every text's embedding, through whichever cache call
 
         def __init__(self, **_options: object) -> None:
             pass
 
     monkeypatch.setattr(semantic_module, "model_dir", lambda: tmp_path)
     monkeypatch.setattr(semantic_module, "load_fast_encoder", Stand)
-    monkeypatch.setattr(EmbeddingCache, "embed", broken)
     folder = write_catalog(tmp_path / "c", CATALOG)
     selector = Selector(FolderSource(folder), Settings(llm_url=None, semantic=True, home=tmp_path))
     assert not await selector.await_semantic()

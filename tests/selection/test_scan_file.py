@@ -4,10 +4,12 @@ garbage or levels that do not fit are ignored and built again (and the file repl
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import tracemalloc
 import zipfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +17,9 @@ import pytest
 
 from toolcatalog.files import replace_atomically
 from toolcatalog.selection import cosine_scan, semantic_engine
+from toolcatalog.selection import embedding_cache as cache_module
 from toolcatalog.selection.cosine_scan import CosineScan
+from toolcatalog.selection.embedding_cache import EmbeddingCache
 from toolcatalog.selection.scan_file import (
     Int8Levels,
     levels_key,
@@ -28,7 +32,7 @@ from toolcatalog.selection.text_vectors import TextLayout, TextVectors
 
 from .stub_encoder import StubEncoder, seeded
 from .test_calibration_file import _tools
-from .test_cosine_scan import needs_onnx, unit_rows
+from .test_cosine_scan import DIMENSIONS, needs_onnx, unit_rows
 
 
 def _same_scans(got: CosineScan, want: CosineScan, matrix: np.ndarray) -> None:
@@ -41,6 +45,11 @@ def _same_scans(got: CosineScan, want: CosineScan, matrix: np.ndarray) -> None:
         assert (a.bound, a.fine_bound) == (b.bound, b.fine_bound)
         rows = np.arange(0, len(matrix), 5)
         assert a.finer(rows).tobytes() == b.finer(rows).tobytes()
+
+
+def _parts(matrix: np.ndarray) -> Callable[[int, int], np.ndarray]:
+    """The rows of `matrix` a part at a time (TextVectors.of_distinct)."""
+    return lambda start, stop: matrix[start:stop]
 
 
 def _layout(count: int) -> tuple[TextLayout, list[str]]:
@@ -91,7 +100,7 @@ def test_a_damaged_levels_file_is_ignored_and_rebuilt(
     layout, texts = _layout(1000)
     matrix = unit_rows(len(texts), seed=22)
     path = tmp_path / "encoder.levels.npz"
-    first = TextVectors.of_distinct(layout, texts, matrix, path)
+    first = TextVectors.of_distinct(layout, texts, _parts(matrix), DIMENSIONS, path)
     written = path.read_bytes()
     # Replaced, as every writer of the home replaces it (files.replace_atomically): `first`
     # still reads the file it mapped.
@@ -114,7 +123,7 @@ def test_a_damaged_levels_file_is_ignored_and_rebuilt(
             levels.norms[:, :10],
         )
         write_levels(path, levels_key(matrix), fewer, matrix[:10])
-    again = TextVectors.of_distinct(layout, texts, matrix, path)
+    again = TextVectors.of_distinct(layout, texts, _parts(matrix), DIMENSIONS, path)
     _same_scans(again.scan, first.scan, matrix)
     assert path.read_bytes() == written  # replaced by the levels built again
 
@@ -150,6 +159,68 @@ def test_a_scan_written_in_parts_is_the_file_written_whole_without_a_whole_copy_
     with np.load(parts) as read:
         assert read["matrix"].tobytes() == matrix.tobytes()
     _same_scans(CosineScan(matrix, use_int8=True, saved=saved), CosineScan(matrix, True), matrix)
+
+
+class _WideEncoder(StubEncoder):
+    """The stub with the real encoder's width: random unit rows, once per text."""
+
+    hidden = DIMENSIONS
+
+    def __init__(self) -> None:
+        super().__init__(lambda texts, call: unit_rows(len(texts), seed=call))
+
+
+@needs_onnx
+def test_a_start_gathers_its_rows_from_the_cache_a_part_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A start's scan (`of_distinct` over `EmbeddingCache.parts`) digests the cached rows,
+    writes them with their levels and reads them back a part at a time: the heap never holds
+    the matrix (gathered whole from the mapped cache, it was held twice: 2 x 879 MiB at
+    100,000 generated tools, a start's peak). Built or read, the scan is the one built
+    whole."""
+    monkeypatch.setattr(cosine_scan, "INT8_MIN_ROWS", 0)
+    monkeypatch.setattr(cosine_scan, "PART_ROWS", 500)
+    layout, texts = _layout(20_000)  # 40,000 distinct texts: 61 MB of rows
+    encoder = _WideEncoder()
+    path = tmp_path / "encoder.npz"
+    matrix = EmbeddingCache(path).embed(encoder, texts)  # embedded and saved
+    whole = CosineScan(matrix, use_int8=True)
+    for _round in ("built and written", "read"):
+        cache = EmbeddingCache(path)  # a restart's: the rows mapped from the file
+        tracemalloc.start()
+        try:
+            parts = cache.parts(encoder, texts)
+            vectors = TextVectors.of_distinct(layout, texts, parts, DIMENSIONS, levels_path(path))
+            _size, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        # A few parts (0.8 MB each), the CRC's read back (8 MB), the keys and rows' tables.
+        assert peak < matrix.nbytes / 3
+        assert vectors.scan.matrix.tobytes() == matrix.tobytes()
+        assert not vectors.scan.matrix.flags.owndata  # read from the levels file
+        _same_scans(vectors.scan, whole, matrix)
+    assert len(encoder.texts) == len(texts)  # embedded once: every round read the cache
+
+
+def test_parts_of_texts_pruned_meanwhile_are_embedded_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`parts` gathers later than it caches: a text another index's prune dropped in between
+    is embedded again, not a KeyError."""
+    monkeypatch.setattr(cache_module, "PRUNE_SLACK", 0)
+    monkeypatch.setattr(cache_module, "PRUNE_SHARE", 0.0)
+    cache = EmbeddingCache(tmp_path / "e.npz")
+    encoder = StubEncoder(lambda texts, _call: np.stack([seeded(t) for t in texts]))
+    texts: Sequence[str] = ["a", "b", "c"]
+    parts = cache.parts(encoder, texts)
+    later = math.floor(time.monotonic()) + 10 * cache_module.PRUNE_EVERY_S
+    cache.retain(["c"], now=later)
+    assert cache.retain(["c"], now=later + 2 * cache_module.PRUNE_EVERY_S) == 2
+    assert len(cache) == 1
+    again = parts(0, 3)
+    assert again.tobytes() == np.stack([seeded(t) for t in texts]).tobytes()
+    assert encoder.texts == ["a", "b", "c", "a", "b"]
 
 
 @needs_onnx

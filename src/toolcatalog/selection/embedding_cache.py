@@ -136,6 +136,35 @@ class EmbeddingCache:
         many of `texts` are in (cached first, then after each chunk)."""
         if not texts:
             return np.zeros((0, encoder.hidden), dtype=np.float32)
+        return self._gather(self._cached(encoder, texts, progress), encoder.hidden)
+
+    def parts(
+        self,
+        encoder: MiniLMEncoder,
+        texts: Sequence[str],
+        progress: Callable[[int], None] | None = None,
+    ) -> Callable[[int, int], Array]:
+        """`embed` without gathering every vector at once: the vectors of `texts[start:stop]`
+        on demand (cached now). A start's index reads them a part at a time into the scan's
+        file (cosine_scan.levels_in_parts): the whole matrix gathered, with the temporary
+        of its mapped rows, was 2 x 879 MiB at 100,000 generated tools, the start's peak."""
+        keys = self._cached(encoder, texts, progress) if texts else []
+
+        def part(start: int, stop: int) -> Array:
+            try:
+                return self._gather(keys[start:stop], encoder.hidden)
+            except KeyError:  # pruned since (another index's `retain`): embedded again
+                return self.embed(encoder, texts[start:stop])
+
+        return part
+
+    def _cached(
+        self,
+        encoder: MiniLMEncoder,
+        texts: Sequence[str],
+        progress: Callable[[int], None] | None,
+    ) -> list[bytes]:
+        """The keys of `texts`, every one cached once this returns (`embed`)."""
         keys = list(map(_key, texts))
         with self._lock:
             rows = self._rows
@@ -178,7 +207,7 @@ class EmbeddingCache:
         # seconds beside the serving threads. A write's texts are appended to the side file;
         # only a caller that embedded many folds it in, and only once it is large.
         self._keep(many=len(missing) >= SAVE_AFTER_TEXTS)
-        return self._gather(keys, encoder.hidden)
+        return keys
 
     def _add(self, keys: Iterable[bytes], vectors: Iterable[Array], kept: bool = False) -> None:
         """Hold `vectors` as the rows of `keys` (under the lock); `kept`: they are in the

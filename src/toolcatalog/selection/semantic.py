@@ -312,9 +312,11 @@ class SemanticIndex:
             setattr(self, counter, offset + shown)
             self._check(stop)
 
+        if held is None:  # a part at a time, straight into the scan's file
+            parts = cache.parts(encoder, fresh, progress)
+            levels = levels_path(cache.path)
+            return TextVectors.of_distinct(target, fresh, parts, encoder.hidden, levels)
         vectors = cache.embed(encoder, fresh, progress)
-        if held is None:
-            return TextVectors.of_distinct(target, fresh, vectors, levels_path(cache.path))
         if splice is not None:
             grown = held.appended(target, splice, fresh, vectors)
             if grown is not None:

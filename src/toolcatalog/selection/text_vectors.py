@@ -25,7 +25,6 @@ from toolcatalog.selection.clauses import CLAUSE_KIND, CLAUSE_WEIGHT
 from toolcatalog.selection.cosine_scan import CosineScan, levels_in_parts, uses_int8
 from toolcatalog.selection.delta_scan import DeltaScan, Scan, appended, gathered, scan_vectors
 from toolcatalog.selection.encoders.minilm import Array
-from toolcatalog.selection.scan_file import levels_key
 from toolcatalog.selection.text_layout import KINDS, NAME_KIND, NAME_WEIGHT, Splice, TextLayout
 from toolcatalog.selection.tool_fields import GroupMaxima
 
@@ -113,21 +112,27 @@ class TextVectors:
 
     @classmethod
     def of_distinct(
-        cls, layout: TextLayout, texts: list[str], vectors: Array, levels: Path | None = None
+        cls,
+        layout: TextLayout,
+        texts: list[str],
+        vectors: Callable[[int, int], Array],
+        dimensions: int,
+        levels: Path | None = None,
     ) -> TextVectors:
-        """From the vectors of `distinct(layout)` (`texts`), in its order: the rows `kept`
-        makes of every text's vector, without a vector per text. `levels`: the file where
-        the scan's int8 levels are kept (scan_file.py), read when they are those of
-        `vectors`, written when they are built; the scan then reads the file's matrix and
-        levels through a mapping, and `vectors` can go."""
+        """From the vectors of `distinct(layout)` (`texts`), in its order, which
+        `vectors(start, stop)` gives a part at a time: the rows `kept` makes of every text's
+        vector, without a vector per text. `levels`: the file where the scan's int8 levels
+        are kept (scan_file.py), read when they are those of these vectors, written part by
+        part when they are built; the scan then reads the file's matrix and levels through a
+        mapping, and the vectors are never held whole (879 MiB at 100,000 generated tools).
+        Without the file, or for a scan without the int8 pass, they are gathered whole."""
         rows = dict(zip(texts, range(len(texts)), strict=True))
-        if levels is None or not uses_int8(len(vectors)):
-            return cls(layout, rows, vectors)
-        saved = levels_in_parts(
-            levels, vectors.shape, lambda start, stop: (vectors[start:stop], None),
-            key=levels_key(vectors),
-        )  # fmt: skip
-        return cls(layout, rows, vectors, CosineScan(vectors, saved=saved))
+        shape = (len(texts), dimensions)
+        if levels is not None and uses_int8(shape[0]):
+            saved = levels_in_parts(levels, shape, lambda start, stop: (vectors(start, stop), None))
+            if saved is not None and saved.matrix is not None:
+                return cls(layout, rows, saved.matrix, CosineScan(saved.matrix, saved=saved))
+        return cls(layout, rows, vectors(0, shape[0]))
 
     def extension(self, layout: TextLayout) -> Extension:
         """What `layout` needs beyond these rows (for `extended`): one pass over its texts
