@@ -223,6 +223,17 @@ def test_parts_of_texts_pruned_meanwhile_are_embedded_again(
     assert encoder.texts == ["a", "b", "c", "a", "b"]
 
 
+def test_the_texts_a_calibration_reads_are_gathered_in_one_copy() -> None:
+    """`per_text(which)` is `per_text()[which]`, texts repeated across tools or not."""
+    shared = TextLayout.of([[(0, f"text {t % 7}"), (1, f"tool {t}")] for t in range(40)])
+    for layout in (shared, _layout(50)[0]):
+        texts = TextVectors.distinct(layout)
+        matrix = unit_rows(len(texts), seed=25)
+        vectors = TextVectors.of_distinct(layout, texts, _parts(matrix), DIMENSIONS)
+        which = np.arange(len(layout.texts)) % 3 != 0
+        assert vectors.per_text(which).tobytes() == vectors.per_text()[which].tobytes()
+
+
 @needs_onnx
 def test_a_restart_reads_the_levels_instead_of_building_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -338,10 +338,8 @@ class SemanticIndex:
         path = calibration_path(cache.path)
         self.calibration = read_calibration(path, key, negatives)
         if self.calibration is None:
-            vectors = self.vectors.per_text()
-            self.calibration = calibrate(
-                vectors[counted], kinds, negatives, owners, len(generic_requests())
-            )
+            vectors = self.vectors.per_text(counted)
+            self.calibration = calibrate(vectors, kinds, negatives, owners, len(generic_requests()))
             self.vectors.scan.release()  # every row was read: the mapped pages go back
             write_calibration(path, key, self.calibration)
         self.calibrated_on = frozenset(self.texts)
