@@ -77,7 +77,11 @@ async def generate(
         result = await anyio.to_thread.run_sync(_from_mcp, text, pick, server, snapshot)
     if result.problems:
         raise InvalidDefinition(f"{what} did not convert to a valid tool", result.problems)
-    tools, renamed = place_names(result.tools, snapshot.by_name)
+    # A walk of every tool's pin (and the snapshot's table by name, once a snapshot): beside
+    # the loop, as the conversion.
+    tools, renamed = await anyio.to_thread.run_sync(
+        lambda: place_names(result.tools, snapshot.by_name)
+    )
     notes = list(result.notes)
     notes += [f"named {new!r}: {old!r} is taken" for old, new in renamed.items()]
     return GeneratedDraft(

@@ -233,13 +233,15 @@ async def export_yaml(
         Body(max_length=10_000, openapi_examples={"two": {"value": ["df", "du"]}}),
     ] = None,
 ) -> ExportOut:
-    snapshot = await catalog.get_all_tools_with_structure()
+    version = await catalog.catalog_version()
     wanted = list(dict.fromkeys(names or []))
     if wanted:
-        tools = [snapshot.by_name[n] for n in wanted if n in snapshot.by_name]
-        missing = [n for n in wanted if n not in snapshot.by_name]
+        # The version's entries by name (the snapshot's table by name was a walk of every
+        # tool once a snapshot, on the loop).
+        tools = [version.entries[n].tool for n in wanted if n in version.entries]
+        missing = [n for n in wanted if n not in version.entries]
     else:
-        tools, missing = list(snapshot.tools), []
+        tools, missing = list(version.snapshot.tools), []
     text = await run_in_threadpool(dump_tools, tools)
     return ExportOut(
         success=not missing, tool_count=len(tools), yaml_content=text, not_found=missing
