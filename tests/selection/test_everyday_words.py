@@ -53,6 +53,7 @@ def test_private_life_in_an_ops_catalog_is_everyday_talk(text: str) -> None:
         # A word of private life inside a hyphenated compound is part of a name.
         "the dog-food cluster nodes are NotReady",
         "restart the pet-store api pods",
+        "restart the pet\u2011store api pods",
     ],
 )
 def test_requests_about_systems_are_not(text: str) -> None:
@@ -62,6 +63,13 @@ def test_requests_about_systems_are_not(text: str) -> None:
 def test_a_name_does_not_hide_private_life_said_beside_it() -> None:
     assert speaks_of_private_life("my dog ate the dog-food firewall", OPS, TIGHT)
     assert speaks_of_private_life("my sister's well-being needs a kill switch", OPS, TIGHT)
+
+
+def test_a_long_word_is_read_in_linear_time() -> None:
+    # The compound pattern once tried a long word from each of its letters (quadratic); the
+    # answer must come at all, whatever its time: a 20,000-letter word took minutes before.
+    assert speaks_of_private_life("my dog " + "a" * 20_000, OPS, TIGHT)
+    assert not speaks_of_private_life("dog-" + "a" * 20_000, OPS, TIGHT)
 
 
 def test_a_catalog_near_everyday_talk_answers_talk_of_private_life() -> None:

@@ -36,6 +36,19 @@ def test_a_word_one_slip_from_a_catalog_word_is_put_right() -> None:
     assert speller.correct("containr") == "container"
 
 
+def test_a_word_longer_than_any_catalog_word_is_left_alone() -> None:
+    # One edit changes a length by one: a hostile 4,000-letter word is not expanded into its
+    # ~216,000 edits (1.4 s and ~800 MiB a select before); a long catalog word still corrects.
+    long_word = "interoperabilityconfiguration"  # 29 letters
+    speller = Speller([*TEXTS, f"Check the {long_word} file."])
+    assert speller.correct("a" * 4000) is None
+    assert speller.correct(long_word[:5] + long_word[6:]) == long_word
+    assert speller.correct(long_word + "xx") is None
+    longer = long_word + "stanza"  # a write brings a longer word: its typos correct too
+    grown = speller.changed([], [f"Read the {longer}."])
+    assert grown.correct(longer[:10] + longer[11:]) == longer
+
+
 def test_words_the_encoder_or_the_catalog_knows_are_left_alone() -> None:
     speller = Speller(TEXTS, known=["reports", "restore"])
     assert speller.correct("restore") is None  # the encoder knows it

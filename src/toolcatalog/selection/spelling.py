@@ -16,9 +16,14 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
+from functools import cached_property
 
 # At five letters one edit reaches too many unrelated words (symmetric_deletes.MIN_CORRECTED alike).
 MIN_LENGTH = 6
+# A word longer than this is checked against the catalog's longest word before its edits are
+# made: one edit changes a length by one at most, and a 4,000-letter word's ~216,000 edits of
+# 4,000 letters each (a hostile request) cost 3 s of CPU and ~1 GB while they lived.
+LONG_WORD = 24
 # Shorter words the encoder lacks are mostly abbreviations and units ("gw", "ms", "rf"),
 # not names (see Speller.names).
 MIN_NAME = 4
@@ -104,10 +109,17 @@ class Speller:
         low = word.lower()
         if len(low) < MIN_LENGTH or self._inflected(low):
             return None
+        if len(low) > LONG_WORD and len(low) > self._longest + 1:
+            return None  # no catalog word is one edit from it
         found = [w for w in _edits(low) if w in self.counts and _typo(low, w)]
         if not found:
             return None
         return max(sorted(found), key=lambda w: self.counts[w])
+
+    @cached_property
+    def _longest(self) -> int:
+        """The length of the catalog's longest word (read once, when a long word comes)."""
+        return max(map(len, self.counts), default=0)
 
     def _inflected(self, word: str, known: Callable[[str], bool] | None = None) -> bool:
         """`word` is known (to `known`, else to the encoder or the catalog), or a known word
