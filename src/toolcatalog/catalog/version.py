@@ -29,12 +29,16 @@ from toolcatalog.model.environment import EnvironmentPolicies
 from toolcatalog.model.listing import ToolFilter
 from toolcatalog.model.names import did_you_mean
 from toolcatalog.model.snapshot import CatalogSnapshot
+from toolcatalog.model.tool import Tool
 from toolcatalog.model.vocabulary import Vocabulary
 
 __all__ = ["CatalogVersion"]
 
 # Matching names kept per filter and version: an agent fleet asks the same few filters.
 _MEMO_MAX = 256
+# Up to this many tools put or removed, a new version's name table is the old one's with them
+# inserted or deleted (`_placed`); past it, sorted again.
+_PLACED_MAX = 64
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -108,7 +112,7 @@ class CatalogVersion:
     ) -> CatalogVersion:
         """A new version with `fresh` tools put and `gone` ones removed. Costs a copy of the
         name table and of the snapshot's tools (~1 ms at 10,000 tools; sorting the names again
-        only when a tool came or went), no validation of the unchanged tools."""
+        only when over _PLACED_MAX tools came or went), no validation of the unchanged tools."""
         gone = tuple(gone)
         entries = dict(self.entries)
         for name in gone:
@@ -132,6 +136,8 @@ class CatalogVersion:
                 stamps = [self._stamps[0].copy()]
                 for name, entry in fresh.items():
                     stamps[0][bisect.bisect_left(names, name)] = _micros(entry.updated_at)
+        elif len(fresh) + len(gone) <= _PLACED_MAX:
+            names, tools, stamps = self._placed(fresh, gone)
         else:
             names = tuple(sorted(entries))
             tools = tuple(entries[n].tool for n in names)
@@ -155,6 +161,35 @@ class CatalogVersion:
             _carried=self._rankings.carry({*fresh, *gone}, len(entries)),
             _codes=self._rankings.codes_after({*fresh, *gone}),
         )
+
+    def _placed(
+        self, fresh: Mapping[str, CachedTool], gone: tuple[str, ...]
+    ) -> tuple[tuple[str, ...], tuple[Tool, ...], list[npt.NDArray[np.int64]]]:
+        """The names, the tools (and the updated_at stamps, if made) in name order, with
+        `gone` removed and `fresh` put, by a few deletions and insertions into copies (C
+        moves: ~1 ms at 100,000 tools, where sorting the names again and looking every tool
+        up took ~22 ms of the loop for each tool added or removed)."""
+        names, tools = list(self.names), list(self.snapshot.tools)
+        stamps = self._stamps[0] if self._stamps else None
+        for name in gone:
+            at = bisect.bisect_left(names, name)
+            if names[at : at + 1] == [name]:
+                del names[at], tools[at]
+                if stamps is not None:
+                    stamps = np.delete(stamps, at)
+        for name, entry in fresh.items():
+            at = bisect.bisect_left(names, name)
+            if names[at : at + 1] == [name]:
+                tools[at] = entry.tool
+                if stamps is not None:
+                    stamps = stamps.copy() if stamps is self._stamps[0] else stamps
+                    stamps[at] = _micros(entry.updated_at)
+            else:
+                names.insert(at, name)
+                tools.insert(at, entry.tool)
+                if stamps is not None:
+                    stamps = np.insert(stamps, at, _micros(entry.updated_at))
+        return tuple(names), tuple(tools), [] if stamps is None else [stamps]
 
     # ---------------------------------------------------------------- listing
 
