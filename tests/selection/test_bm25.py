@@ -9,6 +9,7 @@ import random
 import numpy as np
 import pytest
 
+from toolcatalog.selection import bm25_postings
 from toolcatalog.selection.arrays import FloatArray, IntArray
 from toolcatalog.selection.bm25 import K1, BM25FIndex, FieldSpec
 from toolcatalog.selection.bm25_postings import AVERAGE_BITS, rounded_average, term_order
@@ -103,12 +104,11 @@ def _one_bincount(
         i = index._id(term)
         if i is None:
             continue
-        lo, hi = index._offsets[i], index._offsets[i + 1]
-        docs.append(index._docs[lo:hi])
-        score.append(index._saturated[lo:hi] * (weight * index.idf[i]))
-        evidence = index._evidence[lo:hi]
+        held, saturated, evidence = index.postings(term)
+        docs.append(held)
+        score.append(saturated * (weight * index.idf[i]))
         cover.append(evidence * (index.idf[i] * covering.get(term, 0.0)))
-        count.append(evidence if term in covering else np.zeros(hi - lo))
+        count.append(evidence if term in covering else np.zeros(len(held)))
     if not docs:
         return [np.zeros(index.size) for _ in range(3)]
     at = np.concatenate(docs)
@@ -118,10 +118,14 @@ def _one_bincount(
     ]
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_per_term_adds_give_the_bits_of_one_bincount(seed: int) -> None:
+@pytest.mark.parametrize(("seed", "block_pairs"), [(1, 4096), (2, 4096), (3, 7)])
+def test_per_term_adds_give_the_bits_of_one_bincount(
+    seed: int, block_pairs: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Words every document holds (as "generated tool" in a generated catalog) take the
-    # whole-array path, the rest the scatter path; weights and covering vary.
+    # slice path, the rest the scatter path; weights and covering vary; small blocks
+    # (`block_pairs`) add a term's postings a block at a time.
+    monkeypatch.setattr(bm25_postings, "BLOCK_PAIRS", block_pairs)
     rng = random.Random(seed)
     words = [f"w{k}" for k in range(40)]
     docs = [
@@ -166,20 +170,22 @@ def _postings(index: BM25FIndex) -> dict[str, tuple[bytes, bytes, bytes, float]]
     out = {}
     for term in index.words():
         i = index.vocab[term]
-        lo, hi = index._offsets[i], index._offsets[i + 1]
-        postings = index._docs[lo:hi], index._saturated[lo:hi], index._evidence[lo:hi]
+        postings = index.postings(term)
         out[term] = (*(a.tobytes() for a in postings), float(index.idf[i]))
     return out
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+@pytest.mark.parametrize(("seed", "block_pairs"), [(1, 4096), (2, 4096), (3, 5), (4, 40)])
 def test_an_index_with_merged_rows_has_the_postings_of_one_built_from_nothing(
-    seed: int,
+    seed: int, block_pairs: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each write derives the index from the previous one (the changed documents' rows merged
-    into the kept ones, bm25_postings.Pairs.merged); its postings, IDF and averages are those of
-    an index built from nothing, to the bit, through updates, creations and deletions, new
-    terms and terms no document holds any more, and a write too large to merge."""
+    """Each write derives the index from the previous one (the changed documents' pairs
+    spliced into the blocks of their terms, bm25_postings.Pairs.merged); its postings, IDF and
+    averages are those of an index built from nothing, to the bit, through updates, creations
+    and deletions, new terms and terms no document holds any more, and a write too large to
+    merge; small blocks (`block_pairs`) put a write's terms in many of them. The previous
+    index, whose untouched blocks the derived one shares, keeps its postings."""
+    monkeypatch.setattr(bm25_postings, "BLOCK_PAIRS", block_pairs)
     rng = random.Random(seed)
     words = [f"w{k}" for k in range(60)]
 
@@ -189,6 +195,7 @@ def test_an_index_with_merged_rows_has_the_postings_of_one_built_from_nothing(
 
     docs = [doc(f"n{i}") for i in range(200)]
     index = BM25FIndex(docs, FIELDS, spelling=False)
+    shared = 0  # writes whose index shares blocks with the previous one
     for step in range(25):
         kept = list(range(len(docs)))
         kind = rng.choice(["update", "update", "create", "delete", "many", "several"])
@@ -210,11 +217,15 @@ def test_an_index_with_merged_rows_has_the_postings_of_one_built_from_nothing(
         else:  # over MERGE_SHARE of the rows: built from nothing
             for k in rng.sample(range(len(docs)), len(docs) // 3):
                 docs[k], kept[k] = doc(f"m{step}_{k}"), -1
+        held_before = _postings(index)
         derived = BM25FIndex(
             docs, FIELDS, spelling=False, parts=index.parts, previous=index, kept=kept
         )
         fresh = BM25FIndex(docs, FIELDS, spelling=False)
         assert _postings(derived) == _postings(fresh)
+        assert _postings(index) == held_before
+        before, after = index._kept_pairs.saturated, derived._kept_pairs.saturated
+        shared += any(a is b for a, b in zip(before, after, strict=False))
         assert derived.average_length == fresh.average_length
         # The layout copied by runs, the length totals and component uses carried: as counted.
         assert [derived.document(i) for i in range(len(docs))] == [list(d) for d in docs]
@@ -223,6 +234,7 @@ def test_an_index_with_merged_rows_has_the_postings_of_one_built_from_nothing(
         assert derived._uses.tolist() == used.tolist()
         assert derived.parts.used == np.count_nonzero(used)
         index = derived
+    assert shared >= (8 if block_pairs < 100 else 0)
 
 
 def test_a_write_that_replaces_every_document_builds_the_rows_from_nothing() -> None:

@@ -113,13 +113,8 @@ def ids(index: BM25FIndex) -> dict[str, int]:
 
 def postings(index: BM25FIndex) -> dict[str, tuple[list[int], list[float], list[float]]]:
     out = {}
-    for term, i in ids(index).items():
-        lo, hi = index._offsets[i], index._offsets[i + 1]
-        out[term] = (
-            index._docs[lo:hi].tolist(),
-            index._saturated[lo:hi].tolist(),
-            index._evidence[lo:hi].tolist(),
-        )
+    for term in ids(index):
+        out[term] = tuple(a.tolist() for a in index.postings(term))  # type: ignore[assignment]
     return out
 
 

@@ -88,22 +88,17 @@ class BM25FIndex:
         self.parts = parts
         layout = self._lay_out(docs, previous, kept)
         # Each term's pairs are a slice: as many as documents hold the term.
-        df, pair_doc, saturated, strongest = self._pairs(layout, previous)
+        df = self._pairs(layout, previous)
         self._known = len(parts.vocab)
         self.vocab: dict[str, int]
         self._terms: list[str]
         self._name_terms(previous)
         # Per interned term id (0 for the terms no document holds any more: this index
         # does not know them, see `_id`).
-        self._offsets = np.zeros(len(df) + 1, dtype=np.int64)
-        np.cumsum(df, out=self._offsets[1:])
         df = df.astype(np.float64)
         self.idf: FloatArray = np.log1p((self.size - df + 0.5) / (df + 0.5))
         self.df = df
         self.max_idf = float(np.log1p((self.size + 0.5) / 0.5))
-        self._docs = pair_doc
-        self._saturated: FloatArray = saturated  # tf / (K1 + tf), without the IDF
-        self._evidence: FloatArray = strongest
         # Built eagerly (about 3 ms per 1,000 terms) so no request pays for it; after a write,
         # from the previous table and the terms that came and went.
         self._deletes: dict[str, list[str]] = {}
@@ -147,17 +142,21 @@ class BM25FIndex:
             self._doc_comps, self._doc_fields = _by_runs(
                 at, changed, previous, self._doc_start, comps, fields
             )
-        return _Layout(at, changed, comps, fields)
+        dropped = np.zeros(0, dtype=np.int64)
+        if previous is not None and reusable:
+            held = np.zeros(previous.size, dtype=bool)
+            held[at[at >= 0]] = True
+            dropped = np.flatnonzero(~held)
+        return _Layout(at, changed, comps, fields, dropped)
 
-    def _pairs(
-        self, layout: _Layout, previous: BM25FIndex | None
-    ) -> tuple[IntArray, npt.NDArray[np.int32], FloatArray, FloatArray]:
-        """The (term, document) pairs (bm25_postings.Pairs), sorted by term then document,
-        so each term's postings are one slice: per term its document frequency, per pair
-        its document, saturated pseudo frequency and strongest field evidence. `previous`'s
-        pairs with the changed documents' spliced in when it kept them for these interned
-        texts under the same rounded averages; else made from every document's terms. Sets
-        `average_length` and `parts.used`."""
+    def _pairs(self, layout: _Layout, previous: BM25FIndex | None) -> IntArray:
+        """The (term, document) pairs (bm25_postings.Pairs, `postings`), sorted by term then
+        document, so each term's postings are one slice: per pair its document, saturated
+        pseudo frequency and strongest field evidence. `previous`'s pairs with the changed
+        documents' spliced into the blocks of their terms when it kept them for these
+        interned texts under the same rounded averages; else made from every document's
+        terms. Returns each term's document frequency; sets `average_length` and
+        `parts.used`."""
         n, fields, parts = self.size, self.fields, self.parts
         nf = len(fields)
         # The field lengths' totals over all documents (the changed and dropped documents'
@@ -191,7 +190,8 @@ class BM25FIndex:
                 layout.fields,
                 np.repeat(layout.changed, per_changed),
             )
-            pairs = before.merged(layout.at, parts, changed_entries, norms, previous.size)
+            gone = previous._entries_of(layout.dropped)
+            pairs = before.merged(layout.at, parts, changed_entries, gone, norms, previous.size)
         if pairs is None:
             row_doc = np.repeat(np.arange(n, dtype=np.int64), np.diff(self._doc_start))
             comps = self._doc_comps.astype(np.int64)
@@ -200,7 +200,20 @@ class BM25FIndex:
             norms = Norms((1.0 - b + b * lengths / average).ravel(), weight, evidence, nf)
             pairs = Pairs.fresh(parts, comps, self._doc_fields, row_doc, norms)
         self._kept_pairs: Pairs = pairs
-        return np.diff(pairs.start), pairs.doc, pairs.saturated, pairs.evidence
+        return np.diff(pairs.start)
+
+    def _entries_of(self, docs: IntArray) -> tuple[IntArray, npt.NDArray[np.int16], IntArray]:
+        """Documents `docs`' entries (ascending): component ids, fields, documents."""
+        starts = self._doc_start[docs]
+        counts = self._doc_start[docs + 1] - starts
+        entries = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(
+            int(counts.sum()), dtype=np.int64
+        )
+        return (
+            self._doc_comps[entries].astype(np.int64),
+            self._doc_fields[entries],
+            np.repeat(docs, counts),
+        )
 
     def _lengths(self, row_doc: IntArray, comps: IntArray) -> FloatArray:
         """Every document's field lengths (documents x fields), counted from its entries."""
@@ -228,7 +241,7 @@ class BM25FIndex:
             self._uses = np.bincount(comps, minlength=len(parts.keep)).astype(np.int32)
             parts.used = int(np.count_nonzero(self._uses))
             return self._totals, None
-        at, changed = layout.at, layout.changed
+        changed = layout.changed
         local = np.repeat(np.arange(len(changed)), np.diff(self._doc_start)[changed])
         comps = layout.comps.astype(np.int64)
         counted: FloatArray = np.asarray(
@@ -237,18 +250,8 @@ class BM25FIndex:
             ),
             dtype=np.float64,
         ).reshape(len(changed), nf)
-        held = np.zeros(previous.size, dtype=bool)
-        held[at[at >= 0]] = True
-        dropped = np.flatnonzero(~held)
-        starts = previous._doc_start[dropped]
-        counts = previous._doc_start[dropped + 1] - starts
-        entries = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(
-            int(counts.sum()), dtype=np.int64
-        )
-        gone = previous._doc_comps[entries].astype(np.int64)
-        gone_lengths = np.bincount(
-            previous._doc_fields[entries], weights=comp_len[gone], minlength=nf
-        )
+        gone, gone_fields, _docs = previous._entries_of(layout.dropped)
+        gone_lengths = np.bincount(gone_fields, weights=comp_len[gone], minlength=nf)
         self._totals = previous._totals - gone_lengths + counted.sum(axis=0)
         uses = np.zeros(len(parts.keep), dtype=np.int32)
         uses[: len(previous._uses)] = previous._uses
@@ -333,7 +336,16 @@ class BM25FIndex:
         i = self._id(term)
         if i is None:
             return np.zeros(0, dtype=np.int64)
-        return self._docs[self._offsets[i] : self._offsets[i + 1]].astype(np.int64)
+        return self._kept_pairs.of(i)[0].astype(np.int64)
+
+    def postings(self, term: str) -> tuple[npt.NDArray[np.int32], FloatArray, FloatArray]:
+        """The term's postings (read-only views): the documents that hold it, in order, and
+        per document its saturated frequency (without the IDF) and strongest evidence."""
+        i = self._id(term)
+        if i is None:
+            empty = np.zeros(0)
+            return np.zeros(0, dtype=np.int32), empty, empty
+        return self._kept_pairs.of(i)
 
     def idf_of(self, term: str) -> float:
         """The term's IDF; an unknown term counts as the rarest possible."""
@@ -349,24 +361,25 @@ class BM25FIndex:
         document contains, weighted the same way by evidence.
 
         Each term's postings are added in query order, as one bincount over all of them would
-        add them (the same sums, bit for bit: tested), but without concatenating them: a
-        term held by every document (a word every generated tool shares) is one whole-array
-        add, others a scatter into their documents. At 100,000 tools with three such words
-        per request this went from 6.8 to 0.5 ms of CPU."""
-        n = self.size
+        add them (the same sums, bit for bit: tested), but without concatenating them, a
+        block of the postings at a time (bm25_postings.Pairs): a run of consecutive
+        documents (a word every generated tool shares) is one slice add, others a scatter
+        into their documents. At 100,000 tools with three such words per request this went
+        from 6.8 to 0.5 ms of CPU."""
+        n, pairs = self.size, self._kept_pairs
         scores, cover, count = np.zeros(n), np.zeros(n), np.zeros(n)
         for term, weight in query.items():
             i = self._id(term)
             if i is None:
                 continue
-            lo, hi = self._offsets[i], self._offsets[i + 1]
-            # Postings are sorted and distinct, so n of them are every document in order.
-            docs = None if hi - lo == n else self._docs[lo:hi]
-            _add(scores, docs, self._saturated[lo:hi] * (weight * self.idf[i]))
-            if term in covering:  # other terms add zeros to these, changing no bit
-                evidence = self._evidence[lo:hi]
-                _add(cover, docs, evidence * (self.idf[i] * covering[term]))
-                _add(count, docs, evidence)
+            idf = self.idf[i]
+            for k, lo, hi in pairs.pieces(i):
+                docs = _where(pairs.doc[k][lo:hi])
+                _add(scores, docs, pairs.saturated[k][lo:hi] * (weight * idf))
+                if term in covering:  # other terms add zeros to these, changing no bit
+                    evidence = pairs.evidence[k][lo:hi]
+                    _add(cover, docs, evidence * (idf * covering[term]))
+                    _add(count, docs, evidence)
         return scores, cover, count
 
     def terms_in(self, docs: Sequence[int], terms: Iterable[str]) -> list[list[str]]:
@@ -380,7 +393,7 @@ class BM25FIndex:
             i = self._id(term)
             if i is None:
                 continue
-            postings = self._docs[self._offsets[i] : self._offsets[i + 1]]
+            postings = self._kept_pairs.of(i)[0]
             at = np.minimum(np.searchsorted(postings, wanted), len(postings) - 1)
             for k in np.flatnonzero(postings[at] == wanted).tolist():
                 found[k].append(term)
@@ -403,24 +416,30 @@ class BM25FIndex:
         return max(sorted(found), key=lambda w: self.df[self.vocab[w]])
 
 
-def _add(into: FloatArray, docs: npt.NDArray[np.int32] | None, values: FloatArray) -> None:
-    """`into[docs] += values` in place; None: every document."""
-    if docs is None:
-        into += values
-    else:
-        into[docs] += values
+def _where(docs: npt.NDArray[np.int32]) -> npt.NDArray[np.int32] | slice:
+    """Where postings' values go: their documents, or the slice of them when they are
+    consecutive (postings are sorted and distinct, so as many as the documents they span
+    are every one of them)."""
+    first = int(docs[0])
+    return slice(first, first + len(docs)) if int(docs[-1]) - first + 1 == len(docs) else docs
+
+
+def _add(into: FloatArray, docs: npt.NDArray[np.int32] | slice, values: FloatArray) -> None:
+    """`into[docs] += values` in place (a slice: one add over consecutive documents)."""
+    into[docs] += values
 
 
 @dataclass(frozen=True, slots=True)
 class _Layout:
     """A build's documents against the previous index's: per document its number there
     (-1: changed or new), the changed documents, and their entries' component and field
-    ids (in document order)."""
+    ids (in document order); and the previous index's documents changed or dropped."""
 
     at: IntArray
     changed: IntArray
     comps: npt.NDArray[np.int32]
     fields: npt.NDArray[np.int16]
+    dropped: IntArray
 
 
 def _by_runs(
