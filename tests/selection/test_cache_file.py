@@ -5,12 +5,15 @@ cache holding its rows mapped answers as it did with them in memory."""
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import toolcatalog.selection.cache_file as cache_file
+import toolcatalog.selection.cache_log as cache_log
 import toolcatalog.selection.embedding_cache as cache_module
 from toolcatalog.selection.cache_file import MappedRows, read_rows, write_rows
 from toolcatalog.selection.cache_log import log_path, records
@@ -227,3 +230,31 @@ def test_two_processes_append_and_fold_without_losing_or_mixing_rows(tmp_path: P
     vectors = restarted.embed(encoder, texts)
     assert encoder.calls == 0
     assert vectors.tobytes() == np.stack([seeded(t) for t in texts]).tobytes()
+
+
+def test_a_write_does_not_wait_for_its_append_to_reach_the_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write's record is written before `embed` returns (another process reads it at
+    once) and fsynced by a thread beside: an fsync waited for other files' data too."""
+    release, syncing = threading.Event(), threading.Event()
+    real = os.fdatasync
+
+    def held_back(fd: int) -> None:
+        syncing.set()
+        assert release.wait(60)  # a safety net: the test sets it at once
+        real(fd)
+
+    monkeypatch.setattr(cache_log.os, "fdatasync", held_back)
+    path = tmp_path / "e.npz"
+    cache = EmbeddingCache(path)
+    encoder = StubEncoder(lambda texts, _call: np.stack([seeded(t) for t in texts]))
+    made = cache.embed(encoder, ["one text"])  # returns while the fsync is held back
+    assert syncing.wait(60)
+    assert EmbeddingCache(path).embed(encoder, ["one text"]).tobytes() == made.tobytes()
+    assert encoder.calls == 1
+    release.set()
+    assert cache._log is not None
+    syncer = cache._log._syncer
+    if syncer is not None:
+        syncer.join(60)

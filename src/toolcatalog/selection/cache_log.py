@@ -19,8 +19,10 @@ the side file is then cut to the records appended while the main file was writte
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import struct
+import threading
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -30,6 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from toolcatalog.selection.encoders.minilm import Array
+
+log = logging.getLogger(__name__)
 
 KEY_BYTES = 16
 _HEADER = struct.Struct("<8s8s")  # magic, generation
@@ -96,6 +100,9 @@ class CacheLog:
         self.rows = 0
         self._generation = b""  # of the file when it was last read here
         self._read_to = 0  # where this process's reading stopped
+        self._sync_lock = threading.Lock()
+        self._syncer: threading.Thread | None = None  # fsyncs appends beside (_sync_beside)
+        self._unsynced = False
 
     @contextmanager
     def _locked(self) -> Iterator[int]:
@@ -136,9 +143,10 @@ class CacheLog:
         with self._locked() as fd:
             return self._unread(fd)
 
-    def append(self, keys: Sequence[bytes], vectors: Array) -> list[Batch]:
-        """Append one record of `keys` and `vectors`, fsynced; the records other processes
-        appended since this one last read the file, which were read first."""
+    def append(self, keys: Sequence[bytes], vectors: Array, sync: bool = True) -> list[Batch]:
+        """Append one record of `keys` and `vectors`, fsynced before returning or, when not
+        `sync`, by a thread beside; the records other processes appended since this one
+        last read the file, which were read first."""
         with self._locked() as fd:
             others = self._unread(fd)
             data = record(keys, vectors)
@@ -146,10 +154,44 @@ class CacheLog:
                 self._generation = os.urandom(8)
                 data = _HEADER.pack(_FILE_MAGIC, self._generation) + data
             _write(fd, data)
-            os.fdatasync(fd)
+            if sync:
+                os.fdatasync(fd)
             self._read_to += len(data)
             self.rows += len(keys)
-            return others
+        if not sync:
+            self._sync_beside()
+        return others
+
+    def _sync_beside(self) -> None:
+        """fsync the file in a daemon thread, as often as appends ask, one thread at a time:
+        a write does not wait for it (under ext4's ordered mode an fsync waits for other
+        files' data too: up to ~0.1 s here while other processes write). Other processes
+        read the records at once (they are written); a crash before the fsync leaves at
+        worst a torn record, dropped at the next start."""
+        with self._sync_lock:
+            self._unsynced = True
+            if self._syncer is not None:
+                return
+            self._syncer = threading.Thread(
+                target=self._sync, name="embedding-cache-sync", daemon=True
+            )
+            self._syncer.start()
+
+    def _sync(self) -> None:
+        while True:
+            with self._sync_lock:
+                if not self._unsynced:
+                    self._syncer = None
+                    return
+                self._unsynced = False
+            try:
+                fd = os.open(self.path, os.O_RDONLY)
+                try:
+                    os.fdatasync(fd)
+                finally:
+                    os.close(fd)
+            except OSError as exc:  # the records are written; only their durability waits
+                log.warning("could not sync the embedding cache %s: %s", self.path, exc)
 
     def mark(self) -> tuple[list[Batch], int]:
         """A fold begins: the records not read yet, and where the file ends now."""

@@ -242,10 +242,11 @@ class EmbeddingCache:
         ):
             self._save()
         else:
-            self._flush()
+            self._flush(sync=many)
 
-    def _flush(self) -> None:
-        """Append the pending rows to the side file (and hold those others appended)."""
+    def _flush(self, sync: bool = True) -> None:
+        """Append the pending rows to the side file (and hold those others appended); when
+        not `sync` (a write's few), fsynced by a thread beside (CacheLog.append)."""
         assert self._log is not None
         with self._lock:
             keys = [k for k in self._pending if k in self._rows]  # not dropped meanwhile
@@ -255,7 +256,7 @@ class EmbeddingCache:
             base = len(self._file)
             vectors = np.stack([self._added[self._rows[k] - base] for k in keys])
         try:
-            others = self._log.append(keys, vectors)
+            others = self._log.append(keys, vectors, sync)
         except OSError as exc:  # they stay held: a restart embeds them again
             log.warning("could not append to the embedding cache %s: %s", self._log.path, exc)
             return
