@@ -63,13 +63,13 @@ def _needles(rng: random.Random, docs: list[dict[str, Any]]) -> list[str]:
     """Parts of the tools' texts (some upper-cased), and made-up and hostile values."""
     texts = [_text(d, f) for d in docs for f in SEARCH_FIELDS]
     found = {"k", "K", "i̇", "ss", "ß", "e.", ". n", "_", " ", "%", "\\", "'", '"', "\t"}
-    for _ in range(60):
+    for _ in range(30):
         text = rng.choice(texts)
         at = rng.randrange(len(text))
         part = text[at : at + rng.randint(1, 9)]
         found.add(part.upper() if rng.random() < 0.3 else part)
     alphabet = "abcdeiklnoprstuİßẞ_ .-0123456789"
-    for _ in range(60):
+    for _ in range(30):
         found.add("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))))
     return sorted(n for n in found if n.strip() or n == " ")
 
