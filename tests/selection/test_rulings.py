@@ -123,6 +123,32 @@ def test_a_new_reading_of_telemetry_keeps_the_rulings_of_tools_it_did_not_change
     )
 
 
+def test_rulings_carried_to_a_later_generation_drop_only_the_changed_tools(
+    index: CatalogIndex,
+) -> None:
+    """Rulings.carried keeps every other tool's rulings (the same objects, under each
+    constraint set, in the order they were ruled) and its patterns' estimates, and drops the
+    changed tools' and their patterns'."""
+    rulings = Rulings(index, None)
+    production = {"environment": "production"}
+    other = PolicyContext.of(SelectionRequest(request="x", constraints=production))
+    for i in range(len(index.tools)):
+        rulings.rule_default(i)
+        if i % 3 == 0:
+            rulings.ruling(i, SelectionRequest(request="x", constraints=production), other)
+    changed = [1, 6, len(index.tools) - 1]
+    carried = rulings.carried(index, changed)
+    for ctx, held in rulings._rulings.items():
+        kept = carried._rulings[ctx]
+        assert list(kept) == [i for i in held if i not in changed]
+        assert all(kept[i] is held[i] for i in kept)
+    starts = index.pattern_start
+    gone = {j for i in changed for j in range(int(starts[i]), int(starts[i + 1]))}
+    assert gone
+    assert set(carried._default_estimates) == set(rulings._default_estimates) - gone
+    assert len(rulings._rulings[DEFAULT_CONTEXT]) == len(index.tools)  # its own untouched
+
+
 def _ruled(enumerator: CandidateEnumerator) -> int:
     """How many tools the enumerator's rulings hold under the default constraints."""
     return len(enumerator.rulings._rulings.get(DEFAULT_CONTEXT, {}))

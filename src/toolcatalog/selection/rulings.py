@@ -109,18 +109,20 @@ class Rulings:
         """These rulings for `index`, a later generation whose tools other than `changed`
         are this one's at the same positions (CatalogIndex.changed_since): what was ruled
         for the others is kept, so the selects after a write do not rule every pooled tool
-        again."""
+        again. The kept tables are copied whole (in C: a ruling thread may be adding to
+        them) and the changed tools' entries taken out: a comprehension over every entry
+        held was ~0.2 s of a write's build at 20,000 tools on a busy machine (py-spy)."""
         out = Rulings(index, self.observed)
-        gone = set(changed)
-        out._default_estimates = {
-            j: found
-            for j, found in list(self._default_estimates.items())
-            if int(index.pattern_tool[j]) not in gone
-        }
-        out._rulings = {
-            ctx: {i: r for i, r in list(rulings.items()) if i not in gone}
-            for ctx, rulings in list(self._rulings.items())
-        }
+        starts = index.pattern_start  # the same pattern positions in both (changed_since)
+        estimates = self._default_estimates.copy()
+        for i in changed:
+            for j in range(int(starts[i]), int(starts[i + 1])):
+                estimates.pop(j, None)
+        out._default_estimates = estimates
+        for ctx, rulings in list(self._rulings.items()):
+            kept = out._rulings[ctx] = rulings.copy()
+            for i in changed:
+                kept.pop(i, None)
         return out
 
     def recalibrated(self, observed: ObservedProfiles | None) -> Rulings:
