@@ -209,13 +209,14 @@ def _writer(path: Path, name: str, count: int, fold_every: int) -> None:
 
 
 def test_two_processes_append_and_fold_without_losing_or_mixing_rows(tmp_path: Path) -> None:
-    """Two processes of one home (workers, the CLI) append at once, one of them folding
-    meanwhile: a restart reads every text of both, each with its own vector."""
+    """Two processes of one home (workers, the CLI) append at once, both folding meanwhile
+    (each then misses records the other cut): a restart reads every text of both, each with
+    its own vector."""
     path = tmp_path / "e.npz"
     forked = multiprocessing.get_context("fork")
     count = 120
     writers = [
-        forked.Process(target=_writer, args=(path, "first", count, 0)),
+        forked.Process(target=_writer, args=(path, "first", count, 30)),
         forked.Process(target=_writer, args=(path, "second", count, 25)),
     ]
     for writer in writers:
@@ -258,3 +259,55 @@ def test_a_write_does_not_wait_for_its_append_to_reach_the_disk(
     syncer = cache._log._syncer
     if syncer is not None:
         syncer.join(60)
+
+
+def test_a_fold_keeps_the_rows_another_process_folded_before_it(tmp_path: Path) -> None:
+    """Two processes of one home: the first folds its text into the main file (the side file
+    is cut), then the second, which never read that text's record, folds: the main file it
+    writes keeps the first's text, and a restart embeds neither again."""
+    path = tmp_path / "e.npz"
+    encoder = StubEncoder(lambda texts, _call: np.stack([seeded(t) for t in texts]))
+    first, second = EmbeddingCache(path), EmbeddingCache(path)
+    first.embed(encoder, ["the first's text"])  # appended
+    first._save()  # folded: the side file is cut
+    second.embed(encoder, ["the second's text"])  # appended to the cut side file
+    second._save()
+    restarted = EmbeddingCache(path)
+    calls = encoder.calls
+    texts = ["the first's text", "the second's text"]
+    assert (
+        restarted.embed(encoder, texts).tobytes() == np.stack([seeded(t) for t in texts]).tobytes()
+    )
+    assert encoder.calls == calls
+
+
+def test_a_start_beside_a_fold_reads_every_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process starting while another folds (it read the main file before the fold wrote it,
+    and the side file after the fold cut it) holds every folded row all the same."""
+    path = tmp_path / "e.npz"
+    encoder = StubEncoder(lambda texts, _call: np.stack([seeded(t) for t in texts]))
+    first = EmbeddingCache(path)
+    first.embed(encoder, ["an old text"])
+    first._save()
+    first.embed(encoder, ["a new text"])  # appended, not folded yet
+    real = cache_module.read_rows
+    folded = False
+
+    def fold_between(file: Path) -> tuple[list[bytes], MappedRows]:
+        """The main file's read, and then the other process's fold at once (only the first)."""
+        nonlocal folded
+        read = real(file)
+        if not folded:
+            folded = True
+            first._save()
+        return read
+
+    monkeypatch.setattr(cache_module, "read_rows", fold_between)
+    starting = EmbeddingCache(path)
+    monkeypatch.setattr(cache_module, "read_rows", real)
+    assert len(starting) == 2
+    calls = encoder.calls
+    starting.embed(encoder, ["an old text", "a new text"])
+    assert encoder.calls == calls

@@ -73,6 +73,13 @@ def read_rows(path: Path) -> tuple[list[bytes], MappedRows]:
     return digests, vectors
 
 
+def file_identity(path: Path) -> tuple[int, ...]:
+    """Which file `path` is now: a fold replaces the cache file with a new one (a new inode;
+    the old one stays mapped by its readers, so its number is not reused meanwhile)."""
+    stat = path.stat()
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
 def _mapped(path: Path, info: zipfile.ZipInfo) -> MappedRows | None:
     """The `vectors` member mapped in place, or None when it cannot be (compressed, not
     float32 rows)."""

@@ -28,7 +28,7 @@ from typing import Protocol
 import numpy as np
 
 from toolcatalog.files import replace_atomically
-from toolcatalog.selection.cache_file import MappedRows, read_rows, write_rows
+from toolcatalog.selection.cache_file import MappedRows, file_identity, read_rows, write_rows
 from toolcatalog.selection.cache_log import Batch, CacheLog, log_path
 from toolcatalog.selection.calibration_file import calibration_path
 from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder
@@ -113,17 +113,23 @@ class EmbeddingCache:
         self._all_young = True
         self._pruned_at = time.monotonic()
         self._forgot_foreign = False
+        self._file_id: tuple[int, ...] | None = None  # of the main file read or written here
+        # The side file first: a fold beside this start writes the main file before it cuts
+        # the side file, so the rows it folds are in one or the other as read here.
+        logged: list[Batch] = []
+        if self._log is not None:
+            try:
+                logged = self._log.read()
+            except OSError as exc:
+                log.warning("ignoring unreadable embedding cache %s: %s", self._log.path, exc)
         if path is not None and path.is_file():
             try:
+                self._file_id = file_identity(path)
                 keys, self._file = read_rows(path)
                 self._rows = dict(zip(keys, range(len(keys)), strict=True))
             except (OSError, ValueError, KeyError) as exc:
                 log.warning("ignoring unreadable embedding cache %s: %s", path, exc)
-        if self._log is not None:
-            try:
-                self._take(self._log.read())
-            except OSError as exc:
-                log.warning("ignoring unreadable embedding cache %s: %s", self._log.path, exc)
+        self._take(logged)
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -322,6 +328,27 @@ class EmbeddingCache:
                 log.warning("could not delete stale shared embeddings: %r", exc)
         return len(stale)
 
+    def _take_folded(self, path: Path) -> None:
+        """Hold the rows of the main file that another process folded since this one read or
+        wrote it (under the fold's lock): their records were cut from the side file, maybe
+        before this process read them, and the main file this fold writes would lose them."""
+        try:
+            if file_identity(path) == self._file_id:
+                return
+            keys, other = read_rows(path)
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError) as exc:  # this fold writes a whole one
+            log.warning("ignoring unreadable embedding cache %s: %s", path, exc)
+            return
+        with self._lock:
+            size = self._file.rows.shape[1] if len(self._file) else None
+            if size is not None and other.rows.shape[1] != size:
+                return
+            new = [at for at, key in enumerate(keys) if key not in self._rows]
+            # Views of its mapping: written from it, then mapped from the new file.
+            self._add([keys[at] for at in new], (other.rows[at] for at in new), kept=True)
+
     def _forget_files(self) -> None:
         """Delete other encoders' cache, calibration and scan level files (and writers' leftover
         temporary files) that have not been written for FORGET_AFTER_S: their texts are
@@ -380,6 +407,7 @@ class EmbeddingCache:
                 log.warning("could not read the embedding cache %s: %s", self._log.path, exc)
                 return
             self._take(others)
+            self._take_folded(path)
             with self._lock:
                 keys = list(self._rows)
                 rows = np.fromiter(self._rows.values(), dtype=np.int64, count=len(keys))
@@ -388,6 +416,7 @@ class EmbeddingCache:
             try:
                 replace_atomically(path, lambda out: write_rows(out, keys, rows, mapped, added))
                 self._take(self._log.cut(mark))
+                self._file_id = file_identity(path)  # no other fold replaces it: we hold the lock
                 written, remapped = read_rows(path)
             except (OSError, ValueError, KeyError) as exc:
                 log.warning("could not write the embedding cache %s: %s", self.path, exc)
