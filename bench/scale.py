@@ -32,6 +32,7 @@ import shutil
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -133,6 +134,27 @@ def load_s(client: httpx.Client) -> float:
     return float("nan")
 
 
+def start_timeline(log: Path | None, spawned: float, served: float) -> list[str]:
+    """The worker's log lines from its spawn (`spawned`, time.time()) until it served
+    (`served`): when each came (seconds since the spawn) and what it said, with its timings
+    (`seconds`; `phases`, the semantic fill's steps: where the start's time went)."""
+    if log is None or not log.is_file():
+        return []
+    lines = []
+    for text in log.read_text(errors="replace").splitlines():
+        try:
+            line = json.loads(text)
+            at = datetime.fromisoformat(line["ts"]).timestamp()
+        except (ValueError, KeyError, TypeError):
+            continue
+        if at > served + 1:
+            break
+        timings = {k: line[k] for k in ("seconds", "phases", "texts", "fetched") if k in line}
+        shown = f"  {json.dumps(timings, separators=(',', ':'))}" if timings else ""
+        lines.append(f"  {at - spawned:6.1f} s  {line.get('msg', '')[:90]}{shown}")
+    return lines
+
+
 def drive(url: str, ops: list[Op], connections: int, seconds: float) -> tuple[str, int]:
     """The run's figures as a line, and how many requests were answered."""
     run = run_wrk if wrk_available() else run_python
@@ -178,8 +200,10 @@ def serve(
     kept = args.home if source is None else args.baseline_home
     home = kept if kept is not None else folder / "home"
     started = time.perf_counter()
+    spawned = time.time()
     with toolcatalog_server(url, home, 1, folder, 1800, source, **env) as target:
         ready = time.perf_counter() - started
+        served = time.time()
         cpu = tree_cpu_s(target.pid)
         base = target.url
         client = httpx.Client(base_url=base, timeout=600)
@@ -192,6 +216,9 @@ def serve(
         print(f"  of which the whole read (catalog version): {load_s(client):.1f} s", flush=True)
         print(f"RSS of the worker: {rss(target.pid)}", flush=True)
         print(f"  peak RSS of the worker since its start: {peak_rss(target.pid)}", flush=True)
+        time.sleep(0.5)  # the log's buffer (logs.BufferedStreamHandler) written out
+        print("  the start as the worker logged it (seconds since its spawn):", flush=True)
+        print("\n".join(start_timeline(target.log, spawned, served)), flush=True)
         since = "serving" if reset_peak(target.pid) else "its start"
         for kind, ops in kinds(args).items():
             conns = args.select_connections if kind == "select" else args.connections

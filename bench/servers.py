@@ -28,6 +28,7 @@ class Target:
     url: str
     pid: int | None = None  # the server's main process, for CPU accounting
     semantic: str = "unknown"  # the health's semantic_retrieval when it was first served
+    log: Path | None = None  # the server's output (its JSON log lines)
 
 
 def free_port() -> int:
@@ -120,7 +121,7 @@ def toolcatalog_server(
         # As long as the start may take: a start that gave up waiting here was measured as
         # served while still embedding, and stopped before its embeddings were all in.
         status = wait_semantic(base + "/api/v1/tools/health", workers, max(300, ready_timeout))
-        yield Target(base, proc.pid, status)
+        yield Target(base, proc.pid, status, log)
 
 
 @contextmanager

@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -127,7 +128,9 @@ async def _warm_up(runtime: Runtime) -> None:
         await runtime.catalog.get_all_tools_with_structure()
         # Build the selector's index now: with semantic retrieval its tool embeddings start
         # computing in the background, instead of at the first select.
+        began = time.monotonic()
         await runtime.selector.aselect_index()
+        log.info("selector index built", extra={"seconds": round(time.monotonic() - began, 2)})
         # The read's decoded rows and the index build's scratch are garbage now (100,000
         # tools: ~0.6 GiB of the index build's alone, kept mapped by the C allocator).
         await asyncio.to_thread(release_free_memory)

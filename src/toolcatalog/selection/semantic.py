@@ -190,9 +190,11 @@ class SemanticIndex:
         or `self.stop` is set, filling ends at its next step (after loading the encoder, after
         each chunk of texts) without `ready`."""
         counting: Future[tuple[Speller, Counter[str]]] | None = None
+        phases = _Phases()
         try:
             self._check(stop)
             encoder, cache = prepare()
+            phases.end("prepare")
             computed, fetched = cache.computed, cache.fetched
             # A complete previous index: all at once, as only a write's texts are new (read
             # first: its vectors hold the names and clauses once it is complete).
@@ -219,9 +221,12 @@ class SemanticIndex:
                 counting = _counted_beside(self.texts, known)
                 self._check(stop)
                 self.vectors = self._embedded(self.whole, None, encoder, cache, stop, "embedded")
+            phases.end("vectors")
             self._calibrate(encoder, cache, stop)
+            phases.end("calibration")
             if counting is not None:
                 self.speller, self.chunks = counting.result()
+                phases.end("counting_wait")
             self._ready(self.vectors.layout is self.layout)
             log.info(
                 "semantic retrieval ready",
@@ -234,6 +239,7 @@ class SemanticIndex:
                     "encoder": encoder.name,
                     "seconds": round(time.monotonic() - self._started, 2),
                     "calibration": self.calibration.describe() if self.calibration else None,
+                    "phases": phases.seconds,
                 },
             )
             # The embedding and calibration runs' buffers, freed to malloc (the encoder has no
@@ -427,6 +433,22 @@ class SemanticView:
         (spelling.Speller.names)."""
         speller = self.index.speller
         return [] if speller is None else speller.names(text)
+
+
+class _Phases:
+    """Wall seconds per step of a fill, logged with "semantic retrieval ready" (bench/scale.py
+    prints them: where a start's time went), and this thread's CPU seconds over all of them."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._at = time.monotonic()
+        self._cpu = time.thread_time()
+
+    def end(self, step: str) -> None:
+        now = time.monotonic()
+        self.seconds[step] = round(now - self._at, 2)
+        self.seconds["thread_cpu"] = round(time.thread_time() - self._cpu, 2)
+        self._at = now
 
 
 def _counted_beside(
