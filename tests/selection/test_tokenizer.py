@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import random
+import re
+from collections import Counter
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from toolcatalog.selection import hosts, tokenizer
+from toolcatalog.selection.spelling import Speller
 from toolcatalog.selection.tokenizer import stem, tokenize
 
 
@@ -66,3 +73,30 @@ def test_the_verb_log_in_is_a_login_and_the_noun_log_stays_a_log() -> None:
 @given(st.text(max_size=200))
 def test_tokenize_never_fails_and_gives_non_empty_terms(text: str) -> None:
     assert all(term for term in tokenize(text))
+
+
+def test_words_and_chunks_counted_by_batch_are_those_counted_text_by_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Speller and text_chunks count through counted_matches (texts joined by line breaks,
+    a batch at a time): the same counts, in the same order, as one text and one match at a
+    time, across batch edges and with texts that hold line breaks or are empty."""
+    monkeypatch.setattr(tokenizer, "_COUNTED_TEXTS", 3)
+    rng = random.Random(7)
+    pieces = ["Disk", "disk", "DISK", "pwdLastSet", "web01.prod's", "db-2", "(x)", "über", "a\nb"]
+    pieces += ["", " ", "::", "SIGTERM", "sigterm", "memroy", "10.0.0.1", "'quoted'"]
+    texts = [" ".join(rng.choices(pieces, k=rng.randrange(0, 9))) for _ in range(40)]
+    counts: Counter[str] = Counter()
+    identifiers: Counter[str] = Counter()
+    chunks: Counter[str] = Counter()
+    for text in texts:
+        for word in re.findall(r"[A-Za-z]+", text):
+            counts[word.lower()] += 1
+            if word.isupper() or re.search(r"[a-z][A-Z]", word):
+                identifiers[word.lower()] += 1
+        for chunk in tokenizer.CHUNK.findall(text):
+            chunks[hosts._bare_chunk(chunk)] += 1
+    speller = Speller(texts)
+    assert list(speller.counts.items()) == list(counts.items())
+    assert list(speller.identifiers.items()) == list(identifiers.items())
+    assert list(hosts.text_chunks(texts).items()) == list(chunks.items())

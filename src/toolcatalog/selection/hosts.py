@@ -10,7 +10,7 @@ from collections.abc import Container, Iterable
 from functools import lru_cache
 from itertools import chain
 
-from toolcatalog.selection.tokenizer import CHUNK, chunk_terms, rewrite_phrases
+from toolcatalog.selection.tokenizer import CHUNK, chunk_terms, counted_matches, rewrite_phrases
 
 HOSTLIKE = re.compile(
     r"^(?=.*[a-z])(?=.*\d)[a-z0-9]+(?:[.-][a-z0-9]+)+$|^[a-z]{2,}\d+[a-z]?$", re.I
@@ -67,7 +67,10 @@ def _bare_chunk(chunk: str) -> str:
 def text_chunks(texts: Iterable[str]) -> Counter[str]:
     """The chunks of `texts` as without_hosts compares them, each with how many times they
     come (so a write's changed texts can be taken out and put in: `changed_chunks`)."""
-    return Counter(_bare_chunk(c) for text in texts for c in CHUNK.findall(text))
+    out: Counter[str] = Counter()
+    for chunk, count in counted_matches(CHUNK, texts).items():
+        out[_bare_chunk(chunk)] += count
+    return out
 
 
 def changed_chunks(chunks: Counter[str], went: Iterable[str], came: Iterable[str]) -> Counter[str]:

@@ -18,6 +18,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import cached_property
 
+from toolcatalog.selection.tokenizer import counted_matches
+
 # At five letters one edit reaches too many unrelated words (symmetric_deletes.MIN_CORRECTED alike).
 MIN_LENGTH = 6
 # A word longer than this is checked against the catalog's longest word before its edits are
@@ -79,8 +81,13 @@ class Speller:
         self.counts: Counter[str] = Counter()
         # The catalog's words written as identifiers (see _shaped), lower case.
         self.identifiers: Counter[str] = Counter()
-        for text in texts:
-            self._count(text, 1)
+        # By distinct spelling (tokenizer.counted_matches): the counts and order of _count
+        # on every text, each lower-case word first where any spelling of it first comes.
+        for word, count in counted_matches(_WORD, texts).items():
+            low = word.lower()
+            self.counts[low] += count
+            if _shaped(word):
+                self.identifiers[low] += count
         self.encoder_known = frozenset(known)
 
     def _count(self, text: str, sign: int) -> None:
