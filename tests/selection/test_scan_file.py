@@ -16,14 +16,16 @@ import numpy as np
 import pytest
 
 from toolcatalog.files import replace_atomically
-from toolcatalog.selection import cosine_scan, semantic_engine, text_vectors
+from toolcatalog.selection import cosine_scan, scan_file, semantic_engine, text_vectors
 from toolcatalog.selection import embedding_cache as cache_module
 from toolcatalog.selection.cosine_scan import CosineScan
 from toolcatalog.selection.embedding_cache import EmbeddingCache
+from toolcatalog.selection.npz_parts import write_npz
 from toolcatalog.selection.scan_file import (
     Int8Levels,
     levels_key,
     levels_path,
+    matching_levels,
     read_levels,
     write_levels,
 )
@@ -260,8 +262,53 @@ def test_a_restart_reads_the_levels_instead_of_building_them(
         raise AssertionError("the levels were built again")
 
     monkeypatch.setattr(cosine_scan, "_fill", no_build)
+    # Nor are the rows digested: they are compared with the file's matrix a part at a time
+    # (scan_file.matching_levels).
+    monkeypatch.setattr(scan_file, "parts_key", no_build)
     again = started()
     _same_scans(again.scan, first.scan, first.scan.matrix)
+
+
+@needs_onnx
+def test_levels_are_matched_by_their_matrix_and_code_without_a_digest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """matching_levels reads a file's levels when the file's code and shape are ours and
+    its matrix is the one the rows give, bit for bit (the last row of the last part
+    included); a file of other rows, of another shape or from before `code` is not read
+    (the caller then digests, and finds that older file by its key)."""
+    monkeypatch.setattr(scan_file, "_COMPARED_ROWS", 700)
+    matrix = unit_rows(3000, seed=23)
+    path = tmp_path / "encoder.levels.npz"
+    levels = cosine_scan.int8_levels(matrix)
+    write_levels(path, levels_key(matrix), levels, matrix)
+    parts: list[tuple[int, int]] = []
+
+    def rows(of: np.ndarray) -> Callable[[int, int], np.ndarray]:
+        def part(start: int, stop: int) -> np.ndarray:
+            parts.append((start, stop))
+            return of[start:stop]
+
+        return part
+
+    found = matching_levels(path, matrix.shape, rows(matrix))
+    assert found is not None
+    assert found.matrix is not None
+    assert found.matrix.tobytes() == matrix.tobytes()
+    assert found.codes_t.tobytes() == levels.codes_t.tobytes()
+    assert parts == [(s, min(s + 700, 3000)) for s in range(0, 3000, 700)]
+    other = matrix.copy()
+    other[-1, -1] = np.nextafter(other[-1, -1], np.float32(2))  # one bit of the last row
+    assert matching_levels(path, matrix.shape, rows(other)) is None
+    assert matching_levels(path, (2999, matrix.shape[1]), rows(matrix[:-1])) is None
+    arrays = {name: getattr(levels, name) for name in ("codes_t", "fine_rows", "scales")}
+    arrays |= {"fine_scales": levels.fine_scales, "norms": levels.norms, "matrix": matrix}
+    older = tmp_path / "older.levels.npz"  # as written before the file held its `code`
+    replace_atomically(
+        older, lambda out: write_npz(out.fileno(), {"key": np.array(levels_key(matrix))} | arrays)
+    )
+    assert matching_levels(older, matrix.shape, rows(matrix)) is None
+    assert read_levels(older, levels_key(matrix), matrix.shape) is not None
 
 
 def _resident_kib(path: Path) -> int:

@@ -25,6 +25,7 @@ from toolcatalog.selection.clauses import CLAUSE_KIND, CLAUSE_WEIGHT
 from toolcatalog.selection.cosine_scan import CosineScan, levels_in_parts, uses_int8
 from toolcatalog.selection.delta_scan import DeltaScan, Scan, appended, gathered, scan_vectors
 from toolcatalog.selection.encoders.minilm import Array
+from toolcatalog.selection.scan_file import matching_levels
 from toolcatalog.selection.text_layout import KINDS, NAME_KIND, NAME_WEIGHT, Splice, TextLayout
 from toolcatalog.selection.tool_fields import GroupMaxima
 
@@ -131,7 +132,10 @@ class TextVectors:
         rows = dict(zip(texts, range(len(texts)), strict=True))
         shape = (len(texts), dimensions)
         if levels is not None and uses_int8(shape[0]):
-            saved = levels_in_parts(levels, shape, lambda start, stop: (vectors(start, stop), None))
+            # A restart's: the file's matrix compared with the vectors, without a digest.
+            saved = matching_levels(levels, shape, vectors) or levels_in_parts(
+                levels, shape, lambda start, stop: (vectors(start, stop), None)
+            )
             if saved is not None and saved.matrix is not None:
                 return cls(layout, rows, saved.matrix, CosineScan(saved.matrix, saved=saved))
         return cls(layout, rows, vectors(0, shape[0]))
