@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import warnings
 from pathlib import Path
 from typing import Any
+
+from toolcatalog.files import process_running
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class EmbeddedPostgres:
             pids = json.loads(handles.read_text())
         except (OSError, ValueError):
             return
-        alive = [p for p in pids if isinstance(p, int) and _pid_alive(p)]
+        alive = [p for p in pids if isinstance(p, int) and process_running(p)]
         if alive != pids:
             handles.write_text(json.dumps(alive))
 
@@ -67,13 +68,3 @@ class EmbeddedPostgres:
         if self._server is not None:
             self._server.cleanup()
             self._server = None
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
