@@ -12,9 +12,11 @@ holds and skips the rest up to the next record's magic: a record torn by a crash
 Several processes (the workers of one server, the CLI) share a home: each append is one
 write() of whole records on an O_APPEND descriptor under an exclusive flock of the file, so
 appends never interleave; before it the appender reads the records others appended since it
-last looked (then a fold, which writes the main file from what its process holds, misses
-none). Folds (the cache's `_save`) take a second lock file, so one process folds at a time;
-the side file is then cut to the records appended while the main file was written."""
+last looked. Folds (the cache's `_save`) take a second lock file, so one process folds at a
+time; a fold writes the main file from what its process holds and the rows of a main file
+another process folded since (their records cut, maybe before this one read them), then
+cuts the side file to the records appended while the main file was written. A start reads
+the side file before the main file: a fold beside it replaces one before it cuts the other."""
 
 from __future__ import annotations
 
