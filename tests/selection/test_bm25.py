@@ -328,3 +328,19 @@ def test_a_derived_index_spells_as_one_built_from_nothing_and_leaves_the_previou
         assert {t: old.idf_of(t) for t in old.words()} == idf
         assert [t for t in every if t in old] == [t for t in every if t in idf]
         assert [old.idf_of(t) for t in every] == [idf.get(t, old.max_idf) for t in every]
+
+
+def test_a_word_longer_than_every_term_by_two_is_not_corrected_and_by_one_still_is() -> None:
+    docs = [[("name", ("restart",)), ("text", ("configuration",))]]
+    index = BM25FIndex(docs, FIELDS)
+    assert index.correction("configurationx") == "configuration"  # the longest + 1 letter
+    assert index.correction("configurationxy") is None
+    assert index.correction("a" * 4000) is None  # a hostile word: no 4,000 deletions made
+    # A write that brings a longer term raises the bound; one that takes it away keeps it.
+    longer = [*docs, [("name", ("deploy",)), ("text", ("configurationmanagement",))]]
+    derived = BM25FIndex(longer, FIELDS, parts=index.parts, previous=index, kept=[0, -1])
+    assert derived.correction("configurationmanagemnt") == "configurationmanagement"
+    assert derived.correction("configurationmanagementt") == "configurationmanagement"
+    back = BM25FIndex(docs, FIELDS, parts=index.parts, previous=derived, kept=[0])
+    assert back.correction("configurationx") == "configuration"
+    assert back.correction("configurationmanagementt") is None

@@ -102,11 +102,18 @@ class BM25FIndex:
         # Built eagerly (about 3 ms per 1,000 terms) so no request pays for it; after a write,
         # from the previous table and the terms that came and went.
         self._deletes: dict[str, list[str]] = {}
+        # No term is longer (a bound: a term gone keeps it), so `correction` makes no edits
+        # of a longer word: a hostile 4,000-letter word's 4,000 deletions cost ~45 ms.
+        self._longest = _NO_BOUND
         if spelling:
             if previous is not None and previous._deletes:
-                self._deletes = changed_deletes(previous._deletes, *self._changes(previous))
+                came, gone = self._changes(previous)
+                self._deletes = changed_deletes(previous._deletes, came, gone)
+                self._longest = max(previous._longest, max(map(len, came), default=0))
             else:
-                self._deletes = deletes_of(self.words())
+                words = self.words()
+                self._deletes = deletes_of(words)
+                self._longest = max(map(len, words), default=0)
 
     def _lay_out(
         self, docs: Sequence[Document], previous: BM25FIndex | None, kept: Sequence[int] | IntArray
@@ -405,6 +412,8 @@ class BM25FIndex:
         alone: at that length one edit reaches too many unrelated words (paris -> pars)."""
         if len(term) < MIN_CORRECTED or not term.isalpha() or term in self:
             return None
+        if len(term) > self._longest + 1:  # every word one edit from it is longer than any
+            return None
         found = neighbours(term, self._deletes, self)
         if not found and not term.endswith("e"):
             # The stemmer drops a final e ("rotate" -> "rotat") but words kept whole keep
@@ -414,6 +423,10 @@ class BM25FIndex:
         if not found:
             return None
         return max(sorted(found), key=lambda w: self.df[self.vocab[w]])
+
+
+# `_longest` of an index without spelling tables: no bound (correction works as it did).
+_NO_BOUND = 1 << 62
 
 
 def _where(docs: npt.NDArray[np.int32]) -> npt.NDArray[np.int32] | slice:
