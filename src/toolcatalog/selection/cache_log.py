@@ -99,6 +99,8 @@ class CacheLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # Held by a fold (`folding`), so that one process folds at a time.
+        self.fold_lock = path.with_name(path.name + ".lock")
         self.rows = 0
         self._generation = b""  # of the file when it was last read here
         self._read_to = 0  # where this process's reading stopped
@@ -222,10 +224,9 @@ class CacheLog:
     @contextmanager
     def folding(self) -> Iterator[bool]:
         """Whether this process may fold now (no other process is folding); held meanwhile."""
-        path = self.path.with_name(self.path.name + ".lock")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            self.fold_lock.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.fold_lock, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError:  # nor could the main file be written: appending says why
             yield False
             return

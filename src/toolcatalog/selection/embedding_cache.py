@@ -355,12 +355,11 @@ class EmbeddingCache:
         """Delete other encoders' cache, calibration and scan level files (and writers' leftover
         temporary files) that have not been written for FORGET_AFTER_S: their texts are
         re-embedded by now."""
-        if self.path is None or not self.path.parent.is_dir():
+        if self.path is None or self._log is None or not self.path.parent.is_dir():
             return
         cutoff = time.time() - FORGET_AFTER_S
         folder = self.path.parent
-        side = log_path(self.path)
-        kept: tuple[Path | None, ...] = (self.path, side, side.with_name(side.name + ".lock"))
+        kept: tuple[Path | None, ...] = (self.path, self._log.path, self._log.fold_lock)
         kept += (calibration_path(self.path), levels_path(self.path))
         for other in [*folder.glob("*.npz*"), *folder.glob("*.calibration.json*")]:
             if other in kept:
