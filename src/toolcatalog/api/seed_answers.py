@@ -73,13 +73,7 @@ class SeedListQuery:
         ]
         if self.name:
             lists.append(version.names_containing(self.name.lower(), NAME_COLUMNS))
-        if not lists:
-            return version.names
-        shortest = min(lists, key=len)
-        if len(lists) == 1:
-            return shortest
-        entries = version.entries
-        return tuple(n for n in shortest if self.matches(entries[n].tool))
+        return version.in_every(lists, lambda entry: self.matches(entry.tool))
 
     def matches(self, tool: Tool) -> bool:
         status = OUR_STATUS.get(self.status, self.status) if self.status else None

@@ -10,7 +10,7 @@ version's Rankings (rankings.py). A stored tool is made an entry by entries.py."
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -277,14 +277,25 @@ class CatalogVersion:
             lists = [self.filtering.names(key) for key in asked]
             if filters.updated_since is not None:
                 lists.append(self.updated_since(filters.updated_since))
-            found = min(lists, key=len)
-            if len(lists) > 1:
-                test = predicate(filters)
-                found = tuple(n for n in found if test(self.entries[n]))
+            found = self.in_every(lists, predicate(filters))
             if len(self._memo) >= _MEMO_MAX:
                 self._memo.clear()
             self._memo[filters] = found
         return found
+
+    def in_every(
+        self, lists: Sequence[tuple[str, ...]], test: Callable[[CachedTool], bool]
+    ) -> tuple[str, ...]:
+        """The names in every one of `lists` (each sorted by name; none: every tool): the
+        shortest list, each of its tools checked by `test` (which holds exactly when a tool is
+        in all the lists) when there are others. No walk of every tool for a rare value."""
+        if not lists:
+            return self.names
+        shortest = min(lists, key=len)
+        if len(lists) == 1:
+            return shortest
+        entries = self.entries
+        return tuple(n for n in shortest if test(entries[n]))
 
     def updated_stamps(self) -> npt.NDArray[np.int64]:
         """Each tool's updated_at in microseconds since the epoch, in name order: made on
