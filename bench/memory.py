@@ -69,7 +69,7 @@ def measure(n: int, selector: bool, rss: bool, folder: str | None) -> None:
     n = len(tools)
     print(f"{n} tools, {'RSS' if rss else 'tracemalloc'}, toolcatalog from {source}")
     now = datetime.now(UTC)
-    # Each row's definition as fetch_all_tools_json hands it.
+    # Each row's definition as stream_tools_json hands it.
     rows = [orjson.dumps(t.document()) for t in tools]
     del tools
     if not rss:

@@ -34,7 +34,7 @@ PATIENCE_S = 30.0
 
 
 class HeldRead:
-    """Holds the state's next whole read after its snapshot was read (its transaction over),
+    """Holds the state's next whole read after its snapshot was taken (its rows stream in),
     before its version is built, until `release`."""
 
     def __init__(self, state: CatalogState) -> None:

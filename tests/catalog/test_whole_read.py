@@ -4,11 +4,18 @@ tools as imported."""
 
 from __future__ import annotations
 
+import asyncio
+import queue
+from collections.abc import AsyncIterator
+from typing import Any
+
 import orjson
+import pytest
 
 from builders import starter_definitions
 from toolcatalog.catalog.documents import canonical_definition
 from toolcatalog.catalog.service import ToolCatalogService
+from toolcatalog.catalog.whole_read import _Abandoned, _rows_of, _streamed
 from toolcatalog.model.fields import STORED
 from toolcatalog.model.tool import Tool
 
@@ -59,3 +66,34 @@ async def test_tools_held_share_their_fields_sets_and_still_compare_and_dump_as_
     for tool in tools:
         assert held[tool.name] == tool
         assert held[tool.name].model_dump() == tool.model_dump()
+
+
+async def test_rows_streamed_reach_the_build_in_order_with_their_stamps() -> None:
+    batches: queue.SimpleQueue[list[Any] | None] = queue.SimpleQueue()
+    building = asyncio.ensure_future(asyncio.to_thread(list, _rows_of(batches)))
+    rows = [{"name": f"tool_{i}", "stamp": f"1:{i}:e"} for i in range(5)]
+
+    async def stream() -> AsyncIterator[list[Any]]:
+        yield rows[:2]
+        yield rows[2:]
+
+    stamps: dict[str, str] = {}
+    assert await _streamed(stream(), batches, building, stamps) == 5
+    assert await building == rows
+    assert stamps == {r["name"]: r["stamp"] for r in rows}
+
+
+async def test_a_read_whose_rows_stop_coming_abandons_its_build() -> None:
+    """A fetch that fails half-way (the server gone) must not leave a version of part of the
+    catalog, nor the invalid tools of the whole one forgotten: the build raises instead."""
+    batches: queue.SimpleQueue[list[Any] | None] = queue.SimpleQueue()
+    building = asyncio.ensure_future(asyncio.to_thread(list, _rows_of(batches)))
+
+    async def failing() -> AsyncIterator[list[Any]]:
+        yield [{"name": "tool_0", "stamp": "1:1:e"}]
+        raise ConnectionError("the server went away")
+
+    with pytest.raises(ConnectionError):
+        await _streamed(failing(), batches, building, {})
+    with pytest.raises(_Abandoned):
+        await building

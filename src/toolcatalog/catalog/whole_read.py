@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import queue
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any, Protocol
 
 from toolcatalog import metrics
@@ -152,31 +153,39 @@ class WholeReads:
     ) -> CatalogVersion:
         async with self.db.snapshot_read("load_catalog") as conn:
             position = await change_store.fetch_position(conn)
+            names: list[str] | None = None  # every row
             if loading is not None or saved is not None:
                 stamps = await tool_store.fetch_tool_stamps(conn)
             if loading is not None:
                 saved = await loading
             if saved is None:
-                rows = await tool_store.fetch_all_tools_json(conn)
-                stamps = {row["name"]: row["stamp"] for row in rows}
+                stamps = {}  # filled from the rows as they come
             else:
-                changed = [n for n, s in stamps.items() if n not in saved or saved[n][0] != s]
-                rows = await tool_store.fetch_all_tools_json(conn, changed)
+                names = [n for n, s in stamps.items() if n not in saved or saved[n][0] != s]
             entries = await vocabulary_store.fetch_vocabulary(conn)
+            vocabulary = Vocabulary(vocabulary=entries) if entries else None
             environments = await environment_store.fetch_environments(conn)
-        vocabulary = Vocabulary(vocabulary=entries) if entries else None
-        # Validation and encoding are CPU work (~0.3 ms a tool): beside the loop, so reads
-        # keep flowing from the previous version meanwhile.
-        version = await asyncio.to_thread(
-            self.build_whole, rows, position.generation, vocabulary, environments, began,
-            saved, stamps,
-        )  # fmt: skip
+            # Validation and encoding are CPU work (~0.3 ms a tool): beside the loop, so reads
+            # keep flowing from the previous version meanwhile, each batch of rows as it comes
+            # (the thread reads `stamps` only with `saved`, when they are all in already).
+            batches: queue.SimpleQueue[list[Any] | None] = queue.SimpleQueue()
+            build = (position.generation, vocabulary, environments, began, saved, stamps)
+            building = asyncio.ensure_future(
+                asyncio.to_thread(self.build_whole, _rows_of(batches), *build)
+            )
+            building.add_done_callback(retrieve)
+            read = await _streamed(
+                tool_store.stream_tools_json(conn, names),
+                batches,
+                building,
+                stamps if saved is None else None,
+            )
+        version = await building
         log.info(
             "catalog read: %d tools, %d of them from the database, in %.1f s",
-            len(version.entries), len(rows), time.perf_counter() - start,
+            len(version.entries), read, time.perf_counter() - start,
         )  # fmt: skip
-        large = len(rows) >= self.settings.saved_version_min_tools
-        del rows  # their decoded documents are garbage now: see release_free_memory
+        large = read >= self.settings.saved_version_min_tools
         if large:
             self._save(version, stamps)
         if epoch == self._epoch:
@@ -203,7 +212,7 @@ class WholeReads:
 
     def build_whole(
         self,
-        rows: Sequence[Any],
+        rows: Iterable[Any],
         generation: int,
         vocabulary: Vocabulary | None,
         environments: EnvironmentPolicies | None,
@@ -212,7 +221,8 @@ class WholeReads:
         stamps: dict[str, str],
     ) -> CatalogVersion:
         """The version of `rows` (every row, or with `saved` the rows whose stamps differ
-        from the saved ones: the saved entries of the others are kept)."""
+        from the saved ones: the saved entries of the others are kept), each row decoded,
+        validated and encoded as it comes."""
         # Millions of objects at 100,000 tools: built with the collector paused, then frozen
         # out of its reach (heap.py), so no later collection on a request's path walks them.
         with frozen_heap():
@@ -270,6 +280,49 @@ class WholeReads:
             self.saves_allowed.set()
             with contextlib.suppress(BaseException):
                 await self.saving
+
+
+# Put in a read's queue of rows when its fetch stopped before the end: the build raises
+# (_Abandoned) instead of building a version of part of the catalog.
+_ABANDONED: list[Any] = []
+
+
+class _Abandoned(Exception):
+    """The rows of a whole read stopped coming: its fetch failed or was cancelled."""
+
+
+def _rows_of(batches: queue.SimpleQueue[list[Any] | None]) -> Iterator[Any]:
+    """The rows put in `batches`, in order, until None (the end) or _ABANDONED."""
+    while (rows := batches.get()) is not None:
+        if rows is _ABANDONED:
+            raise _Abandoned
+        yield from rows
+
+
+async def _streamed(
+    stream: AsyncIterator[list[Any]],
+    batches: queue.SimpleQueue[list[Any] | None],
+    building: asyncio.Future[Any],
+    stamps: dict[str, str] | None,
+) -> int:
+    """Hand the batches of `stream` to the build (`building`, reading `batches`), with each
+    row's stamp put in `stamps` if given; the number of rows. A build that ended early (it
+    failed: its error is raised when awaited) is given no more; a fetch that fails or is
+    cancelled abandons the build."""
+    read = 0
+    end: list[Any] | None = _ABANDONED
+    try:
+        async for rows in stream:
+            if stamps is not None:
+                stamps.update((row["name"], row["stamp"]) for row in rows)
+            read += len(rows)
+            batches.put(rows)
+            if building.done():
+                break
+        end = None
+    finally:
+        batches.put(end)
+    return read
 
 
 def retrieve(task: asyncio.Future[Any]) -> None:
