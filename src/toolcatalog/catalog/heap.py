@@ -131,22 +131,39 @@ def _share_backlog() -> None:
 def _share(model: BaseModel) -> BaseModel:
     """`model` with its values shared, or an equal model already held: one of plain values
     and no private state (a profile, a policy)."""
-    if not model.model_config.get("frozen"):
+    kind = type(model)
+    if not _frozen_class(kind):
         return model
     fields = model.__pydantic_fields_set__
-    key = (type(model), frozenset(fields))
+    key = (kind, frozenset(fields))
     shared = _shared_fields_sets.setdefault(key, fields)
     object.__setattr__(model, "__pydantic_fields_set__", shared)
     private = model.__pydantic_private__
     if private:
-        object.__setattr__(model, "__pydantic_private__", _shared_private(type(model), private))
+        object.__setattr__(model, "__pydantic_private__", _shared_private(kind, private))
     held = model.__dict__
     keys: list[object] | None = []
+    holding = _holds.get
     for name, value in held.items():
-        if isinstance(value, BaseModel):
+        # By the value's class, looked up: isinstance against BaseModel (an ABC's check) was
+        # ~0.35 us a value, most of this walk's cost (~180 values a generated tool); strings
+        # and None, half of them, without a call.
+        value_kind = type(value)
+        if value_kind is str:
+            if len(value) <= _SHARED_STR_MAX:
+                held[name] = _intern(value)
+            if keys is not None:
+                keys.append(value)
+            continue
+        if value is None:
+            if keys is not None:
+                keys.append(_NONE_KEY)
+            continue
+        holds = holding(value_kind) or _holding(value_kind)
+        if holds is _HOLDS_MODEL:
             held[name] = _share(value)
             keys = None
-        elif isinstance(value, list | tuple) and value and isinstance(value[0], BaseModel):
+        elif holds is _HOLDS_ITEMS and value and _holding(type(value[0])) is _HOLDS_MODEL:
             for item in value:
                 _share(item)  # kept: a list of models is the parent's own
             keys = None
@@ -158,7 +175,32 @@ def _share(model: BaseModel) -> BaseModel:
                     keys = None
     if keys is None or model.__pydantic_private__ or model.__pydantic_extra__:
         return model
-    return _shared_object(model, (type(model), *keys))  # type: ignore[no-any-return]
+    return _shared_object(model, (kind, *keys))  # type: ignore[no-any-return]
+
+
+# What a class's instances are to _share: a model, a list or tuple (of models, if its first
+# item is one), or anything else; and whether a model class is frozen. A handful of classes.
+_HOLDS_MODEL, _HOLDS_ITEMS, _HOLDS_VALUE = "model", "items", "value"
+_holds: dict[type, str] = {}
+_frozen_classes: dict[type, bool] = {}
+
+
+def _holding(kind: type) -> str:
+    found = _holds.get(kind)
+    if found is None:
+        if issubclass(kind, BaseModel):
+            found = _HOLDS_MODEL
+        else:
+            found = _HOLDS_ITEMS if issubclass(kind, list | tuple) else _HOLDS_VALUE
+        _holds[kind] = found
+    return found
+
+
+def _frozen_class(kind: type[BaseModel]) -> bool:
+    found = _frozen_classes.get(kind)
+    if found is None:
+        found = _frozen_classes[kind] = bool(kind.model_config.get("frozen"))
+    return found
 
 
 def _shared_private(kind: type, private: dict[str, Any]) -> dict[str, Any]:
@@ -179,6 +221,10 @@ def _shared_private(kind: type, private: dict[str, Any]) -> dict[str, Any]:
 _shared_plain: dict[object, Any] = {}
 _SHARED_PLAIN_MAX = 1 << 13
 _NOT_PLAIN = object()
+# The keys of the commonest values, made once (a tuple each time was ~10% of the walk).
+_NONE_KEY = (type(None), None)
+_TRUE_KEY, _FALSE_KEY = (bool, True), (bool, False)
+_intern = sys.intern
 
 
 def _shared_object(value: Any, key: object) -> Any:
@@ -197,25 +243,31 @@ def _shared_value(value: object) -> tuple[object, object]:
     key: object
     if kind is str:
         text: str = value  # type: ignore[assignment]
-        return (sys.intern(text) if len(text) <= _SHARED_STR_MAX else text), text
+        return (_intern(text) if len(text) <= _SHARED_STR_MAX else text), text
+    if value is None:
+        return None, _NONE_KEY
+    if kind is bool:
+        return value, _TRUE_KEY if value else _FALSE_KEY
     if kind is float:
         number: float = value  # type: ignore[assignment]
-        key = (kind, number.hex())
-        # 0.0 and -0.0 are equal but not the same value, and NaN equals nothing: both stay.
+        # 0.0 and -0.0 are equal but not the same value, and NaN equals nothing: both stay,
+        # keyed by their bits; any other float is equal only to the same value.
         if not number or number != number:
-            return number, key
+            return number, (kind, number.hex())
         if len(_shared_floats) >= _SHARED_FLOATS_MAX:
             _shared_floats.clear()
-        return _shared_floats.setdefault(number, number), key
+        return _shared_floats.setdefault(number, number), (kind, number)
     if kind is list:
         items: list[object] = value  # type: ignore[assignment]
-        keys: list[object] = []
+        keys: list[object] = [kind]
+        plain = True
         for i, item in enumerate(items):
             items[i], key = _shared_value(item)
+            plain = plain and key is not _NOT_PLAIN
             keys.append(key)
-        if _NOT_PLAIN in keys:
+        if not plain:
             return value, _NOT_PLAIN
-        key = (kind, *keys)
+        key = tuple(keys)
     elif kind is tuple:
         # A pattern's estimates at its inputs' defaults (two numbers, ~100 bytes a pattern
         # as a tuple of its own): equal ones are one tuple.
@@ -226,14 +278,16 @@ def _shared_value(value: object) -> tuple[object, object]:
         value = tuple(item for item, _ in parts)
     elif kind is dict:
         mapping: dict[object, object] = value  # type: ignore[assignment]
-        pairs: list[tuple[object, object]] = []
+        pairs: list[object] = [kind]
+        plain = True
         for k, item in mapping.items():
             mapping[k], key = _shared_value(item)
+            plain = plain and key is not _NOT_PLAIN
             pairs.append((k, key))
-        if any(key is _NOT_PLAIN for _, key in pairs):
+        if not plain:
             return value, _NOT_PLAIN
-        key = (kind, *pairs)
-    elif kind in (int, bool) or value is None or isinstance(value, Enum):
+        key = tuple(pairs)
+    elif kind is int or isinstance(value, Enum):
         return value, (kind, value)
     else:
         return value, _NOT_PLAIN
