@@ -11,6 +11,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from toolcatalog.catalog import text_query
 from toolcatalog.catalog.entries import tool_terms
 from toolcatalog.catalog.lexicon import LEXICON
 from toolcatalog.catalog.search_index import Postings, _matches, _positions, _rank, search
@@ -244,3 +247,22 @@ def test_word_queries_rank_as_the_general_walk_of_the_query() -> None:
         walked.sort(reverse=True)
         assert list(search(query, terms_of, postings, every)) == walked, query
         assert list(search(query, terms_of, None, every[::-1])) == walked, query
+
+
+def test_the_lexemes_of_chunks_met_before_are_those_made_afresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    texts = [
+        "Restart the nginx-web service; check http://db2.example.com:5432/status (v1.2.3).",
+        "restart NGINX-web services, then check_disk_usage on db2.example.com --force",
+        "The the of and: -5 +3 user@example.com 10.0.0.1/24 ~/.ssh/config",
+    ]
+    fresh = []
+    for text in texts:
+        text_query._chunk_lexemes.clear()
+        fresh.append(text_query.tokens(text))
+    assert [text_query.tokens(t) for t in texts * 2] == fresh * 2  # from the memo now
+    monkeypatch.setattr(text_query, "_CHUNKS_MAX", 3)  # bounded: cleared when full
+    text_query._chunk_lexemes.clear()
+    assert [text_query.tokens(t) for t in texts] == fresh
+    assert len(text_query._chunk_lexemes) <= 3
