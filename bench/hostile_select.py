@@ -26,6 +26,7 @@ MAX_REQUEST = 4000
 SHAPES = {
     "one word, a x 4000": "a" * MAX_REQUEST,
     "camel case, aB x 2000": "aB" * 2000,
+    "words run together, abcDef x 666": "abcDef" * 666,
     "capitals, A x 4000": "A" * MAX_REQUEST,
     "my dog + a x 3993": "my dog " + "a" * 3993,
     "20 words of 199 letters": " ".join(["x" * 199] * 20),

@@ -164,3 +164,18 @@ def test_an_identifier_the_catalog_holds_and_the_encoder_cannot_read_is_a_name()
     changed = speller.changed(["Walk a device over SNMP."], ["Query UPS batteries."])
     assert changed.names("SNMP or UPS") == []  # UPS under MIN_NAME letters, SNMP gone
     assert changed.identifiers == Speller([texts[0], texts[2], "Query UPS batteries."]).identifiers
+
+
+def test_an_identifier_of_words_run_together_is_read_as_its_words() -> None:
+    # The encoder cuts "NullPointerException" into pieces that mean little; written apart its
+    # words are what the request says. A word the catalog or the encoder knows whole, or one
+    # that is not words run together, stays as written.
+    speller = Speller(["Drain a node that is NotReady.", "Errors and their stack traces."])
+    assert speller.spelled("who hit the NullPointerException today") == (
+        "who hit the Null Pointer Exception today"
+    )
+    assert speller.spelled("what's her pwdLastSet?") == "what's her pwd Last Set?"
+    assert speller.spelled("the node went NotReady") == "the node went NotReady"  # the catalog's
+    assert Speller([], known=["github"]).spelled("on GitHub") == "on GitHub"  # the encoder's
+    for whole in ("iPhone", "vSphere", "GPOs", "SIGTERM", "CentOS"):
+        assert speller.spelled(f"the {whole} one") == f"the {whole} one"

@@ -41,6 +41,13 @@ _PLAIN = re.compile(r"[A-Za-z\s.,;:!?'\"()-]+")
 _INNER_CAPITAL = re.compile(r"[a-z][A-Z]")
 
 
+# Words run together in an identifier ("NullPointerException", "pwdLastSet"): the encoder cuts
+# one it does not know into pieces that mean little ("null ##point ##ere ##x ##ception"); its
+# words written apart say what it means. Split where two lower-case letters are followed by a
+# capital and a lower-case letter: "iPhone", "vSphere", "GPOs" and "SIGTERM" stay whole.
+_JOINED = re.compile(r"(?<=[a-z]{2})(?=[A-Z][a-z])")
+
+
 def _shaped(word: str) -> bool:
     """Whether `word` (letters only) is written as an identifier."""
     return word.isupper() or _INNER_CAPITAL.search(word) is not None
@@ -182,5 +189,14 @@ class Speller:
         return all(self.correct(w) is None for w in words)
 
     def spelled(self, text: str) -> str:
-        """`text` with each correctable word replaced by its correction."""
-        return _WORD.sub(lambda m: self.correct(m.group()) or m.group(), text)
+        """`text` with each correctable word replaced by its correction, and each identifier
+        of words run together that neither the encoder nor the catalog knows whole (_JOINED)
+        written as its words."""
+        return _WORD.sub(self._respelled, text)
+
+    def _respelled(self, match: re.Match[str]) -> str:
+        word = match.group()
+        parts = _JOINED.split(word)
+        if len(parts) > 1 and not self._known(word.lower()):
+            return " ".join(parts)
+        return self.correct(word) or word
