@@ -74,7 +74,7 @@ def test_free_memory_is_handed_back_where_the_c_library_can() -> None:
 def _held(name: str, **overrides: Any) -> Tool:
     """A tool as a whole read holds it: decoded from its stored JSON, validated, shared."""
     tool = Tool.model_validate(orjson.loads(orjson.dumps(make_tool(name, **overrides).document())))
-    heap.share_fields_sets(tool)
+    heap.share_fields_sets(tool, from_json=True)
     return tool
 
 
@@ -92,6 +92,21 @@ def test_held_tools_share_their_equal_values_and_keep_them_equal() -> None:
     assert first.estimates_at_defaults is second.estimates_at_defaults
     assert one.category is two.category
     assert one.model_dump() == make_tool(**docs[0]).model_dump()
+
+
+def test_a_dict_read_again_is_the_one_held_and_other_values_are_shared_by_a_walk() -> None:
+    metadata = {"owner": {"team": "db", "ids": [1, 2.5, True, None]}, "zero": -0.0}
+    one, two = (_held(f"{n}_tool", metadata=metadata) for n in ("one", "two"))
+    assert one.metadata is two.metadata  # found by its encoding
+    assert one.metadata == metadata
+    assert math.copysign(1.0, one.metadata["zero"]) == -1.0
+    # Values that JSON does not hold (a tuple, an enum) are shared by the walk, by type.
+    shaped = make_tool("three_tool", metadata={"pair": (1, 2)})
+    listed = make_tool("four_tool", metadata={"pair": [1, 2]})
+    for tool in (shaped, listed):
+        heap.share_fields_sets(tool)
+    assert type(shaped.metadata["pair"]) is tuple
+    assert type(listed.metadata["pair"]) is list
 
 
 def test_patterns_share_their_equal_private_state_and_keep_its_meaning() -> None:

@@ -53,7 +53,7 @@ def tool_terms(tool: Tool, *, remembered: bool = False) -> Terms:
     reads, which see each piece once; its models are shared beside (heap.share_beside: the
     larger part of a plan's CPU on the loop)."""
     if not remembered:
-        share_fields_sets(tool)
+        share_fields_sets(tool, from_json=True)
         return LEXICON.encode(tokens(search_text(tool)))
     share_beside(tool)
     return LEXICON.encode(tuple(chain.from_iterable(_piece_tokens(p) for p in search_parts(tool))))

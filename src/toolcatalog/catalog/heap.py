@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from enum import Enum
 from typing import Any
 
+import orjson
 from pydantic import BaseModel
 
 from toolcatalog.collector import collector_paused
@@ -72,7 +73,7 @@ _shared_floats: dict[float, float] = {}
 _SHARED_FLOATS_MAX = 1 << 16
 
 
-def share_fields_sets(model: BaseModel) -> None:
+def share_fields_sets(model: BaseModel, *, from_json: bool = False) -> None:
     """Give `model` and the models inside it one shared `__pydantic_fields_set__` per class
     and set of fields, instead of a set each: a stored definition gives every field, so the
     sets are equal, and they were 43% of a held tool's memory (14 of 34 KB; 1.4 GB at
@@ -88,8 +89,12 @@ def share_fields_sets(model: BaseModel) -> None:
     ~125 us of CPU a tool, bench/memory.py; strings up to 48 characters kept 1 KiB more:
     the interned table's places for names of one tool only). Values are replaced by equal
     ones of the same type, and nothing changes a held tool's values in place (frozen models;
-    their JSON fields are only read), so nothing that reads them can tell."""
-    _share(model)
+    their JSON fields are only read), so nothing that reads them can tell.
+
+    `from_json`: `model` was validated from decoded JSON (a stored definition), so its dict
+    values hold JSON's types only: an equal one already held is found by its encoding
+    (_shared_json), without a walk."""
+    _share(model, from_json)
 
 
 # Models handed to share_beside, and the one daemon thread that shares them.
@@ -128,9 +133,9 @@ def _share_backlog() -> None:
             _backlog.task_done()
 
 
-def _share(model: BaseModel) -> BaseModel:
+def _share(model: BaseModel, from_json: bool = False) -> BaseModel:
     """`model` with its values shared, or an equal model already held: one of plain values
-    and no private state (a profile, a policy)."""
+    and no private state (a profile, a policy). `from_json`: as share_fields_sets'."""
     kind = type(model)
     if not _frozen_class(kind):
         return model
@@ -161,14 +166,17 @@ def _share(model: BaseModel) -> BaseModel:
             continue
         holds = holding(value_kind) or _holding(value_kind)
         if holds is _HOLDS_MODEL:
-            held[name] = _share(value)
+            held[name] = _share(value, from_json)
             keys = None
         elif holds is _HOLDS_ITEMS and value and _holding(type(value[0])) is _HOLDS_MODEL:
             for item in value:
-                _share(item)  # kept: a list of models is the parent's own
+                _share(item, from_json)  # kept: a list of models is the parent's own
             keys = None
         else:
-            held[name], plain = _shared_value(value)
+            if from_json and value_kind is dict:
+                held[name], plain = _shared_json(value)
+            else:
+                held[name], plain = _shared_value(value)
             if keys is not None:
                 keys.append(plain if plain is not _NOT_PLAIN else None)
                 if plain is _NOT_PLAIN:
@@ -231,6 +239,37 @@ def _shared_object(value: Any, key: object) -> Any:
     if len(_shared_plain) >= _SHARED_PLAIN_MAX:
         _shared_plain.clear()
     return _shared_plain.setdefault(key, value)
+
+
+# Dicts of JSON values shared so far by their encoding (_shared_json) -> (the dict held, its
+# _shared_value key). Bounded like _shared_plain.
+_shared_encoded: dict[bytes, tuple[object, object]] = {}
+# Encodings that fail (TypeError) for what decoded JSON never holds: subclasses of str, int,
+# dict or list (enums of strings), datetimes, dataclasses, integers past 64 bits.
+_ENCODE_JSON_ONLY = (
+    orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)  # fmt: skip
+
+
+def _shared_json(value: dict[str, object]) -> tuple[object, object]:
+    """_shared_value(`value`) for a dict of decoded JSON (str, int, float, bool, None, list,
+    dict): an equal one already held is found by its encoding, which tells JSON's types
+    apart (1, 1.0 and true; 0.0 and -0.0) and keeps the keys' order, with no walk of its
+    items (the walk of an input's schema was about half of sharing a generated tool's
+    values). Not for other values: a tuple or NaN encodes as a list or null would."""
+    try:
+        encoded = orjson.dumps(value, option=_ENCODE_JSON_ONLY)
+    except TypeError:
+        return _shared_value(value)
+    found = _shared_encoded.get(encoded)
+    if found is None:
+        found = _shared_value(value)
+        if found[1] is not _NOT_PLAIN:
+            if len(_shared_encoded) >= _SHARED_PLAIN_MAX:
+                _shared_encoded.clear()
+            _shared_encoded[encoded] = found
+    return found
 
 
 def _shared_value(value: object) -> tuple[object, object]:
