@@ -87,6 +87,42 @@ def test_ruling_ahead_stops_when_the_index_is_replaced_or_the_selector_closes(
     assert rule_ahead(len(index.tools), lambda: rulings, closing) == 0
 
 
+def test_ruling_ahead_after_a_write_walks_only_the_tools_not_ruled(
+    index: CatalogIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A derived index's rulings hold every unchanged tool's: ruling ahead rules the changed
+    ones in one slice, instead of a slice (and a hand-over of the GIL) per AHEAD_SLICE tools
+    of the catalog; a new observation meanwhile has its own missing tools ruled."""
+    monkeypatch.setattr(rulings_module, "TABLE_AHEAD_MAX_TOOLS", 0)  # no tables to walk
+    count = len(index.tools)
+    assert count > 4 * AHEAD_SLICE
+    rulings = Rulings(index)
+    assert rule_ahead(count, lambda: rulings, threading.Event()) == count
+    changed = [2, count // 2, count - 1]
+    carried = rulings.carried(index, changed)
+    slices = []
+
+    def current() -> Rulings:
+        slices.append(carried)
+        return carried
+
+    assert rule_ahead(count, current, threading.Event()) == len(changed)
+    assert len(slices) == 2  # one slice, then nothing left
+    fresh = Rulings(index)
+    for i in range(count):
+        assert carried.ruling(i, REQUEST, CONTEXT) == fresh.ruling(i, REQUEST, CONTEXT)
+    assert len(carried._rulings[DEFAULT_CONTEXT]) == count
+
+    # The rulings replaced after the first slice (a new reading of telemetry that dropped
+    # three more tools): the first's three are ruled, then the six the new ones lack.
+    first = rulings.carried(index, changed)
+    second = first.carried(index, [0, 1, 5])
+    answers = iter([first, second, second, second])
+    assert rule_ahead(count, lambda: next(answers), threading.Event()) == 3 + 6
+    assert second.unruled(count) == []
+    assert first.unruled(count) == []
+
+
 def test_a_new_reading_of_telemetry_keeps_the_rulings_of_tools_it_did_not_change(
     index: CatalogIndex,
 ) -> None:
