@@ -217,7 +217,14 @@ class CurrentIndex:
             enumerator = CandidateEnumerator(CatalogIndex(snapshot, previous.index), previous)
             filled = None
             if self._engine is not None:
-                filled = self._engine.filled_index(enumerator.index.tools, semantic)
+                # The index's positions are the semantic index's when it was derived from
+                # the index of the semantic index's tools: one identity pass over the
+                # catalog a write, not two.
+                index = enumerator.index
+                derived = index.base is not None and index.base == previous.index.key
+                same = derived and semantic is not None and semantic.tools is previous.index.tools
+                positions = index.positions if same else None
+                filled = self._engine.filled_index(index.tools, semantic, positions)
         with self._lock:
             self._enumerator, self._semantic = enumerator, filled
         self._rule_ahead(enumerator)

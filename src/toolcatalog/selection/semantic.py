@@ -47,7 +47,7 @@ from toolcatalog.selection.calibration_file import (
     write_calibration,
 )
 from toolcatalog.selection.clauses import CLAUSE_KIND, clauses
-from toolcatalog.selection.derivation import positions_in
+from toolcatalog.selection.derivation import Positions, positions_in
 from toolcatalog.selection.embedding_cache import EmbeddingCache
 from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder
 from toolcatalog.selection.hosts import changed_chunks, text_chunks
@@ -113,12 +113,20 @@ class SemanticIndex:
 
     tool_texts: list[list[tuple[int, str]]]
 
-    def __init__(self, tools: Sequence[Tool], previous: SemanticIndex | None = None) -> None:
+    def __init__(
+        self,
+        tools: Sequence[Tool],
+        previous: SemanticIndex | None = None,
+        positions: Positions | None = None,
+    ) -> None:
         """`previous`: the index of an earlier generation; its unchanged tools (the same
-        objects) keep their texts, and the fill reuses their vectors and spelling counts."""
+        objects) keep their texts, and the fill reuses their vectors and spelling counts.
+        `positions`: positions_in(previous.tools, tools) when the caller has it (the
+        CatalogIndex derived from the index of `previous.tools`), else made here."""
         self.size = len(tools)
         self.tools = tuple(tools)
-        positions = positions_in(previous.tools if previous is not None else (), tools)
+        if positions is None:
+            positions = positions_in(previous.tools if previous is not None else (), tools)
         at, changed = positions.at, positions.changed
         self.went: list[str] = []  # the texts a write took out and put in (`came`)
         self.splice: Splice | None = None  # how `layout` came from `previous`'s

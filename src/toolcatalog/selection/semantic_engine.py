@@ -12,6 +12,7 @@ from pathlib import Path
 
 from toolcatalog.model.tool import Tool
 from toolcatalog.selection.byte_cache import DEFAULT_SELECT_CACHE_BYTES, ByteLRU
+from toolcatalog.selection.derivation import Positions
 from toolcatalog.selection.embedding_cache import EmbeddingCache, SharedVectors
 from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder, model_dir
 from toolcatalog.selection.encoders.onnx import load_fast_encoder
@@ -92,13 +93,19 @@ class SemanticEngine:
         self._beside(index.fill, (self._prepare, None, self._closing))
         return index
 
-    def filled_index(self, tools: Sequence[Tool], previous: SemanticIndex | None) -> SemanticIndex:
+    def filled_index(
+        self,
+        tools: Sequence[Tool],
+        previous: SemanticIndex | None,
+        positions: Positions | None = None,
+    ) -> SemanticIndex:
         """A SemanticIndex of `tools` filled on this thread (only texts not cached are
         embedded; `previous`'s calibration kept when few texts changed), for a selector that
         swaps it in once ready. When `previous` is ready but its names and description clauses
         are still coming (a write meanwhile), this index's are embedded by a daemon
-        thread after it is returned ready; `previous`'s filling stops (this one takes over)."""
-        index = SemanticIndex(tools, previous)
+        thread after it is returned ready; `previous`'s filling stops (this one takes over).
+        `positions`: where `tools` were in `previous.tools`, when known (SemanticIndex)."""
+        index = SemanticIndex(tools, previous, positions)
         beside = previous is not None and previous.ready.is_set() and not previous.complete.is_set()
         index.fill_whole(self._prepare, previous, self._closing)
         if previous is not None:
