@@ -10,6 +10,7 @@ from collections.abc import Container, Iterable
 from functools import lru_cache
 from itertools import chain
 
+from toolcatalog.selection.layered_counts import LayeredCounts
 from toolcatalog.selection.tokenizer import CHUNK, chunk_terms, counted_matches, rewrite_phrases
 
 HOSTLIKE = re.compile(
@@ -73,14 +74,16 @@ def text_chunks(texts: Iterable[str]) -> Counter[str]:
     return out
 
 
-def changed_chunks(chunks: Counter[str], went: Iterable[str], came: Iterable[str]) -> Counter[str]:
-    """`chunks` of some texts, less those of `went`, plus those of `came`: a copy."""
-    out = chunks.copy()
-    for chunk in text_chunks(went).elements():
-        out[chunk] -= 1
-        if not out[chunk]:
-            del out[chunk]
-    out.update(text_chunks(came))
+def changed_chunks(
+    chunks: LayeredCounts, went: Iterable[str], came: Iterable[str]
+) -> LayeredCounts:
+    """`chunks` of some texts, less those of `went`, plus those of `came`: a new one sharing
+    `chunks`' counts (LayeredCounts), not a copy of them."""
+    out = chunks.derived()
+    for chunk, count in text_chunks(went).items():
+        out.add(chunk, -count)
+    for chunk, count in text_chunks(came).items():
+        out.add(chunk, count)
     return out
 
 

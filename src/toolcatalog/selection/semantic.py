@@ -51,6 +51,7 @@ from toolcatalog.selection.derivation import Positions, positions_in
 from toolcatalog.selection.embedding_cache import EmbeddingCache
 from toolcatalog.selection.encoders.minilm import Array, MiniLMEncoder
 from toolcatalog.selection.hosts import changed_chunks, text_chunks
+from toolcatalog.selection.layered_counts import LayeredCounts
 from toolcatalog.selection.negation import affirmed
 from toolcatalog.selection.scan_file import levels_path
 from toolcatalog.selection.spelling import Speller
@@ -152,7 +153,7 @@ class SemanticIndex:
         self.vectors: TextVectors | None = None  # set before `ready`, replaced at `complete`
         self.calibration: Calibration | None = None  # set before `ready`
         self.speller: Speller | None = None  # set before `ready` (see spelling.py)
-        self.chunks: Counter[str] = Counter()  # the texts' chunks (text.without_hosts)
+        self.chunks = LayeredCounts({})  # the texts' chunks (hosts.without_hosts)
         self.calibrated_on: frozenset[str] = frozenset()  # the texts it was computed on
         self.drift: int | None = None  # how many of `texts` differ from those (when counted)
         self.embedded = 0  # of the texts but the later ones, in so far: progress for people
@@ -233,7 +234,8 @@ class SemanticIndex:
             self._calibrate(encoder, cache, stop)
             phases.end("calibration")
             if counting is not None:
-                self.speller, self.chunks = counting.result()
+                self.speller, chunks = counting.result()
+                self.chunks = LayeredCounts(chunks)
                 phases.end("counting_wait")
             self._ready(self.vectors.layout is self.layout)
             log.info(

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import cached_property
 
+from toolcatalog.selection.layered_counts import LayeredCounts
 from toolcatalog.selection.tokenizer import counted_matches
 
 # At five letters one edit reaches too many unrelated words (symmetric_deletes.MIN_CORRECTED alike).
@@ -85,32 +86,33 @@ class Speller:
     (the encoder's whole words) or in the catalog."""
 
     def __init__(self, texts: Iterable[str], known: Iterable[str] = ()) -> None:
-        self.counts: Counter[str] = Counter()
+        counts: Counter[str] = Counter()
         # The catalog's words written as identifiers (see _shaped), lower case.
-        self.identifiers: Counter[str] = Counter()
+        identifiers: Counter[str] = Counter()
         # By distinct spelling (tokenizer.counted_matches): the counts and order of _count
         # on every text, each lower-case word first where any spelling of it first comes.
         for word, count in counted_matches(_WORD, texts).items():
             low = word.lower()
-            self.counts[low] += count
+            counts[low] += count
             if _shaped(word):
-                self.identifiers[low] += count
+                identifiers[low] += count
+        # Layered: a write's speller (`changed`) shares them and holds its changes.
+        self.counts, self.identifiers = LayeredCounts(counts), LayeredCounts(identifiers)
         self.encoder_known = frozenset(known)
 
     def _count(self, text: str, sign: int) -> None:
         for word in _WORD.findall(text):
             low = word.lower()
-            for counts, counted in ((self.counts, True), (self.identifiers, _shaped(word))):
-                if counted:
-                    counts[low] += sign
-                    if not counts[low]:
-                        del counts[low]
+            self.counts.add(low, sign)
+            if _shaped(word):
+                self.identifiers.add(low, sign)
 
     def changed(self, went: Iterable[str], came: Iterable[str]) -> Speller:
         """The speller of this one's texts less `went`, plus `came` (a write's changed
-        texts): the same counts as one built from the new texts, without reading the rest."""
+        texts): the same counts as one built from the new texts, without reading the rest
+        (nor copying them: LayeredCounts)."""
         out = Speller((), self.encoder_known)
-        out.counts, out.identifiers = self.counts.copy(), self.identifiers.copy()
+        out.counts, out.identifiers = self.counts.derived(), self.identifiers.derived()
         for text in went:
             out._count(text, -1)
         for text in came:
