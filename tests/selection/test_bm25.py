@@ -237,6 +237,34 @@ def test_an_index_with_merged_rows_has_the_postings_of_one_built_from_nothing(
     assert shared >= (8 if block_pairs < 100 else 0)
 
 
+@pytest.mark.parametrize("block_pairs", [3, 7, 4096])
+def test_pairs_before_a_document_are_counted_over_every_block_of_the_term(
+    block_pairs: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pairs._before (where a write's pairs go and where its gone ones are) searches only
+    the block a document falls in: the counts a search in every block of the term gives,
+    for documents before, between, at and after the term's, with either side."""
+    monkeypatch.setattr(bm25_postings, "BLOCK_PAIRS", block_pairs)
+    rng = random.Random(block_pairs)
+    words = [f"w{k}" for k in range(8)]
+    docs = [[("text", tuple(rng.choices(words, k=rng.randint(1, 6))))] for _ in range(120)]
+    pairs = BM25FIndex(docs, FIELDS, spelling=False)._kept_pairs
+    spanning = 0
+    for term in range(len(pairs.start) - 1):
+        pieces = pairs.pieces(term)
+        spanning += len(pieces) > 1
+        for _ in range(20):
+            doc = np.sort(np.array(rng.choices(range(-2, 125), k=rng.randint(0, 9))))
+            for right in (False, True):
+                side = "right" if right else "left"
+                each = [
+                    np.searchsorted(pairs.doc[k][lo:hi], doc, side=side) for k, lo, hi in pieces
+                ]
+                expected = np.sum(each, axis=0) if each else np.zeros(len(doc))
+                assert pairs._before(term, doc, right).tolist() == np.asarray(expected).tolist()
+    assert spanning >= (1 if block_pairs < 100 else 0)
+
+
 def test_a_write_that_replaces_every_document_builds_the_rows_from_nothing() -> None:
     # No document kept (here a long one replaced by a short one): nothing to merge into.
     long = [[("name", tuple(f"w{i}" for i in range(100)))]]

@@ -225,10 +225,28 @@ class Pairs:
     def _before(self, term: int, doc: IntArray, right: bool = False) -> IntArray:
         """Per document of `doc` (ascending), how many of term `term`'s pairs come before
         it (`right`: before or at it), counted over the term's blocks."""
-        counted = np.zeros(len(doc), dtype=np.int64)
         side: Literal["left", "right"] = "right" if right else "left"
-        for k, lo, hi in self.pieces(term):
-            counted += np.searchsorted(self.doc[k][lo:hi], doc, side=side)
+        pieces, blocks = self.pieces(term), self.doc
+        if len(pieces) <= 1 or not len(doc):
+            if not pieces or not len(doc):
+                return np.zeros(len(doc), dtype=np.int64)
+            k, lo, hi = pieces[0]
+            return np.searchsorted(blocks[k][lo:hi], doc, side=side).astype(np.int64)
+        # The term's documents ascend over its pieces: each document is searched in the one
+        # piece it falls in (the first whose last document is not before it), the pieces
+        # before it counted whole. A search in every piece was ~17 ms of a write's CPU at
+        # 100,000 scale.py tools (a term every tool holds spans ~25 blocks; ~1,400 searches).
+        lasts = np.array([blocks[k][hi - 1] for k, _lo, hi in pieces], dtype=np.int64)
+        ahead = np.zeros(len(pieces) + 1, dtype=np.int64)
+        np.cumsum([hi - lo for _k, lo, hi in pieces], out=ahead[1:])
+        which = np.searchsorted(lasts, doc, side=side)
+        counted = ahead[which]
+        runs = np.flatnonzero(np.diff(which)) + 1
+        for a, z in pairwise([0, *runs.tolist(), len(doc)]):
+            p = int(which[a])
+            if p < len(pieces):
+                k, lo, hi = pieces[p]
+                counted[a:z] += np.searchsorted(blocks[k][lo:hi], doc[a:z], side=side)
         return counted
 
     def _found(self, term: IntArray, doc: IntArray) -> IntArray | None:
