@@ -77,9 +77,14 @@ def test_a_spliced_layout_is_the_one_sorted_from_nothing() -> None:
     rng = random.Random(3)
     tools = [a_tool(rng) for _ in range(200)]
     layout = TextLayout.of(tools)
+    in_place = 0  # writes that only updated tools (their texts put into a copy of the list)
     for _ in range(40):
         after = a_write(tools, rng)
-        spliced, splice = TextLayout.spliced(layout, moved_of(tools, after), after)
+        moved = moved_of(tools, after)
+        in_place += len(after) == len(tools) and all(m in (-1, k) for k, m in enumerate(moved))
+        held = list(layout.texts)
+        spliced, splice = TextLayout.spliced(layout, moved, after)
+        assert layout.texts == held  # the previous layout's list is its own
         fresh = TextLayout.of(after)
         assert splice is not None
         assert spliced.texts == fresh.texts
@@ -92,6 +97,7 @@ def test_a_spliced_layout_is_the_one_sorted_from_nothing() -> None:
             kept[here : here + length] = False
         assert np.flatnonzero(kept).tolist() == splice.fresh.tolist()
         tools, layout = after, spliced
+    assert in_place >= 5
     # Kept tools in another order: sorted from nothing, without a splice.
     swapped = [tools[1], tools[0], *tools[2:]]
     again, splice = TextLayout.spliced(layout, moved_of(tools, swapped), swapped)

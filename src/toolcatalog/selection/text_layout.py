@@ -147,7 +147,11 @@ def _spliced(
     counts[changed] = [len(per_tool[i]) for i in changed.tolist()]
     tool_start = np.zeros(len(at) + 1, dtype=np.int64)
     np.cumsum(counts, out=tool_start[1:])
-    texts: list[str] = []
+    # Every kept tool where it was (a write that updated tools): the previous texts copied
+    # at once and the changed tools' put in their places, instead of a list grown run by
+    # run (at 100,000 tools ~720,000 texts: one copy, not a slice and an extend of each).
+    in_place = len(at) == previous.size and bool((at[kept] == np.flatnonzero(kept)).all())
+    texts: list[str] = previous.texts.copy() if in_place else []
     kinds: list[IntArray] = []
     owners: list[IntArray] = []
     runs: list[tuple[int, int, int]] = []
@@ -157,13 +161,17 @@ def _spliced(
         here = int(tool_start[i])
         if kept[i]:
             lo, hi = int(old_start[at[i]]), int(old_start[at[end - 1] + 1])
-            texts += previous.texts[lo:hi]
+            if not in_place:
+                texts += previous.texts[lo:hi]
             kinds.append(previous.kinds[lo:hi])
             owners.append(previous.owners[lo:hi] + (i - int(at[i])))
             runs.append((here, lo, hi - lo))
             continue
         pairs = sorted(per_tool[i], key=itemgetter(0))  # stable: `of`'s order
-        texts += [text for _kind, text in pairs]
+        if in_place:  # the tools before it hold their texts here already
+            texts[here : here + int(old_start[i + 1] - old_start[i])] = [t for _k, t in pairs]
+        else:
+            texts += [text for _kind, text in pairs]
         kinds.append(np.array([kind for kind, _text in pairs], dtype=np.int64))
         owners.append(np.full(len(pairs), i, dtype=np.int64))
         fresh.append(np.arange(here, here + len(pairs), dtype=np.int64))
