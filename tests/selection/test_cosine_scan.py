@@ -98,6 +98,32 @@ def test_many_chosen_rows_read_in_parts_give_the_same_bits(
 
 
 @needs_onnx
+@pytest.mark.parametrize("where", ["heap", "file"])
+def test_the_first_level_packed_in_parts_gives_the_bits_of_one_session(
+    where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first level's codes are packed PACK_ROWS rows a session (ONNX Runtime's rise while
+    packing is one part's); its cosines are those of one session over every row, bit for bit.
+    A part's codes are given from a copy whose pages are handed back (zeros if read again)
+    once its session is made: equal cosines also say the session never reads it after."""
+    matrix = unit_rows(5000, seed=8)
+    queries = [matrix[k] for k in (0, 1999, 4999)] + [unit_rows(1, seed=9)[0]]
+    whole = CosineScan(matrix, use_int8=True)
+    if where == "file":
+        assert whole.keep(tmp_path / "whole.levels.npz")
+    expected = [whole.approximate(query).sims.tobytes() for query in queries]
+    # Parts of 16-column blocks, of odd ends, of 97 rows, and a last part of one row (4,999 + 1:
+    # a one-row session computes other last bits, so that row joins the part before).
+    for rows, count in ((1000, 5), (1024, 5), (97, 52), (4999, 1)):
+        monkeypatch.setattr(cosine_scan, "PACK_ROWS", rows)
+        parts = CosineScan(matrix, use_int8=True)
+        if where == "file":
+            assert parts.keep(tmp_path / f"parts-{rows}.levels.npz")
+        assert len(parts._int8._sessions) == count  # type: ignore[union-attr]
+        assert [parts.approximate(query).sims.tobytes() for query in queries] == expected
+
+
+@needs_onnx
 def test_a_scan_derived_from_another_is_the_one_built_from_nothing() -> None:
     """A write's scan copies the int8 levels of the rows it keeps (in new places) and
     computes the rest: every level, norm and bound, and so every cosine, the same bits."""

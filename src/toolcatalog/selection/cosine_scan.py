@@ -28,6 +28,7 @@ at scan), plus the float32 rounding of the exact dot product (at most d 2^-24 |q
 from __future__ import annotations
 
 import functools
+import mmap
 import threading
 import time
 import weakref
@@ -405,12 +406,11 @@ class _Int8Product:
         rounding = dimensions * 2.0**-24 * 1.01  # float32 dot product, relative
         self._coarse = self._bounds(levels.norms, rounding, fine=False)
         self._fine = self._bounds(levels.norms, rounding, fine=True)
-        # The codes reach the session as an external initializer: MLAS packs them once (a
+        # The codes reach the sessions as external initializers: MLAS packs them once (a
         # copy of their size) and reads nothing else of them. Inside the model, as
         # session 15's build put them, ONNX Runtime held ~3.4x the codes (the model's bytes,
         # its initializer, the packed copy): 1.2 GB at 100,000 tools.
-        self._session = _first_level_session(levels.codes_t, levels.scales)
-        levels.release()  # the codes' pages, when mapped: packed, they are not read again
+        self._sessions = _first_level_sessions(levels)
         # The second level's rows are fed per request (no copy: ONNX Runtime reads the
         # array), so its session depends on the dimensions alone and is made once.
         self._fine_feed = {"m": levels.fine_rows, "scales": levels.fine_scales.astype(np.float32)}
@@ -438,7 +438,7 @@ class _Int8Product:
         pair = np.concatenate([codes, fine])
         sent = (pair + _ZERO_POINT).astype(np.uint8)
         steps = np.array([[scales[0], fine_scales[0]]], dtype=np.float32)
-        sims: Vector = self._session.run(["s"], {"q": sent, "steps": steps})[0]
+        sims = _first_level_run(self._sessions, self.size, {"q": sent, "steps": steps})
         held_norm = float(np.linalg.norm(held))
         rest_norm = float(np.linalg.norm(q - held))
         norm = float(np.linalg.norm(q))
@@ -465,12 +465,76 @@ class _Int8Product:
         return Cosines(sims, bound(self._coarse), bound(self._fine), finer)
 
 
+# The first level's rows packed by one session. ONNX Runtime, making a session, copies the
+# codes it is given and packs that copy (the copy freed once packed), and the codes' file
+# pages are read meanwhile: the whole first level in one session rose ~3x the codes over
+# what it keeps (at 100,000 generated tools ~0.45 GB over serving at a restart, and beside
+# the old session at a compaction after writes). Made 65,536 rows (24 MiB of codes at 384
+# dimensions) at a time, with their pages handed back after each, the rise is that of one
+# part; a request runs one session a part (~20 us each: 10 parts at 100,000 tools), the
+# same bits (MatMulInteger's sums are exact, and each output of the float MatMul is its
+# column's alone: test_cosine_scan).
+PACK_ROWS = 65_536
+# No part of fewer rows (but a whole of fewer): a session of one row computes its float MatMul
+# another way (its last bits differed from the whole's for 100 of 5,000 one-row parts).
+_PACK_TAIL = 16
+
+
+def _first_level_sessions(levels: Int8Levels) -> list[tuple[int, Any]]:
+    """The first level's sessions, one per PACK_ROWS rows of `levels` (the first row of each,
+    its session), each made after the previous one's codes were packed and their pages, when
+    mapped, handed back."""
+    size = levels.codes_t.shape[1]
+    starts = list(range(0, size, PACK_ROWS))
+    if len(starts) > 1 and size - starts[-1] < _PACK_TAIL:
+        starts.pop()  # the last few rows join the part before
+    sessions = []
+    for start, stop in zip(starts, [*starts[1:], size], strict=True):
+        codes, scales = levels.codes_t[:, start:stop], levels.scales[start:stop]
+        sessions.append((start, _first_level_session(codes, scales)))
+        levels.release()  # the codes' pages, when mapped: packed, they are not read again
+        if size > PACK_ROWS:
+            # The copy ONNX Runtime packed from, freed: glibc's heap keeps a part's (under its
+            # 32 MiB mmap threshold) unless trimmed, and the next part's went beside it
+            # (600,000 rows: +448 MiB kept for 220 MiB of codes, +228 trimmed).
+            release_free_memory()
+    return sessions
+
+
+def _first_level_run(sessions: list[tuple[int, Any]], size: int, feed: dict[str, Any]) -> Vector:
+    """The first level's cosines of all `size` rows, a session's part at a time."""
+    if len(sessions) == 1:
+        whole: Vector = sessions[0][1].run(["s"], feed)[0]
+        return whole
+    sims = np.empty(size, dtype=np.float32)
+    for start, session in sessions:
+        part = session.run(["s"], feed)[0]
+        sims[start : start + len(part)] = part
+    return sims
+
+
 def _first_level_session(codes_t: npt.NDArray[np.int8], scales: Floats) -> Any:
-    """The session of the whole scan over `codes_t`, the rows' codes transposed (dimensions x
-    size), given to it as they are, not copied into its model."""
+    """The session of the scan over `codes_t`, rows' codes transposed (dimensions x size),
+    given to it as they are (contiguous: a file's whole first level), not copied into its
+    model. A part of a matrix's columns is copied for it into memory mapped for the purpose
+    and handed back once the session is made: ONNX Runtime keeps the buffer it is given for
+    the session's life (its contract) but, having packed the codes, never reads it again
+    (test_cosine_scan zeroes it), so it keeps no resident pages."""
     dimensions, size = codes_t.shape
-    codes = _ort().OrtValue.ortvalue_from_numpy(np.ascontiguousarray(codes_t))
-    return _session(_first_level(dimensions, size, scales), {"m": codes})
+    if codes_t.flags.c_contiguous:
+        return _session(_first_level(dimensions, size, scales), {"m": _ortvalue(codes_t)})
+    # Private: a shared mapping's pages (shmem) stay resident past MADV_DONTNEED.
+    buffer = mmap.mmap(-1, max(codes_t.size, 1), flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    copy = np.frombuffer(buffer, dtype=np.int8, count=codes_t.size).reshape(codes_t.shape)
+    copy[:] = codes_t
+    session = _session(_first_level(dimensions, size, scales), {"m": _ortvalue(copy)})
+    session.buffer = buffer  # its pages handed back, the mapping lives with the session
+    buffer.madvise(mmap.MADV_DONTNEED)
+    return session
+
+
+def _ortvalue(codes: npt.NDArray[np.int8]) -> Any:
+    return _ort().OrtValue.ortvalue_from_numpy(codes)
 
 
 def _first_level(dimensions: int, size: int, scales: Floats) -> bytes:
