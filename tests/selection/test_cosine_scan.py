@@ -168,6 +168,43 @@ def test_vectors_extended_after_a_write_scan_as_vectors_made_whole(
     _same_levels(extended.scan, whole.scan)
 
 
+def test_levels_built_in_parts_are_those_of_the_whole_formulas(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """int8_levels computes a part's levels in reused work arrays: the same bits as the
+    levels and norms written out over every row at once (a row of zeros, a part cut short,
+    rows copied from a previous build among fresh ones)."""
+    monkeypatch.setattr(cosine_scan, "_BUILD_ROWS", 97)
+    matrix = unit_rows(1000, seed=21)
+    matrix[5] = 0.0
+    matrix[6] *= 1e-30  # scales near the bottom of float64's range after the first level
+    values = matrix.astype(np.float64)
+
+    def level(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        peak = np.abs(values).max(axis=1)
+        scales = np.where(peak > 0, peak / 127, 1.0)
+        return np.clip(np.rint(values / scales[:, None]), -127, 127), scales
+
+    codes, scales = level(values)
+    fine, fine_scales = level(values - codes * scales[:, None])
+    first = codes * scales[:, None]
+    held = first + fine * fine_scales[:, None]
+    norms = [values, first, values - first, held, values - held]
+    want = {
+        "codes_t": codes.T.astype(np.int8),
+        "fine_rows": (fine + 127).astype(np.uint8),
+        "scales": scales,
+        "fine_scales": fine_scales,
+        "norms": np.stack([np.linalg.norm(v, axis=1) for v in norms]),
+    }
+    whole = cosine_scan.int8_levels(matrix)
+    here, there = np.arange(0, 1000, 3), np.arange(0, 1000, 3)
+    derived = cosine_scan.int8_levels(matrix, whole, (here, there))
+    for built in (whole, derived):
+        for name, value in want.items():
+            assert getattr(built, name).tobytes() == value.tobytes(), name
+
+
 def _same_levels(got: CosineScan, want: CosineScan) -> None:
     """Every level and norm of the two scans, and so their bounds, the same bits."""
     mine, theirs = got._int8, want._int8

@@ -60,8 +60,13 @@ INT8_MIN_ROWS = 20_000
 # ones: at most 254 x 63.
 _ZERO_POINT = 64
 _ROW_ZERO_POINT = 127
+_ROW_TOP = 127
 _QUERY_TOP = 63
-_BUILD_ROWS = 4096
+# Rows whose levels are computed at a time (int8_levels): the float64 work arrays of 512 rows
+# (1.5 MiB each) are made once a build and stay in the CPU's cache, where those of 4,096 rows
+# (12.6 MiB, a fresh mapping each, ~40 a slice) were read from memory and faulted in again
+# per slice: a start's levels at 100,000 generated tools were ~2/3 of its `vectors` step.
+_BUILD_ROWS = 512
 # Chosen rows are read (the exact tier's copy, the second level's gather) this many at a time:
 # a request with many tools in doubt (the whole catalog, at worst) then holds a few MB of
 # copies rather than its rows' share of the matrix, and ONNX Runtime's arena, which keeps the
@@ -328,7 +333,7 @@ def uses_int8(rows: int) -> bool:
     return rows >= INT8_MIN_ROWS and onnx_available()
 
 
-def _levels(values: Floats, top: int = 127) -> tuple[Floats, Floats, Floats, Floats]:
+def _levels(values: Floats, top: int = _ROW_TOP) -> tuple[Floats, Floats, Floats, Floats]:
     """Two int8 levels of each row of `values` (codes -top..top): codes and scales of the row,
     codes and scales of what the first leaves out."""
     codes, scales = _level(values, top)
@@ -338,9 +343,8 @@ def _levels(values: Floats, top: int = 127) -> tuple[Floats, Floats, Floats, Flo
 
 
 def _level(values: Floats, top: int) -> tuple[Floats, Floats]:
-    peak = np.abs(values).max(axis=1)
-    scales = np.where(peak > 0, peak / top, 1.0)
-    return np.clip(np.rint(values / scales[:, None]), -top, top), scales
+    codes = np.empty_like(values)
+    return codes, _level_into(values, top, codes, np.empty_like(values))
 
 
 # The rows of Int8Levels.norms: per row, the norm of the row, of what the first level holds
@@ -371,27 +375,69 @@ def int8_levels(
         left = np.ones(size, dtype=bool)
         left[here] = False
         fresh = np.flatnonzero(left)
+    work = _Work(min(size, _BUILD_ROWS), dimensions)
     for at in range(0, size if fresh is None else len(fresh), _BUILD_ROWS):
-        # In slices: float64 copies stay small.
         end = at + _BUILD_ROWS
-        _fill(levels, matrix, slice(at, min(end, size)) if fresh is None else fresh[at:end])
+        _fill(levels, matrix, slice(at, min(end, size)) if fresh is None else fresh[at:end], work)
     return levels
 
 
-def _fill(levels: Int8Levels, matrix: Vector, part: Rows | slice) -> None:
-    """The levels and norms of rows `part` of `matrix`."""
+class _Work:
+    """The float64 arrays `_fill` computes a part's levels in, reused part after part."""
+
+    def __init__(self, rows: int, dimensions: int) -> None:
+        self.arrays = [np.empty((rows, dimensions)) for _ in range(5)]
+
+    def of(self, rows: int) -> list[Floats]:
+        """The arrays' first `rows` rows (each a contiguous view)."""
+        return [array[:rows] for array in self.arrays]
+
+
+def _fill(levels: Int8Levels, matrix: Vector, part: Rows | slice, work: _Work) -> None:
+    """The levels and norms of rows `part` of `matrix`: `_levels` of the rows and the norms
+    of what each level holds and leaves out, computed in `work`'s arrays with the same
+    operations in the same order, so the same bits as `_levels` and `np.linalg.norm` (whose
+    row norm is sqrt(add.reduce(x * x, axis=1)); test_cosine_scan compares them)."""
+    rows = matrix[part]
+    values, first, rest, fine, scratch = work.of(len(rows))
     norms = levels.norms
-    rows = matrix[part].astype(np.float64)
-    codes, levels.scales[part], fine, levels.fine_scales[part] = _levels(rows)
-    first = codes * levels.scales[part, None]
-    held = first + fine * levels.fine_scales[part, None]
-    norms[_NORM, part] = np.linalg.norm(rows, axis=1)
-    norms[_HELD, part] = np.linalg.norm(first, axis=1)
-    norms[_REST, part] = np.linalg.norm(rows - first, axis=1)
-    norms[_FINE_HELD, part] = np.linalg.norm(held, axis=1)
-    norms[_FINE_REST, part] = np.linalg.norm(rows - held, axis=1)
-    levels.codes_t[:, part] = codes.T
-    levels.fine_rows[part] = fine + _ROW_ZERO_POINT
+    values[...] = rows  # float32 to float64: exact, as astype
+    scales = _level_into(values, _ROW_TOP, first, scratch)
+    levels.codes_t[:, part] = first.T
+    levels.scales[part] = scales
+    np.multiply(first, scales[:, None], out=first)  # codes * scales: what the first level holds
+    np.subtract(values, first, out=rest)  # what it leaves out
+    norms[_HELD, part] = _row_norms(first, scratch)
+    norms[_REST, part] = _row_norms(rest, scratch)
+    fine_scales = _level_into(rest, _ROW_TOP, fine, scratch)
+    levels.fine_scales[part] = fine_scales
+    np.multiply(fine, fine_scales[:, None], out=rest)
+    np.add(first, rest, out=first)  # what both levels hold
+    norms[_FINE_HELD, part] = _row_norms(first, scratch)
+    np.subtract(values, first, out=first)  # what they leave out
+    norms[_FINE_REST, part] = _row_norms(first, scratch)
+    norms[_NORM, part] = _row_norms(values, scratch)
+    np.add(fine, _ROW_ZERO_POINT, out=fine)
+    levels.fine_rows[part] = fine
+
+
+def _level_into(values: Floats, top: int, codes: Floats, scratch: Floats) -> Floats:
+    """`_level(values, top)` with its codes written to `codes` (`scratch`: work space of
+    `values`' shape); returns the scales."""
+    np.abs(values, out=scratch)
+    peak = np.maximum.reduce(scratch, axis=1)
+    scales: Floats = np.where(peak > 0, peak / top, 1.0)
+    np.divide(values, scales[:, None], out=codes)
+    np.rint(codes, out=codes)
+    np.clip(codes, -top, top, out=codes)
+    return scales
+
+
+def _row_norms(values: Floats, scratch: Floats) -> Floats:
+    """np.linalg.norm(values, axis=1), bit for bit, its square in `scratch`."""
+    np.multiply(values, values, out=scratch)
+    out: Floats = np.sqrt(np.add.reduce(scratch, axis=1))
+    return out
 
 
 class _Int8Product:
