@@ -18,6 +18,7 @@ import pytest
 from toolcatalog.files import replace_atomically
 from toolcatalog.selection import cosine_scan, scan_file, semantic_engine, text_vectors
 from toolcatalog.selection import embedding_cache as cache_module
+from toolcatalog.selection.calibrate import EXAMPLE_KIND, calibrate
 from toolcatalog.selection.cosine_scan import CosineScan
 from toolcatalog.selection.embedding_cache import EmbeddingCache
 from toolcatalog.selection.npz_parts import write_npz
@@ -341,6 +342,29 @@ def test_a_calibrations_gather_hands_the_mapped_pages_back(
     copied = vectors.per_text(which)
     assert copied.tobytes() == matrix[which].tobytes()
     assert _resident_kib(path) * 1024 < matrix.nbytes / 8
+
+
+@needs_onnx
+def test_a_calibration_of_every_distinct_text_reads_the_mapped_matrix_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first start calibrates every text once, each its own row: the levels file's matrix
+    itself, not a copy of it, and the same calibration, to the bit, as over a copy."""
+    monkeypatch.setattr(cosine_scan, "INT8_MIN_ROWS", 0)
+    layout, texts = _layout(3000)
+    matrix = unit_rows(len(texts), seed=27)
+    path = tmp_path / "encoder.levels.npz"
+    vectors = TextVectors.of_distinct(layout, texts, _parts(matrix), DIMENSIONS, path)
+    every = np.ones(len(layout.texts), dtype=bool)
+    read = vectors.per_text(every)
+    assert np.shares_memory(read, vectors.scan.matrix)
+    assert read.tobytes() == matrix.tobytes()
+    negatives = unit_rows(40, seed=28)
+    owners = layout.owners
+    kinds = np.where(np.arange(len(texts)) % 4 == 1, EXAMPLE_KIND, layout.kinds)
+    for kind in (kinds, layout.kinds):  # with examples to probe with, and without
+        got = calibrate(read, kind, negatives, owners, 30)
+        assert got == calibrate(read.copy(), kind, negatives, owners, 30)
 
 
 @needs_onnx

@@ -242,9 +242,12 @@ class TextVectors:
         of them were resident until the calibration's end: 0.9 GB more)."""
         if self.inverse is not None:  # always, over a DeltaScan (`appended` sets it)
             rows = self.inverse if which is None else self.inverse[which]
-        elif which is not None:
+        elif which is not None and not which.all():
             rows = np.flatnonzero(which)
         else:
+            # Every row, each text's once: the matrix itself, no copy (a first start's
+            # calibration of distinct texts: 879 MiB copied at 100,000 generated tools). A
+            # mapped matrix's pages read stay resident until the caller's scan.release().
             assert not isinstance(self.scan, DeltaScan)
             return self.scan.matrix
         scan = self.scan
