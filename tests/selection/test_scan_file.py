@@ -143,14 +143,20 @@ def test_a_scan_written_in_parts_is_the_file_written_whole_without_a_whole_copy_
     whole = tmp_path / "whole.levels.npz"
     write_levels(whole, levels_key(matrix), cosine_scan.int8_levels(matrix), matrix)
     parts = tmp_path / "parts.levels.npz"
+    read: list[int] = []
+
+    def rows(start: int, stop: int) -> tuple[np.ndarray, None]:
+        read.append(start)
+        return matrix[start:stop], None
+
     tracemalloc.start()
     try:
-        saved = cosine_scan.levels_in_parts(
-            parts, matrix.shape, lambda start, stop: (matrix[start:stop], None)
-        )
+        saved = cosine_scan.levels_in_parts(parts, matrix.shape, rows)
         _size, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
+    # Each part read once: the key is digested as they are written, not in a pass before.
+    assert read == list(range(0, len(matrix), 500))
     assert saved is not None
     assert saved.matrix is not None
     # The matrix 62 MB, its levels 33 MB; a part's rows 0.8 MB, int8_levels' float64

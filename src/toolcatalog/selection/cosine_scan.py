@@ -284,9 +284,11 @@ def levels_in_parts(
     """The levels of the matrix of `shape` whose rows `rows(start, stop)` gives, with the
     rows of `previous` they are (here, in the part; there), whose levels are copied from it
     rather than computed (the same bits): read from the levels file `path` when it holds
-    them (`key`: levels_key of the matrix, computed from the parts when not given), else
-    written there PART_ROWS rows at a time; mapped from there with the matrix. None when the
-    file could not be written or read (scan_file.written_levels)."""
+    them (`key`: levels_key of the matrix, computed from the parts when not given: in a pass
+    of its own when there is a `previous`, as another worker may have kept them; without one,
+    a start's, whose caller found no such file, as they are written), else written there
+    PART_ROWS rows at a time; mapped from there with the matrix. None when the file could not
+    be written or read (scan_file.written_levels)."""
     spans = [(start, min(start + PART_ROWS, shape[0])) for start in range(0, shape[0], PART_ROWS)]
 
     def released(parts: Iterator[_Part]) -> Iterator[_Part]:
@@ -297,7 +299,7 @@ def levels_in_parts(
         if previous is not None:
             previous.release()
 
-    if key is None:  # a pass that reads the rows alone: another worker may have kept them
+    if key is None and previous is not None:  # a pass that reads the rows alone
         key = parts_key(shape, (matrix for matrix, _taken in released(rows(*s) for s in spans)))
     before = None if previous is None else previous.levels()
 

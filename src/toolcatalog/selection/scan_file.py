@@ -219,27 +219,40 @@ Part = tuple[int, npt.NDArray[np.float32], Int8Levels]
 
 
 def written_levels(
-    path: Path, shape: tuple[int, int], key: str, parts: Callable[[], Iterable[Part]]
+    path: Path, shape: tuple[int, int], key: str | None, parts: Callable[[], Iterable[Part]]
 ) -> Int8Levels | None:
     """The levels of the matrix of `shape` (levels_key `key`) whose rows and levels `parts()`
-    gives (every row once, in parts of a few thousand rows), with that matrix, mapped from
-    the file `path`: read from there when it holds them already (a restart's, or another
-    worker's of the same rows), else written there part by part (neither the matrix nor its
-    levels held whole) and read back. None when the file could not be written or read back
-    (logged): the caller builds them in memory."""
-    saved = read_levels(path, key, shape)
+    gives (every row once, in order, in parts of a few thousand rows), with that matrix,
+    mapped from the file `path`: read from there when it holds them already (a restart's, or
+    another worker's of the same rows), else written there part by part (neither the matrix
+    nor its levels held whole) and read back. `key` None: the caller knows the file does not
+    hold them (matching_levels found no such file); the key is digested from the parts as
+    they are written, instead of in a pass over every row before (a start's second gather of
+    the whole matrix from the embedding cache: 879 MiB at 100,000 generated tools). None
+    when the file could not be written or read back (logged): the caller builds them in
+    memory."""
+    saved = None if key is None else read_levels(path, key, shape)
     if saved is None:
+        written = key
+
+        def write(out: BinaryIO) -> None:
+            nonlocal written
+            written = _write_parts(out, shape, key, parts())
+
         try:
-            replace_atomically(path, lambda out: _write_parts(out, shape, key, parts()))
+            replace_atomically(path, write)
         except OSError as exc:
             log.warning("could not keep the scan levels %s: %s", path, exc)
             return None
-        saved = read_levels(path, key, shape)
+        saved = None if written is None else read_levels(path, written, shape)
     return saved
 
 
-def _write_parts(out: BinaryIO, shape: tuple[int, int], key: str, parts: Iterable[Part]) -> None:
-    """Write the scan file of `parts` (its matrix's levels_key `key`) to `out`."""
+def _write_parts(
+    out: BinaryIO, shape: tuple[int, int], key: str | None, parts: Iterable[Part]
+) -> str:
+    """Write the scan file of `parts` (its matrix's levels_key `key`, digested from the
+    parts when None) to `out`; returns the key written."""
     size, dimensions = shape
     layout = {
         "key": (np.dtype("<U40"), ()),
@@ -252,9 +265,11 @@ def _write_parts(out: BinaryIO, shape: tuple[int, int], key: str, parts: Iterabl
         "matrix": (np.dtype(np.float32), (size, dimensions)),
     }
     file = NpzParts(out.fileno(), layout)
-    file.write("key", np.array(key))
     file.write("code", np.array(code_key(shape)))
+    digest = _shape_digest(shape) if key is None else None  # parts_key, part by part
     for start, matrix, levels in parts:
+        if digest is not None:
+            digest.update(np.ascontiguousarray(matrix, dtype=np.float32).data)
         file.write("matrix", matrix, start * dimensions * 4)
         file.write("fine_rows", levels.fine_rows, start * dimensions)
         file.write("scales", levels.scales, start * 8)
@@ -263,4 +278,8 @@ def _write_parts(out: BinaryIO, shape: tuple[int, int], key: str, parts: Iterabl
             file.write("codes_t", codes, j * size + start)
         for k, norms in enumerate(levels.norms):
             file.write("norms", norms, (k * size + start) * 8)
+    written = digest.hexdigest() if digest is not None else key
+    assert written is not None
+    file.write("key", np.array(written))
     file.close()
+    return written
