@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from toolcatalog.files import replace_atomically
-from toolcatalog.selection import cosine_scan, scan_file, semantic_engine, text_vectors
+from toolcatalog.selection import cosine_scan, scan_file, semantic_engine
 from toolcatalog.selection import embedding_cache as cache_module
 from toolcatalog.selection.calibrate import EXAMPLE_KIND, calibrate
 from toolcatalog.selection.cosine_scan import CosineScan
@@ -232,18 +232,24 @@ def test_parts_of_texts_pruned_meanwhile_are_embedded_again(
     assert encoder.texts == ["a", "b", "c", "a", "b"]
 
 
-def test_the_texts_a_calibration_reads_are_gathered_in_one_copy(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """`per_text(which)` is `per_text()[which]`, texts repeated across tools or not."""
-    monkeypatch.setattr(text_vectors, "GATHER_ROWS", 7)
+def test_the_texts_a_calibration_reads_come_a_block_at_a_time() -> None:
+    """`per_text(which)`'s blocks are `per_text()`'s texts that `which` marks, in order, and
+    `take` reads chosen ones of them, texts repeated across tools or not."""
     shared = TextLayout.of([[(0, f"text {t % 7}"), (1, f"tool {t}")] for t in range(40)])
     for layout in (shared, _layout(50)[0]):
         texts = TextVectors.distinct(layout)
         matrix = unit_rows(len(texts), seed=25)
         vectors = TextVectors.of_distinct(layout, texts, _parts(matrix), DIMENSIONS)
+        every = np.concatenate(list(vectors.per_text().blocks(1000)))
+        assert len(every) == len(layout.texts)
         which = np.arange(len(layout.texts)) % 3 != 0
-        assert vectors.per_text(which).tobytes() == vectors.per_text()[which].tobytes()
+        marked = vectors.per_text(which)
+        assert len(marked) == int(which.sum())
+        blocks = list(marked.blocks(7))
+        assert [len(block) for block in blocks[:-1]] == [7] * (len(blocks) - 1)
+        assert np.concatenate(blocks).tobytes() == every[which].tobytes()
+        chosen = np.array([0, 5, 2, len(marked) - 1])
+        assert marked.take(chosen).tobytes() == every[which][chosen].tobytes()
 
 
 @needs_onnx
@@ -334,28 +340,29 @@ def _resident_kib(path: Path) -> int:
 def test_a_calibrations_gather_hands_the_mapped_pages_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The calibration's copy of every text's vector is read from the levels file's mapping a
-    part at a time, and the pages read go back after each: the file's matrix does not stay
-    resident beside the copy (0.9 GB at 100,000 generated tools, until the calibration's
-    end)."""
+    """The calibration reads every text's vector from the levels file's mapping a block at a
+    time, and the pages read go back after each: the file's matrix never stays resident
+    (0.9 GB at 100,000 generated tools, until the calibration's end)."""
     monkeypatch.setattr(cosine_scan, "INT8_MIN_ROWS", 0)
-    monkeypatch.setattr(text_vectors, "GATHER_ROWS", 1000)
     layout, texts = _layout(10_000)
     matrix = unit_rows(len(texts), seed=26)
     path = tmp_path / "encoder.levels.npz"
     vectors = TextVectors.of_distinct(layout, texts, _parts(matrix), DIMENSIONS, path)
     which = np.arange(len(layout.texts)) % 5 != 0
-    copied = vectors.per_text(which)
-    assert copied.tobytes() == matrix[which].tobytes()
+    blocks = []
+    for block in vectors.per_text(which).blocks(1000):  # 16 blocks
+        blocks.append(block)
+        assert _resident_kib(path) * 1024 < matrix.nbytes / 4  # a block's pages (and around)
     assert _resident_kib(path) * 1024 < matrix.nbytes / 8
+    assert np.concatenate(blocks).tobytes() == matrix[which].tobytes()
 
 
 @needs_onnx
 def test_a_calibration_of_every_distinct_text_reads_the_mapped_matrix_in_place(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A first start calibrates every text once, each its own row: the levels file's matrix
-    itself, not a copy of it, and the same calibration, to the bit, as over a copy."""
+    """A first start calibrates every text once, each its own row: its blocks are the levels
+    file's matrix itself, not copies, and the same calibration, to the bit, as over a copy."""
     monkeypatch.setattr(cosine_scan, "INT8_MIN_ROWS", 0)
     layout, texts = _layout(3000)
     matrix = unit_rows(len(texts), seed=27)
@@ -363,14 +370,15 @@ def test_a_calibration_of_every_distinct_text_reads_the_mapped_matrix_in_place(
     vectors = TextVectors.of_distinct(layout, texts, _parts(matrix), DIMENSIONS, path)
     every = np.ones(len(layout.texts), dtype=bool)
     read = vectors.per_text(every)
-    assert np.shares_memory(read, vectors.scan.matrix)
-    assert read.tobytes() == matrix.tobytes()
+    blocks = list(read.blocks(1000))
+    assert all(np.shares_memory(block, vectors.scan.matrix) for block in blocks)
+    assert np.concatenate(blocks).tobytes() == matrix.tobytes()
     negatives = unit_rows(40, seed=28)
     owners = layout.owners
     kinds = np.where(np.arange(len(texts)) % 4 == 1, EXAMPLE_KIND, layout.kinds)
     for kind in (kinds, layout.kinds):  # with examples to probe with, and without
         got = calibrate(read, kind, negatives, owners, 30)
-        assert got == calibrate(read.copy(), kind, negatives, owners, 30)
+        assert got == calibrate(matrix.copy(), kind, negatives, owners, 30)
 
 
 @needs_onnx

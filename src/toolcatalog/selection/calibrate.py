@@ -54,6 +54,7 @@ import numpy as np
 import numpy.typing as npt
 
 from toolcatalog.selection.arrays import FloatArray
+from toolcatalog.selection.best_cosines import HeldRows, TextRows, best_cosines
 
 GENERIC_REQUESTS = Path(__file__).parent / "data" / "generic_requests.txt"
 EVERYDAY_TALK = Path(__file__).parent / "data" / "everyday_talk.txt"
@@ -82,7 +83,6 @@ SEMANTIC_SHARE_WITHOUT = 0.65
 # 139 lost); manual pages 0.488 -> 0.558, standard library 0.800 -> 0.850, `--terse` held-out
 # 0.850 -> 0.883. With examples it lost the starter dev set 4 of 120: they keep the span.
 SEMANTIC_SPAN_WITHOUT = 0.2
-IDENTICAL = 0.9999
 EXAMPLE_KIND = 1
 DESCRIPTION_KIND = 0
 # Without examples: the threshold is the descriptions' NEIGHBOUR_QUANTILE neighbour cosine less
@@ -279,40 +279,12 @@ class Calibration:
         )
 
 
-def _best_others(vectors: npt.NDArray[np.float32], probe_rows: npt.NDArray[np.int64]) -> FloatArray:
-    """Each probe's best cosine to any text but itself and its copies."""
-    best = np.full(len(probe_rows), -1.0)
-    for at in range(0, len(probe_rows), 64):
-        rows = probe_rows[at : at + 64]
-        sims = vectors[rows] @ vectors.T
-        sims[sims >= IDENTICAL] = -1.0
-        best[at : at + 64] = sims.max(axis=1)
-    return best
-
-
 def _description_rows(kinds: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """The rows of tool descriptions, at most MAX_PROBES of them, evenly spread."""
     rows = np.flatnonzero(kinds == DESCRIPTION_KIND)
     if len(rows) > MAX_PROBES:
         rows = rows[np.linspace(0, len(rows) - 1, MAX_PROBES).astype(np.int64)]
     return rows
-
-
-def _neighbour_cosines(
-    vectors: npt.NDArray[np.float32],
-    rows: npt.NDArray[np.int64],
-    owners: npt.NDArray[np.int64],
-) -> FloatArray:
-    """Each description `rows` holds: its best cosine to any text of another tool."""
-    if len(np.unique(owners)) < 2:
-        return np.zeros(0)
-    best = np.full(len(rows), -1.0)
-    for at in range(0, len(rows), 64):
-        chunk = rows[at : at + 64]
-        sims = vectors[chunk] @ vectors.T
-        sims[owners[chunk][:, None] == owners[None, :]] = -1.0
-        best[at : at + 64] = sims.max(axis=1)
-    return best
 
 
 def _generic_margin(
@@ -345,18 +317,19 @@ def _description_margin(
 
 
 def calibrate(
-    vectors: npt.NDArray[np.float32],
+    vectors: npt.NDArray[np.float32] | TextRows,
     kinds: npt.NDArray[np.int64],
     negatives: npt.NDArray[np.float32],
     owners: npt.NDArray[np.int64] | None = None,
     calibrating: int | None = None,
 ) -> Calibration:
-    """The calibration of a catalog whose texts are `vectors` (unit rows) of `kinds` (see
-    semantic.KINDS), against the embedded generic requests `negatives`: all of them are the
-    neighbours of the nearest-neighbour tests, their first `calibrating` (all when None) what
-    the threshold and margin are measured on."""
+    """The calibration of a catalog whose texts are `vectors` (unit rows, or read a block at
+    a time: best_cosines.py) of `kinds` (see semantic.KINDS), against the embedded generic
+    requests `negatives`: all of them are the neighbours of the nearest-neighbour tests,
+    their first `calibrating` (all when None) what the threshold and margin are measured on."""
+    texts = HeldRows(vectors) if isinstance(vectors, np.ndarray) else vectors
     measured = negatives[:calibrating]
-    if len(vectors) == 0:
+    if len(texts) == 0:
         return Calibration(
             1.0,
             False,
@@ -368,13 +341,21 @@ def calibrate(
             semantic_span=SEMANTIC_SPAN_WITHOUT,
             calibrating=calibrating,
         )
-    negative_best = (measured @ vectors.T).max(axis=1).astype(np.float64)
     examples = np.flatnonzero(kinds == EXAMPLE_KIND)
     if len(examples) > MAX_PROBES:
         examples = examples[np.linspace(0, len(examples) - 1, MAX_PROBES).astype(np.int64)]
+    if len(examples) < MIN_PROBES:
+        examples = examples[:0]
+    rows = examples[:0]  # without probes: the descriptions, near texts of other tools
+    if not len(examples) and owners is not None and len(np.unique(owners)) >= 2:
+        rows = _description_rows(kinds)
+    probes, descriptions = texts.take(examples), texts.take(rows)
+    tools = None if owners is None else (owners, owners[rows])
+    best = best_cosines(texts, measured, probes, descriptions, tools)
+    negative_best = best.negatives
     ceiling = float(np.quantile(negative_best, NEGATIVE_QUANTILE))
-    if len(examples) >= MIN_PROBES:
-        probe_best = _best_others(vectors, examples)
+    if len(examples):
+        probe_best = best.probes
         # The highest threshold refusing at most IN_SCOPE_REFUSAL of the probes.
         allowed = math.floor(IN_SCOPE_REFUSAL * len(probe_best))
         floor = float(np.sort(probe_best)[allowed])
@@ -387,18 +368,16 @@ def calibrate(
             float(np.mean(probe_best < threshold)),
             float(np.mean(negative_best < threshold)),
             negatives,
-            _generic_margin(vectors[examples], probe_best, measured),
+            _generic_margin(probes, probe_best, measured),
             calibrating=calibrating,
         )
     median = float(np.quantile(negative_best, NO_PROBES_QUANTILE))
     threshold, margin = median, GENERIC_MARGIN
-    if owners is not None:
-        rows = _description_rows(kinds)
-        neighbours = _neighbour_cosines(vectors, rows, owners)
-        if len(neighbours):
-            reach = float(np.quantile(neighbours, NEIGHBOUR_QUANTILE)) - NEIGHBOUR_MARGIN
-            threshold = min(max(reach, median), ceiling)
-            margin = _description_margin(vectors[rows], neighbours, measured)
+    neighbours = best.descriptions
+    if len(neighbours):
+        reach = float(np.quantile(neighbours, NEIGHBOUR_QUANTILE)) - NEIGHBOUR_MARGIN
+        threshold = min(max(reach, median), ceiling)
+        margin = _description_margin(descriptions, neighbours, measured)
     return Calibration(
         threshold,
         False,

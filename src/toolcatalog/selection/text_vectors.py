@@ -12,7 +12,7 @@ both are left out of the best single cosine.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import compress, repeat
 from pathlib import Path
 from typing import NamedTuple
@@ -36,8 +36,50 @@ from toolcatalog.selection.tool_fields import GroupMaxima
 # (semantic_engine.SemanticEngine._kept_later).
 DELTA_MAX_ROWS = 8192
 DEAD_MAX_SHARE = 0.05
-# Rows a calibration's gather copies between releases of a mapped matrix's pages (96 MiB).
-GATHER_ROWS = 65_536
+
+
+# Texts a calibration's block gathers between releases of a mapped matrix's pages.
+GATHER_ROWS = 4096
+
+
+class PerText:
+    """The vectors of texts whose rows of `scan` are `rows` (None: every row, in order), read
+    from it a block at a time (best_cosines.TextRows): a calibration held a copy of them all
+    (879 MiB at 100,000 generated tools), and, when the scan's matrix is mapped, the pages read
+    for a block go back after it (they were all resident until the calibration's end)."""
+
+    def __init__(self, scan: Scan, rows: IntArray | None) -> None:
+        self.scan, self.rows = scan, rows
+
+    def __len__(self) -> int:
+        return self.scan.rows if self.rows is None else len(self.rows)
+
+    def take(self, rows: IntArray) -> Array:
+        """The vectors of texts `rows` (a copy)."""
+        return scan_vectors(self.scan, rows if self.rows is None else self.rows[rows])
+
+    def blocks(self, size: int) -> Iterator[Array]:
+        """Every text's vector, `size` texts at a time. Every row in order: the matrix's own
+        rows, no copy (index20's 9a59b03: the same products, bit for bit). Chosen rows:
+        copies, each gathered GATHER_ROWS texts at a time with the pages read handed back
+        after each part, as the kernel maps 16 pages around each one read and a block's texts
+        may be spread over the matrix (a text shared by tools has the row of its first)."""
+        if self.rows is None:
+            assert not isinstance(self.scan, DeltaScan)
+            for at in range(0, self.scan.rows, size):
+                yield self.scan.matrix[at : at + size]
+                self.scan.release()
+            return
+        matrix = self.scan.base.matrix if isinstance(self.scan, DeltaScan) else self.scan.matrix
+        for at in range(0, len(self.rows), size):
+            rows = self.rows[at : at + size]
+            block = np.empty((len(rows), matrix.shape[1]), dtype=matrix.dtype)
+            for part in range(0, len(rows), GATHER_ROWS):
+                block[part : part + GATHER_ROWS] = scan_vectors(
+                    self.scan, rows[part : part + GATHER_ROWS]
+                )
+                self.scan.release()
+            yield block
 
 
 class Approximation(NamedTuple):
@@ -235,28 +277,16 @@ class TextVectors:
         empty = np.zeros((0, 0), dtype=np.float32)
         return self.extended(self.layout, [], empty, levels=levels)
 
-    def per_text(self, which: npt.NDArray[np.bool_] | None = None) -> Array:
-        """Every text's vector (those `which` marks), in layout order (for a calibration):
-        one copy (`per_text()[which]` was two: 2 x 1.1 GB at 100,000 generated tools),
-        gathered a part at a time, the pages of a mapped matrix handed back after each (all
-        of them were resident until the calibration's end: 0.9 GB more)."""
+    def per_text(self, which: npt.NDArray[np.bool_] | None = None) -> PerText:
+        """Every text's vector (those `which` marks), in layout order, read a block at a time
+        (for a calibration: best_cosines.TextRows)."""
         if self.inverse is not None:  # always, over a DeltaScan (`appended` sets it)
             rows = self.inverse if which is None else self.inverse[which]
         elif which is not None and not which.all():
             rows = np.flatnonzero(which)
         else:
-            # Every row, each text's once: the matrix itself, no copy (a first start's
-            # calibration of distinct texts: 879 MiB copied at 100,000 generated tools). A
-            # mapped matrix's pages read stay resident until the caller's scan.release().
-            assert not isinstance(self.scan, DeltaScan)
-            return self.scan.matrix
-        scan = self.scan
-        matrix = scan.base.matrix if isinstance(scan, DeltaScan) else scan.matrix
-        out = np.empty((len(rows), matrix.shape[1]), dtype=matrix.dtype)
-        for at in range(0, len(rows), GATHER_ROWS):
-            out[at : at + GATHER_ROWS] = scan_vectors(scan, rows[at : at + GATHER_ROWS])
-            scan.release()
-        return out
+            rows = None  # every row, each text's once (a first start's): read in place
+        return PerText(self.scan, rows)
 
     def tool_scores(self, query: Array) -> tuple[FloatArray, FloatArray]:
         """Per tool: the mean over text kinds of the best cosine in each kind, and the best
