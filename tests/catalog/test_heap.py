@@ -7,6 +7,7 @@ import gc
 import math
 import platform
 import sys
+import threading
 from typing import Any
 
 import orjson
@@ -37,6 +38,32 @@ def test_the_build_after_the_first_does_not_walk_the_whole_heap_again(
             kept.append([[i] for i in range(1000)])
     assert unfreezes == []
     assert gc.isenabled()
+
+
+def test_a_build_is_frozen_before_the_collector_runs_again(unfreezes: list[int]) -> None:
+    """Frozen once the collector ran again, the youngest generation held the whole build,
+    and the first allocation after the pause collected it (a walk of every object)."""
+    with heap.frozen_heap():
+        pass  # the baseline
+    here = threading.get_ident()
+    walks: list[int] = []
+
+    def noted(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and threading.get_ident() == here:
+            walks.append(info["generation"])
+
+    built = heap.frozen_heap()
+    built.__enter__()
+    kept = [[i] for i in range(50_000)]  # many times the youngest generation's threshold
+    gc.callbacks.append(noted)
+    try:
+        built.__exit__(None, None, None)
+        after = [[i] for i in range(10)]
+    finally:
+        gc.callbacks.remove(noted)
+    assert walks == []
+    assert gc.isenabled()
+    assert len(kept) + len(after) == 50_010
 
 
 def test_a_frozen_set_grown_past_its_limit_is_collected_in_full(
