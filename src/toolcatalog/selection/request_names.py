@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 
 from toolcatalog.selection.retrieval import OS_NAMES, CatalogIndex
 from toolcatalog.selection.semantic import SemanticView
+from toolcatalog.selection.spelling import identifier_shaped
 from toolcatalog.selection.text import request_tokens
 
 # A tool the request names as the problem ("journalctl shows nothing for the unit", "systemctl
@@ -52,6 +54,15 @@ _RULED_OUT_BEFORE_NAME = re.compile(
 NAMED_INSTRUMENT_LIFT = 0.3
 NAMED_INSTRUMENT_COSINE = 0.1
 _INSTRUMENT_BEFORE_NAME = re.compile(r"\b(?:use|using|with|via|through)\s+(?:the\s+)?[\"'`]?$")
+# A tool the request merely mentions by its whole name counts as named to use too, when the
+# request writes the word as a name ("Start SpeedCrunch", "a new DVC project", "open Mumble",
+# "start `sulogin`"), the encoder cannot read it (no whole word of its vocabulary: the
+# request's vector misses it, and the other words' meaning picks a tool near them, "Start
+# SpeedCrunch" -> speedread) and at most MENTION_MAX_TOOLS tools' texts hold it (the tool's
+# own word). Names written in lower case are left alone: plain words the vocabulary lacks
+# ("rephrase" is a MetaTool plugin) and names said as the problem in passing ("sfc found
+# corrupt files but couldn't repair some") then lost right answers.
+MENTION_MAX_TOOLS = 3
 
 
 # A word the request writes in capitals (GKE, AKS, SPL, HKLM, DD) is usually a product or
@@ -97,9 +108,12 @@ def named_as_problem(index: CatalogIndex, text: str) -> list[int]:
     return named_tools(index, text)[0]
 
 
-def named_tools(index: CatalogIndex, text: str) -> tuple[list[int], list[int]]:
+def named_tools(
+    index: CatalogIndex, text: str, readable: Callable[[str], bool] | None = None
+) -> tuple[list[int], list[int]]:
     """Tools the request names as the problem or rules out, and tools it names as the one
-    to use (see NAMED_INSTRUMENT_*), as index positions."""
+    to use (see NAMED_INSTRUMENT_*) or mentions by a name the encoder cannot read (`readable`:
+    whether the encoder reads a word whole; None: no mention counts), as index positions."""
     low = text.lower()
     most = _rare_enough(index)
     problems: list[int] = []
@@ -114,9 +128,39 @@ def named_tools(index: CatalogIndex, text: str) -> tuple[list[int], list[int]]:
             _RULED_OUT_BEFORE_NAME.search(low, 0, at) for at in starts
         ):
             problems.append(position)
-        elif any(_INSTRUMENT_BEFORE_NAME.search(low, 0, at) for at in starts):
+        elif any(_INSTRUMENT_BEFORE_NAME.search(low, 0, at) for at in starts) or (
+            readable is not None
+            and not readable(word)
+            and _own_name(index, word, position)
+            and any(_written_as_name(text, at, at + len(word)) for at in starts)
+        ):
             instruments.append(position)
     return sorted(problems), sorted(instruments)
+
+
+def _written_as_name(text: str, start: int, end: int) -> bool:
+    """Does the request write text[start:end] as a name: in quotes or backticks, shaped as an
+    identifier (SpeedCrunch, DVC), or capitalised where a sentence does not start (Mumble)?"""
+    if len(text) != len(text.lower()):  # positions of the lower-cased text would not fit
+        return False
+    word = text[start:end]
+    before = text[:start].rstrip()
+    return (
+        (before[-1:] in ("`", "'", '"') and text[end : end + 1] in ("`", "'", '"'))
+        or identifier_shaped(word)
+        or (word[:1].isupper() and before != "" and before[-1] not in ".!?:")
+    )
+
+
+def _own_name(index: CatalogIndex, word: str, position: int) -> bool:
+    """Is `word` the whole name of the tool at `position`, and are its terms in at most
+    MENTION_MAX_TOOLS tools' texts?"""
+    if index.tool_names[position] != word.replace("-", "_"):
+        return False
+    terms = request_tokens(word)
+    return bool(terms) and all(
+        0 < index.tool_index.document_frequency(t) <= MENTION_MAX_TOOLS for t in terms
+    )
 
 
 def implied_platform(index: CatalogIndex, text: str) -> frozenset[str]:

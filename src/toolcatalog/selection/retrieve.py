@@ -187,7 +187,9 @@ def retrieve(
                 coverage[i] = max(coverage[i], 0.5)
                 matches[i] = max(matches[i], 2.0)
                 vouched[i] = True
-    problems, instruments = named_tools(index, request.request)
+    speller = semantic.index.speller if semantic is not None else None
+    readable = None if speller is None else speller.encoder_known.__contains__
+    problems, instruments = named_tools(index, request.request, readable)
     if problems:
         raw[problems] *= NAMED_PROBLEM_LEXICAL
     if instruments:  # named as the tool to use: about the request, as a named entity is

@@ -49,7 +49,7 @@ _INNER_CAPITAL = re.compile(r"[a-z][A-Z]")
 _JOINED = re.compile(r"(?<=[a-z]{2})(?=[A-Z][a-z])")
 
 
-def _shaped(word: str) -> bool:
+def identifier_shaped(word: str) -> bool:
     """Whether `word` (letters only) is written as an identifier."""
     return word.isupper() or _INNER_CAPITAL.search(word) is not None
 
@@ -87,14 +87,14 @@ class Speller:
 
     def __init__(self, texts: Iterable[str], known: Iterable[str] = ()) -> None:
         counts: Counter[str] = Counter()
-        # The catalog's words written as identifiers (see _shaped), lower case.
+        # The catalog's words written as identifiers (see identifier_shaped), lower case.
         identifiers: Counter[str] = Counter()
         # By distinct spelling (tokenizer.counted_matches): the counts and order of _count
         # on every text, each lower-case word first where any spelling of it first comes.
         for word, count in counted_matches(_WORD, texts).items():
             low = word.lower()
             counts[low] += count
-            if _shaped(word):
+            if identifier_shaped(word):
                 identifiers[low] += count
         # Layered: a write's speller (`changed`) shares them and holds its changes.
         self.counts, self.identifiers = LayeredCounts(counts), LayeredCounts(identifiers)
@@ -104,7 +104,7 @@ class Speller:
         for word in _WORD.findall(text):
             low = word.lower()
             self.counts.add(low, sign)
-            if _shaped(word):
+            if identifier_shaped(word):
                 self.identifiers.add(low, sign)
 
     def changed(self, went: Iterable[str], came: Iterable[str]) -> Speller:
@@ -153,7 +153,7 @@ class Speller:
     def names(self, text: str) -> list[str]:
         """The identifiers of `text` the catalog's texts hold but the encoder cannot read,
         neither as a whole word nor as a form of one (lower case): a word of MIN_NAME letters
-        or more written as an identifier (_shaped) by the request or by the catalog
+        or more written as an identifier (identifier_shaped) by the request or by the catalog
         ("NotReady", "PasswordLastSet", "SIGTERM", "snmp" where the catalog writes SNMP).
         The encoder cuts them into pieces that mean nothing, so the request's vector misses
         them. Plain words the encoder's vocabulary lacks ("summarize", "sourdough") are not
@@ -165,7 +165,7 @@ class Speller:
             if (
                 len(low) >= MIN_NAME
                 and low in self.counts
-                and (low in self.identifiers or _shaped(word))
+                and (low in self.identifiers or identifier_shaped(word))
                 and not self._inflected(low, encoder)
             ):
                 found.append(low)
