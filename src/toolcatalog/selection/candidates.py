@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from toolcatalog.model.environment import Outcome
+from toolcatalog.model.pattern import Pattern
 from toolcatalog.model.profile import Effect
 from toolcatalog.selection.everyday_words import speaks_of_private_life
 from toolcatalog.selection.features import Dimensions, PatternEstimate
@@ -108,6 +109,7 @@ class CandidateEnumerator:
         self.index = index
         # How many patterns declare each input name (declared_inputs: those some pattern does).
         self._inputs: Counter[str]
+        every: list[Pattern] | None = None  # index.patterns' patterns, once made
         if previous is not None and index.base == previous.index.key:
             self._inputs = previous._inputs.copy()
             for k in index.dropped:
@@ -116,7 +118,8 @@ class CandidateEnumerator:
                 self._inputs.update(input_names(index.patterns.of_tool(i)))
             self._inputs = +self._inputs  # without the names no pattern declares any more
         else:
-            self._inputs = Counter(input_names(index.patterns))
+            every = index.patterns.patterns()
+            self._inputs = Counter(declared_names(every))
         self.declared_inputs = frozenset(self._inputs)
         # Telemetry's figures (profiles.py); estimates and rulings depend on them.
         self.observed: ObservedProfiles | None = None
@@ -127,8 +130,9 @@ class CandidateEnumerator:
         # blocks nor demotes by intent.
         changed = index.changed_since(previous.index) if previous is not None else None
         if previous is None or changed is None:
-            self._reads = [e.pattern.effect is Effect.read for e in index.patterns]
-            self._declared = [e.pattern.effect_declared for e in index.patterns]
+            every = index.patterns.patterns() if every is None else every
+            self._reads = [p.effect is Effect.read for p in every]
+            self._declared = [p.effect_declared for p in every]
         else:
             self.observed = previous.observed
             self.rulings = previous.rulings.carried(index, changed)
@@ -416,5 +420,10 @@ def _best(ranked: list[Scored]) -> float | None:
 
 def input_names(entries: Iterable[PatternEntry]) -> Iterator[str]:
     """The input names the patterns of `entries` declare, once per pattern."""
-    for entry in entries:
-        yield from entry.pattern.inputs.get("properties", {})
+    return declared_names(entry.pattern for entry in entries)
+
+
+def declared_names(patterns: Iterable[Pattern]) -> Iterator[str]:
+    """The input names `patterns` declare, once per pattern."""
+    for pattern in patterns:
+        yield from pattern.inputs.get("properties", {})

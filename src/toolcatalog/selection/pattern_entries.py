@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import overload
 
 from toolcatalog.model.pattern import Pattern
@@ -57,6 +58,15 @@ class PatternEntries(Sequence[PatternEntry]):
     def __iter__(self) -> Iterator[PatternEntry]:
         for i in range(len(self._tools)):
             yield from self.of_tool(i)
+
+    def patterns(self) -> list[Pattern]:
+        """Every pattern, in order, without its entry: a fresh enumerator's passes over all
+        of them (three passes making 600,000 entries each at 100,000 generated tools)."""
+        return list(
+            chain.from_iterable(
+                capability.patterns for tool in self._tools for capability in tool.capabilities
+            )
+        )
 
     def of_tool(self, i: int) -> tuple[PatternEntry, ...]:
         """Tool `i`'s patterns, in order."""
