@@ -40,7 +40,16 @@ class TextLayout:
     (tool, kind) so each (tool, kind) group is one contiguous segment, and the tables that
     turn one cosine per text into each tool's scores."""
 
-    def __init__(self, texts: list[str], kinds: IntArray, owners: IntArray, size: int) -> None:
+    def __init__(
+        self,
+        texts: list[str],
+        kinds: IntArray,
+        owners: IntArray,
+        size: int,
+        tool_start: IntArray | None = None,
+    ) -> None:
+        """`tool_start`: where each tool's texts start (and their count last), when the
+        caller counted it (a splice does); else searched in `owners`."""
         self.size = size
         self.texts = texts
         self.kinds: IntArray = kinds
@@ -53,7 +62,9 @@ class TextLayout:
         named = group_slots % len(KINDS) == NAME_KIND
         clause = group_slots % len(KINDS) == CLAUSE_KIND
         # Each tool's texts are texts[tool_start[i]:tool_start[i + 1]] (see exact_scores).
-        self.tool_start: IntArray = np.searchsorted(owners, np.arange(size + 1))
+        if tool_start is None:
+            tool_start = np.searchsorted(owners, np.arange(size + 1))
+        self.tool_start: IntArray = tool_start
         # How many kinds of text but its name and clauses each tool has (at least its
         # description, so never 0).
         self.kinds_per_tool: IntArray = np.maximum(
@@ -181,5 +192,6 @@ def _spliced(
         np.concatenate(kinds) if kinds else empty,
         np.concatenate(owners) if owners else empty,
         len(at),
+        tool_start,
     )
     return layout, Splice(runs, np.concatenate(fresh) if fresh else empty)
