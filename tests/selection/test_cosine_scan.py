@@ -124,6 +124,40 @@ def test_the_first_level_packed_in_parts_gives_the_bits_of_one_session(
 
 
 @needs_onnx
+def test_a_scan_made_again_shares_the_sessions_of_its_unchanged_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scan made from another (a compaction after writes, a scan kept in its file) takes
+    the first-level session of each part whose codes and scales it has, instead of packing
+    them again beside it; the parts with a changed row get their own. The same bits as a
+    scan built from nothing."""
+    monkeypatch.setattr(cosine_scan, "PACK_ROWS", 1000)
+    matrix = unit_rows(5000, seed=12)
+    old = CosineScan(matrix, use_int8=True)
+    changed = matrix.copy()
+    changed[2500] = unit_rows(1, seed=13)[0]  # one text's vector, in the third part
+    kept = np.flatnonzero(np.arange(5000) != 2500)
+    new = CosineScan(changed, use_int8=True, previous=old, taken=(kept, kept))
+    fresh = CosineScan(changed, use_int8=True)
+
+    def sessions(scan: CosineScan) -> list[object]:
+        return [session for _start, session in scan._int8._sessions]  # type: ignore[union-attr]
+
+    shared = [a is b for a, b in zip(sessions(new), sessions(old), strict=True)]
+    assert shared == [True, True, False, True, True]
+    for query in (changed[2500], changed[7], unit_rows(1, seed=14)[0]):
+        assert new.approximate(query).sims.tobytes() == fresh.approximate(query).sims.tobytes()
+    before = sessions(new)
+    assert new.keep(tmp_path / "levels.npz")  # the same rows, read from the file
+    assert all(a is b for a, b in zip(sessions(new), before, strict=True))
+    assert (
+        new.approximate(changed[3]).sims.tobytes() == fresh.approximate(changed[3]).sims.tobytes()
+    )
+    shifted = CosineScan(changed[1:], use_int8=True, previous=new)  # every part's rows moved
+    assert not any(a is b for a, b in zip(sessions(shifted), sessions(new), strict=True))
+
+
+@needs_onnx
 def test_a_scan_derived_from_another_is_the_one_built_from_nothing() -> None:
     """A write's scan copies the int8 levels of the rows it keeps (in new places) and
     computes the rest: every level, norm and bound, and so every cosine, the same bits."""

@@ -47,6 +47,7 @@ from toolcatalog.selection.scan_file import Int8Levels, levels_key, parts_key, w
 Vector = npt.NDArray[np.float32]
 Floats = npt.NDArray[np.float64]
 Rows = npt.NDArray[np.int64]
+Codes = npt.NDArray[np.int8]
 # Below this many rows the exact scan (~2 ms of CPU at 20,000) costs no more than the int8
 # pass and settling the tools in doubt: 6,608 terse tools (13,216 rows) measured alike both
 # ways, select CPU p50 7.5 ms; at 50,448 rows the int8 pass is 2.2-2.5 ms against 5.2-5.4.
@@ -136,7 +137,8 @@ class CosineScan:
         for INT8_MIN_ROWS rows or more when onnxruntime is installed. `taken`: rows of
         `vectors` that are `previous`'s rows (here, there), whose int8 levels are copied
         from it rather than computed again (a write's few new texts are the rest). `saved`:
-        the levels of `vectors` as `levels()` gave them (ignored when they do not fit)."""
+        the levels of `vectors` as `levels()` gave them (ignored when they do not fit). The
+        first level's parts whose codes and scales are `previous`'s share its sessions."""
         self.rows = len(vectors)
         if saved is not None and not saved.fits(*vectors.shape):
             saved = None
@@ -161,7 +163,8 @@ class CosineScan:
                 saved = int8_levels(self._matrix, before, taken)
                 if previous is not None:
                     previous.release()
-            self._int8 = _Int8Product(saved, _weakly(self._touch))
+            sharing = None if previous is None else previous._int8
+            self._int8 = _Int8Product(saved, _weakly(self._touch), sharing)
 
     def keep(self, path: Path) -> bool:
         """Write the int8 pass's levels and the matrix to `path` (scan_file.py) and read them
@@ -179,7 +182,7 @@ class CosineScan:
         saved = levels_in_parts(path, matrix.shape, rows, self, levels_key(matrix))
         if saved is None or saved.matrix is None:  # not written or read: the scan stays as it is
             return False
-        product = _Int8Product(saved, _weakly(self._touch))
+        product = _Int8Product(saved, _weakly(self._touch), self._int8)  # its sessions
         self._matrix, self._mapped, self._int8 = saved.matrix, saved, product
         return True
 
@@ -446,8 +449,12 @@ class _Int8Product:
     """The matrix's rows in two int8 levels: the first scanned whole on ONNX Runtime, the
     second gathered by row for the rows asked for."""
 
-    def __init__(self, levels: Int8Levels, touch: Callable[[int], None]) -> None:
-        """`touch(n)` is told of every n rows of the second level read."""
+    def __init__(
+        self, levels: Int8Levels, touch: Callable[[int], None], before: _Int8Product | None = None
+    ) -> None:
+        """`touch(n)` is told of every n rows of the second level read; the first level's
+        parts whose codes and scales are those of `before`'s part of the same rows share
+        its session (`session_of`)."""
         self.size, dimensions = levels.fine_rows.shape
         self._levels = levels
         self._touch = touch
@@ -458,7 +465,7 @@ class _Int8Product:
         # copy of their size) and reads nothing else of them. Inside the model, as
         # session 15's build put them, ONNX Runtime held ~3.4x the codes (the model's bytes,
         # its initializer, the packed copy): 1.2 GB at 100,000 tools.
-        self._sessions = _first_level_sessions(levels)
+        self._sessions = _first_level_sessions(levels, before)
         # The second level's rows are fed per request (no copy: ONNX Runtime reads the
         # array), so its session depends on the dimensions alone and is made once.
         self._fine_feed = {"m": levels.fine_rows, "scales": levels.fine_scales.astype(np.float32)}
@@ -467,6 +474,24 @@ class _Int8Product:
     def levels(self) -> Int8Levels:
         """The levels and norms of every row (cosine_scan's arrays, not copies)."""
         return self._levels
+
+    def session_of(self, start: int, stop: int, codes: Codes, scales: Floats) -> Any | None:
+        """This product's first-level session of rows `start` to `stop` when their codes and
+        scales are `codes` and `scales` (a session is made of nothing else: the same bits),
+        else None. A compaction after a one-tool write changes one part of ten at 100,000
+        generated tools: the others' sessions (their packed codes, ~24 MiB each) are shared
+        instead of packed again beside the old ones."""
+        firsts = [first for first, _session in self._sessions]
+        stops = dict(zip(firsts, [*firsts[1:], self.size], strict=True))
+        session = dict(self._sessions).get(start) if stops.get(start) == stop else None
+        if session is None:
+            return None
+        mine = self._levels
+        same = np.array_equal(mine.scales[start:stop], scales) and all(
+            np.array_equal(mine.codes_t[at, start:stop], codes[at]) for at in range(len(codes))
+        )
+        mine.release()  # the pages of its codes read, when mapped
+        return session if same else None
 
     @staticmethod
     def _bounds(norms: Floats, rounding: float, fine: bool) -> tuple[float, float, float]:
@@ -528,10 +553,12 @@ PACK_ROWS = 65_536
 _PACK_TAIL = 16
 
 
-def _first_level_sessions(levels: Int8Levels) -> list[tuple[int, Any]]:
+def _first_level_sessions(
+    levels: Int8Levels, before: _Int8Product | None = None
+) -> list[tuple[int, Any]]:
     """The first level's sessions, one per PACK_ROWS rows of `levels` (the first row of each,
     its session), each made after the previous one's codes were packed and their pages, when
-    mapped, handed back."""
+    mapped, handed back; or `before`'s session of the same part, codes and scales."""
     size = levels.codes_t.shape[1]
     starts = list(range(0, size, PACK_ROWS))
     if len(starts) > 1 and size - starts[-1] < _PACK_TAIL:
@@ -539,9 +566,11 @@ def _first_level_sessions(levels: Int8Levels) -> list[tuple[int, Any]]:
     sessions = []
     for start, stop in zip(starts, [*starts[1:], size], strict=True):
         codes, scales = levels.codes_t[:, start:stop], levels.scales[start:stop]
-        sessions.append((start, _first_level_session(codes, scales)))
+        session = None if before is None else before.session_of(start, stop, codes, scales)
+        made = session is None
+        sessions.append((start, _first_level_session(codes, scales) if made else session))
         levels.release()  # the codes' pages, when mapped: packed, they are not read again
-        if size > PACK_ROWS:
+        if made and size > PACK_ROWS:
             # The copy ONNX Runtime packed from, freed: glibc's heap keeps a part's (under its
             # 32 MiB mmap threshold) unless trimmed, and the next part's went beside it
             # (600,000 rows: +448 MiB kept for 220 MiB of codes, +228 trimmed).

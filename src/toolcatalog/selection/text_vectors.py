@@ -231,7 +231,7 @@ class TextVectors:
             # Made in parts straight into the file (the kept rows' int8 levels copied).
             saved = levels_in_parts(levels, shape, part, previous=base)
         if saved is not None and saved.matrix is not None:
-            scan = CosineScan(saved.matrix, saved=saved)
+            scan = CosineScan(saved.matrix, previous=base, saved=saved)
         else:  # in memory, the kept rows' int8 levels copied (CosineScan)
             matrix, taken = part(0, shape[0])
             scan = CosineScan(matrix, previous=base, taken=taken)
