@@ -23,7 +23,7 @@ again from 16.6 million kept rows (~0.35 s of its ~0.65 s at load 2.5; rows and 
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal, TypeVar
@@ -90,6 +90,9 @@ class Norms:
 # shares the others with the previous generation: blocks of about this many pairs (80 KiB),
 # a spliced block past twice it cut in two.
 BLOCK_PAIRS = 4096
+# Pairs._before finds up to this many documents of a term one at a time (a bisection over
+# the term's blocks each) rather than listing the term's blocks.
+FEW_DOCS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +229,8 @@ class Pairs:
         """Per document of `doc` (ascending), how many of term `term`'s pairs come before
         it (`right`: before or at it), counted over the term's blocks."""
         side: Literal["left", "right"] = "right" if right else "left"
+        if 0 < len(doc) <= FEW_DOCS:
+            return self._before_each(term, doc, side)
         pieces, blocks = self.pieces(term), self.doc
         if len(pieces) <= 1 or not len(doc):
             if not pieces or not len(doc):
@@ -248,6 +253,33 @@ class Pairs:
                 k, lo, hi = pieces[p]
                 counted[a:z] += np.searchsorted(blocks[k][lo:hi], doc[a:z], side=side)
         return counted
+
+    def _before_each(self, term: int, doc: IntArray, side: Literal["left", "right"]) -> IntArray:
+        """_before for a few documents: each one's block found by a bisection over the
+        blocks the term spans (by the term's last document in each), not by listing them
+        (a write's terms are each in a few documents; a term every tool holds spans ~25
+        blocks at 100,000 tools)."""
+        lo, hi = int(self.start[term]), int(self.start[term + 1])
+        if lo == hi:
+            return np.zeros(len(doc), dtype=np.int64)
+        bounds, blocks = self.bounds, self.doc
+        span = range(bisect_right(bounds, lo) - 1, bisect_right(bounds, hi - 1))
+
+        def last(k: int) -> int:
+            return int(blocks[k][min(hi, bounds[k + 1]) - 1 - bounds[k]])
+
+        find = bisect_right if side == "right" else bisect_left
+        out = np.empty(len(doc), dtype=np.int64)
+        for i, d in enumerate(doc.tolist()):
+            at = find(span, d, key=last)  # the first block not wholly before `d` (`side`)
+            if at == len(span):
+                out[i] = hi - lo
+                continue
+            k = span[at]
+            a, z = max(lo, bounds[k]), min(hi, bounds[k + 1])
+            found = np.searchsorted(blocks[k][a - bounds[k] : z - bounds[k]], d, side=side)
+            out[i] = a - lo + int(found)
+        return out
 
     def _found(self, term: IntArray, doc: IntArray) -> IntArray | None:
         """The places of the pairs (`term`, `doc`), sorted as the pairs are; None when one
