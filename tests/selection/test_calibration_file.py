@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from toolcatalog.model.tool import Tool
 from toolcatalog.selection.calibrate import Calibration
@@ -72,3 +73,30 @@ def test_other_texts_compute_their_own_calibration(tmp_path: Path) -> None:
     kept.write_text("{not json")
     assert _calibration(home, _tools()) == _calibration(tmp_path / "fresh", _tools())
     assert json.loads(kept.read_text())["threshold"] == _calibration(home, _tools()).threshold
+
+
+def test_the_key_digests_the_texts_a_part_at_a_time_as_one_string(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The texts are encoded KEY_TEXTS at a time (the whole join was a restart's memory
+    peak at 100,000 tools); the digest is that of the one string, so a kept file still
+    matches."""
+    import hashlib
+
+    from toolcatalog.selection import calibration_file
+
+    texts = [f"tool {n} ünïcode \ud800 end" if n % 5 == 0 else f"text {n}" for n in range(23)]
+    generic = ["hello", "how are you"]
+    kinds, owners = np.arange(23) % 3, np.arange(23) // 2
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(calibration_file._code())
+    for part in ("encoder", "\x00".join(generic), "\x00".join(texts)):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x01")
+    digest.update(np.ascontiguousarray(kinds, dtype="<i8").tobytes())
+    digest.update(np.ascontiguousarray(owners, dtype="<i8").tobytes())
+    for size in (1, 4, 23, 4096):
+        monkeypatch.setattr(calibration_file, "KEY_TEXTS", size)
+        key = calibration_file.calibration_key("encoder", generic, texts, kinds, owners)
+        assert key == digest.hexdigest()
+    assert calibration_file.calibration_key("encoder", generic, [], kinds, owners)

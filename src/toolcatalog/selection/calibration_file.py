@@ -45,6 +45,10 @@ def calibration_path(cache_file: Path | None) -> Path | None:
     return None if cache_file is None else cache_file.with_suffix(".calibration.json")
 
 
+# Texts encoded at a time for the key (calibration_key).
+KEY_TEXTS = 4096
+
+
 @functools.cache
 def _code() -> bytes:
     """calibrate.py, read once a process (the code it runs; as catalog/saved.py's code_stamp)."""
@@ -61,9 +65,15 @@ def calibration_key(
     """The digest of what a calibration is computed from (see the module's docstring)."""
     digest = hashlib.blake2b(digest_size=20)
     digest.update(_code())
-    for part in (encoder, "\x00".join(generic), "\x00".join(texts)):
+    for part in (encoder, "\x00".join(generic)):
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\x01")
+    # The texts joined by NULs, as one string was, KEY_TEXTS at a time: the whole join and
+    # its UTF-8 (~100 MB at 100,000 generated tools) were a restart's memory peak.
+    for at in range(0, len(texts), KEY_TEXTS):
+        joined = "\x00".join(texts[at : at + KEY_TEXTS])
+        digest.update(("\x00" + joined if at else joined).encode("utf-8", "surrogatepass"))
+    digest.update(b"\x01")
     digest.update(np.ascontiguousarray(kinds, dtype="<i8").tobytes())
     digest.update(np.ascontiguousarray(owners, dtype="<i8").tobytes())
     return digest.hexdigest()
