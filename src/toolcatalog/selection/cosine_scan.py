@@ -542,12 +542,13 @@ class _Int8Product:
 # codes it is given and packs that copy (the copy freed once packed), and the codes' file
 # pages are read meanwhile: the whole first level in one session rose ~3x the codes over
 # what it keeps (at 100,000 generated tools ~0.45 GB over serving at a restart, and beside
-# the old session at a compaction after writes). Made 65,536 rows (24 MiB of codes at 384
+# the old session at a compaction after writes). Made 32,768 rows (12 MiB of codes at 384
 # dimensions) at a time, with their pages handed back after each, the rise is that of one
-# part; a request runs one session a part (~20 us each: 10 parts at 100,000 tools), the
+# part (600,000 rows: +91 MiB over what is kept with 65,536, +55 with 32,768, the restart's
+# top at 100,000 tools); a request runs one session a part (~20 us each: 19 parts), the
 # same bits (MatMulInteger's sums are exact, and each output of the float MatMul is its
 # column's alone: test_cosine_scan).
-PACK_ROWS = 65_536
+PACK_ROWS = 32_768
 # No part of fewer rows (but a whole of fewer): a session of one row computes its float MatMul
 # another way (its last bits differed from the whole's for 100 of 5,000 one-row parts).
 _PACK_TAIL = 16
