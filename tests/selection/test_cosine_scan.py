@@ -16,7 +16,7 @@ import pytest
 from toolcatalog.config import Settings
 from toolcatalog.model.snapshot import CatalogSnapshot
 from toolcatalog.model.tool import Tool
-from toolcatalog.selection import cosine_scan
+from toolcatalog.selection import cosine_scan, int8_graphs
 from toolcatalog.selection.cosine_scan import CosineScan
 from toolcatalog.selection.encoders.onnx import onnx_available
 from toolcatalog.selection.models import SelectionRequest
@@ -264,12 +264,12 @@ def test_codes_at_the_ends_of_their_ranges_do_not_saturate_the_products(level: s
     request[1] = np.where(rows[2] > 0, 63, -63)  # every product of row 2 positive
     ones = np.ones(len(rows))
     if level == "first":
-        session = cosine_scan._first_level_session(rows.T.astype(np.int8), ones)
-        sent = (request + cosine_scan._ZERO_POINT).astype(np.uint8)
+        session = int8_graphs.first_level_session(rows.T.astype(np.int8), ones)
+        sent = (request + int8_graphs.ZERO_POINT).astype(np.uint8)
         got = session.run(["s"], {"q": sent, "steps": np.array([[1.0, 1.0]], np.float32)})[0]
     else:
-        fine = (rows + cosine_scan._ROW_ZERO_POINT).astype(np.uint8)
-        session = cosine_scan._second_level_session(DIMENSIONS)
+        fine = (rows + int8_graphs.ROW_ZERO_POINT).astype(np.uint8)
+        session = int8_graphs.second_level_session(DIMENSIONS)
         feed = {
             "rows": np.arange(len(rows), dtype=np.int64),
             "q": request.T.astype(np.int8),

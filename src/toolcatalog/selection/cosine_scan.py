@@ -27,8 +27,6 @@ at scan), plus the float32 rounding of the exact dot product (at most d 2^-24 |q
 
 from __future__ import annotations
 
-import functools
-import mmap
 import threading
 import time
 import weakref
@@ -42,6 +40,12 @@ import numpy.typing as npt
 from toolcatalog.catalog.heap import release_free_memory
 from toolcatalog.selection.arrays import copy_rows
 from toolcatalog.selection.encoders.onnx import onnx_available
+from toolcatalog.selection.int8_graphs import (
+    ROW_ZERO_POINT,
+    ZERO_POINT,
+    first_level_session,
+    second_level_session,
+)
 from toolcatalog.selection.scan_file import Int8Levels, levels_key, parts_key, written_levels
 
 Vector = npt.NDArray[np.float32]
@@ -52,15 +56,6 @@ Codes = npt.NDArray[np.int8]
 # pass and settling the tools in doubt: 6,608 terse tools (13,216 rows) measured alike both
 # ways, select CPU p50 7.5 ms; at 50,448 rows the int8 pass is 2.2-2.5 ms against 5.2-5.4.
 INT8_MIN_ROWS = 20_000
-# The request's codes are at most 63 in magnitude. On x86 without VNNI (AVX2: this project's
-# VM until session 13), MLAS multiplies uint8 by int8 with VPMADDUBSW, which saturates the sum
-# of two adjacent products at 32,767: codes up to 255 put cosines off by up to 0.02, 200 times
-# the bound (test_cosine_scan). The first level sends the request as uint8 (-63..63 as
-# 1..127) against the rows' int8 codes (-127..127): two products of at most 127 x 127. The
-# second sends the rows' codes as uint8 (-127..127 as 0..254) against the request's int8
-# ones: at most 254 x 63.
-_ZERO_POINT = 64
-_ROW_ZERO_POINT = 127
 _ROW_TOP = 127
 _QUERY_TOP = 63
 # Rows whose levels are computed at a time (int8_levels): the float64 work arrays of 512 rows
@@ -422,7 +417,7 @@ def _fill(levels: Int8Levels, matrix: Vector, part: Rows | slice, work: _Work) -
     np.subtract(values, first, out=first)  # what they leave out
     norms[_FINE_REST, part] = _row_norms(first, scratch)
     norms[_NORM, part] = _row_norms(values, scratch)
-    np.add(fine, _ROW_ZERO_POINT, out=fine)
+    np.add(fine, ROW_ZERO_POINT, out=fine)
     levels.fine_rows[part] = fine
 
 
@@ -469,7 +464,7 @@ class _Int8Product:
         # The second level's rows are fed per request (no copy: ONNX Runtime reads the
         # array), so its session depends on the dimensions alone and is made once.
         self._fine_feed = {"m": levels.fine_rows, "scales": levels.fine_scales.astype(np.float32)}
-        self._fine_session = _second_level_session(dimensions)
+        self._fine_session = second_level_session(dimensions)
 
     def levels(self) -> Int8Levels:
         """The levels and norms of every row (cosine_scan's arrays, not copies)."""
@@ -509,7 +504,7 @@ class _Int8Product:
         codes, scales, fine, fine_scales = _levels(q, _QUERY_TOP)
         held = codes * scales[:, None] + fine * fine_scales[:, None]
         pair = np.concatenate([codes, fine])
-        sent = (pair + _ZERO_POINT).astype(np.uint8)
+        sent = (pair + ZERO_POINT).astype(np.uint8)
         steps = np.array([[scales[0], fine_scales[0]]], dtype=np.float32)
         sims = _first_level_run(self._sessions, self.size, {"q": sent, "steps": steps})
         held_norm = float(np.linalg.norm(held))
@@ -569,7 +564,7 @@ def _first_level_sessions(
         codes, scales = levels.codes_t[:, start:stop], levels.scales[start:stop]
         session = None if before is None else before.session_of(start, stop, codes, scales)
         made = session is None
-        sessions.append((start, _first_level_session(codes, scales) if made else session))
+        sessions.append((start, first_level_session(codes, scales) if made else session))
         levels.release()  # the codes' pages, when mapped: packed, they are not read again
         if made and size > PACK_ROWS:
             # The copy ONNX Runtime packed from, freed: glibc's heap keeps a part's (under its
@@ -589,133 +584,3 @@ def _first_level_run(sessions: list[tuple[int, Any]], size: int, feed: dict[str,
         part = session.run(["s"], feed)[0]
         sims[start : start + len(part)] = part
     return sims
-
-
-def _first_level_session(codes_t: npt.NDArray[np.int8], scales: Floats) -> Any:
-    """The session of the scan over `codes_t`, rows' codes transposed (dimensions x size),
-    given to it as they are (contiguous: a file's whole first level), not copied into its
-    model. A part of a matrix's columns is copied for it into memory mapped for the purpose
-    and handed back once the session is made: ONNX Runtime keeps the buffer it is given for
-    the session's life (its contract) but, having packed the codes, never reads it again
-    (test_cosine_scan zeroes it), so it keeps no resident pages."""
-    dimensions, size = codes_t.shape
-    if codes_t.flags.c_contiguous:
-        return _session(_first_level(dimensions, size, scales), {"m": _ortvalue(codes_t)})
-    # Private: a shared mapping's pages (shmem) stay resident past MADV_DONTNEED.
-    buffer = mmap.mmap(-1, max(codes_t.size, 1), flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    copy = np.frombuffer(buffer, dtype=np.int8, count=codes_t.size).reshape(codes_t.shape)
-    copy[:] = codes_t
-    session = _session(_first_level(dimensions, size, scales), {"m": _ortvalue(copy)})
-    session.buffer = buffer  # its pages handed back, the mapping lives with the session
-    buffer.madvise(mmap.MADV_DONTNEED)
-    return session
-
-
-def _ortvalue(codes: npt.NDArray[np.int8]) -> Any:
-    return _ort().OrtValue.ortvalue_from_numpy(codes)
-
-
-def _first_level(dimensions: int, size: int, scales: Floats) -> bytes:
-    """The graph of the whole scan: s = scale * (steps . codes(q) x codes(m)), a row each;
-    `m`, the rows' codes transposed (dimensions x size int8), is given to the session."""
-    from onnx import TensorProto, helper, numpy_helper
-
-    nodes = [
-        helper.make_node("MatMulInteger", ["q", "m", "zero"], ["ints"]),
-        helper.make_node("Cast", ["ints"], ["floats"], to=TensorProto.FLOAT),
-        helper.make_node("MatMul", ["steps", "floats"], ["summed"]),
-        helper.make_node("Mul", ["summed", "scales"], ["scaled"]),
-        helper.make_node("Reshape", ["scaled", "shape"], ["s"]),
-    ]
-    codes = TensorProto(name="m", data_type=TensorProto.INT8, dims=[dimensions, size])
-    codes.data_location = TensorProto.EXTERNAL  # given as an OrtValue (_session)
-    codes.external_data.add(key="location", value="given-at-session-creation")
-    graph = helper.make_graph(
-        nodes,
-        "cosine-scan",
-        [
-            helper.make_tensor_value_info("q", TensorProto.UINT8, [2, dimensions]),
-            helper.make_tensor_value_info("steps", TensorProto.FLOAT, [1, 2]),
-        ],
-        [helper.make_tensor_value_info("s", TensorProto.FLOAT, [size])],
-        [
-            codes,
-            numpy_helper.from_array(np.array(_ZERO_POINT, dtype=np.uint8), "zero"),
-            numpy_helper.from_array(scales.astype(np.float32).reshape(1, -1), "scales"),
-            numpy_helper.from_array(np.array([size], dtype=np.int64), "shape"),
-        ],
-    )
-    return _model(graph)
-
-
-@functools.cache
-def _second_level_session(dimensions: int) -> Any:
-    return _session(_second_level(dimensions))
-
-
-def _second_level(dimensions: int) -> bytes:
-    """The graph of the second level of chosen rows: their codes (`m`, fed with the scales)
-    gathered, times the request's two levels (columns), scaled."""
-    from onnx import TensorProto, helper, numpy_helper
-
-    nodes = [
-        helper.make_node("Gather", ["m", "rows"], ["chosen"], axis=0),
-        helper.make_node("Gather", ["scales", "rows"], ["chosen_scales"], axis=0),
-        helper.make_node("MatMulInteger", ["chosen", "q", "zero"], ["ints"]),
-        helper.make_node("Cast", ["ints"], ["floats"], to=TensorProto.FLOAT),
-        helper.make_node("MatMul", ["floats", "steps"], ["summed"]),
-        helper.make_node("Reshape", ["summed", "shape"], ["flat"]),
-        helper.make_node("Mul", ["flat", "chosen_scales"], ["s"]),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "cosine-scan-second-level",
-        [
-            helper.make_tensor_value_info("rows", TensorProto.INT64, ["k"]),
-            helper.make_tensor_value_info("q", TensorProto.INT8, [dimensions, 2]),
-            helper.make_tensor_value_info("steps", TensorProto.FLOAT, [2, 1]),
-            helper.make_tensor_value_info("m", TensorProto.UINT8, ["n", dimensions]),
-            helper.make_tensor_value_info("scales", TensorProto.FLOAT, ["n"]),
-        ],
-        [helper.make_tensor_value_info("s", TensorProto.FLOAT, ["k"])],
-        [
-            numpy_helper.from_array(np.array(_ROW_ZERO_POINT, dtype=np.uint8), "zero"),
-            numpy_helper.from_array(np.array([-1], dtype=np.int64), "shape"),
-        ],
-    )
-    return _model(graph)
-
-
-def _model(graph: Any) -> bytes:
-    from onnx import helper
-
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    serialized: bytes = model.SerializeToString()
-    return serialized
-
-
-def _ort() -> Any:
-    import onnxruntime as ort
-
-    return ort
-
-
-def _session(model: bytes, given: dict[str, Any] | None = None) -> Any:
-    """A one-thread session (it runs on the calling thread, the GIL released), no spinning;
-    `given`: initializers of the model's given as OrtValues, kept with the session."""
-    ort = _ort()
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    # No arena of its own: ONNX Runtime's CPU arena kept each select thread's largest buffers
-    # for the process's life (100,000 tools, semantic on: ~47 MiB of four select threads'
-    # malloc arenas still held after the runs, the worker at 2,002-2,045 MiB); freed to malloc
-    # instead, the idle trim returns them (1,943 MiB after the same runs; docs/performance.md
-    # "Session 18 (mem18)").
-    options.enable_cpu_mem_arena = False
-    if given:
-        options.add_external_initializers(list(given), list(given.values()))
-    session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-    session.given = given  # they live as long as the session
-    return session
