@@ -6,6 +6,8 @@ process); a saved index another code made is not loaded, and the catalog's entri
 from __future__ import annotations
 
 import logging
+import random
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from toolcatalog.selection.saved_index import SavedIndex
 from toolcatalog.selection.selector import Selector
 from toolcatalog.store.connection_settings import SERVER_SETTINGS
 
-from .test_incremental_index import REQUESTS, answer, assert_same_index
+from .test_incremental_index import REQUESTS, answer, assert_same_index, starter
 
 CATALOG = Path(__file__).resolve().parents[2] / "catalog"
 pytestmark = pytest.mark.skipif(not CATALOG.is_dir(), reason="no starter catalog")
@@ -130,3 +132,37 @@ async def test_an_index_saved_by_other_selection_code_is_built_again_and_the_ver
             await third.catalog.get_all_tools_with_structure()
             assert saved.take_attached() is None
             assert "20 tools, 0 of them from the database" in caplog.text
+
+
+def test_a_save_that_reaches_the_index_before_its_first_build_waits_for_it() -> None:
+    """A start saves its version beside the selector's first build: at 100,000 tools the
+    entries were written before the index was built (~20 s), the version was saved without
+    it, and the next restart built the index from nothing (20 s instead of ~1 s)."""
+    snapshot = starter(20, random.Random(7))
+    built = Selector(FixedSource(snapshot), Settings(semantic=False, llm_url=None))
+    asked = threading.Event()
+    current: list[CandidateEnumerator | None] = [None]
+
+    def first_build() -> CandidateEnumerator | None:
+        asked.set()
+        return current[0]
+
+    saving = SavedIndex(first_build)
+    made: list[bytes | None] = []
+    save = threading.Thread(
+        target=lambda: made.append(saving.dump(snapshot.tools, threading.Event()))
+    )
+    save.start()
+    assert asked.wait(60)  # the save asked while no index was built yet
+    enumerator = current[0] = built.enumerator_for(snapshot)
+    save.join(120)
+    assert made
+    assert made[0] is not None
+    loaded = saving.load(made[0], {t.name: t for t in snapshot.tools})
+    assert_same_index(loaded.index, enumerator.index)
+
+
+def test_a_save_stopped_while_waiting_for_the_first_index_ends_without_it() -> None:
+    stopping = threading.Event()
+    stopping.set()
+    assert SavedIndex(lambda: None).dump(starter(3, random.Random(1)).tools, stopping) is None

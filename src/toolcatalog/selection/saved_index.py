@@ -34,6 +34,12 @@ _CODE = ("selection", "model")
 # that lets the serving loop take the GIL (~10 ms of pickling a call).
 _CHUNK = 500
 _PAUSE_S = 0.001
+# How long a save waits for the selector's first index (a start saves its catalog version
+# beside the index build; at 100,000 tools the entries can be written before the index is
+# built, ~20 s of CPU, and the version was then saved without it, so the next restart built
+# the index from nothing: 20 s instead of ~1 s). Checked every POLL_S.
+WAIT_S = 600.0
+POLL_S = 0.2
 
 
 class SavedIndex:
@@ -50,7 +56,7 @@ class SavedIndex:
         a time with a pause between (the pickler's memo spans the whole stream, so the
         documents keep sharing their term tuples with the interned texts): ~1.6 s of CPU per
         20,000 generated tools, which in one call held the GIL from the serving loop."""
-        enumerator = self.current()
+        enumerator = self._first_index(stopping)
         if enumerator is None:
             return None
         index = enumerator.index
@@ -68,6 +74,18 @@ class SavedIndex:
                 pickler.dump(values[start : start + _CHUNK])
                 time.sleep(_PAUSE_S)
         return out.getvalue()
+
+    def _first_index(self, stopping: threading.Event) -> CandidateEnumerator | None:
+        """The current enumerator; before the selector's first build, the one it builds
+        (waited for up to WAIT_S, or until `stopping`). Only the first is waited for: a
+        later index that is not of the saved tools is of a write that came since."""
+        deadline = time.monotonic() + WAIT_S
+        enumerator = self.current()
+        while enumerator is None:
+            if stopping.wait(POLL_S) or time.monotonic() > deadline:
+                return None
+            enumerator = self.current()
+        return enumerator
 
     def load(self, data: bytes, tools: Mapping[str, Tool]) -> CandidateEnumerator:
         unpickler = pickle.Unpickler(io.BytesIO(data))  # our own file, checked (saved.py)
