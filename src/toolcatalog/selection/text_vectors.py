@@ -62,13 +62,7 @@ class PerText:
         on this project's ext4) around a row read, so a calibration's 500 probes spread over
         the matrix left most of it resident (100,000 generated tools: 789 of 879 MiB, the
         first start's peak; in process, 500 rows of 300,000: 416 of 440 MiB)."""
-        chosen = rows if self.rows is None else self.rows[rows]
-        matrix = self.scan.base.matrix if isinstance(self.scan, DeltaScan) else self.scan.matrix
-        out = np.empty((len(chosen), matrix.shape[1]), dtype=matrix.dtype)
-        for at in range(0, len(chosen), TAKE_ROWS):
-            out[at : at + TAKE_ROWS] = scan_vectors(self.scan, chosen[at : at + TAKE_ROWS])
-            self.scan.release()
-        return out
+        return self._gathered(rows if self.rows is None else self.rows[rows], TAKE_ROWS)
 
     def blocks(self, size: int) -> Iterator[Array]:
         """Every text's vector, `size` texts at a time. Every row in order: the matrix's own
@@ -82,16 +76,19 @@ class PerText:
                 yield self.scan.matrix[at : at + size]
                 self.scan.release()
             return
-        matrix = self.scan.base.matrix if isinstance(self.scan, DeltaScan) else self.scan.matrix
         for at in range(0, len(self.rows), size):
-            rows = self.rows[at : at + size]
-            block = np.empty((len(rows), matrix.shape[1]), dtype=matrix.dtype)
-            for part in range(0, len(rows), GATHER_ROWS):
-                block[part : part + GATHER_ROWS] = scan_vectors(
-                    self.scan, rows[part : part + GATHER_ROWS]
-                )
-                self.scan.release()
-            yield block
+            yield self._gathered(self.rows[at : at + size], GATHER_ROWS)
+
+    def _gathered(self, rows: IntArray, part: int) -> Array:
+        """The vectors of the scan's `rows` (a copy), gathered `part` rows at a time, the
+        pages read handed back after each part."""
+        scan = self.scan
+        matrix = scan.base.matrix if isinstance(scan, DeltaScan) else scan.matrix
+        out = np.empty((len(rows), matrix.shape[1]), dtype=matrix.dtype)
+        for at in range(0, len(rows), part):
+            out[at : at + part] = scan_vectors(scan, rows[at : at + part])
+            scan.release()
+        return out
 
 
 class Approximation(NamedTuple):
